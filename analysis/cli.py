@@ -1,0 +1,235 @@
+"""The command line: ``python -m analysis <verb>``.
+
+Verbs: ``train-classifier``, ``train-processor``, ``evaluate``, ``zoo``,
+``import-weights`` and ``list`` (datasets, tasks, models, methods). Errors of
+the project's own kinds are printed as one sentence with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .errors import RAExplorerError
+from .specs import parse_value
+
+
+def _kwargs(items: list[str] | None) -> dict:
+    """``["channels=32", "blocks=6"]`` -> ``{"channels": 32, "blocks": 6}``."""
+    out = {}
+    for item in items or []:
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise RAExplorerError(f"Cannot read {item!r}; write architecture options as key=value.")
+        out[key] = parse_value(value)
+    return out
+
+
+def _common_training(p: argparse.ArgumentParser):
+    p.add_argument("--dataset", default="fashion-mnist", help="dataset spec (see 'list datasets')")
+    p.add_argument("--data-root", default=None, help="folder holding the dataset files")
+    p.add_argument("--out", required=True, help="checkpoint path stem (writes .safetensors + .json)")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--arch-kw", nargs="*", metavar="KEY=VALUE", help="constructor options")
+    p.add_argument("--limit", type=int, default=None, help="use only the first N training images")
+    p.add_argument("--val-limit", type=int, default=2000, help="validation images per epoch")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: cuda if present)")
+    p.add_argument("--resume", action="store_true", help="continue from the saved state")
+    p.add_argument("--max-steps", type=int, default=None, help="stop after N steps (smoke runs)")
+    p.add_argument("--float16", action="store_true", help="store weights as float16")
+    p.add_argument("--state-dir", default="runs", help="where resumable training state goes")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def cmd_train_classifier(args) -> int:
+    from .train import train_classifier
+
+    train_classifier(args.arch, dataset=args.dataset, out=args.out, epochs=args.epochs,
+                     batch_size=args.batch_size or 128, lr=args.lr or 2e-3,
+                     weight_decay=args.weight_decay, seed=args.seed, adv_eps=args.adv_eps,
+                     adv_steps=args.adv_steps, augmentation=not args.no_augment,
+                     arch_kwargs=_kwargs(args.arch_kw), data_root=args.data_root,
+                     limit=args.limit, val_limit=args.val_limit, device=args.device,
+                     resume=args.resume, max_steps=args.max_steps,
+                     dtype="float16" if args.float16 else "float32", state_dir=args.state_dir,
+                     progress=not args.no_progress)
+    return 0
+
+
+def cmd_train_processor(args) -> int:
+    from .train import train_processor
+
+    train_processor(args.task, args.method, dataset=args.dataset, out=args.out,
+                    recognizer=args.recognizer, lam=args.lam, epochs=args.epochs,
+                    batch_size=args.batch_size or 64, lr=args.lr or 1e-3, seed=args.seed,
+                    arch_kwargs=_kwargs(args.arch_kw),
+                    transformer_kwargs=_kwargs(args.transformer_kw),
+                    layers=args.layers.split(",") if args.layers else None, losses=args.losses,
+                    texture_weight=args.texture_weight, patch=args.patch,
+                    unsup_distance=args.unsup_distance, data_root=args.data_root,
+                    limit=args.limit, val_limit=args.val_limit, device=args.device,
+                    resume=args.resume, max_steps=args.max_steps,
+                    dtype="float16" if args.float16 else "float32", state_dir=args.state_dir,
+                    progress=not args.no_progress, init=args.init)
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .evaluate import evaluate, format_report, tasks_in_zoo
+
+    tasks = [args.task] if args.task else tasks_in_zoo(args.dataset, args.checkpoints)
+    if not tasks:
+        raise RAExplorerError(f"No processor checkpoints for {args.dataset!r} were found in the "
+                              "checkpoint folder; pass --task to evaluate the classifiers alone.")
+    results = [evaluate(t, dataset=args.dataset, folder=args.checkpoints, limit=args.limit,
+                        batch_size=args.batch_size, device=args.device, seed=args.seed,
+                        data_root=args.data_root, progress=not args.no_progress)
+               for t in tasks]
+    if args.json:
+        json.dump(results[0] if args.task else results, sys.stdout, indent=2)
+        print()
+    else:
+        print("\n\n".join(format_report(r) for r in results))
+    return 0
+
+
+def cmd_zoo(args) -> int:
+    from .checkpoints import checkpoint_dir, find_checkpoints
+
+    cards = find_checkpoints(args.checkpoints)
+    if args.json:
+        json.dump(cards, sys.stdout, indent=2)
+        print()
+        return 0
+    if not cards:
+        print(f"No checkpoints in {checkpoint_dir(args.checkpoints)}.")
+        return 0
+    print(f"{'name':<28} {'kind':<11} {'arch':<14} {'task':<14} {'method':<18} {'lambda':>7}  metrics")
+    for c in cards:
+        metrics = ", ".join(f"{k}={v:.4g}" for k, v in (c.get("metrics") or {}).items()
+                            if isinstance(v, (int, float)))
+        lam = c.get("lambda")
+        print(f"{c['name']:<28} {c['kind']:<11} {c['arch']:<14} {str(c.get('task') or '-'):<14} "
+              f"{str(c.get('method') or '-'):<18} {'-' if lam is None else f'{lam:g}':>7}  {metrics}")
+    return 0
+
+
+def cmd_import_weights(args) -> int:
+    from .checkpoints import import_weights
+
+    path = import_weights(args.arch, args.weights, args.out, _kwargs(args.arch_kw),
+                          dataset=args.dataset)
+    print(f"Wrote {path}")
+    return 0
+
+
+def cmd_build_zoo(args) -> int:
+    from .recipe import build_zoo
+
+    names = build_zoo(args.only, folder=args.checkpoints, state_dir=args.state_dir,
+                      force=args.force, progress=not args.no_progress, dry_run=args.dry_run)
+    print(("Would train: " if args.dry_run else "Trained: ") + (", ".join(names) or "nothing"))
+    return 0
+
+
+def cmd_list(args) -> int:
+    from .data import list_datasets
+    from .methods import list_methods
+    from .tasks import list_tasks
+    from .zoo import list_models
+
+    listing = {"datasets": [{"name": n} for n in list_datasets()], "tasks": list_tasks(),
+               "models": list_models(), "methods": list_methods()}[args.what]
+    if args.json:
+        json.dump(listing, sys.stdout, indent=2)
+        print()
+    else:
+        for entry in listing:
+            print(f"{entry['name']:<18} {entry.get('description', '')}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m analysis",
+                                     description="RA Explorer: train and analyse RA image processing.")
+    sub = parser.add_subparsers(dest="verb", required=True)
+
+    p = sub.add_parser("train-classifier", help="train a classifier (standard or PGD-L2 adversarial)")
+    p.add_argument("--arch", required=True, help="classifier name (see 'list models')")
+    p.add_argument("--weight-decay", type=float, default=5e-4)
+    p.add_argument("--adv-eps", type=float, default=0.0,
+                   help="PGD-L2 radius in [0,1]-pixel L2 units (0 = standard training)")
+    p.add_argument("--adv-steps", type=int, default=7)
+    p.add_argument("--no-augment", action="store_true", help="no random shifts / flips")
+    _common_training(p)
+    p.set_defaults(func=cmd_train_classifier)
+
+    p = sub.add_parser("train-processor", help="train an SRResNet processor with a method")
+    p.add_argument("--task", required=True, help="task spec, e.g. sr, denoise:sigma=0.2, jpeg")
+    p.add_argument("--method", required=True, help="plain, ra, ra-unsup, ra-transformer, "
+                   "perceptual, robust-perceptual")
+    p.add_argument("--recognizer", default=None, help="classifier checkpoint used by the loss")
+    p.add_argument("--lambda", dest="lam", type=float, default=0.0, help="loss weight lambda")
+    p.add_argument("--transformer-kw", nargs="*", metavar="KEY=VALUE")
+    p.add_argument("--layers", default=None, help="feature layers for perceptual losses (a,b)")
+    p.add_argument("--losses", default="EP", help="perceptual combination: E, EP, EPT, PT")
+    p.add_argument("--texture-weight", type=float, default=0.0)
+    p.add_argument("--patch", type=int, default=8, help="texture-loss patch size (feature pixels)")
+    p.add_argument("--unsup-distance", default="prob-l2", help="prob-l2, kl or logit-l2")
+    p.add_argument("--init", default=None, help="start P from this processor checkpoint")
+    _common_training(p)
+    p.set_defaults(func=cmd_train_processor)
+
+    p = sub.add_parser("evaluate", help="accuracy matrix and PSNR / SSIM on the test split")
+    p.add_argument("--task", default=None, help="task spec (default: every task in the zoo)")
+    p.add_argument("--dataset", default="fashion-mnist")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--checkpoints", default=None, help="checkpoint folder (default: checkpoints/)")
+    p.add_argument("--limit", type=int, default=None, help="first N test images only")
+    p.add_argument("--batch-size", type=int, default=500)
+    p.add_argument("--seed", type=int, default=0, help="seed of the per-index degradations")
+    p.add_argument("--device", default=None)
+    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("zoo", help="list the checkpoints with their cards")
+    p.add_argument("--checkpoints", default=None)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_zoo)
+
+    p = sub.add_parser("import-weights", help="convert a torch.save state dict to a checkpoint")
+    p.add_argument("--arch", required=True)
+    p.add_argument("--weights", required=True, help="a .pth state dict (read with weights_only)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--dataset", default="")
+    p.add_argument("--arch-kw", nargs="*", metavar="KEY=VALUE")
+    p.set_defaults(func=cmd_import_weights)
+
+    p = sub.add_parser("build-zoo", help="train every missing checkpoint of the embedded zoo")
+    p.add_argument("--only", nargs="*", help="glob patterns of checkpoint names")
+    p.add_argument("--checkpoints", default=None)
+    p.add_argument("--state-dir", default="runs")
+    p.add_argument("--force", action="store_true", help="retrain entries that exist")
+    p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_build_zoo)
+
+    p = sub.add_parser("list", help="list datasets, tasks, models or methods")
+    p.add_argument("what", choices=["datasets", "tasks", "models", "methods"])
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_list)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (RAExplorerError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
