@@ -51,6 +51,16 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def state_digest(model: nn.Module) -> str:
+    """SHA-256 over a model's state dict (names, dtypes, shapes and bytes, in key order)."""
+    digest = hashlib.sha256()
+    for key, value in model.state_dict().items():
+        tensor = value.detach().cpu().contiguous()
+        digest.update(f"{key}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
+        digest.update(tensor.view(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    return digest.hexdigest()
+
+
 def build_model(card: dict) -> nn.Module:
     """Construct the (untrained) model a card describes, through the registry."""
     for field in ("arch", "arch_kwargs"):
@@ -236,7 +246,9 @@ def import_weights(arch: str, source: str | os.PathLike, out: str | os.PathLike,
     model = create_model(arch, **kwargs)
     target = model.state_dict()
     source_keys = [k for k in state if not k.endswith("num_batches_tracked")]
-    target_keys = [k for k in target if not k.endswith("num_batches_tracked")]
+    wrapper_buffers = {"mean", "std"}  # the wrapper's normalisation, not in foreign state dicts
+    target_keys = [k for k in target
+                   if not k.endswith("num_batches_tracked") and k not in wrapper_buffers]
     if len(source_keys) != len(target_keys) or any(
             state[s].shape != target[t].shape for s, t in zip(source_keys, target_keys)):
         raise CheckpointError(f"{source} does not fit the architecture {arch!r} with {kwargs}.")

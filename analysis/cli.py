@@ -79,12 +79,9 @@ def cmd_train_processor(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .evaluate import evaluate, format_report, tasks_in_zoo
+    from .evaluate import evaluate, format_report, report_tasks
 
-    tasks = [args.task] if args.task else tasks_in_zoo(args.dataset, args.checkpoints)
-    if not tasks:
-        raise RAExplorerError(f"No processor checkpoints for {args.dataset!r} were found in the "
-                              "checkpoint folder; pass --task to evaluate the classifiers alone.")
+    tasks = [args.task] if args.task else report_tasks(args.dataset, args.checkpoints)
     results = [evaluate(t, dataset=args.dataset, folder=args.checkpoints, limit=args.limit,
                         batch_size=args.batch_size, device=args.device, seed=args.seed,
                         data_root=args.data_root, progress=not args.no_progress)
@@ -185,7 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train_processor)
 
     p = sub.add_parser("evaluate", help="accuracy matrix and PSNR / SSIM on the test split")
-    p.add_argument("--task", default=None, help="task spec (default: every task in the zoo)")
+    p.add_argument("--task", default=None,
+                   help="task spec (default: sr, denoise, jpeg and every other task in the zoo)")
     p.add_argument("--dataset", default="fashion-mnist")
     p.add_argument("--data-root", default=None)
     p.add_argument("--checkpoints", default=None, help="checkpoint folder (default: checkpoints/)")

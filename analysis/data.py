@@ -169,7 +169,7 @@ def _load_cifar10(root: str | None, official: str, download: bool = False, **_) 
         ) from exc
     images = torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous()
     labels = torch.tensor(ds.targets, dtype=torch.int64)
-    info = DatasetInfo("cifar10", 3, 32, CIFAR10_CLASSES,
+    info = DatasetInfo("cifar10", 3, 32, tuple(getattr(ds, "classes", CIFAR10_CLASSES)),
                        mean=(0.4914, 0.4822, 0.4465), std=(0.2470, 0.2435, 0.2616))
     return TensorImageDataset(images, labels, info)
 

@@ -54,6 +54,15 @@ def select_models(task_spec: str, dataset: str, folder=None, processors=None, cl
     return clf_cards, sorted(proc_cards, key=processor_order)
 
 
+PAPER_TASKS = ("sr", "denoise", "jpeg")  # the RA paper's settings: SR x4, sigma 0.1, q 10
+
+
+def report_tasks(dataset: str, folder=None) -> list[str]:
+    """The paper's three tasks, then any other task that has processors in the zoo."""
+    paper = [create_task(t).spec for t in PAPER_TASKS]
+    return paper + [t for t in tasks_in_zoo(dataset, folder) if t not in paper]
+
+
 def tasks_in_zoo(dataset: str, folder=None) -> list[str]:
     """The task specs that have at least one processor checkpoint for ``dataset``."""
     specs = {c["task"] for c in find_checkpoints(folder, kind="processor", dataset=dataset)}

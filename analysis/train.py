@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checkpoints import load_checkpoint, save_checkpoint
+from .checkpoints import load_checkpoint, save_checkpoint, state_digest
 from .data import iterate_batches, load_dataset
 from .device import pick_device
 from .errors import RAExplorerError
@@ -165,7 +165,7 @@ def fit(job: FitJob, device: torch.device, dist_info: DistInfo) -> Path | None:
             steps_done += 1
             if job.max_steps and steps_done >= job.max_steps:
                 break
-        record = {"epoch": epoch + 1, "seconds": round(time.time() - t0, 1),
+        record = {"epoch": epoch + 1, "steps": count, "seconds": round(time.time() - t0, 1),
                   **{f"train_{k}": v / max(count, 1) for k, v in sums.items()}}
         if dist_info.is_main:
             model.eval()
@@ -186,7 +186,9 @@ def fit(job: FitJob, device: torch.device, dist_info: DistInfo) -> Path | None:
     card_path = None
     if dist_info.is_main:
         model.eval()
-        card_path = save_checkpoint(model, job.card(job.history), job.out, dtype=job.dtype)
+        card = job.card(job.history)
+        card.setdefault("training", {})["world_size"] = dist_info.world_size
+        card_path = save_checkpoint(model, card, job.out, dtype=job.dtype)
         print(f"Wrote {card_path}", file=sys.stderr)
     barrier(dist_info)
     return card_path
@@ -395,10 +397,11 @@ def train_processor(task: str, method: str, dataset: str = "fashion-mnist",
     val_set = load_dataset(dataset, "val", root=data_root)
     info = train_set.info
 
-    rec, rec_card = None, None
+    rec, rec_card, rec_digest = None, None, None
     if recognizer:
         rec, rec_card = load_checkpoint(recognizer, device=dev)
         freeze(rec)
+        rec_digest = state_digest(rec)
         if rec_card["kind"] != "classifier":
             raise RAExplorerError(f"The recognizer {recognizer} is a {rec_card['kind']}, "
                                   "not a classifier.")
@@ -442,10 +445,14 @@ def train_processor(task: str, method: str, dataset: str = "fashion-mnist",
 
     def card(history):
         last = history[-1] if history else {}
+        if rec is not None and state_digest(rec) != rec_digest:
+            raise RAExplorerError(f"The recognizer {recognizer} changed during training; "
+                                  "this is a bug, and no checkpoint was written.")
         c = {
             "kind": "processor", "arch": "srresnet", "arch_kwargs": kwargs, "dataset": dataset,
             "task": the_task.spec, "method": method, "lambda": lam,
             "source": Path(recognizer).name if recognizer else None,
+            "source_state_sha256": rec_digest,
             "training": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
                          "layers": list(ctx.layers) if method.endswith("perceptual") else None,
                          "losses": losses if method.endswith("perceptual") else None,

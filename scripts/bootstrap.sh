@@ -1,0 +1,35 @@
+# Sourced by scripts/main.sh and scripts/test.sh: makes .venv, installs requirements and
+# checks the embedded default dataset. Safe to run again: each step is skipped when done.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+PYTHON="${PYTHON:-python3}"
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "RA Explorer needs Python 3.11 or newer as '$PYTHON'; install it or set PYTHON=/path/to/python3.11." >&2
+  exit 1
+fi
+if [ ! -x .venv/bin/python ]; then
+  echo "bootstrap: creating .venv" >&2
+  "$PYTHON" -m venv .venv
+fi
+STAMP=.venv/.requirements.sha256
+WANT="$(sha256sum requirements.txt | cut -d' ' -f1)"
+if [ "$(cat "$STAMP" 2>/dev/null || true)" != "$WANT" ]; then
+  echo "bootstrap: installing requirements.txt into .venv" >&2
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -r requirements.txt
+  echo "$WANT" > "$STAMP"
+fi
+
+FMNIST=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+if [ ! -e "$FMNIST" ] && [ -z "${RA_FASHION_MNIST:-}" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "bootstrap: installing the Debian package dataset-fashion-mnist" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >&2
+  else
+    echo "Fashion-MNIST is missing: run 'sudo apt-get install dataset-fashion-mnist' (or set RA_FASHION_MNIST to a folder with its IDX files)." >&2
+    FMNIST_MISSING=1
+  fi
+fi
+export PATH="$ROOT/.venv/bin:$PATH"

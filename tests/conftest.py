@@ -1,0 +1,38 @@
+"""Shared fixtures: tiny models trained for a few steps on the synthetic dataset."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+SYNTH = "synthetic:n=200"
+TINY_CLASSIFIER = {"width": 4}
+TINY_PROCESSOR = {"channels": 8, "blocks": 1}
+TINY_TRANSFORMER = {"ngf": 4, "blocks": 1}
+
+
+@pytest.fixture(autouse=True)
+def _few_threads():
+    torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="session")
+def tiny_zoo(tmp_path_factory):
+    """A checkpoint folder with two tiny classifiers (one adversarial) and one SR processor."""
+    from analysis.train import train_classifier, train_processor
+
+    folder = tmp_path_factory.mktemp("zoo")
+    state = tmp_path_factory.mktemp("state")
+    common = {"dataset": SYNTH, "epochs": 1, "batch_size": 32, "val_limit": 40,
+              "state_dir": str(state), "progress": False}
+    train_classifier("resnet20", out=str(folder / "clf-a"), arch_kwargs=TINY_CLASSIFIER,
+                     max_steps=8, **common)
+    train_classifier("vgg11-bn", out=str(folder / "clf-b"), arch_kwargs={"width_mult": 0.125},
+                     max_steps=8, **common)
+    train_classifier("resnet20", out=str(folder / "clf-robust"), arch_kwargs=TINY_CLASSIFIER,
+                     adv_eps=0.5, adv_steps=2, max_steps=4, **common)
+    train_processor("sr", "plain", out=str(folder / "sr-plain"), arch_kwargs=TINY_PROCESSOR,
+                    max_steps=4, **common)
+    train_processor("sr", "ra", out=str(folder / "sr-ra"), recognizer=str(folder / "clf-a"),
+                    lam=0.1, arch_kwargs=TINY_PROCESSOR, max_steps=4, **common)
+    return folder
