@@ -300,6 +300,16 @@ def list_datasets() -> list[str]:
     return sorted(DATASETS)
 
 
+def _imagefolder_params(spec: str) -> dict:
+    """``imagefolder:PATH`` or ``imagefolder:PATH:size=64,policy=resize`` -> keyword options."""
+    rest = spec.split(":", 1)[1]
+    path, sep, tail = rest.rpartition(":")
+    if sep and tail and all("=" in item for item in tail.split(",")):
+        _, params = parse_spec("x:" + tail)
+        return {"path": path, **params}
+    return {"path": rest}
+
+
 def default_val_size(n_train: int) -> int:
     return 5000 if n_train >= 50000 else max(1, n_train // 10)
 
@@ -310,15 +320,15 @@ def load_dataset(spec: str, split: str = "train", root: str | None = None,
     """Load split ``split`` of the dataset named by ``spec``.
 
     ``spec`` is a name from :func:`list_datasets` with options, e.g.
-    ``"synthetic:n=256,channels=3"`` or ``"imagefolder:/data/imagenet"``
-    (options for image folders come as keyword arguments: ``size``,
-    ``channels``, ``policy``). The returned dataset has an ``info`` attribute
+    ``"synthetic:n=256,channels=3"``, ``"imagefolder:/data/imagenet"`` or
+    ``"imagefolder:/data/imagenet:size=64,policy=resize"`` (image-folder
+    options: ``size``, ``channels``, ``policy``, ``test_fraction``). The returned dataset has an ``info`` attribute
     (:class:`DatasetInfo`).
     """
     if split not in SPLITS:
         raise ValueError(f"Unknown split {split!r}; use one of {', '.join(SPLITS)}.")
     if spec.startswith("imagefolder:"):
-        name, params = "imagefolder", {"path": spec.split(":", 1)[1]}
+        name, params = "imagefolder", _imagefolder_params(spec)
     else:
         name, params = parse_spec(spec)
     if name not in DATASETS:

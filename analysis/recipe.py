@@ -23,7 +23,7 @@ CLASSIFIERS = [
     {"name": "resnet20", "verb": "classifier", "args": {"arch": "resnet20", "epochs": 15}},
     {"name": "vgg11-bn", "verb": "classifier", "args": {"arch": "vgg11-bn", "epochs": 15}},
     {"name": "resnet20-robust", "verb": "classifier",
-     "args": {"arch": "resnet20", "epochs": 10, "adv_eps": ROBUST_EPS, "adv_steps": 5}},
+     "args": {"arch": "resnet20", "epochs": 8, "adv_eps": ROBUST_EPS, "adv_steps": 3}},
     {"name": "densenet-bc", "verb": "classifier", "args": {"arch": "densenet-bc", "epochs": 12}},
     {"name": "mobilenetv2", "verb": "classifier", "args": {"arch": "mobilenetv2", "epochs": 12}},
     {"name": "resnet32", "verb": "classifier", "args": {"arch": "resnet32", "epochs": 12}},
@@ -49,6 +49,22 @@ def run_entry(entry: dict, folder: Path, state_dir: str, progress: bool) -> None
         train_processor(**common, **args)
 
 
+def _claim(state_dir: str, name: str) -> Path | None:
+    """A lock file so that several build-zoo processes can share the recipe; None if taken."""
+    import os
+
+    lock = Path(state_dir) / f"{name}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        pid = int(lock.read_text())
+        os.kill(pid, 0)
+        return None  # a live process is training this entry
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        pass
+    lock.write_text(str(os.getpid()))
+    return lock
+
+
 def build_zoo(only: list[str] | None = None, folder=None, state_dir: str = "runs",
               force: bool = False, progress: bool = True, dry_run: bool = False) -> list[str]:
     """Train every missing checkpoint of the recipe; returns the names trained (or planned)."""
@@ -59,10 +75,19 @@ def build_zoo(only: list[str] | None = None, folder=None, state_dir: str = "runs
             continue
         if (folder / f"{entry['name']}.json").exists() and not force:
             continue
-        done.append(entry["name"])
         if dry_run:
+            done.append(entry["name"])
             continue
+        lock = _claim(state_dir, entry["name"])
+        if lock is None:
+            print(f"build-zoo: {entry['name']} is being trained by another process; skipped",
+                  file=sys.stderr)
+            continue
+        done.append(entry["name"])
         t0 = time.time()
-        run_entry(entry, folder, state_dir, progress)
+        try:
+            run_entry(entry, folder, state_dir, progress)
+        finally:
+            lock.unlink(missing_ok=True)
         print(f"build-zoo: {entry['name']} took {time.time() - t0:.0f} s", file=sys.stderr)
     return done

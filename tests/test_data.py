@@ -98,6 +98,27 @@ def test_imagefolder_train_val_layout_and_grayscale(tmp_path):
     assert len(test) == 4 and test[0][0].shape == (1, 8, 8)
 
 
+def test_imagefolder_options_in_the_spec(tmp_path):
+    _write_folder(tmp_path / "imgs", per_class=5)
+    ds = load_dataset(f"imagefolder:{tmp_path / 'imgs'}:size=12,channels=1", "test")
+    assert ds[0][0].shape == (1, 12, 12)
+
+
+def test_training_and_evaluation_on_an_image_folder(tmp_path):
+    from analysis.evaluate import evaluate
+    from analysis.train import train_classifier, train_processor
+
+    _write_folder(tmp_path / "imgs", per_class=10)
+    spec = f"imagefolder:{tmp_path / 'imgs'}:size=16"
+    common = {"dataset": spec, "epochs": 1, "batch_size": 8, "state_dir": str(tmp_path / "s"),
+              "progress": False}
+    train_classifier("resnet20", out=str(tmp_path / "z" / "c"), arch_kwargs={"width": 4}, **common)
+    train_processor("sr", "ra", out=str(tmp_path / "z" / "p"), recognizer=str(tmp_path / "z" / "c"),
+                    lam=0.1, arch_kwargs={"channels": 8, "blocks": 1}, **common)
+    result = evaluate("sr", dataset=spec, folder=tmp_path / "z", progress=False)
+    assert result["n_images"] == 4 and [r["name"] for r in result["rows"]][-1] == "p"
+
+
 def test_imagefolder_missing_folder(tmp_path):
     with pytest.raises(DataError, match="does not exist"):
         load_dataset(f"imagefolder:{tmp_path / 'nope'}", "test")
