@@ -86,6 +86,13 @@ def cmd_evaluate(args) -> int:
                         batch_size=args.batch_size, device=args.device, seed=args.seed,
                         data_root=args.data_root, progress=not args.no_progress)
                for t in tasks]
+    if args.update_cards:
+        from .evaluate import update_cards
+
+        if args.limit is not None:
+            raise RAExplorerError("--update-cards needs the whole test split; drop --limit.")
+        for result in results:
+            update_cards(result, args.checkpoints)
     if args.json:
         json.dump(results[0] if args.task else results, sys.stdout, indent=2)
         print()
@@ -192,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the per-index degradations")
     p.add_argument("--device", default=None)
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    p.add_argument("--update-cards", action="store_true",
+                   help="write the measured test accuracy / PSNR / SSIM into the model cards")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 

@@ -139,6 +139,36 @@ def evaluate(task: str, dataset: str = "fashion-mnist", folder=None, limit: int 
     }
 
 
+def update_cards(result: dict, folder=None) -> list[str]:
+    """Write the measured test figures of ``result`` into the model cards; returns names updated.
+
+    Classifiers get ``test_accuracy`` (clean test images); processors get
+    ``test_accuracy`` on their source recognizer (or on every classifier when
+    they have none), ``test_psnr`` and ``test_ssim``, each keyed by task.
+    """
+    from .checkpoints import checkpoint_dir, update_card
+
+    folder = checkpoint_dir(folder)
+    updated = []
+    clean = next(r for r in result["rows"] if r["name"] == CLEAN)
+    for clf, cell in clean["accuracy"].items():
+        update_card(folder / clf, metrics={"test_accuracy": cell["accuracy"],
+                                           "test_accuracy_ci95": cell["ci95"],
+                                           "test_images": result["n_images"]})
+        updated.append(clf)
+    for row in result["rows"]:
+        if row["method"] is None:
+            continue
+        accuracy = {k: v["accuracy"] for k, v in row["accuracy"].items()}
+        update_card(folder / row["name"], metrics={
+            "test_accuracy": accuracy.get(row["source"]) if row["source"] in accuracy else accuracy,
+            "test_accuracy_by_classifier": accuracy,
+            "test_psnr": row["psnr"]["mean"], "test_ssim": row["ssim"]["mean"],
+            "test_images": result["n_images"]})
+        updated.append(row["name"])
+    return updated
+
+
 def format_report(result: dict) -> str:
     """A plain-text table: rows = inputs / processors, columns = classifiers (accuracy in %)."""
     clfs = result["classifiers"]

@@ -52,3 +52,23 @@ def test_build_zoo_dry_run_lists_missing_entries(tmp_path, capsys):
                  "resnet*"]) == 0
     out = capsys.readouterr().out
     assert "resnet20" in out and "vgg11-bn" not in out
+
+
+def test_update_cards_writes_measured_test_figures(tiny_zoo, tmp_path, capsys):
+    import shutil
+
+    folder = tmp_path / "zoo"
+    shutil.copytree(tiny_zoo, folder)
+    assert main(["evaluate", "--task", "sr", "--dataset", SYNTH, "--checkpoints", str(folder),
+                 "--update-cards", "--json", "--no-progress"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    clf = json.loads((folder / "clf-b.json").read_text())
+    clean = doc["rows"][0]["accuracy"]["clf-b"]
+    assert clf["metrics"]["test_accuracy"] == clean["accuracy"]
+    ra = json.loads((folder / "sr-ra.json").read_text())
+    assert ra["metrics"]["test_accuracy"] == doc["rows"][3]["accuracy"]["clf-a"]["accuracy"]
+    assert ra["metrics"]["test_psnr"] == doc["rows"][3]["psnr"]["mean"]
+    from analysis.checkpoints import load_checkpoint
+    load_checkpoint(folder / "sr-ra")  # the weights still match the edited card
+    assert main(["evaluate", "--task", "sr", "--dataset", SYNTH, "--checkpoints", str(folder),
+                 "--update-cards", "--limit", "5", "--no-progress"]) == 2
