@@ -322,7 +322,8 @@ def load_dataset(spec: str, split: str = "train", root: str | None = None,
     ``spec`` is a name from :func:`list_datasets` with options, e.g.
     ``"synthetic:n=256,channels=3"``, ``"imagefolder:/data/imagenet"`` or
     ``"imagefolder:/data/imagenet:size=64,policy=resize"`` (image-folder
-    options: ``size``, ``channels``, ``policy``, ``test_fraction``). The returned dataset has an ``info`` attribute
+    options: ``size``, ``channels``, ``policy``, ``test_fraction``). The
+    returned dataset has an ``info`` attribute
     (:class:`DatasetInfo`).
     """
     if split not in SPLITS:

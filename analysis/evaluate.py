@@ -18,8 +18,7 @@ from dataclasses import dataclass
 import torch
 
 from .checkpoints import find_checkpoints, load_checkpoint
-from .data import load_dataset
-from .data import iterate_batches
+from .data import iterate_batches, load_dataset
 from .device import pick_device
 from .errors import RAExplorerError
 from .methods import METHODS
@@ -183,7 +182,8 @@ def format_report(result: dict) -> str:
         cells = []
         for c in clfs:
             a = r["accuracy"][c]
-            cells.append(f"{100 * a['accuracy']:{col_w - 5}.1f}±{100 * (a['ci95'][1] - a['ci95'][0]) / 2:<4.1f}")
+            half = 100 * (a["ci95"][1] - a["ci95"][0]) / 2
+            cells.append(f"{100 * a['accuracy']:{col_w - 5}.1f}±{half:<4.1f}")
         psnr = f"{r['psnr']['mean']:7.2f}" if r["psnr"] else f"{'-':>7}"
         ssim = f"{r['ssim']['mean']:7.4f}" if r["ssim"] else f"{'-':>7}"
         lines.append(f"{r['name']:<{name_w}} " + " ".join(cells) + f" {psnr} {ssim}")

@@ -33,7 +33,6 @@ from .methods import LossContext, get_method
 from .tasks import create_task
 from .zoo import create_model, model_kind
 
-
 # ----------------------------------------------------------------------------- distributed helpers
 
 @dataclass

@@ -3,8 +3,14 @@ import json
 import pytest
 import torch
 
-from analysis.checkpoints import (find_checkpoints, import_weights, load_card, load_checkpoint,
-                                  save_checkpoint, state_digest)
+from analysis.checkpoints import (
+    find_checkpoints,
+    import_weights,
+    load_card,
+    load_checkpoint,
+    save_checkpoint,
+    state_digest,
+)
 from analysis.errors import CheckpointError
 from analysis.zoo import create_model
 

@@ -5,8 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
-from analysis.data import (DATASETS, iterate_batches, load_dataset, _read_idx,
-                           fashion_mnist_dirs)
+from analysis.data import DATASETS, _read_idx, fashion_mnist_dirs, iterate_batches, load_dataset
 from analysis.errors import DataError, UnknownNameError
 
 HAS_FMNIST = any((d / "t10k-images-idx3-ubyte.gz").exists() for d in fashion_mnist_dirs(None))

@@ -2,8 +2,7 @@ import pytest
 import torch
 
 from analysis.errors import UnknownNameError
-from analysis.tasks import (JPEG_QUALITIES, NOISE_SIGMAS, TASKS, create_task, index_seed,
-                            jpeg_roundtrip)
+from analysis.tasks import JPEG_QUALITIES, NOISE_SIGMAS, TASKS, create_task, index_seed, jpeg_roundtrip
 
 
 def images(n=6, c=1, size=28, seed=0):

@@ -43,7 +43,8 @@ MODELS: dict[str, ModelSpec] = {
     "vgg11-bn": ModelSpec("classifier", functools.partial(vgg_bn, "vgg11"),
                           "VGG-11 with batch norm, half width", {"width_mult": 0.5}, "vgg"),
     "densenet-bc": ModelSpec("classifier", densenet_bc,
-                             "DenseNet-BC, growth 12, blocks 4/4/4", {"growth": 12, "blocks": [4, 4, 4]}, "densenet"),
+                             "DenseNet-BC, growth 12, blocks 4/4/4",
+                             {"growth": 12, "blocks": [4, 4, 4]}, "densenet"),
     "mobilenetv2": ModelSpec("classifier", mobilenet_v2,
                              "MobileNetV2, strides adapted to 28-32 px", {"width_mult": 1.0}, "mobilenet"),
     # torchvision ImageNet classifiers (no weights are downloaded; bring your own).

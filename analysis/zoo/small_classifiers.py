@@ -99,7 +99,10 @@ class DenseLayer(nn.Module):
 
 def densenet_bc(in_channels: int = 1, num_classes: int = 10, growth: int = 12,
                 blocks=(4, 4, 4), compression: float = 0.5, mean=(0.5,), std=(0.25,)) -> Classifier:
-    """DenseNet-BC (bottleneck + compression), 3 dense blocks; taps stem, dense1..3 (transitions end dense1, dense2)."""
+    """DenseNet-BC (bottleneck + compression), 3 dense blocks.
+
+    Taps: stem, dense1..3 (the transitions close dense1 and dense2).
+    """
     cin = 2 * growth
     stages = OrderedDict(stem=nn.Conv2d(in_channels, cin, 3, padding=1, bias=False))
     for i, n in enumerate(blocks):
