@@ -21,12 +21,12 @@ ROBUST_EPS = 1.0
 
 CLASSIFIERS = [
     {"name": "resnet20", "verb": "classifier", "args": {"arch": "resnet20", "epochs": 15}},
-    {"name": "vgg11-bn", "verb": "classifier", "args": {"arch": "vgg11-bn", "epochs": 15}},
     {"name": "resnet20-robust", "verb": "classifier",
-     "args": {"arch": "resnet20", "epochs": 8, "adv_eps": ROBUST_EPS, "adv_steps": 3}},
-    {"name": "densenet-bc", "verb": "classifier", "args": {"arch": "densenet-bc", "epochs": 12}},
-    {"name": "mobilenetv2", "verb": "classifier", "args": {"arch": "mobilenetv2", "epochs": 12}},
-    {"name": "resnet32", "verb": "classifier", "args": {"arch": "resnet32", "epochs": 12}},
+     "args": {"arch": "resnet20", "epochs": 6, "adv_eps": ROBUST_EPS, "adv_steps": 3}},
+    {"name": "densenet-bc", "verb": "classifier", "args": {"arch": "densenet-bc", "epochs": 8}},
+    {"name": "vgg11-bn", "verb": "classifier", "args": {"arch": "vgg11-bn", "epochs": 10}},
+    {"name": "mobilenetv2", "verb": "classifier", "args": {"arch": "mobilenetv2", "epochs": 8}},
+    {"name": "resnet32", "verb": "classifier", "args": {"arch": "resnet32", "epochs": 8}},
 ]
 
 RECIPE: list[dict] = CLASSIFIERS
