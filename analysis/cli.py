@@ -101,6 +101,40 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_quality(args) -> int:
+    from .quality import RESULTS_DIR, format_quality, quality_table, save_quality
+
+    metrics = args.metrics.split(",") if args.metrics else None
+    result = quality_table(args.task, dataset=args.dataset, folder=args.checkpoints,
+                           metrics=metrics, limit=args.limit, batch_size=args.batch_size,
+                           device=args.device, seed=args.seed, data_root=args.data_root,
+                           progress=not args.no_progress)
+    if not args.no_save:
+        paths = save_quality(result, args.out or RESULTS_DIR)
+        print("Wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    if args.json:
+        json.dump(result, sys.stdout, indent=2)
+        print()
+    else:
+        print(format_quality(result))
+    return 0
+
+
+def cmd_metrics(args) -> int:
+    from .metrics import list_metrics
+
+    specs = list_metrics(args.checkpoints, args.dataset)
+    if args.json:
+        json.dump(specs, sys.stdout, indent=2)
+        print()
+        return 0
+    for m in specs:
+        state = "available" if m["available"] else "UNAVAILABLE: " + m["unavailable_reason"]
+        arrow = "lower is better" if m["lower_better"] else "higher is better"
+        print(f"{m['name']:<22} {arrow:<16} {m['description']}  [{state}]")
+    return 0
+
+
 def cmd_zoo(args) -> int:
     from .checkpoints import checkpoint_dir, find_checkpoints
 
@@ -203,6 +237,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the measured test accuracy / PSNR / SSIM into the model cards")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("quality", help="every metric for every processor of a task (Table 2)")
+    p.add_argument("--task", required=True)
+    p.add_argument("--metrics", default=None, help="comma-separated names (default: all available)")
+    p.add_argument("--dataset", default="fashion-mnist")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--checkpoints", default=None)
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=250)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default=None)
+    p.add_argument("--out", default=None, help="results folder (default: results/)")
+    p.add_argument("--no-save", action="store_true", help="do not write the copy in results/")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_quality)
+
+    p = sub.add_parser("metrics", help="list the metrics, with availability")
+    p.add_argument("--checkpoints", default=None)
+    p.add_argument("--dataset", default=None)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_metrics)
 
     p = sub.add_parser("zoo", help="list the checkpoints with their cards")
     p.add_argument("--checkpoints", default=None)

@@ -79,15 +79,20 @@ class Metric:
         if x.shape != y.shape or x.ndim != 4 or x.shape[1] not in (1, 3):
             raise ValueError(f"Metric {self.name!r} needs two images of the same shape "
                              f"(N, 1 or 3, H, W); got {tuple(x.shape)} and {tuple(y.shape)}.")
-        x = x.to(self.device, torch.float32).clamp(0, 1)
-        y = y.to(self.device, torch.float32).clamp(0, 1)
+        x = x.to(self.device, torch.float32)
+        y = y.to(self.device, torch.float32)
+        for t in (x, y):
+            low, high = torch.aminmax(t)
+            if low < 0 or high > 1:
+                raise ValueError(f"Metric {self.name!r} needs images in [0, 1]; got values in "
+                                 f"[{float(low):.3g}, {float(high):.3g}] (clamp them first).")
         if self.spec.min_size:
             factor = math.ceil(self.spec.min_size / min(x.shape[-2:]))
             if factor > 1:
                 x = F.interpolate(x, scale_factor=factor, mode="nearest")
                 y = F.interpolate(y, scale_factor=factor, mode="nearest")
         with torch.inference_mode():
-            return self.fn(x, y).reshape(-1).float().cpu()
+            return self.fn(x, y).reshape(-1).to("cpu", torch.float32)
 
 
 # ----------------------------------------------------------------------------- piq-backed metrics
@@ -105,6 +110,20 @@ def _fsim(device):
     import piq
 
     return lambda x, y: piq.fsim(x, y, data_range=1.0, reduction="none", chromatic=x.shape[1] == 3)
+
+
+def psnr(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """PSNR in dB for peak 1: -10 log10(MSE + 1e-8), per image over all channels.
+
+    The same formula and constant as piq.psnr, without its input copies; equal
+    to scikit-image's peak_signal_noise_ratio(data_range=1) except for the
+    1e-8 that caps identical images at 80 dB.
+    """
+    return -10 * torch.log10((x - y).pow(2).flatten(1).mean(1) + 1e-8)
+
+
+def _psnr(device):
+    return psnr
 
 
 def _mse(device):
@@ -298,8 +317,8 @@ def classifier_metrics(folder=None, dataset: str | None = None) -> dict[str, Met
 # ----------------------------------------------------------------------------- the registry
 
 METRICS: dict[str, MetricSpec] = {spec.name: spec for spec in [
-    MetricSpec("psnr", False, (0.0, math.inf), "peak signal-to-noise ratio in dB (peak 1; piq)",
-               _piq("psnr")),
+    MetricSpec("psnr", False, (0.0, 80.0), "peak signal-to-noise ratio in dB (peak 1; piq's "
+               "formula, capped at 80 dB)", _psnr),
     MetricSpec("ssim", False, (0.0, 1.0), "SSIM, Gaussian window 11 / sigma 1.5 (piq)",
                _piq("ssim")),
     MetricSpec("ms-ssim", False, (0.0, 1.0), "multi-scale SSIM, 5 scales (piq)",

@@ -5,8 +5,13 @@ import pytest
 import torch
 
 from analysis.errors import RAExplorerError, UnknownNameError
-from analysis.metrics import (METRICS, MetricUnavailableError, create_metric, list_metrics,
-                              universal_quality_index)
+from analysis.metrics import (
+    METRICS,
+    MetricUnavailableError,
+    create_metric,
+    list_metrics,
+    universal_quality_index,
+)
 
 LIBRARY = ["psnr", "ssim", "ms-ssim", "gmsd", "vif-p", "fsim", "haarpsi", "uqi", "mse"]
 
@@ -120,13 +125,20 @@ def test_list_metrics_describes_everything():
     for m in specs.values():
         assert set(m) >= {"name", "lower_better", "range", "needs_weights", "available",
                           "description"}
-    assert specs["psnr"]["range"] == [0.0, math.inf] and not specs["psnr"]["lower_better"]
+    assert specs["psnr"]["range"] == [0.0, 80.0] and not specs["psnr"]["lower_better"]
+    assert specs["gmsd"]["range"] == [0.0, math.inf] and specs["gmsd"]["lower_better"]
     assert specs["lpips-alex"]["needs_weights"]
 
 
 def test_unknown_metric_lists_close_names():
     with pytest.raises(UnknownNameError, match="'ssim'"):
         create_metric("ssmi")
+
+
+def test_out_of_range_input_is_one_sentence():
+    x = torch.rand(1, 1, 8, 8)
+    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+        create_metric("ssim", device="cpu")(x * 2, x)
 
 
 def test_shape_mismatch_is_one_sentence():
