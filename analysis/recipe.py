@@ -1,9 +1,14 @@
-"""The embedded default zoo as data: every checkpoint and the CLI options that train it.
+"""The embedded default zoo as data: every checkpoint and the options that train it.
 
-``python -m analysis build-zoo`` walks ``RECIPE`` in order (classifiers
-first, since processors name them as recognizers), skips entries whose
-checkpoint already exists, and resumes interrupted ones from their state
-file. ``--only PATTERN`` restricts to names matching a glob.
+``python -m analysis build-zoo`` walks ``RECIPE`` in order, skips entries
+that are done, and resumes interrupted ones from their state file. The order
+is: classifiers; then per task a plain *base* processor (kept in runs/, not
+in the zoo), the lambda selections on the validation split (one per method,
+recorded in results/lambda_selection.json), and the final processors, each
+fine-tuned from the base for the same number of epochs (plain included, with
+MSE only), so that methods differ only in their loss. ``--only PATTERN``
+restricts to names matching a glob; several processes may share the recipe
+(each entry is claimed by a lock file).
 """
 
 from __future__ import annotations
@@ -29,31 +34,118 @@ CLASSIFIERS = [
     {"name": "resnet32", "verb": "classifier", "args": {"arch": "resnet32", "epochs": 8}},
 ]
 
-RECIPE: list[dict] = CLASSIFIERS
+SOURCE = "resnet20"            # the RA methods' source recognizer
+ROBUST = "resnet20-robust"      # features of robust-perceptual
+TRANSFER_SOURCES = ["vgg11-bn", "densenet-bc", "mobilenetv2", "resnet32"]
+SWEEP = [1e-3, 1e-2, 1e-1]      # SR lambda sweep (Table 16 analog), beside plain (lambda 0)
+ROOT = Path(__file__).resolve().parent.parent
+BASES = str(ROOT / "runs" / "bases")  # plain starting points: not part of the checked-in zoo
+
+TASKS = {  # processor size and schedule per task (paper settings: SR x4, sigma 0.1, q 10)
+    "sr": {"arch_kwargs": {"channels": 32, "blocks": 6}, "base_epochs": 4, "epochs": 1},
+    "denoise": {"arch_kwargs": {"channels": 32, "blocks": 4}, "base_epochs": 3, "epochs": 1},
+    "jpeg": {"arch_kwargs": {"channels": 32, "blocks": 4}, "base_epochs": 3, "epochs": 1},
+}
+GRIDS = {  # lambda grids per method, searched on the validation split
+    "ra": [1e-3, 1e-2, 1e-1],
+    "ra-unsup": [1e-2, 1e-1, 1.0],
+    "ra-transformer": [1e-2, 1e-1, 1.0],
+    "perceptual": [1e-3, 1e-2, 1e-1],
+    "robust-perceptual": [1e-3, 1e-2, 1e-1],
+}
+FINE_TUNE_LR = 5e-4
+TRANSFORMER_KWARGS = {"ngf": 16, "blocks": 3}
+
+
+def _recognizer(method: str) -> str | None:
+    return {"plain": None, "robust-perceptual": ROBUST}.get(method, SOURCE)
+
+
+def _processor(name, task, method, lam, recognizer, settings, **extra) -> dict:
+    args = {"task": task, "method": method, "lam": lam, "recognizer": recognizer,
+            "epochs": settings["epochs"], "lr": FINE_TUNE_LR,
+            "arch_kwargs": settings["arch_kwargs"], "init": f"{BASES}/{task}-base"}
+    if method == "ra-transformer":
+        args["transformer_kwargs"] = TRANSFORMER_KWARGS
+    return {"name": name, "verb": "processor", "args": {**args, **extra}}
+
+
+def processor_entries(task: str) -> list[dict]:
+    """Base, lambda selections and final processors of one task."""
+    settings = TASKS[task]
+    entries = [{"name": f"{task}-base", "verb": "processor", "folder": BASES,
+                "args": {"task": task, "method": "plain", "epochs": settings["base_epochs"],
+                         "arch_kwargs": settings["arch_kwargs"]}}]
+    for method, grid in GRIDS.items():
+        entries.append({"name": f"select:{task}:{method}", "verb": "select",
+                        "args": {"task": task, "method": method, "grid": grid,
+                                 "base": f"{BASES}/{task}-base",
+                                 "recognizer": _recognizer(method),
+                                 "arch_kwargs": settings["arch_kwargs"], "lr": FINE_TUNE_LR,
+                                 **({"transformer_kwargs": TRANSFORMER_KWARGS}
+                                    if method == "ra-transformer" else {})}})
+    entries.append(_processor(f"{task}-plain", task, "plain", 0.0, None, settings))
+    for method in GRIDS:
+        entries.append(_processor(f"{task}-{method}", task, method, "select",
+                                  _recognizer(method), settings))
+    if task == "sr":
+        for source in TRANSFER_SOURCES:
+            entries.append(_processor(f"sr-ra-src-{source}", task, "ra", "select:" + SOURCE,
+                                      source, settings))
+        for lam in SWEEP:
+            entries.append(_processor(f"sr-ra-lam{lam:g}", task, "ra", lam, SOURCE, settings))
+    return entries
+
+
+RECIPE: list[dict] = CLASSIFIERS + [e for task in TASKS for e in processor_entries(task)]
+
+
+def _resolve_lambda(entry: dict) -> float:
+    from .selection import chosen_lambda
+
+    args = entry["args"]
+    lam = args.get("lam", 0.0)
+    if not isinstance(lam, str):
+        return lam
+    source = lam.split(":", 1)[1] if ":" in lam else args["recognizer"]
+    return chosen_lambda(args["task"], args["method"], source)
+
+
+def is_done(entry: dict, folder: Path) -> bool:
+    if entry["verb"] == "select":
+        from .selection import read_selections, selection_key
+
+        a = entry["args"]
+        return selection_key(a["task"], a["method"], a["recognizer"]) in read_selections()
+    target = Path(entry.get("folder") or folder) / f"{entry['name']}.json"
+    return target.exists()
 
 
 def run_entry(entry: dict, folder: Path, state_dir: str, progress: bool) -> None:
+    from .selection import select_lambda
     from .train import train_classifier, train_processor
 
-    out = str(folder / entry["name"])
-    common = {"out": out, "dataset": DATASET, "resume": True, "state_dir": state_dir,
-              "progress": progress, "dtype": "float16"}
+    out = str(Path(entry.get("folder") or folder) / entry["name"])
+    common = {"dataset": entry.get("dataset", DATASET), "progress": progress}
     args = dict(entry["args"])
+    if args.get("recognizer"):
+        args["recognizer"] = str(folder / args["recognizer"])
     if entry["verb"] == "classifier":
-        train_classifier(**common, **args)
+        train_classifier(out=out, resume=True, state_dir=state_dir, dtype="float16", **common,
+                         **args)
+    elif entry["verb"] == "select":
+        select_lambda(work_dir=str(Path(state_dir) / "grid"), **common, **args)
     else:
-        if args.get("recognizer"):
-            args["recognizer"] = str(folder / args["recognizer"])
-        if args.get("init"):
-            args["init"] = str(folder / args["init"])
-        train_processor(**common, **args)
+        args["lam"] = _resolve_lambda(entry)
+        train_processor(out=out, resume=True, state_dir=state_dir,
+                        dtype="float32" if entry.get("folder") else "float16", **common, **args)
 
 
 def _claim(state_dir: str, name: str) -> Path | None:
     """A lock file so that several build-zoo processes can share the recipe; None if taken."""
     import os
 
-    lock = Path(state_dir) / f"{name}.lock"
+    lock = Path(state_dir) / f"{name.replace(':', '_')}.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
     try:
         pid = int(lock.read_text())
@@ -66,14 +158,15 @@ def _claim(state_dir: str, name: str) -> Path | None:
 
 
 def build_zoo(only: list[str] | None = None, folder=None, state_dir: str = "runs",
-              force: bool = False, progress: bool = True, dry_run: bool = False) -> list[str]:
+              force: bool = False, progress: bool = True, dry_run: bool = False,
+              recipe: list[dict] | None = None) -> list[str]:
     """Train every missing checkpoint of the recipe; returns the names trained (or planned)."""
     folder = checkpoint_dir(folder)
     done = []
-    for entry in RECIPE:
+    for entry in recipe if recipe is not None else RECIPE:
         if only and not any(fnmatch.fnmatch(entry["name"], p) for p in only):
             continue
-        if (folder / f"{entry['name']}.json").exists() and not force:
+        if is_done(entry, folder) and not force:
             continue
         if dry_run:
             done.append(entry["name"])

@@ -351,12 +351,16 @@ class ProcessorWithTransformer(nn.Module):
 @torch.no_grad()
 def processor_validation(model: nn.Module, task, dataset, device, recognizer=None,
                          batch_size: int = 256, limit: int | None = 2000) -> dict:
-    """PSNR (dB, mean over images) of the clamped outputs, and recognizer accuracy if given."""
+    """PSNR (dB, mean over images) of the clamped outputs, and recognizer accuracy if given.
+
+    For P followed by T, PSNR is measured on P's output and accuracy on T(P(x)).
+    """
     psnr_sum = correct = total = 0.0
     for images, labels, indices in iterate_batches(dataset, batch_size, limit=limit):
         lq = task.degrade_eval(images, indices).to(device)
         out = model(lq).clamp(0, 1)
-        mse = (out.cpu() - images).pow(2).flatten(1).mean(1).clamp_min(1e-10)
+        seen = model.human_view(lq).clamp(0, 1) if hasattr(model, "human_view") else out
+        mse = (seen.cpu() - images).pow(2).flatten(1).mean(1).clamp_min(1e-10)
         psnr_sum += float((10 * torch.log10(1 / mse)).sum())
         if recognizer is not None:
             correct += int((recognizer(out).argmax(1).cpu() == labels).sum())
