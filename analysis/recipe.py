@@ -141,46 +141,102 @@ def run_entry(entry: dict, folder: Path, state_dir: str, progress: bool) -> None
                         dtype="float32" if entry.get("folder") else "float16", **common, **args)
 
 
+def _lock_path(state_dir: str, name: str) -> Path:
+    return Path(state_dir) / f"{name.replace(':', '_')}.lock"
+
+
+def _locked(state_dir: str, name: str) -> bool:
+    """Whether a live process holds the lock of entry ``name``."""
+    import os
+
+    try:
+        os.kill(int(_lock_path(state_dir, name).read_text()), 0)
+        return True
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return False
+
+
 def _claim(state_dir: str, name: str) -> Path | None:
     """A lock file so that several build-zoo processes can share the recipe; None if taken."""
     import os
 
-    lock = Path(state_dir) / f"{name.replace(':', '_')}.lock"
+    if _locked(state_dir, name):
+        return None
+    lock = _lock_path(state_dir, name)
     lock.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        pid = int(lock.read_text())
-        os.kill(pid, 0)
-        return None  # a live process is training this entry
-    except (FileNotFoundError, ValueError, ProcessLookupError):
-        pass
     lock.write_text(str(os.getpid()))
     return lock
 
 
+def dependencies(entry: dict) -> list[str]:
+    """Names of the entries that must be done before ``entry`` can run."""
+    args = entry["args"]
+    deps = []
+    if args.get("recognizer"):
+        deps.append(args["recognizer"])
+    for key in ("init", "base"):
+        if args.get(key):
+            deps.append(Path(args[key]).name)
+    lam = args.get("lam")
+    if isinstance(lam, str):
+        deps.append(f"select:{args['task']}:{args['method']}")
+    return deps
+
+
 def build_zoo(only: list[str] | None = None, folder=None, state_dir: str = "runs",
               force: bool = False, progress: bool = True, dry_run: bool = False,
-              recipe: list[dict] | None = None) -> list[str]:
-    """Train every missing checkpoint of the recipe; returns the names trained (or planned)."""
+              recipe: list[dict] | None = None, poll_seconds: float = 30.0) -> list[str]:
+    """Train every missing entry of the recipe, dependencies first; returns the names trained.
+
+    Entries whose dependencies another process is still training are retried
+    after ``poll_seconds``; entries whose dependencies nobody will build (left
+    out by ``only``) are reported and dropped.
+    """
     folder = checkpoint_dir(folder)
-    done = []
-    for entry in recipe if recipe is not None else RECIPE:
-        if only and not any(fnmatch.fnmatch(entry["name"], p) for p in only):
-            continue
-        if is_done(entry, folder) and not force:
-            continue
-        if dry_run:
-            done.append(entry["name"])
-            continue
-        lock = _claim(state_dir, entry["name"])
-        if lock is None:
-            print(f"build-zoo: {entry['name']} is being trained by another process; skipped",
-                  file=sys.stderr)
-            continue
-        done.append(entry["name"])
-        t0 = time.time()
-        try:
-            run_entry(entry, folder, state_dir, progress)
-        finally:
-            lock.unlink(missing_ok=True)
-        print(f"build-zoo: {entry['name']} took {time.time() - t0:.0f} s", file=sys.stderr)
-    return done
+    entries = list(recipe if recipe is not None else RECIPE)
+    by_name = {e["name"]: e for e in entries}
+
+    def done(name: str) -> bool:
+        entry = by_name.get(name)
+        if entry is None:  # a checkpoint outside the recipe
+            return (folder / f"{name}.json").exists()
+        return is_done(entry, folder)
+
+    pending = [e for e in entries
+               if not (only and not any(fnmatch.fnmatch(e["name"], p) for p in only))
+               and (force or not is_done(e, folder))]
+    if dry_run:
+        return [e["name"] for e in pending]
+    trained: list[str] = []
+    while pending:
+        progressed, waiting = False, False
+        for entry in list(pending):
+            missing = [d for d in dependencies(entry) if not done(d)]
+            if missing:
+                pending_names = {e["name"] for e in pending}
+                if any(_locked(state_dir, d) or d in pending_names for d in missing):
+                    waiting = True
+                else:
+                    print(f"build-zoo: {entry['name']} needs {', '.join(missing)} first; skipped",
+                          file=sys.stderr)
+                    pending.remove(entry)
+                continue
+            lock = _claim(state_dir, entry["name"])
+            if lock is None:
+                waiting = True
+                continue
+            t0 = time.time()
+            try:
+                run_entry(entry, folder, state_dir, progress)
+            finally:
+                lock.unlink(missing_ok=True)
+            print(f"build-zoo: {entry['name']} took {time.time() - t0:.0f} s", file=sys.stderr)
+            pending.remove(entry)
+            trained.append(entry["name"])
+            progressed = True
+            break  # rescan from the top: earlier entries first
+        if not progressed:
+            if not waiting:
+                break
+            time.sleep(poll_seconds)
+    return trained

@@ -69,3 +69,14 @@ def test_recipe_pipeline_end_to_end_on_synthetic(tmp_path, monkeypatch):
     assert not (zoo / "sr-base.json").exists() and (tmp_path / "bases" / "sr-base.json").exists()
     assert build_zoo(folder=zoo, state_dir=str(tmp_path / "runs"), progress=False,
                      recipe=entries) == []
+
+
+def test_dependencies_and_skipping_when_nobody_builds_them(tmp_path, capsys):
+    from analysis.recipe import dependencies
+
+    entry = next(e for e in RECIPE if e["name"] == "sr-ra-src-vgg11-bn")
+    assert dependencies(entry) == ["vgg11-bn", "sr-base", "select:sr:ra"]
+    trained = build_zoo(only=["sr-plain"], folder=tmp_path, state_dir=str(tmp_path),
+                        progress=False)
+    assert trained == []
+    assert "sr-plain needs sr-base first" in capsys.readouterr().err
