@@ -135,6 +135,17 @@ def cmd_metrics(args) -> int:
     return 0
 
 
+def cmd_results(args) -> int:
+    from .quality import RESULTS_DIR
+    from .report import regenerate
+
+    _, written = regenerate(dataset=args.dataset, folder=args.checkpoints, limit=args.limit,
+                            out_dir=args.out or RESULTS_DIR, progress=not args.no_progress,
+                            device=args.device)
+    print("Wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
 def cmd_zoo(args) -> int:
     from .checkpoints import checkpoint_dir, find_checkpoints
 
@@ -253,6 +264,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_quality)
+
+    p = sub.add_parser("results", help="re-measure the RA paper's tables into results/")
+    p.add_argument("--dataset", default="fashion-mnist")
+    p.add_argument("--checkpoints", default=None)
+    p.add_argument("--limit", type=int, default=None, help="first N test images (default: all)")
+    p.add_argument("--out", default=None, help="results folder (default: results/)")
+    p.add_argument("--device", default=None)
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_results)
 
     p = sub.add_parser("metrics", help="list the metrics, with availability")
     p.add_argument("--checkpoints", default=None)

@@ -12,6 +12,7 @@ image a person sees (RA paper, section 3.3).
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ from .data import iterate_batches, load_dataset
 from .device import pick_device
 from .errors import RAExplorerError
 from .methods import METHODS
-from .stats import mean_interval, wilson_interval
+from .stats import Z95, mean_interval, wilson_interval
 from .tasks import create_task
 
 CLEAN, NO_PROCESSING = "clean", "no processing"
@@ -68,14 +69,34 @@ def tasks_in_zoo(dataset: str, folder=None) -> list[str]:
     return sorted(specs)
 
 
+def paired_difference(a: torch.Tensor, b: torch.Tensor) -> dict:
+    """Accuracy difference mean(a) - mean(b) of paired per-image correctness, with a 95 % CI.
+
+    a, b: bool tensors (N,) for the same images. Uses the matched-pairs Wald
+    interval: d = (n10 - n01) / N, se = sqrt(n10 + n01 - (n10 - n01)^2 / N) / N.
+    """
+    n = len(a)
+    n10 = int((a & ~b).sum())
+    n01 = int((~a & b).sum())
+    d = (n10 - n01) / n
+    se = math.sqrt(max(n10 + n01 - (n10 - n01) ** 2 / n, 0.0)) / n
+    return {"diff": d, "ci95": [d - Z95 * se, d + Z95 * se], "discordant": [n10, n01]}
+
+
 @torch.no_grad()
 def evaluate(task: str, dataset: str = "fashion-mnist", folder=None, limit: int | None = None,
              batch_size: int = 500, device: str | None = None, seed: int = 0,
              processors=None, classifiers=None, data_root: str | None = None,
              progress: bool = True) -> dict:
-    """The accuracy matrix and PSNR / SSIM of every processor of ``task`` on the test split."""
-    import piq
+    """The accuracy matrix and PSNR / SSIM of every processor of ``task`` on the test split.
+
+    Each processor row also carries ``vs_plain``: its paired accuracy
+    difference to the task's plain processor on the same images, per
+    classifier, with a 95 % CI (absent when the zoo has no plain processor).
+    """
     from tqdm import tqdm
+
+    from .metrics import create_metric
 
     the_task = create_task(task)
     dev = pick_device(device)
@@ -85,11 +106,12 @@ def evaluate(task: str, dataset: str = "fashion-mnist", folder=None, limit: int 
                               "train one with 'python -m analysis train-classifier'.")
     clfs = {c["name"]: load_checkpoint(c["path"], device=dev)[0] for c in clf_cards}
     procs = {c["name"]: load_checkpoint(c["path"], device=dev)[0] for c in proc_cards}
+    psnr_metric, ssim_metric = create_metric("psnr", device=dev), create_metric("ssim", device=dev)
     test = load_dataset(dataset, "test", root=data_root)
     n_total = len(test) if limit is None else min(limit, len(test))
     rows = [Row(CLEAN, None, None), Row(NO_PROCESSING, None, None)] + [
         Row(c["name"], c.get("method"), c) for c in proc_cards]
-    correct = {r.name: {k: 0 for k in clfs} for r in rows}
+    hits = {r.name: {k: [] for k in clfs} for r in rows}
     psnr = {r.name: [] for r in rows[1:]}
     ssim = {r.name: [] for r in rows[1:]}
     bar = tqdm(total=n_total, desc=f"evaluate {the_task.spec}", disable=not progress,
@@ -104,19 +126,20 @@ def evaluate(task: str, dataset: str = "fashion-mnist", folder=None, limit: int 
             outputs[name] = proc(lq).clamp(0, 1)
             seen_by_humans[name] = (proc.human_view(lq).clamp(0, 1) if hasattr(proc, "human_view")
                                     else outputs[name])
-        target = images.to(dev)
         for name, out in outputs.items():
             for clf_name, clf in clfs.items():
-                pred = clf(out).argmax(1).cpu()
-                correct[name][clf_name] += int((pred == labels).sum())
-            out = seen_by_humans[name]
+                hits[name][clf_name].append(clf(out).argmax(1).cpu() == labels)
             if name != CLEAN:
-                psnr[name] += piq.psnr(out, target, data_range=1.0, reduction="none").cpu().tolist()
-                ssim[name] += piq.ssim(out, target, data_range=1.0, reduction="none").cpu().tolist()
+                psnr[name] += psnr_metric(seen_by_humans[name], images).tolist()
+                ssim[name] += ssim_metric(seen_by_humans[name], images).tolist()
         bar.update(len(labels))
     bar.close()
+    hits = {r: {k: torch.cat(v) for k, v in per.items()} for r, per in hits.items()}
+    plain = next((c["name"] for c in proc_cards
+                  if c.get("method") == "plain" and not c.get("lambda")), None)
 
-    def cell(k):
+    def cell(h):
+        k = int(h.sum())
         low, high = wilson_interval(k, n_total)
         return {"accuracy": k / n_total, "ci95": [low, high], "correct": k}
 
@@ -126,13 +149,19 @@ def evaluate(task: str, dataset: str = "fashion-mnist", folder=None, limit: int 
         mean, low, high = mean_interval(values)
         return {"mean": mean, "ci95": [low, high]}
 
+    def versus_plain(name):
+        if plain is None or name in (CLEAN, plain):
+            return None
+        return {k: paired_difference(hits[name][k], hits[plain][k]) for k in clfs}
+
     return {
         "task": the_task.spec, "dataset": dataset, "split": "test", "n_images": n_total,
-        "seed": seed, "classifiers": list(clfs),
+        "seed": seed, "classifiers": list(clfs), "plain": plain,
         "rows": [{"name": r.name, "method": r.method,
                   "lambda": r.card.get("lambda") if r.card else None,
                   "source": r.card.get("source") if r.card else None,
-                  "accuracy": {k: cell(v) for k, v in correct[r.name].items()},
+                  "accuracy": {k: cell(v) for k, v in hits[r.name].items()},
+                  "vs_plain": versus_plain(r.name),
                   "psnr": quality(psnr.get(r.name, [])), "ssim": quality(ssim.get(r.name, []))}
                  for r in rows],
     }

@@ -55,3 +55,27 @@ def test_tasks_in_zoo_and_missing_classifiers(tiny_zoo, tmp_path):
     assert tasks_in_zoo(SYNTH, tiny_zoo) == ["sr:scale=4"]
     with pytest.raises(RAExplorerError, match="train-classifier"):
         evaluate("sr", dataset=SYNTH, folder=tmp_path, progress=False)
+
+
+def test_paired_difference_against_the_plain_processor(tiny_zoo):
+    result = evaluate("sr", dataset=SYNTH, folder=tiny_zoo, progress=False)
+    assert result["plain"] == "sr-plain"
+    rows = {r["name"]: r for r in result["rows"]}
+    assert rows["sr-plain"]["vs_plain"] is None and rows["clean"]["vs_plain"] is None
+    for clf, diff in rows["sr-ra"]["vs_plain"].items():
+        expected = rows["sr-ra"]["accuracy"][clf]["accuracy"] - rows["sr-plain"]["accuracy"][clf]["accuracy"]
+        assert abs(diff["diff"] - expected) < 1e-9
+        assert diff["ci95"][0] <= diff["diff"] <= diff["ci95"][1]
+
+
+def test_paired_difference_formula():
+    import torch
+
+    from analysis.evaluate import paired_difference
+
+    a = torch.tensor([1, 1, 1, 0, 0, 1, 1, 0], dtype=torch.bool)
+    b = torch.tensor([1, 0, 0, 0, 1, 1, 0, 0], dtype=torch.bool)
+    out = paired_difference(a, b)       # n10 = 3, n01 = 1
+    assert out["discordant"] == [3, 1] and out["diff"] == 0.25
+    se = (3 + 1 - 2 ** 2 / 8) ** 0.5 / 8
+    assert abs(out["ci95"][1] - (0.25 + 1.959963984540054 * se)) < 1e-12
