@@ -1,0 +1,337 @@
+"""Decision-boundary analysis (RA paper, section 6): BD, IBD and 2-D boundary maps.
+
+Definitions. For a classifier R, an image x and a unit vector d,
+
+    BD(R, x, d)  = the smallest delta > 0 with argmax R(x + delta d) != argmax R(x),
+    IBD(Rs, Rt, x, d) = |BD(Rs, x, d) - BD(Rt, x, d)|.
+
+Units: delta is an L2 distance in [0, 1]-pixel units (d has unit L2 norm over
+all C*H*W values); ``rms`` is delta / sqrt(C*H*W), the per-pixel RMS change,
+comparable across image sizes. By default x + delta d is not clipped to
+[0, 1] (the paper's protocol); ``clip=True`` clips, and every result says
+which was used.
+
+Search. A coarse scan of ``steps`` equal steps up to ``max_dist``, each step
+one batch over the pairs still active (a pair leaves once its class changes),
+then bisection of the bracketing interval down to ``tol``. A pair that never
+changes class within ``max_dist`` is *censored*: its distance is NaN and it is
+counted, never silently set to ``max_dist``. A boundary thinner than one
+coarse step can be stepped over; the coarse resolution is max_dist / steps.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+
+@dataclass
+class BoundaryResult:
+    """Per-pair results. dist and rms are NaN where censored."""
+
+    dist: torch.Tensor            # (N,) L2 in [0, 1]-pixel units
+    rms: torch.Tensor             # (N,) dist / sqrt(C*H*W)
+    censored: torch.Tensor        # (N,) bool
+    start_class: torch.Tensor     # (N,) argmax R(x)
+    end_class: torch.Tensor       # (N,) class just across the boundary (-1 if censored)
+    evaluations: int              # images passed through the model, all pairs together
+    clip: bool
+    max_dist: float
+    tol: float
+    extra: dict = field(default_factory=dict)
+
+
+def unit(v: torch.Tensor) -> torch.Tensor:
+    """Each sample of v (N, ...) divided by its L2 norm."""
+    norms = v.flatten(1).norm(dim=1).clamp_min(1e-12)
+    return v / norms.view(-1, *([1] * (v.ndim - 1)))
+
+
+def random_directions(shape, seeds, device=None) -> torch.Tensor:
+    """One unit-norm Gaussian direction per seed, shape (len(seeds), *shape).
+
+    Seeded per image, so every model (and every process) sees the same direction.
+    """
+    out = torch.empty(len(seeds), *shape)
+    for i, seed in enumerate(seeds):
+        out[i] = torch.randn(shape, generator=torch.Generator().manual_seed(int(seed)))
+    return unit(out).to(device or "cpu")
+
+
+def ra_directions(x_plain: torch.Tensor, x_ra: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(d_RA, ||x_RA - x||): the unit direction from the plain to the RA output, and the length."""
+    diff = x_ra - x_plain
+    return unit(diff), diff.flatten(1).norm(dim=1)
+
+
+@torch.no_grad()
+def _predict(model, images: torch.Tensor, batch_size: int) -> torch.Tensor:
+    out = []
+    for start in range(0, len(images), batch_size):
+        out.append(model(images[start:start + batch_size]).argmax(1))
+    return torch.cat(out) if out else torch.empty(0, dtype=torch.long, device=images.device)
+
+
+@torch.no_grad()
+def boundary_distance(model, x: torch.Tensor, d: torch.Tensor, max_dist: float = 20.0,
+                      tol: float = 1e-3, steps: int = 20, clip: bool = False,
+                      batch_size: int = 1024) -> BoundaryResult:
+    """BD for many (x, d) pairs at once. x, d: (N, C, H, W); d is normalised here."""
+    if x.shape != d.shape:
+        raise ValueError(f"x and d must have the same shape; got {tuple(x.shape)} and {tuple(d.shape)}.")
+    model.eval()
+    d = unit(d.to(x.device))
+    n = len(x)
+    dims = x[0].numel()
+    evaluations = n
+
+    def at(idx: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
+        pts = x[idx] + delta.view(-1, 1, 1, 1) * d[idx]
+        return pts.clamp(0, 1) if clip else pts
+
+    start = _predict(model, x, batch_size)
+    lo = torch.zeros(n, device=x.device)
+    hi = torch.full((n,), math.nan, device=x.device)
+    end = torch.full((n,), -1, dtype=torch.long, device=x.device)
+    active = torch.arange(n, device=x.device)
+    h = max_dist / steps
+    for k in range(1, steps + 1):
+        if len(active) == 0:
+            break
+        delta = torch.full((len(active),), k * h, device=x.device)
+        pred = _predict(model, at(active, delta), batch_size)
+        evaluations += len(active)
+        crossed = pred != start[active]
+        hi[active[crossed]] = k * h
+        end[active[crossed]] = pred[crossed]
+        lo[active[~crossed]] = k * h
+        active = active[~crossed]
+    censored = torch.isnan(hi)
+    lo[censored] = math.nan
+    todo = torch.nonzero(~censored).flatten()
+    while len(todo):
+        todo = todo[(hi[todo] - lo[todo]) > tol]
+        if len(todo) == 0:
+            break
+        mid = (lo[todo] + hi[todo]) / 2
+        pred = _predict(model, at(todo, mid), batch_size)
+        evaluations += len(todo)
+        crossed = pred != start[todo]
+        hi[todo[crossed]] = mid[crossed]
+        end[todo[crossed]] = pred[crossed]
+        lo[todo[~crossed]] = mid[~crossed]
+    dist = hi.cpu()
+    return BoundaryResult(dist=dist, rms=dist / math.sqrt(dims), censored=censored.cpu(),
+                          start_class=start.cpu(), end_class=end.cpu(), evaluations=evaluations,
+                          clip=clip, max_dist=max_dist, tol=tol)
+
+
+@torch.no_grad()
+def linear_scan_distance(model, x: torch.Tensor, d: torch.Tensor, max_dist: float, step: float,
+                         clip: bool = False, batch_size: int = 1024) -> tuple[torch.Tensor, int]:
+    """Reference search: a fine scan at ``step`` (no bisection). Returns (dist, evaluations).
+
+    dist is the first scanned delta whose class differs (NaN if none); used by
+    the tests and the benchmark as ground truth.
+    """
+    d = unit(d.to(x.device))
+    start = _predict(model, x, batch_size)
+    dist = torch.full((len(x),), math.nan)
+    active = torch.arange(len(x), device=x.device)
+    evaluations = len(x)
+    for k in range(1, int(round(max_dist / step)) + 1):
+        if len(active) == 0:
+            break
+        pts = x[active] + (k * step) * d[active]
+        pred = _predict(model, pts.clamp(0, 1) if clip else pts, batch_size)
+        evaluations += len(active)
+        crossed = pred != start[active]
+        dist[active[crossed].cpu()] = k * step
+        active = active[~crossed]
+    return dist, evaluations
+
+
+# ----------------------------------------------------------------------------- statistics
+
+def bootstrap_ci(values, stat=np.mean, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap 95 % CI of ``stat`` over ``values`` (NaN if fewer than 2)."""
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.size < 2:
+        return math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, arr.size, size=(n_boot, arr.size))
+    stats = stat(arr[idx], axis=1)
+    return float(np.percentile(stats, 2.5)), float(np.percentile(stats, 97.5))
+
+
+def summarize(values, seed: int = 0) -> dict:
+    """Mean and median of the uncensored values with bootstrap 95 % CIs, and counts."""
+    arr = np.asarray([v for v in values if not math.isnan(v)], dtype=np.float64)
+    n_cens = int(sum(math.isnan(v) for v in values))
+    if arr.size == 0:
+        return {"n": 0, "censored": n_cens, "mean": math.nan, "mean_ci95": [math.nan, math.nan],
+                "median": math.nan, "median_ci95": [math.nan, math.nan]}
+    return {"n": int(arr.size), "censored": n_cens,
+            "mean": float(arr.mean()), "mean_ci95": list(bootstrap_ci(arr, np.mean, seed=seed)),
+            "median": float(np.median(arr)),
+            "median_ci95": list(bootstrap_ci(arr, np.median, seed=seed))}
+
+
+# ----------------------------------------------------------------------------- 2-D maps
+
+def orthogonal_direction(d_ra: torch.Tensor, seed: int) -> torch.Tensor:
+    """A seeded random unit direction orthogonal to d_ra (one image: (C, H, W))."""
+    r = random_directions(d_ra.shape, [seed], device=d_ra.device)[0]
+    r = r - (r * d_ra).sum() * d_ra
+    return r / r.norm().clamp_min(1e-12)
+
+
+def plane_points(x: torch.Tensor, d1: torch.Tensor, d2: torch.Tensor, us: torch.Tensor,
+                 vs: torch.Tensor, clip: bool = False) -> torch.Tensor:
+    """x + u d1 + v d2 for each (u, v) pair of the flat coordinate lists us, vs: (P, C, H, W)."""
+    pts = x[None] + us.view(-1, 1, 1, 1) * d1[None] + vs.view(-1, 1, 1, 1) * d2[None]
+    return pts.clamp(0, 1) if clip else pts
+
+
+@dataclass
+class DecisionMap:
+    """Predicted class on a grid: classes[i, j] at (u = us[j], v = vs[i])."""
+
+    classes: torch.Tensor          # (R, R) long
+    us: torch.Tensor               # (R,) along d_RA
+    vs: torch.Tensor               # (R,) along the orthogonal random direction
+    evaluations: int
+    clip: bool
+
+
+def grid_axes(extent: float, resolution: int, device=None):
+    axis = torch.linspace(-extent, extent, resolution, device=device)
+    return axis, axis.clone()
+
+
+@torch.no_grad()
+def decision_map(model, x: torch.Tensor, d1: torch.Tensor, d2: torch.Tensor, extent: float,
+                 resolution: int = 64, clip: bool = False, batch_size: int = 1024) -> DecisionMap:
+    """The full grid: every point evaluated, in batches of ``batch_size`` points."""
+    model.eval()
+    us, vs = grid_axes(extent, resolution, x.device)
+    vv, uu = torch.meshgrid(vs, us, indexing="ij")
+    flat_u, flat_v = uu.flatten(), vv.flatten()
+    preds = []
+    for start in range(0, len(flat_u), batch_size):
+        pts = plane_points(x, d1, d2, flat_u[start:start + batch_size],
+                           flat_v[start:start + batch_size], clip)
+        preds.append(model(pts).argmax(1))
+    classes = torch.cat(preds).view(resolution, resolution).cpu()
+    return DecisionMap(classes, us.cpu(), vs.cpu(), resolution * resolution, clip)
+
+
+@torch.no_grad()
+def adaptive_decision_map(model, x: torch.Tensor, d1: torch.Tensor, d2: torch.Tensor,
+                          extent: float, resolution: int = 128, coarse_step: int = 8,
+                          clip: bool = False, batch_size: int = 4096) -> DecisionMap:
+    """The same grid as :func:`decision_map`, evaluating only where the class can change.
+
+    A coarse grid (every ``coarse_step``-th row and column, plus the last)
+    is evaluated first; each cell whose four corners agree is filled with
+    that class, the others are split in four (their edge midpoints and centre
+    evaluated, all cells of a level in one batch) until cells are one pixel.
+    A class region that fits inside one coarse cell without touching its
+    corners is missed: the agreement with the full grid is measured in the
+    tests and benchmarks, not assumed.
+    """
+    model.eval()
+    us, vs = grid_axes(extent, resolution, x.device)
+    classes = torch.full((resolution, resolution), -1, dtype=torch.long)
+    evaluations = 0
+
+    def evaluate(points: list[tuple[int, int]]):
+        nonlocal evaluations
+        points = [p for p in dict.fromkeys(points) if classes[p] < 0]
+        if not points:
+            return
+        ii = torch.tensor([p[0] for p in points])
+        jj = torch.tensor([p[1] for p in points])
+        preds = []
+        for start in range(0, len(points), batch_size):
+            sl = slice(start, start + batch_size)
+            pts = plane_points(x, d1, d2, us[jj[sl]], vs[ii[sl]], clip)
+            preds.append(model(pts).argmax(1).cpu())
+        classes[ii, jj] = torch.cat(preds)
+        evaluations += len(points)
+
+    marks = sorted(set(range(0, resolution, coarse_step)) | {resolution - 1})
+    evaluate([(i, j) for i in marks for j in marks])
+    cells = [(a, b, c, e) for a, b in zip(marks, marks[1:]) for c, e in zip(marks, marks[1:])]
+    while cells:
+        split, needed = [], []
+        for i0, i1, j0, j1 in cells:
+            corners = {int(classes[i0, j0]), int(classes[i0, j1]), int(classes[i1, j0]),
+                       int(classes[i1, j1])}
+            if len(corners) == 1:
+                block = classes[i0:i1 + 1, j0:j1 + 1]
+                block[block < 0] = corners.pop()
+                continue
+            if i1 - i0 <= 1 and j1 - j0 <= 1:
+                continue  # every point of the cell is a corner, already evaluated
+            im, jm = (i0 + i1) // 2, (j0 + j1) // 2
+            needed += [(im, j0), (im, j1), (i0, jm), (i1, jm), (im, jm)]
+            for a, b in ((i0, im), (im, i1)):
+                for c, e in ((j0, jm), (jm, j1)):
+                    if b > a or e > c:
+                        split.append((a, b, c, e))
+        evaluate(needed)
+        # cells of zero height or width are lines: evaluate them outright
+        lines = [(a, b, c, e) for a, b, c, e in split if a == b or c == e]
+        evaluate([(i, j) for a, b, c, e in lines for i in range(a, b + 1) for j in range(c, e + 1)])
+        cells = [cell for cell in split if cell not in lines]
+    assert int((classes < 0).sum()) == 0
+    return DecisionMap(classes, us.cpu(), vs.cpu(), evaluations, clip)
+
+
+def agreement(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Fraction of grid points where two maps predict the same class."""
+    return float((a == b).float().mean())
+
+
+def agreement_matrix(maps: dict[str, torch.Tensor]) -> dict[str, dict[str, float]]:
+    return {a: {b: agreement(ma, mb) for b, mb in maps.items()} for a, ma in maps.items()}
+
+
+def map_figure(dmap: DecisionMap, class_names, title: str = "", ra_u: float | None = None):
+    """A plotly heatmap of a decision map: class names in the legend, hover shows class and (u, v).
+
+    Marks: the plain output at the origin, and the RA output at (u = ||x_RA - x||, 0).
+    """
+    import plotly.graph_objects as go
+    from plotly.colors import qualitative
+
+    palette = (qualitative.Plotly + qualitative.D3)[: max(len(class_names), 1)]
+    k = len(class_names)
+    scale = []
+    for i, colour in enumerate(palette[:k]):
+        scale += [[i / k, colour], [(i + 1) / k, colour]]
+    z = dmap.classes.numpy()
+    names = np.asarray(class_names, dtype=object)[z]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=dmap.us.numpy(), y=dmap.vs.numpy(), zmin=-0.5, zmax=k - 0.5, colorscale=scale,
+        showscale=False, customdata=names,
+        hovertemplate="class %{customdata}<br>u %{x:.3f}, v %{y:.3f}<extra></extra>"))
+    present = sorted(set(z.flatten().tolist()))
+    for c in present:  # legend entries, one per class on the map
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=str(class_names[c]),
+                                 marker={"color": palette[c], "size": 10, "symbol": "square"}))
+    fig.add_trace(go.Scatter(x=[0], y=[0], mode="markers", name="plain output",
+                             marker={"color": "black", "size": 11, "symbol": "x"},
+                             hovertemplate="plain output (0, 0)<extra></extra>"))
+    if ra_u is not None:
+        fig.add_trace(go.Scatter(x=[ra_u], y=[0], mode="markers", name="RA output",
+                                 marker={"color": "white", "size": 11, "symbol": "star",
+                                         "line": {"color": "black", "width": 1}},
+                                 hovertemplate="RA output (%{x:.3f}, 0)<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title="u along d_RA ([0,1]-pixel L2)",
+                      yaxis_title="v along orthogonal random direction", legend_title="class")
+    return fig
