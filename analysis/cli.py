@@ -146,6 +146,31 @@ def cmd_results(args) -> int:
     return 0
 
 
+def cmd_boundaries(args) -> int:
+    import os
+
+    from .boundary_table import boundary_report, format_boundary_report, save_boundary_report
+    from .quality import RESULTS_DIR
+
+    report = boundary_report(args.task, args.source, args.target, matrix=args.matrix,
+                             folder=args.checkpoints, dataset=args.dataset, plain=args.plain,
+                             ra=args.ra, limit=args.limit, all_images=args.all_images,
+                             max_dist=args.max_dist, tol=args.tol, steps=args.steps,
+                             clip=args.clip, seed=args.seed, device=args.device,
+                             progress=not args.no_progress)
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0
+    if not args.no_save:
+        paths = save_boundary_report(report, args.out or RESULTS_DIR)
+        print("Wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    if args.json:
+        json.dump(report, sys.stdout, indent=2)
+        print()
+    else:
+        print(format_boundary_report(report))
+    return 0
+
+
 def cmd_zoo(args) -> int:
     from .checkpoints import checkpoint_dir, find_checkpoints
 
@@ -264,6 +289,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_quality)
+
+    p = sub.add_parser("boundaries", help="BD / IBD along RA and random directions (Table 17)")
+    p.add_argument("--task", required=True)
+    p.add_argument("--source", default="resnet20", help="source classifier Rs")
+    p.add_argument("--target", default=None, help="target classifier Rt")
+    p.add_argument("--matrix", action="store_true", help="every pair of zoo classifiers")
+    p.add_argument("--plain", default=None, help="plain processor (default: <task>-plain)")
+    p.add_argument("--ra", default=None, help="RA processor (default: <task>-ra)")
+    p.add_argument("--all-images", action="store_true",
+                   help="use every image, not only those with Rs(x) = Rt(x) != label")
+    p.add_argument("--limit", type=int, default=None, help="first N test images")
+    p.add_argument("--max-dist", type=float, default=30.0, help="search range, [0,1]-pixel L2")
+    p.add_argument("--tol", type=float, default=1e-3, help="bisection tolerance, same units")
+    p.add_argument("--steps", type=int, default=30, help="coarse scan steps")
+    p.add_argument("--clip", action="store_true", help="clip x + delta d to [0, 1]")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random directions")
+    p.add_argument("--dataset", default="fashion-mnist")
+    p.add_argument("--checkpoints", default=None)
+    p.add_argument("--device", default=None)
+    p.add_argument("--out", default=None)
+    p.add_argument("--no-save", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_boundaries)
 
     p = sub.add_parser("results", help="re-measure the RA paper's tables into results/")
     p.add_argument("--dataset", default="fashion-mnist")
