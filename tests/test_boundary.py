@@ -1,14 +1,23 @@
 import math
 
 import numpy as np
-import pytest
 import torch
 from torch import nn
 
-from analysis.boundary import (adaptive_decision_map, agreement, agreement_matrix,
-                               boundary_distance, decision_map, linear_scan_distance, map_figure,
-                               orthogonal_direction, ra_directions, random_directions, summarize,
-                               unit)
+from analysis.boundary import (
+    adaptive_decision_map,
+    agreement,
+    agreement_matrix,
+    boundary_distance,
+    decision_map,
+    linear_scan_distance,
+    map_figure,
+    orthogonal_direction,
+    ra_directions,
+    random_directions,
+    summarize,
+    unit,
+)
 
 
 class Linear(nn.Module):

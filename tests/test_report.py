@@ -1,7 +1,6 @@
 import shutil
 
-from analysis.report import (check_claims, format_table1, format_table3, format_table16,
-                             regenerate)
+from analysis.report import check_claims, format_table1, format_table3, format_table16, regenerate
 
 from .conftest import SYNTH
 
