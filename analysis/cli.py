@@ -171,6 +171,24 @@ def cmd_boundaries(args) -> int:
     return 0
 
 
+def cmd_features(args) -> int:
+    from .features import feature_report, format_measures, save_feature_report
+    from .quality import RESULTS_DIR
+
+    report = feature_report(args.task, args.classifier, n=args.n, seed=args.seed,
+                            backend=args.backend, folder=args.checkpoints, dataset=args.dataset,
+                            device=args.device)
+    if not args.no_save:
+        paths = save_feature_report(report, args.out or RESULTS_DIR)
+        print("Wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    if args.json:
+        json.dump(report, sys.stdout)
+        print()
+    else:
+        print(format_measures(report))
+    return 0
+
+
 def cmd_zoo(args) -> int:
     from .checkpoints import checkpoint_dir, find_checkpoints
 
@@ -313,6 +331,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_boundaries)
+
+    p = sub.add_parser("features", help="t-SNE of HQ / LQ / processed features, with measures")
+    p.add_argument("--task", required=True)
+    p.add_argument("--classifier", default="resnet20")
+    p.add_argument("--n", type=int, default=1000, help="test images per source (stratified)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--backend", default="opentsne", choices=["opentsne", "sklearn"])
+    p.add_argument("--dataset", default="fashion-mnist")
+    p.add_argument("--checkpoints", default=None)
+    p.add_argument("--device", default=None)
+    p.add_argument("--out", default=None)
+    p.add_argument("--no-save", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_features)
 
     p = sub.add_parser("results", help="re-measure the RA paper's tables into results/")
     p.add_argument("--dataset", default="fashion-mnist")
