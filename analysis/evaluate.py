@@ -87,8 +87,10 @@ def paired_difference(a: torch.Tensor, b: torch.Tensor) -> dict:
 def evaluate(task: str, dataset: str = "fashion-mnist", folder=None, limit: int | None = None,
              batch_size: int = 500, device: str | None = None, seed: int = 0,
              processors=None, classifiers=None, data_root: str | None = None,
-             progress: bool = True) -> dict:
+             progress: bool = True, on_progress=None) -> dict:
     """The accuracy matrix and PSNR / SSIM of every processor of ``task`` on the test split.
+
+    ``on_progress(done, total)`` is called after every batch (for a GUI progress bar).
 
     Each processor row also carries ``vs_plain``: its paired accuracy
     difference to the task's plain processor on the same images, per
@@ -133,6 +135,8 @@ def evaluate(task: str, dataset: str = "fashion-mnist", folder=None, limit: int 
                 psnr[name] += psnr_metric(seen_by_humans[name], images).tolist()
                 ssim[name] += ssim_metric(seen_by_humans[name], images).tolist()
         bar.update(len(labels))
+        if on_progress is not None:
+            on_progress(bar.n, n_total)
     bar.close()
     hits = {r: {k: torch.cat(v) for k, v in per.items()} for r, per in hits.items()}
     plain = next((c["name"] for c in proc_cards

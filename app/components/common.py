@@ -1,0 +1,56 @@
+"""Shared helpers for the pages: settings, cached models and data, missing-piece messages."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from analysis.checkpoints import checkpoint_dir
+from analysis.errors import RAExplorerError
+
+
+def results_dir() -> Path:
+    return Path(os.environ.get("RA_RESULTS", Path(__file__).resolve().parents[2] / "results"))
+
+
+def dataset() -> str:
+    return os.environ.get("RA_DATASET", "fashion-mnist")
+
+
+def folder() -> str:
+    return str(checkpoint_dir())
+
+
+@st.cache_resource(show_spinner="Loading models…")
+def workspace(task: str, dataset_spec: str, checkpoints: str):
+    from analysis.explore import Workspace
+
+    return Workspace(task, dataset_spec, checkpoints)
+
+
+def get_workspace(task: str):
+    """The cached workspace, or None after telling the user what is missing."""
+    try:
+        return workspace(task, dataset(), folder())
+    except RAExplorerError as exc:
+        st.warning(str(exc))
+        return None
+
+
+@st.cache_data(show_spinner=False)
+def load_result(path: str, mtime: float) -> dict | list | None:
+    p = Path(path)
+    return json.loads(p.read_text()) if p.exists() else None
+
+
+def result(name: str):
+    """A JSON file from results/ (cached until the file changes), or None."""
+    path = results_dir() / name
+    return load_result(str(path), path.stat().st_mtime if path.exists() else 0.0)
+
+
+def missing(what: str, command: str):
+    st.info(f"{what} is not there yet; run `{command}` to produce it.")

@@ -1,0 +1,20 @@
+"""RA Explorer: the Streamlit app. Run with ``bash scripts/main.sh`` (see README.md)."""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+st.set_page_config(page_title="RA Explorer", layout="wide")
+HERE = Path(__file__).resolve().parent
+pages = [
+    st.Page(str(HERE / "pages" / "compare.py"), title="Compare", icon="🖼️", default=True),
+    st.Page(str(HERE / "pages" / "metrics.py"), title="Metrics", icon="📊"),
+    st.Page(str(HERE / "pages" / "boundaries.py"), title="Boundaries", icon="🗺️"),
+    st.Page(str(HERE / "pages" / "features.py"), title="Features", icon="✳️"),
+]
+st.navigation(pages).run()

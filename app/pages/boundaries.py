@@ -1,0 +1,84 @@
+"""Boundaries: 2-D decision maps around an image, their agreement, and the Table 17 analog."""
+
+import pandas as pd
+import streamlit as st
+
+from analysis.boundary import (
+    adaptive_decision_map,
+    agreement_matrix,
+    map_figure,
+    orthogonal_direction,
+    ra_directions,
+)
+from analysis.boundary_table import DIRECTIONS
+from analysis.explore import available_tasks, classifier_names
+from analysis.figures import bd_histograms
+from analysis.quality import task_slug
+from app.components.common import dataset, folder, get_workspace, missing, result
+
+st.title("Decision boundaries")
+names = classifier_names(dataset(), folder())
+if len(names) < 2:
+    missing("Two classifiers for this dataset", "python -m analysis build-zoo")
+    st.stop()
+task = st.selectbox("Task", available_tasks(dataset(), folder()), key="bd_task")
+ws = get_workspace(task)
+if ws is None:
+    st.stop()
+plain, ra = ws.plain_name(), ws.ra_name()
+if plain is None or ra is None:
+    missing(f"A plain and an RA processor for {task}", "python -m analysis build-zoo")
+    st.stop()
+
+chosen = st.multiselect("Classifiers", names, default=names[:2], key="bd_classifiers")
+c1, c2, c3 = st.columns(3)
+index = c1.number_input("Test image", 0, len(ws.test) - 1, 0, key="bd_index")
+extent = c2.slider("Extent (±, [0,1]-pixel L2)", 1.0, 30.0, 8.0, key="bd_extent")
+resolution = c3.select_slider("Resolution", [32, 64, 96, 128], 64, key="bd_resolution")
+
+if len(chosen) >= 2:
+    clean, label, _ = ws.test[int(index)]
+    lq = ws.task.degrade_eval(clean[None], [int(index)])
+    x = ws.processors[plain](lq).clamp(0, 1).detach()
+    x_ra = ws.processors[ra](lq).clamp(0, 1).detach()
+    d_ra, length = ra_directions(x, x_ra)
+    d_r = orthogonal_direction(d_ra[0], seed=int(index))
+    maps = {}
+    cols = st.columns(len(chosen))
+    for col, name in zip(cols, chosen):
+        dmap = adaptive_decision_map(ws.classifiers[name], x[0], d_ra[0], d_r, extent,
+                                     resolution, coarse_step=8)
+        maps[name] = dmap.classes
+        with col:
+            st.plotly_chart(map_figure(dmap, ws.info.class_names, title=name,
+                                       ra_u=float(length[0])), key=f"bd_map_{name}")
+    st.caption(f"Plane through the {plain} output (origin) along d_RA (towards {ra}, "
+               f"‖x_RA − x‖ = {float(length[0]):.3f}) and a random orthogonal direction; "
+               f"true class {ws.info.class_names[label]}.")
+    st.subheader("Agreement between the maps")
+    st.dataframe(pd.DataFrame(agreement_matrix(maps)).round(3), key="bd_agreement")
+else:
+    st.info("Choose at least two classifiers.")
+
+st.subheader("Table 17 analog")
+report = result(f"boundaries_{task_slug(task)}_{chosen[0]}_{chosen[1]}.json") if len(chosen) >= 2 else None
+if report is None:
+    pair = f"--source {chosen[0]} --target {chosen[1]}" if len(chosen) >= 2 else "--source A --target B"
+    missing("The boundary-distance table for this pair",
+            f"python -m analysis boundaries --task {task.split(':')[0]} {pair}")
+else:
+    rows = []
+    for p in report["pairs"]:
+        for dname in DIRECTIONS:
+            e = p["directions"][dname]
+            rows.append({"direction": dname, "images": p["selected"],
+                         "BD(Rs) mean": e["bd_source"]["mean"],
+                         "BD(Rs) 95% CI": e["bd_source"]["mean_ci95"],
+                         "BD(Rt) mean": e["bd_target"]["mean"], "IBD mean": e["ibd"]["mean"],
+                         "IBD 95% CI": e["ibd"]["mean_ci95"], "IBD median": e["ibd"]["median"],
+                         "censored Rs/Rt": f"{e['bd_source']['censored']}/{e['bd_target']['censored']}"})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="bd_table")
+    st.caption(f"Units: {report['units']}; clipping {'on' if report['clip'] else 'off'}.")
+    if report.get("records"):
+        st.plotly_chart(bd_histograms(report["records"], report["pairs"][0]["source"]),
+                        key="bd_hist")

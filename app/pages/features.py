@@ -1,0 +1,30 @@
+"""Features: the t-SNE of clean, degraded and processed images, with convergence measures."""
+
+import pandas as pd
+import streamlit as st
+
+from analysis.explore import available_tasks, classifier_names
+from analysis.features import tsne_figure
+from analysis.quality import task_slug
+from app.components.common import dataset, folder, missing, result
+
+st.title("Feature space")
+names = classifier_names(dataset(), folder())
+if not names:
+    missing("A classifier for this dataset", "python -m analysis build-zoo")
+    st.stop()
+task = st.selectbox("Task", available_tasks(dataset(), folder()), key="features_task")
+classifier = st.selectbox("Classifier", names, key="features_classifier")
+report = result(f"features_{task_slug(task)}_{classifier}.json")
+if report is None:
+    missing("The feature report for this task and classifier",
+            f"python -m analysis features --task {task.split(':')[0]} --classifier {classifier}")
+    st.stop()
+st.plotly_chart(tsne_figure(report), key="features_tsne")
+rows = [{"source": s, "accuracy %": 100 * report["accuracy"][s],
+         **report["measures"]["sources"][s]} for s in report["sources"]]
+st.dataframe(pd.DataFrame(rows).drop(columns=["hq_distance_raw"]), hide_index=True,
+             key="features_measures")
+st.caption("Measured in the original feature space: hq_distance is the mean distance to the "
+           "image's own clean feature relative to the mean distance between class centroids; "
+           "k-NN agreement uses a 10-NN classifier fitted on the clean features.")

@@ -1,0 +1,66 @@
+"""Metrics: accuracy and transfer matrices, the lambda trade-off and the quality table."""
+
+import pandas as pd
+import streamlit as st
+
+from analysis.evaluate import evaluate
+from analysis.explore import available_tasks, classifier_names
+from analysis.figures import accuracy_heatmap, lambda_figure, transfer_heatmap
+from analysis.quality import task_slug
+from app.components.common import dataset, folder, missing, result
+
+st.title("Metrics")
+tasks = available_tasks(dataset(), folder())
+task = st.selectbox("Task", tasks, key="metrics_task")
+slug = task_slug(task)
+
+if not classifier_names(dataset(), folder()):
+    missing("A classifier for this dataset", "python -m analysis build-zoo")
+    st.stop()
+
+evaluation = result(f"evaluate_{slug}.json")
+if evaluation is not None:
+    st.caption(f"From results/evaluate_{slug}.json ({evaluation['n_images']} test images).")
+else:
+    st.info(f"results/evaluate_{slug}.json is not there yet (run `python -m analysis results`); "
+            "you can compute the matrix here on part of the test split.")
+limit = st.slider("Images for an on-demand computation", 100, 10000, 500, step=100,
+                  key="metrics_limit")
+if st.button("Recompute now", key="metrics_compute"):
+    bar = st.progress(0.0, text="Evaluating…")
+    evaluation = evaluate(task, dataset=dataset(), folder=folder(), limit=limit, progress=False,
+                          on_progress=lambda done, total: bar.progress(done / total,
+                                                                        text=f"{done} / {total}"))
+    st.session_state[f"evaluation_{slug}"] = evaluation
+evaluation = st.session_state.get(f"evaluation_{slug}", evaluation)
+
+if evaluation is not None:
+    st.subheader("Accuracy matrix")
+    st.plotly_chart(accuracy_heatmap(evaluation), key="metrics_accuracy")
+    st.subheader("Transfer matrix")
+    fig = transfer_heatmap(evaluation)
+    if fig is None:
+        missing("RA processors trained on several source classifiers (and a plain one)",
+                "python -m analysis build-zoo")
+    else:
+        st.plotly_chart(fig, key="metrics_transfer")
+    st.subheader("Lambda trade-off")
+    source = st.selectbox("Source classifier", evaluation["classifiers"], key="metrics_source")
+    fig = lambda_figure(evaluation, source)
+    if fig is None:
+        missing(f"RA processors with source {source} at several lambdas",
+                "python -m analysis build-zoo")
+    else:
+        st.plotly_chart(fig, key="metrics_lambda")
+
+st.subheader("Quality table")
+quality = result(f"quality_{slug}.json")
+if quality is None:
+    missing(f"The quality table of {task}", f"python -m analysis quality --task {task}")
+else:
+    names = [m["name"] for m in quality["metrics"]]
+    frame = pd.DataFrame([{"input": r["name"], **{n: r["values"][n]["mean"] for n in names}}
+                          for r in quality["rows"]])
+    st.dataframe(frame, hide_index=True, key="metrics_quality")
+    st.caption("Means over " + str(quality["n_images"]) + " test images; ↓ lower is better for "
+               + ", ".join(m["name"] for m in quality["metrics"] if m["lower_better"]) + ".")
