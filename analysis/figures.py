@@ -14,8 +14,11 @@ def accuracy_heatmap(result: dict):
     clfs = result["classifiers"]
     rows = result["rows"]
     z = [[100 * r["accuracy"][c]["accuracy"] for c in clfs] for r in rows]
-    text = [[f"{100 * r['accuracy'][c]['accuracy']:.1f}<br>±{50 * (r['accuracy'][c]['ci95'][1] - r['accuracy'][c]['ci95'][0]):.1f}"
-             for c in clfs] for r in rows]
+    def label(cell):
+        half = 50 * (cell["ci95"][1] - cell["ci95"][0])
+        return f"{100 * cell['accuracy']:.1f}<br>±{half:.1f}"
+
+    text = [[label(r["accuracy"][c]) for c in clfs] for r in rows]
     fig = go.Figure(go.Heatmap(z=z, x=clfs, y=[r["name"] for r in rows], text=text,
                                texttemplate="%{text}", colorscale="Viridis", zmin=0, zmax=100,
                                colorbar_title="accuracy %",
