@@ -12,9 +12,9 @@ import streamlit as st  # noqa: E402
 st.set_page_config(page_title="RA Explorer", layout="wide")
 HERE = Path(__file__).resolve().parent
 pages = [
-    st.Page(str(HERE / "pages" / "compare.py"), title="Compare", icon="🖼️", default=True),
-    st.Page(str(HERE / "pages" / "metrics.py"), title="Metrics", icon="📊"),
-    st.Page(str(HERE / "pages" / "boundaries.py"), title="Boundaries", icon="🗺️"),
-    st.Page(str(HERE / "pages" / "features.py"), title="Features", icon="✳️"),
+    st.Page(str(HERE / "pages" / "compare.py"), title="Compare", icon=":material/compare:", default=True),
+    st.Page(str(HERE / "pages" / "metrics.py"), title="Metrics", icon=":material/table_chart:"),
+    st.Page(str(HERE / "pages" / "boundaries.py"), title="Boundaries", icon=":material/map:"),
+    st.Page(str(HERE / "pages" / "features.py"), title="Features", icon=":material/scatter_plot:"),
 ]
 st.navigation(pages).run()

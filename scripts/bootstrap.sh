@@ -22,11 +22,17 @@ if [ "$(cat "$STAMP" 2>/dev/null || true)" != "$WANT" ]; then
   echo "$WANT" > "$STAMP"
 fi
 
+APT_UPDATED=0
+apt_install() {  # apt_install PACKAGE...: as root, install Debian packages (one apt-get update)
+  if [ "$APT_UPDATED" = 0 ]; then apt-get update -qq >&2; APT_UPDATED=1; fi
+  echo "bootstrap: installing the Debian package(s) $*" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+}
+
 FMNIST=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 if [ ! -e "$FMNIST" ] && [ -z "${RA_FASHION_MNIST:-}" ]; then
   if [ "$(id -u)" = 0 ]; then
-    echo "bootstrap: installing the Debian package dataset-fashion-mnist" >&2
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >&2
+    apt_install dataset-fashion-mnist
   else
     echo "Fashion-MNIST is missing: run 'sudo apt-get install dataset-fashion-mnist' (or set RA_FASHION_MNIST to a folder with its IDX files)." >&2
     FMNIST_MISSING=1

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# The main job on the embedded default (Fashion-MNIST and the checked-in zoo):
-# prints the evaluation report of every task. Extra arguments go to 'python -m analysis evaluate'.
+# The main job on the embedded default (Fashion-MNIST and the checked-in zoo): the RA Explorer
+# app in the browser, with the settings of streamlit_config.toml (port 8501 on 127.0.0.1;
+# STREAMLIT_SERVER_PORT / STREAMLIT_SERVER_ADDRESS override them). Extra arguments go to
+# 'streamlit run'.
 source "$(dirname "$0")/bootstrap.sh"
 if [ "${FMNIST_MISSING:-0}" = 1 ]; then exit 1; fi
-exec .venv/bin/python -m analysis evaluate "$@"
+mkdir -p .streamlit
+cp streamlit_config.toml .streamlit/config.toml
+exec .venv/bin/python -m streamlit run app/main.py "$@"

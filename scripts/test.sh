@@ -1,4 +1,13 @@
 #!/usr/bin/env bash
-# The test suite, from a fresh machine: bootstrap, then pytest (arguments go to pytest).
+# The test suite, from a fresh machine: bootstrap, the browser the end-to-end tests drive
+# (Debian's chromium; Playwright's own browser download does not work here), then pytest.
+# Arguments go to pytest.
 source "$(dirname "$0")/bootstrap.sh"
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt_install chromium
+  else
+    echo "chromium is missing: run 'sudo apt-get install chromium' for the browser tests (they are skipped until then)." >&2
+  fi
+fi
 exec .venv/bin/python -m pytest "$@"

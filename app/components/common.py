@@ -53,4 +53,5 @@ def result(name: str):
 
 
 def missing(what: str, command: str):
-    st.info(f"{what} is not there yet; run `{command}` to produce it.")
+    """One sentence: what is not there yet and the command that produces it."""
+    st.info(f"Not there yet: {what}. Run `{command}` to produce it.")

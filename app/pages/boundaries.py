@@ -19,7 +19,7 @@ from app.components.common import dataset, folder, get_workspace, missing, resul
 st.title("Decision boundaries")
 names = classifier_names(dataset(), folder())
 if len(names) < 2:
-    missing("Two classifiers for this dataset", "python -m analysis build-zoo")
+    missing("two classifiers for this dataset", "python -m analysis build-zoo")
     st.stop()
 task = st.selectbox("Task", available_tasks(dataset(), folder()), key="bd_task")
 ws = get_workspace(task)
@@ -27,7 +27,7 @@ if ws is None:
     st.stop()
 plain, ra = ws.plain_name(), ws.ra_name()
 if plain is None or ra is None:
-    missing(f"A plain and an RA processor for {task}", "python -m analysis build-zoo")
+    missing(f"a plain and an RA processor for {task}", "python -m analysis build-zoo")
     st.stop()
 
 chosen = st.multiselect("Classifiers", names, default=names[:2], key="bd_classifiers")
@@ -64,7 +64,7 @@ st.subheader("Table 17 analog")
 report = result(f"boundaries_{task_slug(task)}_{chosen[0]}_{chosen[1]}.json") if len(chosen) >= 2 else None
 if report is None:
     pair = f"--source {chosen[0]} --target {chosen[1]}" if len(chosen) >= 2 else "--source A --target B"
-    missing("The boundary-distance table for this pair",
+    missing("the boundary-distance table for this pair",
             f"python -m analysis boundaries --task {task.split(':')[0]} {pair}")
 else:
     rows = []

@@ -12,7 +12,7 @@ st.html("<style>img {image-rendering: pixelated;}</style>")
 tasks = available_tasks(dataset(), folder())
 classifiers = classifier_names(dataset(), folder())
 if not classifiers:
-    missing("A classifier for this dataset", "python -m analysis build-zoo")
+    missing("a classifier for this dataset", "python -m analysis build-zoo")
     st.stop()
 
 with st.sidebar:
@@ -26,7 +26,7 @@ ws = get_workspace(task)
 if ws is None:
     st.stop()
 if not ws.processors:
-    missing(f"A processor for task {task}", "python -m analysis build-zoo")
+    missing(f"a processor for task {task}", "python -m analysis build-zoo")
 
 n_test = len(ws.test)
 if mode == "by index":

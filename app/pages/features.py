@@ -11,13 +11,13 @@ from app.components.common import dataset, folder, missing, result
 st.title("Feature space")
 names = classifier_names(dataset(), folder())
 if not names:
-    missing("A classifier for this dataset", "python -m analysis build-zoo")
+    missing("a classifier for this dataset", "python -m analysis build-zoo")
     st.stop()
 task = st.selectbox("Task", available_tasks(dataset(), folder()), key="features_task")
 classifier = st.selectbox("Classifier", names, key="features_classifier")
 report = result(f"features_{task_slug(task)}_{classifier}.json")
 if report is None:
-    missing("The feature report for this task and classifier",
+    missing("the feature report for this task and classifier",
             f"python -m analysis features --task {task.split(':')[0]} --classifier {classifier}")
     st.stop()
 st.plotly_chart(tsne_figure(report), key="features_tsne")

@@ -15,7 +15,7 @@ task = st.selectbox("Task", tasks, key="metrics_task")
 slug = task_slug(task)
 
 if not classifier_names(dataset(), folder()):
-    missing("A classifier for this dataset", "python -m analysis build-zoo")
+    missing("a classifier for this dataset", "python -m analysis build-zoo")
     st.stop()
 
 evaluation = result(f"evaluate_{slug}.json")
@@ -56,7 +56,7 @@ if evaluation is not None:
 st.subheader("Quality table")
 quality = result(f"quality_{slug}.json")
 if quality is None:
-    missing(f"The quality table of {task}", f"python -m analysis quality --task {task}")
+    missing(f"the quality table of {task}", f"python -m analysis quality --task {task}")
 else:
     names = [m["name"] for m in quality["metrics"]]
     frame = pd.DataFrame([{"input": r["name"], **{n: r["values"][n]["mean"] for n in names}}

@@ -1,0 +1,110 @@
+"""A study is data: its trials are designed once, stored, and shown in the same order to all.
+
+2AFC: every pair of the chosen methods gets the same number of trials (the
+remainder going to the first pairs), images cycle through a seeded shuffle,
+and which method appears on the left is drawn per trial and stored. Catch
+trials, with a known answer, are mixed in so that they make up ``catch_rate``
+of all trials: in ``2afc`` one side is the reference itself (expected: that
+side); in ``2afc-noref`` one side is heavily degraded (expected: the other
+side); in ``label`` one label is the true class and the other a wrong one
+(expected: the side of the true label).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+from sqlalchemy import select
+
+from .db import Study, Trial
+
+KINDS = ("2afc", "2afc-noref", "label")
+REFERENCE, DEGRADED = "@reference", "@degraded"
+ANSWERS = {"2afc": ("A", "B", "tie"), "2afc-noref": ("A", "B", "tie"),
+           "label": ("none", "A", "B", "both")}
+QUESTIONS = {"2afc": "Which image is closer to the reference?",
+             "2afc-noref": "Which image looks better?",
+             "label": "Which labels describe the image?"}
+
+
+def count_catch(n_regular: int, catch_rate: float) -> int:
+    """Catch trials so that they are ``catch_rate`` of all trials (rounded)."""
+    if not 0 <= catch_rate < 1:
+        raise ValueError("catch_rate must be in [0, 1).")
+    return round(n_regular * catch_rate / (1 - catch_rate))
+
+
+def design_2afc(methods: list[str], images: list[int], n_trials: int, catch_rate: float,
+                seed: int, reference: bool = True, pairs=None) -> list[dict]:
+    rng = random.Random(seed)
+    pairs = [tuple(p) for p in (pairs or itertools.combinations(methods, 2))]
+    if not pairs:
+        raise ValueError("A 2AFC study needs at least two methods.")
+    order = list(images)
+    rng.shuffle(order)
+    trials = []
+    for k in range(n_trials):
+        a, b = pairs[k % len(pairs)]
+        swapped = rng.random() < 0.5
+        left, right = (b, a) if swapped else (a, b)
+        trials.append({"image_index": order[k % len(order)], "left": left, "right": right,
+                       "swapped": swapped, "is_catch": False, "expected": None, "payload": {}})
+    for k in range(count_catch(n_trials, catch_rate)):
+        method = methods[k % len(methods)]
+        special = REFERENCE if reference else DEGRADED
+        swapped = rng.random() < 0.5
+        left, right = (method, special) if swapped else (special, method)
+        special_side = "B" if swapped else "A"
+        expected = special_side if reference else ("A" if special_side == "B" else "B")
+        trials.append({"image_index": order[rng.randrange(len(order))], "left": left,
+                       "right": right, "swapped": swapped, "is_catch": True, "expected": expected,
+                       "payload": {}})
+    rng.shuffle(trials)
+    return trials
+
+
+def design_label(items: list[dict], class_names: list[str], n_trials: int, catch_rate: float,
+                 seed: int) -> list[dict]:
+    """items: {"image_index", "label", "label_plain", "label_ra"} (class ids), one per image."""
+    rng = random.Random(seed)
+    items = list(items)
+    rng.shuffle(items)
+    trials = []
+    for k in range(min(n_trials, len(items))):
+        it = items[k]
+        swapped = rng.random() < 0.5
+        shown = ("ra", "plain") if swapped else ("plain", "ra")
+        labels = {"plain": it["label_plain"], "ra": it["label_ra"]}
+        trials.append({"image_index": it["image_index"],
+                       "left": class_names[labels[shown[0]]], "right": class_names[labels[shown[1]]],
+                       "swapped": swapped, "is_catch": False, "expected": None,
+                       "payload": {"A": shown[0], "B": shown[1], "true": it["label"]}})
+    for k in range(count_catch(len(trials), catch_rate)):
+        it = items[rng.randrange(len(items))]
+        wrong = rng.choice([c for c in range(len(class_names)) if c != it["label"]])
+        swapped = rng.random() < 0.5
+        pair = (wrong, it["label"]) if swapped else (it["label"], wrong)
+        trials.append({"image_index": it["image_index"], "left": class_names[pair[0]],
+                       "right": class_names[pair[1]], "swapped": swapped, "is_catch": True,
+                       "expected": "B" if swapped else "A",
+                       "payload": {"A": "@true" if not swapped else "@wrong",
+                                   "B": "@wrong" if not swapped else "@true", "true": it["label"]}})
+    rng.shuffle(trials)
+    return trials
+
+
+def create_study(session, name: str, kind: str, task: str, trials: list[dict],
+                 config: dict) -> Study:
+    """Store a designed study and its trials (positions 0..n-1 in the designed order)."""
+    if kind not in KINDS:
+        raise ValueError(f"Unknown study kind {kind!r}; use one of {', '.join(KINDS)}.")
+    if session.scalar(select(Study).where(Study.name == name)) is not None:
+        raise ValueError(f"A study named {name!r} exists already; choose another name.")
+    study = Study(name=name, kind=kind, task=task, config=config)
+    session.add(study)
+    session.flush()
+    for position, t in enumerate(trials):
+        session.add(Trial(study_id=study.id, position=position, **t))
+    session.commit()
+    return study

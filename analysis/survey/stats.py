@@ -1,0 +1,188 @@
+"""Statistics of a study, from its raw answer rows (see store.answer_rows).
+
+* catch-trial pass rate per rater, and the exclusion rule (pass rate below
+  ``min_catch_pass``); every statistic below uses the remaining raters'
+  regular trials only;
+* 2AFC preference rate per method pair (ties left out) with Wilson 95 % CIs;
+* Bradley-Terry scores (choix's ILSR; log-strengths centred on 0) with
+  percentile-bootstrap 95 % CIs over comparisons;
+* inter-rater agreement: Krippendorff's alpha (nominal) over trials x raters;
+* label study: satisfaction rate per method (its label judged to describe the
+  image: "both", or "A"/"B" on its side) with Wilson CIs;
+* metric-human agreement (the BAPPS 2AFC score): per trial, the fraction p of
+  raters choosing A; a metric scores p when it prefers A and 1 - p otherwise.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import defaultdict
+
+import numpy as np
+
+from ..stats import wilson_interval
+
+
+def catch_pass_rates(rows: list[dict]) -> dict[str, dict]:
+    per = defaultdict(lambda: [0, 0])
+    for r in rows:
+        if r["is_catch"]:
+            per[r["rater"]][1] += 1
+            per[r["rater"]][0] += r["answer"] == r["expected"]
+    return {rater: {"passed": p, "catch_trials": n, "rate": p / n if n else math.nan}
+            for rater, (p, n) in per.items()}
+
+
+def excluded_raters(rows: list[dict], min_catch_pass: float = 0.75) -> list[str]:
+    """Raters whose catch-trial pass rate is below ``min_catch_pass`` (raters without catch
+    trials are kept)."""
+    return sorted(r for r, v in catch_pass_rates(rows).items()
+                  if v["catch_trials"] and v["rate"] < min_catch_pass)
+
+
+def kept_rows(rows: list[dict], min_catch_pass: float = 0.75) -> list[dict]:
+    out = set(excluded_raters(rows, min_catch_pass))
+    return [r for r in rows if not r["is_catch"] and r["rater"] not in out]
+
+
+def winner(row: dict) -> tuple[str, str] | None:
+    """(preferred method, other) of a 2AFC answer; None for a tie."""
+    if row["answer"] == "A":
+        return row["left"], row["right"]
+    if row["answer"] == "B":
+        return row["right"], row["left"]
+    return None
+
+
+def preference_rates(rows: list[dict]) -> list[dict]:
+    """Per unordered pair (a, b), a < b: how often a was preferred over b, with a Wilson CI."""
+    counts = defaultdict(lambda: {"wins_a": 0, "wins_b": 0, "ties": 0})
+    for r in rows:
+        a, b = sorted((r["left"], r["right"]))
+        w = winner(r)
+        key = counts[(a, b)]
+        if w is None:
+            key["ties"] += 1
+        elif w[0] == a:
+            key["wins_a"] += 1
+        else:
+            key["wins_b"] += 1
+    out = []
+    for (a, b), c in sorted(counts.items()):
+        n = c["wins_a"] + c["wins_b"]
+        low, high = wilson_interval(c["wins_a"], n)
+        out.append({"a": a, "b": b, **c, "rate_a": c["wins_a"] / n if n else math.nan,
+                    "ci95": [low, high]})
+    return out
+
+
+def bradley_terry(rows: list[dict], n_boot: int = 500, seed: int = 0,
+                  alpha: float = 0.01) -> dict[str, dict]:
+    """Bradley-Terry log-strengths (centred) per method with bootstrap 95 % CIs.
+
+    ``alpha`` is choix's regularisation (a small prior that keeps scores finite
+    when a method never wins).
+    """
+    import choix
+
+    comparisons = [w for w in map(winner, rows) if w is not None]
+    methods = sorted({m for c in comparisons for m in c})
+    if len(methods) < 2:
+        return {}
+    index = {m: i for i, m in enumerate(methods)}
+    data = np.array([(index[w], index[l]) for w, l in comparisons])
+
+    def fit(d):
+        params = choix.ilsr_pairwise(len(methods), [tuple(x) for x in d], alpha=alpha)
+        return params - params.mean()
+
+    point = fit(data)
+    rng = np.random.default_rng(seed)
+    boots = np.array([fit(data[rng.integers(0, len(data), len(data))]) for _ in range(n_boot)])
+    low, high = np.percentile(boots, 2.5, axis=0), np.percentile(boots, 97.5, axis=0)
+    return {m: {"score": float(point[i]), "ci95": [float(low[i]), float(high[i])]}
+            for m, i in index.items()}
+
+
+def krippendorff_alpha(rows: list[dict]) -> float:
+    """Krippendorff's alpha (nominal) of the answers, trials x raters (NaN if undefined)."""
+    import krippendorff
+
+    raters = sorted({r["rater"] for r in rows})
+    trials = sorted({r["trial_id"] for r in rows})
+    if len(raters) < 2 or not trials:
+        return math.nan
+    codes = {a: i for i, a in enumerate(sorted({r["answer"] for r in rows}))}
+    matrix = np.full((len(raters), len(trials)), np.nan)
+    ri = {r: i for i, r in enumerate(raters)}
+    ti = {t: i for i, t in enumerate(trials)}
+    for r in rows:
+        matrix[ri[r["rater"]], ti[r["trial_id"]]] = codes[r["answer"]]
+    if len(codes) < 2:
+        return 1.0
+    try:
+        return float(krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal"))
+    except (ValueError, ZeroDivisionError):
+        return math.nan
+
+
+def label_satisfaction(rows: list[dict]) -> dict[str, dict]:
+    """Per method (plain / ra): the share of label trials where its label was judged right."""
+    hits = defaultdict(lambda: [0, 0])
+    for r in rows:
+        for side in ("A", "B"):
+            method = r["payload"][side]
+            hits[method][1] += 1
+            hits[method][0] += r["answer"] in (side, "both")
+    out = {}
+    for method, (k, n) in sorted(hits.items()):
+        low, high = wilson_interval(k, n)
+        out[method] = {"satisfied": k, "trials": n, "rate": k / n if n else math.nan,
+                       "ci95": [low, high]}
+    return out
+
+
+def human_preference_for_a(rows: list[dict]) -> dict[int, float]:
+    """Per trial: the fraction of (non-tie) answers choosing A."""
+    votes = defaultdict(lambda: [0, 0])
+    for r in rows:
+        if r["answer"] in ("A", "B"):
+            votes[r["trial_id"]][1] += 1
+            votes[r["trial_id"]][0] += r["answer"] == "A"
+    return {t: a / n for t, (a, n) in votes.items() if n}
+
+
+def metric_agreement(rows: list[dict], distances: dict[int, dict[str, tuple[float, float]]],
+                     lower_better: dict[str, bool]) -> dict[str, dict]:
+    """BAPPS 2AFC score per metric. distances[trial_id][metric] = (value of A, value of B),
+    each measured against the reference."""
+    p_a = human_preference_for_a(rows)
+    scores = defaultdict(list)
+    for trial, p in p_a.items():
+        for metric, (va, vb) in distances.get(trial, {}).items():
+            if va == vb:
+                scores[metric].append(0.5)
+                continue
+            prefers_a = (va < vb) if lower_better[metric] else (va > vb)
+            scores[metric].append(p if prefers_a else 1 - p)
+    return {m: {"score": float(np.mean(v)), "trials": len(v)} for m, v in sorted(scores.items())}
+
+
+def study_summary(rows: list[dict], kind: str, min_catch_pass: float = 0.75,
+                  n_boot: int = 500, seed: int = 0) -> dict:
+    kept = kept_rows(rows, min_catch_pass)
+    summary = {"answers": len(rows), "raters": len({r["rater"] for r in rows}),
+               "catch": catch_pass_rates(rows), "min_catch_pass": min_catch_pass,
+               "excluded": excluded_raters(rows, min_catch_pass),
+               "kept_answers": len(kept), "agreement_alpha": krippendorff_alpha(kept)}
+    if kind == "label":
+        summary["label_satisfaction"] = label_satisfaction(kept)
+    else:
+        summary["preferences"] = preference_rates(kept)
+        summary["bradley_terry"] = bradley_terry(kept, n_boot=n_boot, seed=seed)
+    return summary
+
+
+def pairs_of(methods):
+    return list(itertools.combinations(methods, 2))

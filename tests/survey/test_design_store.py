@@ -1,0 +1,151 @@
+import threading
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+
+from analysis.survey.db import Answer, make_engine, session_factory
+from analysis.survey.design import REFERENCE, count_catch, create_study, design_2afc, design_label
+from analysis.survey.store import (
+    answer_rows,
+    export_csv,
+    get_rater,
+    get_study,
+    next_trial,
+    progress,
+    record_answer,
+)
+
+METHODS = ["sr-plain", "sr-ra", "sr-robust-perceptual"]
+
+
+@pytest.fixture
+def Session(tmp_path):
+    return session_factory(make_engine(f"sqlite:///{tmp_path / 'survey.db'}"))
+
+
+def test_2afc_design_is_balanced_randomised_and_has_catch_trials():
+    trials = design_2afc(METHODS, list(range(40)), n_trials=90, catch_rate=0.1, seed=0)
+    regular = [t for t in trials if not t["is_catch"]]
+    catch = [t for t in trials if t["is_catch"]]
+    assert len(regular) == 90 and len(catch) == count_catch(90, 0.1) == 10
+    assert abs(len(catch) / len(trials) - 0.1) < 0.01
+    pairs = Counter(tuple(sorted((t["left"], t["right"]))) for t in regular)
+    assert set(pairs.values()) == {30}                        # every pair equally often
+    swapped = sum(t["swapped"] for t in regular)
+    assert 30 < swapped < 60                                  # left/right drawn per trial
+    for t in catch:                                           # the reference side is expected
+        assert (t["left"] == REFERENCE) == (t["expected"] == "A")
+    assert design_2afc(METHODS, list(range(40)), 90, 0.1, seed=0) == trials
+    assert design_2afc(METHODS, list(range(40)), 90, 0.1, seed=1) != trials
+
+
+def test_noref_catch_expects_the_undegraded_side():
+    trials = design_2afc(METHODS, list(range(10)), 30, 0.2, seed=3, reference=False)
+    for t in (t for t in trials if t["is_catch"]):
+        good = "B" if t["left"] == "@degraded" else "A"
+        assert t["expected"] == good
+
+
+def test_label_design_stores_which_method_is_on_which_side():
+    items = [{"image_index": i, "label": i % 10, "label_plain": (i + 1) % 10,
+              "label_ra": i % 10} for i in range(30)]
+    trials = design_label(items, [f"c{k}" for k in range(10)], n_trials=20, catch_rate=0.2,
+                          seed=0)
+    regular = [t for t in trials if not t["is_catch"]]
+    for t in regular:
+        assert {t["payload"]["A"], t["payload"]["B"]} == {"plain", "ra"}
+        assert (t["payload"]["A"] == "ra") == t["swapped"]
+    catch = [t for t in trials if t["is_catch"]]
+    assert len(catch) == 5
+    for t in catch:
+        true_name = f"c{t['payload']['true']}"
+        assert (t["left"] if t["expected"] == "A" else t["right"]) == true_name
+
+
+def make_study(Session, n=12, name="s"):
+    with Session() as s:
+        trials = design_2afc(METHODS[:2], list(range(6)), n, 0.0, seed=0)
+        create_study(s, name, "2afc", "sr:scale=4", trials, {"methods": METHODS[:2]})
+
+
+def test_answers_are_unique_and_the_flow_resumes(Session):
+    make_study(Session)
+    with Session() as s:
+        study = get_study(s, "s")
+        rater = get_rater(s, study, "rater-1")
+        first = next_trial(s, rater)
+        assert first.position == 0
+        assert record_answer(s, rater, first, "A", "2afc") is True
+        assert record_answer(s, rater, first, "B", "2afc") is False    # second click: refused
+        assert progress(s, rater) == (1, 12)
+    with Session() as s:                                               # a reload: new session
+        study = get_study(s, "s")
+        rater = get_rater(s, study, "rater-1")
+        assert next_trial(s, rater).position == 1
+        rows = answer_rows(s, study)
+        assert [r["answer"] for r in rows] == ["A"]
+        assert "rater-1" in export_csv(s, study)
+    with pytest.raises(ValueError, match="not one of"):
+        with Session() as s:
+            study = get_study(s, "s")
+            rater = get_rater(s, study, "r2")
+            record_answer(s, rater, next_trial(s, rater), "maybe", "2afc")
+
+
+def test_duplicate_study_names_are_refused(Session):
+    make_study(Session)
+    with pytest.raises(ValueError, match="exists already"):
+        make_study(Session)
+
+
+def load_test(Session, raters=20, n=15):
+    """Every rater answers every trial, each answer submitted twice, all at once."""
+    make_study(Session, n=n, name="load")
+    errors = []
+    barrier = threading.Barrier(raters)
+
+    def rater_thread(k):
+        try:
+            barrier.wait()
+            with Session() as s:
+                study = get_study(s, "load")
+                rater = get_rater(s, study, f"r{k}")
+                while (trial := next_trial(s, rater)) is not None:
+                    record_answer(s, rater, trial, "AB"[trial.position % 2], "2afc")
+                    record_answer(s, rater, trial, "tie", "2afc")          # a double click
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=rater_thread, args=(k,)) for k in range(raters)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors[:3]
+    with Session() as s:
+        study = get_study(s, "load")
+        total = s.scalar(select(func.count()).select_from(Answer).where(Answer.study_id == study.id))
+        assert total == raters * n
+        rows = answer_rows(s, study)
+        assert len({(r["rater"], r["trial_id"]) for r in rows}) == raters * n
+        assert all(r["answer"] == "AB"[r["position"] % 2] for r in rows)   # the first one won
+
+
+def test_load_20_concurrent_raters_sqlite(Session):
+    load_test(Session)
+
+
+def test_load_20_concurrent_raters_postgresql():
+    import os
+
+    url = os.environ.get("SURVEY_TEST_PG_URL")
+    if not url:
+        pytest.skip("no PostgreSQL server: set SURVEY_TEST_PG_URL (.ci/run starts one)")
+    from sqlalchemy import text
+
+    engine = make_engine(url)
+    with engine.begin() as conn:   # a clean slate for this test
+        for table in ("answers", "raters", "trials", "studies"):
+            conn.execute(text(f"DELETE FROM {table}"))
+    load_test(session_factory(engine))
