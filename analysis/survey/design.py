@@ -80,7 +80,7 @@ def design_label(items: list[dict], class_names: list[str], n_trials: int, catch
                        "left": class_names[labels[shown[0]]], "right": class_names[labels[shown[1]]],
                        "swapped": swapped, "is_catch": False, "expected": None,
                        "payload": {"A": shown[0], "B": shown[1], "true": it["label"]}})
-    for k in range(count_catch(len(trials), catch_rate)):
+    for _ in range(count_catch(len(trials), catch_rate)):
         it = items[rng.randrange(len(items))]
         wrong = rng.choice([c for c in range(len(class_names)) if c != it["label"]])
         swapped = rng.random() < 0.5

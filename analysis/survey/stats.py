@@ -91,7 +91,7 @@ def bradley_terry(rows: list[dict], n_boot: int = 500, seed: int = 0,
     if len(methods) < 2:
         return {}
     index = {m: i for i, m in enumerate(methods)}
-    data = np.array([(index[w], index[l]) for w, l in comparisons])
+    data = np.array([(index[w], index[lost]) for w, lost in comparisons])
 
     def fit(d):
         params = choix.ilsr_pairwise(len(methods), [tuple(x) for x in d], alpha=alpha)

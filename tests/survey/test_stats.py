@@ -30,7 +30,7 @@ def simulate(strengths: dict[str, float], raters: int, trials_per_pair: int, see
                     rows.append({"rater": f"r{r}", "trial_id": tid, "left": left, "right": right,
                                  "is_catch": False, "expected": None, "payload": {},
                                  "answer": "A" if rng.random() < p_left else "B"})
-    for c in range(catch):
+    for _ in range(catch):
         tid += 1
         for r in range(raters):
             answer = ("B" if rng.random() < 0.7 else "A") if f"r{r}" in sloppy else "A"
@@ -48,7 +48,7 @@ def test_bradley_terry_recovers_the_order():
     bt = bradley_terry(rows, n_boot=100)
     order = sorted(bt, key=lambda m: bt[m]["score"])
     assert order == ["plain", "ra", "robust"]
-    for m, v in bt.items():
+    for v in bt.values():
         assert v["ci95"][0] <= v["score"] <= v["ci95"][1]
 
 
