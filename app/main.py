@@ -16,5 +16,8 @@ pages = [
     st.Page(str(HERE / "pages" / "metrics.py"), title="Metrics", icon=":material/table_chart:"),
     st.Page(str(HERE / "pages" / "boundaries.py"), title="Boundaries", icon=":material/map:"),
     st.Page(str(HERE / "pages" / "features.py"), title="Features", icon=":material/scatter_plot:"),
+    st.Page(str(HERE / "pages" / "survey.py"), title="Survey", icon=":material/how_to_vote:"),
+    st.Page(str(HERE / "pages" / "survey_results.py"), title="Survey results",
+            icon=":material/lock:"),
 ]
 st.navigation(pages).run()
