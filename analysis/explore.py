@@ -87,6 +87,13 @@ class Workspace:
         self.processors = {n: load_checkpoint(c["path"], device=self.device)[0]
                            for n, c in self.processor_cards.items()}
         self._predictions: dict[str, dict[str, torch.Tensor]] = {}
+        self._metrics: dict[str, object] = {}
+
+    def metric(self, name: str):
+        """A metric built once per workspace (LPIPS-style ones load a classifier)."""
+        if name not in self._metrics:
+            self._metrics[name] = create_metric(name, device="cpu", folder=self.folder)
+        return self._metrics[name]
 
     # ------------------------------------------------------------------ choosing images
     def labels(self) -> torch.Tensor:
@@ -176,7 +183,7 @@ class Workspace:
             clean, _, _ = self.test[index]
         lq = self.task.degrade_eval(clean[None], [index])[0]
         outs = self.outputs_for(clean, lq)
-        created = {m: create_metric(m, device="cpu", folder=self.folder) for m in metrics}
+        created = {m: self.metric(m) for m in metrics}
         panels = []
         for name, views in outs.items():
             values = {}

@@ -12,12 +12,12 @@ import streamlit as st  # noqa: E402
 st.set_page_config(page_title="RA Explorer", layout="wide")
 HERE = Path(__file__).resolve().parent
 pages = [
-    st.Page(str(HERE / "pages" / "compare.py"), title="Compare", icon=":material/compare:", default=True),
-    st.Page(str(HERE / "pages" / "metrics.py"), title="Metrics", icon=":material/table_chart:"),
-    st.Page(str(HERE / "pages" / "boundaries.py"), title="Boundaries", icon=":material/map:"),
-    st.Page(str(HERE / "pages" / "features.py"), title="Features", icon=":material/scatter_plot:"),
-    st.Page(str(HERE / "pages" / "survey.py"), title="Survey", icon=":material/how_to_vote:"),
-    st.Page(str(HERE / "pages" / "survey_results.py"), title="Survey results",
+    st.Page(str(HERE / "views" / "compare.py"), title="Compare", icon=":material/compare:", default=True),
+    st.Page(str(HERE / "views" / "metrics.py"), title="Metrics", icon=":material/table_chart:"),
+    st.Page(str(HERE / "views" / "boundaries.py"), title="Boundaries", icon=":material/map:"),
+    st.Page(str(HERE / "views" / "features.py"), title="Features", icon=":material/scatter_plot:"),
+    st.Page(str(HERE / "views" / "survey.py"), title="Survey", icon=":material/how_to_vote:"),
+    st.Page(str(HERE / "views" / "survey_results.py"), title="Survey results",
             icon=":material/lock:"),
 ]
 st.navigation(pages).run()

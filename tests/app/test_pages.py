@@ -74,7 +74,7 @@ def test_compare_page_shows_every_panel_and_reacts(env):
 
 
 def test_metrics_page_heatmaps_and_quality(env):
-    at = run("pages/metrics.py")
+    at = run("views/metrics.py")
     assert at.title[0].value == "Metrics"
     assert len(at.get("plotly_chart")) >= 2
     assert len(at.dataframe) == 1
@@ -84,7 +84,7 @@ def test_metrics_page_heatmaps_and_quality(env):
 
 
 def test_boundaries_page_maps_and_table(env):
-    at = run("pages/boundaries.py")
+    at = run("views/boundaries.py")
     assert at.title[0].value == "Decision boundaries"
     assert len(at.get("plotly_chart")) >= 3   # two maps and the histogram
     assert len(at.dataframe) == 2             # agreement and Table 17
@@ -93,7 +93,7 @@ def test_boundaries_page_maps_and_table(env):
 
 
 def test_features_page_scatter_and_measures(env):
-    at = run("pages/features.py")
+    at = run("views/features.py")
     assert len(at.get("plotly_chart")) == 1 and len(at.dataframe) == 1
     at.selectbox(key="features_classifier").set_value("clf-b").run()
     assert not at.exception
@@ -104,6 +104,6 @@ def test_pages_explain_missing_pieces(monkeypatch, tmp_path):
     monkeypatch.setenv("RA_CHECKPOINTS", str(tmp_path / "empty"))
     monkeypatch.setenv("RA_DATASET", SYNTH)
     monkeypatch.setenv("RA_RESULTS", str(tmp_path / "none"))
-    for page in (None, "pages/metrics.py", "pages/boundaries.py", "pages/features.py"):
+    for page in (None, "views/metrics.py", "views/boundaries.py", "views/features.py"):
         at = run(page)
         assert any("build-zoo" in i.value for i in at.info)

@@ -48,7 +48,7 @@ def answers(Session):
 
 
 def test_consent_answer_reload_resume(survey_env):
-    at = page("pages/survey.py")
+    at = page("views/survey.py")
     assert any("Before you start" in h.value for h in at.subheader)
     at.button(key="survey_consent").click().run()
     code = at.query_params["rater"]
@@ -59,14 +59,14 @@ def test_consent_answer_reload_resume(survey_env):
     assert not at.exception
     assert "1 of 8 answered" in at.get("progress")[0].proto.text
     # a reload with the same rater id resumes at the next trial
-    again = page("pages/survey.py", rater=code)
+    again = page("views/survey.py", rater=code)
     assert "1 of 8 answered" in again.get("progress")[0].proto.text
     rows = answers(survey_env)
     assert len(rows) == 1 and rows[0]["rater"] == code and rows[0]["position"] == 0
 
 
 def test_results_refuse_a_wrong_token_and_open_with_the_right_one(survey_env):
-    at = page("pages/survey_results.py")
+    at = page("views/survey_results.py")
     at.text_input(key="admin_token").input("wrong").run()
     assert [e.value for e in at.error] == ["Wrong token."]
     assert len(at.dataframe) == 0

@@ -40,9 +40,12 @@ with Session() as s:
     threshold = st.slider("Exclude raters whose catch-trial pass rate is below", 0.0, 1.0, 0.75,
                           key="results_threshold")
     summary = study_summary(rows, study.kind, min_catch_pass=threshold)
+    alpha = summary["agreement_alpha"]
+    alpha_text = ("undefined (needs two raters on the same trials)" if alpha != alpha
+                  else f"{alpha:.3f}")
     st.write(f"{summary['answers']} answers from {summary['raters']} raters; excluded: "
              f"{', '.join(summary['excluded']) or 'none'}; Krippendorff's alpha (nominal) "
-             f"{summary['agreement_alpha']:.3f}.")
+             f"{alpha_text}.")
     st.subheader("Catch trials per rater")
     st.dataframe(pd.DataFrame(summary["catch"]).T, key="results_catch")
     if study.kind == "label":
