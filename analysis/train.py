@@ -461,7 +461,7 @@ def train_processor(task: str, method: str, dataset: str = "fashion-mnist",
                          "losses": losses if method.endswith("perceptual") else None,
                          "texture_weight": texture_weight if "T" in losses.upper() else None,
                          "unsup_distance": unsup_distance if method == "ra-unsup" else None,
-                         "init": init, "limit": limit},
+                         "init": portable_path(init), "limit": limit},
             "epochs": len(history), "seed": seed,
             "metrics": {k: v for k, v in last.items() if k.startswith("val_")},
             "history": history,
@@ -475,6 +475,17 @@ def train_processor(task: str, method: str, dataset: str = "fashion-mnist",
                  limit=limit, out=out, dtype=dtype, resume=resume, max_steps=max_steps,
                  state_dir=state_dir, progress=progress)
     return fit(job, dev, info_dist)
+
+
+def portable_path(path: str | None) -> str | None:
+    """A path relative to the project root when it lies inside it (cards travel with git)."""
+    if path is None:
+        return None
+    root = Path(__file__).resolve().parent.parent
+    try:
+        return str(Path(path).resolve().relative_to(root))
+    except ValueError:
+        return str(path)
 
 
 def _deployed_pipeline(model: ProcessorWithTransformer) -> nn.Module:
