@@ -54,6 +54,7 @@ class MetricSpec:
     needs_weights: bool = False
     available: Callable[[], tuple[bool, str]] = field(default=lambda: (True, ""))
     min_size: int = 0
+    checks_range: bool = False     # the backend (piq) checks [0, 1] itself: no second pass
 
     def describe(self) -> dict:
         ok, why = self.available()
@@ -81,18 +82,25 @@ class Metric:
                              f"(N, 1 or 3, H, W); got {tuple(x.shape)} and {tuple(y.shape)}.")
         x = x.to(self.device, torch.float32)
         y = y.to(self.device, torch.float32)
-        for t in (x, y):
-            low, high = torch.aminmax(t)
-            if low < 0 or high > 1:
-                raise ValueError(f"Metric {self.name!r} needs images in [0, 1]; got values in "
-                                 f"[{float(low):.3g}, {float(high):.3g}] (clamp them first).")
+        if not self.spec.checks_range:
+            for t in (x, y):
+                low, high = torch.aminmax(t)
+                if low < 0 or high > 1:
+                    raise ValueError(self._range_message(f"[{float(low):.3g}, {float(high):.3g}]"))
         if self.spec.min_size:
             factor = math.ceil(self.spec.min_size / min(x.shape[-2:]))
             if factor > 1:
                 x = F.interpolate(x, scale_factor=factor, mode="nearest")
                 y = F.interpolate(y, scale_factor=factor, mode="nearest")
         with torch.inference_mode():
-            return self.fn(x, y).reshape(-1).to("cpu", torch.float32)
+            try:
+                return self.fn(x, y).reshape(-1).to("cpu", torch.float32)
+            except AssertionError as exc:  # piq's input checks
+                raise ValueError(self._range_message(str(exc))) from None
+
+    def _range_message(self, detail: str) -> str:
+        return (f"Metric {self.name!r} needs images in [0, 1] of shape (N, 1 or 3, H, W); "
+                f"got {detail} (clamp them first).")
 
 
 # ----------------------------------------------------------------------------- piq-backed metrics
@@ -320,16 +328,17 @@ METRICS: dict[str, MetricSpec] = {spec.name: spec for spec in [
     MetricSpec("psnr", False, (0.0, 80.0), "peak signal-to-noise ratio in dB (peak 1; piq's "
                "formula, capped at 80 dB)", _psnr),
     MetricSpec("ssim", False, (0.0, 1.0), "SSIM, Gaussian window 11 / sigma 1.5 (piq)",
-               _piq("ssim")),
+               _piq("ssim"), checks_range=True),
     MetricSpec("ms-ssim", False, (0.0, 1.0), "multi-scale SSIM, 5 scales (piq)",
-               _piq("multi_scale_ssim"), min_size=161),
+               _piq("multi_scale_ssim"), min_size=161, checks_range=True),
     MetricSpec("gmsd", True, (0.0, math.inf), "gradient magnitude similarity deviation (piq)",
-               _piq("gmsd")),
+               _piq("gmsd"), checks_range=True),
     MetricSpec("vif-p", False, (0.0, math.inf), "pixel-domain visual information fidelity (piq)",
-               _piq("vif_p"), min_size=41),
-    MetricSpec("fsim", False, (0.0, 1.0), "feature similarity index (piq)", _fsim),
+               _piq("vif_p"), min_size=41, checks_range=True),
+    MetricSpec("fsim", False, (0.0, 1.0), "feature similarity index (piq)", _fsim,
+               checks_range=True),
     MetricSpec("haarpsi", False, (0.0, 1.0), "Haar wavelet perceptual similarity (piq)",
-               _piq("haarpsi")),
+               _piq("haarpsi"), checks_range=True),
     MetricSpec("uqi", False, (-1.0, 1.0), "universal quality index, 8x8 windows (Wang & Bovik 2002)",
                _uqi),
     MetricSpec("mse", True, (0.0, 1.0), "mean squared error on [0, 1] pixels", _mse),

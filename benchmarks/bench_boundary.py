@@ -40,6 +40,7 @@ def main():
     parser.add_argument("--images", type=int, default=16)
     parser.add_argument("--tol", type=float, default=1e-3)
     parser.add_argument("--maps", type=int, default=4)
+    parser.add_argument("--parts", default="1,2,3", help="which benchmarks to run")
     args = parser.parse_args()
     torch.manual_seed(0)
     model, _ = load_checkpoint(checkpoint_dir() / args.classifier)
@@ -49,19 +50,30 @@ def main():
     print(f"classifier {args.classifier}, {args.images} Fashion-MNIST test images, "
           f"CPU threads {torch.get_num_threads()}")
 
-    # 1. forward passes per BD
-    ours = boundary_distance(model, x, d, max_dist=30.0, tol=args.tol, steps=30)
+    parts = set(args.parts.split(","))
+    if "1" in parts:
+        bd_benchmark(model, x, d, args.tol)
+    if "2" in parts:
+        map_benchmark(model, x, d)
+    if "3" in parts:
+        adaptive_benchmark(model, x, d, args.maps)
+
+
+def bd_benchmark(model, x, d, tol):
+    ours = boundary_distance(model, x, d, max_dist=30.0, tol=tol, steps=30)
     found = ~ours.censored
-    reach = float(ours.dist[found].max()) + 2 * args.tol
-    fine, fine_evals = linear_scan_distance(model, x[found], d[found], max_dist=reach, step=args.tol)
-    ours_found = boundary_distance(model, x[found], d[found], max_dist=30.0, tol=args.tol, steps=30)
+    reach = float(ours.dist[found].max()) + 2 * tol
+    fine, fine_evals = linear_scan_distance(model, x[found], d[found], max_dist=reach, step=tol)
+    ours_found = boundary_distance(model, x[found], d[found], max_dist=30.0, tol=tol, steps=30)
     same = float((ours_found.dist - fine).abs().max())
     print(f"1. BD search: {ours_found.evaluations / int(found.sum()):.1f} forward passes per BD vs "
-          f"{fine_evals / int(found.sum()):.1f} for a fine scan at step {args.tol} "
+          f"{fine_evals / int(found.sum()):.1f} for a fine scan at step {tol} "
           f"-> {fine_evals / ours_found.evaluations:.1f}x fewer (max |difference| {same:.4f}; "
           f"{int(ours.censored.sum())} censored at 30)")
 
-    # 2. map throughput vs raw batched inference
+
+
+def map_benchmark(model, x, d):
     x0 = x[0]
     d1 = d[0]
     d2 = orthogonal_direction(d1, seed=1)
@@ -81,9 +93,11 @@ def main():
     print(f"2. 2-D map: {map_rate:.0f} points/s vs {raw_rate:.0f} images/s raw batched inference "
           f"-> ratio {map_rate / raw_rate:.2f}")
 
-    # 3. adaptive refinement vs the full grid
+
+
+def adaptive_benchmark(model, x, d, maps):
     ratios, agreements = [], []
-    for i in range(args.maps):
+    for i in range(maps):
         d1 = d[i]
         d2 = orthogonal_direction(d1, seed=100 + i)
         full = decision_map(model, x[i], d1, d2, extent=10.0, resolution=128)
@@ -92,7 +106,7 @@ def main():
         agreements.append(agreement(full.classes, fast.classes))
     print(f"3. adaptive 128x128: {statistics.mean(ratios):.1f}x fewer evaluations "
           f"(range {min(ratios):.1f}-{max(ratios):.1f}), agreement with the full grid "
-          f"{100 * min(agreements):.2f} % at worst over {args.maps} maps")
+          f"{100 * min(agreements):.2f} % at worst over {maps} maps")
 
 
 if __name__ == "__main__":

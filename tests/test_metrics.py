@@ -247,3 +247,10 @@ def test_feature_distance_hand_computed_on_a_one_layer_case():
     y = torch.tensor([[[[1.0]], [[0.0]]]])          # unit vector (1, 0)
     expected = (0.6 - 1) ** 2 + 0.8 ** 2
     assert abs(float(feature_distance(OneLayer(), x, y)) - expected) < 1e-6
+
+
+@pytest.mark.parametrize("name", ["ssim", "gmsd", "uqi", "psnr"])
+def test_out_of_range_is_refused_by_every_backend(name):
+    x = torch.rand(1, 1, 48, 48)
+    with pytest.raises(ValueError, match=r"needs images in \[0, 1\]"):
+        create_metric(name, device="cpu")(x + 1.5, x)
