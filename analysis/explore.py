@@ -208,6 +208,32 @@ class Workspace:
         return out
 
 
+@torch.no_grad()
+def plane_maps(workspace, index: int, classifiers: list[str], extent: float, resolution: int,
+               coarse_step: int = 8) -> dict:
+    """2-D decision maps of ``classifiers`` around test image ``index``.
+
+    The plane passes through the plain output x along d_RA (towards the RA
+    output) and a random direction orthogonal to it (seeded by the index).
+    Returns {"maps": {name: DecisionMap}, "ra_length": ||x_RA - x||,
+    "agreement": matrix}.
+    """
+    from .boundary import adaptive_decision_map, agreement_matrix, orthogonal_direction, ra_directions
+
+    plain, ra = workspace.plain_name(), workspace.ra_name()
+    clean, _, _ = workspace.test[index]
+    lq = workspace.task.degrade_eval(clean[None], [index])
+    x = workspace.processors[plain](lq).clamp(0, 1)
+    x_ra = workspace.processors[ra](lq).clamp(0, 1)
+    d_ra, length = ra_directions(x, x_ra)
+    d_r = orthogonal_direction(d_ra[0], seed=index)
+    maps = {name: adaptive_decision_map(workspace.classifiers[name], x[0], d_ra[0], d_r, extent,
+                                        resolution, coarse_step=coarse_step)
+            for name in classifiers}
+    return {"maps": maps, "ra_length": float(length[0]),
+            "agreement": agreement_matrix({n: m.classes for n, m in maps.items()})}
+
+
 def read_upload(data: bytes, channels: int, size: int) -> torch.Tensor:
     """An uploaded file -> (channels, size, size) in [0, 1], or one clear error.
 

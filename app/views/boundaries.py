@@ -4,14 +4,10 @@ import pandas as pd
 import streamlit as st
 
 from analysis.boundary import (
-    adaptive_decision_map,
-    agreement_matrix,
     map_figure,
-    orthogonal_direction,
-    ra_directions,
 )
 from analysis.boundary_table import DIRECTIONS
-from analysis.explore import available_tasks, classifier_names
+from analysis.explore import available_tasks, classifier_names, plane_maps
 from analysis.figures import bd_histograms
 from analysis.quality import task_slug
 from app.components.common import dataset, folder, get_workspace, missing, result
@@ -34,29 +30,28 @@ chosen = st.multiselect("Classifiers", names, default=names[:2], key="bd_classif
 c1, c2, c3 = st.columns(3)
 index = c1.number_input("Test image", 0, len(ws.test) - 1, 0, key="bd_index")
 extent = c2.slider("Extent (±, [0,1]-pixel L2)", 1.0, 30.0, 8.0, key="bd_extent")
-resolution = c3.select_slider("Resolution", [32, 64, 96, 128], 64, key="bd_resolution")
+resolution = c3.select_slider("Resolution", [32, 48, 64, 96, 128], 48, key="bd_resolution")
+
+
+@st.cache_data(show_spinner="Drawing the maps…", max_entries=64)
+def cached_maps(checkpoints, task_spec, index, names, extent, resolution, _ws):
+    return plane_maps(_ws, index, list(names), extent, resolution)
+
 
 if len(chosen) >= 2:
-    clean, label, _ = ws.test[int(index)]
-    lq = ws.task.degrade_eval(clean[None], [int(index)])
-    x = ws.processors[plain](lq).clamp(0, 1).detach()
-    x_ra = ws.processors[ra](lq).clamp(0, 1).detach()
-    d_ra, length = ra_directions(x, x_ra)
-    d_r = orthogonal_direction(d_ra[0], seed=int(index))
-    maps = {}
+    label = ws.info.class_names[int(ws.test[int(index)][1])]
+    result_maps = cached_maps(str(ws.folder), ws.task.spec, int(index), tuple(chosen),
+                              float(extent), int(resolution), ws)
     cols = st.columns(len(chosen))
     for col, name in zip(cols, chosen):
-        dmap = adaptive_decision_map(ws.classifiers[name], x[0], d_ra[0], d_r, extent,
-                                     resolution, coarse_step=8)
-        maps[name] = dmap.classes
         with col:
-            st.plotly_chart(map_figure(dmap, ws.info.class_names, title=name,
-                                       ra_u=float(length[0])), key=f"bd_map_{name}")
+            st.plotly_chart(map_figure(result_maps["maps"][name], ws.info.class_names, title=name,
+                                       ra_u=result_maps["ra_length"]), key=f"bd_map_{name}")
     st.caption(f"Plane through the {plain} output (origin) along d_RA (towards {ra}, "
-               f"‖x_RA − x‖ = {float(length[0]):.3f}) and a random orthogonal direction; "
-               f"true class {ws.info.class_names[label]}.")
+               f"‖x_RA − x‖ = {result_maps['ra_length']:.3f}) and a random orthogonal "
+               f"direction; true class {label}.")
     st.subheader("Agreement between the maps")
-    st.dataframe(pd.DataFrame(agreement_matrix(maps)).round(3), key="bd_agreement")
+    st.dataframe(pd.DataFrame(result_maps["agreement"]).round(3), key="bd_agreement")
 else:
     st.info("Choose at least two classifiers.")
 
