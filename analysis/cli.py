@@ -101,23 +101,30 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def _emit(args, result, save, formatter, indent=2) -> int:
+    """Save a copy in results/ (unless --no-save), then print JSON (--json) or the table."""
+    from .quality import RESULTS_DIR
+
+    if not args.no_save:
+        paths = save(result, args.out or RESULTS_DIR)
+        print("Wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    if args.json:
+        json.dump(result, sys.stdout, indent=indent)
+        print()
+    else:
+        print(formatter(result))
+    return 0
+
+
 def cmd_quality(args) -> int:
-    from .quality import RESULTS_DIR, format_quality, quality_table, save_quality
+    from .quality import format_quality, quality_table, save_quality
 
     metrics = args.metrics.split(",") if args.metrics else None
     result = quality_table(args.task, dataset=args.dataset, folder=args.checkpoints,
                            metrics=metrics, limit=args.limit, batch_size=args.batch_size,
                            device=args.device, seed=args.seed, data_root=args.data_root,
                            progress=not args.no_progress)
-    if not args.no_save:
-        paths = save_quality(result, args.out or RESULTS_DIR)
-        print("Wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
-    if args.json:
-        json.dump(result, sys.stdout, indent=2)
-        print()
-    else:
-        print(format_quality(result))
-    return 0
+    return _emit(args, result, save_quality, format_quality)
 
 
 def cmd_metrics(args) -> int:
@@ -150,7 +157,6 @@ def cmd_boundaries(args) -> int:
     import os
 
     from .boundary_table import boundary_report, format_boundary_report, save_boundary_report
-    from .quality import RESULTS_DIR
 
     report = boundary_report(args.task, args.source, args.target, matrix=args.matrix,
                              folder=args.checkpoints, dataset=args.dataset, plain=args.plain,
@@ -160,33 +166,16 @@ def cmd_boundaries(args) -> int:
                              progress=not args.no_progress)
     if int(os.environ.get("RANK", "0")) != 0:
         return 0
-    if not args.no_save:
-        paths = save_boundary_report(report, args.out or RESULTS_DIR)
-        print("Wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
-    if args.json:
-        json.dump(report, sys.stdout, indent=2)
-        print()
-    else:
-        print(format_boundary_report(report))
-    return 0
+    return _emit(args, report, save_boundary_report, format_boundary_report)
 
 
 def cmd_features(args) -> int:
     from .features import feature_report, format_measures, save_feature_report
-    from .quality import RESULTS_DIR
 
     report = feature_report(args.task, args.classifier, n=args.n, seed=args.seed,
                             backend=args.backend, folder=args.checkpoints, dataset=args.dataset,
                             device=args.device)
-    if not args.no_save:
-        paths = save_feature_report(report, args.out or RESULTS_DIR)
-        print("Wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
-    if args.json:
-        json.dump(report, sys.stdout)
-        print()
-    else:
-        print(format_measures(report))
-    return 0
+    return _emit(args, report, save_feature_report, format_measures, indent=None)
 
 
 def cmd_survey(args) -> int:
@@ -280,6 +269,16 @@ def cmd_list(args) -> int:
     return 0
 
 
+def _analysis_options(p: argparse.ArgumentParser):
+    """Options shared by the verbs that write a copy in results/."""
+    p.add_argument("--dataset", default="fashion-mnist")
+    p.add_argument("--checkpoints", default=None)
+    p.add_argument("--device", default=None)
+    p.add_argument("--out", default=None, help="results folder (default: results/)")
+    p.add_argument("--no-save", action="store_true", help="do not write the copy in results/")
+    p.add_argument("--json", action="store_true")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis",
                                      description="RA Explorer: train and analyse RA image processing.")
@@ -330,16 +329,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("quality", help="every metric for every processor of a task (Table 2)")
     p.add_argument("--task", required=True)
     p.add_argument("--metrics", default=None, help="comma-separated names (default: all available)")
-    p.add_argument("--dataset", default="fashion-mnist")
     p.add_argument("--data-root", default=None)
-    p.add_argument("--checkpoints", default=None)
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=250)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default=None)
-    p.add_argument("--out", default=None, help="results folder (default: results/)")
-    p.add_argument("--no-save", action="store_true", help="do not write the copy in results/")
-    p.add_argument("--json", action="store_true")
+    _analysis_options(p)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_quality)
 
@@ -358,12 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=30, help="coarse scan steps")
     p.add_argument("--clip", action="store_true", help="clip x + delta d to [0, 1]")
     p.add_argument("--seed", type=int, default=0, help="seed of the random directions")
-    p.add_argument("--dataset", default="fashion-mnist")
-    p.add_argument("--checkpoints", default=None)
-    p.add_argument("--device", default=None)
-    p.add_argument("--out", default=None)
-    p.add_argument("--no-save", action="store_true")
-    p.add_argument("--json", action="store_true")
+    _analysis_options(p)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_boundaries)
 
@@ -373,12 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=1000, help="test images per source (stratified)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backend", default="opentsne", choices=["opentsne", "sklearn"])
-    p.add_argument("--dataset", default="fashion-mnist")
-    p.add_argument("--checkpoints", default=None)
-    p.add_argument("--device", default=None)
-    p.add_argument("--out", default=None)
-    p.add_argument("--no-save", action="store_true")
-    p.add_argument("--json", action="store_true")
+    _analysis_options(p)
     p.set_defaults(func=cmd_features)
 
     p = sub.add_parser("survey", help="create a study, export its answers, or summarise them")
