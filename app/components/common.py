@@ -31,10 +31,10 @@ def workspace(task: str, dataset_spec: str, checkpoints: str):
     return Workspace(task, dataset_spec, checkpoints)
 
 
-def get_workspace(task: str):
+def get_workspace(task: str, dataset_spec: str | None = None):
     """The cached workspace, or None after telling the user what is missing."""
     try:
-        return workspace(task, dataset(), folder())
+        return workspace(task, dataset_spec or dataset(), folder())
     except RAExplorerError as exc:
         st.warning(str(exc))
         return None

@@ -45,7 +45,7 @@ with Session() as s:
     if trial is None:
         st.success("All done — thank you!")
         st.stop()
-    ws = get_workspace(study.task)
+    ws = get_workspace(study.task, study.config.get("dataset"))
     if ws is None:
         st.stop()
     st.subheader(QUESTIONS[study.kind])

@@ -59,7 +59,7 @@ with Session() as s:
         metrics = st.multiselect("Metric-human agreement (BAPPS 2AFC score) for",
                                  ["psnr", "ssim", "uqi", "gmsd"], default=["psnr", "ssim"],
                                  key="results_metrics")
-        ws = get_workspace(study.task)
+        ws = get_workspace(study.task, study.config.get("dataset"))
         if metrics and ws is not None:
             from analysis.metrics import METRICS
             from analysis.survey.content import metric_distances
