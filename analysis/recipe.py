@@ -2,8 +2,8 @@
 
 ``python -m analysis build-zoo`` walks ``RECIPE`` in order, skips entries
 that are done, and resumes interrupted ones from their state file. The order
-is: classifiers; then per task a plain *base* processor (kept in runs/, not
-in the zoo), the lambda selections on the validation split (one per method,
+is: classifiers; then per task a plain *base* processor (in checkpoints/bases/,
+not listed in the zoo), the lambda selections on the validation split (one per method,
 recorded in results/lambda_selection.json), and the final processors, each
 fine-tuned from the base for the same number of epochs (plain included, with
 MSE only), so that methods differ only in their loss. ``--only PATTERN``
@@ -39,7 +39,9 @@ ROBUST = "resnet20-robust"      # features of robust-perceptual
 TRANSFER_SOURCES = ["vgg11-bn", "densenet-bc", "mobilenetv2", "resnet32"]
 SWEEP = [1e-3, 1e-2, 1e-1]      # SR lambda sweep (Table 16 analog), beside plain (lambda 0)
 ROOT = Path(__file__).resolve().parent.parent
-BASES = str(ROOT / "runs" / "bases")  # plain starting points: not part of the checked-in zoo
+# Plain starting points of the fine-tunes: committed (so that a new machine continues from
+# the same base), but in a sub-folder, so that they are not listed as part of the zoo.
+BASES = str(ROOT / "checkpoints" / "bases")
 
 TASKS = {  # processor size and schedule per task (paper settings: SR x4, sigma 0.1, q 10)
     "sr": {"arch_kwargs": {"channels": 32, "blocks": 6}, "base_epochs": 4, "epochs": 1},
