@@ -6,8 +6,7 @@ import torch
 from PIL import Image
 
 from analysis.errors import RAExplorerError
-from analysis.explore import (CLEAN_PANEL, LQ_PANEL, Workspace, enlarge_png, plane_maps,
-                              read_upload)
+from analysis.explore import CLEAN_PANEL, LQ_PANEL, Workspace, enlarge_png, plane_maps, read_upload
 
 from .conftest import SYNTH
 
