@@ -213,6 +213,39 @@ def cmd_survey(args) -> int:
     return 0
 
 
+def cmd_robustness(args) -> int:
+    from .checkpoints import checkpoint_dir, load_checkpoint
+    from .data import load_dataset
+    from .device import pick_device
+    from .stats import wilson_interval
+    from .train import accuracy, robust_accuracy
+
+    dev = pick_device(args.device)
+    model, card = load_checkpoint(checkpoint_dir(args.checkpoints) / args.classifier, device=dev)
+    eps = args.eps if args.eps is not None else (
+        (card.get("training") or {}).get("adversarial") or {}).get("eps")
+    if not eps:
+        raise RAExplorerError(f"{args.classifier} was not trained adversarially; pass --eps.")
+    test = load_dataset(card.get("dataset") or "fashion-mnist", "test")
+    n = len(test) if args.limit is None else min(args.limit, len(test))
+    clean = accuracy(model, test, dev, limit=args.limit)
+    robust = robust_accuracy(model, test, dev, eps=eps, steps=args.steps, limit=args.limit,
+                             seed=args.seed)
+    result = {"classifier": args.classifier, "images": n, "eps": eps, "norm": "L2",
+              "units": "[0,1]-pixel L2", "steps": args.steps, "clean_accuracy": clean,
+              "clean_ci95": list(wilson_interval(round(clean * n), n)),
+              "robust_accuracy": robust, "robust_ci95": list(wilson_interval(round(robust * n), n))}
+    if args.update_card:
+        from .checkpoints import update_card
+
+        update_card(checkpoint_dir(args.checkpoints) / args.classifier,
+                    metrics={f"test_pgd{args.steps}_accuracy": robust,
+                             f"test_pgd{args.steps}_eps": eps, f"test_pgd{args.steps}_images": n})
+    json.dump(result, sys.stdout, indent=2)
+    print()
+    return 0
+
+
 def cmd_zoo(args) -> int:
     from .checkpoints import checkpoint_dir, find_checkpoints
 
@@ -396,6 +429,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default=None)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_metrics)
+
+    p = sub.add_parser("robustness", help="clean and PGD-L2 accuracy of a classifier")
+    p.add_argument("--classifier", required=True)
+    p.add_argument("--eps", type=float, default=None,
+                   help="L2 radius in [0,1]-pixel units (default: the training epsilon)")
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--checkpoints", default=None)
+    p.add_argument("--device", default=None)
+    p.add_argument("--update-card", action="store_true")
+    p.set_defaults(func=cmd_robustness)
 
     p = sub.add_parser("zoo", help="list the checkpoints with their cards")
     p.add_argument("--checkpoints", default=None)

@@ -72,3 +72,12 @@ def test_update_cards_writes_measured_test_figures(tiny_zoo, tmp_path, capsys):
     load_checkpoint(folder / "sr-ra")  # the weights still match the edited card
     assert main(["evaluate", "--task", "sr", "--dataset", SYNTH, "--checkpoints", str(folder),
                  "--update-cards", "--limit", "5", "--no-progress"]) == 2
+
+
+def test_robustness_reports_clean_and_pgd_accuracy(tiny_zoo, capsys):
+    assert main(["robustness", "--classifier", "clf-robust", "--checkpoints", str(tiny_zoo),
+                 "--steps", "3", "--limit", "16"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["eps"] == 0.5 and out["images"] == 16 and out["units"] == "[0,1]-pixel L2"
+    assert out["robust_accuracy"] <= out["clean_accuracy"] + 1e-9
+    assert main(["robustness", "--classifier", "clf-a", "--checkpoints", str(tiny_zoo)]) == 2
