@@ -71,12 +71,14 @@ def test_recipe_pipeline_end_to_end_on_synthetic(tmp_path, monkeypatch):
                      recipe=entries) == []
 
 
-def test_dependencies_and_skipping_when_nobody_builds_them(tmp_path, capsys):
+def test_dependencies_and_skipping_when_nobody_builds_them(tmp_path, capsys, monkeypatch):
     from analysis.recipe import dependencies
 
     entry = next(e for e in RECIPE if e["name"] == "sr-ra-src-vgg11-bn")
     assert dependencies(entry) == ["vgg11-bn", "sr-base", "select:sr:ra"]
+    monkeypatch.setattr(recipe, "BASES", str(tmp_path / "no-bases"))
+    entries = processor_entries("sr")
     trained = build_zoo(only=["sr-plain"], folder=tmp_path, state_dir=str(tmp_path),
-                        progress=False)
+                        progress=False, recipe=entries)
     assert trained == []
     assert "sr-plain needs sr-base first" in capsys.readouterr().err
