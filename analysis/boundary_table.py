@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from .boundary import boundary_distance, random_directions, summarize, unit
-from .checkpoints import find_checkpoints, load_checkpoint
+from .checkpoints import checkpoint_dir, find_checkpoints, load_checkpoint
 from .data import iterate_batches, load_dataset
 from .device import pick_device
 from .errors import RAExplorerError
@@ -76,8 +76,6 @@ def collect_records(task: str, classifiers: list[str], dataset: str = "fashion-m
     rank, world = _dist()
     if dev.type == "cuda" and world > 1:
         dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-    from .checkpoints import checkpoint_dir
-
     base = checkpoint_dir(folder)
     models = {}
     for n in [plain, ra, *classifiers]:

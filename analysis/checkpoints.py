@@ -97,7 +97,6 @@ def save_checkpoint(model: nn.Module, card: dict, path: str | os.PathLike,
     os.replace(tmp, weights_path)  # never leave a half-written file under the real name
     full = {
         "format": CARD_FORMAT,
-        "name": card_path.stem,
         **card,
         "weights": {"file": weights_path.name, "sha256": sha256_file(weights_path), "dtype": dtype,
                     "num_parameters": int(sum(p.numel() for p in model.parameters()))},
@@ -206,6 +205,11 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device | None =
     model.load_state_dict({k: v.to(reference[k].dtype) for k, v in state.items()}, strict=True)
     model.eval()
     return model.to(device or "cpu"), card
+
+
+def load_models(cards: list[dict], device=None) -> dict[str, nn.Module]:
+    """{name: model} for each card (see :func:`load_checkpoint`)."""
+    return {c["name"]: load_checkpoint(c["path"], device=device)[0] for c in cards}
 
 
 def find_checkpoints(folder: str | os.PathLike | None = None, kind: str | None = None,

@@ -18,13 +18,14 @@ from dataclasses import dataclass
 
 import torch
 
-from .checkpoints import find_checkpoints, load_checkpoint
+from .checkpoints import find_checkpoints, load_models
 from .data import iterate_batches, load_dataset
 from .device import pick_device
 from .errors import RAExplorerError
 from .methods import METHODS
 from .stats import Z95, mean_interval, wilson_interval
 from .tasks import create_task
+from .zoo import TransformedProcessor, human_view
 
 CLEAN, NO_PROCESSING = "clean", "no processing"
 
@@ -106,8 +107,8 @@ def evaluate(task: str, dataset: str = "fashion-mnist", folder=None, limit: int 
     if not clf_cards:
         raise RAExplorerError(f"No classifier checkpoints for dataset {dataset!r} were found; "
                               "train one with 'python -m analysis train-classifier'.")
-    clfs = {c["name"]: load_checkpoint(c["path"], device=dev)[0] for c in clf_cards}
-    procs = {c["name"]: load_checkpoint(c["path"], device=dev)[0] for c in proc_cards}
+    clfs = load_models(clf_cards, dev)
+    procs = load_models(proc_cards, dev)
     psnr_metric, ssim_metric = create_metric("psnr", device=dev), create_metric("ssim", device=dev)
     test = load_dataset(dataset, "test", root=data_root)
     n_total = len(test) if limit is None else min(limit, len(test))
@@ -126,8 +127,8 @@ def evaluate(task: str, dataset: str = "fashion-mnist", folder=None, limit: int 
         seen_by_humans = dict(outputs)
         for name, proc in procs.items():
             outputs[name] = proc(lq).clamp(0, 1)
-            seen_by_humans[name] = (proc.human_view(lq).clamp(0, 1) if hasattr(proc, "human_view")
-                                    else outputs[name])
+            seen_by_humans[name] = (human_view(proc, lq).clamp(0, 1)
+                                    if isinstance(proc, TransformedProcessor) else outputs[name])
         for name, out in outputs.items():
             for clf_name, clf in clfs.items():
                 hits[name][clf_name].append(clf(out).argmax(1).cpu() == labels)

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .checkpoints import checkpoint_dir, find_checkpoints, load_checkpoint
+from .checkpoints import checkpoint_dir, find_checkpoints, load_models
 from .data import load_dataset
 from .errors import RAExplorerError
 from .evaluate import NO_PROCESSING, select_models
 from .metrics import create_metric
 from .tasks import create_task
+from .zoo import TransformedProcessor, human_view
 
 CLEAN_PANEL, LQ_PANEL = "clean target", "LQ input"
 FILTERS = {
@@ -82,10 +83,8 @@ class Workspace:
         clf_cards, proc_cards = select_models(self.task.spec, dataset, self.folder)
         self.classifier_cards = {c["name"]: c for c in clf_cards}
         self.processor_cards = {c["name"]: c for c in proc_cards}
-        self.classifiers = {n: load_checkpoint(c["path"], device=self.device)[0]
-                            for n, c in self.classifier_cards.items()}
-        self.processors = {n: load_checkpoint(c["path"], device=self.device)[0]
-                           for n, c in self.processor_cards.items()}
+        self.classifiers = load_models(clf_cards, self.device)
+        self.processors = load_models(proc_cards, self.device)
         self._predictions: dict[str, dict[str, torch.Tensor]] = {}
         self._metrics: dict[str, object] = {}
 
@@ -165,13 +164,14 @@ class Workspace:
     @torch.no_grad()
     def outputs_for(self, clean: torch.Tensor, lq: torch.Tensor) -> dict[str, dict]:
         """For one image: what a person sees and what the classifier sees, per panel."""
+        upsampled = self.task.upsample(lq[None], clean.shape[-2:])[0]
         out = {CLEAN_PANEL: {"human": clean, "machine": clean},
-               LQ_PANEL: {"human": self.task.upsample(lq[None], clean.shape[-2:])[0],
-                          "machine": self.task.upsample(lq[None], clean.shape[-2:])[0]}}
+               LQ_PANEL: {"human": upsampled, "machine": upsampled}}
+        x = lq[None].to(self.device)
         for name, proc in self.processors.items():
-            machine = proc(lq[None].to(self.device)).clamp(0, 1)[0].cpu()
-            human = (proc.human_view(lq[None].to(self.device)).clamp(0, 1)[0].cpu()
-                     if hasattr(proc, "human_view") else machine)
+            machine = proc(x).clamp(0, 1)[0].cpu()
+            human = (human_view(proc, x).clamp(0, 1)[0].cpu()
+                     if isinstance(proc, TransformedProcessor) else machine)
             out[name] = {"human": human, "machine": machine}
         return out
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoints import load_checkpoint
+from .checkpoints import load_checkpoint, load_models
 from .data import load_dataset
 from .device import pick_device
 from .evaluate import select_models
@@ -54,7 +54,7 @@ def extract(task: str, classifier: str, dataset: str = "fashion-mnist", folder=N
 
     clf, _ = load_checkpoint(checkpoint_dir(folder) / classifier, device=dev)
     _, proc_cards = select_models(the_task.spec, dataset, folder)
-    procs = {c["name"]: load_checkpoint(c["path"], device=dev)[0] for c in proc_cards}
+    procs = load_models(proc_cards, dev)
     test = load_dataset(dataset, "test")
     labels_all = torch.tensor([test[i][1] for i in range(len(test))]) if not hasattr(
         test, "labels") else test.labels

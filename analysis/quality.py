@@ -14,13 +14,14 @@ from pathlib import Path
 
 import torch
 
-from .checkpoints import load_checkpoint
+from .checkpoints import load_models
 from .data import iterate_batches, load_dataset
 from .device import pick_device
 from .evaluate import NO_PROCESSING, select_models
 from .metrics import create_metric, list_metrics
 from .stats import mean_interval
 from .tasks import create_task
+from .zoo import human_view
 
 RESULTS_DIR = Path(__file__).resolve().parent.parent / "results"
 
@@ -41,7 +42,7 @@ def quality_table(task: str, dataset: str = "fashion-mnist", folder=None, metric
     names = list(metrics) if metrics else default_metrics(folder, dataset)
     created = {n: create_metric(n, device=dev, folder=folder) for n in names}
     _, proc_cards = select_models(the_task.spec, dataset, folder)
-    procs = {c["name"]: load_checkpoint(c["path"], device=dev)[0] for c in proc_cards}
+    procs = load_models(proc_cards, dev)
     test = load_dataset(dataset, "test", root=data_root)
     n_total = len(test) if limit is None else min(limit, len(test))
     rows = [NO_PROCESSING] + list(procs)
@@ -52,8 +53,7 @@ def quality_table(task: str, dataset: str = "fashion-mnist", folder=None, metric
         lq = the_task.degrade_eval(images, indices, seed=seed)
         outputs = {NO_PROCESSING: the_task.upsample(lq, images.shape[-2:])}
         for name, proc in procs.items():
-            view = proc.human_view if hasattr(proc, "human_view") else proc
-            outputs[name] = view(lq.to(dev)).clamp(0, 1)
+            outputs[name] = human_view(proc, lq.to(dev)).clamp(0, 1)
         for row, out in outputs.items():
             for m, metric in created.items():
                 values[row][m] += metric(out, images).tolist()

@@ -21,6 +21,7 @@ from pathlib import Path
 from .checkpoints import load_checkpoint
 from .data import load_dataset
 from .device import pick_device
+from .quality import task_slug
 from .tasks import create_task
 from .train import freeze, processor_validation, train_processor
 
@@ -65,7 +66,7 @@ def select_lambda(task: str, method: str, grid: list[float], base: str, recogniz
     freeze(rec)
     work = Path(work_dir)
     source = Path(recognizer).name
-    slug = f"{the_task.spec.replace(':', '_').replace('=', '')}-{method}-{source}"
+    slug = f"{task_slug(the_task.spec)}-{method}-{source}"
     common = dict(dataset=dataset, recognizer=recognizer, epochs=epochs, limit=limit,
                   val_limit=200, init=base, progress=progress, state_dir=str(work / "state"),
                   **train_options)

@@ -197,7 +197,7 @@ class Task:
     def degrade(self, x: torch.Tensor, seeds) -> torch.Tensor:
         """Degrade each image of x (N, C, H, W) with the generator seeded by ``seeds[i]``."""
         x = x.detach().float().cpu()
-        if not TASKS[self.name].random and self.name in ("sr", "jpeg"):
+        if not TASKS[self.name].random:
             return self._degrade(x, None)  # deterministic: one batched call
         out = []
         for img, s in zip(x, seeds):

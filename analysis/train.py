@@ -31,7 +31,7 @@ from .device import pick_device
 from .errors import RAExplorerError
 from .methods import LossContext, get_method
 from .tasks import create_task
-from .zoo import create_model, model_kind
+from .zoo import TransformedProcessor, create_model, human_view, model_kind
 
 # ----------------------------------------------------------------------------- distributed helpers
 
@@ -334,13 +334,8 @@ def train_classifier(arch: str, dataset: str = "fashion-mnist", out: str = "chec
 
 # ----------------------------------------------------------------------------- processors
 
-class ProcessorWithTransformer(nn.Module):
-    """Holds P and T together while training "RA with transformer" (saved as P then T)."""
-
-    def __init__(self, processor: nn.Module, transformer: nn.Module):
-        super().__init__()
-        self.processor = processor
-        self.transformer = transformer
+class ProcessorWithTransformer(TransformedProcessor):
+    """P and T while training "RA with transformer" (same state dict as the deployed pipeline)."""
 
     def forward(self, x):
         """Returns (P(x), T(P(x).detach())): T never sends gradients into P."""
@@ -359,7 +354,7 @@ def processor_validation(model: nn.Module, task, dataset, device, recognizer=Non
     for images, labels, indices in iterate_batches(dataset, batch_size, limit=limit):
         lq = task.degrade_eval(images, indices).to(device)
         out = model(lq).clamp(0, 1)
-        seen = model.human_view(lq).clamp(0, 1) if hasattr(model, "human_view") else out
+        seen = human_view(model, lq).clamp(0, 1) if isinstance(model, TransformedProcessor) else out
         mse = (seen.cpu() - images).pow(2).flatten(1).mean(1).clamp_min(1e-10)
         psnr_sum += float((10 * torch.log10(1 / mse)).sum())
         if recognizer is not None:
@@ -489,5 +484,4 @@ def portable_path(path: str | None) -> str | None:
 
 
 def _deployed_pipeline(model: ProcessorWithTransformer) -> nn.Module:
-    from .zoo import TransformedProcessor
     return TransformedProcessor(model.processor, model.transformer)

@@ -13,6 +13,7 @@ import torch
 
 from ..explore import to_numpy
 from ..tasks import index_seed
+from ..zoo import human_view
 from .design import DEGRADED, REFERENCE, create_study, design_2afc, design_label
 
 CATCH_NOISE = 0.3
@@ -31,7 +32,7 @@ def render(workspace, image_index: int, what: str) -> np.ndarray:
         raise KeyError(f"The study shows {what!r}, which is not a processor of this task.")
     lq = workspace.task.degrade_eval(clean[None], [image_index])
     proc = workspace.processors[what]
-    out = proc.human_view(lq) if hasattr(proc, "human_view") else proc(lq)
+    out = human_view(proc, lq)
     return to_numpy(out.clamp(0, 1)[0])
 
 

@@ -12,6 +12,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import Callable
 
+import torch
 from torch import nn
 
 from ..errors import unknown_name
@@ -22,7 +23,7 @@ from .transformer import ResnetGenerator, TransformedProcessor
 from .wrapper import Classifier
 
 __all__ = ["MODELS", "Classifier", "ModelSpec", "SRResNet", "ResnetGenerator",
-           "TransformedProcessor", "create_model", "list_models", "model_kind"]
+           "TransformedProcessor", "create_model", "human_view", "list_models", "model_kind"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,11 @@ def create_model(name: str, **kwargs) -> nn.Module:
     """Build the architecture ``name`` with ``kwargs`` (see ``list_models`` for the names)."""
     spec = _spec(name)
     return spec.builder(**{**spec.defaults, **kwargs})
+
+
+def human_view(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The image a person sees from ``model``: P's output for P followed by T, else the output."""
+    return model.human_view(x) if isinstance(model, TransformedProcessor) else model(x)
 
 
 def model_kind(name: str) -> str:
