@@ -130,6 +130,21 @@ class Workspace:
             return preferred
         return next((n for n, c in self.processor_cards.items() if c.get("method") == "ra"), None)
 
+    def default_pair(self) -> list[str]:
+        """The RA processor's source classifier and the first other standard one.
+
+        The Boundaries page starts on this pair, the one the Table 17 analog is
+        measured for; falls back to the first two classifiers.
+        """
+        names = list(self.classifiers)
+        ra = self.processor_cards.get(self.ra_name() or "", {})
+        source = ra.get("source")
+        if source not in names:
+            return names[:2]
+        others = [n for n in names if n != source
+                  and not self.classifier_cards[n].get("training", {}).get("adversarial")]
+        return [source, *(others or [n for n in names if n != source])[:1]]
+
     def filter_indices(self, name: str, classifier: str, limit: int = 2000,
                        k: int = 50) -> list[int]:
         """Test indices matching a filter of :data:`FILTERS`, first ``k``."""

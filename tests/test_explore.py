@@ -66,6 +66,10 @@ def test_workspace_panels_filters_and_maps(tiny_zoo):
         assert preds["sr-ra"][i] == labels[i] and preds["sr-plain"][i] != labels[i]
     with pytest.raises(RAExplorerError, match="Unknown filter"):
         ws.filter_indices("everything", "clf-a")
+    # the Boundaries page opens on the RA source and a standard (not adversarial) classifier
+    assert ws.default_pair() == ["clf-a", "clf-b"]
+    ws.processor_cards["sr-ra"]["source"] = "clf-b"
+    assert ws.default_pair() == ["clf-b", "clf-a"]
     maps = plane_maps(ws, 2, ["clf-a", "clf-b"], extent=3.0, resolution=17)
     assert maps["maps"]["clf-a"].classes.shape == (17, 17)
     assert maps["agreement"]["clf-a"]["clf-a"] == 1.0

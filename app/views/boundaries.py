@@ -26,7 +26,7 @@ if plain is None or ra is None:
     missing(f"a plain and an RA processor for {task}", "python -m analysis build-zoo")
     st.stop()
 
-chosen = st.multiselect("Classifiers", names, default=names[:2], key="bd_classifiers")
+chosen = st.multiselect("Classifiers", names, default=ws.default_pair(), key="bd_classifiers")
 c1, c2, c3 = st.columns(3)
 index = c1.number_input("Test image", 0, len(ws.test) - 1, 0, key="bd_index")
 extent = c2.slider("Extent (±, [0,1]-pixel L2)", 1.0, 30.0, 8.0, key="bd_extent")

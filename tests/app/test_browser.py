@@ -81,13 +81,16 @@ def browser():
 
 
 def wait_interactive(page, title: str, timeout_ms: int = 120000):
-    """The page's heading is shown and its script run has finished (Streamlit marks the app
-    element with data-test-script-state="notRunning"), twice in a row 100 ms apart."""
+    """The page's heading is shown, its script run has finished (Streamlit marks the app
+    element with data-test-script-state="notRunning") and every plotly chart on it is drawn
+    (has its SVG), twice in a row 100 ms apart."""
     page.get_by_role("heading", name=title).wait_for(timeout=timeout_ms)
     page.wait_for_function(
         """() => {
             const app = document.querySelector('[data-testid="stApp"]');
-            const idle = app && app.getAttribute('data-test-script-state') === 'notRunning';
+            const idle = app && app.getAttribute('data-test-script-state') === 'notRunning'
+                && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+                       .every(c => c.querySelector('.main-svg'));
             window.__idle = idle ? (window.__idle || 0) + 1 : 0;
             return window.__idle >= 2;
         }""", polling=100, timeout=timeout_ms)

@@ -1,0 +1,75 @@
+"""Start the app: preload the heavy libraries and the default workspace, then run Streamlit.
+
+``bash scripts/main.sh`` calls ``python -m app.launch [streamlit run options]``. Streamlit
+imports a page's modules only when the first browser session runs it, so without a
+preload the first visitor waits for torch, piq (which imports torchvision and
+torch._dynamo, about 2-4 s on this machine) and the models. Here that cost is paid
+once before the server accepts connections, the way a preforking web server preloads
+its application. ``RA_PRELOAD=0`` skips it (the server then starts at once and the
+first page load pays instead).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MAIN = ROOT / "app" / "main.py"
+
+
+def preload(task: str | None = None) -> float:
+    """Import what the pages import and build the cached workspace of ``task`` (default: the
+    first task the pages offer) with its LPIPS-style metric; seconds taken.
+
+    A missing dataset or checkpoint is not an error here: the pages say what to run.
+    """
+    t0 = time.perf_counter()
+    import pandas  # noqa: F401
+    import piq  # noqa: F401
+    import plotly.graph_objects  # noqa: F401
+
+    import analysis.boundary  # noqa: F401
+    import analysis.explore  # noqa: F401
+    import analysis.features  # noqa: F401
+    import analysis.figures  # noqa: F401
+    from analysis.errors import RAExplorerError
+    from analysis.explore import available_tasks, classifier_names
+    from app.components.common import dataset, folder, workspace
+
+    # Outside a session Streamlit warns that there is no script context; that is expected here.
+    quiet = [logging.getLogger(n) for n in ("streamlit.runtime.caching.cache_data_api",
+                                            "streamlit.runtime.scriptrunner_utils.script_run_context")]
+    levels = [q.level for q in quiet]
+    for q in quiet:
+        q.setLevel(logging.ERROR)
+    try:
+        tasks = available_tasks(dataset(), folder())
+        if task or tasks:
+            ws = workspace(task or tasks[0], dataset(), folder())
+            for name in classifier_names(dataset(), folder())[:1]:
+                ws.metric(f"lpips-{name}")
+    except RAExplorerError:
+        pass
+    finally:
+        for q, level in zip(quiet, levels):
+            q.setLevel(level)
+    return time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    if os.environ.get("RA_PRELOAD", "1") != "0":
+        print(f"RA Explorer: preloaded libraries and models in {preload():.1f} s", flush=True)
+    from streamlit.web import cli
+
+    sys.argv = ["streamlit", "run", str(MAIN), *(sys.argv[1:] if argv is None else argv)]
+    return cli.main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
