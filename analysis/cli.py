@@ -282,6 +282,18 @@ def cmd_build_zoo(args) -> int:
     names = build_zoo(args.only, folder=args.checkpoints, state_dir=args.state_dir,
                       force=args.force, progress=not args.no_progress, dry_run=args.dry_run)
     print(("Would train: " if args.dry_run else "Trained: ") + (", ".join(names) or "nothing"))
+    if args.dry_run:
+        from .checkpoints import checkpoint_dir
+        from .recipe import RECIPE, entry_seconds, is_done
+
+        folder = checkpoint_dir(args.checkpoints)
+        times = {e["name"]: entry_seconds(e, folder) for e in RECIPE}
+        done = {n: t for n, t in times.items() if t is not None}
+        unrecorded = [e["name"] for e in RECIPE if times[e["name"]] is None and is_done(e, folder)]
+        print(f"Done: {len(done)} of {len(RECIPE)} entries, {sum(done.values()) / 3600:.2f} "
+              f"core-hours of recorded training (one process per core; two processes in "
+              f"parallel take about half of it in wall time)"
+              + (f"; time not recorded for {', '.join(unrecorded)}" if unrecorded else ""))
     return 0
 
 

@@ -94,8 +94,9 @@ def processor_entries(task: str) -> list[dict]:
         for source in TRANSFER_SOURCES:
             entries.append(_processor(f"sr-ra-src-{source}", task, "ra", "select:" + SOURCE,
                                       source, settings))
-        for lam in SWEEP:
-            entries.append(_processor(f"sr-ra-lam{lam:g}", task, "ra", lam, SOURCE, settings))
+        for lam in SWEEP:  # the chosen lambda's point is sr-ra itself: not trained twice
+            entries.append({**_processor(f"sr-ra-lam{lam:g}", task, "ra", lam, SOURCE, settings),
+                            "same_as_if_chosen": f"{task}-ra"})
     return entries
 
 
@@ -120,7 +121,42 @@ def is_done(entry: dict, folder: Path) -> bool:
         a = entry["args"]
         return selection_key(a["task"], a["method"], a["recognizer"]) in read_selections()
     target = Path(entry.get("folder") or folder) / f"{entry['name']}.json"
-    return target.exists()
+    return target.exists() or _covered_by_final(entry, folder)
+
+
+def _covered_by_final(entry: dict, folder: Path) -> bool:
+    """A sweep point whose lambda is the one selection chose: the final RA processor is it."""
+    final = entry.get("same_as_if_chosen")
+    if not final or not (Path(folder) / f"{final}.json").exists():
+        return False
+    a = entry["args"]
+    try:
+        return _resolve_lambda({"args": {**a, "lam": "select"}}) == a["lam"]
+    except KeyError:  # not selected yet
+        return False
+
+
+def entry_seconds(entry: dict, folder: Path) -> float | None:
+    """Training seconds a finished entry took, as recorded by the run itself.
+
+    Checkpoints: the sum of their cards' per-epoch ``seconds`` (validation
+    included); selections: the ``seconds`` of their record. None when not done
+    or not recorded.
+    """
+    import json
+
+    if not is_done(entry, folder):
+        return None
+    if entry["verb"] == "select":
+        from .selection import read_selections, selection_key
+
+        a = entry["args"]
+        return read_selections()[selection_key(a["task"], a["method"], a["recognizer"])].get("seconds")
+    path = Path(entry.get("folder") or folder) / f"{entry['name']}.json"
+    if not path.exists():  # covered by the final processor: nothing trained
+        return 0.0
+    card = json.loads(path.read_text())
+    return float(sum(h.get("seconds", 0.0) for h in card.get("history", [])))
 
 
 def run_entry(entry: dict, folder: Path, state_dir: str, progress: bool) -> None:
@@ -213,6 +249,9 @@ def build_zoo(only: list[str] | None = None, folder=None, state_dir: str = "runs
     while pending:
         progressed, waiting = False, False
         for entry in list(pending):
+            if not force and is_done(entry, folder):  # finished by another process meanwhile,
+                pending.remove(entry)                 # or covered by a selection made since
+                continue
             missing = [d for d in dependencies(entry) if not done(d)]
             if missing:
                 pending_names = {e["name"] for e in pending}

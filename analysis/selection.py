@@ -16,6 +16,7 @@ The record (grid, every measurement, the rule and the choice) is appended to
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from .checkpoints import load_checkpoint
@@ -59,6 +60,7 @@ def select_lambda(task: str, method: str, grid: list[float], base: str, recogniz
                   out: Path | None = None, device: str | None = None, progress: bool = True,
                   **train_options) -> dict:
     """Run the grid (resumable: finished candidates are reused) and record the choice."""
+    started = time.perf_counter()
     dev = pick_device(device)
     the_task = create_task(task)
     val = load_dataset(dataset, "val")
@@ -75,7 +77,8 @@ def select_lambda(task: str, method: str, grid: list[float], base: str, recogniz
         model, _ = load_checkpoint(path, device=dev)
         return processor_validation(model, the_task, val, dev, rec, limit=val_limit)
 
-    reference_path = work / f"{slug}-reference"
+    # The plain reference depends on the task only: one per task, shared by every method's grid.
+    reference_path = work / f"{task_slug(the_task.spec)}-reference"
     if not reference_path.with_suffix(".json").exists():
         train_processor(the_task.spec, "plain", out=str(reference_path),
                         **{k: v for k, v in common.items() if k != "recognizer"})
@@ -94,6 +97,7 @@ def select_lambda(task: str, method: str, grid: list[float], base: str, recogniz
         "split": "val", "val_images": min(val_limit, len(val)),
         "fine_tune": {"epochs": epochs, "train_images": limit, "init": Path(base).name},
         "reference_plain": reference, "candidates": candidates, "chosen": chosen,
+        "seconds": round(time.perf_counter() - started, 1),   # this call (reused runs excluded)
     }
     out = Path(out or SELECTION_FILE)
     selections = read_selections(out)

@@ -45,7 +45,7 @@ def test_recipe_pipeline_end_to_end_on_synthetic(tmp_path, monkeypatch):
                                                  "base_epochs": 1, "epochs": 1}})
     monkeypatch.setattr(recipe, "GRIDS", {"ra": [0.01, 1.0]})
     monkeypatch.setattr(recipe, "TRANSFER_SOURCES", ["vgg11-bn"])
-    monkeypatch.setattr(recipe, "SWEEP", [0.1])
+    monkeypatch.setattr(recipe, "SWEEP", [0.01, 1.0])   # one of them is the chosen lambda
     entries = [
         {"name": "resnet20", "verb": "classifier",
          "args": {"arch": "resnet20", "epochs": 1, "arch_kwargs": {"width": 4}}},
@@ -57,15 +57,24 @@ def test_recipe_pipeline_end_to_end_on_synthetic(tmp_path, monkeypatch):
     zoo = tmp_path / "zoo"
     trained = build_zoo(folder=zoo, state_dir=str(tmp_path / "runs"), progress=False,
                         recipe=entries)
-    assert trained == [e["name"] for e in entries]
     record = json.loads((tmp_path / "selection.json").read_text())["sr:scale=4|ra|resnet20"]
+    # the sweep point at the chosen lambda is sr-ra itself and is not trained a second time
+    covered = f"sr-ra-lam{record['chosen']:g}"
+    assert trained == [e["name"] for e in entries if e["name"] != covered]
+    assert not (zoo / f"{covered}.json").exists()
+    other = f"sr-ra-lam{({0.01, 1.0} - {record['chosen']}).pop():g}"
+    assert json.loads((zoo / f"{other}.json").read_text())["lambda"] != record["chosen"]
+    # the plain reference of the grid is one per task, whatever the method
+    assert (tmp_path / "runs" / "grid" / "sr_scale4-reference.json").exists()
+    seconds = {e["name"]: recipe.entry_seconds(e, zoo) for e in entries}
+    assert seconds[covered] == 0.0 and seconds["select:sr:ra"] == record["seconds"] > 0
+    assert all(seconds[n] > 0 for n in trained)
     assert record["chosen"] in (0.01, 1.0) and len(record["candidates"]) == 2
     assert record["split"] == "val"
     ra = json.loads((zoo / "sr-ra.json").read_text())
     assert ra["lambda"] == record["chosen"] and ra["training"]["init"].endswith("sr-base")
     transfer = json.loads((zoo / "sr-ra-src-vgg11-bn.json").read_text())
     assert transfer["lambda"] == record["chosen"] and transfer["source"] == "vgg11-bn"
-    assert json.loads((zoo / "sr-ra-lam0.1.json").read_text())["lambda"] == 0.1
     assert not (zoo / "sr-base.json").exists() and (tmp_path / "bases" / "sr-base.json").exists()
     assert build_zoo(folder=zoo, state_dir=str(tmp_path / "runs"), progress=False,
                      recipe=entries) == []
