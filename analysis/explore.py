@@ -130,6 +130,16 @@ class Workspace:
             return preferred
         return next((n for n, c in self.processor_cards.items() if c.get("method") == "ra"), None)
 
+    def main_processors(self) -> list[str]:
+        """One processor per method, in method order: ``<task>-<method>`` where it exists,
+        else the first of that method; the variants (transfer sources, lambda sweep) are
+        left out."""
+        by_method: dict[str, list[str]] = {}
+        for name, card in self.processor_cards.items():
+            by_method.setdefault(card.get("method"), []).append(name)
+        return [f"{self.task.name}-{m}" if f"{self.task.name}-{m}" in names else names[0]
+                for m, names in by_method.items()]
+
     def default_pair(self) -> list[str]:
         """The RA processor's source classifier and the first other standard one.
 
@@ -177,13 +187,17 @@ class Workspace:
         return [(self.info.class_names[i], float(v)) for v, i in zip(values, idx)]
 
     @torch.no_grad()
-    def outputs_for(self, clean: torch.Tensor, lq: torch.Tensor) -> dict[str, dict]:
-        """For one image: what a person sees and what the classifier sees, per panel."""
+    def outputs_for(self, clean: torch.Tensor, lq: torch.Tensor,
+                    processors: list[str] | None = None) -> dict[str, dict]:
+        """For one image: what a person sees and what the classifier sees, per panel
+        (``processors``: a subset by name, default all)."""
         upsampled = self.task.upsample(lq[None], clean.shape[-2:])[0]
         out = {CLEAN_PANEL: {"human": clean, "machine": clean},
                LQ_PANEL: {"human": upsampled, "machine": upsampled}}
         x = lq[None].to(self.device)
         for name, proc in self.processors.items():
+            if processors is not None and name not in processors:
+                continue
             machine = proc(x).clamp(0, 1)[0].cpu()
             human = (human_view(proc, x).clamp(0, 1)[0].cpu()
                      if isinstance(proc, TransformedProcessor) else machine)
@@ -191,13 +205,15 @@ class Workspace:
         return out
 
     def panels(self, index: int, classifier: str, metrics=("psnr", "ssim"), k: int = 3,
-               clean: torch.Tensor | None = None) -> list[Panel]:
-        """The clean target, the LQ input and every processor's output for test image ``index``
-        (or for ``clean``, an uploaded image already in the dataset's format)."""
+               clean: torch.Tensor | None = None,
+               processors: list[str] | None = None) -> list[Panel]:
+        """The clean target, the LQ input and each processor's output (all, or the names in
+        ``processors``) for test image ``index`` (or for ``clean``, an uploaded image already
+        in the dataset's format)."""
         if clean is None:
             clean, _, _ = self.test[index]
         lq = self.task.degrade_eval(clean[None], [index])[0]
-        outs = self.outputs_for(clean, lq)
+        outs = self.outputs_for(clean, lq, processors)
         created = {m: self.metric(m) for m in metrics}
         panels = []
         for name, views in outs.items():

@@ -66,6 +66,12 @@ def test_workspace_panels_filters_and_maps(tiny_zoo):
         assert preds["sr-ra"][i] == labels[i] and preds["sr-plain"][i] != labels[i]
     with pytest.raises(RAExplorerError, match="Unknown filter"):
         ws.filter_indices("everything", "clf-a")
+    # Compare shows one processor per method by default; the variants are left out
+    ws.processor_cards["sr-ra-lam1"] = {"name": "sr-ra-lam1", "method": "ra", "lambda": 1.0}
+    assert ws.main_processors() == ["sr-plain", "sr-ra"]
+    del ws.processor_cards["sr-ra-lam1"]
+    subset = ws.panels(3, "clf-a", metrics=("psnr",), processors=["sr-ra"])
+    assert [p.name for p in subset] == [CLEAN_PANEL, LQ_PANEL, "sr-ra"]
     # the Boundaries page opens on the RA source and a standard (not adversarial) classifier
     assert ws.default_pair() == ["clf-a", "clf-b"]
     ws.processor_cards["sr-ra"]["source"] = "clf-b"

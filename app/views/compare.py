@@ -28,6 +28,9 @@ if ws is None:
 if not ws.processors:
     missing(f"a processor for task {task}", "python -m analysis build-zoo")
 
+shown = st.multiselect("Processors", list(ws.processors), default=ws.main_processors(),
+                       key="compare_processors",
+                       help="One per method by default; add the transfer and lambda-sweep variants.")
 n_test = len(ws.test)
 if mode == "by index":
     index = st.number_input("Test image index", 0, n_test - 1, 0, key="compare_index")
@@ -78,7 +81,7 @@ def show_panels(panels, label):
                 st.caption(" · ".join(f"{m} {v:.3f}" for m, v in panel.values.items()))
 
 
-panels = ws.panels(int(index), classifier, metrics=metric_names)
+panels = ws.panels(int(index), classifier, metrics=metric_names, processors=shown)
 label = ws.info.class_names[int(ws.test[int(index)][1])]
 show_panels(panels, f"Test image {int(index)} — true class: {label}")
 
@@ -102,6 +105,7 @@ with st.expander("Upload your own image"):
         except RAExplorerError as exc:
             st.error(str(exc))
         else:
-            show_panels(ws.panels(0, classifier, metrics=metric_names, clean=clean),
+            show_panels(ws.panels(0, classifier, metrics=metric_names, clean=clean,
+                                  processors=shown),
                         f"Your image, converted to {ws.info.channels} channel(s) at {size} px, "
                         f"degraded by {task}")
