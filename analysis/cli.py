@@ -174,7 +174,8 @@ def cmd_features(args) -> int:
 
     report = feature_report(args.task, args.classifier, n=args.n, seed=args.seed,
                             backend=args.backend, folder=args.checkpoints, dataset=args.dataset,
-                            device=args.device)
+                            device=args.device,
+                            processors=args.processors.split(",") if args.processors else None)
     return _emit(args, report, save_feature_report, format_measures, indent=None)
 
 
@@ -407,6 +408,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=1000, help="test images per source (stratified)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backend", default="opentsne", choices=["opentsne", "sklearn"])
+    p.add_argument("--processors", default=None,
+                   help="comma-separated processor names (default: one per method)")
     _analysis_options(p)
     p.set_defaults(func=cmd_features)
 

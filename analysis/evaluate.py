@@ -44,6 +44,17 @@ def processor_order(card: dict) -> tuple:
             card.get("lambda") or 0.0, card["name"])
 
 
+def main_processors(cards: list[dict], task_name: str) -> list[str]:
+    """One processor name per method, in the cards' order: ``<task_name>-<method>`` where it
+    exists, else the first card of that method; variants (transfer sources, lambda sweep) are
+    left out."""
+    by_method: dict[str, list[str]] = {}
+    for card in cards:
+        by_method.setdefault(card.get("method"), []).append(card["name"])
+    return [f"{task_name}-{m}" if f"{task_name}-{m}" in names else names[0]
+            for m, names in by_method.items()]
+
+
 def select_models(task_spec: str, dataset: str, folder=None, processors=None, classifiers=None):
     """Classifier and processor cards for ``dataset`` / ``task_spec`` (optionally named subsets)."""
     clf_cards = find_checkpoints(folder, kind="classifier", dataset=dataset)

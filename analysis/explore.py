@@ -19,7 +19,7 @@ import torch
 from .checkpoints import checkpoint_dir, find_checkpoints, load_models
 from .data import load_dataset
 from .errors import RAExplorerError
-from .evaluate import NO_PROCESSING, select_models
+from .evaluate import NO_PROCESSING, main_processors, select_models
 from .metrics import create_metric
 from .tasks import create_task
 from .zoo import TransformedProcessor, human_view
@@ -131,14 +131,8 @@ class Workspace:
         return next((n for n, c in self.processor_cards.items() if c.get("method") == "ra"), None)
 
     def main_processors(self) -> list[str]:
-        """One processor per method, in method order: ``<task>-<method>`` where it exists,
-        else the first of that method; the variants (transfer sources, lambda sweep) are
-        left out."""
-        by_method: dict[str, list[str]] = {}
-        for name, card in self.processor_cards.items():
-            by_method.setdefault(card.get("method"), []).append(name)
-        return [f"{self.task.name}-{m}" if f"{self.task.name}-{m}" in names else names[0]
-                for m, names in by_method.items()]
+        """One processor per method (see :func:`analysis.evaluate.main_processors`)."""
+        return main_processors(list(self.processor_cards.values()), self.task.name)
 
     def default_pair(self) -> list[str]:
         """The RA processor's source classifier and the first other standard one.

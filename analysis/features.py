@@ -27,7 +27,8 @@ import torch
 from .checkpoints import load_checkpoint, load_models
 from .data import load_dataset
 from .device import pick_device
-from .evaluate import select_models
+from .errors import RAExplorerError
+from .evaluate import main_processors, select_models
 from .quality import RESULTS_DIR, task_slug
 from .tasks import create_task
 
@@ -46,15 +47,25 @@ def stratified_indices(labels: torch.Tensor, n: int, num_classes: int) -> torch.
 
 @torch.no_grad()
 def extract(task: str, classifier: str, dataset: str = "fashion-mnist", folder=None,
-            n: int = 1000, device: str | None = None, batch_size: int = 500) -> dict:
-    """Penultimate features (float32 arrays) and predictions per source for N stratified images."""
+            n: int = 1000, device: str | None = None, batch_size: int = 500,
+            processors: list[str] | None = None) -> dict:
+    """Penultimate features (float32 arrays) and predictions per source for N stratified images.
+
+    Sources: HQ, LQ and the task's processors named in ``processors`` (default: one per
+    method, :func:`analysis.evaluate.main_processors`).
+    """
     the_task = create_task(task)
     dev = pick_device(device)
     from .checkpoints import checkpoint_dir
 
     clf, _ = load_checkpoint(checkpoint_dir(folder) / classifier, device=dev)
     _, proc_cards = select_models(the_task.spec, dataset, folder)
-    procs = load_models(proc_cards, dev)
+    wanted = processors or main_processors(proc_cards, the_task.name)
+    unknown = sorted(set(wanted) - {c["name"] for c in proc_cards})
+    if unknown:
+        raise RAExplorerError(f"No processor {', '.join(unknown)} for task {the_task.spec}; "
+                              f"'python -m analysis zoo' lists them.")
+    procs = load_models([c for c in proc_cards if c["name"] in wanted], dev)
     test = load_dataset(dataset, "test")
     labels_all = torch.tensor([test[i][1] for i in range(len(test))]) if not hasattr(
         test, "labels") else test.labels
@@ -125,8 +136,10 @@ def convergence_measures(features: dict[str, np.ndarray], labels: np.ndarray, k:
 
 def feature_report(task: str, classifier: str, n: int = 1000, seed: int = 0,
                    backend: str = "opentsne", folder=None, dataset: str = "fashion-mnist",
-                   device: str | None = None, with_embedding: bool = True) -> dict:
-    data = extract(task, classifier, dataset=dataset, folder=folder, n=n, device=device)
+                   device: str | None = None, with_embedding: bool = True,
+                   processors: list[str] | None = None) -> dict:
+    data = extract(task, classifier, dataset=dataset, folder=folder, n=n, device=device,
+                   processors=processors)
     sources = list(data["features"])
     report = {k: data[k] for k in ("task", "classifier", "dataset", "class_names")}
     report.update({"n_images": int(len(data["labels"])), "sources": sources, "seed": seed,

@@ -72,3 +72,13 @@ def test_features_cli(tiny_zoo, tmp_path, capsys):
     assert "| sr-ra |" in capsys.readouterr().out
     saved = json.loads((tmp_path / "features_sr_scale4_clf-b.json").read_text())
     assert saved["n_images"] == 20
+    # a chosen subset of processors; an unknown name is one sentence, not a traceback
+    assert main(["features", "--task", "sr", "--classifier", "clf-b", "--n", "20", "--dataset",
+                 SYNTH, "--checkpoints", str(tiny_zoo), "--out", str(tmp_path),
+                 "--processors", "sr-ra"]) == 0
+    saved = json.loads((tmp_path / "features_sr_scale4_clf-b.json").read_text())
+    assert saved["sources"] == [HQ, LQ, "sr-ra"]
+    capsys.readouterr()
+    assert main(["features", "--task", "sr", "--checkpoints", str(tiny_zoo), "--dataset", SYNTH,
+                 "--classifier", "clf-b", "--out", str(tmp_path), "--processors", "sr-nope"]) != 0
+    assert "No processor sr-nope" in capsys.readouterr().err
