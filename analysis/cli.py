@@ -148,7 +148,7 @@ def cmd_results(args) -> int:
 
     _, written = regenerate(dataset=args.dataset, folder=args.checkpoints, limit=args.limit,
                             out_dir=args.out or RESULTS_DIR, progress=not args.no_progress,
-                            device=args.device)
+                            device=args.device, fresh=args.fresh)
     print("Wrote " + ", ".join(str(p) for p in written))
     return 0
 
@@ -436,6 +436,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="first N test images (default: all)")
     p.add_argument("--out", default=None, help="results folder (default: results/)")
     p.add_argument("--device", default=None)
+    p.add_argument("--fresh", action="store_true",
+                   help="re-measure every task (default: reuse a task's saved evaluation when "
+                        "it was measured on the same checkpoints)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_results)
 

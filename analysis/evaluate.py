@@ -173,6 +173,7 @@ def evaluate(task: str, dataset: str = "fashion-mnist", folder=None, limit: int 
     return {
         "task": the_task.spec, "dataset": dataset, "split": "test", "n_images": n_total,
         "seed": seed, "classifiers": list(clfs), "plain": plain,
+        "models": model_digests(clf_cards, proc_cards),
         "rows": [{"name": r.name, "method": r.method,
                   "lambda": r.card.get("lambda") if r.card else None,
                   "source": r.card.get("source") if r.card else None,
@@ -181,6 +182,11 @@ def evaluate(task: str, dataset: str = "fashion-mnist", folder=None, limit: int 
                   "psnr": quality(psnr.get(r.name, [])), "ssim": quality(ssim.get(r.name, []))}
                  for r in rows],
     }
+
+
+def model_digests(clf_cards: list[dict], proc_cards: list[dict]) -> dict[str, str]:
+    """Checkpoint name -> SHA-256 of its weights: what an evaluation was measured on."""
+    return {c["name"]: c["weights"]["sha256"] for c in [*clf_cards, *proc_cards]}
 
 
 def update_cards(result: dict, folder=None) -> list[str]:

@@ -17,10 +17,13 @@ differences to plain are paired (same images) with 95 % CIs.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
-from .evaluate import CLEAN, NO_PROCESSING, evaluate, report_tasks
+from .data import load_dataset
+from .evaluate import CLEAN, NO_PROCESSING, evaluate, model_digests, report_tasks, select_models
 from .quality import RESULTS_DIR, task_slug
+from .tasks import create_task
 
 TABLE1_METHODS = ("plain", "ra", "ra-unsup", "ra-transformer", "perceptual", "robust-perceptual")
 METHOD_LABELS = {"plain": "plain", "ra": "RA", "ra-unsup": "RA-unsup", "ra-transformer": "RA+T",
@@ -175,9 +178,33 @@ def write_results(results: list[dict], out_dir: Path = RESULTS_DIR, source: str 
     return written
 
 
+def reusable(path: Path, task: str, dataset: str, folder, limit: int | None) -> dict | None:
+    """The saved evaluation of ``task`` if it was measured on exactly the zoo's current
+    checkpoints (same names and weight digests), dataset and number of images; else None."""
+    if not path.exists():
+        return None
+    saved = json.loads(path.read_text())
+    clf_cards, proc_cards = select_models(create_task(task).spec, dataset, folder)
+    n = len(load_dataset(dataset, "test")) if limit is None else limit
+    same = (saved.get("models") == model_digests(clf_cards, proc_cards)
+            and saved.get("dataset") == dataset and saved.get("n_images") == n)
+    return saved if same else None
+
+
 def regenerate(dataset: str = "fashion-mnist", folder=None, limit: int | None = None,
-               out_dir: Path = RESULTS_DIR, progress: bool = True, device: str | None = None):
-    """Evaluate every task and rewrite the tables; returns (results, written paths)."""
-    results = [evaluate(t, dataset=dataset, folder=folder, limit=limit, device=device,
-                        progress=progress) for t in report_tasks(dataset, folder)]
+               out_dir: Path = RESULTS_DIR, progress: bool = True, device: str | None = None,
+               fresh: bool = False):
+    """Evaluate every task and rewrite the tables; returns (results, written paths).
+
+    A task whose saved ``evaluate_<task>.json`` was measured on the current
+    checkpoints (by weight digest) is reused, unless ``fresh``.
+    """
+    results = []
+    for t in report_tasks(dataset, folder):
+        path = Path(out_dir) / f"evaluate_{task_slug(create_task(t).spec)}.json"
+        saved = None if fresh else reusable(path, t, dataset, folder, limit)
+        if saved is not None:
+            print(f"results: {t} reused from {path.name} (same checkpoints)", file=sys.stderr)
+        results.append(saved or evaluate(t, dataset=dataset, folder=folder, limit=limit,
+                                         device=device, progress=progress))
     return results, write_results(results, out_dir)

@@ -30,3 +30,32 @@ def test_tables_and_claims_from_the_tiny_zoo(tiny_zoo, tmp_path):
     claims = "\n".join(check_claims(results, source="clf-a"))
     assert "RA vs plain on the source clf-a" in claims
     assert "denoise:sigma=0.1: no RA and plain processors to compare yet." in claims
+
+
+def test_regenerate_reuses_an_evaluation_only_for_the_same_checkpoints(tiny_zoo, tmp_path,
+                                                                       monkeypatch):
+    import json
+
+    from analysis import report
+
+    folder = tmp_path / "zoo"
+    shutil.copytree(tiny_zoo, folder)
+    out = tmp_path / "res"
+    first, _ = regenerate(dataset=SYNTH, folder=folder, out_dir=out, progress=False)
+    calls = []
+    real = report.evaluate
+    monkeypatch.setattr(report, "evaluate", lambda t, **kw: calls.append(t) or real(t, **kw))
+    again, _ = regenerate(dataset=SYNTH, folder=folder, out_dir=out, progress=False)
+    assert calls == [] and again == first        # nothing changed: every task reused
+    # measured on other weights of sr-ra (retrained since): that task is measured again
+    path = out / "evaluate_sr_scale4.json"
+    saved = json.loads(path.read_text())
+    saved["models"]["sr-ra"] = "0" * 64
+    path.write_text(json.dumps(saved))
+    assert report.reusable(out / "evaluate_sr_scale4.json", "sr", SYNTH, folder, None) is None
+    assert report.reusable(out / "evaluate_jpeg_quality10.json", "jpeg", SYNTH, folder,
+                           None) is not None
+    regenerate(dataset=SYNTH, folder=folder, out_dir=out, progress=False)
+    assert calls == ["sr:scale=4"]
+    regenerate(dataset=SYNTH, folder=folder, out_dir=out, progress=False, fresh=True)
+    assert len(calls) == 4                        # --fresh measures every task
