@@ -146,10 +146,18 @@ def cmd_results(args) -> int:
     from .quality import RESULTS_DIR
     from .report import regenerate
 
-    _, written = regenerate(dataset=args.dataset, folder=args.checkpoints, limit=args.limit,
-                            out_dir=args.out or RESULTS_DIR, progress=not args.no_progress,
-                            device=args.device, fresh=args.fresh)
+    if args.update_cards and args.limit is not None:
+        raise RAExplorerError("--update-cards needs the whole test split; drop --limit.")
+    results, written = regenerate(dataset=args.dataset, folder=args.checkpoints,
+                                  limit=args.limit, out_dir=args.out or RESULTS_DIR,
+                                  progress=not args.no_progress, device=args.device,
+                                  fresh=args.fresh)
     print("Wrote " + ", ".join(str(p) for p in written))
+    if args.update_cards:
+        from .evaluate import update_cards
+
+        names = [n for result in results for n in update_cards(result, args.checkpoints)]
+        print(f"Updated the cards of {len(set(names))} checkpoints with their test figures.")
     return 0
 
 
@@ -439,6 +447,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true",
                    help="re-measure every task (default: reuse a task's saved evaluation when "
                         "it was measured on the same checkpoints)")
+    p.add_argument("--update-cards", action="store_true",
+                   help="write the measured test figures into the model cards")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_results)
 

@@ -59,3 +59,22 @@ def test_regenerate_reuses_an_evaluation_only_for_the_same_checkpoints(tiny_zoo,
     assert calls == ["sr:scale=4"]
     regenerate(dataset=SYNTH, folder=folder, out_dir=out, progress=False, fresh=True)
     assert len(calls) == 4                        # --fresh measures every task
+
+
+def test_results_cli_writes_the_test_figures_into_the_cards(tiny_zoo, tmp_path, capsys):
+    import json
+
+    from analysis.cli import main
+
+    folder = tmp_path / "zoo"
+    shutil.copytree(tiny_zoo, folder)
+    args = ["results", "--dataset", SYNTH, "--checkpoints", str(folder), "--out",
+            str(tmp_path / "res"), "--no-progress"]
+    assert main(args + ["--limit", "8", "--update-cards"]) != 0
+    assert "needs the whole test split" in capsys.readouterr().err
+    assert main(args + ["--update-cards"]) == 0
+    saved = json.loads((tmp_path / "res" / "evaluate_sr_scale4.json").read_text())
+    row = next(r for r in saved["rows"] if r["name"] == "sr-ra")
+    card = json.loads((folder / "sr-ra.json").read_text())
+    assert card["metrics"]["test_accuracy"] == row["accuracy"]["clf-a"]["accuracy"]
+    assert card["metrics"]["test_images"] == saved["n_images"]
