@@ -47,6 +47,9 @@ TASKS = {  # processor size and schedule per task (paper settings: SR x4, sigma 
     "sr": {"arch_kwargs": {"channels": 32, "blocks": 6}, "base_epochs": 4, "epochs": 1},
     "denoise": {"arch_kwargs": {"channels": 32, "blocks": 4}, "base_epochs": 3, "epochs": 1},
     "jpeg": {"arch_kwargs": {"channels": 32, "blocks": 4}, "base_epochs": 3, "epochs": 1},
+    # A harder setting beside a paper one, when the paper's is too easy for the effect to
+    # show, is one more entry with its own task spec and name prefix, e.g.
+    # "denoise-sigma0.5": {"spec": "denoise:sigma=0.5", "arch_kwargs": ..., ...}.
 }
 GRIDS = {  # lambda grids per method, searched on the validation split
     "ra": [1e-3, 1e-2, 1e-1],
@@ -63,40 +66,47 @@ def _recognizer(method: str) -> str | None:
     return {"plain": None, "robust-perceptual": ROBUST}.get(method, SOURCE)
 
 
-def _processor(name, task, method, lam, recognizer, settings, **extra) -> dict:
-    args = {"task": task, "method": method, "lam": lam, "recognizer": recognizer,
-            "epochs": settings["epochs"], "lr": FINE_TUNE_LR,
-            "arch_kwargs": settings["arch_kwargs"], "init": f"{BASES}/{task}-base"}
+def _processor(name, prefix, method, lam, recognizer, settings, **extra) -> dict:
+    args = {"task": settings.get("spec", prefix), "method": method, "lam": lam,
+            "recognizer": recognizer, "epochs": settings["epochs"], "lr": FINE_TUNE_LR,
+            "arch_kwargs": settings["arch_kwargs"], "init": f"{BASES}/{prefix}-base"}
     if method == "ra-transformer":
         args["transformer_kwargs"] = TRANSFORMER_KWARGS
-    return {"name": name, "verb": "processor", "args": {**args, **extra}}
+    return {"name": name, "verb": "processor", "prefix": prefix, "args": {**args, **extra}}
 
 
-def processor_entries(task: str) -> list[dict]:
-    """Base, lambda selections and final processors of one task."""
-    settings = TASKS[task]
-    entries = [{"name": f"{task}-base", "verb": "processor", "folder": BASES,
+def processor_entries(prefix: str) -> list[dict]:
+    """Base, lambda selections and final processors of one task of :data:`TASKS`.
+
+    ``prefix`` is the key in TASKS and the start of every name (``<prefix>-ra``,
+    ``select:<prefix>:ra``); the task itself is ``TASKS[prefix]["spec"]``
+    when given (a setting other than the task's default), else ``prefix``.
+    """
+    settings = TASKS[prefix]
+    task = settings.get("spec", prefix)
+    entries = [{"name": f"{prefix}-base", "verb": "processor", "folder": BASES,
                 "args": {"task": task, "method": "plain", "epochs": settings["base_epochs"],
                          "arch_kwargs": settings["arch_kwargs"]}}]
     for method, grid in GRIDS.items():
-        entries.append({"name": f"select:{task}:{method}", "verb": "select",
+        entries.append({"name": f"select:{prefix}:{method}", "verb": "select",
                         "args": {"task": task, "method": method, "grid": grid,
-                                 "base": f"{BASES}/{task}-base",
+                                 "base": f"{BASES}/{prefix}-base",
                                  "recognizer": _recognizer(method),
                                  "arch_kwargs": settings["arch_kwargs"], "lr": FINE_TUNE_LR,
                                  **({"transformer_kwargs": TRANSFORMER_KWARGS}
                                     if method == "ra-transformer" else {})}})
-    entries.append(_processor(f"{task}-plain", task, "plain", 0.0, None, settings))
+    entries.append(_processor(f"{prefix}-plain", prefix, "plain", 0.0, None, settings))
     for method in GRIDS:
-        entries.append(_processor(f"{task}-{method}", task, method, "select",
+        entries.append(_processor(f"{prefix}-{method}", prefix, method, "select",
                                   _recognizer(method), settings))
-    if task == "sr":
+    if prefix == "sr":
         for source in TRANSFER_SOURCES:
-            entries.append(_processor(f"sr-ra-src-{source}", task, "ra", "select:" + SOURCE,
+            entries.append(_processor(f"sr-ra-src-{source}", prefix, "ra", "select:" + SOURCE,
                                       source, settings))
         for lam in SWEEP:  # the chosen lambda's point is sr-ra itself: not trained twice
-            entries.append({**_processor(f"sr-ra-lam{lam:g}", task, "ra", lam, SOURCE, settings),
-                            "same_as_if_chosen": f"{task}-ra"})
+            entries.append({**_processor(f"sr-ra-lam{lam:g}", prefix, "ra", lam, SOURCE,
+                                         settings),
+                            "same_as_if_chosen": f"{prefix}-ra"})
     return entries
 
 
@@ -217,7 +227,7 @@ def dependencies(entry: dict) -> list[str]:
             deps.append(Path(args[key]).name)
     lam = args.get("lam")
     if isinstance(lam, str):
-        deps.append(f"select:{args['task']}:{args['method']}")
+        deps.append(f"select:{entry.get('prefix', args['task'])}:{args['method']}")
     return deps
 
 

@@ -91,3 +91,17 @@ def test_dependencies_and_skipping_when_nobody_builds_them(tmp_path, capsys, mon
                         progress=False, recipe=entries)
     assert trained == []
     assert "sr-plain needs sr-base first" in capsys.readouterr().err
+
+
+def test_a_harder_setting_is_one_more_tasks_entry(monkeypatch):
+    from analysis.recipe import dependencies
+
+    monkeypatch.setitem(recipe.TASKS, "denoise-sigma0.5",
+                        {"spec": "denoise:sigma=0.5", "arch_kwargs": {"channels": 8, "blocks": 1},
+                         "base_epochs": 1, "epochs": 1})
+    entries = {e["name"]: e for e in processor_entries("denoise-sigma0.5")}
+    assert entries["denoise-sigma0.5-base"]["args"]["task"] == "denoise:sigma=0.5"
+    ra = entries["denoise-sigma0.5-ra"]
+    assert ra["args"]["task"] == "denoise:sigma=0.5"
+    assert dependencies(ra) == ["resnet20", "denoise-sigma0.5-base", "select:denoise-sigma0.5:ra"]
+    assert all(d in entries or d == "resnet20" for d in dependencies(ra))
