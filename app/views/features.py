@@ -14,7 +14,10 @@ if not names:
     missing("a classifier for this dataset", "python -m analysis build-zoo")
     st.stop()
 task = st.selectbox("Task", available_tasks(dataset(), folder()), key="features_task")
-classifier = st.selectbox("Classifier", names, key="features_classifier")
+# classifiers with a saved report for this task first, so that the page opens on one
+measured = [n for n in names if result(f"features_{task_slug(task)}_{n}.json") is not None]
+classifier = st.selectbox("Classifier", measured + [n for n in names if n not in measured],
+                          key="features_classifier")
 report = result(f"features_{task_slug(task)}_{classifier}.json")
 if report is None:
     missing("the feature report for this task and classifier",

@@ -24,7 +24,8 @@ def results(tiny_zoo, tmp_path_factory):
     save_boundary_report(boundary_report("sr", "clf-a", "clf-b", folder=tiny_zoo, dataset=SYNTH,
                                          all_images=True, limit=8, max_dist=6, tol=0.05, steps=6,
                                          progress=False), out)
-    save_feature_report(feature_report("sr", "clf-a", n=20, folder=tiny_zoo, dataset=SYNTH), out)
+    # for clf-b, not the first classifier: the page must open on the one with a report
+    save_feature_report(feature_report("sr", "clf-b", n=20, folder=tiny_zoo, dataset=SYNTH), out)
     return out
 
 
@@ -95,9 +96,10 @@ def test_boundaries_page_maps_and_table(env):
 def test_features_page_scatter_and_measures(env):
     at = run("views/features.py")
     assert len(at.get("plotly_chart")) == 1 and len(at.dataframe) == 1
-    at.selectbox(key="features_classifier").set_value("clf-b").run()
+    assert at.selectbox(key="features_classifier").value == "clf-b"
+    at.selectbox(key="features_classifier").set_value("clf-a").run()
     assert not at.exception
-    assert any("features --task sr --classifier clf-b" in i.value for i in at.info)
+    assert any("features --task sr --classifier clf-a" in i.value for i in at.info)
 
 
 def test_pages_explain_missing_pieces(monkeypatch, tmp_path):
