@@ -30,7 +30,7 @@ chosen = st.multiselect("Classifiers", names, default=ws.default_pair(), key="bd
 c1, c2, c3 = st.columns(3)
 index = c1.number_input("Test image", 0, len(ws.test) - 1, 0, key="bd_index")
 extent = c2.slider("Extent (±, [0,1]-pixel L2)", 1.0, 30.0, 8.0, key="bd_extent")
-resolution = c3.select_slider("Resolution", [32, 48, 64, 96, 128], 48, key="bd_resolution")
+resolution = c3.select_slider("Resolution", [32, 48, 64, 96, 128], 32, key="bd_resolution")
 
 
 @st.cache_data(show_spinner="Drawing the maps…", max_entries=64)

@@ -80,36 +80,53 @@ def browser():
         b.close()
 
 
-def wait_interactive(page, title: str, timeout_ms: int = 120000):
-    """The page's heading is shown, its script run has finished (Streamlit marks the app
-    element with data-test-script-state="notRunning") and every plotly chart on it is drawn
-    (has its SVG), twice in a row 100 ms apart."""
+SETTLE_MS = 700  # the page must stay unchanged this long before it counts as settled
+
+
+def mark_start(page):
+    """Start the clock inside the page (for navigation that does not reload the document)."""
+    page.evaluate("() => { window.__t0 = performance.now(); window.__last = undefined; }")
+
+
+def wait_interactive(page, title: str, timeout_ms: int = 120000) -> float:
+    """Wait until the page is complete; return seconds from the start to its last change.
+
+    Complete: the heading is shown, the script run has finished (Streamlit marks the app
+    element with data-test-script-state="notRunning"), every plotly chart is drawn (has
+    its SVG), and neither the run state nor the number of drawn charts has changed for
+    SETTLE_MS (plotly's code loads lazily, so charts can appear after the run ends). The
+    time returned ends at that last change, so the settling wait is not counted. The start
+    is ``mark_start`` or, after ``page.goto``, the navigation itself.
+    """
     page.get_by_role("heading", name=title).wait_for(timeout=timeout_ms)
     page.wait_for_function(
-        """() => {
+        """(settle) => {
+            const now = performance.now();
             const app = document.querySelector('[data-testid="stApp"]');
-            const idle = app && app.getAttribute('data-test-script-state') === 'notRunning'
-                && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
-                       .every(c => c.querySelector('.main-svg'));
-            window.__idle = idle ? (window.__idle || 0) + 1 : 0;
-            return window.__idle >= 2;
-        }""", polling=100, timeout=timeout_ms)
+            const state = app ? app.getAttribute('data-test-script-state') : 'none';
+            const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+            const drawn = charts.filter(c => c.querySelector('.main-svg')).length;
+            const key = state + '/' + charts.length + '/' + drawn;
+            if (window.__key !== key || window.__last === undefined) {
+                window.__key = key; window.__last = now;
+            }
+            return state === 'notRunning' && drawn === charts.length
+                && now - window.__last >= settle;
+        }""", arg=SETTLE_MS, polling=50, timeout=timeout_ms)
+    return page.evaluate("() => (window.__last - (window.__t0 || 0)) / 1000")
 
 
 def test_every_page_renders_reacts_and_is_timed(app_url, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     timings = {}
     # first visit: starts the session and loads the models (cold)
-    t0 = time.perf_counter()
     page.goto(app_url + "/")
-    wait_interactive(page, "Compare outputs")
-    timings["compare (cold start)"] = time.perf_counter() - t0
+    timings["compare (cold start)"] = wait_interactive(page, "Compare outputs")
     # then each page through the sidebar navigation, as a person would
     for (path, title), link in zip(PAGES[1:] + PAGES[:1], NAV_LINKS[1:] + NAV_LINKS[:1]):
-        t0 = time.perf_counter()
+        mark_start(page)
         page.get_by_role("link", name=link).first.click()
-        wait_interactive(page, title)
-        timings[path or "compare"] = time.perf_counter() - t0
+        timings[path or "compare"] = wait_interactive(page, title)
         page.screenshot(path=str(ARTIFACTS / f"page_{path or 'compare'}.png"), full_page=True)
         assert page.locator('[data-testid="stException"]').count() == 0
     # Compare: panels with predictions; changing the index re-renders
