@@ -207,6 +207,6 @@ def save_boundary_report(report: dict, out_dir: Path = RESULTS_DIR) -> list[Path
     first = report["pairs"][0]
     who = "matrix" if len(report["pairs"]) > 1 else f"{first['source']}_{first['target']}"
     stem = out_dir / f"boundaries_{task_slug(report['task'])}_{who}"
-    stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-    stem.with_suffix(".md").write_text(format_boundary_report(report) + "\n")
-    return [stem.with_suffix(".json"), stem.with_suffix(".md")]
+    stem.with_name(stem.name + ".json").write_text(json.dumps(report, indent=2) + "\n")
+    stem.with_name(stem.name + ".md").write_text(format_boundary_report(report) + "\n")
+    return [stem.with_name(stem.name + ".json"), stem.with_name(stem.name + ".md")]

@@ -207,6 +207,6 @@ def save_feature_report(report: dict, out_dir: Path = RESULTS_DIR) -> list[Path]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / f"features_{task_slug(report['task'])}_{report['classifier']}"
-    stem.with_suffix(".json").write_text(json.dumps(report) + "\n")
-    stem.with_suffix(".md").write_text(format_measures(report) + "\n")
-    return [stem.with_suffix(".json"), stem.with_suffix(".md")]
+    stem.with_name(stem.name + ".json").write_text(json.dumps(report) + "\n")
+    stem.with_name(stem.name + ".md").write_text(format_measures(report) + "\n")
+    return [stem.with_name(stem.name + ".json"), stem.with_name(stem.name + ".md")]

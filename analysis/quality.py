@@ -102,7 +102,7 @@ def save_quality(result: dict, out_dir: Path = RESULTS_DIR) -> list[Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / f"quality_{task_slug(result['task'])}"
-    json_path, md_path = stem.with_suffix(".json"), stem.with_suffix(".md")
+    json_path, md_path = stem.with_name(stem.name + ".json"), stem.with_name(stem.name + ".md")
     json_path.write_text(json.dumps(result, indent=2) + "\n")
     md_path.write_text(format_quality(result) + "\n")
     return [json_path, md_path]

@@ -79,14 +79,14 @@ def select_lambda(task: str, method: str, grid: list[float], base: str, recogniz
 
     # The plain reference depends on the task only: one per task, shared by every method's grid.
     reference_path = work / f"{task_slug(the_task.spec)}-reference"
-    if not reference_path.with_suffix(".json").exists():
+    if not reference_path.with_name(reference_path.name + ".json").exists():
         train_processor(the_task.spec, "plain", out=str(reference_path),
                         **{k: v for k, v in common.items() if k != "recognizer"})
     reference = measure(reference_path)
     candidates = []
     for lam in grid:
         path = work / f"{slug}-{lam:g}"
-        if not path.with_suffix(".json").exists():
+        if not path.with_name(path.name + ".json").exists():
             train_processor(the_task.spec, method, out=str(path), lam=lam, **common)
         candidates.append({"lambda": lam, **measure(path)})
     chosen = apply_rule(reference["val_psnr"], candidates, max_psnr_drop)

@@ -82,3 +82,8 @@ def test_features_cli(tiny_zoo, tmp_path, capsys):
     assert main(["features", "--task", "sr", "--checkpoints", str(tiny_zoo), "--dataset", SYNTH,
                  "--classifier", "clf-b", "--out", str(tmp_path), "--processors", "sr-nope"]) != 0
     assert "No processor sr-nope" in capsys.readouterr().err
+    # a task whose file name holds a dot (sigma 0.1) keeps its whole name
+    assert main(["features", "--task", "denoise", "--checkpoints", str(tiny_zoo), "--dataset",
+                 SYNTH, "--classifier", "clf-b", "--n", "20", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "features_denoise_sigma0.1_clf-b.json").exists()
+    assert (tmp_path / "features_denoise_sigma0.1_clf-b.md").exists()

@@ -43,6 +43,12 @@ def test_quality_cli_writes_a_copy_in_results(tiny_zoo, tmp_path, capsys):
     saved = json.loads((tmp_path / "quality_sr_scale4.json").read_text())
     assert saved == doc
     assert (tmp_path / "quality_sr_scale4.md").read_text().startswith("Quality on task sr:scale=4")
+    # a task whose file name holds a dot (sigma 0.1) keeps its whole name
+    assert main(["quality", "--task", "denoise", "--dataset", SYNTH, "--checkpoints",
+                 str(tiny_zoo), "--metrics", "psnr", "--limit", "8", "--out", str(tmp_path),
+                 "--no-progress"]) == 0
+    assert {p.name for p in tmp_path.glob("quality_denoise*")} == {
+        "quality_denoise_sigma0.1.json", "quality_denoise_sigma0.1.md"}
 
 
 def test_unknown_metric_name_in_the_cli(tiny_zoo, capsys):

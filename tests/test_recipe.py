@@ -79,6 +79,14 @@ def test_recipe_pipeline_end_to_end_on_synthetic(tmp_path, monkeypatch):
     assert build_zoo(folder=zoo, state_dir=str(tmp_path / "runs"), progress=False,
                      recipe=entries) == []
 
+    # a selection run again reuses its reference and candidates: nothing is trained
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained again")
+
+    monkeypatch.setattr(selection, "train_processor", no_training)
+    select = next(e for e in entries if e["verb"] == "select")
+    recipe.run_entry(select, zoo, str(tmp_path / "runs"), progress=False)
+
 
 def test_dependencies_and_skipping_when_nobody_builds_them(tmp_path, capsys, monkeypatch):
     from analysis.recipe import dependencies
