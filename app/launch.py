@@ -38,14 +38,19 @@ def preload(task: str | None = None) -> float:
     import analysis.figures  # noqa: F401
     from analysis.errors import RAExplorerError
     from analysis.explore import available_tasks, classifier_names
-    from app.components.common import dataset, folder, workspace
 
     # Outside a session Streamlit warns that there is no script context; that is expected here.
+    # (Streamlit sets a logger's level when it creates it: import the modules first.)
+    import streamlit.runtime.caching.cache_data_api  # noqa: F401
+    import streamlit.runtime.scriptrunner_utils.script_run_context  # noqa: F401
+
     quiet = [logging.getLogger(n) for n in ("streamlit.runtime.caching.cache_data_api",
                                             "streamlit.runtime.scriptrunner_utils.script_run_context")]
     levels = [q.level for q in quiet]
     for q in quiet:
         q.setLevel(logging.ERROR)
+    from app.components.common import dataset, folder, workspace
+
     try:
         tasks = available_tasks(dataset(), folder())
         if task or tasks:
@@ -53,7 +58,9 @@ def preload(task: str | None = None) -> float:
             for name in classifier_names(dataset(), folder())[:1]:
                 ws.metric(f"lpips-{name}")
     except RAExplorerError:
-        pass
+        pass  # missing data or checkpoints: the pages say what to run
+    except Exception as exc:  # noqa: BLE001 — a speed-up must never keep the app from starting
+        print(f"RA Explorer: preload skipped ({type(exc).__name__}: {exc})", flush=True)
     finally:
         for q, level in zip(quiet, levels):
             q.setLevel(level)
