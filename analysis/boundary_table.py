@@ -27,7 +27,7 @@ from .checkpoints import checkpoint_dir, find_checkpoints, load_checkpoint
 from .data import iterate_batches, load_dataset
 from .device import pick_device
 from .errors import RAExplorerError
-from .quality import RESULTS_DIR, task_slug
+from .quality import RESULTS_DIR, result_files, task_slug
 from .tasks import create_task, index_seed
 
 DIRECTIONS = ("random", "ra")
@@ -202,11 +202,9 @@ def format_boundary_report(report: dict) -> str:
 
 
 def save_boundary_report(report: dict, out_dir: Path = RESULTS_DIR) -> list[Path]:
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     first = report["pairs"][0]
     who = "matrix" if len(report["pairs"]) > 1 else f"{first['source']}_{first['target']}"
-    stem = out_dir / f"boundaries_{task_slug(report['task'])}_{who}"
-    stem.with_name(stem.name + ".json").write_text(json.dumps(report, indent=2) + "\n")
-    stem.with_name(stem.name + ".md").write_text(format_boundary_report(report) + "\n")
-    return [stem.with_name(stem.name + ".json"), stem.with_name(stem.name + ".md")]
+    json_path, md_path = result_files(out_dir, f"boundaries_{task_slug(report['task'])}_{who}")
+    json_path.write_text(json.dumps(report, indent=2) + "\n")
+    md_path.write_text(format_boundary_report(report) + "\n")
+    return [json_path, md_path]

@@ -36,7 +36,7 @@ def checkpoint_dir(override: str | os.PathLike | None = None) -> Path:
     return Path(override or os.environ.get("RA_CHECKPOINTS") or DEFAULT_DIR)
 
 
-def _paths(path: str | os.PathLike) -> tuple[Path, Path]:
+def checkpoint_paths(path: str | os.PathLike) -> tuple[Path, Path]:
     """(card path, weights path) for a stem, a ``.json`` or a ``.safetensors`` path."""
     p = Path(path)
     stem = p.with_suffix("") if p.suffix in (".json", ".safetensors") else p
@@ -86,7 +86,7 @@ def save_checkpoint(model: nn.Module, card: dict, path: str | os.PathLike,
     """
     from safetensors.torch import save_file
 
-    card_path, weights_path = _paths(path)
+    card_path, weights_path = checkpoint_paths(path)
     weights_path.parent.mkdir(parents=True, exist_ok=True)
     storage = {"float32": torch.float32, "float16": torch.float16}[dtype]
     state = {k: (v.detach().to("cpu", storage) if v.is_floating_point() else v.detach().cpu())
@@ -112,7 +112,7 @@ def save_checkpoint(model: nn.Module, card: dict, path: str | os.PathLike,
 
 def update_card(path: str | os.PathLike, **fields) -> dict:
     """Merge ``fields`` into a saved card (``metrics`` dicts are merged key by key)."""
-    card_path, _ = _paths(path)
+    card_path, _ = checkpoint_paths(path)
     card = load_card(card_path)
     for key, value in fields.items():
         if key == "metrics" and isinstance(value, dict):
@@ -126,7 +126,7 @@ def update_card(path: str | os.PathLike, **fields) -> dict:
 
 def load_card(path: str | os.PathLike) -> dict:
     """Read and check a model card; adds ``path`` (the stem) to the returned dict."""
-    card_path, _ = _paths(path)
+    card_path, _ = checkpoint_paths(path)
     if not card_path.exists():
         raise CheckpointError(f"The model card {card_path} does not exist; every checkpoint needs "
                               "its .json card beside its .safetensors weights.")
@@ -176,7 +176,7 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device | None =
     The model is in eval mode on ``device`` (default CPU) with float32 weights.
     """
     card = load_card(path)
-    card_path, weights_path = _paths(path)
+    card_path, weights_path = checkpoint_paths(path)
     weights_path = card_path.with_name(card["weights"].get("file", weights_path.name))
     state, metadata = _read_weights(weights_path)
     if metadata.get("arch") and metadata["arch"] != card["arch"]:

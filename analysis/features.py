@@ -29,7 +29,7 @@ from .data import load_dataset
 from .device import pick_device
 from .errors import RAExplorerError
 from .evaluate import main_processors, select_models
-from .quality import RESULTS_DIR, task_slug
+from .quality import RESULTS_DIR, result_files, task_slug
 from .tasks import create_task
 
 HQ, LQ = "HQ", "LQ"
@@ -204,9 +204,8 @@ def format_measures(report: dict) -> str:
 
 
 def save_feature_report(report: dict, out_dir: Path = RESULTS_DIR) -> list[Path]:
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stem = out_dir / f"features_{task_slug(report['task'])}_{report['classifier']}"
-    stem.with_name(stem.name + ".json").write_text(json.dumps(report) + "\n")
-    stem.with_name(stem.name + ".md").write_text(format_measures(report) + "\n")
-    return [stem.with_name(stem.name + ".json"), stem.with_name(stem.name + ".md")]
+    json_path, md_path = result_files(
+        out_dir, f"features_{task_slug(report['task'])}_{report['classifier']}")
+    json_path.write_text(json.dumps(report) + "\n")
+    md_path.write_text(format_measures(report) + "\n")
+    return [json_path, md_path]

@@ -98,11 +98,16 @@ def task_slug(spec: str) -> str:
     return spec.replace(":", "_").replace("=", "").replace(",", "_")
 
 
-def save_quality(result: dict, out_dir: Path = RESULTS_DIR) -> list[Path]:
+def result_files(out_dir: Path, stem: str) -> tuple[Path, Path]:
+    """(``<stem>.json``, ``<stem>.md``) in ``out_dir``, created; ``stem`` may hold dots
+    (``denoise_sigma0.1``), so no ``Path.with_suffix``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = out_dir / f"quality_{task_slug(result['task'])}"
-    json_path, md_path = stem.with_name(stem.name + ".json"), stem.with_name(stem.name + ".md")
+    return out_dir / f"{stem}.json", out_dir / f"{stem}.md"
+
+
+def save_quality(result: dict, out_dir: Path = RESULTS_DIR) -> list[Path]:
+    json_path, md_path = result_files(out_dir, f"quality_{task_slug(result['task'])}")
     json_path.write_text(json.dumps(result, indent=2) + "\n")
     md_path.write_text(format_quality(result) + "\n")
     return [json_path, md_path]

@@ -139,9 +139,11 @@ def _covered_by_final(entry: dict, folder: Path) -> bool:
     final = entry.get("same_as_if_chosen")
     if not final or not (Path(folder) / f"{final}.json").exists():
         return False
+    from .selection import chosen_lambda
+
     a = entry["args"]
     try:
-        return _resolve_lambda({"args": {**a, "lam": "select"}}) == a["lam"]
+        return chosen_lambda(a["task"], a["method"], a["recognizer"]) == a["lam"]
     except KeyError:  # not selected yet
         return False
 

@@ -19,7 +19,7 @@ import json
 import time
 from pathlib import Path
 
-from .checkpoints import load_checkpoint
+from .checkpoints import checkpoint_paths, load_checkpoint
 from .data import load_dataset
 from .device import pick_device
 from .quality import task_slug
@@ -79,14 +79,14 @@ def select_lambda(task: str, method: str, grid: list[float], base: str, recogniz
 
     # The plain reference depends on the task only: one per task, shared by every method's grid.
     reference_path = work / f"{task_slug(the_task.spec)}-reference"
-    if not reference_path.with_name(reference_path.name + ".json").exists():
+    if not checkpoint_paths(reference_path)[0].exists():
         train_processor(the_task.spec, "plain", out=str(reference_path),
                         **{k: v for k, v in common.items() if k != "recognizer"})
     reference = measure(reference_path)
     candidates = []
     for lam in grid:
         path = work / f"{slug}-{lam:g}"
-        if not path.with_name(path.name + ".json").exists():
+        if not checkpoint_paths(path)[0].exists():
             train_processor(the_task.spec, method, out=str(path), lam=lam, **common)
         candidates.append({"lambda": lam, **measure(path)})
     chosen = apply_rule(reference["val_psnr"], candidates, max_psnr_drop)

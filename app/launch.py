@@ -32,17 +32,16 @@ def preload(task: str | None = None) -> float:
     import piq  # noqa: F401
     import plotly.graph_objects  # noqa: F401
 
-    import analysis.boundary  # noqa: F401
-    import analysis.explore  # noqa: F401
-    import analysis.features  # noqa: F401
-    import analysis.figures  # noqa: F401
-    from analysis.errors import RAExplorerError
-    from analysis.explore import available_tasks, classifier_names
-
     # Outside a session Streamlit warns that there is no script context; that is expected here.
     # (Streamlit sets a logger's level when it creates it: import the modules first.)
     import streamlit.runtime.caching.cache_data_api  # noqa: F401
     import streamlit.runtime.scriptrunner_utils.script_run_context  # noqa: F401
+
+    import analysis.boundary  # noqa: F401
+    import analysis.features  # noqa: F401
+    import analysis.figures  # noqa: F401
+    from analysis.errors import RAExplorerError
+    from analysis.explore import available_tasks, classifier_names
 
     quiet = [logging.getLogger(n) for n in ("streamlit.runtime.caching.cache_data_api",
                                             "streamlit.runtime.scriptrunner_utils.script_run_context")]

@@ -46,6 +46,11 @@ def load_result(path: str, mtime: float) -> dict | list | None:
     return json.loads(p.read_text()) if p.exists() else None
 
 
+def result_exists(name: str) -> bool:
+    """Whether results/ holds ``name`` (without reading it)."""
+    return (results_dir() / name).exists()
+
+
 def result(name: str):
     """A JSON file from results/ (cached until the file changes), or None."""
     path = results_dir() / name

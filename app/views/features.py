@@ -6,7 +6,7 @@ import streamlit as st
 from analysis.explore import available_tasks, classifier_names
 from analysis.features import tsne_figure
 from analysis.quality import task_slug
-from app.components.common import dataset, folder, missing, result
+from app.components.common import dataset, folder, missing, result, result_exists
 
 st.title("Feature space")
 names = classifier_names(dataset(), folder())
@@ -15,7 +15,7 @@ if not names:
     st.stop()
 task = st.selectbox("Task", available_tasks(dataset(), folder()), key="features_task")
 # classifiers with a saved report for this task first, so that the page opens on one
-measured = [n for n in names if result(f"features_{task_slug(task)}_{n}.json") is not None]
+measured = [n for n in names if result_exists(f"features_{task_slug(task)}_{n}.json")]
 classifier = st.selectbox("Classifier", measured + [n for n in names if n not in measured],
                           key="features_classifier")
 report = result(f"features_{task_slug(task)}_{classifier}.json")
