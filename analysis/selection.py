@@ -97,7 +97,7 @@ def select_lambda(task: str, method: str, grid: list[float], base: str, recogniz
         "split": "val", "val_images": min(val_limit, len(val)),
         "fine_tune": {"epochs": epochs, "train_images": limit, "init": Path(base).name},
         "reference_plain": reference, "candidates": candidates, "chosen": chosen,
-        "seconds": round(time.perf_counter() - started, 1),   # this call (reused runs excluded)
+        "seconds": round(time.perf_counter() - started, 3),   # this call (reused runs excluded)
     }
     out = Path(out or SELECTION_FILE)
     selections = read_selections(out)
