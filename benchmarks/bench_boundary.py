@@ -10,7 +10,7 @@
 Uses the embedded zoo's classifier (default resnet20) on Fashion-MNIST test
 images; prints one line per benchmark.
 
-    python benchmarks/bench_boundary.py [--classifier resnet20] [--images 16]
+    python -m benchmarks.bench_boundary [--classifier resnet20] [--images 16]
 """
 
 from __future__ import annotations

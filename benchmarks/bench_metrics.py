@@ -6,7 +6,7 @@ in one process; each repeat times one registry call and one baseline call back t
 and the ratio reported is the median of the per-repeat ratios (robust to load that drifts
 during the run), with the interquartile range of those ratios as its spread.
 
-    python benchmarks/bench_metrics.py [--n 32] [--size 192] [--channels 3] [--repeats 7]
+    python -m benchmarks.bench_metrics [--n 32] [--size 192] [--channels 3] [--repeats 7]
 
 BENCHMARKS.md quotes two configurations: 32 RGB images of 192 x 192 (the default) and the
 embedded dataset's own format, ``--n 256 --size 28 --channels 1``. Metrics that need a

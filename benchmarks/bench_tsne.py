@@ -5,7 +5,7 @@ The points are the embedded zoo's resnet20 penultimate features of the first
 dimensions when the checkpoint is absent). Prints seconds per backend; the
 goal is <= 60 s on this machine.
 
-    python benchmarks/bench_tsne.py [--n 10000] [--backends opentsne,sklearn]
+    python -m benchmarks.bench_tsne [--n 10000] [--backends opentsne,sklearn]
 """
 
 from __future__ import annotations

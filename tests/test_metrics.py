@@ -276,3 +276,12 @@ def test_out_of_range_is_refused_by_every_backend(name):
     x = torch.rand(1, 1, 48, 48)
     with pytest.raises(ValueError, match=r"needs images in \[0, 1\]"):
         create_metric(name, device="cpu")(x + 1.5, x)
+
+
+def test_psnr_in_chunks_equals_psnr_of_the_whole_batch(monkeypatch):
+    import analysis.metrics as metrics
+
+    x, y = image(3, size=20, n=7), noisy(image(3, size=20, n=7), 0.05)
+    whole = -10 * torch.log10((x - y).pow(2).flatten(1).mean(1) + 1e-8)
+    monkeypatch.setattr(metrics, "CHUNK_ELEMENTS", 3 * 20 * 20 * 2)   # 2 images per chunk
+    assert torch.equal(metrics.psnr(x, y), whole)
