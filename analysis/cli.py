@@ -261,7 +261,8 @@ def cmd_storage_check(args) -> int:
 
     names = args.models.split(",") if args.models else None
     result = storage_check(names, folder=args.checkpoints, state_dir=args.state_dir,
-                           dataset_name=args.dataset, limit=args.limit, device=args.device, progress=not args.no_progress)
+                           dataset_name=args.dataset, limit=args.limit, device=args.device,
+                           progress=not args.no_progress)
     if args.json:
         json.dump(result, sys.stdout, indent=2)
         print()

@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_benchmarks_md_quotes_module_commands_only():
-    commands = re.findall(r"`python (-m benchmarks\.\w+|benchmarks/\S+)", (ROOT / "BENCHMARKS.md").read_text())
+    text = (ROOT / "BENCHMARKS.md").read_text()
+    commands = re.findall(r"`python (-m benchmarks\.\w+|benchmarks/\S+)", text)
     assert commands and all(c.startswith("-m benchmarks.") for c in commands)
 
 
