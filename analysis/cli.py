@@ -256,23 +256,14 @@ def cmd_robustness(args) -> int:
 
 
 def cmd_storage_check(args) -> int:
-    from .quality import RESULTS_DIR, result_files
-    from .storage_check import format_storage_check, storage_check
+    from .storage_check import format_storage_check, save_storage_check, storage_check
 
     names = args.models.split(",") if args.models else None
     result = storage_check(names, folder=args.checkpoints, state_dir=args.state_dir,
                            dataset_name=args.dataset, limit=args.limit, device=args.device,
                            progress=not args.no_progress)
-    if args.json:
-        json.dump(result, sys.stdout, indent=2)
-        print()
-    else:
-        print(format_storage_check(result))
-    if not args.limit:   # results/ holds full test-split figures only
-        json_path, md_path = result_files(args.out or RESULTS_DIR, "float16_check")
-        json_path.write_text(json.dumps(result, indent=2) + "\n")
-        md_path.write_text(format_storage_check(result) + "\n")
-        print(f"Wrote {json_path} and {md_path}", file=sys.stderr)
+    args.no_save = args.no_save or bool(args.limit)   # results/ holds full test-split figures only
+    _emit(args, result, save_storage_check, format_storage_check)
     return 0 if all(r["within_tolerance"] for r in result["rows"]) else 1
 
 
@@ -496,13 +487,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", default=None, help="comma-separated names (default: every "
                    "checkpoint with a training state)")
     p.add_argument("--state-dir", default="runs", help="where build-zoo kept the training states")
-    p.add_argument("--dataset", default="fashion-mnist")
     p.add_argument("--limit", type=int, default=None, help="first N test images (not saved)")
-    p.add_argument("--checkpoints", default=None)
-    p.add_argument("--device", default=None)
-    p.add_argument("--out", default=None, help="results folder (default results/)")
-    p.add_argument("--json", action="store_true")
     p.add_argument("--no-progress", action="store_true")
+    _analysis_options(p)
     p.set_defaults(func=cmd_storage_check)
 
     p = sub.add_parser("zoo", help="list the checkpoints with their cards")

@@ -123,23 +123,35 @@ def _fsim(device):
     return lambda x, y: piq.fsim(x, y, data_range=1.0, reduction="none", chromatic=x.shape[1] == 3)
 
 
+CHUNK_ELEMENTS = 1 << 18   # largest temporary of PSNR / SSIM, in values (1 MiB of float32)
+
+
+def in_chunks(fn: Callable, x: torch.Tensor, y: torch.Tensor, expansion: int = 1) -> torch.Tensor:
+    """``fn(x, y) -> (N,)`` over consecutive chunks of the batch, each small enough that a
+    temporary of ``expansion`` times its values stays within ``CHUNK_ELEMENTS``.
+
+    Temporaries that size are reused by the allocator, while batch-sized ones can be
+    fresh memory at every call (benchmarks/bench_metric_variants.py). Valid for
+    metrics computed per image only.
+    """
+    per_chunk = max(1, CHUNK_ELEMENTS // max(1, expansion * x[0].numel()))
+    if len(x) <= per_chunk:
+        return fn(x, y)
+    return torch.cat([fn(a, b) for a, b in zip(x.split(per_chunk), y.split(per_chunk))])
+
+
+def _psnr_of_batch(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return -10 * torch.log10((x - y).pow(2).flatten(1).mean(1) + 1e-8)
+
+
 def psnr(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """PSNR in dB for peak 1: -10 log10(MSE + 1e-8), per image over all channels.
 
     The same formula and constant as piq.psnr, without its input copies; equal
     to scikit-image's peak_signal_noise_ratio(data_range=1) except for the
-    1e-8 that caps identical images at 80 dB. Large batches go in chunks of at
-    most ``CHUNK_ELEMENTS`` values: temporaries that size are reused by the
-    allocator, while one batch-sized temporary is fresh memory at every call
-    (4.7x slower at 32 RGB images of 192 px on the development machine).
+    1e-8 that caps identical images at 80 dB. Computed :func:`in_chunks`.
     """
-    per_chunk = max(1, CHUNK_ELEMENTS // max(1, x[0].numel()))
-    if len(x) <= per_chunk:
-        return -10 * torch.log10((x - y).pow(2).flatten(1).mean(1) + 1e-8)
-    return torch.cat([psnr(a, b) for a, b in zip(x.split(per_chunk), y.split(per_chunk))])
-
-
-CHUNK_ELEMENTS = 1 << 18
+    return in_chunks(_psnr_of_batch, x, y)
 
 
 def _psnr(device):
@@ -153,7 +165,22 @@ def _gaussian_taps(size: int, sigma: float, like: torch.Tensor) -> torch.Tensor:
     return taps / taps.sum()
 
 
-STACK_MOMENTS_FROM = 64   # px; measured on 2 CPU cores (BENCHMARKS.md): stacked wins above
+def gaussian_blur(t: torch.Tensor, taps: torch.Tensor) -> torch.Tensor:
+    """Each channel of ``t`` (N, C, H, W) filtered by the separable window ``taps`` (K,),
+    'valid' borders: shape (N, C, H - K + 1, W - K + 1)."""
+    g, k = t.shape[1], len(taps)
+    t = F.conv2d(t, taps.view(1, 1, 1, -1).expand(g, 1, 1, k), groups=g)
+    return F.conv2d(t, taps.view(1, 1, -1, 1).expand(g, 1, k, 1), groups=g)
+
+
+def ssim_from_moments(mu_x, mu_y, xx, yy, xy, k1: float = 0.01, k2: float = 0.03) -> torch.Tensor:
+    """SSIM per image (N,) from the local moments E[x], E[y], E[x^2], E[y^2], E[xy], each of
+    shape (N, C, h, w): the SSIM map averaged over pixels, then channels."""
+    mu_xx, mu_yy, mu_xy = mu_x * mu_x, mu_y * mu_y, mu_x * mu_y
+    c1, c2 = k1 ** 2, k2 ** 2
+    cs = (2 * (xy - mu_xy) + c2) / ((xx - mu_xx) + (yy - mu_yy) + c2)
+    ssim_map = (2 * mu_xy + c1) / (mu_xx + mu_yy + c1) * cs
+    return ssim_map.mean(dim=(-1, -2)).mean(dim=1)
 
 
 def ssim(x: torch.Tensor, y: torch.Tensor, window: int = 11, sigma: float = 1.5,
@@ -164,30 +191,19 @@ def ssim(x: torch.Tensor, y: torch.Tensor, window: int = 11, sigma: float = 1.5,
     borders, mean over pixels then channels, average-pool downsampling by
     round(min(H, W) / 256) when that exceeds 1), computed with the separable
     Gaussian (two 1-D passes instead of an 11 x 11 convolution) over the five
-    local moments x, y, x^2, y^2, xy. From ``STACK_MOMENTS_FROM`` px the
-    moments go through the filter stacked as one tensor (fewer, larger
-    convolutions); below it one at a time (CPU convolutions of small images
-    are faster on fewer channels).
+    local moments x, y, x^2, y^2, xy stacked into one tensor (measured faster
+    than filtering them one at a time: benchmarks/bench_metric_variants.py),
+    :func:`in_chunks` of the batch.
     """
-    factor = max(1, round(min(x.shape[-2:]) / 256))
-    if factor > 1:
-        x, y = F.avg_pool2d(x, factor), F.avg_pool2d(y, factor)
-    taps = _gaussian_taps(window, sigma, x)
+    def of_batch(x, y):
+        factor = max(1, round(min(x.shape[-2:]) / 256))
+        if factor > 1:
+            x, y = F.avg_pool2d(x, factor), F.avg_pool2d(y, factor)
+        taps = _gaussian_taps(window, sigma, x)
+        moments = gaussian_blur(torch.cat([x, y, x * x, y * y, x * y], dim=1), taps)
+        return ssim_from_moments(*moments.chunk(5, dim=1), k1=k1, k2=k2)
 
-    def blur(t: torch.Tensor) -> torch.Tensor:
-        g = t.shape[1]
-        t = F.conv2d(t, taps.view(1, 1, 1, -1).expand(g, 1, 1, window), groups=g)
-        return F.conv2d(t, taps.view(1, 1, -1, 1).expand(g, 1, window, 1), groups=g)
-
-    if min(x.shape[-2:]) >= STACK_MOMENTS_FROM:
-        mu_x, mu_y, xx, yy, xy = blur(torch.cat([x, y, x * x, y * y, x * y], dim=1)).chunk(5, dim=1)
-    else:
-        mu_x, mu_y, xx, yy, xy = (blur(t) for t in (x, y, x * x, y * y, x * y))
-    mu_xx, mu_yy, mu_xy = mu_x * mu_x, mu_y * mu_y, mu_x * mu_y
-    c1, c2 = k1 ** 2, k2 ** 2
-    cs = (2 * (xy - mu_xy) + c2) / ((xx - mu_xx) + (yy - mu_yy) + c2)
-    ssim_map = (2 * mu_xy + c1) / (mu_xx + mu_yy + c1) * cs
-    return ssim_map.mean(dim=(-1, -2)).mean(dim=1)
+    return in_chunks(of_batch, x, y, expansion=5)
 
 
 def _ssim(device):

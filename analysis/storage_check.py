@@ -15,6 +15,7 @@ The issue's rule: float16 storage is fine where accuracy moves by < 0.1 point.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from .data import iterate_batches, load_dataset
 from .device import pick_device
 from .errors import RAExplorerError
 from .metrics import psnr
+from .quality import RESULTS_DIR, result_files
 from .tasks import create_task
 from .zoo import human_view
 from .zoo.transformer import TransformedProcessor
@@ -45,23 +47,28 @@ def float32_model(card: dict, state_dir: Path) -> torch.nn.Module:
     return model.eval()
 
 
-def _predictions(model, judge, task, dataset, limit, batch_size, device, seed=0):
-    """(predictions (N,), labels (N,), PSNR of the human view (N,) or None) on the test split."""
-    preds, labels_all, psnrs = [], [], []
+def _predictions(models, judge, task, dataset, limit, batch_size, device, seed=0):
+    """One pass over the test split for all ``models``: (labels (N,), per model: predictions
+    (N,) and the PSNR of its human view (N,), or None for classifiers)."""
+    preds = [[] for _ in models]
+    psnrs = [[] for _ in models]
+    labels_all = []
     with torch.inference_mode():
         for images, labels, indices in iterate_batches(dataset, batch_size, limit=limit):
+            labels_all.append(labels)
+            lq = task.degrade_eval(images, indices, seed=seed).to(device) if task else None
             images = images.to(device)
-            if task is None:
-                out = images
-            else:
-                lq = task.degrade_eval(images.cpu(), indices, seed=seed).to(device)
+            for model, p, q in zip(models, preds, psnrs):
+                if task is None:
+                    p.append(model(images).argmax(1).cpu())
+                    continue
                 out = model(lq).clamp(0, 1)
                 seen = (human_view(model, lq).clamp(0, 1)
                         if isinstance(model, TransformedProcessor) else out)
-                psnrs.append(psnr(seen, images).cpu())
-            preds.append((judge or model)(out).argmax(1).cpu())
-            labels_all.append(labels)
-    return (torch.cat(preds), torch.cat(labels_all), torch.cat(psnrs) if psnrs else None)
+                q.append(psnr(seen, images).cpu())
+                p.append(judge(out).argmax(1).cpu())
+    return torch.cat(labels_all), [(torch.cat(p), torch.cat(q) if q else None)
+                                   for p, q in zip(preds, psnrs)]
 
 
 def check_model(card: dict, state_dir: Path, folder: Path, dataset, limit=None, batch_size=500,
@@ -78,8 +85,8 @@ def check_model(card: dict, state_dir: Path, folder: Path, dataset, limit=None, 
         task = create_task(card["task"])
         row["judge"] = card.get("source") or DEFAULT_JUDGE
         judge = load_checkpoint(folder / row["judge"], device=dev)[0]
-    p16, labels, psnr16 = _predictions(stored, judge, task, dataset, limit, batch_size, dev)
-    p32, _, psnr32 = _predictions(full, judge, task, dataset, limit, batch_size, dev)
+    labels, [(p16, psnr16), (p32, psnr32)] = _predictions(
+        [stored, full], judge, task, dataset, limit, batch_size, dev)
     row.update({
         "images": len(labels),
         "accuracy_float32": float((p32 == labels).float().mean()),
@@ -136,3 +143,10 @@ def format_storage_check(result: dict) -> str:
                      f"{100 * r['accuracy_float32']:.2f} | {100 * r['accuracy_stored']:.2f} | "
                      f"{r['accuracy_change_points']:+.2f} | {r['predictions_changed']} | {ps} |")
     return "\n".join(lines)
+
+
+def save_storage_check(result: dict, out_dir: Path = RESULTS_DIR) -> list[Path]:
+    json_path, md_path = result_files(out_dir, "float16_check")
+    json_path.write_text(json.dumps(result, indent=2) + "\n")
+    md_path.write_text(format_storage_check(result) + "\n")
+    return [json_path, md_path]

@@ -164,13 +164,13 @@ def fit(job: FitJob, device: torch.device, dist_info: DistInfo) -> Path | None:
             steps_done += 1
             if job.max_steps and steps_done >= job.max_steps:
                 break
-        record = {"epoch": epoch + 1, "steps": count, "seconds": 0.0,
-                  **{f"train_{k}": v / max(count, 1) for k, v in sums.items()}}
         if dist_info.is_main:
             model.eval()
-            record.update(job.validate())
+            validation = job.validate()
             # ms resolution: tiny test runs take under 0.1 s and must still record a duration
-            record["seconds"] = round(time.perf_counter() - t0, 3)
+            record = {"epoch": epoch + 1, "steps": count,
+                      "seconds": round(time.perf_counter() - t0, 3),
+                      **{f"train_{k}": v / max(count, 1) for k, v in sums.items()}, **validation}
             print(f"{job.name} epoch {epoch + 1}/{job.epochs}: "
                   + ", ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "epoch"),
                   file=sys.stderr)

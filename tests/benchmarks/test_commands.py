@@ -19,6 +19,8 @@ def test_benchmarks_md_quotes_module_commands_only():
 @pytest.mark.parametrize("module,args,expect", [
     ("benchmarks.bench_metrics", ["--n", "2", "--size", "24", "--channels", "1", "--repeats", "3"],
      r"ssim\s+skimage ssim\s+[\d.]+\s+[\d.]+\s+[\d.]+"),
+    ("benchmarks.bench_metric_variants", ["--repeats", "2"],
+     r"ssim\s+256x1x28px\s+stacked\s+\d+\s+one at a time"),
     ("benchmarks.bench_tsne", ["--n", "300", "--backends", "sklearn", "--jobs", "1"], r"sklearn"),
 ])
 def test_benchmark_runs_as_documented(module, args, expect):
