@@ -27,7 +27,7 @@ from .checkpoints import checkpoint_dir, find_checkpoints, load_checkpoint
 from .data import iterate_batches, load_dataset
 from .device import pick_device
 from .errors import RAExplorerError
-from .quality import RESULTS_DIR, result_files, task_slug
+from .quality import result_files, task_slug
 from .tasks import create_task, index_seed
 
 DIRECTIONS = ("random", "ra")
@@ -201,7 +201,7 @@ def format_boundary_report(report: dict) -> str:
     return "\n".join(lines)
 
 
-def save_boundary_report(report: dict, out_dir: Path = RESULTS_DIR) -> list[Path]:
+def save_boundary_report(report: dict, out_dir: Path | None = None) -> list[Path]:
     first = report["pairs"][0]
     who = "matrix" if len(report["pairs"]) > 1 else f"{first['source']}_{first['target']}"
     json_path, md_path = result_files(out_dir, f"boundaries_{task_slug(report['task'])}_{who}")

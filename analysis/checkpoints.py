@@ -22,18 +22,18 @@ import torch
 from torch import nn
 
 from . import __version__
+from .config import checkpoints_dir
 from .errors import CheckpointError
 from .zoo import MODELS, TransformedProcessor, create_model
 
 CARD_FORMAT = "ra-explorer-card/1"
 REQUIRED_FIELDS = ("format", "name", "kind", "arch", "arch_kwargs", "weights")
 PICKLE_MAGICS = (b"PK\x03\x04", b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 
 
 def checkpoint_dir(override: str | os.PathLike | None = None) -> Path:
     """The checkpoint folder: ``override``, else $RA_CHECKPOINTS, else the embedded ``checkpoints/``."""
-    return Path(override or os.environ.get("RA_CHECKPOINTS") or DEFAULT_DIR)
+    return checkpoints_dir(override)
 
 
 def checkpoint_paths(path: str | os.PathLike) -> tuple[Path, Path]:

@@ -103,10 +103,8 @@ def cmd_evaluate(args) -> int:
 
 def _emit(args, result, save, formatter, indent=2) -> int:
     """Save a copy in results/ (unless --no-save), then print JSON (--json) or the table."""
-    from .quality import RESULTS_DIR
-
     if not args.no_save:
-        paths = save(result, args.out or RESULTS_DIR)
+        paths = save(result, args.out)
         print("Wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
     if args.json:
         json.dump(result, sys.stdout, indent=indent)
@@ -143,13 +141,12 @@ def cmd_metrics(args) -> int:
 
 
 def cmd_results(args) -> int:
-    from .quality import RESULTS_DIR
     from .report import regenerate
 
     if args.update_cards and args.limit is not None:
         raise RAExplorerError("--update-cards needs the whole test split; drop --limit.")
     results, written = regenerate(dataset=args.dataset, folder=args.checkpoints,
-                                  limit=args.limit, out_dir=args.out or RESULTS_DIR,
+                                  limit=args.limit, out_dir=args.out,
                                   progress=not args.no_progress, device=args.device,
                                   fresh=args.fresh)
     print("Wrote " + ", ".join(str(p) for p in written))

@@ -29,7 +29,7 @@ from .data import load_dataset
 from .device import pick_device
 from .errors import RAExplorerError
 from .evaluate import main_processors, select_models
-from .quality import RESULTS_DIR, result_files, task_slug
+from .quality import result_files, task_slug
 from .tasks import create_task
 
 HQ, LQ = "HQ", "LQ"
@@ -203,7 +203,7 @@ def format_measures(report: dict) -> str:
     return "\n".join(lines)
 
 
-def save_feature_report(report: dict, out_dir: Path = RESULTS_DIR) -> list[Path]:
+def save_feature_report(report: dict, out_dir: Path | None = None) -> list[Path]:
     json_path, md_path = result_files(
         out_dir, f"features_{task_slug(report['task'])}_{report['classifier']}")
     json_path.write_text(json.dumps(report) + "\n")

@@ -40,6 +40,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from .config import settings
 from .errors import RAExplorerError, unknown_name
 
 
@@ -257,22 +258,10 @@ LPIPS_TRUNKS = {  # net -> torchvision's file name of the ImageNet trunk weights
 }
 
 
-def _config() -> dict:
-    """Optional settings from ``ra-explorer.toml`` (project root) or $RA_EXPLORER_CONFIG."""
-    import tomllib
-
-    path = Path(os.environ.get("RA_EXPLORER_CONFIG",
-                               Path(__file__).resolve().parent.parent / "ra-explorer.toml"))
-    if not path.exists():
-        return {}
-    with open(path, "rb") as fh:
-        return tomllib.load(fh)
-
-
 def lpips_trunk_path(net: str) -> Path | None:
     """Where the ImageNet trunk of ``lpips-<net>`` is: env var, config file, or torch hub cache."""
     candidates = [os.environ.get(f"RA_LPIPS_{net.upper()}_WEIGHTS"),
-                  _config().get("lpips", {}).get(net)]
+                  settings().get("lpips", {}).get(net)]
     torch_home = os.environ.get("TORCH_HOME", os.path.join(
         os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "torch"))
     candidates.append(os.path.join(torch_home, "hub", "checkpoints", LPIPS_TRUNKS[net]))

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from .checkpoints import load_models
+from .config import results_dir
 from .data import iterate_batches, load_dataset
 from .device import pick_device
 from .evaluate import NO_PROCESSING, select_models
@@ -22,8 +23,6 @@ from .metrics import create_metric, list_metrics
 from .stats import mean_interval
 from .tasks import create_task
 from .zoo import human_view
-
-RESULTS_DIR = Path(__file__).resolve().parent.parent / "results"
 
 
 def default_metrics(folder=None, dataset: str | None = None) -> list[str]:
@@ -98,15 +97,15 @@ def task_slug(spec: str) -> str:
     return spec.replace(":", "_").replace("=", "").replace(",", "_")
 
 
-def result_files(out_dir: Path, stem: str) -> tuple[Path, Path]:
+def result_files(out_dir: Path | None, stem: str) -> tuple[Path, Path]:
     """(``<stem>.json``, ``<stem>.md``) in ``out_dir``, created; ``stem`` may hold dots
     (``denoise_sigma0.1``), so no ``Path.with_suffix``."""
-    out_dir = Path(out_dir)
+    out_dir = results_dir(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     return out_dir / f"{stem}.json", out_dir / f"{stem}.md"
 
 
-def save_quality(result: dict, out_dir: Path = RESULTS_DIR) -> list[Path]:
+def save_quality(result: dict, out_dir: Path | None = None) -> list[Path]:
     json_path, md_path = result_files(out_dir, f"quality_{task_slug(result['task'])}")
     json_path.write_text(json.dumps(result, indent=2) + "\n")
     md_path.write_text(format_quality(result) + "\n")

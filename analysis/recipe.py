@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from .checkpoints import checkpoint_dir
+from .config import PROJECT_ROOT
 
 DATASET = "fashion-mnist"
 # The robust classifier's PGD-L2 radius in [0, 1]-pixel L2 units (28 x 28 images).
@@ -38,10 +39,9 @@ SOURCE = "resnet20"            # the RA methods' source recognizer
 ROBUST = "resnet20-robust"      # features of robust-perceptual
 TRANSFER_SOURCES = ["vgg11-bn", "densenet-bc", "mobilenetv2", "resnet32"]
 SWEEP = [1e-3, 1e-2, 1e-1]      # SR lambda sweep (Table 16 analog), beside plain (lambda 0)
-ROOT = Path(__file__).resolve().parent.parent
 # Plain starting points of the fine-tunes: committed (so that a new machine continues from
 # the same base), but in a sub-folder, so that they are not listed as part of the zoo.
-BASES = str(ROOT / "checkpoints" / "bases")
+BASES = str(PROJECT_ROOT / "checkpoints" / "bases")
 
 TASKS = {  # processor size and schedule per task (paper settings: SR x4, sigma 0.1, q 10)
     "sr": {"arch_kwargs": {"channels": 32, "blocks": 6}, "base_epochs": 4, "epochs": 1},

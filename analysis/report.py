@@ -20,9 +20,10 @@ import json
 import sys
 from pathlib import Path
 
+from .config import results_dir
 from .data import load_dataset
 from .evaluate import CLEAN, NO_PROCESSING, evaluate, model_digests, report_tasks, select_models
-from .quality import RESULTS_DIR, task_slug
+from .quality import task_slug
 from .tasks import create_task
 
 TABLE1_METHODS = ("plain", "ra", "ra-unsup", "ra-transformer", "perceptual", "robust-perceptual")
@@ -150,8 +151,8 @@ def check_claims(results: list[dict], source: str = "resnet20") -> list[str]:
     return lines
 
 
-def write_results(results: list[dict], out_dir: Path = RESULTS_DIR, source: str = "resnet20"):
-    out_dir = Path(out_dir)
+def write_results(results: list[dict], out_dir: Path | None = None, source: str = "resnet20"):
+    out_dir = results_dir(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for result in results:
@@ -192,7 +193,7 @@ def reusable(path: Path, task: str, dataset: str, folder, limit: int | None) -> 
 
 
 def regenerate(dataset: str = "fashion-mnist", folder=None, limit: int | None = None,
-               out_dir: Path = RESULTS_DIR, progress: bool = True, device: str | None = None,
+               out_dir: Path | None = None, progress: bool = True, device: str | None = None,
                fresh: bool = False):
     """Evaluate every task and rewrite the tables; returns (results, written paths).
 
@@ -201,7 +202,7 @@ def regenerate(dataset: str = "fashion-mnist", folder=None, limit: int | None = 
     """
     results = []
     for t in report_tasks(dataset, folder):
-        path = Path(out_dir) / f"evaluate_{task_slug(create_task(t).spec)}.json"
+        path = results_dir(out_dir) / f"evaluate_{task_slug(create_task(t).spec)}.json"
         saved = None if fresh else reusable(path, t, dataset, folder, limit)
         if saved is not None:
             print(f"results: {t} reused from {path.name} (same checkpoints)", file=sys.stderr)

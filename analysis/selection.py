@@ -20,17 +20,18 @@ import time
 from pathlib import Path
 
 from .checkpoints import checkpoint_paths, load_checkpoint
+from .config import results_dir
 from .data import load_dataset
 from .device import pick_device
 from .quality import task_slug
 from .tasks import create_task
 from .train import freeze, processor_validation, train_processor
 
-SELECTION_FILE = Path(__file__).resolve().parent.parent / "results" / "lambda_selection.json"
+SELECTION_NAME = "lambda_selection.json"
 
 
 def read_selections(path: Path | None = None) -> dict:
-    path = Path(path or SELECTION_FILE)
+    path = Path(path or results_dir() / SELECTION_NAME)
     return json.loads(path.read_text()) if path.exists() else {}
 
 
@@ -99,7 +100,7 @@ def select_lambda(task: str, method: str, grid: list[float], base: str, recogniz
         "reference_plain": reference, "candidates": candidates, "chosen": chosen,
         "seconds": round(time.perf_counter() - started, 3),   # this call (reused runs excluded)
     }
-    out = Path(out or SELECTION_FILE)
+    out = Path(out or results_dir() / SELECTION_NAME)
     selections = read_selections(out)
     selections[selection_key(the_task.spec, method, source)] = record
     out.parent.mkdir(parents=True, exist_ok=True)

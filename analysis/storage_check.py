@@ -26,7 +26,7 @@ from .data import iterate_batches, load_dataset
 from .device import pick_device
 from .errors import RAExplorerError
 from .metrics import psnr
-from .quality import RESULTS_DIR, result_files
+from .quality import result_files
 from .tasks import create_task
 from .zoo import human_view
 from .zoo.transformer import TransformedProcessor
@@ -145,7 +145,7 @@ def format_storage_check(result: dict) -> str:
     return "\n".join(lines)
 
 
-def save_storage_check(result: dict, out_dir: Path = RESULTS_DIR) -> list[Path]:
+def save_storage_check(result: dict, out_dir: Path | None = None) -> list[Path]:
     json_path, md_path = result_files(out_dir, "float16_check")
     json_path.write_text(json.dumps(result, indent=2) + "\n")
     md_path.write_text(format_storage_check(result) + "\n")

@@ -478,7 +478,8 @@ def portable_path(path: str | None) -> str | None:
     """A path relative to the project root when it lies inside it (cards travel with git)."""
     if path is None:
         return None
-    root = Path(__file__).resolve().parent.parent
+    from .config import PROJECT_ROOT as root
+
     try:
         return str(Path(path).resolve().relative_to(root))
     except ValueError:

@@ -39,7 +39,7 @@ def test_selection_rule():
 
 
 def test_recipe_pipeline_end_to_end_on_synthetic(tmp_path, monkeypatch):
-    monkeypatch.setattr(selection, "SELECTION_FILE", tmp_path / "selection.json")
+    monkeypatch.setenv("RA_RESULTS", str(tmp_path))
     monkeypatch.setattr(recipe, "BASES", str(tmp_path / "bases"))
     monkeypatch.setattr(recipe, "TASKS", {"sr": {"arch_kwargs": {"channels": 8, "blocks": 1},
                                                  "base_epochs": 1, "epochs": 1}})
@@ -57,7 +57,7 @@ def test_recipe_pipeline_end_to_end_on_synthetic(tmp_path, monkeypatch):
     zoo = tmp_path / "zoo"
     trained = build_zoo(folder=zoo, state_dir=str(tmp_path / "runs"), progress=False,
                         recipe=entries)
-    record = json.loads((tmp_path / "selection.json").read_text())["sr:scale=4|ra|resnet20"]
+    record = json.loads((tmp_path / "lambda_selection.json").read_text())["sr:scale=4|ra|resnet20"]
     # the sweep point at the chosen lambda is sr-ra itself and is not trained a second time
     covered = f"sr-ra-lam{record['chosen']:g}"
     assert trained == [e["name"] for e in entries if e["name"] != covered]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timezone
-from pathlib import Path
 
 from sqlalchemy import (
     JSON,
@@ -26,7 +25,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
-DEFAULT_SQLITE = Path(__file__).resolve().parents[2] / "runs" / "survey.db"
+from ..config import runs_dir
+
+DEFAULT_SQLITE = runs_dir() / "survey.db"
 
 
 def utcnow() -> datetime:

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import streamlit as st
 
+from analysis import config
 from analysis.checkpoints import checkpoint_dir
 from analysis.errors import RAExplorerError
 
 
 def results_dir() -> Path:
-    return Path(os.environ.get("RA_RESULTS", Path(__file__).resolve().parents[2] / "results"))
+    return config.results_dir()
 
 
 def dataset() -> str:
-    return os.environ.get("RA_DATASET", "fashion-mnist")
+    return config.default_dataset()
 
 
 def folder() -> str:
