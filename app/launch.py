@@ -37,11 +37,11 @@ def preload(task: str | None = None) -> float:
     import streamlit.runtime.caching.cache_data_api  # noqa: F401
     import streamlit.runtime.scriptrunner_utils.script_run_context  # noqa: F401
 
-    import analysis.boundary  # noqa: F401
-    import analysis.features  # noqa: F401
-    import analysis.figures  # noqa: F401
+    import analysis.analyses.boundary  # noqa: F401
+    import analysis.analyses.features  # noqa: F401
+    import analysis.reporting.figures  # noqa: F401
     from analysis.errors import RAExplorerError
-    from analysis.explore import available_tasks, classifier_names
+    from analysis.explore.workspace import available_tasks, classifier_names
 
     quiet = [logging.getLogger(n) for n in ("streamlit.runtime.caching.cache_data_api",
                                             "streamlit.runtime.scriptrunner_utils.script_run_context")]

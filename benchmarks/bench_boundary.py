@@ -21,7 +21,7 @@ import time
 
 import torch
 
-from analysis.boundary import (
+from analysis.analyses.boundary import (
     adaptive_decision_map,
     agreement,
     boundary_distance,
@@ -30,8 +30,8 @@ from analysis.boundary import (
     orthogonal_direction,
     random_directions,
 )
-from analysis.checkpoints import checkpoint_dir, load_checkpoint
-from analysis.data import load_dataset
+from analysis.data.datasets import load_dataset
+from analysis.zoo.checkpoints import checkpoint_dir, load_checkpoint
 
 
 def main():

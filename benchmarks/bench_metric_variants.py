@@ -19,7 +19,7 @@ import statistics
 
 import torch
 
-import analysis.metrics as metrics
+import analysis.metrics.registry as metrics
 from benchmarks.bench_metrics import timed
 
 CONFIGS = [(32, 3, 192), (32, 1, 64), (256, 1, 28)]

@@ -24,7 +24,7 @@ import numpy as np
 import piq
 import torch
 
-from analysis.metrics import METRICS, create_metric
+from analysis.metrics.registry import METRICS, create_metric
 
 DIRECT = {
     "psnr": lambda x, y: piq.psnr(x, y, data_range=1.0, reduction="none"),

@@ -16,12 +16,12 @@ import time
 import numpy as np
 import torch
 
-from analysis.features import embed
+from analysis.analyses.features import embed
 
 
 def points(n: int) -> tuple[np.ndarray, str]:
-    from analysis.checkpoints import checkpoint_dir, load_checkpoint
-    from analysis.data import load_dataset
+    from analysis.data.datasets import load_dataset
+    from analysis.zoo.checkpoints import checkpoint_dir, load_checkpoint
 
     path = checkpoint_dir() / "resnet20.json"
     if path.exists():

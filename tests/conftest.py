@@ -19,7 +19,7 @@ def _few_threads():
 @pytest.fixture(scope="session")
 def tiny_zoo(tmp_path_factory):
     """A checkpoint folder with two tiny classifiers (one adversarial) and one SR processor."""
-    from analysis.train import train_classifier, train_processor
+    from analysis.training.loops import train_classifier, train_processor
 
     folder = tmp_path_factory.mktemp("zoo")
     state = tmp_path_factory.mktemp("state")

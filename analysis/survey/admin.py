@@ -11,7 +11,7 @@ def admin_token() -> str | None:
     token = os.environ.get("SURVEY_ADMIN_TOKEN")
     if token:
         return token
-    from ..metrics import _config
+    from ..metrics.registry import _config
 
     return (_config().get("survey") or {}).get("admin_token") or None
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..explore import to_numpy
-from ..tasks import index_seed
+from ..data.tasks import index_seed
+from ..explore.workspace import to_numpy
 from ..zoo import human_view
 from .design import DEGRADED, REFERENCE, create_study, design_2afc, design_label
 
@@ -72,7 +72,7 @@ def study_from_zoo(session, workspace, name: str, kind: str, methods: list[str],
 
 def metric_distances(workspace, trials, metrics: list[str]) -> dict[int, dict[str, tuple]]:
     """For 2AFC trials: each metric's value of A and of B against the reference."""
-    from ..metrics import create_metric
+    from ..metrics.registry import create_metric
 
     created = {m: create_metric(m, device="cpu", folder=workspace.folder) for m in metrics}
     out = {}

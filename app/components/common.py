@@ -8,8 +8,8 @@ from pathlib import Path
 import streamlit as st
 
 from analysis import config
-from analysis.checkpoints import checkpoint_dir
 from analysis.errors import RAExplorerError
+from analysis.zoo.checkpoints import checkpoint_dir
 
 
 def results_dir() -> Path:
@@ -26,7 +26,7 @@ def folder() -> str:
 
 @st.cache_resource(show_spinner="Loading models…")
 def workspace(task: str, dataset_spec: str, checkpoints: str):
-    from analysis.explore import Workspace
+    from analysis.explore.workspace import Workspace
 
     return Workspace(task, dataset_spec, checkpoints)
 

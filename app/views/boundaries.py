@@ -3,13 +3,13 @@
 import pandas as pd
 import streamlit as st
 
-from analysis.boundary import (
+from analysis.analyses.boundary import (
     map_figure,
 )
-from analysis.boundary_table import DIRECTIONS
-from analysis.explore import available_tasks, classifier_names, plane_maps
-from analysis.figures import bd_histograms
-from analysis.quality import task_slug
+from analysis.analyses.boundary_table import DIRECTIONS
+from analysis.analyses.quality import task_slug
+from analysis.explore.workspace import available_tasks, classifier_names, plane_maps
+from analysis.reporting.figures import bd_histograms
 from app.components.common import dataset, folder, get_workspace, missing, result
 
 st.title("Decision boundaries")

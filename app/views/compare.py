@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analysis.errors import RAExplorerError
-from analysis.explore import FILTERS, available_tasks, classifier_names, enlarge_png, read_upload
+from analysis.explore.workspace import FILTERS, available_tasks, classifier_names, enlarge_png, read_upload
 from app.components.common import dataset, folder, get_workspace, missing
 
 st.title("Compare outputs")

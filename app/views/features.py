@@ -3,9 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from analysis.explore import available_tasks, classifier_names
-from analysis.features import tsne_figure
-from analysis.quality import task_slug
+from analysis.analyses.features import tsne_figure
+from analysis.analyses.quality import task_slug
+from analysis.explore.workspace import available_tasks, classifier_names
 from app.components.common import dataset, folder, missing, result, result_exists
 
 st.title("Feature space")

@@ -3,10 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from analysis.evaluate import evaluate
-from analysis.explore import available_tasks, classifier_names
-from analysis.figures import accuracy_heatmap, lambda_figure, transfer_heatmap
-from analysis.quality import task_slug
+from analysis.analyses.evaluate import evaluate
+from analysis.analyses.quality import task_slug
+from analysis.explore.workspace import available_tasks, classifier_names
+from analysis.reporting.figures import accuracy_heatmap, lambda_figure, transfer_heatmap
 from app.components.common import dataset, folder, missing, result
 
 st.title("Metrics")

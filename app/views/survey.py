@@ -5,7 +5,7 @@ import secrets
 import streamlit as st
 from sqlalchemy import select
 
-from analysis.explore import enlarge_png
+from analysis.explore.workspace import enlarge_png
 from analysis.survey.content import render
 from analysis.survey.db import Study
 from analysis.survey.design import ANSWERS, QUESTIONS

@@ -61,7 +61,7 @@ with Session() as s:
                                  key="results_metrics")
         ws = get_workspace(study.task, study.config.get("dataset"))
         if metrics and ws is not None:
-            from analysis.metrics import METRICS
+            from analysis.metrics.registry import METRICS
             from analysis.survey.content import metric_distances
 
             trials = list(s.scalars(select(Trial).where(Trial.study_id == study.id)))

@@ -163,7 +163,7 @@ def test_direct_links_to_every_page_never_crash(app_url, browser):
 @pytest.fixture(scope="module")
 def survey_app(tiny_zoo, tmp_path_factory):
     """The app on the tiny synthetic zoo with a fresh survey database holding one study."""
-    from analysis.explore import Workspace
+    from analysis.explore.workspace import Workspace
     from analysis.survey.content import study_from_zoo
     from analysis.survey.db import make_engine, session_factory
     from tests.conftest import SYNTH

@@ -12,10 +12,10 @@ MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 
 @pytest.fixture(scope="module")
 def results(tiny_zoo, tmp_path_factory):
-    from analysis.boundary_table import boundary_report, save_boundary_report
-    from analysis.features import feature_report, save_feature_report
-    from analysis.quality import quality_table, save_quality
-    from analysis.report import regenerate
+    from analysis.analyses.boundary_table import boundary_report, save_boundary_report
+    from analysis.analyses.features import feature_report, save_feature_report
+    from analysis.analyses.quality import quality_table, save_quality
+    from analysis.reporting.tables import regenerate
 
     out = tmp_path_factory.mktemp("results")
     regenerate(dataset=SYNTH, folder=tiny_zoo, out_dir=out, progress=False)

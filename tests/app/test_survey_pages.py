@@ -12,7 +12,7 @@ MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 
 @pytest.fixture
 def survey_env(monkeypatch, tiny_zoo, tmp_path):
-    from analysis.explore import Workspace
+    from analysis.explore.workspace import Workspace
     from analysis.survey.content import study_from_zoo
     from analysis.survey.db import make_engine, session_factory
 

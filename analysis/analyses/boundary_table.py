@@ -1,0 +1,210 @@
+"""The Table 17 analog: BD and IBD along RA and random directions, on the test split.
+
+x is the plain processor's output and x_RA the RA processor's output for the
+same LQ input (both clamped to [0, 1], the images that are classified);
+d_RA = (x_RA - x) / ||x_RA - x||, and the random direction of image i is a
+Gaussian seeded by (seed, i), shared by all classifiers. By default only the
+images with Rs(x) = Rt(x) != label are used (the paper's protocol).
+
+Under torchrun (WORLD_SIZE > 1; gloo on CPU, nccl on GPU) the images are
+sharded across processes by position and the per-image records gathered on
+rank 0, so the table is the same as with one process.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+import torch
+
+from ..data.datasets import iterate_batches, load_dataset
+from ..data.tasks import create_task, index_seed
+from ..device import pick_device
+from ..errors import RAExplorerError
+from ..zoo.checkpoints import checkpoint_dir, find_checkpoints, load_checkpoint
+from .boundary import boundary_distance, random_directions, summarize, unit
+from .quality import result_files, task_slug
+
+DIRECTIONS = ("random", "ra")
+
+
+def _dist():
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_rank(), dist.get_world_size()
+
+
+def _gather(records: list, world: int) -> list:
+    if world <= 1:
+        return records
+    import torch.distributed as dist
+
+    everyone = [None] * world
+    dist.all_gather_object(everyone, records)
+    return [r for part in everyone for r in part]
+
+
+@torch.no_grad()
+def collect_records(task: str, classifiers: list[str], dataset: str = "fashion-mnist",
+                    folder=None, plain: str | None = None, ra: str | None = None,
+                    limit: int | None = 1000, pair: tuple[str, str] | None = None,
+                    all_images: bool = False, max_dist: float = 30.0, tol: float = 1e-3,
+                    steps: int = 30, clip: bool = False, seed: int = 0,
+                    device: str | None = None, batch_size: int = 250,
+                    progress: bool = True) -> tuple[list[dict], dict]:
+    """Per-image predictions and BDs of ``classifiers`` along both directions.
+
+    With ``pair`` and not ``all_images``, BDs are only searched on the images
+    that the pair selects. Returns (records sorted by index, settings).
+    """
+    from tqdm import tqdm
+
+    the_task = create_task(task)
+    name = the_task.name
+    plain, ra = plain or f"{name}-plain", ra or f"{name}-ra"
+    dev = pick_device(device)
+    rank, world = _dist()
+    if dev.type == "cuda" and world > 1:
+        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    base = checkpoint_dir(folder)
+    models = {}
+    for n in [plain, ra, *classifiers]:
+        if not (base / f"{n}.json").exists():
+            raise RAExplorerError(f"The checkpoint {n!r} is not in {base}; train it first "
+                                  "(python -m analysis build-zoo) or pass another name.")
+        models[n] = load_checkpoint(base / n, device=dev)[0]
+    test = load_dataset(dataset, "test")
+    n_total = len(test) if limit is None else min(limit, len(test))
+    records = []
+    bar = tqdm(total=n_total, desc=f"boundaries {the_task.spec}", file=sys.stderr, leave=False,
+               disable=not (progress and rank == 0))
+    for images, labels, indices in iterate_batches(test, batch_size, limit=limit):
+        mine = [i for i in range(len(indices)) if int(indices[i]) % world == rank]
+        bar.update(len(indices))
+        if not mine:
+            continue
+        images, labels, indices = images[mine], labels[mine], indices[mine]
+        lq = the_task.degrade_eval(images, indices, seed=0).to(dev)
+        x = models[plain](lq).clamp(0, 1)
+        x_ra = models[ra](lq).clamp(0, 1)
+        d_ra = unit(x_ra - x)
+        ra_len = (x_ra - x).flatten(1).norm(dim=1).cpu()
+        preds = {c: models[c](x).argmax(1).cpu() for c in classifiers}
+        keep = ra_len > 0
+        if pair and not all_images:
+            keep &= (preds[pair[0]] == preds[pair[1]]) & (preds[pair[0]] != labels)
+        sel = torch.nonzero(keep).flatten()
+        if len(sel) == 0:
+            continue
+        d_rand = random_directions(x.shape[1:], [index_seed(int(i), seed) for i in indices[sel]],
+                                   device=dev)
+        directions = {"random": d_rand, "ra": d_ra[sel.to(dev)]}
+        bds = {}
+        for c in classifiers:
+            for dname, d in directions.items():
+                res = boundary_distance(models[c], x[sel.to(dev)], d, max_dist=max_dist, tol=tol,
+                                        steps=steps, clip=clip)
+                bds[(c, dname)] = res.dist
+        dims = x[0].numel()
+        for k, i in enumerate(sel.tolist()):
+            records.append({
+                "index": int(indices[i]), "label": int(labels[i]),
+                "pred": {c: int(preds[c][i]) for c in classifiers},
+                "ra_length": float(ra_len[i]),
+                "bd": {c: {dname: float(bds[(c, dname)][k]) for dname in DIRECTIONS}
+                       for c in classifiers},
+                "dims": dims})
+    bar.close()
+    records = sorted(_gather(records, world), key=lambda r: r["index"])
+    settings = {"task": the_task.spec, "dataset": dataset, "plain": plain, "ra": ra,
+                "limit": n_total, "max_dist": max_dist, "tol": tol, "steps": steps,
+                "clip": clip, "seed": seed, "all_images": all_images, "world_size": world,
+                "units": "L2 distance in [0,1]-pixel units; rms = L2 / sqrt(C*H*W)"}
+    return records, settings
+
+
+def pair_table(records: list[dict], source: str, target: str, all_images: bool = False,
+               seed: int = 0) -> dict:
+    """Mean / median BD(Rs), BD(Rt) and IBD per direction, with bootstrap CIs and counts."""
+    chosen = [r for r in records if all_images or (
+        r["pred"][source] == r["pred"][target] and r["pred"][source] != r["label"])]
+    table = {"source": source, "target": target, "selected": len(chosen), "directions": {}}
+    for dname in DIRECTIONS:
+        s = [r["bd"][source][dname] for r in chosen]
+        t = [r["bd"][target][dname] for r in chosen]
+        ibd = [abs(a - b) if not (math.isnan(a) or math.isnan(b)) else math.nan
+               for a, b in zip(s, t)]
+        dims = chosen[0]["dims"] if chosen else 1
+        entry = {"bd_source": summarize(s, seed), "bd_target": summarize(t, seed),
+                 "ibd": summarize(ibd, seed)}
+        for stats in entry.values():
+            stats["mean_rms"] = stats["mean"] / math.sqrt(dims)
+        table["directions"][dname] = entry
+    return table
+
+
+def boundary_report(task: str, source: str, target: str | None = None, matrix: bool = False,
+                    folder=None, **options) -> dict:
+    """The Table 17 analog for one pair, or (``matrix``) for every pair of zoo classifiers."""
+    dataset = options.get("dataset", "fashion-mnist")
+    all_images = options.get("all_images", False)
+    if matrix:
+        names = [c["name"] for c in find_checkpoints(folder, kind="classifier", dataset=dataset)]
+        records, settings = collect_records(task, names, folder=folder, **options)
+        pairs = [pair_table(records, s, t, all_images, options.get("seed", 0))
+                 for s, t in itertools.permutations(names, 2)]
+        return {**settings, "classifiers": names, "pairs": pairs}
+    if not target:
+        raise RAExplorerError("Pass --target (or --matrix for every pair of classifiers).")
+    records, settings = collect_records(task, [source, target], folder=folder,
+                                        pair=(source, target), **options)
+    return {**settings, "classifiers": [source, target],
+            "pairs": [pair_table(records, source, target, all_images, options.get("seed", 0))],
+            "records": records}
+
+
+def _fmt(stats: dict, key: str) -> str:
+    v, ci = stats[key], stats[f"{key}_ci95"]
+    if math.isnan(v):
+        return "-"
+    return f"{v:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]" if not math.isnan(ci[0]) else f"{v:.3f}"
+
+
+def format_boundary_report(report: dict) -> str:
+    lines = [f"Boundary distances on task {report['task']} ({report['dataset']} test split, first "
+             f"{report['limit']} images; x = {report['plain']} output, d_RA towards "
+             f"{report['ra']}). Units: {report['units']}. Clipping to [0, 1]: "
+             f"{'on' if report['clip'] else 'off (paper)'}. Search: {report['steps']} coarse steps "
+             f"to {report['max_dist']}, bisection to {report['tol']}. Selection: "
+             + ("all images." if report["all_images"] else "Rs(x) = Rt(x) != label."), ""]
+    lines += ["| source | target | images | direction | BD(Rs) mean [95% CI] | BD(Rt) mean | "
+              "IBD mean | IBD median | censored (Rs / Rt) |",
+              "|---|---|---:|---|---:|---:|---:|---:|---:|"]
+    for p in report["pairs"]:
+        for dname in DIRECTIONS:
+            e = p["directions"][dname]
+            lines.append(
+                f"| {p['source']} | {p['target']} | {p['selected']} | {dname} | "
+                f"{_fmt(e['bd_source'], 'mean')} | {_fmt(e['bd_target'], 'mean')} | "
+                f"{_fmt(e['ibd'], 'mean')} | {_fmt(e['ibd'], 'median')} | "
+                f"{e['bd_source']['censored']} / {e['bd_target']['censored']} |")
+    return "\n".join(lines)
+
+
+def save_boundary_report(report: dict, out_dir: Path | None = None) -> list[Path]:
+    first = report["pairs"][0]
+    who = "matrix" if len(report["pairs"]) > 1 else f"{first['source']}_{first['target']}"
+    json_path, md_path = result_files(out_dir, f"boundaries_{task_slug(report['task'])}_{who}")
+    json_path.write_text(json.dumps(report, indent=2) + "\n")
+    md_path.write_text(format_boundary_report(report) + "\n")
+    return [json_path, md_path]

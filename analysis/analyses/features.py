@@ -1,0 +1,211 @@
+"""Feature-space views (QualNet Fig. 2 style): t-SNE of clean, degraded and processed images.
+
+For the same N test images (stratified by class), a classifier's penultimate
+features are taken for: the clean image (HQ), the degraded input resized to
+full size (LQ), and each processor's output (the image the classifier sees:
+for RA with transformer, T(P(x))). All sources are embedded jointly (PCA to
+50 dimensions, then t-SNE, seeded), and measured in the *original* feature
+space, not in t-SNE space:
+
+* ``hq_distance``: mean L2 distance from each image's feature to its own HQ
+  feature, divided by the mean distance between HQ class centroids
+  (0 = on top of the clean feature; 1 = as far as a typical class apart);
+* ``knn_agreement``: accuracy of a k-NN classifier fitted on the HQ features
+  and labels, applied to this source's features (k = 10);
+* ``silhouette``: silhouette score of this source's features under the true
+  labels (euclidean), in [-1, 1].
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..data.datasets import load_dataset
+from ..data.tasks import create_task
+from ..device import pick_device
+from ..errors import RAExplorerError
+from ..zoo.checkpoints import load_checkpoint, load_models
+from .evaluate import main_processors, select_models
+from .quality import result_files, task_slug
+
+HQ, LQ = "HQ", "LQ"
+TSNE_BACKENDS = ("opentsne", "sklearn")
+
+
+def stratified_indices(labels: torch.Tensor, n: int, num_classes: int) -> torch.Tensor:
+    """n test indices, n // K from each class (the first r classes one more), in index order."""
+    base, extra = divmod(n, num_classes)
+    chosen = []
+    for c in range(num_classes):
+        chosen += torch.nonzero(labels == c).flatten()[: base + (c < extra)].tolist()
+    return torch.tensor(sorted(chosen), dtype=torch.long)
+
+
+@torch.no_grad()
+def extract(task: str, classifier: str, dataset: str = "fashion-mnist", folder=None,
+            n: int = 1000, device: str | None = None, batch_size: int = 500,
+            processors: list[str] | None = None) -> dict:
+    """Penultimate features (float32 arrays) and predictions per source for N stratified images.
+
+    Sources: HQ, LQ and the task's processors named in ``processors`` (default: one per
+    method, :func:`analysis.evaluate.main_processors`).
+    """
+    the_task = create_task(task)
+    dev = pick_device(device)
+    from ..zoo.checkpoints import checkpoint_dir
+
+    clf, _ = load_checkpoint(checkpoint_dir(folder) / classifier, device=dev)
+    _, proc_cards = select_models(the_task.spec, dataset, folder)
+    wanted = processors or main_processors(proc_cards, the_task.name)
+    unknown = sorted(set(wanted) - {c["name"] for c in proc_cards})
+    if unknown:
+        raise RAExplorerError(f"No processor {', '.join(unknown)} for task {the_task.spec}; "
+                              f"'python -m analysis zoo' lists them.")
+    procs = load_models([c for c in proc_cards if c["name"] in wanted], dev)
+    test = load_dataset(dataset, "test")
+    labels_all = torch.tensor([test[i][1] for i in range(len(test))]) if not hasattr(
+        test, "labels") else test.labels
+    idx = stratified_indices(labels_all, n, test.info.num_classes)
+    feats = {s: [] for s in [HQ, LQ, *procs]}
+    preds = {s: [] for s in feats}
+    labels = []
+    for start in range(0, len(idx), batch_size):
+        images, lab, ids = test.get_batch(idx[start:start + batch_size])
+        lq = the_task.degrade_eval(images, ids)
+        inputs = {HQ: images, LQ: the_task.upsample(lq, images.shape[-2:])}
+        for name, proc in procs.items():
+            inputs[name] = proc(lq.to(dev)).clamp(0, 1)
+        for source, x in inputs.items():
+            out = clf.features(x.to(dev), ["penultimate", "logits"])
+            feats[source].append(out["penultimate"].cpu())
+            preds[source].append(out["logits"].argmax(1).cpu())
+        labels.append(lab)
+    return {"task": the_task.spec, "classifier": classifier, "dataset": dataset,
+            "indices": idx.numpy(), "labels": torch.cat(labels).numpy(),
+            "class_names": list(test.info.class_names),
+            "features": {s: torch.cat(v).numpy().astype(np.float32) for s, v in feats.items()},
+            "predictions": {s: torch.cat(v).numpy() for s, v in preds.items()}}
+
+
+def embed(features: np.ndarray, seed: int = 0, backend: str = "opentsne",
+          perplexity: float = 30.0, pca_dims: int = 50, n_jobs: int = 1) -> np.ndarray:
+    """PCA to ``pca_dims`` then 2-D t-SNE (seeded); (P, D) -> (P, 2)."""
+    from sklearn.decomposition import PCA
+
+    reduced = PCA(n_components=min(pca_dims, *features.shape), random_state=seed).fit_transform(
+        features.astype(np.float64))
+    if backend == "opentsne":
+        from openTSNE import TSNE
+
+        return np.asarray(TSNE(perplexity=perplexity, random_state=seed, n_jobs=n_jobs,
+                               initialization="pca", verbose=False).fit(reduced))
+    if backend == "sklearn":
+        from sklearn.manifold import TSNE
+
+        return TSNE(perplexity=perplexity, random_state=seed, init="pca",
+                    n_jobs=n_jobs).fit_transform(reduced)
+    raise ValueError(f"Unknown t-SNE backend {backend!r}; use one of {', '.join(TSNE_BACKENDS)}.")
+
+
+def convergence_measures(features: dict[str, np.ndarray], labels: np.ndarray, k: int = 10) -> dict:
+    """Per source: hq_distance (relative), knn_agreement and silhouette (see module docstring)."""
+    from sklearn.metrics import silhouette_score
+    from sklearn.neighbors import KNeighborsClassifier
+
+    hq = features[HQ]
+    classes = np.unique(labels)
+    centroids = np.stack([hq[labels == c].mean(0) for c in classes])
+    gaps = [np.linalg.norm(a - b) for i, a in enumerate(centroids) for b in centroids[i + 1:]]
+    centroid_gap = float(np.mean(gaps)) if gaps else 1.0
+    knn = KNeighborsClassifier(n_neighbors=min(k, len(hq))).fit(hq, labels)
+    out = {}
+    for source, f in features.items():
+        dist = np.linalg.norm(f - hq, axis=1)
+        out[source] = {
+            "hq_distance": float(dist.mean() / centroid_gap),
+            "hq_distance_raw": float(dist.mean()),
+            "knn_agreement": float((knn.predict(f) == labels).mean()),
+            "silhouette": float(silhouette_score(f, labels)) if len(classes) > 1 else float("nan"),
+        }
+    return {"centroid_gap": centroid_gap, "k": k, "sources": out}
+
+
+def feature_report(task: str, classifier: str, n: int = 1000, seed: int = 0,
+                   backend: str = "opentsne", folder=None, dataset: str = "fashion-mnist",
+                   device: str | None = None, with_embedding: bool = True,
+                   processors: list[str] | None = None) -> dict:
+    data = extract(task, classifier, dataset=dataset, folder=folder, n=n, device=device,
+                   processors=processors)
+    sources = list(data["features"])
+    report = {k: data[k] for k in ("task", "classifier", "dataset", "class_names")}
+    report.update({"n_images": int(len(data["labels"])), "sources": sources, "seed": seed,
+                   "measures": convergence_measures(data["features"], data["labels"]),
+                   "accuracy": {s: float((data["predictions"][s] == data["labels"]).mean())
+                                for s in sources}})
+    if with_embedding:
+        stacked = np.concatenate([data["features"][s] for s in sources])
+        xy = embed(stacked, seed=seed, backend=backend)
+        m = len(data["labels"])
+        report["backend"] = backend
+        report["points"] = [
+            {"source": s, "index": int(data["indices"][i]), "label": int(data["labels"][i]),
+             "prediction": int(data["predictions"][s][i]),
+             "x": float(xy[k * m + i, 0]), "y": float(xy[k * m + i, 1])}
+            for k, s in enumerate(sources) for i in range(m)]
+    return report
+
+
+SYMBOLS = ("circle", "x", "diamond", "square", "triangle-up", "star", "cross", "triangle-down",
+           "pentagon", "hexagon")
+
+
+def tsne_figure(report: dict):
+    """QualNet-style scatter: colour = class, marker = source; legend toggles each source."""
+    import plotly.graph_objects as go
+    from plotly.colors import qualitative
+
+    palette = qualitative.Plotly + qualitative.D3
+    names = report["class_names"]
+    fig = go.Figure()
+    for k, source in enumerate(report["sources"]):
+        pts = [p for p in report["points"] if p["source"] == source]
+        fig.add_trace(go.Scatter(
+            x=[p["x"] for p in pts], y=[p["y"] for p in pts], mode="markers", name=source,
+            legendgroup=source,
+            marker={"color": [palette[p["label"] % len(palette)] for p in pts],
+                    "symbol": SYMBOLS[k % len(SYMBOLS)], "size": 6, "opacity": 0.75,
+                    "line": {"width": 0}},
+            customdata=[[p["index"], names[p["label"]], names[p["prediction"]]] for p in pts],
+            hovertemplate=(f"{source}<br>image %{{customdata[0]}}<br>class %{{customdata[1]}}"
+                           "<br>predicted %{customdata[2]}<extra></extra>")))
+    fig.update_layout(title=f"t-SNE of {report['classifier']} features, task {report['task']} "
+                      f"({report['n_images']} images per source)",
+                      legend_title="source (click to toggle)", xaxis_visible=False,
+                      yaxis_visible=False)
+    return fig
+
+
+def format_measures(report: dict) -> str:
+    lines = [f"Feature convergence on task {report['task']}, classifier {report['classifier']}, "
+             f"{report['n_images']} stratified test images. Distances in the original "
+             f"penultimate space; hq_distance is relative to the mean distance between HQ class "
+             f"centroids ({report['measures']['centroid_gap']:.3f}).", "",
+             "| source | accuracy (%) | hq_distance ↓ | k-NN agreement (%) ↑ | silhouette ↑ |",
+             "|---|---:|---:|---:|---:|"]
+    for s in report["sources"]:
+        m = report["measures"]["sources"][s]
+        lines.append(f"| {s} | {100 * report['accuracy'][s]:.1f} | {m['hq_distance']:.3f} | "
+                     f"{100 * m['knn_agreement']:.1f} | {m['silhouette']:.3f} |")
+    return "\n".join(lines)
+
+
+def save_feature_report(report: dict, out_dir: Path | None = None) -> list[Path]:
+    json_path, md_path = result_files(
+        out_dir, f"features_{task_slug(report['task'])}_{report['classifier']}")
+    json_path.write_text(json.dumps(report) + "\n")
+    md_path.write_text(format_measures(report) + "\n")
+    return [json_path, md_path]

@@ -1,0 +1,152 @@
+"""Does float16 storage move a checked-in model? The stored weights against the float32 training state.
+
+The zoo stores its weights as float16 (half the bytes in git). ``build-zoo``
+keeps each run's float32 training state (``runs/NAME.state.pt``, read with
+``torch.load(weights_only=True)``); this module rebuilds the model of a card
+from that state and compares it with the checkpoint on the test split:
+
+* classifiers: test accuracy of each and how many predictions differ;
+* processors: accuracy of the card's source classifier on the outputs (resnet20
+  for plain processors), how many of its predictions differ, and the mean PSNR
+  of the outputs against the clean images.
+
+The issue's rule: float16 storage is fine where accuracy moves by < 0.1 point.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from ..data.datasets import iterate_batches, load_dataset
+from ..data.tasks import create_task
+from ..device import pick_device
+from ..errors import RAExplorerError
+from ..metrics.registry import psnr
+from ..zoo import human_view
+from ..zoo.checkpoints import build_model, checkpoint_dir, find_checkpoints, load_checkpoint
+from ..zoo.transformer import TransformedProcessor
+from .quality import result_files
+
+DEFAULT_JUDGE = "resnet20"
+TOLERANCE_POINTS = 0.1
+
+
+def float32_model(card: dict, state_dir: Path) -> torch.nn.Module:
+    """The card's model with the float32 weights of its training state (weights only, no pickle)."""
+    path = Path(state_dir) / f"{card['name']}.state.pt"
+    if not path.exists():
+        raise RAExplorerError(f"No training state {path} for {card['name']!r}: the float32 weights "
+                              "exist only on the machine that trained the model.")
+    state = torch.load(path, map_location="cpu", weights_only=True)["model"]
+    model = build_model(card)
+    model.load_state_dict(state, strict=True)
+    return model.eval()
+
+
+def _predictions(models, judge, task, dataset, limit, batch_size, device, seed=0):
+    """One pass over the test split for all ``models``: (labels (N,), per model: predictions
+    (N,) and the PSNR of its human view (N,), or None for classifiers)."""
+    preds = [[] for _ in models]
+    psnrs = [[] for _ in models]
+    labels_all = []
+    with torch.inference_mode():
+        for images, labels, indices in iterate_batches(dataset, batch_size, limit=limit):
+            labels_all.append(labels)
+            lq = task.degrade_eval(images, indices, seed=seed).to(device) if task else None
+            images = images.to(device)
+            for model, p, q in zip(models, preds, psnrs):
+                if task is None:
+                    p.append(model(images).argmax(1).cpu())
+                    continue
+                out = model(lq).clamp(0, 1)
+                seen = (human_view(model, lq).clamp(0, 1)
+                        if isinstance(model, TransformedProcessor) else out)
+                q.append(psnr(seen, images).cpu())
+                p.append(judge(out).argmax(1).cpu())
+    return torch.cat(labels_all), [(torch.cat(p), torch.cat(q) if q else None)
+                                   for p, q in zip(preds, psnrs)]
+
+
+def check_model(card: dict, state_dir: Path, folder: Path, dataset, limit=None, batch_size=500,
+                device=None) -> dict:
+    """Compare the stored (float16) checkpoint of ``card`` with its float32 training state."""
+    dev = pick_device(device)
+    stored = load_checkpoint(card["path"], device=dev)[0]
+    full = float32_model(card, state_dir).to(dev)
+    row = {"name": card["name"], "kind": card["kind"],
+           "storage": card.get("weights", {}).get("dtype", "float32")}
+    if card["kind"] == "classifier":
+        task = judge = None
+    else:
+        task = create_task(card["task"])
+        row["judge"] = card.get("source") or DEFAULT_JUDGE
+        judge = load_checkpoint(folder / row["judge"], device=dev)[0]
+    labels, [(p16, psnr16), (p32, psnr32)] = _predictions(
+        [stored, full], judge, task, dataset, limit, batch_size, dev)
+    row.update({
+        "images": len(labels),
+        "accuracy_float32": float((p32 == labels).float().mean()),
+        "accuracy_stored": float((p16 == labels).float().mean()),
+        "predictions_changed": int((p16 != p32).sum()),
+    })
+    row["accuracy_change_points"] = 100 * (row["accuracy_stored"] - row["accuracy_float32"])
+    if psnr16 is not None:
+        row["psnr_float32"] = float(psnr32.mean())
+        row["psnr_stored"] = float(psnr16.mean())
+    row["within_tolerance"] = abs(row["accuracy_change_points"]) < TOLERANCE_POINTS
+    return row
+
+
+def storage_check(names=None, folder=None, state_dir="runs", dataset_name="fashion-mnist",
+                  limit=None, batch_size=500, device=None, progress=True) -> dict:
+    """Check every checkpoint in ``folder`` (or those in ``names``) that has a training state."""
+    folder = checkpoint_dir(folder)
+    cards = {c["name"]: c for c in find_checkpoints(folder) if c.get("dataset") == dataset_name}
+    if names:
+        unknown = [n for n in names if n not in cards]
+        if unknown:
+            raise RAExplorerError(f"No checkpoint named {unknown[0]!r} in {folder}.")
+        chosen = [cards[n] for n in names]
+    else:
+        chosen = [c for c in cards.values() if (Path(state_dir) / f"{c['name']}.state.pt").exists()]
+    if not chosen:
+        raise RAExplorerError(f"No checkpoint in {folder} has a training state in {state_dir}; "
+                              "the float32 weights exist only where the model was trained.")
+    test = load_dataset(dataset_name, "test")
+    rows = []
+    for card in chosen:
+        rows.append(check_model(card, Path(state_dir), folder, test, limit, batch_size, device))
+        if progress:
+            r = rows[-1]
+            print(f"{r['name']}: {r['accuracy_change_points']:+.2f} points, "
+                  f"{r['predictions_changed']} prediction(s) changed", file=sys.stderr)
+    return {"dataset": dataset_name, "split": "test", "tolerance_points": TOLERANCE_POINTS,
+            "rows": rows}
+
+
+def format_storage_check(result: dict) -> str:
+    lines = [f"float16 storage vs the float32 training weights, {result['dataset']} "
+             f"{result['split']} split. Accuracy: the classifier itself, or the processor's source "
+             f"classifier on its outputs (judge). Tolerance: "
+             f"|change| < {result['tolerance_points']} point.", "",
+             "| model | judge | images | float32 acc % | stored acc % | change (points) "
+             "| predictions changed | float32 PSNR | stored PSNR |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in result["rows"]:
+        ps = (f"{r['psnr_float32']:.3f} | {r['psnr_stored']:.3f}" if "psnr_stored" in r
+              else "- | -")
+        lines.append(f"| {r['name']} | {r.get('judge', '-')} | {r['images']} | "
+                     f"{100 * r['accuracy_float32']:.2f} | {100 * r['accuracy_stored']:.2f} | "
+                     f"{r['accuracy_change_points']:+.2f} | {r['predictions_changed']} | {ps} |")
+    return "\n".join(lines)
+
+
+def save_storage_check(result: dict, out_dir: Path | None = None) -> list[Path]:
+    json_path, md_path = result_files(out_dir, "float16_check")
+    json_path.write_text(json.dumps(result, indent=2) + "\n")
+    md_path.write_text(format_storage_check(result) + "\n")
+    return [json_path, md_path]

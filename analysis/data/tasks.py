@@ -1,0 +1,235 @@
+"""Degradations ("tasks") by name: the low-quality (LQ) inputs that processors restore.
+
+A task maps clean images x in [0, 1], shape (N, C, H, W), to LQ inputs: for SR
+the small image (N, C, H/k, W/k), otherwise an image of the same size. Each
+image gets its own random generator: seeded from its dataset index in
+evaluation (so the same index always gets the same degradation) and drawn from
+the training generator in training.
+
+Spec strings select a task and its parameters: ``sr`` (x4), ``sr:scale=2``,
+``denoise`` (sigma 0.1), ``jpeg`` (quality 10), ``sr-random``,
+``denoise-random``, ``jpeg-random`` (the RA paper's Table 15) and ``compound``
+(the three randomized ones in sequence). Defaults follow the paper.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import unknown_name
+from ..specs import canonical_spec, parse_spec
+
+# Table 15 of the RA paper: the parameter sets of the randomized degradations.
+BLUR_SIGMAS = (0.5, 1.0, 1.5, 2.0, 2.5)
+NOISE_SIGMAS = (0.08, 0.10, 0.12, 0.14, 0.16)
+UNIFORM_RANGES = (0.1, 0.2, 0.3, 0.4, 0.5)
+JPEG_QUALITIES = (5, 10, 20, 30, 40)
+
+Degrade = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+
+
+def _choice(options, gen: torch.Generator):
+    return options[int(torch.randint(len(options), (1,), generator=gen))]
+
+
+def bicubic_resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bicubic resize with antialias (for downsampling), clamped to [0, 1]. x: (N, C, H, W)."""
+    return F.interpolate(x, size=size, mode="bicubic", antialias=True,
+                         align_corners=False).clamp(0, 1)
+
+
+def downsample(x: torch.Tensor, scale: int) -> torch.Tensor:
+    h, w = x.shape[-2:]
+    if h % scale or w % scale:
+        raise ValueError(f"Image size {h}x{w} is not divisible by the SR scale {scale}.")
+    return bicubic_resize(x, (h // scale, w // scale))
+
+
+def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Gaussian blur with a kernel of 2 * ceil(3 sigma) + 1 taps and reflect padding."""
+    from torchvision.transforms.functional import gaussian_blur as tv_blur
+
+    k = 2 * math.ceil(3 * sigma) + 1
+    k = min(k, 2 * (min(x.shape[-2:]) // 2) - 1)  # reflect padding needs k // 2 < size
+    return tv_blur(x, kernel_size=[k, k], sigma=[sigma, sigma])
+
+
+def jpeg_roundtrip(x: torch.Tensor, quality: int) -> torch.Tensor:
+    """Encode and decode each image with Pillow's libjpeg at ``quality`` (1-95). x: (N, C, H, W)."""
+    from PIL import Image
+
+    out = []
+    for img in x:
+        array = (img.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+        mode = "L" if array.shape[2] == 1 else "RGB"
+        pil = Image.fromarray(array[:, :, 0] if mode == "L" else array, mode=mode)
+        buffer = io.BytesIO()
+        pil.save(buffer, format="JPEG", quality=int(quality))
+        buffer.seek(0)
+        decoded = np.asarray(Image.open(buffer).convert(mode))
+        if mode == "L":
+            decoded = decoded[:, :, None]
+        out.append(torch.from_numpy(decoded.copy()).permute(2, 0, 1))
+    return torch.stack(out).float() / 255.0
+
+
+# ----------------------------------------------------------------------------- single-image degradations
+# Each takes one image (1, C, H, W) and its generator and returns the LQ image.
+
+def _sr(scale: int = 4) -> Degrade:
+    return lambda x, gen: downsample(x, scale)
+
+
+def _denoise(sigma: float = 0.1, clip: bool = True) -> Degrade:
+    def apply(x, gen):
+        y = x + sigma * torch.randn(x.shape, generator=gen)
+        return y.clamp(0, 1) if clip else y
+    return apply
+
+
+def _jpeg(quality: int = 10) -> Degrade:
+    return lambda x, gen: jpeg_roundtrip(x, quality)
+
+
+def _sr_random(scale: int = 4) -> Degrade:
+    return lambda x, gen: downsample(gaussian_blur(x, _choice(BLUR_SIGMAS, gen)), scale)
+
+
+def _uniform(shape, width: float, gen: torch.Generator) -> torch.Tensor:
+    """Uniform noise on [-width/2, width/2] ("range" = width of the interval)."""
+    return (torch.rand(shape, generator=gen) - 0.5) * width
+
+
+def _denoise_random() -> Degrade:
+    def apply(x, gen):
+        kind = _choice(("gaussian", "additive-uniform", "multiplicative-uniform"), gen)
+        if kind == "gaussian":
+            y = x + _choice(NOISE_SIGMAS, gen) * torch.randn(x.shape, generator=gen)
+        elif kind == "additive-uniform":
+            y = x + _uniform(x.shape, _choice(UNIFORM_RANGES, gen), gen)
+        else:
+            y = x * (1 + _uniform(x.shape, _choice(UNIFORM_RANGES, gen), gen))
+        return y.clamp(0, 1)
+    return apply
+
+
+def _jpeg_random() -> Degrade:
+    return lambda x, gen: jpeg_roundtrip(x, _choice(JPEG_QUALITIES, gen))
+
+
+def _compound(scale: int = 4) -> Degrade:
+    steps = (_sr_random(scale), _denoise_random(), _jpeg_random())
+
+    def apply(x, gen):
+        for step in steps:
+            x = step(x, gen)
+        return x
+    return apply
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    factory: Callable[..., Degrade]
+    defaults: dict
+    description: str
+    scale_param: str | None = None  # the parameter holding the SR factor, if any
+    random: bool = True             # whether the degradation draws random numbers
+
+
+TASKS: dict[str, TaskSpec] = {
+    "sr": TaskSpec(_sr, {"scale": 4}, "bicubic downsampling (antialiased) by scale", "scale", False),
+    "denoise": TaskSpec(_denoise, {"sigma": 0.1}, "additive Gaussian noise of std sigma, clipped"),
+    "jpeg": TaskSpec(_jpeg, {"quality": 10}, "JPEG compression at quality q (libjpeg)",
+                     random=False),
+    "sr-random": TaskSpec(_sr_random, {"scale": 4},
+                          "Gaussian blur sigma in {0.5..2.5} then bicubic downsampling", "scale"),
+    "denoise-random": TaskSpec(_denoise_random, {},
+                               "one of Gaussian (sigma 0.08-0.16), additive or multiplicative "
+                               "uniform noise (range 0.1-0.5)"),
+    "jpeg-random": TaskSpec(_jpeg_random, {}, "JPEG at quality q in {5, 10, 20, 30, 40}"),
+    "compound": TaskSpec(_compound, {"scale": 4},
+                         "sr-random, then denoise-random, then jpeg-random", "scale"),
+}
+
+
+def index_seed(index: int, seed: int = 0) -> int:
+    """A well-mixed 63-bit seed for image ``index`` (SplitMix64 of seed and index)."""
+    z = (seed * 0x9E3779B97F4A7C15 + index + 1) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return (z ^ (z >> 31)) & 0x7FFFFFFFFFFFFFFF
+
+
+@dataclass
+class Task:
+    """A named degradation with its parameters. See the module docstring."""
+
+    name: str
+    params: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        spec = TASKS[self.name]
+        unknown = set(self.params) - set(spec.defaults) - {"clip"}
+        if unknown:
+            raise ValueError(f"Task {self.name!r} has no parameter(s) {', '.join(sorted(unknown))}; "
+                             f"it takes {', '.join(spec.defaults) or 'none'}.")
+        self.params = {**spec.defaults, **self.params}
+        self._degrade = spec.factory(**self.params)
+
+    @property
+    def spec(self) -> str:
+        """Canonical spec string, e.g. ``"sr:scale=4"``."""
+        return canonical_spec(self.name, self.params)
+
+    @property
+    def scale(self) -> int:
+        """Spatial factor between the LQ input and the clean image (1 when sizes match)."""
+        key = TASKS[self.name].scale_param
+        return int(self.params[key]) if key else 1
+
+    def degrade(self, x: torch.Tensor, seeds) -> torch.Tensor:
+        """Degrade each image of x (N, C, H, W) with the generator seeded by ``seeds[i]``."""
+        x = x.detach().float().cpu()
+        if not TASKS[self.name].random:
+            return self._degrade(x, None)  # deterministic: one batched call
+        out = []
+        for img, s in zip(x, seeds):
+            gen = torch.Generator().manual_seed(int(s))
+            out.append(self._degrade(img[None], gen))
+        return torch.cat(out)
+
+    def degrade_eval(self, x: torch.Tensor, indices, seed: int = 0) -> torch.Tensor:
+        """Deterministic per image index: the same index always gets the same LQ image."""
+        return self.degrade(x, [index_seed(int(i), seed) for i in indices])
+
+    def degrade_train(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """Random degradation drawn from the training generator ``gen``."""
+        seeds = torch.randint(0, 2**62, (len(x),), generator=gen).tolist()
+        return self.degrade(x, seeds)
+
+    def upsample(self, lq: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """The "no processing" baseline: LQ resized bicubically to the clean size."""
+        if tuple(lq.shape[-2:]) == tuple(size):
+            return lq.clamp(0, 1)
+        return F.interpolate(lq, size=size, mode="bicubic", align_corners=False).clamp(0, 1)
+
+
+def create_task(spec: str, **params) -> Task:
+    """Build a task from a spec string (``"denoise:sigma=0.2"``) and/or keyword parameters."""
+    name, parsed = parse_spec(spec)
+    if name not in TASKS:
+        raise unknown_name("task", name, list(TASKS))
+    return Task(name, {**parsed, **params})
+
+
+def list_tasks() -> list[dict]:
+    """One entry per task: name, default parameters and description."""
+    return [{"name": n, "defaults": s.defaults, "description": s.description}
+            for n, s in TASKS.items()]

@@ -1,0 +1,318 @@
+"""What the app's Compare page shows, computed without Streamlit.
+
+A :class:`Workspace` holds one dataset, its test split, one task and the
+zoo's models for them, and answers: which images to show (by index, class,
+random, or a filter such as "RA right and plain wrong"), the panels for an
+image (clean target, LQ input, each processor's output) with top-k
+predictions and quality values, difference images, and the same for an
+uploaded image.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..analyses.evaluate import NO_PROCESSING, main_processors, select_models
+from ..data.datasets import load_dataset
+from ..data.tasks import create_task
+from ..errors import RAExplorerError
+from ..metrics.registry import create_metric
+from ..zoo import TransformedProcessor, human_view
+from ..zoo.checkpoints import checkpoint_dir, find_checkpoints, load_models
+
+CLEAN_PANEL, LQ_PANEL = "clean target", "LQ input"
+FILTERS = {
+    "RA right and plain wrong": "ra_right_plain_wrong",
+    "methods disagree": "methods_disagree",
+    "plain wrong": "plain_wrong",
+}
+MAX_UPLOAD_BYTES = 8 * 2**20          # 8 MiB
+MAX_UPLOAD_PIXELS = 4096 * 4096       # decompression-bomb guard
+UPLOAD_TYPES = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
+
+
+@dataclass
+class Panel:
+    name: str
+    image: np.ndarray                 # (H, W) or (H, W, 3) float in [0, 1]
+    topk: list[tuple[str, float]]     # (class name, probability)
+    values: dict[str, float]          # metric name -> value against the clean target
+
+
+def to_numpy(x: torch.Tensor) -> np.ndarray:
+    """(C, H, W) in [0, 1] -> (H, W) or (H, W, 3)."""
+    arr = x.detach().cpu().clamp(0, 1).numpy()
+    return arr[0] if arr.shape[0] == 1 else arr.transpose(1, 2, 0)
+
+
+def enlarge_png(image: np.ndarray, scale: int = 8, crop: tuple[int, int, int] | None = None,
+                signed: bool = False) -> bytes:
+    """Lossless PNG, nearest-neighbour enlarged by an integer ``scale`` (pixel-exact).
+
+    ``crop`` = (top, left, size) cuts a square region first (the synced zoom);
+    ``signed`` maps [-1, 1] to [0, 1] (grey = 0) for signed differences.
+    """
+    from PIL import Image
+
+    arr = (image + 1) / 2 if signed else image
+    if crop is not None:
+        top, left, size = crop
+        arr = arr[top:top + size, left:left + size]
+    arr = np.clip(np.round(arr * 255), 0, 255).astype(np.uint8)
+    arr = np.repeat(np.repeat(arr, scale, axis=0), scale, axis=1)
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+class Workspace:
+    """Models and data for one dataset and task (load once, reuse across requests)."""
+
+    def __init__(self, task: str, dataset: str = "fashion-mnist", folder=None,
+                 device: str = "cpu"):
+        self.task = create_task(task)
+        self.dataset = dataset
+        self.folder = checkpoint_dir(folder)
+        self.device = torch.device(device)
+        self.test = load_dataset(dataset, "test")
+        self.info = self.test.info
+        clf_cards, proc_cards = select_models(self.task.spec, dataset, self.folder)
+        self.classifier_cards = {c["name"]: c for c in clf_cards}
+        self.processor_cards = {c["name"]: c for c in proc_cards}
+        self.classifiers = load_models(clf_cards, self.device)
+        self.processors = load_models(proc_cards, self.device)
+        self._predictions: dict[str, dict[str, torch.Tensor]] = {}
+        self._metrics: dict[str, object] = {}
+
+    def metric(self, name: str):
+        """A metric built once per workspace (LPIPS-style ones load a classifier)."""
+        if name not in self._metrics:
+            self._metrics[name] = create_metric(name, device="cpu", folder=self.folder)
+        return self._metrics[name]
+
+    # ------------------------------------------------------------------ choosing images
+    def labels(self) -> torch.Tensor:
+        return self.test.labels
+
+    def indices_of_class(self, class_index: int, limit: int = 50) -> list[int]:
+        return torch.nonzero(self.labels() == class_index).flatten()[:limit].tolist()
+
+    def random_indices(self, k: int, seed: int) -> list[int]:
+        g = torch.Generator().manual_seed(seed)
+        return torch.randperm(len(self.test), generator=g)[:k].tolist()
+
+    @torch.no_grad()
+    def predictions(self, classifier: str, limit: int = 2000) -> dict[str, torch.Tensor]:
+        """Predicted labels of every processor (and no processing) on the first ``limit`` images."""
+        key = f"{classifier}|{limit}"
+        if key not in self._predictions:
+            clf = self.classifiers[classifier]
+            n = min(limit, len(self.test))
+            images, _, idx = self.test.get_batch(torch.arange(n))
+            lq = self.task.degrade_eval(images, idx)
+            preds = {NO_PROCESSING: clf(self.task.upsample(lq, images.shape[-2:])).argmax(1)}
+            for name, proc in self.processors.items():
+                preds[name] = clf(proc(lq).clamp(0, 1)).argmax(1)
+            self._predictions[key] = preds
+        return self._predictions[key]
+
+    def plain_name(self) -> str | None:
+        return next((n for n, c in self.processor_cards.items()
+                     if c.get("method") == "plain" and not c.get("lambda")), None)
+
+    def ra_name(self) -> str | None:
+        preferred = f"{self.task.name}-ra"
+        if preferred in self.processor_cards:
+            return preferred
+        return next((n for n, c in self.processor_cards.items() if c.get("method") == "ra"), None)
+
+    def main_processors(self) -> list[str]:
+        """One processor per method (see :func:`analysis.evaluate.main_processors`)."""
+        return main_processors(list(self.processor_cards.values()), self.task.name)
+
+    def default_pair(self) -> list[str]:
+        """The RA processor's source classifier and the first other standard one.
+
+        The Boundaries page starts on this pair, the one the Table 17 analog is
+        measured for; falls back to the first two classifiers.
+        """
+        names = list(self.classifiers)
+        ra = self.processor_cards.get(self.ra_name() or "", {})
+        source = ra.get("source")
+        if source not in names:
+            return names[:2]
+        others = [n for n in names if n != source
+                  and not self.classifier_cards[n].get("training", {}).get("adversarial")]
+        return [source, *(others or [n for n in names if n != source])[:1]]
+
+    def filter_indices(self, name: str, classifier: str, limit: int = 2000,
+                       k: int = 50) -> list[int]:
+        """Test indices matching a filter of :data:`FILTERS`, first ``k``."""
+        kind = FILTERS.get(name, name)
+        preds = self.predictions(classifier, limit)
+        labels = self.labels()[: len(next(iter(preds.values())))]
+        plain, ra = self.plain_name(), self.ra_name()
+        if kind in ("ra_right_plain_wrong", "plain_wrong") and plain is None:
+            raise RAExplorerError("This filter needs a plain processor for the task; train it "
+                                  "with 'python -m analysis build-zoo'.")
+        if kind == "ra_right_plain_wrong":
+            if ra is None:
+                raise RAExplorerError("This filter needs an RA processor for the task; train it "
+                                      "with 'python -m analysis build-zoo'.")
+            mask = (preds[ra] == labels) & (preds[plain] != labels)
+        elif kind == "plain_wrong":
+            mask = preds[plain] != labels
+        elif kind == "methods_disagree":
+            stacked = torch.stack([p for n, p in preds.items() if n != NO_PROCESSING])
+            mask = (stacked != stacked[0]).any(0)
+        else:
+            raise RAExplorerError(f"Unknown filter {name!r}; use one of {', '.join(FILTERS)}.")
+        return torch.nonzero(mask).flatten()[:k].tolist()
+
+    # ------------------------------------------------------------------ panels
+    @torch.no_grad()
+    def topk(self, classifier: str, x: torch.Tensor, k: int = 3) -> list[tuple[str, float]]:
+        probs = self.classifiers[classifier](x[None].to(self.device)).softmax(1)[0].cpu()
+        values, idx = probs.topk(min(k, len(probs)))
+        return [(self.info.class_names[i], float(v)) for v, i in zip(values, idx)]
+
+    @torch.no_grad()
+    def outputs_for(self, clean: torch.Tensor, lq: torch.Tensor,
+                    processors: list[str] | None = None) -> dict[str, dict]:
+        """For one image: what a person sees and what the classifier sees, per panel
+        (``processors``: a subset by name, default all)."""
+        upsampled = self.task.upsample(lq[None], clean.shape[-2:])[0]
+        out = {CLEAN_PANEL: {"human": clean, "machine": clean},
+               LQ_PANEL: {"human": upsampled, "machine": upsampled}}
+        x = lq[None].to(self.device)
+        for name, proc in self.processors.items():
+            if processors is not None and name not in processors:
+                continue
+            machine = proc(x).clamp(0, 1)[0].cpu()
+            human = (human_view(proc, x).clamp(0, 1)[0].cpu()
+                     if isinstance(proc, TransformedProcessor) else machine)
+            out[name] = {"human": human, "machine": machine}
+        return out
+
+    def panels(self, index: int, classifier: str, metrics=("psnr", "ssim"), k: int = 3,
+               clean: torch.Tensor | None = None,
+               processors: list[str] | None = None) -> list[Panel]:
+        """The clean target, the LQ input and each processor's output (all, or the names in
+        ``processors``) for test image ``index`` (or for ``clean``, an uploaded image already
+        in the dataset's format)."""
+        if clean is None:
+            clean, _, _ = self.test[index]
+        lq = self.task.degrade_eval(clean[None], [index])[0]
+        outs = self.outputs_for(clean, lq, processors)
+        created = {m: self.metric(m) for m in metrics}
+        panels = []
+        for name, views in outs.items():
+            values = {}
+            if name != CLEAN_PANEL:
+                values = {m: float(fn(views["human"][None], clean[None])[0])
+                          for m, fn in created.items()}
+            panels.append(Panel(name, to_numpy(views["human"]),
+                                self.topk(classifier, views["machine"], k), values))
+        return panels
+
+    def differences(self, panels: list[Panel]) -> dict[str, dict[str, np.ndarray]]:
+        """|output - target| (in [0, 1]) and output - plain (signed, in [-1, 1]) per processor."""
+        by_name = {p.name: p.image for p in panels}
+        target = by_name[CLEAN_PANEL]
+        plain = by_name.get(self.plain_name() or "")
+        out = {}
+        for p in panels:
+            if p.name in (CLEAN_PANEL,):
+                continue
+            out[p.name] = {"abs_error": np.abs(p.image - target),
+                           "minus_plain": (p.image - plain) if plain is not None else None}
+        return out
+
+
+@torch.no_grad()
+def plane_maps(workspace, index: int, classifiers: list[str], extent: float, resolution: int,
+               coarse_step: int = 8) -> dict:
+    """2-D decision maps of ``classifiers`` around test image ``index``.
+
+    The plane passes through the plain output x along d_RA (towards the RA
+    output) and a random direction orthogonal to it (seeded by the index).
+    Returns {"maps": {name: DecisionMap}, "ra_length": ||x_RA - x||,
+    "agreement": matrix}.
+    """
+    from ..analyses.boundary import (
+        adaptive_decision_map,
+        agreement_matrix,
+        orthogonal_direction,
+        ra_directions,
+    )
+
+    plain, ra = workspace.plain_name(), workspace.ra_name()
+    clean, _, _ = workspace.test[index]
+    lq = workspace.task.degrade_eval(clean[None], [index])
+    x = workspace.processors[plain](lq).clamp(0, 1)
+    x_ra = workspace.processors[ra](lq).clamp(0, 1)
+    d_ra, length = ra_directions(x, x_ra)
+    d_r = orthogonal_direction(d_ra[0], seed=index)
+    maps = {name: adaptive_decision_map(workspace.classifiers[name], x[0], d_ra[0], d_r, extent,
+                                        resolution, coarse_step=coarse_step)
+            for name in classifiers}
+    return {"maps": maps, "ra_length": float(length[0]),
+            "agreement": agreement_matrix({n: m.classes for n, m in maps.items()})}
+
+
+def read_upload(data: bytes, channels: int, size: int) -> torch.Tensor:
+    """An uploaded file -> (channels, size, size) in [0, 1], or one clear error.
+
+    Refuses empty or over-large files, non-images, and images whose pixel
+    count exceeds the decompression-bomb guard (checked from the header,
+    before decoding). The image is converted to the dataset's channels and
+    resized (shorter side) and centre-cropped to ``size``.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    if not data:
+        raise RAExplorerError("The uploaded file is empty; choose an image file.")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise RAExplorerError(f"The upload is {len(data) / 2**20:.1f} MiB; the limit is "
+                              f"{MAX_UPLOAD_BYTES / 2**20:.0f} MiB.")
+    try:
+        img = Image.open(io.BytesIO(data))
+    except (UnidentifiedImageError, OSError):
+        raise RAExplorerError("The upload is not an image this app can read; use PNG, JPEG, "
+                              "BMP, GIF, TIFF or WebP.") from None
+    if img.format not in UPLOAD_TYPES:
+        raise RAExplorerError(f"The upload is a {img.format} file; use PNG, JPEG, BMP, GIF, TIFF "
+                              "or WebP.")
+    width, height = img.size
+    if width * height > MAX_UPLOAD_PIXELS:
+        raise RAExplorerError(f"The image is {width} x {height} pixels; the limit is "
+                              f"{MAX_UPLOAD_PIXELS:,} pixels (decompression-bomb guard).")
+    try:
+        img = img.convert("RGB" if channels == 3 else "L")
+    except (OSError, ValueError) as exc:
+        raise RAExplorerError(f"The image could not be decoded ({exc}).") from None
+    scale = size / min(width, height)
+    img = img.resize((max(size, round(width * scale)), max(size, round(height * scale))),
+                     Image.BICUBIC)
+    left, top = (img.width - size) // 2, (img.height - size) // 2
+    img = img.crop((left, top, left + size, top + size))
+    arr = np.asarray(img, dtype=np.float32) / 255.0
+    if arr.ndim == 2:
+        arr = arr[None]
+    else:
+        arr = arr.transpose(2, 0, 1)
+    return torch.from_numpy(arr.copy())
+
+
+def available_tasks(dataset: str, folder=None) -> list[str]:
+    from ..analyses.evaluate import report_tasks
+
+    return report_tasks(dataset, folder)
+
+
+def classifier_names(dataset: str, folder=None) -> list[str]:
+    return [c["name"] for c in find_checkpoints(folder, kind="classifier", dataset=dataset)]

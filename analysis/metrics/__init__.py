@@ -1,0 +1,5 @@
+"""Image-quality metrics: ``create_metric(name)`` and ``list_metrics()`` (see ``registry``)."""
+
+from .registry import METRICS, create_metric, list_metrics
+
+__all__ = ["METRICS", "create_metric", "list_metrics"]

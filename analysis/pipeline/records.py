@@ -1,0 +1,166 @@
+"""The per-image record table: one row per test image, built by the runner in one pass.
+
+For every image and every input (clean, no processing, each processor) it holds, per classifier,
+the top-1 class and its softmax probability (of the machine view), and per input the image's
+PSNR (dB, peak 1) and SSIM against the clean image (of the human view; NaN for clean). Accuracy
+tables, claims, filters and galleries are views over it.
+
+Stored as Parquet (zstd): columns ``index``, ``label``, ``pred|<input>|<classifier>`` (int16),
+``prob|<input>|<classifier>`` (float16), ``psnr|<input>`` and ``ssim|<input>`` (float32); the
+schema metadata ``ra_explorer`` holds the task, dataset, split, the input and classifier names
+and the provenance (JSON).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .runner import CLEAN, ProcessedBatch, gather_objects
+
+FORMAT = "ra-explorer-records/1"
+IMAGE_METRICS = ("psnr", "ssim")
+
+
+@dataclass
+class RecordTable:
+    """Per-image records. Arrays are aligned with ``index`` (N,)."""
+
+    task: str
+    dataset: str
+    split: str
+    inputs: list[str]
+    classifiers: list[str]
+    index: np.ndarray                                  # (N,) int64 dataset indices
+    label: np.ndarray                                  # (N,) int64
+    pred: dict[tuple[str, str], np.ndarray]            # (input, classifier) -> (N,) int16
+    prob: dict[tuple[str, str], np.ndarray]            # (input, classifier) -> (N,) float16
+    quality: dict[tuple[str, str], np.ndarray]         # (metric, input) -> (N,) float32
+    provenance: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def correct(self, input_name: str, classifier: str) -> np.ndarray:
+        """(N,) bool: the classifier's top-1 on ``input_name`` equals the label."""
+        return self.pred[(input_name, classifier)] == self.label
+
+    # ------------------------------------------------------------------ storage
+    def save(self, path: str | Path) -> Path:
+        """Write the table as Parquet (the folder is created)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        columns = {"index": pa.array(self.index.astype(np.int64)),
+                   "label": pa.array(self.label.astype(np.int64))}
+        for (inp, clf), values in self.pred.items():
+            columns[f"pred|{inp}|{clf}"] = pa.array(values.astype(np.int16))
+        for (inp, clf), values in self.prob.items():
+            columns[f"prob|{inp}|{clf}"] = pa.array(values.astype(np.float16))
+        for (metric, inp), values in self.quality.items():
+            columns[f"{metric}|{inp}"] = pa.array(values.astype(np.float32))
+        meta = {"format": FORMAT, "task": self.task, "dataset": self.dataset,
+                "split": self.split, "inputs": self.inputs, "classifiers": self.classifiers,
+                "provenance": self.provenance}
+        table = pa.table(columns).replace_schema_metadata({"ra_explorer": json.dumps(meta)})
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, path, compression="zstd")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> RecordTable:
+        import pyarrow.parquet as pq
+
+        from ..errors import RAExplorerError
+
+        try:
+            table = pq.read_table(path)
+            meta = json.loads(table.schema.metadata[b"ra_explorer"])
+        except (OSError, KeyError, ValueError, TypeError) as exc:
+            raise RAExplorerError(f"{path} is not a record table of this project ({exc}).") from exc
+        cols = {name: table.column(name).to_numpy() for name in table.column_names}
+        pred, prob, quality = {}, {}, {}
+        for name, values in cols.items():
+            head, _, rest = name.partition("|")
+            if head == "pred":
+                inp, clf = rest.rsplit("|", 1)
+                pred[(inp, clf)] = values
+            elif head == "prob":
+                inp, clf = rest.rsplit("|", 1)
+                prob[(inp, clf)] = values
+            elif head in IMAGE_METRICS:
+                quality[(head, rest)] = values
+        return cls(meta["task"], meta["dataset"], meta["split"], meta["inputs"],
+                   meta["classifiers"], cols["index"], cols["label"], pred, prob, quality,
+                   meta.get("provenance", {}))
+
+
+class RecordSink:
+    """Consumes :class:`~analysis.pipeline.runner.ProcessedBatch` es and builds the table.
+
+    ``classifiers``: name -> model (eval mode, on the runner's device); ``metrics``: name ->
+    callable ``m(x, y) -> Tensor[N]`` (the registry's PSNR and SSIM) applied to human views.
+    """
+
+    def __init__(self, classifiers: dict[str, torch.nn.Module], metrics: dict | None = None):
+        self.classifiers = classifiers
+        self.metrics = metrics or {}
+        self.parts: list[tuple[int, dict]] = []
+        self.inputs: list[str] | None = None
+
+    @torch.inference_mode()
+    def add(self, batch: ProcessedBatch) -> None:
+        if self.inputs is None:
+            self.inputs = list(batch.views)
+        part = {"index": batch.indices.numpy().astype(np.int64),
+                "label": batch.labels.numpy().astype(np.int64)}
+        for inp, views in batch.views.items():
+            for clf_name, clf in self.classifiers.items():
+                logits = clf(views.machine)
+                cls = logits.argmax(1)        # from the logits, as every table counts it
+                top = logits.softmax(1).gather(1, cls[:, None])[:, 0]
+                part[("pred", inp, clf_name)] = cls.cpu().numpy().astype(np.int16)
+                part[("prob", inp, clf_name)] = top.cpu().numpy().astype(np.float16)
+            if inp == CLEAN:
+                continue
+            for m_name, metric in self.metrics.items():
+                part[(m_name, inp)] = metric(views.human, batch.clean).cpu().numpy().astype(
+                    np.float32)
+        self.parts.append((batch.number, part))
+
+    def table(self, task: str, dataset: str, split: str, world_size: int = 1,
+              provenance: dict | None = None) -> RecordTable:
+        """The table of every batch (gathered from all ranks under torchrun), in plan order."""
+        parts = sorted(gather_objects(self.parts, world_size), key=lambda p: p[0])
+        inputs = self.inputs or []
+        if world_size > 1:  # ranks without a batch learn the input names from the others
+            inputs = next((n for n in gather_objects([self.inputs], world_size) if n), inputs)
+        chunks = [p for _, p in parts]
+
+        def cat(key, dtype):
+            return (np.concatenate([c[key] for c in chunks]) if chunks
+                    else np.empty(0, dtype=dtype))
+
+        clfs = list(self.classifiers)
+        nan_clean = [(m, CLEAN) for m in self.metrics if CLEAN in inputs]
+        quality = {(m, inp): cat((m, inp), np.float32) for m in self.metrics
+                   for inp in inputs if inp != CLEAN}
+        for key in nan_clean:
+            quality[key] = np.full(sum(len(c["index"]) for c in chunks), np.nan, np.float32)
+        return RecordTable(
+            task, dataset, split, inputs, clfs, cat("index", np.int64), cat("label", np.int64),
+            {(i, c): cat(("pred", i, c), np.int16) for i in inputs for c in clfs},
+            {(i, c): cat(("prob", i, c), np.float16) for i in inputs for c in clfs},
+            quality, provenance or {})
+
+
+def run_sinks(batches, sinks) -> None:
+    """Feed every batch of ``batches`` to every sink (one pass for all analyses)."""
+    for batch in batches:
+        for sink in sinks:
+            sink.add(batch)

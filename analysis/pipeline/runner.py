@@ -1,0 +1,183 @@
+"""The one place that runs the processing networks: split -> degrade -> processors -> views.
+
+Every analysis (evaluate, quality, features, the boundary table, the float16 check, the app's
+filters, lambda selection) consumes :func:`stream`; none re-implements the loop. Per batch it
+yields a :class:`ProcessedBatch` with the clean images, the LQ inputs and, for every input
+name, two views:
+
+* ``human``   what a person and an image metric see (P(x) for "RA with transformer");
+* ``machine`` what a classifier sees (T(P(x)) for "RA with transformer"; else the same tensor).
+
+Input names: :data:`CLEAN` (the undegraded image), :data:`NO_PROCESSING` (the LQ input resized
+bicubically to full size) and each processor's checkpoint name. Every view is clamped to [0, 1]
+and has the clean image's shape (B, C, H, W). P of "RA with transformer" runs once per batch:
+its output is the human view and T's input.
+
+Sharding. Under ``torchrun`` (WORLD_SIZE > 1) the split's batches are dealt round-robin to the
+ranks: rank r gets batches r, r + W, r + 2W, ... of the same partition a single process uses, so
+every image is computed in a batch of exactly the same composition as without torchrun (results
+match a 1-process run bit for bit). :func:`gather_objects` collects per-rank results.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from ..zoo import TransformedProcessor
+
+CLEAN, NO_PROCESSING = "clean", "no processing"
+
+Progress = Callable[[int, int], None]     # on_progress(done, total), called once per batch
+
+
+@dataclass
+class Views:
+    """The two images of one input: ``human`` (people, image metrics) and ``machine``
+    (classifiers); both (B, C, H, W) in [0, 1], the same tensor unless they differ."""
+
+    human: torch.Tensor
+    machine: torch.Tensor
+
+
+@dataclass
+class ProcessedBatch:
+    """One batch of the split through every processor (all tensors on the runner's device,
+    indices and labels on the CPU)."""
+
+    indices: torch.Tensor                 # (B,) dataset indices
+    labels: torch.Tensor                  # (B,)
+    clean: torch.Tensor                   # (B, C, H, W)
+    lq: torch.Tensor                      # (B, C, h, w), the degraded input
+    views: dict[str, Views]               # CLEAN, NO_PROCESSING, then each processor in order
+    number: int = 0                       # position of the batch in the split's plan
+
+
+def processor_views(processor: torch.nn.Module, lq: torch.Tensor) -> Views:
+    """Human and machine view of one processor on ``lq`` (P run once for P followed by T)."""
+    if isinstance(processor, TransformedProcessor):
+        p = processor.processor(lq)
+        return Views(p.clamp(0, 1), processor.transformer(p).clamp(0, 1))
+    out = processor(lq).clamp(0, 1)
+    return Views(out, out)
+
+
+def input_views(task, processors: dict[str, torch.nn.Module], clean: torch.Tensor,
+                lq: torch.Tensor, include_clean: bool = True) -> dict[str, Views]:
+    """Every input's views for one batch: clean, no processing, then each processor."""
+    views = {}
+    if include_clean:
+        views[CLEAN] = Views(clean, clean)
+    up = task.upsample(lq, clean.shape[-2:]).to(clean.device)
+    views[NO_PROCESSING] = Views(up, up)
+    lq = lq.to(clean.device)
+    for name, proc in processors.items():
+        views[name] = processor_views(proc, lq)
+    return views
+
+
+def world() -> tuple[int, int]:
+    """(rank, world size) under torchrun (the process group started once), else (0, 1)."""
+    size = int(os.environ.get("WORLD_SIZE", "1"))
+    if size <= 1:
+        return 0, 1
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_rank(), dist.get_world_size()
+
+
+def gather_objects(part: list, world_size: int) -> list:
+    """Every rank's ``part`` concatenated in rank order (the part itself with one process)."""
+    if world_size <= 1:
+        return part
+    import torch.distributed as dist
+
+    everyone = [None] * world_size
+    dist.all_gather_object(everyone, part)
+    return [item for chunk in everyone for item in chunk]
+
+
+def get_batch(dataset, indices: torch.Tensor):
+    """(images, labels, indices) for ``indices`` through the dataset protocol."""
+    if hasattr(dataset, "get_batch"):
+        return dataset.get_batch(indices)
+    items = [dataset[int(i)] for i in indices]
+    return (torch.stack([im for im, _ in items]), torch.tensor([int(lab) for _, lab in items]),
+            indices.clone())
+
+
+def batch_plan(n: int, batch_size: int, indices: Sequence[int] | torch.Tensor | None = None,
+               shard: bool = True) -> tuple[list[torch.Tensor], int]:
+    """(this rank's batches of dataset indices, the split's total image count).
+
+    ``indices`` picks images (default: the first ``n``); batches are cut in that order and
+    dealt round-robin to the ranks when ``shard`` and under torchrun.
+    """
+    order = torch.arange(n) if indices is None else torch.as_tensor(indices, dtype=torch.long)
+    batches = [order[s:s + batch_size] for s in range(0, len(order), batch_size)]
+    rank, size = world() if shard else (0, 1)
+    return batches[rank::size], len(order)
+
+
+@torch.inference_mode()
+def stream(task, processors: dict[str, torch.nn.Module], dataset, device, batch_size: int = 500,
+           limit: int | None = None, indices: Sequence[int] | None = None, seed: int = 0,
+           include_clean: bool = True, shard: bool = True,
+           on_progress: Progress | None = None) -> Iterator[ProcessedBatch]:
+    """Stream ``dataset`` (a split) through ``task``'s evaluation degradation and ``processors``.
+
+    Args:
+        task: a task object (``degrade_eval``, ``upsample``).
+        processors: name -> model (eval mode, on ``device``), in the order views are wanted.
+        dataset: a split implementing the dataset protocol (``len``, ``get_batch``).
+        device: where the networks run.
+        batch_size: images per batch.
+        limit: the first ``limit`` images only (ignored when ``indices`` is given).
+        indices: the dataset indices to run, in this order.
+        seed: seed of the per-index degradations.
+        include_clean: whether views hold :data:`CLEAN`.
+        shard: deal batches to torchrun ranks (set False to run every batch in every process).
+        on_progress: ``on_progress(images done, images total)`` after every batch (this rank's).
+
+    Yields:
+        :class:`ProcessedBatch` per batch, in index order within the rank.
+    """
+    n = len(dataset) if limit is None else min(limit, len(dataset))
+    plan, _ = batch_plan(n, batch_size, indices, shard)
+    rank, size = world() if shard else (0, 1)
+    total = sum(len(b) for b in plan)
+    done = 0
+    if on_progress is not None:
+        on_progress(0, total)
+    for k, chunk in enumerate(plan):
+        images, labels, idx = get_batch(dataset, chunk)
+        lq = task.degrade_eval(images, idx, seed=seed)
+        clean = images.to(device)
+        views = input_views(task, processors, clean, lq.to(device), include_clean)
+        yield ProcessedBatch(idx, labels, clean, lq.to(device), views, number=rank + k * size)
+        done += len(idx)
+        if on_progress is not None:
+            on_progress(done, total)
+
+
+def tqdm_progress(desc: str, enabled: bool = True) -> tuple[Progress, Callable[[], None]]:
+    """(on_progress callback driving a tqdm bar on stderr, close function)."""
+    import sys
+
+    from tqdm import tqdm
+
+    rank, _ = world()
+    bar = tqdm(desc=desc, file=sys.stderr, leave=False, disable=not (enabled and rank == 0),
+               unit="img")
+
+    def update(done: int, total: int):
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return update, bar.close

@@ -1,0 +1,1 @@
+"""Reporting: result files with provenance, the RA paper's tables, and figures."""

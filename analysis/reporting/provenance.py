@@ -1,0 +1,76 @@
+"""How a result was made: the fields every result file carries.
+
+``provenance(...)`` returns a JSON-ready dict: the command line, dataset and split, number of
+images, seeds, the SHA-256 of each checkpoint used, the project's git commit and whether the
+tree was dirty, torch version, device and threads, start time (UTC, ISO 8601) and wall time in
+seconds.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+
+from ..config import PROJECT_ROOT
+
+
+def git_state() -> dict:
+    """{"commit": hash or None, "dirty": bool or None} of the project's checkout."""
+    def git(*args):
+        return subprocess.run(["git", "-C", str(PROJECT_ROOT), *args], capture_output=True,
+                              text=True, timeout=10)
+    try:
+        head = git("rev-parse", "HEAD")
+        if head.returncode != 0:
+            return {"commit": None, "dirty": None}
+        status = git("status", "--porcelain", "--untracked-files=no")
+        return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+
+
+class Clock:
+    """Start time and wall time of a run (``Clock()`` at the start, ``.fields()`` at the end)."""
+
+    def __init__(self):
+        self.started = datetime.now(timezone.utc)
+        self._t0 = time.perf_counter()
+
+    def fields(self) -> dict:
+        return {"started": self.started.isoformat(timespec="seconds"),
+                "wall_seconds": round(time.perf_counter() - self._t0, 3)}
+
+
+def provenance(*, dataset: str, split: str, n_images: int, checkpoints: dict[str, str],
+               seeds: dict, device, clock: Clock | None = None, command: list[str] | None = None,
+               world_size: int = 1) -> dict:
+    """The provenance record of one run.
+
+    Args:
+        dataset: the dataset spec.
+        split: ``test``, ``val`` or ``train``.
+        n_images: images the result rests on.
+        checkpoints: checkpoint name -> SHA-256 of its weights.
+        seeds: name -> seed (degradations, directions, t-SNE ...).
+        device: the torch device the networks ran on.
+        clock: the run's :class:`Clock` (start and wall time); None leaves them out.
+        command: the command line (default: ``sys.argv``).
+        world_size: processes under torchrun.
+    """
+    import torch
+
+    argv = command if command is not None else sys.argv
+    record = {
+        "command": shlex.join(["python -m analysis", *argv[1:]] if argv and argv[0].endswith(
+            ("__main__.py", "analysis")) else list(argv)),
+        "dataset": dataset, "split": split, "n_images": int(n_images),
+        "seeds": seeds, "checkpoints": dict(checkpoints),
+        "git": git_state(), "torch": torch.__version__, "device": str(device),
+        "threads": torch.get_num_threads(), "world_size": world_size,
+    }
+    if clock is not None:
+        record.update(clock.fields())
+    return record

@@ -1,0 +1,490 @@
+"""Training loops: classifiers (standard or PGD-L2 adversarial) and processors (every method).
+
+Both share :func:`fit`: Adam(W) with a cosine LR schedule, seeded data order
+and degradations, tqdm progress, validation after every epoch, a resumable
+state file written after every epoch (``torch.load(weights_only=True)``
+reads it back), CUDA with bfloat16 autocast when present, and
+DistributedDataParallel when started under torchrun (``WORLD_SIZE`` > 1;
+nccl on GPU, gloo on CPU), rank 0 writing the one checkpoint.
+
+The recognizer used by a processor's loss is frozen: eval mode,
+``requires_grad=False``, never handed to the optimizer.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..data.datasets import iterate_batches, load_dataset
+from ..data.tasks import create_task
+from ..device import pick_device
+from ..errors import RAExplorerError
+from ..zoo import TransformedProcessor, create_model, human_view, model_kind
+from ..zoo.checkpoints import load_checkpoint, save_checkpoint, state_digest
+from .methods import LossContext, get_method
+
+# ----------------------------------------------------------------------------- distributed helpers
+
+@dataclass
+class DistInfo:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def init_distributed(device: torch.device) -> DistInfo:
+    """Join the torchrun process group when ``WORLD_SIZE`` > 1 (gloo on CPU, nccl on CUDA)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return DistInfo()
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    return DistInfo(dist.get_rank(), dist.get_world_size(), local)
+
+
+def barrier(info: DistInfo):
+    if info.world_size > 1:
+        import torch.distributed as dist
+        dist.barrier()
+
+
+def freeze(model: nn.Module) -> nn.Module:
+    """Eval mode and no gradients: the recognizer must be bit-identical after training."""
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
+# ----------------------------------------------------------------------------- the shared loop
+
+@dataclass
+class FitJob:
+    """What :func:`fit` needs from a trainer.
+
+    ``step(images, labels, indices, gen)`` returns (loss, {name: float});
+    ``validate()`` returns metrics (floats); ``card(history)`` the model card.
+    """
+
+    name: str
+    model: nn.Module                      # the module(s) being trained (saved in the checkpoint)
+    step: Callable
+    validate: Callable[[], dict]
+    card: Callable[[list], dict]
+    dataset: object
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float = 0.0
+    seed: int = 0
+    limit: int | None = None
+    out: str = ""
+    dtype: str = "float32"
+    state_dir: str = "runs"
+    resume: bool = False
+    max_steps: int | None = None          # stop early (tests, smoke runs)
+    progress: bool = True
+    history: list = field(default_factory=list)
+
+
+def _state_path(job: FitJob) -> Path:
+    return Path(job.state_dir) / f"{Path(job.out).name}.state.pt"
+
+
+def fit(job: FitJob, device: torch.device, dist_info: DistInfo) -> Path | None:
+    """Run the epochs of ``job``; returns the card path on rank 0 (None elsewhere)."""
+    from tqdm import tqdm
+
+    model = job.model.to(device)
+    trainable = model
+    if dist_info.world_size > 1:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+        trainable = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=job.lr, weight_decay=job.weight_decay)
+    n = len(job.dataset) if job.limit is None else min(job.limit, len(job.dataset))
+    steps_per_epoch = math.ceil(math.ceil(n / dist_info.world_size) / job.batch_size)
+    total = max(1, steps_per_epoch * job.epochs)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+    start_epoch = 0
+    state_path = _state_path(job)
+    if job.resume and state_path.exists():
+        state = torch.load(state_path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start_epoch = int(state["epoch"])
+        job.history[:] = list(state["history"])
+        if dist_info.is_main:
+            print(f"Resuming {job.name} from epoch {start_epoch} ({state_path}).", file=sys.stderr)
+    use_amp = device.type == "cuda"
+    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+    steps_done = 0
+    for epoch in range(start_epoch, job.epochs):
+        model.train()
+        gen = torch.Generator().manual_seed(job.seed * 7919 + epoch * 104729 + dist_info.rank)
+        batches = iterate_batches(job.dataset, job.batch_size, shuffle=True, seed=job.seed,
+                                  epoch=epoch, limit=job.limit, rank=dist_info.rank,
+                                  world_size=dist_info.world_size)
+        bar = tqdm(batches, total=steps_per_epoch, desc=f"{job.name} {epoch + 1}/{job.epochs}",
+                   disable=not (job.progress and dist_info.is_main), file=sys.stderr, leave=False)
+        sums: dict[str, float] = {}
+        count = 0
+        t0 = time.perf_counter()
+        for images, labels, indices in bar:
+            images, labels = images.to(device), labels.to(device)
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
+                loss, parts = job.step(trainable, images, labels, indices, gen)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            count += 1
+            for k, v in parts.items():
+                sums[k] = sums.get(k, 0.0) + v
+            bar.set_postfix(loss=f"{loss.item():.4f}")
+            steps_done += 1
+            if job.max_steps and steps_done >= job.max_steps:
+                break
+        if dist_info.is_main:
+            model.eval()
+            validation = job.validate()
+            # ms resolution: tiny test runs take under 0.1 s and must still record a duration
+            record = {"epoch": epoch + 1, "steps": count,
+                      "seconds": round(time.perf_counter() - t0, 3),
+                      **{f"train_{k}": v / max(count, 1) for k, v in sums.items()}, **validation}
+            print(f"{job.name} epoch {epoch + 1}/{job.epochs}: "
+                  + ", ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "epoch"),
+                  file=sys.stderr)
+            job.history.append(record)
+            state_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = state_path.with_name(state_path.name + ".tmp")
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(), "epoch": epoch + 1,
+                        "history": job.history}, tmp)
+            os.replace(tmp, state_path)
+        barrier(dist_info)
+        if job.max_steps and steps_done >= job.max_steps:
+            break
+    card_path = None
+    if dist_info.is_main:
+        model.eval()
+        card = job.card(job.history)
+        card.setdefault("training", {})["world_size"] = dist_info.world_size
+        card_path = save_checkpoint(model, card, job.out, dtype=job.dtype)
+        print(f"Wrote {card_path}", file=sys.stderr)
+    barrier(dist_info)
+    return card_path
+
+
+# ----------------------------------------------------------------------------- classifiers
+
+def augment(images: torch.Tensor, gen: torch.Generator, pad: int = 2) -> torch.Tensor:
+    """Random translation by up to ``pad`` pixels (reflect padding) and horizontal flips."""
+    n, _, h, w = images.shape
+    padded = F.pad(images, (pad,) * 4, mode="reflect")
+    dx = torch.randint(0, 2 * pad + 1, (n,), generator=gen)
+    dy = torch.randint(0, 2 * pad + 1, (n,), generator=gen)
+    out = torch.stack([padded[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w] for i in range(n)])
+    flip = torch.rand(n, generator=gen) < 0.5
+    out[flip] = out[flip].flip(-1)
+    return out
+
+
+def pgd_l2(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, eps: float, steps: int,
+           step_size: float | None = None, gen: torch.Generator | None = None,
+           clip: bool = True) -> torch.Tensor:
+    """PGD under an L2 budget ``eps`` in [0, 1]-pixel units; returns adversarial images.
+
+    Starts from a uniform point in the eps-ball, takes ``steps`` normalised
+    gradient steps of ``step_size`` (default 2.5 * eps / steps, Madry et al.),
+    projects onto the ball and onto [0, 1] after each.
+    """
+    if eps <= 0 or steps <= 0:
+        return images.detach()
+    step_size = step_size or 2.5 * eps / steps
+    was_training = model.training
+    model.eval()
+    flat = images[0].numel()
+    noise = torch.randn(images.shape, generator=gen).to(images.device)
+    noise = noise / noise.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
+    radius = eps * torch.rand(len(images), generator=gen).to(images.device) ** (1 / flat)
+    delta = noise * radius.view(-1, 1, 1, 1)
+    for _ in range(steps):
+        delta.requires_grad_(True)
+        loss = F.cross_entropy(model(images + delta), labels)
+        (grad,) = torch.autograd.grad(loss, delta)
+        grad_norm = grad.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
+        delta = delta.detach() + step_size * grad / grad_norm
+        norm = delta.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
+        delta = delta * (eps / norm).clamp(max=1.0)
+        if clip:
+            delta = (images + delta).clamp(0, 1) - images
+    model.train(was_training)
+    return (images + delta).detach()
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, dataset, device: torch.device, batch_size: int = 512,
+             limit: int | None = None, transform: Callable | None = None) -> float:
+    """Top-1 accuracy (in [0, 1]) of ``model`` on ``dataset``, optionally on ``transform(x, idx)``."""
+    correct = total = 0
+    model.eval()
+    for images, labels, indices in iterate_batches(dataset, batch_size, limit=limit):
+        if transform is not None:
+            images = transform(images, indices)
+        pred = model(images.to(device)).argmax(1).cpu()
+        correct += int((pred == labels).sum())
+        total += len(labels)
+    return correct / max(total, 1)
+
+
+def robust_accuracy(model: nn.Module, dataset, device: torch.device, eps: float, steps: int = 20,
+                    batch_size: int = 256, limit: int | None = None, seed: int = 0) -> float:
+    """Accuracy under a PGD-``steps`` L2 attack of radius ``eps`` ([0, 1]-pixel units)."""
+    gen = torch.Generator().manual_seed(seed)
+    correct = total = 0
+    model.eval()
+    for images, labels, _ in iterate_batches(dataset, batch_size, limit=limit):
+        images, labels = images.to(device), labels.to(device)
+        adv = pgd_l2(model, images, labels, eps, steps, gen=gen)
+        with torch.no_grad():
+            correct += int((model(adv).argmax(1) == labels).sum())
+        total += len(labels)
+    return correct / max(total, 1)
+
+
+def train_classifier(arch: str, dataset: str = "fashion-mnist", out: str = "checkpoints/classifier",
+                     epochs: int = 10, batch_size: int = 128, lr: float = 2e-3,
+                     weight_decay: float = 5e-4, seed: int = 0, adv_eps: float = 0.0,
+                     adv_steps: int = 7, augmentation: bool = True, arch_kwargs: dict | None = None,
+                     data_root: str | None = None, limit: int | None = None,
+                     val_limit: int | None = None, device: str | None = None,
+                     resume: bool = False, max_steps: int | None = None, dtype: str = "float32",
+                     state_dir: str = "runs", progress: bool = True) -> Path | None:
+    """Train classifier ``arch`` on ``dataset``; PGD-L2 adversarial training when ``adv_eps`` > 0."""
+    if model_kind(arch) != "classifier":
+        raise RAExplorerError(f"{arch!r} is a {model_kind(arch)}, not a classifier.")
+    dev = pick_device(device)
+    info_dist = init_distributed(dev)
+    if dev.type == "cuda" and info_dist.world_size > 1:
+        dev = torch.device("cuda", info_dist.local_rank)
+    torch.manual_seed(seed)
+    train_set = load_dataset(dataset, "train", root=data_root)
+    val_set = load_dataset(dataset, "val", root=data_root)
+    info = train_set.info
+    kwargs = {"in_channels": info.channels, "num_classes": info.num_classes,
+              "mean": list(info.mean), "std": list(info.std), **(arch_kwargs or {})}
+    model = create_model(arch, **kwargs)
+
+    def step(net, images, labels, indices, gen):
+        if augmentation:
+            images = augment(images.cpu(), gen).to(images.device)
+        if adv_eps > 0:
+            images = pgd_l2(net, images, labels, adv_eps, adv_steps, gen=gen)
+        logits = net(images)
+        loss = F.cross_entropy(logits, labels)
+        acc = (logits.argmax(1) == labels).float().mean().item()
+        return loss, {"loss": loss.item(), "acc": acc}
+
+    def validate():
+        metrics = {"val_accuracy": accuracy(model, val_set, dev, limit=val_limit)}
+        if adv_eps > 0:
+            metrics["val_robust_accuracy"] = robust_accuracy(
+                model, val_set, dev, adv_eps, steps=adv_steps, limit=min(val_limit or 1000, 1000))
+        return metrics
+
+    def card(history):
+        last = history[-1] if history else {}
+        return {
+            "kind": "classifier", "arch": arch, "arch_kwargs": kwargs, "dataset": dataset,
+            "task": None, "method": "adversarial" if adv_eps > 0 else "standard",
+            "training": {"epochs": epochs, "batch_size": batch_size, "lr": lr,
+                         "weight_decay": weight_decay, "seed": seed, "augmentation": augmentation,
+                         "adversarial": ({"norm": "L2", "eps": adv_eps, "steps": adv_steps,
+                                          "units": "[0,1]-pixel L2"} if adv_eps > 0 else None),
+                         "limit": limit},
+            "epochs": len(history), "seed": seed,
+            "metrics": {k: v for k, v in last.items() if k.startswith("val_")},
+            "history": history,
+        }
+
+    job = FitJob(name=Path(out).name, model=model, step=step, validate=validate, card=card,
+                 dataset=train_set, epochs=epochs, batch_size=batch_size, lr=lr,
+                 weight_decay=weight_decay, seed=seed, limit=limit, out=out, dtype=dtype,
+                 resume=resume, max_steps=max_steps, state_dir=state_dir, progress=progress)
+    return fit(job, dev, info_dist)
+
+
+# ----------------------------------------------------------------------------- processors
+
+class ProcessorWithTransformer(TransformedProcessor):
+    """P and T while training "RA with transformer" (same state dict as the deployed pipeline)."""
+
+    def forward(self, x):
+        """Returns (P(x), T(P(x).detach())): T never sends gradients into P."""
+        out = self.processor(x)
+        return out, self.transformer(out.detach())
+
+
+@torch.no_grad()
+def processor_validation(model: nn.Module, task, dataset, device, recognizer=None,
+                         batch_size: int = 256, limit: int | None = 2000) -> dict:
+    """PSNR (dB, mean over images) of the clamped outputs, and recognizer accuracy if given.
+
+    For P followed by T, PSNR is measured on P's output and accuracy on T(P(x)).
+    """
+    psnr_sum = correct = total = 0.0
+    for images, labels, indices in iterate_batches(dataset, batch_size, limit=limit):
+        lq = task.degrade_eval(images, indices).to(device)
+        out = model(lq).clamp(0, 1)
+        seen = human_view(model, lq).clamp(0, 1) if isinstance(model, TransformedProcessor) else out
+        mse = (seen.cpu() - images).pow(2).flatten(1).mean(1).clamp_min(1e-10)
+        psnr_sum += float((10 * torch.log10(1 / mse)).sum())
+        if recognizer is not None:
+            correct += int((recognizer(out).argmax(1).cpu() == labels).sum())
+        total += len(labels)
+    metrics = {"val_psnr": psnr_sum / max(total, 1)}
+    if recognizer is not None:
+        metrics["val_accuracy"] = correct / max(total, 1)
+    return metrics
+
+
+def train_processor(task: str, method: str, dataset: str = "fashion-mnist",
+                    out: str = "checkpoints/processor", recognizer: str | None = None,
+                    lam: float = 0.0, epochs: int = 10, batch_size: int = 64, lr: float = 1e-3,
+                    seed: int = 0, arch_kwargs: dict | None = None,
+                    transformer_kwargs: dict | None = None, layers: list[str] | None = None,
+                    losses: str = "EP", texture_weight: float = 0.0, patch: int = 8,
+                    unsup_distance: str = "prob-l2", data_root: str | None = None,
+                    limit: int | None = None, val_limit: int | None = 2000,
+                    device: str | None = None, resume: bool = False,
+                    max_steps: int | None = None, dtype: str = "float32",
+                    state_dir: str = "runs", progress: bool = True,
+                    init: str | None = None) -> Path | None:
+    """Train an SRResNet processor for ``task`` with ``method`` (see analysis.methods).
+
+    ``recognizer`` is the checkpoint path of the frozen classifier used by the
+    loss (and, for reporting, in validation). ``init`` optionally starts P
+    from another processor checkpoint (e.g. the plain one, for lambda sweeps).
+    """
+    spec = get_method(method)
+    dev = pick_device(device)
+    info_dist = init_distributed(dev)
+    if dev.type == "cuda" and info_dist.world_size > 1:
+        dev = torch.device("cuda", info_dist.local_rank)
+    torch.manual_seed(seed)
+    the_task = create_task(task)
+    train_set = load_dataset(dataset, "train", root=data_root)
+    val_set = load_dataset(dataset, "val", root=data_root)
+    info = train_set.info
+
+    rec, rec_card, rec_digest = None, None, None
+    if recognizer:
+        rec, rec_card = load_checkpoint(recognizer, device=dev)
+        freeze(rec)
+        rec_digest = state_digest(rec)
+        if rec_card["kind"] != "classifier":
+            raise RAExplorerError(f"The recognizer {recognizer} is a {rec_card['kind']}, "
+                                  "not a classifier.")
+    if spec.needs_recognizer and rec is None:
+        raise RAExplorerError(f"Method {method!r} needs --recognizer (a classifier checkpoint).")
+    if spec.needs_robust and not (rec_card.get("training") or {}).get("adversarial"):
+        raise RAExplorerError(f"Method {method!r} needs an adversarially trained recognizer, but "
+                              f"the card of {recognizer} records standard training.")
+    kwargs = {"in_channels": info.channels, "scale": the_task.scale, **(arch_kwargs or {})}
+    processor = create_model("srresnet", **kwargs)
+    if init:
+        init_model, _ = load_checkpoint(init)
+        processor.load_state_dict(init_model.state_dict())
+    t_kwargs = None
+    if spec.uses_transformer:
+        t_kwargs = {"in_channels": info.channels, **(transformer_kwargs or {})}
+        model = ProcessorWithTransformer(processor, create_model("cyclegan-resnet", **t_kwargs))
+    else:
+        model = processor
+    default_layers = rec.feature_names[:2] if rec is not None else []
+    ctx = LossContext(recognizer=rec, lam=lam, unsup_distance=unsup_distance,
+                      layers=tuple(layers or default_layers), losses=losses,
+                      texture_weight=texture_weight, patch=patch)
+
+    def step(net, images, labels, indices, gen):
+        lq = the_task.degrade_train(images.cpu(), gen).to(images.device)
+        if spec.uses_transformer:
+            # both outputs come through net (DDP when distributed) so all gradients are synchronised
+            out, ctx.transformed = net(lq)
+        else:
+            out = net(lq)
+        parts = spec.loss(ctx, out, images, labels)
+        loss = sum(parts.values())
+        return loss, {k: v.item() for k, v in parts.items()}
+
+    def deployed():
+        return _deployed_pipeline(model) if spec.uses_transformer else model
+
+    def validate():
+        return processor_validation(deployed(), the_task, val_set, dev, rec, limit=val_limit)
+
+    def card(history):
+        last = history[-1] if history else {}
+        if rec is not None and state_digest(rec) != rec_digest:
+            raise RAExplorerError(f"The recognizer {recognizer} changed during training; "
+                                  "this is a bug, and no checkpoint was written.")
+        c = {
+            "kind": "processor", "arch": "srresnet", "arch_kwargs": kwargs, "dataset": dataset,
+            "task": the_task.spec, "method": method, "lambda": lam,
+            "source": Path(recognizer).name if recognizer else None,
+            "source_state_sha256": rec_digest,
+            "training": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
+                         "layers": list(ctx.layers) if method.endswith("perceptual") else None,
+                         "losses": losses if method.endswith("perceptual") else None,
+                         "texture_weight": texture_weight if "T" in losses.upper() else None,
+                         "unsup_distance": unsup_distance if method == "ra-unsup" else None,
+                         "init": portable_path(init), "limit": limit},
+            "epochs": len(history), "seed": seed,
+            "metrics": {k: v for k, v in last.items() if k.startswith("val_")},
+            "history": history,
+        }
+        if spec.uses_transformer:
+            c["transformer"] = {"arch": "cyclegan-resnet", "arch_kwargs": t_kwargs}
+        return c
+
+    job = FitJob(name=Path(out).name, model=model, step=step, validate=validate, card=card,
+                 dataset=train_set, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                 limit=limit, out=out, dtype=dtype, resume=resume, max_steps=max_steps,
+                 state_dir=state_dir, progress=progress)
+    return fit(job, dev, info_dist)
+
+
+def portable_path(path: str | None) -> str | None:
+    """A path relative to the project root when it lies inside it (cards travel with git)."""
+    if path is None:
+        return None
+    from ..config import PROJECT_ROOT as root
+
+    try:
+        return str(Path(path).resolve().relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _deployed_pipeline(model: ProcessorWithTransformer) -> nn.Module:
+    return TransformedProcessor(model.processor, model.transformer)

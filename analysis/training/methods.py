@@ -1,0 +1,108 @@
+"""Processor training methods by name: each is a loss over (output, target, label).
+
+``plain``              MSE
+``ra``                 MSE + lambda * CE(R(P(x)), y)                       (R frozen)
+``ra-unsup``           MSE + lambda * d(R(P(x)), R(target))                (no labels)
+``ra-transformer``     P on MSE; T on lambda * CE(R(T(P(x).detach())), y)
+``perceptual``         E / EP / EPT / PT: MSE, lambda * feature MSE, texture_weight * Gram MSE
+``robust-perceptual``  the same on an adversarially robust classifier
+
+Adding a method is adding a row to ``METHODS`` and its loss function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import unknown_name
+from .losses import perceptual_loss, recognition_loss, texture_loss, unsupervised_ra_loss
+
+
+@dataclass
+class LossContext:
+    """What a method's loss may use besides the batch."""
+
+    recognizer: torch.nn.Module | None = None
+    transformed: torch.Tensor | None = None   # T(P(x).detach()) for ra-transformer
+    lam: float = 0.0
+    unsup_distance: str = "prob-l2"
+    layers: tuple[str, ...] = ()
+    losses: str = "EP"
+    texture_weight: float = 0.0
+    patch: int = 8
+
+
+def _plain(ctx, out, target, labels):
+    return {"mse": F.mse_loss(out, target)}
+
+
+def _ra(ctx, out, target, labels):
+    return {"mse": F.mse_loss(out, target), "ce": ctx.lam * recognition_loss(ctx.recognizer, out, labels)}
+
+
+def _ra_unsup(ctx, out, target, labels):
+    return {"mse": F.mse_loss(out, target),
+            "unsup": ctx.lam * unsupervised_ra_loss(ctx.recognizer, out, target, ctx.unsup_distance)}
+
+
+def _ra_transformer(ctx, out, target, labels):
+    return {"mse": F.mse_loss(out, target),
+            "ce_t": ctx.lam * recognition_loss(ctx.recognizer, ctx.transformed, labels)}
+
+
+def _perceptual(ctx, out, target, labels):
+    combo = ctx.losses.upper()
+    if combo not in PERCEPTUAL_COMBOS:
+        raise unknown_name("perceptual loss combination", combo, list(PERCEPTUAL_COMBOS))
+    parts = {}
+    if "E" in combo:
+        parts["mse"] = F.mse_loss(out, target)
+    if "P" in combo:
+        parts["perceptual"] = ctx.lam * perceptual_loss(ctx.recognizer, out, target, ctx.layers)
+    if "T" in combo:
+        parts["texture"] = ctx.texture_weight * texture_loss(ctx.recognizer, out, target,
+                                                             ctx.layers, ctx.patch)
+    return parts
+
+
+PERCEPTUAL_COMBOS = ("E", "EP", "EPT", "PT", "ET", "P")
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    loss: Callable[..., dict]
+    description: str
+    needs_recognizer: bool = True
+    needs_robust: bool = False
+    uses_transformer: bool = False
+    uses_labels: bool = True
+    extra: dict = field(default_factory=dict)
+
+
+METHODS: dict[str, MethodSpec] = {
+    "plain": MethodSpec(_plain, "MSE only", needs_recognizer=False, uses_labels=False),
+    "ra": MethodSpec(_ra, "MSE + lambda * cross-entropy through the frozen recognizer"),
+    "ra-unsup": MethodSpec(_ra_unsup, "MSE + lambda * distance of recognizer outputs on output "
+                           "and target", uses_labels=False),
+    "ra-transformer": MethodSpec(_ra_transformer, "P on MSE; T on lambda * cross-entropy of "
+                                 "R(T(P(x))) with P's output detached", uses_transformer=True),
+    "perceptual": MethodSpec(_perceptual, "MSE and/or feature / texture losses on a standard "
+                             "classifier (E, EP, EPT, PT)", uses_labels=False),
+    "robust-perceptual": MethodSpec(_perceptual, "the perceptual losses on an adversarially "
+                                    "robust classifier", needs_robust=True, uses_labels=False),
+}
+
+
+def get_method(name: str) -> MethodSpec:
+    if name not in METHODS:
+        raise unknown_name("method", name, list(METHODS))
+    return METHODS[name]
+
+
+def list_methods() -> list[dict]:
+    return [{"name": n, "description": s.description, "needs_recognizer": s.needs_recognizer}
+            for n, s in METHODS.items()]

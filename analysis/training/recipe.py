@@ -1,0 +1,295 @@
+"""The embedded default zoo as data: every checkpoint and the options that train it.
+
+``python -m analysis build-zoo`` walks ``RECIPE`` in order, skips entries
+that are done, and resumes interrupted ones from their state file. The order
+is: classifiers; then per task a plain *base* processor (in checkpoints/bases/,
+not listed in the zoo), the lambda selections on the validation split (one per method,
+recorded in results/lambda_selection.json), and the final processors, each
+fine-tuned from the base for the same number of epochs (plain included, with
+MSE only), so that methods differ only in their loss. ``--only PATTERN``
+restricts to names matching a glob; several processes may share the recipe
+(each entry is claimed by a lock file).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import sys
+import time
+from pathlib import Path
+
+from ..config import PROJECT_ROOT
+from ..zoo.checkpoints import checkpoint_dir
+
+DATASET = "fashion-mnist"
+# The robust classifier's PGD-L2 radius in [0, 1]-pixel L2 units (28 x 28 images).
+ROBUST_EPS = 1.0
+
+CLASSIFIERS = [
+    {"name": "resnet20", "verb": "classifier", "args": {"arch": "resnet20", "epochs": 15}},
+    {"name": "resnet20-robust", "verb": "classifier",
+     "args": {"arch": "resnet20", "epochs": 6, "adv_eps": ROBUST_EPS, "adv_steps": 3}},
+    {"name": "densenet-bc", "verb": "classifier", "args": {"arch": "densenet-bc", "epochs": 8}},
+    {"name": "vgg11-bn", "verb": "classifier", "args": {"arch": "vgg11-bn", "epochs": 10}},
+    {"name": "mobilenetv2", "verb": "classifier", "args": {"arch": "mobilenetv2", "epochs": 8}},
+    {"name": "resnet32", "verb": "classifier", "args": {"arch": "resnet32", "epochs": 8}},
+]
+
+SOURCE = "resnet20"            # the RA methods' source recognizer
+ROBUST = "resnet20-robust"      # features of robust-perceptual
+TRANSFER_SOURCES = ["vgg11-bn", "densenet-bc", "mobilenetv2", "resnet32"]
+SWEEP = [1e-3, 1e-2, 1e-1]      # SR lambda sweep (Table 16 analog), beside plain (lambda 0)
+# Plain starting points of the fine-tunes: committed (so that a new machine continues from
+# the same base), but in a sub-folder, so that they are not listed as part of the zoo.
+BASES = str(PROJECT_ROOT / "checkpoints" / "bases")
+
+TASKS = {  # processor size and schedule per task (paper settings: SR x4, sigma 0.1, q 10)
+    "sr": {"arch_kwargs": {"channels": 32, "blocks": 6}, "base_epochs": 4, "epochs": 1},
+    "denoise": {"arch_kwargs": {"channels": 32, "blocks": 4}, "base_epochs": 3, "epochs": 1},
+    "jpeg": {"arch_kwargs": {"channels": 32, "blocks": 4}, "base_epochs": 3, "epochs": 1},
+    # A harder setting beside a paper one, when the paper's is too easy for the effect to
+    # show, is one more entry with its own task spec and name prefix, e.g.
+    # "denoise-sigma0.5": {"spec": "denoise:sigma=0.5", "arch_kwargs": ..., ...}.
+}
+GRIDS = {  # lambda grids per method, searched on the validation split
+    "ra": [1e-3, 1e-2, 1e-1],
+    "ra-unsup": [1e-2, 1e-1, 1.0],
+    "ra-transformer": [1e-2, 1e-1, 1.0],
+    "perceptual": [1e-3, 1e-2, 1e-1],
+    "robust-perceptual": [1e-3, 1e-2, 1e-1],
+}
+FINE_TUNE_LR = 5e-4
+TRANSFORMER_KWARGS = {"ngf": 16, "blocks": 3}
+
+
+def _recognizer(method: str) -> str | None:
+    return {"plain": None, "robust-perceptual": ROBUST}.get(method, SOURCE)
+
+
+def _processor(name, prefix, method, lam, recognizer, settings, **extra) -> dict:
+    args = {"task": settings.get("spec", prefix), "method": method, "lam": lam,
+            "recognizer": recognizer, "epochs": settings["epochs"], "lr": FINE_TUNE_LR,
+            "arch_kwargs": settings["arch_kwargs"], "init": f"{BASES}/{prefix}-base"}
+    if method == "ra-transformer":
+        args["transformer_kwargs"] = TRANSFORMER_KWARGS
+    return {"name": name, "verb": "processor", "prefix": prefix, "args": {**args, **extra}}
+
+
+def processor_entries(prefix: str) -> list[dict]:
+    """Base, lambda selections and final processors of one task of :data:`TASKS`.
+
+    ``prefix`` is the key in TASKS and the start of every name (``<prefix>-ra``,
+    ``select:<prefix>:ra``); the task itself is ``TASKS[prefix]["spec"]``
+    when given (a setting other than the task's default), else ``prefix``.
+    """
+    settings = TASKS[prefix]
+    task = settings.get("spec", prefix)
+    entries = [{"name": f"{prefix}-base", "verb": "processor", "folder": BASES,
+                "args": {"task": task, "method": "plain", "epochs": settings["base_epochs"],
+                         "arch_kwargs": settings["arch_kwargs"]}}]
+    for method, grid in GRIDS.items():
+        entries.append({"name": f"select:{prefix}:{method}", "verb": "select",
+                        "args": {"task": task, "method": method, "grid": grid,
+                                 "base": f"{BASES}/{prefix}-base",
+                                 "recognizer": _recognizer(method),
+                                 "arch_kwargs": settings["arch_kwargs"], "lr": FINE_TUNE_LR,
+                                 **({"transformer_kwargs": TRANSFORMER_KWARGS}
+                                    if method == "ra-transformer" else {})}})
+    entries.append(_processor(f"{prefix}-plain", prefix, "plain", 0.0, None, settings))
+    for method in GRIDS:
+        entries.append(_processor(f"{prefix}-{method}", prefix, method, "select",
+                                  _recognizer(method), settings))
+    if prefix == "sr":
+        for source in TRANSFER_SOURCES:
+            entries.append(_processor(f"sr-ra-src-{source}", prefix, "ra", "select:" + SOURCE,
+                                      source, settings))
+        for lam in SWEEP:  # the chosen lambda's point is sr-ra itself: not trained twice
+            entries.append({**_processor(f"sr-ra-lam{lam:g}", prefix, "ra", lam, SOURCE,
+                                         settings),
+                            "same_as_if_chosen": f"{prefix}-ra"})
+    return entries
+
+
+RECIPE: list[dict] = CLASSIFIERS + [e for task in TASKS for e in processor_entries(task)]
+
+
+def _resolve_lambda(entry: dict) -> float:
+    from .selection import chosen_lambda
+
+    args = entry["args"]
+    lam = args.get("lam", 0.0)
+    if not isinstance(lam, str):
+        return lam
+    source = lam.split(":", 1)[1] if ":" in lam else args["recognizer"]
+    return chosen_lambda(args["task"], args["method"], source)
+
+
+def is_done(entry: dict, folder: Path) -> bool:
+    if entry["verb"] == "select":
+        from .selection import read_selections, selection_key
+
+        a = entry["args"]
+        return selection_key(a["task"], a["method"], a["recognizer"]) in read_selections()
+    target = Path(entry.get("folder") or folder) / f"{entry['name']}.json"
+    return target.exists() or _covered_by_final(entry, folder)
+
+
+def _covered_by_final(entry: dict, folder: Path) -> bool:
+    """A sweep point whose lambda is the one selection chose: the final RA processor is it."""
+    final = entry.get("same_as_if_chosen")
+    if not final or not (Path(folder) / f"{final}.json").exists():
+        return False
+    from .selection import chosen_lambda
+
+    a = entry["args"]
+    try:
+        return chosen_lambda(a["task"], a["method"], a["recognizer"]) == a["lam"]
+    except KeyError:  # not selected yet
+        return False
+
+
+def entry_seconds(entry: dict, folder: Path) -> float | None:
+    """Training seconds a finished entry took, as recorded by the run itself.
+
+    Checkpoints: the sum of their cards' per-epoch ``seconds`` (validation
+    included); selections: the ``seconds`` of their record. None when not done
+    or not recorded.
+    """
+    import json
+
+    if not is_done(entry, folder):
+        return None
+    if entry["verb"] == "select":
+        from .selection import read_selections, selection_key
+
+        a = entry["args"]
+        return read_selections()[selection_key(a["task"], a["method"], a["recognizer"])].get("seconds")
+    path = Path(entry.get("folder") or folder) / f"{entry['name']}.json"
+    if not path.exists():  # covered by the final processor: nothing trained
+        return 0.0
+    card = json.loads(path.read_text())
+    return float(sum(h.get("seconds", 0.0) for h in card.get("history", [])))
+
+
+def run_entry(entry: dict, folder: Path, state_dir: str, progress: bool) -> None:
+    from .loops import train_classifier, train_processor
+    from .selection import select_lambda
+
+    out = str(Path(entry.get("folder") or folder) / entry["name"])
+    common = {"dataset": entry.get("dataset", DATASET), "progress": progress}
+    args = dict(entry["args"])
+    if args.get("recognizer"):
+        args["recognizer"] = str(folder / args["recognizer"])
+    if entry["verb"] == "classifier":
+        train_classifier(out=out, resume=True, state_dir=state_dir, dtype="float16", **common,
+                         **args)
+    elif entry["verb"] == "select":
+        select_lambda(work_dir=str(Path(state_dir) / "grid"), **common, **args)
+    else:
+        args["lam"] = _resolve_lambda(entry)
+        train_processor(out=out, resume=True, state_dir=state_dir,
+                        dtype="float32" if entry.get("folder") else "float16", **common, **args)
+
+
+def _lock_path(state_dir: str, name: str) -> Path:
+    return Path(state_dir) / f"{name.replace(':', '_')}.lock"
+
+
+def _locked(state_dir: str, name: str) -> bool:
+    """Whether a live process holds the lock of entry ``name``."""
+    import os
+
+    try:
+        os.kill(int(_lock_path(state_dir, name).read_text()), 0)
+        return True
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return False
+
+
+def _claim(state_dir: str, name: str) -> Path | None:
+    """A lock file so that several build-zoo processes can share the recipe; None if taken."""
+    import os
+
+    if _locked(state_dir, name):
+        return None
+    lock = _lock_path(state_dir, name)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text(str(os.getpid()))
+    return lock
+
+
+def dependencies(entry: dict) -> list[str]:
+    """Names of the entries that must be done before ``entry`` can run."""
+    args = entry["args"]
+    deps = []
+    if args.get("recognizer"):
+        deps.append(args["recognizer"])
+    for key in ("init", "base"):
+        if args.get(key):
+            deps.append(Path(args[key]).name)
+    lam = args.get("lam")
+    if isinstance(lam, str):
+        deps.append(f"select:{entry.get('prefix', args['task'])}:{args['method']}")
+    return deps
+
+
+def build_zoo(only: list[str] | None = None, folder=None, state_dir: str = "runs",
+              force: bool = False, progress: bool = True, dry_run: bool = False,
+              recipe: list[dict] | None = None, poll_seconds: float = 30.0) -> list[str]:
+    """Train every missing entry of the recipe, dependencies first; returns the names trained.
+
+    Entries whose dependencies another process is still training are retried
+    after ``poll_seconds``; entries whose dependencies nobody will build (left
+    out by ``only``) are reported and dropped.
+    """
+    folder = checkpoint_dir(folder)
+    entries = list(recipe if recipe is not None else RECIPE)
+    by_name = {e["name"]: e for e in entries}
+
+    def done(name: str) -> bool:
+        entry = by_name.get(name)
+        if entry is None:  # a checkpoint outside the recipe
+            return (folder / f"{name}.json").exists()
+        return is_done(entry, folder)
+
+    pending = [e for e in entries
+               if not (only and not any(fnmatch.fnmatch(e["name"], p) for p in only))
+               and (force or not is_done(e, folder))]
+    if dry_run:
+        return [e["name"] for e in pending]
+    trained: list[str] = []
+    while pending:
+        progressed, waiting = False, False
+        for entry in list(pending):
+            if not force and is_done(entry, folder):  # finished by another process meanwhile,
+                pending.remove(entry)                 # or covered by a selection made since
+                continue
+            missing = [d for d in dependencies(entry) if not done(d)]
+            if missing:
+                pending_names = {e["name"] for e in pending}
+                if any(_locked(state_dir, d) or d in pending_names for d in missing):
+                    waiting = True
+                else:
+                    print(f"build-zoo: {entry['name']} needs {', '.join(missing)} first; skipped",
+                          file=sys.stderr)
+                    pending.remove(entry)
+                continue
+            lock = _claim(state_dir, entry["name"])
+            if lock is None:
+                waiting = True
+                continue
+            t0 = time.time()
+            try:
+                run_entry(entry, folder, state_dir, progress)
+            finally:
+                lock.unlink(missing_ok=True)
+            print(f"build-zoo: {entry['name']} took {time.time() - t0:.0f} s", file=sys.stderr)
+            pending.remove(entry)
+            trained.append(entry["name"])
+            progressed = True
+            break  # rescan from the top: earlier entries first
+        if not progressed:
+            if not waiting:
+                break
+            time.sleep(poll_seconds)
+    return trained

@@ -1,0 +1,108 @@
+"""Choosing lambda on the validation split (never the test split).
+
+For one task and method, each lambda of a grid fine-tunes the plain base
+processor for a short run; every candidate, and the base continued with MSE
+only, is measured on the same validation images (PSNR of the image a person
+sees; accuracy of the source recognizer). The rule:
+
+    choose the lambda with the highest validation accuracy among those whose
+    validation PSNR is at most ``max_psnr_drop`` dB below the plain reference;
+    if none qualifies, the smallest lambda.
+
+The record (grid, every measurement, the rule and the choice) is appended to
+``results/lambda_selection.json`` and the final checkpoint's card cites it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from ..analyses.quality import task_slug
+from ..config import results_dir
+from ..data.datasets import load_dataset
+from ..data.tasks import create_task
+from ..device import pick_device
+from ..zoo.checkpoints import checkpoint_paths, load_checkpoint
+from .loops import freeze, processor_validation, train_processor
+
+SELECTION_NAME = "lambda_selection.json"
+
+
+def read_selections(path: Path | None = None) -> dict:
+    path = Path(path or results_dir() / SELECTION_NAME)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def selection_key(task: str, method: str, source: str) -> str:
+    return f"{create_task(task).spec}|{method}|{source}"
+
+
+def chosen_lambda(task: str, method: str, source: str, path: Path | None = None) -> float:
+    record = read_selections(path).get(selection_key(task, method, source))
+    if record is None:
+        raise KeyError(f"No lambda was selected yet for {task} / {method} / {source}; "
+                       "run the selection first (python -m analysis build-zoo does).")
+    return float(record["chosen"])
+
+
+def apply_rule(reference_psnr: float, candidates: list[dict], max_psnr_drop: float) -> float:
+    """The highest-accuracy lambda within the PSNR budget (ties: smaller lambda)."""
+    ok = [c for c in candidates if c["val_psnr"] >= reference_psnr - max_psnr_drop]
+    if not ok:
+        return min(c["lambda"] for c in candidates)
+    return max(ok, key=lambda c: (c["val_accuracy"], -c["lambda"]))["lambda"]
+
+
+def select_lambda(task: str, method: str, grid: list[float], base: str, recognizer: str,
+                  work_dir: str = "runs/grid", dataset: str = "fashion-mnist", epochs: int = 1,
+                  limit: int | None = 10000, val_limit: int = 2000, max_psnr_drop: float = 1.0,
+                  out: Path | None = None, device: str | None = None, progress: bool = True,
+                  **train_options) -> dict:
+    """Run the grid (resumable: finished candidates are reused) and record the choice."""
+    started = time.perf_counter()
+    dev = pick_device(device)
+    the_task = create_task(task)
+    val = load_dataset(dataset, "val")
+    rec, _ = load_checkpoint(recognizer, device=dev)
+    freeze(rec)
+    work = Path(work_dir)
+    source = Path(recognizer).name
+    slug = f"{task_slug(the_task.spec)}-{method}-{source}"
+    common = dict(dataset=dataset, recognizer=recognizer, epochs=epochs, limit=limit,
+                  val_limit=200, init=base, progress=progress, state_dir=str(work / "state"),
+                  **train_options)
+
+    def measure(path):
+        model, _ = load_checkpoint(path, device=dev)
+        return processor_validation(model, the_task, val, dev, rec, limit=val_limit)
+
+    # The plain reference depends on the task only: one per task, shared by every method's grid.
+    reference_path = work / f"{task_slug(the_task.spec)}-reference"
+    if not checkpoint_paths(reference_path)[0].exists():
+        train_processor(the_task.spec, "plain", out=str(reference_path),
+                        **{k: v for k, v in common.items() if k != "recognizer"})
+    reference = measure(reference_path)
+    candidates = []
+    for lam in grid:
+        path = work / f"{slug}-{lam:g}"
+        if not checkpoint_paths(path)[0].exists():
+            train_processor(the_task.spec, method, out=str(path), lam=lam, **common)
+        candidates.append({"lambda": lam, **measure(path)})
+    chosen = apply_rule(reference["val_psnr"], candidates, max_psnr_drop)
+    record = {
+        "task": the_task.spec, "method": method, "source": source, "grid": list(grid),
+        "rule": f"highest validation accuracy of {source} with validation PSNR at most "
+                f"{max_psnr_drop} dB below plain; otherwise the smallest lambda",
+        "split": "val", "val_images": min(val_limit, len(val)),
+        "fine_tune": {"epochs": epochs, "train_images": limit, "init": Path(base).name},
+        "reference_plain": reference, "candidates": candidates, "chosen": chosen,
+        "seconds": round(time.perf_counter() - started, 3),   # this call (reused runs excluded)
+    }
+    out = Path(out or results_dir() / SELECTION_NAME)
+    selections = read_selections(out)
+    selections[selection_key(the_task.spec, method, source)] = record
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(selections, indent=2) + "\n")
+    return record

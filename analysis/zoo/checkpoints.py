@@ -1,0 +1,266 @@
+"""Checkpoints: safetensors weights plus a JSON model card; loading never unpickles.
+
+A checkpoint ``NAME`` is two files side by side: ``NAME.safetensors`` (the
+state dict, float32 or float16) and ``NAME.json`` (the model card). The card
+records what the model is (kind, arch and constructor kwargs), what it was
+trained on (dataset, task spec, method, lambda, source recognizer, epochs,
+seed), what was measured (metrics) and the weights' SHA-256, so a loader can
+tell a card from another checkpoint. Every failure raises
+:class:`~analysis.errors.CheckpointError` with one sentence naming the file
+and the problem.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .. import __version__
+from ..config import checkpoints_dir
+from ..errors import CheckpointError
+from . import MODELS, TransformedProcessor, create_model
+
+CARD_FORMAT = "ra-explorer-card/1"
+REQUIRED_FIELDS = ("format", "name", "kind", "arch", "arch_kwargs", "weights")
+PICKLE_MAGICS = (b"PK\x03\x04", b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
+
+
+def checkpoint_dir(override: str | os.PathLike | None = None) -> Path:
+    """The checkpoint folder: ``override``, else $RA_CHECKPOINTS, else the embedded ``checkpoints/``."""
+    return checkpoints_dir(override)
+
+
+def checkpoint_paths(path: str | os.PathLike) -> tuple[Path, Path]:
+    """(card path, weights path) for a stem, a ``.json`` or a ``.safetensors`` path."""
+    p = Path(path)
+    stem = p.with_suffix("") if p.suffix in (".json", ".safetensors") else p
+    return stem.with_name(stem.name + ".json"), stem.with_name(stem.name + ".safetensors")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def state_digest(model: nn.Module) -> str:
+    """SHA-256 over a model's state dict (names, dtypes, shapes and bytes, in key order)."""
+    digest = hashlib.sha256()
+    for key, value in model.state_dict().items():
+        tensor = value.detach().cpu().contiguous()
+        digest.update(f"{key}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
+        digest.update(tensor.view(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    return digest.hexdigest()
+
+
+def build_model(card: dict) -> nn.Module:
+    """Construct the (untrained) model a card describes, through the registry."""
+    for field in ("arch", "arch_kwargs"):
+        if field not in card:
+            raise CheckpointError(f"The model card {card.get('name', '?')!r} has no {field!r} field.")
+    if card["arch"] not in MODELS:
+        raise CheckpointError(f"The model card {card.get('name', '?')!r} names the architecture "
+                              f"{card['arch']!r}, which is not in the model registry.")
+    model = create_model(card["arch"], **card["arch_kwargs"])
+    if card.get("transformer"):
+        t = card["transformer"]
+        model = TransformedProcessor(model, create_model(t["arch"], **t["arch_kwargs"]))
+    return model
+
+
+def save_checkpoint(model: nn.Module, card: dict, path: str | os.PathLike,
+                    dtype: str = "float32") -> Path:
+    """Write ``path.safetensors`` and ``path.json``; returns the card path.
+
+    ``dtype`` is the storage type of floating-point tensors (``float32`` or
+    ``float16``); integer buffers keep their type. The card is completed with
+    name, format, version, creation time and the weights' SHA-256.
+    """
+    from safetensors.torch import save_file
+
+    card_path, weights_path = checkpoint_paths(path)
+    weights_path.parent.mkdir(parents=True, exist_ok=True)
+    storage = {"float32": torch.float32, "float16": torch.float16}[dtype]
+    state = {k: (v.detach().to("cpu", storage) if v.is_floating_point() else v.detach().cpu())
+             .contiguous() for k, v in model.state_dict().items()}
+    tmp = weights_path.with_name(weights_path.name + ".tmp")
+    save_file(state, str(tmp), metadata={"arch": card["arch"], "kind": card["kind"],
+                                         "format": CARD_FORMAT})
+    os.replace(tmp, weights_path)  # never leave a half-written file under the real name
+    full = {
+        "format": CARD_FORMAT,
+        **card,
+        "weights": {"file": weights_path.name, "sha256": sha256_file(weights_path), "dtype": dtype,
+                    "num_parameters": int(sum(p.numel() for p in model.parameters()))},
+        "version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    full["name"] = card_path.stem
+    tmp = card_path.with_name(card_path.name + ".tmp")
+    tmp.write_text(json.dumps(full, indent=2, sort_keys=False) + "\n")
+    os.replace(tmp, card_path)
+    return card_path
+
+
+def update_card(path: str | os.PathLike, **fields) -> dict:
+    """Merge ``fields`` into a saved card (``metrics`` dicts are merged key by key)."""
+    card_path, _ = checkpoint_paths(path)
+    card = load_card(card_path)
+    for key, value in fields.items():
+        if key == "metrics" and isinstance(value, dict):
+            card.setdefault("metrics", {}).update(value)
+        else:
+            card[key] = value
+    card.pop("path", None)
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    return card
+
+
+def load_card(path: str | os.PathLike) -> dict:
+    """Read and check a model card; adds ``path`` (the stem) to the returned dict."""
+    card_path, _ = checkpoint_paths(path)
+    if not card_path.exists():
+        raise CheckpointError(f"The model card {card_path} does not exist; every checkpoint needs "
+                              "its .json card beside its .safetensors weights.")
+    try:
+        card = json.loads(card_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"The model card {card_path} is not valid JSON ({exc}).") from exc
+    if not isinstance(card, dict):
+        raise CheckpointError(f"The model card {card_path} is not a JSON object.")
+    missing = [f for f in REQUIRED_FIELDS if f not in card]
+    if missing:
+        raise CheckpointError(f"The model card {card_path} lacks the field(s) {', '.join(missing)}.")
+    if card["format"] != CARD_FORMAT:
+        raise CheckpointError(f"The model card {card_path} has format {card['format']!r}; "
+                              f"this version reads {CARD_FORMAT!r}.")
+    card["path"] = str(card_path.with_suffix(""))
+    return card
+
+
+def _read_weights(weights_path: Path) -> tuple[dict, dict]:
+    from safetensors import safe_open
+
+    if not weights_path.exists():
+        raise CheckpointError(f"The weights file {weights_path} does not exist.")
+    with open(weights_path, "rb") as fh:
+        head = fh.read(8)
+    if head.startswith(PICKLE_MAGICS):
+        raise CheckpointError(
+            f"{weights_path} is a pickled PyTorch file, which RA Explorer never loads because "
+            "unpickling can run code; convert it with 'python -m analysis import-weights'.")
+    try:
+        state = {}
+        with safe_open(str(weights_path), framework="pt") as fh:
+            metadata = fh.metadata() or {}
+            for key in fh.keys():
+                state[key] = fh.get_tensor(key)
+    except Exception as exc:  # safetensors raises several types for bad headers / short files
+        raise CheckpointError(f"The weights file {weights_path} is corrupt or truncated ({exc}); "
+                              "restore it from git or retrain the model.") from exc
+    return state, metadata
+
+
+def load_checkpoint(path: str | os.PathLike, device: str | torch.device | None = None,
+                    verify_hash: bool = True) -> tuple[nn.Module, dict]:
+    """Build the model a card describes and load its weights strictly; returns (model, card).
+
+    The model is in eval mode on ``device`` (default CPU) with float32 weights.
+    """
+    card = load_card(path)
+    card_path, weights_path = checkpoint_paths(path)
+    weights_path = card_path.with_name(card["weights"].get("file", weights_path.name))
+    state, metadata = _read_weights(weights_path)
+    if metadata.get("arch") and metadata["arch"] != card["arch"]:
+        raise CheckpointError(
+            f"The card {card_path} names the architecture {card['arch']!r} but {weights_path.name} "
+            f"was saved from {metadata['arch']!r}; the card and weights disagree.")
+    expected_hash = card["weights"].get("sha256")
+    if verify_hash and expected_hash and sha256_file(weights_path) != expected_hash:
+        raise CheckpointError(
+            f"{weights_path.name} does not match the SHA-256 in {card_path.name}; the card and "
+            "weights disagree (one of them was replaced or edited).")
+    model = build_model(card)
+    reference = model.state_dict()
+    missing = sorted(set(reference) - set(state))
+    unexpected = sorted(set(state) - set(reference))
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{weights_path.name} does not fit the architecture {card['arch']!r} of its card: "
+            f"{len(missing)} missing key(s) (e.g. {missing[:2]}) and {len(unexpected)} unexpected "
+            f"key(s) (e.g. {unexpected[:2]}).")
+    wrong = [f"{k}: {tuple(state[k].shape)} vs {tuple(v.shape)}"
+             for k, v in reference.items() if state[k].shape != v.shape]
+    if wrong:
+        raise CheckpointError(f"{weights_path.name} has {len(wrong)} tensor(s) whose shape does not "
+                              f"fit the card's architecture, e.g. {wrong[0]}.")
+    model.load_state_dict({k: v.to(reference[k].dtype) for k, v in state.items()}, strict=True)
+    model.eval()
+    return model.to(device or "cpu"), card
+
+
+def load_models(cards: list[dict], device=None) -> dict[str, nn.Module]:
+    """{name: model} for each card (see :func:`load_checkpoint`)."""
+    return {c["name"]: load_checkpoint(c["path"], device=device)[0] for c in cards}
+
+
+def find_checkpoints(folder: str | os.PathLike | None = None, kind: str | None = None,
+                     **filters) -> list[dict]:
+    """Cards in ``folder`` (default :func:`checkpoint_dir`), sorted by name, optionally filtered.
+
+    ``filters`` compare card fields for equality, e.g. ``task="sr:scale=4"``.
+    Cards that fail to load are skipped here; ``load_checkpoint`` reports them.
+    """
+    cards = []
+    for card_path in sorted(checkpoint_dir(folder).glob("*.json")):
+        try:
+            card = load_card(card_path)
+        except CheckpointError:
+            continue
+        if kind and card["kind"] != kind:
+            continue
+        if all(card.get(k) == v for k, v in filters.items()):
+            cards.append(card)
+    return cards
+
+
+def import_weights(arch: str, source: str | os.PathLike, out: str | os.PathLike,
+                   arch_kwargs: dict | None = None, dataset: str = "", **card_fields) -> Path:
+    """Convert a user's ``torch.save`` state dict into a safetensors checkpoint with a card.
+
+    The source is read with ``torch.load(weights_only=True)``, which refuses
+    arbitrary pickled objects. torchvision layouts (``conv1``, ``features.0``
+    ...) are mapped onto the wrapper's stage names by position.
+    """
+    try:
+        state = torch.load(source, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(f"{source} could not be read as a plain state dict ({exc}).") from exc
+    if isinstance(state, dict) and "state_dict" in state:
+        state = state["state_dict"]
+    kwargs = dict(arch_kwargs or {})
+    model = create_model(arch, **kwargs)
+    target = model.state_dict()
+    source_keys = [k for k in state if not k.endswith("num_batches_tracked")]
+    wrapper_buffers = {"mean", "std"}  # the wrapper's normalisation, not in foreign state dicts
+    target_keys = [k for k in target
+                   if not k.endswith("num_batches_tracked") and k not in wrapper_buffers]
+    if len(source_keys) != len(target_keys) or any(
+            state[s].shape != target[t].shape for s, t in zip(source_keys, target_keys)):
+        raise CheckpointError(f"{source} does not fit the architecture {arch!r} with {kwargs}.")
+    mapped = dict(target)
+    for s, t in zip(source_keys, target_keys):
+        mapped[t] = state[s]
+    model.load_state_dict(mapped)
+    kind = MODELS[arch].kind
+    return save_checkpoint(model, {"kind": kind, "arch": arch, "arch_kwargs": kwargs,
+                                   "dataset": dataset, "imported_from": str(source), **card_fields},
+                           out)

@@ -1,0 +1,171 @@
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from analysis.analyses.boundary import (
+    adaptive_decision_map,
+    agreement,
+    agreement_matrix,
+    boundary_distance,
+    decision_map,
+    linear_scan_distance,
+    map_figure,
+    orthogonal_direction,
+    ra_directions,
+    random_directions,
+    summarize,
+    unit,
+)
+
+
+class Linear(nn.Module):
+    """A linear classifier on flattened images: logits = W x + b."""
+
+    def __init__(self, dims, classes=4, seed=0):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.w = nn.Parameter(torch.randn(classes, dims, generator=g))
+        self.b = nn.Parameter(torch.randn(classes, generator=g))
+
+    def forward(self, x):
+        return x.flatten(1) @ self.w.T + self.b
+
+
+def closed_form_bd(model, x, d):
+    """The first delta > 0 where another class overtakes the current one (inf if none)."""
+    w, b = model.w.detach(), model.b.detach()
+    out = []
+    for xi, di in zip(x.flatten(1), unit(d).flatten(1)):
+        logits = w @ xi + b
+        c = int(logits.argmax())
+        best = math.inf
+        for k in range(len(b)):
+            if k == c:
+                continue
+            gap = float(logits[c] - logits[k])          # > 0
+            slope = float((w[k] - w[c]) @ di)          # rate at which k catches up
+            if slope > 0:
+                best = min(best, gap / slope)
+        out.append(best)
+    return torch.tensor(out)
+
+
+def test_bd_matches_the_closed_form_for_a_linear_classifier():
+    torch.manual_seed(0)
+    model = Linear(3 * 4 * 4)
+    x = torch.rand(64, 3, 4, 4)
+    d = random_directions((3, 4, 4), range(64))
+    res = boundary_distance(model, x, d, max_dist=50.0, tol=1e-5, steps=50)
+    truth = closed_form_bd(model, x, d)
+    finite = torch.isfinite(truth) & (truth < 50.0 - 1.0)
+    assert finite.sum() > 40
+    assert not res.censored[finite].any()
+    err = (res.dist[finite] - truth[finite]).abs()
+    assert float(err.max()) <= 1e-5 + 1e-6
+    # bisection returns the far end of the bracket (up to float32 rounding of the logits)
+    assert (res.dist[finite] >= truth[finite] - 2e-5).all()
+    assert torch.allclose(res.rms, res.dist / math.sqrt(48), equal_nan=True)
+
+
+def test_censoring_is_reported_not_counted_as_max_dist():
+    model = Linear(16, classes=2)
+    x = torch.rand(8, 1, 4, 4)
+    d = random_directions((1, 4, 4), range(8))
+    truth = closed_form_bd(model, x, d)
+    res = boundary_distance(model, x, d, max_dist=float(truth[torch.isfinite(truth)].min()) / 2,
+                            tol=1e-4)
+    assert res.censored.all() and torch.isnan(res.dist).all()
+    assert (res.end_class == -1).all()
+    s = summarize(res.dist.tolist())
+    assert s["n"] == 0 and s["censored"] == 8
+
+
+class SmallCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(3)
+        self.net = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, stride=2),
+                                 nn.ReLU(), nn.Flatten(), nn.Linear(8 * 3 * 3, 5))
+        with torch.no_grad():
+            self.net[-1].bias.zero_()
+
+    def forward(self, x):
+        return self.net((x - 0.5) * 4)  # centred, so that every class occurs
+
+
+def test_bd_agrees_with_a_brute_force_fine_scan_on_a_small_cnn():
+    model = SmallCNN().eval()
+    x = torch.rand(96, 1, 8, 8)
+    d = random_directions((1, 8, 8), range(100, 196))
+    step = 2e-3
+    fine, fine_evals = linear_scan_distance(model, x, d, max_dist=3.0, step=step)
+    res = boundary_distance(model, x, d, max_dist=3.0, tol=step, steps=48)
+    both = ~torch.isnan(fine) & ~res.censored
+    assert both.sum() >= 10
+    assert torch.equal(torch.isnan(fine), res.censored)
+    assert float((res.dist[both] - fine[both]).abs().max()) <= 2 * step
+    assert fine_evals / res.evaluations >= 10
+
+
+def test_clip_option_is_applied_and_reported():
+    model = Linear(16)
+    x = torch.rand(16, 1, 4, 4)
+    d = random_directions((1, 4, 4), range(16))
+    clipped = boundary_distance(model, x, d, max_dist=30.0, tol=1e-4, clip=True)
+    free = boundary_distance(model, x, d, max_dist=30.0, tol=1e-4)
+    assert clipped.clip and not free.clip
+    assert not torch.equal(torch.nan_to_num(clipped.dist), torch.nan_to_num(free.dist))
+
+
+def test_directions_are_unit_seeded_and_shared():
+    a = random_directions((1, 28, 28), [5, 6])
+    b = random_directions((1, 28, 28), [5, 7])
+    assert torch.allclose(a.flatten(1).norm(dim=1), torch.ones(2))
+    assert torch.equal(a[0], b[0]) and not torch.equal(a[1], b[1])
+    x, y = torch.zeros(1, 1, 2, 2), torch.tensor([[[[3.0, 4.0], [0.0, 0.0]]]])
+    d, length = ra_directions(x, y)
+    assert float(length) == 5.0 and torch.allclose(d.flatten(), torch.tensor([0.6, 0.8, 0, 0]))
+    r = orthogonal_direction(d[0], seed=1)
+    assert abs(float((r * d[0]).sum())) < 1e-6 and abs(float(r.norm()) - 1) < 1e-6
+
+
+def test_summary_statistics_and_bootstrap():
+    values = [1.0, 2.0, 3.0, 4.0, math.nan]
+    s = summarize(values, seed=0)
+    assert s["n"] == 4 and s["censored"] == 1 and s["mean"] == 2.5 and s["median"] == 2.5
+    assert s["mean_ci95"][0] <= 2.5 <= s["mean_ci95"][1]
+
+
+def test_maps_adaptive_equals_full_and_agreement():
+    model = SmallCNN().eval()
+    x = torch.rand(1, 8, 8)
+    d1 = unit(torch.randn(1, 1, 8, 8))[0]
+    d2 = orthogonal_direction(d1, seed=2)
+    full = decision_map(model, x, d1, d2, extent=6.0, resolution=65)
+    fast = adaptive_decision_map(model, x, d1, d2, extent=6.0, resolution=65, coarse_step=8)
+    assert full.classes.shape == (65, 65) and len(set(full.classes.flatten().tolist())) >= 2
+    assert agreement(full.classes, fast.classes) >= 0.99
+    assert fast.evaluations < full.evaluations
+    assert torch.equal(full.us, fast.us)
+    # the origin of the map is the image itself
+    with torch.no_grad():
+        assert int(full.classes[32, 32]) == int(model(x[None]).argmax())
+    m = agreement_matrix({"a": full.classes, "b": fast.classes})
+    assert m["a"]["a"] == 1.0 and m["a"]["b"] == m["b"]["a"]
+
+
+def test_map_figure_has_class_names_marks_and_hover():
+    model = SmallCNN().eval()
+    x = torch.rand(1, 8, 8)
+    d1 = unit(torch.randn(1, 1, 8, 8))[0]
+    dmap = decision_map(model, x, d1, orthogonal_direction(d1, 0), extent=4.0, resolution=9)
+    names = [f"c{i}" for i in range(5)]
+    fig = map_figure(dmap, names, ra_u=1.5)
+    legend = {t.name for t in fig.data if t.name}
+    present = {names[c] for c in set(dmap.classes.flatten().tolist())}
+    assert present <= legend and {"plain output", "RA output"} <= legend
+    heat = fig.data[0]
+    assert "class %{customdata}" in heat.hovertemplate and "u %{x" in heat.hovertemplate
+    assert np.asarray(heat.customdata).shape == (9, 9)

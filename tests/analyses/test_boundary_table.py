@@ -1,0 +1,76 @@
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from analysis.analyses.boundary_table import boundary_report, format_boundary_report, pair_table
+from analysis.cli.main import main
+from tests.conftest import SYNTH
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_pair_table_selection_and_ibd():
+    records = [
+        {"index": 0, "label": 1, "pred": {"a": 2, "b": 2}, "dims": 4,
+         "bd": {"a": {"random": 1.0, "ra": 0.5}, "b": {"random": 3.0, "ra": 0.75}}},
+        {"index": 1, "label": 2, "pred": {"a": 2, "b": 2}, "dims": 4,      # correct: left out
+         "bd": {"a": {"random": 9.0, "ra": 9.0}, "b": {"random": 9.0, "ra": 9.0}}},
+        {"index": 2, "label": 0, "pred": {"a": 1, "b": 1}, "dims": 4,
+         "bd": {"a": {"random": math.nan, "ra": 1.0}, "b": {"random": 2.0, "ra": 2.0}}},
+    ]
+    t = pair_table(records, "a", "b")
+    assert t["selected"] == 2
+    rnd, ra = t["directions"]["random"], t["directions"]["ra"]
+    assert rnd["bd_source"]["censored"] == 1 and rnd["bd_source"]["mean"] == 1.0
+    assert rnd["ibd"]["n"] == 1 and rnd["ibd"]["mean"] == 2.0     # censored pair has no IBD
+    assert ra["ibd"]["mean"] == (0.25 + 1.0) / 2
+    assert ra["bd_source"]["mean_rms"] == ra["bd_source"]["mean"] / 2
+    assert pair_table(records, "a", "b", all_images=True)["selected"] == 3
+
+
+def test_boundary_report_on_the_tiny_zoo(tiny_zoo):
+    report = boundary_report("sr", "clf-a", "clf-b", folder=tiny_zoo, dataset=SYNTH,
+                             all_images=True, limit=12, max_dist=10.0, tol=1e-2, steps=10,
+                             progress=False)
+    assert report["clip"] is False and "[0,1]-pixel" in report["units"]
+    assert len(report["records"]) == 12
+    text = format_boundary_report(report)
+    assert "| clf-a | clf-b | 12 | random |" in text and "| clf-a | clf-b | 12 | ra |" in text
+
+
+def test_boundaries_cli_matrix_and_saved_copy(tiny_zoo, tmp_path, capsys):
+    assert main(["boundaries", "--task", "sr", "--matrix", "--dataset", SYNTH, "--checkpoints",
+                 str(tiny_zoo), "--limit", "6", "--all-images", "--max-dist", "5", "--tol", "0.05",
+                 "--steps", "5", "--out", str(tmp_path), "--json", "--no-progress"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert len(doc["pairs"]) == 6  # 3 classifiers, ordered pairs
+    assert (tmp_path / "boundaries_sr_scale4_matrix.md").exists()
+
+
+def test_missing_processor_is_one_sentence(tiny_zoo, capsys):
+    assert main(["boundaries", "--task", "denoise", "--source", "clf-a", "--target", "clf-b",
+                 "--dataset", SYNTH, "--checkpoints", str(tiny_zoo), "--no-save"]) == 2
+    assert "denoise-plain" in capsys.readouterr().err
+
+
+def _run(args, nproc, tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+           f"--nproc_per_node={nproc}", "-m", "analysis", *args]
+    result = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout)
+
+
+def test_two_processes_give_the_same_table_as_one(tiny_zoo, tmp_path):
+    args = ["boundaries", "--task", "sr", "--source", "clf-a", "--target", "clf-b",
+            "--dataset", SYNTH, "--checkpoints", str(tiny_zoo), "--all-images", "--limit", "10",
+            "--max-dist", "8", "--tol", "0.01", "--steps", "8", "--device", "cpu", "--json",
+            "--no-save", "--no-progress"]
+    one, two = _run(args, 1, tmp_path), _run(args, 2, tmp_path)
+    assert one["world_size"] == 1 and two["world_size"] == 2
+    assert json.dumps(one["pairs"]) == json.dumps(two["pairs"])
+    assert [r["index"] for r in two["records"]] == list(range(10))

@@ -1,0 +1,77 @@
+import pytest
+import torch
+
+from analysis.analyses.storage_check import format_storage_check, storage_check
+from analysis.cli.main import main as cli_main
+from analysis.errors import RAExplorerError
+from analysis.training.loops import train_classifier, train_processor
+from tests.conftest import SYNTH, TINY_CLASSIFIER, TINY_PROCESSOR
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Two zoos of the same runs: weights stored as float16 and as float32, one state folder each."""
+    out = {}
+    for dtype in ("float16", "float32"):
+        folder, state = tmp_path_factory.mktemp(f"zoo-{dtype}"), tmp_path_factory.mktemp(f"st-{dtype}")
+        common = {"dataset": SYNTH, "epochs": 1, "batch_size": 32, "val_limit": 40,
+                  "state_dir": str(state), "progress": False, "dtype": dtype}
+        train_classifier("resnet20", out=str(folder / "clf"), arch_kwargs=TINY_CLASSIFIER,
+                         max_steps=6, **common)
+        train_processor("sr", "ra", out=str(folder / "sr-ra"), recognizer=str(folder / "clf"),
+                        lam=0.1, arch_kwargs=TINY_PROCESSOR, max_steps=3, **common)
+        out[dtype] = (folder, state)
+    return out
+
+
+def test_float32_storage_changes_nothing(trained):
+    folder, state = trained["float32"]
+    result = storage_check(folder=folder, state_dir=state, dataset_name=SYNTH, progress=False)
+    rows = {r["name"]: r for r in result["rows"]}
+    assert set(rows) == {"clf", "sr-ra"}
+    assert rows["sr-ra"]["judge"] == "clf" and rows["clf"]["kind"] == "classifier"
+    for r in rows.values():
+        assert r["predictions_changed"] == 0 and r["accuracy_change_points"] == 0
+        assert r["images"] == 40 and r["within_tolerance"]   # synthetic:n=200 has 40 test images
+    assert rows["sr-ra"]["psnr_stored"] == rows["sr-ra"]["psnr_float32"]
+
+
+def test_float16_storage_is_compared_with_the_float32_state(trained):
+    folder, state = trained["float16"]
+    result = storage_check(["sr-ra"], folder=folder, state_dir=state, dataset_name=SYNTH,
+                           progress=False)
+    row = result["rows"][0]
+    assert row["storage"] == "float16"
+    # float16 rounding moves the outputs a little, not the mean PSNR by more than 0.01 dB
+    assert row["psnr_stored"] != row["psnr_float32"]
+    assert abs(row["psnr_stored"] - row["psnr_float32"]) < 0.01
+    assert "| sr-ra | clf | 40 |" in format_storage_check(result)
+
+
+def test_a_different_state_is_reported_as_a_change(trained, tmp_path):
+    folder, state = trained["float32"]
+    saved = torch.load(state / "clf.state.pt", weights_only=True)
+    torch.manual_seed(0)
+    saved["model"] = {k: (v + torch.randn_like(v) if v.is_floating_point() else v)
+                      for k, v in saved["model"].items()}
+    torch.save(saved, tmp_path / "clf.state.pt")
+    row = storage_check(["clf"], folder=folder, state_dir=tmp_path, dataset_name=SYNTH,
+                        progress=False)["rows"][0]
+    assert row["predictions_changed"] > 0
+
+
+def test_a_missing_state_gets_one_sentence(trained, tmp_path):
+    folder, _ = trained["float32"]
+    with pytest.raises(RAExplorerError, match="No training state .*clf"):
+        storage_check(["clf"], folder=folder, state_dir=tmp_path, dataset_name=SYNTH)
+    with pytest.raises(RAExplorerError, match="No checkpoint named 'nope'"):
+        storage_check(["nope"], folder=folder, state_dir=tmp_path, dataset_name=SYNTH)
+
+
+def test_cli_writes_the_table_and_exits_zero_within_tolerance(trained, tmp_path, capsys):
+    folder, state = trained["float32"]
+    code = cli_main(["float16-check", "--checkpoints", str(folder), "--state-dir", str(state),
+                     "--dataset", SYNTH, "--out", str(tmp_path), "--no-progress"])
+    assert code == 0
+    assert (tmp_path / "float16_check.json").exists()
+    assert "| clf | - | " in (tmp_path / "float16_check.md").read_text()

@@ -1,0 +1,82 @@
+import json
+
+from analysis.cli.main import main
+from tests.conftest import SYNTH
+
+
+def test_evaluate_json_on_stdout(tiny_zoo, capsys):
+    assert main(["evaluate", "--task", "sr", "--dataset", SYNTH, "--checkpoints", str(tiny_zoo),
+                 "--json", "--no-progress"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["task"] == "sr:scale=4" and len(doc["rows"]) == 4
+
+
+def test_evaluate_all_tasks_text(tiny_zoo, capsys):
+    assert main(["evaluate", "--dataset", SYNTH, "--checkpoints", str(tiny_zoo),
+                 "--no-progress", "--limit", "10"]) == 0
+    out = capsys.readouterr().out
+    for spec in ("sr:scale=4", "denoise:sigma=0.1", "jpeg:quality=10"):
+        assert f"Task {spec}" in out
+    assert "no processing" in out and "sr-ra" in out
+
+
+def test_zoo_json_lists_cards(tiny_zoo, capsys):
+    assert main(["zoo", "--checkpoints", str(tiny_zoo), "--json"]) == 0
+    cards = json.loads(capsys.readouterr().out)
+    assert {c["name"] for c in cards} == {"clf-a", "clf-b", "clf-robust", "sr-plain", "sr-ra"}
+    ra = next(c for c in cards if c["name"] == "sr-ra")
+    assert ra["method"] == "ra" and ra["lambda"] == 0.1 and ra["source"] == "clf-a"
+    assert main(["zoo", "--checkpoints", str(tiny_zoo)]) == 0
+    assert "sr-ra" in capsys.readouterr().out
+
+
+def test_errors_are_one_sentence_with_exit_2(tmp_path, capsys):
+    assert main(["evaluate", "--task", "sr", "--dataset", SYNTH, "--checkpoints",
+                 str(tmp_path), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: No classifier checkpoints") and "\n" not in err
+    assert main(["train-processor", "--task", "sr", "--method", "rra", "--out",
+                 str(tmp_path / "x")]) == 2
+    assert "Did you mean 'ra'" in capsys.readouterr().err
+
+
+def test_list_verbs(capsys):
+    assert main(["list", "tasks", "--json"]) == 0
+    names = {t["name"] for t in json.loads(capsys.readouterr().out)}
+    assert {"sr", "denoise", "jpeg", "compound"} <= names
+
+
+def test_build_zoo_dry_run_lists_missing_entries(tmp_path, capsys):
+    assert main(["build-zoo", "--dry-run", "--checkpoints", str(tmp_path), "--only",
+                 "resnet*"]) == 0
+    out = capsys.readouterr().out
+    assert "resnet20" in out and "vgg11-bn" not in out
+
+
+def test_update_cards_writes_measured_test_figures(tiny_zoo, tmp_path, capsys):
+    import shutil
+
+    folder = tmp_path / "zoo"
+    shutil.copytree(tiny_zoo, folder)
+    assert main(["evaluate", "--task", "sr", "--dataset", SYNTH, "--checkpoints", str(folder),
+                 "--update-cards", "--json", "--no-progress"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    clf = json.loads((folder / "clf-b.json").read_text())
+    clean = doc["rows"][0]["accuracy"]["clf-b"]
+    assert clf["metrics"]["test_accuracy"] == clean["accuracy"]
+    ra = json.loads((folder / "sr-ra.json").read_text())
+    assert ra["metrics"]["test_accuracy"] == doc["rows"][3]["accuracy"]["clf-a"]["accuracy"]
+    assert ra["metrics"]["test_psnr"] == doc["rows"][3]["psnr"]["mean"]
+    from analysis.zoo.checkpoints import load_checkpoint
+    load_checkpoint(folder / "sr-ra")  # the weights still match the edited card
+    assert main(["evaluate", "--task", "sr", "--dataset", SYNTH, "--checkpoints", str(folder),
+                 "--update-cards", "--limit", "5", "--no-progress"]) == 2
+
+
+def test_robustness_reports_clean_and_pgd_accuracy(tiny_zoo, capsys):
+    assert main(["robustness", "--classifier", "clf-robust", "--checkpoints", str(tiny_zoo),
+                 "--steps", "3", "--limit", "16"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["eps"] == 0.5 and out["images"] == 16 and out["units"] == "[0,1]-pixel L2"
+    assert out["robust_accuracy"] <= out["clean_accuracy"] + 1e-9
+    assert main(["robustness", "--classifier", "clf-a", "--checkpoints", str(tiny_zoo)]) == 2

@@ -1,0 +1,79 @@
+import shutil
+
+from analysis.reporting.tables import check_claims, format_table1, format_table3, format_table16, regenerate
+from tests.conftest import SYNTH
+
+
+def test_tables_and_claims_from_the_tiny_zoo(tiny_zoo, tmp_path):
+    folder = tmp_path / "zoo"
+    shutil.copytree(tiny_zoo, folder)
+    # the recipe's naming: <task>-<method>, sr-ra-src-<classifier>
+    shutil.copy(folder / "sr-ra.json", folder / "sr-ra-src-clf-b.json")
+    shutil.copy(folder / "sr-ra.safetensors", folder / "sr-ra-src-clf-b.safetensors")
+    import json
+    card = json.loads((folder / "sr-ra-src-clf-b.json").read_text())
+    card["source"] = "clf-b"
+    (folder / "sr-ra-src-clf-b.json").write_text(json.dumps(card))
+    results, written = regenerate(dataset=SYNTH, folder=folder, out_dir=tmp_path / "res",
+                                  progress=False)
+    names = {p.name for p in written}
+    assert {"table1.md", "table3_transfer.md", "table16_lambda.md", "claims.md",
+            "evaluate_sr_scale4.json"} <= names
+    sr = next(r for r in results if r["task"] == "sr:scale=4")
+    t1 = format_table1(sr)
+    assert "| RA (λ=0.1) |" in t1 and "| plain |" in t1 and "| no processing |" in t1
+    t3 = format_table3(sr)
+    assert "| clf-a |" in t3 and "| clf-b |" in t3 and "plain (no source)" in t3
+    t16 = format_table16(sr, source="clf-a")
+    assert "| 0 | sr-plain |" in t16 and "| 0.1 | sr-ra |" in t16
+    claims = "\n".join(check_claims(results, source="clf-a"))
+    assert "RA vs plain on the source clf-a" in claims
+    assert "denoise:sigma=0.1: no RA and plain processors to compare yet." in claims
+
+
+def test_regenerate_reuses_an_evaluation_only_for_the_same_checkpoints(tiny_zoo, tmp_path,
+                                                                       monkeypatch):
+    import json
+
+    from analysis.reporting import tables as report
+
+    folder = tmp_path / "zoo"
+    shutil.copytree(tiny_zoo, folder)
+    out = tmp_path / "res"
+    first, _ = regenerate(dataset=SYNTH, folder=folder, out_dir=out, progress=False)
+    calls = []
+    real = report.evaluate
+    monkeypatch.setattr(report, "evaluate", lambda t, **kw: calls.append(t) or real(t, **kw))
+    again, _ = regenerate(dataset=SYNTH, folder=folder, out_dir=out, progress=False)
+    assert calls == [] and again == first        # nothing changed: every task reused
+    # measured on other weights of sr-ra (retrained since): that task is measured again
+    path = out / "evaluate_sr_scale4.json"
+    saved = json.loads(path.read_text())
+    saved["models"]["sr-ra"] = "0" * 64
+    path.write_text(json.dumps(saved))
+    assert report.reusable(out / "evaluate_sr_scale4.json", "sr", SYNTH, folder, None) is None
+    assert report.reusable(out / "evaluate_jpeg_quality10.json", "jpeg", SYNTH, folder,
+                           None) is not None
+    regenerate(dataset=SYNTH, folder=folder, out_dir=out, progress=False)
+    assert calls == ["sr:scale=4"]
+    regenerate(dataset=SYNTH, folder=folder, out_dir=out, progress=False, fresh=True)
+    assert len(calls) == 4                        # --fresh measures every task
+
+
+def test_results_cli_writes_the_test_figures_into_the_cards(tiny_zoo, tmp_path, capsys):
+    import json
+
+    from analysis.cli.main import main
+
+    folder = tmp_path / "zoo"
+    shutil.copytree(tiny_zoo, folder)
+    args = ["results", "--dataset", SYNTH, "--checkpoints", str(folder), "--out",
+            str(tmp_path / "res"), "--no-progress"]
+    assert main(args + ["--limit", "8", "--update-cards"]) != 0
+    assert "needs the whole test split" in capsys.readouterr().err
+    assert main(args + ["--update-cards"]) == 0
+    saved = json.loads((tmp_path / "res" / "evaluate_sr_scale4.json").read_text())
+    row = next(r for r in saved["rows"] if r["name"] == "sr-ra")
+    card = json.loads((folder / "sr-ra.json").read_text())
+    assert card["metrics"]["test_accuracy"] == row["accuracy"]["clf-a"]["accuracy"]
+    assert card["metrics"]["test_images"] == saved["n_images"]

@@ -1,0 +1,114 @@
+import json
+
+from analysis.training import recipe, selection
+from analysis.training.recipe import RECIPE, build_zoo, processor_entries
+from analysis.training.selection import apply_rule
+from tests.conftest import SYNTH
+
+
+def test_recipe_names_are_unique_and_recognizers_come_first():
+    names = [e["name"] for e in RECIPE]
+    assert len(names) == len(set(names))
+    seen = set()
+    for entry in RECIPE:
+        rec = entry["args"].get("recognizer")
+        if rec:
+            assert rec in seen, f"{entry['name']} needs {rec} before it"
+        seen.add(entry["name"])
+    classifiers = [e for e in RECIPE if e["verb"] == "classifier"]
+    assert len([c for c in classifiers if not c["args"].get("adv_eps")]) >= 5
+    assert len({c["args"]["arch"] for c in classifiers}) >= 4
+
+
+def test_every_task_has_every_method():
+    for task in ("sr", "denoise", "jpeg"):
+        names = {e["name"] for e in RECIPE}
+        for method in ("plain", "ra", "ra-unsup", "ra-transformer", "perceptual",
+                       "robust-perceptual"):
+            assert f"{task}-{method}" in names
+
+
+def test_selection_rule():
+    cands = [{"lambda": 0.001, "val_psnr": 20.0, "val_accuracy": 0.70},
+             {"lambda": 0.01, "val_psnr": 19.5, "val_accuracy": 0.80},
+             {"lambda": 0.1, "val_psnr": 17.0, "val_accuracy": 0.90}]
+    assert apply_rule(20.2, cands, max_psnr_drop=1.0) == 0.01      # 0.1 costs 3.2 dB
+    assert apply_rule(20.2, cands, max_psnr_drop=5.0) == 0.1
+    assert apply_rule(30.0, cands, max_psnr_drop=1.0) == 0.001     # none qualifies
+
+
+def test_recipe_pipeline_end_to_end_on_synthetic(tmp_path, monkeypatch):
+    monkeypatch.setenv("RA_RESULTS", str(tmp_path))
+    monkeypatch.setattr(recipe, "BASES", str(tmp_path / "bases"))
+    monkeypatch.setattr(recipe, "TASKS", {"sr": {"arch_kwargs": {"channels": 8, "blocks": 1},
+                                                 "base_epochs": 1, "epochs": 1}})
+    monkeypatch.setattr(recipe, "GRIDS", {"ra": [0.01, 1.0]})
+    monkeypatch.setattr(recipe, "TRANSFER_SOURCES", ["vgg11-bn"])
+    monkeypatch.setattr(recipe, "SWEEP", [0.01, 1.0])   # one of them is the chosen lambda
+    entries = [
+        {"name": "resnet20", "verb": "classifier",
+         "args": {"arch": "resnet20", "epochs": 1, "arch_kwargs": {"width": 4}}},
+        {"name": "vgg11-bn", "verb": "classifier",
+         "args": {"arch": "vgg11-bn", "epochs": 1, "arch_kwargs": {"width_mult": 0.125}}},
+    ] + processor_entries("sr")
+    for e in entries:
+        e["dataset"] = SYNTH
+    zoo = tmp_path / "zoo"
+    trained = build_zoo(folder=zoo, state_dir=str(tmp_path / "runs"), progress=False,
+                        recipe=entries)
+    record = json.loads((tmp_path / "lambda_selection.json").read_text())["sr:scale=4|ra|resnet20"]
+    # the sweep point at the chosen lambda is sr-ra itself and is not trained a second time
+    covered = f"sr-ra-lam{record['chosen']:g}"
+    assert trained == [e["name"] for e in entries if e["name"] != covered]
+    assert not (zoo / f"{covered}.json").exists()
+    other = f"sr-ra-lam{({0.01, 1.0} - {record['chosen']}).pop():g}"
+    assert json.loads((zoo / f"{other}.json").read_text())["lambda"] != record["chosen"]
+    # the plain reference of the grid is one per task, whatever the method
+    assert (tmp_path / "runs" / "grid" / "sr_scale4-reference.json").exists()
+    seconds = {e["name"]: recipe.entry_seconds(e, zoo) for e in entries}
+    assert seconds[covered] == 0.0 and seconds["select:sr:ra"] == record["seconds"] > 0
+    assert all(seconds[n] > 0 for n in trained)
+    assert record["chosen"] in (0.01, 1.0) and len(record["candidates"]) == 2
+    assert record["split"] == "val"
+    ra = json.loads((zoo / "sr-ra.json").read_text())
+    assert ra["lambda"] == record["chosen"] and ra["training"]["init"].endswith("sr-base")
+    transfer = json.loads((zoo / "sr-ra-src-vgg11-bn.json").read_text())
+    assert transfer["lambda"] == record["chosen"] and transfer["source"] == "vgg11-bn"
+    assert not (zoo / "sr-base.json").exists() and (tmp_path / "bases" / "sr-base.json").exists()
+    assert build_zoo(folder=zoo, state_dir=str(tmp_path / "runs"), progress=False,
+                     recipe=entries) == []
+
+    # a selection run again reuses its reference and candidates: nothing is trained
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained again")
+
+    monkeypatch.setattr(selection, "train_processor", no_training)
+    select = next(e for e in entries if e["verb"] == "select")
+    recipe.run_entry(select, zoo, str(tmp_path / "runs"), progress=False)
+
+
+def test_dependencies_and_skipping_when_nobody_builds_them(tmp_path, capsys, monkeypatch):
+    from analysis.training.recipe import dependencies
+
+    entry = next(e for e in RECIPE if e["name"] == "sr-ra-src-vgg11-bn")
+    assert dependencies(entry) == ["vgg11-bn", "sr-base", "select:sr:ra"]
+    monkeypatch.setattr(recipe, "BASES", str(tmp_path / "no-bases"))
+    entries = processor_entries("sr")
+    trained = build_zoo(only=["sr-plain"], folder=tmp_path, state_dir=str(tmp_path),
+                        progress=False, recipe=entries)
+    assert trained == []
+    assert "sr-plain needs sr-base first" in capsys.readouterr().err
+
+
+def test_a_harder_setting_is_one_more_tasks_entry(monkeypatch):
+    from analysis.training.recipe import dependencies
+
+    monkeypatch.setitem(recipe.TASKS, "denoise-sigma0.5",
+                        {"spec": "denoise:sigma=0.5", "arch_kwargs": {"channels": 8, "blocks": 1},
+                         "base_epochs": 1, "epochs": 1})
+    entries = {e["name"]: e for e in processor_entries("denoise-sigma0.5")}
+    assert entries["denoise-sigma0.5-base"]["args"]["task"] == "denoise:sigma=0.5"
+    ra = entries["denoise-sigma0.5-ra"]
+    assert ra["args"]["task"] == "denoise:sigma=0.5"
+    assert dependencies(ra) == ["resnet20", "denoise-sigma0.5-base", "select:denoise-sigma0.5:ra"]
+    assert all(d in entries or d == "resnet20" for d in dependencies(ra))

@@ -1,0 +1,36 @@
+"""The checked-in zoo: every checkpoint loads strictly and agrees with its card; size budget."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from analysis.config import PROJECT_ROOT
+from analysis.zoo.checkpoints import find_checkpoints, load_checkpoint
+
+DEFAULT_DIR = PROJECT_ROOT / "checkpoints"   # the embedded zoo, whatever RA_CHECKPOINTS says
+
+CARDS = find_checkpoints(DEFAULT_DIR) + find_checkpoints(DEFAULT_DIR / "bases")
+BUDGET_MIB = 40
+
+
+def test_the_zoo_fits_its_budget():
+    total = sum(p.stat().st_size for p in Path(DEFAULT_DIR).rglob("*") if p.is_file())
+    assert total <= BUDGET_MIB * 2**20, f"{total / 2**20:.1f} MiB"
+
+
+@pytest.mark.parametrize("card", CARDS, ids=[c["name"] for c in CARDS])
+def test_checkpoint_loads_and_matches_its_card(card):
+    model, loaded = load_checkpoint(card["path"])        # hash, keys and shapes are checked
+    assert loaded["dataset"] == "fashion-mnist"
+    x = torch.rand(2, 1, 28, 28)
+    with torch.no_grad():
+        if loaded["kind"] == "classifier":
+            assert model(x).shape == (2, loaded["arch_kwargs"]["num_classes"])
+            assert "val_accuracy" in loaded["metrics"]
+        else:
+            scale = loaded["arch_kwargs"]["scale"]
+            assert model(torch.rand(2, 1, 28 // scale, 28 // scale)).shape == (2, 1, 28, 28)
+            assert loaded["task"] and loaded["method"]
+    if loaded.get("source"):
+        assert (Path(DEFAULT_DIR) / f"{loaded['source']}.json").exists()
