@@ -55,14 +55,13 @@ def paired_difference(a, b) -> dict:
 def measure_task(task: str, dataset: str | None = None, folder=None, limit: int | None = None,
                  batch_size: int = 500, device: str | None = None, seed: int = 0,
                  processors=None, classifiers=None, data_root: str | None = None,
-                 progress: bool = True, on_progress=None, extra_sinks=(),
-                 sink_models=None) -> tuple[RecordTable, list[dict], list[dict]]:
+                 progress: bool = True, on_progress=None,
+                 extra_sinks=()) -> tuple[RecordTable, list[dict], list[dict]]:
     """One runner pass over the test split of ``task``: the per-image record table.
 
-    Every (image, model) forward runs once; ``extra_sinks`` (e.g. a quality sink) consume
-    the same batches. ``sink_models`` (name -> model), when given, is filled with the loaded
-    processors so that callers can build sinks lazily. Returns (table, classifier cards,
-    processor cards).
+    Every (image, model) forward runs once; ``extra_sinks`` (objects with ``add(batch)``, e.g.
+    a quality sink) consume the same batches. Returns (table, classifier cards, processor
+    cards).
     """
     from ..metrics.registry import create_metric
     from ..reporting.provenance import Clock, provenance
@@ -87,11 +86,9 @@ def measure_task(task: str, dataset: str | None = None, folder=None, limit: int 
         if on_progress is not None:
             on_progress(done, total)
 
-    sinks = [sink, *(s(procs) if callable(s) and not hasattr(s, "add") else s
-                     for s in extra_sinks)]
     try:
         run_sinks(stream(the_task, procs, test, dev, batch_size, limit, seed=seed,
-                         on_progress=report), sinks)
+                         on_progress=report), [sink, *extra_sinks])
     finally:
         close()
     _, size = world()

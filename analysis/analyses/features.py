@@ -28,8 +28,9 @@ from ..data.datasets import load_dataset
 from ..data.tasks import create_task
 from ..device import pick_device
 from ..errors import RAExplorerError
+from ..pipeline.runner import CLEAN, NO_PROCESSING, stream
+from ..zoo.catalogue import main_processors, select_models
 from ..zoo.checkpoints import load_checkpoint, load_models
-from .evaluate import main_processors, select_models
 from .quality import result_files, task_slug
 
 HQ, LQ = "HQ", "LQ"
@@ -70,20 +71,16 @@ def extract(task: str, classifier: str, dataset: str = "fashion-mnist", folder=N
     labels_all = torch.tensor([test[i][1] for i in range(len(test))]) if not hasattr(
         test, "labels") else test.labels
     idx = stratified_indices(labels_all, n, test.info.num_classes)
+    names = {CLEAN: HQ, NO_PROCESSING: LQ}
     feats = {s: [] for s in [HQ, LQ, *procs]}
     preds = {s: [] for s in feats}
     labels = []
-    for start in range(0, len(idx), batch_size):
-        images, lab, ids = test.get_batch(idx[start:start + batch_size])
-        lq = the_task.degrade_eval(images, ids)
-        inputs = {HQ: images, LQ: the_task.upsample(lq, images.shape[-2:])}
-        for name, proc in procs.items():
-            inputs[name] = proc(lq.to(dev)).clamp(0, 1)
-        for source, x in inputs.items():
-            out = clf.features(x.to(dev), ["penultimate", "logits"])
-            feats[source].append(out["penultimate"].cpu())
-            preds[source].append(out["logits"].argmax(1).cpu())
-        labels.append(lab)
+    for batch in stream(the_task, procs, test, dev, batch_size, indices=idx, shard=False):
+        for inp, views in batch.views.items():
+            out = clf.features(views.machine, ["penultimate", "logits"])
+            feats[names.get(inp, inp)].append(out["penultimate"].cpu())
+            preds[names.get(inp, inp)].append(out["logits"].argmax(1).cpu())
+        labels.append(batch.labels)
     return {"task": the_task.spec, "classifier": classifier, "dataset": dataset,
             "indices": idx.numpy(), "labels": torch.cat(labels).numpy(),
             "class_names": list(test.info.class_names),

@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from pathlib import Path
 
-import torch
-
-from ..config import results_dir
-from ..data.datasets import iterate_batches, load_dataset
+from ..config import default_dataset, results_dir
+from ..data.datasets import load_dataset
 from ..data.tasks import create_task
 from ..device import pick_device
 from ..metrics.registry import create_metric, list_metrics
+from ..pipeline.records import run_sinks
+from ..pipeline.runner import CLEAN, ProcessedBatch, chain, gather_objects, stream, tqdm_progress, world
 from ..stats import mean_interval
-from ..zoo import human_view
+from ..zoo.catalogue import model_digests, select_models
 from ..zoo.checkpoints import load_models
-from .evaluate import NO_PROCESSING, select_models
 
 
 def default_metrics(folder=None, dataset: str | None = None) -> list[str]:
@@ -30,47 +28,98 @@ def default_metrics(folder=None, dataset: str | None = None) -> list[str]:
     return [m["name"] for m in list_metrics(folder, dataset) if m["available"]]
 
 
-@torch.no_grad()
-def quality_table(task: str, dataset: str = "fashion-mnist", folder=None, metrics=None,
-                  limit: int | None = None, batch_size: int = 250, device: str | None = None,
-                  seed: int = 0, data_root: str | None = None, progress: bool = True) -> dict:
-    from tqdm import tqdm
+class QualitySink:
+    """Every metric of ``metrics`` (name -> callable ``m(x, y) -> Tensor[N]``) on the human
+    view of every input but clean, for the first ``limit`` images of the pass (all if None).
+    Under torchrun, :meth:`gather` collects every rank's values in plan order."""
 
-    the_task = create_task(task)
-    dev = pick_device(device)
-    names = list(metrics) if metrics else default_metrics(folder, dataset)
-    created = {n: create_metric(n, device=dev, folder=folder) for n in names}
-    _, proc_cards = select_models(the_task.spec, dataset, folder)
-    procs = load_models(proc_cards, dev)
-    test = load_dataset(dataset, "test", root=data_root)
-    n_total = len(test) if limit is None else min(limit, len(test))
-    rows = [NO_PROCESSING] + list(procs)
-    values = {r: {m: [] for m in names} for r in rows}
-    bar = tqdm(total=n_total, desc=f"quality {the_task.spec}", disable=not progress,
-               file=sys.stderr, leave=False)
-    for images, _, indices in iterate_batches(test, batch_size, limit=limit):
-        lq = the_task.degrade_eval(images, indices, seed=seed)
-        outputs = {NO_PROCESSING: the_task.upsample(lq, images.shape[-2:])}
-        for name, proc in procs.items():
-            outputs[name] = human_view(proc, lq.to(dev)).clamp(0, 1)
-        for row, out in outputs.items():
-            for m, metric in created.items():
-                values[row][m] += metric(out, images).tolist()
-        bar.update(len(images))
-    bar.close()
+    def __init__(self, metrics: dict, limit: int | None = None):
+        self.metrics = metrics
+        self.limit = limit
+        self.parts: list[tuple[int, dict[str, dict[str, list[float]]]]] = []
+        self.values: dict[str, dict[str, list[float]]] = {}
 
+    def add(self, batch: ProcessedBatch) -> None:
+        take = len(batch.indices) if self.limit is None else max(0, min(
+            len(batch.indices), self.limit - batch.start))
+        if take == 0:
+            return
+        part = {}
+        for row, views in batch.views.items():
+            if row == CLEAN:
+                continue
+            part[row] = {m: metric(views.human[:take], batch.clean[:take]).tolist()
+                         for m, metric in self.metrics.items()}
+        self.parts.append((batch.number, part))
+
+    def gather(self, world_size: int = 1) -> QualitySink:
+        """Join the parts (of every rank) in plan order into ``values``; returns self."""
+        self.values = {}
+        for _, part in sorted(gather_objects(self.parts, world_size), key=lambda p: p[0]):
+            for row, per in part.items():
+                into = self.values.setdefault(row, {m: [] for m in self.metrics})
+                for m, vals in per.items():
+                    into[m] += vals
+        return self
+
+    def n_images(self) -> int:
+        first = next(iter(self.values.values()), {})
+        return len(next(iter(first.values()), []))
+
+
+def quality_result(sink: QualitySink, task_spec: str, dataset: str, proc_cards: list[dict],
+                   seed: int = 0, provenance: dict | None = None) -> dict:
+    """The quality document (rows: no processing, each processor; mean and 95 % CI per metric)."""
     def summary(vals):
         mean, low, high = mean_interval(vals)
         return {"mean": mean, "ci95": [low, high]}
 
     cards = {c["name"]: c for c in proc_cards}
     return {
-        "task": the_task.spec, "dataset": dataset, "split": "test", "n_images": n_total,
-        "seed": seed, "metrics": [created[m].spec.describe() for m in names],
+        "task": task_spec, "dataset": dataset, "split": "test", "n_images": sink.n_images(),
+        "seed": seed, "metrics": [m.spec.describe() for m in sink.metrics.values()],
         "rows": [{"name": r, "method": cards[r].get("method") if r in cards else None,
                   "lambda": cards[r].get("lambda") if r in cards else None,
-                  "values": {m: summary(values[r][m]) for m in names}} for r in rows],
+                  "values": {m: summary(v) for m, v in vals.items()}}
+                 for r, vals in sink.values.items()],
+        "provenance": provenance or {},
     }
+
+
+def quality_sink(names, folder, device, limit=None) -> QualitySink:
+    """A sink computing the registry's metrics ``names`` (built on ``device``)."""
+    return QualitySink({n: create_metric(n, device=device, folder=folder) for n in names}, limit)
+
+
+def quality_table(task: str, dataset: str | None = None, folder=None, metrics=None,
+                  limit: int | None = None, batch_size: int = 250, device: str | None = None,
+                  seed: int = 0, data_root: str | None = None, progress: bool = True,
+                  on_progress=None) -> dict:
+    """Every metric (default: all available) for no processing and every processor of
+    ``task`` on the first ``limit`` test images (all if None); one runner pass."""
+    from ..reporting.provenance import Clock, provenance
+
+    clock = Clock()
+    dataset = default_dataset(dataset)
+    the_task = create_task(task)
+    dev = pick_device(device)
+    names = list(metrics) if metrics else default_metrics(folder, dataset)
+    sink = quality_sink(names, folder, dev)
+    _, proc_cards = select_models(the_task.spec, dataset, folder)
+    procs = load_models(proc_cards, dev)
+    test = load_dataset(dataset, "test", root=data_root)
+    bar, close = tqdm_progress(f"quality {the_task.spec}", progress)
+    try:
+        run_sinks(stream(the_task, procs, test, dev, batch_size, limit, seed=seed,
+                         include_clean=False, on_progress=chain(bar, on_progress)), [sink])
+    finally:
+        close()
+    _, size = world()
+    sink.gather(size)
+    return quality_result(sink, the_task.spec, dataset, proc_cards, seed, provenance(
+        dataset=dataset, split="test", n_images=sink.n_images(),
+        checkpoints=model_digests(proc_cards), seeds={"degradation": seed}, device=dev,
+        clock=clock))
 
 
 def format_quality(result: dict) -> str:

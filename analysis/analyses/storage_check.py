@@ -21,14 +21,13 @@ from pathlib import Path
 
 import torch
 
-from ..data.datasets import iterate_batches, load_dataset
+from ..data.datasets import load_dataset
 from ..data.tasks import create_task
 from ..device import pick_device
 from ..errors import RAExplorerError
 from ..metrics.registry import psnr
-from ..zoo import human_view
+from ..pipeline.runner import stream
 from ..zoo.checkpoints import build_model, checkpoint_dir, find_checkpoints, load_checkpoint
-from ..zoo.transformer import TransformedProcessor
 from .quality import result_files
 
 DEFAULT_JUDGE = "resnet20"
@@ -47,26 +46,27 @@ def float32_model(card: dict, state_dir: Path) -> torch.nn.Module:
     return model.eval()
 
 
+@torch.inference_mode()
 def _predictions(models, judge, task, dataset, limit, batch_size, device, seed=0):
-    """One pass over the test split for all ``models``: (labels (N,), per model: predictions
-    (N,) and the PSNR of its human view (N,), or None for classifiers)."""
+    """One runner pass over the test split for all ``models``: (labels (N,), per model:
+    predictions (N,) and the PSNR of its human view (N,), or None for classifiers).
+
+    Classifiers (``task`` None) are judged on the clean images; processors by ``judge`` on
+    their machine view."""
+    procs = {} if task is None else {str(i): m for i, m in enumerate(models)}
     preds = [[] for _ in models]
     psnrs = [[] for _ in models]
     labels_all = []
-    with torch.inference_mode():
-        for images, labels, indices in iterate_batches(dataset, batch_size, limit=limit):
-            labels_all.append(labels)
-            lq = task.degrade_eval(images, indices, seed=seed).to(device) if task else None
-            images = images.to(device)
-            for model, p, q in zip(models, preds, psnrs):
-                if task is None:
-                    p.append(model(images).argmax(1).cpu())
-                    continue
-                out = model(lq).clamp(0, 1)
-                seen = (human_view(model, lq).clamp(0, 1)
-                        if isinstance(model, TransformedProcessor) else out)
-                q.append(psnr(seen, images).cpu())
-                p.append(judge(out).argmax(1).cpu())
+    for batch in stream(task, procs, dataset, device, batch_size, limit, seed=seed,
+                        include_clean=False, shard=False):
+        labels_all.append(batch.labels)
+        for i, (model, p, q) in enumerate(zip(models, preds, psnrs)):
+            if task is None:
+                p.append(model(batch.clean).argmax(1).cpu())
+                continue
+            views = batch.views[str(i)]
+            q.append(psnr(views.human, batch.clean).cpu())
+            p.append(judge(views.machine).argmax(1).cpu())
     return torch.cat(labels_all), [(torch.cat(p), torch.cat(q) if q else None)
                                    for p, q in zip(preds, psnrs)]
 

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..analyses.evaluate import NO_PROCESSING, main_processors, select_models
 from ..data.datasets import load_dataset
 from ..data.tasks import create_task
 from ..errors import RAExplorerError
 from ..metrics.registry import create_metric
-from ..zoo import TransformedProcessor, human_view
+from ..pipeline.runner import CLEAN, NO_PROCESSING, input_views, processor_views, stream
+from ..zoo.catalogue import main_processors, select_models
 from ..zoo.checkpoints import checkpoint_dir, find_checkpoints, load_models
 
 CLEAN_PANEL, LQ_PANEL = "clean target", "LQ input"
@@ -105,19 +105,18 @@ class Workspace:
         g = torch.Generator().manual_seed(seed)
         return torch.randperm(len(self.test), generator=g)[:k].tolist()
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def predictions(self, classifier: str, limit: int = 2000) -> dict[str, torch.Tensor]:
         """Predicted labels of every processor (and no processing) on the first ``limit`` images."""
         key = f"{classifier}|{limit}"
         if key not in self._predictions:
             clf = self.classifiers[classifier]
-            n = min(limit, len(self.test))
-            images, _, idx = self.test.get_batch(torch.arange(n))
-            lq = self.task.degrade_eval(images, idx)
-            preds = {NO_PROCESSING: clf(self.task.upsample(lq, images.shape[-2:])).argmax(1)}
-            for name, proc in self.processors.items():
-                preds[name] = clf(proc(lq).clamp(0, 1)).argmax(1)
-            self._predictions[key] = preds
+            preds: dict[str, list[torch.Tensor]] = {}
+            for batch in stream(self.task, self.processors, self.test, self.device, 500, limit,
+                                include_clean=False, shard=False):
+                for name, views in batch.views.items():
+                    preds.setdefault(name, []).append(clf(views.machine).argmax(1).cpu())
+            self._predictions[key] = {n: torch.cat(v) for n, v in preds.items()}
         return self._predictions[key]
 
     def plain_name(self) -> str | None:
@@ -185,18 +184,12 @@ class Workspace:
                     processors: list[str] | None = None) -> dict[str, dict]:
         """For one image: what a person sees and what the classifier sees, per panel
         (``processors``: a subset by name, default all)."""
-        upsampled = self.task.upsample(lq[None], clean.shape[-2:])[0]
-        out = {CLEAN_PANEL: {"human": clean, "machine": clean},
-               LQ_PANEL: {"human": upsampled, "machine": upsampled}}
-        x = lq[None].to(self.device)
-        for name, proc in self.processors.items():
-            if processors is not None and name not in processors:
-                continue
-            machine = proc(x).clamp(0, 1)[0].cpu()
-            human = (human_view(proc, x).clamp(0, 1)[0].cpu()
-                     if isinstance(proc, TransformedProcessor) else machine)
-            out[name] = {"human": human, "machine": machine}
-        return out
+        chosen = {n: p for n, p in self.processors.items() if processors is None or n in processors}
+        views = input_views(self.task, chosen, clean[None].to(self.device),
+                            lq[None].to(self.device))
+        panel = {CLEAN: CLEAN_PANEL, NO_PROCESSING: LQ_PANEL}
+        return {panel.get(n, n): {"human": v.human[0].cpu(), "machine": v.machine[0].cpu()}
+                for n, v in views.items()}
 
     def panels(self, index: int, classifier: str, metrics=("psnr", "ssim"), k: int = 3,
                clean: torch.Tensor | None = None,
@@ -253,8 +246,8 @@ def plane_maps(workspace, index: int, classifiers: list[str], extent: float, res
     plain, ra = workspace.plain_name(), workspace.ra_name()
     clean, _, _ = workspace.test[index]
     lq = workspace.task.degrade_eval(clean[None], [index])
-    x = workspace.processors[plain](lq).clamp(0, 1)
-    x_ra = workspace.processors[ra](lq).clamp(0, 1)
+    x = processor_views(workspace.processors[plain], lq).machine
+    x_ra = processor_views(workspace.processors[ra], lq).machine
     d_ra, length = ra_directions(x, x_ra)
     d_r = orthogonal_direction(d_ra[0], seed=index)
     maps = {name: adaptive_decision_map(workspace.classifiers[name], x[0], d_ra[0], d_r, extent,

@@ -159,6 +159,7 @@ class RecordSink:
             quality, provenance or {})
 
 
+@torch.inference_mode()
 def run_sinks(batches, sinks) -> None:
     """Feed every batch of ``batches`` to every sink (one pass for all analyses)."""
     for batch in batches:

@@ -54,6 +54,7 @@ class ProcessedBatch:
     lq: torch.Tensor                      # (B, C, h, w), the degraded input
     views: dict[str, Views]               # CLEAN, NO_PROCESSING, then each processor in order
     number: int = 0                       # position of the batch in the split's plan
+    start: int = 0                        # position of its first image in the plan
 
 
 def processor_views(processor: torch.nn.Module, lq: torch.Tensor) -> Views:
@@ -67,10 +68,13 @@ def processor_views(processor: torch.nn.Module, lq: torch.Tensor) -> Views:
 
 def input_views(task, processors: dict[str, torch.nn.Module], clean: torch.Tensor,
                 lq: torch.Tensor, include_clean: bool = True) -> dict[str, Views]:
-    """Every input's views for one batch: clean, no processing, then each processor."""
+    """Every input's views for one batch: clean, no processing, then each processor
+    (``task`` None: the clean images only, for classifier-only passes)."""
     views = {}
-    if include_clean:
+    if include_clean or task is None:
         views[CLEAN] = Views(clean, clean)
+    if task is None:
+        return views
     up = task.upsample(lq, clean.shape[-2:]).to(clean.device)
     views[NO_PROCESSING] = Views(up, up)
     lq = lq.to(clean.device)
@@ -132,7 +136,7 @@ def stream(task, processors: dict[str, torch.nn.Module], dataset, device, batch_
     """Stream ``dataset`` (a split) through ``task``'s evaluation degradation and ``processors``.
 
     Args:
-        task: a task object (``degrade_eval``, ``upsample``).
+        task: a task object (``degrade_eval``, ``upsample``); None streams clean images only.
         processors: name -> model (eval mode, on ``device``), in the order views are wanted.
         dataset: a split implementing the dataset protocol (``len``, ``get_batch``).
         device: where the networks run.
@@ -156,10 +160,11 @@ def stream(task, processors: dict[str, torch.nn.Module], dataset, device, batch_
         on_progress(0, total)
     for k, chunk in enumerate(plan):
         images, labels, idx = get_batch(dataset, chunk)
-        lq = task.degrade_eval(images, idx, seed=seed)
+        lq = images if task is None else task.degrade_eval(images, idx, seed=seed)
         clean = images.to(device)
         views = input_views(task, processors, clean, lq.to(device), include_clean)
-        yield ProcessedBatch(idx, labels, clean, lq.to(device), views, number=rank + k * size)
+        yield ProcessedBatch(idx, labels, clean, lq.to(device), views, number=rank + k * size,
+                             start=(rank + k * size) * batch_size)
         done += len(idx)
         if on_progress is not None:
             on_progress(done, total)
@@ -181,3 +186,14 @@ def tqdm_progress(desc: str, enabled: bool = True) -> tuple[Progress, Callable[[
         bar.refresh()
 
     return update, bar.close
+
+
+def chain(*callbacks: Progress | None) -> Progress:
+    """One progress callback calling each of ``callbacks`` that is not None."""
+    live = [c for c in callbacks if c is not None]
+
+    def call(done: int, total: int):
+        for c in live:
+            c(done, total)
+
+    return call

@@ -20,7 +20,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..analyses.evaluate import CLEAN, NO_PROCESSING, evaluate, model_digests, report_tasks, select_models
+from ..analyses.evaluate import CLEAN, NO_PROCESSING, model_digests, report_tasks, select_models
 from ..analyses.quality import task_slug
 from ..config import results_dir
 from ..data.datasets import load_dataset
@@ -192,20 +192,59 @@ def reusable(path: Path, task: str, dataset: str, folder, limit: int | None) -> 
     return saved if same else None
 
 
-def regenerate(dataset: str = "fashion-mnist", folder=None, limit: int | None = None,
+QUALITY_IMAGES = 2000   # the quality tables rest on the first 2,000 test images
+
+
+def measure_for_results(task: str, dataset: str, folder=None, limit: int | None = None,
+                        out_dir: Path | None = None, progress: bool = True,
+                        device: str | None = None, quality_images: int | None = QUALITY_IMAGES):
+    """One runner pass over ``task``'s test split for every shipped table of the task: the
+    record table, the evaluation (accuracy, PSNR / SSIM, paired differences) and the quality
+    table (first ``quality_images`` images). Writes the record table and the quality files;
+    returns (evaluation, written paths)."""
+    from ..analyses.evaluate import accuracy_report, measure_task
+    from ..analyses.quality import default_metrics, quality_result, quality_sink, save_quality
+    from ..device import pick_device
+    from ..pipeline.runner import world
+
+    dev = pick_device(device)
+    qsink = quality_sink(default_metrics(folder, dataset), folder, dev, limit=quality_images)
+    table, clf_cards, proc_cards = measure_task(task, dataset, folder, limit, device=device,
+                                                progress=progress, extra_sinks=[qsink])
+    result = accuracy_report(table, proc_cards, clf_cards)
+    rank, size = world()
+    qsink.gather(size)
+    if rank != 0:
+        return result, []
+    out = results_dir(out_dir)
+    written = [table.save(out / f"records_{task_slug(table.task)}.parquet")]
+    quality = quality_result(qsink, table.task, dataset, proc_cards, provenance={
+        **table.provenance, "n_images": qsink.n_images()})
+    written += save_quality(quality, out)
+    return result, written
+
+
+def regenerate(dataset: str | None = None, folder=None, limit: int | None = None,
                out_dir: Path | None = None, progress: bool = True, device: str | None = None,
                fresh: bool = False):
-    """Evaluate every task and rewrite the tables; returns (results, written paths).
+    """Measure every task (one runner pass each) and rewrite the tables; returns (results,
+    written paths).
 
     A task whose saved ``evaluate_<task>.json`` was measured on the current
     checkpoints (by weight digest) is reused, unless ``fresh``.
     """
-    results = []
+    from ..config import default_dataset
+
+    dataset = default_dataset(dataset)
+    results, written = [], []
     for t in report_tasks(dataset, folder):
         path = results_dir(out_dir) / f"evaluate_{task_slug(create_task(t).spec)}.json"
         saved = None if fresh else reusable(path, t, dataset, folder, limit)
         if saved is not None:
             print(f"results: {t} reused from {path.name} (same checkpoints)", file=sys.stderr)
-        results.append(saved or evaluate(t, dataset=dataset, folder=folder, limit=limit,
-                                         device=device, progress=progress))
-    return results, write_results(results, out_dir)
+            results.append(saved)
+            continue
+        result, paths = measure_for_results(t, dataset, folder, limit, out_dir, progress, device)
+        results.append(result)
+        written += paths
+    return results, written + write_results(results, out_dir)

@@ -29,7 +29,7 @@ from ..data.datasets import iterate_batches, load_dataset
 from ..data.tasks import create_task
 from ..device import pick_device
 from ..errors import RAExplorerError
-from ..zoo import TransformedProcessor, create_model, human_view, model_kind
+from ..zoo import TransformedProcessor, create_model, model_kind
 from ..zoo.checkpoints import load_checkpoint, save_checkpoint, state_digest
 from .methods import LossContext, get_method
 
@@ -352,16 +352,17 @@ def processor_validation(model: nn.Module, task, dataset, device, recognizer=Non
 
     For P followed by T, PSNR is measured on P's output and accuracy on T(P(x)).
     """
+    from ..pipeline.runner import stream
+
     psnr_sum = correct = total = 0.0
-    for images, labels, indices in iterate_batches(dataset, batch_size, limit=limit):
-        lq = task.degrade_eval(images, indices).to(device)
-        out = model(lq).clamp(0, 1)
-        seen = human_view(model, lq).clamp(0, 1) if isinstance(model, TransformedProcessor) else out
-        mse = (seen.cpu() - images).pow(2).flatten(1).mean(1).clamp_min(1e-10)
+    for batch in stream(task, {"p": model}, dataset, device, batch_size, limit,
+                        include_clean=False, shard=False):
+        views = batch.views["p"]
+        mse = (views.human.cpu() - batch.clean.cpu()).pow(2).flatten(1).mean(1).clamp_min(1e-10)
         psnr_sum += float((10 * torch.log10(1 / mse)).sum())
         if recognizer is not None:
-            correct += int((recognizer(out).argmax(1).cpu() == labels).sum())
-        total += len(labels)
+            correct += int((recognizer(views.machine).argmax(1).cpu() == batch.labels).sum())
+        total += len(batch.labels)
     metrics = {"val_psnr": psnr_sum / max(total, 1)}
     if recognizer is not None:
         metrics["val_accuracy"] = correct / max(total, 1)

@@ -42,8 +42,9 @@ def test_regenerate_reuses_an_evaluation_only_for_the_same_checkpoints(tiny_zoo,
     out = tmp_path / "res"
     first, _ = regenerate(dataset=SYNTH, folder=folder, out_dir=out, progress=False)
     calls = []
-    real = report.evaluate
-    monkeypatch.setattr(report, "evaluate", lambda t, **kw: calls.append(t) or real(t, **kw))
+    real = report.measure_for_results
+    monkeypatch.setattr(report, "measure_for_results",
+                        lambda t, *a, **kw: calls.append(t) or real(t, *a, **kw))
     again, _ = regenerate(dataset=SYNTH, folder=folder, out_dir=out, progress=False)
     assert calls == [] and again == first        # nothing changed: every task reused
     # measured on other weights of sr-ra (retrained since): that task is measured again
