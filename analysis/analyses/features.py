@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..config import EMBEDDED_DATASET
 from ..data.datasets import load_dataset
 from ..data.tasks import create_task
 from ..device import pick_device
@@ -47,7 +48,7 @@ def stratified_indices(labels: torch.Tensor, n: int, num_classes: int) -> torch.
 
 
 @torch.no_grad()
-def extract(task: str, classifier: str, dataset: str = "fashion-mnist", folder=None,
+def extract(task: str, classifier: str, dataset: str = EMBEDDED_DATASET, folder=None,
             n: int = 1000, device: str | None = None, batch_size: int = 500,
             processors: list[str] | None = None) -> dict:
     """Penultimate features (float32 arrays) and predictions per source for N stratified images.
@@ -132,7 +133,7 @@ def convergence_measures(features: dict[str, np.ndarray], labels: np.ndarray, k:
 
 
 def feature_report(task: str, classifier: str, n: int = 1000, seed: int = 0,
-                   backend: str = "opentsne", folder=None, dataset: str = "fashion-mnist",
+                   backend: str = "opentsne", folder=None, dataset: str = EMBEDDED_DATASET,
                    device: str | None = None, with_embedding: bool = True,
                    processors: list[str] | None = None) -> dict:
     data = extract(task, classifier, dataset=dataset, folder=folder, n=n, device=device,

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from ..config import EMBEDDED_DATASET
 from ..data.datasets import load_dataset
 from ..data.tasks import create_task
 from ..device import pick_device
@@ -101,7 +102,7 @@ def check_model(card: dict, state_dir: Path, folder: Path, dataset, limit=None, 
     return row
 
 
-def storage_check(names=None, folder=None, state_dir="runs", dataset_name="fashion-mnist",
+def storage_check(names=None, folder=None, state_dir="runs", dataset_name=EMBEDDED_DATASET,
                   limit=None, batch_size=500, device=None, progress=True) -> dict:
     """Check every checkpoint in ``folder`` (or those in ``names``) that has a training state."""
     folder = checkpoint_dir(folder)

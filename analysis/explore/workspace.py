@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..config import EMBEDDED_DATASET
 from ..data.datasets import load_dataset
 from ..data.tasks import create_task
 from ..errors import RAExplorerError
@@ -72,7 +73,7 @@ def enlarge_png(image: np.ndarray, scale: int = 8, crop: tuple[int, int, int] | 
 class Workspace:
     """Models and data for one dataset and task (load once, reuse across requests)."""
 
-    def __init__(self, task: str, dataset: str = "fashion-mnist", folder=None,
+    def __init__(self, task: str, dataset: str = EMBEDDED_DATASET, folder=None,
                  device: str = "cpu"):
         self.task = create_task(task)
         self.dataset = dataset

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..config import EMBEDDED_DATASET
 from ..data.datasets import iterate_batches, load_dataset
 from ..data.tasks import create_task
 from ..device import pick_device
@@ -272,7 +273,7 @@ def robust_accuracy(model: nn.Module, dataset, device: torch.device, eps: float,
     return correct / max(total, 1)
 
 
-def train_classifier(arch: str, dataset: str = "fashion-mnist", out: str = "checkpoints/classifier",
+def train_classifier(arch: str, dataset: str = EMBEDDED_DATASET, out: str = "checkpoints/classifier",
                      epochs: int = 10, batch_size: int = 128, lr: float = 2e-3,
                      weight_decay: float = 5e-4, seed: int = 0, adv_eps: float = 0.0,
                      adv_steps: int = 7, augmentation: bool = True, arch_kwargs: dict | None = None,
@@ -369,7 +370,7 @@ def processor_validation(model: nn.Module, task, dataset, device, recognizer=Non
     return metrics
 
 
-def train_processor(task: str, method: str, dataset: str = "fashion-mnist",
+def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
                     out: str = "checkpoints/processor", recognizer: str | None = None,
                     lam: float = 0.0, epochs: int = 10, batch_size: int = 64, lr: float = 1e-3,
                     seed: int = 0, arch_kwargs: dict | None = None,
@@ -455,10 +456,7 @@ def train_processor(task: str, method: str, dataset: str = "fashion-mnist",
             "source": Path(recognizer).name if recognizer else None,
             "source_state_sha256": rec_digest,
             "training": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
-                         "layers": list(ctx.layers) if method.endswith("perceptual") else None,
-                         "losses": losses if method.endswith("perceptual") else None,
-                         "texture_weight": texture_weight if "T" in losses.upper() else None,
-                         "unsup_distance": unsup_distance if method == "ra-unsup" else None,
+                         **spec.card_options(ctx),
                          "init": portable_path(init), "limit": limit},
             "epochs": len(history), "seed": seed,
             "metrics": {k: v for k, v in last.items() if k.startswith("val_")},

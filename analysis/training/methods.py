@@ -12,7 +12,7 @@ Adding a method is adding a row to ``METHODS`` and its loss function.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -72,28 +72,66 @@ def _perceptual(ctx, out, target, labels):
 PERCEPTUAL_COMBOS = ("E", "EP", "EPT", "PT", "ET", "P")
 
 
+def _no_options(ctx: LossContext) -> dict:
+    return {}
+
+
+def _unsup_options(ctx: LossContext) -> dict:
+    return {"unsup_distance": ctx.unsup_distance}
+
+
+def _perceptual_options(ctx: LossContext) -> dict:
+    return {"layers": list(ctx.layers), "losses": ctx.losses,
+            "texture_weight": ctx.texture_weight if "T" in ctx.losses.upper() else None}
+
+
+# Every option a method may record in its card; a method leaves the others None.
+CARD_OPTIONS = ("layers", "losses", "texture_weight", "unsup_distance")
+RECOGNIZER_ROLES = ("none", "standard", "robust")
+
+
 @dataclass(frozen=True)
 class MethodSpec:
+    """A processor training method: its loss, what it needs, and the options it owns.
+
+    ``recognizer``: the role of the frozen classifier the loss uses — ``none``, ``standard``
+    or ``robust`` (adversarially trained). ``options(ctx)`` returns the method's own settings
+    for the model card (keys of :data:`CARD_OPTIONS`).
+    """
+
     loss: Callable[..., dict]
     description: str
-    needs_recognizer: bool = True
-    needs_robust: bool = False
+    recognizer: str = "standard"
     uses_transformer: bool = False
     uses_labels: bool = True
-    extra: dict = field(default_factory=dict)
+    options: Callable[[LossContext], dict] = _no_options
+
+    @property
+    def needs_recognizer(self) -> bool:
+        return self.recognizer != "none"
+
+    @property
+    def needs_robust(self) -> bool:
+        return self.recognizer == "robust"
+
+    def card_options(self, ctx: LossContext) -> dict:
+        """Every key of :data:`CARD_OPTIONS`: this method's values, None for the others."""
+        return {**dict.fromkeys(CARD_OPTIONS), **self.options(ctx)}
 
 
 METHODS: dict[str, MethodSpec] = {
-    "plain": MethodSpec(_plain, "MSE only", needs_recognizer=False, uses_labels=False),
+    "plain": MethodSpec(_plain, "MSE only", recognizer="none", uses_labels=False),
     "ra": MethodSpec(_ra, "MSE + lambda * cross-entropy through the frozen recognizer"),
     "ra-unsup": MethodSpec(_ra_unsup, "MSE + lambda * distance of recognizer outputs on output "
-                           "and target", uses_labels=False),
+                           "and target", uses_labels=False, options=_unsup_options),
     "ra-transformer": MethodSpec(_ra_transformer, "P on MSE; T on lambda * cross-entropy of "
                                  "R(T(P(x))) with P's output detached", uses_transformer=True),
     "perceptual": MethodSpec(_perceptual, "MSE and/or feature / texture losses on a standard "
-                             "classifier (E, EP, EPT, PT)", uses_labels=False),
+                             "classifier (E, EP, EPT, PT)", uses_labels=False,
+                             options=_perceptual_options),
     "robust-perceptual": MethodSpec(_perceptual, "the perceptual losses on an adversarially "
-                                    "robust classifier", needs_robust=True, uses_labels=False),
+                                    "robust classifier", recognizer="robust", uses_labels=False,
+                                    options=_perceptual_options),
 }
 
 
@@ -104,5 +142,6 @@ def get_method(name: str) -> MethodSpec:
 
 
 def list_methods() -> list[dict]:
-    return [{"name": n, "description": s.description, "needs_recognizer": s.needs_recognizer}
+    return [{"name": n, "description": s.description, "recognizer": s.recognizer,
+             "needs_recognizer": s.needs_recognizer, "uses_transformer": s.uses_transformer}
             for n, s in METHODS.items()]

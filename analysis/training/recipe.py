@@ -18,10 +18,11 @@ import sys
 import time
 from pathlib import Path
 
-from ..config import PROJECT_ROOT
+from ..config import EMBEDDED_DATASET, PROJECT_ROOT
 from ..zoo.checkpoints import checkpoint_dir
+from .methods import get_method
 
-DATASET = "fashion-mnist"
+DATASET = EMBEDDED_DATASET
 # The robust classifier's PGD-L2 radius in [0, 1]-pixel L2 units (28 x 28 images).
 ROBUST_EPS = 1.0
 
@@ -63,14 +64,15 @@ TRANSFORMER_KWARGS = {"ngf": 16, "blocks": 3}
 
 
 def _recognizer(method: str) -> str | None:
-    return {"plain": None, "robust-perceptual": ROBUST}.get(method, SOURCE)
+    """The zoo's classifier for the recognizer role the method's spec declares."""
+    return {"none": None, "standard": SOURCE, "robust": ROBUST}[get_method(method).recognizer]
 
 
 def _processor(name, prefix, method, lam, recognizer, settings, **extra) -> dict:
     args = {"task": settings.get("spec", prefix), "method": method, "lam": lam,
             "recognizer": recognizer, "epochs": settings["epochs"], "lr": FINE_TUNE_LR,
             "arch_kwargs": settings["arch_kwargs"], "init": f"{BASES}/{prefix}-base"}
-    if method == "ra-transformer":
+    if get_method(method).uses_transformer:
         args["transformer_kwargs"] = TRANSFORMER_KWARGS
     return {"name": name, "verb": "processor", "prefix": prefix, "args": {**args, **extra}}
 
@@ -94,7 +96,7 @@ def processor_entries(prefix: str) -> list[dict]:
                                  "recognizer": _recognizer(method),
                                  "arch_kwargs": settings["arch_kwargs"], "lr": FINE_TUNE_LR,
                                  **({"transformer_kwargs": TRANSFORMER_KWARGS}
-                                    if method == "ra-transformer" else {})}})
+                                    if get_method(method).uses_transformer else {})}})
     entries.append(_processor(f"{prefix}-plain", prefix, "plain", 0.0, None, settings))
     for method in GRIDS:
         entries.append(_processor(f"{prefix}-{method}", prefix, method, "select",

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from ..analyses.quality import task_slug
-from ..config import results_dir
+from ..config import EMBEDDED_DATASET, results_dir
 from ..data.datasets import load_dataset
 from ..data.tasks import create_task
 from ..device import pick_device
@@ -56,7 +56,7 @@ def apply_rule(reference_psnr: float, candidates: list[dict], max_psnr_drop: flo
 
 
 def select_lambda(task: str, method: str, grid: list[float], base: str, recognizer: str,
-                  work_dir: str = "runs/grid", dataset: str = "fashion-mnist", epochs: int = 1,
+                  work_dir: str = "runs/grid", dataset: str = EMBEDDED_DATASET, epochs: int = 1,
                   limit: int | None = 10000, val_limit: int = 2000, max_psnr_drop: float = 1.0,
                   out: Path | None = None, device: str | None = None, progress: bool = True,
                   **train_options) -> dict:

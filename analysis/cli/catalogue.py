@@ -1,0 +1,57 @@
+"""Verbs that list what is there: ``zoo`` (checkpoints with their cards) and ``list``
+(datasets, tasks, models, methods)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from .options import CHECKPOINTS, JSON
+
+
+def cmd_zoo(args) -> int:
+    from ..zoo.checkpoints import checkpoint_dir, find_checkpoints
+
+    cards = find_checkpoints(args.checkpoints)
+    if args.json:
+        json.dump(cards, sys.stdout, indent=2)
+        print()
+        return 0
+    if not cards:
+        print(f"No checkpoints in {checkpoint_dir(args.checkpoints)}.")
+        return 0
+    print(f"{'name':<28} {'kind':<11} {'arch':<14} {'task':<14} {'method':<18} {'lambda':>7}  metrics")
+    for c in cards:
+        metrics = ", ".join(f"{k}={v:.4g}" for k, v in (c.get("metrics") or {}).items()
+                            if isinstance(v, (int, float)))
+        lam = c.get("lambda")
+        print(f"{c['name']:<28} {c['kind']:<11} {c['arch']:<14} {str(c.get('task') or '-'):<14} "
+              f"{str(c.get('method') or '-'):<18} {'-' if lam is None else f'{lam:g}':>7}  {metrics}")
+    return 0
+
+
+def cmd_list(args) -> int:
+    from ..data.datasets import list_datasets
+    from ..data.tasks import list_tasks
+    from ..training.methods import list_methods
+    from ..zoo import list_models
+
+    listing = {"datasets": [{"name": n} for n in list_datasets()], "tasks": list_tasks(),
+               "models": list_models(), "methods": list_methods()}[args.what]
+    if args.json:
+        json.dump(listing, sys.stdout, indent=2)
+        print()
+    else:
+        for entry in listing:
+            print(f"{entry['name']:<18} {entry.get('description', '')}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("zoo", parents=[CHECKPOINTS(), JSON()],
+                       help="list the checkpoints with their cards")
+    p.set_defaults(func=cmd_zoo)
+
+    p = sub.add_parser("list", parents=[JSON()], help="list datasets, tasks, models or methods")
+    p.add_argument("what", choices=["datasets", "tasks", "models", "methods"])
+    p.set_defaults(func=cmd_list)

@@ -1,0 +1,66 @@
+"""Verbs about the classifiers' input and feature space: ``boundaries`` (BD / IBD, Table 17)
+and ``features`` (t-SNE)."""
+
+from __future__ import annotations
+
+from .options import LIMIT, SEED, analysis_groups, emit
+
+
+def cmd_boundaries(args) -> int:
+    from ..analyses.boundary_table import (
+        boundary_report,
+        format_boundary_report,
+        save_boundary_report,
+    )
+    from ..config import default_dataset
+    from ..pipeline.runner import world
+
+    report = boundary_report(args.task, args.source, args.target, matrix=args.matrix,
+                             folder=args.checkpoints, dataset=default_dataset(args.dataset),
+                             plain=args.plain, ra=args.ra, limit=args.limit,
+                             all_images=args.all_images, max_dist=args.max_dist, tol=args.tol,
+                             steps=args.steps, clip=args.clip, seed=args.seed,
+                             device=args.device, progress=not args.no_progress)
+    if world()[0] != 0:
+        return 0
+    return emit(args, report, save_boundary_report, format_boundary_report)
+
+
+def cmd_features(args) -> int:
+    from ..analyses.features import feature_report, format_measures, save_feature_report
+    from ..config import default_dataset
+
+    report = feature_report(args.task, args.classifier, n=args.n, seed=args.seed,
+                            backend=args.backend, folder=args.checkpoints,
+                            dataset=default_dataset(args.dataset), device=args.device,
+                            processors=args.processors.split(",") if args.processors else None)
+    return emit(args, report, save_feature_report, format_measures, indent=None)
+
+
+def register(sub) -> None:
+    p = sub.add_parser("boundaries", parents=[*analysis_groups(), LIMIT()],
+                       help="BD / IBD along RA and random directions (Table 17)")
+    p.add_argument("--task", required=True)
+    p.add_argument("--source", default="resnet20", help="source classifier Rs")
+    p.add_argument("--target", default=None, help="target classifier Rt")
+    p.add_argument("--matrix", action="store_true", help="every pair of zoo classifiers")
+    p.add_argument("--plain", default=None, help="plain processor (default: <task>-plain)")
+    p.add_argument("--ra", default=None, help="RA processor (default: <task>-ra)")
+    p.add_argument("--all-images", action="store_true",
+                   help="use every image, not only those with Rs(x) = Rt(x) != label")
+    p.add_argument("--max-dist", type=float, default=30.0, help="search range, [0,1]-pixel L2")
+    p.add_argument("--tol", type=float, default=1e-3, help="bisection tolerance, same units")
+    p.add_argument("--steps", type=int, default=30, help="coarse scan steps")
+    p.add_argument("--clip", action="store_true", help="clip x + delta d to [0, 1]")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random directions")
+    p.set_defaults(func=cmd_boundaries)
+
+    p = sub.add_parser("features", parents=[*analysis_groups(), SEED()],
+                       help="t-SNE of HQ / LQ / processed features, with measures")
+    p.add_argument("--task", required=True)
+    p.add_argument("--classifier", default="resnet20")
+    p.add_argument("--n", type=int, default=1000, help="test images per source (stratified)")
+    p.add_argument("--backend", default="opentsne", choices=["opentsne", "sklearn"])
+    p.add_argument("--processors", default=None,
+                   help="comma-separated processor names (default: one per method)")
+    p.set_defaults(func=cmd_features)

@@ -1,0 +1,196 @@
+"""Verbs that measure on the test split: ``evaluate``, ``results``, ``quality``, ``metrics``,
+``float16-check``, ``robustness``."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from ..errors import RAExplorerError
+from .options import (
+    CHECKPOINTS,
+    DATASET,
+    DEVICE,
+    JSON,
+    LIMIT,
+    PROGRESS,
+    SEED,
+    analysis_groups,
+    emit,
+    print_result,
+)
+
+
+def cmd_evaluate(args) -> int:
+    from ..analyses.evaluate import accuracy_report, format_report, measure_task, report_tasks, update_cards
+    from ..config import default_dataset
+    from ..pipeline.runner import world
+
+    dataset = default_dataset(args.dataset)
+    tasks = [args.task] if args.task else report_tasks(dataset, args.checkpoints)
+    if args.update_cards and args.limit is not None:
+        raise RAExplorerError("--update-cards needs the whole test split; drop --limit.")
+    if args.records and len(tasks) != 1:
+        raise RAExplorerError("--records writes one task's table; pass --task.")
+    results = []
+    for t in tasks:
+        table, clf_cards, proc_cards = measure_task(
+            t, dataset=dataset, folder=args.checkpoints, limit=args.limit,
+            batch_size=args.batch_size, device=args.device, seed=args.seed,
+            data_root=args.data_root, progress=not args.no_progress)
+        results.append(accuracy_report(table, proc_cards, clf_cards, args.seed))
+        if args.records and world()[0] == 0:
+            print(f"Wrote {table.save(args.records)}", file=sys.stderr)
+    if world()[0] != 0:
+        return 0
+    if args.update_cards:
+        for result in results:
+            update_cards(result, args.checkpoints)
+    print_result(args, results[0] if args.task else results,
+                 lambda rs: "\n\n".join(format_report(r) for r in (rs if isinstance(rs, list)
+                                                                    else [rs])))
+    return 0
+
+
+def cmd_results(args) -> int:
+    from ..analyses.evaluate import update_cards
+    from ..reporting.tables import regenerate
+
+    if args.update_cards and args.limit is not None:
+        raise RAExplorerError("--update-cards needs the whole test split; drop --limit.")
+    results, written = regenerate(dataset=args.dataset, folder=args.checkpoints,
+                                  limit=args.limit, out_dir=args.out,
+                                  progress=not args.no_progress, device=args.device,
+                                  fresh=args.fresh)
+    print("Wrote " + ", ".join(str(p) for p in written))
+    if args.update_cards:
+        names = [n for result in results for n in update_cards(result, args.checkpoints)]
+        print(f"Updated the cards of {len(set(names))} checkpoints with their test figures.")
+    return 0
+
+
+def cmd_quality(args) -> int:
+    from ..analyses.quality import format_quality, quality_table, save_quality
+
+    metrics = args.metrics.split(",") if args.metrics else None
+    result = quality_table(args.task, dataset=args.dataset, folder=args.checkpoints,
+                           metrics=metrics, limit=args.limit, batch_size=args.batch_size,
+                           device=args.device, seed=args.seed, data_root=args.data_root,
+                           progress=not args.no_progress)
+    return emit(args, result, save_quality, format_quality)
+
+
+def cmd_metrics(args) -> int:
+    from ..metrics.registry import list_metrics
+
+    specs = list_metrics(args.checkpoints, args.dataset)
+    if args.json:
+        json.dump(specs, sys.stdout, indent=2)
+        print()
+        return 0
+    for m in specs:
+        state = "available" if m["available"] else "UNAVAILABLE: " + m["unavailable_reason"]
+        arrow = "lower is better" if m["lower_better"] else "higher is better"
+        print(f"{m['name']:<22} {arrow:<16} {m['description']}  [{state}]")
+    return 0
+
+
+def cmd_robustness(args) -> int:
+    from ..config import default_dataset
+    from ..data.datasets import load_dataset
+    from ..device import pick_device
+    from ..stats import wilson_interval
+    from ..training.loops import accuracy, robust_accuracy
+    from ..zoo.checkpoints import checkpoint_dir, load_checkpoint, update_card
+
+    dev = pick_device(args.device)
+    model, card = load_checkpoint(checkpoint_dir(args.checkpoints) / args.classifier, device=dev)
+    eps = args.eps if args.eps is not None else (
+        (card.get("training") or {}).get("adversarial") or {}).get("eps")
+    if not eps:
+        raise RAExplorerError(f"{args.classifier} was not trained adversarially; pass --eps.")
+    test = load_dataset(card.get("dataset") or default_dataset(), "test")
+    n = len(test) if args.limit is None else min(args.limit, len(test))
+    clean = accuracy(model, test, dev, limit=args.limit)
+    robust = robust_accuracy(model, test, dev, eps=eps, steps=args.steps, limit=args.limit,
+                             seed=args.seed)
+    result = {"classifier": args.classifier, "images": n, "eps": eps, "norm": "L2",
+              "units": "[0,1]-pixel L2", "steps": args.steps, "clean_accuracy": clean,
+              "clean_ci95": list(wilson_interval(round(clean * n), n)),
+              "robust_accuracy": robust, "robust_ci95": list(wilson_interval(round(robust * n), n))}
+    if args.update_card:
+        update_card(checkpoint_dir(args.checkpoints) / args.classifier,
+                    metrics={f"test_pgd{args.steps}_accuracy": robust,
+                             f"test_pgd{args.steps}_eps": eps, f"test_pgd{args.steps}_images": n})
+    json.dump(result, sys.stdout, indent=2)
+    print()
+    return 0
+
+
+def cmd_storage_check(args) -> int:
+    from ..analyses.storage_check import format_storage_check, save_storage_check, storage_check
+    from ..config import default_dataset
+
+    names = args.models.split(",") if args.models else None
+    result = storage_check(names, folder=args.checkpoints, state_dir=args.state_dir,
+                           dataset_name=default_dataset(args.dataset), limit=args.limit,
+                           device=args.device, progress=not args.no_progress)
+    args.no_save = args.no_save or bool(args.limit)   # results/ holds full test-split figures only
+    emit(args, result, save_storage_check, format_storage_check)
+    return 0 if all(r["within_tolerance"] for r in result["rows"]) else 1
+
+
+def register(sub) -> None:
+    p = sub.add_parser("evaluate", parents=[DATASET(), CHECKPOINTS(), DEVICE(), LIMIT(), JSON(),
+                                            PROGRESS()],
+                       help="accuracy matrix and PSNR / SSIM on the test split")
+    p.add_argument("--task", default=None,
+                   help="task spec (default: sr, denoise, jpeg and every other task in the zoo)")
+    p.add_argument("--batch-size", type=int, default=500)
+    p.add_argument("--seed", type=int, default=0, help="seed of the per-index degradations")
+    p.add_argument("--update-cards", action="store_true",
+                   help="write the measured test accuracy / PSNR / SSIM into the model cards")
+    p.add_argument("--records", default=None, metavar="FILE.parquet",
+                   help="also write the per-image record table there")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("results", parents=[DATASET(), CHECKPOINTS(), DEVICE(), LIMIT(),
+                                           PROGRESS()],
+                       help="re-measure the RA paper's tables, the record tables and the "
+                            "quality tables into results/")
+    p.add_argument("--out", default=None, help="results folder (default: $RA_RESULTS or results/)")
+    p.add_argument("--fresh", action="store_true",
+                   help="re-measure every task (default: reuse a task's saved evaluation when "
+                        "it was measured on the same checkpoints)")
+    p.add_argument("--update-cards", action="store_true",
+                   help="write the measured test figures into the model cards")
+    p.set_defaults(func=cmd_results)
+
+    p = sub.add_parser("quality", parents=[*analysis_groups(), LIMIT(), SEED()],
+                       help="every metric for every processor of a task (Table 2)")
+    p.add_argument("--task", required=True)
+    p.add_argument("--metrics", default=None, help="comma-separated names (default: all available)")
+    p.add_argument("--batch-size", type=int, default=250)
+    p.set_defaults(func=cmd_quality)
+
+    p = sub.add_parser("metrics", parents=[CHECKPOINTS(), JSON()],
+                       help="list the metrics, with availability")
+    p.add_argument("--dataset", default=None)
+    p.set_defaults(func=cmd_metrics)
+
+    p = sub.add_parser("robustness", parents=[CHECKPOINTS(), DEVICE(), LIMIT(), SEED()],
+                       help="clean and PGD-L2 accuracy of a classifier")
+    p.add_argument("--classifier", required=True)
+    p.add_argument("--eps", type=float, default=None,
+                   help="L2 radius in [0,1]-pixel units (default: the training epsilon)")
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--update-card", action="store_true")
+    p.set_defaults(func=cmd_robustness)
+
+    p = sub.add_parser("float16-check", parents=[*analysis_groups(), LIMIT()],
+                       help="stored (float16) checkpoints vs their float32 training weights: "
+                            "test accuracy and PSNR")
+    p.add_argument("--models", default=None, help="comma-separated names (default: every "
+                   "checkpoint with a training state)")
+    p.add_argument("--state-dir", default="runs", help="where build-zoo kept the training states")
+    p.set_defaults(func=cmd_storage_check)

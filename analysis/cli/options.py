@@ -1,0 +1,77 @@
+"""Option groups shared by the verbs, defined once (argparse parent parsers), and their readers.
+
+A verb asks for the groups it needs: ``sub.add_parser(name, parents=[DATASET(), CHECKPOINTS()])``.
+Defaults that depend on the environment (dataset, checkpoint folder, results folder) stay None
+here and are resolved by :mod:`analysis.config` at run time, so that the CLI and the app honour
+the same ``RA_DATASET`` / ``RA_CHECKPOINTS`` / ``RA_RESULTS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..errors import RAExplorerError
+from ..specs import parse_value
+
+
+def _group(build) -> callable:
+    def make() -> argparse.ArgumentParser:
+        p = argparse.ArgumentParser(add_help=False)
+        build(p)
+        return p
+    return make
+
+
+DATASET = _group(lambda p: (
+    p.add_argument("--dataset", default=None,
+                   help="dataset spec (see 'list datasets'; default: $RA_DATASET or fashion-mnist)"),
+    p.add_argument("--data-root", default=None, help="folder holding the dataset files")))
+CHECKPOINTS = _group(lambda p: p.add_argument(
+    "--checkpoints", default=None, help="checkpoint folder (default: $RA_CHECKPOINTS or checkpoints/)"))
+DEVICE = _group(lambda p: p.add_argument(
+    "--device", default=None, help="cpu, cuda, cuda:N (default: cuda if present)"))
+SEED = _group(lambda p: p.add_argument("--seed", type=int, default=0, help="random seed"))
+PROGRESS = _group(lambda p: p.add_argument("--no-progress", action="store_true",
+                                           help="no progress bars on stderr"))
+JSON = _group(lambda p: p.add_argument("--json", action="store_true", help="JSON on stdout"))
+LIMIT = _group(lambda p: p.add_argument("--limit", type=int, default=None,
+                                        help="first N test images only"))
+SAVE = _group(lambda p: (
+    p.add_argument("--out", default=None, help="results folder (default: $RA_RESULTS or results/)"),
+    p.add_argument("--no-save", action="store_true", help="do not write the copy in results/")))
+
+
+def analysis_groups() -> list[argparse.ArgumentParser]:
+    """The groups of a verb that measures on a dataset and writes a copy of its result."""
+    return [DATASET(), CHECKPOINTS(), DEVICE(), SAVE(), JSON(), PROGRESS()]
+
+
+def key_values(items: list[str] | None) -> dict:
+    """``["channels=32", "blocks=6"]`` -> ``{"channels": 32, "blocks": 6}``."""
+    out = {}
+    for item in items or []:
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise RAExplorerError(f"Cannot read {item!r}; write architecture options as key=value.")
+        out[key] = parse_value(value)
+    return out
+
+
+def emit(args, result, save, formatter, indent=2) -> int:
+    """Save a copy in the results folder (unless --no-save), then print JSON (--json) or the
+    table."""
+    if not args.no_save:
+        paths = save(result, args.out)
+        print("Wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    print_result(args, result, formatter, indent)
+    return 0
+
+
+def print_result(args, result, formatter, indent=2) -> None:
+    if getattr(args, "json", False):
+        json.dump(result, sys.stdout, indent=indent)
+        print()
+    else:
+        print(formatter(result))

@@ -1,0 +1,131 @@
+"""The runner: views, order, sharding plan, progress, and one forward per (image, model)."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import torch
+
+from analysis.config import PROJECT_ROOT
+from analysis.data.datasets import load_dataset
+from analysis.data.tasks import create_task
+from analysis.pipeline.records import RecordSink, RecordTable, run_sinks
+from analysis.pipeline.runner import CLEAN, NO_PROCESSING, batch_plan, stream
+from analysis.zoo import TransformedProcessor, create_model
+from analysis.zoo.checkpoints import find_checkpoints, load_models
+from tests.conftest import SYNTH, TINY_PROCESSOR, TINY_TRANSFORMER
+
+
+class Counting(torch.nn.Module):
+    """Counts the images that go through ``inner``."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner, self.images = inner, 0
+
+    def forward(self, x):
+        self.images += len(x)
+        return self.inner(x)
+
+
+def test_views_of_ra_with_transformer_run_p_once_and_split_human_and_machine():
+    torch.manual_seed(0)
+    p = Counting(create_model("srresnet", in_channels=1, scale=4, **TINY_PROCESSOR).eval())
+    t = create_model("cyclegan-resnet", in_channels=1, **TINY_TRANSFORMER).eval()
+    both = TransformedProcessor(p, t)
+    plain = create_model("srresnet", in_channels=1, scale=4, **TINY_PROCESSOR).eval()
+    test = load_dataset(SYNTH, "test")
+    task = create_task("sr")
+    batches = list(stream(task, {"plain": plain, "ra+t": both}, test, "cpu", batch_size=16,
+                          limit=40))
+    assert [len(b.indices) for b in batches] == [16, 16, 8] and p.images == 40
+    b = batches[1]
+    assert b.indices.tolist() == list(range(16, 32))
+    assert list(b.views) == [CLEAN, NO_PROCESSING, "plain", "ra+t"]
+    with torch.no_grad():
+        lq = task.degrade_eval(b.clean, b.indices)
+        assert torch.equal(b.views["ra+t"].human, p.inner(lq).clamp(0, 1))
+        assert torch.equal(b.views["ra+t"].machine, both(lq).clamp(0, 1))
+        assert torch.equal(b.views["plain"].human, b.views["plain"].machine)
+        assert torch.equal(b.views[NO_PROCESSING].human, task.upsample(lq, b.clean.shape[-2:]))
+    for v in b.views.values():
+        assert v.machine.shape == b.clean.shape and 0 <= v.machine.min() <= v.machine.max() <= 1
+
+
+def test_progress_is_called_once_per_batch_and_ends_at_its_total():
+    test = load_dataset(SYNTH, "test")
+    calls = []
+    for _ in stream(create_task("denoise"), {}, test, "cpu", batch_size=7, limit=30,
+                    on_progress=lambda d, t: calls.append((d, t))):
+        pass
+    assert calls == [(0, 30), (7, 30), (14, 30), (21, 30), (28, 30), (30, 30)]
+
+
+def test_batch_plan_deals_the_same_batches_round_robin(monkeypatch):
+    whole, n = batch_plan(23, 5)
+    assert n == 23 and [b.tolist()[0] for b in whole] == [0, 5, 10, 15, 20]
+    import analysis.pipeline.runner as runner
+
+    monkeypatch.setattr(runner, "world", lambda: (1, 2))
+    mine, _ = batch_plan(23, 5)
+    assert [b.tolist() for b in mine] == [whole[1].tolist(), whole[3].tolist()]
+
+
+def test_record_sink_runs_each_classifier_once_per_input_and_image(tiny_zoo):
+    clf_cards = find_checkpoints(tiny_zoo, kind="classifier")
+    proc_cards = find_checkpoints(tiny_zoo, kind="processor")
+    clfs = {n: Counting(m) for n, m in load_models(clf_cards, "cpu").items()}
+    procs = {n: Counting(m) for n, m in load_models(proc_cards, "cpu").items()}
+    sink = RecordSink(clfs)
+    run_sinks(stream(create_task("sr"), procs, load_dataset(SYNTH, "test"), "cpu", 16, 35),
+              [sink])
+    inputs = 2 + len(procs)
+    assert all(m.images == 35 for m in procs.values())
+    assert all(m.images == 35 * inputs for m in clfs.values())
+    table = sink.table("sr:scale=4", SYNTH, "test")
+    assert len(table) == 35 and table.inputs == [CLEAN, NO_PROCESSING, *procs]
+
+
+def test_record_table_round_trips_through_parquet(tiny_zoo, tmp_path):
+    clfs = load_models(find_checkpoints(tiny_zoo, kind="classifier"), "cpu")
+    procs = load_models(find_checkpoints(tiny_zoo, kind="processor"), "cpu")
+    from analysis.metrics import create_metric
+
+    sink = RecordSink(clfs, {"psnr": create_metric("psnr", "cpu")})
+    run_sinks(stream(create_task("sr"), procs, load_dataset(SYNTH, "test"), "cpu", 16, 20),
+              [sink])
+    table = sink.table("sr:scale=4", SYNTH, "test", provenance={"n_images": 20})
+    back = RecordTable.load(table.save(tmp_path / "r.parquet"))
+    assert back.inputs == table.inputs and back.classifiers == table.classifiers
+    assert back.provenance == {"n_images": 20}
+    for key, values in table.pred.items():
+        assert np.array_equal(back.pred[key], values)
+        assert np.array_equal(back.prob[key], table.prob[key])
+    assert np.isnan(back.quality[("psnr", CLEAN)]).all()
+    assert np.array_equal(back.quality[("psnr", "sr-ra")], table.quality[("psnr", "sr-ra")])
+
+
+def test_torchrun_two_processes_write_the_same_record_table(tiny_zoo, tmp_path):
+    import pyarrow.parquet as pq
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(PROJECT_ROOT)}
+    common = ["-m", "analysis", "evaluate", "--task", "sr", "--dataset", SYNTH, "--checkpoints",
+              str(tiny_zoo), "--limit", "35", "--batch-size", "10", "--no-progress", "--json"]
+    one = subprocess.run([sys.executable, *common, "--records", str(tmp_path / "one.parquet")],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert one.returncode == 0, one.stderr[-3000:]
+    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                          "--nproc_per_node=2", *common, "--records",
+                          str(tmp_path / "two.parquet")],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert two.returncode == 0, two.stderr[-3000:]
+    a, b = pq.read_table(tmp_path / "one.parquet"), pq.read_table(tmp_path / "two.parquet")
+    assert a.column_names == b.column_names and a.num_rows == 35
+    for name in a.column_names:   # the data, byte for byte (metadata holds times and world size)
+        assert a.column(name).to_numpy().tobytes() == b.column(name).to_numpy().tobytes(), name
+    import json
+
+    first, second = json.loads(one.stdout), json.loads(two.stdout)
+    first.pop("provenance"), second.pop("provenance")
+    assert first == second
