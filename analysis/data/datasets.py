@@ -90,6 +90,11 @@ class SubsetImageDataset(Dataset):
         image, label, _ = self.base[int(self.indices[i])]
         return image, label, i
 
+    @property
+    def labels(self) -> torch.Tensor:
+        """(N,) int64 labels of the view's samples."""
+        return self.base.labels[self.indices]
+
     def get_batch(self, indices: torch.Tensor):
         indices = torch.as_tensor(indices, dtype=torch.long)
         if hasattr(self.base, "get_batch"):
@@ -244,6 +249,18 @@ class ImageFolderDataset(Dataset):
                 return self.transform(img), label, i
         except OSError as exc:
             raise DataError(f"The image {path} is unreadable ({exc}); remove or replace it.") from exc
+
+    @property
+    def labels(self) -> torch.Tensor:
+        """(N,) int64: every sample's class, without reading an image."""
+        return torch.tensor([label for _, label in self.samples], dtype=torch.long)
+
+    def get_batch(self, indices: torch.Tensor):
+        """Batched fetch: ``(images float (B, C, H, W), labels (B,), indices (B,))``."""
+        indices = torch.as_tensor(indices, dtype=torch.long)
+        items = [self[int(i)] for i in indices]
+        return (torch.stack([im for im, _, _ in items]),
+                torch.tensor([lab for _, lab, _ in items], dtype=torch.long), indices)
 
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp"}

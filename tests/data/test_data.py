@@ -154,3 +154,53 @@ def test_unknown_dataset_lists_close_names():
     with pytest.raises(UnknownNameError, match="fashion-mnist"):
         load_dataset("fashion-mnst", "test")
     assert set(DATASETS) >= {"fashion-mnist", "cifar10", "imagefolder", "synthetic"}
+
+
+def _cifar_folder(tmp_path, monkeypatch):
+    import pickle
+
+    from torchvision.datasets import CIFAR10
+
+    base = tmp_path / "cifar-10-batches-py"
+    base.mkdir(exist_ok=True)
+    rng = np.random.default_rng(2)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {"data": rng.integers(0, 255, (6, 3072), dtype=np.uint8),
+                 "labels": rng.integers(0, 10, 6).tolist()}
+        (base / name).write_bytes(pickle.dumps(batch))
+    (base / "batches.meta").write_bytes(pickle.dumps({"label_names": list("abcdefghij")}))
+    monkeypatch.setattr(CIFAR10, "_check_integrity", lambda self: True)
+    monkeypatch.setattr("torchvision.datasets.cifar.check_integrity", lambda *a, **k: True)
+    return str(tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["synthetic", "imagefolder", "cifar10", "fashion-mnist"])
+def test_every_dataset_kind_implements_the_protocol(kind, tmp_path, monkeypatch):
+    """len, info (channels, size, classes), labels without decoding, indexed batches equal to
+    single items, values in [0, 1]: what the runner, the filters and the features need."""
+    root, options = None, {}
+    if kind == "synthetic":
+        spec = "synthetic:n=60,channels=3,size=12"
+    elif kind == "imagefolder":
+        _write_folder(tmp_path / "imgs", per_class=5)
+        spec, options = f"imagefolder:{tmp_path / 'imgs'}", {"size": 16}
+    elif kind == "cifar10":
+        spec, root = "cifar10", _cifar_folder(tmp_path, monkeypatch)
+    else:
+        if not HAS_FMNIST:
+            pytest.skip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+        spec = "fashion-mnist"
+    for split in ("train", "val", "test"):
+        ds = load_dataset(spec, split, root=root, **options)
+        n = len(ds)
+        assert n > 0 and ds.info.num_classes >= 2
+        labels = ds.labels
+        assert labels.shape == (n,) and labels.dtype == torch.long
+        pick = torch.tensor([n - 1, 0, n // 2])
+        images, batch_labels, idx = ds.get_batch(pick)
+        assert images.shape == (3, ds.info.channels, ds.info.size, ds.info.size)
+        assert images.dtype == torch.float32 and 0 <= images.min() <= images.max() <= 1
+        assert idx.tolist() == pick.tolist() and torch.equal(batch_labels, labels[pick])
+        for k, i in enumerate(pick.tolist()):
+            image, label, index = ds[i]
+            assert torch.equal(image, images[k]) and label == int(labels[i]) and index == i
