@@ -1,8 +1,10 @@
 """The command line: ``python -m analysis <verb>``.
 
 Verbs: ``train-classifier``, ``train-processor``, ``evaluate``, ``zoo``,
-``import-weights`` and ``list`` (datasets, tasks, models, methods). Errors of
-the project's own kinds are printed as one sentence with exit code 2.
+``import-weights`` and ``list`` (datasets, tasks, models, methods). Options are
+checked where they are parsed (analysis.validation). An error is printed as one
+line, never a traceback: exit code 2 for the user's errors, 1 for anything else;
+``--debug`` (anywhere on the line) shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -13,6 +15,18 @@ import sys
 
 from .errors import RAExplorerError
 from .specs import parse_value
+from .validation import (
+    OneLineParser,
+    dataset_spec,
+    device_name,
+    existing_dir,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    print_error,
+    task_spec,
+)
 
 
 def _kwargs(items: list[str] | None) -> dict:
@@ -27,19 +41,24 @@ def _kwargs(items: list[str] | None) -> dict:
 
 
 def _common_training(p: argparse.ArgumentParser):
-    p.add_argument("--dataset", default="fashion-mnist", help="dataset spec (see 'list datasets')")
+    p.add_argument("--dataset", type=dataset_spec, default="fashion-mnist",
+                   help="dataset spec (see 'list datasets')")
     p.add_argument("--data-root", default=None, help="folder holding the dataset files")
     p.add_argument("--out", required=True, help="checkpoint path stem (writes .safetensors + .json)")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--lr", type=float, default=None)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=positive_int, default=10)
+    p.add_argument("--batch-size", type=positive_int, default=None)
+    p.add_argument("--lr", type=positive_float, default=None)
+    p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--arch-kw", nargs="*", metavar="KEY=VALUE", help="constructor options")
-    p.add_argument("--limit", type=int, default=None, help="use only the first N training images")
-    p.add_argument("--val-limit", type=int, default=2000, help="validation images per epoch")
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: cuda if present)")
+    p.add_argument("--limit", type=positive_int, default=None,
+                   help="use only the first N training images")
+    p.add_argument("--val-limit", type=positive_int, default=2000,
+                   help="validation images per epoch")
+    p.add_argument("--device", type=device_name, default=None,
+                   help="cpu, cuda, cuda:N (default: cuda if present)")
     p.add_argument("--resume", action="store_true", help="continue from the saved state")
-    p.add_argument("--max-steps", type=int, default=None, help="stop after N steps (smoke runs)")
+    p.add_argument("--max-steps", type=positive_int, default=None,
+                   help="stop after N steps (smoke runs)")
     p.add_argument("--float16", action="store_true", help="store weights as float16")
     p.add_argument("--state-dir", default="runs", help="where resumable training state goes")
     p.add_argument("--no-progress", action="store_true")
@@ -230,7 +249,8 @@ def cmd_robustness(args) -> int:
     from .train import accuracy, robust_accuracy
 
     dev = pick_device(args.device)
-    model, card = load_checkpoint(checkpoint_dir(args.checkpoints) / args.classifier, device=dev)
+    model, card = load_checkpoint(checkpoint_dir(args.checkpoints) / args.classifier, device=dev,
+                                  kind="classifier")
     eps = args.eps if args.eps is not None else (
         (card.get("training") or {}).get("adversarial") or {}).get("eps")
     if not eps:
@@ -268,9 +288,11 @@ def cmd_storage_check(args) -> int:
 
 
 def cmd_zoo(args) -> int:
-    from .checkpoints import checkpoint_dir, find_checkpoints
+    from .checkpoints import broken_cards, checkpoint_dir, find_checkpoints
 
     cards = find_checkpoints(args.checkpoints)
+    for problem in broken_cards(args.checkpoints).values():
+        print(f"skipped: {problem}", file=sys.stderr)
     if args.json:
         json.dump(cards, sys.stdout, indent=2)
         print()
@@ -337,55 +359,62 @@ def cmd_list(args) -> int:
 
 def _analysis_options(p: argparse.ArgumentParser):
     """Options shared by the verbs that write a copy in results/."""
-    p.add_argument("--dataset", default="fashion-mnist")
-    p.add_argument("--checkpoints", default=None)
-    p.add_argument("--device", default=None)
+    p.add_argument("--dataset", type=dataset_spec, default="fashion-mnist")
+    p.add_argument("--checkpoints", type=existing_dir, default=None)
+    p.add_argument("--device", type=device_name, default=None)
     p.add_argument("--out", default=None, help="results folder (default: results/)")
     p.add_argument("--no-save", action="store_true", help="do not write the copy in results/")
     p.add_argument("--json", action="store_true")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m analysis",
-                                     description="RA Explorer: train and analyse RA image processing.")
+    parser = OneLineParser(prog="python -m analysis",
+                           description="RA Explorer: train and analyse RA image processing.")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an error (also accepted after the verb)")
     sub = parser.add_subparsers(dest="verb", required=True)
 
     p = sub.add_parser("train-classifier", help="train a classifier (standard or PGD-L2 adversarial)")
     p.add_argument("--arch", required=True, help="classifier name (see 'list models')")
-    p.add_argument("--weight-decay", type=float, default=5e-4)
-    p.add_argument("--adv-eps", type=float, default=0.0,
+    p.add_argument("--weight-decay", type=non_negative_float, default=5e-4)
+    p.add_argument("--adv-eps", type=non_negative_float, default=0.0,
                    help="PGD-L2 radius in [0,1]-pixel L2 units (0 = standard training)")
-    p.add_argument("--adv-steps", type=int, default=7)
+    p.add_argument("--adv-steps", type=positive_int, default=7)
     p.add_argument("--no-augment", action="store_true", help="no random shifts / flips")
     _common_training(p)
     p.set_defaults(func=cmd_train_classifier)
 
     p = sub.add_parser("train-processor", help="train an SRResNet processor with a method")
-    p.add_argument("--task", required=True, help="task spec, e.g. sr, denoise:sigma=0.2, jpeg")
+    p.add_argument("--task", type=task_spec, required=True,
+                   help="task spec, e.g. sr, denoise:sigma=0.2, jpeg")
     p.add_argument("--method", required=True, help="plain, ra, ra-unsup, ra-transformer, "
                    "perceptual, robust-perceptual")
     p.add_argument("--recognizer", default=None, help="classifier checkpoint used by the loss")
-    p.add_argument("--lambda", dest="lam", type=float, default=0.0, help="loss weight lambda")
+    p.add_argument("--lambda", dest="lam", type=non_negative_float, default=0.0,
+                   help="loss weight lambda")
     p.add_argument("--transformer-kw", nargs="*", metavar="KEY=VALUE")
     p.add_argument("--layers", default=None, help="feature layers for perceptual losses (a,b)")
     p.add_argument("--losses", default="EP", help="perceptual combination: E, EP, EPT, PT")
-    p.add_argument("--texture-weight", type=float, default=0.0)
-    p.add_argument("--patch", type=int, default=8, help="texture-loss patch size (feature pixels)")
+    p.add_argument("--texture-weight", type=non_negative_float, default=0.0)
+    p.add_argument("--patch", type=positive_int, default=8,
+                   help="texture-loss patch size (feature pixels)")
     p.add_argument("--unsup-distance", default="prob-l2", help="prob-l2, kl or logit-l2")
     p.add_argument("--init", default=None, help="start P from this processor checkpoint")
     _common_training(p)
     p.set_defaults(func=cmd_train_processor)
 
     p = sub.add_parser("evaluate", help="accuracy matrix and PSNR / SSIM on the test split")
-    p.add_argument("--task", default=None,
+    p.add_argument("--task", type=task_spec, default=None,
                    help="task spec (default: sr, denoise, jpeg and every other task in the zoo)")
-    p.add_argument("--dataset", default="fashion-mnist")
+    p.add_argument("--dataset", type=dataset_spec, default="fashion-mnist")
     p.add_argument("--data-root", default=None)
-    p.add_argument("--checkpoints", default=None, help="checkpoint folder (default: checkpoints/)")
-    p.add_argument("--limit", type=int, default=None, help="first N test images only")
-    p.add_argument("--batch-size", type=int, default=500)
-    p.add_argument("--seed", type=int, default=0, help="seed of the per-index degradations")
-    p.add_argument("--device", default=None)
+    p.add_argument("--checkpoints", type=existing_dir, default=None,
+                   help="checkpoint folder (default: checkpoints/)")
+    p.add_argument("--limit", type=positive_int, default=None, help="first N test images only")
+    p.add_argument("--batch-size", type=positive_int, default=500)
+    p.add_argument("--seed", type=non_negative_int, default=0,
+                   help="seed of the per-index degradations")
+    p.add_argument("--device", type=device_name, default=None)
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
     p.add_argument("--update-cards", action="store_true",
                    help="write the measured test accuracy / PSNR / SSIM into the model cards")
@@ -393,18 +422,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("quality", help="every metric for every processor of a task (Table 2)")
-    p.add_argument("--task", required=True)
+    p.add_argument("--task", type=task_spec, required=True)
     p.add_argument("--metrics", default=None, help="comma-separated names (default: all available)")
     p.add_argument("--data-root", default=None)
-    p.add_argument("--limit", type=int, default=None)
-    p.add_argument("--batch-size", type=int, default=250)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit", type=positive_int, default=None)
+    p.add_argument("--batch-size", type=positive_int, default=250)
+    p.add_argument("--seed", type=non_negative_int, default=0)
     _analysis_options(p)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_quality)
 
     p = sub.add_parser("boundaries", help="BD / IBD along RA and random directions (Table 17)")
-    p.add_argument("--task", required=True)
+    p.add_argument("--task", type=task_spec, required=True)
     p.add_argument("--source", default="resnet20", help="source classifier Rs")
     p.add_argument("--target", default=None, help="target classifier Rt")
     p.add_argument("--matrix", action="store_true", help="every pair of zoo classifiers")
@@ -412,21 +441,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ra", default=None, help="RA processor (default: <task>-ra)")
     p.add_argument("--all-images", action="store_true",
                    help="use every image, not only those with Rs(x) = Rt(x) != label")
-    p.add_argument("--limit", type=int, default=None, help="first N test images")
-    p.add_argument("--max-dist", type=float, default=30.0, help="search range, [0,1]-pixel L2")
-    p.add_argument("--tol", type=float, default=1e-3, help="bisection tolerance, same units")
-    p.add_argument("--steps", type=int, default=30, help="coarse scan steps")
+    p.add_argument("--limit", type=positive_int, default=None, help="first N test images")
+    p.add_argument("--max-dist", type=positive_float, default=30.0,
+                   help="search range, [0,1]-pixel L2")
+    p.add_argument("--tol", type=positive_float, default=1e-3,
+                   help="bisection tolerance, same units")
+    p.add_argument("--steps", type=positive_int, default=30, help="coarse scan steps")
     p.add_argument("--clip", action="store_true", help="clip x + delta d to [0, 1]")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random directions")
+    p.add_argument("--seed", type=non_negative_int, default=0,
+                   help="seed of the random directions")
     _analysis_options(p)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_boundaries)
 
     p = sub.add_parser("features", help="t-SNE of HQ / LQ / processed features, with measures")
-    p.add_argument("--task", required=True)
+    p.add_argument("--task", type=task_spec, required=True)
     p.add_argument("--classifier", default="resnet20")
-    p.add_argument("--n", type=int, default=1000, help="test images per source (stratified)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n", type=positive_int, default=1000,
+                   help="test images per source (stratified)")
+    p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--backend", default="opentsne", choices=["opentsne", "sklearn"])
     p.add_argument("--processors", default=None,
                    help="comma-separated processor names (default: one per method)")
@@ -451,11 +484,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_survey)
 
     p = sub.add_parser("results", help="re-measure the RA paper's tables into results/")
-    p.add_argument("--dataset", default="fashion-mnist")
-    p.add_argument("--checkpoints", default=None)
-    p.add_argument("--limit", type=int, default=None, help="first N test images (default: all)")
+    p.add_argument("--dataset", type=dataset_spec, default="fashion-mnist")
+    p.add_argument("--checkpoints", type=existing_dir, default=None)
+    p.add_argument("--limit", type=positive_int, default=None,
+                   help="first N test images (default: all)")
     p.add_argument("--out", default=None, help="results folder (default: results/)")
-    p.add_argument("--device", default=None)
+    p.add_argument("--device", type=device_name, default=None)
     p.add_argument("--fresh", action="store_true",
                    help="re-measure every task (default: reuse a task's saved evaluation when "
                         "it was measured on the same checkpoints)")
@@ -465,20 +499,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_results)
 
     p = sub.add_parser("metrics", help="list the metrics, with availability")
-    p.add_argument("--checkpoints", default=None)
+    p.add_argument("--checkpoints", type=existing_dir, default=None)
     p.add_argument("--dataset", default=None)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_metrics)
 
     p = sub.add_parser("robustness", help="clean and PGD-L2 accuracy of a classifier")
     p.add_argument("--classifier", required=True)
-    p.add_argument("--eps", type=float, default=None,
+    p.add_argument("--eps", type=positive_float, default=None,
                    help="L2 radius in [0,1]-pixel units (default: the training epsilon)")
-    p.add_argument("--steps", type=int, default=20)
-    p.add_argument("--limit", type=int, default=None)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--checkpoints", default=None)
-    p.add_argument("--device", default=None)
+    p.add_argument("--steps", type=positive_int, default=20)
+    p.add_argument("--limit", type=positive_int, default=None)
+    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--checkpoints", type=existing_dir, default=None)
+    p.add_argument("--device", type=device_name, default=None)
     p.add_argument("--update-card", action="store_true")
     p.set_defaults(func=cmd_robustness)
 
@@ -487,13 +521,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", default=None, help="comma-separated names (default: every "
                    "checkpoint with a training state)")
     p.add_argument("--state-dir", default="runs", help="where build-zoo kept the training states")
-    p.add_argument("--limit", type=int, default=None, help="first N test images (not saved)")
+    p.add_argument("--limit", type=positive_int, default=None,
+                   help="first N test images (not saved)")
     p.add_argument("--no-progress", action="store_true")
     _analysis_options(p)
     p.set_defaults(func=cmd_storage_check)
 
     p = sub.add_parser("zoo", help="list the checkpoints with their cards")
-    p.add_argument("--checkpoints", default=None)
+    p.add_argument("--checkpoints", type=existing_dir, default=None)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_zoo)
 
@@ -522,9 +557,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one verb; an error becomes one line on stderr (see the module docstring)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    args = build_parser().parse_args([a for a in argv if a != "--debug"])
     try:
         return args.func(args)
-    except (RAExplorerError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("error: interrupted.", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if debug:
+            raise
+        return print_error(exc)
