@@ -314,7 +314,7 @@ def read_upload(data: bytes, channels: int, size: int) -> torch.Tensor:
             img = img.resize((max(size, round(width * scale)), max(size, round(height * scale))),
                              Image.BICUBIC)
         except bombs:
-            raise _upload_too_large((width, height)) from None
+            raise _upload_too_large(None) from None
         except (OSError, ValueError, SyntaxError, EOFError) as exc:
             raise RAExplorerError(f"The image could not be decoded ({' '.join(str(exc).split())}); "
                                   "the file may be truncated or damaged.") from None

@@ -134,9 +134,10 @@ def state_identity(name: str, dataset: str | None, arch: str, arch_kwargs: dict,
     def plain(value):
         return json.loads(json.dumps(value, sort_keys=True))
 
-    return {"name": name, "dataset": dataset, "arch": arch, "arch_kwargs": plain(arch_kwargs),
-            "transformer": plain(transformer) if transformer else None, "method": method,
-            "task": task, "recognizer_sha256": recognizer_sha256}
+    return {"name": name, "dataset": dataset, "task": task, "arch": arch, "method": method,
+            "recognizer_sha256": recognizer_sha256,
+            "transformer": plain(transformer) if transformer else None,
+            "arch_kwargs": plain(arch_kwargs)}
 
 
 def card_state_identity(card: dict) -> dict:
@@ -146,22 +147,26 @@ def card_state_identity(card: dict) -> dict:
                           card.get("transformer"))
 
 
+IDENTITY_LABELS = {"name": "name", "dataset": "dataset", "task": "task", "arch": "architecture",
+                   "method": "method", "recognizer_sha256": "recognizer",
+                   "transformer": "transformer", "arch_kwargs": "architecture options"}
+
+
 def _describe(key: str, value) -> str:
-    if key in ("arch_kwargs", "transformer"):
+    if key in ("arch_kwargs", "transformer") and value is not None:
         return json.dumps(value, sort_keys=True)
     if key == "recognizer_sha256":
-        return f"recognizer {value[:12]}..." if value else "no recognizer"
+        return f"state digest {value[:12]}..." if value else "none"
     return repr(value)
 
 
 def check_state_identity(saved: dict, expected: dict, path: Path, advice: str = RESTART) -> None:
-    """Refuse a state whose identity differs from ``expected``, naming both values."""
-    for key, want in expected.items():
-        have = saved.get(key)
-        if have != want:
-            raise TrainingStateError(
-                f"The training state {path} belongs to another run: its {key} is "
-                f"{_describe(key, have)} but this run's is {_describe(key, want)}; {advice}.")
+    """Refuse a state whose identity differs from ``expected``, naming both values of each field."""
+    differ = [f"{IDENTITY_LABELS.get(k, k)} {_describe(k, saved.get(k))} there, "
+              f"{_describe(k, want)} here" for k, want in expected.items() if saved.get(k) != want]
+    if differ:
+        raise TrainingStateError(f"The training state {path} belongs to another run "
+                                 f"({'; '.join(differ)}); {advice}.")
 
 
 def read_state(path: str | os.PathLike, expected: dict | None = None,
