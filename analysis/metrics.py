@@ -99,6 +99,7 @@ class Metric:
                              f"(N, 1 or 3, H, W); got {tuple(x.shape)} and {tuple(y.shape)}.")
         x = x.to(self.device, torch.float32)
         y = y.to(self.device, torch.float32)
+        checked = []
         for which, t in (("distorted", x), ("reference", y)):
             low, high = (float(v) for v in torch.aminmax(t))   # NaN propagates into both
             if math.isnan(low) or math.isnan(high):
@@ -107,7 +108,8 @@ class Metric:
             if low < -RANGE_TOLERANCE or high > 1 + RANGE_TOLERANCE:
                 raise InputError(self._range_message(f"[{low:.3g}, {high:.3g}] in the {which} "
                                                      "images"))
-        x, y = x.clamp(0, 1), y.clamp(0, 1)
+            checked.append(t.clamp(0, 1) if low < 0 or high > 1 else t)
+        x, y = checked
         if self.spec.min_size:
             factor = math.ceil(self.spec.min_size / min(x.shape[-2:]))
             if factor > 1:

@@ -169,18 +169,36 @@ def check_task_spec(spec: str) -> str:
 task_spec = _argtype(check_task_spec)
 
 
-def check_dataset_name(spec: str) -> str:
-    """A dataset spec whose name is registered; returned unchanged (options are read by the loader)."""
-    from .data import DATASETS
-    from .errors import unknown_name
+DATASET_RESERVED = ("root", "official", "download")   # loader arguments that are not spec options
 
-    name = "imagefolder" if spec.startswith("imagefolder:") else spec.partition(":")[0].strip()
+
+def check_dataset_spec(spec: str) -> str:
+    """A dataset spec with a registered name and options its loader takes, of their types.
+
+    Returned unchanged. ``synthetic:n=abc`` or ``synthetic:size=-1`` fail here with one
+    sentence rather than inside the loader.
+    """
+    from .data import DATASETS, _imagefolder_params
+    from .errors import unknown_name
+    from .specs import parse_spec
+
+    if spec.startswith("imagefolder:"):
+        name, params = "imagefolder", _imagefolder_params(spec)
+    else:
+        name, params = parse_spec(spec)
     if name not in DATASETS:
         raise unknown_name("dataset", name, list(DATASETS))
+    named, _ = _named_options(DATASETS[name], DATASET_RESERVED)
+    for key, value in params.items():
+        if key not in named:
+            takes = f"it takes {', '.join(named)}" if named else "it takes no options"
+            raise InputError(f"The dataset {name!r} has no option {key!r}; {takes}."
+                             f"{close_names_hint(key, list(named))}")
+        _check_option(name, key, value, named[key], "", high=None)
     return spec
 
 
-dataset_spec = _argtype(check_dataset_name)
+dataset_spec = _argtype(check_dataset_spec)
 
 
 def check_existing_dir(path: str) -> str:
@@ -228,14 +246,19 @@ def _prefixed(where: str, text: str) -> str:
     return where + text if where else text[:1].upper() + text[1:]
 
 
-def _check_option(arch: str, key: str, value, kind, where: str):
-    what = _prefixed(where, f"option {key!r} of {arch!r}")
+def _check_option(owner: str, key: str, value, param: inspect.Parameter, where: str,
+                  high: float | None = MAX_OPTION_INT):
+    """Check one constructor / loader option against its parameter's default type."""
+    if value is None and param.default is None:
+        return
+    what = _prefixed(where, f"option {key!r} of {owner!r}")
+    kind = _expected_kind(param)
     if kind == "bool":
         if not isinstance(value, bool):
             raise InputError(f"{what} must be true or false; got {value!r}.")
     elif kind in ("int", "float"):
-        check_number(value, what, int if kind == "int" else float, low=1 if kind == "int" else 0,
-                     high=MAX_OPTION_INT)
+        low = 0 if kind == "float" or param.default == 0 else 1   # seeds may be 0, sizes not
+        check_number(value, what, int if kind == "int" else float, low=low, high=high)
     elif kind == "str":
         if not isinstance(value, str):
             raise InputError(f"{what} must be a string; got {value!r}.")
@@ -246,6 +269,14 @@ def _check_option(arch: str, key: str, value, kind, where: str):
             check_number(v, what, float, low=0, high=MAX_OPTION_INT)
     elif not (value is None or isinstance(value, (str, int, float, list))):
         raise InputError(f"{what} has a value of an unsupported type; got {value!r}.")
+
+
+def _named_options(fn, reserved=()) -> tuple[dict, bool]:
+    """({name: Parameter} a callable takes by keyword, whether it also takes **kwargs)."""
+    params = inspect.signature(fn).parameters
+    named = {n: p for n, p in params.items() if n not in reserved and p.kind in (
+        inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)}
+    return named, any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 def check_arch_kwargs(arch: str, kwargs, where: str = "") -> dict:
@@ -265,20 +296,13 @@ def check_arch_kwargs(arch: str, kwargs, where: str = "") -> dict:
         raise InputError(_prefixed(where, f"the options of {arch!r} must be")
                          + f" a mapping of names to values; "
                          f"got {type(kwargs).__name__} {kwargs!r}.")
-    params = inspect.signature(MODELS[arch].builder).parameters
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    named = [n for n, p in params.items()
-             if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)]
+    named, takes_any = _named_options(MODELS[arch].builder)
     for key, value in kwargs.items():
         if not isinstance(key, str) or (key not in named and not takes_any):
-            raise InputError(f"{where}{arch!r} takes no option {key!r}.{close_names_hint(key, named)} "
-                             f"Its options: {', '.join(named)}.")
-        if key in params:
-            param = params[key]
-            kind = _expected_kind(param)
-            if value is None and param.default is None:
-                continue
-            _check_option(arch, key, value, kind, where)
+            raise InputError(f"{where}{arch!r} takes no option {key!r}."
+                             f"{close_names_hint(key, list(named))} Its options: {', '.join(named)}.")
+        if key in named:
+            _check_option(arch, key, value, named[key], where)
     if arch == "srresnet" and "scale" in kwargs:
         check_choice(kwargs["scale"], _prefixed(where, "option 'scale' of 'srresnet'"), SR_SCALES)
     return kwargs
