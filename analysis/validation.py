@@ -5,8 +5,8 @@
 * argparse ``type=`` validators (``positive_int``, ``non_negative_float``, ``device_name``,
   ``task_spec`` ...): they raise ``argparse.ArgumentTypeError`` so that argparse names the
   option; :class:`OneLineParser` prints that as one line, without the usage block;
-* ``check_arch_kwargs``: constructor options of a registered architecture (names from the
-  builder's signature, value types from its defaults);
+* ``check_arch_kwargs`` / ``check_dataset_spec``: options of a registered architecture or
+  dataset loader (names from the builder's / loader's signature, value types from its defaults);
 * ``describe_exception``: the one line and exit status the CLI prints for an exception.
 """
 
