@@ -7,6 +7,8 @@ the inverse, with keys sorted, so that the same setting always has one spelling.
 
 from __future__ import annotations
 
+from .errors import InputError
+
 
 def parse_value(text: str):
     """Return ``text`` as int, float, bool or str (in that order of preference)."""
@@ -28,10 +30,12 @@ def parse_spec(spec: str) -> tuple[str, dict]:
         for item in rest.split(","):
             key, eq, value = item.partition("=")
             if not eq or not key.strip():
-                raise ValueError(
+                raise InputError(
                     f"Cannot read {item!r} in spec {spec!r}: write options as key=value, "
                     "separated by commas (for example 'denoise:sigma=0.2')."
                 )
+            if key.strip() in params:
+                raise InputError(f"The spec {spec!r} gives {key.strip()!r} twice; give it once.")
             params[key.strip()] = parse_value(value.strip())
     return name.strip(), params
 

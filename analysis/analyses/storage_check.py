@@ -41,9 +41,12 @@ def float32_model(card: dict, state_dir: Path) -> torch.nn.Module:
     if not path.exists():
         raise RAExplorerError(f"No training state {path} for {card['name']!r}: the float32 weights "
                               "exist only on the machine that trained the model.")
-    state = torch.load(path, map_location="cpu", weights_only=True)["model"]
+    from ..training.loops import card_state_identity, load_model_state, read_state
+
+    advice = f"it cannot serve as the float32 reference of {card['name']!r}; move it away"
+    state = read_state(path, card_state_identity(card), advice=advice)["model"]
     model = build_model(card)
-    model.load_state_dict(state, strict=True)
+    load_model_state(model, state, path, advice=advice)
     return model.eval()
 
 
@@ -85,7 +88,7 @@ def check_model(card: dict, state_dir: Path, folder: Path, dataset, limit=None, 
     else:
         task = create_task(card["task"])
         row["judge"] = card.get("source") or DEFAULT_JUDGE
-        judge = load_checkpoint(folder / row["judge"], device=dev)[0]
+        judge = load_checkpoint(folder / row["judge"], device=dev, kind="classifier")[0]
     labels, [(p16, psnr16), (p32, psnr32)] = _predictions(
         [stored, full], judge, task, dataset, limit, batch_size, dev)
     row.update({

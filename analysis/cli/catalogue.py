@@ -10,9 +10,11 @@ from .options import CHECKPOINTS, JSON
 
 
 def cmd_zoo(args) -> int:
-    from ..zoo.checkpoints import checkpoint_dir, find_checkpoints
+    from ..zoo.checkpoints import broken_cards, checkpoint_dir, find_checkpoints
 
     cards = find_checkpoints(args.checkpoints)
+    for problem in broken_cards(args.checkpoints).values():
+        print(f"skipped: {problem}", file=sys.stderr)
     if args.json:
         json.dump(cards, sys.stdout, indent=2)
         print()

@@ -3,6 +3,7 @@ and ``features`` (t-SNE)."""
 
 from __future__ import annotations
 
+from ..validation import non_negative_int, positive_float, positive_int, task_spec
 from .options import LIMIT, SEED, analysis_groups, emit
 
 
@@ -40,7 +41,7 @@ def cmd_features(args) -> int:
 def register(sub) -> None:
     p = sub.add_parser("boundaries", parents=[*analysis_groups(), LIMIT()],
                        help="BD / IBD along RA and random directions (Table 17)")
-    p.add_argument("--task", required=True)
+    p.add_argument("--task", type=task_spec, required=True)
     p.add_argument("--source", default="resnet20", help="source classifier Rs")
     p.add_argument("--target", default=None, help="target classifier Rt")
     p.add_argument("--matrix", action="store_true", help="every pair of zoo classifiers")
@@ -48,18 +49,19 @@ def register(sub) -> None:
     p.add_argument("--ra", default=None, help="RA processor (default: <task>-ra)")
     p.add_argument("--all-images", action="store_true",
                    help="use every image, not only those with Rs(x) = Rt(x) != label")
-    p.add_argument("--max-dist", type=float, default=30.0, help="search range, [0,1]-pixel L2")
-    p.add_argument("--tol", type=float, default=1e-3, help="bisection tolerance, same units")
-    p.add_argument("--steps", type=int, default=30, help="coarse scan steps")
+    p.add_argument("--max-dist", type=positive_float, default=30.0, help="search range, [0,1]-pixel L2")
+    p.add_argument("--tol", type=positive_float, default=1e-3, help="bisection tolerance, same units")
+    p.add_argument("--steps", type=positive_int, default=30, help="coarse scan steps")
     p.add_argument("--clip", action="store_true", help="clip x + delta d to [0, 1]")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random directions")
+    p.add_argument("--seed", type=non_negative_int, default=0,
+                   help="seed of the random directions")
     p.set_defaults(func=cmd_boundaries)
 
     p = sub.add_parser("features", parents=[*analysis_groups(), SEED()],
                        help="t-SNE of HQ / LQ / processed features, with measures")
-    p.add_argument("--task", required=True)
+    p.add_argument("--task", type=task_spec, required=True)
     p.add_argument("--classifier", default="resnet20")
-    p.add_argument("--n", type=int, default=1000, help="test images per source (stratified)")
+    p.add_argument("--n", type=positive_int, default=1000, help="test images per source (stratified)")
     p.add_argument("--backend", default="opentsne", choices=["opentsne", "sklearn"])
     p.add_argument("--processors", default=None,
                    help="comma-separated processor names (default: one per method)")

@@ -2,8 +2,10 @@
 
 Each verb module (``training``, ``measure``, ``geometry``, ``catalogue``, ``survey``) defines
 its command functions next to a ``register(subparsers)`` that adds its sub-parsers; shared option
-groups live in :mod:`analysis.cli.options`. Errors of the project's own kinds are printed as one
-sentence with exit code 2.
+groups live in :mod:`analysis.cli.options`. An error is printed as one
+line, never a traceback (:func:`analysis.validation.print_error`): exit code 2 for the user's
+errors, 1 for anything else; ``--debug`` (anywhere on the line) shows the traceback instead.
+Options are checked where they are parsed (``type=`` validators of :mod:`analysis.validation`).
 """
 
 from __future__ import annotations
@@ -11,15 +13,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import RAExplorerError
+from ..validation import OneLineParser, print_error
 from . import catalogue, geometry, measure, survey, training
 
 VERB_MODULES = (training, measure, geometry, survey, catalogue)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m analysis",
-                                     description="RA Explorer: train and analyse RA image processing.")
+    parser = OneLineParser(prog="python -m analysis",
+                           description="RA Explorer: train and analyse RA image processing.")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an error (also accepted after the verb)")
     sub = parser.add_subparsers(dest="verb", required=True)
     for module in VERB_MODULES:
         module.register(sub)
@@ -27,9 +31,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one verb; an error becomes one line on stderr (see the module docstring)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    args = build_parser().parse_args([a for a in argv if a != "--debug"])
     try:
         return args.func(args)
-    except (RAExplorerError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("error: interrupted.", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if debug:
+            raise
+        return print_error(exc)

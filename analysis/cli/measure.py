@@ -7,6 +7,7 @@ import json
 import sys
 
 from ..errors import RAExplorerError
+from ..validation import dataset_spec, non_negative_int, positive_float, positive_int, task_spec
 from .options import (
     CHECKPOINTS,
     DATASET,
@@ -104,7 +105,8 @@ def cmd_robustness(args) -> int:
     from ..zoo.checkpoints import checkpoint_dir, load_checkpoint, update_card
 
     dev = pick_device(args.device)
-    model, card = load_checkpoint(checkpoint_dir(args.checkpoints) / args.classifier, device=dev)
+    model, card = load_checkpoint(checkpoint_dir(args.checkpoints) / args.classifier, device=dev,
+                                  kind="classifier")
     eps = args.eps if args.eps is not None else (
         (card.get("training") or {}).get("adversarial") or {}).get("eps")
     if not eps:
@@ -144,10 +146,11 @@ def register(sub) -> None:
     p = sub.add_parser("evaluate", parents=[DATASET(), CHECKPOINTS(), DEVICE(), LIMIT(), JSON(),
                                             PROGRESS()],
                        help="accuracy matrix and PSNR / SSIM on the test split")
-    p.add_argument("--task", default=None,
+    p.add_argument("--task", type=task_spec, default=None,
                    help="task spec (default: sr, denoise, jpeg and every other task in the zoo)")
-    p.add_argument("--batch-size", type=int, default=500)
-    p.add_argument("--seed", type=int, default=0, help="seed of the per-index degradations")
+    p.add_argument("--batch-size", type=positive_int, default=500)
+    p.add_argument("--seed", type=non_negative_int, default=0,
+                   help="seed of the per-index degradations")
     p.add_argument("--update-cards", action="store_true",
                    help="write the measured test accuracy / PSNR / SSIM into the model cards")
     p.add_argument("--records", default=None, metavar="FILE.parquet",
@@ -168,22 +171,22 @@ def register(sub) -> None:
 
     p = sub.add_parser("quality", parents=[*analysis_groups(), LIMIT(), SEED()],
                        help="every metric for every processor of a task (Table 2)")
-    p.add_argument("--task", required=True)
+    p.add_argument("--task", type=task_spec, required=True)
     p.add_argument("--metrics", default=None, help="comma-separated names (default: all available)")
-    p.add_argument("--batch-size", type=int, default=250)
+    p.add_argument("--batch-size", type=positive_int, default=250)
     p.set_defaults(func=cmd_quality)
 
     p = sub.add_parser("metrics", parents=[CHECKPOINTS(), JSON()],
                        help="list the metrics, with availability")
-    p.add_argument("--dataset", default=None)
+    p.add_argument("--dataset", type=dataset_spec, default=None)
     p.set_defaults(func=cmd_metrics)
 
     p = sub.add_parser("robustness", parents=[CHECKPOINTS(), DEVICE(), LIMIT(), SEED()],
                        help="clean and PGD-L2 accuracy of a classifier")
     p.add_argument("--classifier", required=True)
-    p.add_argument("--eps", type=float, default=None,
+    p.add_argument("--eps", type=positive_float, default=None,
                    help="L2 radius in [0,1]-pixel units (default: the training epsilon)")
-    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--steps", type=positive_int, default=20)
     p.add_argument("--update-card", action="store_true")
     p.set_defaults(func=cmd_robustness)
 

@@ -14,6 +14,13 @@ import sys
 
 from ..errors import RAExplorerError
 from ..specs import parse_value
+from ..validation import (
+    dataset_spec,
+    device_name,
+    existing_dir,
+    non_negative_int,
+    positive_int,
+)
 
 
 def _group(build) -> callable:
@@ -25,18 +32,19 @@ def _group(build) -> callable:
 
 
 DATASET = _group(lambda p: (
-    p.add_argument("--dataset", default=None,
+    p.add_argument("--dataset", type=dataset_spec, default=None,
                    help="dataset spec (see 'list datasets'; default: $RA_DATASET or fashion-mnist)"),
     p.add_argument("--data-root", default=None, help="folder holding the dataset files")))
 CHECKPOINTS = _group(lambda p: p.add_argument(
-    "--checkpoints", default=None, help="checkpoint folder (default: $RA_CHECKPOINTS or checkpoints/)"))
+    "--checkpoints", type=existing_dir, default=None,
+    help="checkpoint folder (default: $RA_CHECKPOINTS or checkpoints/)"))
 DEVICE = _group(lambda p: p.add_argument(
-    "--device", default=None, help="cpu, cuda, cuda:N (default: cuda if present)"))
-SEED = _group(lambda p: p.add_argument("--seed", type=int, default=0, help="random seed"))
+    "--device", type=device_name, default=None, help="cpu, cuda, cuda:N (default: cuda if present)"))
+SEED = _group(lambda p: p.add_argument("--seed", type=non_negative_int, default=0, help="random seed"))
 PROGRESS = _group(lambda p: p.add_argument("--no-progress", action="store_true",
                                            help="no progress bars on stderr"))
 JSON = _group(lambda p: p.add_argument("--json", action="store_true", help="JSON on stdout"))
-LIMIT = _group(lambda p: p.add_argument("--limit", type=int, default=None,
+LIMIT = _group(lambda p: p.add_argument("--limit", type=positive_int, default=None,
                                         help="first N test images only"))
 SAVE = _group(lambda p: (
     p.add_argument("--out", default=None, help="results folder (default: $RA_RESULTS or results/)"),

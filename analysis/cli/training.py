@@ -3,19 +3,20 @@
 
 from __future__ import annotations
 
+from ..validation import non_negative_float, positive_float, positive_int, task_spec
 from .options import CHECKPOINTS, DATASET, DEVICE, PROGRESS, SEED, key_values
 
 
 def _training_options(p):
     p.add_argument("--out", required=True, help="checkpoint path stem (writes .safetensors + .json)")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--epochs", type=positive_int, default=10)
+    p.add_argument("--batch-size", type=positive_int, default=None)
+    p.add_argument("--lr", type=positive_float, default=None)
     p.add_argument("--arch-kw", nargs="*", metavar="KEY=VALUE", help="constructor options")
-    p.add_argument("--limit", type=int, default=None, help="use only the first N training images")
-    p.add_argument("--val-limit", type=int, default=2000, help="validation images per epoch")
+    p.add_argument("--limit", type=positive_int, default=None, help="use only the first N training images")
+    p.add_argument("--val-limit", type=positive_int, default=2000, help="validation images per epoch")
     p.add_argument("--resume", action="store_true", help="continue from the saved state")
-    p.add_argument("--max-steps", type=int, default=None, help="stop after N steps (smoke runs)")
+    p.add_argument("--max-steps", type=positive_int, default=None, help="stop after N steps (smoke runs)")
     p.add_argument("--float16", action="store_true", help="store weights as float16")
     p.add_argument("--state-dir", default="runs", help="where resumable training state goes")
 
@@ -87,26 +88,27 @@ def register(sub) -> None:
     p = sub.add_parser("train-classifier", parents=train,
                        help="train a classifier (standard or PGD-L2 adversarial)")
     p.add_argument("--arch", required=True, help="classifier name (see 'list models')")
-    p.add_argument("--weight-decay", type=float, default=5e-4)
-    p.add_argument("--adv-eps", type=float, default=0.0,
+    p.add_argument("--weight-decay", type=non_negative_float, default=5e-4)
+    p.add_argument("--adv-eps", type=non_negative_float, default=0.0,
                    help="PGD-L2 radius in [0,1]-pixel L2 units (0 = standard training)")
-    p.add_argument("--adv-steps", type=int, default=7)
+    p.add_argument("--adv-steps", type=positive_int, default=7)
     p.add_argument("--no-augment", action="store_true", help="no random shifts / flips")
     _training_options(p)
     p.set_defaults(func=cmd_train_classifier)
 
     p = sub.add_parser("train-processor", parents=train,
                        help="train an SRResNet processor with a method")
-    p.add_argument("--task", required=True, help="task spec, e.g. sr, denoise:sigma=0.2, jpeg")
+    p.add_argument("--task", type=task_spec, required=True,
+                   help="task spec, e.g. sr, denoise:sigma=0.2, jpeg")
     p.add_argument("--method", required=True, help="plain, ra, ra-unsup, ra-transformer, "
                    "perceptual, robust-perceptual")
     p.add_argument("--recognizer", default=None, help="classifier checkpoint used by the loss")
-    p.add_argument("--lambda", dest="lam", type=float, default=0.0, help="loss weight lambda")
+    p.add_argument("--lambda", dest="lam", type=non_negative_float, default=0.0, help="loss weight lambda")
     p.add_argument("--transformer-kw", nargs="*", metavar="KEY=VALUE")
     p.add_argument("--layers", default=None, help="feature layers for perceptual losses (a,b)")
     p.add_argument("--losses", default="EP", help="perceptual combination: E, EP, EPT, PT")
-    p.add_argument("--texture-weight", type=float, default=0.0)
-    p.add_argument("--patch", type=int, default=8, help="texture-loss patch size (feature pixels)")
+    p.add_argument("--texture-weight", type=non_negative_float, default=0.0)
+    p.add_argument("--patch", type=positive_int, default=8, help="texture-loss patch size (feature pixels)")
     p.add_argument("--unsup-distance", default="prob-l2", help="prob-l2, kl or logit-l2")
     p.add_argument("--init", default=None, help="start P from this processor checkpoint")
     _training_options(p)

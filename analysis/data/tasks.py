@@ -23,8 +23,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import unknown_name
+from ..errors import InputError, close_names_hint, unknown_name
 from ..specs import canonical_spec, parse_spec
+from ..validation import SR_SCALES, check_choice, check_number
 
 # Table 15 of the RA paper: the parameter sets of the randomized degradations.
 BLUR_SIGMAS = (0.5, 1.0, 1.5, 2.0, 2.5)
@@ -135,28 +136,74 @@ def _compound(scale: int = 4) -> Degrade:
 
 
 @dataclass(frozen=True)
+class Param:
+    """One task parameter: its type (int, float or bool) and the values it may take."""
+
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    choices: tuple | None = None
+
+    def check(self, task: str, name: str, value):
+        what = f"The {task} parameter {name!r}"
+        if self.kind is bool:
+            if not isinstance(value, bool):
+                raise InputError(f"{what} must be true or false; got {value!r}.")
+            return value
+        value = check_number(value, what, self.kind, self.low, self.high)
+        return check_choice(value, what, self.choices) if self.choices else value
+
+
+SCALE = Param(int, choices=tuple(s for s in SR_SCALES if s > 1))   # what SRResNet can upsample
+SIGMA = Param(float, 0.0, 1.0)            # noise std in [0, 1]-pixel units
+QUALITY = Param(int, 1, 100)              # libjpeg's quality range
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     factory: Callable[..., Degrade]
     defaults: dict
     description: str
     scale_param: str | None = None  # the parameter holding the SR factor, if any
     random: bool = True             # whether the degradation draws random numbers
+    params: dict = field(default_factory=dict)   # name -> Param, for every parameter it takes
 
 
 TASKS: dict[str, TaskSpec] = {
-    "sr": TaskSpec(_sr, {"scale": 4}, "bicubic downsampling (antialiased) by scale", "scale", False),
-    "denoise": TaskSpec(_denoise, {"sigma": 0.1}, "additive Gaussian noise of std sigma, clipped"),
+    "sr": TaskSpec(_sr, {"scale": 4}, "bicubic downsampling (antialiased) by scale", "scale", False,
+                   {"scale": SCALE}),
+    "denoise": TaskSpec(_denoise, {"sigma": 0.1}, "additive Gaussian noise of std sigma, clipped",
+                        params={"sigma": SIGMA, "clip": Param(bool)}),
     "jpeg": TaskSpec(_jpeg, {"quality": 10}, "JPEG compression at quality q (libjpeg)",
-                     random=False),
+                     random=False, params={"quality": QUALITY}),
     "sr-random": TaskSpec(_sr_random, {"scale": 4},
-                          "Gaussian blur sigma in {0.5..2.5} then bicubic downsampling", "scale"),
+                          "Gaussian blur sigma in {0.5..2.5} then bicubic downsampling", "scale",
+                          params={"scale": SCALE}),
     "denoise-random": TaskSpec(_denoise_random, {},
                                "one of Gaussian (sigma 0.08-0.16), additive or multiplicative "
                                "uniform noise (range 0.1-0.5)"),
     "jpeg-random": TaskSpec(_jpeg_random, {}, "JPEG at quality q in {5, 10, 20, 30, 40}"),
     "compound": TaskSpec(_compound, {"scale": 4},
-                         "sr-random, then denoise-random, then jpeg-random", "scale"),
+                         "sr-random, then denoise-random, then jpeg-random", "scale",
+                         params={"scale": SCALE}),
 }
+
+
+def check_task_params(name: str, params: dict) -> dict:
+    """Check the parameters of task ``name`` (names, types, ranges); returns them with defaults.
+
+    Raises :class:`~analysis.errors.InputError` (a ValueError) with one sentence, naming the
+    close parameter names for a misspelt one.
+    """
+    spec = TASKS[name]
+    for key, value in params.items():
+        if key not in spec.params:
+            takes = (f"it takes {', '.join(spec.params)}" if spec.params
+                     else "it takes no parameters")
+            raise InputError(f"Task {name!r} has no parameter {key!r}; {takes}."
+                             f"{close_names_hint(key, list(spec.params))}")
+        params[key] = spec.params[key].check(name, key, value)
+    return {**spec.defaults, **params}
 
 
 def index_seed(index: int, seed: int = 0) -> int:
@@ -175,13 +222,10 @@ class Task:
     params: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        spec = TASKS[self.name]
-        unknown = set(self.params) - set(spec.defaults) - {"clip"}
-        if unknown:
-            raise ValueError(f"Task {self.name!r} has no parameter(s) {', '.join(sorted(unknown))}; "
-                             f"it takes {', '.join(spec.defaults) or 'none'}.")
-        self.params = {**spec.defaults, **self.params}
-        self._degrade = spec.factory(**self.params)
+        if self.name not in TASKS:
+            raise unknown_name("task", self.name, list(TASKS))
+        self.params = check_task_params(self.name, dict(self.params))
+        self._degrade = TASKS[self.name].factory(**self.params)
 
     @property
     def spec(self) -> str:

@@ -41,7 +41,9 @@ import torch
 import torch.nn.functional as F
 
 from ..config import settings
-from ..errors import RAExplorerError, unknown_name
+from ..errors import InputError, RAExplorerError, unknown_name
+
+RANGE_TOLERANCE = 1e-4   # values this far outside [0, 1] (float rounding) are clamped, not refused
 
 
 class MetricUnavailableError(RAExplorerError):
@@ -58,7 +60,6 @@ class MetricSpec:
     needs_weights: bool = False
     available: Callable[[], tuple[bool, str]] = field(default=lambda: (True, ""))
     min_size: int = 0
-    checks_range: bool = False     # the backend (piq) checks [0, 1] itself: no second pass
 
     def describe(self) -> dict:
         ok, why = self.available()
@@ -81,16 +82,35 @@ class Metric:
         return self.spec.name
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        if x.shape != y.shape or x.ndim != 4 or x.shape[1] not in (1, 3):
-            raise ValueError(f"Metric {self.name!r} needs two images of the same shape "
+        """Values (N,) for distorted ``x`` and reference ``y``, both (N, 1 or 3, H, W) in [0, 1].
+
+        Refuses (InputError, a ValueError, one sentence) anything else: non-tensors, integer
+        images, other shapes, NaN and values outside [0, 1] by more than RANGE_TOLERANCE.
+        """
+        for t in (x, y):
+            if not isinstance(t, torch.Tensor):
+                raise InputError(f"Metric {self.name!r} needs torch tensors; got "
+                                 f"{type(t).__name__}.")
+            if not t.is_floating_point():
+                raise InputError(self._range_message(f"{t.dtype} values (convert to float and "
+                                                     "divide by 255 first)"))
+        if (x.shape != y.shape or x.ndim != 4 or x.shape[1] not in (1, 3)
+                or min(x.shape, default=0) == 0):
+            raise InputError(f"Metric {self.name!r} needs two images of the same shape "
                              f"(N, 1 or 3, H, W); got {tuple(x.shape)} and {tuple(y.shape)}.")
         x = x.to(self.device, torch.float32)
         y = y.to(self.device, torch.float32)
-        if not self.spec.checks_range:
-            for t in (x, y):
-                low, high = torch.aminmax(t)
-                if low < 0 or high > 1:
-                    raise ValueError(self._range_message(f"[{float(low):.3g}, {float(high):.3g}]"))
+        checked = []
+        for which, t in (("distorted", x), ("reference", y)):
+            low, high = (float(v) for v in torch.aminmax(t))   # NaN propagates into both
+            if math.isnan(low) or math.isnan(high):
+                raise InputError(f"Metric {self.name!r} got NaN values in the {which} images; "
+                                 "images must be finite numbers in [0, 1].")
+            if low < -RANGE_TOLERANCE or high > 1 + RANGE_TOLERANCE:
+                raise InputError(self._range_message(f"[{low:.3g}, {high:.3g}] in the {which} "
+                                                     "images"))
+            checked.append(t.clamp(0, 1) if low < 0 or high > 1 else t)
+        x, y = checked
         if self.spec.min_size:
             factor = math.ceil(self.spec.min_size / min(x.shape[-2:]))
             if factor > 1:
@@ -100,7 +120,7 @@ class Metric:
             try:
                 return self.fn(x, y).reshape(-1).to("cpu", torch.float32)
             except AssertionError as exc:  # piq's input checks
-                raise ValueError(self._range_message(str(exc))) from None
+                raise InputError(self._range_message(str(exc))) from None
 
     def _range_message(self, detail: str) -> str:
         return (f"Metric {self.name!r} needs images in [0, 1] of shape (N, 1 or 3, H, W); "
@@ -395,15 +415,14 @@ METRICS: dict[str, MetricSpec] = {spec.name: spec for spec in [
     MetricSpec("ssim", False, (0.0, 1.0), "SSIM, Gaussian window 11 / sigma 1.5 (piq's "
                "definition, separable filtering)", _ssim, min_size=11),
     MetricSpec("ms-ssim", False, (0.0, 1.0), "multi-scale SSIM, 5 scales (piq)",
-               _piq("multi_scale_ssim"), min_size=161, checks_range=True),
+               _piq("multi_scale_ssim"), min_size=161),
     MetricSpec("gmsd", True, (0.0, math.inf), "gradient magnitude similarity deviation (piq)",
-               _piq("gmsd"), checks_range=True),
+               _piq("gmsd")),
     MetricSpec("vif-p", False, (0.0, math.inf), "pixel-domain visual information fidelity (piq)",
-               _piq("vif_p"), min_size=41, checks_range=True),
-    MetricSpec("fsim", False, (0.0, 1.0), "feature similarity index (piq)", _fsim,
-               checks_range=True),
+               _piq("vif_p"), min_size=41),
+    MetricSpec("fsim", False, (0.0, 1.0), "feature similarity index (piq)", _fsim),
     MetricSpec("haarpsi", False, (0.0, 1.0), "Haar wavelet perceptual similarity (piq)",
-               _piq("haarpsi"), checks_range=True),
+               _piq("haarpsi")),
     MetricSpec("uqi", False, (-1.0, 1.0), "universal quality index, 8x8 windows (Wang & Bovik 2002)",
                _uqi),
     MetricSpec("mse", True, (0.0, 1.0), "mean squared error on [0, 1] pixels", _mse),

@@ -7,12 +7,18 @@ reads it back), CUDA with bfloat16 autocast when present, and
 DistributedDataParallel when started under torchrun (``WORLD_SIZE`` > 1;
 nccl on GPU, gloo on CPU), rank 0 writing the one checkpoint.
 
+The state file records what it trains (:func:`state_identity`: name, dataset,
+architecture and options, method, task, recognizer digest); ``--resume`` reads
+it with :func:`read_state`, which refuses a damaged or foreign file and a state
+of another run with one sentence naming both sides.
+
 The recognizer used by a processor's loss is frozen: eval mode,
 ``requires_grad=False``, never handed to the optimizer.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import sys
@@ -29,7 +35,8 @@ from ..config import EMBEDDED_DATASET
 from ..data.datasets import iterate_batches, load_dataset
 from ..data.tasks import create_task
 from ..device import pick_device
-from ..errors import RAExplorerError
+from ..errors import RAExplorerError, TrainingStateError
+from ..validation import check_arch_kwargs
 from ..zoo import TransformedProcessor, create_model, model_kind
 from ..zoo.checkpoints import load_checkpoint, save_checkpoint, state_digest
 from .methods import LossContext, get_method
@@ -103,10 +110,107 @@ class FitJob:
     max_steps: int | None = None          # stop early (tests, smoke runs)
     progress: bool = True
     history: list = field(default_factory=list)
+    identity: dict | None = None          # state_identity() of the run: what a resume must match
 
 
 def _state_path(job: FitJob) -> Path:
     return Path(job.state_dir) / f"{Path(job.out).name}.state.pt"
+
+
+# ----------------------------------------------------------------------------- the training state
+
+STATE_KEYS = ("model", "optimizer", "scheduler", "epoch", "history")
+RESTART = "delete it or run without --resume to start again"
+
+
+def state_identity(name: str, dataset: str | None, arch: str, arch_kwargs: dict,
+                   method: str | None, task: str | None = None,
+                   recognizer_sha256: str | None = None, transformer: dict | None = None) -> dict:
+    """What a training state trains: the fields a resumed run (or a reader) must match.
+
+    ``arch_kwargs`` and ``transformer`` are normalised through JSON (tuples become lists),
+    so the identity built at training time equals the one built from the saved card.
+    ``recognizer_sha256`` is the recognizer's :func:`~analysis.checkpoints.state_digest`.
+    """
+    def plain(value):
+        return json.loads(json.dumps(value, sort_keys=True))
+
+    return {"name": name, "dataset": dataset, "task": task, "arch": arch, "method": method,
+            "recognizer_sha256": recognizer_sha256,
+            "transformer": plain(transformer) if transformer else None,
+            "arch_kwargs": plain(arch_kwargs)}
+
+
+def card_state_identity(card: dict) -> dict:
+    """:func:`state_identity` of the run that wrote the model card ``card``."""
+    return state_identity(card["name"], card.get("dataset"), card["arch"], card["arch_kwargs"],
+                          card.get("method"), card.get("task"), card.get("source_state_sha256"),
+                          card.get("transformer"))
+
+
+IDENTITY_LABELS = {"name": "name", "dataset": "dataset", "task": "task", "arch": "architecture",
+                   "method": "method", "recognizer_sha256": "recognizer",
+                   "transformer": "transformer", "arch_kwargs": "architecture options"}
+
+
+def _describe(key: str, value) -> str:
+    if key in ("arch_kwargs", "transformer") and value is not None:
+        return json.dumps(value, sort_keys=True)
+    if key == "recognizer_sha256":
+        return f"state digest {value[:12]}..." if value else "none"
+    return repr(value)
+
+
+def check_state_identity(saved: dict, expected: dict, path: Path, advice: str = RESTART) -> None:
+    """Refuse a state whose identity differs from ``expected``, naming both values of each field."""
+    differ = [f"{IDENTITY_LABELS.get(k, k)} {_describe(k, saved.get(k))} there, "
+              f"{_describe(k, want)} here" for k, want in expected.items() if saved.get(k) != want]
+    if differ:
+        raise TrainingStateError(f"The training state {path} belongs to another run "
+                                 f"({'; '.join(differ)}); {advice}.")
+
+
+def read_state(path: str | os.PathLike, expected: dict | None = None,
+               advice: str = RESTART) -> dict:
+    """Read a training state (``torch.load(weights_only=True)``, never unpickling code).
+
+    A truncated, empty or foreign file, or (given ``expected``) the state of another
+    run, raises :class:`~analysis.errors.TrainingStateError` with one sentence ending in
+    ``advice``. States written before identities were recorded are read unchecked.
+    """
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:   # EOFError, zip errors, UnpicklingError ... all mean "not readable"
+        reason = " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise TrainingStateError(f"The training state {path} is damaged or is not a training "
+                                 f"state ({reason}); {advice}.") from None
+    if not isinstance(state, dict) or any(k not in state for k in STATE_KEYS):
+        have = sorted(state)[:5] if isinstance(state, dict) else type(state).__name__
+        raise TrainingStateError(f"The training state {path} is not an RA Explorer training state "
+                                 f"(it holds {have}); {advice}.")
+    if not isinstance(state["model"], dict) or not isinstance(state["history"], list) or not (
+            isinstance(state["epoch"], int) and state["epoch"] >= 0):
+        raise TrainingStateError(f"The training state {path} is damaged (its model, epoch or "
+                                 f"history has the wrong type); {advice}.")
+    if expected is not None and "identity" in state:
+        try:
+            saved = json.loads(state["identity"])
+        except (TypeError, ValueError):
+            raise TrainingStateError(f"The training state {path} has a damaged identity; "
+                                     f"{advice}.") from None
+        check_state_identity(saved, expected, path, advice)
+    return state
+
+
+def load_model_state(model: nn.Module, weights: dict, path: Path, advice: str = RESTART) -> None:
+    """``model.load_state_dict(weights)``, or one sentence when the state does not fit."""
+    try:
+        model.load_state_dict(weights, strict=True)
+    except (RuntimeError, ValueError, TypeError, KeyError) as exc:
+        first = " ".join(str(exc).split())[:200]
+        raise TrainingStateError(f"The training state {path} does not fit this model ({first}); "
+                                 f"{advice}.") from None
 
 
 def fit(job: FitJob, device: torch.device, dist_info: DistInfo) -> Path | None:
@@ -128,10 +232,19 @@ def fit(job: FitJob, device: torch.device, dist_info: DistInfo) -> Path | None:
     start_epoch = 0
     state_path = _state_path(job)
     if job.resume and state_path.exists():
-        state = torch.load(state_path, map_location="cpu", weights_only=True)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
+        state = read_state(state_path, job.identity)
+        if state["epoch"] > job.epochs:
+            raise TrainingStateError(
+                f"The training state {state_path} has already trained {state['epoch']} epochs, "
+                f"more than --epochs {job.epochs}; pass --epochs {state['epoch']} or more, or "
+                f"{RESTART}.")
+        load_model_state(model, state["model"], state_path)
+        try:
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+        except (RuntimeError, ValueError, TypeError, KeyError, IndexError) as exc:
+            raise TrainingStateError(f"The optimizer state in {state_path} does not fit this run "
+                                     f"({' '.join(str(exc).split())[:160]}); {RESTART}.") from None
         start_epoch = int(state["epoch"])
         job.history[:] = list(state["history"])
         if dist_info.is_main:
@@ -180,7 +293,8 @@ def fit(job: FitJob, device: torch.device, dist_info: DistInfo) -> Path | None:
             tmp = state_path.with_name(state_path.name + ".tmp")
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                         "scheduler": scheduler.state_dict(), "epoch": epoch + 1,
-                        "history": job.history}, tmp)
+                        "history": job.history,
+                        "identity": json.dumps(job.identity, sort_keys=True)}, tmp)
             os.replace(tmp, state_path)
         barrier(dist_info)
         if job.max_steps and steps_done >= job.max_steps:
@@ -293,7 +407,8 @@ def train_classifier(arch: str, dataset: str = EMBEDDED_DATASET, out: str = "che
     val_set = load_dataset(dataset, "val", root=data_root)
     info = train_set.info
     kwargs = {"in_channels": info.channels, "num_classes": info.num_classes,
-              "mean": list(info.mean), "std": list(info.std), **(arch_kwargs or {})}
+              "mean": list(info.mean), "std": list(info.std),
+              **check_arch_kwargs(arch, arch_kwargs or {}, where="--arch-kw: ")}
     model = create_model(arch, **kwargs)
 
     def step(net, images, labels, indices, gen):
@@ -331,7 +446,9 @@ def train_classifier(arch: str, dataset: str = EMBEDDED_DATASET, out: str = "che
     job = FitJob(name=Path(out).name, model=model, step=step, validate=validate, card=card,
                  dataset=train_set, epochs=epochs, batch_size=batch_size, lr=lr,
                  weight_decay=weight_decay, seed=seed, limit=limit, out=out, dtype=dtype,
-                 resume=resume, max_steps=max_steps, state_dir=state_dir, progress=progress)
+                 resume=resume, max_steps=max_steps, state_dir=state_dir, progress=progress,
+                 identity=state_identity(Path(out).name, dataset, arch, kwargs,
+                                         "adversarial" if adv_eps > 0 else "standard"))
     return fit(job, dev, info_dist)
 
 
@@ -401,7 +518,7 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
 
     rec, rec_card, rec_digest = None, None, None
     if recognizer:
-        rec, rec_card = load_checkpoint(recognizer, device=dev)
+        rec, rec_card = load_checkpoint(recognizer, device=dev, kind="classifier")
         freeze(rec)
         rec_digest = state_digest(rec)
         if rec_card["kind"] != "classifier":
@@ -412,14 +529,18 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
     if spec.needs_robust and not (rec_card.get("training") or {}).get("adversarial"):
         raise RAExplorerError(f"Method {method!r} needs an adversarially trained recognizer, but "
                               f"the card of {recognizer} records standard training.")
-    kwargs = {"in_channels": info.channels, "scale": the_task.scale, **(arch_kwargs or {})}
+    kwargs = {"in_channels": info.channels, "scale": the_task.scale,
+              **check_arch_kwargs("srresnet", arch_kwargs or {}, where="--arch-kw: ")}
     processor = create_model("srresnet", **kwargs)
     if init:
-        init_model, _ = load_checkpoint(init)
-        processor.load_state_dict(init_model.state_dict())
+        init_model, _ = load_checkpoint(init, kind="processor")
+        load_model_state(processor, init_model.state_dict(), Path(init),
+                         advice="choose an --init processor with the same --arch-kw and task")
     t_kwargs = None
     if spec.uses_transformer:
-        t_kwargs = {"in_channels": info.channels, **(transformer_kwargs or {})}
+        t_kwargs = {"in_channels": info.channels,
+                    **check_arch_kwargs("cyclegan-resnet", transformer_kwargs or {},
+                                        where="--transformer-kw: ")}
         model = ProcessorWithTransformer(processor, create_model("cyclegan-resnet", **t_kwargs))
     else:
         model = processor
@@ -466,10 +587,14 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
             c["transformer"] = {"arch": "cyclegan-resnet", "arch_kwargs": t_kwargs}
         return c
 
+    identity = state_identity(Path(out).name, dataset, "srresnet", kwargs, method,
+                              the_task.spec, rec_digest,
+                              {"arch": "cyclegan-resnet", "arch_kwargs": t_kwargs}
+                              if spec.uses_transformer else None)
     job = FitJob(name=Path(out).name, model=model, step=step, validate=validate, card=card,
                  dataset=train_set, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                  limit=limit, out=out, dtype=dtype, resume=resume, max_steps=max_steps,
-                 state_dir=state_dir, progress=progress)
+                 state_dir=state_dir, progress=progress, identity=identity)
     return fit(job, dev, info_dist)
 
 

@@ -8,6 +8,15 @@ seed), what was measured (metrics) and the weights' SHA-256, so a loader can
 tell a card from another checkpoint. Every failure raises
 :class:`~analysis.errors.CheckpointError` with one sentence naming the file
 and the problem.
+
+Before anything is built, a card is checked against a schema
+(:func:`validate_card`): the type of every field, ``arch_kwargs`` against the
+builder's signature, ``weights.file`` a plain file name in the card's folder and
+``kind`` the architecture's kind. Loading also refuses weights with NaN or
+infinite values (naming the tensor) and, given ``kind=``, a checkpoint of
+another kind. ``save_checkpoint`` writes a marker ``NAME.saving`` before the
+weights and removes it after the card: a card/weights mismatch with the marker
+present means the save was interrupted, not that a file was edited.
 """
 
 from __future__ import annotations
@@ -23,11 +32,15 @@ from torch import nn
 
 from .. import __version__
 from ..config import checkpoints_dir
-from ..errors import CheckpointError
+from ..errors import CheckpointError, RAExplorerError, close_names_hint
+from ..validation import check_arch_kwargs
 from . import MODELS, TransformedProcessor, create_model
 
 CARD_FORMAT = "ra-explorer-card/1"
 REQUIRED_FIELDS = ("format", "name", "kind", "arch", "arch_kwargs", "weights")
+KINDS = ("classifier", "processor", "transformer")
+STORAGE_DTYPES = ("float32", "float16")
+SAVING_SUFFIX = ".saving"     # marker present while save_checkpoint writes weights and card
 PICKLE_MAGICS = (b"PK\x03\x04", b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
 
 
@@ -62,18 +75,146 @@ def state_digest(model: nn.Module) -> str:
 
 
 def build_model(card: dict) -> nn.Module:
-    """Construct the (untrained) model a card describes, through the registry."""
+    """Construct the (untrained) model a card describes, through the registry.
+
+    Build under ``with torch.device("meta"):`` to get the shapes without allocating memory.
+    """
     for field in ("arch", "arch_kwargs"):
         if field not in card:
             raise CheckpointError(f"The model card {card.get('name', '?')!r} has no {field!r} field.")
     if card["arch"] not in MODELS:
         raise CheckpointError(f"The model card {card.get('name', '?')!r} names the architecture "
                               f"{card['arch']!r}, which is not in the model registry.")
-    model = create_model(card["arch"], **card["arch_kwargs"])
+    try:
+        model = create_model(card["arch"], **card["arch_kwargs"])
+        if card.get("transformer"):
+            t = card["transformer"]
+            model = TransformedProcessor(model, create_model(t["arch"], **t["arch_kwargs"]))
+    except RAExplorerError:
+        raise
+    except (TypeError, ValueError, RuntimeError, AssertionError, KeyError, IndexError) as exc:
+        raise CheckpointError(f"The model card {card.get('name', '?')!r} has arch_kwargs that do "
+                              f"not build a {card['arch']!r} ({' '.join(str(exc).split())}).") from exc
+    return model
+
+
+# ----------------------------------------------------------------------------- the card schema
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# field -> (test, what it must be); fields not listed here are free (notes, provenance)
+_OPTIONAL_FIELDS = {
+    "dataset": (lambda v: v is None or isinstance(v, str), "a dataset spec string or null"),
+    "task": (lambda v: v is None or isinstance(v, str), "a task spec string or null"),
+    "method": (lambda v: v is None or isinstance(v, str), "a method name or null"),
+    "lambda": (lambda v: v is None or (_is_number(v) and v == v and abs(v) != float("inf")),
+               "a finite number or null"),
+    "source": (lambda v: v is None or isinstance(v, str), "a checkpoint name or null"),
+    "source_state_sha256": (lambda v: v is None or isinstance(v, str), "a hex digest or null"),
+    "training": (lambda v: v is None or isinstance(v, dict), "an object or null"),
+    "epochs": (lambda v: v is None or (_is_int(v) and v >= 0), "a whole number >= 0 or null"),
+    "seed": (lambda v: v is None or _is_int(v), "a whole number or null"),
+    "metrics": (lambda v: v is None or isinstance(v, dict), "an object or null"),
+    "history": (lambda v: v is None or isinstance(v, list), "a list or null"),
+    "version": (lambda v: v is None or isinstance(v, str), "a string or null"),
+    "created": (lambda v: v is None or isinstance(v, str), "a string or null"),
+    "transformer": (lambda v: v is None or isinstance(v, dict), "an object or null"),
+}
+
+
+def plain_file_name(name) -> bool:
+    """Whether ``name`` is a file name without folders: no separators, not '.', '..', absolute."""
+    return (isinstance(name, str) and name not in ("", ".", "..") and "/" not in name
+            and "\\" not in name and "\x00" not in name and not Path(name).is_absolute()
+            and ":" not in name)
+
+
+def _check_arch(where: str, arch, kwargs, kind: str | None) -> None:
+    if not isinstance(arch, str):
+        raise CheckpointError(f"{where}'arch' must be a string; got {arch!r}.")
+    if arch not in MODELS:
+        raise CheckpointError(f"{where}the architecture {arch!r} is not in the model registry."
+                              f"{close_names_hint(arch, list(MODELS))}")
+    if kind and MODELS[arch].kind != kind:
+        raise CheckpointError(f"{where}{arch!r} is a {MODELS[arch].kind}, but the card says "
+                              f"kind {kind!r}.")
+    try:
+        check_arch_kwargs(arch, kwargs, where=f"{where}arch_kwargs: ")
+    except RAExplorerError as exc:
+        raise CheckpointError(str(exc)) from None
+
+
+def validate_card(card, card_path: Path) -> dict:
+    """Check a card against the schema before anything is built; returns it or raises.
+
+    Types of every known field, ``kind`` one of :data:`KINDS` and the architecture's
+    kind, ``arch_kwargs`` names the builder accepts with values of sane types,
+    ``weights`` an object whose ``file`` is a plain file name (no folders, no ``..``)
+    and whose ``sha256`` / ``dtype`` / ``num_parameters`` have their types.
+    """
+    where = f"The model card {card_path}: "
+    if not isinstance(card, dict):
+        raise CheckpointError(f"The model card {card_path} is not a JSON object.")
+    missing = [f for f in REQUIRED_FIELDS if f not in card]
+    if missing:
+        raise CheckpointError(f"The model card {card_path} lacks the field(s) {', '.join(missing)}.")
+    if card["format"] != CARD_FORMAT:
+        raise CheckpointError(f"The model card {card_path} has format {card['format']!r}; "
+                              f"this version reads {CARD_FORMAT!r}.")
+    if not isinstance(card["name"], str) or not card["name"]:
+        raise CheckpointError(f"{where}'name' must be a non-empty string; got {card['name']!r}.")
+    if card["kind"] not in KINDS:
+        raise CheckpointError(f"{where}'kind' must be one of {', '.join(KINDS)}; "
+                              f"got {card['kind']!r}.")
+    _check_arch(where, card["arch"], card["arch_kwargs"], card["kind"])
+    for field, (test, wanted) in _OPTIONAL_FIELDS.items():
+        if field in card and not test(card[field]):
+            raise CheckpointError(f"{where}{field!r} must be {wanted}; got {card[field]!r}.")
     if card.get("transformer"):
         t = card["transformer"]
-        model = TransformedProcessor(model, create_model(t["arch"], **t["arch_kwargs"]))
-    return model
+        if set(t) - {"arch", "arch_kwargs"} or "arch" not in t or "arch_kwargs" not in t:
+            raise CheckpointError(f"{where}'transformer' must hold exactly 'arch' and "
+                                  f"'arch_kwargs'; got the keys {sorted(t)}.")
+        _check_arch(f"{where}transformer ", t["arch"], t["arch_kwargs"], "transformer")
+    weights = card["weights"]
+    if not isinstance(weights, dict):
+        raise CheckpointError(f"{where}'weights' must be an object with 'file' and 'sha256'; "
+                              f"got {weights!r}.")
+    if "file" in weights and not plain_file_name(weights["file"]):
+        raise CheckpointError(f"{where}'weights.file' must be a plain file name in the card's "
+                              f"folder (no folders, no '..'); got {weights['file']!r}.")
+    sha = weights.get("sha256")
+    if sha is not None and not (isinstance(sha, str) and len(sha) == 64
+                                and all(c in "0123456789abcdef" for c in sha)):
+        raise CheckpointError(f"{where}'weights.sha256' must be 64 lower-case hex digits; "
+                              f"got {sha!r}.")
+    if "dtype" in weights and weights["dtype"] not in STORAGE_DTYPES:
+        raise CheckpointError(f"{where}'weights.dtype' must be one of {', '.join(STORAGE_DTYPES)}; "
+                              f"got {weights['dtype']!r}.")
+    n = weights.get("num_parameters")
+    if n is not None and not (_is_int(n) and n >= 0):
+        raise CheckpointError(f"{where}'weights.num_parameters' must be a whole number >= 0; "
+                              f"got {n!r}.")
+    return card
+
+
+def saving_marker(path: str | os.PathLike) -> Path:
+    """The marker that exists while :func:`save_checkpoint` writes ``path``."""
+    card_path, _ = checkpoint_paths(path)
+    return card_path.with_name(card_path.stem + SAVING_SUFFIX)
+
+
+def _interrupted(card_path: Path) -> CheckpointError:
+    return CheckpointError(
+        f"Training was interrupted while {card_path.stem} was being saved (the weights and the "
+        f"card {card_path.name} do not belong together yet, and {card_path.stem}{SAVING_SUFFIX} "
+        "is still there): run the same training command again with --resume.")
 
 
 def save_checkpoint(model: nn.Module, card: dict, path: str | os.PathLike,
@@ -91,6 +232,9 @@ def save_checkpoint(model: nn.Module, card: dict, path: str | os.PathLike,
     storage = {"float32": torch.float32, "float16": torch.float16}[dtype]
     state = {k: (v.detach().to("cpu", storage) if v.is_floating_point() else v.detach().cpu())
              .contiguous() for k, v in model.state_dict().items()}
+    marker = saving_marker(card_path)
+    marker.write_text(json.dumps({"pid": os.getpid(),
+                                  "started": datetime.now(timezone.utc).isoformat()}) + "\n")
     tmp = weights_path.with_name(weights_path.name + ".tmp")
     save_file(state, str(tmp), metadata={"arch": card["arch"], "kind": card["kind"],
                                          "format": CARD_FORMAT})
@@ -104,10 +248,16 @@ def save_checkpoint(model: nn.Module, card: dict, path: str | os.PathLike,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     full["name"] = card_path.stem
-    tmp = card_path.with_name(card_path.name + ".tmp")
-    tmp.write_text(json.dumps(full, indent=2, sort_keys=False) + "\n")
-    os.replace(tmp, card_path)
+    _write_card(card_path, full)
+    marker.unlink()
     return card_path
+
+
+def _write_card(card_path: Path, card: dict) -> None:
+    """Write a card atomically (a temporary file, then a rename)."""
+    tmp = card_path.with_name(card_path.name + ".tmp")
+    tmp.write_text(json.dumps(card, indent=2, sort_keys=False) + "\n")
+    os.replace(tmp, card_path)
 
 
 def update_card(path: str | os.PathLike, **fields) -> dict:
@@ -120,7 +270,7 @@ def update_card(path: str | os.PathLike, **fields) -> dict:
         else:
             card[key] = value
     card.pop("path", None)
-    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    _write_card(card_path, card)
     return card
 
 
@@ -128,20 +278,17 @@ def load_card(path: str | os.PathLike) -> dict:
     """Read and check a model card; adds ``path`` (the stem) to the returned dict."""
     card_path, _ = checkpoint_paths(path)
     if not card_path.exists():
+        if saving_marker(card_path).exists():
+            raise _interrupted(card_path)
         raise CheckpointError(f"The model card {card_path} does not exist; every checkpoint needs "
                               "its .json card beside its .safetensors weights.")
     try:
         card = json.loads(card_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"The model card {card_path} is not valid JSON ({exc}).") from exc
-    if not isinstance(card, dict):
-        raise CheckpointError(f"The model card {card_path} is not a JSON object.")
-    missing = [f for f in REQUIRED_FIELDS if f not in card]
-    if missing:
-        raise CheckpointError(f"The model card {card_path} lacks the field(s) {', '.join(missing)}.")
-    if card["format"] != CARD_FORMAT:
-        raise CheckpointError(f"The model card {card_path} has format {card['format']!r}; "
-                              f"this version reads {CARD_FORMAT!r}.")
+    except OSError as exc:
+        raise CheckpointError(f"The model card {card_path} cannot be read ({exc.strerror}).") from exc
+    validate_card(card, card_path)
     card["path"] = str(card_path.with_suffix(""))
     return card
 
@@ -169,27 +316,50 @@ def _read_weights(weights_path: Path) -> tuple[dict, dict]:
     return state, metadata
 
 
+def _check_finite(state: dict, weights_path: Path) -> None:
+    for key, tensor in state.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            bad = int((~torch.isfinite(tensor)).sum())
+            kind = "NaN" if bool(torch.isnan(tensor).any()) else "infinite"
+            raise CheckpointError(
+                f"{weights_path.name} holds {kind} values ({bad} of {tensor.numel()}) in the tensor "
+                f"{key!r}; the training diverged or the file was damaged: retrain the model "
+                "(for example with a smaller --lr).")
+
+
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device | None = None,
-                    verify_hash: bool = True) -> tuple[nn.Module, dict]:
+                    verify_hash: bool = True, kind: str | None = None) -> tuple[nn.Module, dict]:
     """Build the model a card describes and load its weights strictly; returns (model, card).
 
     The model is in eval mode on ``device`` (default CPU) with float32 weights.
+    ``kind`` (``"classifier"``, ``"processor"``) refuses a checkpoint of another kind.
     """
     card = load_card(path)
-    card_path, weights_path = checkpoint_paths(path)
-    weights_path = card_path.with_name(card["weights"].get("file", weights_path.name))
+    card_path, _ = checkpoint_paths(path)
+    if kind and card["kind"] != kind:
+        raise CheckpointError(f"{card['name']} is a {card['kind']} checkpoint, not a {kind}; "
+                              f"choose a {kind} (see 'python -m analysis zoo').")
+    weights_path = card_path.with_name(card["weights"].get("file", card_path.stem + ".safetensors"))
+    interrupted = saving_marker(card_path).exists()
+    if not weights_path.exists() and interrupted:
+        raise _interrupted(card_path)
     state, metadata = _read_weights(weights_path)
     if metadata.get("arch") and metadata["arch"] != card["arch"]:
+        if interrupted:
+            raise _interrupted(card_path)
         raise CheckpointError(
             f"The card {card_path} names the architecture {card['arch']!r} but {weights_path.name} "
             f"was saved from {metadata['arch']!r}; the card and weights disagree.")
     expected_hash = card["weights"].get("sha256")
     if verify_hash and expected_hash and sha256_file(weights_path) != expected_hash:
+        if interrupted:
+            raise _interrupted(card_path)
         raise CheckpointError(
             f"{weights_path.name} does not match the SHA-256 in {card_path.name}; the card and "
             "weights disagree (one of them was replaced or edited).")
-    model = build_model(card)
-    reference = model.state_dict()
+    _check_finite(state, weights_path)
+    with torch.device("meta"):   # shapes first: a card must not allocate more than its weights
+        reference = build_model(card).state_dict()
     missing = sorted(set(reference) - set(state))
     unexpected = sorted(set(state) - set(reference))
     if missing or unexpected:
@@ -202,6 +372,8 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device | None =
     if wrong:
         raise CheckpointError(f"{weights_path.name} has {len(wrong)} tensor(s) whose shape does not "
                               f"fit the card's architecture, e.g. {wrong[0]}.")
+    model = build_model(card)
+    reference = model.state_dict()
     model.load_state_dict({k: v.to(reference[k].dtype) for k, v in state.items()}, strict=True)
     model.eval()
     return model.to(device or "cpu"), card
@@ -232,6 +404,17 @@ def find_checkpoints(folder: str | os.PathLike | None = None, kind: str | None =
     return cards
 
 
+def broken_cards(folder: str | os.PathLike | None = None) -> dict[str, str]:
+    """{file name: the sentence saying what is wrong} for each card ``find_checkpoints`` skips."""
+    problems = {}
+    for card_path in sorted(checkpoint_dir(folder).glob("*.json")):
+        try:
+            load_card(card_path)
+        except CheckpointError as exc:
+            problems[card_path.name] = str(exc)
+    return problems
+
+
 def import_weights(arch: str, source: str | os.PathLike, out: str | os.PathLike,
                    arch_kwargs: dict | None = None, dataset: str = "", **card_fields) -> Path:
     """Convert a user's ``torch.save`` state dict into a safetensors checkpoint with a card.
@@ -246,7 +429,7 @@ def import_weights(arch: str, source: str | os.PathLike, out: str | os.PathLike,
         raise CheckpointError(f"{source} could not be read as a plain state dict ({exc}).") from exc
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
-    kwargs = dict(arch_kwargs or {})
+    kwargs = check_arch_kwargs(arch, dict(arch_kwargs or {}))
     model = create_model(arch, **kwargs)
     target = model.state_dict()
     source_keys = [k for k in state if not k.endswith("num_batches_tracked")]

@@ -9,7 +9,7 @@ import streamlit as st
 
 from analysis import config
 from analysis.errors import RAExplorerError
-from analysis.zoo.checkpoints import checkpoint_dir
+from analysis.zoo.checkpoints import broken_cards, checkpoint_dir
 
 
 def results_dir() -> Path:
@@ -32,7 +32,12 @@ def workspace(task: str, dataset_spec: str, checkpoints: str):
 
 
 def get_workspace(task: str, dataset_spec: str | None = None):
-    """The cached workspace, or None after telling the user what is missing."""
+    """The cached workspace, or None after telling the user what is missing.
+
+    Cards that fail their schema are left out of the workspace, each with its sentence.
+    """
+    for problem in broken_cards(folder()).values():
+        st.warning(f"Skipped a checkpoint: {problem}")
     try:
         return workspace(task, dataset_spec or dataset(), folder())
     except RAExplorerError as exc:

@@ -109,3 +109,26 @@ def test_pages_explain_missing_pieces(monkeypatch, tmp_path):
     for page in (None, "views/metrics.py", "views/boundaries.py", "views/features.py"):
         at = run(page)
         assert any("build-zoo" in i.value for i in at.info)
+
+
+def test_compare_page_names_a_broken_card_instead_of_failing(monkeypatch, tiny_zoo, tmp_path):
+    """A card with an unknown arch_kwargs key (issue 17: once a raw TypeError) is skipped with
+    its sentence; the rest of the zoo is still shown."""
+    import json
+    import shutil
+
+    folder = tmp_path / "zoo"
+    shutil.copytree(tiny_zoo, folder)
+    for suffix in (".json", ".safetensors"):
+        shutil.copy(folder / f"clf-b{suffix}", folder / f"clf-bad{suffix}")
+    card = json.loads((folder / "clf-bad.json").read_text())
+    card["arch_kwargs"]["bogus"] = 1
+    (folder / "clf-bad.json").write_text(json.dumps(card))
+    monkeypatch.setenv("RA_CHECKPOINTS", str(folder))
+    monkeypatch.setenv("RA_DATASET", SYNTH)
+    monkeypatch.setenv("RA_RESULTS", str(tmp_path / "results"))
+    at = run()
+    warnings = " ".join(w.value for w in at.warning)
+    assert "clf-bad.json" in warnings and "takes no option 'bogus'" in warnings
+    assert "TypeError" not in warnings
+    assert {"clean target", "sr-plain", "sr-ra"} <= {c for c, _ in images(at)}

@@ -90,7 +90,7 @@ def test_record_sink_runs_each_classifier_once_per_input_and_image(tiny_zoo):
 def test_record_table_round_trips_through_parquet(tiny_zoo, tmp_path):
     clfs = load_models(find_checkpoints(tiny_zoo, kind="classifier"), "cpu")
     procs = load_models(find_checkpoints(tiny_zoo, kind="processor"), "cpu")
-    from analysis.metrics import create_metric
+    from analysis.metrics.registry import create_metric
 
     sink = RecordSink(clfs, {"psnr": create_metric("psnr", "cpu")})
     run_sinks(stream(create_task("sr"), procs, load_dataset(SYNTH, "test"), "cpu", 16, 20),

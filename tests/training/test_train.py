@@ -144,3 +144,42 @@ def test_torchrun_two_processes_train_one_checkpoint(tmp_path):
     assert card["training"]["world_size"] == 2
     # each rank saw half of the 180 training images: ceil(90 / 16) = 6 steps, not 12
     assert card["history"][0]["steps"] == 6
+
+
+def test_kill_9_then_resume_is_bitwise_identical(tmp_path):
+    """SIGKILL during the second epoch, then --resume: the weights equal an uninterrupted run's."""
+    import signal
+    import time
+
+    from safetensors.torch import load_file
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+
+    def cmd(name, *extra):
+        return [sys.executable, "-m", "analysis", "train-classifier", "--arch", "resnet20",
+                "--arch-kw", "width=4", "--dataset", "synthetic:n=600", "--epochs", "2",
+                "--batch-size", "32", "--val-limit", "16", "--device", "cpu", "--no-progress",
+                "--out", str(tmp_path / name), "--state-dir", str(tmp_path / f"runs-{name}"), *extra]
+
+    whole = subprocess.Popen(cmd("whole"), cwd=tmp_path, env=env, stderr=subprocess.PIPE)
+    killed = subprocess.Popen(cmd("resumed"), cwd=tmp_path, env=env, stderr=subprocess.DEVNULL)
+    state = tmp_path / "runs-resumed" / "resumed.state.pt"
+    deadline = time.monotonic() + 240
+    while not state.exists():       # written (atomically) after the first epoch
+        assert killed.poll() is None and time.monotonic() < deadline
+        time.sleep(0.005)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    assert not (tmp_path / "resumed.json").exists()       # it died inside the second epoch
+    assert torch.load(state, weights_only=True)["epoch"] == 1
+    resumed = subprocess.run(cmd("resumed", "--resume"), cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=240)
+    assert resumed.returncode == 0 and "Resuming resumed from epoch 1" in resumed.stderr
+    assert whole.wait(timeout=240) == 0
+    a, b = (load_file(str(tmp_path / f"{n}.safetensors")) for n in ("whole", "resumed"))
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k].view(-1).view(torch.uint8), b[k].view(-1).view(torch.uint8))
+               for k in a)
+    losses = [[h["train_loss"] for h in json.loads((tmp_path / f"{n}.json").read_text())["history"]]
+              for n in ("whole", "resumed")]
+    assert losses[0] == losses[1]

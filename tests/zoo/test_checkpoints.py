@@ -79,9 +79,13 @@ def test_truncated_file_is_refused(tmp_path):
 def test_card_naming_another_architecture_is_refused(tmp_path):
     saved(tmp_path)
     card = json.loads((tmp_path / "m.json").read_text())
-    card["arch"] = "vgg11-bn"
+    card["arch"] = "resnet32"   # takes the same options, so the card itself is well-formed
     (tmp_path / "m.json").write_text(json.dumps(card))
-    with pytest.raises(CheckpointError, match="vgg11-bn.*resnet20.*disagree"):
+    with pytest.raises(CheckpointError, match="resnet32.*resnet20.*disagree"):
+        load_checkpoint(tmp_path / "m")
+    card["arch"] = "vgg11-bn"   # does not take 'width': refused by the card's schema
+    (tmp_path / "m.json").write_text(json.dumps(card))
+    with pytest.raises(CheckpointError, match="'vgg11-bn' takes no option 'width'"):
         load_checkpoint(tmp_path / "m")
 
 
