@@ -60,7 +60,7 @@ def extract(task: str, classifier: str, dataset: str = EMBEDDED_DATASET, folder=
     dev = pick_device(device)
     from ..zoo.checkpoints import checkpoint_dir
 
-    clf, _ = load_checkpoint(checkpoint_dir(folder) / classifier, device=dev)
+    clf, _ = load_checkpoint(checkpoint_dir(folder) / classifier, device=dev, kind="classifier")
     _, proc_cards = select_models(the_task.spec, dataset, folder)
     wanted = processors or main_processors(proc_cards, the_task.name)
     unknown = sorted(set(wanted) - {c["name"] for c in proc_cards})

@@ -65,7 +65,7 @@ def select_lambda(task: str, method: str, grid: list[float], base: str, recogniz
     dev = pick_device(device)
     the_task = create_task(task)
     val = load_dataset(dataset, "val")
-    rec, _ = load_checkpoint(recognizer, device=dev)
+    rec, _ = load_checkpoint(recognizer, device=dev, kind="classifier")
     freeze(rec)
     work = Path(work_dir)
     source = Path(recognizer).name
