@@ -19,6 +19,8 @@ def results(tiny_zoo, tmp_path_factory):
 
     out = tmp_path_factory.mktemp("results")
     regenerate(dataset=SYNTH, folder=tiny_zoo, out_dir=out, progress=False)
+    for path in out.glob("quality_denoise_*"):   # a results folder lacking one quality table
+        path.unlink()
     save_quality(quality_table("sr", dataset=SYNTH, folder=tiny_zoo, metrics=["psnr", "ssim"],
                                progress=False), out)
     save_boundary_report(boundary_report("sr", "clf-a", "clf-b", folder=tiny_zoo, dataset=SYNTH,
