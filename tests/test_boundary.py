@@ -1,6 +1,7 @@
 import math
 
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
@@ -169,3 +170,67 @@ def test_map_figure_has_class_names_marks_and_hover():
     heat = fig.data[0]
     assert "class %{customdata}" in heat.hovertemplate and "u %{x" in heat.hovertemplate
     assert np.asarray(heat.customdata).shape == (9, 9)
+
+
+# ----------------------------------------------------------------------------- real models
+
+# The first 40 test images of the Table 17 selection (sr x4, resnet20 and densenet-bc agree on a
+# wrong class) and the three whose thin stretches issue 17 found: 147 (resnet20 along RA: class 1
+# on [0.15, 0.915] between two stretches of its own class), 8054 (densenet-bc along RA: crosses at
+# 0.065; resnet20 at 0.01) and 5510 (densenet-bc, random: crosses at 0.31, back at 0.97).
+SELECTION = [8, 11, 17, 21, 25, 40, 42, 53, 106, 147, 150, 151, 182, 183, 193, 226, 239, 244, 255,
+             282, 286, 293, 299, 312, 313, 316, 322, 324, 344, 363, 382, 387, 404, 406, 426, 432,
+             437, 441, 445, 454, 5510, 8054]
+THIN = {("resnet20", "ra", 147), ("resnet20", "ra", 8054), ("densenet-bc", "ra", 8054),
+        ("densenet-bc", "random", 5510)}
+
+
+@pytest.fixture(scope="module")
+def zoo_pairs():
+    """x, d_RA and the random directions of SELECTION, built as the Table 17 analog builds them."""
+    from analysis.boundary_table import image_random_directions, processed_pair
+    from analysis.checkpoints import checkpoint_dir, load_checkpoint
+    from analysis.data import load_dataset
+    from analysis.tasks import create_task
+
+    models = {n: load_checkpoint(checkpoint_dir() / n)[0].eval()
+              for n in ["sr-plain", "sr-ra", "resnet20", "densenet-bc"]}
+    images, labels, indices = load_dataset("fashion-mnist", "test").get_batch(torch.tensor(SELECTION))
+    with torch.no_grad():
+        x, d_ra, _ = processed_pair(create_task("sr"), models["sr-plain"], models["sr-ra"], images,
+                                    indices, "cpu")
+        preds = {c: models[c](x).argmax(1) for c in ("resnet20", "densenet-bc")}
+    assert torch.equal(preds["resnet20"], preds["densenet-bc"]) and (preds["resnet20"] != labels).all()
+    return models, x, {"ra": d_ra, "random": image_random_directions(x.shape[1:], indices)}
+
+
+# (classifier, images of SELECTION, scan range): densenet-bc is 3x slower, so fewer images, shorter
+@pytest.mark.parametrize("clf,count,max_dist", [("resnet20", None, 0.75),
+                                                ("densenet-bc", 12, 0.5)])
+def test_first_crossing_equals_a_fine_linear_scan_on_the_zoo(zoo_pairs, clf, count, max_dist):
+    """On real models the search returns the 0.005 scan's first crossing, thin stretches included.
+
+    The scan's first crossing f brackets the boundary in (f - 0.005, f]; the search returns a
+    distance within tol above a boundary, so it must lie in (f - 0.005, f + tol]. Censoring
+    (no class change up to max_dist) must agree pair by pair.
+    """
+    models, x, dirs = zoo_pairs
+    keep = list(range(len(SELECTION) - 2))[:count] + [len(SELECTION) - 2, len(SELECTION) - 1]
+    step, tol = 0.005, 1e-3
+    xs = torch.cat([x[keep], x[keep]])
+    ds = torch.cat([dirs["ra"][keep], dirs["random"][keep]])
+    names = [("ra", SELECTION[i]) for i in keep] + [("random", SELECTION[i]) for i in keep]
+    fine, _ = linear_scan_distance(models[clf], xs, ds, max_dist=max_dist, step=step)
+    ours = boundary_distance(models[clf], xs, ds, max_dist=max_dist, tol=tol)
+    assert torch.equal(torch.isnan(fine), ours.censored)
+    found = ~ours.censored
+    assert found.sum() >= len(xs) // 3 and ours.censored.sum() >= 2
+    diff = ours.dist[found] - fine[found]
+    assert bool((diff > -step - 1e-6).all() and (diff <= tol + 1e-6).all()), float(diff.abs().max())
+    # the thin pairs are there and are found at their first crossing; the old uniform scan
+    # (30 steps of 1.0) steps over them, so this comparison can fail
+    thin = [k for k, (dn, i) in enumerate(names) if (clf, dn, i) in THIN]
+    assert thin and all(float(fine[k]) < 0.35 for k in thin)
+    old = boundary_distance(models[clf], xs[thin], ds[thin], max_dist=30.0, tol=tol,
+                            schedule="uniform", steps=30)
+    assert (torch.nan_to_num(old.dist, nan=99.0) > fine[thin] + 0.5).all()
