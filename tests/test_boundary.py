@@ -11,14 +11,17 @@ from analysis.boundary import (
     agreement_matrix,
     boundary_distance,
     decision_map,
+    geometric_schedule,
     linear_scan_distance,
     map_figure,
     orthogonal_direction,
     ra_directions,
     random_directions,
     summarize,
+    uniform_schedule,
     unit,
 )
+from analysis.errors import RAExplorerError
 
 
 class Linear(nn.Module):
@@ -157,6 +160,34 @@ def test_maps_adaptive_equals_full_and_agreement():
     assert m["a"]["a"] == 1.0 and m["a"]["b"] == m["b"]["a"]
 
 
+class Band(nn.Module):
+    """Class 1 on the band |u - 0.37 v - 1.3| < w of the plane through x spanned by d1, d2."""
+
+    def __init__(self, x, d1, d2, w):
+        super().__init__()
+        self.x, self.d1, self.d2, self.w = x, d1, d2, w
+
+    def forward(self, pts):
+        u = ((pts - self.x) * self.d1).flatten(1).sum(1)
+        v = ((pts - self.x) * self.d2).flatten(1).sum(1)
+        return torch.stack([torch.zeros_like(u), self.w - (u - 0.37 * v - 1.3).abs()], 1)
+
+
+def test_maps_refining_next_to_mixed_cells_follows_a_thin_band():
+    torch.manual_seed(0)
+    x = torch.rand(1, 8, 8)
+    d1 = unit(torch.randn(1, 1, 8, 8))[0]
+    d2 = orthogonal_direction(d1, seed=2)
+    model = Band(x, d1, d2, 0.3)           # 0.6 wide; a coarse cell (8 of 65 points) is 1.5 wide
+    full = decision_map(model, x, d1, d2, extent=6.0, resolution=65)
+    corners = adaptive_decision_map(model, x, d1, d2, extent=6.0, resolution=65, coarse_step=8)
+    beside = adaptive_decision_map(model, x, d1, d2, extent=6.0, resolution=65, coarse_step=8,
+                                   neighbours=True)
+    assert agreement(full.classes, corners.classes) < 0.99      # corners alone lose the band
+    assert agreement(full.classes, beside.classes) >= 0.999
+    assert corners.evaluations < beside.evaluations < full.evaluations / 3
+
+
 def test_map_figure_has_class_names_marks_and_hover():
     model = SmallCNN().eval()
     x = torch.rand(1, 8, 8)
@@ -170,6 +201,57 @@ def test_map_figure_has_class_names_marks_and_hover():
     heat = fig.data[0]
     assert "class %{customdata}" in heat.hovertemplate and "u %{x" in heat.hovertemplate
     assert np.asarray(heat.customdata).shape == (9, 9)
+
+
+
+class Stretches(nn.Module):
+    """Along the direction d from x: class 1 on each [a, b] of ``stretches``, class 0 elsewhere."""
+
+    def __init__(self, x, d, stretches):
+        super().__init__()
+        self.x, self.d, self.stretches = x, unit(d), stretches
+
+    def forward(self, pts):
+        t = ((pts - self.x) * self.d).flatten(1).sum(1)
+        inside = torch.stack([torch.minimum(t - a, b - t) for a, b in self.stretches]).amax(0)
+        return torch.stack([torch.zeros_like(t), inside], 1)
+
+
+def test_geometric_schedule_gaps_and_end():
+    ts = geometric_schedule(30.0, first_step=0.02, growth=0.25)
+    gaps = np.diff([0.0, *ts])
+    assert ts[0] == 0.02 and ts[-1] == 30.0 and len(ts) < 40
+    expected = np.maximum(0.02, 0.25 * np.array([0.0, *ts[:-2]]))
+    assert np.allclose(gaps[:-1], expected) and gaps[-1] <= max(0.02, 0.25 * ts[-2]) + 1e-12
+    assert uniform_schedule(30.0, 30) == [float(k) for k in range(1, 31)]
+    with pytest.raises(RAExplorerError, match="schedule"):
+        boundary_distance(Linear(4), torch.rand(1, 1, 2, 2), torch.rand(1, 1, 2, 2), schedule="geo")
+    with pytest.raises(RAExplorerError, match="first_step > 0"):
+        boundary_distance(Linear(4), torch.rand(1, 1, 2, 2), torch.rand(1, 1, 2, 2), first_step=0)
+
+
+def test_the_first_stretch_is_found_when_as_long_as_the_gap():
+    """The docstring's guarantee: a stretch starting at a and at least max(0.02, 0.25 a) long is
+    found at its start; the uniform scan (gap 1.0) steps over the same stretch."""
+    x = torch.rand(1, 1, 4, 4)
+    d = random_directions((1, 4, 4), [3])
+    ts = geometric_schedule(30.0)
+    for a in (0.005, 0.05, 0.3, 1.0, 4.0, 12.0):
+        gap = max(0.02, 0.25 * a)
+        # the longest stretch that can be stepped over: it starts just after a scan point
+        k = int(np.searchsorted(ts, a))
+        start = ts[k - 1] + 1e-3 if k else 1e-3
+        end = start + gap * 1.001
+        model = Stretches(x, d, [(start, end), (40.0, 50.0)])
+        res = boundary_distance(model, x, d, max_dist=30.0, tol=1e-4)
+        assert not res.censored[0] and 0 <= float(res.dist[0]) - start <= 1e-4 + 1e-6, (a, res.dist)
+        # the uniform scan (points 1, 2, ..., 30) sees the stretch only if it holds an integer
+        old = boundary_distance(model, x, d, max_dist=30.0, tol=1e-4, schedule="uniform", steps=30)
+        assert bool(old.censored[0]) == (math.floor(end) < start), (a, start, end, old.dist)
+    # a stretch shorter than the gap between two scan points is stepped over (and said so)
+    model = Stretches(x, d, [(ts[10] + 0.01, ts[11] - 0.01), (5.0, 60.0)])
+    res = boundary_distance(model, x, d, max_dist=30.0, tol=1e-4)
+    assert abs(float(res.dist[0]) - 5.0) <= 1e-4 + 1e-6
 
 
 # ----------------------------------------------------------------------------- real models
