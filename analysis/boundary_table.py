@@ -206,7 +206,7 @@ def _num(v: float) -> str:
     return f"{v:.3f}"
 
 
-def _fmt(stats: dict, key: str) -> str:
+def estimate_text(stats: dict, key: str) -> str:
     """ "1.290 [1.159, 1.422]": the value and its 95 % CI, 3 decimals ("-" where there is none)."""
     v, ci = stats[key], stats[f"{key}_ci95"]
     if math.isnan(v):
@@ -229,8 +229,8 @@ def format_boundary_report(report: dict) -> str:
             e = p["directions"][dname]
             lines.append(
                 f"| {p['source']} | {p['target']} | {p['selected']} | {dname} | "
-                f"{_fmt(e['bd_source'], 'mean')} | {_fmt(e['bd_target'], 'mean')} | "
-                f"{_fmt(e['ibd'], 'mean')} | {_fmt(e['ibd'], 'median')} | "
+                f"{estimate_text(e['bd_source'], 'mean')} | {estimate_text(e['bd_target'], 'mean')} | "
+                f"{estimate_text(e['ibd'], 'mean')} | {estimate_text(e['ibd'], 'median')} | "
                 f"{e['bd_source']['censored']} / {e['bd_target']['censored']} |")
     return "\n".join(lines)
 
