@@ -17,63 +17,81 @@ import itertools
 import json
 import math
 import os
-import sys
 from pathlib import Path
 
 import torch
 
-from ..data.datasets import iterate_batches, load_dataset
+from ..config import EMBEDDED_DATASET
+from ..data.datasets import load_dataset
 from ..data.tasks import create_task, index_seed
 from ..device import pick_device
 from ..errors import RAExplorerError
+from ..pipeline.runner import gather_objects, processor_views, stream, tqdm_progress
+from ..pipeline.runner import world as runner_world
 from ..zoo.checkpoints import checkpoint_dir, find_checkpoints, load_checkpoint
-from .boundary import boundary_distance, random_directions, summarize, unit
+from .boundary import (
+    boundary_distance,
+    describe_schedule,
+    random_directions,
+    schedule_points,
+    schedule_settings,
+    summarize,
+    unit,
+)
 from .quality import result_files, task_slug
 
 DIRECTIONS = ("random", "ra")
 
 
-def _dist():
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return 0, 1
-    import torch.distributed as dist
+@torch.no_grad()
+def processed_pair(task, plain_model, ra_model, images: torch.Tensor, indices: torch.Tensor, device):
+    """(x, d_RA, ||x_RA - x||) for clean test images (N, C, H, W) with their dataset indices.
 
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    return dist.get_rank(), dist.get_world_size()
+    x and x_RA are the plain and RA processors' outputs for the task's seeded
+    degradation of each image, clamped to [0, 1]; d_RA is the unit direction
+    from x to x_RA (zero where they coincide); the length is on the CPU.
+    """
+    lq = task.degrade_eval(images, indices, seed=0).to(device)
+    return plain_ra_geometry(processor_views(plain_model, lq).machine,
+                             processor_views(ra_model, lq).machine)
 
 
-def _gather(records: list, world: int) -> list:
-    if world <= 1:
-        return records
-    import torch.distributed as dist
+def plain_ra_geometry(x: torch.Tensor, x_ra: torch.Tensor):
+    """(x, d_RA, ||x_RA - x|| on the CPU) from the two processors' machine views."""
+    return x, unit(x_ra - x), (x_ra - x).flatten(1).norm(dim=1).cpu()
 
-    everyone = [None] * world
-    dist.all_gather_object(everyone, records)
-    return [r for part in everyone for r in part]
+
+def image_random_directions(shape, indices, seed: int = 0, device=None) -> torch.Tensor:
+    """The random direction of each dataset index: a unit Gaussian seeded by (seed, index)."""
+    return random_directions(shape, [index_seed(int(i), seed) for i in indices], device=device)
 
 
 @torch.no_grad()
-def collect_records(task: str, classifiers: list[str], dataset: str = "fashion-mnist",
+def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_DATASET,
                     folder=None, plain: str | None = None, ra: str | None = None,
                     limit: int | None = 1000, pair: tuple[str, str] | None = None,
                     all_images: bool = False, max_dist: float = 30.0, tol: float = 1e-3,
                     steps: int = 30, clip: bool = False, seed: int = 0,
+                    schedule: str = "geometric", first_step: float = 0.02, growth: float = 0.25,
                     device: str | None = None, batch_size: int = 250,
                     progress: bool = True) -> tuple[list[dict], dict]:
     """Per-image predictions and BDs of ``classifiers`` along both directions.
 
     With ``pair`` and not ``all_images``, BDs are only searched on the images
-    that the pair selects. Returns (records sorted by index, settings).
+    that the pair selects. ``schedule`` and its parameters (``first_step`` and
+    ``growth``, or ``steps``) choose the coarse scan of
+    :func:`analysis.boundary.boundary_distance`. Returns (records sorted by
+    index, settings).
     """
-    from tqdm import tqdm
+    search = {"max_dist": max_dist, "tol": tol, "steps": steps, "schedule": schedule,
+              "first_step": first_step, "growth": growth, "clip": clip}
+    schedule_points(schedule, max_dist, steps, first_step, growth)  # bad settings fail before any work
 
     the_task = create_task(task)
     name = the_task.name
     plain, ra = plain or f"{name}-plain", ra or f"{name}-ra"
     dev = pick_device(device)
-    rank, world = _dist()
+    rank, world = runner_world()
     if dev.type == "cuda" and world > 1:
         dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     base = checkpoint_dir(folder)
@@ -82,23 +100,17 @@ def collect_records(task: str, classifiers: list[str], dataset: str = "fashion-m
         if not (base / f"{n}.json").exists():
             raise RAExplorerError(f"The checkpoint {n!r} is not in {base}; train it first "
                                   "(python -m analysis build-zoo) or pass another name.")
-        models[n] = load_checkpoint(base / n, device=dev)[0]
+        kind = "processor" if n in (plain, ra) else "classifier"
+        models[n] = load_checkpoint(base / n, device=dev, kind=kind)[0]
     test = load_dataset(dataset, "test")
     n_total = len(test) if limit is None else min(limit, len(test))
     records = []
-    bar = tqdm(total=n_total, desc=f"boundaries {the_task.spec}", file=sys.stderr, leave=False,
-               disable=not (progress and rank == 0))
-    for images, labels, indices in iterate_batches(test, batch_size, limit=limit):
-        mine = [i for i in range(len(indices)) if int(indices[i]) % world == rank]
-        bar.update(len(indices))
-        if not mine:
-            continue
-        images, labels, indices = images[mine], labels[mine], indices[mine]
-        lq = the_task.degrade_eval(images, indices, seed=0).to(dev)
-        x = models[plain](lq).clamp(0, 1)
-        x_ra = models[ra](lq).clamp(0, 1)
-        d_ra = unit(x_ra - x)
-        ra_len = (x_ra - x).flatten(1).norm(dim=1).cpu()
+    bar, close = tqdm_progress(f"boundaries {the_task.spec}", progress)
+    pair_models = {plain: models[plain], ra: models[ra]}
+    for batch in stream(the_task, pair_models, test, dev, batch_size, limit, seed=0,
+                        include_clean=False, on_progress=bar):
+        labels, indices = batch.labels, batch.indices
+        x, d_ra, ra_len = plain_ra_geometry(batch.views[plain].machine, batch.views[ra].machine)
         preds = {c: models[c](x).argmax(1).cpu() for c in classifiers}
         keep = ra_len > 0
         if pair and not all_images:
@@ -106,14 +118,12 @@ def collect_records(task: str, classifiers: list[str], dataset: str = "fashion-m
         sel = torch.nonzero(keep).flatten()
         if len(sel) == 0:
             continue
-        d_rand = random_directions(x.shape[1:], [index_seed(int(i), seed) for i in indices[sel]],
-                                   device=dev)
+        d_rand = image_random_directions(x.shape[1:], indices[sel], seed, dev)
         directions = {"random": d_rand, "ra": d_ra[sel.to(dev)]}
         bds = {}
         for c in classifiers:
             for dname, d in directions.items():
-                res = boundary_distance(models[c], x[sel.to(dev)], d, max_dist=max_dist, tol=tol,
-                                        steps=steps, clip=clip)
+                res = boundary_distance(models[c], x[sel.to(dev)], d, **search)
                 bds[(c, dname)] = res.dist
         dims = x[0].numel()
         for k, i in enumerate(sel.tolist()):
@@ -124,10 +134,11 @@ def collect_records(task: str, classifiers: list[str], dataset: str = "fashion-m
                 "bd": {c: {dname: float(bds[(c, dname)][k]) for dname in DIRECTIONS}
                        for c in classifiers},
                 "dims": dims})
-    bar.close()
-    records = sorted(_gather(records, world), key=lambda r: r["index"])
+    close()
+    records = sorted(gather_objects(records, world), key=lambda r: r["index"])
     settings = {"task": the_task.spec, "dataset": dataset, "plain": plain, "ra": ra,
-                "limit": n_total, "max_dist": max_dist, "tol": tol, "steps": steps,
+                "limit": n_total, "tol": tol,
+                **schedule_settings(schedule, max_dist, steps, first_step, growth),
                 "clip": clip, "seed": seed, "all_images": all_images, "world_size": world,
                 "units": "L2 distance in [0,1]-pixel units; rms = L2 / sqrt(C*H*W)"}
     return records, settings
@@ -156,7 +167,7 @@ def pair_table(records: list[dict], source: str, target: str, all_images: bool =
 def boundary_report(task: str, source: str, target: str | None = None, matrix: bool = False,
                     folder=None, **options) -> dict:
     """The Table 17 analog for one pair, or (``matrix``) for every pair of zoo classifiers."""
-    dataset = options.get("dataset", "fashion-mnist")
+    dataset = options.get("dataset", EMBEDDED_DATASET)
     all_images = options.get("all_images", False)
     if matrix:
         names = [c["name"] for c in find_checkpoints(folder, kind="classifier", dataset=dataset)]
@@ -173,30 +184,35 @@ def boundary_report(task: str, source: str, target: str | None = None, matrix: b
             "records": records}
 
 
-def _fmt(stats: dict, key: str) -> str:
+def _num(v: float) -> str:
+    return f"{v:.3f}"
+
+
+def estimate_text(stats: dict, key: str) -> str:
+    """ "1.290 [1.159, 1.422]": the value and its 95 % CI, 3 decimals ("-" where there is none)."""
     v, ci = stats[key], stats[f"{key}_ci95"]
     if math.isnan(v):
         return "-"
-    return f"{v:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]" if not math.isnan(ci[0]) else f"{v:.3f}"
+    return f"{_num(v)} [{_num(ci[0])}, {_num(ci[1])}]" if not math.isnan(ci[0]) else _num(v)
 
 
 def format_boundary_report(report: dict) -> str:
     lines = [f"Boundary distances on task {report['task']} ({report['dataset']} test split, first "
              f"{report['limit']} images; x = {report['plain']} output, d_RA towards "
              f"{report['ra']}). Units: {report['units']}. Clipping to [0, 1]: "
-             f"{'on' if report['clip'] else 'off (paper)'}. Search: {report['steps']} coarse steps "
-             f"to {report['max_dist']}, bisection to {report['tol']}. Selection: "
+             f"{'on' if report['clip'] else 'off (paper)'}. Search: {describe_schedule(report)}, "
+             f"then bisection to {report['tol']}. Selection: "
              + ("all images." if report["all_images"] else "Rs(x) = Rt(x) != label."), ""]
-    lines += ["| source | target | images | direction | BD(Rs) mean [95% CI] | BD(Rt) mean | "
-              "IBD mean | IBD median | censored (Rs / Rt) |",
+    lines += ["| source | target | images | direction | BD(Rs) mean [95% CI] | BD(Rt) mean [95% CI] | "
+              "IBD mean [95% CI] | IBD median [95% CI] | censored (Rs / Rt) |",
               "|---|---|---:|---|---:|---:|---:|---:|---:|"]
     for p in report["pairs"]:
         for dname in DIRECTIONS:
             e = p["directions"][dname]
             lines.append(
                 f"| {p['source']} | {p['target']} | {p['selected']} | {dname} | "
-                f"{_fmt(e['bd_source'], 'mean')} | {_fmt(e['bd_target'], 'mean')} | "
-                f"{_fmt(e['ibd'], 'mean')} | {_fmt(e['ibd'], 'median')} | "
+                f"{estimate_text(e['bd_source'], 'mean')} | {estimate_text(e['bd_target'], 'mean')} | "
+                f"{estimate_text(e['ibd'], 'mean')} | {estimate_text(e['ibd'], 'median')} | "
                 f"{e['bd_source']['censored']} / {e['bd_target']['censored']} |")
     return "\n".join(lines)
 

@@ -20,7 +20,9 @@ def cmd_boundaries(args) -> int:
                              folder=args.checkpoints, dataset=default_dataset(args.dataset),
                              plain=args.plain, ra=args.ra, limit=args.limit,
                              all_images=args.all_images, max_dist=args.max_dist, tol=args.tol,
-                             steps=args.steps, clip=args.clip, seed=args.seed,
+                             steps=args.steps, schedule=args.schedule,
+                             first_step=args.first_step, growth=args.growth, clip=args.clip,
+                             seed=args.seed,
                              device=args.device, progress=not args.no_progress)
     if world()[0] != 0:
         return 0
@@ -51,7 +53,13 @@ def register(sub) -> None:
                    help="use every image, not only those with Rs(x) = Rt(x) != label")
     p.add_argument("--max-dist", type=positive_float, default=30.0, help="search range, [0,1]-pixel L2")
     p.add_argument("--tol", type=positive_float, default=1e-3, help="bisection tolerance, same units")
-    p.add_argument("--steps", type=positive_int, default=30, help="coarse scan steps")
+    p.add_argument("--schedule", default="geometric", choices=["geometric", "uniform"],
+                   help="coarse scan: geometric (gap max(first-step, growth * t)) or uniform (steps)")
+    p.add_argument("--first-step", type=positive_float, default=0.02,
+                   help="geometric: first and smallest gap")
+    p.add_argument("--growth", type=positive_float, default=0.25,
+                   help="geometric: gap as a fraction of t")
+    p.add_argument("--steps", type=positive_int, default=30, help="uniform: number of equal steps")
     p.add_argument("--clip", action="store_true", help="clip x + delta d to [0, 1]")
     p.add_argument("--seed", type=non_negative_int, default=0,
                    help="seed of the random directions")

@@ -4,9 +4,10 @@ import pandas as pd
 import streamlit as st
 
 from analysis.analyses.boundary import (
+    describe_schedule,
     map_figure,
 )
-from analysis.analyses.boundary_table import DIRECTIONS
+from analysis.analyses.boundary_table import DIRECTIONS, estimate_text
 from analysis.analyses.quality import task_slug
 from analysis.explore.workspace import available_tasks, classifier_names, plane_maps
 from analysis.reporting.figures import bd_histograms
@@ -67,13 +68,14 @@ else:
         for dname in DIRECTIONS:
             e = p["directions"][dname]
             rows.append({"direction": dname, "images": p["selected"],
-                         "BD(Rs) mean": e["bd_source"]["mean"],
-                         "BD(Rs) 95% CI": e["bd_source"]["mean_ci95"],
-                         "BD(Rt) mean": e["bd_target"]["mean"], "IBD mean": e["ibd"]["mean"],
-                         "IBD 95% CI": e["ibd"]["mean_ci95"], "IBD median": e["ibd"]["median"],
+                         "BD(Rs) mean [95% CI]": estimate_text(e["bd_source"], "mean"),
+                         "BD(Rt) mean [95% CI]": estimate_text(e["bd_target"], "mean"),
+                         "IBD mean [95% CI]": estimate_text(e["ibd"], "mean"),
+                         "IBD median [95% CI]": estimate_text(e["ibd"], "median"),
                          "censored Rs/Rt": f"{e['bd_source']['censored']}/{e['bd_target']['censored']}"})
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="bd_table")
-    st.caption(f"Units: {report['units']}; clipping {'on' if report['clip'] else 'off'}.")
+    st.caption(f"Units: {report['units']}; clipping {'on' if report['clip'] else 'off'}; "
+               f"search: {describe_schedule(report)}, bisection to {report['tol']}.")
     if report.get("records"):
         st.plotly_chart(bd_histograms(report["records"], report["pairs"][0]["source"]),
                         key="bd_hist")

@@ -1,6 +1,7 @@
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,16 @@ def test_pair_table_selection_and_ibd():
     assert ra["ibd"]["mean"] == (0.25 + 1.0) / 2
     assert ra["bd_source"]["mean_rms"] == ra["bd_source"]["mean"] / 2
     assert pair_table(records, "a", "b", all_images=True)["selected"] == 3
+    # the report prints values and CIs rounded to 3 decimals, censored counts, the schedule
+    report = {"task": "sr:scale=4", "dataset": "d", "limit": 3, "plain": "p", "ra": "r",
+              "units": "u", "clip": False, "tol": 0.001, "all_images": True,
+              "schedule": "uniform", "steps": 30, "max_dist": 30.0,
+              "pairs": [pair_table(records, "a", "b", all_images=True)]}
+    text = format_boundary_report(report)
+    assert "Search: uniform scan of 30 steps to 30.0, then bisection to 0.001" in text
+    assert "| a | b | 3 | random | 5.000 [1.000, 9.000] | 4.667 [2.000, 9.000] |" in text
+    assert re.search(r"\| \d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\] \|", text)
+    assert not re.search(r"\d\.\d{4,}", text)
 
 
 def test_boundary_report_on_the_tiny_zoo(tiny_zoo):
@@ -39,14 +50,21 @@ def test_boundary_report_on_the_tiny_zoo(tiny_zoo):
     assert len(report["records"]) == 12
     text = format_boundary_report(report)
     assert "| clf-a | clf-b | 12 | random |" in text and "| clf-a | clf-b | 12 | ra |" in text
+    # the search is recorded and named; numbers are rounded, CIs in brackets
+    assert report["schedule"] == "geometric" and report["growth"] == 0.25
+    assert "Search: geometric scan (gap after t: max(0.02, 0.25 t)) to 10.0" in text
 
 
 def test_boundaries_cli_matrix_and_saved_copy(tiny_zoo, tmp_path, capsys):
     assert main(["boundaries", "--task", "sr", "--matrix", "--dataset", SYNTH, "--checkpoints",
                  str(tiny_zoo), "--limit", "6", "--all-images", "--max-dist", "5", "--tol", "0.05",
-                 "--steps", "5", "--out", str(tmp_path), "--json", "--no-progress"]) == 0
+                 "--steps", "5", "--schedule", "uniform", "--out", str(tmp_path), "--json",
+                 "--no-progress"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert len(doc["pairs"]) == 6  # 3 classifiers, ordered pairs
+    assert doc["schedule"] == "uniform" and doc["steps"] == 5
+    assert "Search: uniform scan of 5 steps to 5.0" in (
+        tmp_path / "boundaries_sr_scale4_matrix.md").read_text()
     assert (tmp_path / "boundaries_sr_scale4_matrix.md").exists()
 
 

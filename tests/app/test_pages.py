@@ -1,5 +1,6 @@
 """AppTest: every page runs without exception, shows its key elements and re-renders on change."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,10 @@ def test_boundaries_page_maps_and_table(env):
     assert at.title[0].value == "Decision boundaries"
     assert len(at.get("plotly_chart")) >= 3   # two maps and the histogram
     assert len(at.dataframe) == 2             # agreement and Table 17
+    table = at.dataframe[1].value
+    assert "BD(Rs) mean [95% CI]" in table.columns   # rounded text, not lists of floats
+    assert all(v == "-" or re.fullmatch(r"\d+\.\d{3}( \[\d+\.\d{3}, \d+\.\d{3}\])?", v)
+               for v in table["BD(Rs) mean [95% CI]"])
     at.number_input(key="bd_index").set_value(3).run()
     assert not at.exception
 

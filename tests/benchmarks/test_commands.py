@@ -22,6 +22,11 @@ def test_benchmarks_md_quotes_module_commands_only():
     ("benchmarks.bench_metric_variants", ["--repeats", "2"],
      r"ssim\s+256x1x28px\s+stacked\s+\d+\s+one at a time"),
     ("benchmarks.bench_tsne", ["--n", "300", "--backends", "sklearn", "--jobs", "1"], r"sklearn"),
+    ("benchmarks.bench_boundary", ["--images", "2", "--max-dist", "2", "--full-scan-images", "1",
+                                   "--classifiers", "resnet20", "--maps", "1", "--extents", "3",
+                                   "--resolution", "16", "--map-variants", "8,4+n"],
+     r"1\. BD search over 4 pairs.*\n   geometric: [\d.]+ passes per BD(.*\n)*2\. full 0\.005 linear "
+     r"scan on 1 images(.*\n)*3\. adaptive 16x16, coarse 4 \+ neighbours"),
 ])
 def test_benchmark_runs_as_documented(module, args, expect):
     run = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True,
