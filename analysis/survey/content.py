@@ -139,17 +139,16 @@ def choose_images(workspace, how: str, n: int, seed: int, methods: list[str],
     return found
 
 
-def study_from_zoo(session, workspace, name: str, kind: str, methods: list[str],
-                   n_images: int = 50, n_trials: int = 60, catch_rate: float = 0.1,
-                   seed: int = 0, classifier: str | None = None, images: str = "random",
-                   n_practice: int = 0, progress=None):
-    """Design and store a study on the workspace's task (see design.py for the rules).
+def design_from_zoo(workspace, kind: str, methods: list[str], n_images: int = 50,
+                    n_trials: int = 60, catch_rate: float = 0.1, seed: int = 0,
+                    classifier: str | None = None, images: str = "random", n_practice: int = 0,
+                    progress=None) -> tuple[list[dict], list[dict], dict]:
+    """(trials, practice trials, config) of a study on the workspace's task, not stored.
 
     ``images``: how the 2AFC images are chosen (:data:`IMAGE_CHOICES`); ``n_practice``
     practice trials come first. ``progress(done, total)`` reports the screening of a
     label study or an image filter.
     """
-    validate.study_name(name)
     if kind not in KINDS:
         raise RAExplorerError(f"Unknown study kind {kind!r}; use one of {', '.join(KINDS)}.")
     for number, what in ((n_images, "images"), (n_trials, "trials")):
@@ -183,7 +182,13 @@ def study_from_zoo(session, workspace, name: str, kind: str, methods: list[str],
                              reference=(kind == "2afc"))
         if classifier:
             config["classifier"] = classifier
-    practice = design_practice(kind, trials, n_practice, seed)
+    return trials, design_practice(kind, trials, n_practice, seed), config
+
+
+def study_from_zoo(session, workspace, name: str, kind: str, methods: list[str], **options):
+    """Design (see :func:`design_from_zoo`) and store a study; the name is checked first."""
+    validate.study_name(name)
+    trials, practice, config = design_from_zoo(workspace, kind, methods, **options)
     return create_study(session, name, kind, workspace.task.spec, trials, config, practice)
 
 
@@ -194,7 +199,7 @@ def metric_distances(workspace, trials, metrics: list[str]) -> dict[int, dict[st
     created = {m: create_metric(m, device="cpu", folder=workspace.folder) for m in metrics}
     out = {}
     for t in trials:
-        if t.is_catch:
+        if t.is_catch or t.is_practice:
             continue
         ref = torch.from_numpy(np.atleast_3d(render(workspace, t.image_index, REFERENCE)))
         a = torch.from_numpy(np.atleast_3d(render(workspace, t.image_index, t.left)))
