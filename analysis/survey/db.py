@@ -146,7 +146,9 @@ def make_engine(url: str | None = None) -> Engine:
     url = database_url(url)
     try:
         if url.startswith("sqlite"):
-            engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+            # every Streamlit session running its script holds one connection: room for 60
+            engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                                   pool_size=20, max_overflow=40)
 
             @event.listens_for(engine, "connect")
             def _pragmas(dbapi_connection, _record):
@@ -157,7 +159,7 @@ def make_engine(url: str | None = None) -> Engine:
                 cursor.close()
         else:
             args = {"connect_timeout": 5} if url.startswith("postgresql") else {}
-            engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+            engine = create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=40,
                                    connect_args=args)
         Base.metadata.create_all(engine)
         _add_missing_columns(engine)
