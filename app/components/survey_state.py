@@ -31,10 +31,16 @@ def sessions():
         st.stop()
 
 
+def rater_cookie() -> str:
+    """This browser's rater cookie: "" (none), "1" (opened a rater link) or the rater's token."""
+    value = st.context.cookies.get(RATER_COOKIE)
+    return value if isinstance(value, str) else ""
+
+
 def rater_mode() -> bool:
     """A rater link (``?study=`` or ``?r=``) or a browser that opened one: the survey only."""
     params = st.query_params
-    return "study" in params or "r" in params or bool(st.context.cookies.get(RATER_COOKIE))
+    return "study" in params or "r" in params or bool(rater_cookie())
 
 
 def set_rater_cookie(value: str) -> None:
@@ -53,7 +59,7 @@ def rater_link(study_name: str) -> str:
 def client_key() -> str:
     """Who is throttled: the client's address (the session when none is known)."""
     ip = st.context.ip_address
-    if ip:
+    if isinstance(ip, str) and ip:
         return f"ip:{ip}"
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 

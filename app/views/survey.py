@@ -26,8 +26,8 @@ from analysis.survey.store import (
 )
 from app.components.common import get_workspace
 from app.components.survey_state import (
-    RATER_COOKIE,
     plain,
+    rater_cookie,
     rater_link,
     rater_mode,
     sessions,
@@ -75,7 +75,7 @@ def consent(s, study):
              "of this page lets you continue later. No other data is collected; you can stop "
              "at any time.")
     code = st.text_input("Participant code (optional; leave empty for a random one)",
-                         value=st.query_params.get("rater", ""), max_chars=64, key="survey_code")
+                         value=st.query_params.get("rater", ""), key="survey_code")
     if st.button("I agree, start", key="survey_consent", type="primary"):
         try:
             rater = start_rater(s, study, code or None)
@@ -124,7 +124,7 @@ def rater_flow():
     params = st.query_params
     with Session() as s:
         token = params.get("r") or st.session_state.get("rater_token")
-        cookie = st.context.cookies.get(RATER_COOKIE) or ""
+        cookie = rater_cookie()
         rater = rater_by_token(s, token)
         if rater is None and not token:          # the URL lost its token: this browser's cookie
             mine = rater_by_token(s, cookie)
