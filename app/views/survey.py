@@ -151,7 +151,8 @@ def rater_flow():
             code = finish(s, rater)
             st.success("All done — thank you!")
             st.write("Your completion code:")
-            st.code(code, language=None)
+            # a heading, not st.code: the code block's highlighter loads lazily (seconds)
+            st.subheader(code, anchor=False)
             st.stop()
         if feedback := st.session_state.pop("survey_feedback", None):
             (st.success if feedback[0] else st.warning)(f"Practice: {feedback[1]}")

@@ -64,6 +64,21 @@ def study_table():
     return [r["study"] for r in rows]
 
 
+@st.fragment(run_every=5)
+def live_progress(study_id: int):
+    """The chosen study's progress as figures, refreshed every 5 s."""
+    from analysis.survey.db import Study
+
+    with Session() as s:
+        p = study_progress(s, s.get(Study, study_id))
+    cols = st.columns(4)
+    cols[0].metric("Raters", p["raters"])
+    cols[1].metric("Finished", p["finished"])
+    cols[2].metric("Answers", p["answers"])
+    rate = p["catch_pass_rate"]
+    cols[3].metric("Catch pass rate", "-" if rate is None else f"{rate:.0%}")
+
+
 st.subheader("Studies")
 names = study_table()
 
@@ -73,6 +88,7 @@ if names:
     with Session() as s:
         study = get_study(s, name)
         if study is not None:
+            live_progress(study.id)
             st.caption("Rater link (the copy button is at its right):")
             st.code(rater_link(study.name), language=None)
             cols = st.columns(4)
