@@ -3,8 +3,9 @@ answer button directly under what it chooses, "can't tell" centred, keyboard ans
 
 Streamlit has no key bindings; a small script (no external resources) listens for keys on
 the page and clicks the answer button of the trial on screen. Buttons of a screen that is
-being replaced (Streamlit marks them ``data-stale``) take no clicks and keys wait for the
-new screen, so an answer always lands on the trial it was given for.
+being replaced (Streamlit marks them ``data-stale``) are hidden with the whole trial until the
+new screen is complete, and keys are ignored meanwhile, so an answer always lands on the
+trial whose images are on screen (see README, "Can an answer be lost?").
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ LABELS["2afc-noref"] = LABELS["2afc"]
 CSS = """<style>
 .st-key-trial img { image-rendering: pixelated; image-rendering: crisp-edges;
   width: 100%; max-height: 56vh; object-fit: contain; }
+/* while a new screen is arriving (any part of the trial still from the last run), the trial is
+   hidden: the old answer buttons are never shown under new images, so a click always lands on
+   the trial whose images are on screen */
+.st-key-trial:has([data-stale="true"]) { visibility: hidden; }
 .st-key-trial [data-stale="true"] button { pointer-events: none; }
 .st-key-trial [data-testid="stElementToolbar"] { display: none; }
 .st-key-trial [data-testid="stCaptionContainer"] { text-align: center; }
@@ -48,8 +53,8 @@ SCRIPT = """<script>
     const t = e.target;
     if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable)) return;
     e.preventDefault();
-    const app = document.querySelector('[data-testid="stApp"]');
-    if (app && app.getAttribute('data-test-script-state') === 'running') return;
+    const trial = document.querySelector('.st-key-trial');
+    if (!trial || trial.querySelector('[data-stale="true"]')) return;   // screen not complete
     const boxes = [...document.querySelectorAll('.st-key-trial [class*="st-key-answer_"]')]
       .filter(el => [...el.classList].some(c => c.startsWith('st-key-answer_')
                                               && c.endsWith('_' + answer)))

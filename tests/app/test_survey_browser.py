@@ -205,3 +205,56 @@ def test_researcher_makes_a_study_and_a_rater_answers_it_by_keyboard(app, browse
                "create_click_to_created_s": round(created_s, 2)}
     (ARTIFACTS / "survey_times.json").write_text(json.dumps(summary, indent=2) + "\n")
     assert max(times) < 10, summary
+
+
+ARM_CLICK = """() => {
+  const a = [...document.querySelectorAll('.st-key-trial button')].find(b => b.innerText.trim() === 'A');
+  const r = a.getBoundingClientRect(); const x = r.x + r.width / 2, y = r.y + r.height / 2;
+  const first = document.querySelector('.st-key-trial img');
+  const src0 = first ? first.src : null; window.__hit = 'none';
+  const obs = new MutationObserver(() => {
+    const img = document.querySelector('.st-key-trial img');
+    if (window.__hit === 'none' && img && img.src !== src0) {
+      const el = document.elementFromPoint(x, y);       // where a person's click would land
+      const btn = el && el.closest('button');
+      const box = btn && btn.closest('[class*="st-key-answer_"]');
+      window.__hit = box ? box.className.match(/st-key-answer_(\\d+)_/)[1] : 'nothing';
+      if (btn) btn.click();
+      obs.disconnect();
+    }});
+  obs.observe(document.body, {subtree: true, childList: true, attributes: true}); }"""
+
+
+def test_a_click_as_the_next_trial_appears_is_never_lost(app, browser):
+    """The lost click of issue 13: the old page showed the next trial's images above the
+    previous trial's (stale) buttons, so a click at that moment went to the answered trial
+    and was dropped (9 of 10 such clicks in a probe of the old code). Now the trial is hidden
+    until it is complete: a click then lands on the new trial's button or on nothing."""
+    from analysis.survey.store import answer_rows, get_study
+
+    url, Session = app
+    page = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
+    page.goto(f"{url}/survey?study=demo")
+    page.get_by_role("button", name="I agree, start").click()
+    for _ in range(2):                                          # the practice trials
+        page.get_by_text("Practice", exact=False).first.wait_for(timeout=60000)
+        settled(page)
+        key_to_next_trial(page, "1")
+    hits = []
+    for _ in range(6):
+        settled(page)
+        page.wait_for_function("() => !document.querySelector('.st-key-trial [data-stale=\"true\"]')")
+        page.evaluate(ARM_CLICK)
+        page.locator(".st-key-trial").get_by_role("button", name="A", exact=True).click()
+        page.wait_for_function("() => window.__hit !== 'none'", timeout=60000)
+        hits.append(page.evaluate("() => window.__hit"))
+        page.wait_for_timeout(1500)
+    settled(page)
+    with Session() as s:
+        rows = answer_rows(s, get_study(s, "demo"))
+    answered = {str(r["trial_id"]) for r in rows}
+    # every click that hit a button was recorded for that button's trial: none went to a
+    # trial answered before (which would drop it)
+    landed = [h for h in hits if h != "nothing"]
+    assert all(h in answered for h in landed), (hits, sorted(answered))
+    assert len(rows) == 6 + len(landed), (hits, len(rows))
