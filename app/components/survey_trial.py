@@ -30,7 +30,11 @@ LABELS["2afc-noref"] = LABELS["2afc"]
 
 CSS = """<style>
 .st-key-trial img { image-rendering: pixelated; image-rendering: crisp-edges;
-  width: 100%; max-height: 56vh; object-fit: contain; }
+  width: 100%; max-height: max(160px, calc(100vh - 400px)); object-fit: contain; }
+/* the columns stay side by side on a phone too: each button stays under its image */
+.st-key-trial [data-testid="stHorizontalBlock"] { flex-wrap: nowrap; gap: 0.5rem; }
+.st-key-trial [data-testid="stColumn"] { min-width: 0 !important; }
+.st-key-trial button p { white-space: nowrap; }
 /* while a new screen is arriving (any part of the trial still from the last run), the trial is
    hidden: the old answer buttons are never shown under new images, so a click always lands on
    the trial whose images are on screen */

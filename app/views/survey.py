@@ -120,7 +120,16 @@ def rater_study(s, rater):
     return s.get(Study, rater.study_id)
 
 
+RATER_CSS = """<style>
+[data-testid="stHeader"] { display: none; }
+[data-testid="stMainBlockContainer"] { padding-top: 1.5rem; padding-bottom: 1rem; }
+h1 { font-size: 1.75rem !important; padding: 0 0 0.25rem 0 !important; }
+[data-testid="stAlert"] > div { padding: 0.4rem 0.8rem; }
+</style>"""
+
+
 def rater_flow():
+    st.html(RATER_CSS)
     params = st.query_params
     with Session() as s:
         token = params.get("r") or st.session_state.get("rater_token")

@@ -74,7 +74,8 @@ def key_to_next_trial(page, key: str) -> float:
     page.keyboard.press(key)
     page.wait_for_function("""() => {
         const p = document.querySelector('[data-testid="stProgress"]');
-        const done = [...document.querySelectorAll('h3')].find(h => /^[0-9A-F]{4}-[0-9A-F]{4}$/.test(h.innerText.trim()));
+        const done = [...document.querySelectorAll('h3')]
+            .find(h => /^[0-9A-F]{4}-[0-9A-F]{4}$/.test(h.innerText.trim()));
         const app = document.querySelector('[data-testid="stApp"]');
         if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
         if (done && !p) { window.__raShown = performance.now(); return true; }
@@ -177,9 +178,11 @@ def test_researcher_makes_a_study_and_a_rater_answers_it_by_keyboard(app, browse
     admin(page, url, "survey_admin")
     page.get_by_label("Study", exact=True).click()
     page.get_by_role("option", name="e2e").click()
+    page.locator('[data-testid="stCode"]', has_text="/survey?study=e2e").first.wait_for(timeout=60000)
     settled(page)
     metrics = page.locator('[data-testid="stMetric"]')
-    metrics.first.wait_for(timeout=60000)
+    page.wait_for_function("""() => { const v = document.querySelector('[data-testid="stMetricValue"]');
+        return v && v.innerText.trim() === '1'; }""", timeout=30000)
     figures = dict(zip(["Raters", "Finished", "Answers", "Catch pass rate"],
                        [m.locator('[data-testid="stMetricValue"]').inner_text()
                         for m in metrics.all()]))

@@ -135,7 +135,7 @@ def test_a_closed_study_takes_no_new_raters(survey_env):
 
 def test_a_rater_link_shows_no_other_page(survey_env):
     at = page(study="pilot")
-    with pytest.raises(Exception):                             # only the survey is registered
+    with pytest.raises(ValueError, match="Could not find a navigation page"):   # survey only
         at.switch_page("views/compare.py").run()
     at = page("views/survey.py", study="pilot")
     assert at.title[0].value == "Survey"
@@ -160,7 +160,7 @@ def test_wrong_tokens_are_throttled_with_a_stated_wait(survey_env):
 
 
 def test_user_strings_on_the_results_page_are_plain_text(survey_env):
-    from analysis.survey.store import next_trial, record_answer, show, start_rater, get_study
+    from analysis.survey.store import get_study, next_trial, record_answer, show, start_rater
 
     with survey_env() as s:
         st = get_study(s, "pilot")
