@@ -132,6 +132,9 @@ def _add_missing_columns(engine: Engine) -> None:
                 if col.name not in have:
                     kind = col.type.compile(dialect=engine.dialect)
                     conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{col.name}" {kind}'))
+                    if col.unique:
+                        conn.execute(text(f'CREATE UNIQUE INDEX ux_{table.name}_{col.name} '
+                                          f'ON {table.name} ("{col.name}")'))
 
 
 def _shown(url: str) -> str:

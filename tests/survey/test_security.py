@@ -188,3 +188,50 @@ def test_cli_refuses_a_300_character_name_with_a_sentence_not_sql(tmp_path):
                          text=True, timeout=120)
     assert out.returncode == 2
     assert out.stderr.strip() == "error: The study name has 300 characters; at most 100 are allowed."
+
+
+OLD_SCHEMA = [  # the tables as the first survey version made them (SQLite)
+    "CREATE TABLE studies (id INTEGER PRIMARY KEY, name VARCHAR(200) NOT NULL UNIQUE, kind "
+    "VARCHAR(20) NOT NULL, task VARCHAR(100) NOT NULL, config JSON NOT NULL, created DATETIME "
+    "NOT NULL)",
+    "CREATE TABLE trials (id INTEGER PRIMARY KEY, study_id INTEGER NOT NULL, position INTEGER "
+    "NOT NULL, image_index INTEGER NOT NULL, \"left\" VARCHAR(200) NOT NULL, \"right\" "
+    "VARCHAR(200) NOT NULL, swapped BOOLEAN NOT NULL, is_catch BOOLEAN NOT NULL, expected "
+    "VARCHAR(20), payload JSON NOT NULL, UNIQUE (study_id, position))",
+    "CREATE TABLE raters (id INTEGER PRIMARY KEY, study_id INTEGER NOT NULL, code VARCHAR(64) "
+    "NOT NULL, consented DATETIME, UNIQUE (study_id, code))",
+    "CREATE TABLE answers (id INTEGER PRIMARY KEY, study_id INTEGER NOT NULL, rater_id INTEGER "
+    "NOT NULL, trial_id INTEGER NOT NULL, answer VARCHAR(20) NOT NULL, created DATETIME NOT "
+    "NULL, UNIQUE (rater_id, trial_id))",
+    "INSERT INTO studies VALUES (1, 'old', '2afc', 'sr:scale=4', '{}', '2026-01-01 00:00:00')",
+    "INSERT INTO trials VALUES (1, 1, 0, 3, 'sr-plain', 'sr-ra', 0, 0, NULL, '{}')",
+    "INSERT INTO trials VALUES (2, 1, 1, 4, 'sr-ra', 'sr-plain', 1, 0, NULL, '{}')",
+    "INSERT INTO raters VALUES (1, 1, 'early', '2026-01-01 00:00:00')",
+    "INSERT INTO answers VALUES (1, 1, 1, 1, 'A', '2026-01-01 00:00:01')",
+]
+
+
+def test_a_database_of_the_first_version_is_upgraded_in_place(tmp_path):
+    import sqlite3
+
+    from sqlalchemy.exc import IntegrityError
+
+    from analysis.survey.db import Rater, make_engine, session_factory
+
+    path = tmp_path / "old.db"
+    con = sqlite3.connect(path)
+    for sql in OLD_SCHEMA:
+        con.execute(sql)
+    con.commit()
+    con.close()
+    Session = session_factory(make_engine(f"sqlite:///{path}"))
+    with Session() as s:
+        st = get_study(s, "old")
+        assert [r["answer"] for r in answer_rows(s, st)] == ["A"]       # kept
+        r = start_rater(s, st, "new")
+        t = next_trial(s, r)
+        assert record_answer(s, r, t, "B", "2afc", token=show(s, r, t), rt_ms=640.0)
+        assert [x["rt_ms"] for x in answer_rows(s, st)] == [None, 640.0]
+        s.add(Rater(study_id=st.id, code="dup", token=r.token))        # tokens stay unique
+        with pytest.raises(IntegrityError):
+            s.commit()
