@@ -58,7 +58,8 @@ with Session() as s:
     alpha = summary["agreement_alpha"]
     alpha_text = ("undefined (needs two raters on the same trials)" if alpha != alpha
                   else f"{alpha:.3f}")
-    plain(f"{summary['answers']} answers from {summary['raters']} raters; "
+    plural = "" if summary["raters"] == 1 else "s"
+    plain(f"{summary['answers']} answers from {summary['raters']} rater{plural}; "
           f"{summary['kept_answers']} regular answers kept; Krippendorff's alpha (nominal) "
           f"{alpha_text}.")
     plain("Exclusion rule: " + summary["exclusion_rule"])
