@@ -261,3 +261,54 @@ def test_a_click_as_the_next_trial_appears_is_never_lost(app, browser):
     landed = [h for h in hits if h != "nothing"]
     assert all(h in answered for h in landed), (hits, sorted(answered))
     assert len(rows) == 6 + len(landed), (hits, len(rows))
+
+
+def test_killing_the_app_mid_survey_loses_and_duplicates_nothing(tiny_zoo, tmp_path, browser,
+                                                                monkeypatch):
+    """kill -9 of the server between answers and during an answer's rerun: after a restart on
+    the same database the rater's link resumes where the stored answers end, each once."""
+    import os
+    import signal
+
+    import tests.app.test_browser as e2e
+    from analysis.survey.db import make_engine, session_factory
+    from analysis.survey.store import answer_rows, get_study
+    from tests.conftest import SYNTH
+
+    db = f"sqlite:///{tmp_path / 'survey.db'}"
+    port = e2e.free_port()
+    monkeypatch.setattr(e2e, "free_port", lambda: port)       # restart on the same address
+    env = dict(SURVEY_DB_URL=db, RA_DATASET=SYNTH, RA_CHECKPOINTS=str(tiny_zoo),
+               SURVEY_ADMIN_TOKEN=TOKEN, RA_PRELOAD="0")
+    Session = session_factory(make_engine(db))
+    url, proc, log = e2e.start_app("survey-kill.log", **env)
+    page = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
+    page.goto(f"{url}/survey?study=demo")
+    page.get_by_role("button", name="I agree, start").click()
+    page.get_by_text("Practice 1 of 2").wait_for(timeout=60000)
+    settled(page)
+    try:
+        for kill_while_running in (False, True):
+            for key in ("1", "2"):
+                key_to_next_trial(page, key)
+            if kill_while_running:            # an answer in flight when the server dies
+                page.keyboard.press("3")
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+            log.close()
+            url, proc, log = e2e.start_app("survey-kill.log", **env)
+            page.reload()
+            wait_interactive(page, "Survey")
+            settled(page)
+        with Session() as s:
+            rows = answer_rows(s, get_study(s, "demo"), practice=True)
+        pairs = [(r["rater"], r["trial_id"]) for r in rows]
+        assert len(pairs) == len(set(pairs))                    # nothing twice
+        assert 4 <= len(rows) <= 5                               # the in-flight one at most once
+        done = sum(not r["is_practice"] for r in rows)
+        assert f"{done} of 33 answered" in progress_text(page)   # resumed where the rows end
+        key_to_next_trial(page, "1")
+        with Session() as s:
+            assert len(answer_rows(s, get_study(s, "demo"), practice=True)) == len(rows) + 1
+    finally:
+        stop_app(proc, log)
