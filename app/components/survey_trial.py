@@ -35,6 +35,10 @@ CSS = """<style>
 .st-key-trial [data-testid="stHorizontalBlock"] { flex-wrap: nowrap; gap: 0.5rem; }
 .st-key-trial [data-testid="stColumn"] { min-width: 0 !important; }
 .st-key-trial button p { white-space: nowrap; }
+.st-key-trial [data-testid="stElementContainer"]:has([data-testid="stText"]) { width: 100%; }
+.st-key-trial [data-testid="stText"], .st-key-trial [data-testid="stText"] * { font-size: 1.6rem;
+  font-weight: 600; text-align: center; width: 100%; display: block; }
+.st-key-trial [data-testid="stMarkdownContainer"] p { text-align: center; }
 /* while a new screen is arriving (any part of the trial still from the last run), the trial is
    hidden: the old answer buttons are never shown under new images, so a click always lands on
    the trial whose images are on screen */
