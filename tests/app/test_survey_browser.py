@@ -239,8 +239,9 @@ def test_a_click_as_the_next_trial_appears_is_never_lost(app, browser):
     page = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
     page.goto(f"{url}/survey?study=demo")
     page.get_by_role("button", name="I agree, start").click()
-    for _ in range(2):                                          # the practice trials
-        page.get_by_text("Practice", exact=False).first.wait_for(timeout=60000)
+    for k in range(2):                                          # the practice trials
+        page.get_by_text(f"Practice {k + 1} of 2 (not counted)").wait_for(timeout=60000)
+        page.locator(".st-key-trial img").first.wait_for(timeout=60000)
         settled(page)
         key_to_next_trial(page, "1")
     hits = []
