@@ -66,11 +66,30 @@ def preload(task: str | None = None) -> float:
     return time.perf_counter() - t0
 
 
+def demo_study() -> str:
+    """Make the survey's demo study on a first start (a database without any study), so the
+    Survey pages work out of the box; a sentence saying what happened."""
+    try:
+        from analysis.survey.db import make_engine, session_factory
+        from analysis.survey.demo import DEMO_NAME, ensure_demo
+        from app.components.common import dataset, folder
+
+        t0 = time.perf_counter()
+        with session_factory(make_engine())() as session:
+            made = ensure_demo(session, dataset=dataset(), checkpoints=folder())
+        return (f"made the survey demo study {DEMO_NAME!r} in {time.perf_counter() - t0:.1f} s"
+                if made else "survey studies found, no demo study made")
+    except Exception as exc:  # noqa: BLE001 — the demo must never keep the app from starting
+        return f"no survey demo study ({type(exc).__name__}: {exc})"
+
+
 def main(argv: list[str] | None = None) -> int:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     if os.environ.get("RA_PRELOAD", "1") != "0":
         print(f"RA Explorer: preloaded libraries and models in {preload():.1f} s", flush=True)
+    if os.environ.get("RA_SURVEY_DEMO", "1") != "0":
+        print(f"RA Explorer: {demo_study()}", flush=True)
     from streamlit.web import cli
 
     sys.argv = ["streamlit", "run", str(MAIN), *(sys.argv[1:] if argv is None else argv)]

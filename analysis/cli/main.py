@@ -1,6 +1,7 @@
 """``python -m analysis <verb>``: the parser is the verb modules' registrations put together.
 
-Each verb module (``training``, ``measure``, ``geometry``, ``catalogue``, ``survey``) defines
+Each verb module (``training``, ``measure``, ``geometry``, ``catalogue``, and the survey's own
+``analysis.survey.cli``) defines
 its command functions next to a ``register(subparsers)`` that adds its sub-parsers; shared option
 groups live in :mod:`analysis.cli.options`. An error is printed as one
 line, never a traceback (:func:`analysis.validation.print_error`): exit code 2 for the user's
@@ -13,8 +14,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..survey import cli as survey
 from ..validation import OneLineParser, print_error
-from . import catalogue, geometry, measure, survey, training
+from . import catalogue, geometry, measure, training
 
 VERB_MODULES = (training, measure, geometry, survey, catalogue)
 

@@ -12,9 +12,19 @@ import numpy as np
 import torch
 
 from ..data.tasks import index_seed
+from ..errors import RAExplorerError
 from ..explore.workspace import to_numpy
-from ..zoo import human_view
-from .design import DEGRADED, REFERENCE, create_study, design_2afc, design_label
+from ..pipeline.runner import processor_views, stream
+from . import validate
+from .design import (
+    DEGRADED,
+    KINDS,
+    REFERENCE,
+    create_study,
+    design_2afc,
+    design_label,
+    design_practice,
+)
 
 CATCH_NOISE = 0.3
 
@@ -31,43 +41,155 @@ def render(workspace, image_index: int, what: str) -> np.ndarray:
     if what not in workspace.processors:
         raise KeyError(f"The study shows {what!r}, which is not a processor of this task.")
     lq = workspace.task.degrade_eval(clean[None], [image_index])
-    proc = workspace.processors[what]
-    out = human_view(proc, lq)
-    return to_numpy(out.clamp(0, 1)[0])
+    return to_numpy(processor_views(workspace.processors[what], lq).human[0])
+
+
+IMAGE_CHOICES = ("random", "stratified", "ra-right-plain-wrong", "plain-wrong",
+                 "methods-disagree")
+CHUNK = 256          # test images per forward pass while screening (bounded memory)
+SCREEN_LIMIT = 2000  # the first N test images are screened for labels and filters
 
 
 @torch.no_grad()
-def label_items(workspace, classifier: str, plain: str, ra: str, limit: int = 2000) -> list[dict]:
-    """Test images whose plain and RA outputs get different labels from ``classifier``."""
-    preds = workspace.predictions(classifier, limit)
-    labels = workspace.labels()[: len(preds[plain])]
-    differ = torch.nonzero(preds[plain] != preds[ra]).flatten().tolist()
-    return [{"image_index": i, "label": int(labels[i]), "label_plain": int(preds[plain][i]),
-             "label_ra": int(preds[ra][i])} for i in differ]
+def screen(workspace, classifier: str, methods: list[str], want, limit: int = SCREEN_LIMIT,
+           progress=None) -> list[dict]:
+    """Predicted labels of ``methods`` on the first ``limit`` test images, in chunks, stopping
+    as soon as ``want(rows)`` is true.
+
+    Only the named processors run (the workspace's ``predictions`` runs every processor of
+    the task on all 2,000 images in one batch: 12 SR processors took 113 s of the 121 s
+    that ``survey create --kind label --trials 10`` used to take). Rows are
+    ``{"image_index", "label", <method>: predicted class}`` in index order, so a study
+    designed from them is the same however early the screening stops.
+    ``progress(done, total)`` is called after every chunk. Predictions are kept on the
+    workspace, so a second study on the same methods screens nothing again.
+    """
+    clf = workspace.classifiers[classifier]
+    cache = workspace.__dict__.setdefault("_survey_screen", {})   # per (classifier, method)
+    n = min(limit, len(workspace.test))
+    todo = {m: workspace.processors[m] for m in methods
+            if len(cache.setdefault((classifier, m), [])) < n}     # not screened yet
+    rows: list[dict] = []
+    batches = stream(workspace.task, todo, workspace.test, workspace.device, CHUNK, n,
+                     include_clean=False, shard=False)
+    for start in range(0, n, CHUNK):
+        idx = torch.arange(start, min(start + CHUNK, n))
+        labels = workspace.test.labels[idx]
+        if todo:
+            batch = next(batches)
+            for m in todo:
+                known = cache[(classifier, m)]
+                known[start:start + len(idx)] = clf(batch.views[m].machine).argmax(1).tolist()
+        preds = {m: cache[(classifier, m)][start:start + len(idx)] for m in methods}
+        for k, i in enumerate(idx.tolist()):
+            rows.append({"image_index": i, "label": int(labels[k]),
+                         **{m: int(preds[m][k]) for m in methods}})
+        if progress is not None:
+            progress(min(start + CHUNK, n), n)
+        if want(rows):
+            break
+    return rows
 
 
-def study_from_zoo(session, workspace, name: str, kind: str, methods: list[str],
-                   n_images: int = 50, n_trials: int = 60, catch_rate: float = 0.1,
-                   seed: int = 0, classifier: str | None = None):
-    """Design and store a study on the workspace's task (see design.py for the rules)."""
+def label_items(workspace, classifier: str, plain: str, ra: str, limit: int = SCREEN_LIMIT,
+                needed: int | None = None, progress=None) -> list[dict]:
+    """Test images whose plain and RA outputs get different labels from ``classifier``
+    (the first ``needed`` of them, screening no further than that)."""
+    def differ(rows):
+        return [r for r in rows if r[plain] != r[ra]]
+
+    rows = screen(workspace, classifier, [plain, ra],
+                  lambda rows: needed is not None and len(differ(rows)) >= needed, limit, progress)
+    return [{"image_index": r["image_index"], "label": r["label"], "label_plain": r[plain],
+             "label_ra": r[ra]} for r in differ(rows)][:needed]
+
+
+def choose_images(workspace, how: str, n: int, seed: int, methods: list[str],
+                  classifier: str | None = None, progress=None) -> list[int]:
+    """``n`` test indices: ``random``, ``stratified`` (the same number per class, seeded), or
+    a filter of the explorer on the study's methods (the first of them taken as plain, the
+    second as RA): ``ra right, plain wrong``, ``plain wrong``, ``methods disagree``."""
+    if how == "random":
+        return workspace.random_indices(n, seed)
+    if how == "stratified":
+        labels = workspace.labels()
+        classes = sorted(set(labels.tolist()))
+        g = torch.Generator().manual_seed(seed)
+        per = [torch.nonzero(labels == c).flatten() for c in classes]
+        per = [p[torch.randperm(len(p), generator=g)].tolist() for p in per]
+        out = [per[k % len(classes)][k // len(classes)] for k in range(n)
+               if k // len(classes) < len(per[k % len(classes)])]
+        return out
+    if how not in IMAGE_CHOICES:
+        raise RAExplorerError(f"Unknown image choice {how!r}; use one of {', '.join(IMAGE_CHOICES)}.")
+    if classifier is None or classifier not in workspace.classifiers:
+        raise RAExplorerError(f"The filter {how!r} needs a classifier of the zoo; use one of "
+                              f"{', '.join(workspace.classifiers)}.")
+    plain, ra = methods[0], methods[1] if len(methods) > 1 else methods[0]
+    tests = {"ra-right-plain-wrong": lambda r: r[ra] == r["label"] and r[plain] != r["label"],
+             "plain-wrong": lambda r: r[plain] != r["label"],
+             "methods-disagree": lambda r: len({r[m] for m in methods}) > 1}
+    match = tests[how]
+    rows = screen(workspace, classifier, list(dict.fromkeys(methods)),
+                  lambda rows: sum(map(match, rows)) >= n, progress=progress)
+    found = [r["image_index"] for r in rows if match(r)][:n]
+    if not found:
+        raise RAExplorerError(f"No test image among the first {SCREEN_LIMIT:,} matches "
+                              f"{how!r} for these methods.")
+    return found
+
+
+def design_from_zoo(workspace, kind: str, methods: list[str], n_images: int = 50,
+                    n_trials: int = 60, catch_rate: float = 0.1, seed: int = 0,
+                    classifier: str | None = None, images: str = "random", n_practice: int = 0,
+                    progress=None) -> tuple[list[dict], list[dict], dict]:
+    """(trials, practice trials, config) of a study on the workspace's task, not stored.
+
+    ``images``: how the 2AFC images are chosen (:data:`IMAGE_CHOICES`); ``n_practice``
+    practice trials come first. ``progress(done, total)`` reports the screening of a
+    label study or an image filter.
+    """
+    if kind not in KINDS:
+        raise RAExplorerError(f"Unknown study kind {kind!r}; use one of {', '.join(KINDS)}.")
+    for number, what in ((n_images, "images"), (n_trials, "trials")):
+        if not 1 <= number <= 10_000:
+            raise RAExplorerError(f"The number of {what} must be between 1 and 10,000.")
+    if not 0 <= n_practice <= 20:
+        raise RAExplorerError("The number of practice trials must be between 0 and 20.")
     missing = [m for m in methods if m not in workspace.processors]
     if missing:
-        raise ValueError(f"Not processors of {workspace.task.spec}: {', '.join(missing)}.")
+        raise RAExplorerError(f"Not processors of {workspace.task.spec}: "
+                              f"{', '.join(validate.method_name(m)[:40] for m in missing)}; "
+                              f"use some of {', '.join(workspace.processors)}.")
     config = {"methods": methods, "n_images": n_images, "n_trials": n_trials,
-              "catch_rate": catch_rate, "seed": seed, "dataset": workspace.dataset}
+              "catch_rate": catch_rate, "seed": seed, "dataset": workspace.dataset,
+              "images": images, "practice": n_practice}
     if kind == "label":
         if len(methods) != 2 or classifier is None:
-            raise ValueError("A label study needs exactly two methods (plain, RA) and a classifier.")
-        items = label_items(workspace, classifier, methods[0], methods[1])[:n_images]
+            raise RAExplorerError("A label study needs exactly two methods (plain, RA) and a "
+                                  "classifier.")
+        items = label_items(workspace, classifier, methods[0], methods[1],
+                            needed=min(n_images, n_trials), progress=progress)
         if not items:
-            raise ValueError("No test image gets different labels from the two methods.")
+            raise RAExplorerError("No test image gets different labels from the two methods.")
         trials = design_label(items, list(workspace.info.class_names), n_trials, catch_rate, seed)
         config["classifier"] = classifier
     else:
-        images = workspace.random_indices(n_images, seed)
-        trials = design_2afc(methods, images, n_trials, catch_rate, seed,
+        if len(set(methods)) < 2:
+            raise RAExplorerError("A 2AFC study needs at least two different methods.")
+        chosen = choose_images(workspace, images, n_images, seed, methods, classifier, progress)
+        trials = design_2afc(methods, chosen, n_trials, catch_rate, seed,
                              reference=(kind == "2afc"))
-    return create_study(session, name, kind, workspace.task.spec, trials, config)
+        if classifier:
+            config["classifier"] = classifier
+    return trials, design_practice(kind, trials, n_practice, seed), config
+
+
+def study_from_zoo(session, workspace, name: str, kind: str, methods: list[str], **options):
+    """Design (see :func:`design_from_zoo`) and store a study; the name is checked first."""
+    validate.study_name(name)
+    trials, practice, config = design_from_zoo(workspace, kind, methods, **options)
+    return create_study(session, name, kind, workspace.task.spec, trials, config, practice)
 
 
 def metric_distances(workspace, trials, metrics: list[str]) -> dict[int, dict[str, tuple]]:
@@ -77,7 +199,7 @@ def metric_distances(workspace, trials, metrics: list[str]) -> dict[int, dict[st
     created = {m: create_metric(m, device="cpu", folder=workspace.folder) for m in metrics}
     out = {}
     for t in trials:
-        if t.is_catch:
+        if t.is_catch or t.is_practice:
             continue
         ref = torch.from_numpy(np.atleast_3d(render(workspace, t.image_index, REFERENCE)))
         a = torch.from_numpy(np.atleast_3d(render(workspace, t.image_index, t.left)))

@@ -7,7 +7,9 @@ trials, with a known answer, are mixed in so that they make up ``catch_rate``
 of all trials: in ``2afc`` one side is the reference itself (expected: that
 side); in ``2afc-noref`` one side is heavily degraded (expected: the other
 side); in ``label`` one label is the true class and the other a wrong one
-(expected: the side of the true label).
+(expected: the side of the true label). Practice trials are built like catch
+trials (so their answer is known and feedback can be given), come first, and are
+flagged: they count towards no statistic.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import random
 
 from sqlalchemy import select
 
+from . import validate
 from .db import Study, Trial
 
 KINDS = ("2afc", "2afc-noref", "label")
@@ -94,17 +97,47 @@ def design_label(items: list[dict], class_names: list[str], n_trials: int, catch
     return trials
 
 
+def design_practice(kind: str, trials: list[dict], n: int, seed: int) -> list[dict]:
+    """``n`` practice trials: copies of catch-style trials (known answer), flagged as practice.
+
+    ``trials`` is a designed study; its catch trials are reused when there are any,
+    else catch trials are designed for the purpose (2AFC kinds only need the methods).
+    """
+    if n <= 0:
+        return []
+    rng = random.Random(seed + 7919)
+    pool = [t for t in trials if t["is_catch"]]
+    if not pool:
+        regular = [t for t in trials if not t["is_catch"]]
+        if not regular:
+            raise ValueError("Practice trials need a study with at least one trial.")
+        if kind == "label":
+            raise ValueError("Practice trials of a label study need catch trials; set a catch "
+                             "rate above 0.")
+        methods = sorted({m for t in regular for m in (t["left"], t["right"])})
+        images = sorted({t["image_index"] for t in regular})
+        pool = [t for t in design_2afc(methods, images, 1, 0.5, seed, reference=(kind == "2afc"))
+                if t["is_catch"]]
+    return [{**pool[rng.randrange(len(pool))], "is_catch": False, "is_practice": True}
+            for _ in range(n)]
+
+
 def create_study(session, name: str, kind: str, task: str, trials: list[dict],
-                 config: dict) -> Study:
-    """Store a designed study and its trials (positions 0..n-1 in the designed order)."""
+                 config: dict, practice: list[dict] | None = None) -> Study:
+    """Store a designed study: practice trials first (positions 0..p-1), then its trials in
+    the designed order."""
     if kind not in KINDS:
         raise ValueError(f"Unknown study kind {kind!r}; use one of {', '.join(KINDS)}.")
+    name = validate.study_name(name)
+    for t in [*(practice or []), *trials]:
+        for side in ("left", "right"):
+            validate.method_name(t[side])
     if session.scalar(select(Study).where(Study.name == name)) is not None:
         raise ValueError(f"A study named {name!r} exists already; choose another name.")
     study = Study(name=name, kind=kind, task=task, config=config)
     session.add(study)
     session.flush()
-    for position, t in enumerate(trials):
+    for position, t in enumerate([*(practice or []), *trials]):
         session.add(Trial(study_id=study.id, position=position, **t))
     session.commit()
     return study

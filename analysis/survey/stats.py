@@ -1,8 +1,10 @@
 """Statistics of a study, from its raw answer rows (see store.answer_rows).
 
-* catch-trial pass rate per rater, and the exclusion rule (pass rate below
-  ``min_catch_pass``); every statistic below uses the remaining raters'
-  regular trials only;
+* catch-trial pass rate and median response time per rater, and the exclusion
+  rule (catch pass rate below ``min_catch_pass``, or a median response time
+  below ``min_median_rt_ms``: faster than a person can look at the images);
+  every statistic below uses the remaining raters' regular trials only
+  (practice answers never reach these functions);
 * 2AFC preference rate per method pair (ties left out) with Wilson 95 % CIs;
 * Bradley-Terry scores (choix's ILSR; log-strengths centred on 0) with
   percentile-bootstrap 95 % CIs over comparisons;
@@ -34,16 +36,74 @@ def catch_pass_rates(rows: list[dict]) -> dict[str, dict]:
             for rater, (p, n) in per.items()}
 
 
-def excluded_raters(rows: list[dict], min_catch_pass: float = 0.75) -> list[str]:
-    """Raters whose catch-trial pass rate is below ``min_catch_pass`` (raters without catch
-    trials are kept)."""
-    return sorted(r for r, v in catch_pass_rates(rows).items()
-                  if v["catch_trials"] and v["rate"] < min_catch_pass)
+MIN_MEDIAN_RT_MS = 400.0
 
 
-def kept_rows(rows: list[dict], min_catch_pass: float = 0.75) -> list[dict]:
-    out = set(excluded_raters(rows, min_catch_pass))
-    return [r for r in rows if not r["is_catch"] and r["rater"] not in out]
+def response_times(rows: list[dict]) -> dict[str, dict]:
+    """Per rater: answers, answers with a response time, and the median time in ms."""
+    per = defaultdict(list)
+    count = defaultdict(int)
+    for r in rows:
+        count[r["rater"]] += 1
+        if r.get("rt_ms") is not None:
+            per[r["rater"]].append(r["rt_ms"])
+    return {rater: {"answers": n, "timed": len(per[rater]),
+                    "median_rt_ms": float(np.median(per[rater])) if per[rater] else math.nan}
+            for rater, n in count.items()}
+
+
+def exclusion_rule(min_catch_pass: float, min_median_rt_ms: float | None) -> str:
+    rule = f"a rater is excluded when their catch-trial pass rate is below {min_catch_pass:.0%}"
+    if min_median_rt_ms:
+        rule += f" or their median response time is below {min_median_rt_ms:.0f} ms"
+    return rule + "; raters without catch trials or timed answers are kept on that count."
+
+
+def exclusions(rows: list[dict], min_catch_pass: float = 0.75,
+               min_median_rt_ms: float | None = MIN_MEDIAN_RT_MS) -> dict[str, list[str]]:
+    """Rater -> the reasons they are excluded (only raters with a reason)."""
+    out = defaultdict(list)
+    for r, v in catch_pass_rates(rows).items():
+        if v["catch_trials"] and v["rate"] < min_catch_pass:
+            out[r].append("catch trials")
+    if min_median_rt_ms:
+        for r, v in response_times(rows).items():
+            if v["timed"] and v["median_rt_ms"] < min_median_rt_ms:
+                out[r].append("too fast")
+    return dict(sorted(out.items()))
+
+
+def excluded_raters(rows: list[dict], min_catch_pass: float = 0.75,
+                    min_median_rt_ms: float | None = None) -> list[str]:
+    """Raters whose catch-trial pass rate is below ``min_catch_pass`` or (when given) whose
+    median response time is below ``min_median_rt_ms`` (raters without catch trials or
+    times are kept on that count)."""
+    return sorted(exclusions(rows, min_catch_pass, min_median_rt_ms))
+
+
+def kept_rows(rows: list[dict], min_catch_pass: float = 0.75,
+              min_median_rt_ms: float | None = None) -> list[dict]:
+    out = set(excluded_raters(rows, min_catch_pass, min_median_rt_ms))
+    return [r for r in rows if not r["is_catch"] and not r.get("is_practice")
+            and r["rater"] not in out]
+
+
+def rater_table(rows: list[dict], min_catch_pass: float = 0.75,
+                min_median_rt_ms: float | None = MIN_MEDIAN_RT_MS) -> list[dict]:
+    """One row per rater: answers, catch passes, median response time, flags."""
+    catch, times = catch_pass_rates(rows), response_times(rows)
+    why = exclusions(rows, min_catch_pass, min_median_rt_ms)
+    out = []
+    for rater in sorted(times):
+        c = catch.get(rater, {"passed": 0, "catch_trials": 0, "rate": math.nan})
+        t = times[rater]
+        out.append({"rater": rater, "answers": t["answers"], "catch_passed": c["passed"],
+                    "catch_trials": c["catch_trials"], "catch_rate": c["rate"],
+                    "median_rt_ms": t["median_rt_ms"],
+                    "fast": bool(min_median_rt_ms and t["timed"]
+                                 and t["median_rt_ms"] < min_median_rt_ms),
+                    "excluded": ", ".join(why.get(rater, [])) or "no"})
+    return out
 
 
 def winner(row: dict) -> tuple[str, str] | None:
@@ -170,11 +230,16 @@ def metric_agreement(rows: list[dict], distances: dict[int, dict[str, tuple[floa
 
 
 def study_summary(rows: list[dict], kind: str, min_catch_pass: float = 0.75,
-                  n_boot: int = 500, seed: int = 0) -> dict:
-    kept = kept_rows(rows, min_catch_pass)
+                  n_boot: int = 500, seed: int = 0,
+                  min_median_rt_ms: float | None = MIN_MEDIAN_RT_MS) -> dict:
+    rows = [r for r in rows if not r.get("is_practice")]
+    kept = kept_rows(rows, min_catch_pass, min_median_rt_ms)
     summary = {"answers": len(rows), "raters": len({r["rater"] for r in rows}),
                "catch": catch_pass_rates(rows), "min_catch_pass": min_catch_pass,
-               "excluded": excluded_raters(rows, min_catch_pass),
+               "min_median_rt_ms": min_median_rt_ms,
+               "exclusion_rule": exclusion_rule(min_catch_pass, min_median_rt_ms),
+               "per_rater": rater_table(rows, min_catch_pass, min_median_rt_ms),
+               "excluded": excluded_raters(rows, min_catch_pass, min_median_rt_ms),
                "kept_answers": len(kept), "agreement_alpha": krippendorff_alpha(kept)}
     if kind == "label":
         summary["label_satisfaction"] = label_satisfaction(kept)
@@ -182,6 +247,19 @@ def study_summary(rows: list[dict], kind: str, min_catch_pass: float = 0.75,
         summary["preferences"] = preference_rates(kept)
         summary["bradley_terry"] = bradley_terry(kept, n_boot=n_boot, seed=seed)
     return summary
+
+
+def json_ready(value):
+    """``value`` with every NaN or infinity replaced by None (valid JSON), recursively."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        return json_ready(value.item())
+    return value
 
 
 def pairs_of(methods):

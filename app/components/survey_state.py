@@ -1,8 +1,19 @@
-"""The survey's cached database engine (one per URL)."""
+"""The survey's shared app state: the cached database engine, rater-only mode, the admin gate,
+and plain-text output of user-supplied strings."""
+
+from __future__ import annotations
+
+import json
+import math
+from urllib.parse import quote, urlsplit
 
 import streamlit as st
 
+from analysis.errors import RAExplorerError
+from analysis.survey.admin import THROTTLE, admin_token
 from analysis.survey.db import database_url, make_engine, session_factory
+
+RATER_COOKIE = "ra_survey_rater"   # set by a rater link: this browser sees only the survey
 
 
 @st.cache_resource(show_spinner=False)
@@ -11,4 +22,73 @@ def _engine(url: str):
 
 
 def sessions():
-    return session_factory(_engine(database_url()))
+    """A session factory for the survey database; a database that cannot be opened stops the
+    page with its one sentence."""
+    try:
+        return session_factory(_engine(database_url()))
+    except RAExplorerError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
+def rater_cookie() -> str:
+    """This browser's rater cookie: "" (none), "1" (opened a rater link) or the rater's token."""
+    value = st.context.cookies.get(RATER_COOKIE)
+    return value if isinstance(value, str) else ""
+
+
+def rater_mode() -> bool:
+    """A rater link (``?study=`` or ``?r=``) or a browser that opened one: the survey only."""
+    params = st.query_params
+    return "study" in params or "r" in params or bool(rater_cookie())
+
+
+def set_rater_cookie(value: str) -> None:
+    """Mark this browser as a rater's (a session cookie: until the browser is closed)."""
+    st.html("<script>document.cookie = " + json.dumps(f"{RATER_COOKIE}={quote(value)}")
+            + " + '; path=/; SameSite=Strict';</script>", unsafe_allow_javascript=True)
+
+
+def rater_link(study_name: str) -> str:
+    """The address raters open: this app's base URL + /survey?study=NAME."""
+    url = st.context.url or "http://127.0.0.1:8501/"
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/survey?study={quote(study_name, safe='')}"
+
+
+def client_key() -> str:
+    """Who is throttled: the client's address (the session when none is known)."""
+    ip = st.context.ip_address
+    if isinstance(ip, str) and ip:
+        return f"ip:{ip}"
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return f"session:{ctx.session_id if ctx else 'none'}"
+
+
+def admin_gate(key: str = "admin_token") -> None:
+    """Stop the page unless this session has given the admin token (throttled per client)."""
+    if admin_token() is None:
+        st.info("Closed: set SURVEY_ADMIN_TOKEN (or [survey] admin_token in ra-explorer.toml) "
+                "and restart the app.")
+        st.stop()
+    if st.session_state.get("survey_admin_ok"):
+        return
+    token = st.text_input("Admin token", type="password", key=key)
+    if not token:
+        st.stop()
+    ok, wait = THROTTLE.attempt(client_key(), token)
+    if not ok:
+        if wait > 0:
+            st.error(f"Wrong token. Too many wrong tries from this address: wait "
+                     f"{math.ceil(wait)} s, then enter the token again.")
+        else:
+            st.error("Wrong token.")
+        st.stop()
+    st.session_state["survey_admin_ok"] = True
+
+
+def plain(text: str) -> None:
+    """A line holding user-supplied strings, shown as plain text (never Markdown or HTML)."""
+    st.text(text)

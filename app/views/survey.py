@@ -1,70 +1,191 @@
-"""Survey: the rater flow (consent, one trial per screen, progress); raters never see results."""
+"""Survey: the rater flow (consent, practice with feedback, one trial per screen, progress,
+completion code). Opened by a rater link it is the only page of the app (see main.py).
+Without a link (from the app's navigation) it shows the open studies, their rater links and
+a preview of one trial."""
 
-import secrets
+import time
 
 import streamlit as st
 from sqlalchemy import select
 
-from analysis.explore.workspace import enlarge_png
-from analysis.survey.content import render
-from analysis.survey.db import Study
-from analysis.survey.design import ANSWERS, QUESTIONS
-from analysis.survey.store import get_rater, get_study, give_consent, next_trial, progress, record_answer
-from app.components.common import get_workspace, missing
-from app.components.survey_state import sessions
+from analysis.errors import RAExplorerError
+from analysis.survey.db import Trial
+from analysis.survey.store import (
+    CLOSED_SENTENCE,
+    finish,
+    get_study,
+    list_studies,
+    next_trial,
+    practice_count,
+    progress,
+    rater_by_token,
+    record_answer,
+    show,
+    start_rater,
+    status,
+)
+from app.components.common import get_workspace
+from app.components.survey_state import (
+    plain,
+    rater_cookie,
+    rater_link,
+    rater_mode,
+    sessions,
+    set_rater_cookie,
+)
+from app.components.survey_trial import trial_screen
 
-st.title("Survey")
+UNKNOWN = "There is no survey at this address; please check the link you were given."
 Session = sessions()
-params = st.query_params
-with Session() as s:
-    name = params.get("study") or s.scalar(select(Study.name).order_by(Study.id).limit(1))
-    study = get_study(s, name) if name else None
-    if study is None:
-        missing("a survey study", "python -m analysis survey create --name NAME --task sr "
-                "--methods sr-plain,sr-ra")
+st.title("Survey")
+
+
+def researcher_view():
+    with Session() as s:
+        studies = [x for x in list_studies(s) if status(x) == "open"]
+        if not studies:
+            st.info("No open study. Create one on the Survey studies page (admin token), or "
+                    "run `python -m analysis survey demo` for the demo study.")
+            return
+        st.write("Raters open a study's link; it shows this page alone, without the app's "
+                 "navigation. Studies are made, closed and exported on the **Survey studies** "
+                 "page, read on **Survey results**.")
+        for study in studies:
+            plain(f"{study.name} ({study.kind}, task {study.task})")
+            st.code(rater_link(study.name), language=None)
+        study = studies[0]
+        first = s.scalar(select(Trial).where(Trial.study_id == study.id,
+                                             Trial.is_practice.is_not(True))
+                         .order_by(Trial.position).limit(1))
+        ws = get_workspace(study.task, study.config.get("dataset"))
+        if first is not None and ws is not None:
+            st.caption("Preview of a trial of the first study (answers are given through the "
+                       "rater link only):")
+            trial_screen(ws, study.kind, first)
+
+
+def consent(s, study):
+    if status(study) != "open":
+        st.info(CLOSED_SENTENCE)
         st.stop()
-    code = params.get("rater")
-    rater = get_rater(s, study, code) if code else None
-    if rater is None or rater.consented is None:
-        st.subheader("Before you start")
-        st.write("You will see small images and answer one question per screen. Your answers "
-                 "are stored under a pseudonymous code in the address of this page; keep the "
-                 "address to continue later. No other data is collected; you can stop at any "
-                 "time.")
-        if st.button("I agree, start", key="survey_consent", type="primary"):
-            code = code or secrets.token_urlsafe(8)
-            rater = get_rater(s, study, code)
-            give_consent(s, rater)
-            st.query_params["study"] = study.name
-            st.query_params["rater"] = code
-            st.rerun()
-        st.stop()
-    done, total = progress(s, rater)
-    st.progress(done / total if total else 1.0, text=f"{done} of {total} answered")
-    trial = next_trial(s, rater)
-    if trial is None:
-        st.success("All done — thank you!")
-        st.stop()
-    ws = get_workspace(study.task, study.config.get("dataset"))
-    if ws is None:
-        st.stop()
-    st.subheader(QUESTIONS[study.kind])
-    scale = 8
-    if study.kind == "label":
-        st.image(enlarge_png(render(ws, trial.image_index, "@reference"), scale),
-                 caption="the image", output_format="PNG")
-        st.markdown(f"**Label A:** {trial.left}  \n**Label B:** {trial.right}")
-        labels = {"none": "Neither", "A": "Only A", "B": "Only B", "both": "Both"}
-    else:
-        shown = ([("reference", "@reference")] if study.kind == "2afc" else []) + [
-            ("A", trial.left), ("B", trial.right)]
-        cols = st.columns(len(shown))
-        for col, (caption, what) in zip(cols, shown):
-            col.image(enlarge_png(render(ws, trial.image_index, what), scale), caption=caption,
-                      output_format="PNG")
-        labels = {"A": "A", "B": "B", "tie": "Can't tell"}
-    cols = st.columns(len(ANSWERS[study.kind]))
-    for col, answer in zip(cols, ANSWERS[study.kind]):
-        if col.button(labels[answer], key=f"answer_{trial.id}_{answer}", use_container_width=True):
-            record_answer(s, rater, trial, answer, study.kind)
-            st.rerun()
+    st.subheader("Before you start")
+    st.write("You will see small images and answer one question per screen, with the mouse "
+             "or the keyboard. The first screens are practice and are not counted. Your "
+             "answers and response times are stored under a pseudonymous code; the address "
+             "of this page lets you continue later. No other data is collected; you can stop "
+             "at any time.")
+    code = st.text_input("Participant code (optional; leave empty for a random one)",
+                         value=st.query_params.get("rater", ""), key="survey_code")
+    if st.button("I agree, start", key="survey_consent", type="primary"):
+        try:
+            rater = start_rater(s, study, code or None)
+        except RAExplorerError as exc:
+            st.error(str(exc))
+            st.stop()
+        st.query_params.clear()
+        st.query_params["study"] = study.name
+        st.query_params["r"] = rater.token
+        st.session_state["rater_token"] = rater.token
+        st.rerun()
+    st.stop()
+
+
+def submit(token: str, trial_id: int, shown_token: str, answer: str):
+    """The answer button's callback: runs before the page script, bound to its own trial."""
+    t_answer = time.monotonic()
+    t_shown = st.session_state.setdefault("survey_shown", {}).get(shown_token)
+    rt_ms = (t_answer - t_shown) * 1000 if t_shown is not None else None
+    with Session() as s:
+        rater = rater_by_token(s, token)
+        trial = s.get(Trial, trial_id)
+        if rater is None or trial is None:
+            return
+        study = rater_study(s, rater)
+        try:
+            stored = record_answer(s, rater, trial, answer, study.kind, token=shown_token,
+                                   rt_ms=rt_ms)
+        except RAExplorerError as exc:
+            st.session_state["survey_message"] = str(exc)
+            return
+        if trial.is_practice and stored:
+            right = answer == trial.expected
+            st.session_state["survey_feedback"] = (
+                right, "Correct." if right else
+                f"Not quite: the expected answer was {trial.expected.replace('tie', 'can’t tell')}.")
+
+
+def rater_study(s, rater):
+    from analysis.survey.db import Study
+
+    return s.get(Study, rater.study_id)
+
+
+RATER_CSS = """<style>
+[data-testid="stHeader"] { display: none; }
+[data-testid="stMainBlockContainer"] { padding-top: 1.5rem; padding-bottom: 1rem; }
+h1 { font-size: 1.75rem !important; padding: 0 0 0.25rem 0 !important; }
+[data-testid="stAlert"] > div { padding: 0.4rem 0.8rem; }
+</style>"""
+
+
+def rater_flow():
+    st.html(RATER_CSS)
+    params = st.query_params
+    with Session() as s:
+        token = params.get("r") or st.session_state.get("rater_token")
+        cookie = rater_cookie()
+        rater = rater_by_token(s, token)
+        if rater is None and not token:          # the URL lost its token: this browser's cookie
+            mine = rater_by_token(s, cookie)
+            if mine is not None and params.get("study") in (None, rater_study(s, mine).name):
+                rater = mine
+        study = rater_study(s, rater) if rater is not None else get_study(s, params.get("study"))
+        if study is None or (rater is None and token):
+            set_rater_cookie("1")
+            st.info(UNKNOWN)
+            st.stop()
+        if rater is None:
+            set_rater_cookie("1")
+            consent(s, study)
+        set_rater_cookie(rater.token)
+        if params.get("r") != rater.token:
+            params["study"], params["r"] = study.name, rater.token
+        if status(study) == "archived":
+            st.info(CLOSED_SENTENCE)
+            st.stop()
+        if msg := st.session_state.pop("survey_message", None):
+            st.warning(msg)
+        trial = next_trial(s, rater)
+        if trial is None:
+            code = finish(s, rater)
+            st.success("All done — thank you!")
+            st.write("Your completion code:")
+            # a heading, not st.code: the code block's highlighter loads lazily (seconds)
+            st.subheader(code, anchor=False)
+            st.stop()
+        if feedback := st.session_state.pop("survey_feedback", None):
+            (st.success if feedback[0] else st.warning)(f"Practice: {feedback[1]}")
+        if trial.is_practice:
+            n_practice = practice_count(s, study)
+            st.progress(trial.position / max(n_practice, 1),
+                        text=f"Practice {trial.position + 1} of {n_practice} (not counted)")
+        else:
+            done, total = progress(s, rater)
+            st.progress(done / total if total else 1.0, text=f"{done} of {total} answered")
+        ws = get_workspace(study.task, study.config.get("dataset"))
+        if ws is None:
+            st.stop()
+        shown_token = show(s, rater, trial)
+
+        def on_answer(answer, _t=rater.token, _id=trial.id, _s=shown_token):
+            submit(_t, _id, _s, answer)
+
+        trial_screen(ws, study.kind, trial, on_answer)
+        # the response time starts once the screen has been sent (first showing per session)
+        st.session_state.setdefault("survey_shown", {}).setdefault(shown_token, time.monotonic())
+
+
+if rater_mode():
+    rater_flow()
+else:
+    researcher_view()

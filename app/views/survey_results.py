@@ -1,61 +1,92 @@
-"""Survey results, behind the admin token."""
+"""Survey results, behind the admin token: per-rater table (catch passes, median response
+time, exclusions with the rule shown), preferences, Bradley-Terry scores, agreement, CSV.
+Every user-supplied string is shown as plain text (tables and st.text), never Markdown."""
 
 import pandas as pd
 import streamlit as st
 from sqlalchemy import select
 
-from analysis.survey.admin import admin_token, check_token
-from analysis.survey.db import Study, Trial
+from analysis.survey.db import Trial
 from analysis.survey.stats import metric_agreement, study_summary
-from analysis.survey.store import answer_rows, export_csv, get_study
+from analysis.survey.store import answer_rows, export_csv, get_study, list_studies, mark_exported
+from analysis.survey.validate import safe_filename
 from app.components.common import get_workspace
-from app.components.survey_state import sessions
+from app.components.survey_state import admin_gate, plain, sessions
 
 st.title("Survey results")
-if admin_token() is None:
-    st.info("Results are closed: set SURVEY_ADMIN_TOKEN (or [survey] admin_token in "
-            "ra-explorer.toml) and restart the app.")
-    st.stop()
-token = st.text_input("Admin token", type="password", key="admin_token")
-if not token:
-    st.stop()
-if not check_token(token):
-    st.error("Wrong token.")
-    st.stop()
-
+admin_gate("admin_token")
 Session = sessions()
+
+
+def ci(v) -> str:
+    return "-" if v is None or v[0] != v[0] else f"[{v[0]:.2f}, {v[1]:.2f}]"
+
+
+def num(v, digits=2):
+    return None if v is None or v != v else round(float(v), digits)
+
+
+def _mark(study_id: int):
+    from analysis.survey.db import Study
+
+    with Session() as s:
+        mark_exported(s, s.get(Study, study_id))
+
+
 with Session() as s:
-    names = list(s.scalars(select(Study.name).order_by(Study.id)))
+    names = [x.name for x in list_studies(s, archived=True)]
     if not names:
-        st.info("No study yet; create one with `python -m analysis survey create`.")
+        st.info("No study yet; create one on the Survey studies page.")
         st.stop()
     name = st.selectbox("Study", names, key="results_study")
     study = get_study(s, name)
     rows = answer_rows(s, study)
-    st.download_button("Raw answers (CSV)", export_csv(s, study), file_name=f"{name}.csv",
-                       key="results_csv")
+    study_id = study.id
+    st.download_button("Raw answers (CSV)", export_csv(s, study, mark=False),
+                       file_name=safe_filename(name), mime="text/csv", key="results_csv",
+                       on_click=lambda: _mark(study_id))
     if not rows:
         st.info("No answers yet.")
         st.stop()
-    threshold = st.slider("Exclude raters whose catch-trial pass rate is below", 0.0, 1.0, 0.75,
+    c1, c2 = st.columns(2)
+    threshold = c1.slider("Exclude raters whose catch-trial pass rate is below", 0.0, 1.0, 0.75,
                           key="results_threshold")
-    summary = study_summary(rows, study.kind, min_catch_pass=threshold)
+    fast = c2.number_input("… or whose median response time (ms) is below (0: off)", 0, 5000,
+                           400, step=50, key="results_fast")
+    summary = study_summary(rows, study.kind, min_catch_pass=threshold,
+                            min_median_rt_ms=float(fast) or None)
     alpha = summary["agreement_alpha"]
     alpha_text = ("undefined (needs two raters on the same trials)" if alpha != alpha
                   else f"{alpha:.3f}")
-    st.write(f"{summary['answers']} answers from {summary['raters']} raters; excluded: "
-             f"{', '.join(summary['excluded']) or 'none'}; Krippendorff's alpha (nominal) "
-             f"{alpha_text}.")
-    st.subheader("Catch trials per rater")
-    st.dataframe(pd.DataFrame(summary["catch"]).T, key="results_catch")
+    plural = "" if summary["raters"] == 1 else "s"
+    plain(f"{summary['answers']} answers from {summary['raters']} rater{plural}; "
+          f"{summary['kept_answers']} regular answers kept; Krippendorff's alpha (nominal) "
+          f"{alpha_text}.")
+    plain("Exclusion rule: " + summary["exclusion_rule"])
+    plain("Excluded: " + (", ".join(summary["excluded"]) or "none"))
+    st.subheader("Raters")
+    per = pd.DataFrame(summary["per_rater"])
+    per["catch_rate"] = per["catch_rate"].map(lambda v: num(v))
+    per["median_rt_ms"] = per["median_rt_ms"].map(lambda v: num(v, 0))
+    st.dataframe(per, hide_index=True, key="results_raters")
     if study.kind == "label":
-        st.subheader("Label satisfaction per method")
-        st.dataframe(pd.DataFrame(summary["label_satisfaction"]).T, key="results_labels")
+        st.subheader("Label satisfaction per method (Wilson 95 % CI)")
+        st.dataframe(pd.DataFrame([{"method": m, "satisfied": v["satisfied"],
+                                    "trials": v["trials"], "rate": num(v["rate"]),
+                                    "95 % CI": ci(v["ci95"])}
+                                   for m, v in summary["label_satisfaction"].items()]),
+                     hide_index=True, key="results_labels")
     else:
         st.subheader("Preference per method pair (ties left out, Wilson 95 % CI)")
-        st.dataframe(pd.DataFrame(summary["preferences"]), hide_index=True, key="results_pairs")
+        st.dataframe(pd.DataFrame([{**{k: p[k] for k in ("a", "b", "wins_a", "wins_b", "ties")},
+                                    "rate_a": num(p["rate_a"]), "95 % CI": ci(p["ci95"])}
+                                   for p in summary["preferences"]]),
+                     hide_index=True, key="results_pairs")
         st.subheader("Bradley-Terry scores (bootstrap 95 % CI)")
-        st.dataframe(pd.DataFrame(summary["bradley_terry"]).T, key="results_bt")
+        st.dataframe(pd.DataFrame([{"method": m, "score": num(v["score"]),
+                                    "95 % CI": ci(v["ci95"])}
+                                   for m, v in summary["bradley_terry"].items()]),
+                     hide_index=True, key="results_bt")
         metrics = st.multiselect("Metric-human agreement (BAPPS 2AFC score) for",
                                  ["psnr", "ssim", "uqi", "gmsd"], default=["psnr", "ssim"],
                                  key="results_metrics")
@@ -63,9 +94,12 @@ with Session() as s:
         if metrics and ws is not None:
             from analysis.metrics.registry import METRICS
             from analysis.survey.content import metric_distances
+            from analysis.survey.stats import kept_rows
 
             trials = list(s.scalars(select(Trial).where(Trial.study_id == study.id)))
-            kept = [r for r in rows if not r["is_catch"] and r["rater"] not in summary["excluded"]]
+            kept = kept_rows(rows, threshold, float(fast) or None)
             scores = metric_agreement(kept, metric_distances(ws, trials, metrics),
                                       {m: METRICS[m].lower_better for m in metrics})
-            st.dataframe(pd.DataFrame(scores).T, key="results_agreement")
+            st.dataframe(pd.DataFrame([{"metric": m, "score": num(v["score"], 3),
+                                        "trials": v["trials"]} for m, v in scores.items()]),
+                         hide_index=True, key="results_agreement")

@@ -204,7 +204,9 @@ def test_survey_answers_resume_after_reload_and_land_in_the_database(survey_app,
     assert [r["rater"] for r in rows] == ["tester-1"] * 4
     assert [r["position"] for r in rows] == [0, 1, 2, 3]
     assert [r["answer"] for r in rows] == ["A", "A", "A", "tie"]
-    # the results page refuses a wrong token
+    # the results page refuses a wrong token (in the researcher's browser: a browser that
+    # opened a rater link shows the survey alone)
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
     page.goto(f"{url}/survey_results")
     wait_interactive(page, "Survey results")
     box = page.get_by_label("Admin token")

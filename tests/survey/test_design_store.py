@@ -4,7 +4,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from analysis.survey.db import Answer, make_engine, session_factory
+from analysis.survey.db import Answer, Rater, Trial, make_engine, session_factory
 from analysis.survey.design import REFERENCE, count_catch, create_study, design_2afc, design_label
 from analysis.survey.store import (
     answer_rows,
@@ -14,6 +14,7 @@ from analysis.survey.store import (
     next_trial,
     progress,
     record_answer,
+    show,
 )
 
 METHODS = ["sr-plain", "sr-ra", "sr-robust-perceptual"]
@@ -99,10 +100,13 @@ def test_duplicate_study_names_are_refused(Session):
         make_study(Session)
 
 
-def load_test(Session, raters=20, n=15):
-    """Every rater answers every trial, each answer submitted twice, all at once."""
+def load_test(Session, raters=20, n=30):
+    """Every rater answers every trial with a response time, and submits again: a second
+    time in sequence (every trial), racing itself from two threads (every 3rd trial), and a
+    stale screen's answer after moving on (every 5th trial). Every answer must be stored
+    exactly once, the first one winning."""
     make_study(Session, n=n, name="load")
-    errors = []
+    errors, doubles = [], []
     barrier = threading.Barrier(raters)
 
     def rater_thread(k):
@@ -111,9 +115,32 @@ def load_test(Session, raters=20, n=15):
             with Session() as s:
                 study = get_study(s, "load")
                 rater = get_rater(s, study, f"r{k}")
+                previous = None
                 while (trial := next_trial(s, rater)) is not None:
-                    record_answer(s, rater, trial, "AB"[trial.position % 2], "2afc")
-                    record_answer(s, rater, trial, "tie", "2afc")          # a double click
+                    token = show(s, rater, trial)
+                    want = "AB"[trial.position % 2]
+                    if trial.position % 3 == 0:                    # racing double submit
+                        def submit(ans, token=token, trial=trial):
+                            with Session() as s2:
+                                r2, t2 = s2.get(Rater, rater.id), s2.get(Trial, trial.id)
+                                record_answer(s2, r2, t2, ans, "2afc", token=token, rt_ms=700.0)
+                        s.commit()                     # this session's connection back
+                        first = threading.Thread(target=submit, args=(want,))
+                        first.start()
+                        first.join()
+                        racer = threading.Thread(target=submit, args=("tie",))
+                        racer.start()
+                        submit("tie")
+                        racer.join()
+                        doubles.append(2)
+                    else:
+                        record_answer(s, rater, trial, want, "2afc", token=token, rt_ms=650.0)
+                    record_answer(s, rater, trial, "tie", "2afc", token=token, rt_ms=10.0)
+                    doubles.append(1)
+                    if previous is not None and trial.position % 5 == 0:   # a stale screen
+                        record_answer(s, rater, previous[0], "tie", "2afc", token=previous[1])
+                        doubles.append(1)
+                    previous = (trial, token)
         except Exception as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(repr(exc))
 
@@ -121,7 +148,7 @@ def load_test(Session, raters=20, n=15):
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=120)
+        t.join(timeout=300)
     assert not errors, errors[:3]
     with Session() as s:
         study = get_study(s, "load")
@@ -130,10 +157,14 @@ def load_test(Session, raters=20, n=15):
         rows = answer_rows(s, study)
         assert len({(r["rater"], r["trial_id"]) for r in rows}) == raters * n
         assert all(r["answer"] == "AB"[r["position"] % 2] for r in rows)   # the first one won
+        assert all(r["rt_ms"] in (650.0, 700.0) for r in rows)              # its time, too
+    return {"raters": raters, "trials": n, "rows": total, "double_submissions": sum(doubles)}
 
 
 def test_load_20_concurrent_raters_sqlite(Session):
-    load_test(Session)
+    counts = load_test(Session)
+    assert counts["double_submissions"] > counts["rows"]
+    print(counts)
 
 
 def test_load_20_concurrent_raters_postgresql():
@@ -146,6 +177,6 @@ def test_load_20_concurrent_raters_postgresql():
 
     engine = make_engine(url)
     with engine.begin() as conn:   # a clean slate for this test
-        for table in ("answers", "raters", "trials", "studies"):
+        for table in ("answers", "shown", "raters", "trials", "studies"):
             conn.execute(text(f"DELETE FROM {table}"))
-    load_test(session_factory(engine))
+    print(load_test(session_factory(engine)))

@@ -1,0 +1,251 @@
+"""``python -m analysis survey <verb>``: create, list, export, summarise, close, archive,
+delete studies, and (re)make the demo study. :func:`register` adds the verbs to a CLI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+
+from ..errors import RAExplorerError
+
+
+def _session(args):
+    from .db import make_engine, session_factory
+
+    return session_factory(make_engine(args.db))()
+
+
+def _study(session, name):
+    from .store import get_study
+
+    study = get_study(session, name)
+    if study is None:
+        raise RAExplorerError(f"There is no study named {name[:100]!r}; 'python -m analysis "
+                              "survey list' shows the studies.")
+    return study
+
+
+def _progress_line(done: int, total: int) -> None:
+    print(f"  screened {done:,} of {total:,} test images", file=sys.stderr, flush=True)
+
+
+def cmd_create(args) -> int:
+    from ..explore.workspace import Workspace
+    from .content import study_from_zoo
+    from .validate import study_name
+
+    study_name(args.name)                 # a bad name fails before the models load
+    t0 = time.perf_counter()
+    ws = Workspace(args.task, args.dataset, args.checkpoints)
+    with _session(args) as session:
+        study = study_from_zoo(session, ws, args.name, args.kind, args.methods.split(","),
+                               n_images=args.images, n_trials=args.trials,
+                               catch_rate=args.catch_rate, seed=args.seed,
+                               classifier=args.classifier, images=args.choose,
+                               n_practice=args.practice, progress=_progress_line)
+        n = len(study_trials(session, study))
+        print(f"Created study {study.name!r} ({study.kind}, {n} trials including catch and "
+              f"{args.practice} practice trials) in {time.perf_counter() - t0:.1f} s; raters "
+              f"open the app at /survey?study={study.name}")
+    return 0
+
+
+def study_trials(session, study):
+    from sqlalchemy import select
+
+    from .db import Trial
+
+    return list(session.scalars(select(Trial).where(Trial.study_id == study.id)))
+
+
+def cmd_export(args) -> int:
+    from .store import export_csv
+
+    with _session(args) as session:
+        sys.stdout.write(export_csv(session, _study(session, args.name)))
+    return 0
+
+
+def _fmt(v) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    if isinstance(v, (list, tuple)) and len(v) == 2:
+        return f"[{_fmt(v[0])}, {_fmt(v[1])}]"
+    return str(v)
+
+
+def table(rows: list[dict], columns: list[str] | None = None) -> str:
+    """A plain-text table with aligned columns."""
+    if not rows:
+        return "  (none)"
+    columns = columns or list(rows[0])
+    cells = [[_fmt(r.get(c)) for c in columns] for r in rows]
+    width = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, width))]
+    lines.append("  ".join("-" * w for w in width))
+    lines += ["  ".join(x.ljust(w) for x, w in zip(row, width)) for row in cells]
+    return "\n".join(("  " + line).rstrip() for line in lines)
+
+
+def format_summary(name: str, kind: str, s: dict) -> str:
+    alpha = s["agreement_alpha"]
+    out = [f"Study {name!r} ({kind}): {s['answers']} answers from {s['raters']} raters, "
+           f"{s['kept_answers']} regular answers kept.",
+           f"Exclusion rule: {s['exclusion_rule']}",
+           f"Excluded: {', '.join(s['excluded']) or 'none'}.",
+           "Krippendorff's alpha (nominal): " + ("undefined (needs two raters on the same trials)"
+                                                if alpha is None or alpha != alpha else f"{alpha:.3f}"),
+           "", "Raters", table(s["per_rater"])]
+    if kind == "label":
+        out += ["", "Label satisfaction per method (Wilson 95 % CI)",
+                table([{"method": m, **v} for m, v in s["label_satisfaction"].items()])]
+    else:
+        out += ["", "Preference per method pair (ties left out, Wilson 95 % CI)",
+                table(s["preferences"]), "", "Bradley-Terry scores (bootstrap 95 % CI)",
+                table([{"method": m, **v} for m, v in s["bradley_terry"].items()])]
+    return "\n".join(out)
+
+
+def cmd_summary(args) -> int:
+    from .stats import json_ready, study_summary
+    from .store import answer_rows
+
+    with _session(args) as session:
+        study = _study(session, args.name)
+        summary = study_summary(answer_rows(session, study), study.kind,
+                                min_catch_pass=args.min_catch_pass,
+                                min_median_rt_ms=args.min_median_rt_ms or None)
+        if args.json:
+            print(json.dumps(json_ready(summary), indent=2, allow_nan=False))
+        else:
+            print(format_summary(study.name, study.kind, summary))
+    return 0
+
+
+def cmd_list(args) -> int:
+    from .store import list_studies, status, study_progress
+
+    with _session(args) as session:
+        rows = []
+        for st in list_studies(session, archived=args.all):
+            p = study_progress(session, st)
+            rows.append({"name": st.name, "kind": st.kind, "task": st.task, "status": status(st),
+                         "raters": p["raters"], "finished": p["finished"],
+                         "answers": p["answers"], "catch_pass": p["catch_pass_rate"]})
+        print(table(rows, ["name", "kind", "task", "status", "raters", "finished", "answers",
+                           "catch_pass"]))
+    return 0
+
+
+def _set(new):
+    def handler(args) -> int:
+        from .store import set_status
+
+        with _session(args) as session:
+            study = _study(session, args.name)
+            set_status(session, study, new)
+            print(f"Study {study.name!r} is {new}.")
+        return 0
+    return handler
+
+
+def cmd_delete(args) -> int:
+    from .store import delete_study
+
+    with _session(args) as session:
+        study = _study(session, args.name)
+        delete_study(session, study, args.confirm or "")
+        print(f"Deleted study {args.name!r} with its raters and answers.")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .demo import DEMO_NAME, ensure_demo
+
+    t0 = time.perf_counter()
+    with _session(args) as session:
+        made = ensure_demo(session, reset=args.reset, force=True, dataset=args.dataset,
+                           checkpoints=args.checkpoints)
+    print(f"{'Made' if made else 'Kept'} the demo study {DEMO_NAME!r} "
+          f"({time.perf_counter() - t0:.1f} s).")
+    return 0
+
+
+def _db(p):
+    p.add_argument("--db", default=None, help="SQLAlchemy URL (default: $SURVEY_DB_URL or "
+                   "SQLite in runs/survey.db)")
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    """Add ``survey`` and its verbs (each with its handler as ``func``) to ``subparsers``."""
+    from .content import IMAGE_CHOICES
+    from .design import KINDS
+
+    survey = subparsers.add_parser("survey", help="create, list, export, summarise, close, "
+                                   "archive or delete human-preference studies")
+    verbs = survey.add_subparsers(dest="action", required=True, metavar="VERB")
+
+    p = verbs.add_parser("create", help="design a study from the zoo and store it")
+    p.add_argument("--name", required=True, help="study name (1-100 printable characters)")
+    p.add_argument("--kind", default="2afc", choices=list(KINDS))
+    p.add_argument("--task", default="sr")
+    p.add_argument("--methods", default="sr-plain,sr-ra", help="processors, comma-separated")
+    p.add_argument("--classifier", default="resnet20",
+                   help="labels of a label study, and the image filters")
+    p.add_argument("--images", type=int, default=50, help="test images to draw trials from")
+    p.add_argument("--choose", default="random", choices=list(IMAGE_CHOICES),
+                   help="how the images are chosen (2AFC kinds)")
+    p.add_argument("--trials", type=int, default=60)
+    p.add_argument("--catch-rate", type=float, default=0.1)
+    p.add_argument("--practice", type=int, default=0, help="practice trials, with feedback")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dataset", default="fashion-mnist")
+    p.add_argument("--checkpoints", default=None)
+    _db(p)
+    p.set_defaults(func=cmd_create)
+
+    p = verbs.add_parser("export", help="every answer as CSV on stdout (response times included)")
+    p.add_argument("--name", required=True)
+    _db(p)
+    p.set_defaults(func=cmd_export)
+
+    p = verbs.add_parser("summary", help="the statistics as tables (--json for machines)")
+    p.add_argument("--name", required=True)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--min-catch-pass", type=float, default=0.75)
+    p.add_argument("--min-median-rt-ms", type=float, default=400.0,
+                   help="raters with a faster median response time are excluded (0: off)")
+    _db(p)
+    p.set_defaults(func=cmd_summary)
+
+    p = verbs.add_parser("list", help="the studies with their progress")
+    p.add_argument("--all", action="store_true", help="archived studies too")
+    _db(p)
+    p.set_defaults(func=cmd_list)
+
+    for verb, new, text in (("close", "closed", "take no new raters (answers kept)"),
+                            ("open", "open", "take raters again"),
+                            ("archive", "archived", "hide a study from the list")):
+        p = verbs.add_parser(verb, help=text)
+        p.add_argument("--name", required=True)
+        _db(p)
+        p.set_defaults(func=_set(new))
+
+    p = verbs.add_parser("delete", help="delete a study (after an export; --confirm NAME)")
+    p.add_argument("--name", required=True)
+    p.add_argument("--confirm", default=None, help="the study's name again")
+    _db(p)
+    p.set_defaults(func=cmd_delete)
+
+    p = verbs.add_parser("demo", help="make the demo study (--reset: remake it, answers lost)")
+    p.add_argument("--reset", action="store_true")
+    p.add_argument("--dataset", default="fashion-mnist")
+    p.add_argument("--checkpoints", default=None)
+    _db(p)
+    p.set_defaults(func=cmd_demo)
+    return survey

@@ -1,0 +1,194 @@
+"""Survey studies (behind the admin token): create a study from the zoo with a preview of one
+trial, list studies with live progress, copy a rater link, close / reopen, archive, export,
+and delete (after an export, with the name typed to confirm)."""
+
+import time
+from types import SimpleNamespace
+
+import pandas as pd
+import streamlit as st
+
+from analysis.errors import RAExplorerError
+from analysis.explore.workspace import available_tasks, classifier_names
+from analysis.survey.content import IMAGE_CHOICES, design_from_zoo, study_from_zoo
+from analysis.survey.design import KINDS
+from analysis.survey.store import (
+    delete_study,
+    export_csv,
+    get_study,
+    last_answer_time,
+    list_studies,
+    mark_exported,
+    set_status,
+    status,
+    study_progress,
+)
+from analysis.survey.validate import safe_filename
+from app.components.common import dataset, folder, get_workspace
+from app.components.survey_state import admin_gate, rater_link, sessions
+from app.components.survey_trial import trial_screen
+
+KIND_NAMES = {"2afc": "2AFC with reference", "2afc-noref": "2AFC without reference",
+              "label": "label study (plain vs RA labels)"}
+st.title("Survey studies")
+admin_gate("admin_token_studies")
+Session = sessions()
+
+
+def _mark(study_id: int):
+    """The export button's callback: record the export (a study is deleted only after one)."""
+    from analysis.survey.db import Study
+
+    with Session() as s:
+        mark_exported(s, s.get(Study, study_id))
+
+
+@st.fragment(run_every=5)
+def study_table():
+    """The studies with their progress, refreshed every 5 s."""
+    show_archived = st.toggle("Show archived studies", key="studies_archived")
+    with Session() as s:
+        rows = []
+        for study in list_studies(s, archived=show_archived):
+            p = study_progress(s, study)
+            rate = p["catch_pass_rate"]
+            rows.append({"study": study.name, "kind": study.kind, "task": study.task,
+                         "status": status(study), "raters": p["raters"],
+                         "finished": p["finished"], "answers": p["answers"],
+                         "trials per rater": p["trials"],
+                         "catch pass": "-" if rate is None else f"{rate:.0%}"})
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True, key="studies_table")
+    else:
+        st.info("No study yet; create one below.")
+    return [r["study"] for r in rows]
+
+
+@st.fragment(run_every=5)
+def live_progress(study_id: int):
+    """The chosen study's progress as figures, refreshed every 5 s."""
+    from analysis.survey.db import Study
+
+    with Session() as s:
+        p = study_progress(s, s.get(Study, study_id))
+    cols = st.columns(4)
+    cols[0].metric("Raters", p["raters"])
+    cols[1].metric("Finished", p["finished"])
+    cols[2].metric("Answers", p["answers"])
+    rate = p["catch_pass_rate"]
+    cols[3].metric("Catch pass rate", "-" if rate is None else f"{rate:.0%}")
+
+
+st.subheader("Studies")
+names = study_table()
+
+if names:
+    st.subheader("Manage a study")
+    name = st.selectbox("Study", names, key="manage_study")
+    with Session() as s:
+        study = get_study(s, name)
+        if study is not None:
+            live_progress(study.id)
+            st.caption("Rater link (the copy button is at its right):")
+            st.code(rater_link(study.name), language=None)
+            cols = st.columns(4)
+            state = status(study)
+            if state == "open" and cols[0].button("Close (no new raters)", key="study_close"):
+                set_status(s, study, "closed")
+                st.rerun()
+            if state != "open" and cols[0].button("Reopen", key="study_open"):
+                set_status(s, study, "open")
+                st.rerun()
+            if state != "archived" and cols[1].button("Archive", key="study_archive"):
+                set_status(s, study, "archived")
+                st.rerun()
+            study_id = study.id
+            cols[2].download_button(
+                "Export answers (CSV)", export_csv(s, study, mark=False),
+                file_name=safe_filename(study.name), mime="text/csv", key="study_export",
+                on_click=lambda: _mark(study_id))
+            last, exported = last_answer_time(s, study), study.exported
+            with st.expander("Delete this study"):
+                if last is not None and exported is None:
+                    st.write("Export its answers first: a study is deleted only after an export.")
+                confirm = st.text_input("Type the study's name to confirm", key="study_confirm")
+                if st.button("Delete study, raters and answers", key="study_delete",
+                             type="primary"):
+                    try:
+                        delete_study(s, study, confirm)
+                    except RAExplorerError as exc:
+                        st.error(str(exc))
+                    else:
+                        st.session_state.pop("manage_study", None)
+                        st.rerun()
+
+
+st.subheader("New study")
+tasks = available_tasks(dataset(), folder())
+if not tasks:
+    st.info("The zoo has no processors; train them with `python -m analysis build-zoo`.")
+    st.stop()
+c1, c2 = st.columns(2)
+new_name = c1.text_input("Name", max_chars=100, key="new_name")
+kind = c2.selectbox("Kind", list(KINDS), format_func=KIND_NAMES.get, key="new_kind")
+task = c1.selectbox("Task", tasks, key="new_task")
+ws = get_workspace(task)
+if ws is None:
+    st.stop()
+procs = list(ws.processors)
+default = [m for m in (ws.plain_name(), ws.ra_name()) if m]
+methods = c2.multiselect("Methods (label study: plain, then RA)", procs, default=default,
+                         key="new_methods")
+classifiers = classifier_names(dataset(), folder())
+source = (ws.default_pair() or classifiers[:1])[0]
+classifier = c1.selectbox("Classifier (labels and filters)", classifiers, key="new_classifier",
+                          index=classifiers.index(source) if source in classifiers else 0)
+images = c2.selectbox("Images", IMAGE_CHOICES, key="new_images",
+                      disabled=kind == "label",
+                      help="label studies use the images whose plain and RA labels differ")
+n_images = c1.number_input("Images to draw from", 1, 2000, 30, key="new_n_images")
+n_trials = c2.number_input("Trials per rater", 1, 500, 30, key="new_n_trials")
+catch_rate = c1.slider("Catch-trial rate", 0.0, 0.5, 0.1, 0.05, key="new_catch")
+n_practice = c2.number_input("Practice trials (with feedback, not counted)", 0, 20, 2,
+                             key="new_practice")
+options = dict(n_images=int(n_images), n_trials=int(n_trials), catch_rate=float(catch_rate),
+               classifier=classifier, images=images, n_practice=int(n_practice))
+
+
+def with_progress(label):
+    bar = st.progress(0.0, text=label)
+
+    def report(done, total):
+        bar.progress(done / total, text=f"{label}: screened {done:,} of {total:,} test images")
+    return bar, report
+
+
+b1, b2 = st.columns(2)
+if b1.button("Preview one trial", key="new_preview"):
+    bar, report = with_progress("Designing")
+    try:
+        trials, practice, _ = design_from_zoo(ws, kind, methods, progress=report, **options)
+    except RAExplorerError as exc:
+        bar.empty()
+        st.error(str(exc))
+    else:
+        bar.empty()
+        regular = [t for t in trials if not t["is_catch"]] or trials
+        st.caption(f"{len(trials)} trials ({sum(t['is_catch'] for t in trials)} catch) and "
+                   f"{len(practice)} practice trials; the first trial as raters see it:")
+        trial_screen(ws, kind, SimpleNamespace(id=0, **regular[0]))
+if b2.button("Create study", key="new_create", type="primary"):
+    t0 = time.perf_counter()
+    bar, report = with_progress("Creating")
+    with Session() as s:
+        try:
+            if get_study(s, new_name) is not None:
+                raise RAExplorerError("A study of that name exists already; choose another name.")
+            study = study_from_zoo(s, ws, new_name, kind, methods, progress=report, **options)
+        except (RAExplorerError, ValueError) as exc:
+            bar.empty()
+            st.error(str(exc))
+        else:
+            bar.progress(1.0, text=f"Created in {time.perf_counter() - t0:.1f} s")
+            st.success("Study created; its rater link:")
+            st.code(rater_link(study.name), language=None)
