@@ -178,16 +178,9 @@ def check_dataset_spec(spec: str) -> str:
     Returned unchanged. ``synthetic:n=abc`` or ``synthetic:size=-1`` fail here with one
     sentence rather than inside the loader.
     """
-    from .data.datasets import DATASETS, _imagefolder_params
-    from .errors import unknown_name
-    from .specs import parse_spec
+    from .data.datasets import DATASETS, split_dataset_spec
 
-    if spec.startswith("imagefolder:"):
-        name, params = "imagefolder", _imagefolder_params(spec)
-    else:
-        name, params = parse_spec(spec)
-    if name not in DATASETS:
-        raise unknown_name("dataset", name, list(DATASETS))
+    name, params = split_dataset_spec(spec)
     named, _ = _named_options(DATASETS[name], DATASET_RESERVED)
     for key, value in params.items():
         if key not in named:

@@ -327,6 +327,17 @@ def _imagefolder_params(spec: str) -> dict:
     return {"path": rest}
 
 
+def split_dataset_spec(spec: str) -> tuple[str, dict]:
+    """(registered dataset name, its options) of a spec; an unknown name gets close names."""
+    if spec.startswith("imagefolder:"):
+        name, params = "imagefolder", _imagefolder_params(spec)
+    else:
+        name, params = parse_spec(spec)
+    if name not in DATASETS:
+        raise unknown_name("dataset", name, list(DATASETS))
+    return name, params
+
+
 def default_val_size(n_train: int) -> int:
     return 5000 if n_train >= 50000 else max(1, n_train // 10)
 
@@ -345,12 +356,7 @@ def load_dataset(spec: str, split: str = "train", root: str | None = None,
     """
     if split not in SPLITS:
         raise ValueError(f"Unknown split {split!r}; use one of {', '.join(SPLITS)}.")
-    if spec.startswith("imagefolder:"):
-        name, params = "imagefolder", _imagefolder_params(spec)
-    else:
-        name, params = parse_spec(spec)
-    if name not in DATASETS:
-        raise unknown_name("dataset", name, list(DATASETS))
+    name, params = split_dataset_spec(spec)
     params.update(options)
     loader = DATASETS[name]
     if split == "test":

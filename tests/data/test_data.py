@@ -124,21 +124,8 @@ def test_imagefolder_missing_folder(tmp_path):
 
 
 def test_cifar10_reads_torchvision_layout(tmp_path, monkeypatch):
-    import pickle
-
-    from torchvision.datasets import CIFAR10
-
-    base = tmp_path / "cifar-10-batches-py"
-    base.mkdir()
-    rng = np.random.default_rng(1)
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        batch = {"data": rng.integers(0, 255, (4, 3072), dtype=np.uint8),
-                 "labels": rng.integers(0, 10, 4).tolist()}
-        (base / name).write_bytes(pickle.dumps(batch))
-    (base / "batches.meta").write_bytes(pickle.dumps({"label_names": list("abcdefghij")}))
-    # torchvision checks md5 sums of the real files; these small files stand in for them
-    monkeypatch.setattr(CIFAR10, "_check_integrity", lambda self: True)
-    monkeypatch.setattr("torchvision.datasets.cifar.check_integrity", lambda *a, **k: True)
+    # torchvision checks md5 sums of the real files; the small files stand in for them
+    _cifar_folder(tmp_path, monkeypatch, per_batch=4)
     test = load_dataset("cifar10", "test", root=str(tmp_path))
     assert len(test) == 4 and test[0][0].shape == (3, 32, 32)
     assert test.info.class_names == tuple("abcdefghij")
@@ -156,7 +143,7 @@ def test_unknown_dataset_lists_close_names():
     assert set(DATASETS) >= {"fashion-mnist", "cifar10", "imagefolder", "synthetic"}
 
 
-def _cifar_folder(tmp_path, monkeypatch):
+def _cifar_folder(tmp_path, monkeypatch, per_batch: int = 6):
     import pickle
 
     from torchvision.datasets import CIFAR10
@@ -165,8 +152,8 @@ def _cifar_folder(tmp_path, monkeypatch):
     base.mkdir(exist_ok=True)
     rng = np.random.default_rng(2)
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        batch = {"data": rng.integers(0, 255, (6, 3072), dtype=np.uint8),
-                 "labels": rng.integers(0, 10, 6).tolist()}
+        batch = {"data": rng.integers(0, 255, (per_batch, 3072), dtype=np.uint8),
+                 "labels": rng.integers(0, 10, per_batch).tolist()}
         (base / name).write_bytes(pickle.dumps(batch))
     (base / "batches.meta").write_bytes(pickle.dumps({"label_names": list("abcdefghij")}))
     monkeypatch.setattr(CIFAR10, "_check_integrity", lambda self: True)
