@@ -64,8 +64,8 @@ def provenance(*, dataset: str, split: str, n_images: int, checkpoints: dict[str
 
     argv = command if command is not None else sys.argv
     record = {
-        "command": shlex.join(["python -m analysis", *argv[1:]] if argv and argv[0].endswith(
-            ("__main__.py", "analysis")) else list(argv)),
+        "command": ("python -m analysis " + shlex.join(argv[1:]) if argv and argv[0].endswith(
+            ("__main__.py", "analysis")) else shlex.join(list(argv))),
         "dataset": dataset, "split": split, "n_images": int(n_images),
         "seeds": seeds, "checkpoints": dict(checkpoints),
         "git": git_state(), "torch": torch.__version__, "device": str(device),

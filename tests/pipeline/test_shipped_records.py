@@ -1,0 +1,48 @@
+"""The shipped record table agrees with table1.md and with a direct model call."""
+
+import re
+
+import pytest
+import torch
+
+from analysis.config import PROJECT_ROOT
+from analysis.data.datasets import fashion_mnist_dirs, load_dataset
+from analysis.data.tasks import create_task
+from analysis.pipeline.records import RecordTable
+from analysis.zoo.checkpoints import load_checkpoint
+
+RESULTS = PROJECT_ROOT / "results"
+CHECKPOINTS = PROJECT_ROOT / "checkpoints"
+HAS_FMNIST = any((d / "t10k-images-idx3-ubyte.gz").exists() for d in fashion_mnist_dirs(None))
+
+
+def table1_cell(task: str, label: str, classifier: str) -> str:
+    """The text of one cell of results/table1.md (section ``task``, row ``label``)."""
+    text = (RESULTS / "table1.md").read_text()
+    section = text.split(f"### {task} ")[1].split("###")[0]
+    lines = [ln for ln in section.splitlines() if ln.startswith("|")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    row = next(ln for ln in lines if ln.startswith(f"| {label}"))
+    return [c.strip() for c in row.strip("|").split("|")][header.index(classifier)]
+
+
+@pytest.mark.skipif(not HAS_FMNIST, reason="Fashion-MNIST is not installed")
+def test_table1_accuracy_recounts_from_the_record_table_and_from_the_models():
+    table = RecordTable.load(RESULTS / "records_sr_scale4.parquet")
+    assert len(table) == 10000 and table.provenance["checkpoints"]["sr-ra"]
+    for label, name in (("RA (", "sr-ra"), ("plain", "sr-plain"), ("no processing", "no processing")):
+        correct = int(table.correct(name, "resnet20").sum())
+        shown = table1_cell("sr:scale=4", label, "resnet20")
+        assert re.match(rf"{100 * correct / len(table):.1f} ±", shown), (name, shown)
+    # a direct call of the models on the first batch (500 test images, the runner's batch)
+    # gives the table's predictions and the same accuracy
+    task = create_task("sr")
+    proc, _ = load_checkpoint(CHECKPOINTS / "sr-ra")
+    clf, _ = load_checkpoint(CHECKPOINTS / "resnet20")
+    images, labels, idx = load_dataset("fashion-mnist", "test").get_batch(torch.arange(500))
+    with torch.no_grad():
+        pred = clf(proc(task.degrade_eval(images, idx)).clamp(0, 1)).argmax(1)
+    assert torch.equal(torch.from_numpy(table.index[:500]), idx)
+    assert torch.equal(torch.from_numpy(table.label[:500]), labels)
+    assert (pred.numpy() == table.pred[("sr-ra", "resnet20")][:500]).all()
+    assert int((pred == labels).sum()) == int(table.correct("sr-ra", "resnet20")[:500].sum())
