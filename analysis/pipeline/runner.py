@@ -21,13 +21,13 @@ match a 1-process run bit for bit). :func:`gather_objects` collects per-rank res
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
 
 from ..zoo import TransformedProcessor
+from .distributed import join_process_group, world_size_from_env
 
 CLEAN, NO_PROCESSING = "clean", "no processing"
 
@@ -85,14 +85,9 @@ def input_views(task, processors: dict[str, torch.nn.Module], clean: torch.Tenso
 
 def world() -> tuple[int, int]:
     """(rank, world size) under torchrun (the process group started once), else (0, 1)."""
-    size = int(os.environ.get("WORLD_SIZE", "1"))
-    if size <= 1:
+    if world_size_from_env() <= 1:
         return 0, 1
-    import torch.distributed as dist
-
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    return dist.get_rank(), dist.get_world_size()
+    return join_process_group(torch.cuda.is_available())
 
 
 def gather_objects(part: list, world_size: int) -> list:

@@ -36,6 +36,7 @@ from ..data.datasets import iterate_batches, load_dataset
 from ..data.tasks import create_task
 from ..device import pick_device
 from ..errors import RAExplorerError, TrainingStateError
+from ..pipeline.distributed import join_process_group, world_size_from_env
 from ..validation import check_arch_kwargs
 from ..zoo import TransformedProcessor, create_model, model_kind
 from ..zoo.checkpoints import load_checkpoint, save_checkpoint, state_digest
@@ -56,15 +57,10 @@ class DistInfo:
 
 def init_distributed(device: torch.device) -> DistInfo:
     """Join the torchrun process group when ``WORLD_SIZE`` > 1 (gloo on CPU, nccl on CUDA)."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
+    if world_size_from_env() <= 1:
         return DistInfo()
-    import torch.distributed as dist
-
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    local = int(os.environ.get("LOCAL_RANK", "0"))
-    return DistInfo(dist.get_rank(), dist.get_world_size(), local)
+    rank, world = join_process_group(device.type == "cuda")
+    return DistInfo(rank, world, int(os.environ.get("LOCAL_RANK", "0")))
 
 
 def barrier(info: DistInfo):
