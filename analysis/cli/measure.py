@@ -62,7 +62,7 @@ def cmd_results(args) -> int:
     results, written = regenerate(dataset=args.dataset, folder=args.checkpoints,
                                   limit=args.limit, out_dir=args.out,
                                   progress=not args.no_progress, device=args.device,
-                                  fresh=args.fresh)
+                                  fresh=args.fresh, tasks=args.task)
     print("Wrote " + ", ".join(str(p) for p in written))
     if args.update_cards:
         names = [n for result in results for n in update_cards(result, args.checkpoints)]
@@ -165,6 +165,8 @@ def register(sub) -> None:
     p.add_argument("--fresh", action="store_true",
                    help="re-measure every task (default: reuse a task's saved evaluation when "
                         "it was measured on the same checkpoints)")
+    p.add_argument("--task", type=task_spec, action="append", default=None,
+                   help="re-measure this task (repeatable); the others are reused when they can be")
     p.add_argument("--update-cards", action="store_true",
                    help="write the measured test figures into the model cards")
     p.set_defaults(func=cmd_results)

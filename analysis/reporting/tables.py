@@ -226,20 +226,23 @@ def measure_for_results(task: str, dataset: str, folder=None, limit: int | None 
 
 def regenerate(dataset: str | None = None, folder=None, limit: int | None = None,
                out_dir: Path | None = None, progress: bool = True, device: str | None = None,
-               fresh: bool = False):
+               fresh: bool = False, tasks: list[str] | None = None):
     """Measure every task (one runner pass each) and rewrite the tables; returns (results,
     written paths).
 
     A task whose saved ``evaluate_<task>.json`` was measured on the current
-    checkpoints (by weight digest) is reused, unless ``fresh``.
+    checkpoints (by weight digest) is reused, unless ``fresh`` (all tasks) or it is one of
+    ``tasks`` (task specs to re-measure; the tables still cover every task).
     """
     from ..config import default_dataset
 
     dataset = default_dataset(dataset)
+    again = {create_task(t).spec for t in tasks or []}
     results, written = [], []
     for t in report_tasks(dataset, folder):
         path = results_dir(out_dir) / f"evaluate_{task_slug(create_task(t).spec)}.json"
-        saved = None if fresh else reusable(path, t, dataset, folder, limit)
+        redo = fresh or create_task(t).spec in again
+        saved = None if redo else reusable(path, t, dataset, folder, limit)
         if saved is not None:
             print(f"results: {t} reused from {path.name} (same checkpoints)", file=sys.stderr)
             results.append(saved)
