@@ -32,6 +32,17 @@ def git_state() -> dict:
         return {"commit": None, "dirty": None}
 
 
+_CLI_ARGS: list[str] | None = None   # the verb's arguments while analysis.cli.main runs one
+
+
+def cli_command(args: list[str] | None) -> None:
+    """Record the arguments of the CLI verb now running (None when it ends), so that a verb
+    called in-process (tests, notebooks: ``main([...])``) records its own command line rather
+    than the host program's ``sys.argv``."""
+    global _CLI_ARGS
+    _CLI_ARGS = None if args is None else list(args)
+
+
 class Clock:
     """Start time and wall time of a run (``Clock()`` at the start, ``.fields()`` at the end)."""
 
@@ -62,10 +73,14 @@ def provenance(*, dataset: str, split: str, n_images: int, checkpoints: dict[str
     """
     import torch
 
-    argv = command if command is not None else sys.argv
+    if command is None and _CLI_ARGS is not None:
+        text = "python -m analysis " + shlex.join(_CLI_ARGS)
+    else:
+        argv = command if command is not None else sys.argv
+        text = ("python -m analysis " + shlex.join(argv[1:]) if argv and argv[0].endswith(
+            ("__main__.py", "analysis")) else shlex.join(list(argv)))
     record = {
-        "command": ("python -m analysis " + shlex.join(argv[1:]) if argv and argv[0].endswith(
-            ("__main__.py", "analysis")) else shlex.join(list(argv))),
+        "command": text,
         "dataset": dataset, "split": split, "n_images": int(n_images),
         "seeds": seeds, "checkpoints": dict(checkpoints),
         "git": git_state(), "torch": torch.__version__, "device": str(device),

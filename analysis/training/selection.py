@@ -30,8 +30,9 @@ from .loops import freeze, processor_validation, train_processor
 SELECTION_NAME = "lambda_selection.json"
 
 
-def read_selections(path: Path | None = None) -> dict:
-    path = Path(path or results_dir() / SELECTION_NAME)
+def read_selections(path: Path | None = None, dataset: str = EMBEDDED_DATASET) -> dict:
+    """Every recorded lambda choice of ``dataset`` (key -> record); {} when none."""
+    path = Path(path or results_dir(dataset=dataset) / SELECTION_NAME)
     return json.loads(path.read_text()) if path.exists() else {}
 
 
@@ -100,7 +101,7 @@ def select_lambda(task: str, method: str, grid: list[float], base: str, recogniz
         "reference_plain": reference, "candidates": candidates, "chosen": chosen,
         "seconds": round(time.perf_counter() - started, 3),   # this call (reused runs excluded)
     }
-    out = Path(out or results_dir() / SELECTION_NAME)
+    out = Path(out or results_dir(dataset=dataset) / SELECTION_NAME)
     selections = read_selections(out)
     selections[selection_key(the_task.spec, method, source)] = record
     out.parent.mkdir(parents=True, exist_ok=True)

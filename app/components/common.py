@@ -13,7 +13,8 @@ from analysis.zoo.checkpoints import broken_cards, checkpoint_dir
 
 
 def results_dir() -> Path:
-    return config.results_dir()
+    """The results folder of the dataset in force ($RA_DATASET; $RA_RESULTS)."""
+    return config.results_dir(dataset=config.default_dataset())
 
 
 def dataset() -> str:
@@ -64,4 +65,4 @@ def result(name: str):
 
 def missing(what: str, command: str):
     """One sentence: what is not there yet and the command that produces it."""
-    st.info(f"Not there yet: {what}. Run `{command}` to produce it.")
+    st.info(f"Not there yet: {what}. Run `{config.command_in_force(command)}` to produce it.")
