@@ -89,3 +89,23 @@ def provenance(*, dataset: str, split: str, n_images: int, checkpoints: dict[str
     if clock is not None:
         record.update(clock.fields())
     return record
+
+
+def provenance_summary(record: dict | None, n_images: int | None = None) -> str:
+    """One line for a reader: images, dataset, when, which commit, how long; or what is missing.
+
+    ``record`` is a result's ``provenance`` field (None for files made before it was kept)."""
+    if not record:
+        count = f"{n_images:,} test images; " if n_images else ""
+        return count + "no provenance recorded (made before provenance was kept)"
+    git = record.get("git") or {}
+    commit = (git.get("commit") or "?")[:10] + (" (uncommitted changes)" if git.get("dirty") else "")
+    parts = [f"{record.get('n_images', n_images or 0):,} {record.get('split', 'test')} images "
+             f"of {record.get('dataset', '?')}"]
+    if record.get("started"):
+        parts.append(f"measured {record['started'].replace('T', ' ')[:16]} UTC")
+    if record.get("wall_seconds") is not None:
+        parts.append(f"{record['wall_seconds']:,.0f} s")
+    parts += [f"commit {commit}", f"{len(record.get('checkpoints') or {})} checkpoints",
+              f"torch {record.get('torch', '?')} on {record.get('device', '?')}"]
+    return " · ".join(parts)

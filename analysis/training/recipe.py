@@ -281,6 +281,8 @@ def build_zoo(only: list[str] | None = None, folder=None, state_dir: str = "runs
                 waiting = True
                 continue
             t0 = time.time()
+            print(f"build-zoo: [{len(trained) + 1}/{len(trained) + len(pending)}] "
+                  f"{entry['name']}", file=sys.stderr)
             try:
                 run_entry(entry, folder, state_dir, progress)
             finally:
