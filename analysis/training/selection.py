@@ -40,8 +40,10 @@ def selection_key(task: str, method: str, source: str) -> str:
     return f"{create_task(task).spec}|{method}|{source}"
 
 
-def chosen_lambda(task: str, method: str, source: str, path: Path | None = None) -> float:
-    record = read_selections(path).get(selection_key(task, method, source))
+def chosen_lambda(task: str, method: str, source: str, path: Path | None = None,
+                  dataset: str = EMBEDDED_DATASET) -> float:
+    """The lambda selection chose for (task, method, source) on ``dataset``; KeyError if none."""
+    record = read_selections(path, dataset).get(selection_key(task, method, source))
     if record is None:
         raise KeyError(f"No lambda was selected yet for {task} / {method} / {source}; "
                        "run the selection first (python -m analysis build-zoo does).")
