@@ -16,6 +16,21 @@ def _few_threads():
     torch.set_num_threads(2)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _runs_in_tmp(tmp_path_factory):
+    """Non-protocol runs write to $RA_RUNS/<verb>/<time stamp>/: a temporary folder, not the
+    project's runs/ (tests that spawn the CLI inherit it)."""
+    import os
+
+    old = os.environ.get("RA_RUNS")
+    os.environ["RA_RUNS"] = str(tmp_path_factory.mktemp("runs"))
+    yield
+    if old is None:
+        os.environ.pop("RA_RUNS", None)
+    else:
+        os.environ["RA_RUNS"] = old
+
+
 @pytest.fixture(scope="session")
 def tiny_zoo(tmp_path_factory):
     """A checkpoint folder with two tiny classifiers (one adversarial) and one SR processor."""

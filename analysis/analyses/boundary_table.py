@@ -86,7 +86,9 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
     search = {"max_dist": max_dist, "tol": tol, "steps": steps, "schedule": schedule,
               "first_step": first_step, "growth": growth, "clip": clip}
     schedule_points(schedule, max_dist, steps, first_step, growth)  # bad settings fail before any work
+    from ..reporting.provenance import Clock, provenance
 
+    clock = Clock()
     the_task = create_task(task)
     name = the_task.name
     plain, ra = plain or f"{name}-plain", ra or f"{name}-ra"
@@ -95,13 +97,14 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
     if dev.type == "cuda" and world > 1:
         dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     base = checkpoint_dir(folder)
-    models = {}
+    models, digests = {}, {}
     for n in [plain, ra, *classifiers]:
         if not (base / f"{n}.json").exists():
             raise RAExplorerError(f"The checkpoint {n!r} is not in {base}; train it first "
                                   "(python -m analysis build-zoo) or pass another name.")
         kind = "processor" if n in (plain, ra) else "classifier"
-        models[n] = load_checkpoint(base / n, device=dev, kind=kind)[0]
+        models[n], card = load_checkpoint(base / n, device=dev, kind=kind)
+        digests[n] = card["weights"]["sha256"]
     test = load_dataset(dataset, "test")
     n_total = len(test) if limit is None else min(limit, len(test))
     records = []
@@ -141,6 +144,9 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
                 **schedule_settings(schedule, max_dist, steps, first_step, growth),
                 "clip": clip, "seed": seed, "all_images": all_images, "world_size": world,
                 "units": "L2 distance in [0,1]-pixel units; rms = L2 / sqrt(C*H*W)"}
+    settings["provenance"] = provenance(
+        dataset=dataset, split="test", n_images=n_total, checkpoints=digests,
+        seeds={"degradation": 0, "directions": seed}, device=dev, clock=clock, world_size=world)
     return records, settings
 
 
@@ -220,7 +226,8 @@ def format_boundary_report(report: dict) -> str:
 def save_boundary_report(report: dict, out_dir: Path | None = None) -> list[Path]:
     first = report["pairs"][0]
     who = "matrix" if len(report["pairs"]) > 1 else f"{first['source']}_{first['target']}"
-    json_path, md_path = result_files(out_dir, f"boundaries_{task_slug(report['task'])}_{who}")
+    json_path, md_path = result_files(out_dir, f"boundaries_{task_slug(report['task'])}_{who}",
+                                       report.get("dataset"))
     json_path.write_text(json.dumps(report, indent=2) + "\n")
     md_path.write_text(format_boundary_report(report) + "\n")
     return [json_path, md_path]

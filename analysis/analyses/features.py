@@ -29,8 +29,8 @@ from ..data.datasets import load_dataset
 from ..data.tasks import create_task
 from ..device import pick_device
 from ..errors import RAExplorerError
-from ..pipeline.runner import CLEAN, NO_PROCESSING, stream
-from ..zoo.catalogue import main_processors, select_models
+from ..pipeline.runner import CLEAN, NO_PROCESSING, stream, tqdm_progress
+from ..zoo.catalogue import main_processors, model_digests, select_models
 from ..zoo.checkpoints import load_checkpoint, load_models
 from .quality import result_files, task_slug
 
@@ -50,7 +50,7 @@ def stratified_indices(labels: torch.Tensor, n: int, num_classes: int) -> torch.
 @torch.no_grad()
 def extract(task: str, classifier: str, dataset: str = EMBEDDED_DATASET, folder=None,
             n: int = 1000, device: str | None = None, batch_size: int = 500,
-            processors: list[str] | None = None) -> dict:
+            processors: list[str] | None = None, progress: bool = True) -> dict:
     """Penultimate features (float32 arrays) and predictions per source for N stratified images.
 
     Sources: HQ, LQ and the task's processors named in ``processors`` (default: one per
@@ -60,14 +60,16 @@ def extract(task: str, classifier: str, dataset: str = EMBEDDED_DATASET, folder=
     dev = pick_device(device)
     from ..zoo.checkpoints import checkpoint_dir
 
-    clf, _ = load_checkpoint(checkpoint_dir(folder) / classifier, device=dev, kind="classifier")
+    clf, clf_card = load_checkpoint(checkpoint_dir(folder) / classifier, device=dev,
+                                    kind="classifier")
     _, proc_cards = select_models(the_task.spec, dataset, folder)
     wanted = processors or main_processors(proc_cards, the_task.name)
     unknown = sorted(set(wanted) - {c["name"] for c in proc_cards})
     if unknown:
         raise RAExplorerError(f"No processor {', '.join(unknown)} for task {the_task.spec}; "
                               f"'python -m analysis zoo' lists them.")
-    procs = load_models([c for c in proc_cards if c["name"] in wanted], dev)
+    chosen_cards = [c for c in proc_cards if c["name"] in wanted]
+    procs = load_models(chosen_cards, dev)
     test = load_dataset(dataset, "test")
     labels_all = torch.tensor([test[i][1] for i in range(len(test))]) if not hasattr(
         test, "labels") else test.labels
@@ -76,13 +78,20 @@ def extract(task: str, classifier: str, dataset: str = EMBEDDED_DATASET, folder=
     feats = {s: [] for s in [HQ, LQ, *procs]}
     preds = {s: [] for s in feats}
     labels = []
-    for batch in stream(the_task, procs, test, dev, batch_size, indices=idx, shard=False):
-        for inp, views in batch.views.items():
-            out = clf.features(views.machine, ["penultimate", "logits"])
-            feats[names.get(inp, inp)].append(out["penultimate"].cpu())
-            preds[names.get(inp, inp)].append(out["logits"].argmax(1).cpu())
-        labels.append(batch.labels)
-    return {"task": the_task.spec, "classifier": classifier, "dataset": dataset,
+    bar, close = tqdm_progress(f"features {the_task.spec}", progress)
+    try:
+        for batch in stream(the_task, procs, test, dev, batch_size, indices=idx, shard=False,
+                            on_progress=bar):
+            for inp, views in batch.views.items():
+                out = clf.features(views.machine, ["penultimate", "logits"])
+                feats[names.get(inp, inp)].append(out["penultimate"].cpu())
+                preds[names.get(inp, inp)].append(out["logits"].argmax(1).cpu())
+            labels.append(batch.labels)
+    finally:
+        close()
+    return {"task": the_task.spec, "device": dev,
+            "checkpoints": {classifier: clf_card["weights"]["sha256"],
+                            **model_digests(chosen_cards)}, "classifier": classifier, "dataset": dataset,
             "indices": idx.numpy(), "labels": torch.cat(labels).numpy(),
             "class_names": list(test.info.class_names),
             "features": {s: torch.cat(v).numpy().astype(np.float32) for s, v in feats.items()},
@@ -135,9 +144,14 @@ def convergence_measures(features: dict[str, np.ndarray], labels: np.ndarray, k:
 def feature_report(task: str, classifier: str, n: int = 1000, seed: int = 0,
                    backend: str = "opentsne", folder=None, dataset: str = EMBEDDED_DATASET,
                    device: str | None = None, with_embedding: bool = True,
-                   processors: list[str] | None = None) -> dict:
+                   processors: list[str] | None = None, progress: bool = True) -> dict:
+    """HQ / LQ / processed features of ``n`` stratified test images: convergence measures,
+    accuracy per source and (``with_embedding``) the 2-D t-SNE points, with provenance."""
+    from ..reporting.provenance import Clock, provenance
+
+    clock = Clock()
     data = extract(task, classifier, dataset=dataset, folder=folder, n=n, device=device,
-                   processors=processors)
+                   processors=processors, progress=progress)
     sources = list(data["features"])
     report = {k: data[k] for k in ("task", "classifier", "dataset", "class_names")}
     report.update({"n_images": int(len(data["labels"])), "sources": sources, "seed": seed,
@@ -154,6 +168,10 @@ def feature_report(task: str, classifier: str, n: int = 1000, seed: int = 0,
              "prediction": int(data["predictions"][s][i]),
              "x": float(xy[k * m + i, 0]), "y": float(xy[k * m + i, 1])}
             for k, s in enumerate(sources) for i in range(m)]
+    report["provenance"] = provenance(
+        dataset=dataset, split="test", n_images=report["n_images"],
+        checkpoints=data["checkpoints"], seeds={"degradation": 0, "tsne": seed},
+        device=data["device"], clock=clock)
     return report
 
 
@@ -203,7 +221,8 @@ def format_measures(report: dict) -> str:
 
 def save_feature_report(report: dict, out_dir: Path | None = None) -> list[Path]:
     json_path, md_path = result_files(
-        out_dir, f"features_{task_slug(report['task'])}_{report['classifier']}")
+        out_dir, f"features_{task_slug(report['task'])}_{report['classifier']}",
+        report.get("dataset"))
     json_path.write_text(json.dumps(report) + "\n")
     md_path.write_text(format_measures(report) + "\n")
     return [json_path, md_path]

@@ -146,16 +146,17 @@ def task_slug(spec: str) -> str:
     return spec.replace(":", "_").replace("=", "").replace(",", "_")
 
 
-def result_files(out_dir: Path | None, stem: str) -> tuple[Path, Path]:
-    """(``<stem>.json``, ``<stem>.md``) in ``out_dir``, created; ``stem`` may hold dots
-    (``denoise_sigma0.1``), so no ``Path.with_suffix``."""
-    out_dir = results_dir(out_dir)
+def result_files(out_dir: Path | None, stem: str, dataset: str | None = None) -> tuple[Path, Path]:
+    """(``<stem>.json``, ``<stem>.md``) in ``out_dir`` (default: the results folder of
+    ``dataset``), created; ``stem`` may hold dots (task slugs such as ``sigma0.1``)."""
+    out_dir = results_dir(out_dir, dataset=dataset)
     out_dir.mkdir(parents=True, exist_ok=True)
     return out_dir / f"{stem}.json", out_dir / f"{stem}.md"
 
 
 def save_quality(result: dict, out_dir: Path | None = None) -> list[Path]:
-    json_path, md_path = result_files(out_dir, f"quality_{task_slug(result['task'])}")
+    json_path, md_path = result_files(out_dir, f"quality_{task_slug(result['task'])}",
+                                       result.get("dataset"))
     json_path.write_text(json.dumps(result, indent=2) + "\n")
     md_path.write_text(format_quality(result) + "\n")
     return [json_path, md_path]

@@ -120,6 +120,9 @@ def storage_check(names=None, folder=None, state_dir="runs", dataset_name=EMBEDD
     if not chosen:
         raise RAExplorerError(f"No checkpoint in {folder} has a training state in {state_dir}; "
                               "the float32 weights exist only where the model was trained.")
+    from ..reporting.provenance import Clock, provenance
+
+    clock = Clock()
     test = load_dataset(dataset_name, "test")
     rows = []
     for card in chosen:
@@ -128,8 +131,12 @@ def storage_check(names=None, folder=None, state_dir="runs", dataset_name=EMBEDD
             r = rows[-1]
             print(f"{r['name']}: {r['accuracy_change_points']:+.2f} points, "
                   f"{r['predictions_changed']} prediction(s) changed", file=sys.stderr)
+    used = {c["name"] for c in chosen} | {r["judge"] for r in rows if r.get("judge")}
     return {"dataset": dataset_name, "split": "test", "tolerance_points": TOLERANCE_POINTS,
-            "rows": rows}
+            "rows": rows, "provenance": provenance(
+                dataset=dataset_name, split="test", n_images=max(r["images"] for r in rows),
+                checkpoints={n: cards[n]["weights"]["sha256"] for n in sorted(used) if n in cards},
+                seeds={"degradation": 0}, device=pick_device(device), clock=clock)}
 
 
 def format_storage_check(result: dict) -> str:
@@ -150,7 +157,7 @@ def format_storage_check(result: dict) -> str:
 
 
 def save_storage_check(result: dict, out_dir: Path | None = None) -> list[Path]:
-    json_path, md_path = result_files(out_dir, "float16_check")
+    json_path, md_path = result_files(out_dir, "float16_check", result.get("dataset"))
     json_path.write_text(json.dumps(result, indent=2) + "\n")
     md_path.write_text(format_storage_check(result) + "\n")
     return [json_path, md_path]

@@ -3,8 +3,10 @@ and ``features`` (t-SNE)."""
 
 from __future__ import annotations
 
+import sys
+
 from ..validation import non_negative_int, positive_float, positive_int, task_spec
-from .options import LIMIT, SEED, analysis_groups, emit
+from .options import LIMIT, SEED, analysis_groups, emit, protocol
 
 
 def cmd_boundaries(args) -> int:
@@ -26,6 +28,11 @@ def cmd_boundaries(args) -> int:
                              device=args.device, progress=not args.no_progress)
     if world()[0] != 0:
         return 0
+    for pair in report["pairs"]:
+        print(f"boundaries: {pair['selected']} of {report['limit']} test images qualified for "
+              f"{pair['source']} / {pair['target']} ("
+              + ("all images" if report["all_images"] else "Rs(x) = Rt(x) != label; "
+                 "--all-images takes every image") + ").", file=sys.stderr)
     return emit(args, report, save_boundary_report, format_boundary_report)
 
 
@@ -36,7 +43,8 @@ def cmd_features(args) -> int:
     report = feature_report(args.task, args.classifier, n=args.n, seed=args.seed,
                             backend=args.backend, folder=args.checkpoints,
                             dataset=default_dataset(args.dataset), device=args.device,
-                            processors=args.processors.split(",") if args.processors else None)
+                            processors=args.processors.split(",") if args.processors else None,
+                            progress=not args.no_progress)
     return emit(args, report, save_feature_report, format_measures, indent=None)
 
 
@@ -63,6 +71,8 @@ def register(sub) -> None:
     p.add_argument("--clip", action="store_true", help="clip x + delta d to [0, 1]")
     p.add_argument("--seed", type=non_negative_int, default=0,
                    help="seed of the random directions")
+    protocol(p, "limit", "plain", "ra", "all_images", "max_dist", "tol", "schedule",
+             "first_step", "growth", "steps", "clip", "seed")
     p.set_defaults(func=cmd_boundaries)
 
     p = sub.add_parser("features", parents=[*analysis_groups(), SEED()],
@@ -73,4 +83,5 @@ def register(sub) -> None:
     p.add_argument("--backend", default="opentsne", choices=["opentsne", "sklearn"])
     p.add_argument("--processors", default=None,
                    help="comma-separated processor names (default: one per method)")
+    protocol(p, "n", "backend", "processors", "seed")
     p.set_defaults(func=cmd_features)

@@ -12,6 +12,7 @@ Options are checked where they are parsed (``type=`` validators of :mod:`analysi
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ..survey import cli as survey
@@ -37,6 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     args = build_parser().parse_args([a for a in argv if a != "--debug"])
+    if getattr(args, "data_root", None):
+        # one setting for every loader this verb reaches (analysis.config.data_root)
+        os.environ["RA_DATA_ROOT"] = str(args.data_root)
+    from ..reporting.provenance import cli_command
+
+    cli_command([a for a in argv if a != "--debug"])
     try:
         return args.func(args)
     except KeyboardInterrupt:
@@ -48,3 +55,5 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             raise
         return print_error(exc)
+    finally:
+        cli_command(None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 
+from ..config import QUALITY_IMAGES, ROBUSTNESS_IMAGES
 from ..errors import RAExplorerError
 from ..validation import dataset_spec, non_negative_int, positive_float, positive_int, task_spec
 from .options import (
@@ -17,8 +18,10 @@ from .options import (
     PROGRESS,
     SEED,
     analysis_groups,
+    destination_of,
     emit,
     print_result,
+    protocol,
 )
 
 
@@ -59,8 +62,10 @@ def cmd_results(args) -> int:
 
     if args.update_cards and args.limit is not None:
         raise RAExplorerError("--update-cards needs the whole test split; drop --limit.")
+    where = destination_of(args, "results")
+    print(where.why, file=sys.stderr)
     results, written = regenerate(dataset=args.dataset, folder=args.checkpoints,
-                                  limit=args.limit, out_dir=args.out,
+                                  limit=args.limit, out_dir=where.folder,
                                   progress=not args.no_progress, device=args.device,
                                   fresh=args.fresh, tasks=args.task)
     print("Wrote " + ", ".join(str(p) for p in written))
@@ -97,36 +102,13 @@ def cmd_metrics(args) -> int:
 
 
 def cmd_robustness(args) -> int:
-    from ..config import default_dataset
-    from ..data.datasets import load_dataset
-    from ..device import pick_device
-    from ..stats import wilson_interval
-    from ..training.loops import accuracy, robust_accuracy
-    from ..zoo.checkpoints import checkpoint_dir, load_checkpoint, update_card
+    from ..analyses.robustness import format_robustness, robustness_report, save_robustness
 
-    dev = pick_device(args.device)
-    model, card = load_checkpoint(checkpoint_dir(args.checkpoints) / args.classifier, device=dev,
-                                  kind="classifier")
-    eps = args.eps if args.eps is not None else (
-        (card.get("training") or {}).get("adversarial") or {}).get("eps")
-    if not eps:
-        raise RAExplorerError(f"{args.classifier} was not trained adversarially; pass --eps.")
-    test = load_dataset(card.get("dataset") or default_dataset(), "test")
-    n = len(test) if args.limit is None else min(args.limit, len(test))
-    clean = accuracy(model, test, dev, limit=args.limit)
-    robust = robust_accuracy(model, test, dev, eps=eps, steps=args.steps, limit=args.limit,
-                             seed=args.seed)
-    result = {"classifier": args.classifier, "images": n, "eps": eps, "norm": "L2",
-              "units": "[0,1]-pixel L2", "steps": args.steps, "clean_accuracy": clean,
-              "clean_ci95": list(wilson_interval(round(clean * n), n)),
-              "robust_accuracy": robust, "robust_ci95": list(wilson_interval(round(robust * n), n))}
-    if args.update_card:
-        update_card(checkpoint_dir(args.checkpoints) / args.classifier,
-                    metrics={f"test_pgd{args.steps}_accuracy": robust,
-                             f"test_pgd{args.steps}_eps": eps, f"test_pgd{args.steps}_images": n})
-    json.dump(result, sys.stdout, indent=2)
-    print()
-    return 0
+    result = robustness_report(args.classifier, folder=args.checkpoints, eps=args.eps,
+                               steps=args.steps, limit=args.limit, seed=args.seed,
+                               device=args.device, update_card=args.update_card,
+                               progress=not args.no_progress)
+    return emit(args, result, save_robustness, format_robustness)
 
 
 def cmd_storage_check(args) -> int:
@@ -137,7 +119,6 @@ def cmd_storage_check(args) -> int:
     result = storage_check(names, folder=args.checkpoints, state_dir=args.state_dir,
                            dataset_name=default_dataset(args.dataset), limit=args.limit,
                            device=args.device, progress=not args.no_progress)
-    args.no_save = args.no_save or bool(args.limit)   # results/ holds full test-split figures only
     emit(args, result, save_storage_check, format_storage_check)
     return 0 if all(r["within_tolerance"] for r in result["rows"]) else 1
 
@@ -161,7 +142,9 @@ def register(sub) -> None:
                                            PROGRESS()],
                        help="re-measure the RA paper's tables, the record tables and the "
                             "quality tables into results/")
-    p.add_argument("--out", default=None, help="results folder (default: $RA_RESULTS or results/)")
+    p.add_argument("--out", default=None,
+                   help="folder for the result files (default: results/ for the full protocol, "
+                        "else runs/results/<time stamp>/)")
     p.add_argument("--fresh", action="store_true",
                    help="re-measure every task (default: reuse a task's saved evaluation when "
                         "it was measured on the same checkpoints)")
@@ -169,13 +152,18 @@ def register(sub) -> None:
                    help="re-measure this task (repeatable); the others are reused when they can be")
     p.add_argument("--update-cards", action="store_true",
                    help="write the measured test figures into the model cards")
+    protocol(p, "limit")
     p.set_defaults(func=cmd_results)
 
-    p = sub.add_parser("quality", parents=[*analysis_groups(), LIMIT(), SEED()],
+    p = sub.add_parser("quality", parents=[*analysis_groups(), SEED()],
                        help="every metric for every processor of a task (Table 2)")
     p.add_argument("--task", type=task_spec, required=True)
     p.add_argument("--metrics", default=None, help="comma-separated names (default: all available)")
     p.add_argument("--batch-size", type=positive_int, default=250)
+    p.add_argument("--limit", type=positive_int, default=QUALITY_IMAGES,
+                   help=f"first N test images (default {QUALITY_IMAGES}, the shipped tables' "
+                        "protocol)")
+    protocol(p, "limit", "metrics", "seed")
     p.set_defaults(func=cmd_quality)
 
     p = sub.add_parser("metrics", parents=[CHECKPOINTS(), JSON()],
@@ -183,13 +171,16 @@ def register(sub) -> None:
     p.add_argument("--dataset", type=dataset_spec, default=None)
     p.set_defaults(func=cmd_metrics)
 
-    p = sub.add_parser("robustness", parents=[CHECKPOINTS(), DEVICE(), LIMIT(), SEED()],
+    p = sub.add_parser("robustness", parents=[*analysis_groups(), SEED()],
                        help="clean and PGD-L2 accuracy of a classifier")
     p.add_argument("--classifier", required=True)
     p.add_argument("--eps", type=positive_float, default=None,
                    help="L2 radius in [0,1]-pixel units (default: the training epsilon)")
     p.add_argument("--steps", type=positive_int, default=20)
+    p.add_argument("--limit", type=positive_int, default=ROBUSTNESS_IMAGES,
+                   help=f"first N test images (default {ROBUSTNESS_IMAGES}, the shipped protocol)")
     p.add_argument("--update-card", action="store_true")
+    protocol(p, "limit", "eps", "steps", "seed")
     p.set_defaults(func=cmd_robustness)
 
     p = sub.add_parser("float16-check", parents=[*analysis_groups(), LIMIT()],
@@ -198,4 +189,5 @@ def register(sub) -> None:
     p.add_argument("--models", default=None, help="comma-separated names (default: every "
                    "checkpoint with a training state)")
     p.add_argument("--state-dir", default="runs", help="where build-zoo kept the training states")
+    protocol(p, "limit", "models")
     p.set_defaults(func=cmd_storage_check)

@@ -47,8 +47,10 @@ JSON = _group(lambda p: p.add_argument("--json", action="store_true", help="JSON
 LIMIT = _group(lambda p: p.add_argument("--limit", type=positive_int, default=None,
                                         help="first N test images only"))
 SAVE = _group(lambda p: (
-    p.add_argument("--out", default=None, help="results folder (default: $RA_RESULTS or results/)"),
-    p.add_argument("--no-save", action="store_true", help="do not write the copy in results/")))
+    p.add_argument("--out", default=None,
+                   help="folder for the result files (default: results/ for the full protocol, "
+                        "else runs/<verb>/<time stamp>/)"),
+    p.add_argument("--no-save", action="store_true", help="do not write the result files")))
 
 
 def analysis_groups() -> list[argparse.ArgumentParser]:
@@ -67,11 +69,39 @@ def key_values(items: list[str] | None) -> dict:
     return out
 
 
+def protocol(parser: argparse.ArgumentParser, *dests: str) -> None:
+    """Declare ``parser``'s protocol options: the run is the full protocol (and may update
+    results/) only while each of them keeps the default it has now. Call after adding them."""
+    parser.set_defaults(protocol_defaults={d: parser.get_default(d) for d in dests})
+
+
+def departures(args) -> list[str]:
+    """The protocol options of ``args`` that differ from the full protocol, as ``--name value``."""
+    out = []
+    for dest, default in (getattr(args, "protocol_defaults", None) or {}).items():
+        value = getattr(args, dest, default)
+        if value != default:
+            flag = "--" + dest.replace("_", "-")
+            out.append(flag if value is True else f"{flag} {value}")
+    return out
+
+
+def destination_of(args, verb: str):
+    """The :class:`~analysis.reporting.outputs.Destination` of this run's result files."""
+    from ..config import default_dataset
+    from ..reporting.outputs import destination
+
+    return destination(verb, default_dataset(getattr(args, "dataset", None)), departures(args),
+                       getattr(args, "out", None))
+
+
 def emit(args, result, save, formatter, indent=2) -> int:
-    """Save a copy in the results folder (unless --no-save), then print JSON (--json) or the
-    table."""
+    """Write the result files (unless --no-save) where :func:`destination_of` says, saying where
+    and why on stderr, then print JSON (--json) or the table."""
     if not args.no_save:
-        paths = save(result, args.out)
+        where = destination_of(args, args.verb)
+        print(where.why, file=sys.stderr)
+        paths = save(result, where.folder)
         print("Wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
     print_result(args, result, formatter, indent)
     return 0

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..config import data_root
 from ..errors import DataError, unknown_name
 from ..specs import parse_spec
 
@@ -350,12 +351,14 @@ def load_dataset(spec: str, split: str = "train", root: str | None = None,
     ``spec`` is a name from :func:`list_datasets` with options, e.g.
     ``"synthetic:n=256,channels=3"``, ``"imagefolder:/data/imagenet"`` or
     ``"imagefolder:/data/imagenet:size=64,policy=resize"`` (image-folder
-    options: ``size``, ``channels``, ``policy``, ``test_fraction``). The
+    options: ``size``, ``channels``, ``policy``, ``test_fraction``). ``root`` defaults to
+    ``--data-root`` / $RA_DATA_ROOT (:func:`analysis.config.data_root`). The
     returned dataset has an ``info`` attribute
     (:class:`DatasetInfo`).
     """
     if split not in SPLITS:
         raise ValueError(f"Unknown split {split!r}; use one of {', '.join(SPLITS)}.")
+    root = data_root(root)
     name, params = split_dataset_spec(spec)
     params.update(options)
     loader = DATASETS[name]

@@ -172,8 +172,7 @@ def tqdm_progress(desc: str, enabled: bool = True) -> tuple[Progress, Callable[[
     from tqdm import tqdm
 
     rank, _ = world()
-    bar = tqdm(desc=desc, file=sys.stderr, leave=False, disable=not (enabled and rank == 0),
-               unit="img")
+    bar = tqdm(desc=desc, file=sys.stderr, disable=not (enabled and rank == 0), unit="img")
 
     def update(done: int, total: int):
         bar.total = total

@@ -32,6 +32,17 @@ def git_state() -> dict:
         return {"commit": None, "dirty": None}
 
 
+_CLI_ARGS: list[str] | None = None   # the verb's arguments while analysis.cli.main runs one
+
+
+def cli_command(args: list[str] | None) -> None:
+    """Record the arguments of the CLI verb now running (None when it ends), so that a verb
+    called in-process (tests, notebooks: ``main([...])``) records its own command line rather
+    than the host program's ``sys.argv``."""
+    global _CLI_ARGS
+    _CLI_ARGS = None if args is None else list(args)
+
+
 class Clock:
     """Start time and wall time of a run (``Clock()`` at the start, ``.fields()`` at the end)."""
 
@@ -62,10 +73,14 @@ def provenance(*, dataset: str, split: str, n_images: int, checkpoints: dict[str
     """
     import torch
 
-    argv = command if command is not None else sys.argv
+    if command is None and _CLI_ARGS is not None:
+        text = "python -m analysis " + shlex.join(_CLI_ARGS)
+    else:
+        argv = command if command is not None else sys.argv
+        text = ("python -m analysis " + shlex.join(argv[1:]) if argv and argv[0].endswith(
+            ("__main__.py", "analysis")) else shlex.join(list(argv)))
     record = {
-        "command": ("python -m analysis " + shlex.join(argv[1:]) if argv and argv[0].endswith(
-            ("__main__.py", "analysis")) else shlex.join(list(argv))),
+        "command": text,
         "dataset": dataset, "split": split, "n_images": int(n_images),
         "seeds": seeds, "checkpoints": dict(checkpoints),
         "git": git_state(), "torch": torch.__version__, "device": str(device),
@@ -74,3 +89,23 @@ def provenance(*, dataset: str, split: str, n_images: int, checkpoints: dict[str
     if clock is not None:
         record.update(clock.fields())
     return record
+
+
+def provenance_summary(record: dict | None, n_images: int | None = None) -> str:
+    """One line for a reader: images, dataset, when, which commit, how long; or what is missing.
+
+    ``record`` is a result's ``provenance`` field (None for files made before it was kept)."""
+    if not record:
+        count = f"{n_images:,} test images; " if n_images else ""
+        return count + "no provenance recorded (made before provenance was kept)"
+    git = record.get("git") or {}
+    commit = (git.get("commit") or "?")[:10] + (" (uncommitted changes)" if git.get("dirty") else "")
+    parts = [f"{record.get('n_images', n_images or 0):,} {record.get('split', 'test')} images "
+             f"of {record.get('dataset', '?')}"]
+    if record.get("started"):
+        parts.append(f"measured {record['started'].replace('T', ' ')[:16]} UTC")
+    if record.get("wall_seconds") is not None:
+        parts.append(f"{record['wall_seconds']:,.0f} s")
+    parts += [f"commit {commit}", f"{len(record.get('checkpoints') or {})} checkpoints",
+              f"torch {record.get('torch', '?')} on {record.get('device', '?')}"]
+    return " · ".join(parts)

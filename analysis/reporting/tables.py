@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..analyses.evaluate import CLEAN, NO_PROCESSING, model_digests, report_tasks, select_models
 from ..analyses.quality import task_slug
-from ..config import results_dir
+from ..config import QUALITY_IMAGES, results_dir
 from ..data.datasets import load_dataset
 from ..data.tasks import create_task
 
@@ -151,8 +151,18 @@ def check_claims(results: list[dict], source: str = "resnet20") -> list[str]:
     return lines
 
 
+def _dataset_words(results: list[dict]) -> str:
+    """"the embedded default (fashion-mnist)" or the dataset spec the results were measured on."""
+    from ..config import EMBEDDED_DATASET
+
+    names = sorted({r["dataset"] for r in results}) or [EMBEDDED_DATASET]
+    if names == [EMBEDDED_DATASET]:
+        return f"the embedded default ({EMBEDDED_DATASET})"
+    return ", ".join(f"`{n}`" for n in names)
+
+
 def write_results(results: list[dict], out_dir: Path | None = None, source: str = "resnet20"):
-    out_dir = results_dir(out_dir)
+    out_dir = results_dir(out_dir, dataset=results[0]["dataset"] if results else None)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for result in results:
@@ -164,7 +174,7 @@ def write_results(results: list[dict], out_dir: Path | None = None, source: str 
     tables = {
         "table1.md": "# Table 1 analog: accuracy of each method on each classifier\n\n" + header
         + "\n" + "\n\n".join(format_table1(r) for r in results),
-        "claims.md": "# The RA paper's claims, checked on the embedded default\n\n"
+        "claims.md": f"# The RA paper's claims, checked on {_dataset_words(results)}\n\n"
         + "\n".join(check_claims(results, source)),
     }
     sr = next((r for r in results if r["task"].startswith("sr:")), None)
@@ -192,9 +202,6 @@ def reusable(path: Path, task: str, dataset: str, folder, limit: int | None) -> 
     return saved if same else None
 
 
-QUALITY_IMAGES = 2000   # the quality tables rest on the first 2,000 test images
-
-
 def measure_for_results(task: str, dataset: str, folder=None, limit: int | None = None,
                         out_dir: Path | None = None, progress: bool = True,
                         device: str | None = None, quality_images: int | None = QUALITY_IMAGES):
@@ -203,7 +210,12 @@ def measure_for_results(task: str, dataset: str, folder=None, limit: int | None 
     table (first ``quality_images`` images). Writes the record table and the quality files;
     returns (evaluation, written paths)."""
     from ..analyses.evaluate import accuracy_report, measure_task
-    from ..analyses.quality import default_metrics, quality_result, quality_sink, save_quality
+    from ..analyses.quality import (
+        default_metrics,
+        quality_result,
+        quality_sink,
+        save_quality,
+    )
     from ..device import pick_device
     from ..pipeline.runner import world
 
@@ -216,7 +228,7 @@ def measure_for_results(task: str, dataset: str, folder=None, limit: int | None 
     qsink.gather(size)
     if rank != 0:
         return result, []
-    out = results_dir(out_dir)
+    out = results_dir(out_dir, dataset=dataset)
     written = [table.save(out / f"records_{task_slug(table.task)}.parquet")]
     quality = quality_result(qsink, table.task, dataset, proc_cards, provenance={
         **table.provenance, "n_images": qsink.n_images()})
@@ -240,7 +252,7 @@ def regenerate(dataset: str | None = None, folder=None, limit: int | None = None
     again = {create_task(t).spec for t in tasks or []}
     results, written = [], []
     for t in report_tasks(dataset, folder):
-        path = results_dir(out_dir) / f"evaluate_{task_slug(create_task(t).spec)}.json"
+        path = results_dir(out_dir, dataset=dataset) / f"evaluate_{task_slug(create_task(t).spec)}.json"
         redo = fresh or create_task(t).spec in again
         saved = None if redo else reusable(path, t, dataset, folder, limit)
         if saved is not None:

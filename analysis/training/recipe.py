@@ -123,7 +123,8 @@ def _resolve_lambda(entry: dict) -> float:
     if not isinstance(lam, str):
         return lam
     source = lam.split(":", 1)[1] if ":" in lam else args["recognizer"]
-    return chosen_lambda(args["task"], args["method"], source)
+    return chosen_lambda(args["task"], args["method"], source,
+                         dataset=entry.get("dataset", DATASET))
 
 
 def is_done(entry: dict, folder: Path) -> bool:
@@ -131,7 +132,8 @@ def is_done(entry: dict, folder: Path) -> bool:
         from .selection import read_selections, selection_key
 
         a = entry["args"]
-        return selection_key(a["task"], a["method"], a["recognizer"]) in read_selections()
+        return selection_key(a["task"], a["method"], a["recognizer"]) in read_selections(
+            dataset=entry.get("dataset", DATASET))
     target = Path(entry.get("folder") or folder) / f"{entry['name']}.json"
     return target.exists() or _covered_by_final(entry, folder)
 
@@ -145,7 +147,8 @@ def _covered_by_final(entry: dict, folder: Path) -> bool:
 
     a = entry["args"]
     try:
-        return chosen_lambda(a["task"], a["method"], a["recognizer"]) == a["lam"]
+        return chosen_lambda(a["task"], a["method"], a["recognizer"],
+                             dataset=entry.get("dataset", DATASET)) == a["lam"]
     except KeyError:  # not selected yet
         return False
 
@@ -165,7 +168,8 @@ def entry_seconds(entry: dict, folder: Path) -> float | None:
         from .selection import read_selections, selection_key
 
         a = entry["args"]
-        return read_selections()[selection_key(a["task"], a["method"], a["recognizer"])].get("seconds")
+        return read_selections(dataset=entry.get("dataset", DATASET))[
+            selection_key(a["task"], a["method"], a["recognizer"])].get("seconds")
     path = Path(entry.get("folder") or folder) / f"{entry['name']}.json"
     if not path.exists():  # covered by the final processor: nothing trained
         return 0.0
@@ -281,6 +285,8 @@ def build_zoo(only: list[str] | None = None, folder=None, state_dir: str = "runs
                 waiting = True
                 continue
             t0 = time.time()
+            print(f"build-zoo: [{len(trained) + 1}/{len(trained) + len(pending)}] "
+                  f"{entry['name']}", file=sys.stderr)
             try:
                 run_entry(entry, folder, state_dir, progress)
             finally:

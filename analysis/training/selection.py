@@ -30,8 +30,9 @@ from .loops import freeze, processor_validation, train_processor
 SELECTION_NAME = "lambda_selection.json"
 
 
-def read_selections(path: Path | None = None) -> dict:
-    path = Path(path or results_dir() / SELECTION_NAME)
+def read_selections(path: Path | None = None, dataset: str = EMBEDDED_DATASET) -> dict:
+    """Every recorded lambda choice of ``dataset`` (key -> record); {} when none."""
+    path = Path(path or results_dir(dataset=dataset) / SELECTION_NAME)
     return json.loads(path.read_text()) if path.exists() else {}
 
 
@@ -39,8 +40,10 @@ def selection_key(task: str, method: str, source: str) -> str:
     return f"{create_task(task).spec}|{method}|{source}"
 
 
-def chosen_lambda(task: str, method: str, source: str, path: Path | None = None) -> float:
-    record = read_selections(path).get(selection_key(task, method, source))
+def chosen_lambda(task: str, method: str, source: str, path: Path | None = None,
+                  dataset: str = EMBEDDED_DATASET) -> float:
+    """The lambda selection chose for (task, method, source) on ``dataset``; KeyError if none."""
+    record = read_selections(path, dataset).get(selection_key(task, method, source))
     if record is None:
         raise KeyError(f"No lambda was selected yet for {task} / {method} / {source}; "
                        "run the selection first (python -m analysis build-zoo does).")
@@ -100,7 +103,7 @@ def select_lambda(task: str, method: str, grid: list[float], base: str, recogniz
         "reference_plain": reference, "candidates": candidates, "chosen": chosen,
         "seconds": round(time.perf_counter() - started, 3),   # this call (reused runs excluded)
     }
-    out = Path(out or results_dir() / SELECTION_NAME)
+    out = Path(out or results_dir(dataset=dataset) / SELECTION_NAME)
     selections = read_selections(out)
     selections[selection_key(the_task.spec, method, source)] = record
     out.parent.mkdir(parents=True, exist_ok=True)

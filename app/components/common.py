@@ -13,7 +13,8 @@ from analysis.zoo.checkpoints import broken_cards, checkpoint_dir
 
 
 def results_dir() -> Path:
-    return config.results_dir()
+    """The results folder of the dataset in force ($RA_DATASET; $RA_RESULTS)."""
+    return config.results_dir(dataset=config.default_dataset())
 
 
 def dataset() -> str:
@@ -62,6 +63,25 @@ def result(name: str):
     return load_result(str(path), path.stat().st_mtime if path.exists() else 0.0)
 
 
+def show_source(name: str, payload: dict) -> None:
+    """Under a table or figure: which file it comes from and how it was made (one line), the
+    whole provenance record on demand."""
+    from analysis.reporting.provenance import provenance_summary
+
+    path = results_dir() / name
+    try:
+        shown = path.relative_to(config.PROJECT_ROOT)
+    except ValueError:
+        shown = path
+    record = payload.get("provenance")
+    st.caption(f"From `{shown}` — "
+               + provenance_summary(record, payload.get("n_images") or payload.get("images")))
+    if record:
+        with st.expander("How this was made"):
+            st.code(record.get("command", ""), language="bash")
+            st.json(record, expanded=False)
+
+
 def missing(what: str, command: str):
     """One sentence: what is not there yet and the command that produces it."""
-    st.info(f"Not there yet: {what}. Run `{command}` to produce it.")
+    st.info(f"Not there yet: {what}. Run `{config.command_in_force(command)}` to produce it.")

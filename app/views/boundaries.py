@@ -11,7 +11,7 @@ from analysis.analyses.boundary_table import DIRECTIONS, estimate_text
 from analysis.analyses.quality import task_slug
 from analysis.explore.workspace import available_tasks, classifier_names, plane_maps
 from analysis.reporting.figures import bd_histograms
-from app.components.common import dataset, folder, get_workspace, missing, result
+from app.components.common import dataset, folder, get_workspace, missing, result, show_source
 
 st.title("Decision boundaries")
 names = classifier_names(dataset(), folder())
@@ -76,6 +76,7 @@ else:
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="bd_table")
     st.caption(f"Units: {report['units']}; clipping {'on' if report['clip'] else 'off'}; "
                f"search: {describe_schedule(report)}, bisection to {report['tol']}.")
+    show_source(f"boundaries_{task_slug(task)}_{chosen[0]}_{chosen[1]}.json", report)
     if report.get("records"):
         st.plotly_chart(bd_histograms(report["records"], report["pairs"][0]["source"]),
                         key="bd_hist")

@@ -6,7 +6,7 @@ import streamlit as st
 from analysis.analyses.features import tsne_figure
 from analysis.analyses.quality import task_slug
 from analysis.explore.workspace import available_tasks, classifier_names
-from app.components.common import dataset, folder, missing, result, result_exists
+from app.components.common import dataset, folder, missing, result, result_exists, show_source
 
 st.title("Feature space")
 names = classifier_names(dataset(), folder())
@@ -31,3 +31,4 @@ st.dataframe(pd.DataFrame(rows).drop(columns=["hq_distance_raw"]), hide_index=Tr
 st.caption("Measured in the original feature space: hq_distance is the mean distance to the "
            "image's own clean feature relative to the mean distance between class centroids; "
            "k-NN agreement uses a 10-NN classifier fitted on the clean features.")
+show_source(f"features_{task_slug(task)}_{classifier}.json", report)

@@ -7,7 +7,7 @@ from analysis.analyses.evaluate import evaluate
 from analysis.analyses.quality import task_slug
 from analysis.explore.workspace import available_tasks, classifier_names
 from analysis.reporting.figures import accuracy_heatmap, lambda_figure, transfer_heatmap
-from app.components.common import dataset, folder, missing, result
+from app.components.common import dataset, folder, missing, result, show_source
 
 st.title("Metrics")
 tasks = available_tasks(dataset(), folder())
@@ -20,7 +20,7 @@ if not classifier_names(dataset(), folder()):
 
 evaluation = result(f"evaluate_{slug}.json")
 if evaluation is not None:
-    st.caption(f"From results/evaluate_{slug}.json ({evaluation['n_images']} test images).")
+    show_source(f"evaluate_{slug}.json", evaluation)
 else:
     st.info(f"results/evaluate_{slug}.json is not there yet (run `python -m analysis results`); "
             "you can compute the matrix here on part of the test split.")
@@ -31,9 +31,13 @@ if st.button("Recompute now", key="metrics_compute"):
     evaluation = evaluate(task, dataset=dataset(), folder=folder(), limit=limit, progress=False,
                           on_progress=lambda done, total: bar.progress(done / total,
                                                                         text=f"{done} / {total}"))
+    bar.progress(1.0, text=f"Done: {evaluation['n_images']} test images")
     st.session_state[f"evaluation_{slug}"] = evaluation
 evaluation = st.session_state.get(f"evaluation_{slug}", evaluation)
 
+if evaluation is not None and f"evaluation_{slug}" in st.session_state:
+    st.caption(f"Computed here on the first {evaluation['n_images']} test images (not saved; "
+               "results/ keeps the full-protocol figures).")
 if evaluation is not None:
     st.subheader("Accuracy matrix")
     st.plotly_chart(accuracy_heatmap(evaluation), key="metrics_accuracy")
@@ -64,3 +68,4 @@ else:
     st.dataframe(frame, hide_index=True, key="metrics_quality")
     st.caption("Means over " + str(quality["n_images"]) + " test images; ↓ lower is better for "
                + ", ".join(m["name"] for m in quality["metrics"] if m["lower_better"]) + ".")
+    show_source(f"quality_{slug}.json", quality)

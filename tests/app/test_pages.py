@@ -16,9 +16,11 @@ def results(tiny_zoo, tmp_path_factory):
     from analysis.analyses.boundary_table import boundary_report, save_boundary_report
     from analysis.analyses.features import feature_report, save_feature_report
     from analysis.analyses.quality import quality_table, save_quality
+    from analysis.config import dataset_slug
     from analysis.reporting.tables import regenerate
 
-    out = tmp_path_factory.mktemp("results")
+    base = tmp_path_factory.mktemp("results")          # $RA_RESULTS
+    out = base / "datasets" / dataset_slug(SYNTH)      # where the app reads a non-default dataset
     regenerate(dataset=SYNTH, folder=tiny_zoo, out_dir=out, progress=False)
     for path in out.glob("quality_denoise_*"):   # a results folder lacking one quality table
         path.unlink()
@@ -29,7 +31,7 @@ def results(tiny_zoo, tmp_path_factory):
                                          progress=False), out)
     # for clf-b, not the first classifier: the page must open on the one with a report
     save_feature_report(feature_report("sr", "clf-b", n=20, folder=tiny_zoo, dataset=SYNTH), out)
-    return out
+    return base
 
 
 @pytest.fixture

@@ -75,7 +75,7 @@ def test_update_cards_writes_measured_test_figures(tiny_zoo, tmp_path, capsys):
 
 def test_robustness_reports_clean_and_pgd_accuracy(tiny_zoo, capsys):
     assert main(["robustness", "--classifier", "clf-robust", "--checkpoints", str(tiny_zoo),
-                 "--steps", "3", "--limit", "16"]) == 0
+                 "--steps", "3", "--limit", "16", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["eps"] == 0.5 and out["images"] == 16 and out["units"] == "[0,1]-pixel L2"
     assert out["robust_accuracy"] <= out["clean_accuracy"] + 1e-9

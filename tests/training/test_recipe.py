@@ -1,5 +1,6 @@
 import json
 
+from analysis.config import dataset_slug
 from analysis.training import recipe, selection
 from analysis.training.recipe import RECIPE, build_zoo, processor_entries
 from analysis.training.selection import apply_rule
@@ -56,7 +57,9 @@ def test_recipe_pipeline_end_to_end_on_synthetic(tmp_path, monkeypatch):
     zoo = tmp_path / "zoo"
     trained = build_zoo(folder=zoo, state_dir=str(tmp_path / "runs"), progress=False,
                         recipe=entries)
-    record = json.loads((tmp_path / "lambda_selection.json").read_text())["sr:scale=4|ra|resnet20"]
+    selections = tmp_path / "datasets" / dataset_slug(SYNTH) / "lambda_selection.json"
+    assert not (tmp_path / "lambda_selection.json").exists()   # the embedded default's is not touched
+    record = json.loads(selections.read_text())["sr:scale=4|ra|resnet20"]
     # the sweep point at the chosen lambda is sr-ra itself and is not trained a second time
     covered = f"sr-ra-lam{record['chosen']:g}"
     assert trained == [e["name"] for e in entries if e["name"] != covered]

@@ -1,0 +1,122 @@
+"""Where result files go: results/ only for the full protocol, scoped by dataset; every result
+file carries its provenance."""
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from analysis.cli.main import build_parser, main
+from analysis.cli.options import departures
+from analysis.config import PROJECT_ROOT, dataset_slug, results_dir
+from analysis.reporting.outputs import destination
+from analysis.zoo.checkpoints import sha256_file
+from tests.conftest import SYNTH
+
+PROVENANCE_FIELDS = {"command", "dataset", "split", "n_images", "seeds", "checkpoints", "git",
+                     "torch", "device", "threads", "started", "wall_seconds"}
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_departures_name_the_options_that_leave_the_protocol():
+    parser = build_parser()
+    assert departures(parser.parse_args(["quality", "--task", "sr"])) == []
+    assert departures(parser.parse_args(["quality", "--task", "sr", "--limit", "2000"])) == []
+    assert departures(parser.parse_args(["quality", "--task", "sr", "--limit", "50",
+                                         "--metrics", "psnr"])) == ["--limit 50", "--metrics psnr"]
+    assert departures(parser.parse_args(["boundaries", "--task", "sr", "--target", "x",
+                                         "--all-images"])) == ["--all-images"]
+    assert departures(parser.parse_args(["features", "--task", "sr", "--n", "100"])) == ["--n 100"]
+    # options that only name what is measured (file name) or how fast are not departures
+    assert departures(parser.parse_args(["quality", "--task", "sr", "--batch-size", "7"])) == []
+
+
+def test_destination_full_partial_and_out(tmp_path, monkeypatch):
+    monkeypatch.setenv("RA_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("RA_RUNS", str(tmp_path / "runs"))
+    full = destination("quality", "fashion-mnist", [])
+    assert full.full_protocol and full.folder == tmp_path / "results"
+    other = destination("quality", "cifar10", [])
+    assert other.folder == tmp_path / "results" / "datasets" / "cifar10"
+    partial = destination("quality", "fashion-mnist", ["--limit 5"])
+    assert not partial.full_protocol and partial.folder.parent == tmp_path / "runs" / "quality"
+    assert partial.folder.is_dir() and "--limit 5" in partial.why
+    again = destination("quality", "fashion-mnist", ["--limit 5"])
+    assert again.folder != partial.folder          # a second run never reuses a folder
+    named = destination("quality", "fashion-mnist", ["--limit 5"], out=tmp_path / "mine")
+    assert named.folder == tmp_path / "mine"
+
+
+def test_dataset_slugs_are_folder_names_and_keep_long_paths_apart():
+    assert dataset_slug("fashion-mnist") == "fashion-mnist"
+    assert dataset_slug("imagefolder:/data/pets:size=64") == "imagefolder-data-pets-size-64"
+    a = dataset_slug("imagefolder:/" + "x" * 80 + "/a/pets")
+    b = dataset_slug("imagefolder:/" + "y" * 80 + "/a/pets")
+    assert a != b and len(a) <= 60 and "/" not in a
+
+
+def test_limited_runs_leave_the_shipped_results_byte_identical(capsys):
+    """quality, features, boundaries, robustness and results with a sample of the test split
+    write to runs/<verb>/<stamp>/ (here $RA_RUNS, set by conftest), never to results/."""
+    shipped = PROJECT_ROOT / "results"
+    before = tree_digest(shipped)
+    runs = Path(__import__("os").environ["RA_RUNS"])
+    commands = [
+        ["quality", "--task", "sr", "--limit", "3", "--metrics", "psnr"],
+        ["features", "--task", "sr", "--n", "30", "--backend", "sklearn"],
+        ["boundaries", "--task", "sr", "--source", "resnet20", "--target", "densenet-bc",
+         "--limit", "20", "--all-images", "--tol", "0.05"],
+        ["robustness", "--classifier", "resnet20-robust", "--limit", "4", "--steps", "2"],
+        ["results", "--limit", "2"],
+    ]
+    for argv in commands:
+        assert main([*argv, "--no-progress"]) == 0, argv
+        err = capsys.readouterr().err
+        assert "Not the full protocol" in err and "is untouched" in err, err
+        assert any((runs / argv[0]).iterdir()), argv
+    assert tree_digest(shipped) == before
+
+
+def test_a_full_protocol_run_on_another_dataset_lands_in_its_own_folder(tiny_zoo, tmp_path,
+                                                                         monkeypatch, capsys):
+    monkeypatch.setenv("RA_RESULTS", str(tmp_path / "results"))
+    assert main(["quality", "--task", "sr", "--dataset", SYNTH, "--checkpoints", str(tiny_zoo),
+                 "--metrics", "psnr", "--no-progress"]) == 0       # --metrics: departs
+    assert "Not the full protocol (--metrics psnr)" in capsys.readouterr().err
+    assert not (tmp_path / "results").exists()
+    assert main(["quality", "--task", "sr", "--dataset", SYNTH, "--checkpoints", str(tiny_zoo),
+                 "--no-progress"]) == 0
+    assert "Full protocol" in capsys.readouterr().err
+    folder = results_dir(dataset=SYNTH)
+    assert folder == tmp_path / "results" / "datasets" / dataset_slug(SYNTH)
+    saved = json.loads((folder / "quality_sr_scale4.json").read_text())
+    assert saved["dataset"] == SYNTH
+    assert not (tmp_path / "results" / "quality_sr_scale4.json").exists()
+
+
+@pytest.mark.parametrize("argv, stem", [
+    (["quality", "--task", "sr", "--metrics", "psnr"], "quality_sr_scale4"),
+    (["features", "--task", "sr", "--classifier", "clf-a", "--n", "20", "--backend", "sklearn"],
+     "features_sr_scale4_clf-a"),
+    (["boundaries", "--task", "sr", "--source", "clf-a", "--target", "clf-b", "--all-images",
+      "--limit", "6", "--max-dist", "5", "--tol", "0.05"], "boundaries_sr_scale4_clf-a_clf-b"),
+    (["robustness", "--classifier", "clf-robust", "--steps", "2", "--limit", "8"],
+     "robustness_clf-robust"),
+])
+def test_every_result_file_carries_provenance_with_the_checkpoint_hashes(
+        argv, stem, tiny_zoo, tmp_path, capsys):
+    out = tmp_path / "out"
+    extra = [] if argv[0] == "robustness" else ["--dataset", SYNTH]
+    assert main([*argv, *extra, "--checkpoints", str(tiny_zoo), "--out", str(out),
+                 "--no-progress"]) == 0
+    record = json.loads((out / f"{stem}.json").read_text())["provenance"]
+    assert PROVENANCE_FIELDS <= set(record), PROVENANCE_FIELDS - set(record)
+    assert record["checkpoints"], record
+    for name, digest in record["checkpoints"].items():
+        assert sha256_file(tiny_zoo / f"{name}.safetensors") == digest, name
+    assert record["command"].startswith(f"python -m analysis {argv[0]} "), record["command"]
+    assert f"--out {out}" in record["command"]
