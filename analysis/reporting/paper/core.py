@@ -42,6 +42,7 @@ class FigureOptions:
     results: Path | None = None
     checkpoints: Path | None = None
     dataset: str | None = None
+    data_root: str | None = None
     device: str | None = None
 
     def task_spec(self) -> str:

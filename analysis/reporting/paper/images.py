@@ -8,7 +8,7 @@ import torch
 
 from ...analyses.quality import task_slug
 from ...errors import RAExplorerError, unknown_name
-from ...pipeline.runner import CLEAN, NO_PROCESSING, stream
+from ...pipeline.runner import CLEAN, NO_PROCESSING, processor_views, stream
 from ..tables import METHOD_LABELS
 from .core import FigureOptions, PaperFigure, figure_provenance, new_figure
 from .selection import SEARCH_IMAGES, choose, record_table
@@ -31,7 +31,7 @@ class Zoo:
         self.dataset = default_dataset(options.dataset)
         self.folder = checkpoint_dir(options.checkpoints)
         self.device = pick_device(options.device)
-        self.test = load_dataset(self.dataset, "test")
+        self.test = load_dataset(self.dataset, "test", root=options.data_root)
         self.names = list(self.test.info.class_names)
         clf_cards, proc_cards = select_models(self.task.spec, self.dataset, self.folder)
         self.clf_cards = {c["name"]: c for c in clf_cards}
@@ -99,6 +99,23 @@ class Zoo:
         table, where = record_table(self.task.spec, self.dataset, opts.results_dir(), classifier,
                                     self.digests(classifier, plain, ra), measure)
         return choose(table, name, classifier, plain, ra, k, opts.seed), f"filter {name} on {where}"
+
+
+class PlaneView:
+    """What :func:`analysis.explore.workspace.plane_maps` reads of a workspace, from a
+    :class:`Zoo` (only the plain and RA processors and the named classifiers are loaded)."""
+
+    def __init__(self, zoo: Zoo, plain: str, ra: str, classifiers: list[str]):
+        self.task, self.test = zoo.task, zoo.test
+        self._plain, self._ra = plain, ra
+        self.processors = zoo.load(zoo.proc_cards, sorted({plain, ra}))
+        self.classifiers = zoo.load(zoo.clf_cards, list(dict.fromkeys(classifiers)))
+
+    def plain_name(self) -> str:
+        return self._plain
+
+    def ra_name(self) -> str:
+        return self._ra
 
 
 def to_uint8(image: torch.Tensor) -> np.ndarray:
@@ -204,7 +221,7 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from ...explore.workspace import Workspace, plane_maps
+    from ...explore.workspace import plane_maps
 
     zoo = Zoo(options)
     source = zoo.classifier(options.classifier)
@@ -214,7 +231,7 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
         if n not in zoo.clf_cards:
             raise unknown_name("classifier", n, list(zoo.clf_cards))
     indices, chosen_by = zoo.indices(source, plain, ra, options.rows if options.filter else 1)
-    ws = Workspace(zoo.task.spec, zoo.dataset, str(zoo.folder), device=str(zoo.device))
+    ws = PlaneView(zoo, plain, ra, [source, *clfs])
     k = len(zoo.names)
     cmap = ListedColormap([CLASS_COLOURS[c % len(CLASS_COLOURS)] for c in range(k)])
     ncols = 3 + len(clfs)
@@ -227,9 +244,8 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
                           direction_seed=options.seed * 1_000_003 + index)
         clean, label, _ = ws.test[index]
         lq = ws.task.degrade_eval(clean[None], [index])
-        strip = {"clean": clean}
-        for head, name in (("plain", plain), ("RA", ra)):
-            strip[head] = ws.outputs_for(clean, lq[0], [name])[name]["human"]
+        strip = {"clean": clean, "plain": processor_views(ws.processors[plain], lq).human[0],
+                 "RA": processor_views(ws.processors[ra], lq).human[0]}
         src_model = ws.classifiers[source]
         for c, (head, image) in enumerate(strip.items()):
             ax = axes[r, c]
