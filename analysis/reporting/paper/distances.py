@@ -65,8 +65,8 @@ def build_bd(options: FigureOptions) -> PaperFigure:
             censored = int(np.isnan(np.asarray(values[direction][quantity], float)).sum())
             ax.step(xs, fs, where="post", color=LINE_COLOURS[k], linestyle=LINESTYLES[k],
                     label=f"{label} ({censored} censored)" if censored else label)
-            plotted += [{"quantity": quantity, "direction": direction, "distance": x,
-                         "fraction_at_most": f} for x, f in zip(xs, fs)]
+            plotted += [{"quantity": quantity, "direction": direction, "distance": float(x),
+                         "fraction_at_most": float(f"{f:.6g}")} for x, f in zip(xs, fs)]
         ax.set_xscale("log")
         ax.set_title(quantity)
         ax.set_xlabel("distance ([0,1]-pixel L2)")

@@ -276,10 +276,13 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
                 ax.set_ylabel("v, random ⊥ d_RA")
             else:
                 ax.set_yticklabels([])
-            rows += [{"index": index, "panel": "map", "classifier": name, "u": float(us[j]),
-                      "v": float(vs[i]), "class_index": int(classes[i, j]),
-                      "class": zoo.names[int(classes[i, j])], "ra_length": maps["ra_length"]}
+            rows.append({"index": index, "panel": "RA output", "classifier": name,
+                         "u": maps["ra_length"], "v": 0.0})
+            rows += [{"index": index, "panel": "map", "classifier": name,
+                      "u": float(f"{us[j]:.6g}"), "v": float(f"{vs[i]:.6g}"),
+                      "class_index": int(classes[i, j])}
                      for i in range(len(vs)) for j in range(len(us))]
+    rows += [{"panel": "legend", "class_index": c, "class": zoo.names[c]} for c in sorted(present)]
     handles = [Patch(facecolor=CLASS_COLOURS[c % len(CLASS_COLOURS)], edgecolor="black",
                      linewidth=0.3, label=zoo.names[c]) for c in sorted(present)]
     handles += [Line2D([], [], marker="X", color="black", linestyle="", markersize=4,
