@@ -7,6 +7,8 @@ The app's download buttons and ``python -m analysis figure`` use the same builde
 
 from __future__ import annotations
 
+import threading
+
 from ...errors import unknown_name
 from .core import FigureOptions, PaperFigure, paper_style
 from .distances import build_bd
@@ -35,10 +37,23 @@ def build_figure(kind: str, options: FigureOptions | None = None) -> PaperFigure
         return KINDS[kind](options or FigureOptions())
 
 
+_LOCK = threading.Lock()   # rc_context changes matplotlib's global rcParams: one figure at a time
+
+
 def download(kind: str, options: FigureOptions, fmt: str) -> bytes:
-    """The bytes of one figure file (the app's download buttons)."""
-    return figure_bytes(build_figure(kind, options), fmt, options.dpi)
+    """The bytes of one figure file (the app's download buttons, which call this on a thread
+    of their own)."""
+    with _LOCK:
+        fig = build_figure(kind, options)
+        return figure_bytes(fig, fmt, options.dpi)
+
+
+def file_name(kind: str, options: FigureOptions, fmt: str) -> str:
+    """``<kind>_<task slug>.<fmt>``: the name a download is saved under."""
+    from ...analyses.quality import task_slug
+
+    return f"{kind}_{task_slug(options.task_spec())}.{fmt}"
 
 
 __all__ = ["FORMATS", "KINDS", "MIME", "FigureOptions", "PaperFigure", "build_figure",
-           "download", "figure_bytes", "save_figure"]
+           "download", "figure_bytes", "file_name", "save_figure"]

@@ -8,7 +8,7 @@ import numpy as np
 
 from ...analyses.quality import task_slug
 from ...errors import RAExplorerError, unknown_name
-from ..tables import lambda_rows, transfer_rows
+from ..tables import lambda_rows, task_name, transfer_rows
 from .core import FigureOptions, PaperFigure, figure_provenance, new_figure, read_json, result_file
 from .style import LINE_COLOURS, LINESTYLES, MARKERS
 
@@ -38,9 +38,10 @@ def chosen_classifiers(result: dict, wanted: list[str] | None) -> list[str]:
 def build_lambda(options: FigureOptions) -> PaperFigure:
     """PSNR (x) vs accuracy (y, %, 95 % Wilson CI as error bars), one line per classifier, one
     point per lambda of the RA processors trained with the source ``--classifier`` (default
-    resnet20); lambda = 0 is the plain processor."""
+    the source of <task>-ra); lambda = 0 is the plain processor."""
     path, result = load_evaluation(options)
-    source = options.classifier or "resnet20"
+    ra = next((r for r in result["rows"] if r["name"] == f"{task_name(result)}-ra"), {})
+    source = options.classifier or ra.get("source") or "resnet20"
     rows = lambda_rows(result, source)
     if sum(r["method"] == "ra" for r in rows) < 2:
         raise RAExplorerError(f"{path.name} holds fewer than two RA processors with source "

@@ -235,7 +235,7 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
     k = len(zoo.names)
     cmap = ListedColormap([CLASS_COLOURS[c % len(CLASS_COLOURS)] for c in range(k)])
     ncols = 3 + len(clfs)
-    fig = new_figure(options.width, len(indices) * options.width / ncols * 1.15 + 0.45)
+    fig = new_figure(options.width, len(indices) * (options.width / ncols + 0.5) + 0.45)
     axes = fig.subplots(len(indices), ncols, squeeze=False)
     rows, present = [], set()
     e = options.extent
@@ -271,9 +271,9 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
             ax.plot([maps["ra_length"]], [0], marker="*", color="white", markeredgecolor="black",
                     markeredgewidth=0.5, markersize=6, linestyle="")
             ax.set_title(name)
-            ax.set_xlabel("u along d_RA")
             if c == 3:
-                ax.set_ylabel("v, random ⊥ d_RA")
+                ax.set_xlabel("u (along d_RA)")
+                ax.set_ylabel("v (random ⊥)")
             else:
                 ax.set_yticklabels([])
             rows.append({"index": index, "panel": "RA output", "classifier": name,
@@ -289,8 +289,9 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
                        label=f"plain output ({plain})"),
                 Line2D([], [], marker="*", color="white", markeredgecolor="black",
                        markeredgewidth=0.5, linestyle="", markersize=6, label=f"RA output ({ra})")]
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 6),
-               title="class (distances in [0,1]-pixel L2)")
+    fig.legend(handles=handles, loc="outside lower center",
+               ncols=max(1, min(len(handles), int(options.width / 1.15))),
+               title="class; u and v in [0,1]-pixel L2")
     title = (f"{zoo.task.spec}: decision maps around the {plain} output along d_RA (towards "
              f"{ra}), images {', '.join(map(str, indices))} ({chosen_by})")
     prov = figure_provenance("boundary-maps", dataset=zoo.dataset, split="test",

@@ -15,6 +15,10 @@ from . import FigureOptions, build_figure, save_figure
 from .style import PRESETS
 
 FORMATS = ("png", "pdf")
+# image figures: the default filter (RA right, plain wrong), else the next choice (a zoo where
+# no image qualifies, as the tiny test zoo); the figure's provenance says which was used
+FALLBACKS = {"examples": [{}, {"filter": "plain-wrong"}, {"indices": [0, 1, 2]}],
+             "boundary-maps": [{}, {"filter": "plain-wrong", "rows": 1}, {"indices": [0]}]}
 DPI = 200
 
 
@@ -49,12 +53,16 @@ def write_result_figures(results: Path, out_dir: Path | None = None, folder=None
     out_dir = Path(out_dir) if out_dir is not None else results / "figures"
     written = []
     for kind, fields in planned(results):
-        options = FigureOptions(results=results, checkpoints=folder, dataset=dataset,
-                                device=device, dpi=dpi, **fields)
-        try:
-            fig = build_figure(kind, options)
-        except RAExplorerError as exc:
-            print(f"figures: {kind} for {fields['task']} skipped: {exc}", file=sys.stderr)
+        fig = None
+        for choice in FALLBACKS.get(kind, [{}]):
+            options = FigureOptions(results=results, checkpoints=folder, dataset=dataset,
+                                    device=device, dpi=dpi, **fields, **choice)
+            try:
+                fig = build_figure(kind, options)
+                break
+            except RAExplorerError as exc:
+                print(f"figures: {kind} for {fields['task']} skipped: {exc}", file=sys.stderr)
+        if fig is None:
             continue
         written += save_figure(fig, out_dir / fig.name, formats, dpi)
         fig.figure.clear()
