@@ -7,6 +7,7 @@ from analysis.analyses.evaluate import evaluate
 from analysis.analyses.quality import task_slug
 from analysis.explore.workspace import available_tasks, classifier_names
 from analysis.reporting.figures import accuracy_heatmap, lambda_figure, transfer_heatmap
+from analysis.reporting.paper.evaluation import lambda_sources
 from app.components.common import dataset, folder, missing, result
 from app.components.downloads import figure_downloads
 
@@ -55,7 +56,8 @@ if evaluation is not None:
                 "python -m analysis build-zoo")
     else:
         st.plotly_chart(fig, key="metrics_lambda")
-        if result(f"evaluate_{slug}.json") is not None:
+        saved = result(f"evaluate_{slug}.json")
+        if saved is not None and source in lambda_sources(saved):
             figure_downloads("lambda", "metrics_lambda_fig", task=task, classifier=source)
 
 st.subheader("Quality table")

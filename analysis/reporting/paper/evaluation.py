@@ -35,6 +35,13 @@ def chosen_classifiers(result: dict, wanted: list[str] | None) -> list[str]:
     return list(wanted) if wanted else list(known)
 
 
+def lambda_sources(result: dict) -> list[str]:
+    """The classifiers that are the source of RA processors at two or more lambdas (the
+    sources a ``lambda`` figure can be drawn for)."""
+    return [c for c in result["classifiers"]
+            if sum(r["method"] == "ra" for r in lambda_rows(result, c)) >= 2]
+
+
 def build_lambda(options: FigureOptions) -> PaperFigure:
     """PSNR (x) vs accuracy (y, %, 95 % Wilson CI as error bars), one line per classifier, one
     point per lambda of the RA processors trained with the source ``--classifier`` (default
@@ -43,7 +50,7 @@ def build_lambda(options: FigureOptions) -> PaperFigure:
     ra = next((r for r in result["rows"] if r["name"] == f"{task_name(result)}-ra"), {})
     source = options.classifier or ra.get("source") or "resnet20"
     rows = lambda_rows(result, source)
-    if sum(r["method"] == "ra" for r in rows) < 2:
+    if source not in lambda_sources(result):
         raise RAExplorerError(f"{path.name} holds fewer than two RA processors with source "
                               f"{source} at different lambdas; train them with "
                               "'python -m analysis build-zoo'.")
