@@ -49,7 +49,9 @@ if evaluation is not None:
         if result(f"evaluate_{slug}.json") is not None:
             figure_downloads("transfer", "metrics_transfer_fig", task=task)
     st.subheader("Lambda trade-off")
-    source = st.selectbox("Source classifier", evaluation["classifiers"], key="metrics_source")
+    swept = lambda_sources(evaluation)       # open on a source with a lambda sweep
+    source = st.selectbox("Source classifier", evaluation["classifiers"], key="metrics_source",
+                          index=evaluation["classifiers"].index(swept[0]) if swept else 0)
     fig = lambda_figure(evaluation, source)
     if fig is None:
         missing(f"RA processors with source {source} at several lambdas",
