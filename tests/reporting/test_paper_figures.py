@@ -297,3 +297,20 @@ def test_bad_input_is_one_sentence_with_the_command(kind, kw, message, shipped):
 
 def test_kinds_registry_is_complete():
     assert set(KINDS) == {*FILE_KINDS, *MODEL_KINDS}
+
+
+def test_the_committed_figures_embed_their_fonts_and_have_their_csv():
+    from pypdf import PdfReader
+
+    pdfs = sorted((PROJECT_ROOT / "results").rglob("figures/*.pdf"))
+    assert len(pdfs) >= 10
+    for pdf in pdfs:
+        reader = PdfReader(pdf)
+        fonts = pdf_fonts(reader)
+        assert len(reader.pages) == 1 and fonts, pdf.name
+        assert all(f.get("/Subtype") != "/Type3" and embedded(f) for f in fonts), pdf.name
+        assert json.loads(reader.metadata["/Subject"])["figure"] in KINDS
+        for ext in ("png", "csv"):
+            assert pdf.with_suffix(f".{ext}").stat().st_size > 0, (pdf.name, ext)
+    total = sum(p.stat().st_size for p in pdfs[0].parent.iterdir())
+    assert total < 5 * 2**20
