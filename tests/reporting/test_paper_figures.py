@@ -314,3 +314,14 @@ def test_the_committed_figures_embed_their_fonts_and_have_their_csv():
             assert pdf.with_suffix(f".{ext}").stat().st_size > 0, (pdf.name, ext)
     total = sum(p.stat().st_size for p in pdfs[0].parent.iterdir())
     assert total < 5 * 2**20
+
+
+def test_boundary_maps_at_column_width_put_the_maps_below_the_strip(tiny_zoo, shipped):
+    fig = build_figure("boundary-maps", options_for("boundary-maps", shipped, tiny_zoo,
+                                                    indices=[4], width=PRESETS["single"]))
+    shown = [ax for ax in fig.figure.axes if ax.get_visible() and ax.images]
+    assert len(shown) == 5                              # clean, plain, RA, two maps
+    strip, maps = shown[:3], shown[3:]
+    assert [ax.get_title() for ax in maps] == ["clf-a", "clf-b"]
+    top_of_maps = max(ax.get_position().y1 for ax in maps)
+    assert top_of_maps < min(ax.get_position().y0 for ax in strip)

@@ -101,6 +101,9 @@ class Zoo:
         return choose(table, name, classifier, plain, ra, k, opts.seed), f"filter {name} on {where}"
 
 
+STACK_BELOW_IN = 0.75   # boundary-maps: narrower columns than this put the maps on a row of their own
+
+
 class PlaneView:
     """What :func:`analysis.explore.workspace.plane_maps` reads of a workspace, from a
     :class:`Zoo` (only the plain and RA processors and the named classifiers are loaded)."""
@@ -234,9 +237,20 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
     ws = PlaneView(zoo, plain, ra, [source, *clfs])
     k = len(zoo.names)
     cmap = ListedColormap([CLASS_COLOURS[c % len(CLASS_COLOURS)] for c in range(k)])
-    ncols = 3 + len(clfs)
-    fig = new_figure(options.width, len(indices) * (options.width / ncols + 0.5) + 0.45)
-    axes = fig.subplots(len(indices), ncols, squeeze=False)
+    # one row per image (strip, then maps) when the figure is wide enough, else two rows
+    stacked = options.width / (3 + len(clfs)) < STACK_BELOW_IN
+    ncols = max(3, len(clfs)) if stacked else 3 + len(clfs)
+    per_image = 2 if stacked else 1
+    fig = new_figure(options.width,
+                     len(indices) * per_image * (options.width / ncols + 0.5) + 0.45)
+    grid = fig.subplots(len(indices) * per_image, ncols, squeeze=False)
+    for ax in grid.flat:
+        ax.set_visible(False)
+
+    def place(r: int, c: int):
+        ax = grid[r * 2 + (c >= 3), c - 3 * (c >= 3)] if stacked else grid[r, c]
+        ax.set_visible(True)
+        return ax
     rows, present = [], set()
     e = options.extent
     for r, index in enumerate(indices):
@@ -248,7 +262,7 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
                  "RA": processor_views(ws.processors[ra], lq).human[0]}
         src_model = ws.classifiers[source]
         for c, (head, image) in enumerate(strip.items()):
-            ax = axes[r, c]
+            ax = place(r, c)
             ax.imshow(to_uint8(image), interpolation="nearest")
             ax.set_axis_off()
             pred = int(src_model(image[None]).argmax(1))
@@ -259,7 +273,7 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
             rows.append({"index": index, "panel": head, "classifier": source,
                          "prediction": zoo.names[pred], "label": zoo.names[int(label)]})
         for c, name in enumerate(clfs, start=3):
-            ax = axes[r, c]
+            ax = place(r, c)
             dmap = maps["maps"][name]
             classes = dmap.classes.numpy()
             present |= set(np.unique(classes).tolist())
