@@ -1,6 +1,6 @@
 """``python -m analysis <verb>``: the parser is the verb modules' registrations put together.
 
-Each verb module (``training``, ``measure``, ``geometry``, ``catalogue``, and the survey's own
+Each verb module (``training``, ``measure``, ``geometry``, ``figure``, ``catalogue``, and the survey's own
 ``analysis.survey.cli``) defines
 its command functions next to a ``register(subparsers)`` that adds its sub-parsers; shared option
 groups live in :mod:`analysis.cli.options`. An error is printed as one
@@ -17,9 +17,9 @@ import sys
 
 from ..survey import cli as survey
 from ..validation import OneLineParser, print_error
-from . import catalogue, geometry, measure, training
+from . import catalogue, figure, geometry, measure, training
 
-VERB_MODULES = (training, measure, geometry, survey, catalogue)
+VERB_MODULES = (training, measure, geometry, figure, survey, catalogue)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -67,7 +67,7 @@ def cmd_results(args) -> int:
     results, written = regenerate(dataset=args.dataset, folder=args.checkpoints,
                                   limit=args.limit, out_dir=where.folder,
                                   progress=not args.no_progress, device=args.device,
-                                  fresh=args.fresh, tasks=args.task)
+                                  fresh=args.fresh, tasks=args.task, figures=True)
     print("Wrote " + ", ".join(str(p) for p in written))
     if args.update_cards:
         names = [n for result in results for n in update_cards(result, args.checkpoints)]
@@ -141,7 +141,8 @@ def register(sub) -> None:
     p = sub.add_parser("results", parents=[DATASET(), CHECKPOINTS(), DEVICE(), LIMIT(),
                                            PROGRESS()],
                        help="re-measure the RA paper's tables, the record tables and the "
-                            "quality tables into results/")
+                            "quality tables into results/, and draw the paper figures into "
+                            "results/figures/")
     p.add_argument("--out", default=None,
                    help="folder for the result files (default: results/ for the full protocol, "
                         "else runs/results/<time stamp>/)")

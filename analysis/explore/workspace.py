@@ -231,11 +231,12 @@ class Workspace:
 
 @torch.no_grad()
 def plane_maps(workspace, index: int, classifiers: list[str], extent: float, resolution: int,
-               coarse_step: int = 8) -> dict:
+               coarse_step: int = 8, direction_seed: int | None = None) -> dict:
     """2-D decision maps of ``classifiers`` around test image ``index``.
 
     The plane passes through the plain output x along d_RA (towards the RA
-    output) and a random direction orthogonal to it (seeded by the index).
+    output) and a random direction orthogonal to it (seeded by ``direction_seed``, default
+    the index).
     Returns {"maps": {name: DecisionMap}, "ra_length": ||x_RA - x||,
     "agreement": matrix}.
     """
@@ -252,7 +253,7 @@ def plane_maps(workspace, index: int, classifiers: list[str], extent: float, res
     x = processor_views(workspace.processors[plain], lq).machine
     x_ra = processor_views(workspace.processors[ra], lq).machine
     d_ra, length = ra_directions(x, x_ra)
-    d_r = orthogonal_direction(d_ra[0], seed=index)
+    d_r = orthogonal_direction(d_ra[0], seed=index if direction_seed is None else direction_seed)
     maps = {name: adaptive_decision_map(workspace.classifiers[name], x[0], d_ra[0], d_r, extent,
                                         resolution, coarse_step=coarse_step)
             for name in classifiers}

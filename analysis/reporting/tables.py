@@ -238,9 +238,9 @@ def measure_for_results(task: str, dataset: str, folder=None, limit: int | None 
 
 def regenerate(dataset: str | None = None, folder=None, limit: int | None = None,
                out_dir: Path | None = None, progress: bool = True, device: str | None = None,
-               fresh: bool = False, tasks: list[str] | None = None):
-    """Measure every task (one runner pass each) and rewrite the tables; returns (results,
-    written paths).
+               fresh: bool = False, tasks: list[str] | None = None, figures: bool = False):
+    """Measure every task (one runner pass each) and rewrite the tables and (``figures``) the
+    paper figures in ``<results>/figures``; returns (results, written paths).
 
     A task whose saved ``evaluate_<task>.json`` was measured on the current
     checkpoints (by weight digest) is reused, unless ``fresh`` (all tasks) or it is one of
@@ -262,4 +262,16 @@ def regenerate(dataset: str | None = None, folder=None, limit: int | None = None
         result, paths = measure_for_results(t, dataset, folder, limit, out_dir, progress, device)
         results.append(result)
         written += paths
-    return results, written + write_results(results, out_dir)
+    written += write_results(results, out_dir)
+    if figures:
+        written += regenerate_figures(results_dir(out_dir, dataset=dataset), folder, dataset, device)
+    return results, written
+
+
+def regenerate_figures(out_dir: Path, folder=None, dataset: str | None = None,
+                       device: str | None = None) -> list[Path]:
+    """The paper figures of the result files in ``out_dir``, into ``out_dir/figures``
+    (:mod:`analysis.reporting.paper.shipped`)."""
+    from .paper.shipped import write_result_figures
+
+    return write_result_figures(out_dir, folder=folder, dataset=dataset, device=device)

@@ -12,6 +12,7 @@ from analysis.analyses.quality import task_slug
 from analysis.explore.workspace import available_tasks, classifier_names, plane_maps
 from analysis.reporting.figures import bd_histograms
 from app.components.common import dataset, folder, get_workspace, missing, result, show_source
+from app.components.downloads import figure_downloads
 
 st.title("Decision boundaries")
 names = classifier_names(dataset(), folder())
@@ -51,6 +52,9 @@ if len(chosen) >= 2:
     st.caption(f"Plane through the {plain} output (origin) along d_RA (towards {ra}, "
                f"‖x_RA − x‖ = {result_maps['ra_length']:.3f}) and a random orthogonal "
                f"direction; true class {label}.")
+    figure_downloads("boundary-maps", "bd_maps_fig", task=task, indices=[int(index)],
+                     classifier=chosen[0], classifiers=list(chosen), extent=float(extent),
+                     resolution=int(resolution))
     st.subheader("Agreement between the maps")
     st.dataframe(pd.DataFrame(result_maps["agreement"]).round(3), key="bd_agreement")
 else:
@@ -80,3 +84,4 @@ else:
     if report.get("records"):
         st.plotly_chart(bd_histograms(report["records"], report["pairs"][0]["source"]),
                         key="bd_hist")
+        figure_downloads("bd", "bd_ecdf_fig", task=task, classifier=chosen[0], target=chosen[1])

@@ -5,6 +5,7 @@ import streamlit as st
 from analysis.errors import RAExplorerError
 from analysis.explore.workspace import FILTERS, available_tasks, classifier_names, enlarge_png, read_upload
 from app.components.common import dataset, folder, get_workspace, missing
+from app.components.downloads import figure_downloads
 
 st.title("Compare outputs")
 # PNGs are enlarged by an integer factor already; if the browser must shrink one, keep it crisp
@@ -84,6 +85,9 @@ def show_panels(panels, label):
 panels = ws.panels(int(index), classifier, metrics=metric_names, processors=shown)
 label = ws.info.class_names[int(ws.test[int(index)][1])]
 show_panels(panels, f"Test image {int(index)} — true class: {label}")
+if shown:
+    figure_downloads("examples", "compare_fig", task=task, indices=[int(index)],
+                     classifier=classifier, processors=list(shown))
 
 if st.toggle("Difference views", key="compare_diff"):
     diffs = ws.differences(panels)

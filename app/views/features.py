@@ -7,6 +7,7 @@ from analysis.analyses.features import tsne_figure
 from analysis.analyses.quality import task_slug
 from analysis.explore.workspace import available_tasks, classifier_names
 from app.components.common import dataset, folder, missing, result, result_exists, show_source
+from app.components.downloads import figure_downloads
 
 st.title("Feature space")
 names = classifier_names(dataset(), folder())
@@ -24,6 +25,7 @@ if report is None:
             f"python -m analysis features --task {task.split(':')[0]} --classifier {classifier}")
     st.stop()
 st.plotly_chart(tsne_figure(report), key="features_tsne")
+figure_downloads("tsne", "features_tsne_fig", task=task, classifier=classifier)
 rows = [{"source": s, "accuracy %": 100 * report["accuracy"][s],
          **report["measures"]["sources"][s]} for s in report["sources"]]
 st.dataframe(pd.DataFrame(rows).drop(columns=["hq_distance_raw"]), hide_index=True,

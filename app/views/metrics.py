@@ -7,7 +7,9 @@ from analysis.analyses.evaluate import evaluate
 from analysis.analyses.quality import task_slug
 from analysis.explore.workspace import available_tasks, classifier_names
 from analysis.reporting.figures import accuracy_heatmap, lambda_figure, transfer_heatmap
+from analysis.reporting.paper.evaluation import lambda_sources
 from app.components.common import dataset, folder, missing, result, show_source
+from app.components.downloads import figure_downloads
 
 st.title("Metrics")
 tasks = available_tasks(dataset(), folder())
@@ -48,14 +50,21 @@ if evaluation is not None:
                 "python -m analysis build-zoo")
     else:
         st.plotly_chart(fig, key="metrics_transfer")
+        if result(f"evaluate_{slug}.json") is not None:
+            figure_downloads("transfer", "metrics_transfer_fig", task=task)
     st.subheader("Lambda trade-off")
-    source = st.selectbox("Source classifier", evaluation["classifiers"], key="metrics_source")
+    swept = lambda_sources(evaluation)       # open on a source with a lambda sweep
+    source = st.selectbox("Source classifier", evaluation["classifiers"], key="metrics_source",
+                          index=evaluation["classifiers"].index(swept[0]) if swept else 0)
     fig = lambda_figure(evaluation, source)
     if fig is None:
         missing(f"RA processors with source {source} at several lambdas",
                 "python -m analysis build-zoo")
     else:
         st.plotly_chart(fig, key="metrics_lambda")
+        saved = result(f"evaluate_{slug}.json")
+        if saved is not None and source in lambda_sources(saved):
+            figure_downloads("lambda", "metrics_lambda_fig", task=task, classifier=source)
 
 st.subheader("Quality table")
 quality = result(f"quality_{slug}.json")
@@ -66,6 +75,7 @@ else:
     frame = pd.DataFrame([{"input": r["name"], **{n: r["values"][n]["mean"] for n in names}}
                           for r in quality["rows"]])
     st.dataframe(frame, hide_index=True, key="metrics_quality")
+    figure_downloads("quality", "metrics_quality_fig", task=task)
     st.caption("Means over " + str(quality["n_images"]) + " test images; ↓ lower is better for "
                + ", ".join(m["name"] for m in quality["metrics"] if m["lower_better"]) + ".")
     show_source(f"quality_{slug}.json", quality)

@@ -160,6 +160,50 @@ def test_direct_links_to_every_page_never_crash(app_url, browser):
         assert page.locator('[data-testid="stException"]').count() == 0
 
 
+def check_download(data: bytes, fmt: str) -> None:
+    """A valid file of ``fmt``: a one-page PDF, an SVG that parses, a PNG that decodes."""
+    import io
+    import xml.etree.ElementTree as ET
+
+    from PIL import Image
+    from pypdf import PdfReader
+
+    if fmt == "pdf":
+        assert data.startswith(b"%PDF") and len(PdfReader(io.BytesIO(data)).pages) == 1
+    elif fmt == "svg":
+        assert ET.fromstring(data).tag.endswith("svg")
+    else:
+        image = Image.open(io.BytesIO(data))
+        image.verify()
+        assert image.format == "PNG" and image.size[0] == round(6.75 * 300)
+
+
+def download(page, key: str, timeout_ms: int = 120000) -> tuple[bytes, str]:
+    """Click the download button with Streamlit key ``key``; (file bytes, suggested name)."""
+    button = page.locator(f".st-key-{key} button")
+    button.wait_for(timeout=timeout_ms)
+    with page.expect_download(timeout=timeout_ms) as info:
+        button.click()
+    return Path(info.value.path()).read_bytes(), info.value.suggested_filename
+
+
+def test_figure_download_buttons_give_valid_pdf_svg_png(app_url, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page.goto(app_url + "/metrics")
+    wait_interactive(page, "Metrics")      # opens on resnet20, the source of the lambda sweep
+    for fmt in ("pdf", "svg", "png"):
+        data, name = download(page, f"metrics_lambda_fig_{fmt}")
+        assert name == f"lambda_sr_scale4.{fmt}"
+        check_download(data, fmt)
+    page.goto(app_url + "/boundaries")
+    wait_interactive(page, "Decision boundaries")
+    data, name = download(page, "bd_maps_fig_png")
+    assert name == "boundary-maps_sr_scale4.png"
+    check_download(data, "png")
+    page.screenshot(path=str(ARTIFACTS / "page_boundaries_downloads.png"), full_page=True)
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
 @pytest.fixture(scope="module")
 def survey_app(tiny_zoo, tmp_path_factory):
     """The app on the tiny synthetic zoo with a fresh survey database holding one study."""

@@ -1,0 +1,108 @@
+"""``python -m analysis figure KIND [KIND ...] --out FILE_OR_DIR``: paper figures as PDF / SVG /
+PNG files, each with a CSV of its numbers beside it (builders in :mod:`analysis.reporting.paper`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..errors import InputError
+from ..validation import existing_dir, positive_float, positive_int, task_spec
+from .options import CHECKPOINTS, DATASET, DEVICE, SEED
+
+
+def _list(text: str | None, kind=str) -> list | None:
+    if text is None:
+        return None
+    try:
+        return [kind(t.strip()) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise InputError(f"Cannot read {text!r}; write a comma-separated list of "
+                         f"{'whole numbers' if kind is int else 'names'}.") from None
+
+
+def targets(kinds: list[str], out: str, formats: str | None) -> list[tuple[str, Path, list[str]]]:
+    """(kind, file stem, formats) per kind: ``--out FILE.pdf`` for one kind, else a folder
+    holding ``<figure name>.<format>``; the stem is filled in by the caller when None."""
+    from ..reporting.paper.output import FORMATS, check_formats
+
+    path = Path(out)
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix in FORMATS:
+        if len(kinds) > 1:
+            raise InputError(f"--out {out} names one file but {len(kinds)} figure kinds were "
+                             "asked for; give a folder instead.")
+        return [(kinds[0], path.with_suffix(""), check_formats(formats or suffix))]
+    return [(k, None, check_formats(formats or ",".join(FORMATS))) for k in kinds]
+
+
+def cmd_figure(args) -> int:
+    from ..errors import unknown_name
+    from ..reporting.paper import KINDS, FigureOptions, build_figure, save_figure
+    from ..reporting.paper.style import figure_width
+
+    for kind in args.kinds:
+        if kind not in KINDS:
+            raise unknown_name("figure kind", kind, list(KINDS))
+    plan = targets(args.kinds, args.out, args.format)
+    options = FigureOptions(
+        width=figure_width(args.width, args.preset), dpi=args.dpi, seed=args.seed, task=args.task,
+        indices=_list(args.indices, int), filter=args.filter, rows=args.rows,
+        classifier=args.classifier, classifiers=_list(args.classifiers), target=args.target,
+        processors=_list(args.processors), metrics=_list(args.metrics),
+        classes=_list(args.classes, int), extent=args.extent, resolution=args.resolution,
+        results=args.results, checkpoints=args.checkpoints, dataset=args.dataset,
+        data_root=args.data_root, device=args.device)
+    written = []
+    for kind, stem, formats in plan:
+        fig = build_figure(kind, options)
+        stem = stem or Path(args.out) / fig.name
+        written += save_figure(fig, stem, formats, args.dpi)
+    print("Wrote " + ", ".join(str(p) for p in written), file=sys.stderr)
+    for p in written:
+        print(p)
+    return 0
+
+
+def register(sub) -> None:
+    from ..reporting.paper import KINDS
+    from ..reporting.paper.style import DEFAULT_DPI, PRESETS
+
+    p = sub.add_parser("figure", parents=[DATASET(), CHECKPOINTS(), DEVICE(), SEED()],
+                       help="paper figures as PDF / SVG / PNG files with a CSV of their numbers")
+    p.add_argument("kinds", nargs="+", metavar="KIND", help=f"one or more of {', '.join(KINDS)}")
+    p.add_argument("--out", required=True,
+                   help="FILE.pdf / .svg / .png (one kind), or a folder for <figure name>.<format>")
+    p.add_argument("--format", default=None,
+                   help="comma-separated pdf, svg, png (default: the --out suffix, else all three)")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--width", type=positive_float, default=None,
+                      help="figure width in inches at the printed size")
+    size.add_argument("--preset", default=None, choices=sorted(PRESETS),
+                      help=", ".join(f"{k} = {v} in" for k, v in PRESETS.items())
+                      + " (a two-column page's column / full width; default double)")
+    p.add_argument("--dpi", type=positive_int, default=DEFAULT_DPI, help="PNG pixels per inch")
+    p.add_argument("--results", type=existing_dir, default=None,
+                   help="folder of the result files read (default: $RA_RESULTS or results/)")
+    p.add_argument("--task", type=task_spec, default="sr", help="task (default sr)")
+    p.add_argument("--indices", default=None, help="examples, boundary-maps: test image indices, "
+                   "comma-separated")
+    p.add_argument("--filter", default=None, help="examples, boundary-maps: choose images by "
+                   "ra-right-plain-wrong (default), plain-wrong, both-right or methods-disagree")
+    p.add_argument("--rows", type=positive_int, default=3,
+                   help="examples: images chosen by the filter (boundary-maps: 1 unless --filter)")
+    p.add_argument("--classifier", default=None, help="examples, boundary-maps: whose predictions "
+                   "(default the RA source); lambda: the RA source; tsne, bd: the (source) "
+                   "classifier of the result file")
+    p.add_argument("--classifiers", default=None,
+                   help="boundary-maps, lambda, transfer: comma-separated classifiers")
+    p.add_argument("--target", default=None, help="bd: the target classifier of the pair")
+    p.add_argument("--processors", default=None, help="examples: processors shown (default plain "
+                   "and RA); quality: rows; tsne: sources compared with HQ")
+    p.add_argument("--metrics", default=None, help="quality: comma-separated metrics")
+    p.add_argument("--classes", default=None, help="tsne: comma-separated class indices")
+    p.add_argument("--extent", type=positive_float, default=2.0,
+                   help="boundary-maps: ± range of the maps, [0,1]-pixel L2")
+    p.add_argument("--resolution", type=positive_int, default=64,
+                   help="boundary-maps: grid points per axis")
+    p.set_defaults(func=cmd_figure)

@@ -1,0 +1,59 @@
+"""Paper figures as files (matplotlib): one module per kind, the registry :data:`KINDS` maps a
+kind to its builder ``build(FigureOptions) -> PaperFigure``; :func:`build_figure` checks the
+name, :mod:`.output` writes PDF / SVG / PNG and the CSV beside them.
+
+The app's download buttons and ``python -m analysis figure`` use the same builders.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from ...errors import unknown_name
+from .core import FigureOptions, PaperFigure, paper_style
+from .distances import build_bd
+from .evaluation import build_lambda, build_transfer
+from .images import build_boundary_maps, build_examples
+from .output import FORMATS, MIME, figure_bytes, save_figure
+from .quality import build_quality
+from .tsne import build_tsne
+
+KINDS = {
+    "examples": build_examples,          # RA paper Fig. 3
+    "boundary-maps": build_boundary_maps,  # RA paper Fig. 4
+    "lambda": build_lambda,              # Table 16 trade-off
+    "transfer": build_transfer,          # Table 3 heatmap
+    "bd": build_bd,                      # Table 17 distributions
+    "tsne": build_tsne,                  # QualNet Fig. 2
+    "quality": build_quality,            # quality table bars
+}
+
+
+def build_figure(kind: str, options: FigureOptions | None = None) -> PaperFigure:
+    """Build one figure of ``kind`` (see :data:`KINDS`) inside the paper style."""
+    if kind not in KINDS:
+        raise unknown_name("figure kind", kind, list(KINDS))
+    with paper_style():
+        return KINDS[kind](options or FigureOptions())
+
+
+_LOCK = threading.Lock()   # rc_context changes matplotlib's global rcParams: one figure at a time
+
+
+def download(kind: str, options: FigureOptions, fmt: str) -> bytes:
+    """The bytes of one figure file (the app's download buttons, which call this on a thread
+    of their own)."""
+    with _LOCK:
+        fig = build_figure(kind, options)
+        return figure_bytes(fig, fmt, options.dpi)
+
+
+def file_name(kind: str, options: FigureOptions, fmt: str) -> str:
+    """``<kind>_<task slug>.<fmt>``: the name a download is saved under."""
+    from ...analyses.quality import task_slug
+
+    return f"{kind}_{task_slug(options.task_spec())}.{fmt}"
+
+
+__all__ = ["FORMATS", "KINDS", "MIME", "FigureOptions", "PaperFigure", "build_figure",
+           "download", "figure_bytes", "file_name", "save_figure"]

@@ -1,0 +1,83 @@
+"""``bd``: ECDFs of the boundary distances BD(Rs), BD(Rt) and IBD along RA vs random
+directions, from ``boundaries_<task>_<source>_<target>.json`` (Table 17's records)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...analyses.quality import task_slug
+from ...errors import RAExplorerError
+from .core import FigureOptions, PaperFigure, figure_provenance, new_figure, read_json
+from .style import LINE_COLOURS, LINESTYLES
+
+DIRECTION_LABELS = {"random": "random", "ra": "RA (d_RA)"}
+
+
+def boundaries_file(options: FigureOptions):
+    slug = task_slug(options.task_spec())
+    folder = options.results_dir()
+    source = options.classifier or "*"
+    target = options.target or "*"
+    found = sorted(folder.glob(f"boundaries_{slug}_{source}_{target}.json"))
+    if not found:
+        pair = (f"--source {options.classifier or 'resnet20'} --target "
+                f"{options.target or 'densenet-bc'}")
+        raise RAExplorerError(f"The figure needs a boundaries_{slug}_*.json in {folder} for this "
+                              f"pair, which is not there; make it with 'python -m analysis "
+                              f"boundaries --task {options.task_name()} {pair}'.")
+    return found[0]
+
+
+def ecdf(values) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted uncensored values, fraction of all values <= each): censored pairs count in the
+    denominator, so a curve that ends below 1 shows how many never crossed."""
+    arr = np.asarray(values, dtype=np.float64)
+    n = arr.size
+    xs = np.sort(arr[~np.isnan(arr)])
+    return xs, np.arange(1, xs.size + 1) / max(n, 1)
+
+
+def build_bd(options: FigureOptions) -> PaperFigure:
+    """Three panels (BD of the source, BD of the target, IBD), each the ECDF along random and
+    along RA directions, x on a log scale in [0,1]-pixel L2."""
+    path = boundaries_file(options)
+    report = read_json(path)
+    if not report.get("records"):
+        raise RAExplorerError(f"{path.name} has no per-image records to plot; rerun 'python -m "
+                              f"analysis boundaries --task {options.task_name()}'.")
+    pair = report["pairs"][0]
+    src, tgt = pair["source"], pair["target"]
+    values = {}
+    for direction in DIRECTION_LABELS:
+        bd_s = [r["bd"][src][direction] for r in report["records"]]
+        bd_t = [r["bd"][tgt][direction] for r in report["records"]]
+        ibd = [abs(a - b) if not (math.isnan(a) or math.isnan(b)) else math.nan
+               for a, b in zip(bd_s, bd_t)]
+        values[direction] = {f"BD({src})": bd_s, f"BD({tgt})": bd_t, f"IBD({src}, {tgt})": ibd}
+    fig = new_figure(options.width, options.width * 0.36)
+    axes = fig.subplots(1, 3, sharey=True)
+    plotted = []
+    for ax, quantity in zip(axes, values["random"]):
+        for k, (direction, label) in enumerate(DIRECTION_LABELS.items()):
+            xs, fs = ecdf(values[direction][quantity])
+            censored = int(np.isnan(np.asarray(values[direction][quantity], float)).sum())
+            ax.step(xs, fs, where="post", color=LINE_COLOURS[k], linestyle=LINESTYLES[k],
+                    label=f"{label} ({censored} censored)" if censored else label)
+            plotted += [{"quantity": quantity, "direction": direction, "distance": float(x),
+                         "fraction_at_most": float(f"{f:.6g}")} for x, f in zip(xs, fs)]
+        ax.set_xscale("log")
+        ax.set_title(quantity)
+        ax.set_xlabel("distance ([0,1]-pixel L2)")
+        ax.grid(alpha=0.3, linewidth=0.4)
+        ax.legend(loc="upper left")
+    axes[0].set_ylabel("fraction of images")
+    axes[0].set_ylim(0, 1.02)
+    title = (f"{report['task']}: BD / IBD along RA vs random directions, {pair['selected']} images "
+             f"({src} vs {tgt})")
+    prov = figure_provenance("bd", dataset=report["dataset"], split="test",
+                             n_images=pair["selected"], checkpoints=report.get("models", {}),
+                             seeds={"directions": report.get("seed", 0)}, sources=[path])
+    return PaperFigure("bd", f"bd_{task_slug(report['task'])}_{src}_{tgt}", fig, plotted, prov,
+                       title)

@@ -1,0 +1,69 @@
+"""The figure set ``python -m analysis results`` writes to ``results/figures/``: for each task
+with an evaluation, the Fig. 3 and Fig. 4 analogs and the quality bars; the lambda trade-off and
+the transfer heatmap where the zoo has them; the BD ECDFs of every boundary table and the t-SNE
+of every feature report. Built from the result files there (and, for the image figures, the
+checkpoints on a few images), so it is cheap."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ...errors import RAExplorerError
+from . import FigureOptions, build_figure, save_figure
+from .style import PRESETS
+
+FORMATS = ("png", "pdf")
+# image figures: the default filter (RA right, plain wrong), else the next choice (a zoo where
+# no image qualifies, as the tiny test zoo); the figure's provenance says which was used
+FALLBACKS = {"examples": [{}, {"filter": "plain-wrong"}, {"indices": [0, 1, 2]}],
+             "boundary-maps": [{}, {"filter": "plain-wrong", "rows": 1}, {"indices": [0]}]}
+DPI = 200
+
+
+def planned(results: Path) -> list[tuple[str, dict]]:
+    """(kind, FigureOptions fields) of every figure the result files in ``results`` allow."""
+    plan = []
+    for path in sorted(results.glob("evaluate_*.json")):
+        task = json.loads(path.read_text())["task"]
+        plan += [("examples", {"task": task}),
+                 ("boundary-maps", {"task": task, "resolution": 48}),
+                 ("quality", {"task": task, "width": PRESETS["double"]}),
+                 ("lambda", {"task": task, "width": PRESETS["single"] * 1.4}),
+                 ("transfer", {"task": task})]
+    for path in sorted(results.glob("boundaries_*.json")):
+        report = json.loads(path.read_text())
+        pair = report["pairs"][0]
+        plan.append(("bd", {"task": report["task"], "classifier": pair["source"],
+                            "target": pair["target"]}))
+    for path in sorted(results.glob("features_*.json")):
+        report = json.loads(path.read_text())
+        plan.append(("tsne", {"task": report["task"], "classifier": report["classifier"]}))
+    return plan
+
+
+def write_result_figures(results: Path, out_dir: Path | None = None, folder=None,
+                         dataset: str | None = None, device: str | None = None,
+                         formats=FORMATS, dpi: int = DPI) -> list[Path]:
+    """Write every figure of :func:`planned` (PNG + PDF + CSV) to ``out_dir`` (default
+    ``results/figures``); a figure the zoo cannot make (say, no lambda sweep for a task) is
+    skipped with one line on stderr. Returns the paths written."""
+    results = Path(results)
+    out_dir = Path(out_dir) if out_dir is not None else results / "figures"
+    written = []
+    for kind, fields in planned(results):
+        fig = None
+        for choice in FALLBACKS.get(kind, [{}]):
+            options = FigureOptions(results=results, checkpoints=folder, dataset=dataset,
+                                    device=device, dpi=dpi, **fields, **choice)
+            try:
+                fig = build_figure(kind, options)
+                break
+            except RAExplorerError as exc:
+                print(f"figures: {kind} for {fields['task']} skipped: {exc}", file=sys.stderr)
+        if fig is None:
+            continue
+        written += save_figure(fig, out_dir / fig.name, formats, dpi)
+        fig.figure.clear()
+    return written
