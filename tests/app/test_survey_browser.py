@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.app.test_browser import ARTIFACTS, CHROMIUM, FLAGS, start_app, stop_app, wait_interactive
+from tests.app.browser_support import ARTIFACTS, CHROMIUM, start_app, stop_app, wait_interactive
 
 TOKEN = "lét-me-in ✓"                              # a non-ASCII admin token
 BEACON_CODE = "![x](http://127.0.0.1:9/beacon.png)"   # a Markdown image as a rater code
@@ -34,16 +34,6 @@ def app(tiny_zoo, tmp_path_factory):
                                RA_CHECKPOINTS=str(tiny_zoo), SURVEY_ADMIN_TOKEN=TOKEN)
     yield url, session_factory(make_engine(db))
     stop_app(proc, log)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
 
 
 def settled(page, timeout_ms=60000):

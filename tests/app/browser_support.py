@@ -1,0 +1,87 @@
+"""Driving the app in a real browser: start it as README says, Debian's Chromium through
+Playwright, wait until a page is complete. Shared by the browser tests (fixtures in conftest)."""
+
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(log_name: str, **env_overrides):
+    """bash scripts/main.sh, exactly the README's main command, on a free port."""
+    port = free_port()
+    env = {**os.environ, "STREAMLIT_SERVER_PORT": str(port), **env_overrides}
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / log_name, "w")
+    proc = subprocess.Popen(["bash", "scripts/main.sh"], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail(f"The app did not start within 180 s; see test-artifacts/{log_name}.")
+    return url, proc, log
+
+
+def stop_app(proc, log):
+    os.killpg(proc.pid, 15)
+    proc.wait(timeout=30)
+    log.close()
+
+
+SETTLE_MS = 700  # the page must stay unchanged this long before it counts as settled
+
+
+def mark_start(page):
+    """Start the clock inside the page (for navigation that does not reload the document)."""
+    page.evaluate("() => { window.__t0 = performance.now(); window.__last = undefined; }")
+
+
+def wait_interactive(page, title: str, timeout_ms: int = 120000) -> float:
+    """Wait until the page is complete; return seconds from the start to its last change.
+
+    Complete: the heading is shown, the script run has finished (Streamlit marks the app
+    element with data-test-script-state="notRunning"), every plotly chart is drawn (has
+    its SVG), and neither the run state nor the number of drawn charts has changed for
+    SETTLE_MS (plotly's code loads lazily, so charts can appear after the run ends). The
+    time returned ends at that last change, so the settling wait is not counted. The start
+    is ``mark_start`` or, after ``page.goto``, the navigation itself.
+    """
+    page.get_by_role("heading", name=title).wait_for(timeout=timeout_ms)
+    page.wait_for_function(
+        """(settle) => {
+            const now = performance.now();
+            const app = document.querySelector('[data-testid="stApp"]');
+            const state = app ? app.getAttribute('data-test-script-state') : 'none';
+            const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+            const drawn = charts.filter(c => c.querySelector('.main-svg')).length;
+            const key = state + '/' + charts.length + '/' + drawn;
+            if (window.__key !== key || window.__last === undefined) {
+                window.__key = key; window.__last = now;
+            }
+            return state === 'notRunning' && drawn === charts.length
+                && now - window.__last >= settle;
+        }""", arg=SETTLE_MS, polling=50, timeout=timeout_ms)
+    return page.evaluate("() => (window.__last - (window.__t0 || 0)) / 1000")
