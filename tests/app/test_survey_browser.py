@@ -261,7 +261,7 @@ def test_killing_the_app_mid_survey_loses_and_duplicates_nothing(tiny_zoo, tmp_p
     import os
     import signal
 
-    import tests.app.test_browser as e2e
+    import tests.app.browser_support as e2e
     from analysis.survey.db import make_engine, session_factory
     from analysis.survey.store import answer_rows, get_study
     from tests.conftest import SYNTH
