@@ -19,7 +19,6 @@ from ..validation import (
     device_name,
     existing_dir,
     non_negative_int,
-    positive_int,
     sample_limit,
 )
 
