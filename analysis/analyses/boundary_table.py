@@ -184,6 +184,21 @@ def boundary_report(task: str, source: str, target: str | None = None, matrix: b
             "records": records}
 
 
+def empty_selection_note(report: dict) -> str | None:
+    """A sentence for pairs on which no image qualified (the table's rows then show 0 images
+    and no estimates), pointing to ``--all-images``; None when every pair has images."""
+    empty = [f"{p['source']} / {p['target']}" for p in report["pairs"] if p["selected"] == 0]
+    if not empty:
+        return None
+    if report.get("all_images"):
+        return f"No test image was measured for {', '.join(empty)}."
+    return (f"No test image qualified for {', '.join(empty)}: none of the {report['limit']} "
+            "images has Rs(x) = Rt(x) != label (both classifiers agreeing on a wrong class). "
+            "Rerun with --all-images to measure every image: python -m analysis boundaries "
+            f"--task {report['task']} --source {report['pairs'][0]['source']} --target "
+            f"{report['pairs'][0]['target']} --all-images")
+
+
 def _num(v: float) -> str:
     return f"{v:.3f}"
 

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import EMBEDDED_DATASET
-from ..data.datasets import iterate_batches, load_dataset
+from ..data.datasets import iterate_batches, load_dataset, normalize_dataset_spec
 from ..data.tasks import create_task
 from ..device import pick_device
 from ..errors import RAExplorerError, TrainingStateError
@@ -402,6 +402,7 @@ def train_classifier(arch: str, dataset: str = EMBEDDED_DATASET, out: str = "che
     train_set = load_dataset(dataset, "train", root=data_root)
     val_set = load_dataset(dataset, "val", root=data_root)
     info = train_set.info
+    dataset = normalize_dataset_spec(dataset)     # what the card and the state identity record
     kwargs = {"in_channels": info.channels, "num_classes": info.num_classes,
               "mean": list(info.mean), "std": list(info.std),
               **check_arch_kwargs(arch, arch_kwargs or {}, where="--arch-kw: ")}
@@ -511,6 +512,7 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
     train_set = load_dataset(dataset, "train", root=data_root)
     val_set = load_dataset(dataset, "val", root=data_root)
     info = train_set.info
+    dataset = normalize_dataset_spec(dataset)     # what the card and the state identity record
 
     rec, rec_card, rec_digest = None, None, None
     if recognizer:

@@ -7,6 +7,7 @@ from analysis.analyses.evaluate import evaluate
 from analysis.analyses.quality import task_slug
 from analysis.explore.workspace import available_tasks, classifier_names
 from analysis.reporting.figures import accuracy_heatmap, lambda_figure, transfer_heatmap
+from analysis.zoo.catalogue import ra_sources
 from app.components.common import dataset, folder, missing, result
 
 st.title("Metrics")
@@ -45,7 +46,11 @@ if evaluation is not None:
     else:
         st.plotly_chart(fig, key="metrics_transfer")
     st.subheader("Lambda trade-off")
-    source = st.selectbox("Source classifier", evaluation["classifiers"], key="metrics_source")
+    named = ra_sources(evaluation["rows"])          # the sources the RA processors' cards name
+    choices = [c for c in evaluation["classifiers"] if c in named] or evaluation["classifiers"]
+    default = max(choices, key=lambda c: named.get(c, 0))
+    source = st.selectbox("Source classifier", choices, index=choices.index(default),
+                          key="metrics_source")
     fig = lambda_figure(evaluation, source)
     if fig is None:
         missing(f"RA processors with source {source} at several lambdas",
