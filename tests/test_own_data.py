@@ -19,9 +19,9 @@ from tests.conftest import SYNTH, TINY_CLASSIFIER, TINY_PROCESSOR
 CLASSES = ("ant", "bee", "cow")
 
 
-def _folder(root, per_class={"train": 8, "val": 4}, size=24):
+def _folder(root, per_class=(("train", 8), ("val", 4)), size=24):
     rng = np.random.default_rng(0)
-    for split, n in per_class.items():
+    for split, n in per_class:
         for k, c in enumerate(CLASSES):
             (root / split / c).mkdir(parents=True)
             for i in range(n):
