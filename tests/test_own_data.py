@@ -198,3 +198,12 @@ def test_boundary_table_with_no_qualifying_image_says_so():
     assert "No test image qualified for a / b" in note and "--all-images" in note
     report["pairs"][0]["selected"] = 3
     assert empty_selection_note(report) is None
+
+
+def test_list_datasets_names_the_options_and_defaults(capsys):
+    """Point 3/6: 'list datasets' says ImageFolder's size default and CIFAR's verify=false."""
+    assert main(["list", "datasets", "--json"]) == 0
+    kinds = {d["name"]: d for d in json.loads(capsys.readouterr().out)}
+    assert kinds["imagefolder"]["options"]["size"] == "the images' own"
+    assert kinds["cifar10"]["options"] == {"download": False, "verify": True}
+    assert "test/ is the test split, else val/" in kinds["imagefolder"]["description"]

@@ -482,8 +482,34 @@ DATASETS = {
 }
 
 
+DESCRIPTIONS = {
+    "fashion-mnist": "Fashion-MNIST from the IDX files (Debian's dataset-fashion-mnist or "
+                     "--data-root); 10 classes, 1 x 28 x 28",
+    "cifar10": "CIFAR-10 in torchvision's python layout under --data-root; 10 classes, 3 x 32 x 32; "
+               "verify=false reads home-made files without the MD5 check, download=true fetches it",
+    "synthetic": "labelled gratings made from a seed (tests, smoke runs)",
+    "imagefolder": "imagefolder:PATH[:options]: class folders, or train/ with val/ and/or test/ "
+                   "of them (test/ is the test split, else val/; a folder without them is split "
+                   "by seed); size defaults to the images' own",
+}
+
+
 def list_datasets() -> list[str]:
     return sorted(DATASETS)
+
+
+def describe_datasets() -> list[dict]:
+    """Each dataset kind: name, description and its spec options with their defaults."""
+    import inspect
+
+    out = []
+    for name in list_datasets():
+        options = {k: ("the images' own" if (name, k) == ("imagefolder", "size") else p.default)
+                   for k, p in inspect.signature(DATASETS[name]).parameters.items()
+                   if k not in ("root", "official", "path")
+                   and p.default is not inspect.Parameter.empty}
+        out.append({"name": name, "description": DESCRIPTIONS.get(name, ""), "options": options})
+    return out
 
 
 def _imagefolder_params(spec: str) -> dict:
