@@ -23,6 +23,7 @@ import torch
 
 from ..config import EMBEDDED_DATASET
 from ..data.datasets import load_dataset
+from ..data.sampling import Sample
 from ..data.tasks import create_task, index_seed
 from ..device import pick_device
 from ..errors import RAExplorerError
@@ -138,6 +139,7 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
     records = sorted(gather_objects(records, world), key=lambda r: r["index"])
     settings = {"task": the_task.spec, "dataset": dataset, "plain": plain, "ra": ra,
                 "limit": n_total, "tol": tol,
+                **({"sampled": True} if isinstance(limit, Sample) and n_total < len(test) else {}),
                 **schedule_settings(schedule, max_dist, steps, first_step, growth),
                 "clip": clip, "seed": seed, "all_images": all_images, "world_size": world,
                 "units": "L2 distance in [0,1]-pixel units; rms = L2 / sqrt(C*H*W)"}
@@ -212,7 +214,8 @@ def estimate_text(stats: dict, key: str) -> str:
 
 
 def format_boundary_report(report: dict) -> str:
-    lines = [f"Boundary distances on task {report['task']} ({report['dataset']} test split, first "
+    which = ("a seeded class-stratified sample of" if report.get("sampled") else "first")
+    lines = [f"Boundary distances on task {report['task']} ({report['dataset']} test split, {which} "
              f"{report['limit']} images; x = {report['plain']} output, d_RA towards "
              f"{report['ra']}). Units: {report['units']}. Clipping to [0, 1]: "
              f"{'on' if report['clip'] else 'off (paper)'}. Search: {describe_schedule(report)}, "
