@@ -403,9 +403,16 @@ def _image_sizes(files: tuple[str, ...]) -> collections.Counter:
 def imagefolder_native_size(folder: Path) -> int:
     """The side ImageFolder images are served at when ``size`` is not given: the images' own
     (shorter) side when they all share one size; else the most common shorter side, said once
-    on stderr with the reason."""
+    on stderr with the reason. Remembered until a class folder changes (its mtime)."""
     layout = imagefolder_layout(folder)
     dirs = [d for d in layout.values() if d] if layout else [folder]
+    stamp = tuple((str(c), c.stat().st_mtime_ns) for d in dirs for c in sorted(d.iterdir())
+                  if c.is_dir())
+    return _native_size(folder, tuple(dirs), stamp)
+
+
+@functools.lru_cache(maxsize=64)
+def _native_size(folder: Path, dirs: tuple[Path, ...], stamp: tuple) -> int:
     files = tuple(p for d in dirs for _, paths in _scan_classes(d) for p in paths)
     sizes = _image_sizes(files)
     if not sizes:
