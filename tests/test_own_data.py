@@ -160,7 +160,8 @@ def test_boundaries_and_features_default_to_the_cards_source(own, tmp_path, caps
     """Point 5: no --source / --classifier needed, none assumed to be resnet20."""
     code = main(["boundaries", "--task", "sr", "--target", "r18ish", "--dataset", own["spec"],
                  "--checkpoints", str(own["zoo"]), "--limit", "3", "--no-save", "--json",
-                 "--no-progress", "--all-images", "--max-dist", "2", "--tol", "0.05"])
+                 "--no-progress", "--all-images", "--max-dist", "2", "--tol", "0.05",
+                 "--schedule", "uniform", "--steps", "4"])
     report = json.loads(capsys.readouterr().out)
     assert code == 0 and report["pairs"][0]["source"] == "r18ish"
     assert sorted(r["label"] for r in report["records"]) == [0, 1, 2]   # --limit 3: each class
@@ -168,6 +169,9 @@ def test_boundaries_and_features_default_to_the_cards_source(own, tmp_path, caps
 
     assert "test split, a seeded class-stratified sample of 3 images" in \
         format_boundary_report(report)
+    code = main(["features", "--task", "sr", "--dataset", own["spec"], "--checkpoints",
+                 str(own["zoo"]), "--n", "6", "--no-save", "--json"])
+    assert code == 0 and json.loads(capsys.readouterr().out)["classifier"] == "r18ish"
 
 
 def test_build_zoo_refuses_a_folder_of_another_dataset(own, capsys):
