@@ -216,3 +216,14 @@ def test_list_datasets_names_the_options_and_defaults(capsys):
     assert kinds["imagefolder"]["options"]["size"] == "the images' own"
     assert kinds["cifar10"]["options"] == {"download": False, "verify": True}
     assert "test/ is the test split, else val/" in kinds["imagefolder"]["description"]
+
+
+def test_an_ra_processor_refuses_a_recognizer_of_another_dataset(own, tmp_path):
+    """Point 5: the RA source must be a classifier of the dataset the processor trains on."""
+    from analysis.training.loops import train_processor
+
+    with pytest.raises(RAExplorerError, match=r"was trained on 'imagefolder:.*not on 'synthetic"):
+        train_processor("sr", "ra", dataset=SYNTH, out=str(tmp_path / "p"), lam=0.1,
+                        recognizer=str(own["zoo"] / "r18ish"), arch_kwargs=TINY_PROCESSOR,
+                        epochs=1, max_steps=1, state_dir=str(tmp_path), progress=False)
+    assert not (tmp_path / "p.json").exists()

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import EMBEDDED_DATASET
-from ..data.datasets import iterate_batches, load_dataset, normalize_dataset_spec
+from ..data.datasets import iterate_batches, load_dataset, normalize_dataset_spec, same_dataset
 from ..data.tasks import create_task
 from ..device import pick_device
 from ..errors import RAExplorerError, TrainingStateError
@@ -522,6 +522,10 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
         if rec_card["kind"] != "classifier":
             raise RAExplorerError(f"The recognizer {recognizer} is a {rec_card['kind']}, "
                                   "not a classifier.")
+        if rec_card.get("dataset") and not same_dataset(rec_card["dataset"], dataset):
+            raise RAExplorerError(f"The recognizer {recognizer} was trained on "
+                                  f"{rec_card['dataset']!r}, not on {dataset!r}; choose a "
+                                  "classifier of this dataset.")
     if spec.needs_recognizer and rec is None:
         raise RAExplorerError(f"Method {method!r} needs --recognizer (a classifier checkpoint).")
     if spec.needs_robust and not (rec_card.get("training") or {}).get("adversarial"):
