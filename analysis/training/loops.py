@@ -522,10 +522,6 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
         if rec_card["kind"] != "classifier":
             raise RAExplorerError(f"The recognizer {recognizer} is a {rec_card['kind']}, "
                                   "not a classifier.")
-        if rec_card.get("dataset") and not same_dataset(rec_card["dataset"], dataset):
-            raise RAExplorerError(f"The recognizer {recognizer} was trained on "
-                                  f"{rec_card['dataset']!r}, not on {dataset!r}; choose a "
-                                  "classifier of this dataset.")
     if spec.needs_recognizer and rec is None:
         raise RAExplorerError(f"Method {method!r} needs --recognizer (a classifier checkpoint).")
     if spec.needs_robust and not (rec_card.get("training") or {}).get("adversarial"):
@@ -546,6 +542,11 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
         model = ProcessorWithTransformer(processor, create_model("cyclegan-resnet", **t_kwargs))
     else:
         model = processor
+    if rec_card is not None and rec_card.get("dataset") and not same_dataset(rec_card["dataset"],
+                                                                              dataset):
+        raise RAExplorerError(f"The recognizer {recognizer} was trained on "
+                              f"{rec_card['dataset']!r}, not on {dataset!r}; choose a "
+                              "classifier of this dataset.")
     default_layers = rec.feature_names[:2] if rec is not None else []
     ctx = LossContext(recognizer=rec, lam=lam, unsup_distance=unsup_distance,
                       layers=tuple(layers or default_layers), losses=losses,
