@@ -107,6 +107,15 @@ def positive_int(text: str) -> int:
 
 
 @_argtype
+def sample_limit(text: str):
+    """``--limit N``: a whole number >= 1 asking for a seeded class-stratified sample of N
+    images (:class:`~analysis.data.sampling.Sample`)."""
+    from .data.sampling import Sample
+
+    return Sample(check_number(_parse_int(text, "the value"), "the value", int, low=1))
+
+
+@_argtype
 def non_negative_int(text: str) -> int:
     """A whole number >= 0 (seeds, optional steps)."""
     return check_number(_parse_int(text, "the value"), "the value", int, low=0)
@@ -169,7 +178,7 @@ def check_task_spec(spec: str) -> str:
 task_spec = _argtype(check_task_spec)
 
 
-DATASET_RESERVED = ("root", "official", "download")   # loader arguments that are not spec options
+DATASET_RESERVED = ("root", "official")   # loader arguments that are not spec options
 
 
 def check_dataset_spec(spec: str) -> str:

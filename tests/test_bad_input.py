@@ -740,7 +740,8 @@ RESUME_CASES = {
     "another architecture": (None, _swap(CLF, "resnet20", "vgg11-bn")[:3] + ["--arch-kw", "width_mult=0.125"]
                              + CLF[5:], "c", "architecture 'resnet20' there, 'vgg11-bn' here"),
     "another dataset": (None, _swap(CLF, SYN, "synthetic:n=80"), "c",
-                        "dataset 'synthetic:n=64' there, 'synthetic:n=80' here"),
+                        "dataset 'synthetic:channels=1,classes=10,n=64,seed=0,size=28' there, "
+                        "'synthetic:channels=1,classes=10,n=80,seed=0,size=28' here"),
     # more
     "random bytes": (_write("runs/c.state.pt", np.random.default_rng(0).bytes(5000)), CLF, "c", "is damaged"),
     "a JSON file": (_write("runs/c.state.pt", b'{"model": {}}'), CLF, "c", "is damaged"),

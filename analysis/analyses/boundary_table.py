@@ -23,6 +23,7 @@ import torch
 
 from ..config import EMBEDDED_DATASET
 from ..data.datasets import load_dataset
+from ..data.sampling import Sample
 from ..data.tasks import create_task, index_seed
 from ..device import pick_device
 from ..errors import RAExplorerError
@@ -141,6 +142,7 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
     records = sorted(gather_objects(records, world), key=lambda r: r["index"])
     settings = {"task": the_task.spec, "dataset": dataset, "plain": plain, "ra": ra,
                 "limit": n_total, "tol": tol,
+                **({"sampled": True} if isinstance(limit, Sample) and n_total < len(test) else {}),
                 **schedule_settings(schedule, max_dist, steps, first_step, growth),
                 "clip": clip, "seed": seed, "all_images": all_images, "world_size": world,
                 "units": "L2 distance in [0,1]-pixel units; rms = L2 / sqrt(C*H*W)"}
@@ -190,6 +192,21 @@ def boundary_report(task: str, source: str, target: str | None = None, matrix: b
             "records": records}
 
 
+def empty_selection_note(report: dict) -> str | None:
+    """A sentence for pairs on which no image qualified (the table's rows then show 0 images
+    and no estimates), pointing to ``--all-images``; None when every pair has images."""
+    empty = [f"{p['source']} / {p['target']}" for p in report["pairs"] if p["selected"] == 0]
+    if not empty:
+        return None
+    if report.get("all_images"):
+        return f"No test image was measured for {', '.join(empty)}."
+    return (f"No test image qualified for {', '.join(empty)}: none of the {report['limit']} "
+            "images has Rs(x) = Rt(x) != label (both classifiers agreeing on a wrong class). "
+            "Rerun with --all-images to measure every image: python -m analysis boundaries "
+            f"--task {report['task']} --source {report['pairs'][0]['source']} --target "
+            f"{report['pairs'][0]['target']} --all-images")
+
+
 def _num(v: float) -> str:
     return f"{v:.3f}"
 
@@ -203,7 +220,8 @@ def estimate_text(stats: dict, key: str) -> str:
 
 
 def format_boundary_report(report: dict) -> str:
-    lines = [f"Boundary distances on task {report['task']} ({report['dataset']} test split, first "
+    which = ("a seeded class-stratified sample of" if report.get("sampled") else "first")
+    lines = [f"Boundary distances on task {report['task']} ({report['dataset']} test split, {which} "
              f"{report['limit']} images; x = {report['plain']} output, d_RA towards "
              f"{report['ra']}). Units: {report['units']}. Clipping to [0, 1]: "
              f"{'on' if report['clip'] else 'off (paper)'}. Search: {describe_schedule(report)}, "

@@ -23,7 +23,7 @@ from ..pipeline.records import RecordSink, RecordTable, run_sinks
 from ..pipeline.runner import CLEAN, NO_PROCESSING, stream, tqdm_progress, world
 from ..stats import Z95, mean_interval, wilson_interval
 from ..zoo.catalogue import main_processors, model_digests, select_models, tasks_in_zoo
-from ..zoo.checkpoints import load_models
+from ..zoo.checkpoints import load_models, no_checkpoints_message
 
 __all__ = ["CLEAN", "NO_PROCESSING", "PAPER_TASKS", "accuracy_report", "evaluate", "format_report",
            "main_processors", "measure_task", "paired_difference", "report_tasks",
@@ -72,8 +72,7 @@ def measure_task(task: str, dataset: str | None = None, folder=None, limit: int 
     dev = pick_device(device)
     clf_cards, proc_cards = select_models(the_task.spec, dataset, folder, processors, classifiers)
     if not clf_cards:
-        raise RAExplorerError(f"No classifier checkpoints for dataset {dataset!r} were found; "
-                              "train one with 'python -m analysis train-classifier'.")
+        raise RAExplorerError(no_checkpoints_message("classifier", dataset, folder))
     clfs = load_models(clf_cards, dev)
     procs = load_models(proc_cards, dev)
     test = load_dataset(dataset, "test", root=data_root)

@@ -71,9 +71,7 @@ def extract(task: str, classifier: str, dataset: str = EMBEDDED_DATASET, folder=
     chosen_cards = [c for c in proc_cards if c["name"] in wanted]
     procs = load_models(chosen_cards, dev)
     test = load_dataset(dataset, "test")
-    labels_all = torch.tensor([test[i][1] for i in range(len(test))]) if not hasattr(
-        test, "labels") else test.labels
-    idx = stratified_indices(labels_all, n, test.info.num_classes)
+    idx = stratified_indices(test.labels, n, test.info.num_classes)
     names = {CLEAN: HQ, NO_PROCESSING: LQ}
     feats = {s: [] for s in [HQ, LQ, *procs]}
     preds = {s: [] for s in feats}

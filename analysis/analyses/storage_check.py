@@ -6,9 +6,9 @@ keeps each run's float32 training state (``runs/NAME.state.pt``, read with
 from that state and compares it with the checkpoint on the test split:
 
 * classifiers: test accuracy of each and how many predictions differ;
-* processors: accuracy of the card's source classifier on the outputs (resnet20
-  for plain processors), how many of its predictions differ, and the mean PSNR
-  of the outputs against the clean images.
+* processors: accuracy of the card's source classifier on the outputs (for a plain
+  processor, the source its task's RA processors name, or ``--source``), how many of
+  its predictions differ, and the mean PSNR of the outputs against the clean images.
 
 The issue's rule: float16 storage is fine where accuracy moves by < 0.1 point.
 """
@@ -28,10 +28,10 @@ from ..device import pick_device
 from ..errors import RAExplorerError
 from ..metrics.registry import psnr
 from ..pipeline.runner import stream
+from ..zoo.catalogue import ra_source
 from ..zoo.checkpoints import build_model, checkpoint_dir, find_checkpoints, load_checkpoint
 from .quality import result_files
 
-DEFAULT_JUDGE = "resnet20"
 TOLERANCE_POINTS = 0.1
 
 
@@ -75,8 +75,22 @@ def _predictions(models, judge, task, dataset, limit, batch_size, device, seed=0
                                    for p, q in zip(preds, psnrs)]
 
 
+def judge_name(card: dict, folder, source: str | None = None) -> str:
+    """The classifier that judges a processor: its card's source, else the RA source the
+    cards of its task and dataset name (``source`` chooses, or stands in where none does)."""
+    if card.get("source"):
+        return card["source"]
+    procs = find_checkpoints(folder, kind="processor", dataset=card.get("dataset"),
+                             task=card.get("task"))
+    judge = ra_source(procs, source, what=f"task {card.get('task')}")
+    if judge is None:
+        raise RAExplorerError(f"{card['name']} has no source classifier and no RA processor of "
+                              f"task {card.get('task')} names one; pass --source CLASSIFIER.")
+    return judge
+
+
 def check_model(card: dict, state_dir: Path, folder: Path, dataset, limit=None, batch_size=500,
-                device=None) -> dict:
+                device=None, source: str | None = None) -> dict:
     """Compare the stored (float16) checkpoint of ``card`` with its float32 training state."""
     dev = pick_device(device)
     stored = load_checkpoint(card["path"], device=dev)[0]
@@ -87,7 +101,7 @@ def check_model(card: dict, state_dir: Path, folder: Path, dataset, limit=None, 
         task = judge = None
     else:
         task = create_task(card["task"])
-        row["judge"] = card.get("source") or DEFAULT_JUDGE
+        row["judge"] = judge_name(card, folder, source)
         judge = load_checkpoint(folder / row["judge"], device=dev, kind="classifier")[0]
     labels, [(p16, psnr16), (p32, psnr32)] = _predictions(
         [stored, full], judge, task, dataset, limit, batch_size, dev)
@@ -106,13 +120,21 @@ def check_model(card: dict, state_dir: Path, folder: Path, dataset, limit=None, 
 
 
 def storage_check(names=None, folder=None, state_dir="runs", dataset_name=EMBEDDED_DATASET,
-                  limit=None, batch_size=500, device=None, progress=True) -> dict:
-    """Check every checkpoint in ``folder`` (or those in ``names``) that has a training state."""
+                  limit=None, batch_size=500, device=None, progress=True,
+                  source: str | None = None) -> dict:
+    """Check every checkpoint of ``dataset_name`` in ``folder`` (or those in ``names``) that
+    has a training state; ``source`` judges plain processors where the cards name no RA
+    source (or several)."""
     folder = checkpoint_dir(folder)
-    cards = {c["name"]: c for c in find_checkpoints(folder) if c.get("dataset") == dataset_name}
+    cards = {c["name"]: c for c in find_checkpoints(folder, dataset=dataset_name)}
     if names:
         unknown = [n for n in names if n not in cards]
         if unknown:
+            other = {c["name"]: c.get("dataset") for c in find_checkpoints(folder)}
+            if unknown[0] in other:
+                raise RAExplorerError(f"The checkpoint {unknown[0]!r} in {folder} was trained on "
+                                      f"{other[unknown[0]]!r}, not {dataset_name!r}; pass "
+                                      f"--dataset {other[unknown[0]]}.")
             raise RAExplorerError(f"No checkpoint named {unknown[0]!r} in {folder}.")
         chosen = [cards[n] for n in names]
     else:
@@ -126,7 +148,8 @@ def storage_check(names=None, folder=None, state_dir="runs", dataset_name=EMBEDD
     test = load_dataset(dataset_name, "test")
     rows = []
     for card in chosen:
-        rows.append(check_model(card, Path(state_dir), folder, test, limit, batch_size, device))
+        rows.append(check_model(card, Path(state_dir), folder, test, limit, batch_size, device,
+                                source))
         if progress:
             r = rows[-1]
             print(f"{r['name']}: {r['accuracy_change_points']:+.2f} points, "

@@ -33,19 +33,21 @@ def cmd_zoo(args) -> int:
 
 
 def cmd_list(args) -> int:
-    from ..data.datasets import list_datasets
+    from ..data.datasets import describe_datasets
     from ..data.tasks import list_tasks
     from ..training.methods import list_methods
     from ..zoo import list_models
 
-    listing = {"datasets": [{"name": n} for n in list_datasets()], "tasks": list_tasks(),
+    listing = {"datasets": describe_datasets(), "tasks": list_tasks(),
                "models": list_models(), "methods": list_methods()}[args.what]
     if args.json:
         json.dump(listing, sys.stdout, indent=2)
         print()
     else:
         for entry in listing:
-            print(f"{entry['name']:<18} {entry.get('description', '')}")
+            options = ", ".join(f"{k}={v}" for k, v in entry.get("options", {}).items())
+            print(f"{entry['name']:<18} {entry.get('description', '')}"
+                  + (f" (options: {options})" if options else ""))
     return 0
 
 

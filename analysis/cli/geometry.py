@@ -16,10 +16,16 @@ def cmd_boundaries(args) -> int:
         save_boundary_report,
     )
     from ..config import default_dataset
+    from ..data.tasks import create_task
     from ..pipeline.runner import world
+    from ..zoo.catalogue import task_ra_source
 
-    report = boundary_report(args.task, args.source, args.target, matrix=args.matrix,
-                             folder=args.checkpoints, dataset=default_dataset(args.dataset),
+    dataset = default_dataset(args.dataset)
+    source = args.source
+    if source is None and not args.matrix:
+        source = task_ra_source(create_task(args.task).spec, dataset, args.checkpoints)
+    report = boundary_report(args.task, source, args.target, matrix=args.matrix,
+                             folder=args.checkpoints, dataset=dataset,
                              plain=args.plain, ra=args.ra, limit=args.limit,
                              all_images=args.all_images, max_dist=args.max_dist, tol=args.tol,
                              steps=args.steps, schedule=args.schedule,
@@ -39,10 +45,15 @@ def cmd_boundaries(args) -> int:
 def cmd_features(args) -> int:
     from ..analyses.features import feature_report, format_measures, save_feature_report
     from ..config import default_dataset
+    from ..data.tasks import create_task
+    from ..zoo.catalogue import task_ra_source
 
-    report = feature_report(args.task, args.classifier, n=args.n, seed=args.seed,
+    dataset = default_dataset(args.dataset)
+    classifier = args.classifier or task_ra_source(create_task(args.task).spec, dataset,
+                                                   args.checkpoints, option="--classifier")
+    report = feature_report(args.task, classifier, n=args.n, seed=args.seed,
                             backend=args.backend, folder=args.checkpoints,
-                            dataset=default_dataset(args.dataset), device=args.device,
+                            dataset=dataset, device=args.device,
                             processors=args.processors.split(",") if args.processors else None,
                             progress=not args.no_progress)
     return emit(args, report, save_feature_report, format_measures, indent=None)
@@ -52,7 +63,8 @@ def register(sub) -> None:
     p = sub.add_parser("boundaries", parents=[*analysis_groups(), LIMIT()],
                        help="BD / IBD along RA and random directions (Table 17)")
     p.add_argument("--task", type=task_spec, required=True)
-    p.add_argument("--source", default="resnet20", help="source classifier Rs")
+    p.add_argument("--source", default=None,
+                   help="source classifier Rs (default: the one the task's RA cards name)")
     p.add_argument("--target", default=None, help="target classifier Rt")
     p.add_argument("--matrix", action="store_true", help="every pair of zoo classifiers")
     p.add_argument("--plain", default=None, help="plain processor (default: <task>-plain)")
@@ -78,7 +90,8 @@ def register(sub) -> None:
     p = sub.add_parser("features", parents=[*analysis_groups(), SEED()],
                        help="t-SNE of HQ / LQ / processed features, with measures")
     p.add_argument("--task", type=task_spec, required=True)
-    p.add_argument("--classifier", default="resnet20")
+    p.add_argument("--classifier", default=None,
+                   help="whose features (default: the RA source the task's cards name)")
     p.add_argument("--n", type=positive_int, default=1000, help="test images per source (stratified)")
     p.add_argument("--backend", default="opentsne", choices=["opentsne", "sklearn"])
     p.add_argument("--processors", default=None,

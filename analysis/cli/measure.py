@@ -118,7 +118,7 @@ def cmd_storage_check(args) -> int:
     names = args.models.split(",") if args.models else None
     result = storage_check(names, folder=args.checkpoints, state_dir=args.state_dir,
                            dataset_name=default_dataset(args.dataset), limit=args.limit,
-                           device=args.device, progress=not args.no_progress)
+                           device=args.device, progress=not args.no_progress, source=args.source)
     emit(args, result, save_storage_check, format_storage_check)
     return 0 if all(r["within_tolerance"] for r in result["rows"]) else 1
 
@@ -190,5 +190,8 @@ def register(sub) -> None:
     p.add_argument("--models", default=None, help="comma-separated names (default: every "
                    "checkpoint with a training state)")
     p.add_argument("--state-dir", default="runs", help="where build-zoo kept the training states")
-    protocol(p, "limit", "models")
+    p.add_argument("--source", default=None,
+                   help="classifier judging plain processors (default: the RA source their "
+                        "task's cards name)")
+    protocol(p, "limit", "models", "source")
     p.set_defaults(func=cmd_storage_check)

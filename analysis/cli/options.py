@@ -19,7 +19,7 @@ from ..validation import (
     device_name,
     existing_dir,
     non_negative_int,
-    positive_int,
+    sample_limit,
 )
 
 
@@ -44,8 +44,8 @@ SEED = _group(lambda p: p.add_argument("--seed", type=non_negative_int, default=
 PROGRESS = _group(lambda p: p.add_argument("--no-progress", action="store_true",
                                            help="no progress bars on stderr"))
 JSON = _group(lambda p: p.add_argument("--json", action="store_true", help="JSON on stdout"))
-LIMIT = _group(lambda p: p.add_argument("--limit", type=positive_int, default=None,
-                                        help="first N test images only"))
+LIMIT = _group(lambda p: p.add_argument("--limit", type=sample_limit, default=None,
+                                        help="a seeded class-stratified sample of N test images"))
 SAVE = _group(lambda p: (
     p.add_argument("--out", default=None,
                    help="folder for the result files (default: results/ for the full protocol, "

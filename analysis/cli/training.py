@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from ..validation import non_negative_float, positive_float, positive_int, task_spec
+from ..validation import non_negative_float, positive_float, positive_int, sample_limit, task_spec
 from .options import CHECKPOINTS, DATASET, DEVICE, PROGRESS, SEED, key_values
 
 
@@ -13,7 +13,8 @@ def _training_options(p):
     p.add_argument("--batch-size", type=positive_int, default=None)
     p.add_argument("--lr", type=positive_float, default=None)
     p.add_argument("--arch-kw", nargs="*", metavar="KEY=VALUE", help="constructor options")
-    p.add_argument("--limit", type=positive_int, default=None, help="use only the first N training images")
+    p.add_argument("--limit", type=sample_limit, default=None,
+                   help="train on a seeded class-stratified sample of N training images")
     p.add_argument("--val-limit", type=positive_int, default=2000, help="validation images per epoch")
     p.add_argument("--resume", action="store_true", help="continue from the saved state")
     p.add_argument("--max-steps", type=positive_int, default=None, help="stop after N steps (smoke runs)")

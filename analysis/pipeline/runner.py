@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..data.sampling import Sample, limited_indices
 from ..zoo import TransformedProcessor
 from .distributed import join_process_group, world_size_from_env
 
@@ -103,11 +104,7 @@ def gather_objects(part: list, world_size: int) -> list:
 
 def get_batch(dataset, indices: torch.Tensor):
     """(images, labels, indices) for ``indices`` through the dataset protocol."""
-    if hasattr(dataset, "get_batch"):
-        return dataset.get_batch(indices)
-    items = [dataset[int(i)] for i in indices]
-    return (torch.stack([im for im, _ in items]), torch.tensor([int(lab) for _, lab in items]),
-            indices.clone())
+    return dataset.get_batch(indices)
 
 
 def batch_plan(n: int, batch_size: int, indices: Sequence[int] | torch.Tensor | None = None,
@@ -136,7 +133,9 @@ def stream(task, processors: dict[str, torch.nn.Module], dataset, device, batch_
         dataset: a split implementing the dataset protocol (``len``, ``get_batch``).
         device: where the networks run.
         batch_size: images per batch.
-        limit: the first ``limit`` images only (ignored when ``indices`` is given).
+        limit: the first ``limit`` images only, or for a :class:`~analysis.data.sampling.Sample`
+            (``--limit``) a seeded class-stratified sample of that many (ignored when
+            ``indices`` is given).
         indices: the dataset indices to run, in this order.
         seed: seed of the per-index degradations.
         include_clean: whether views hold :data:`CLEAN`.
@@ -146,6 +145,8 @@ def stream(task, processors: dict[str, torch.nn.Module], dataset, device, batch_
     Yields:
         :class:`ProcessedBatch` per batch, in index order within the rank.
     """
+    if indices is None and isinstance(limit, Sample):
+        indices = limited_indices(dataset, limit)
     n = len(dataset) if limit is None else min(limit, len(dataset))
     plan, _ = batch_plan(n, batch_size, indices, shard)
     rank, size = world() if shard else (0, 1)

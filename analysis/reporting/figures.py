@@ -47,9 +47,20 @@ def transfer_heatmap(result: dict):
     return fig
 
 
-def lambda_figure(result: dict, source: str = "resnet20"):
-    """PSNR vs accuracy on the source, one point per lambda."""
+def lambda_figure(result: dict, source: str | None = None):
+    """PSNR vs accuracy on the source, one point per lambda (default source: the one the RA
+    processors' cards name)."""
     import plotly.graph_objects as go
+
+    from ..errors import RAExplorerError
+    from ..zoo.catalogue import ra_source
+
+    try:
+        source = ra_source(result["rows"], source, what=result["task"])
+    except RAExplorerError:
+        return None
+    if source is None:
+        return None
 
     rows = [r for r in lambda_rows(result, source) if source in r["accuracy"]]
     if not rows:

@@ -25,6 +25,8 @@ from ..analyses.quality import task_slug
 from ..config import QUALITY_IMAGES, results_dir
 from ..data.datasets import load_dataset
 from ..data.tasks import create_task
+from ..errors import RAExplorerError
+from ..zoo.catalogue import ra_source
 
 TABLE1_METHODS = ("plain", "ra", "ra-unsup", "ra-transformer", "perceptual", "robust-perceptual")
 METHOD_LABELS = {"plain": "plain", "ra": "RA", "ra-unsup": "RA-unsup", "ra-transformer": "RA+T",
@@ -109,7 +111,11 @@ def lambda_rows(result: dict, source: str) -> list[dict]:
     return sorted(rows, key=lambda r: (r["lambda"] or 0.0, r["name"]))
 
 
-def format_table16(result: dict, source: str = "resnet20") -> str:
+def format_table16(result: dict, source: str | None = None) -> str:
+    """Table 16 analog; ``source`` defaults to the RA source the processors' cards name."""
+    source = ra_source(result["rows"], source, what=result["task"])
+    if source is None:
+        return f"### {result['task']}: no RA processor with a source classifier to sweep."
     others = [c for c in result["classifiers"] if c != source]
     lines = [f"### {result['task']}: RA with source {source} at each lambda", "",
              f"| λ | checkpoint | PSNR (dB) | SSIM | accuracy on {source} (%) | "
@@ -122,22 +128,39 @@ def format_table16(result: dict, source: str = "resnet20") -> str:
     return "\n".join(lines)
 
 
-def check_claims(results: list[dict], source: str = "resnet20") -> list[str]:
-    """The paper's claims, stated with the measured numbers (either way)."""
+def claim_row(result: dict, source: str | None = None) -> dict | None:
+    """The RA processor a claim is checked on: of the RA rows trained through the source
+    the cards name (``source`` if given), ``<task>-ra`` if it is one, else the first."""
+    rows = [r for r in result["rows"] if r["method"] == "ra" and r.get("source")]
+    try:
+        source = ra_source(rows, source, what=result["task"])
+    except RAExplorerError:
+        if source is not None:
+            raise
+        return None
+    rows = [r for r in rows if r["source"] == source]
+    main = [r for r in rows if r["name"] == f"{task_name(result)}-ra"]
+    return (main or rows or [None])[0]
+
+
+def check_claims(results: list[dict], source: str | None = None) -> list[str]:
+    """The paper's claims, stated with the measured numbers (either way). The source
+    classifier is the one the RA processor's card names (``source`` chooses among several)."""
     lines = []
     for result in results:
         by_name = {r["name"]: r for r in result["rows"]}
-        ra = by_name.get(f"{task_name(result)}-ra")
-        if ra is None or ra["vs_plain"] is None or source not in ra["vs_plain"]:
+        ra = claim_row(result, source)
+        if ra is None or ra["vs_plain"] is None or ra["source"] not in ra["vs_plain"]:
             lines.append(f"- {result['task']}: no RA and plain processors to compare yet.")
             continue
-        d = ra["vs_plain"][source]
+        src = ra["source"]
+        d = ra["vs_plain"][src]
         verdict = ("holds" if d["ci95"][0] > 0 else
                    "does not hold (RA is worse)" if d["ci95"][1] < 0 else
                    "is not shown (the 95 % CI includes 0)")
-        lines.append(f"- {result['task']}: RA vs plain on the source {source}: "
+        lines.append(f"- {result['task']}: RA vs plain on the source {src}: "
                      f"{_diff(d)} points — the claim {verdict}.")
-        others = [c for c in result["classifiers"] if c != source and c in ra["vs_plain"]]
+        others = [c for c in result["classifiers"] if c != src and c in ra["vs_plain"]]
         if others:
             gains = ", ".join(f"{c} {_diff(ra['vs_plain'][c])}" for c in others)
             positive = sum(ra["vs_plain"][c]["ci95"][0] > 0 for c in others)
@@ -151,17 +174,7 @@ def check_claims(results: list[dict], source: str = "resnet20") -> list[str]:
     return lines
 
 
-def _dataset_words(results: list[dict]) -> str:
-    """"the embedded default (fashion-mnist)" or the dataset spec the results were measured on."""
-    from ..config import EMBEDDED_DATASET
-
-    names = sorted({r["dataset"] for r in results}) or [EMBEDDED_DATASET]
-    if names == [EMBEDDED_DATASET]:
-        return f"the embedded default ({EMBEDDED_DATASET})"
-    return ", ".join(f"`{n}`" for n in names)
-
-
-def write_results(results: list[dict], out_dir: Path | None = None, source: str = "resnet20"):
+def write_results(results: list[dict], out_dir: Path | None = None, source: str | None = None):
     out_dir = results_dir(out_dir, dataset=results[0]["dataset"] if results else None)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -187,6 +200,16 @@ def write_results(results: list[dict], out_dir: Path | None = None, source: str 
         (out_dir / name).write_text(text + "\n")
         written.append(out_dir / name)
     return written
+
+
+def _dataset_words(results: list[dict]) -> str:
+    """"the embedded default", or the dataset specs the results were measured on."""
+    from ..config import EMBEDDED_DATASET
+
+    datasets = sorted({r.get("dataset") or "?" for r in results})
+    if datasets == [EMBEDDED_DATASET]:
+        return "the embedded default"
+    return ", ".join(datasets)
 
 
 def reusable(path: Path, task: str, dataset: str, folder, limit: int | None) -> dict | None:

@@ -40,11 +40,20 @@ def cmd_create(args) -> int:
     study_name(args.name)                 # a bad name fails before the models load
     t0 = time.perf_counter()
     ws = Workspace(args.task, args.dataset, args.checkpoints)
+    methods = args.methods.split(",")
+    classifier = args.classifier
+    if classifier is None:        # the RA source the chosen processors' cards name
+        from ..zoo.catalogue import ra_source
+        from ..zoo.checkpoints import find_checkpoints
+
+        cards = [c for c in find_checkpoints(args.checkpoints, kind="processor")
+                 if c["name"] in methods]
+        classifier = ra_source(cards, what=", ".join(methods))
     with _session(args) as session:
-        study = study_from_zoo(session, ws, args.name, args.kind, args.methods.split(","),
+        study = study_from_zoo(session, ws, args.name, args.kind, methods,
                                n_images=args.images, n_trials=args.trials,
                                catch_rate=args.catch_rate, seed=args.seed,
-                               classifier=args.classifier, images=args.choose,
+                               classifier=classifier, images=args.choose,
                                n_practice=args.practice, progress=_progress_line)
         n = len(study_trials(session, study))
         print(f"Created study {study.name!r} ({study.kind}, {n} trials including catch and "
@@ -195,8 +204,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--kind", default="2afc", choices=list(KINDS))
     p.add_argument("--task", default="sr")
     p.add_argument("--methods", default="sr-plain,sr-ra", help="processors, comma-separated")
-    p.add_argument("--classifier", default="resnet20",
-                   help="labels of a label study, and the image filters")
+    p.add_argument("--classifier", default=None,
+                   help="labels of a label study, and the image filters (default: the RA source "
+                        "the methods' cards name)")
     p.add_argument("--images", type=int, default=50, help="test images to draw trials from")
     p.add_argument("--choose", default="random", choices=list(IMAGE_CHOICES),
                    help="how the images are chosen (2AFC kinds)")

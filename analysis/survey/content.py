@@ -167,7 +167,7 @@ def design_from_zoo(workspace, kind: str, methods: list[str], n_images: int = 50
     if kind == "label":
         if len(methods) != 2 or classifier is None:
             raise RAExplorerError("A label study needs exactly two methods (plain, RA) and a "
-                                  "classifier.")
+                                  "classifier (--classifier; by default the RA method's source).")
         items = label_items(workspace, classifier, methods[0], methods[1],
                             needed=min(n_images, n_trials), progress=progress)
         if not items:

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import EMBEDDED_DATASET
-from ..data.datasets import iterate_batches, load_dataset
+from ..data.datasets import iterate_batches, load_dataset, normalize_dataset_spec, same_dataset
 from ..data.tasks import create_task
 from ..device import pick_device
 from ..errors import RAExplorerError, TrainingStateError
@@ -402,6 +402,7 @@ def train_classifier(arch: str, dataset: str = EMBEDDED_DATASET, out: str = "che
     train_set = load_dataset(dataset, "train", root=data_root)
     val_set = load_dataset(dataset, "val", root=data_root)
     info = train_set.info
+    dataset = normalize_dataset_spec(dataset)     # what the card and the state identity record
     kwargs = {"in_channels": info.channels, "num_classes": info.num_classes,
               "mean": list(info.mean), "std": list(info.std),
               **check_arch_kwargs(arch, arch_kwargs or {}, where="--arch-kw: ")}
@@ -511,6 +512,7 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
     train_set = load_dataset(dataset, "train", root=data_root)
     val_set = load_dataset(dataset, "val", root=data_root)
     info = train_set.info
+    dataset = normalize_dataset_spec(dataset)     # what the card and the state identity record
 
     rec, rec_card, rec_digest = None, None, None
     if recognizer:
@@ -540,6 +542,11 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
         model = ProcessorWithTransformer(processor, create_model("cyclegan-resnet", **t_kwargs))
     else:
         model = processor
+    if rec_card is not None and rec_card.get("dataset") and not same_dataset(rec_card["dataset"],
+                                                                              dataset):
+        raise RAExplorerError(f"The recognizer {recognizer} was trained on "
+                              f"{rec_card['dataset']!r}, not on {dataset!r}; choose a "
+                              "classifier of this dataset.")
     default_layers = rec.feature_names[:2] if rec is not None else []
     ctx = LossContext(recognizer=rec, lam=lam, unsup_distance=unsup_distance,
                       layers=tuple(layers or default_layers), losses=losses,

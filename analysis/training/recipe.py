@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from ..config import EMBEDDED_DATASET, PROJECT_ROOT
+from ..errors import RAExplorerError
 from ..zoo.checkpoints import checkpoint_dir
 from .methods import get_method
 
@@ -239,6 +240,22 @@ def dependencies(entry: dict) -> list[str]:
     return deps
 
 
+def refuse_other_datasets(entries: list[dict], folder: Path) -> None:
+    """One sentence when ``folder`` holds checkpoints of a dataset the recipe does not train:
+    build-zoo would plan its models beside them and count a same-named one as done."""
+    from ..zoo.checkpoints import NO_DATASET, datasets_held, normal_dataset
+
+    planned = {normal_dataset(e.get("dataset", DATASET)) for e in entries}
+    other = {spec: n for spec, n in datasets_held(folder).items()
+             if spec not in planned and spec != NO_DATASET}
+    if other:
+        held = "; ".join(f"{spec} ({n})" for spec, n in other.items())
+        raise RAExplorerError(
+            f"{folder} holds checkpoints of another dataset ({held}), but build-zoo plans the "
+            f"embedded zoo on {', '.join(sorted(planned))}; pass --checkpoints to an empty "
+            "folder for it, or train your own models with train-classifier / train-processor.")
+
+
 def build_zoo(only: list[str] | None = None, folder=None, state_dir: str = "runs",
               force: bool = False, progress: bool = True, dry_run: bool = False,
               recipe: list[dict] | None = None, poll_seconds: float = 30.0) -> list[str]:
@@ -250,6 +267,7 @@ def build_zoo(only: list[str] | None = None, folder=None, state_dir: str = "runs
     """
     folder = checkpoint_dir(folder)
     entries = list(recipe if recipe is not None else RECIPE)
+    refuse_other_datasets(entries, folder)
     by_name = {e["name"]: e for e in entries}
 
     def done(name: str) -> bool:

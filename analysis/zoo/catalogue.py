@@ -2,11 +2,14 @@
 
 ``select_models`` gives the classifier and processor cards of a dataset / task (processors in
 method order); ``main_processors`` one processor per method; ``tasks_in_zoo`` the task specs
-that have processors; ``model_digests`` the SHA-256 of each card's weights.
+that have processors; ``model_digests`` the SHA-256 of each card's weights; ``ra_source`` /
+``task_ra_source`` the RA source classifier the processor cards name (roles come from cards,
+never from a model's name).
 """
 
 from __future__ import annotations
 
+from ..errors import RAExplorerError
 from ..training.methods import METHODS
 from .checkpoints import find_checkpoints
 
@@ -50,3 +53,47 @@ def tasks_in_zoo(dataset: str, folder=None) -> list[str]:
 def model_digests(*card_lists: list[dict]) -> dict[str, str]:
     """Checkpoint name -> SHA-256 of its weights: what a result was measured on."""
     return {c["name"]: c["weights"]["sha256"] for cards in card_lists for c in cards}
+
+
+def ra_sources(cards: list[dict]) -> dict[str, int]:
+    """{source classifier: number of RA processors trained through it}, from processor cards
+    (or evaluation rows, which carry the same ``method`` / ``source`` fields)."""
+    counts: dict[str, int] = {}
+    for card in cards:
+        if card.get("method") == "ra" and card.get("source"):
+            counts[card["source"]] = counts.get(card["source"], 0) + 1
+    return counts
+
+
+def ra_source(cards: list[dict], choice: str | None = None, what: str = "these processors") -> str | None:
+    """The RA source classifier the cards name: ``choice`` (``--source``) if given and named
+    by an RA card; else the source most RA processors were trained through (the main RA
+    processor and its lambda sweep; a transfer variant has one card per source); None
+    when no RA card names one. A tie between sources needs ``choice``.
+    """
+    counts = ra_sources(cards)
+    if choice is not None:
+        if counts and choice not in counts:
+            raise RAExplorerError(f"No RA processor of {what} was trained through {choice!r}; "
+                                  f"their cards name {', '.join(sorted(counts))}.")
+        return choice
+    if not counts:
+        return None
+    best = max(counts.values())
+    top = sorted(s for s, n in counts.items() if n == best)
+    if len(top) > 1:
+        raise RAExplorerError(f"The RA processors of {what} were trained through "
+                              f"{', '.join(top)} equally often; choose one with --source.")
+    return top[0]
+
+
+def task_ra_source(task_spec: str, dataset: str, folder=None, choice: str | None = None,
+                   option: str = "--source") -> str:
+    """:func:`ra_source` of the processor cards of ``task_spec`` on ``dataset``; one sentence
+    naming ``option`` when the cards name none."""
+    _, procs = select_models(task_spec, dataset, folder)
+    source = ra_source(procs, choice, what=f"task {task_spec}")
+    if source is None:
+        raise RAExplorerError(f"No RA processor of task {task_spec} on {dataset} names a source "
+                              f"classifier; pass {option} CLASSIFIER.")
+    return source

@@ -388,9 +388,14 @@ def find_checkpoints(folder: str | os.PathLike | None = None, kind: str | None =
                      **filters) -> list[dict]:
     """Cards in ``folder`` (default :func:`checkpoint_dir`), sorted by name, optionally filtered.
 
-    ``filters`` compare card fields for equality, e.g. ``task="sr:scale=4"``.
+    ``filters`` compare card fields for equality, e.g. ``task="sr:scale=4"``; ``dataset``
+    compares normal forms (:func:`~analysis.data.datasets.normalize_dataset_spec`), so
+    ``imagefolder:imgs/`` finds the cards of ``imagefolder:/abs/imgs:...,size=64``.
     Cards that fail to load are skipped here; ``load_checkpoint`` reports them.
     """
+    wanted_dataset = None
+    if filters.get("dataset") is not None:
+        wanted_dataset = normal_dataset(filters.pop("dataset"))
     cards = []
     for card_path in sorted(checkpoint_dir(folder).glob("*.json")):
         try:
@@ -399,9 +404,50 @@ def find_checkpoints(folder: str | os.PathLike | None = None, kind: str | None =
             continue
         if kind and card["kind"] != kind:
             continue
+        if wanted_dataset is not None and normal_dataset(card.get("dataset")) != wanted_dataset:
+            continue
         if all(card.get(k) == v for k, v in filters.items()):
             cards.append(card)
     return cards
+
+
+def normal_dataset(spec: str | None) -> str | None:
+    """A card's (or a query's) dataset spec in its normal form; the spec itself if it cannot
+    be read (an unknown name: it then matches only its own spelling)."""
+    from ..data.datasets import normalize_dataset_spec
+
+    if not spec:
+        return spec
+    try:
+        return normalize_dataset_spec(spec)
+    except RAExplorerError:
+        return spec
+
+
+NO_DATASET = "no dataset"     # how datasets_held counts cards that name none
+
+
+def datasets_held(folder: str | os.PathLike | None = None, kind: str | None = None) -> dict:
+    """{dataset spec (normal form): number of cards} of the readable cards in ``folder``."""
+    held: dict = {}
+    for card in find_checkpoints(folder, kind=kind):
+        spec = normal_dataset(card.get("dataset")) or NO_DATASET
+        held[spec] = held.get(spec, 0) + 1
+    return dict(sorted(held.items()))
+
+
+def no_checkpoints_message(kind: str, dataset: str, folder=None) -> str:
+    """The sentence for a folder without ``kind`` checkpoints of ``dataset``: which dataset
+    specs it does hold (so a spelling or option difference shows), and how to get one."""
+    where = checkpoint_dir(folder)
+    held = datasets_held(folder, kind)
+    head = f"No {kind} checkpoints for dataset {normal_dataset(dataset)!r} in {where}"
+    if held:
+        listed = "; ".join(f"{spec} ({n})" for spec, n in held.items())
+        return (f"{head}; it holds {kind} checkpoints for: {listed}. Pass that spec as "
+                "--dataset, or train one for this dataset with 'python -m analysis train-"
+                f"{kind}'.")
+    return f"{head}; it holds none: train one with 'python -m analysis train-{kind}'."
 
 
 def broken_cards(folder: str | os.PathLike | None = None) -> dict[str, str]:
@@ -415,13 +461,33 @@ def broken_cards(folder: str | os.PathLike | None = None) -> dict[str, str]:
     return problems
 
 
+def weights_kwargs(arch: str, state: dict) -> dict:
+    """Constructor options read from foreign weights: ``num_classes`` from the classifier
+    head (the last 2-D weight, e.g. torchvision's ``fc.weight`` (classes, features)) and
+    ``in_channels`` from the first convolution, for builders that take them."""
+    import inspect
+
+    takes = inspect.signature(MODELS[arch].builder).parameters
+    weights = [v for k, v in state.items() if k.endswith("weight")]
+    found = {}
+    heads = [w for w in weights if w.ndim == 2]
+    convs = [w for w in weights if w.ndim == 4]
+    if "num_classes" in takes and MODELS[arch].kind == "classifier" and heads:
+        found["num_classes"] = int(heads[-1].shape[0])
+    if "in_channels" in takes and convs:
+        found["in_channels"] = int(convs[0].shape[1])
+    return found
+
+
 def import_weights(arch: str, source: str | os.PathLike, out: str | os.PathLike,
                    arch_kwargs: dict | None = None, dataset: str = "", **card_fields) -> Path:
     """Convert a user's ``torch.save`` state dict into a safetensors checkpoint with a card.
 
     The source is read with ``torch.load(weights_only=True)``, which refuses
     arbitrary pickled objects. torchvision layouts (``conv1``, ``features.0``
-    ...) are mapped onto the wrapper's stage names by position.
+    ...) are mapped onto the wrapper's stage names by position. The class count and
+    input channels come from the weights (:func:`weights_kwargs`) unless
+    ``arch_kwargs`` gives them.
     """
     try:
         state = torch.load(source, map_location="cpu", weights_only=True)
@@ -429,21 +495,30 @@ def import_weights(arch: str, source: str | os.PathLike, out: str | os.PathLike,
         raise CheckpointError(f"{source} could not be read as a plain state dict ({exc}).") from exc
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
-    kwargs = check_arch_kwargs(arch, dict(arch_kwargs or {}))
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{source} is not a state dict (a mapping of names to tensors).")
+    kwargs = check_arch_kwargs(arch, {**weights_kwargs(arch, state), **dict(arch_kwargs or {})})
     model = create_model(arch, **kwargs)
     target = model.state_dict()
     source_keys = [k for k in state if not k.endswith("num_batches_tracked")]
     wrapper_buffers = {"mean", "std"}  # the wrapper's normalisation, not in foreign state dicts
     target_keys = [k for k in target
                    if not k.endswith("num_batches_tracked") and k not in wrapper_buffers]
-    if len(source_keys) != len(target_keys) or any(
-            state[s].shape != target[t].shape for s, t in zip(source_keys, target_keys)):
-        raise CheckpointError(f"{source} does not fit the architecture {arch!r} with {kwargs}.")
+    if len(source_keys) != len(target_keys):
+        raise CheckpointError(f"{source} does not fit the architecture {arch!r} with {kwargs}: "
+                              f"it holds {len(source_keys)} tensors, the architecture "
+                              f"{len(target_keys)}.")
+    wrong = [(s, t) for s, t in zip(source_keys, target_keys) if state[s].shape != target[t].shape]
+    if wrong:
+        s, t = wrong[0]
+        raise CheckpointError(f"{source} does not fit the architecture {arch!r} with {kwargs}: "
+                              f"{s} is {tuple(state[s].shape)} where {arch!r} has "
+                              f"{tuple(target[t].shape)} ({len(wrong)} tensor(s) differ).")
     mapped = dict(target)
     for s, t in zip(source_keys, target_keys):
         mapped[t] = state[s]
     model.load_state_dict(mapped)
     kind = MODELS[arch].kind
     return save_checkpoint(model, {"kind": kind, "arch": arch, "arch_kwargs": kwargs,
-                                   "dataset": dataset, "imported_from": str(source), **card_fields},
-                           out)
+                                   "dataset": normal_dataset(dataset) or dataset,
+                                   "imported_from": str(source), **card_fields}, out)

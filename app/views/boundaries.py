@@ -7,7 +7,7 @@ from analysis.analyses.boundary import (
     describe_schedule,
     map_figure,
 )
-from analysis.analyses.boundary_table import DIRECTIONS, estimate_text
+from analysis.analyses.boundary_table import DIRECTIONS, empty_selection_note, estimate_text
 from analysis.analyses.quality import task_slug
 from analysis.explore.workspace import available_tasks, classifier_names, plane_maps
 from analysis.reporting.figures import bd_histograms
@@ -77,6 +77,9 @@ else:
                          "IBD mean [95% CI]": estimate_text(e["ibd"], "mean"),
                          "IBD median [95% CI]": estimate_text(e["ibd"], "median"),
                          "censored Rs/Rt": f"{e['bd_source']['censored']}/{e['bd_target']['censored']}"})
+    note = empty_selection_note(report)
+    if note:
+        st.warning(note)
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="bd_table")
     st.caption(f"Units: {report['units']}; clipping {'on' if report['clip'] else 'off'}; "
                f"search: {describe_schedule(report)}, bisection to {report['tol']}.")

@@ -8,6 +8,7 @@ from analysis.analyses.quality import task_slug
 from analysis.explore.workspace import available_tasks, classifier_names
 from analysis.reporting.figures import accuracy_heatmap, lambda_figure, transfer_heatmap
 from analysis.reporting.paper.evaluation import lambda_sources
+from analysis.zoo.catalogue import ra_sources
 from app.components.common import dataset, folder, missing, result, show_source
 from app.components.downloads import figure_downloads
 
@@ -53,9 +54,12 @@ if evaluation is not None:
         if result(f"evaluate_{slug}.json") is not None:
             figure_downloads("transfer", "metrics_transfer_fig", task=task)
     st.subheader("Lambda trade-off")
-    swept = lambda_sources(evaluation)       # open on a source with a lambda sweep
-    source = st.selectbox("Source classifier", evaluation["classifiers"], key="metrics_source",
-                          index=evaluation["classifiers"].index(swept[0]) if swept else 0)
+    named = ra_sources(evaluation["rows"])          # the sources the RA processors' cards name
+    choices = [c for c in evaluation["classifiers"] if c in named] or evaluation["classifiers"]
+    swept = [c for c in lambda_sources(evaluation) if c in choices]   # with a lambda sweep first
+    default = swept[0] if swept else max(choices, key=lambda c: named.get(c, 0))
+    source = st.selectbox("Source classifier", choices, index=choices.index(default),
+                          key="metrics_source")
     fig = lambda_figure(evaluation, source)
     if fig is None:
         missing(f"RA processors with source {source} at several lambdas",

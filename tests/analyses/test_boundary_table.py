@@ -91,4 +91,9 @@ def test_two_processes_give_the_same_table_as_one(tiny_zoo, tmp_path):
     one, two = _run(args, 1, tmp_path), _run(args, 2, tmp_path)
     assert one["world_size"] == 1 and two["world_size"] == 2
     assert json.dumps(one["pairs"]) == json.dumps(two["pairs"])
-    assert [r["index"] for r in two["records"]] == list(range(10))
+    # --limit 10: the seeded class-stratified sample of the test split, in index order
+    from analysis.data.datasets import load_dataset
+    from analysis.data.sampling import Sample, limited_indices
+
+    sample = limited_indices(load_dataset(SYNTH, "test"), Sample(10)).tolist()
+    assert [r["index"] for r in two["records"]] == sample and sample != list(range(10))
