@@ -54,13 +54,22 @@ def results_dir(override=None, dataset: str | None = None) -> Path:
 
 def dataset_slug(spec: str) -> str:
     """A folder name for a dataset spec: lower case letters, digits, '-' and '.'; long specs
-    (paths) keep their last 40 characters and a hash of the whole spec, so two folders that end
-    alike stay apart. ``"fashion-mnist"`` -> ``"fashion-mnist"``,
-    ``"imagefolder:/data/pets:size=64"`` -> ``"imagefolder-data-pets-size-64"``."""
+    (deep paths) keep their first 30 and last 38 characters and a hash of the whole spec, so
+    two folders that end alike stay apart. The spec is first put in its normal form
+    (:func:`analysis.data.datasets.normalize_dataset_spec`), so every spelling of one dataset
+    gets one folder: ``"fashion-mnist"`` -> ``"fashion-mnist"``, ``"imagefolder:/data/pets/"``
+    -> ``"imagefolder-data-pets-channels-3-policy-resize-center-crop-size-64"``."""
+    try:     # one folder per dataset, however its spec is spelled (trailing slash, defaults)
+        from .data.datasets import normalize_dataset_spec
+
+        spec = normalize_dataset_spec(spec)
+    except Exception:   # an unreadable spec keeps its own spelling; loading it will say why
+        pass
     slug = re.sub(r"[^a-z0-9.]+", "-", spec.strip().lower()).strip("-.") or "dataset"
-    if len(slug) <= 60:
+    if len(slug) <= 80:
         return slug
-    return slug[-40:].lstrip("-.") + "-" + hashlib.sha256(spec.encode()).hexdigest()[:10]
+    return (slug[:30].rstrip("-.") + "-" + slug[-38:].lstrip("-.") + "-"
+            + hashlib.sha256(spec.encode()).hexdigest()[:10])
 
 
 def command_in_force(command: str) -> str:

@@ -84,4 +84,18 @@ def show_source(name: str, payload: dict) -> None:
 
 def missing(what: str, command: str):
     """One sentence: what is not there yet and the command that produces it."""
-    st.info(f"Not there yet: {what}. Run `{config.command_in_force(command)}` to produce it.")
+    st.info(f"Not there yet: {what}. Run " + " then ".join(
+        f"`{config.command_in_force(c)}`" for c in commands_for(command)) + " to produce it.")
+
+
+def commands_for(command: str) -> list[str]:
+    """The commands that make what ``command`` makes, on the dataset in force: ``build-zoo``
+    plans the embedded default's zoo only, so another dataset gets the training commands."""
+    if not command.startswith("python -m analysis build-zoo") or (
+            config.default_dataset() == config.EMBEDDED_DATASET):
+        return [command]
+    zoo = folder()
+    return [f"python -m analysis train-classifier --arch resnet20 --out {zoo}/resnet20",
+            f"python -m analysis train-processor --task sr --method plain --out {zoo}/sr-plain",
+            f"python -m analysis train-processor --task sr --method ra --recognizer "
+            f"{zoo}/resnet20 --out {zoo}/sr-ra"]
