@@ -1,4 +1,4 @@
-"""The shipped record table agrees with table1.md and with a direct model call."""
+"""The shipped record tables agree with table1.md and with a direct model call."""
 
 import re
 
@@ -26,23 +26,29 @@ def table1_cell(task: str, label: str, classifier: str) -> str:
     return [c.strip() for c in row.strip("|").split("|")][header.index(classifier)]
 
 
+SHIPPED = [("sr", "sr:scale=4", "records_sr_scale4.parquet"),
+           ("denoise", "denoise:sigma=0.1", "records_denoise_sigma0.1.parquet")]
+
+
 @pytest.mark.skipif(not HAS_FMNIST, reason="Fashion-MNIST is not installed")
-def test_table1_accuracy_recounts_from_the_record_table_and_from_the_models():
-    table = RecordTable.load(RESULTS / "records_sr_scale4.parquet")
-    assert len(table) == 10000 and table.provenance["checkpoints"]["sr-ra"]
-    for label, name in (("RA (", "sr-ra"), ("plain", "sr-plain"), ("no processing", "no processing")):
-        correct = int(table.correct(name, "resnet20").sum())
-        shown = table1_cell("sr:scale=4", label, "resnet20")
-        assert re.match(rf"{100 * correct / len(table):.1f} ±", shown), (name, shown)
+@pytest.mark.parametrize("name, spec, file", SHIPPED)
+def test_table1_accuracy_recounts_from_the_record_table_and_from_the_models(name, spec, file):
+    table = RecordTable.load(RESULTS / file)
+    assert len(table) == 10000 and table.provenance["checkpoints"][f"{name}-ra"]
+    for label, row in (("RA (", f"{name}-ra"), ("plain", f"{name}-plain"),
+                       ("no processing", "no processing")):
+        correct = int(table.correct(row, "resnet20").sum())
+        shown = table1_cell(spec, label, "resnet20")
+        assert re.match(rf"{100 * correct / len(table):.1f} ±", shown), (row, shown)
     # a direct call of the models on the first batch (500 test images, the runner's batch)
     # gives the table's predictions and the same accuracy
-    task = create_task("sr")
-    proc, _ = load_checkpoint(CHECKPOINTS / "sr-ra")
+    task = create_task(name)
+    proc, _ = load_checkpoint(CHECKPOINTS / f"{name}-ra")
     clf, _ = load_checkpoint(CHECKPOINTS / "resnet20")
     images, labels, idx = load_dataset("fashion-mnist", "test").get_batch(torch.arange(500))
     with torch.no_grad():
         pred = clf(proc(task.degrade_eval(images, idx)).clamp(0, 1)).argmax(1)
     assert torch.equal(torch.from_numpy(table.index[:500]), idx)
     assert torch.equal(torch.from_numpy(table.label[:500]), labels)
-    assert (pred.numpy() == table.pred[("sr-ra", "resnet20")][:500]).all()
-    assert int((pred == labels).sum()) == int(table.correct("sr-ra", "resnet20")[:500].sum())
+    assert (pred.numpy() == table.pred[(f"{name}-ra", "resnet20")][:500]).all()
+    assert int((pred == labels).sum()) == int(table.correct(f"{name}-ra", "resnet20")[:500].sum())
