@@ -134,7 +134,9 @@ def convergence_measures(features: dict[str, np.ndarray], labels: np.ndarray, k:
             "hq_distance": float(dist.mean() / centroid_gap),
             "hq_distance_raw": float(dist.mean()),
             "knn_agreement": float((knn.predict(f) == labels).mean()),
-            "silhouette": float(silhouette_score(f, labels)) if len(classes) > 1 else float("nan"),
+            # defined for 2 <= classes <= images - 1 (NaN otherwise, e.g. one image per class)
+            "silhouette": (float(silhouette_score(f, labels))
+                           if 1 < len(classes) < len(f) else float("nan")),
         }
     return {"centroid_gap": centroid_gap, "k": k, "sources": out}
 

@@ -45,12 +45,13 @@ else:
     else:
         name = st.selectbox("Filter", list(FILTERS), key="compare_filter")
         try:
-            with st.spinner("Classifying the first 2,000 test images…"):
+            with st.spinner(f"Classifying the first {min(2000, n_test):,} test images…"):
                 candidates = ws.filter_indices(name, classifier)
         except RAExplorerError as exc:
             st.warning(str(exc))
             candidates = []
-        st.caption(f"{len(candidates)} matching images among the first 2,000 (up to 50 shown).")
+        st.caption(f"{len(candidates)} matching images among the first {min(2000, n_test):,} "
+                   "(up to 50 shown).")
     if not candidates:
         st.info("No image matches; choose another class, seed or filter.")
         st.stop()

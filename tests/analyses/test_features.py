@@ -86,3 +86,9 @@ def test_features_cli(tiny_zoo, tmp_path, capsys):
                  SYNTH, "--classifier", "clf-b", "--n", "20", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "features_denoise_sigma0.1_clf-b.json").exists()
     assert (tmp_path / "features_denoise_sigma0.1_clf-b.md").exists()
+
+
+def test_silhouette_is_nan_when_every_class_has_one_image():
+    feats = np.random.default_rng(0).normal(size=(5, 8)).astype(np.float32)
+    m = convergence_measures({HQ: feats, "lq": feats + 0.1}, np.arange(5))
+    assert np.isnan(m["sources"]["lq"]["silhouette"]) and m["sources"]["lq"]["knn_agreement"] >= 0

@@ -1,0 +1,129 @@
+"""Issue 18, end to end: a CIFAR-format folder (checksum check bypassed the documented way,
+``cifar10:verify=false``) and a 3-class ImageFolder (32 px, train/ + val/), tiny models trained
+through the CLI, every analysis verb, every app page and every Compare mode in Chromium: no
+traceback, the numbers computed on the named dataset, the embedded default's results
+byte-identical afterwards."""
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from analysis.cli.main import main
+from analysis.config import PROJECT_ROOT, dataset_slug
+from tests.app.browser_support import ARTIFACTS, CHROMIUM, start_app, stop_app, wait_interactive
+from tests.data.test_data import _cifar_folder
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                reason="Debian's chromium is not installed (apt-get install chromium)")
+CLASSES = ("ant", "bee", "cow")
+PAGES = [("", "Compare outputs"), ("metrics", "Metrics"), ("boundaries", "Decision boundaries"),
+         ("features", "Feature space")]
+COMPARE_MODES = ["by index", "by class", "at random", "by filter"]
+
+
+def _image_folder(root: Path, size: int = 32) -> Path:
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 10), ("val", 4)):
+        for k, c in enumerate(CLASSES):
+            (root / split / c).mkdir(parents=True)
+            for i in range(n):
+                pixels = rng.integers(0, 90, (size, size, 3)) + 80 * k
+                Image.fromarray(pixels.astype(np.uint8)).save(root / split / c / f"{i}.png")
+    return root
+
+
+def _top_level_digests(folder: Path) -> dict[str, str]:
+    """The embedded default's files: everything in results/ outside results/datasets/."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.relative_to(folder).parts[0] != "datasets"}
+
+
+@pytest.fixture(scope="module", params=["cifar10", "imagefolder"])
+def own(request, tmp_path_factory):
+    """A dataset, a zoo trained on it through the CLI, and a copy of the shipped results/ that
+    $RA_RESULTS points at (so the test can watch it without touching the checkout)."""
+    base = tmp_path_factory.mktemp(request.param)
+    env = {}
+    if request.param == "cifar10":
+        spec, env["RA_DATA_ROOT"] = "cifar10:verify=false", _cifar_folder(base, per_batch=30)
+    else:
+        spec = f"imagefolder:{_image_folder(base / 'imgs')}"
+    results = base / "results"
+    shutil.copytree(PROJECT_ROOT / "results", results)
+    env.update({"RA_RESULTS": str(results), "RA_DATASET": spec,
+                "RA_CHECKPOINTS": str(base / "zoo"), "RA_RUNS": str(base / "runs")})
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    zoo = base / "zoo"
+    small = ["--epochs", "1", "--max-steps", "2", "--batch-size", "8", "--val-limit", "8",
+             "--no-progress", "--state-dir", str(base / "runs")]
+    assert main(["train-classifier", "--arch", "resnet20", "--arch-kw", "width=4",
+                 "--out", str(zoo / "r20own"), *small]) == 0
+    assert main(["train-classifier", "--arch", "vgg11-bn", "--arch-kw", "width_mult=0.125",
+                 "--out", str(zoo / "vggown"), *small]) == 0
+    for method in ("plain", "ra"):
+        extra = ["--recognizer", str(zoo / "r20own"), "--lambda", "0.1"] if method == "ra" else []
+        assert main(["train-processor", "--task", "sr", "--method", method, "--arch-kw",
+                     "channels=8", "blocks=1", "--out", str(zoo / f"sr-{method}"),
+                     *extra, *small]) == 0
+    yield {"spec": spec, "zoo": zoo, "results": results, "env": env,
+           "before": _top_level_digests(results)}
+    for k, v in old.items():
+        os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+
+
+def test_every_verb_computes_on_the_named_dataset(own, capsys):
+    spec = own["spec"]
+    assert main(["evaluate", "--task", "sr", "--json", "--no-progress"]) == 0
+    evaluation = json.loads(capsys.readouterr().out)
+    assert evaluation["dataset"] != "fashion-mnist" and evaluation["classifiers"] == ["r20own", "vggown"]
+    verbs = [["quality", "--task", "sr"],
+             ["boundaries", "--task", "sr", "--target", "vggown", "--all-images",
+              "--schedule", "uniform", "--steps", "4", "--max-dist", "4", "--tol", "0.1"],
+             ["features", "--task", "sr", "--n", "12", "--backend", "sklearn"],
+             ["results"],
+             ["figure", "examples", "--task", "sr", "--indices", "0,1", "--out",
+              str(own["results"].parent / "fig.png")]]
+    for argv in verbs:
+        quiet = [] if argv[0] == "figure" else ["--no-progress"]
+        assert main([*argv, *quiet]) == 0, argv
+        err = capsys.readouterr().err
+        assert "Traceback" not in err, err
+    folder = own["results"] / "datasets" / dataset_slug(json.loads(
+        (own["zoo"] / "r20own.json").read_text())["dataset"])
+    for name in ("quality_sr_scale4.json", "evaluate_sr_scale4.json", "table1.md"):
+        assert (folder / name).exists(), sorted(p.name for p in folder.iterdir())
+    assert json.loads((folder / "quality_sr_scale4.json").read_text())["dataset"] != "fashion-mnist"
+    assert "fashion-mnist" not in (folder / "claims.md").read_text().splitlines()[0]
+    assert _top_level_digests(own["results"]) == own["before"]
+    assert spec  # the spec in force was the user's
+
+
+def test_every_page_and_compare_mode_opens_without_a_traceback(own, browser):
+    url, proc, log = start_app(f"app_{dataset_slug(own['spec'])[:20]}.log", **own["env"])
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        for path, title in PAGES:
+            page.goto(f"{url}/{path}")
+            wait_interactive(page, title)
+            assert page.locator('[data-testid="stException"]').count() == 0, path
+        page.goto(url + "/")
+        wait_interactive(page, "Compare outputs")
+        for mode in COMPARE_MODES:
+            page.get_by_text(mode, exact=True).click()
+            wait_interactive(page, "Compare outputs")
+            assert page.locator('[data-testid="stException"]').count() == 0, mode
+        page.screenshot(path=str(ARTIFACTS / f"own_{dataset_slug(own['spec'])[:24]}_compare.png"),
+                        full_page=True)
+        body = page.inner_text("body")
+        assert "Fashion" not in body and "Ankle boot" not in body   # the user's classes
+    finally:
+        stop_app(proc, log)
+    assert _top_level_digests(own["results"]) == own["before"]
