@@ -117,7 +117,14 @@ def test_pages_explain_missing_pieces(monkeypatch, tmp_path):
     monkeypatch.setenv("RA_RESULTS", str(tmp_path / "none"))
     for page in (None, "views/metrics.py", "views/boundaries.py", "views/features.py"):
         at = run(page)
-        assert any("build-zoo" in i.value for i in at.info)
+        # another dataset than the embedded default: the training commands, with the dataset
+        # and the checkpoint folder in force (build-zoo plans the embedded zoo only)
+        hints = [i.value for i in at.info if "Not there yet" in i.value]
+        assert hints and all("build-zoo" not in h for h in hints), hints
+        assert any("train-classifier" in h and f"--dataset {SYNTH}" in h
+                   and f"--checkpoints {tmp_path / 'empty'}" in h for h in hints), hints
+    monkeypatch.delenv("RA_DATASET")                     # the embedded default: build-zoo
+    assert any("build-zoo" in i.value for i in run("views/metrics.py").info)
 
 
 def test_compare_page_names_a_broken_card_instead_of_failing(monkeypatch, tiny_zoo, tmp_path):

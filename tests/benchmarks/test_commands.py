@@ -23,7 +23,7 @@ def test_benchmarks_md_quotes_module_commands_only():
      r"ssim\s+256x1x28px\s+stacked\s+\d+\s+one at a time"),
     ("benchmarks.bench_tsne", ["--n", "300", "--backends", "sklearn", "--jobs", "1"], r"sklearn"),
     ("benchmarks.bench_runner", ["--images", "10", "--batch-size", "10", "--repeats", "1"],
-     r"median ratio raw / runner: [\d.]+"),
+     r"median ratio raw / runner: wall [\d.]+, CPU [\d.]+"),
     ("benchmarks.bench_boundary", ["--images", "2", "--max-dist", "2", "--full-scan-images", "1",
                                    "--classifiers", "resnet20", "--maps", "1", "--extents", "3",
                                    "--resolution", "16", "--map-variants", "8,4+n"],
