@@ -154,9 +154,15 @@ def result_files(out_dir: Path | None, stem: str, dataset: str | None = None) ->
     return out_dir / f"{stem}.json", out_dir / f"{stem}.md"
 
 
-def save_quality(result: dict, out_dir: Path | None = None) -> list[Path]:
-    json_path, md_path = result_files(out_dir, f"quality_{task_slug(result['task'])}",
-                                       result.get("dataset"))
-    json_path.write_text(json.dumps(result, indent=2) + "\n")
-    md_path.write_text(format_quality(result) + "\n")
+def write_result(result: dict, out_dir: Path | None, stem: str, formatter,
+                 indent: int | None = 2) -> list[Path]:
+    """``<stem>.json`` (the result) and ``<stem>.md`` (``formatter(result)``) in ``out_dir``
+    (default: the results folder of the result's dataset); returns both paths."""
+    json_path, md_path = result_files(out_dir, stem, result.get("dataset"))
+    json_path.write_text(json.dumps(result, indent=indent) + "\n")
+    md_path.write_text(formatter(result) + "\n")
     return [json_path, md_path]
+
+
+def save_quality(result: dict, out_dir: Path | None = None) -> list[Path]:
+    return write_result(result, out_dir, f"quality_{task_slug(result['task'])}", format_quality)

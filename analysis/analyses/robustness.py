@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..config import ROBUSTNESS_IMAGES, default_dataset
@@ -10,7 +9,7 @@ from ..data.datasets import load_dataset
 from ..device import pick_device
 from ..errors import RAExplorerError
 from ..stats import wilson_interval
-from .quality import result_files
+from .quality import write_result
 
 
 def robustness_report(classifier: str, folder=None, eps: float | None = None, steps: int = 20,
@@ -64,8 +63,4 @@ def format_robustness(result: dict) -> str:
 
 
 def save_robustness(result: dict, out_dir: Path | None = None) -> list[Path]:
-    json_path, md_path = result_files(out_dir, f"robustness_{result['classifier']}",
-                                      result.get("dataset"))
-    json_path.write_text(json.dumps(result, indent=2) + "\n")
-    md_path.write_text(format_robustness(result) + "\n")
-    return [json_path, md_path]
+    return write_result(result, out_dir, f"robustness_{result['classifier']}", format_robustness)

@@ -27,7 +27,8 @@ def table1_cell(task: str, label: str, classifier: str) -> str:
 
 
 SHIPPED = [("sr", "sr:scale=4", "records_sr_scale4.parquet"),
-           ("denoise", "denoise:sigma=0.1", "records_denoise_sigma0.1.parquet")]
+           ("denoise", "denoise:sigma=0.1", "records_denoise_sigma0.1.parquet"),
+           ("jpeg", "jpeg:quality=10", "records_jpeg_quality10.parquet")]
 
 
 @pytest.mark.skipif(not HAS_FMNIST, reason="Fashion-MNIST is not installed")
