@@ -18,7 +18,9 @@ from ..config import PROJECT_ROOT
 
 
 def git_state() -> dict:
-    """{"commit": hash or None, "dirty": bool or None} of the project's checkout."""
+    """{"commit": hash or None, "dirty": bool or None} of the project's checkout; "dirty" means
+    uncommitted changes to tracked files outside results/ and runs/ (the code and the
+    checkpoints, not the result files a run rewrites)."""
     def git(*args):
         return subprocess.run(["git", "-C", str(PROJECT_ROOT), *args], capture_output=True,
                               text=True, timeout=10)
@@ -26,7 +28,9 @@ def git_state() -> dict:
         head = git("rev-parse", "HEAD")
         if head.returncode != 0:
             return {"commit": None, "dirty": None}
-        status = git("status", "--porcelain", "--untracked-files=no")
+        # the code's state: result files a run rewrites (results/, runs/) do not make it dirty
+        status = git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                     ":(exclude)results", ":(exclude)runs")
         return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}

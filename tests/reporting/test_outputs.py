@@ -122,3 +122,26 @@ def test_every_result_file_carries_provenance_with_the_checkpoint_hashes(
         assert sha256_file(tiny_zoo / f"{name}.safetensors") == digest, name
     assert record["command"].startswith(f"python -m analysis {argv[0]} "), record["command"]
     assert f"--out {out}" in record["command"]
+
+
+def test_git_state_counts_code_changes_not_rewritten_results(tmp_path, monkeypatch):
+    import subprocess
+
+    from analysis.reporting import provenance
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    (tmp_path / "results").mkdir()
+    (tmp_path / "code.py").write_text("x = 1\n")
+    (tmp_path / "results" / "r.json").write_text("{}\n")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    monkeypatch.setattr(provenance, "PROJECT_ROOT", tmp_path)
+    assert provenance.git_state()["dirty"] is False
+    (tmp_path / "results" / "r.json").write_text('{"n": 1}\n')     # a run rewrote a result
+    assert provenance.git_state()["dirty"] is False
+    (tmp_path / "code.py").write_text("x = 2\n")                   # the code changed
+    state = provenance.git_state()
+    assert state["dirty"] is True and len(state["commit"]) == 40
