@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shlex
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -78,20 +79,16 @@ def command_in_force(command: str) -> str:
     data root and results folder, as options."""
     extra = []
     if default_dataset() != EMBEDDED_DATASET and "--dataset" not in command:
-        extra.append(f"--dataset {_quoted(default_dataset())}")
+        extra.append(f"--dataset {shlex.quote(default_dataset())}")
     if os.environ.get("RA_CHECKPOINTS") and "--checkpoints" not in command:
-        extra.append(f"--checkpoints {_quoted(os.environ['RA_CHECKPOINTS'])}")
+        extra.append(f"--checkpoints {shlex.quote(os.environ['RA_CHECKPOINTS'])}")
     if data_root() and "--data-root" not in command:
-        extra.append(f"--data-root {_quoted(data_root())}")
+        extra.append(f"--data-root {shlex.quote(data_root())}")
     if os.environ.get("RA_RESULTS") and "--out" not in command:
-        extra.append(f"--out {_quoted(str(results_dir(dataset=default_dataset())))}")
+        extra.append(f"--out {shlex.quote(str(results_dir(dataset=default_dataset())))}")
     return " ".join([command, *extra])
 
 
-def _quoted(text: str) -> str:
-    import shlex
-
-    return shlex.quote(text)
 
 
 def data_root(override=None) -> str | None:

@@ -37,13 +37,16 @@ def main(argv: list[str] | None = None) -> int:
     """Run one verb; an error becomes one line on stderr (see the module docstring)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
-    args = build_parser().parse_args([a for a in argv if a != "--debug"])
+    verb_args = [a for a in argv if a != "--debug"]
+    args = build_parser().parse_args(verb_args)
+    old_root = os.environ.get("RA_DATA_ROOT")
     if getattr(args, "data_root", None):
-        # one setting for every loader this verb reaches (analysis.config.data_root)
+        # one setting for every loader this verb reaches (analysis.config.data_root); put back
+        # when the verb ends, so an in-process caller's next verb does not inherit it
         os.environ["RA_DATA_ROOT"] = str(args.data_root)
     from ..reporting.provenance import cli_command
 
-    cli_command([a for a in argv if a != "--debug"])
+    cli_command(verb_args)
     try:
         return args.func(args)
     except KeyboardInterrupt:
@@ -57,3 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         return print_error(exc)
     finally:
         cli_command(None)
+        if old_root is None:
+            os.environ.pop("RA_DATA_ROOT", None)
+        else:
+            os.environ["RA_DATA_ROOT"] = old_root
