@@ -38,7 +38,7 @@ def cmd_train_classifier(args) -> int:
 
     train_classifier(args.arch, batch_size=args.batch_size or 128, lr=args.lr or 2e-3,
                      weight_decay=args.weight_decay, adv_eps=args.adv_eps,
-                     adv_steps=args.adv_steps, augmentation=not args.no_augment, **_common(args))
+                     adv_steps=args.adv_steps, alp=args.alp, augmentation=not args.no_augment, **_common(args))
     return 0
 
 
@@ -93,6 +93,8 @@ def register(sub) -> None:
     p.add_argument("--adv-eps", type=non_negative_float, default=0.0,
                    help="PGD-L2 radius in [0,1]-pixel L2 units (0 = standard training)")
     p.add_argument("--adv-steps", type=positive_int, default=7)
+    p.add_argument("--alp", type=non_negative_float, default=0.0,
+                   help="adversarial logit pairing weight (Kannan et al.; needs --adv-eps)")
     p.add_argument("--no-augment", action="store_true", help="no random shifts / flips")
     _training_options(p)
     p.set_defaults(func=cmd_train_classifier)

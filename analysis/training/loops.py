@@ -383,17 +383,32 @@ def robust_accuracy(model: nn.Module, dataset, device: torch.device, eps: float,
     return correct / max(total, 1)
 
 
+def classifier_method(adv_eps: float, alp: float = 0.0) -> str:
+    """The card's ``method`` of a classifier: standard, adversarial, or adversarial-alp."""
+    return "standard" if adv_eps <= 0 else ("adversarial-alp" if alp > 0 else "adversarial")
+
+
 def train_classifier(arch: str, dataset: str = EMBEDDED_DATASET, out: str = "checkpoints/classifier",
                      epochs: int = 10, batch_size: int = 128, lr: float = 2e-3,
                      weight_decay: float = 5e-4, seed: int = 0, adv_eps: float = 0.0,
-                     adv_steps: int = 7, augmentation: bool = True, arch_kwargs: dict | None = None,
+                     adv_steps: int = 7, alp: float = 0.0, augmentation: bool = True,
+                     arch_kwargs: dict | None = None,
                      data_root: str | None = None, limit: int | None = None,
                      val_limit: int | None = None, device: str | None = None,
                      resume: bool = False, max_steps: int | None = None, dtype: str = "float32",
                      state_dir: str = "runs", progress: bool = True) -> Path | None:
-    """Train classifier ``arch`` on ``dataset``; PGD-L2 adversarial training when ``adv_eps`` > 0."""
+    """Train classifier ``arch`` on ``dataset``; PGD-L2 adversarial training when ``adv_eps`` > 0.
+
+    ``alp`` > 0 adds adversarial logit pairing (Kannan et al. 2018): each batch is trained on
+    its clean and its adversarial images together, loss = mean cross-entropy over both
+    + ``alp`` * mean over images of the squared L2 distance between the clean and the
+    adversarial logits (divided by the number of classes, as ``F.mse_loss`` does).
+    """
     if model_kind(arch) != "classifier":
         raise RAExplorerError(f"{arch!r} is a {model_kind(arch)}, not a classifier.")
+    if alp > 0 and adv_eps <= 0:
+        raise RAExplorerError("Adversarial logit pairing (--alp) pairs clean and adversarial "
+                              "images; give --adv-eps > 0 too.")
     dev = pick_device(device)
     info_dist = init_distributed(dev)
     if dev.type == "cuda" and info_dist.world_size > 1:
@@ -411,6 +426,16 @@ def train_classifier(arch: str, dataset: str = EMBEDDED_DATASET, out: str = "che
     def step(net, images, labels, indices, gen):
         if augmentation:
             images = augment(images.cpu(), gen).to(images.device)
+        if adv_eps > 0 and alp > 0:
+            adv = pgd_l2(net, images, labels, adv_eps, adv_steps, gen=gen)
+            logits = net(torch.cat([images, adv]))
+            clean_logits, adv_logits = logits.chunk(2)
+            ce = F.cross_entropy(logits, torch.cat([labels, labels]))
+            pairing = F.mse_loss(adv_logits, clean_logits)
+            loss = ce + alp * pairing
+            acc = (adv_logits.argmax(1) == labels).float().mean().item()
+            return loss, {"loss": loss.item(), "ce": ce.item(), "pairing": pairing.item(),
+                          "acc": acc}
         if adv_eps > 0:
             images = pgd_l2(net, images, labels, adv_eps, adv_steps, gen=gen)
         logits = net(images)
@@ -429,11 +454,13 @@ def train_classifier(arch: str, dataset: str = EMBEDDED_DATASET, out: str = "che
         last = history[-1] if history else {}
         return {
             "kind": "classifier", "arch": arch, "arch_kwargs": kwargs, "dataset": dataset,
-            "task": None, "method": "adversarial" if adv_eps > 0 else "standard",
+            "task": None, "method": classifier_method(adv_eps, alp),
             "training": {"epochs": epochs, "batch_size": batch_size, "lr": lr,
                          "weight_decay": weight_decay, "seed": seed, "augmentation": augmentation,
                          "adversarial": ({"norm": "L2", "eps": adv_eps, "steps": adv_steps,
-                                          "units": "[0,1]-pixel L2"} if adv_eps > 0 else None),
+                                          "units": "[0,1]-pixel L2",
+                                          **({"logit_pairing": alp} if alp > 0 else {})}
+                                         if adv_eps > 0 else None),
                          "limit": limit},
             "epochs": len(history), "seed": seed,
             "metrics": {k: v for k, v in last.items() if k.startswith("val_")},
@@ -445,7 +472,7 @@ def train_classifier(arch: str, dataset: str = EMBEDDED_DATASET, out: str = "che
                  weight_decay=weight_decay, seed=seed, limit=limit, out=out, dtype=dtype,
                  resume=resume, max_steps=max_steps, state_dir=state_dir, progress=progress,
                  identity=state_identity(Path(out).name, dataset, arch, kwargs,
-                                         "adversarial" if adv_eps > 0 else "standard"))
+                                         classifier_method(adv_eps, alp)))
     return fit(job, dev, info_dist)
 
 

@@ -37,6 +37,16 @@ CLASSIFIERS = [
     {"name": "resnet32", "verb": "classifier", "args": {"arch": "resnet32", "epochs": 8}},
 ]
 
+# Loss networks of the Uelwer et al. grid (not evaluators): kept in their own folder with the
+# grid's processors, so that the zoo's tables and pages (which list every checkpoint of
+# checkpoints/) stay those of the RA paper. See LOSS_GRID below.
+LOSS_GRID_DIR = str(PROJECT_ROOT / "checkpoints" / "loss-grid")
+LOSS_NETWORKS = [
+    {"name": "vgg11-bn-robust", "verb": "classifier", "folder": LOSS_GRID_DIR,
+     "args": {"arch": "vgg11-bn", "epochs": 6, "adv_eps": ROBUST_EPS, "adv_steps": 3,
+              "alp": 0.5}},
+]
+
 SOURCE = "resnet20"            # the RA methods' source recognizer
 ROBUST = "resnet20-robust"      # features of robust-perceptual
 TRANSFER_SOURCES = ["vgg11-bn", "densenet-bc", "mobilenetv2", "resnet32"]
@@ -113,7 +123,8 @@ def processor_entries(prefix: str) -> list[dict]:
     return entries
 
 
-RECIPE: list[dict] = CLASSIFIERS + [e for task in TASKS for e in processor_entries(task)]
+RECIPE: list[dict] = (CLASSIFIERS + [e for task in TASKS for e in processor_entries(task)]
+                      + LOSS_NETWORKS)
 
 
 def _resolve_lambda(entry: dict) -> float:
