@@ -38,7 +38,8 @@ def cmd_train_classifier(args) -> int:
 
     train_classifier(args.arch, batch_size=args.batch_size or 128, lr=args.lr or 2e-3,
                      weight_decay=args.weight_decay, adv_eps=args.adv_eps,
-                     adv_steps=args.adv_steps, alp=args.alp, augmentation=not args.no_augment, **_common(args))
+                     adv_steps=args.adv_steps, alp=args.alp, augmentation=not args.no_augment,
+                     **_common(args))
     return 0
 
 
@@ -50,8 +51,22 @@ def cmd_train_processor(args) -> int:
                     transformer_kwargs=key_values(args.transformer_kw),
                     layers=args.layers.split(",") if args.layers else None, losses=args.losses,
                     texture_weight=args.texture_weight, patch=args.patch,
-                    unsup_distance=args.unsup_distance, init=args.init, **_common(args))
+                    unsup_distance=args.unsup_distance, init=args.init,
+                    perceptual=perceptual_options(args), **_common(args))
     return 0
+
+
+def perceptual_options(args) -> dict | None:
+    """Uelwer et al.'s perceptual settings given on the command line (None when none is)."""
+    options = {
+        "layer_weights": ([float(w) for w in args.layer_weights.split(",")]
+                          if args.layer_weights else None),
+        "texture_layers": args.texture_layers.split(",") if args.texture_layers else None,
+        "patch_pixels": args.patch_pixels,
+        "feature_norm": args.feature_norm,
+    }
+    options = {k: v for k, v in options.items() if v is not None}
+    return options or None
 
 
 def cmd_import_weights(args) -> int:
@@ -109,9 +124,17 @@ def register(sub) -> None:
     p.add_argument("--lambda", dest="lam", type=non_negative_float, default=0.0, help="loss weight lambda")
     p.add_argument("--transformer-kw", nargs="*", metavar="KEY=VALUE")
     p.add_argument("--layers", default=None, help="feature layers for perceptual losses (a,b)")
-    p.add_argument("--losses", default="EP", help="perceptual combination: E, EP, EPT, PT")
+    p.add_argument("--losses", default="EP", help="perceptual combination: E, EP, EPT, ET, P, PT")
     p.add_argument("--texture-weight", type=non_negative_float, default=0.0)
     p.add_argument("--patch", type=positive_int, default=8, help="texture-loss patch size (feature pixels)")
+    p.add_argument("--layer-weights", default=None,
+                   help="P's weight per --layers entry, e.g. 0.2,0.02 (default: their mean)")
+    p.add_argument("--texture-layers", default=None, help="T's layers when not --layers (a,b,c)")
+    p.add_argument("--patch-pixels", type=positive_int, default=None,
+                   help="T's patch in image pixels, scaled to each layer's map (not --patch)")
+    p.add_argument("--feature-norm", default=None,
+                   help="'channel-mean': every channel's mean activation on clean training "
+                        "images scaled to 1 (Uelwer et al.); default none")
     p.add_argument("--unsup-distance", default="prob-l2", help="prob-l2, kl or logit-l2")
     p.add_argument("--init", default=None, help="start P from this processor checkpoint")
     _training_options(p)

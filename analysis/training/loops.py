@@ -35,12 +35,13 @@ from ..config import EMBEDDED_DATASET
 from ..data.datasets import iterate_batches, load_dataset, normalize_dataset_spec, same_dataset
 from ..data.tasks import create_task
 from ..device import pick_device
-from ..errors import RAExplorerError, TrainingStateError
+from ..errors import RAExplorerError, TrainingStateError, unknown_name
 from ..pipeline.distributed import join_process_group, world_size_from_env
 from ..validation import check_arch_kwargs
 from ..zoo import TransformedProcessor, create_model, model_kind
 from ..zoo.checkpoints import load_checkpoint, save_checkpoint, state_digest
-from .methods import LossContext, get_method
+from .losses import ScaledFeatures, channel_mean_scales
+from .methods import FEATURE_NORMS, METHODS, PERCEPTUAL_OPTIONS, LossContext, get_method
 
 # ----------------------------------------------------------------------------- distributed helpers
 
@@ -522,12 +523,15 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
                     device: str | None = None, resume: bool = False,
                     max_steps: int | None = None, dtype: str = "float32",
                     state_dir: str = "runs", progress: bool = True,
-                    init: str | None = None) -> Path | None:
+                    init: str | None = None, perceptual: dict | None = None) -> Path | None:
     """Train an SRResNet processor for ``task`` with ``method`` (see analysis.methods).
 
     ``recognizer`` is the checkpoint path of the frozen classifier used by the
     loss (and, for reporting, in validation). ``init`` optionally starts P
     from another processor checkpoint (e.g. the plain one, for lambda sweeps).
+    ``perceptual`` holds Uelwer et al.'s settings of the perceptual methods
+    (:data:`~analysis.training.methods.PERCEPTUAL_OPTIONS`: ``layer_weights``,
+    ``texture_layers``, ``patch_pixels``, ``feature_norm``).
     """
     spec = get_method(method)
     dev = pick_device(device)
@@ -577,7 +581,11 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
     default_layers = rec.feature_names[:2] if rec is not None else []
     ctx = LossContext(recognizer=rec, lam=lam, unsup_distance=unsup_distance,
                       layers=tuple(layers or default_layers), losses=losses,
-                      texture_weight=texture_weight, patch=patch)
+                      texture_weight=texture_weight, patch=patch,
+                      **perceptual_settings(perceptual, spec, layers or default_layers))
+    if ctx.feature_norm == "channel-mean":
+        ctx.recognizer = ScaledFeatures(rec, channel_mean_scales(
+            rec, norm_images(train_set, dev), set(ctx.layers) | set(ctx.texture_layers or ())))
 
     def step(net, images, labels, indices, gen):
         lq = the_task.degrade_train(images.cpu(), gen).to(images.device)
@@ -626,6 +634,40 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
                  limit=limit, out=out, dtype=dtype, resume=resume, max_steps=max_steps,
                  state_dir=state_dir, progress=progress, identity=identity)
     return fit(job, dev, info_dist)
+
+
+NORM_IMAGES = 1024   # clean training images that fix the feature normalisation
+
+
+def norm_images(dataset, device) -> torch.Tensor:
+    """The first :data:`NORM_IMAGES` training images (N, C, H, W) on ``device``."""
+    n = min(NORM_IMAGES, len(dataset))
+    return torch.stack([dataset[i][0] for i in range(n)]).to(device)
+
+
+def perceptual_settings(options: dict | None, spec, layers) -> dict:
+    """LossContext fields from ``train_processor``'s ``perceptual`` dict, checked."""
+    if not options:
+        return {}
+    unknown = set(options) - set(PERCEPTUAL_OPTIONS)
+    if unknown:
+        raise RAExplorerError(f"Unknown perceptual option(s) {', '.join(sorted(unknown))}; "
+                              f"known: {', '.join(PERCEPTUAL_OPTIONS)}.")
+    if spec.loss is not METHODS["perceptual"].loss:
+        raise RAExplorerError("Perceptual options (layer weights, texture layers, patch pixels, "
+                              "feature normalisation) apply to the perceptual methods only.")
+    out = dict(options)
+    if out.get("layer_weights") is not None:
+        out["layer_weights"] = tuple(float(w) for w in out["layer_weights"])
+        if len(out["layer_weights"]) != len(layers):
+            raise RAExplorerError(f"{len(out['layer_weights'])} layer weights for "
+                                  f"{len(layers)} perceptual layers ({', '.join(layers)}).")
+    if out.get("texture_layers") is not None:
+        out["texture_layers"] = tuple(out["texture_layers"])
+    norm = out.get("feature_norm", "none")
+    if norm not in FEATURE_NORMS:
+        raise unknown_name("feature normalisation", norm, list(FEATURE_NORMS))
+    return out
 
 
 def portable_path(path: str | None) -> str | None:

@@ -34,6 +34,11 @@ class LossContext:
     losses: str = "EP"
     texture_weight: float = 0.0
     patch: int = 8
+    # Uelwer et al.'s settings (None / "none": the plain perceptual losses above)
+    layer_weights: tuple[float, ...] | None = None   # P: sum_l w_l * MSE_l
+    texture_layers: tuple[str, ...] | None = None    # T's layers when not P's
+    patch_pixels: int | None = None                  # T's patch in image pixels
+    feature_norm: str = "none"                       # or "channel-mean"
 
 
 def _plain(ctx, out, target, labels):
@@ -62,10 +67,12 @@ def _perceptual(ctx, out, target, labels):
     if "E" in combo:
         parts["mse"] = F.mse_loss(out, target)
     if "P" in combo:
-        parts["perceptual"] = ctx.lam * perceptual_loss(ctx.recognizer, out, target, ctx.layers)
+        parts["perceptual"] = ctx.lam * perceptual_loss(ctx.recognizer, out, target, ctx.layers,
+                                                        ctx.layer_weights)
     if "T" in combo:
-        parts["texture"] = ctx.texture_weight * texture_loss(ctx.recognizer, out, target,
-                                                             ctx.layers, ctx.patch)
+        parts["texture"] = ctx.texture_weight * texture_loss(
+            ctx.recognizer, out, target, ctx.texture_layers or ctx.layers, ctx.patch,
+            ctx.patch_pixels)
     return parts
 
 
@@ -81,12 +88,25 @@ def _unsup_options(ctx: LossContext) -> dict:
 
 
 def _perceptual_options(ctx: LossContext) -> dict:
-    return {"layers": list(ctx.layers), "losses": ctx.losses,
-            "texture_weight": ctx.texture_weight if "T" in ctx.losses.upper() else None}
+    texture = "T" in ctx.losses.upper()
+    options = {"layers": list(ctx.layers), "losses": ctx.losses,
+               "texture_weight": ctx.texture_weight if texture else None}
+    if ctx.layer_weights is not None:
+        options["layer_weights"] = list(ctx.layer_weights)
+    if texture and ctx.texture_layers is not None:
+        options["texture_layers"] = list(ctx.texture_layers)
+    if texture and ctx.patch_pixels is not None:
+        options["patch_pixels"] = ctx.patch_pixels
+    if ctx.feature_norm != "none":
+        options["feature_norm"] = ctx.feature_norm
+    return options
 
 
-# Every option a method may record in its card; a method leaves the others None.
+# Every option a method may record in its card; a method leaves the others None. The
+# perceptual methods may add Uelwer et al.'s settings (PERCEPTUAL_OPTIONS) when used.
 CARD_OPTIONS = ("layers", "losses", "texture_weight", "unsup_distance")
+PERCEPTUAL_OPTIONS = ("layer_weights", "texture_layers", "patch_pixels", "feature_norm")
+FEATURE_NORMS = ("none", "channel-mean")
 RECOGNIZER_ROLES = ("none", "standard", "robust")
 
 

@@ -123,8 +123,75 @@ def processor_entries(prefix: str) -> list[dict]:
     return entries
 
 
+# ----------------------------------------------------------------------------- the loss grid
+# Uelwer et al.'s Table 2: E (the plain processor, <task>-plain) and EP, EPT, ET, P, PT on the
+# features of a standard (vgg11-bn) and a robust (vgg11-bn-robust, PGD-L2 + ALP) network of
+# another family than the evaluators (resnet20 / resnet20-robust). P on an early and a deeper
+# tap with weights 0.2 : 0.02; T on three taps with patches of 8 image pixels (the paper's
+# 16 px at 224 px, scaled up for 28 px images so that every map has at least 2 x 2 patches);
+# every channel's mean activation on clean training images scaled to 1. The overall P and T
+# weights are chosen on SR's validation split (select_loss_weight: the largest weight within
+# 0.5 dB of plain) and reused for denoising and JPEG.
+LOSS_GRID_NETWORKS = {"standard": ("perceptual", "vgg11-bn"),
+                      "robust": ("robust-perceptual", f"{LOSS_GRID_DIR}/vgg11-bn-robust")}
+LOSS_GRID_LAYERS = ["block1", "block3"]
+LOSS_GRID_PERCEPTUAL = {"layer_weights": [0.2, 0.02],
+                        "texture_layers": ["block1", "block2", "block3"], "patch_pixels": 8,
+                        "feature_norm": "channel-mean"}
+WEIGHT_GRIDS = {"P": [0.01, 0.1, 1.0, 10.0], "T": [1.0, 10.0, 100.0, 1000.0]}
+WEIGHT_TASK = "sr"              # the task whose validation split chooses the weights
+LOSS_GRID_COMBOS = {"sr": ["EP", "EPT", "ET", "P", "PT"], "denoise": ["EP", "EPT"],
+                    "jpeg": ["EP", "EPT"]}
+MAX_PSNR_DROP_WEIGHTS = 0.5     # dB: the selection rule's margin
+
+
+def loss_grid_name(prefix: str, combo: str, network: str) -> str:
+    """``sr-ept-vgg11-bn-robust``: task prefix, loss combination, loss network."""
+    return f"{prefix}-{combo.lower()}-{Path(network).name}"
+
+
+def loss_grid_entries() -> list[dict]:
+    """The weight selections, then every (task, combination, network) processor."""
+    settings = TASKS[WEIGHT_TASK]
+    entries = []
+    for method, network in LOSS_GRID_NETWORKS.values():
+        for term, grid in WEIGHT_GRIDS.items():
+            entries.append({
+                "name": f"select-weight:{WEIGHT_TASK}:{Path(network).name}:{term}",
+                "verb": "select-weight",
+                "args": {"task": settings.get("spec", WEIGHT_TASK), "term": term,
+                         "method": method, "grid": grid, "base": f"{BASES}/{WEIGHT_TASK}-base",
+                         "recognizer": network, "layers": LOSS_GRID_LAYERS,
+                         "perceptual": LOSS_GRID_PERCEPTUAL, "max_psnr_drop":
+                         MAX_PSNR_DROP_WEIGHTS, "arch_kwargs": settings["arch_kwargs"],
+                         "lr": FINE_TUNE_LR}})
+    for prefix, combos in LOSS_GRID_COMBOS.items():
+        settings = TASKS[prefix]
+        for method, network in LOSS_GRID_NETWORKS.values():
+            for combo in combos:
+                entry = _processor(loss_grid_name(prefix, combo, network), prefix, method,
+                                   "weight:P" if "P" in combo else 0.0, network, settings,
+                                   losses=combo, layers=LOSS_GRID_LAYERS,
+                                   perceptual=LOSS_GRID_PERCEPTUAL,
+                                   texture_weight="weight:T" if "T" in combo else 0.0)
+                entries.append({**entry, "folder": LOSS_GRID_DIR})
+    return entries
+
+
 RECIPE: list[dict] = (CLASSIFIERS + [e for task in TASKS for e in processor_entries(task)]
-                      + LOSS_NETWORKS)
+                      + LOSS_NETWORKS + loss_grid_entries())
+
+
+def _resolve_weight(entry: dict, key: str) -> float:
+    """A loss weight of a loss-grid entry: a number, or ``weight:P`` / ``weight:T`` (chosen)."""
+    from .selection import chosen_weight
+
+    args = entry["args"]
+    value = args.get(key, 0.0)
+    if not isinstance(value, str):
+        return value
+    return chosen_weight(TASKS[WEIGHT_TASK].get("spec", WEIGHT_TASK), value.split(":", 1)[1],
+                         Path(args["recognizer"]).name, dataset=entry.get("dataset", DATASET))
 
 
 def _resolve_lambda(entry: dict) -> float:
@@ -134,12 +201,24 @@ def _resolve_lambda(entry: dict) -> float:
     lam = args.get("lam", 0.0)
     if not isinstance(lam, str):
         return lam
+    if lam.startswith("weight:"):
+        return _resolve_weight(entry, "lam")
     source = lam.split(":", 1)[1] if ":" in lam else args["recognizer"]
     return chosen_lambda(args["task"], args["method"], source,
                          dataset=entry.get("dataset", DATASET))
 
 
+def _weight_record(entry: dict) -> dict | None:
+    from .selection import read_weight_selections, weight_key
+
+    a = entry["args"]
+    return read_weight_selections(dataset=entry.get("dataset", DATASET)).get(
+        weight_key(a["task"], a["term"], Path(a["recognizer"]).name))
+
+
 def is_done(entry: dict, folder: Path) -> bool:
+    if entry["verb"] == "select-weight":
+        return _weight_record(entry) is not None
     if entry["verb"] == "select":
         from .selection import read_selections, selection_key
 
@@ -176,6 +255,8 @@ def entry_seconds(entry: dict, folder: Path) -> float | None:
 
     if not is_done(entry, folder):
         return None
+    if entry["verb"] == "select-weight":
+        return _weight_record(entry).get("seconds")
     if entry["verb"] == "select":
         from .selection import read_selections, selection_key
 
@@ -191,7 +272,7 @@ def entry_seconds(entry: dict, folder: Path) -> float | None:
 
 def run_entry(entry: dict, folder: Path, state_dir: str, progress: bool) -> None:
     from .loops import train_classifier, train_processor
-    from .selection import select_lambda
+    from .selection import select_lambda, select_loss_weight
 
     out = str(Path(entry.get("folder") or folder) / entry["name"])
     common = {"dataset": entry.get("dataset", DATASET), "progress": progress}
@@ -203,8 +284,12 @@ def run_entry(entry: dict, folder: Path, state_dir: str, progress: bool) -> None
                          **args)
     elif entry["verb"] == "select":
         select_lambda(work_dir=str(Path(state_dir) / "grid"), **common, **args)
+    elif entry["verb"] == "select-weight":
+        select_loss_weight(work_dir=str(Path(state_dir) / "grid"), **common, **args)
     else:
         args["lam"] = _resolve_lambda(entry)
+        if isinstance(args.get("texture_weight"), str):
+            args["texture_weight"] = _resolve_weight(entry, "texture_weight")
         train_processor(out=out, resume=True, state_dir=state_dir,
                         dtype="float32" if entry.get("folder") else "float16", **common, **args)
 
@@ -241,13 +326,17 @@ def dependencies(entry: dict) -> list[str]:
     args = entry["args"]
     deps = []
     if args.get("recognizer"):
-        deps.append(args["recognizer"])
+        deps.append(Path(args["recognizer"]).name)
     for key in ("init", "base"):
         if args.get(key):
             deps.append(Path(args[key]).name)
-    lam = args.get("lam")
-    if isinstance(lam, str):
-        deps.append(f"select:{entry.get('prefix', args['task'])}:{args['method']}")
+    for key in ("lam", "texture_weight"):
+        value = args.get(key)
+        if isinstance(value, str) and value.startswith("weight:"):
+            deps.append(f"select-weight:{WEIGHT_TASK}:{Path(args['recognizer']).name}:"
+                        f"{value.split(':', 1)[1]}")
+        elif isinstance(value, str):
+            deps.append(f"select:{entry.get('prefix', args['task'])}:{args['method']}")
     return deps
 
 

@@ -24,7 +24,8 @@ from ..config import EMBEDDED_DATASET, results_dir
 from ..data.datasets import load_dataset
 from ..data.tasks import create_task
 from ..device import pick_device
-from ..zoo.checkpoints import checkpoint_paths, load_checkpoint
+from ..errors import unknown_name
+from ..zoo.checkpoints import checkpoint_paths, load_checkpoint, sha256_file
 from .loops import freeze, processor_validation, train_processor
 
 SELECTION_NAME = "lambda_selection.json"
@@ -58,12 +59,36 @@ def apply_rule(reference_psnr: float, candidates: list[dict], max_psnr_drop: flo
     return max(ok, key=lambda c: (c["val_accuracy"], -c["lambda"]))["lambda"]
 
 
+def _provenance(dataset: str, n_images: int, base: str, recognizer: str, device, clock,
+                seed: int) -> dict:
+    """Provenance of a selection: the base and recognizer weights it rests on."""
+    from ..reporting.provenance import provenance
+
+    checkpoints = {Path(p).name: sha256_file(checkpoint_paths(p)[0]) for p in (base, recognizer)}
+    return provenance(dataset=dataset, split="val", n_images=n_images, checkpoints=checkpoints,
+                      seeds={"training": seed, "degradation": "per-index"}, device=device,
+                      clock=clock)
+
+
+def _reference(the_task, work: Path, measure, common: dict) -> dict:
+    """The plain reference (the base continued with MSE), shared by every grid of a task."""
+    reference_path = work / f"{task_slug(the_task.spec)}-reference"
+    if not checkpoint_paths(reference_path)[0].exists():
+        train_processor(the_task.spec, "plain", out=str(reference_path),
+                        **{k: v for k, v in common.items()
+                           if k not in ("recognizer", "perceptual")})
+    return measure(reference_path)
+
+
 def select_lambda(task: str, method: str, grid: list[float], base: str, recognizer: str,
                   work_dir: str = "runs/grid", dataset: str = EMBEDDED_DATASET, epochs: int = 1,
                   limit: int | None = 10000, val_limit: int = 2000, max_psnr_drop: float = 1.0,
                   out: Path | None = None, device: str | None = None, progress: bool = True,
                   **train_options) -> dict:
     """Run the grid (resumable: finished candidates are reused) and record the choice."""
+    from ..reporting.provenance import Clock
+
+    clock = Clock()
     started = time.perf_counter()
     dev = pick_device(device)
     the_task = create_task(task)
@@ -81,12 +106,7 @@ def select_lambda(task: str, method: str, grid: list[float], base: str, recogniz
         model, _ = load_checkpoint(path, device=dev)
         return processor_validation(model, the_task, val, dev, rec, limit=val_limit)
 
-    # The plain reference depends on the task only: one per task, shared by every method's grid.
-    reference_path = work / f"{task_slug(the_task.spec)}-reference"
-    if not checkpoint_paths(reference_path)[0].exists():
-        train_processor(the_task.spec, "plain", out=str(reference_path),
-                        **{k: v for k, v in common.items() if k != "recognizer"})
-    reference = measure(reference_path)
+    reference = _reference(the_task, work, measure, common)
     candidates = []
     for lam in grid:
         path = work / f"{slug}-{lam:g}"
@@ -102,10 +122,112 @@ def select_lambda(task: str, method: str, grid: list[float], base: str, recogniz
         "fine_tune": {"epochs": epochs, "train_images": limit, "init": Path(base).name},
         "reference_plain": reference, "candidates": candidates, "chosen": chosen,
         "seconds": round(time.perf_counter() - started, 3),   # this call (reused runs excluded)
+        "provenance": _provenance(dataset, min(val_limit, len(val)), base, recognizer, dev,
+                                  clock, train_options.get("seed", 0)),
     }
     out = Path(out or results_dir(dataset=dataset) / SELECTION_NAME)
     selections = read_selections(out)
     selections[selection_key(the_task.spec, method, source)] = record
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(selections, indent=2) + "\n")
+    return record
+
+
+# ----------------------------------------------------------------------------- loss weights
+
+WEIGHT_SELECTION_NAME = "loss_weight_selection.json"
+# Which loss combination trains a term's candidates, and which argument carries the weight.
+TERMS = {"P": ("EP", "lam"), "T": ("ET", "texture_weight")}
+
+
+def weight_key(task: str, term: str, source: str) -> str:
+    return f"{create_task(task).spec}|{term}|{source}"
+
+
+def read_weight_selections(path: Path | None = None, dataset: str = EMBEDDED_DATASET) -> dict:
+    """Every recorded loss-weight choice of ``dataset`` (key -> record); {} when none."""
+    path = Path(path or results_dir(dataset=dataset) / WEIGHT_SELECTION_NAME)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def chosen_weight(task: str, term: str, source: str, path: Path | None = None,
+                  dataset: str = EMBEDDED_DATASET) -> float:
+    """The weight selection chose for term P or T on ``source``'s features; KeyError if none."""
+    record = read_weight_selections(path, dataset).get(weight_key(task, term, source))
+    if record is None:
+        raise KeyError(f"No {term} weight was selected yet for {task} / {source}; run the "
+                       "selection first (python -m analysis build-zoo does).")
+    return float(record["chosen"])
+
+
+def largest_within(reference_psnr: float, candidates: list[dict], max_psnr_drop: float) -> float:
+    """The largest weight whose validation PSNR is at most ``max_psnr_drop`` dB below the
+    reference; the smallest weight when none is."""
+    ok = [c["weight"] for c in candidates if c["val_psnr"] >= reference_psnr - max_psnr_drop]
+    return max(ok) if ok else min(c["weight"] for c in candidates)
+
+
+def select_loss_weight(task: str, term: str, method: str, grid: list[float], base: str,
+                       recognizer: str, perceptual: dict, work_dir: str = "runs/grid",
+                       dataset: str = EMBEDDED_DATASET, epochs: int = 1,
+                       limit: int | None = 10000, val_limit: int = 2000,
+                       max_psnr_drop: float = 0.5, out: Path | None = None,
+                       device: str | None = None, progress: bool = True,
+                       **train_options) -> dict:
+    """Choose the weight of term ``P`` (trained as EP) or ``T`` (as ET) on the validation split.
+
+    Rule, fixed before any run: the largest weight of ``grid`` whose validation PSNR is at
+    most ``max_psnr_drop`` dB below the plain reference (the base continued with MSE for the
+    same steps); the smallest when none is. A term that cannot move the output within that
+    margin is given the most weight it can bear. Resumable; recorded in
+    ``results/loss_weight_selection.json``.
+    """
+    if term not in TERMS:
+        raise unknown_name("loss term", term, list(TERMS))
+    from ..reporting.provenance import Clock
+
+    losses, weight_arg = TERMS[term]
+    clock = Clock()
+    started = time.perf_counter()
+    dev = pick_device(device)
+    the_task = create_task(task)
+    val = load_dataset(dataset, "val")
+    rec, _ = load_checkpoint(recognizer, device=dev, kind="classifier")
+    freeze(rec)
+    work = Path(work_dir)
+    source = Path(recognizer).name
+    common = dict(dataset=dataset, recognizer=recognizer, epochs=epochs, limit=limit,
+                  val_limit=200, init=base, progress=progress, state_dir=str(work / "state"),
+                  perceptual=perceptual, **train_options)
+
+    def measure(path):
+        model, _ = load_checkpoint(path, device=dev)
+        return processor_validation(model, the_task, val, dev, rec, limit=val_limit)
+
+    reference = _reference(the_task, work, measure, common)
+    candidates = []
+    for weight in grid:
+        path = work / f"{task_slug(the_task.spec)}-{losses}-{source}-{weight:g}"
+        if not checkpoint_paths(path)[0].exists():
+            train_processor(the_task.spec, method, out=str(path), losses=losses,
+                            **{weight_arg: weight}, **common)
+        candidates.append({"weight": weight, **measure(path)})
+    chosen = largest_within(reference["val_psnr"], candidates, max_psnr_drop)
+    record = {
+        "task": the_task.spec, "term": term, "trained_as": losses, "method": method,
+        "source": source, "grid": list(grid), "perceptual": perceptual,
+        "rule": f"the largest weight whose validation PSNR is at most {max_psnr_drop} dB below "
+                "plain; otherwise the smallest",
+        "split": "val", "val_images": min(val_limit, len(val)),
+        "fine_tune": {"epochs": epochs, "train_images": limit, "init": Path(base).name},
+        "reference_plain": reference, "candidates": candidates, "chosen": chosen,
+        "seconds": round(time.perf_counter() - started, 3),
+        "provenance": _provenance(dataset, min(val_limit, len(val)), base, recognizer, dev,
+                                  clock, train_options.get("seed", 0)),
+    }
+    out = Path(out or results_dir(dataset=dataset) / WEIGHT_SELECTION_NAME)
+    selections = read_weight_selections(out)
+    selections[weight_key(the_task.spec, term, source)] = record
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(selections, indent=2) + "\n")
     return record
