@@ -10,11 +10,17 @@ from .options import CHECKPOINTS, JSON
 
 
 def cmd_zoo(args) -> int:
-    from ..zoo.checkpoints import broken_cards, checkpoint_dir, find_checkpoints
+    from ..zoo.checkpoints import broken_cards, checkpoint_dir, collection_dirs, find_checkpoints
 
-    cards = find_checkpoints(args.checkpoints)
-    for problem in broken_cards(args.checkpoints).values():
-        print(f"skipped: {problem}", file=sys.stderr)
+    cards = [{**c, "collection": None} for c in find_checkpoints(args.checkpoints)]
+    folders = [args.checkpoints]
+    if not args.no_collections:
+        for name, folder in collection_dirs(args.checkpoints).items():
+            cards += [{**c, "collection": name} for c in find_checkpoints(folder)]
+            folders.append(folder)
+    for folder in folders:
+        for problem in broken_cards(folder).values():
+            print(f"skipped: {problem}", file=sys.stderr)
     if args.json:
         json.dump(cards, sys.stdout, indent=2)
         print()
@@ -27,7 +33,8 @@ def cmd_zoo(args) -> int:
         metrics = ", ".join(f"{k}={v:.4g}" for k, v in (c.get("metrics") or {}).items()
                             if isinstance(v, (int, float)))
         lam = c.get("lambda")
-        print(f"{c['name']:<28} {c['kind']:<11} {c['arch']:<14} {str(c.get('task') or '-'):<14} "
+        name = f"{c['collection']}/{c['name']}" if c["collection"] else c["name"]
+        print(f"{name:<28} {c['kind']:<11} {c['arch']:<14} {str(c.get('task') or '-'):<14} "
               f"{str(c.get('method') or '-'):<18} {'-' if lam is None else f'{lam:g}':>7}  {metrics}")
     return 0
 
@@ -53,7 +60,10 @@ def cmd_list(args) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("zoo", parents=[CHECKPOINTS(), JSON()],
-                       help="list the checkpoints with their cards")
+                       help="list the checkpoints with their cards (and the collections beside "
+                            "the zoo, such as loss-grid/, each card with its 'collection')")
+    p.add_argument("--no-collections", action="store_true",
+                   help="only the checkpoint folder itself")
     p.set_defaults(func=cmd_zoo)
 
     p = sub.add_parser("list", parents=[JSON()], help="list datasets, tasks, models or methods")

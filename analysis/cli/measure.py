@@ -1,5 +1,5 @@
-"""Verbs that measure on the test split: ``evaluate``, ``results``, ``quality``, ``metrics``,
-``float16-check``, ``robustness``."""
+"""Verbs that measure on the test split: ``evaluate``, ``results``, ``quality``, ``loss-grid``,
+``metrics``, ``float16-check``, ``robustness``."""
 
 from __future__ import annotations
 
@@ -86,6 +86,22 @@ def cmd_quality(args) -> int:
     return emit(args, result, save_quality, format_quality)
 
 
+def cmd_loss_grid(args) -> int:
+    from ..analyses.loss_grid import format_loss_grid, loss_grid_report, save_loss_grid
+
+    evaluators = tuple(args.evaluators.split(","))
+    if len(evaluators) != 2:
+        raise RAExplorerError("--evaluators takes two classifier names: STANDARD,ROBUST.")
+    result = loss_grid_report(args.task, dataset=args.dataset, folder=args.checkpoints,
+                              grid_folder=args.grid_folder,
+                              metrics=args.metrics.split(",") if args.metrics else None,
+                              evaluators=evaluators, limit=args.limit,
+                              quality_limit=args.quality_limit, batch_size=args.batch_size,
+                              device=args.device, seed=args.seed, data_root=args.data_root,
+                              progress=not args.no_progress)
+    return emit(args, result, save_loss_grid, format_loss_grid)
+
+
 def cmd_metrics(args) -> int:
     from ..metrics.registry import list_metrics
 
@@ -166,6 +182,24 @@ def register(sub) -> None:
                         "protocol)")
     protocol(p, "limit", "metrics", "seed")
     p.set_defaults(func=cmd_quality)
+
+    p = sub.add_parser("loss-grid", parents=[*analysis_groups(), SEED()],
+                       help="Uelwer et al.'s E / P / T loss grid: quality (Table 2) and error on "
+                            "a standard and a robust evaluator with rank correlation (Figure 1)")
+    p.add_argument("--task", type=task_spec, default="sr")
+    p.add_argument("--grid-folder", default=None,
+                   help="folder of the grid's processors (default checkpoints/loss-grid)")
+    p.add_argument("--metrics", default=None, help="comma-separated names (default: psnr, ssim, "
+                   "uqi, ifc, gmsd, lpips-STANDARD, rlpips-ROBUST)")
+    p.add_argument("--evaluators", default="resnet20,resnet20-robust",
+                   help="STANDARD,ROBUST classifiers judging the outputs (not loss networks)")
+    p.add_argument("--limit", type=positive_int, default=None,
+                   help="first N test images for the errors (default: the whole split)")
+    p.add_argument("--quality-limit", type=positive_int, default=QUALITY_IMAGES,
+                   help=f"of them, the first N get every metric (default {QUALITY_IMAGES})")
+    p.add_argument("--batch-size", type=positive_int, default=250)
+    protocol(p, "limit", "quality_limit", "metrics", "evaluators", "grid_folder", "seed")
+    p.set_defaults(func=cmd_loss_grid)
 
     p = sub.add_parser("metrics", parents=[CHECKPOINTS(), JSON()],
                        help="list the metrics, with availability")

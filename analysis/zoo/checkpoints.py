@@ -49,6 +49,17 @@ def checkpoint_dir(override: str | os.PathLike | None = None) -> Path:
     return checkpoints_dir(override)
 
 
+# Sub-folders of a checkpoint folder that hold a collection of models beside the zoo (not
+# listed by the zoo's tables and pages unless asked for): Uelwer et al.'s loss grid.
+COLLECTIONS = ("loss-grid",)
+
+
+def collection_dirs(folder: str | os.PathLike | None = None) -> dict[str, Path]:
+    """{collection name: folder} of the :data:`COLLECTIONS` present in ``folder``."""
+    base = checkpoint_dir(folder)
+    return {name: base / name for name in COLLECTIONS if (base / name).is_dir()}
+
+
 def checkpoint_paths(path: str | os.PathLike) -> tuple[Path, Path]:
     """(card path, weights path) for a stem, a ``.json`` or a ``.safetensors`` path."""
     p = Path(path)

@@ -1,0 +1,58 @@
+"""``error-ranking``: Uelwer et al.'s Figure 1 analog, from ``loss_grid_<task>.json``.
+
+One row per model of the loss grid (E, then each combination with standard and robust
+features); two markers per row, the classification error (%) of its outputs on the standard
+and on the robust evaluator, each with its 95 % Wilson CI; the title gives Spearman's rho of
+the two orderings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...analyses.quality import task_slug
+from ...errors import RAExplorerError
+from .core import FigureOptions, PaperFigure, figure_provenance, new_figure, read_json, result_file
+from .style import OKABE_ITO
+
+
+def build_error_ranking(options: FigureOptions) -> PaperFigure:
+    task = options.task_spec()
+    path = result_file(options, f"loss_grid_{task_slug(task)}.json",
+                       f"python -m analysis loss-grid --task {options.task_name()}")
+    result = read_json(path)
+    rows = [r for r in result["error_rows"] if r["name"] not in ("clean", "no processing")]
+    if not rows:
+        raise RAExplorerError(f"{path.name} has no models to plot.")
+    evaluators = [("standard", result["evaluators"]["standard"], OKABE_ITO[0], "o"),
+                  ("robust", result["evaluators"]["robust"], OKABE_ITO[1], "s")]
+    fig = new_figure(options.width, 0.7 + 0.16 * len(rows))
+    ax = fig.subplots()
+    y = np.arange(len(rows))
+    plotted = []
+    for k, (role, clf, colour, marker) in enumerate(evaluators):
+        err = np.array([100 * r["error"][clf]["error"] for r in rows])
+        lo = np.array([100 * r["error"][clf]["ci95"][0] for r in rows])
+        hi = np.array([100 * r["error"][clf]["ci95"][1] for r in rows])
+        offset = (k - 0.5) * 0.25
+        ax.errorbar(err, y + offset, xerr=[err - lo, hi - err], fmt=marker, color=colour,
+                    markersize=3, elinewidth=0.6, capsize=1.5,
+                    label=f"{clf} ({role} evaluator)")
+        for r, e, a, b in zip(rows, err, lo, hi):
+            plotted.append({"model": r["name"], "label": r["label"], "evaluator": clf,
+                            "role": role, "error_percent": e, "ci95_low": a, "ci95_high": b})
+    ax.set_yticks(y, [r["label"] for r in rows])
+    ax.invert_yaxis()
+    ax.set_xlabel("classification error of the outputs (%)")
+    ax.grid(axis="x", alpha=0.3, linewidth=0.4)
+    ax.legend(loc="lower right", frameon=False)
+    rc = result["rank_correlation"]
+    rho = "undefined" if rc["spearman_rho"] is None else f"{rc['spearman_rho']:.2f}"
+    title = (f"{task}: error on a standard vs a robust evaluator, {result['n_images']} test "
+             f"images (Spearman rho {rho})")
+    prov = figure_provenance("error-ranking", dataset=result["dataset"],
+                             split=result.get("split", "test"), n_images=result["n_images"],
+                             checkpoints=result.get("provenance", {}).get("checkpoints", {}),
+                             seeds={"degradation": 0}, sources=[path])
+    return PaperFigure("error-ranking", f"error-ranking_{task_slug(task)}", fig, plotted, prov,
+                       title, extra={"spearman_rho": rc["spearman_rho"]})

@@ -1,0 +1,109 @@
+"""The loss-grid report (Uelwer et al. Table 2 and Figure 1 analogs) on a tiny zoo."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from analysis.analyses.loss_grid import error_matrix, format_loss_grid, loss_grid_report
+from analysis.data.datasets import load_dataset
+from analysis.data.tasks import create_task
+from analysis.errors import RAExplorerError
+from analysis.pipeline.runner import stream
+from analysis.training.loops import train_processor
+from analysis.zoo.checkpoints import load_checkpoint
+from tests.conftest import SYNTH, TINY_PROCESSOR
+
+METRICS = ["psnr", "ssim", "lpips-clf-a", "rlpips-clf-robust"]
+
+
+@pytest.fixture(scope="module")
+def grid(tiny_zoo, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("grid")
+    state = tmp_path_factory.mktemp("gridstate")
+    common = dict(dataset=SYNTH, epochs=1, batch_size=16, max_steps=2, val_limit=20,
+                  arch_kwargs=TINY_PROCESSOR, state_dir=str(state), progress=False,
+                  layers=["block1", "block3"],
+                  perceptual={"layer_weights": [0.2, 0.02], "feature_norm": "channel-mean"})
+    train_processor("sr", "perceptual", out=str(folder / "sr-ep-b"),
+                    recognizer=str(tiny_zoo / "clf-b"), lam=1.0, losses="EP", **common)
+    train_processor("sr", "perceptual", out=str(folder / "sr-p-b"),
+                    recognizer=str(tiny_zoo / "clf-b"), lam=1.0, losses="P", **common)
+    return folder
+
+
+def report(tiny_zoo, grid, **kw):
+    return loss_grid_report("sr", dataset=SYNTH, folder=tiny_zoo, grid_folder=grid,
+                            metrics=METRICS, evaluators=("clf-a", "clf-robust"),
+                            quality_limit=30, batch_size=32, progress=False, **kw)
+
+
+def test_rows_are_e_then_the_grid_in_table_order(tiny_zoo, grid):
+    result = report(tiny_zoo, grid)
+    assert [r["label"] for r in result["quality_rows"]] == [
+        "no processing", "E", "EP (standard)", "P (standard)"]
+    assert [r["name"] for r in result["error_rows"]] == [
+        "clean", "no processing", "sr-plain", "sr-ep-b", "sr-p-b"]
+    assert result["n_images"] == len(load_dataset(SYNTH, "test")) and result["quality_images"] == 30
+    assert {m["name"] for m in result["metrics"]} == set(METRICS)
+    assert set(result["provenance"]["checkpoints"]) == {"clf-a", "clf-robust", "sr-plain",
+                                                        "sr-ep-b", "sr-p-b"}
+    assert result["settings"]["sr-ep-b"]["layer_weights"] == [0.2, 0.02]
+
+
+def test_errors_match_a_direct_count(tiny_zoo, grid):
+    result = report(tiny_zoo, grid, limit=35)
+    proc, _ = load_checkpoint(grid / "sr-ep-b")
+    clf, _ = load_checkpoint(tiny_zoo / "clf-robust")
+    test = load_dataset(SYNTH, "test")
+    wrong = total = 0
+    with torch.no_grad():
+        for batch in stream(create_task("sr"), {"p": proc}, test, "cpu", 32, 35,
+                            include_clean=False):
+            pred = clf(batch.views["p"].machine).argmax(1)
+            wrong += int((pred != batch.labels).sum())
+            total += len(pred)
+    row = next(r for r in result["error_rows"] if r["name"] == "sr-ep-b")
+    cell = row["error"]["clf-robust"]
+    assert cell["error"] == pytest.approx(wrong / total)
+    assert cell["ci95"][0] <= cell["error"] <= cell["ci95"][1]
+
+
+def test_rank_correlation_is_that_of_the_error_columns(tiny_zoo, grid):
+    from scipy.stats import spearmanr
+
+    result = report(tiny_zoo, grid)
+    labels, errors = error_matrix(result)
+    assert labels == ["E", "EP (standard)", "P (standard)"]
+    rho = spearmanr(errors[:, 0], errors[:, 1]).statistic
+    got = result["rank_correlation"]["spearman_rho"]
+    assert (np.isnan(rho) and got is None) or got == pytest.approx(rho)
+    text = format_loss_grid(result)
+    assert "Spearman rho" in text and "| EP (standard) | sr-ep-b |" in text
+
+
+def test_a_standard_network_as_robust_evaluator_is_refused(tiny_zoo, grid):
+    with pytest.raises(RAExplorerError, match="not trained adversarially"):
+        loss_grid_report("sr", dataset=SYNTH, folder=tiny_zoo, grid_folder=grid,
+                         metrics=["psnr"], evaluators=("clf-a", "clf-b"), progress=False)
+
+
+def test_an_empty_grid_folder_says_how_to_train_it(tiny_zoo, tmp_path):
+    with pytest.raises(RAExplorerError, match="build-zoo"):
+        loss_grid_report("sr", dataset=SYNTH, folder=tiny_zoo, grid_folder=tmp_path,
+                         metrics=["psnr"], evaluators=("clf-a", "clf-robust"), progress=False)
+
+
+def test_cli_limited_run_goes_to_runs(tiny_zoo, grid, capsys):
+    from analysis.cli.main import main
+
+    code = main(["loss-grid", "--dataset", SYNTH, "--checkpoints", str(tiny_zoo),
+                 "--grid-folder", str(grid), "--metrics", "psnr,ssim",
+                 "--evaluators", "clf-a,clf-robust", "--limit", "30", "--quality-limit", "20",
+                 "--no-progress", "--json"])
+    assert code == 0
+    out = capsys.readouterr()
+    assert "Not the full protocol" in out.err
+    result = json.loads(out.out)
+    assert result["n_images"] == 30
