@@ -11,18 +11,19 @@ definitions (SSIM: Gaussian window 11 taps, sigma 1.5, K1 0.01, K2 0.03,
 'valid' borders, piq's average-pool downsampling by round(min side / 256))
 with fewer operations: SSIM filters with the separable 1-D Gaussian, all five
 local moments in one grouped pass (tests hold both equal to piq).
-Hand-written: UQI (Wang & Bovik 2002; in none of the libraries) and the
-LPIPS-style distances on the project's own classifiers.
+Hand-written: UQI (Wang & Bovik 2002; in none of the libraries), IFC (Sheikh, Bovik &
+de Veciana 2005, on pyrtools' steerable pyramid: ``ifc``) and the LPIPS-style distances on the
+project's own classifiers.
 
 Grayscale and colour: piq's metrics take 1 or 3 channels (GMSD, VIF-p and
-HaarPSI use the luminance of colour images; FSIM uses its chromatic term only
+HaarPSI use the luminance of colour images, and so does IFC; FSIM uses its chromatic term only
 for colour). Metrics built for RGB (LPIPS on ImageNet trunks) see a grayscale
 image repeated over three channels; the project's classifiers see their own
 channel count (colour -> luminance with BT.601 weights, grayscale -> repeated).
 
 Small images: metrics with a minimum input size (SSIM 11 px, MS-SSIM 161 px at 5 scales,
-VIF-p 41 px, LPIPS-AlexNet 32 px, LPIPS-VGG 16 px) see both images enlarged by the smallest integer
-nearest-neighbour factor that reaches it; no pixel values are invented.
+VIF-p 41 px, IFC 72 px, LPIPS-AlexNet 32 px, LPIPS-VGG 16 px) see both images enlarged by the
+smallest integer nearest-neighbour factor that reaches it; no pixel values are invented.
 
 No metric downloads anything, and none runs with random weights: a metric
 whose weights are absent is listed as unavailable with the sentence that
@@ -231,6 +232,12 @@ def _ssim(device):
     return ssim
 
 
+def _ifc(device):
+    from .ifc import information_fidelity
+
+    return information_fidelity
+
+
 def _mse(device):
     return lambda x, y: (x - y).pow(2).flatten(1).mean(1)
 
@@ -420,6 +427,9 @@ METRICS: dict[str, MetricSpec] = {spec.name: spec for spec in [
                _piq("gmsd")),
     MetricSpec("vif-p", False, (0.0, math.inf), "pixel-domain visual information fidelity (piq)",
                _piq("vif_p"), min_size=41),
+    MetricSpec("ifc", False, (0.0, math.inf), "information fidelity criterion in bits (Sheikh, "
+               "Bovik & de Veciana 2005; pyrtools' sp5 steerable pyramid, 4 levels x 2 "
+               "orientations, 3x3 GSM blocks; luminance)", _ifc, min_size=72),
     MetricSpec("fsim", False, (0.0, 1.0), "feature similarity index (piq)", _fsim),
     MetricSpec("haarpsi", False, (0.0, 1.0), "Haar wavelet perceptual similarity (piq)",
                _piq("haarpsi")),
