@@ -43,8 +43,10 @@ def default_grid_folder() -> Path:
 
 def default_metrics(standard: str, robust: str) -> list[str]:
     """The paper's columns: PSNR, SSIM, UQI, IFC, GMSD, LPIPS-style (standard network) and
-    R-LPIPS-style (robust network)."""
-    return ["psnr", "ssim", "uqi", "ifc", "gmsd", f"lpips-{standard}", f"rlpips-{robust}"]
+    R-LPIPS-style (robust network); then MSE and its high-frequency part (hf-mse, the echo
+    artifact indicator of :mod:`analysis.metrics.artifacts`)."""
+    return ["psnr", "ssim", "uqi", "ifc", "gmsd", f"lpips-{standard}", f"rlpips-{robust}",
+            "mse", "hf-mse"]
 
 
 def features_of(card: dict) -> str:

@@ -242,6 +242,12 @@ def _mse(device):
     return lambda x, y: (x - y).pow(2).flatten(1).mean(1)
 
 
+def _hf_mse(device):
+    from .artifacts import high_frequency_mse
+
+    return high_frequency_mse
+
+
 # ----------------------------------------------------------------------------- UQI (Wang & Bovik 2002)
 
 def universal_quality_index(x: torch.Tensor, y: torch.Tensor, window: int = 8) -> torch.Tensor:
@@ -436,6 +442,8 @@ METRICS: dict[str, MetricSpec] = {spec.name: spec for spec in [
     MetricSpec("uqi", False, (-1.0, 1.0), "universal quality index, 8x8 windows (Wang & Bovik 2002)",
                _uqi),
     MetricSpec("mse", True, (0.0, 1.0), "mean squared error on [0, 1] pixels", _mse),
+    MetricSpec("hf-mse", True, (0.0, 1.0), "the part of the MSE at radial frequencies above "
+               "0.25 cycles/pixel (an indicator of echo / ringing artifacts)", _hf_mse),
     MetricSpec("lpips-alex", True, (0.0, math.inf),
                "LPIPS v0.1, AlexNet trunk (BAPPS-calibrated; needs ImageNet weights)",
                lambda device: build_lpips("alex", device), needs_weights=True,

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from analysis.errors import RAExplorerError
 from analysis.training import recipe
+from analysis.training.loops import train_classifier, train_processor
 from analysis.training.losses import (
     ScaledFeatures,
     channel_mean_scales,
@@ -18,7 +19,6 @@ from analysis.training.losses import (
     perceptual_loss,
     texture_loss,
 )
-from analysis.training.loops import train_classifier, train_processor
 from analysis.training.selection import largest_within
 from analysis.zoo.checkpoints import load_checkpoint
 from tests.conftest import SYNTH, TINY_CLASSIFIER, TINY_PROCESSOR
@@ -176,3 +176,30 @@ def test_chosen_weights_resolve_from_the_selection_file(tmp_path, monkeypatch):
     assert recipe._resolve_weight(entry, "texture_weight") == 100.0
     assert recipe.is_done(next(e for e in recipe.RECIPE
                                if e["name"] == "select-weight:sr:vgg11-bn:T"), tmp_path)
+
+
+@pytest.mark.parametrize("combo", ["E", "EP", "EPT", "ET", "P", "PT"])
+def test_each_combination_has_exactly_the_terms_it_names(tiny_zoo, combo):
+    from analysis.training.methods import METHODS, LossContext
+
+    clf, _ = load_checkpoint(tiny_zoo / "clf-b")
+    ctx = LossContext(recognizer=clf, lam=0.1, layers=("block1", "block3"), losses=combo,
+                      texture_weight=1.0)
+    out, target = torch.rand(2, 1, 28, 28), torch.rand(2, 1, 28, 28)
+    parts = METHODS["perceptual"].loss(ctx, out, target, None)
+    expected = {"E": "mse", "P": "perceptual", "T": "texture"}
+    assert set(parts) == {expected[letter] for letter in combo}
+    assert all(float(v) > 0 for v in parts.values())
+
+
+def test_texture_loss_is_zero_for_identical_images_and_grows_with_a_texture_change(tiny_zoo):
+    clf, _ = load_checkpoint(tiny_zoo / "clf-b")
+    g = torch.Generator().manual_seed(0)
+    target = torch.rand(2, 1, 28, 28, generator=g) * 0.5 + 0.25
+    layers = ["block1", "block2", "block3"]
+    assert float(texture_loss(clf, target, target, layers, patch_pixels=8)) == 0.0
+    i = torch.arange(28).view(1, 1, 28, 1).float()
+    stripes = torch.sin(i * 2.5)            # a fine horizontal texture
+    values = [float(texture_loss(clf, (target + a * stripes).clamp(0, 1), target, layers,
+                                 patch_pixels=8)) for a in (0.05, 0.15, 0.3)]
+    assert 0 < values[0] < values[1] < values[2]
