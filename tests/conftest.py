@@ -13,7 +13,10 @@ TINY_TRANSFORMER = {"ngf": 4, "blocks": 1}
 
 @pytest.fixture(autouse=True)
 def _few_threads():
-    torch.set_num_threads(2)
+    # RA_TEST_THREADS=1 keeps a test run from oversubscribing cores that training jobs use
+    import os
+
+    torch.set_num_threads(int(os.environ.get("RA_TEST_THREADS", "2")))
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -23,7 +23,7 @@ from ..errors import RAExplorerError
 from ..metrics.registry import create_metric
 from ..pipeline.runner import CLEAN, NO_PROCESSING, input_views, processor_views, stream
 from ..zoo.catalogue import main_processors, select_models
-from ..zoo.checkpoints import checkpoint_dir, find_checkpoints, load_models
+from ..zoo.checkpoints import checkpoint_dir, collection_dirs, find_checkpoints, load_models
 
 CLEAN_PANEL, LQ_PANEL = "clean target", "LQ input"
 FILTERS = {
@@ -76,7 +76,9 @@ class Workspace:
     """Models and data for one dataset and task (load once, reuse across requests)."""
 
     def __init__(self, task: str, dataset: str = EMBEDDED_DATASET, folder=None,
-                 device: str = "cpu"):
+                 device: str = "cpu", collections: tuple[str, ...] = ()):
+        """``collections``: names of :data:`~analysis.zoo.checkpoints.COLLECTIONS` whose
+        processors are shown beside the zoo's (e.g. ``("loss-grid",)``)."""
         self.task = create_task(task)
         self.dataset = dataset
         self.folder = checkpoint_dir(folder)
@@ -84,6 +86,10 @@ class Workspace:
         self.test = load_dataset(dataset, "test")
         self.info = self.test.info
         clf_cards, proc_cards = select_models(self.task.spec, dataset, self.folder)
+        present = collection_dirs(self.folder)
+        for name in collections:
+            if name in present:
+                proc_cards += select_models(self.task.spec, dataset, present[name])[1]
         self.classifier_cards = {c["name"]: c for c in clf_cards}
         self.processor_cards = {c["name"]: c for c in proc_cards}
         self.classifiers = load_models(clf_cards, self.device)

@@ -26,21 +26,22 @@ def folder() -> str:
 
 
 @st.cache_resource(show_spinner="Loading models…")
-def workspace(task: str, dataset_spec: str, checkpoints: str):
+def workspace(task: str, dataset_spec: str, checkpoints: str, collections: tuple = ()):
     from analysis.explore.workspace import Workspace
 
-    return Workspace(task, dataset_spec, checkpoints)
+    return Workspace(task, dataset_spec, checkpoints, collections=collections)
 
 
-def get_workspace(task: str, dataset_spec: str | None = None):
+def get_workspace(task: str, dataset_spec: str | None = None, collections: tuple = ()):
     """The cached workspace, or None after telling the user what is missing.
 
     Cards that fail their schema are left out of the workspace, each with its sentence.
+    ``collections``: checkpoint collections (e.g. ``("loss-grid",)``) shown beside the zoo.
     """
     for problem in broken_cards(folder()).values():
         st.warning(f"Skipped a checkpoint: {problem}")
     try:
-        return workspace(task, dataset_spec or dataset(), folder())
+        return workspace(task, dataset_spec or dataset(), folder(), tuple(collections))
     except RAExplorerError as exc:
         st.warning(str(exc))
         return None

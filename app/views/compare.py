@@ -4,6 +4,7 @@ import streamlit as st
 
 from analysis.errors import RAExplorerError
 from analysis.explore.workspace import FILTERS, available_tasks, classifier_names, enlarge_png, read_upload
+from analysis.zoo.checkpoints import collection_dirs
 from app.components.common import dataset, folder, get_workspace, missing
 from app.components.downloads import figure_downloads
 
@@ -22,8 +23,14 @@ with st.sidebar:
     mode = st.radio("Choose images", ["by index", "by class", "at random", "by filter"],
                     key="compare_mode")
     scale = st.slider("Enlargement (nearest neighbour)", 2, 12, 6, key="compare_scale")
+    collections = ()
+    if "loss-grid" in collection_dirs(folder()):
+        if st.checkbox("Uelwer loss grid models", key="compare_loss_grid",
+                       help="Add the E / P / T loss grid's processors (checkpoints/loss-grid/: "
+                            "EP, EPT, ET, P, PT on standard and robust VGG features)."):
+            collections = ("loss-grid",)
 
-ws = get_workspace(task)
+ws = get_workspace(task, collections=collections)
 if ws is None:
     st.stop()
 if not ws.processors:

@@ -107,3 +107,49 @@ def test_cli_limited_run_goes_to_runs(tiny_zoo, grid, capsys):
     assert "Not the full protocol" in out.err
     result = json.loads(out.out)
     assert result["n_images"] == 30
+
+
+@pytest.fixture(scope="module")
+def zoo_with_grid(tiny_zoo, grid, tmp_path_factory):
+    import shutil
+
+    folder = tmp_path_factory.mktemp("zoo-with-grid") / "zoo"
+    shutil.copytree(tiny_zoo, folder)
+    shutil.copytree(grid, folder / "loss-grid")
+    return folder
+
+
+def test_the_collection_is_listed_by_zoo_and_shown_on_request(zoo_with_grid, capsys):
+    from analysis.cli.main import main
+    from analysis.explore.workspace import Workspace
+
+    assert main(["zoo", "--checkpoints", str(zoo_with_grid), "--json"]) == 0
+    cards = {c["name"]: c for c in json.loads(capsys.readouterr().out)}
+    assert cards["sr-ep-b"]["collection"] == "loss-grid"
+    assert cards["sr-ep-b"]["training"]["layer_weights"] == [0.2, 0.02]
+    assert cards["sr-plain"]["collection"] is None
+    plain = Workspace("sr", SYNTH, zoo_with_grid)
+    assert "sr-ep-b" not in plain.processors
+    with_grid = Workspace("sr", SYNTH, zoo_with_grid, collections=("loss-grid",))
+    assert {"sr-ep-b", "sr-p-b", "sr-plain"} <= set(with_grid.processors)
+    panels = with_grid.panels(0, "clf-a", processors=["sr-ep-b"])
+    assert "sr-ep-b" in [p.name for p in panels]
+
+
+def test_the_examples_figure_can_show_grid_models(zoo_with_grid):
+    from analysis.reporting.paper import FigureOptions, build_figure
+
+    fig = build_figure("examples", FigureOptions(
+        checkpoints=zoo_with_grid, dataset=SYNTH, indices=[0, 1], classifier="clf-a",
+        processors=["sr-plain", "sr-ep-b"]))
+    assert {r["input"] for r in fig.rows} >= {"sr-plain", "sr-ep-b"}
+
+
+def test_the_error_ranking_figure_plots_both_evaluators(tiny_zoo, grid, tmp_path):
+    from analysis.analyses.loss_grid import save_loss_grid
+    from analysis.reporting.paper import FigureOptions, build_figure
+
+    save_loss_grid(report(tiny_zoo, grid), tmp_path)
+    fig = build_figure("error-ranking", FigureOptions(results=tmp_path))
+    assert {r["evaluator"] for r in fig.rows} == {"clf-a", "clf-robust"}
+    assert {r["model"] for r in fig.rows} == {"sr-plain", "sr-ep-b", "sr-p-b"}

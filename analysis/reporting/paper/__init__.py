@@ -14,6 +14,7 @@ from .core import FigureOptions, PaperFigure, paper_style
 from .distances import build_bd
 from .evaluation import build_lambda, build_transfer
 from .images import build_boundary_maps, build_examples
+from .loss_grid import build_error_ranking
 from .output import FORMATS, MIME, figure_bytes, save_figure
 from .quality import build_quality
 from .tsne import build_tsne
@@ -26,6 +27,7 @@ KINDS = {
     "bd": build_bd,                      # Table 17 distributions
     "tsne": build_tsne,                  # QualNet Fig. 2
     "quality": build_quality,            # quality table bars
+    "error-ranking": build_error_ranking,  # Uelwer et al. Fig. 1 (loss grid)
 }
 
 

@@ -24,7 +24,7 @@ class Zoo:
         from ...data.tasks import create_task
         from ...device import pick_device
         from ...zoo.catalogue import select_models
-        from ...zoo.checkpoints import checkpoint_dir
+        from ...zoo.checkpoints import checkpoint_dir, collection_dirs
 
         self.options = options
         self.task = create_task(options.task)
@@ -34,6 +34,8 @@ class Zoo:
         self.test = load_dataset(self.dataset, "test", root=options.data_root)
         self.names = list(self.test.info.class_names)
         clf_cards, proc_cards = select_models(self.task.spec, self.dataset, self.folder)
+        for collection in collection_dirs(self.folder).values():   # e.g. the loss grid's
+            proc_cards += select_models(self.task.spec, self.dataset, collection)[1]
         self.clf_cards = {c["name"]: c for c in clf_cards}
         self.proc_cards = {c["name"]: c for c in proc_cards}
         if not self.clf_cards:

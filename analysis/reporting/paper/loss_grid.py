@@ -13,7 +13,7 @@ import numpy as np
 from ...analyses.quality import task_slug
 from ...errors import RAExplorerError
 from .core import FigureOptions, PaperFigure, figure_provenance, new_figure, read_json, result_file
-from .style import OKABE_ITO
+from .style import LINE_COLOURS
 
 
 def build_error_ranking(options: FigureOptions) -> PaperFigure:
@@ -24,8 +24,8 @@ def build_error_ranking(options: FigureOptions) -> PaperFigure:
     rows = [r for r in result["error_rows"] if r["name"] not in ("clean", "no processing")]
     if not rows:
         raise RAExplorerError(f"{path.name} has no models to plot.")
-    evaluators = [("standard", result["evaluators"]["standard"], OKABE_ITO[0], "o"),
-                  ("robust", result["evaluators"]["robust"], OKABE_ITO[1], "s")]
+    evaluators = [("standard", result["evaluators"]["standard"], LINE_COLOURS[0], "o"),
+                  ("robust", result["evaluators"]["robust"], LINE_COLOURS[1], "s")]
     fig = new_figure(options.width, 0.7 + 0.16 * len(rows))
     ax = fig.subplots()
     y = np.arange(len(rows))

@@ -37,6 +37,8 @@ def planned(results: Path) -> list[tuple[str, dict]]:
         pair = report["pairs"][0]
         plan.append(("bd", {"task": report["task"], "classifier": pair["source"],
                             "target": pair["target"]}))
+    for path in sorted(results.glob("loss_grid_*.json")):
+        plan.append(("error-ranking", {"task": json.loads(path.read_text())["task"]}))
     for path in sorted(results.glob("features_*.json")):
         report = json.loads(path.read_text())
         plan.append(("tsne", {"task": report["task"], "classifier": report["classifier"]}))
