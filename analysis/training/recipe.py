@@ -291,7 +291,36 @@ def run_entry(entry: dict, folder: Path, state_dir: str, progress: bool) -> None
         if isinstance(args.get("texture_weight"), str):
             args["texture_weight"] = _resolve_weight(entry, "texture_weight")
         train_processor(out=out, resume=True, state_dir=state_dir,
-                        dtype="float32" if entry.get("folder") else "float16", **common, **args)
+                        dtype="float32" if entry.get("folder") == BASES else "float16",
+                        **common, **args)
+        cite_weight_selection(entry, out)
+
+
+def weight_citation(entry: dict) -> dict | None:
+    """Where a loss-grid entry's weights come from: the selection file, its keys and rule."""
+    from .selection import WEIGHT_SELECTION_NAME, weight_key
+
+    args = entry["args"]
+    terms = [v.split(":", 1)[1] for k in ("lam", "texture_weight")
+             if isinstance(v := args.get(k), str) and v.startswith("weight:")]
+    if not terms:
+        return None
+    task = TASKS[WEIGHT_TASK].get("spec", WEIGHT_TASK)
+    source = Path(args["recognizer"]).name
+    return {"file": f"results/{WEIGHT_SELECTION_NAME}",
+            "keys": [weight_key(task, t, source) for t in terms],
+            "rule": f"the largest weight of the grid whose validation PSNR ({task}) is at most "
+                    f"{MAX_PSNR_DROP_WEIGHTS} dB below plain",
+            "split": "val"}
+
+
+def cite_weight_selection(entry: dict, out) -> None:
+    """Write :func:`weight_citation` into the card at ``out`` (loss-grid entries only)."""
+    from ..zoo.checkpoints import update_card
+
+    citation = weight_citation(entry)
+    if citation is not None:
+        update_card(out, selection=citation)
 
 
 def _lock_path(state_dir: str, name: str) -> Path:
