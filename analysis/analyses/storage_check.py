@@ -29,7 +29,7 @@ from ..errors import RAExplorerError
 from ..metrics.registry import psnr
 from ..pipeline.runner import stream
 from ..zoo.catalogue import ra_source
-from ..zoo.checkpoints import build_model, checkpoint_dir, find_checkpoints, load_checkpoint
+from ..zoo.checkpoints import build_model, checkpoint_dir, find_checkpoints, load_checkpoint, locate
 from .quality import result_files
 
 TOLERANCE_POINTS = 0.1
@@ -102,7 +102,7 @@ def check_model(card: dict, state_dir: Path, folder: Path, dataset, limit=None, 
     else:
         task = create_task(card["task"])
         row["judge"] = judge_name(card, folder, source)
-        judge = load_checkpoint(folder / row["judge"], device=dev, kind="classifier")[0]
+        judge = load_checkpoint(locate(row["judge"], folder), device=dev, kind="classifier")[0]
     labels, [(p16, psnr16), (p32, psnr32)] = _predictions(
         [stored, full], judge, task, dataset, limit, batch_size, dev)
     row.update({

@@ -60,6 +60,18 @@ def collection_dirs(folder: str | os.PathLike | None = None) -> dict[str, Path]:
     return {name: base / name for name in COLLECTIONS if (base / name).is_dir()}
 
 
+def locate(name: str, folder: str | os.PathLike | None = None) -> Path:
+    """The stem of checkpoint ``name`` seen from ``folder``: in it, else (when ``folder`` is a
+    collection) in the checkpoint folder around it, else in one of its collections; ``folder /
+    name`` when none holds it (loading then says it is missing)."""
+    base = checkpoint_dir(folder)
+    around = [base.parent] if base.name in COLLECTIONS else []
+    for place in [base, *around, *collection_dirs(base).values()]:
+        if (place / f"{name}.json").exists():
+            return place / name
+    return base / name
+
+
 def checkpoint_paths(path: str | os.PathLike) -> tuple[Path, Path]:
     """(card path, weights path) for a stem, a ``.json`` or a ``.safetensors`` path."""
     p = Path(path)

@@ -153,3 +153,11 @@ def test_the_error_ranking_figure_plots_both_evaluators(tiny_zoo, grid, tmp_path
     fig = build_figure("error-ranking", FigureOptions(results=tmp_path))
     assert {r["evaluator"] for r in fig.rows} == {"clf-a", "clf-robust"}
     assert {r["model"] for r in fig.rows} == {"sr-plain", "sr-ep-b", "sr-p-b"}
+
+
+def test_locate_finds_a_loss_network_around_or_inside_a_collection(zoo_with_grid):
+    from analysis.zoo.checkpoints import locate
+
+    assert locate("clf-b", zoo_with_grid / "loss-grid") == zoo_with_grid / "clf-b"
+    assert locate("sr-ep-b", zoo_with_grid) == zoo_with_grid / "loss-grid" / "sr-ep-b"
+    assert locate("nothing", zoo_with_grid) == zoo_with_grid / "nothing"
