@@ -148,3 +148,29 @@ def test_compare_page_names_a_broken_card_instead_of_failing(monkeypatch, tiny_z
     assert "clf-bad.json" in warnings and "takes no option 'bogus'" in warnings
     assert "TypeError" not in warnings
     assert {"clean target", "sr-plain", "sr-ra"} <= {c for c, _ in images(at)}
+
+
+def test_compare_page_adds_the_loss_grid_on_request(monkeypatch, tiny_zoo, results, tmp_path):
+    import shutil
+
+    from analysis.training.loops import train_processor
+
+    zoo = tmp_path / "zoo"
+    shutil.copytree(tiny_zoo, zoo)
+    train_processor("sr", "perceptual", dataset=SYNTH, out=str(zoo / "loss-grid" / "sr-ep-grid"),
+                    recognizer=str(zoo / "clf-b"), lam=1.0, layers=["block1", "block3"],
+                    perceptual={"layer_weights": [0.2, 0.02], "feature_norm": "channel-mean"},
+                    arch_kwargs={"channels": 8, "blocks": 1}, max_steps=2, batch_size=16,
+                    val_limit=20, state_dir=str(tmp_path), progress=False)
+    monkeypatch.setenv("RA_CHECKPOINTS", str(zoo))
+    monkeypatch.setenv("RA_DATASET", SYNTH)
+    monkeypatch.setenv("RA_RESULTS", str(results))
+    at = run()
+    assert "sr-ep-grid" not in at.multiselect(key="compare_processors").options
+    at.checkbox(key="compare_loss_grid").check().run()
+    assert not at.exception
+    select = at.multiselect(key="compare_processors")
+    assert "sr-ep-grid" in select.options
+    select.select("sr-ep-grid").run()
+    assert not at.exception
+    assert "sr-ep-grid" in {c for c, _ in images(at)}
