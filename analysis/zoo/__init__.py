@@ -17,6 +17,7 @@ from torch import nn
 
 from ..errors import unknown_name
 from .imagenet_classifiers import tv_densenet, tv_resnet, tv_vgg
+from .invertible import irevnet
 from .processors import SRResNet
 from .small_classifiers import densenet_bc, mobilenet_v2, resnet_cifar, vgg_bn
 from .transformer import ResnetGenerator, TransformedProcessor
@@ -48,6 +49,10 @@ MODELS: dict[str, ModelSpec] = {
                              {"growth": 12, "blocks": [4, 4, 4]}, "densenet"),
     "mobilenetv2": ModelSpec("classifier", mobilenet_v2,
                              "MobileNetV2, strides adapted to 28-32 px", {"width_mult": 1.0}, "mobilenet"),
+    "irevnet": ModelSpec("classifier", irevnet,
+                         "i-RevNet-style invertible classifier (QualNet's stage 1): zero-padded "
+                         "channels, pixel-unshuffle levels, additive coupling blocks",
+                         {"pad_to": 4, "levels": 2, "blocks": 3}, "irevnet"),
     # torchvision ImageNet classifiers (no weights are downloaded; bring your own).
     "tv-resnet18": ModelSpec("classifier", functools.partial(tv_resnet, "resnet18"),
                              "torchvision ResNet-18 (ImageNet layout)", family="resnet"),
