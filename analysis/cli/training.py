@@ -36,6 +36,22 @@ def _common(args) -> dict:
 def cmd_train_classifier(args) -> int:
     from ..training.loops import train_classifier
 
+    if args.method != "standard":
+        from ..errors import RAExplorerError
+        from ..training.recognizers import train_recognizer
+
+        if args.adv_eps > 0:
+            raise RAExplorerError("--adv-eps trains the standard method adversarially; it does "
+                                  f"not combine with --method {args.method}.")
+        options = {"degradation": args.degradation, "teacher": args.teacher,
+                   "decoder": args.decoder, "processor": args.processor, "init": args.init,
+                   "lam": args.lam, "kd_layer": args.kd_layer, "kd_norm": args.kd_norm}
+        train_recognizer(args.method, args.arch,
+                         {k: v for k, v in options.items() if v is not None},
+                         batch_size=args.batch_size or 128, lr=args.lr or 2e-3,
+                         weight_decay=args.weight_decay, augmentation=not args.no_augment,
+                         **_common(args))
+        return 0
     train_classifier(args.arch, batch_size=args.batch_size or 128, lr=args.lr or 2e-3,
                      weight_decay=args.weight_decay, adv_eps=args.adv_eps,
                      adv_steps=args.adv_steps, alp=args.alp, augmentation=not args.no_augment,
@@ -111,6 +127,22 @@ def register(sub) -> None:
     p.add_argument("--alp", type=non_negative_float, default=0.0,
                    help="adversarial logit pairing weight (Kannan et al.; needs --adv-eps)")
     p.add_argument("--no-augment", action="store_true", help="no random shifts / flips")
+    p.add_argument("--method", default="standard",
+                   help="standard, or a recognizer-side method: augment, train-on-lq, "
+                        "finetune-on-processed, feature-kd, qualnet (see 'list methods')")
+    p.add_argument("--degradation", default=None,
+                   help="the LQ images of a recognizer-side method: a task spec or 'mix' "
+                        "(sr-random / denoise-random / jpeg-random; the default)")
+    p.add_argument("--teacher", default=None, help="feature-kd: the frozen clean teacher")
+    p.add_argument("--decoder", default=None, help="qualnet: the frozen invertible classifier")
+    p.add_argument("--processor", default=None,
+                   help="finetune-on-processed: the frozen processor")
+    p.add_argument("--init", default=None, help="start from this classifier checkpoint")
+    p.add_argument("--lambda", dest="lam", type=non_negative_float, default=None,
+                   help="feature-kd / qualnet: weight of the extra term (default 1)")
+    p.add_argument("--kd-layer", default=None,
+                   help="feature-kd / qualnet: the classifier's tap (default its last stage)")
+    p.add_argument("--kd-norm", default=None, help="feature-kd: l2 (default) or l1")
     _training_options(p)
     p.set_defaults(func=cmd_train_classifier)
 

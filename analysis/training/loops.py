@@ -108,6 +108,7 @@ class FitJob:
     progress: bool = True
     history: list = field(default_factory=list)
     identity: dict | None = None          # state_identity() of the run: what a resume must match
+    export: Callable | None = None        # model -> the module saved (default: the model itself)
 
 
 def _state_path(job: FitJob) -> Path:
@@ -301,7 +302,8 @@ def fit(job: FitJob, device: torch.device, dist_info: DistInfo) -> Path | None:
         model.eval()
         card = job.card(job.history)
         card.setdefault("training", {})["world_size"] = dist_info.world_size
-        card_path = save_checkpoint(model, card, job.out, dtype=job.dtype)
+        saved = job.export(model) if job.export is not None else model
+        card_path = save_checkpoint(saved, card, job.out, dtype=job.dtype)
         print(f"Wrote {card_path}", file=sys.stderr)
     barrier(dist_info)
     return card_path

@@ -162,6 +162,10 @@ def get_method(name: str) -> MethodSpec:
 
 
 def list_methods() -> list[dict]:
-    return [{"name": n, "description": s.description, "recognizer": s.recognizer,
-             "needs_recognizer": s.needs_recognizer, "uses_transformer": s.uses_transformer}
-            for n, s in METHODS.items()]
+    """Processor methods (kind ``processor``), then the recognizer-side classifier methods."""
+    from .recognizers import list_recognizer_methods
+
+    return [{"name": n, "kind": "processor", "description": s.description,
+             "recognizer": s.recognizer, "needs_recognizer": s.needs_recognizer,
+             "uses_transformer": s.uses_transformer}
+            for n, s in METHODS.items()] + list_recognizer_methods()
