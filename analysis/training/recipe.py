@@ -130,8 +130,10 @@ def processor_entries(prefix: str) -> list[dict]:
 # tap with weights 0.2 : 0.02; T on three taps with patches of 8 image pixels (the paper's
 # 16 px at 224 px, scaled up for 28 px images so that every map has at least 2 x 2 patches);
 # every channel's mean activation on clean training images scaled to 1. The overall P and T
-# weights are chosen on SR's validation split (select_loss_weight: the largest weight within
-# 0.5 dB of plain) and reused for denoising and JPEG.
+# weights are chosen once, on SR's validation split with the standard network's features
+# (select_loss_weight: the largest weight within 0.5 dB of plain), and used for both networks
+# (their maps are normalised the same way, so that standard and robust differ only in the
+# network) and for denoising and JPEG.
 LOSS_GRID_NETWORKS = {"standard": ("perceptual", "vgg11-bn"),
                       "robust": ("robust-perceptual", f"{LOSS_GRID_DIR}/vgg11-bn-robust")}
 LOSS_GRID_LAYERS = ["block1", "block3"]
@@ -140,6 +142,7 @@ LOSS_GRID_PERCEPTUAL = {"layer_weights": [0.2, 0.02],
                         "feature_norm": "channel-mean"}
 WEIGHT_GRIDS = {"P": [0.01, 0.1, 1.0, 10.0], "T": [1.0, 10.0, 100.0, 1000.0]}
 WEIGHT_TASK = "sr"              # the task whose validation split chooses the weights
+WEIGHT_NETWORK = "standard"     # the loss network whose features choose them
 LOSS_GRID_COMBOS = {"sr": ["EP", "EPT", "ET", "P", "PT"], "denoise": ["EP", "EPT"],
                     "jpeg": ["EP", "EPT"]}
 MAX_PSNR_DROP_WEIGHTS = 0.5     # dB: the selection rule's margin
@@ -154,17 +157,16 @@ def loss_grid_entries() -> list[dict]:
     """The weight selections, then every (task, combination, network) processor."""
     settings = TASKS[WEIGHT_TASK]
     entries = []
-    for method, network in LOSS_GRID_NETWORKS.values():
-        for term, grid in WEIGHT_GRIDS.items():
-            entries.append({
-                "name": f"select-weight:{WEIGHT_TASK}:{Path(network).name}:{term}",
-                "verb": "select-weight",
-                "args": {"task": settings.get("spec", WEIGHT_TASK), "term": term,
-                         "method": method, "grid": grid, "base": f"{BASES}/{WEIGHT_TASK}-base",
-                         "recognizer": network, "layers": LOSS_GRID_LAYERS,
-                         "perceptual": LOSS_GRID_PERCEPTUAL, "max_psnr_drop":
-                         MAX_PSNR_DROP_WEIGHTS, "arch_kwargs": settings["arch_kwargs"],
-                         "lr": FINE_TUNE_LR}})
+    method, network = LOSS_GRID_NETWORKS[WEIGHT_NETWORK]
+    for term, grid in WEIGHT_GRIDS.items():   # one selection per term, on one network
+        entries.append({
+            "name": f"select-weight:{WEIGHT_TASK}:{Path(network).name}:{term}",
+            "verb": "select-weight",
+            "args": {"task": settings.get("spec", WEIGHT_TASK), "term": term,
+                     "method": method, "grid": grid, "base": f"{BASES}/{WEIGHT_TASK}-base",
+                     "recognizer": network, "layers": LOSS_GRID_LAYERS,
+                     "perceptual": LOSS_GRID_PERCEPTUAL, "max_psnr_drop": MAX_PSNR_DROP_WEIGHTS,
+                     "arch_kwargs": settings["arch_kwargs"], "lr": FINE_TUNE_LR}})
     for prefix, combos in LOSS_GRID_COMBOS.items():
         settings = TASKS[prefix]
         for method, network in LOSS_GRID_NETWORKS.values():
@@ -191,7 +193,12 @@ def _resolve_weight(entry: dict, key: str) -> float:
     if not isinstance(value, str):
         return value
     return chosen_weight(TASKS[WEIGHT_TASK].get("spec", WEIGHT_TASK), value.split(":", 1)[1],
-                         Path(args["recognizer"]).name, dataset=entry.get("dataset", DATASET))
+                         weight_source(), dataset=entry.get("dataset", DATASET))
+
+
+def weight_source() -> str:
+    """The loss network whose validation runs chose the grid's weights (by name)."""
+    return Path(LOSS_GRID_NETWORKS[WEIGHT_NETWORK][1]).name
 
 
 def _resolve_lambda(entry: dict) -> float:
@@ -306,11 +313,12 @@ def weight_citation(entry: dict) -> dict | None:
     if not terms:
         return None
     task = TASKS[WEIGHT_TASK].get("spec", WEIGHT_TASK)
-    source = Path(args["recognizer"]).name
+    source = weight_source()
     return {"file": f"results/{WEIGHT_SELECTION_NAME}",
             "keys": [weight_key(task, t, source) for t in terms],
-            "rule": f"the largest weight of the grid whose validation PSNR ({task}) is at most "
-                    f"{MAX_PSNR_DROP_WEIGHTS} dB below plain",
+            "rule": f"the largest weight of the grid whose validation PSNR ({task}, on "
+                    f"{source}'s features) is at most {MAX_PSNR_DROP_WEIGHTS} dB below plain; "
+                    "the same weights for both loss networks",
             "split": "val"}
 
 
@@ -362,7 +370,7 @@ def dependencies(entry: dict) -> list[str]:
     for key in ("lam", "texture_weight"):
         value = args.get(key)
         if isinstance(value, str) and value.startswith("weight:"):
-            deps.append(f"select-weight:{WEIGHT_TASK}:{Path(args['recognizer']).name}:"
+            deps.append(f"select-weight:{WEIGHT_TASK}:{weight_source()}:"
                         f"{value.split(':', 1)[1]}")
         elif isinstance(value, str):
             deps.append(f"select:{entry.get('prefix', args['task'])}:{args['method']}")

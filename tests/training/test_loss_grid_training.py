@@ -155,8 +155,10 @@ def test_recipe_has_eleven_sr_models_and_ep_ept_for_the_other_tasks():
 def test_grid_entries_depend_on_their_weight_selections_and_loss_network():
     by_name = {e["name"]: e for e in recipe.RECIPE}
     deps = recipe.dependencies(by_name["sr-ept-vgg11-bn-robust"])
-    assert {"vgg11-bn-robust", "sr-base", "select-weight:sr:vgg11-bn-robust:P",
-            "select-weight:sr:vgg11-bn-robust:T"} <= set(deps)
+    # one selection per term, on the standard network's features, for both networks
+    assert {"vgg11-bn-robust", "sr-base", "select-weight:sr:vgg11-bn:P",
+            "select-weight:sr:vgg11-bn:T"} <= set(deps)
+    assert not [e for e in recipe.RECIPE if e["name"].startswith("select-weight:sr:vgg11-bn-r")]
     assert "select-weight:sr:vgg11-bn:T" not in recipe.dependencies(by_name["sr-ep-vgg11-bn"])
     for dep in deps:
         assert dep in by_name, dep
@@ -171,9 +173,12 @@ def test_chosen_weights_resolve_from_the_selection_file(tmp_path, monkeypatch):
     monkeypatch.setattr(config, "results_dir", lambda override=None, dataset=None: tmp_path)
     monkeypatch.setattr("analysis.training.selection.results_dir",
                         lambda override=None, dataset=None: tmp_path)
-    entry = next(e for e in recipe.RECIPE if e["name"] == "sr-ept-vgg11-bn")
-    assert recipe._resolve_lambda(entry) == 0.1
-    assert recipe._resolve_weight(entry, "texture_weight") == 100.0
+    for name in ("sr-ept-vgg11-bn", "sr-ept-vgg11-bn-robust", "jpeg-ept-vgg11-bn-robust"):
+        entry = next(e for e in recipe.RECIPE if e["name"] == name)
+        assert recipe._resolve_lambda(entry) == 0.1
+        assert recipe._resolve_weight(entry, "texture_weight") == 100.0
+        assert recipe.weight_citation(entry)["keys"] == ["sr:scale=4|P|vgg11-bn",
+                                                         "sr:scale=4|T|vgg11-bn"]
     assert recipe.is_done(next(e for e in recipe.RECIPE
                                if e["name"] == "select-weight:sr:vgg11-bn:T"), tmp_path)
 
