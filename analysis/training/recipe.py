@@ -180,8 +180,37 @@ def loss_grid_entries() -> list[dict]:
     return entries
 
 
+# ----------------------------------------------------------------------------- recognizer side
+# "Fix the recognizer": resnet20 trained for degraded inputs (analysis.training.recognizers),
+# the same epochs as the standard resnet20; QualNet's invertible stage-1 network is a base.
+RECOGNIZER_DIR = str(PROJECT_ROOT / "checkpoints" / "recognizers")
+RECOGNIZER_EPOCHS = 15
+
+
+def _recognizer_entry(name: str, method: str, options: dict, **extra) -> dict:
+    return {"name": name, "verb": "recognizer", "folder": RECOGNIZER_DIR,
+            "args": {"method": method, "arch": "resnet20", "options": options,
+                     "epochs": RECOGNIZER_EPOCHS, **extra}}
+
+
+RECOGNIZER_ENTRIES = [
+    {"name": "irevnet", "verb": "classifier", "folder": BASES,
+     "args": {"arch": "irevnet", "epochs": 10}},
+    _recognizer_entry("resnet20-augment", "augment", {"degradation": "mix"}),
+    _recognizer_entry("resnet20-feature-kd", "feature-kd",
+                      {"degradation": "mix", "teacher": SOURCE, "lam": 1.0}),
+    _recognizer_entry("resnet20-qualnet", "qualnet",
+                      {"degradation": "mix", "decoder": f"{BASES}/irevnet", "lam": 1.0}),
+    _recognizer_entry("resnet20-train-on-lq", "train-on-lq", {"degradation": "sr"}),
+    _recognizer_entry("resnet20-ft-processed", "finetune-on-processed",
+                      {"degradation": "sr", "processor": "sr-plain", "init": SOURCE},
+                      epochs=3, lr=FINE_TUNE_LR),
+]
+RECOGNIZER_REFERENCES = ("teacher", "decoder", "processor", "init")   # checkpoint options
+
+
 RECIPE: list[dict] = (CLASSIFIERS + [e for task in TASKS for e in processor_entries(task)]
-                      + LOSS_NETWORKS + loss_grid_entries())
+                      + LOSS_NETWORKS + loss_grid_entries() + RECOGNIZER_ENTRIES)
 
 
 def _resolve_weight(entry: dict, key: str) -> float:
@@ -289,6 +318,13 @@ def run_entry(entry: dict, folder: Path, state_dir: str, progress: bool) -> None
     if entry["verb"] == "classifier":
         train_classifier(out=out, resume=True, state_dir=state_dir, dtype="float16", **common,
                          **args)
+    elif entry["verb"] == "recognizer":
+        from .recognizers import train_recognizer
+
+        options = {k: (str(folder / v) if k in RECOGNIZER_REFERENCES else v)
+                   for k, v in args.pop("options").items()}
+        train_recognizer(args.pop("method"), args.pop("arch"), options, out=out, resume=True,
+                         state_dir=state_dir, dtype="float16", **common, **args)
     elif entry["verb"] == "select":
         select_lambda(work_dir=str(Path(state_dir) / "grid"), **common, **args)
     elif entry["verb"] == "select-weight":
@@ -364,6 +400,9 @@ def dependencies(entry: dict) -> list[str]:
     deps = []
     if args.get("recognizer"):
         deps.append(Path(args["recognizer"]).name)
+    for key in RECOGNIZER_REFERENCES:
+        if (args.get("options") or {}).get(key):
+            deps.append(Path(args["options"][key]).name)
     for key in ("init", "base"):
         if args.get(key):
             deps.append(Path(args[key]).name)

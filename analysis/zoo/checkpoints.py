@@ -50,8 +50,9 @@ def checkpoint_dir(override: str | os.PathLike | None = None) -> Path:
 
 
 # Sub-folders of a checkpoint folder that hold a collection of models beside the zoo (not
-# listed by the zoo's tables and pages unless asked for): Uelwer et al.'s loss grid.
-COLLECTIONS = ("loss-grid",)
+# listed by the zoo's tables and pages unless asked for): Uelwer et al.'s loss grid, and the
+# recognizer-side classifiers (trained for degraded inputs).
+COLLECTIONS = ("loss-grid", "recognizers")
 
 
 def collection_dirs(folder: str | os.PathLike | None = None) -> dict[str, Path]:

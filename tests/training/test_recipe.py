@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 from analysis.config import dataset_slug
 from analysis.training import recipe, selection
@@ -13,8 +14,10 @@ def test_recipe_names_are_unique_and_recognizers_come_first():
     seen = set()
     for entry in RECIPE:
         rec = entry["args"].get("recognizer")
-        if rec:
-            assert rec in seen, f"{entry['name']} needs {rec} before it"
+        if rec:   # a name in the zoo, or a path into a collection (the loss grid's networks)
+            assert Path(rec).name in seen, f"{entry['name']} needs {rec} before it"
+        for dep in recipe.dependencies(entry):
+            assert dep in seen, f"{entry['name']} needs {dep} before it"
         seen.add(entry["name"])
     classifiers = [e for e in RECIPE if e["verb"] == "classifier"]
     assert len([c for c in classifiers if not c["args"].get("adv_eps")]) >= 5
