@@ -1,0 +1,216 @@
+"""Fix the image or fix the recognizer: one table for RA processing and the recognizer-side
+classifiers (augmentation, feature distillation, QualNet, the RA paper's section 7
+alternatives), on the same test images and degradations.
+
+Columns are degradations: ``clean`` and each of :data:`DEGRADATIONS` (the paper settings SR x4,
+denoising sigma 0.1, JPEG q 10, then the randomized versions and the compound one). Rows are
+(classifier, input): every classifier (the vanilla one and each recognizer-side one) on the LQ
+input resized bicubically ("no processing"), on the plain processor's output and on the RA
+processor's output of the degradation's task family (SR for ``sr`` and ``sr-random`` ...;
+none for ``compound``, whose cells are empty for processed inputs).
+
+Corruption error, after Hendrycks & Dietterich's mCE: for a row r and a degraded column c,
+CE_c(r) = error_c(r) / error_c(vanilla, no processing); mCE(r) = mean over the degraded
+columns where r has a value. Below 1: fewer errors than the vanilla classifier on the LQ input.
+
+One runner pass per degradation writes a per-image record table
+(``records_recognizers_<degradation>.parquet``); :func:`table_from_records` recomputes the whole
+table from those files.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..data.tasks import create_task
+from ..errors import RAExplorerError
+from ..pipeline.records import RecordTable
+from ..pipeline.runner import CLEAN, NO_PROCESSING
+from ..stats import wilson_interval
+
+DEGRADATIONS = ("sr", "denoise", "jpeg", "sr-random", "denoise-random", "jpeg-random",
+                "compound")
+PROCESSED = ("plain", "ra")
+
+
+def family(degradation: str) -> str | None:
+    """The paper task whose processors serve ``degradation`` (None for compound)."""
+    name = create_task(degradation).name
+    base = name.split("-")[0]
+    return base if base in ("sr", "denoise", "jpeg") else None
+
+
+def record_stem(degradation: str) -> str:
+    from .quality import task_slug
+
+    return f"records_recognizers_{task_slug(create_task(degradation).spec)}"
+
+
+def cell(correct: np.ndarray) -> dict:
+    n, k = len(correct), int(correct.sum())
+    low, high = wilson_interval(k, n)
+    return {"accuracy": k / n if n else math.nan, "ci95": [low, high], "n": n}
+
+
+def table_from_records(tables: dict[str, RecordTable], vanilla: str,
+                       processors: dict[str, dict[str, str]]) -> dict:
+    """The comparison table from per-degradation record tables.
+
+    ``tables``: degradation -> its records; ``processors``: task family -> {"plain": name,
+    "ra": name}; ``vanilla``: the classifier the corruption errors are relative to.
+    """
+    first = next(iter(tables.values()))
+    classifiers = list(first.classifiers)
+    if vanilla not in classifiers:
+        raise RAExplorerError(f"The vanilla classifier {vanilla} is not in the records.")
+    rows = []
+    for clf in classifiers:
+        for kind in ("none", *PROCESSED):
+            cells = {"clean": cell(first.correct(CLEAN, clf))} if kind == "none" else {}
+            for deg, table in tables.items():
+                if kind == "none":
+                    cells[deg] = cell(table.correct(NO_PROCESSING, clf))
+                    continue
+                fam = family(deg)
+                name = (processors.get(fam) or {}).get(kind) if fam else None
+                if name and name in table.inputs:
+                    cells[deg] = cell(table.correct(name, clf))
+            rows.append({"classifier": clf, "input": kind, "cells": cells})
+    reference = next(r for r in rows if r["classifier"] == vanilla and r["input"] == "none")
+    for row in rows:
+        ratios = {d: (1 - c["accuracy"]) / (1 - reference["cells"][d]["accuracy"])
+                  for d, c in row["cells"].items() if d != "clean"
+                  and reference["cells"][d]["accuracy"] < 1}
+        row["ce"] = ratios
+        row["mce"] = float(np.mean(list(ratios.values()))) if ratios else None
+    return {"degradations": list(tables), "classifiers": classifiers, "vanilla": vanilla,
+            "processors": processors, "n_images": len(first), "rows": rows,
+            "dataset": first.dataset, "split": first.split}
+
+
+INPUT_LABELS = {"none": "no processing", "plain": "plain processor", "ra": "RA processor"}
+
+
+def format_recognizer_table(result: dict) -> str:
+    """Markdown: accuracy in % [95 % CI] per degradation, then mCE (see the module docstring)."""
+    degs = result["degradations"]
+    lines = [f"# Fix the image or fix the recognizer ({result['dataset']}, {result['split']} "
+             f"split, {result['n_images']} images)", "",
+             "Accuracy in % [95 % Wilson CI]. mCE: the mean over degraded columns of the row's "
+             f"error divided by the error of {result['vanilla']} on the unprocessed LQ input "
+             "(Hendrycks & Dietterich's corruption error, one severity per degradation); below "
+             "1 is better than the vanilla classifier without processing. Processed inputs use "
+             "the processors of the degradation's task family (none for compound).", "",
+             "| classifier | input | clean | " + " | ".join(degs) + " | mCE |",
+             "|---|---|---:|" + "---:|" * len(degs) + "---:|"]
+    for row in result["rows"]:
+        vals = []
+        for d in ["clean", *degs]:
+            c = row["cells"].get(d)
+            vals.append("—" if c is None else f"{100 * c['accuracy']:.2f} "
+                        f"[{100 * c['ci95'][0]:.1f}, {100 * c['ci95'][1]:.1f}]")
+        mce = "—" if row["mce"] is None else f"{row['mce']:.3f}"
+        lines.append(f"| {row['classifier']} | {INPUT_LABELS[row['input']]} | "
+                     + " | ".join(vals) + f" | {mce} |")
+    return "\n".join(lines)
+
+
+def load_tables(folder: Path, degradations=DEGRADATIONS) -> dict[str, RecordTable]:
+    """The saved record tables of ``degradations`` in ``folder``."""
+    tables = {}
+    for deg in degradations:
+        path = Path(folder) / f"{record_stem(deg)}.parquet"
+        if not path.exists():
+            raise RAExplorerError(f"No record table {path}; run python -m analysis recognizers.")
+        tables[deg] = RecordTable.load(path)
+    return tables
+
+
+def family_processors(dataset: str, folder=None) -> dict[str, dict[str, str]]:
+    """{task family: {"plain": name, "ra": name}} from the zoo's cards (``<task>-plain`` /
+    ``<task>-ra`` where present, else the first card of the method)."""
+    from ..zoo.catalogue import select_models
+
+    out = {}
+    for fam in ("sr", "denoise", "jpeg"):
+        _, cards = select_models(create_task(fam).spec, dataset, folder)
+        chosen = {}
+        for method in PROCESSED:
+            names = [c["name"] for c in cards if c.get("method") == method
+                     and not (method == "plain" and c.get("lambda"))]
+            if f"{fam}-{method}" in names:
+                chosen[method] = f"{fam}-{method}"
+            elif names:
+                chosen[method] = names[0]
+        if chosen:
+            out[fam] = chosen
+    return out
+
+
+def measure_recognizers(dataset: str | None = None, folder=None, recognizer_folder=None,
+                        vanilla: str = "resnet20", degradations=DEGRADATIONS,
+                        limit: int | None = None, batch_size: int = 500, device=None,
+                        seed: int = 0, records_dir: Path | None = None,
+                        progress: bool = True) -> dict:
+    """One runner pass per degradation (vanilla + every classifier of the recognizer
+    collection; no processing, plain and RA processors), each saved as a record table in
+    ``records_dir`` (when given); returns :func:`table_from_records` of them."""
+    from ..config import default_dataset
+    from ..data.datasets import load_dataset
+    from ..device import pick_device
+    from ..pipeline.records import RecordSink, run_sinks
+    from ..pipeline.runner import stream, tqdm_progress
+    from ..reporting.provenance import Clock, provenance
+    from ..zoo.catalogue import model_digests
+    from ..zoo.checkpoints import checkpoint_dir, collection_dirs, find_checkpoints, load_models
+
+    clock = Clock()
+    dataset = default_dataset(dataset)
+    dev = pick_device(device)
+    folder = checkpoint_dir(folder)
+    rec_folder = Path(recognizer_folder) if recognizer_folder else collection_dirs(folder).get(
+        "recognizers")
+    base = [c for c in find_checkpoints(folder, kind="classifier", dataset=dataset)
+            if c["name"] == vanilla]
+    if not base:
+        raise RAExplorerError(f"No classifier {vanilla} for {dataset} in {folder}.")
+    side = find_checkpoints(rec_folder, kind="classifier", dataset=dataset) if rec_folder else []
+    side = [c for c in side if c.get("method") not in ("standard", "adversarial")]
+    if not side:
+        raise RAExplorerError(f"No recognizer-side classifier in {rec_folder or folder}; "
+                              "python -m analysis build-zoo --only 'resnet20-*' trains them.")
+    clf_cards = base + side
+    classifiers = load_models(clf_cards, dev)
+    processors = family_processors(dataset, folder)
+    proc_cards = find_checkpoints(folder, kind="processor", dataset=dataset)
+    proc_cards = [c for c in proc_cards
+                  if c["name"] in {n for p in processors.values() for n in p.values()}]
+    models = load_models(proc_cards, dev)
+    test = load_dataset(dataset, "test")
+    tables = {}
+    for deg in degradations:
+        fam = family(deg)
+        procs = {n: models[n] for n in (processors.get(fam) or {}).values()} if fam else {}
+        sink = RecordSink(classifiers)
+        bar, close = tqdm_progress(f"recognizers {deg}", progress)
+        try:
+            run_sinks(stream(create_task(deg), procs, test, dev, batch_size, limit, seed=seed,
+                             on_progress=bar), [sink])
+        finally:
+            close()
+        prov = provenance(dataset=dataset, split="test", n_images=limit or len(test),
+                          checkpoints=model_digests(clf_cards, [c for c in proc_cards
+                                                                if c["name"] in procs]),
+                          seeds={"degradation": seed}, device=dev, clock=clock)
+        tables[deg] = sink.table(create_task(deg).spec, dataset, "test", provenance=prov)
+        if records_dir is not None:
+            tables[deg].save(Path(records_dir) / f"{record_stem(deg)}.parquet")
+    result = table_from_records(tables, vanilla, processors)
+    result["provenance"] = provenance(
+        dataset=dataset, split="test", n_images=result["n_images"],
+        checkpoints=model_digests(clf_cards, proc_cards), seeds={"degradation": seed},
+        device=dev, clock=clock)
+    return result

@@ -1,0 +1,59 @@
+"""The "fix the image or fix the recognizer" table on a tiny zoo."""
+
+import shutil
+
+import pytest
+
+from analysis.analyses.recognizer_side import (
+    format_recognizer_table,
+    load_tables,
+    measure_recognizers,
+    table_from_records,
+)
+from analysis.training.recognizers import train_recognizer
+from tests.conftest import SYNTH, TINY_CLASSIFIER
+
+DEGS = ("sr", "jpeg-random", "compound")
+
+
+@pytest.fixture(scope="module")
+def zoo(tiny_zoo, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("rz") / "zoo"
+    shutil.copytree(tiny_zoo, folder)
+    train_recognizer("augment", "resnet20", {"degradation": "mix"}, dataset=SYNTH,
+                     out=str(folder / "recognizers" / "aug"), epochs=1, batch_size=32,
+                     arch_kwargs=TINY_CLASSIFIER, max_steps=3, val_limit=20,
+                     state_dir=str(folder.parent), progress=False)
+    return folder
+
+
+def test_table_recomputes_from_its_saved_records(zoo, tmp_path):
+    result = measure_recognizers(SYNTH, zoo, vanilla="clf-a", degradations=DEGS, limit=30,
+                                 records_dir=tmp_path, progress=False)
+    again = table_from_records(load_tables(tmp_path, DEGS), "clf-a", result["processors"])
+    assert again["rows"] == result["rows"]
+    assert result["classifiers"] == ["clf-a", "aug"]
+    vanilla = next(r for r in result["rows"] if r["classifier"] == "clf-a" and r["input"] == "none")
+    assert vanilla["mce"] == pytest.approx(1.0)
+    plain = next(r for r in result["rows"] if r["classifier"] == "aug" and r["input"] == "plain")
+    assert "sr" in plain["cells"] and "compound" not in plain["cells"]   # no compound processor
+    text = format_recognizer_table(result)
+    assert "| aug | no processing |" in text and "mCE" in text
+
+
+def test_mce_is_the_mean_error_ratio(zoo, tmp_path):
+    result = measure_recognizers(SYNTH, zoo, vanilla="clf-a", degradations=DEGS, limit=30,
+                                 progress=False)
+    ref = next(r for r in result["rows"] if r["classifier"] == "clf-a" and r["input"] == "none")
+    row = next(r for r in result["rows"] if r["classifier"] == "aug" and r["input"] == "none")
+    ratios = [(1 - row["cells"][d]["accuracy"]) / (1 - ref["cells"][d]["accuracy"]) for d in DEGS
+              if ref["cells"][d]["accuracy"] < 1]
+    assert row["mce"] == pytest.approx(sum(ratios) / len(ratios))
+
+
+def test_no_recognizer_side_classifier_says_how_to_train_one(tiny_zoo):
+    from analysis.errors import RAExplorerError
+
+    with pytest.raises(RAExplorerError, match="build-zoo"):
+        measure_recognizers(SYNTH, tiny_zoo, vanilla="clf-a", degradations=DEGS, limit=10,
+                            progress=False)
