@@ -214,3 +214,9 @@ def measure_recognizers(dataset: str | None = None, folder=None, recognizer_fold
         checkpoints=model_digests(clf_cards, proc_cards), seeds={"degradation": seed},
         device=dev, clock=clock)
     return result
+
+
+def save_recognizer_table(result: dict, out_dir: Path | None = None) -> list[Path]:
+    from .quality import write_result
+
+    return write_result(result, out_dir, "recognizers", format_recognizer_table)

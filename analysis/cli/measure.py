@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 
+from ..analyses.recognizer_side import DEGRADATIONS
 from ..config import QUALITY_IMAGES, ROBUSTNESS_IMAGES
 from ..errors import RAExplorerError
 from ..validation import dataset_spec, non_negative_int, positive_float, positive_int, task_spec
@@ -100,6 +101,29 @@ def cmd_loss_grid(args) -> int:
                               device=args.device, seed=args.seed, data_root=args.data_root,
                               progress=not args.no_progress)
     return emit(args, result, save_loss_grid, format_loss_grid)
+
+
+def cmd_recognizers(args) -> int:
+    from ..analyses.recognizer_side import (
+        format_recognizer_table,
+        measure_recognizers,
+        save_recognizer_table,
+    )
+
+    where = destination_of(args, "recognizers")   # once: the records and the table share it
+    if not args.no_save:
+        print(where.why, file=sys.stderr)
+    result = measure_recognizers(args.dataset, args.checkpoints, vanilla=args.vanilla,
+                                 degradations=args.degradations.split(","), limit=args.limit,
+                                 batch_size=args.batch_size, device=args.device, seed=args.seed,
+                                 records_dir=None if args.no_save else where.folder,
+                                 progress=not args.no_progress)
+    if not args.no_save:
+        paths = save_recognizer_table(result, where.folder)
+        print("Wrote " + ", ".join(str(p) for p in paths) + " and the record tables beside "
+              "them", file=sys.stderr)
+    print_result(args, result, format_recognizer_table)
+    return 0
 
 
 def cmd_metrics(args) -> int:
@@ -200,6 +224,17 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=positive_int, default=250)
     protocol(p, "limit", "quality_limit", "metrics", "evaluators", "grid_folder", "seed")
     p.set_defaults(func=cmd_loss_grid)
+
+    p = sub.add_parser("recognizers", parents=[*analysis_groups(), SEED()],
+                       help="fix the image or fix the recognizer: every classifier (vanilla and "
+                            "the recognizer-side ones) on LQ, plain and RA outputs, with mCE")
+    p.add_argument("--vanilla", default="resnet20", help="the classifier mCE is relative to")
+    p.add_argument("--degradations", default=",".join(DEGRADATIONS),
+                   help="comma-separated task specs (columns)")
+    p.add_argument("--limit", type=positive_int, default=None, help="first N test images")
+    p.add_argument("--batch-size", type=positive_int, default=500)
+    protocol(p, "limit", "vanilla", "degradations", "seed")
+    p.set_defaults(func=cmd_recognizers)
 
     p = sub.add_parser("metrics", parents=[CHECKPOINTS(), JSON()],
                        help="list the metrics, with availability")

@@ -57,3 +57,23 @@ def test_no_recognizer_side_classifier_says_how_to_train_one(tiny_zoo):
     with pytest.raises(RAExplorerError, match="build-zoo"):
         measure_recognizers(SYNTH, tiny_zoo, vanilla="clf-a", degradations=DEGS, limit=10,
                             progress=False)
+
+
+def test_cli_limited_run_writes_records_and_table_to_runs(zoo, capsys):
+    import json
+    import os
+    from pathlib import Path
+
+    from analysis.cli.main import main
+
+    code = main(["recognizers", "--dataset", SYNTH, "--checkpoints", str(zoo), "--vanilla",
+                 "clf-a", "--degradations", "sr,compound", "--limit", "20", "--no-progress",
+                 "--json"])
+    assert code == 0
+    out = capsys.readouterr()
+    assert "Not the full protocol" in out.err
+    folder = Path(out.err.split("writing to ")[1].split(";")[0])
+    assert str(folder).startswith(os.environ["RA_RUNS"])
+    assert {p.name for p in folder.iterdir()} >= {"recognizers.json", "recognizers.md",
+                                                 "records_recognizers_sr_scale4.parquet"}
+    assert json.loads(out.out)["n_images"] == 20
