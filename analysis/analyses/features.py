@@ -54,16 +54,16 @@ def extract(task: str, classifier: str, dataset: str = EMBEDDED_DATASET, folder=
     """Penultimate features (float32 arrays) and predictions per source for N stratified images.
 
     Sources: HQ, LQ and the task's processors named in ``processors`` (default: one per
-    method, :func:`analysis.evaluate.main_processors`).
+    method, :func:`analysis.evaluate.main_processors`; ``[]``: HQ and LQ only). The classifier
+    may live in a collection (``checkpoints/recognizers/``).
     """
     the_task = create_task(task)
     dev = pick_device(device)
-    from ..zoo.checkpoints import checkpoint_dir
+    from ..zoo.checkpoints import locate
 
-    clf, clf_card = load_checkpoint(checkpoint_dir(folder) / classifier, device=dev,
-                                    kind="classifier")
+    clf, clf_card = load_checkpoint(locate(classifier, folder), device=dev, kind="classifier")
     _, proc_cards = select_models(the_task.spec, dataset, folder)
-    wanted = processors or main_processors(proc_cards, the_task.name)
+    wanted = main_processors(proc_cards, the_task.name) if processors is None else processors
     unknown = sorted(set(wanted) - {c["name"] for c in proc_cards})
     if unknown:
         raise RAExplorerError(f"No processor {', '.join(unknown)} for task {the_task.spec}; "

@@ -54,7 +54,8 @@ def cmd_features(args) -> int:
     report = feature_report(args.task, classifier, n=args.n, seed=args.seed,
                             backend=args.backend, folder=args.checkpoints,
                             dataset=dataset, device=args.device,
-                            processors=args.processors.split(",") if args.processors else None,
+                            processors=(None if not args.processors else [] if
+                                        args.processors == "none" else args.processors.split(",")),
                             progress=not args.no_progress)
     return emit(args, report, save_feature_report, format_measures, indent=None)
 
@@ -95,6 +96,7 @@ def register(sub) -> None:
     p.add_argument("--n", type=positive_int, default=1000, help="test images per source (stratified)")
     p.add_argument("--backend", default="opentsne", choices=["opentsne", "sklearn"])
     p.add_argument("--processors", default=None,
-                   help="comma-separated processor names (default: one per method)")
+                   help="comma-separated processor names (default: one per method; 'none': "
+                        "HQ and LQ only, as QualNet's Figure 2)")
     protocol(p, "n", "backend", "processors", "seed")
     p.set_defaults(func=cmd_features)

@@ -77,3 +77,13 @@ def test_cli_limited_run_writes_records_and_table_to_runs(zoo, capsys):
     assert {p.name for p in folder.iterdir()} >= {"recognizers.json", "recognizers.md",
                                                  "records_recognizers_sr_scale4.parquet"}
     assert json.loads(out.out)["n_images"] == 20
+
+
+def test_features_of_a_recognizer_side_classifier_hq_and_lq_only(zoo):
+    """QualNet's Figure 2 analog: HQ vs LQ features of a classifier in the collection."""
+    from analysis.analyses.features import feature_report
+
+    report = feature_report("compound", "aug", n=20, folder=zoo, dataset=SYNTH, processors=[],
+                            progress=False)
+    assert report["sources"] == ["HQ", "LQ"]
+    assert {"hq_distance", "knn_agreement", "silhouette"} <= set(report["measures"]["LQ"])
