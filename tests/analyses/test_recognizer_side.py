@@ -86,4 +86,4 @@ def test_features_of_a_recognizer_side_classifier_hq_and_lq_only(zoo):
     report = feature_report("compound", "aug", n=20, folder=zoo, dataset=SYNTH, processors=[],
                             progress=False)
     assert report["sources"] == ["HQ", "LQ"]
-    assert {"hq_distance", "knn_agreement", "silhouette"} <= set(report["measures"]["LQ"])
+    assert {"hq_distance", "knn_agreement", "silhouette"} <= set(report["measures"]["sources"]["LQ"])
