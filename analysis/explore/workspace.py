@@ -23,7 +23,12 @@ from ..errors import RAExplorerError
 from ..metrics.registry import create_metric
 from ..pipeline.runner import CLEAN, NO_PROCESSING, input_views, processor_views, stream
 from ..zoo.catalogue import main_processors, select_models
-from ..zoo.checkpoints import checkpoint_dir, collection_dirs, find_checkpoints, load_models
+from ..zoo.checkpoints import (
+    checkpoint_dir,
+    classifier_cards,
+    collection_dirs,
+    load_models,
+)
 
 CLEAN_PANEL, LQ_PANEL = "clean target", "LQ input"
 FILTERS = {
@@ -85,7 +90,8 @@ class Workspace:
         self.device = torch.device(device)
         self.test = load_dataset(dataset, "test")
         self.info = self.test.info
-        clf_cards, proc_cards = select_models(self.task.spec, dataset, self.folder)
+        _, proc_cards = select_models(self.task.spec, dataset, self.folder)
+        clf_cards = classifier_cards(self.folder, dataset)   # with the recognizer-side ones
         present = collection_dirs(self.folder)
         for name in collections:
             if name in present:
@@ -341,4 +347,5 @@ def available_tasks(dataset: str, folder=None) -> list[str]:
 
 
 def classifier_names(dataset: str, folder=None) -> list[str]:
-    return [c["name"] for c in find_checkpoints(folder, kind="classifier", dataset=dataset)]
+    """The zoo's classifiers, then the recognizer-side ones (``checkpoints/recognizers/``)."""
+    return [c["name"] for c in classifier_cards(folder, dataset)]

@@ -53,6 +53,17 @@ def checkpoint_dir(override: str | os.PathLike | None = None) -> Path:
 # listed by the zoo's tables and pages unless asked for): Uelwer et al.'s loss grid, and the
 # recognizer-side classifiers (trained for degraded inputs).
 COLLECTIONS = ("loss-grid", "recognizers")
+# Collections whose classifiers are offered wherever the zoo's are (the app's pages).
+CLASSIFIER_COLLECTIONS = ("recognizers",)
+
+
+def classifier_cards(folder: str | os.PathLike | None = None, dataset: str | None = None):
+    """The zoo's classifier cards, then those of :data:`CLASSIFIER_COLLECTIONS`."""
+    cards = find_checkpoints(folder, kind="classifier", dataset=dataset)
+    for name, place in collection_dirs(folder).items():
+        if name in CLASSIFIER_COLLECTIONS:
+            cards += find_checkpoints(place, kind="classifier", dataset=dataset)
+    return cards
 
 
 def collection_dirs(folder: str | os.PathLike | None = None) -> dict[str, Path]:

@@ -87,3 +87,14 @@ def test_features_of_a_recognizer_side_classifier_hq_and_lq_only(zoo):
                             progress=False)
     assert report["sources"] == ["HQ", "LQ"]
     assert {"hq_distance", "knn_agreement", "silhouette"} <= set(report["measures"]["sources"]["LQ"])
+
+
+def test_recognizer_side_classifiers_are_offered_with_the_zoos(zoo):
+    from analysis.explore.workspace import Workspace, classifier_names
+
+    names = classifier_names(SYNTH, zoo)
+    assert names[-1] == "aug" and "clf-a" in names
+    ws = Workspace("sr", SYNTH, zoo)
+    assert "aug" in ws.classifiers
+    panels = ws.panels(0, "aug", processors=["sr-plain"])
+    assert panels and all(p.topk for p in panels)
