@@ -35,10 +35,11 @@ COMBOS = ("E", "EP", "EPT", "ET", "P", "PT")
 DEFAULT_EVALUATORS = ("resnet20", "resnet20-robust")
 
 
-def default_grid_folder() -> Path:
-    from ..training.recipe import LOSS_GRID_DIR
+def default_grid_folder(folder=None) -> Path:
+    """The ``loss-grid`` collection of the checkpoint folder ``folder``."""
+    from ..zoo.checkpoints import checkpoint_dir
 
-    return Path(LOSS_GRID_DIR)
+    return checkpoint_dir(folder) / "loss-grid"
 
 
 def default_metrics(standard: str, robust: str) -> list[str]:
@@ -64,13 +65,13 @@ def grid_models(task_spec: str, dataset: str, folder=None, grid_folder=None) -> 
     if not plain:
         raise RAExplorerError(f"No plain processor for {task_spec} on {dataset}; E is the plain "
                               "model (python -m analysis build-zoo trains it).")
-    grid = find_checkpoints(grid_folder or default_grid_folder(), kind="processor",
+    grid_folder = grid_folder or default_grid_folder(folder)
+    grid = find_checkpoints(grid_folder, kind="processor",
                             dataset=dataset, task=task_spec)
     grid = [c for c in grid if c.get("method") in ("perceptual", "robust-perceptual")]
     if not grid:
-        raise RAExplorerError(f"No loss-grid processors for {task_spec} in "
-                              f"{grid_folder or default_grid_folder()}; python -m analysis "
-                              "build-zoo trains them.")
+        raise RAExplorerError(f"No loss-grid processors for {task_spec} in {grid_folder}; "
+                              "python -m analysis build-zoo trains them.")
 
     def order(card):
         combo = (card.get("training") or {}).get("losses", "EP").upper()

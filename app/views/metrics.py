@@ -83,3 +83,27 @@ else:
     st.caption("Means over " + str(quality["n_images"]) + " test images; ↓ lower is better for "
                + ", ".join(m["name"] for m in quality["metrics"] if m["lower_better"]) + ".")
     show_source(f"quality_{slug}.json", quality)
+
+grid = result(f"loss_grid_{slug}.json")
+if grid is not None:   # Uelwer et al.'s loss grid (checkpoints/loss-grid/), when measured
+    st.subheader("Loss grid (Uelwer et al. Table 2 and Figure 1)")
+    names = [m["name"] for m in grid["metrics"]]
+    st.dataframe(pd.DataFrame([{"model": r["label"], "checkpoint": r["name"],
+                                **{n: r["values"][n]["mean"] for n in names}}
+                               for r in grid["quality_rows"]]),
+                 hide_index=True, key="metrics_loss_grid")
+    std, rob = grid["evaluators"]["standard"], grid["evaluators"]["robust"]
+    st.dataframe(pd.DataFrame([{"model": r["label"], "checkpoint": r["name"],
+                                f"error on {std} (%)": 100 * r["error"][std]["error"],
+                                f"error on {rob} (%)": 100 * r["error"][rob]["error"]}
+                               for r in grid["error_rows"]]),
+                 hide_index=True, key="metrics_loss_grid_errors")
+    rc = grid["rank_correlation"]
+    rho = "undefined" if rc["spearman_rho"] is None else f"{rc['spearman_rho']:.3f}"
+    st.caption(f"Quality: means over the first {grid['quality_images']} test images; errors "
+               f"over {grid['n_images']}. Rank correlation of the {rc['n_models']} models' "
+               f"errors on the two evaluators: Spearman rho {rho} (negative: the ranking "
+               "inverts, as in the paper's Figure 1). lpips-* / rlpips-* are uncalibrated "
+               "LPIPS-style distances on this project's classifiers.")
+    figure_downloads("error-ranking", "metrics_error_ranking_fig", task=task)
+    show_source(f"loss_grid_{slug}.json", grid)

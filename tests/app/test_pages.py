@@ -174,3 +174,21 @@ def test_compare_page_adds_the_loss_grid_on_request(monkeypatch, tiny_zoo, resul
     select.select("sr-ep-grid").run()
     assert not at.exception
     assert "sr-ep-grid" in {c for c, _ in images(at)}
+
+    # the Metrics page shows the loss grid's tables once they are measured
+    from analysis.analyses.loss_grid import loss_grid_report, save_loss_grid
+    from analysis.config import dataset_slug
+
+    copy = tmp_path / "results"
+    shutil.copytree(results, copy)
+    monkeypatch.setenv("RA_RESULTS", str(copy))
+    save_loss_grid(loss_grid_report("sr", dataset=SYNTH, folder=zoo, metrics=["psnr", "ssim"],
+                                    evaluators=("clf-a", "clf-robust"), quality_limit=10,
+                                    progress=False),
+                   copy / "datasets" / dataset_slug(SYNTH))
+    at = run("views/metrics.py")
+    assert any("Loss grid" in h.value for h in at.subheader)
+    frames = [d.value for d in at.dataframe]
+    assert any("checkpoint" in f.columns and "sr-ep-grid" in set(f["checkpoint"]) and
+               "error on clf-robust (%)" in f.columns for f in frames)
+    assert any("Spearman rho" in c.value for c in at.caption)
