@@ -147,7 +147,8 @@ def onnxruntime_unavailable(device: torch.device) -> str | None:
         return "the onnxruntime backend runs on the CPU only; it is skipped on " + str(device) + "."
     missing = [p for p in ("onnxruntime", "onnx") if importlib.util.find_spec(p) is None]
     if missing:
-        return (f"ONNX Runtime is optional and {' and '.join(missing)} is not installed "
+        verb = "are" if len(missing) > 1 else "is"
+        return (f"ONNX Runtime is optional and {' and '.join(missing)} {verb} not installed "
                 "('pip install onnxruntime onnx' adds it); the onnxruntime backend is skipped.")
     return None
 
