@@ -335,3 +335,42 @@ def test_models_are_never_changed_by_a_plan(tiny_zoo):
         after = model.state_dict()
         assert all(torch.equal(before[name][k], after[k]) for k in after)
         assert not model.training
+
+
+# ----------------------------------------------------------------------------- where it is used
+
+def test_the_workspace_screening_uses_the_plan_and_gives_eager_predictions(tiny_zoo):
+    from analysis.explore.workspace import Workspace
+    from analysis.pipeline.runner import stream
+    from tests.conftest import SYNTH
+
+    ws = Workspace("sr", SYNTH, str(tiny_zoo))
+    got = ws.predictions("clf-a", limit=30)
+    assert ws.predictor("clf-a").plan is not None
+    clf = ws.classifiers["clf-a"]
+    with torch.inference_mode():
+        for batch in stream(ws.task, ws.processors, ws.test, "cpu", 500, 30, include_clean=False,
+                            shard=False):
+            for name, views in batch.views.items():
+                assert torch.equal(got[name], clf(views.machine).argmax(1))
+
+
+def test_the_execution_option_is_checked_and_set_for_the_verb_only(tiny_zoo, monkeypatch, capsys):
+    import json
+    import os
+
+    from analysis.cli.main import main
+    from tests.conftest import SYNTH
+
+    monkeypatch.delenv("RA_EXECUTION", raising=False)
+    common = ["evaluate", "--task", "sr", "--dataset", SYNTH, "--checkpoints", str(tiny_zoo),
+              "--limit", "12", "--no-progress", "--json"]
+    with pytest.raises(SystemExit) as stop:
+        main([*common, "--execution", "auto,-fold-b"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Unknown execution option 'fold-b'" in err
+    assert main([*common, "--execution", "eager"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert {p["backend"] for p in result["provenance"]["execution"].values()} == {"eager"}
+    assert "RA_EXECUTION" not in os.environ
