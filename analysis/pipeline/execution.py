@@ -4,15 +4,17 @@ The runner's sinks (the record table) and the app's screening ask a :class:`Pred
 top-1 class and its softmax probability of a batch, ``classify(x) -> (classes, probs)``. On
 its first batch the predictor *calibrates*: it runs the reference (float32 eager, the way every
 table was made) on the whole batch, which is that batch's answer, then tries each candidate
-backend of :mod:`analysis.pipeline.backends` on the first :data:`CALIBRATION_ROWS` images
-(and, for the fastest, a few chunk sizes: the batch size per model), and keeps the fastest
-option that is exact. The plan is cached in memory per (model weights, device, threads, input
+backend of :mod:`analysis.pipeline.backends` on the first :data:`CALIBRATION_ROWS` images,
+and the per-model batch size (eager, and the fastest backend, in chunks of :data:`CHUNKS`
+images on the CPU), and keeps the fastest option that is exact (seconds per image of the
+whole guarded top-1, recomputations included; eager unless an option is
+:data:`MIN_GAIN` times faster). The plan is cached in memory per (model weights, device, threads, input
 shape, policy), so every later predictor of the same model in this process (another task of
 ``results``, the app's workspace) reuses it without measuring again.
 
 **Exact means the same numbers as eager.** A float32 backend (channels-last, folded
 BatchNorm, torch.compile, ONNX Runtime) computes the same function with other roundings: its
-logits differ from eager's by at most a few 1e-6 (measured in calibration as ``max_diff``).
+logits differ from eager's by about 1e-5 at most (measured in calibration as ``max_diff``).
 That can flip the argmax of a near-tie and the last bit of the float16 probability the record
 table stores. The plan therefore *guards* such a backend: with the bound
 ``eps = SAFETY * max_diff + FLOOR * max|logit|`` (logit units), a row whose top-1 class and
