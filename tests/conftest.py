@@ -20,6 +20,19 @@ def _few_threads():
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _eager_execution():
+    """The suite runs classifier forwards eagerly (no per-model calibration of the execution
+    plan in every small run); tests of the plans pass their policy explicitly."""
+    import os
+
+    old = os.environ.get("RA_EXECUTION")
+    os.environ.setdefault("RA_EXECUTION", "eager")
+    yield
+    if old is None:
+        os.environ.pop("RA_EXECUTION", None)
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _runs_in_tmp(tmp_path_factory):
     """Non-protocol runs write to $RA_RUNS/<verb>/<time stamp>/: a temporary folder, not the
     project's runs/ (tests that spawn the CLI inherit it)."""

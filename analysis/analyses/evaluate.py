@@ -56,12 +56,13 @@ def measure_task(task: str, dataset: str | None = None, folder=None, limit: int 
                  batch_size: int = 500, device: str | None = None, seed: int = 0,
                  processors=None, classifiers=None, data_root: str | None = None,
                  progress: bool = True, on_progress=None,
-                 extra_sinks=()) -> tuple[RecordTable, list[dict], list[dict]]:
+                 extra_sinks=(), execution=None) -> tuple[RecordTable, list[dict], list[dict]]:
     """One runner pass over the test split of ``task``: the per-image record table.
 
     Every (image, model) forward runs once; ``extra_sinks`` (objects with ``add(batch)``, e.g.
-    a quality sink) consume the same batches. Returns (table, classifier cards, processor
-    cards).
+    a quality sink) consume the same batches. ``execution``: the classifiers' execution
+    policy (None: ``$RA_EXECUTION``, default ``auto``; the table is the same with any exact
+    one). Returns (table, classifier cards, processor cards).
     """
     from ..metrics.registry import create_metric
     from ..reporting.provenance import Clock, provenance
@@ -77,7 +78,7 @@ def measure_task(task: str, dataset: str | None = None, folder=None, limit: int 
     procs = load_models(proc_cards, dev)
     test = load_dataset(dataset, "test", root=data_root)
     sink = RecordSink(clfs, {"psnr": create_metric("psnr", device=dev),
-                             "ssim": create_metric("ssim", device=dev)})
+                             "ssim": create_metric("ssim", device=dev)}, execution)
     bar, close = tqdm_progress(f"evaluate {the_task.spec}", progress)
 
     def report(done, total):
@@ -90,12 +91,19 @@ def measure_task(task: str, dataset: str | None = None, folder=None, limit: int 
                          on_progress=report), [sink, *extra_sinks])
     finally:
         close()
-    _, size = world()
+    rank, size = world()
     n = len(test) if limit is None else min(limit, len(test))
-    table = sink.table(the_task.spec, dataset, "test", size, provenance(
-        dataset=dataset, split="test", n_images=n,
-        checkpoints=model_digests(clf_cards, proc_cards), seeds={"degradation": seed},
-        device=dev, clock=clock, world_size=size))
+    record = provenance(dataset=dataset, split="test", n_images=n,
+                        checkpoints=model_digests(clf_cards, proc_cards),
+                        seeds={"degradation": seed}, device=dev, clock=clock, world_size=size)
+    record["execution"] = sink.execution()
+    if progress and rank == 0 and record["execution"]:
+        import sys
+
+        print("execution: " + "; ".join(f"{name} {p.summary()}"
+                                        for name, p in sink.predictors.items() if p.plan),
+              file=sys.stderr)
+    table = sink.table(the_task.spec, dataset, "test", size, record)
     return table, clf_cards, proc_cards
 
 

@@ -40,10 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     verb_args = [a for a in argv if a != "--debug"]
     args = build_parser().parse_args(verb_args)
     old_root = os.environ.get("RA_DATA_ROOT")
+    old_execution = os.environ.get("RA_EXECUTION")
     if getattr(args, "data_root", None):
         # one setting for every loader this verb reaches (analysis.config.data_root); put back
         # when the verb ends, so an in-process caller's next verb does not inherit it
         os.environ["RA_DATA_ROOT"] = str(args.data_root)
+    if getattr(args, "execution", None):
+        # the same for the execution policy of every classifier forward the verb runs
+        os.environ["RA_EXECUTION"] = args.execution
     from ..reporting.provenance import cli_command
 
     cli_command(verb_args)
@@ -64,3 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             os.environ.pop("RA_DATA_ROOT", None)
         else:
             os.environ["RA_DATA_ROOT"] = old_root
+        if old_execution is None:
+            os.environ.pop("RA_EXECUTION", None)
+        else:
+            os.environ["RA_EXECUTION"] = old_execution

@@ -38,8 +38,24 @@ DATASET = _group(lambda p: (
 CHECKPOINTS = _group(lambda p: p.add_argument(
     "--checkpoints", type=existing_dir, default=None,
     help="checkpoint folder (default: $RA_CHECKPOINTS or checkpoints/)"))
-DEVICE = _group(lambda p: p.add_argument(
-    "--device", type=device_name, default=None, help="cpu, cuda, cuda:N (default: cuda if present)"))
+def _execution(text: str) -> str:
+    import argparse
+
+    from ..pipeline.execution import execution_spec
+
+    try:
+        return execution_spec(text)
+    except RAExplorerError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+DEVICE = _group(lambda p: (
+    p.add_argument("--device", type=device_name, default=None,
+                   help="cpu, cuda, cuda:N (default: cuda if present)"),
+    p.add_argument("--execution", type=_execution, default=None, metavar="POLICY",
+                   help="how classifier forwards run: auto (default: the fastest exact backend, "
+                        "measured once per model), eager (off), or e.g. auto,-onnxruntime,"
+                        "+compile (default: $RA_EXECUTION or auto)")))
 SEED = _group(lambda p: p.add_argument("--seed", type=non_negative_int, default=0, help="random seed"))
 PROGRESS = _group(lambda p: p.add_argument("--no-progress", action="store_true",
                                            help="no progress bars on stderr"))

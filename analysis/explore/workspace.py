@@ -101,6 +101,7 @@ class Workspace:
         self.classifiers = load_models(clf_cards, self.device)
         self.processors = load_models(proc_cards, self.device)
         self._predictions: dict[str, dict[str, torch.Tensor]] = {}
+        self._predictors: dict[str, object] = {}
         self._metrics: dict[str, object] = {}
 
     def metric(self, name: str):
@@ -120,17 +121,26 @@ class Workspace:
         g = torch.Generator().manual_seed(seed)
         return torch.randperm(len(self.test), generator=g)[:k].tolist()
 
+    def predictor(self, classifier: str):
+        """The classifier's :class:`~analysis.pipeline.execution.Predictor` (top-1 under the
+        device's execution plan, equal to eager; calibrated on its first batch)."""
+        from ..pipeline.execution import Predictor
+
+        if classifier not in self._predictors:
+            self._predictors[classifier] = Predictor(self.classifiers[classifier])
+        return self._predictors[classifier]
+
     @torch.inference_mode()
     def predictions(self, classifier: str, limit: int = 2000) -> dict[str, torch.Tensor]:
         """Predicted labels of every processor (and no processing) on the first ``limit`` images."""
         key = f"{classifier}|{limit}"
         if key not in self._predictions:
-            clf = self.classifiers[classifier]
+            clf = self.predictor(classifier)
             preds: dict[str, list[torch.Tensor]] = {}
             for batch in stream(self.task, self.processors, self.test, self.device, 500, limit,
                                 include_clean=False, shard=False):
                 for name, views in batch.views.items():
-                    preds.setdefault(name, []).append(clf(views.machine).argmax(1).cpu())
+                    preds.setdefault(name, []).append(clf.classify(views.machine)[0].cpu())
             self._predictions[key] = {n: torch.cat(v) for n, v in preds.items()}
         return self._predictions[key]
 

@@ -104,11 +104,18 @@ class RecordSink:
     """Consumes :class:`~analysis.pipeline.runner.ProcessedBatch` es and builds the table.
 
     ``classifiers``: name -> model (eval mode, on the runner's device); ``metrics``: name ->
-    callable ``m(x, y) -> Tensor[N]`` (the registry's PSNR and SSIM) applied to human views.
+    callable ``m(x, y) -> Tensor[N]`` (the registry's PSNR and SSIM) applied to human views;
+    ``execution``: the execution policy of the classifier forwards (None: ``$RA_EXECUTION``,
+    default ``auto``; see :mod:`analysis.pipeline.execution`), whose top-1 classes and float16
+    probabilities equal float32 eager's.
     """
 
-    def __init__(self, classifiers: dict[str, torch.nn.Module], metrics: dict | None = None):
+    def __init__(self, classifiers: dict[str, torch.nn.Module], metrics: dict | None = None,
+                 execution=None):
+        from .execution import predictors
+
         self.classifiers = classifiers
+        self.predictors = predictors(classifiers, execution)
         self.metrics = metrics or {}
         self.parts: list[tuple[int, dict]] = []
         self.inputs: list[str] | None = None
@@ -120,10 +127,8 @@ class RecordSink:
         part = {"index": batch.indices.numpy().astype(np.int64),
                 "label": batch.labels.numpy().astype(np.int64)}
         for inp, views in batch.views.items():
-            for clf_name, clf in self.classifiers.items():
-                logits = clf(views.machine)
-                cls = logits.argmax(1)        # from the logits, as every table counts it
-                top = logits.softmax(1).gather(1, cls[:, None])[:, 0]
+            for clf_name, predictor in self.predictors.items():
+                cls, top = predictor.classify(views.machine)   # argmax of the logits, softmax
                 part[("pred", inp, clf_name)] = cls.cpu().numpy().astype(np.int16)
                 part[("prob", inp, clf_name)] = top.cpu().numpy().astype(np.float16)
             if inp == CLEAN:
@@ -132,6 +137,11 @@ class RecordSink:
                 part[(m_name, inp)] = metric(views.human, batch.clean).cpu().numpy().astype(
                     np.float32)
         self.parts.append((batch.number, part))
+
+    def execution(self) -> dict:
+        """{classifier: its execution plan as a dict} (for provenance; empty before a batch)."""
+        return {name: p.plan.as_dict() for name, p in self.predictors.items()
+                if p.plan is not None}
 
     def table(self, task: str, dataset: str, split: str, world_size: int = 1,
               provenance: dict | None = None) -> RecordTable:

@@ -79,3 +79,34 @@ def test_paired_difference_formula():
     assert out["discordant"] == [3, 1] and out["diff"] == 0.25
     se = (3 + 1 - 2 ** 2 / 8) ** 0.5 / 8
     assert abs(out["ci95"][1] - (0.25 + 1.959963984540054 * se)) < 1e-12
+
+
+@pytest.mark.parametrize("policy", ["auto", "fold-bn-cl,force", "channels-last,force,-batch",
+                                    "auto,+compile,force"])
+def test_the_record_table_is_the_same_with_the_execution_plan_on_and_off(tiny_zoo, policy):
+    import numpy as np
+    import torch
+
+    from analysis.analyses.evaluate import accuracy_report, measure_task
+    from analysis.pipeline.backends import BACKENDS
+
+    why = BACKENDS["compile"].unavailable(torch.device("cpu"))
+    if "compile" in policy and why:
+        pytest.skip(why)
+    off, clf_cards, proc_cards = measure_task("sr", dataset=SYNTH, folder=tiny_zoo,
+                                              batch_size=16, progress=False, execution="eager")
+    on, _, _ = measure_task("sr", dataset=SYNTH, folder=tiny_zoo, batch_size=16, progress=False,
+                            execution=policy)
+    assert off.provenance["execution"]["clf-a"]["backend"] == "eager"
+    assert set(on.provenance["execution"]) == {"clf-a", "clf-b", "clf-robust"}
+    if "force" in policy:
+        assert all(p["backend"] != "eager" for p in on.provenance["execution"].values())
+    assert on.pred.keys() == off.pred.keys() and on.quality.keys() == off.quality.keys()
+    for key in off.pred:      # the stored columns, bit for bit
+        assert np.array_equal(on.pred[key], off.pred[key]), key
+        assert on.prob[key].tobytes() == off.prob[key].tobytes(), key
+    for key in off.quality:
+        assert on.quality[key].tobytes() == off.quality[key].tobytes(), key
+    a, b = accuracy_report(off, proc_cards, clf_cards), accuracy_report(on, proc_cards, clf_cards)
+    a.pop("provenance"), b.pop("provenance")
+    assert a == b

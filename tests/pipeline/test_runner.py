@@ -77,7 +77,7 @@ def test_record_sink_runs_each_classifier_once_per_input_and_image(tiny_zoo):
     proc_cards = find_checkpoints(tiny_zoo, kind="processor")
     clfs = {n: Counting(m) for n, m in load_models(clf_cards, "cpu").items()}
     procs = {n: Counting(m) for n, m in load_models(proc_cards, "cpu").items()}
-    sink = RecordSink(clfs)
+    sink = RecordSink(clfs, execution="eager")     # calibration's own passes not counted
     run_sinks(stream(create_task("sr"), procs, load_dataset(SYNTH, "test"), "cpu", 16, 35),
               [sink])
     inputs = 2 + len(procs)
@@ -129,3 +129,35 @@ def test_torchrun_two_processes_write_the_same_record_table(tiny_zoo, tmp_path):
     first, second = json.loads(one.stdout), json.loads(two.stdout)
     first.pop("provenance"), second.pop("provenance")
     assert first == second
+
+
+def test_each_distinct_input_goes_through_each_classifier_once_under_the_plan(tiny_zoo):
+    """Work not done twice, with the execution plan on: per batch, clean and no processing
+    are classified once (not once per processor), and RA with transformer's machine view
+    T(P(x)) is computed once (P and T run once per image) and classified once."""
+    torch.manual_seed(0)
+    p = Counting(create_model("srresnet", in_channels=1, scale=4, **TINY_PROCESSOR).eval())
+    t = Counting(create_model("cyclegan-resnet", in_channels=1, **TINY_TRANSFORMER).eval())
+    procs = {**{n: Counting(m) for n, m in
+                load_models(find_checkpoints(tiny_zoo, kind="processor"), "cpu").items()},
+             "ra+t": TransformedProcessor(p, t)}
+    clfs = load_models(find_checkpoints(tiny_zoo, kind="classifier"), "cpu")
+    sink = RecordSink(clfs)                           # the default plan (auto)
+    seen = {name: [] for name in clfs}
+    for clf_name, predictor in sink.predictors.items():
+        classify = predictor.classify
+
+        def counted(x, name=clf_name, classify=classify):
+            seen[name].append(x)                      # kept alive: no id is reused
+            return classify(x)
+        predictor.classify = counted
+    run_sinks(stream(create_task("sr"), procs, load_dataset(SYNTH, "test"), "cpu", 16, 40),
+              [sink])
+    inputs, batches = 2 + len(procs), 3
+    assert p.images == t.images == 40
+    assert all(m.images == 40 for n, m in procs.items() if n != "ra+t")
+    for tensors in seen.values():
+        assert len(tensors) == batches * inputs
+        assert len({id(x) for x in tensors}) == len(tensors)
+        assert sum(len(x) for x in tensors) == 40 * inputs
+    assert sink.table("sr:scale=4", SYNTH, "test").inputs == [CLEAN, NO_PROCESSING, *procs]
