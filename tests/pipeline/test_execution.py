@@ -27,6 +27,12 @@ def _fresh_plans(monkeypatch, tmp_path):
     execution.clear_plans()
 
 
+@pytest.fixture(autouse=True)
+def _default_policy(monkeypatch):
+    """These tests exercise the default plan: not the suite's eager setting (conftest)."""
+    monkeypatch.delenv("RA_EXECUTION", raising=False)
+
+
 def eager_top1(model, x):
     with torch.inference_mode():
         return top1(model(x))
