@@ -6,11 +6,12 @@ import pytest
 import torch
 
 from analysis.config import PROJECT_ROOT
-from analysis.zoo.checkpoints import find_checkpoints, load_checkpoint
+from analysis.zoo.checkpoints import COLLECTIONS, find_checkpoints, load_checkpoint, locate
 
 DEFAULT_DIR = PROJECT_ROOT / "checkpoints"   # the embedded zoo, whatever RA_CHECKPOINTS says
 
-CARDS = find_checkpoints(DEFAULT_DIR) + find_checkpoints(DEFAULT_DIR / "bases")
+CARDS = (find_checkpoints(DEFAULT_DIR) + find_checkpoints(DEFAULT_DIR / "bases")
+         + [c for name in COLLECTIONS for c in find_checkpoints(DEFAULT_DIR / name)])
 BUDGET_MIB = 40
 
 
@@ -32,5 +33,10 @@ def test_checkpoint_loads_and_matches_its_card(card):
             scale = loaded["arch_kwargs"]["scale"]
             assert model(torch.rand(2, 1, 28 // scale, 28 // scale)).shape == (2, 1, 28, 28)
             assert loaded["task"] and loaded["method"]
-    if loaded.get("source"):
-        assert (Path(DEFAULT_DIR) / f"{loaded['source']}.json").exists()
+    if loaded.get("source"):   # in the zoo, or (a loss network) in a collection
+        assert locate(loaded["source"], DEFAULT_DIR).with_suffix(".json").exists()
+    if loaded.get("selection"):   # the grid's weights: the selection file holds every key
+        import json
+
+        chosen = json.loads((PROJECT_ROOT / loaded["selection"]["file"]).read_text())
+        assert set(loaded["selection"]["keys"]) <= set(chosen)
