@@ -15,6 +15,18 @@ from .selection import SEARCH_IMAGES, choose, record_table
 from .style import CLASS_COLOURS, CORRECT, WRONG
 
 
+def column_label(zoo, name: str) -> str:
+    """A processor's column header: its method's label (one per method), the loss grid's
+    combination and loss network (``EP (rob.)``), else its name."""
+    card = zoo.proc_cards[name]
+    if card.get("selection") and (card.get("training") or {}).get("losses"):
+        network = "rob." if card.get("method") == "robust-perceptual" else "std."
+        return f"{card['training']['losses']} ({network})"
+    if name == zoo.method_processor(card["method"]):
+        return METHOD_LABELS.get(card.get("method"), name)
+    return name
+
+
 class Zoo:
     """The task, test split and checkpoints a figure runs (loaded on demand)."""
 
@@ -165,9 +177,7 @@ def build_examples(options: FigureOptions) -> PaperFigure:
     batch = next(stream(zoo.task, models, zoo.test, zoo.device, len(indices), indices=indices,
                         seed=0, shard=False))
     columns = [CLEAN, NO_PROCESSING, *procs]
-    headers = ["clean", "LQ input", *[METHOD_LABELS.get(zoo.proc_cards[p].get("method"), p)
-                                      if p == zoo.method_processor(zoo.proc_cards[p]["method"])
-                                      else p for p in procs]]
+    headers = ["clean", "LQ input", *[column_label(zoo, p) for p in procs]]
     size = zoo.test.info.size
     grid = pixel_grid(options.width, options.dpi, len(columns), len(indices), size)
     W, H = grid["width"], grid["height"]
