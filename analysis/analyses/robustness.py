@@ -38,6 +38,10 @@ def robustness_report(classifier: str, folder=None, eps: float | None = None, st
     n = len(test) if limit is None else min(limit, len(test))
     clean = accuracy(model, test, dev, limit=n)
     robust = robust_accuracy(model, test, dev, eps=eps, steps=steps, limit=n, seed=seed)
+    # provenance before the card update: the git state is that of the code that measured
+    record = provenance(dataset=dataset, split="test", n_images=n,
+                        checkpoints={classifier: card["weights"]["sha256"]},
+                        seeds={"attack": seed}, device=dev, clock=clock)
     if update_card:
         write_card(path, metrics={f"test_pgd{steps}_accuracy": robust,
                                   f"test_pgd{steps}_eps": eps, f"test_pgd{steps}_images": n})
@@ -46,9 +50,7 @@ def robustness_report(classifier: str, folder=None, eps: float | None = None, st
             "clean_ci95": list(wilson_interval(round(clean * n), n)),
             "robust_accuracy": robust,
             "robust_ci95": list(wilson_interval(round(robust * n), n)),
-            "provenance": provenance(dataset=dataset, split="test", n_images=n,
-                                     checkpoints={classifier: card["weights"]["sha256"]},
-                                     seeds={"attack": seed}, device=dev, clock=clock)}
+            "provenance": record}
 
 
 def format_robustness(result: dict) -> str:

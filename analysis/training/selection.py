@@ -31,10 +31,23 @@ from .loops import freeze, processor_validation, train_processor
 SELECTION_NAME = "lambda_selection.json"
 
 
+def _read_records(name: str, path: Path | None, dataset: str) -> dict:
+    """The records of ``path`` (default ``<results of dataset>/<name>``); {} when none."""
+    path = Path(path or results_dir(dataset=dataset) / name)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _chosen(records: dict, key: str, what: str) -> float:
+    record = records.get(key)
+    if record is None:
+        raise KeyError(f"No {what} was selected yet; run the selection first "
+                       "(python -m analysis build-zoo does).")
+    return float(record["chosen"])
+
+
 def read_selections(path: Path | None = None, dataset: str = EMBEDDED_DATASET) -> dict:
     """Every recorded lambda choice of ``dataset`` (key -> record); {} when none."""
-    path = Path(path or results_dir(dataset=dataset) / SELECTION_NAME)
-    return json.loads(path.read_text()) if path.exists() else {}
+    return _read_records(SELECTION_NAME, path, dataset)
 
 
 def selection_key(task: str, method: str, source: str) -> str:
@@ -44,11 +57,8 @@ def selection_key(task: str, method: str, source: str) -> str:
 def chosen_lambda(task: str, method: str, source: str, path: Path | None = None,
                   dataset: str = EMBEDDED_DATASET) -> float:
     """The lambda selection chose for (task, method, source) on ``dataset``; KeyError if none."""
-    record = read_selections(path, dataset).get(selection_key(task, method, source))
-    if record is None:
-        raise KeyError(f"No lambda was selected yet for {task} / {method} / {source}; "
-                       "run the selection first (python -m analysis build-zoo does).")
-    return float(record["chosen"])
+    return _chosen(read_selections(path, dataset), selection_key(task, method, source),
+                   f"lambda for {task} / {method} / {source}")
 
 
 def apply_rule(reference_psnr: float, candidates: list[dict], max_psnr_drop: float) -> float:
@@ -146,18 +156,14 @@ def weight_key(task: str, term: str, source: str) -> str:
 
 def read_weight_selections(path: Path | None = None, dataset: str = EMBEDDED_DATASET) -> dict:
     """Every recorded loss-weight choice of ``dataset`` (key -> record); {} when none."""
-    path = Path(path or results_dir(dataset=dataset) / WEIGHT_SELECTION_NAME)
-    return json.loads(path.read_text()) if path.exists() else {}
+    return _read_records(WEIGHT_SELECTION_NAME, path, dataset)
 
 
 def chosen_weight(task: str, term: str, source: str, path: Path | None = None,
                   dataset: str = EMBEDDED_DATASET) -> float:
     """The weight selection chose for term P or T on ``source``'s features; KeyError if none."""
-    record = read_weight_selections(path, dataset).get(weight_key(task, term, source))
-    if record is None:
-        raise KeyError(f"No {term} weight was selected yet for {task} / {source}; run the "
-                       "selection first (python -m analysis build-zoo does).")
-    return float(record["chosen"])
+    return _chosen(read_weight_selections(path, dataset), weight_key(task, term, source),
+                   f"{term} weight for {task} / {source}")
 
 
 def largest_within(reference_psnr: float, candidates: list[dict], max_psnr_drop: float) -> float:
