@@ -10,8 +10,14 @@ The feature extractor is a bijection (up to an injective zero-padding of the inp
 
 ``features(x)`` gives the maps of each level; :meth:`InvertibleClassifier.invert` maps the last
 level's map (N, 16 * pad_to, H/4, W/4) back to the image in [0, 1] (N, C, H, W), exactly up to
-float rounding in eval mode (BatchNorm with running statistics). The head (global average pool,
-linear) classifies; QualNet keeps only the inverse, as a frozen decoder.
+float rounding in eval mode (BatchNorm with running statistics). The head (BatchNorm, ReLU, an
+average pool to ``head_side`` x ``head_side``, flattened, linear) classifies; QualNet keeps
+only the inverse, as a frozen decoder.
+
+Why the head keeps the spatial layout: at initialisation the couplings are identities, so the
+last map is the image's pixels rearranged; a global average pool of it keeps little more than
+the mean brightness, and a 150-step probe (Adam 2e-3, batch 128, Fashion-MNIST) stayed at
+chance (11 %) with it, at 2 and at 10 times the width, against 78 % with this head.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .wrapper import Classifier, GlobalAvgPool
+from .wrapper import Classifier
 
 
 class ChannelPad(nn.Module):
@@ -106,10 +112,12 @@ class InvertibleClassifier(Classifier):
 
 
 def irevnet(in_channels: int = 1, num_classes: int = 10, pad_to: int = 4, levels: int = 2,
-            blocks: int = 3, hidden_mult: float = 1.0, mean=(0.5,), std=(0.25,)):
+            blocks: int = 3, hidden_mult: float = 1.0, head_side: int = 7, mean=(0.5,),
+            std=(0.25,)):
     """An invertible classifier: ``levels`` halvings (28 px -> 7 px for 2), ``blocks`` coupling
-    blocks per level; the last map has ``pad_to * 4 ** levels`` channels. Sides must be
-    divisible by ``2 ** levels``."""
+    blocks per level; the last map has ``pad_to * 4 ** levels`` channels, pooled to
+    ``head_side`` x ``head_side`` for the linear head. Sides must be divisible by
+    ``2 ** levels``."""
     stages = OrderedDict()
     channels = in_channels
     for level in range(levels):
@@ -117,5 +125,7 @@ def irevnet(in_channels: int = 1, num_classes: int = 10, pad_to: int = 4, levels
         stage = InvertibleLevel(channels, blocks, hidden_mult, pad)
         stages[f"level{level + 1}"] = stage
         channels = stage.out_channels
-    pool = nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU(), GlobalAvgPool())
-    return InvertibleClassifier(stages, pool, nn.Linear(channels, num_classes), mean, std)
+    pool = nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU(), nn.AdaptiveAvgPool2d(head_side),
+                         nn.Flatten())
+    return InvertibleClassifier(stages, pool, nn.Linear(channels * head_side ** 2, num_classes),
+                                mean, std)
