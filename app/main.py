@@ -30,6 +30,7 @@ if rater_mode():
     st.stop()
 pages = [
     st.Page(str(HERE / "views" / "compare.py"), title="Compare", icon=":material/compare:", default=True),
+    st.Page(str(HERE / "views" / "gallery.py"), title="Gallery", icon=":material/photo_library:"),
     st.Page(str(HERE / "views" / "metrics.py"), title="Metrics", icon=":material/table_chart:"),
     st.Page(str(HERE / "views" / "boundaries.py"), title="Boundaries", icon=":material/map:"),
     st.Page(str(HERE / "views" / "features.py"), title="Features", icon=":material/scatter_plot:"),

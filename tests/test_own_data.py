@@ -79,6 +79,7 @@ def test_every_verb_runs_on_the_image_folder_through_the_protocol(own, tmp_path,
     from analysis.analyses.evaluate import evaluate
     from analysis.analyses.features import feature_report
     from analysis.data.sampling import Sample
+    from analysis.explore.gallery import Query
     from analysis.explore.workspace import Workspace
 
     result = evaluate("sr", dataset=own["spec"], folder=own["zoo"], limit=Sample(6),
@@ -88,7 +89,8 @@ def test_every_verb_runs_on_the_image_folder_through_the_protocol(own, tmp_path,
     assert report["class_names"] == list(CLASSES)
     ws = Workspace("sr", own["spec"], own["zoo"])
     assert ws.indices_of_class(2, limit=5) == [8, 9, 10, 11]      # val/ is the test split
-    assert len(ws.filter_indices("methods disagree", "r18ish")) <= 12          # by filter
+    selection, where = ws.gallery(Query("r18ish", "sr-ra", "sr-plain", filter="methods disagree"))
+    assert "measured now" in where and selection.total == len(ws.test)   # by filter
     code = main(["evaluate", "--task", "sr", "--dataset", own["spec"], "--checkpoints",
                  str(own["zoo"]), "--limit", "3", "--json", "--no-progress"])
     out = json.loads(capsys.readouterr().out)

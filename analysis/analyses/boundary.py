@@ -390,16 +390,28 @@ def agreement_matrix(maps: dict[str, torch.Tensor]) -> dict[str, dict[str, float
     return {a: {b: agreement(ma, mb) for b, mb in maps.items()} for a, ma in maps.items()}
 
 
-def map_figure(dmap: DecisionMap, class_names, title: str = "", ra_u: float | None = None):
+def class_palette(k: int) -> list[str]:
+    """One colour per class, the same on every map (and in the shared legend)."""
+    from plotly.colors import qualitative
+
+    return (qualitative.Plotly + qualitative.D3)[: max(k, 1)]
+
+
+def map_figure(dmap: DecisionMap, class_names, title: str = "", ra_u: float | None = None,
+               legend: bool = True, pick_grid: int = 0,
+               point: tuple[float, float] | None = None, side_px: int | None = None):
     """A plotly heatmap of a decision map: class names in the legend, hover shows class and (u, v).
 
     Marks: the plain output at the origin, and the RA output at (u = ||x_RA - x||, 0).
+    ``legend``: False leaves the class legend to one shared legend beside the maps.
+    ``pick_grid``: that many transparent points per side to catch clicks (a heatmap cell is
+    not selectable; a point is), so a click reports (u, v). ``point``: the (u, v) currently
+    shown, marked with a ring. ``side_px``: a square figure of that size.
     """
     import plotly.graph_objects as go
-    from plotly.colors import qualitative
 
-    palette = (qualitative.Plotly + qualitative.D3)[: max(len(class_names), 1)]
     k = len(class_names)
+    palette = class_palette(k)
     scale = []
     for i, colour in enumerate(palette[:k]):
         scale += [[i / k, colour], [(i + 1) / k, colour]]
@@ -409,18 +421,55 @@ def map_figure(dmap: DecisionMap, class_names, title: str = "", ra_u: float | No
         z=z, x=dmap.us.numpy(), y=dmap.vs.numpy(), zmin=-0.5, zmax=k - 0.5, colorscale=scale,
         showscale=False, customdata=names,
         hovertemplate="class %{customdata}<br>u %{x:.3f}, v %{y:.3f}<extra></extra>"))
-    present = sorted(set(z.flatten().tolist()))
-    for c in present:  # legend entries, one per class on the map
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=str(class_names[c]),
-                                 marker={"color": palette[c], "size": 10, "symbol": "square"}))
+    if legend:
+        for c in sorted(set(z.flatten().tolist())):  # legend entries, one per class on the map
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=str(class_names[c]),
+                                     marker={"color": palette[c], "size": 10, "symbol": "square"}))
+    if pick_grid:
+        us = np.linspace(float(dmap.us[0]), float(dmap.us[-1]), pick_grid)
+        vs = np.linspace(float(dmap.vs[0]), float(dmap.vs[-1]), pick_grid)
+        uu, vv = np.meshgrid(us, vs)
+        fig.add_trace(go.Scatter(x=uu.ravel(), y=vv.ravel(), mode="markers", name="pick",
+                                 showlegend=False, marker={"size": 9, "opacity": 0.0},
+                                 hovertemplate="click to show the image at<br>u %{x:.3f}, "
+                                               "v %{y:.3f}<extra></extra>"))
     fig.add_trace(go.Scatter(x=[0], y=[0], mode="markers", name="plain output",
                              marker={"color": "black", "size": 11, "symbol": "x"},
+                             showlegend=legend,
                              hovertemplate="plain output (0, 0)<extra></extra>"))
     if ra_u is not None:
         fig.add_trace(go.Scatter(x=[ra_u], y=[0], mode="markers", name="RA output",
+                                 showlegend=legend,
                                  marker={"color": "white", "size": 11, "symbol": "star",
                                          "line": {"color": "black", "width": 1}},
                                  hovertemplate="RA output (%{x:.3f}, 0)<extra></extra>"))
+    if point is not None:
+        fig.add_trace(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", name="shown point",
+                                 showlegend=legend,
+                                 marker={"color": "rgba(0,0,0,0)", "size": 14, "symbol": "circle",
+                                         "line": {"color": "white", "width": 2}},
+                                 hovertemplate="shown point (%{x:.3f}, %{y:.3f})<extra></extra>"))
     fig.update_layout(title=title, xaxis_title="u along d_RA ([0,1]-pixel L2)",
-                      yaxis_title="v along orthogonal random direction", legend_title="class")
+                      yaxis_title="v along random ⟂ direction", legend_title="class",
+                      showlegend=legend)
+    if side_px:
+        fig.update_layout(width=side_px, height=side_px, margin={"l": 50, "r": 10, "t": 40,
+                                                                 "b": 45})
+        lo, hi = float(dmap.us[0]), float(dmap.us[-1])
+        pad = (hi - lo) / (2 * max(len(dmap.us) - 1, 1))       # half a cell: the edge cells whole
+        fig.update_xaxes(range=[lo - pad, hi + pad], constrain="domain")
+        fig.update_yaxes(range=[float(dmap.vs[0]) - pad, float(dmap.vs[-1]) + pad],
+                         scaleanchor="x", scaleratio=1, constrain="domain")
     return fig
+
+
+def legend_html(class_names, present: list[int] | None = None) -> str:
+    """One shared class legend (HTML swatches) in the maps' colours, plus the two marks."""
+    palette = class_palette(len(class_names))
+    shown = range(len(class_names)) if present is None else sorted(present)
+    items = [f'<span style="display:inline-block;margin-right:12px"><span style="display:'
+             f'inline-block;width:12px;height:12px;background:{palette[c]};margin-right:4px;'
+             f'vertical-align:middle"></span>{class_names[c]}</span>' for c in shown]
+    items += ['<span style="margin-right:12px">✕ plain output (origin)</span>',
+              '<span>☆ RA output</span>']
+    return '<div style="font-size:14px;line-height:1.9">' + "".join(items) + "</div>"

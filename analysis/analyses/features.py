@@ -179,30 +179,82 @@ SYMBOLS = ("circle", "x", "diamond", "square", "triangle-up", "star", "cross", "
            "pentagon", "hexagon")
 
 
-def tsne_figure(report: dict):
-    """QualNet-style scatter: colour = class, marker = source; legend toggles each source."""
+def _shade(colour: str, towards: float) -> str:
+    """A hex colour mixed with black (``towards`` < 0) or white (> 0) by |towards| in [0, 1]."""
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    target = 255 if towards > 0 else 0
+    mix = [round(c + (target - c) * abs(towards)) for c in (r, g, b)]
+    return "#" + "".join(f"{c:02x}" for c in mix)
+
+
+def tsne_figure(report: dict, classes: list[int] | None = None,
+                sources: list[str] | None = None, contrast: str | None = None):
+    """The t-SNE scatter: colour = class, marker = source, with two legends (class colours and
+    source markers, each under its own heading); data points carry their dataset index as
+    ``customdata[0]`` (for selections). ``classes`` / ``sources``: subsets shown (None: all).
+    ``contrast``: QualNet Fig. 2 mode, HQ as dark circles against that source as light crosses
+    (only those two sources)."""
     import plotly.graph_objects as go
     from plotly.colors import qualitative
 
-    palette = qualitative.Plotly + qualitative.D3
+    palette = [c for c in qualitative.Plotly + qualitative.D3 if c.startswith("#")]
     names = report["class_names"]
+    shown_classes = set(range(len(names)) if classes is None else classes)
+    if contrast is not None:
+        if contrast not in report["sources"]:
+            raise RAExplorerError(f"The feature report has no source {contrast!r}; choose one "
+                                  f"of {', '.join(report['sources'])}.")
+        order = [HQ, contrast]
+        styles = {HQ: ("circle", -0.35, 0.9), contrast: ("x", 0.45, 0.8)}
+    else:
+        order = [s for s in report["sources"] if sources is None or s in sources]
+        styles = {s: (SYMBOLS[report["sources"].index(s) % len(SYMBOLS)], 0.0, 0.75)
+                  for s in order}
     fig = go.Figure()
-    for k, source in enumerate(report["sources"]):
-        pts = [p for p in report["points"] if p["source"] == source]
+    for source in order:
+        symbol, shade, opacity = styles[source]
+        pts = [p for p in report["points"]
+               if p["source"] == source and p["label"] in shown_classes]
         fig.add_trace(go.Scatter(
             x=[p["x"] for p in pts], y=[p["y"] for p in pts], mode="markers", name=source,
-            legendgroup=source,
-            marker={"color": [palette[p["label"] % len(palette)] for p in pts],
-                    "symbol": SYMBOLS[k % len(SYMBOLS)], "size": 6, "opacity": 0.75,
+            showlegend=False,
+            marker={"color": [_shade(palette[p["label"] % len(palette)], shade) for p in pts],
+                    "symbol": symbol, "size": 7 if contrast else 6, "opacity": opacity,
                     "line": {"width": 0}},
-            customdata=[[p["index"], names[p["label"]], names[p["prediction"]]] for p in pts],
+            customdata=[[p["index"], names[p["label"]], names[p["prediction"]], source]
+                        for p in pts],
             hovertemplate=(f"{source}<br>image %{{customdata[0]}}<br>class %{{customdata[1]}}"
                            "<br>predicted %{customdata[2]}<extra></extra>")))
+    for c in sorted(shown_classes):        # legend 1: colour = class
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=names[c],
+                                 legendgroup="class", legendgrouptitle_text="class (colour)",
+                                 marker={"color": palette[c % len(palette)], "symbol": "square",
+                                         "size": 10}))
+    for source in order:                   # legend 2: marker = source
+        symbol, shade, _ = styles[source]
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=source,
+                                 legendgroup="source", legendgrouptitle_text="source (marker)",
+                                 marker={"color": _shade("#7f7f7f", shade), "symbol": symbol,
+                                         "size": 10}))
+    what = (f"HQ (dark circles) vs {contrast} (light crosses)" if contrast
+            else f"{report['n_images']} images per source")
     fig.update_layout(title=f"t-SNE of {report['classifier']} features, task {report['task']} "
-                      f"({report['n_images']} images per source)",
-                      legend_title="source (click to toggle)", xaxis_visible=False,
-                      yaxis_visible=False)
+                      f"({what})", legend={"groupclick": "toggleitem"}, xaxis_visible=False,
+                      yaxis_visible=False, dragmode="lasso")
     return fig
+
+
+def selected_indices(selection: dict) -> list[int]:
+    """Dataset indices of the points of a plotly selection (``st.plotly_chart`` on_select
+    state, or any dict with ``points`` carrying ``customdata``), each once, in order."""
+    seen = []
+    for point in selection.get("points", []):
+        data = point.get("customdata")
+        if data:
+            index = int(data[0])
+            if index not in seen:
+                seen.append(index)
+    return seen
 
 
 def format_measures(report: dict) -> str:

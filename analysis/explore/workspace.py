@@ -21,7 +21,8 @@ from ..data.datasets import load_dataset
 from ..data.tasks import create_task
 from ..errors import RAExplorerError
 from ..metrics.registry import create_metric
-from ..pipeline.runner import CLEAN, NO_PROCESSING, input_views, processor_views, stream
+from ..pipeline.records import RecordTable
+from ..pipeline.runner import CLEAN, NO_PROCESSING, input_views, stream
 from ..zoo.catalogue import main_processors, select_models
 from ..zoo.checkpoints import (
     checkpoint_dir,
@@ -31,11 +32,7 @@ from ..zoo.checkpoints import (
 )
 
 CLEAN_PANEL, LQ_PANEL = "clean target", "LQ input"
-FILTERS = {
-    "RA right and plain wrong": "ra_right_plain_wrong",
-    "methods disagree": "methods_disagree",
-    "plain wrong": "plain_wrong",
-}
+LIVE_RECORD_IMAGES = 2000   # a classifier the shipped record table lacks is measured on these
 MAX_UPLOAD_BYTES = 8 * 2**20          # 8 MiB
 MAX_UPLOAD_PIXELS = 4096 * 4096       # decompression-bomb guard
 MAX_UPLOAD_SIDE = 8192                # pixels; the pixel guard alone lets 1 x 16,777,216 through
@@ -45,10 +42,23 @@ UPLOAD_TYPES = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
 
 @dataclass
 class Panel:
+    """One panel of Compare. ``machine`` is set only where the classifier sees another image
+    than a person (RA with transformer: ``image`` = P(x), ``machine`` = T(P(x)))."""
+
     name: str
-    image: np.ndarray                 # (H, W) or (H, W, 3) float in [0, 1]
-    topk: list[tuple[str, float]]     # (class name, probability)
-    values: dict[str, float]          # metric name -> value against the clean target
+    image: np.ndarray                 # (H, W) or (H, W, 3) float in [0, 1]: the human view
+    topk: list[tuple[str, float]]     # (class name, probability) of the machine view
+    values: dict[str, float]          # metric name -> value of the human view vs the target
+    machine: np.ndarray | None = None
+    region: tuple[int, int, int] | None = None   # (top, left, size) the values were taken on
+
+
+def crop_image(x: torch.Tensor, crop: tuple[int, int, int] | None) -> torch.Tensor:
+    """(..., H, W) -> the square region (top, left, size) of ``crop`` (None: unchanged)."""
+    if crop is None:
+        return x
+    top, left, size = crop
+    return x[..., top:top + size, left:left + size]
 
 
 def to_numpy(x: torch.Tensor) -> np.ndarray:
@@ -100,7 +110,7 @@ class Workspace:
         self.processor_cards = {c["name"]: c for c in proc_cards}
         self.classifiers = load_models(clf_cards, self.device)
         self.processors = load_models(proc_cards, self.device)
-        self._predictions: dict[str, dict[str, torch.Tensor]] = {}
+        self._tables: dict[str, tuple] = {}
         self._predictors: dict[str, object] = {}
         self._metrics: dict[str, object] = {}
 
@@ -121,28 +131,51 @@ class Workspace:
         g = torch.Generator().manual_seed(seed)
         return torch.randperm(len(self.test), generator=g)[:k].tolist()
 
-    def predictor(self, classifier: str):
-        """The classifier's :class:`~analysis.pipeline.execution.Predictor` (top-1 under the
-        device's execution plan, equal to eager; calibrated on its first batch)."""
-        from ..pipeline.execution import Predictor
-
-        if classifier not in self._predictors:
-            self._predictors[classifier] = Predictor(self.classifiers[classifier])
-        return self._predictors[classifier]
-
     @torch.inference_mode()
-    def predictions(self, classifier: str, limit: int = 2000) -> dict[str, torch.Tensor]:
-        """Predicted labels of every processor (and no processing) on the first ``limit`` images."""
-        key = f"{classifier}|{limit}"
-        if key not in self._predictions:
-            clf = self.predictor(classifier)
-            preds: dict[str, list[torch.Tensor]] = {}
+    def record_table(self, classifier: str, on_progress=None) -> tuple[RecordTable, str]:
+        """(per-image record table, where it comes from) for ``classifier`` on this task.
+
+        The shipped ``results/records_<task>.parquet`` (every test image) when it holds
+        ``classifier`` measured on the same weights; otherwise the classifier's predictions
+        on every processor are measured now on the first :data:`LIVE_RECORD_IMAGES` test
+        images (once per workspace; ``on_progress(done, total)`` per batch).
+        """
+        from ..config import results_dir
+        from ..pipeline.records import RecordSink
+        from .gallery import shipped_table
+
+        if classifier not in self.classifiers:
+            raise RAExplorerError(f"Unknown classifier {classifier!r}; use one of "
+                                  f"{', '.join(self.classifiers)}.")
+        if classifier in self._tables:
+            return self._tables[classifier]
+        cards = {**self.processor_cards, classifier: self.classifier_cards[classifier]}
+        digests = {n: c["weights"]["sha256"] for n, c in cards.items()
+                   if c.get("weights", {}).get("sha256")}
+        table, path = shipped_table(results_dir(dataset=self.dataset), self.task.spec,
+                                    self.dataset, classifier, digests)
+        if table is not None:
+            found = (table, f"{path.name} ({len(table):,} test images)")
+        else:
+            sink = RecordSink({classifier: self.classifiers[classifier]},
+                              {m: self.metric(m) for m in ("psnr", "ssim")})
+            limit = min(LIVE_RECORD_IMAGES, len(self.test))
             for batch in stream(self.task, self.processors, self.test, self.device, 500, limit,
-                                include_clean=False, shard=False):
-                for name, views in batch.views.items():
-                    preds.setdefault(name, []).append(clf.classify(views.machine)[0].cpu())
-            self._predictions[key] = {n: torch.cat(v) for n, v in preds.items()}
-        return self._predictions[key]
+                                shard=False, on_progress=on_progress):
+                sink.add(batch)
+            found = (sink.table(self.task.spec, self.dataset, "test"),
+                     f"the first {limit:,} test images, measured now (run 'python -m analysis "
+                     f"evaluate --task {self.task.name}' for a table of every test image)")
+        self._tables[classifier] = found
+        return found
+
+    def gallery(self, query, on_progress=None):
+        """(:class:`~analysis.explore.gallery.Selection`, where its table comes from) for a
+        :class:`~analysis.explore.gallery.Query` over this task's record table."""
+        from .gallery import select
+
+        table, where = self.record_table(query.classifier, on_progress)
+        return select(table, query), where
 
     def plain_name(self) -> str | None:
         return next((n for n, c in self.processor_cards.items()
@@ -173,30 +206,6 @@ class Workspace:
                   and not self.classifier_cards[n].get("training", {}).get("adversarial")]
         return [source, *(others or [n for n in names if n != source])[:1]]
 
-    def filter_indices(self, name: str, classifier: str, limit: int = 2000,
-                       k: int = 50) -> list[int]:
-        """Test indices matching a filter of :data:`FILTERS`, first ``k``."""
-        kind = FILTERS.get(name, name)
-        preds = self.predictions(classifier, limit)
-        labels = self.labels()[: len(next(iter(preds.values())))]
-        plain, ra = self.plain_name(), self.ra_name()
-        if kind in ("ra_right_plain_wrong", "plain_wrong") and plain is None:
-            raise RAExplorerError("This filter needs a plain processor for the task; train it "
-                                  "with 'python -m analysis build-zoo'.")
-        if kind == "ra_right_plain_wrong":
-            if ra is None:
-                raise RAExplorerError("This filter needs an RA processor for the task; train it "
-                                      "with 'python -m analysis build-zoo'.")
-            mask = (preds[ra] == labels) & (preds[plain] != labels)
-        elif kind == "plain_wrong":
-            mask = preds[plain] != labels
-        elif kind == "methods_disagree":
-            stacked = torch.stack([p for n, p in preds.items() if n != NO_PROCESSING])
-            mask = (stacked != stacked[0]).any(0)
-        else:
-            raise RAExplorerError(f"Unknown filter {name!r}; use one of {', '.join(FILTERS)}.")
-        return torch.nonzero(mask).flatten()[:k].tolist()
-
     # ------------------------------------------------------------------ panels
     @torch.no_grad()
     def topk(self, classifier: str, x: torch.Tensor, k: int = 3) -> list[tuple[str, float]]:
@@ -216,39 +225,116 @@ class Workspace:
         return {panel.get(n, n): {"human": v.human[0].cpu(), "machine": v.machine[0].cpu()}
                 for n, v in views.items()}
 
+    @torch.no_grad()
+    def thumbnails(self, indices: list[int], inputs: list[str], gap: int = 2) -> dict[int, np.ndarray]:
+        """{index: the human views of ``inputs`` (processor names, ``no processing`` or
+        ``clean``) side by side, ``gap`` white pixels apart} for test images ``indices``,
+        each (H, k * W + (k - 1) * gap) or with 3 channels; one batch for all of them."""
+        if not indices:
+            return {}
+        clean = torch.stack([self.test[i][0] for i in indices])
+        lq = self.task.degrade_eval(clean, list(indices))
+        chosen = {n: p for n, p in self.processors.items() if n in inputs}
+        views = input_views(self.task, chosen, clean.to(self.device), lq.to(self.device))
+        out = {}
+        for row, index in enumerate(indices):
+            parts = [to_numpy(views[n].human[row]) for n in inputs]
+            white = np.ones((parts[0].shape[0], gap, *parts[0].shape[2:]), np.float32)
+            out[index] = np.concatenate([x for p in parts for x in (p, white)][:-1], axis=1)
+        return out
+
     def panels(self, index: int, classifier: str, metrics=("psnr", "ssim"), k: int = 3,
-               clean: torch.Tensor | None = None,
-               processors: list[str] | None = None) -> list[Panel]:
+               clean: torch.Tensor | None = None, processors: list[str] | None = None,
+               crop: tuple[int, int, int] | None = None) -> list[Panel]:
         """The clean target, the LQ input and each processor's output (all, or the names in
         ``processors``) for test image ``index`` (or for ``clean``, an uploaded image already
-        in the dataset's format)."""
+        in the dataset's format). ``crop`` = (top, left, size): the metric values are taken
+        on that region only (the zoomed view); predictions are always of the whole image."""
         if clean is None:
             clean, _, _ = self.test[index]
         lq = self.task.degrade_eval(clean[None], [index])[0]
         outs = self.outputs_for(clean, lq, processors)
         created = {m: self.metric(m) for m in metrics}
+        target = crop_image(clean[None], crop)
         panels = []
         for name, views in outs.items():
             values = {}
             if name != CLEAN_PANEL:
-                values = {m: float(fn(views["human"][None], clean[None])[0])
-                          for m, fn in created.items()}
+                shown = crop_image(views["human"][None], crop)
+                values = {m: float(fn(shown, target)[0]) for m, fn in created.items()}
+            machine = (None if torch.equal(views["machine"], views["human"])
+                       else to_numpy(views["machine"]))
             panels.append(Panel(name, to_numpy(views["human"]),
-                                self.topk(classifier, views["machine"], k), values))
+                                self.topk(classifier, views["machine"], k), values, machine,
+                                crop))
         return panels
 
-    def differences(self, panels: list[Panel]) -> dict[str, dict[str, np.ndarray]]:
-        """|output - target| (in [0, 1]) and output - plain (signed, in [-1, 1]) per processor."""
-        by_name = {p.name: p.image for p in panels}
+    def differences(self, panels: list[Panel], crop: tuple[int, int, int] | None = None,
+                    perceptual: bool = True) -> dict[str, dict[str, np.ndarray | None]]:
+        """Per panel but the target, on the region ``crop`` (None: whole image), each (h, w):
+        ``abs_error`` |output - target| (channel mean, in [0, 1]), ``flip`` NVIDIA FLIP's
+        perceptual difference map (in [0, 1]; when ``perceptual``) and ``minus_plain`` output -
+        plain (signed, in [-1, 1], channels kept). All of a kind share one scale (see
+        :func:`difference_scale`)."""
+        from ..metrics.flip import flip_map
+
+        def region(image):
+            return image if crop is None else image[crop[0]:crop[0] + crop[2],
+                                                     crop[1]:crop[1] + crop[2]]
+
+        by_name = {p.name: region(p.image) for p in panels}
         target = by_name[CLEAN_PANEL]
         plain = by_name.get(self.plain_name() or "")
         out = {}
-        for p in panels:
-            if p.name in (CLEAN_PANEL,):
+        for name, image in by_name.items():
+            if name == CLEAN_PANEL:
                 continue
-            out[p.name] = {"abs_error": np.abs(p.image - target),
-                           "minus_plain": (p.image - plain) if plain is not None else None}
+            error = np.abs(image - target)
+            out[name] = {"abs_error": error.mean(-1) if error.ndim == 3 else error,
+                         "flip": flip_map(image, target) if perceptual else None,
+                         "minus_plain": (image - plain) if plain is not None else None}
         return out
+
+
+def difference_scale(diffs: dict[str, dict], kind: str) -> float:
+    """The largest value of ``kind`` over every panel (> 0): one colour scale for all of them,
+    so that equal colours mean equal errors across panels."""
+    peaks = [float(np.abs(d[kind]).max()) for d in diffs.values() if d.get(kind) is not None]
+    return max([p for p in peaks if p > 0], default=1.0)
+
+
+def colour_png(values: np.ndarray, vmax: float, scale: int = 8, cmap: str = "magma") -> bytes:
+    """(h, w) values in [0, vmax] -> a colour-mapped PNG, nearest-neighbour enlarged by
+    ``scale`` (pixel-exact; the same ``vmax`` gives every panel the same scale)."""
+    from matplotlib import colormaps
+    from PIL import Image
+
+    rgb = colormaps[cmap](np.clip(values / vmax, 0, 1))[..., :3]
+    arr = np.round(rgb * 255).astype(np.uint8)
+    arr = np.repeat(np.repeat(arr, scale, axis=0), scale, axis=1)
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def colour_bar_png(vmax: float, label: str, cmap: str = "magma", width_px: int = 320) -> bytes:
+    """A horizontal colour bar from 0 to ``vmax`` with ticks and ``label`` (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+    from matplotlib.colors import Normalize
+
+    fig, ax = plt.subplots(figsize=(width_px / 100, 0.62), dpi=100)
+    fig.subplots_adjust(left=0.04, right=0.96, bottom=0.55, top=0.95)
+    fig.colorbar(matplotlib.cm.ScalarMappable(Normalize(0, vmax), cmap), cax=ax,
+                 orientation="horizontal")
+    ax.tick_params(labelsize=8)
+    ax.set_xlabel(label, fontsize=8, labelpad=1)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
 
 
 @torch.no_grad()
@@ -262,24 +348,14 @@ def plane_maps(workspace, index: int, classifiers: list[str], extent: float, res
     Returns {"maps": {name: DecisionMap}, "ra_length": ||x_RA - x||,
     "agreement": matrix}.
     """
-    from ..analyses.boundary import (
-        adaptive_decision_map,
-        agreement_matrix,
-        orthogonal_direction,
-        ra_directions,
-    )
+    from ..analyses.boundary import adaptive_decision_map, agreement_matrix
+    from .plane import image_plane
 
-    plain, ra = workspace.plain_name(), workspace.ra_name()
-    clean, _, _ = workspace.test[index]
-    lq = workspace.task.degrade_eval(clean[None], [index])
-    x = processor_views(workspace.processors[plain], lq).machine
-    x_ra = processor_views(workspace.processors[ra], lq).machine
-    d_ra, length = ra_directions(x, x_ra)
-    d_r = orthogonal_direction(d_ra[0], seed=index if direction_seed is None else direction_seed)
-    maps = {name: adaptive_decision_map(workspace.classifiers[name], x[0], d_ra[0], d_r, extent,
-                                        resolution, coarse_step=coarse_step)
+    plane = image_plane(workspace, index, direction_seed)
+    maps = {name: adaptive_decision_map(workspace.classifiers[name], plane.x, plane.d_ra,
+                                        plane.d_r, extent, resolution, coarse_step=coarse_step)
             for name in classifiers}
-    return {"maps": maps, "ra_length": float(length[0]),
+    return {"maps": maps, "ra_length": plane.ra_length,
             "agreement": agreement_matrix({n: m.classes for n, m in maps.items()})}
 
 

@@ -242,6 +242,12 @@ def _mse(device):
     return lambda x, y: (x - y).pow(2).flatten(1).mean(1)
 
 
+def _flip(device):
+    from .flip import mean_flip
+
+    return mean_flip
+
+
 def _hf_mse(device):
     from .artifacts import high_frequency_mse
 
@@ -444,6 +450,8 @@ METRICS: dict[str, MetricSpec] = {spec.name: spec for spec in [
     MetricSpec("mse", True, (0.0, 1.0), "mean squared error on [0, 1] pixels", _mse),
     MetricSpec("hf-mse", True, (0.0, 1.0), "the part of the MSE at radial frequencies above "
                "0.25 cycles/pixel (an indicator of echo / ringing artifacts)", _hf_mse),
+    MetricSpec("flip", True, (0.0, 1.0), "NVIDIA's FLIP, mean of its perceptual difference map "
+               "(67 pixels per degree; flip-evaluator)", _flip),
     MetricSpec("lpips-alex", True, (0.0, math.inf),
                "LPIPS v0.1, AlexNet trunk (BAPPS-calibrated; needs ImageNet weights)",
                lambda device: build_lpips("alex", device), needs_weights=True,

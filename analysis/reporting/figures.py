@@ -16,16 +16,28 @@ def accuracy_heatmap(result: dict):
     z = [[100 * r["accuracy"][c]["accuracy"] for c in clfs] for r in rows]
     def label(cell):
         half = 50 * (cell["ci95"][1] - cell["ci95"][0])
-        return f"{100 * cell['accuracy']:.1f}<br>±{half:.1f}"
+        return f"{100 * cell['accuracy']:.1f} ±{half:.1f}"
 
     text = [[label(r["accuracy"][c]) for c in clfs] for r in rows]
     fig = go.Figure(go.Heatmap(z=z, x=clfs, y=[r["name"] for r in rows], text=text,
-                               texttemplate="%{text}", colorscale="Viridis", zmin=0, zmax=100,
+                               texttemplate="%{text}", textfont={"size": CELL_TEXT_PX},
+                               colorscale="Viridis", zmin=0, zmax=100,
                                colorbar_title="accuracy %",
                                hovertemplate="%{y} on %{x}: %{z:.2f} %<extra></extra>"))
     fig.update_layout(title=f"Accuracy on {result['task']} ({result['n_images']} test images)",
-                      yaxis_autorange="reversed", xaxis_title="classifier")
+                      yaxis_autorange="reversed", xaxis_title="classifier",
+                      **heatmap_size(len(rows)))
     return fig
+
+
+CELL_TEXT_PX = 12      # heatmap cell text (the page must stay readable: at least 11 px)
+ROW_PX = 30            # one heatmap row: two lines of 12 px text would not fit, one does
+
+
+def heatmap_size(n_rows: int) -> dict:
+    """Layout height for ``n_rows`` rows of one-line cell text (20 rows fit without overlap)."""
+    return {"height": 140 + ROW_PX * n_rows, "font": {"size": 13},
+            "margin": {"l": 10, "r": 10, "t": 60, "b": 60}}
 
 
 def transfer_heatmap(result: dict):
@@ -38,12 +50,13 @@ def transfer_heatmap(result: dict):
         return None
     z = [[100 * r["vs_plain"][c]["diff"] for c in clfs] for r in rows]
     fig = go.Figure(go.Heatmap(z=z, x=clfs, y=[r["source"] for r in rows], colorscale="RdBu",
-                               zmid=0, texttemplate="%{z:+.1f}", colorbar_title="gain (points)",
+                               zmid=0, texttemplate="%{z:+.1f}", textfont={"size": CELL_TEXT_PX},
+                               colorbar_title="gain (points)",
                                hovertemplate="source %{y}, target %{x}: %{z:+.2f} points"
                                              "<extra></extra>"))
     fig.update_layout(title="RA gain over plain: source (rows) x target (columns)",
                       yaxis_autorange="reversed", xaxis_title="target classifier",
-                      yaxis_title="source classifier")
+                      yaxis_title="source classifier", **heatmap_size(len(rows)))
     return fig
 
 

@@ -1,19 +1,29 @@
-"""Boundaries: 2-D decision maps around an image, their agreement, and the Table 17 analog."""
+"""Boundaries: 2-D decision maps around an image, a point you can click and walk along, the
+image's boundary distances, the maps' agreement, and the Table 17 analog."""
 
 import pandas as pd
 import streamlit as st
 
-from analysis.analyses.boundary import (
-    describe_schedule,
-    map_figure,
-)
+from analysis.analyses.boundary import describe_schedule, legend_html, map_figure
 from analysis.analyses.boundary_table import DIRECTIONS, empty_selection_note, estimate_text
 from analysis.analyses.quality import task_slug
-from analysis.explore.workspace import available_tasks, classifier_names, plane_maps
+from analysis.errors import RAExplorerError
+from analysis.explore.plane import (
+    DEFAULT_EXTENT_MULTIPLE,
+    EXTENT_MULTIPLES,
+    PICKERS,
+    extent_for,
+    image_boundary_distances,
+    image_plane,
+    picker_indices,
+    point_predictions,
+)
+from analysis.explore.workspace import available_tasks, classifier_names, enlarge_png, plane_maps
 from analysis.reporting.figures import bd_histograms
 from app.components.common import dataset, folder, get_workspace, missing, result, show_source
 from app.components.downloads import figure_downloads
 
+MAX_MAPS, PER_ROW, SIDE_PX = 6, 3, 380
 st.title("Decision boundaries")
 names = classifier_names(dataset(), folder())
 if len(names) < 2:
@@ -28,44 +38,135 @@ if plain is None or ra is None:
     missing(f"a plain and an RA processor for {task}", "python -m analysis build-zoo")
     st.stop()
 
-chosen = st.multiselect("Classifiers", names, default=ws.default_pair(), key="bd_classifiers")
+chosen = st.multiselect("Classifiers", names, default=ws.default_pair(), key="bd_classifiers",
+                        max_selections=MAX_MAPS,
+                        help="The first two are Rs and Rt of the Table 17 selection.")
+c1, c2 = st.columns([1, 2])
+picker = c1.radio("Images", PICKERS, key="bd_picker", horizontal=False)
+try:
+    candidates, what = picker_indices(ws, picker, chosen)
+except RAExplorerError as exc:
+    st.warning(str(exc))
+    candidates, what = [], ""
+with c2:
+    if picker != "by index" and len(candidates):
+        index = st.selectbox("Test image", [int(i) for i in candidates[:500]], key="bd_pick")
+        st.caption(what + (" (the first 500 offered)" if len(candidates) > 500 else ""))
+    else:
+        if picker != "by index":
+            st.info(f"No image: {what or 'choose two classifiers'}; choose one by index.")
+        index = st.number_input("Test image", 0, len(ws.test) - 1, 0, key="bd_index")
+index = int(index)
+plane = image_plane(ws, index)
 c1, c2, c3 = st.columns(3)
-index = c1.number_input("Test image", 0, len(ws.test) - 1, 0, key="bd_index")
-extent = c2.slider("Extent (±, [0,1]-pixel L2)", 1.0, 30.0, 8.0, key="bd_extent")
-resolution = c3.select_slider("Resolution", [32, 48, 64, 96, 128], 32, key="bd_resolution")
+multiple = c1.select_slider("Extent (× ‖x_RA − x‖)", EXTENT_MULTIPLES, DEFAULT_EXTENT_MULTIPLE,
+                            key="bd_multiple",
+                            help="Log-spaced zoom steps; the RA output sits at 1 / this of "
+                                 "the half-width.")
+override = c2.number_input("or a fixed extent (±, [0,1]-pixel L2; 0 = relative)", 0.0, 100.0,
+                           0.0, 0.5, key="bd_extent")
+extent = float(override) if override > 0 else extent_for(multiple, plane.ra_length)
+resolution = c3.select_slider("Resolution", [32, 48, 64, 96, 128], 128, key="bd_resolution")
 
 
-@st.cache_data(show_spinner="Drawing the maps…", max_entries=64)
-def cached_maps(checkpoints, task_spec, index, names, extent, resolution, _ws):
-    return plane_maps(_ws, index, list(names), extent, resolution)
+@st.cache_data(show_spinner="Drawing the map…", max_entries=256)
+def cached_map(checkpoints, task_spec, index, name, extent, resolution, _ws):
+    """One classifier's map (cached apart, so that adding a classifier draws one map)."""
+    return plane_maps(_ws, index, [name], extent, resolution)["maps"][name]
 
 
-if len(chosen) >= 2:
-    label = ws.info.class_names[int(ws.test[int(index)][1])]
-    result_maps = cached_maps(str(ws.folder), ws.task.spec, int(index), tuple(chosen),
-                              float(extent), int(resolution), ws)
-    cols = st.columns(len(chosen))
-    for col, name in zip(cols, chosen):
+@st.cache_data(show_spinner=False, max_entries=512)
+def cached_distances(checkpoints, task_spec, index, name, _ws):
+    """One classifier's BDs of this image (cached apart, like the maps)."""
+    return image_boundary_distances(_ws, image_plane(_ws, index), [name])
+
+
+def maps_for(names) -> dict:
+    from analysis.analyses.boundary import agreement_matrix
+
+    maps = {n: cached_map(str(ws.folder), ws.task.spec, index, n, float(extent),
+                          int(resolution), ws) for n in names}
+    return {"maps": maps, "ra_length": plane.ra_length,
+            "agreement": agreement_matrix({n: m.classes for n, m in maps.items()})}
+
+
+if len(chosen) < 2:
+    st.info("Choose at least two classifiers.")
+    st.stop()
+
+# the shown point: set by a click on a map or by the sliders; kept within the map
+for axis in ("bd_u", "bd_v"):
+    st.session_state[axis] = max(-extent, min(extent, float(st.session_state.get(axis, 0.0))))
+
+
+def clicked(name: str) -> None:
+    points = st.session_state.get(f"bd_map_{name}", {}).get("selection", {}).get("points", [])
+    if points:
+        st.session_state.bd_u, st.session_state.bd_v = float(points[0]["x"]), float(points[0]["y"])
+
+
+label = ws.info.class_names[int(ws.test[index][1])]
+result_maps = maps_for(chosen)
+present = sorted({int(c) for m in result_maps["maps"].values() for c in m.classes.unique()})
+st.html(legend_html(ws.info.class_names, present))
+for start in range(0, len(chosen), PER_ROW):
+    for col, name in zip(st.columns(PER_ROW), chosen[start:start + PER_ROW]):
         with col:
             st.plotly_chart(map_figure(result_maps["maps"][name], ws.info.class_names, title=name,
-                                       ra_u=result_maps["ra_length"]), key=f"bd_map_{name}")
-    st.caption(f"Plane through the {plain} output (origin) along d_RA (towards {ra}, "
-               f"‖x_RA − x‖ = {result_maps['ra_length']:.3f}) and a random orthogonal "
-               f"direction; true class {label}.")
-    figure_downloads("boundary-maps", "bd_maps_fig", task=task, indices=[int(index)],
-                     classifier=chosen[0], classifiers=list(chosen), extent=float(extent),
-                     resolution=int(resolution))
-    st.subheader("Agreement between the maps")
-    st.dataframe(pd.DataFrame(result_maps["agreement"]).round(3), key="bd_agreement")
-else:
-    st.info("Choose at least two classifiers.")
+                                       ra_u=result_maps["ra_length"], legend=False, pick_grid=33,
+                                       side_px=SIDE_PX),
+                            key=f"bd_map_{name}", on_select=lambda n=name: clicked(n),
+                            selection_mode="points", width="content")
+st.caption(f"Plane through the {plain} output (origin) along d_RA (towards {ra}, "
+           f"‖x_RA − x‖ = {plane.ra_length:.3f}) and a random orthogonal direction; extent "
+           f"±{extent:.3f}, {resolution} x {resolution}; true class {label}. Click a map to "
+           "show the image at that point.")
+
+@st.fragment
+def point_view():
+    """The image at (u, v) and every classifier's top-3; a slider move reruns only this part
+    (the maps stay as they are)."""
+    st.subheader("The image at a point of the plane")
+    s1, s2 = st.columns(2)
+    s1.slider("u along d_RA", -extent, extent, key="bd_u", step=extent / 64, format="%.3f")
+    s2.slider("v along d_r", -extent, extent, key="bd_v", step=extent / 64, format="%.3f")
+    u, v = st.session_state.bd_u, st.session_state.bd_v
+    image, tops = point_predictions(ws, plane, u, v, chosen)
+    c1, c2 = st.columns([1, 3])
+    c1.image(enlarge_png(image, 8), caption=f"x + {u:.3f} d_RA + {v:.3f} d_r",
+             output_format="PNG")
+    with c2.container(key="bd_point_preds"):   # a static table: its text is on the page
+        st.table(pd.DataFrame([{"classifier": n, **{f"top-{k + 1}": f"{c} {100 * p:.1f} %"
+                                                    for k, (c, p) in enumerate(t)}}
+                               for n, t in tops.items()]).set_index("classifier"))
+
+
+point_view()
+figure_downloads("boundary-maps", "bd_maps_fig", task=task, indices=[index],
+                 classifier=chosen[0], classifiers=list(chosen), extent=float(extent),
+                 resolution=int(resolution))
+
+st.subheader("Boundary distances of this image")
+bd_rows = [row for name in chosen
+           for row in cached_distances(str(ws.folder), ws.task.spec, index, name, ws)]
+st.dataframe(pd.DataFrame([{"classifier": r["classifier"], "direction": r["direction"],
+                            "BD": "censored (> {:g})".format(r["max_dist"]) if r["censored"]
+                            else f"{r['bd']:.3f}"} for r in bd_rows]),
+             hide_index=True, key="bd_image_table")
+st.caption("BD: [0,1]-pixel L2 distance from the plain output to the first point whose class "
+           "differs, along d_RA and along this image's random direction (Table 17's), searched "
+           f"up to {bd_rows[0]['max_dist']:g} then bisected to 0.001; censored = no crossing "
+           "found within the search.")
+
+st.subheader("Agreement between the maps")
+st.dataframe(pd.DataFrame(result_maps["agreement"]).round(3), key="bd_agreement")
 
 st.subheader("Table 17 analog")
-report = result(f"boundaries_{task_slug(task)}_{chosen[0]}_{chosen[1]}.json") if len(chosen) >= 2 else None
+report = result(f"boundaries_{task_slug(task)}_{chosen[0]}_{chosen[1]}.json")
 if report is None:
-    pair = f"--source {chosen[0]} --target {chosen[1]}" if len(chosen) >= 2 else "--source A --target B"
     missing("the boundary-distance table for this pair",
-            f"python -m analysis boundaries --task {task.split(':')[0]} {pair}")
+            f"python -m analysis boundaries --task {task.split(':')[0]} --source {chosen[0]} "
+            f"--target {chosen[1]}")
 else:
     rows = []
     for p in report["pairs"]:

@@ -3,11 +3,23 @@
 import streamlit as st
 
 from analysis.errors import RAExplorerError
-from analysis.explore.workspace import FILTERS, available_tasks, classifier_names, enlarge_png, read_upload
+from analysis.explore.gallery import FILTERS, Query, describe
+from analysis.explore.workspace import (
+    CLEAN_PANEL,
+    available_tasks,
+    classifier_names,
+    colour_bar_png,
+    colour_png,
+    difference_scale,
+    enlarge_png,
+    read_upload,
+)
 from analysis.zoo.checkpoints import collection_dirs
 from app.components.common import dataset, folder, get_workspace, missing
 from app.components.downloads import figure_downloads
+from app.components.wipe import wipe
 
+PER_ROW = 4
 st.title("Compare outputs")
 # PNGs are enlarged by an integer factor already; if the browser must shrink one, keep it crisp
 st.html("<style>img {image-rendering: pixelated;}</style>")
@@ -16,13 +28,10 @@ classifiers = classifier_names(dataset(), folder())
 if not classifiers:
     missing("a classifier for this dataset", "python -m analysis build-zoo")
     st.stop()
+chosen = st.session_state.setdefault("compare_chosen", {})   # task -> processors, kept across tasks
 
 with st.sidebar:
     task = st.selectbox("Task", tasks, key="compare_task")
-    classifier = st.selectbox("Classifier", classifiers, key="compare_classifier")
-    mode = st.radio("Choose images", ["by index", "by class", "at random", "by filter"],
-                    key="compare_mode")
-    scale = st.slider("Enlargement (nearest neighbour)", 2, 12, 6, key="compare_scale")
     collections = ()
     if "loss-grid" in collection_dirs(folder()):
         if st.checkbox("Uelwer loss grid models", key="compare_loss_grid",
@@ -36,12 +45,28 @@ if ws is None:
 if not ws.processors:
     missing(f"a processor for task {task}", "python -m analysis build-zoo")
 
-shown = st.multiselect("Processors", list(ws.processors), default=ws.main_processors(),
-                       key="compare_processors",
-                       help="One per method by default; add the transfer and lambda-sweep variants.")
+with st.sidebar:
+    source = ws.default_pair()[0] if ws.classifiers else classifiers[0]
+    if st.session_state.get("compare_classifier") not in classifiers:
+        st.session_state["compare_classifier"] = source if source in classifiers else classifiers[0]
+    classifier = st.selectbox("Classifier", classifiers, key="compare_classifier",
+                              help=f"Starts on {source}, the classifier the RA processor was "
+                                   "trained with.")
+    mode = st.radio("Choose images", ["by index", "by class", "at random", "by filter"],
+                    key="compare_mode")
+    scale = st.slider("Enlargement (nearest neighbour)", 2, 12, 6, key="compare_scale")
+
+names = list(ws.processors)
+key = f"compare_processors|{task}|{','.join(collections)}"
+if key not in st.session_state:
+    st.session_state[key] = [n for n in chosen.get(key, ws.main_processors()) if n in names]
+shown = st.multiselect("Processors", names, key=key,
+                       help="One per method by default; add the transfer and lambda-sweep "
+                            "variants. Kept per task when you switch tasks.")
+chosen[key] = list(shown)
 n_test = len(ws.test)
 if mode == "by index":
-    index = st.number_input("Test image index", 0, n_test - 1, 0, key="compare_index")
+    index = st.number_input("Test image index", 0, n_test - 1, key="compare_index")
 else:
     if mode == "by class":
         cls = st.selectbox("Class", list(ws.info.class_names), key="compare_class")
@@ -50,15 +75,27 @@ else:
         seed = st.number_input("Seed", 0, 10**6, 0, key="compare_seed")
         candidates = ws.random_indices(20, int(seed))
     else:
-        name = st.selectbox("Filter", list(FILTERS), key="compare_filter")
+        inputs = ["no processing", *names]
+        c1, c2, c3 = st.columns(3)
+        name = c1.selectbox("Filter", list(FILTERS), key="compare_filter")
+        a = c2.selectbox("A", inputs, index=inputs.index(ws.ra_name()) if ws.ra_name() in inputs
+                         else 0, key="compare_filter_a")
+        b = c3.selectbox("B", inputs, index=inputs.index(ws.plain_name())
+                         if ws.plain_name() in inputs else 0, key="compare_filter_b")
         try:
-            with st.spinner(f"Classifying the first {min(2000, n_test):,} test images…"):
-                candidates = ws.filter_indices(name, classifier)
+            bar = st.progress(0.0, text="Reading the record table…")
+            selection, where = ws.gallery(
+                Query(classifier, a, b, filter=name, sort="index"),
+                on_progress=lambda done, total: bar.progress(
+                    done / max(total, 1), text=f"Classifying test images: {done:,} / {total:,}"))
+            bar.empty()
+            candidates = selection.indices[:200].tolist()
+            st.caption(describe(selection, list(ws.info.class_names))
+                       + f" From {where}; the first 200 are offered here, the Gallery page "
+                         "pages through all of them.")
         except RAExplorerError as exc:
             st.warning(str(exc))
             candidates = []
-        st.caption(f"{len(candidates)} matching images among the first {min(2000, n_test):,} "
-                   "(up to 50 shown).")
     if not candidates:
         st.info("No image matches; choose another class, seed or filter.")
         st.stop()
@@ -78,35 +115,82 @@ if zoom:
 metric_names = ["psnr", "ssim"] + ([f"lpips-{classifier}"] if classifier else [])
 
 
+def metric_label(name: str) -> str:
+    """LPIPS-style values here are distances in a classifier's feature space, not calibrated
+    on human judgements (BAPPS): say so."""
+    return f"{name} (uncalibrated)" if name.startswith("lpips-") else name
+
+
+def in_rows(items, per_row=PER_ROW):
+    """Fixed-width rows of columns, so that panels stay aligned however many there are."""
+    for start in range(0, len(items), per_row):
+        yield zip(st.columns(per_row), items[start:start + per_row])
+
+
 def show_panels(panels, label):
     st.subheader(label)
-    cols = st.columns(min(len(panels), 4))
-    for k, panel in enumerate(panels):
-        with cols[k % len(cols)]:
-            st.image(enlarge_png(panel.image, scale, crop), caption=panel.name, output_format="PNG")
-            st.markdown("  \n".join(f"**{name}** {100 * p:.1f} %" if i == 0 else f"{name} {100 * p:.1f} %"
-                                    for i, (name, p) in enumerate(panel.topk)))
-            if panel.values:
-                st.caption(" · ".join(f"{m} {v:.3f}" for m, v in panel.values.items()))
+    width = (crop[2] if crop else size) * scale
+    for cols in in_rows(panels):
+        for col, panel in cols:
+            with col:
+                if panel.machine is not None:
+                    st.image(enlarge_png(panel.image, scale, crop), width=width,
+                             caption=f"{panel.name}: human view P(x)", output_format="PNG")
+                    st.image(enlarge_png(panel.machine, scale, crop), width=width,
+                             caption=f"{panel.name}: machine view T(P(x)) — the classifier "
+                                     "saw this one", output_format="PNG")
+                else:
+                    st.image(enlarge_png(panel.image, scale, crop), width=width,
+                             caption=panel.name, output_format="PNG")
+                st.markdown("  \n".join(f"**{n}** {100 * p:.1f} %" if i == 0 else f"{n} {100 * p:.1f} %"
+                                        for i, (n, p) in enumerate(panel.topk)))
+                if panel.values:
+                    where = (f" on the {panel.region[2]} x {panel.region[2]} px region"
+                             if panel.region else "")
+                    st.caption(" · ".join(f"{metric_label(m)} {v:.3f}"
+                                          for m, v in panel.values.items()) + where)
 
 
-panels = ws.panels(int(index), classifier, metrics=metric_names, processors=shown)
+panels = ws.panels(int(index), classifier, metrics=metric_names, processors=shown, crop=crop)
 label = ws.info.class_names[int(ws.test[int(index)][1])]
 show_panels(panels, f"Test image {int(index)} — true class: {label}")
 if shown:
     figure_downloads("examples", "compare_fig", task=task, indices=[int(index)],
                      classifier=classifier, processors=list(shown))
 
+by_name = {p.name: p for p in panels}
+if st.toggle("Wipe between two panels", key="compare_wipe",
+             help="Drag the slider (or click the picture) to move the wipe; mouse wheel zooms "
+                  "and dragging pans both images together."):
+    c1, c2 = st.columns(2)
+    pnames = list(by_name)
+    wa = c1.selectbox("Left (A)", pnames, index=min(2, len(pnames) - 1), key="wipe_a")
+    wb = c2.selectbox("Right (B)", pnames, index=min(3, len(pnames) - 1), key="wipe_b")
+    side = 16 * size
+    wipe(enlarge_png(by_name[wa].image, side // size, crop), enlarge_png(by_name[wb].image,
+         side // size, crop), wa, wb, side=side if crop is None else (side // size) * crop[2])
+
 if st.toggle("Difference views", key="compare_diff"):
-    diffs = ws.differences(panels)
-    cols = st.columns(min(len(diffs), 4))
-    for k, (name, d) in enumerate(diffs.items()):
-        with cols[k % len(cols)]:
-            st.image(enlarge_png(d["abs_error"], scale, crop), caption=f"|{name} - target|",
-                     output_format="PNG")
-            if d["minus_plain"] is not None and name != ws.plain_name():
-                st.image(enlarge_png(d["minus_plain"], scale, crop, signed=True),
-                         caption=f"{name} - plain (grey = 0)", output_format="PNG")
+    diffs = ws.differences(panels, crop)
+    width = (crop[2] if crop else size) * scale
+    for kind, title, cmap in (("abs_error", "|output − target| (channel mean)", "magma"),
+                              ("flip", "FLIP perceptual difference (NVIDIA, 67 ppd)", "magma")):
+        vmax = difference_scale(diffs, kind)
+        st.markdown(f"**{title}** — one colour scale for every panel, 0 to {vmax:.3f}")
+        st.image(colour_bar_png(vmax, title, cmap), output_format="PNG")
+        for cols in in_rows(list(diffs.items())):
+            for col, (name, d) in cols:
+                col.image(colour_png(d[kind], vmax, scale, cmap), width=width,
+                          caption=f"{name} (mean {d[kind].mean():.4f})", output_format="PNG")
+    plain = ws.plain_name()
+    signed = [(n, d) for n, d in diffs.items() if d["minus_plain"] is not None
+              and n not in (plain, CLEAN_PANEL)]
+    if signed:
+        st.markdown("**output − plain** (signed; grey = 0, white = +1, black = −1)")
+        for cols in in_rows(signed):
+            for col, (name, d) in cols:
+                col.image(enlarge_png(d["minus_plain"], scale, None, signed=True), width=width,
+                          caption=f"{name} − {plain}", output_format="PNG")
 
 with st.expander("Upload your own image"):
     upload = st.file_uploader("An image (PNG, JPEG, BMP, GIF, TIFF, WebP; up to 8 MiB)",

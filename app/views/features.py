@@ -1,14 +1,24 @@
-"""Features: the t-SNE of clean, degraded and processed images, with convergence measures."""
+"""Features: the t-SNE of clean, degraded and processed images, with convergence measures; a
+box or lasso selection of points shows those images, and one opens in Compare."""
 
 import pandas as pd
 import streamlit as st
 
-from analysis.analyses.features import tsne_figure
+from analysis.analyses.features import HQ, selected_indices, tsne_figure
 from analysis.analyses.quality import task_slug
-from analysis.explore.workspace import available_tasks, classifier_names
-from app.components.common import dataset, folder, missing, result, result_exists, show_source
+from analysis.explore.workspace import available_tasks, classifier_names, enlarge_png
+from app.components.common import (
+    dataset,
+    folder,
+    get_workspace,
+    missing,
+    result,
+    result_exists,
+    show_source,
+)
 from app.components.downloads import figure_downloads
 
+COLUMNS = 8
 st.title("Feature space")
 names = classifier_names(dataset(), folder())
 if not names:
@@ -24,8 +34,59 @@ if report is None:
     missing("the feature report for this task and classifier",
             f"python -m analysis features --task {task.split(':')[0]} --classifier {classifier}")
     st.stop()
-st.plotly_chart(tsne_figure(report), key="features_tsne")
+
+class_names = report["class_names"]
+c1, c2, c3 = st.columns([1, 2, 2])
+qualnet = c1.toggle("QualNet Fig. 2 view", key="features_qualnet",
+                    help="HQ features as dark circles against one source as light crosses, "
+                         "on a few classes.")
+others = [s for s in report["sources"] if s != HQ]
+if qualnet:
+    contrast = c2.selectbox("against", others, key="features_contrast")
+    classes = c3.multiselect("Classes", class_names, default=class_names[:3],
+                             key="features_classes")
+    sources = None
+else:
+    contrast = None
+    sources = c2.multiselect("Sources", report["sources"], default=report["sources"],
+                             key="features_sources")
+    classes = c3.multiselect("Classes", class_names, default=class_names,
+                             key="features_all_classes")
+fig = tsne_figure(report, classes=[class_names.index(c) for c in classes], sources=sources,
+                  contrast=contrast)
+event = st.plotly_chart(fig, key="features_tsne", on_select="rerun",
+                        selection_mode=("points", "box", "lasso"))
+st.caption("Drag a lasso (or switch to box select) over points to list their images below; "
+           "double-click the plot to clear the selection.")
 figure_downloads("tsne", "features_tsne_fig", task=task, classifier=classifier)
+
+picked = selected_indices(event.selection if event else {})
+if picked:
+    st.subheader(f"{len(picked)} selected images")
+    st.download_button("Export the selected indices (CSV)",
+                       "index\n" + "\n".join(str(i) for i in picked),
+                       file_name=f"tsne_{task_slug(task)}_{classifier}_selection.csv",
+                       mime="text/csv", key="features_csv", icon=":material/download:")
+    ws = get_workspace(task)
+    if ws is not None:
+        shown = picked[:48]
+        thumbs = ws.thumbnails(shown, ["clean"])
+
+        def open_in_compare(i: int) -> None:
+            st.session_state.update(compare_task=task, compare_mode="by index",
+                                    compare_index=i, compare_classifier=classifier)
+
+        for start in range(0, len(shown), COLUMNS):
+            for col, i in zip(st.columns(COLUMNS), shown[start:start + COLUMNS]):
+                with col:
+                    st.image(enlarge_png(thumbs[i], 3), output_format="PNG",
+                             caption=f"#{i} · {class_names[int(ws.labels()[i])]}")
+                    if st.button("Open", key=f"features_open_{i}", on_click=open_in_compare,
+                                 args=(i,)):
+                        st.switch_page("views/compare.py")
+        if len(picked) > len(shown):
+            st.caption(f"The first {len(shown)} of {len(picked)} are shown; the CSV lists all.")
+
 rows = [{"source": s, "accuracy %": 100 * report["accuracy"][s],
          **report["measures"]["sources"][s]} for s in report["sources"]]
 st.dataframe(pd.DataFrame(rows).drop(columns=["hq_distance_raw"]), hide_index=True,

@@ -47,8 +47,12 @@ if evaluation is not None:
     st.subheader("Transfer matrix")
     fig = transfer_heatmap(evaluation)
     if fig is None:
+        prefix = task.split(":")[0]
+        others = [c for c in evaluation["classifiers"] if c not in ra_sources(evaluation["rows"])]
+        other = others[0] if others else "resnet32"
         missing("RA processors trained on several source classifiers (and a plain one)",
-                "python -m analysis build-zoo")
+                f"python -m analysis train-processor --task {prefix} --method ra --recognizer "
+                f"{folder()}/{other} --out {folder()}/{prefix}-ra-src-{other}")
     else:
         st.plotly_chart(fig, key="metrics_transfer")
         if result(f"evaluate_{slug}.json") is not None:
@@ -62,8 +66,10 @@ if evaluation is not None:
                           key="metrics_source")
     fig = lambda_figure(evaluation, source)
     if fig is None:
+        prefix = task.split(":")[0]
         missing(f"RA processors with source {source} at several lambdas",
-                "python -m analysis build-zoo")
+                f"python -m analysis train-processor --task {prefix} --method ra --recognizer "
+                f"{folder()}/{source} --lambda 0.1 --out {folder()}/{prefix}-ra-lam0.1")
     else:
         st.plotly_chart(fig, key="metrics_lambda")
         saved = result(f"evaluate_{slug}.json")

@@ -73,10 +73,82 @@ def test_compare_page_shows_every_panel_and_reacts(env):
     assert "Test image 5" in " ".join(s.value for s in at.subheader)
     at.toggle(key="compare_diff").set_value(True).run()
     assert not at.exception
-    assert any(c.startswith("|sr-ra - target|") for c, _ in images(at))
+    captions = [c for c, _ in images(at)]
+    # the absolute and the FLIP map per panel, one colour bar per kind
+    assert sum(c.startswith("sr-ra (mean ") for c in captions) == 2
+    assert sum("one colour scale for every panel" in m.value for m in at.markdown) == 2
     at.radio(key="compare_mode").set_value("by filter").run()
     assert not at.exception
-    assert any("matching images" in c.value for c in at.caption)
+    caption = next(c.value for c in at.caption if "test images:" in c.value)
+    assert re.match(r"[\d,]+ of [\d,]+ test images: the classifier is right on sr-ra and wrong "
+                    r"on sr-plain", caption) and "records_sr_scale4.parquet" in caption
+    at.selectbox(key="compare_filter").set_value("all images").run()
+    assert not at.exception
+    assert len(at.selectbox(key="compare_pick").options) == 40   # SYNTH's whole test split
+
+
+def test_compare_opens_on_the_ra_source_and_keeps_processors_per_task(env, tiny_zoo, tmp_path,
+                                                                      monkeypatch):
+    import shutil
+
+    from analysis.training.loops import train_processor
+    from tests.conftest import TINY_PROCESSOR
+
+    zoo = tmp_path / "zoo"
+    shutil.copytree(tiny_zoo, zoo)
+    train_processor("denoise", "plain", out=str(zoo / "denoise-plain"), dataset=SYNTH, epochs=1,
+                    batch_size=32, val_limit=8, max_steps=2, state_dir=str(tmp_path),
+                    progress=False, arch_kwargs=TINY_PROCESSOR)
+    monkeypatch.setenv("RA_CHECKPOINTS", str(zoo))
+    at = run()
+    assert at.selectbox(key="compare_classifier").value == "clf-a"   # sr-ra's source
+    key_sr = "compare_processors|sr:scale=4|"
+    assert at.multiselect(key=key_sr).value == ["sr-plain", "sr-ra"]
+    at.multiselect(key=key_sr).set_value(["sr-ra"]).run()
+    task = at.selectbox(key="compare_task")
+    at.selectbox(key="compare_task").set_value(
+        next(t for t in task.options if t.startswith("denoise"))).run()
+    assert not at.exception
+    assert {c for c, _ in images(at)} >= {"clean target", "denoise-plain"}
+    at.selectbox(key="compare_task").set_value("sr:scale=4").run()
+    assert not at.exception
+    assert at.multiselect(key=key_sr).value == ["sr-ra"]           # kept across the task change
+    assert "sr-plain" not in {c for c, _ in images(at)}
+
+
+def test_compare_metrics_follow_the_zoomed_region(env):
+    at = run()
+    whole = next(c.value for c in at.caption if c.value.startswith("psnr"))
+    at.toggle(key="compare_zoom").set_value(True).run()
+    assert not at.exception
+    region = next(c.value for c in at.caption if c.value.startswith("psnr"))
+    assert region.endswith("px region") and region != whole
+    assert "(uncalibrated)" in whole                               # lpips-clf-a is a backbone distance
+
+
+def test_gallery_counts_pages_and_opens_an_image_in_compare(env, results):
+    import numpy as np
+
+    from analysis.pipeline.records import RecordTable
+
+    at = run("views/gallery.py")
+    assert at.title[0].value == "Gallery"
+    table = RecordTable.load(next((results / "datasets").glob("*/records_sr_scale4.parquet")))
+    expected = int((table.correct("sr-ra", "clf-a") & ~table.correct("sr-plain", "clf-a")).sum())
+    text = " ".join(m.value for m in at.markdown)
+    assert f"{expected:,} of {len(table):,} test images" in text
+    at.selectbox(key="gallery_filter").set_value("all images").run()
+    at.selectbox(key="gallery_sort").set_value("index").run()
+    assert not at.exception
+    shown = [c for c, _ in images(at)]
+    assert len(shown) == 24 and shown[0].startswith(f"#{int(np.sort(table.index)[-1])} ")
+    at.number_input(key="gallery_page").set_value(2).run()
+    assert len(images(at)) == 40 - 24
+    first = int(images(at)[0][0].split()[0][1:])
+    at.button(key=f"gallery_open_{first}").click().run()
+    assert not at.exception
+    assert at.session_state["compare_index"] == first
+    assert at.session_state["compare_mode"] == "by index"
 
 
 def test_metrics_page_heatmaps_and_quality(env):
@@ -93,13 +165,23 @@ def test_boundaries_page_maps_and_table(env):
     at = run("views/boundaries.py")
     assert at.title[0].value == "Decision boundaries"
     assert len(at.get("plotly_chart")) >= 3   # two maps and the histogram
-    assert len(at.dataframe) == 2             # agreement and Table 17
-    table = at.dataframe[1].value
+    # the point's predictions, the image's BDs, the agreement and Table 17
+    assert len(at.dataframe) == 3 and len(at.table) == 1
+    preds = at.table[0].value
+    assert list(preds.index) == ["clf-a", "clf-b"] and "top-3" in preds.columns
+    assert set(at.dataframe[0].value["direction"]) == {"ra", "random"}
+    table = at.dataframe[2].value
     assert "BD(Rs) mean [95% CI]" in table.columns   # rounded text, not lists of floats
     assert all(v == "-" or re.fullmatch(r"\d+\.\d{3}( \[\d+\.\d{3}, \d+\.\d{3}\])?", v)
                for v in table["BD(Rs) mean [95% CI]"])
+    at.radio(key="bd_picker").set_value("by index").run()
     at.number_input(key="bd_index").set_value(3).run()
     assert not at.exception
+    # the sliders move the shown point: the image's caption follows
+    at.slider(key="bd_u").set_value(at.slider(key="bd_u").max).run()
+    assert not at.exception
+    u = at.slider(key="bd_u").value
+    assert u > 0 and any(img[0] == f"x + {u:.3f} d_RA + 0.000 d_r" for img in images(at))
 
 
 def test_features_page_scatter_and_measures(env):
@@ -166,10 +248,10 @@ def test_compare_page_adds_the_loss_grid_on_request(monkeypatch, tiny_zoo, resul
     monkeypatch.setenv("RA_DATASET", SYNTH)
     monkeypatch.setenv("RA_RESULTS", str(results))
     at = run()
-    assert "sr-ep-grid" not in at.multiselect(key="compare_processors").options
+    assert "sr-ep-grid" not in at.multiselect(key="compare_processors|sr:scale=4|").options
     at.checkbox(key="compare_loss_grid").check().run()
     assert not at.exception
-    select = at.multiselect(key="compare_processors")
+    select = at.multiselect(key="compare_processors|sr:scale=4|loss-grid")
     assert "sr-ep-grid" in select.options
     select.select("sr-ep-grid").run()
     assert not at.exception

@@ -6,35 +6,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...analyses.quality import task_slug
 from ...errors import RAExplorerError, unknown_name
+from ...explore.gallery import Query, select, shipped_table
 from ...pipeline.records import RecordTable
-from ...pipeline.runner import NO_PROCESSING
 
 SEARCH_IMAGES = 500
 _MEASURED: dict = {}   # tables measured in this process, by task, dataset, weights
 
 
-def _ra_right_plain_wrong(t: RecordTable, clf: str, plain: str, ra: str) -> np.ndarray:
-    return t.correct(ra, clf) & ~t.correct(plain, clf)
-
-
-def _plain_wrong(t: RecordTable, clf: str, plain: str, ra: str) -> np.ndarray:
-    return ~t.correct(plain, clf)
-
-
-def _both_right(t: RecordTable, clf: str, plain: str, ra: str) -> np.ndarray:
-    return t.correct(ra, clf) & t.correct(plain, clf)
-
-
-def _methods_disagree(t: RecordTable, clf: str, plain: str, ra: str) -> np.ndarray:
-    preds = np.stack([t.pred[(i, clf)] for i in t.inputs if i not in ("clean", NO_PROCESSING)])
-    return (preds != preds[0]).any(0)
-
-
-FILTERS = {"ra-right-plain-wrong": _ra_right_plain_wrong, "plain-wrong": _plain_wrong,
-           "both-right": _both_right, "methods-disagree": _methods_disagree}
-# the app's names (analysis.explore.workspace.FILTERS) are accepted too
+# the figure's filter names -> (the gallery's filter, which processor is A, which is B)
+FILTERS = {"ra-right-plain-wrong": ("A right, B wrong", "ra", "plain"),
+           "plain-wrong": ("A wrong", "plain", "ra"),
+           "both-right": ("A and B right", "ra", "plain"),
+           "methods-disagree": ("methods disagree", "ra", "plain")}
+# the gallery's names with A = RA and B = plain are accepted too
 ALIASES = {"RA right and plain wrong": "ra-right-plain-wrong", "plain wrong": "plain-wrong",
            "methods disagree": "methods-disagree"}
 
@@ -50,13 +35,9 @@ def record_table(task_spec: str, dataset: str, results_dir, classifier: str,
                  digests: dict[str, str], measure) -> tuple[RecordTable, str]:
     """(table, where it came from): the shipped table if it holds ``classifier`` measured on
     the same weights (``digests``: name -> SHA-256), else ``measure()`` (a fresh table)."""
-    path = results_dir / f"records_{task_slug(task_spec)}.parquet"
-    if path.is_file():
-        table = RecordTable.load(path)
-        saved = table.provenance.get("checkpoints", {})
-        if (table.dataset == dataset and classifier in table.classifiers
-                and all(saved.get(n) == d for n, d in digests.items())):
-            return table, path.name
+    table, path = shipped_table(results_dir, task_spec, dataset, classifier, digests)
+    if table is not None:
+        return table, path.name
     key = (task_spec, dataset, classifier, tuple(sorted(digests.items())))
     if key not in _MEASURED:
         _MEASURED.clear()          # one table kept: enough for a figure set, small in memory
@@ -72,7 +53,10 @@ def choose(table: RecordTable, name: str, classifier: str, plain: str, ra: str, 
         if inp not in table.inputs:
             raise RAExplorerError(f"The record table has no input {inp!r}; the filter needs the "
                                   "plain and the RA processor of the task.")
-    matches = table.index[FILTERS[key](table, classifier, plain, ra)]
+    gallery_filter, a, b = FILTERS[key]
+    roles = {"ra": ra, "plain": plain}
+    matches = select(table, Query(classifier, roles[a], roles[b], filter=gallery_filter,
+                                  sort="index")).indices
     if len(matches) == 0:
         raise RAExplorerError(f"No test image matches the filter {key} for {classifier}; choose "
                               "another filter or give --indices.")

@@ -1,0 +1,84 @@
+"""Gallery: every test image that matches a filter, from the per-image record table, as
+thumbnails sorted by a per-image score; a click opens one in Compare."""
+
+import streamlit as st
+
+from analysis.errors import RAExplorerError
+from analysis.explore.gallery import FILTERS, SORTS, Query, describe
+from analysis.explore.workspace import available_tasks, classifier_names, enlarge_png
+from app.components.common import dataset, folder, get_workspace, missing
+
+PER_PAGE = 24
+COLUMNS = 6
+st.title("Gallery")
+tasks = available_tasks(dataset(), folder())
+classifiers = classifier_names(dataset(), folder())
+if not classifiers or not tasks:
+    missing("a classifier and a processor for this dataset", "python -m analysis build-zoo")
+    st.stop()
+
+with st.sidebar:
+    task = st.selectbox("Task", tasks, key="gallery_task")
+ws = get_workspace(task)
+if ws is None:
+    st.stop()
+inputs = ["no processing", *ws.processors]
+source = ws.default_pair()[0]
+with st.sidebar:
+    classifier = st.selectbox("Classifier", classifiers,
+                              index=classifiers.index(source) if source in classifiers else 0,
+                              key="gallery_classifier")
+    a = st.selectbox("A", inputs, index=inputs.index(ws.ra_name()) if ws.ra_name() in inputs
+                     else 0, key="gallery_a")
+    b = st.selectbox("B", inputs, index=inputs.index(ws.plain_name())
+                     if ws.plain_name() in inputs else 0, key="gallery_b")
+    name = st.selectbox("Filter", list(FILTERS), key="gallery_filter")
+    classes = ["all classes", *ws.info.class_names]
+    cls = st.selectbox("True class", classes, key="gallery_class")
+    low, high = st.slider("Top-1 probability on A", 0.0, 1.0, (0.0, 1.0), 0.05,
+                          key="gallery_confidence")
+    sort = st.selectbox("Sort by", list(SORTS), key="gallery_sort")
+    descending = st.toggle("Largest first", True, key="gallery_descending")
+
+query = Query(classifier, a, b, filter=name,
+              class_index=None if cls == classes[0] else classes.index(cls) - 1,
+              confidence=(float(low), float(high)), sort=sort, descending=descending)
+try:
+    bar = st.progress(0.0, text="Reading the record table…")
+    selection, where = ws.gallery(query, on_progress=lambda done, total: bar.progress(
+        done / max(total, 1), text=f"Classifying test images: {done:,} / {total:,}"))
+    bar.empty()
+except RAExplorerError as exc:
+    st.warning(str(exc))
+    st.stop()
+
+st.markdown(f"**{describe(selection, list(ws.info.class_names))}**")
+st.caption(f"From {where}. Thumbnails: A ({a}) on the left, B ({b}) on the right, with the "
+           f"score ({sort}).")
+st.download_button("Export the selected indices (CSV)", selection.to_csv(),
+                   file_name=f"gallery_{task}_{classifier}.csv", mime="text/csv",
+                   key="gallery_csv", icon=":material/download:")
+if not len(selection):
+    st.info("No image matches; choose another filter, class or range.")
+    st.stop()
+pages = selection.pages(PER_PAGE)
+page = st.number_input(f"Page (of {pages})", 1, pages, 1, key="gallery_page") - 1
+indices, scores = selection.page(int(page), PER_PAGE)
+thumbs = ws.thumbnails([int(i) for i in indices], [a, b])
+
+
+def open_in_compare(i: int) -> None:
+    st.session_state.update(compare_task=task, compare_mode="by index", compare_index=i,
+                            compare_classifier=classifier)
+
+
+for start in range(0, len(indices), COLUMNS):
+    for col, i, score in zip(st.columns(COLUMNS), indices[start:start + COLUMNS],
+                             scores[start:start + COLUMNS]):
+        with col:
+            st.image(enlarge_png(thumbs[int(i)], 3), output_format="PNG",
+                     caption=f"#{int(i)} · {ws.info.class_names[int(ws.labels()[int(i)])]} · "
+                             f"{score:+.3f}")
+            if st.button("Open in Compare", key=f"gallery_open_{int(i)}",
+                         on_click=open_in_compare, args=(int(i),)):
+                st.switch_page("views/compare.py")

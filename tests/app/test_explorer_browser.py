@@ -1,0 +1,240 @@
+"""The explorer in Chromium, on the embedded default started as README says: gallery counts and
+clicks, Compare's kept state and wipe, the Boundaries instrument (click, sliders, pixels), the
+t-SNE lasso. Interaction times (widget change to the end of the run) go to
+test-artifacts/explorer_times.json; BENCHMARKS.md quotes them."""
+
+import io
+import json
+import statistics
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.app.browser_support import (
+    ARTIFACTS,
+    CHROMIUM,
+    mark_start,
+    start_app,
+    stop_app,
+    wait_interactive,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                reason="Debian's chromium is not installed (apt-get install chromium)")
+TIMES: dict[str, list[float]] = {}
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    url, proc, log = start_app("explorer-app.log")
+    yield url
+    stop_app(proc, log)
+    ARTIFACTS.mkdir(exist_ok=True)
+    summary = {k: {"n": len(v), "median_s": statistics.median(v), "max_s": max(v)}
+               for k, v in TIMES.items()}
+    every = sorted(t for k, v in TIMES.items() if not k.startswith("first view") for t in v)
+    if every:
+        summary["all interactions"] = {"n": len(every), "p95_s": every[
+            min(len(every) - 1, int(0.95 * len(every)))], "max_s": every[-1]}
+    (ARTIFACTS / "explorer_times.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def timed(page, title: str, what: str, action) -> float:
+    """Run ``action`` (a widget change), wait until the page is complete, record the time."""
+    mark_start(page)
+    action()
+    seconds = wait_interactive(page, title)
+    TIMES.setdefault(what, []).append(seconds)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    return seconds
+
+
+def choose(page, label: str, option: str, nth: int = 0) -> None:
+    page.get_by_label(label, exact=True).nth(nth).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def open_page(page, url: str, title: str, what: str) -> float:
+    page.goto(url)
+    seconds = wait_interactive(page, title)
+    TIMES.setdefault(what, []).append(seconds)
+    return seconds
+
+
+def shown_png(page, caption_part: str) -> np.ndarray:
+    """The pixels of the image whose caption contains ``caption_part``."""
+    figure = page.locator('[data-testid="stImage"]', has_text=caption_part).first
+    src = figure.locator("img").get_attribute("src")
+    data = page.evaluate("async (u) => { const r = await fetch(u); const b = new Uint8Array("
+                         "await r.arrayBuffer()); return Array.from(b); }", src)
+    return np.asarray(Image.open(io.BytesIO(bytes(data))))
+
+
+def test_gallery_count_matches_the_record_table_and_opens_compare(app_url, browser):
+    from analysis.pipeline.records import RecordTable
+
+    table = RecordTable.load(ROOT / "results" / "records_sr_scale4.parquet")
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    open_page(page, app_url + "/gallery", "Gallery", "first view (warm start)")
+    open_page(page, app_url + "/gallery", "Gallery", "first view: gallery")
+    expected = int((table.correct("sr-ra", "resnet20")
+                    & ~table.correct("sr-plain", "resnet20")).sum())
+    page.get_by_text(f"{expected:,} of 10,000 test images", exact=False).wait_for()
+    for name in ("methods disagree", "all wrong", "A and B disagree", "A right, B wrong"):
+        timed(page, "Gallery", "gallery filter over 10,000 images",
+              lambda n=name: choose(page, "Filter", n))
+    timed(page, "Gallery", "gallery sort", lambda: choose(page, "Sort by", "confidence A - B"))
+    page.screenshot(path=str(ARTIFACTS / "explorer_gallery.png"), full_page=True)
+    first = page.locator('[data-testid="stImage"]').first.inner_text()
+    index = int(first.split()[0].lstrip("#"))
+    page.locator(f".st-key-gallery_open_{index} button").click()
+    page.get_by_role("heading", name=f"Test image {index}", exact=False).wait_for(timeout=60000)
+    page.screenshot(path=str(ARTIFACTS / "explorer_gallery_opened.png"), full_page=True)
+
+
+def test_compare_keeps_processors_across_tasks_and_the_wipe_moves(app_url, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    open_page(page, app_url + "/", "Compare outputs", "first view: compare")
+    assert page.get_by_label("Classifier", exact=True).first.input_value() == "resnet20"
+    # drop sr-perceptual from the processors, switch task and back: the choice is kept
+    timed(page, "Compare outputs", "compare processor removed",
+          lambda: page.get_by_role("button", name="Remove sr-perceptual").click())
+    assert page.locator('[data-testid="stImage"]', has_text="sr-perceptual").count() == 0
+    timed(page, "Compare outputs", "compare task change", lambda: choose(page, "Task",
+                                                                         "denoise:sigma=0.1"))
+    assert page.locator('[data-testid="stImage"]', has_text="denoise-plain").count() >= 1
+    timed(page, "Compare outputs", "compare task change", lambda: choose(page, "Task",
+                                                                         "sr:scale=4"))
+    assert page.locator('[data-testid="stImage"]', has_text="sr-ra").count() >= 1
+    assert page.locator('[data-testid="stImage"]', has_text="sr-perceptual").count() == 0
+    box = page.get_by_label("Test image index")
+    timed(page, "Compare outputs", "compare index change",
+          lambda: (box.fill("11"), box.press("Enter")))
+    # the RA-with-transformer panel shows both views and says which one was classified
+    assert page.get_by_text("machine view T(P(x)) — the classifier saw this one").count() == 1
+    timed(page, "Compare outputs", "compare toggle",
+          lambda: page.get_by_text("Difference views").click())
+    page.get_by_text("FLIP perceptual difference", exact=False).first.wait_for()
+    timed(page, "Compare outputs", "compare toggle",
+          lambda: page.get_by_text("Wipe between two panels").click())
+    frame = page.frame_locator('iframe[title="st.iframe"]').first
+    slider = frame.locator("#wipe")
+    slider.wait_for()
+    assert frame.locator("body").get_attribute("data-wipe") == "50"
+    slider.fill("20")
+    frame.locator("body[data-wipe='20']").wait_for()
+    clip = frame.locator("#b").evaluate("e => e.style.clipPath")
+    assert "20%" in clip
+    frame.locator("#zin").click()
+    frame.locator("body[data-zoom='1.50']").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "explorer_compare_wipe.png"), full_page=True)
+
+
+def shown_point(page) -> tuple[float, float]:
+    text = page.get_by_text(" d_RA + ", exact=False).first.inner_text()
+    u, v = text.replace("x + ", "").replace(" d_r", "").split(" d_RA + ")
+    return float(u), float(v)
+
+
+def check_predictions(page, ws, plane, u, v, classifiers):
+    """The top-1 of every classifier in the page's table is the workspace's at (u, v)."""
+    from analysis.explore.plane import point_predictions
+
+    _, tops = point_predictions(ws, plane, u, v, classifiers)
+    table = page.locator(".st-key-bd_point_preds").inner_text()
+    for name, top in tops.items():
+        assert f"{top[0][0]} {100 * top[0][1]:.1f} %" in table, (name, top, table)
+
+
+def test_boundaries_click_and_slider_show_the_plane_point(app_url, browser):
+    from analysis.explore.plane import image_plane
+    from analysis.explore.workspace import Workspace
+
+    page = browser.new_page(viewport={"width": 1500, "height": 1300})
+    open_page(page, app_url + "/boundaries", "Decision boundaries",
+              "first view: boundaries (2 maps, 128 x 128)")
+    chosen = ["resnet20", "densenet-bc"]
+    for name in ("resnet32", "vgg11-bn"):       # four classifiers at 128 x 128, cold maps
+
+        def add(n=name):
+            page.locator(".st-key-bd_classifiers input").first.click()
+            page.get_by_role("option", name=n, exact=True).click()
+            page.keyboard.press("Escape")
+
+        timed(page, "Decision boundaries", "boundaries: add a classifier (one cold map)", add)
+        chosen.append(name)
+    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 4
+    assert shown_point(page) == (0.0, 0.0)
+    # the page opens on the first image of the Table 17 selection
+    index = int(page.locator(".st-key-bd_pick input").first.input_value())
+    ws = Workspace("sr")
+    plane = image_plane(ws, index)
+    # click a map: the shown point moves there
+    plot = page.locator('[data-testid="stPlotlyChart"] .nsewdrag').first
+    box = plot.bounding_box()
+    timed(page, "Decision boundaries", "boundaries: click a map point",
+          lambda: page.mouse.click(box["x"] + 0.75 * box["width"], box["y"] + 0.25 * box["height"]))
+    u, v = shown_point(page)
+    assert u > 0 and v > 0
+    page.screenshot(path=str(ARTIFACTS / "explorer_boundaries_click.png"), full_page=True)
+    # the image equals x + u d_RA + v d_r (clipped to [0, 1] for display, 8-bit, x8 nearest)
+    expected = np.round(plane.point(u, v).clamp(0, 1)[0].numpy() * 255).astype(np.uint8)
+    assert np.array_equal(shown_png(page, " d_RA + ")[::8, ::8], expected)
+    check_predictions(page, ws, plane, u, v, chosen)
+    # the slider along d_RA moves the point; the predictions follow it
+    slider = page.locator('[data-testid="stSlider"]', has_text="u along d_RA").get_by_role("slider")
+    for key in ("End", "Home", "End"):
+        slider.focus()
+        timed(page, "Decision boundaries", "boundaries: slider move",
+              lambda k=key: page.keyboard.press(k))
+        nu, nv = shown_point(page)
+        assert nv == v and (nu > u if key == "End" else nu < 0)
+        check_predictions(page, ws, plane, nu, nv, chosen)
+    page.screenshot(path=str(ARTIFACTS / "explorer_boundaries_slider.png"), full_page=True)
+
+
+def test_a_box_selection_over_the_tsne_lists_exactly_those_images(app_url, browser):
+    report = json.loads((ROOT / "results" / "features_sr_scale4_resnet20.json").read_text())
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    open_page(page, app_url + "/features", "Feature space", "first view: features")
+    chart = page.locator(".st-key-features_tsne")
+    chart.hover()
+    chart.locator('[data-title="Box Select"]').click()
+    plot = chart.locator(".nsewdrag").first
+    box = plot.bounding_box()
+    x0, y0 = box["x"] + 0.40 * box["width"], box["y"] + 0.40 * box["height"]
+    x1, y1 = box["x"] + 0.60 * box["width"], box["y"] + 0.60 * box["height"]
+    def drag():
+        page.mouse.move(x0, y0)
+        page.mouse.down()
+        page.mouse.move((x0 + x1) / 2, (y0 + y1) / 2, steps=5)
+        page.mouse.move(x1, y1, steps=5)
+        page.mouse.up()
+
+    timed(page, "Feature space", "features: box selection", drag)
+    heading = page.get_by_role("heading", name="selected images", exact=False)
+    heading.wait_for(timeout=60000)
+    # exactly the points plotly selected (each trace's selectedpoints), in plotly's order ...
+    picked = chart.locator(".js-plotly-plot").evaluate(
+        """g => g.data.flatMap(t => (t.selectedpoints || []).map(i => t.customdata[i][0]))""")
+    expected = list(dict.fromkeys(int(i) for i in picked))
+    assert heading.inner_text().startswith(f"{len(expected)} selected images")
+    # ... and those are the report's points inside the box (to a pixel at its edges)
+    sel = chart.locator(".js-plotly-plot").evaluate(
+        "g => { const s = (g.layout.selections || [])[0]; return s && [s.x0, s.x1, s.y0, s.y1]; }")
+    xs, ys = sorted(sel[:2]), sorted(sel[2:])
+    px = (xs[1] - xs[0]) / (x1 - x0), (ys[1] - ys[0]) / (y1 - y0)
+
+    def within(grow):
+        return {p["index"] for p in report["points"]
+                if xs[0] - grow * px[0] <= p["x"] <= xs[1] + grow * px[0]
+                and ys[0] - grow * px[1] <= p["y"] <= ys[1] + grow * px[1]}
+
+    assert within(-1) <= set(expected) <= within(1)
+    shown = [int(t.split()[0].lstrip("#")) for t in
+             page.locator('[data-testid="stImage"]').all_inner_texts()]
+    assert shown == expected[:48]
+    page.screenshot(path=str(ARTIFACTS / "explorer_features_selection.png"), full_page=True)

@@ -1,0 +1,96 @@
+"""The Boundaries instrument: the plane's points, the image pickers, the image's BDs."""
+
+import numpy as np
+import pytest
+import torch
+
+from analysis.errors import RAExplorerError
+from analysis.explore.plane import (
+    EXTENT_MULTIPLES,
+    extent_for,
+    image_boundary_distances,
+    image_plane,
+    picker_indices,
+    point_predictions,
+    ra_fixed_indices,
+    table17_indices,
+)
+from analysis.explore.workspace import Workspace, plane_maps
+from tests.conftest import SYNTH
+from tests.explore.test_gallery import random_table
+
+
+def test_the_point_is_x_plus_u_d_ra_plus_v_d_r(tiny_zoo):
+    ws = Workspace("sr", SYNTH, str(tiny_zoo))
+    plane = image_plane(ws, 3)
+    assert abs(float(plane.d_ra.norm()) - 1) < 1e-5 and abs(float(plane.d_r.norm()) - 1) < 1e-5
+    assert abs(float((plane.d_ra * plane.d_r).sum())) < 1e-5          # orthogonal
+    expected = plane.x + 0.7 * plane.d_ra - 0.2 * plane.d_r
+    assert torch.allclose(plane.point(0.7, -0.2), expected, atol=1e-6)
+    image, tops = point_predictions(ws, plane, 0.7, -0.2, ["clf-a", "clf-b"])
+    assert np.allclose(image, expected.clamp(0, 1)[0].numpy(), atol=1e-6)
+    assert tops["clf-a"] == ws.topk("clf-a", expected)
+    # the maps are drawn on the same plane: the map's class at its centre is the origin's
+    maps = plane_maps(ws, 3, ["clf-a"], extent=1.0, resolution=33)["maps"]["clf-a"]
+    origin = ws.classifiers["clf-a"](plane.x[None]).argmax(1).item()
+    assert int(maps.classes[16, 16]) == origin
+
+
+def test_image_bds_are_the_first_crossings_or_censored(tiny_zoo):
+    ws = Workspace("sr", SYNTH, str(tiny_zoo))
+    plane = image_plane(ws, 5)
+    rows = image_boundary_distances(ws, plane, ["clf-a"], max_dist=30.0)
+    assert [(r["classifier"], r["direction"]) for r in rows] == [("clf-a", "ra"), ("clf-a", "random")]
+    model = ws.classifiers["clf-a"]
+    start = model(plane.x[None]).argmax(1).item()
+    for row in rows:
+        assert row["censored"] == (row["bd"] is None)
+        if row["bd"] is not None and row["direction"] == "ra":
+            beyond = plane.point(row["bd"] + 1e-3, 0)
+            before = plane.point(max(row["bd"] - 2e-3, 0), 0)
+            assert model(beyond[None]).argmax(1).item() != start
+            assert model(before[None]).argmax(1).item() == start
+
+
+def test_table17_selection_equals_a_brute_force_recount():
+    t = random_table()
+    found = table17_indices(t, t, "p-plain", "c1", "c2")
+    expected = [int(t.index[r]) for r in range(len(t))
+                if t.pred[("p-plain", "c1")][r] == t.pred[("p-plain", "c2")][r] != t.label[r]]
+    assert sorted(found.tolist()) == sorted(expected) and len(found) > 0
+    # two tables that cover different images are matched by dataset index
+    part = random_table()
+    keep = np.arange(0, len(part), 2)
+    for key in list(part.pred):
+        part.pred[key] = part.pred[key][keep]
+    part.index, part.label = part.index[keep], part.label[keep]
+    t2 = random_table()
+    t2.pred[("p-plain", "c2")] = t.pred[("p-plain", "c2")]
+    got = set(table17_indices(part, t2, "p-plain", "c1", "c2").tolist())
+    rows = {int(i): r for r, i in enumerate(t2.index)}
+    assert got == {int(part.index[r]) for r in range(len(part))
+                   if part.pred[("p-plain", "c1")][r] == t2.pred[("p-plain", "c2")][rows[int(part.index[r])]]
+                   != part.label[r]}
+
+
+def test_ra_fixed_it_and_the_pickers(tiny_zoo):
+    t = random_table()
+    fixed = set(ra_fixed_indices(t, "p-plain", "p-ra", "c1").tolist())
+    assert fixed == {int(t.index[r]) for r in range(len(t))
+                     if t.pred[("p-ra", "c1")][r] == t.label[r] != t.pred[("p-plain", "c1")][r]}
+    ws = Workspace("sr", SYNTH, str(tiny_zoo))
+    every, what = picker_indices(ws, "by index", ["clf-a"])
+    assert len(every) == len(ws.test) and what == "every test image"
+    chosen, what = picker_indices(ws, "Table 17 selection", ["clf-a", "clf-b"])
+    assert "clf-a(x) = clf-b(x) != label" in what
+    with pytest.raises(RAExplorerError, match="needs two classifiers"):
+        picker_indices(ws, "Table 17 selection", ["clf-a"])
+    with pytest.raises(RAExplorerError, match="Unknown image picker"):
+        picker_indices(ws, "odd", ["clf-a", "clf-b"])
+
+
+def test_extent_follows_the_ra_length():
+    assert extent_for(4.0, 0.25) == pytest.approx(1.0)
+    assert extent_for(1.0, 0.0) == 0.05                       # never a zero-width map
+    ratios = np.diff(np.log(EXTENT_MULTIPLES))
+    assert np.all(ratios > 0) and ratios.max() / ratios.min() < 1.4   # log-spaced steps
