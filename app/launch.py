@@ -56,6 +56,10 @@ def preload(task: str | None = None) -> float:
             ws = workspace(task or tasks[0], dataset(), folder())
             for name in classifier_names(dataset(), folder())[:1]:
                 ws.metric(f"lpips-{name}")
+            shipped = ws.shipped_classifiers()
+            for name in ws.default_pair():           # the record table, if shipped (Gallery,
+                if shipped and name in shipped:       # Boundaries' pickers): never measured here
+                    ws.record_table(name)
     except RAExplorerError:
         pass  # missing data or checkpoints: the pages say what to run
     except Exception as exc:  # noqa: BLE001 — a speed-up must never keep the app from starting

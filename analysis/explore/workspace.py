@@ -169,6 +169,17 @@ class Workspace:
         self._tables[classifier] = found
         return found
 
+    def shipped_classifiers(self) -> list[str]:
+        """The classifiers of the shipped record table of this task (empty without one)."""
+        from ..analyses.quality import task_slug
+        from ..config import results_dir
+        from .gallery import read_table_once
+
+        path = results_dir(dataset=self.dataset) / f"records_{task_slug(self.task.spec)}.parquet"
+        if not path.is_file():
+            return []
+        return list(read_table_once(str(path), path.stat().st_mtime_ns).classifiers)
+
     def gallery(self, query, on_progress=None):
         """(:class:`~analysis.explore.gallery.Selection`, where its table comes from) for a
         :class:`~analysis.explore.gallery.Query` over this task's record table."""
@@ -339,21 +350,25 @@ def colour_bar_png(vmax: float, label: str, cmap: str = "magma", width_px: int =
 
 @torch.no_grad()
 def plane_maps(workspace, index: int, classifiers: list[str], extent: float, resolution: int,
-               coarse_step: int = 8, direction_seed: int | None = None) -> dict:
+               coarse_step: int = 8, direction_seed: int | None = None,
+               batch_size: int = 128) -> dict:
     """2-D decision maps of ``classifiers`` around test image ``index``.
 
     The plane passes through the plain output x along d_RA (towards the RA
     output) and a random direction orthogonal to it (seeded by ``direction_seed``, default
     the index).
     Returns {"maps": {name: DecisionMap}, "ra_length": ||x_RA - x||,
-    "agreement": matrix}.
+    "agreement": matrix}. ``batch_size``: points per forward; 128 drew the four 128 x 128
+    maps of two images 13 % faster than 4,096 (densenet-bc 1.5x: its concatenations are
+    memory-bound on large batches), measured on this machine under load.
     """
     from ..analyses.boundary import adaptive_decision_map, agreement_matrix
     from .plane import image_plane
 
     plane = image_plane(workspace, index, direction_seed)
     maps = {name: adaptive_decision_map(workspace.classifiers[name], plane.x, plane.d_ra,
-                                        plane.d_r, extent, resolution, coarse_step=coarse_step)
+                                        plane.d_r, extent, resolution, coarse_step=coarse_step,
+                                        batch_size=batch_size)
             for name in classifiers}
     return {"maps": maps, "ra_length": plane.ra_length,
             "agreement": agreement_matrix({n: m.classes for n, m in maps.items()})}

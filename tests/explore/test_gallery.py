@@ -119,3 +119,18 @@ def test_csv_export_lists_the_selected_indices_in_order():
 def test_bad_queries_get_one_sentence(query, message):
     with pytest.raises(RAExplorerError, match=message):
         select(random_table(), query)
+
+
+def test_the_shipped_table_answers_only_for_the_same_weights(tmp_path):
+    from analysis.explore.gallery import shipped_table
+
+    t = random_table()
+    t.provenance = {"checkpoints": {"c1": "aa", "p-ra": "bb"}}
+    t.save(tmp_path / "records_sr_scale4.parquet")
+    found, path = shipped_table(tmp_path, "sr:scale=4", "synthetic", "c1", {"c1": "aa", "p-ra": "bb",
+                                                                            "other": "cc"})
+    assert found is not None and path.name == "records_sr_scale4.parquet" and len(found) == 500
+    assert shipped_table(tmp_path, "sr:scale=4", "synthetic", "c1", {"c1": "xx"})[0] is None
+    assert shipped_table(tmp_path, "sr:scale=4", "synthetic", "c1", {"c1": "aa", "p-ra": "zz"})[0] is None
+    assert shipped_table(tmp_path, "sr:scale=4", "other-data", "c1", {"c1": "aa"})[0] is None
+    assert shipped_table(tmp_path, "denoise:sigma=0.1", "synthetic", "c1", {"c1": "aa"})[0] is None
