@@ -151,7 +151,29 @@ def show_panels(panels, label):
                                           for m, v in panel.values.items()) + where)
 
 
-panels = ws.panels(int(index), classifier, metrics=metric_names, processors=shown, crop=crop)
+@st.cache_data(show_spinner=False, max_entries=128)
+def cached_panels(task_spec, checkpoints, collections, index, classifier, processors, crop, _ws):
+    """The panels of one view (a toggle, the wipe or the enlargement then reruns without
+    processing the image again)."""
+    return _ws.panels(index, classifier, metrics=metric_names, processors=list(processors),
+                      crop=crop)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_differences(task_spec, checkpoints, collections, index, classifier, processors, crop,
+                       _ws):
+    """The difference maps (FLIP's included) of one view."""
+    return _ws.differences(cached_panels(task_spec, checkpoints, collections, index, classifier,
+                                         processors, crop, _ws), crop)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_colour_bar(vmax, title, cmap):
+    return colour_bar_png(vmax, title, cmap)
+
+
+panels = cached_panels(ws.task.spec, str(ws.folder), collections, int(index), classifier,
+                       tuple(shown), crop, ws)
 label = ws.info.class_names[int(ws.test[int(index)][1])]
 show_panels(panels, f"Test image {int(index)} — true class: {label}")
 if shown:
@@ -171,13 +193,14 @@ if st.toggle("Wipe between two panels", key="compare_wipe",
          side // size, crop), wa, wb, side=side if crop is None else (side // size) * crop[2])
 
 if st.toggle("Difference views", key="compare_diff"):
-    diffs = ws.differences(panels, crop)
+    diffs = cached_differences(ws.task.spec, str(ws.folder), collections, int(index),
+                               classifier, tuple(shown), crop, ws)
     width = (crop[2] if crop else size) * scale
     for kind, title, cmap in (("abs_error", "|output − target| (channel mean)", "magma"),
                               ("flip", "FLIP perceptual difference (NVIDIA, 67 ppd)", "magma")):
         vmax = difference_scale(diffs, kind)
         st.markdown(f"**{title}** — one colour scale for every panel, 0 to {vmax:.3f}")
-        st.image(colour_bar_png(vmax, title, cmap), output_format="PNG")
+        st.image(cached_colour_bar(round(vmax, 6), title, cmap), output_format="PNG")
         for cols in in_rows(list(diffs.items())):
             for col, (name, d) in cols:
                 col.image(colour_png(d[kind], vmax, scale, cmap), width=width,

@@ -64,7 +64,12 @@ if not len(selection):
 pages = selection.pages(PER_PAGE)
 page = st.number_input(f"Page (of {pages})", 1, pages, 1, key="gallery_page") - 1
 indices, scores = selection.page(int(page), PER_PAGE)
-thumbs = ws.thumbnails([int(i) for i in indices], [a, b])
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_thumbnails(task_spec, checkpoints, indices, inputs, _ws):
+    return _ws.thumbnails(list(indices), list(inputs))
+
+
+thumbs = cached_thumbnails(ws.task.spec, str(ws.folder), tuple(int(i) for i in indices), (a, b), ws)
 
 
 def open_in_compare(i: int) -> None:
