@@ -95,7 +95,8 @@ def register(sub) -> None:
                    "(default the RA source); lambda: the RA source; tsne, bd: the (source) "
                    "classifier of the result file")
     p.add_argument("--classifiers", default=None,
-                   help="boundary-maps, lambda, transfer: comma-separated classifiers")
+                   help="boundary-maps, lambda, transfer: comma-separated classifiers; tsne: two or "
+                        "more give one panel each, HQ vs the first of --processors (QualNet Fig. 2)")
     p.add_argument("--target", default=None, help="bd: the target classifier of the pair")
     p.add_argument("--processors", default=None, help="examples: processors shown (default plain "
                    "and RA); quality: rows; tsne: sources compared with HQ")

@@ -208,6 +208,31 @@ def test_transfer_quality_bd_and_tsne_csvs_are_the_result_files_numbers(shipped)
     assert len(fig.figure.axes) == 2
 
 
+def test_tsne_by_classifier_is_qualnet_figure_2(shipped, tmp_path):
+    """One panel per classifier, HQ vs LQ, each panel's convergence measures under it."""
+    from analysis.errors import RAExplorerError
+
+    report = json.loads((shipped / "features_sr_scale4_resnet20.json").read_text())
+    other = json.loads(json.dumps(report))
+    other["classifier"] = "other-clf"
+    for p in other["points"]:
+        p["x"] += 100.0
+    other["measures"]["sources"]["LQ"]["hq_distance"] = 0.123
+    shutil.copy(shipped / "features_sr_scale4_resnet20.json", tmp_path)
+    (tmp_path / "features_sr_scale4_other-clf.json").write_text(json.dumps(other))
+    fig = build_figure("tsne", FigureOptions(results=tmp_path, classes=[0, 3],
+                                             classifiers=["resnet20", "other-clf"]))
+    assert [ax.get_title() for ax in fig.figure.axes[:2]] == ["resnet20", "other-clf"]
+    assert fig.figure.axes[1].get_xlabel().startswith("HQ dist. 0.12, k-NN ")
+    for panel, rep in (("resnet20", report), ("other-clf", other)):
+        want = {(p["source"], p["index"], p["x"]) for p in rep["points"]
+                if p["label"] in (0, 3) and p["source"] in ("HQ", "LQ")}
+        assert {(r["source"], r["index"], r["x"]) for r in fig.rows if r["panel"] == panel} == want
+    assert fig.name == "tsne_sr_scale4_resnet20_other-clf"
+    with pytest.raises(RAExplorerError, match="nope"):
+        build_figure("tsne", FigureOptions(results=tmp_path, classifiers=["resnet20", "nope"]))
+
+
 @torch.inference_mode()
 def test_examples_panels_equal_the_model_outputs_pixel_for_pixel(tiny_zoo, shipped):
     from analysis.data.datasets import load_dataset
