@@ -22,7 +22,8 @@ from tests.data.test_data import _cifar_folder
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason="Debian's chromium is not installed (apt-get install chromium)")
 CLASSES = ("ant", "bee", "cow")
-PAGES = [("", "Compare outputs"), ("metrics", "Metrics"), ("boundaries", "Decision boundaries"),
+PAGES = [("", "Compare outputs"), ("gallery", "Gallery"), ("metrics", "Metrics"),
+         ("boundaries", "Decision boundaries"),
          ("features", "Feature space")]
 COMPARE_MODES = ["by index", "by class", "at random", "by filter"]
 
@@ -114,6 +115,11 @@ def test_every_page_and_compare_mode_opens_without_a_traceback(own, browser):
             page.goto(f"{url}/{path}")
             wait_interactive(page, title)
             assert page.locator('[data-testid="stException"]').count() == 0, path
+            if path == "gallery":   # the true count over the user's test split
+                from analysis.data.datasets import load_dataset
+
+                n = len(load_dataset(own["spec"], "test"))
+                page.get_by_text(f" of {n:,} test images:", exact=False).wait_for()
         page.goto(url + "/")
         wait_interactive(page, "Compare outputs")
         for mode in COMPARE_MODES:
