@@ -109,9 +109,20 @@ label = ws.info.class_names[int(ws.test[index][1])]
 result_maps = maps_for(chosen)
 present = sorted({int(c) for m in result_maps["maps"].values() for c in m.classes.unique()})
 st.html(legend_html(ws.info.class_names, present))
-for start in range(0, len(chosen), PER_ROW):
-    for col, name in zip(st.columns(PER_ROW), chosen[start:start + PER_ROW]):
+
+
+def agreement_table() -> None:
+    st.markdown("**Agreement between the maps** (share of grid points with the same class)")
+    st.dataframe(pd.DataFrame(result_maps["agreement"]).round(3), key="bd_agreement")
+
+
+cells = [*chosen, None]          # None: the agreement matrix, beside the maps where a slot is free
+for start in range(0, len(cells), PER_ROW):
+    for col, name in zip(st.columns(PER_ROW), cells[start:start + PER_ROW]):
         with col:
+            if name is None:
+                agreement_table()
+                continue
             st.plotly_chart(map_figure(result_maps["maps"][name], ws.info.class_names, title=name,
                                        ra_u=result_maps["ra_length"], legend=False, pick_grid=33,
                                        side_px=SIDE_PX),
@@ -158,8 +169,6 @@ st.caption("BD: [0,1]-pixel L2 distance from the plain output to the first point
            f"up to {bd_rows[0]['max_dist']:g} then bisected to 0.001; censored = no crossing "
            "found within the search.")
 
-st.subheader("Agreement between the maps")
-st.dataframe(pd.DataFrame(result_maps["agreement"]).round(3), key="bd_agreement")
 
 st.subheader("Table 17 analog")
 report = result(f"boundaries_{task_slug(task)}_{chosen[0]}_{chosen[1]}.json")

@@ -169,8 +169,10 @@ def test_boundaries_page_maps_and_table(env):
     assert len(at.dataframe) == 3 and len(at.table) == 1
     preds = at.table[0].value
     assert list(preds.index) == ["clf-a", "clf-b"] and "top-3" in preds.columns
-    assert set(at.dataframe[0].value["direction"]) == {"ra", "random"}
-    table = at.dataframe[2].value
+    frames = [d.value for d in at.dataframe]   # the agreement (beside the maps), BDs, Table 17
+    assert set(frames[0].columns) == {"clf-a", "clf-b"}
+    assert set(frames[1]["direction"]) == {"ra", "random"}
+    table = frames[2]
     assert "BD(Rs) mean [95% CI]" in table.columns   # rounded text, not lists of floats
     assert all(v == "-" or re.fullmatch(r"\d+\.\d{3}( \[\d+\.\d{3}, \d+\.\d{3}\])?", v)
                for v in table["BD(Rs) mean [95% CI]"])
