@@ -398,15 +398,14 @@ def class_palette(k: int) -> list[str]:
 
 
 def map_figure(dmap: DecisionMap, class_names, title: str = "", ra_u: float | None = None,
-               legend: bool = True, pick_grid: int = 0,
-               point: tuple[float, float] | None = None, side_px: int | None = None):
+               legend: bool = True, pick_grid: int = 0, side_px: int | None = None):
     """A plotly heatmap of a decision map: class names in the legend, hover shows class and (u, v).
 
     Marks: the plain output at the origin, and the RA output at (u = ||x_RA - x||, 0).
     ``legend``: False leaves the class legend to one shared legend beside the maps.
     ``pick_grid``: that many transparent points per side to catch clicks (a heatmap cell is
-    not selectable; a point is), so a click reports (u, v). ``point``: the (u, v) currently
-    shown, marked with a ring. ``side_px``: a square figure of that size.
+    not selectable; a point is), so a click reports (u, v). ``side_px``: a square figure of
+    that size.
     """
     import plotly.graph_objects as go
 
@@ -443,12 +442,6 @@ def map_figure(dmap: DecisionMap, class_names, title: str = "", ra_u: float | No
                                  marker={"color": "white", "size": 11, "symbol": "star",
                                          "line": {"color": "black", "width": 1}},
                                  hovertemplate="RA output (%{x:.3f}, 0)<extra></extra>"))
-    if point is not None:
-        fig.add_trace(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", name="shown point",
-                                 showlegend=legend,
-                                 marker={"color": "rgba(0,0,0,0)", "size": 14, "symbol": "circle",
-                                         "line": {"color": "white", "width": 2}},
-                                 hovertemplate="shown point (%{x:.3f}, %{y:.3f})<extra></extra>"))
     fig.update_layout(title=title, xaxis_title="u along d_RA ([0,1]-pixel L2)",
                       yaxis_title="v along random ⟂ direction", legend_title="class",
                       showlegend=legend)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RAExplorerError
-from ..pipeline.records import RecordTable
+from ..pipeline.records import RecordTable, records_path
 from ..pipeline.runner import CLEAN, NO_PROCESSING
 
 Mask = Callable[[RecordTable, "Query"], np.ndarray]
@@ -150,8 +150,7 @@ class Selection:
 
     def page(self, number: int, per_page: int = 24) -> tuple[np.ndarray, np.ndarray]:
         """(indices, scores) of page ``number`` (0-based); clipped to the last page."""
-        pages = max(1, -(-len(self) // per_page))
-        start = min(max(number, 0), pages - 1) * per_page
+        start = min(max(number, 0), self.pages(per_page) - 1) * per_page
         return self.indices[start:start + per_page], self.scores[start:start + per_page]
 
     def pages(self, per_page: int = 24) -> int:
@@ -237,9 +236,7 @@ def shipped_table(results_dir, task_spec: str, dataset: str, classifier: str,
     the classifier's must match, every other one the table holds too; a model the table lacks
     is simply not one of its inputs), else (None, path): a table made with other weights must
     not answer for these."""
-    from ..analyses.quality import task_slug
-
-    path = Path(results_dir) / f"records_{task_slug(task_spec)}.parquet"
+    path = records_path(results_dir, task_spec)
     if not path.is_file():
         return None, path
     table = read_table_once(str(path), path.stat().st_mtime_ns)

@@ -240,6 +240,7 @@ def measure_for_results(task: str, dataset: str, folder=None, limit: int | None 
         save_quality,
     )
     from ..device import pick_device
+    from ..pipeline.records import records_path
     from ..pipeline.runner import world
 
     dev = pick_device(device)
@@ -252,7 +253,7 @@ def measure_for_results(task: str, dataset: str, folder=None, limit: int | None 
     if rank != 0:
         return result, []
     out = results_dir(out_dir, dataset=dataset)
-    written = [table.save(out / f"records_{task_slug(table.task)}.parquet")]
+    written = [table.save(records_path(out, table.task))]
     quality = quality_result(qsink, table.task, dataset, proc_cards, provenance={
         **table.provenance, "n_images": qsink.n_images()})
     written += save_quality(quality, out)

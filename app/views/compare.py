@@ -5,7 +5,6 @@ import streamlit as st
 from analysis.errors import RAExplorerError
 from analysis.explore.gallery import FILTERS, Query, describe
 from analysis.explore.workspace import (
-    CLEAN_PANEL,
     available_tasks,
     classifier_names,
     colour_bar_png,
@@ -206,8 +205,7 @@ if st.toggle("Difference views", key="compare_diff"):
                 col.image(colour_png(d[kind], vmax, scale, cmap), width=width,
                           caption=f"{name} (mean {d[kind].mean():.4f})", output_format="PNG")
     plain = ws.plain_name()
-    signed = [(n, d) for n, d in diffs.items() if d["minus_plain"] is not None
-              and n not in (plain, CLEAN_PANEL)]
+    signed = [(n, d) for n, d in diffs.items() if d["minus_plain"] is not None and n != plain]
     if signed:
         st.markdown("**output − plain** (signed; grey = 0, white = +1, black = −1)")
         for cols in in_rows(signed):

@@ -12,8 +12,8 @@ import pytest
 
 from tests.app.browser_support import (
     ARTIFACTS,
-    CHROMIUM,
     mark_start,
+    needs_chromium,
     start_app,
     stop_app,
     wait_interactive,
@@ -23,8 +23,7 @@ PAGES = [("", "Compare outputs"), ("metrics", "Metrics"), ("boundaries", "Decisi
          ("features", "Feature space")]
 NAV_LINKS = ["Compare", "Metrics", "Boundaries", "Features"]
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason="Debian's chromium is not installed (apt-get install chromium)")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")

@@ -14,16 +14,15 @@ from PIL import Image
 
 from tests.app.browser_support import (
     ARTIFACTS,
-    CHROMIUM,
     mark_start,
+    needs_chromium,
     start_app,
     stop_app,
     wait_interactive,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason="Debian's chromium is not installed (apt-get install chromium)")
+pytestmark = needs_chromium
 TIMES: dict[str, list[float]] = {}
 
 

@@ -16,11 +16,10 @@ from PIL import Image
 
 from analysis.cli.main import main
 from analysis.config import PROJECT_ROOT, dataset_slug
-from tests.app.browser_support import ARTIFACTS, CHROMIUM, start_app, stop_app, wait_interactive
+from tests.app.browser_support import ARTIFACTS, needs_chromium, start_app, stop_app, wait_interactive
 from tests.data.test_data import _cifar_folder
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason="Debian's chromium is not installed (apt-get install chromium)")
+pytestmark = needs_chromium
 CLASSES = ("ant", "bee", "cow")
 PAGES = [("", "Compare outputs"), ("gallery", "Gallery"), ("metrics", "Metrics"),
          ("boundaries", "Decision boundaries"),
