@@ -103,6 +103,12 @@ def provenance_summary(record: dict | None, n_images: int | None = None) -> str:
         count = f"{n_images:,} test images; " if n_images else ""
         return count + "no provenance recorded (made before provenance was kept)"
     git = record.get("git") or {}
+    if record.get("reconstructed"):
+        return (f"{record.get('n_images', n_images or 0):,} {record.get('split', 'test')} images "
+                f"of {record.get('dataset', '?')} · provenance reconstructed from git: stored in "
+                f"commit {(git.get('recorded_in') or '?')[:10]}, "
+                f"{len(record.get('checkpoints') or {})} checkpoints; torch, device and times "
+                "not recorded")
     commit = (git.get("commit") or "?")[:10] + (" (uncommitted changes)" if git.get("dirty") else "")
     parts = [f"{record.get('n_images', n_images or 0):,} {record.get('split', 'test')} images "
              f"of {record.get('dataset', '?')}"]
