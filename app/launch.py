@@ -23,7 +23,9 @@ MAIN = ROOT / "app" / "main.py"
 
 def preload(task: str | None = None) -> float:
     """Import what the pages import and build the cached workspace of ``task`` (default: the
-    first task the pages offer) with its LPIPS-style metric; seconds taken.
+    first task the pages offer) with its LPIPS-style metric, the record tables of the default
+    classifier pair (when shipped) and the Boundaries page's opening view (its maps and
+    boundary distances, when those tables are shipped); seconds taken.
 
     A missing dataset or checkpoint is not an error here: the pages say what to run.
     """
@@ -60,6 +62,10 @@ def preload(task: str | None = None) -> float:
             for name in ws.default_pair():           # the record table, if shipped (Gallery,
                 if shipped and name in shipped:       # Boundaries' pickers): never measured here
                     ws.record_table(name)
+            if shipped and set(ws.default_pair()) <= set(shipped):
+                from app.components.boundary_cache import warm_default_view
+
+                warm_default_view(ws)                 # Boundaries' opening maps and distances
     except RAExplorerError:
         pass  # missing data or checkpoints: the pages say what to run
     except Exception as exc:  # noqa: BLE001 — a speed-up must never keep the app from starting

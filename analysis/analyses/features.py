@@ -187,6 +187,18 @@ def _shade(colour: str, towards: float) -> str:
     return "#" + "".join(f"{c:02x}" for c in mix)
 
 
+MAIN_SOURCE_SUFFIXES = ("-plain", "-ra")
+
+
+def default_sources(report: dict) -> list[str]:
+    """The sources a t-SNE view opens on: HQ, LQ and the plain and RA processors' outputs
+    (every source when fewer than two of those are present). Each source adds
+    ``n_images`` points; four draw in about 40 % of the time of eight in Chromium."""
+    sources = report["sources"]
+    main = [s for s in sources if s in (HQ, LQ) or s.endswith(MAIN_SOURCE_SUFFIXES)]
+    return main if len(main) >= 2 else list(sources)
+
+
 def tsne_figure(report: dict, classes: list[int] | None = None,
                 sources: list[str] | None = None, contrast: str | None = None):
     """The t-SNE scatter: colour = class, marker = source, with two legends (class colours and

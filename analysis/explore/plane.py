@@ -137,3 +137,32 @@ def picker_indices(workspace, picker: str, classifiers: list[str]) -> tuple[np.n
         return found, (f"{len(found):,} images {classifiers[0]} gets right on {ra} and wrong "
                        f"on {plain}, from {where}")
     raise RAExplorerError(f"Unknown image picker {picker!r}; use one of {', '.join(PICKERS)}.")
+
+
+DEFAULT_RESOLUTION = 128
+
+
+@dataclass
+class DefaultView:
+    """What the Boundaries page opens on: the first image of the default picker for the
+    workspace's default classifier pair, at the default extent and resolution."""
+
+    index: int
+    classifiers: list[str]
+    extent: float
+    resolution: int
+
+
+def default_view(workspace) -> DefaultView | None:
+    """The page's opening view (None without two classifiers or a selected image)."""
+    chosen = workspace.default_pair()
+    if len(chosen) < 2:
+        return None
+    try:
+        found, _ = picker_indices(workspace, PICKERS[0], chosen)
+    except RAExplorerError:
+        return None
+    index = int(found[0]) if len(found) else 0
+    plane = image_plane(workspace, index)
+    return DefaultView(index, list(chosen), extent_for(DEFAULT_EXTENT_MULTIPLE, plane.ra_length),
+                       DEFAULT_RESOLUTION)

@@ -10,16 +10,17 @@ from analysis.analyses.quality import task_slug
 from analysis.errors import RAExplorerError
 from analysis.explore.plane import (
     DEFAULT_EXTENT_MULTIPLE,
+    DEFAULT_RESOLUTION,
     EXTENT_MULTIPLES,
     PICKERS,
     extent_for,
-    image_boundary_distances,
     image_plane,
     picker_indices,
     point_predictions,
 )
-from analysis.explore.workspace import available_tasks, classifier_names, enlarge_png, plane_maps
+from analysis.explore.workspace import available_tasks, classifier_names, enlarge_png
 from analysis.reporting.figures import bd_histograms
+from app.components.boundary_cache import cached_distances, cached_map
 from app.components.common import dataset, folder, get_workspace, missing, result, show_source
 from app.components.downloads import figure_downloads
 
@@ -66,19 +67,8 @@ multiple = c1.select_slider("Extent (× ‖x_RA − x‖)", EXTENT_MULTIPLES, DE
 override = c2.number_input("or a fixed extent (±, [0,1]-pixel L2; 0 = relative)", 0.0, 100.0,
                            0.0, 0.5, key="bd_extent")
 extent = float(override) if override > 0 else extent_for(multiple, plane.ra_length)
-resolution = c3.select_slider("Resolution", [32, 48, 64, 96, 128], 128, key="bd_resolution")
-
-
-@st.cache_data(show_spinner="Drawing the map…", max_entries=256)
-def cached_map(checkpoints, task_spec, index, name, extent, resolution, _ws):
-    """One classifier's map (cached apart, so that adding a classifier draws one map)."""
-    return plane_maps(_ws, index, [name], extent, resolution)["maps"][name]
-
-
-@st.cache_data(show_spinner=False, max_entries=512)
-def cached_distances(checkpoints, task_spec, index, name, _ws):
-    """One classifier's BDs of this image (cached apart, like the maps)."""
-    return image_boundary_distances(_ws, image_plane(_ws, index), [name])
+resolution = c3.select_slider("Resolution", [32, 48, 64, 96, 128], DEFAULT_RESOLUTION,
+                              key="bd_resolution")
 
 
 def maps_for(names) -> dict:

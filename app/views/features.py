@@ -4,7 +4,7 @@ box or lasso selection of points shows those images, and one opens in Compare.""
 import pandas as pd
 import streamlit as st
 
-from analysis.analyses.features import HQ, selected_indices, tsne_figure
+from analysis.analyses.features import HQ, default_sources, selected_indices, tsne_figure
 from analysis.analyses.quality import task_slug
 from analysis.explore.workspace import available_tasks, classifier_names, enlarge_png
 from app.components.common import (
@@ -18,7 +18,7 @@ from app.components.common import (
 )
 from app.components.downloads import figure_downloads
 
-COLUMNS = 8
+COLUMNS, SHOWN = 8, 24
 st.title("Feature space")
 names = classifier_names(dataset(), folder())
 if not names:
@@ -48,8 +48,9 @@ if qualnet:
     sources = None
 else:
     contrast = None
-    sources = c2.multiselect("Sources", report["sources"], default=report["sources"],
-                             key="features_sources")
+    sources = c2.multiselect("Sources", report["sources"], default=default_sources(report),
+                             key="features_sources",
+                             help="Opens on HQ, LQ, plain and RA; add the others here.")
     classes = c3.multiselect("Classes", class_names, default=class_names,
                              key="features_all_classes")
 fig = tsne_figure(report, classes=[class_names.index(c) for c in classes], sources=sources,
@@ -69,7 +70,7 @@ if picked:
                        mime="text/csv", key="features_csv", icon=":material/download:")
     ws = get_workspace(task)
     if ws is not None:
-        shown = picked[:48]
+        shown = picked[:SHOWN]
         thumbs = ws.thumbnails(shown, ["clean"])
 
         def open_in_compare(i: int) -> None:

@@ -55,7 +55,7 @@ except RAExplorerError as exc:
 st.markdown(f"**{describe(selection, list(ws.info.class_names))}**")
 st.caption(f"From {where}. Thumbnails: A ({a}) on the left, B ({b}) on the right, with the "
            f"score ({sort}).")
-st.download_button("Export the selected indices (CSV)", selection.to_csv(),
+st.download_button("Export the selected indices (CSV)", selection.to_csv,
                    file_name=f"gallery_{task}_{classifier}.csv", mime="text/csv",
                    key="gallery_csv", icon=":material/download:")
 if not len(selection):

@@ -8,6 +8,7 @@ from analysis.analyses.features import (
     HQ,
     LQ,
     convergence_measures,
+    default_sources,
     embed,
     feature_report,
     selected_indices,
@@ -112,3 +113,10 @@ def test_silhouette_is_nan_when_every_class_has_one_image():
     feats = np.random.default_rng(0).normal(size=(5, 8)).astype(np.float32)
     m = convergence_measures({HQ: feats, "lq": feats + 0.1}, np.arange(5))
     assert np.isnan(m["sources"]["lq"]["silhouette"]) and m["sources"]["lq"]["knn_agreement"] >= 0
+
+
+def test_the_view_opens_on_hq_lq_plain_and_ra_or_on_everything_without_them():
+    report = {"sources": [HQ, LQ, "sr-plain", "sr-ra", "sr-ra-unsup", "sr-perceptual"]}
+    assert default_sources(report) == [HQ, LQ, "sr-plain", "sr-ra"]
+    own = {"sources": ["clean", "blurred", "mine"]}          # names without the suffixes
+    assert default_sources(own) == ["clean", "blurred", "mine"]

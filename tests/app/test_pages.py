@@ -186,6 +186,35 @@ def test_boundaries_page_maps_and_table(env):
     assert u > 0 and any(img[0] == f"x + {u:.3f} d_RA + 0.000 d_r" for img in images(at))
 
 
+def test_the_launchers_warm_up_draws_exactly_the_boundaries_pages_opening_maps(
+        env, tiny_zoo, monkeypatch):
+    import app.components.boundary_cache as cache
+    from analysis.explore.plane import default_view
+    from app.components.common import workspace
+
+    cache.cached_map.clear()
+    cache.cached_distances.clear()
+    drawn = []
+    real = cache.plane_maps
+
+    def counting(ws, index, names, extent, resolution, **kw):
+        drawn.append((index, tuple(names), extent, resolution))
+        return real(ws, index, names, extent, resolution, **kw)
+
+    monkeypatch.setattr(cache, "plane_maps", counting)
+    ws = workspace("sr:scale=4", SYNTH, str(tiny_zoo), ())
+    view = default_view(ws)
+    assert cache.warm_default_view(ws) == 2 and len(drawn) == 2
+    assert {d[0] for d in drawn} == {view.index} and {d[3] for d in drawn} == {128}
+    at = run("views/boundaries.py")
+    shown = ([w.value for w in at.selectbox if w.key == "bd_pick"]
+             or [w.value for w in at.number_input if w.key == "bd_index"])
+    assert shown == [view.index]
+    assert len(drawn) == 2, drawn[2:]          # the page's opening view drew no map again
+    at.select_slider(key="bd_resolution").set_value(64).run()
+    assert len(drawn) == 4                      # another view is drawn, not taken from the cache
+
+
 def test_features_page_scatter_and_measures(env):
     at = run("views/features.py")
     assert len(at.get("plotly_chart")) == 1 and len(at.dataframe) == 1
