@@ -30,6 +30,7 @@ def preload(task: str | None = None) -> float:
     A missing dataset or checkpoint is not an error here: the pages say what to run.
     """
     t0 = time.perf_counter()
+    import matplotlib
     import pandas  # noqa: F401
     import piq  # noqa: F401
     import plotly.graph_objects  # noqa: F401
@@ -39,11 +40,16 @@ def preload(task: str | None = None) -> float:
     import streamlit.runtime.caching.cache_data_api  # noqa: F401
     import streamlit.runtime.scriptrunner_utils.script_run_context  # noqa: F401
 
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401  (Compare's colour bars; about 0.5 s on first use)
+
     import analysis.analyses.boundary  # noqa: F401
     import analysis.analyses.features  # noqa: F401
     import analysis.reporting.figures  # noqa: F401
     from analysis.errors import RAExplorerError
-    from analysis.explore.workspace import available_tasks, classifier_names
+    from analysis.explore.workspace import available_tasks, classifier_names, colour_bar_png
+
+    colour_bar_png(1.0, "warm-up")          # matplotlib's font cache and Agg canvas
 
     quiet = [logging.getLogger(n) for n in ("streamlit.runtime.caching.cache_data_api",
                                             "streamlit.runtime.scriptrunner_utils.script_run_context")]
@@ -55,7 +61,7 @@ def preload(task: str | None = None) -> float:
     try:
         tasks = available_tasks(dataset(), folder())
         if task or tasks:
-            ws = workspace(task or tasks[0], dataset(), folder())
+            ws = workspace(task or tasks[0], dataset(), folder(), ())   # as get_workspace calls it
             for name in classifier_names(dataset(), folder())[:1]:
                 ws.metric(f"lpips-{name}")
             shipped = ws.shipped_classifiers()

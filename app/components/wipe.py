@@ -1,6 +1,6 @@
 """A wipe (A/B slider) between two images with synced zoom and pan, without loading code
 from anywhere: one self-contained HTML document (inline CSS and JS, the images as data URLs)
-shown by ``st.components.v1.html``.
+shown by ``st.iframe`` (the HTML string as the frame's document).
 
 Both images sit in one container, so zoom (mouse wheel, or the + / - buttons) and pan (drag)
 move them together; the slider (or a click on the picture) sets where A ends and B begins.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 
-import streamlit.components.v1 as components
+import streamlit as st
 
 _TEMPLATE = """<!doctype html><html><head><meta charset="utf-8"><style>
 body{margin:0;font:13px sans-serif;color:#31333f}
@@ -78,4 +78,4 @@ def wipe_html(png_a: bytes, png_b: bytes, label_a: str, label_b: str, side: int 
 
 def wipe(png_a: bytes, png_b: bytes, label_a: str, label_b: str, side: int = 420) -> None:
     """Show the wipe between two images of the same size (PNG bytes)."""
-    components.html(wipe_html(png_a, png_b, label_a, label_b, side), height=side + 90)
+    st.iframe(wipe_html(png_a, png_b, label_a, label_b, side), height=side + 90)

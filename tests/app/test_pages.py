@@ -305,3 +305,27 @@ def test_compare_page_adds_the_loss_grid_on_request(monkeypatch, tiny_zoo, resul
     assert any("checkpoint" in f.columns and "sr-ep-grid" in set(f["checkpoint"]) and
                "error on clf-robust (%)" in f.columns for f in frames)
     assert any("Spearman rho" in c.value for c in at.caption)
+
+
+def test_the_launchers_preload_leaves_the_workspace_the_pages_use(env, monkeypatch):
+    """The preload must fill the very cache entry that get_workspace reads (same arguments),
+    or every page's first view builds the workspace again."""
+    import analysis.explore.workspace as workspace_module
+    from app.components.common import get_workspace, workspace
+    from app.launch import preload
+
+    workspace.clear()
+    built = []
+    real_init = workspace_module.Workspace.__init__
+
+    def counting(self, *args, **kwargs):
+        built.append(args[:1])
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(workspace_module.Workspace, "__init__", counting)
+    preload()
+    assert len(built) == 1
+    at = run()                                   # the default page (Compare) opens
+    assert not at.exception
+    assert len(built) == 1, "the page built its own workspace: the preload's was not used"
+    assert get_workspace(built[0][0]) is not None and len(built) == 1
