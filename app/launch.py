@@ -22,8 +22,9 @@ MAIN = ROOT / "app" / "main.py"
 
 
 def preload(task: str | None = None) -> float:
-    """Import what the pages import and build the cached workspace of ``task`` (default: the
-    first task the pages offer) with its LPIPS-style metric, the record tables of the default
+    """Import what the pages import and build the cached workspace of ``task`` (default: every
+    task the pages offer) with the LPIPS-style metric of Compare's classifier; for the first
+    task also the record tables of the default
     classifier pair (when shipped) and the Boundaries page's opening view (its maps and
     boundary distances, when those tables are shipped); seconds taken.
 
@@ -47,7 +48,7 @@ def preload(task: str | None = None) -> float:
     import analysis.analyses.features  # noqa: F401
     import analysis.reporting.figures  # noqa: F401
     from analysis.errors import RAExplorerError
-    from analysis.explore.workspace import available_tasks, classifier_names, colour_bar_png
+    from analysis.explore.workspace import available_tasks, colour_bar_png
 
     colour_bar_png(1.0, "warm-up")          # matplotlib's font cache and Agg canvas
 
@@ -59,15 +60,19 @@ def preload(task: str | None = None) -> float:
     from app.components.common import dataset, folder, workspace
 
     try:
-        tasks = available_tasks(dataset(), folder())
-        if task or tasks:
-            ws = workspace(task or tasks[0], dataset(), folder(), ())   # as get_workspace calls it
-            for name in classifier_names(dataset(), folder())[:1]:
-                ws.metric(f"lpips-{name}")
+        tasks = [task] if task else available_tasks(dataset(), folder())
+        for i, name in enumerate(tasks):
+            # as get_workspace calls it: the same arguments, or the pages miss this cache entry
+            ws = workspace(name, dataset(), folder(), ())
+            source = ws.default_pair()[:1]            # Compare's classifier: its LPIPS metric
+            for clf in source:
+                ws.metric(f"lpips-{clf}")
+            if i:
+                continue                              # the other tasks: models and metric only
             shipped = ws.shipped_classifiers()
-            for name in ws.default_pair():           # the record table, if shipped (Gallery,
-                if shipped and name in shipped:       # Boundaries' pickers): never measured here
-                    ws.record_table(name)
+            for clf in ws.default_pair():            # the record table, if shipped (Gallery,
+                if shipped and clf in shipped:        # Boundaries' pickers): never measured here
+                    ws.record_table(clf)
             if shipped and set(ws.default_pair()) <= set(shipped):
                 from app.components.boundary_cache import warm_default_view
 
