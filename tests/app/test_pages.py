@@ -307,10 +307,11 @@ def test_compare_page_adds_the_loss_grid_on_request(monkeypatch, tiny_zoo, resul
     assert any("Spearman rho" in c.value for c in at.caption)
 
 
-def test_the_launchers_preload_leaves_the_workspace_the_pages_use(env, monkeypatch):
+def test_the_launchers_preload_leaves_the_workspace_the_pages_use(env, tiny_zoo, monkeypatch):
     """The preload must fill the very cache entry that get_workspace reads (same arguments),
     or every page's first view builds the workspace again."""
     import analysis.explore.workspace as workspace_module
+    from analysis.explore.workspace import available_tasks
     from app.components.common import get_workspace, workspace
     from app.launch import preload
 
@@ -324,8 +325,11 @@ def test_the_launchers_preload_leaves_the_workspace_the_pages_use(env, monkeypat
 
     monkeypatch.setattr(workspace_module.Workspace, "__init__", counting)
     preload()
-    assert len(built) == 1
+    tasks = available_tasks(SYNTH, str(tiny_zoo))
+    assert sorted(b[0] for b in built) == sorted(tasks)         # one per task
     at = run()                                   # the default page (Compare) opens
     assert not at.exception
-    assert len(built) == 1, "the page built its own workspace: the preload's was not used"
-    assert get_workspace(built[0][0]) is not None and len(built) == 1
+    assert len(built) == len(tasks), "the page built its own workspace, not the preload's"
+    at.selectbox(key="compare_task").set_value(tasks[-1]).run()   # and so does a task change
+    assert not at.exception and len(built) == len(tasks)
+    assert get_workspace(tasks[0]) is not None and len(built) == len(tasks)
