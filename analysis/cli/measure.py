@@ -42,6 +42,7 @@ def cmd_evaluate(args) -> int:
         table, clf_cards, proc_cards = measure_task(
             t, dataset=dataset, folder=args.checkpoints, limit=args.limit,
             batch_size=args.batch_size, device=args.device, seed=args.seed,
+            classifiers=args.classifiers.split(",") if args.classifiers else None,
             data_root=args.data_root, progress=not args.no_progress)
         results.append(accuracy_report(table, proc_cards, clf_cards, args.seed))
         if args.records and world()[0] == 0:
@@ -172,6 +173,9 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=positive_int, default=500)
     p.add_argument("--seed", type=non_negative_int, default=0,
                    help="seed of the per-index degradations")
+    p.add_argument("--classifiers", default=None, metavar="A,B",
+                   help="comma-separated classifiers (default: the zoo's; names may also come "
+                        "from checkpoints/recognizers/, e.g. resnet20,resnet20-qualnet)")
     p.add_argument("--update-cards", action="store_true",
                    help="write the measured test accuracy / PSNR / SSIM into the model cards")
     p.add_argument("--records", default=None, metavar="FILE.parquet",

@@ -34,11 +34,25 @@ def main_processors(cards: list[dict], task_name: str) -> list[str]:
 
 
 def select_models(task_spec: str, dataset: str, folder=None, processors=None, classifiers=None):
-    """Classifier and processor cards for ``dataset`` / ``task_spec`` (optionally named subsets)."""
+    """Classifier and processor cards for ``dataset`` / ``task_spec`` (optionally named subsets).
+
+    Without ``classifiers``: the zoo's own classifiers. Named ``classifiers`` may also come
+    from the classifier collections (``checkpoints/recognizers/``: resnet20-augment, ...), in
+    the order given; a name found nowhere is an error.
+    """
     clf_cards = find_checkpoints(folder, kind="classifier", dataset=dataset)
     proc_cards = find_checkpoints(folder, kind="processor", dataset=dataset, task=task_spec)
     if classifiers:
-        clf_cards = [c for c in clf_cards if c["name"] in classifiers]
+        from ..errors import close_names_hint
+        from .checkpoints import classifier_cards
+
+        pool = {c["name"]: c for c in classifier_cards(folder, dataset)}
+        unknown = [n for n in classifiers if n not in pool]
+        if unknown:
+            raise RAExplorerError(f"No classifier {', '.join(unknown)} for {dataset}."
+                                  f"{close_names_hint(unknown[0], list(pool))} Known "
+                                  f"classifiers: {', '.join(pool)}.")
+        clf_cards = [pool[n] for n in dict.fromkeys(classifiers)]
     if processors:
         proc_cards = [c for c in proc_cards if c["name"] in processors]
     return clf_cards, sorted(proc_cards, key=processor_order)

@@ -98,3 +98,18 @@ def test_recognizer_side_classifiers_are_offered_with_the_zoos(zoo):
     assert "aug" in ws.classifiers
     panels = ws.panels(0, "aug", processors=["sr-plain"])
     assert panels and all(p.topk for p in panels)
+
+
+def test_evaluate_takes_a_recognizer_side_classifier_by_name(zoo, capsys):
+    from analysis.cli.main import main
+
+    assert main(["evaluate", "--task", "sr", "--dataset", SYNTH, "--checkpoints", str(zoo),
+                 "--limit", "12", "--classifiers", "aug,clf-a", "--json", "--no-progress"]) == 0
+    import json
+
+    report = json.loads(capsys.readouterr().out)
+    assert report["classifiers"] == ["aug", "clf-a"]          # the order given
+    assert main(["evaluate", "--task", "sr", "--dataset", SYNTH, "--checkpoints", str(zoo),
+                 "--limit", "12", "--classifiers", "augg", "--no-progress"]) != 0
+    err = capsys.readouterr().err
+    assert "No classifier augg" in err and "'aug'" in err
