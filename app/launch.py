@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -104,11 +105,38 @@ def demo_study() -> str:
         return f"no survey demo study ({type(exc).__name__}: {exc})"
 
 
+def warm_in_background() -> threading.Thread:
+    """Draw, in a daemon thread while the server starts, the Boundaries maps that the opening
+    view does not show (every other classifier at its image), so that adding one is a cache
+    hit. Never raises: a warm-up must not disturb the app."""
+    def run():
+        quiet = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
+        quiet.setLevel(logging.ERROR)
+        logging.getLogger("streamlit.runtime.caching.cache_data_api").setLevel(logging.ERROR)
+        try:
+            from analysis.explore.workspace import available_tasks
+            from app.components.boundary_cache import warm_default_view
+            from app.components.common import dataset, folder, workspace
+
+            tasks = available_tasks(dataset(), folder())
+            if tasks:
+                ws = workspace(tasks[0], dataset(), folder(), ())
+                if set(ws.default_pair()) <= set(ws.shipped_classifiers() or []):
+                    warm_default_view(ws, others=True)
+        except Exception:  # noqa: BLE001
+            pass
+
+    thread = threading.Thread(target=run, name="ra-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 def main(argv: list[str] | None = None) -> int:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     if os.environ.get("RA_PRELOAD", "1") != "0":
         print(f"RA Explorer: preloaded libraries and models in {preload():.1f} s", flush=True)
+        warm_in_background()
     if os.environ.get("RA_SURVEY_DEMO", "1") != "0":
         print(f"RA Explorer: {demo_study()}", flush=True)
     from streamlit.web import cli

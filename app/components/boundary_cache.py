@@ -22,13 +22,16 @@ def cached_distances(checkpoints: str, task_spec: str, index: int, name: str, _w
     return image_boundary_distances(_ws, image_plane(_ws, index), [name])
 
 
-def warm_default_view(ws) -> int:
-    """Compute the maps and distances of the page's opening view; the number of maps drawn."""
+def warm_default_view(ws, others: bool = False) -> int:
+    """Compute the maps and distances of the page's opening view (``others``: those of every
+    other classifier at the same image, extent and resolution instead, the ones a visitor adds
+    first); the number of classifiers done."""
     view = default_view(ws)
     if view is None:
         return 0
-    for name in view.classifiers:
+    names = [n for n in ws.classifiers if n not in view.classifiers] if others else view.classifiers
+    for name in names:
         cached_map(str(ws.folder), ws.task.spec, view.index, name, float(view.extent),
                    int(view.resolution), ws)
         cached_distances(str(ws.folder), ws.task.spec, view.index, name, ws)
-    return len(view.classifiers)
+    return len(names)

@@ -211,8 +211,13 @@ def test_the_launchers_warm_up_draws_exactly_the_boundaries_pages_opening_maps(
              or [w.value for w in at.number_input if w.key == "bd_index"])
     assert shown == [view.index]
     assert len(drawn) == 2, drawn[2:]          # the page's opening view drew no map again
+    others = [n for n in ws.classifiers if n not in view.classifiers]
+    assert others and cache.warm_default_view(ws, others=True) == len(others)
+    assert len(drawn) == 2 + len(others)        # the background warm-up: the other classifiers
+    at.multiselect(key="bd_classifiers").select(others[0]).run()
+    assert not at.exception and len(drawn) == 2 + len(others)   # adding one draws nothing
     at.select_slider(key="bd_resolution").set_value(64).run()
-    assert len(drawn) == 4                      # another view is drawn, not taken from the cache
+    assert len(drawn) == 2 + len(others) + 3    # another view is drawn, not taken from the cache
 
 
 def test_features_page_scatter_and_measures(env):
