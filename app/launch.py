@@ -108,8 +108,12 @@ def demo_study() -> str:
 def warm_in_background() -> threading.Thread:
     """Draw, in a daemon thread while the server starts, the Boundaries maps that the opening
     view does not show (every other classifier at its image), so that adding one is a cache
-    hit. Never raises: a warm-up must not disturb the app."""
+    hit. Never raises, and runs at the lowest CPU priority: a warm-up must not slow a page."""
     def run():
+        try:   # Linux: this thread (and the OpenMP workers it starts) at the lowest priority,
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)   # so pages win
+        except (AttributeError, OSError):
+            pass
         quiet = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
         quiet.setLevel(logging.ERROR)
         logging.getLogger("streamlit.runtime.caching.cache_data_api").setLevel(logging.ERROR)

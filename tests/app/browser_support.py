@@ -66,8 +66,10 @@ def wait_interactive(page, title: str, timeout_ms: int = 120000) -> float:
     """Wait until the page is complete; return seconds from the start to its last change.
 
     Complete: the heading is shown, the script run has finished (Streamlit marks the app
-    element with data-test-script-state="notRunning"), every plotly chart is drawn (has
-    its SVG), and neither the run state nor the number of drawn charts has changed for
+    element with data-test-script-state="notRunning"), no element is a skeleton placeholder
+    (Streamlit shows one while an element's code loads lazily: plotly's 4.7 MB chunk takes
+    1.5 s to parse in this headless Chromium, and its charts appear only after it), every
+    plotly chart is drawn (has its SVG), and none of these has changed for
     SETTLE_MS (plotly's code loads lazily, so charts can appear after the run ends). The
     time returned ends at that last change, so the settling wait is not counted. The start
     is ``mark_start`` or, after ``page.goto``, the navigation itself.
@@ -80,11 +82,14 @@ def wait_interactive(page, title: str, timeout_ms: int = 120000) -> float:
             const state = app ? app.getAttribute('data-test-script-state') : 'none';
             const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
             const drawn = charts.filter(c => c.querySelector('.main-svg')).length;
-            const key = state + '/' + charts.length + '/' + drawn;
+            // an element whose code is still loading (plotly's chunk, the data grid) is a
+            // skeleton placeholder: the page is not complete while one is shown
+            const waiting = document.querySelectorAll('[data-testid="stSkeleton"]').length;
+            const key = state + '/' + charts.length + '/' + drawn + '/' + waiting;
             if (window.__key !== key || window.__last === undefined) {
                 window.__key = key; window.__last = now;
             }
-            return state === 'notRunning' && drawn === charts.length
+            return state === 'notRunning' && drawn === charts.length && waiting === 0
                 && now - window.__last >= settle;
         }""", arg=SETTLE_MS, polling=50, timeout=timeout_ms)
     return page.evaluate("() => (window.__last - (window.__t0 || 0)) / 1000")
