@@ -79,8 +79,10 @@ def show_source(name: str, payload: dict) -> None:
                + provenance_summary(record, payload.get("n_images") or payload.get("images")))
     if record:
         with st.expander("How this was made"):
-            st.code(record.get("command", ""), language="bash")
-            st.json(record, expanded=False)
+            # plain text: the code highlighter and JSON viewer are 1.7 MB of lazily loaded
+            # code, about a second of a page's first view in a slow browser
+            st.text(record.get("command", ""))
+            st.text(json.dumps(record, indent=1))
 
 
 def missing(what: str, command: str):

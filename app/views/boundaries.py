@@ -1,10 +1,13 @@
 """Boundaries: 2-D decision maps around an image, a point you can click and walk along, the
 image's boundary distances, the maps' agreement, and the Table 17 analog."""
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
+from streamlit_image_coordinates import streamlit_image_coordinates
 
-from analysis.analyses.boundary import describe_schedule, legend_html, map_figure
+from analysis.analyses.boundary import describe_schedule, legend_html
 from analysis.analyses.boundary_table import DIRECTIONS, empty_selection_note, estimate_text
 from analysis.analyses.quality import task_slug
 from analysis.errors import RAExplorerError
@@ -15,7 +18,9 @@ from analysis.explore.plane import (
     PICKERS,
     extent_for,
     image_plane,
+    map_pixels,
     picker_indices,
+    plane_point_at,
     point_predictions,
 )
 from analysis.explore.workspace import available_tasks, classifier_names, enlarge_png
@@ -24,7 +29,7 @@ from app.components.boundary_cache import cached_distances, cached_map
 from app.components.common import dataset, folder, get_workspace, missing, result, show_source
 from app.components.downloads import figure_downloads
 
-MAX_MAPS, PER_ROW, SIDE_PX = 6, 3, 380
+MAX_MAPS, PER_ROW, MAP_SIDE = 6, 3, 384   # maps drawn about 384 px wide, pixel-exact
 st.title("Decision boundaries")
 names = classifier_names(dataset(), folder())
 if len(names) < 2:
@@ -90,9 +95,12 @@ for axis in ("bd_u", "bd_v"):
 
 
 def clicked(name: str) -> None:
-    points = st.session_state.get(f"bd_map_{name}", {}).get("selection", {}).get("points", [])
-    if points:
-        st.session_state.bd_u, st.session_state.bd_v = float(points[0]["x"]), float(points[0]["y"])
+    """A click on ``name``'s map image: show the grid point under it."""
+    value = st.session_state.get(f"bd_map_{name}")
+    dmap = st.session_state.get("bd_shown_maps", {}).get(name)
+    if value and dmap is not None and "x" in value:
+        st.session_state.bd_u, st.session_state.bd_v = plane_point_at(
+            dmap, value["x"], value["y"], value["width"], value["height"])
 
 
 label = ws.info.class_names[int(ws.test[index][1])]
@@ -103,9 +111,11 @@ st.html(legend_html(ws.info.class_names, present))
 
 def agreement_table() -> None:
     st.markdown("**Agreement between the maps** (share of grid points with the same class)")
-    st.dataframe(pd.DataFrame(result_maps["agreement"]).round(3), key="bd_agreement")
+    with st.container(key="bd_agreement"):      # static tables: no data-grid code to load
+        st.table(pd.DataFrame(result_maps["agreement"]).round(3))
 
 
+st.session_state.bd_shown_maps = result_maps["maps"]   # for the click callbacks
 cells = [*chosen, None]          # None: the agreement matrix, beside the maps where a slot is free
 for start in range(0, len(cells), PER_ROW):
     for col, name in zip(st.columns(PER_ROW), cells[start:start + PER_ROW]):
@@ -113,15 +123,16 @@ for start in range(0, len(cells), PER_ROW):
             if name is None:
                 agreement_table()
                 continue
-            st.plotly_chart(map_figure(result_maps["maps"][name], ws.info.class_names, title=name,
-                                       ra_u=result_maps["ra_length"], legend=False, pick_grid=33,
-                                       side_px=SIDE_PX),
-                            key=f"bd_map_{name}", on_select=lambda n=name: clicked(n),
-                            selection_mode="points", width="content")
+            st.markdown(f"**{name}**")
+            streamlit_image_coordinates(
+                map_pixels(result_maps["maps"][name], ws.info.class_names,
+                           ra_u=result_maps["ra_length"],
+                           scale=max(1, MAP_SIDE // int(resolution))),
+                key=f"bd_map_{name}", on_click=partial(clicked, name), cursor="crosshair")
 st.caption(f"Plane through the {plain} output (origin) along d_RA (towards {ra}, "
            f"‖x_RA − x‖ = {plane.ra_length:.3f}) and a random orthogonal direction; extent "
-           f"±{extent:.3f}, {resolution} x {resolution}; true class {label}. Click a map to "
-           "show the image at that point.")
+           f"±{extent:.3f} on both axes (u to the right, v upwards), {resolution} x {resolution} "
+           f"points; true class {label}. Click a map to show the image at that point.")
 
 @st.fragment
 def point_view():
@@ -150,10 +161,10 @@ figure_downloads("boundary-maps", "bd_maps_fig", task=task, indices=[index],
 st.subheader("Boundary distances of this image")
 bd_rows = [row for name in chosen
            for row in cached_distances(str(ws.folder), ws.task.spec, index, name, ws)]
-st.dataframe(pd.DataFrame([{"classifier": r["classifier"], "direction": r["direction"],
+with st.container(key="bd_image_table"):
+    st.table(pd.DataFrame([{"classifier": r["classifier"], "direction": r["direction"],
                             "BD": "censored (> {:g})".format(r["max_dist"]) if r["censored"]
-                            else f"{r['bd']:.3f}"} for r in bd_rows]),
-             hide_index=True, key="bd_image_table")
+                            else f"{r['bd']:.3f}"} for r in bd_rows]).set_index("classifier"))
 st.caption("BD: [0,1]-pixel L2 distance from the plain output to the first point whose class "
            "differs, along d_RA and along this image's random direction (Table 17's), searched "
            f"up to {bd_rows[0]['max_dist']:g} then bisected to 0.001; censored = no crossing "
@@ -180,11 +191,14 @@ else:
     note = empty_selection_note(report)
     if note:
         st.warning(note)
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key="bd_table")
+    with st.container(key="bd_table"):
+        st.table(pd.DataFrame(rows).set_index("direction"))
     st.caption(f"Units: {report['units']}; clipping {'on' if report['clip'] else 'off'}; "
                f"search: {describe_schedule(report)}, bisection to {report['tol']}.")
     show_source(f"boundaries_{task_slug(task)}_{chosen[0]}_{chosen[1]}.json", report)
-    if report.get("records"):
+    if report.get("records") and st.toggle("Show the BD distributions (ECDF)", key="bd_show_hist",
+                                           help="Drawn on demand: the chart library loads "
+                                                "only then."):
         st.plotly_chart(bd_histograms(report["records"], report["pairs"][0]["source"]),
                         key="bd_hist")
         figure_downloads("bd", "bd_ecdf_fig", task=task, classifier=chosen[0], target=chosen[1])

@@ -54,6 +54,7 @@ def stop_app(proc, log):
     log.close()
 
 
+MAP_FRAME = "streamlit_image_coordinates.streamlit_image_coordinates"   # Boundaries' maps
 SETTLE_MS = 700  # the page must stay unchanged this long before it counts as settled
 
 
@@ -85,11 +86,14 @@ def wait_interactive(page, title: str, timeout_ms: int = 120000) -> float:
             // an element whose code is still loading (plotly's chunk, the data grid) is a
             // skeleton placeholder: the page is not complete while one is shown
             const waiting = document.querySelectorAll('[data-testid="stSkeleton"]').length;
-            const key = state + '/' + charts.length + '/' + drawn + '/' + waiting;
+            // a map image's click component sets its frame's height once its image is shown
+            const maps = [...document.querySelectorAll(`iframe[title="${MAP_FRAME}"]`)];
+            const shown = maps.filter(f => f.getBoundingClientRect().height > 10).length;
+            const key = [state, charts.length, drawn, waiting, maps.length, shown].join('/');
             if (window.__key !== key || window.__last === undefined) {
                 window.__key = key; window.__last = now;
             }
             return state === 'notRunning' && drawn === charts.length && waiting === 0
-                && now - window.__last >= settle;
-        }""", arg=SETTLE_MS, polling=50, timeout=timeout_ms)
+                && shown === maps.length && now - window.__last >= settle;
+        }""".replace("${MAP_FRAME}", MAP_FRAME), arg=SETTLE_MS, polling=50, timeout=timeout_ms)
     return page.evaluate("() => (window.__last - (window.__t0 || 0)) / 1000")

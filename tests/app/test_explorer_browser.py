@@ -15,6 +15,7 @@ from PIL import Image
 from analysis.analyses.features import default_sources
 from tests.app.browser_support import (
     ARTIFACTS,
+    MAP_FRAME,
     mark_start,
     needs_chromium,
     start_app,
@@ -157,24 +158,32 @@ def test_boundaries_click_and_slider_show_the_plane_point(app_url, browser):
     open_page(page, app_url + "/boundaries", "Decision boundaries",
               "first view: boundaries (2 maps, 128 x 128)")
     chosen = ["resnet20", "densenet-bc"]
-    for name in ("resnet32", "vgg11-bn"):       # four classifiers at 128 x 128, cold maps
+    for name in ("resnet32", "vgg11-bn"):       # four classifiers (maps warmed at start-up)
 
         def add(n=name):
             page.locator(".st-key-bd_classifiers input").first.click()
             page.get_by_role("option", name=n, exact=True).click()
             page.keyboard.press("Escape")
 
-        timed(page, "Decision boundaries", "boundaries: add a classifier (one cold map)", add)
+        timed(page, "Decision boundaries", "boundaries: add a classifier", add)
         chosen.append(name)
-    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 4
+    maps = page.locator(f'iframe[title="{MAP_FRAME}"]')
+    assert maps.count() == 4 and page.locator('[data-testid="stPlotlyChart"]').count() == 0
+    first = int(page.locator(".st-key-bd_pick input").first.input_value())
+
+    def next_image():                            # the next image of the Table 17 selection
+        page.locator(".st-key-bd_pick input").first.click()
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("Enter")
+
+    timed(page, "Decision boundaries", "boundaries: another image, four cold maps", next_image)
+    assert int(page.locator(".st-key-bd_pick input").first.input_value()) != first
     assert shown_point(page) == (0.0, 0.0)
-    # the page opens on the first image of the Table 17 selection
-    index = int(page.locator(".st-key-bd_pick input").first.input_value())
+    index = int(page.locator(".st-key-bd_pick input").first.input_value())   # the second one
     ws = Workspace("sr")
     plane = image_plane(ws, index)
     # click a map: the shown point moves there
-    plot = page.locator('[data-testid="stPlotlyChart"] .nsewdrag').first
-    box = plot.bounding_box()
+    box = page.frame_locator(f'iframe[title="{MAP_FRAME}"]').first.locator("#image").bounding_box()
     timed(page, "Decision boundaries", "boundaries: click a map point",
           lambda: page.mouse.click(box["x"] + 0.75 * box["width"], box["y"] + 0.25 * box["height"]))
     u, v = shown_point(page)

@@ -164,18 +164,21 @@ def test_metrics_page_heatmaps_and_quality(env):
 def test_boundaries_page_maps_and_table(env):
     at = run("views/boundaries.py")
     assert at.title[0].value == "Decision boundaries"
-    assert len(at.get("plotly_chart")) >= 3   # two maps and the histogram
-    # the point's predictions, the image's BDs, the agreement and Table 17
-    assert len(at.dataframe) == 3 and len(at.table) == 1
-    preds = at.table[0].value
+    # two maps as images with a click component, no chart library until the ECDF is asked for
+    assert len(at.get("component_instance")) == 2 and not at.get("plotly_chart")
+    # static tables: the agreement (beside the maps), the point's predictions, BDs, Table 17
+    assert len(at.table) == 4 and not at.dataframe
+    frames = [t.value for t in at.table]
+    preds = frames[1]
     assert list(preds.index) == ["clf-a", "clf-b"] and "top-3" in preds.columns
-    frames = [d.value for d in at.dataframe]   # the agreement (beside the maps), BDs, Table 17
     assert set(frames[0].columns) == {"clf-a", "clf-b"}
-    assert set(frames[1]["direction"]) == {"ra", "random"}
-    table = frames[2]
+    assert set(frames[2]["direction"]) == {"ra", "random"}
+    table = frames[3]
     assert "BD(Rs) mean [95% CI]" in table.columns   # rounded text, not lists of floats
     assert all(v == "-" or re.fullmatch(r"\d+\.\d{3}( \[\d+\.\d{3}, \d+\.\d{3}\])?", v)
                for v in table["BD(Rs) mean [95% CI]"])
+    at.toggle(key="bd_show_hist").set_value(True).run()        # the ECDF on demand
+    assert len(at.get("plotly_chart")) == 1
     at.radio(key="bd_picker").set_value("by index").run()
     at.number_input(key="bd_index").set_value(3).run()
     assert not at.exception
