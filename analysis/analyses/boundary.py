@@ -464,5 +464,5 @@ def legend_html(class_names, present: list[int] | None = None) -> str:
              f'inline-block;width:12px;height:12px;background:{palette[c]};margin-right:4px;'
              f'vertical-align:middle"></span>{class_names[c]}</span>' for c in shown]
     items += ['<span style="margin-right:12px">✕ plain output (origin)</span>',
-              '<span>☆ RA output</span>']
+              '<span>◇ RA output</span>']
     return '<div style="font-size:14px;line-height:1.9">' + "".join(items) + "</div>"

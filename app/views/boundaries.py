@@ -128,7 +128,8 @@ for start in range(0, len(cells), PER_ROW):
                 map_pixels(result_maps["maps"][name], ws.info.class_names,
                            ra_u=result_maps["ra_length"],
                            scale=max(1, MAP_SIDE // int(resolution))),
-                key=f"bd_map_{name}", on_click=partial(clicked, name), cursor="crosshair")
+                key=f"bd_map_{name}", on_click=partial(clicked, name), cursor="crosshair",
+                width="stretch")          # the column's width, square
 st.caption(f"Plane through the {plain} output (origin) along d_RA (towards {ra}, "
            f"‖x_RA − x‖ = {plane.ra_length:.3f}) and a random orthogonal direction; extent "
            f"±{extent:.3f} on both axes (u to the right, v upwards), {resolution} x {resolution} "
