@@ -351,3 +351,21 @@ def test_boundary_maps_at_column_width_put_the_maps_below_the_strip(tiny_zoo, sh
     assert [ax.get_title() for ax in maps] == ["clf-a", "clf-b"]
     top_of_maps = max(ax.get_position().y1 for ax in maps)
     assert top_of_maps < min(ax.get_position().y0 for ax in strip)
+
+
+def test_the_shipped_set_adds_qualnets_figure_2_where_several_classifiers_have_reports(tmp_path):
+    import json as _json
+
+    from analysis.reporting.paper.shipped import planned
+
+    for clf in ("zeta-kd", "resnet20"):
+        (tmp_path / f"features_sr_scale4_{clf}.json").write_text(
+            _json.dumps({"task": "sr:scale=4", "classifier": clf}))
+    (tmp_path / "features_jpeg_quality10_resnet20.json").write_text(
+        _json.dumps({"task": "jpeg:quality=10", "classifier": "resnet20"}))
+    plan = [(k, f) for k, f in planned(tmp_path) if k == "tsne"]
+    singles = [f for _, f in plan if "classifier" in f]
+    multi = [f for _, f in plan if "classifiers" in f]
+    assert len(singles) == 3
+    # one Fig. 2 analog, for the task with two reports; the zoo's classifier first
+    assert multi == [{"task": "sr:scale=4", "classifiers": ["resnet20", "zeta-kd"]}]

@@ -1,8 +1,10 @@
 """The figure set ``python -m analysis results`` writes to ``results/figures/``: for each task
 with an evaluation, the Fig. 3 and Fig. 4 analogs and the quality bars; the lambda trade-off and
-the transfer heatmap where the zoo has them; the BD ECDFs of every boundary table and the t-SNE
-of every feature report. Built from the result files there (and, for the image figures, the
-checkpoints on a few images), so it is cheap."""
+the transfer heatmap where the zoo has them; the BD ECDFs of every boundary table, the t-SNE
+of every feature report and, for a task with reports of several classifiers (the vanilla one
+and the recognizer-side ones), QualNet's Fig. 2 analog with one panel each. Built from the
+result files there (and, for the image figures, the checkpoints on a few images), so it is
+cheap."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ FALLBACKS = {"examples": [{}, {"filter": "plain-wrong"}, {"indices": [0, 1, 2]}]
 DPI = 200
 
 
-def planned(results: Path) -> list[tuple[str, dict]]:
+def planned(results: Path, folder=None) -> list[tuple[str, dict]]:
     """(kind, FigureOptions fields) of every figure the result files in ``results`` allow."""
     plan = []
     for path in sorted(results.glob("evaluate_*.json")):
@@ -39,10 +41,26 @@ def planned(results: Path) -> list[tuple[str, dict]]:
                             "target": pair["target"]}))
     for path in sorted(results.glob("loss_grid_*.json")):
         plan.append(("error-ranking", {"task": json.loads(path.read_text())["task"]}))
+    by_task: dict[str, list[str]] = {}
     for path in sorted(results.glob("features_*.json")):
         report = json.loads(path.read_text())
+        by_task.setdefault(report["task"], []).append(report["classifier"])
         plan.append(("tsne", {"task": report["task"], "classifier": report["classifier"]}))
+    for task, names in by_task.items():   # QualNet Fig. 2: one panel per classifier, HQ vs LQ
+        if len(names) > 1:
+            plan.append(("tsne", {"task": task, "classifiers": classifier_order(names, folder)}))
     return plan
+
+
+def classifier_order(names: list[str], folder=None) -> list[str]:
+    """``names`` in the zoo's order (its own classifiers, then the recognizer-side ones)."""
+    from ...zoo.checkpoints import classifier_cards
+
+    try:
+        known = [c["name"] for c in classifier_cards(folder)]
+    except RAExplorerError:
+        known = []
+    return sorted(names, key=lambda n: (known.index(n) if n in known else len(known), n))
 
 
 def write_result_figures(results: Path, out_dir: Path | None = None, folder=None,
@@ -54,7 +72,7 @@ def write_result_figures(results: Path, out_dir: Path | None = None, folder=None
     results = Path(results)
     out_dir = Path(out_dir) if out_dir is not None else results / "figures"
     written = []
-    for kind, fields in planned(results):
+    for kind, fields in planned(results, folder):
         fig = None
         for choice in FALLBACKS.get(kind, [{}]):
             options = FigureOptions(results=results, checkpoints=folder, dataset=dataset,
