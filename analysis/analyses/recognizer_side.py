@@ -94,6 +94,14 @@ def table_from_records(tables: dict[str, RecordTable], vanilla: str,
 INPUT_LABELS = {"none": "no processing", "plain": "plain processor", "ra": "RA processor"}
 
 
+def cell_text(c: dict | None, digits: int = 2) -> str:
+    """One cell as "accuracy % [95 % CI]" ("—" for an empty cell)."""
+    if c is None:
+        return "—"
+    return (f"{100 * c['accuracy']:.{digits}f} "
+            f"[{100 * c['ci95'][0]:.1f}, {100 * c['ci95'][1]:.1f}]")
+
+
 def format_recognizer_table(result: dict) -> str:
     """Markdown: accuracy in % [95 % CI] per degradation, then mCE (see the module docstring)."""
     degs = result["degradations"]
@@ -107,11 +115,7 @@ def format_recognizer_table(result: dict) -> str:
              "| classifier | input | clean | " + " | ".join(degs) + " | mCE |",
              "|---|---|---:|" + "---:|" * len(degs) + "---:|"]
     for row in result["rows"]:
-        vals = []
-        for d in ["clean", *degs]:
-            c = row["cells"].get(d)
-            vals.append("—" if c is None else f"{100 * c['accuracy']:.2f} "
-                        f"[{100 * c['ci95'][0]:.1f}, {100 * c['ci95'][1]:.1f}]")
+        vals = [cell_text(row["cells"].get(d)) for d in ["clean", *degs]]
         mce = "—" if row["mce"] is None else f"{row['mce']:.3f}"
         lines.append(f"| {row['classifier']} | {INPUT_LABELS[row['input']]} | "
                      + " | ".join(vals) + f" | {mce} |")

@@ -9,6 +9,7 @@ from analysis.explore.workspace import available_tasks, classifier_names
 from analysis.reporting.figures import accuracy_heatmap, lambda_figure, transfer_heatmap
 from analysis.reporting.paper.evaluation import lambda_sources
 from analysis.zoo.catalogue import ra_sources
+from analysis.zoo.checkpoints import find_checkpoints
 from app.components.common import dataset, folder, missing, result, show_source
 from app.components.downloads import figure_downloads
 
@@ -27,11 +28,18 @@ if evaluation is not None:
 else:
     st.info(f"results/evaluate_{slug}.json is not there yet (run `python -m analysis results`); "
             "you can compute the matrix here on part of the test split.")
-limit = st.slider("Images for an on-demand computation", 100, 10000, 500, step=100,
+c1, c2 = st.columns([1, 2])
+limit = c1.slider("Images for an on-demand computation", 100, 10000, 500, step=100,
                   key="metrics_limit")
-if st.button("Recompute now", key="metrics_compute"):
+every = classifier_names(dataset(), folder())          # the zoo's and the recognizer-side ones
+own = [c["name"] for c in find_checkpoints(folder(), kind="classifier", dataset=dataset())]
+picked = c2.multiselect("Classifiers for it", every, default=[c for c in every if c in own],
+                        key="metrics_classifiers",
+                        help="Recognizer-side ones (checkpoints/recognizers/) can be added.")
+if st.button("Recompute now", key="metrics_compute", disabled=not picked):
     bar = st.progress(0.0, text="Evaluating…")
     evaluation = evaluate(task, dataset=dataset(), folder=folder(), limit=limit, progress=False,
+                          classifiers=picked,
                           on_progress=lambda done, total: bar.progress(done / total,
                                                                         text=f"{done} / {total}"))
     bar.progress(1.0, text=f"Done: {evaluation['n_images']} test images")
@@ -113,3 +121,23 @@ if grid is not None:   # Uelwer et al.'s loss grid (checkpoints/loss-grid/), whe
                "LPIPS-style distances on this project's classifiers.")
     figure_downloads("error-ranking", "metrics_error_ranking_fig", task=task)
     show_source(f"loss_grid_{slug}.json", grid)
+
+st.subheader("Fix the image or fix the recognizer")
+sides = result("recognizers.json")
+if sides is None:
+    missing("the comparison of RA processing with the recognizer-side classifiers",
+            "python -m analysis recognizers")
+else:
+    from analysis.analyses.recognizer_side import INPUT_LABELS, cell_text
+
+    degs = sides["degradations"]
+    with st.container(key="metrics_recognizers"):
+        st.table(pd.DataFrame([{"classifier": r["classifier"], "input": INPUT_LABELS[r["input"]],
+                                **{d: cell_text(r["cells"].get(d), 1) for d in ["clean", *degs]},
+                                "mCE": "—" if r["mce"] is None else f"{r['mce']:.3f}"}
+                               for r in sides["rows"]]).set_index(["classifier", "input"]))
+    st.caption(f"Accuracy in % [95 % Wilson CI] over {sides['n_images']:,} test images. mCE: "
+               "the mean over the degraded columns of the row's error divided by the error of "
+               f"{sides['vanilla']} on the unprocessed LQ input (below 1 is better). Processed "
+               "inputs use the processors of the degradation's task family.")
+    show_source("recognizers.json", sides)

@@ -1,6 +1,7 @@
 """AppTest: every page runs without exception, shows its key elements and re-renders on change."""
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -341,3 +342,37 @@ def test_the_launchers_preload_leaves_the_workspace_the_pages_use(env, tiny_zoo,
     at.selectbox(key="compare_task").set_value(tasks[-1]).run()   # and so does a task change
     assert not at.exception and len(built) == len(tasks)
     assert get_workspace(tasks[0]) is not None and len(built) == len(tasks)
+
+
+def test_metrics_offers_recognizer_side_classifiers_and_shows_their_table(
+        tiny_zoo, results, tmp_path, monkeypatch):
+    from analysis.analyses.recognizer_side import measure_recognizers, save_recognizer_table
+    from analysis.config import dataset_slug
+    from analysis.training.recognizers import train_recognizer
+    from tests.conftest import TINY_CLASSIFIER
+
+    zoo = tmp_path / "zoo"
+    shutil.copytree(tiny_zoo, zoo)
+    train_recognizer("augment", "resnet20", {"degradation": "mix"}, dataset=SYNTH,
+                     out=str(zoo / "recognizers" / "aug"), epochs=1, batch_size=32,
+                     arch_kwargs=TINY_CLASSIFIER, max_steps=2, val_limit=20,
+                     state_dir=str(tmp_path), progress=False)
+    copy = tmp_path / "results"
+    shutil.copytree(results, copy)
+    save_recognizer_table(measure_recognizers(SYNTH, zoo, vanilla="clf-a",
+                                              degradations=("sr", "compound"), limit=20,
+                                              progress=False),
+                          copy / "datasets" / dataset_slug(SYNTH))
+    monkeypatch.setenv("RA_CHECKPOINTS", str(zoo))
+    monkeypatch.setenv("RA_DATASET", SYNTH)
+    monkeypatch.setenv("RA_RESULTS", str(copy))
+    at = run("views/metrics.py")
+    picker = at.multiselect(key="metrics_classifiers")
+    assert "aug" in picker.options and "aug" not in picker.value   # offered, not by default
+    table = next(t.value for t in at.table)                         # the comparison table
+    assert ("aug", "no processing") in set(table.index) and "mCE" in table.columns
+    picker.select("aug").run()
+    at.slider(key="metrics_limit").set_value(100).run()
+    at.button(key="metrics_compute").click().run()
+    assert not at.exception
+    assert "aug" in at.session_state["evaluation_sr_scale4"]["classifiers"]
