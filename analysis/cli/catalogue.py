@@ -15,7 +15,11 @@ def cmd_zoo(args) -> int:
     cards = [{**c, "collection": None} for c in find_checkpoints(args.checkpoints)]
     folders = [args.checkpoints]
     if not args.no_collections:
-        for name, folder in collection_dirs(args.checkpoints).items():
+        places = dict(collection_dirs(args.checkpoints))
+        bases = checkpoint_dir(args.checkpoints) / "bases"   # fine-tuning starts, QualNet's
+        if bases.is_dir():                                    # stage-1 network
+            places["bases"] = bases
+        for name, folder in places.items():
             cards += [{**c, "collection": name} for c in find_checkpoints(folder)]
             folders.append(folder)
     for folder in folders:

@@ -30,6 +30,23 @@ def test_zoo_json_lists_cards(tiny_zoo, capsys):
     assert "sr-ra" in capsys.readouterr().out
 
 
+def test_zoo_lists_the_bases_and_collections_with_their_folder(tiny_zoo, tmp_path, capsys):
+    import shutil
+
+    zoo = tmp_path / "zoo"
+    shutil.copytree(tiny_zoo, zoo)
+    for folder, name in (("bases", "clf-a"), ("recognizers", "clf-b")):
+        (zoo / folder).mkdir()
+        for suffix in (".json", ".safetensors"):
+            shutil.move(zoo / f"{name}{suffix}", zoo / folder / f"{name}{suffix}")
+    assert main(["zoo", "--checkpoints", str(zoo), "--json"]) == 0
+    where = {c["name"]: c["collection"] for c in json.loads(capsys.readouterr().out)}
+    assert where["clf-a"] == "bases" and where["clf-b"] == "recognizers"
+    assert where["sr-plain"] is None
+    assert main(["zoo", "--checkpoints", str(zoo), "--json", "--no-collections"]) == 0
+    assert "clf-a" not in {c["name"] for c in json.loads(capsys.readouterr().out)}
+
+
 def test_errors_are_one_sentence_with_exit_2(tmp_path, capsys):
     assert main(["evaluate", "--task", "sr", "--dataset", SYNTH, "--checkpoints",
                  str(tmp_path), "--no-progress"]) == 2
