@@ -36,10 +36,18 @@ def app(tiny_zoo, tmp_path_factory):
     stop_app(proc, log)
 
 
-def settled(page, timeout_ms=60000):
-    page.wait_for_function("""() => {
+def settled(page, timeout_ms=60000, quiet_ms=400):
+    """Wait until no script run is in progress and none has started for ``quiet_ms`` (a run
+    that an Enter or a click triggers can start a moment after the action returns; a field
+    filled during it may be reset, which made this test flaky on a loaded machine)."""
+    page.evaluate("() => { window.__quietSince = undefined; }")
+    page.wait_for_function("""(quiet) => {
         const a = document.querySelector('[data-testid="stApp"]');
-        return a && a.getAttribute('data-test-script-state') === 'notRunning'; }""",
+        const idle = a && a.getAttribute('data-test-script-state') === 'notRunning';
+        const now = performance.now();
+        if (!idle) { window.__quietSince = undefined; return false; }
+        if (window.__quietSince === undefined) window.__quietSince = now;
+        return now - window.__quietSince >= quiet; }""", arg=quiet_ms, polling=50,
                            timeout=timeout_ms)
 
 
