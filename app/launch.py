@@ -74,7 +74,7 @@ def preload(task: str | None = None) -> float:
             for clf in ws.default_pair():            # the record table, if shipped (Gallery,
                 if shipped and clf in shipped:        # Boundaries' pickers): never measured here
                     ws.record_table(clf)
-            if shipped and set(ws.default_pair()) <= set(shipped):
+            if opens_on_shipped_tables(ws):
                 from app.components.boundary_cache import warm_default_view
 
                 warm_default_view(ws)                 # Boundaries' opening maps and distances
@@ -105,6 +105,12 @@ def demo_study() -> str:
         return f"no survey demo study ({type(exc).__name__}: {exc})"
 
 
+def opens_on_shipped_tables(ws) -> bool:
+    """Whether Boundaries' opening view rests on shipped record tables (its picker then costs
+    nothing to warm; without them the launcher measures no table)."""
+    return set(ws.default_pair()) <= set(ws.shipped_classifiers() or [])
+
+
 def warm_in_background() -> threading.Thread:
     """Draw, in a daemon thread while the server starts, the Boundaries maps that the opening
     view does not show (every other classifier at its image), so that adding one is a cache
@@ -125,7 +131,7 @@ def warm_in_background() -> threading.Thread:
             tasks = available_tasks(dataset(), folder())
             if tasks:
                 ws = workspace(tasks[0], dataset(), folder(), ())
-                if set(ws.default_pair()) <= set(ws.shipped_classifiers() or []):
+                if opens_on_shipped_tables(ws):
                     warm_default_view(ws, others=True)
         except Exception:  # noqa: BLE001
             pass

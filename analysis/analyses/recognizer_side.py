@@ -102,6 +102,11 @@ def cell_text(c: dict | None, digits: int = 2) -> str:
             f"[{100 * c['ci95'][0]:.1f}, {100 * c['ci95'][1]:.1f}]")
 
 
+def mce_text(row: dict) -> str:
+    """A row's mCE to 3 decimals ("—" without degraded cells)."""
+    return "—" if row["mce"] is None else f"{row['mce']:.3f}"
+
+
 def format_recognizer_table(result: dict) -> str:
     """Markdown: accuracy in % [95 % CI] per degradation, then mCE (see the module docstring)."""
     degs = result["degradations"]
@@ -116,9 +121,8 @@ def format_recognizer_table(result: dict) -> str:
              "|---|---|---:|" + "---:|" * len(degs) + "---:|"]
     for row in result["rows"]:
         vals = [cell_text(row["cells"].get(d)) for d in ["clean", *degs]]
-        mce = "—" if row["mce"] is None else f"{row['mce']:.3f}"
         lines.append(f"| {row['classifier']} | {INPUT_LABELS[row['input']]} | "
-                     + " | ".join(vals) + f" | {mce} |")
+                     + " | ".join(vals) + f" | {mce_text(row)} |")
     return "\n".join(lines)
 
 

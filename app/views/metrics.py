@@ -128,13 +128,13 @@ if sides is None:
     missing("the comparison of RA processing with the recognizer-side classifiers",
             "python -m analysis recognizers")
 else:
-    from analysis.analyses.recognizer_side import INPUT_LABELS, cell_text
+    from analysis.analyses.recognizer_side import INPUT_LABELS, cell_text, mce_text
 
     degs = sides["degradations"]
     with st.container(key="metrics_recognizers"):
         st.table(pd.DataFrame([{"classifier": r["classifier"], "input": INPUT_LABELS[r["input"]],
                                 **{d: cell_text(r["cells"].get(d), 1) for d in ["clean", *degs]},
-                                "mCE": "—" if r["mce"] is None else f"{r['mce']:.3f}"}
+                                "mCE": mce_text(r)}
                                for r in sides["rows"]]).set_index(["classifier", "input"]))
     st.caption(f"Accuracy in % [95 % Wilson CI] over {sides['n_images']:,} test images. mCE: "
                "the mean over the degraded columns of the row's error divided by the error of "
