@@ -26,13 +26,15 @@ def preload(task: str | None = None) -> float:
     """Import what the pages import and build the cached workspace of ``task`` (default: every
     task the pages offer) with the LPIPS-style metric of Compare's classifier; for the first
     task also the record tables of the default
-    classifier pair (when shipped) and the Boundaries page's opening view (its maps and
-    boundary distances, when those tables are shipped); seconds taken.
+    classifier pair (when shipped), the Boundaries page's opening view (its maps and
+    boundary distances, when those tables are shipped) and the hover images of the Features
+    page's opening t-SNE; seconds taken.
 
     A missing dataset or checkpoint is not an error here: the pages say what to run.
     """
     t0 = time.perf_counter()
     import matplotlib
+    import altair  # noqa: F401  (the Features page's t-SNE)
     import pandas  # noqa: F401
     import piq  # noqa: F401
     import plotly.graph_objects  # noqa: F401
@@ -78,6 +80,9 @@ def preload(task: str | None = None) -> float:
                 from app.components.boundary_cache import warm_default_view
 
                 warm_default_view(ws)                 # Boundaries' opening maps and distances
+            from app.components.tsne_cache import warm_opening_view
+
+            warm_opening_view(name)                   # Features' hover images
     except RAExplorerError:
         pass  # missing data or checkpoints: the pages say what to run
     except Exception as exc:  # noqa: BLE001 — a speed-up must never keep the app from starting

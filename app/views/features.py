@@ -6,6 +6,13 @@ import streamlit as st
 
 from analysis.analyses.features import HQ, default_sources, selected_indices, tsne_figure
 from analysis.analyses.quality import task_slug
+from analysis.explore.tsne_chart import (
+    TOOLTIP_CSS,
+    selected_images,
+    shown_sources,
+    tsne_chart,
+    tsne_frame,
+)
 from analysis.explore.workspace import available_tasks, classifier_names, enlarge_png
 from app.components.common import (
     dataset,
@@ -17,6 +24,7 @@ from app.components.common import (
     show_source,
 )
 from app.components.downloads import figure_downloads
+from app.components.tsne_cache import tsne_images
 
 COLUMNS, SHOWN = 8, 24
 st.title("Feature space")
@@ -53,15 +61,32 @@ else:
                              help="Opens on HQ, LQ, plain and RA; add the others here.")
     classes = c3.multiselect("Classes", class_names, default=class_names,
                              key="features_all_classes")
-fig = tsne_figure(report, classes=[class_names.index(c) for c in classes], sources=sources,
-                  contrast=contrast)
-event = st.plotly_chart(fig, key="features_tsne", on_select="rerun",
-                        selection_mode=("points", "box", "lasso"))
-st.caption("Drag a lasso (or switch to box select) over points to list their images below; "
-           "double-click the plot to clear the selection.")
+lasso = st.toggle("Lasso selection (plotly)", key="features_lasso",
+                  help="The plotly scatter, with lasso and box selection but no image on hover.")
+if lasso:
+    fig = tsne_figure(report, classes=[class_names.index(c) for c in classes], sources=sources,
+                      contrast=contrast)
+    event = st.plotly_chart(fig, key="features_tsne", on_select="rerun",
+                            selection_mode=("points", "box", "lasso"))
+    st.caption("Drag a lasso (or switch to box select) over points to list their images "
+               "below; double-click the plot to clear the selection.")
+    picked = selected_indices(event.selection if event else {})
+else:
+    drawn = shown_sources(report, sources, contrast)
+    frame = tsne_frame(report, classes=[class_names.index(c) for c in classes], sources=sources,
+                       contrast=contrast, images=tsne_images(task, classifier, tuple(drawn)))
+    st.html(TOOLTIP_CSS)
+    event = st.altair_chart(tsne_chart(frame, report, contrast), key="features_tsne_vega",
+                            on_select="rerun", width="stretch")
+    selection = event.selection if event else {}
+    picked = selected_images(frame, selection)
+    box = selection.get("box") or {}
+    st.caption("Hover a point to see its image; drag a box to list the images inside it "
+               "below, or click a point; double-click to clear. "
+               + (f"Box: x in [{min(box['x']):.3f}, {max(box['x']):.3f}], y in "
+                  f"[{min(box['y']):.3f}, {max(box['y']):.3f}]." if box.get("x") else ""))
 figure_downloads("tsne", "features_tsne_fig", task=task, classifier=classifier)
 
-picked = selected_indices(event.selection if event else {})
 if picked:
     st.subheader(f"{len(picked)} selected images")
     st.download_button("Export the selected indices (CSV)",
@@ -90,8 +115,7 @@ if picked:
 
 rows = [{"source": s, "accuracy %": 100 * report["accuracy"][s],
          **report["measures"]["sources"][s]} for s in report["sources"]]
-st.dataframe(pd.DataFrame(rows).drop(columns=["hq_distance_raw"]), hide_index=True,
-             key="features_measures")
+st.table(pd.DataFrame(rows).drop(columns=["hq_distance_raw"]).set_index("source").round(3))
 st.caption("Measured in the original feature space: hq_distance is the mean distance to the "
            "image's own clean feature relative to the mean distance between class centroids; "
            "k-NN agreement uses a 10-NN classifier fitted on the clean features.")

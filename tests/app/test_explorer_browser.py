@@ -3,6 +3,7 @@ clicks, Compare's kept state and wipe, the Boundaries instrument (click, sliders
 t-SNE lasso. Interaction times (widget change to the end of the run) go to
 test-artifacts/explorer_times.json; BENCHMARKS.md quotes them."""
 
+import base64
 import io
 import json
 import statistics
@@ -205,47 +206,115 @@ def test_boundaries_click_and_slider_show_the_plane_point(app_url, browser):
     page.screenshot(path=str(ARTIFACTS / "explorer_boundaries_slider.png"), full_page=True)
 
 
-def test_a_box_selection_over_the_tsne_lists_exactly_those_images(app_url, browser):
+def drag_box(page, box, frac=(0.40, 0.40, 0.60, 0.60)):
+    """Drag the mouse over ``box`` (a bounding box) from one fraction of it to another."""
+    x0, y0 = box["x"] + frac[0] * box["width"], box["y"] + frac[1] * box["height"]
+    x1, y1 = box["x"] + frac[2] * box["width"], box["y"] + frac[3] * box["height"]
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move((x0 + x1) / 2, (y0 + y1) / 2, steps=5)
+    page.mouse.move(x1, y1, steps=5)
+    page.mouse.up()
+    return x0, y0, x1, y1
+
+
+def shown_indices(page) -> list[int]:
+    return [int(t.split()[0].lstrip("#")) for t in
+            page.locator('[data-testid="stImage"]').all_inner_texts()]
+
+
+def test_tsne_hover_shows_the_points_image_and_a_box_lists_exactly_those_images(
+        app_url, browser):
+    from analysis.explore.tsne_chart import SOURCE_INPUTS
+    from analysis.explore.workspace import Workspace
+
     report = json.loads((ROOT / "results" / "features_sr_scale4_resnet20.json").read_text())
     page = browser.new_page(viewport={"width": 1400, "height": 1200})
     open_page(page, app_url + "/features", "Feature space", "first view: features")
+    canvas = page.locator(".st-key-features_tsne_vega canvas").first
+    area = canvas.bounding_box()
+    # hover: walk across the middle until the tooltip shows a point's image
+    tip = page.locator("#vg-tooltip-element.visible")
+    for k in range(200):
+        page.mouse.move(area["x"] + area["width"] * (0.3 + 0.002 * k),
+                        area["y"] + area["height"] * (0.35 + 0.0015 * k))
+        if tip.count() and tip.locator("img").count():
+            break
+    assert tip.locator("img").count() == 1
+    text = tip.inner_text()
+    index = int(text.split("test image")[1].split()[0].replace(",", ""))
+    source = text.split("source")[1].split()[0]
+    src = tip.locator("img").get_attribute("src")
+    shown = np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))))
+    ws = Workspace("sr")
+    name = SOURCE_INPUTS.get(source, source)
+    want = np.clip(np.round(ws.thumbnails([index], [name])[index] * 255), 0, 255)
+    assert np.array_equal(shown, want.astype(np.uint8))       # that source's own pixels
+    page.screenshot(path=str(ARTIFACTS / "explorer_features_hover.png"))
+
+    timed(page, "Feature space", "features: box selection", lambda: drag_box(page, area))
+    heading = page.get_by_role("heading", name="selected images", exact=False)
+    heading.wait_for(timeout=60000)
+    caption = page.get_by_text("Box: x in [", exact=False).inner_text()
+    xs = [float(v) for v in caption.split("x in [")[1].split("]")[0].split(",")]
+    ys = [float(v) for v in caption.split("y in [")[1].split("]")[0].split(",")]
+    drawn = set(default_sources(report))       # the sources the page opens on
+
+    def within(grow):                           # the caption rounds the box to 3 decimals
+        return {p["index"] for p in report["points"] if p["source"] in drawn
+                and xs[0] - grow <= p["x"] <= xs[1] + grow
+                and ys[0] - grow <= p["y"] <= ys[1] + grow}
+
+    count = int(heading.inner_text().split()[0].replace(",", ""))
+    assert len(within(-0.0006)) <= count <= len(within(0.0006)) and count > 0
+    listed = shown_indices(page)
+    assert len(listed) == min(24, count) and set(listed) <= within(0.0006)
+    page.screenshot(path=str(ARTIFACTS / "explorer_features_selection.png"), full_page=True)
+
+
+def test_a_lasso_over_the_plotly_tsne_lists_exactly_those_images(app_url, browser):
+    report = json.loads((ROOT / "results" / "features_sr_scale4_resnet20.json").read_text())
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    open_page(page, app_url + "/features", "Feature space", "first view (warm start)")
+    timed(page, "Feature space", "features: lasso view toggled on",
+          lambda: page.get_by_text("Lasso selection (plotly)").click())
     chart = page.locator(".st-key-features_tsne")
-    chart.hover()
-    chart.locator('[data-title="Box Select"]').click()
     plot = chart.locator(".nsewdrag").first
     box = plot.bounding_box()
+    # a lasso (plotly's default drag here) along the four corners of the middle fifth
     x0, y0 = box["x"] + 0.40 * box["width"], box["y"] + 0.40 * box["height"]
     x1, y1 = box["x"] + 0.60 * box["width"], box["y"] + 0.60 * box["height"]
-    def drag():
+
+    def lasso():
         page.mouse.move(x0, y0)
         page.mouse.down()
-        page.mouse.move((x0 + x1) / 2, (y0 + y1) / 2, steps=5)
-        page.mouse.move(x1, y1, steps=5)
+        for x, y in ((x1, y0), (x1, y1), (x0, y1), (x0, y0 + 1)):
+            page.mouse.move(x, y, steps=6)
         page.mouse.up()
 
-    timed(page, "Feature space", "features: box selection", drag)
+    timed(page, "Feature space", "features: lasso selection", lasso)
     heading = page.get_by_role("heading", name="selected images", exact=False)
     heading.wait_for(timeout=60000)
     # exactly the points plotly selected (each trace's selectedpoints), in plotly's order ...
     picked = chart.locator(".js-plotly-plot").evaluate(
         """g => g.data.flatMap(t => (t.selectedpoints || []).map(i => t.customdata[i][0]))""")
     expected = list(dict.fromkeys(int(i) for i in picked))
-    assert heading.inner_text().startswith(f"{len(expected)} selected images")
-    # ... and those are the report's points inside the box (to a pixel at its edges)
-    sel = chart.locator(".js-plotly-plot").evaluate(
-        "g => { const s = (g.layout.selections || [])[0]; return s && [s.x0, s.x1, s.y0, s.y1]; }")
-    xs, ys = sorted(sel[:2]), sorted(sel[2:])
+    assert expected and heading.inner_text().startswith(f"{len(expected)} selected images")
+    # ... and those are the report's points inside the lasso (a square, to a pixel at its edges)
+    axes = chart.locator(".js-plotly-plot").evaluate(
+        "g => [g._fullLayout.xaxis.range, g._fullLayout.yaxis.range]")
+    (ax0, ax1), (ay0, ay1) = axes
+    to_x = lambda px: ax0 + (px - box["x"]) / box["width"] * (ax1 - ax0)      # noqa: E731
+    to_y = lambda py: ay1 - (py - box["y"]) / box["height"] * (ay1 - ay0)     # noqa: E731
+    xs, ys = sorted((to_x(x0), to_x(x1))), sorted((to_y(y0), to_y(y1)))
     px = (xs[1] - xs[0]) / (x1 - x0), (ys[1] - ys[0]) / (y1 - y0)
-
-    drawn = set(default_sources(report))       # the sources the page opens on
+    drawn = set(default_sources(report))
 
     def within(grow):
         return {p["index"] for p in report["points"] if p["source"] in drawn
                 and xs[0] - grow * px[0] <= p["x"] <= xs[1] + grow * px[0]
                 and ys[0] - grow * px[1] <= p["y"] <= ys[1] + grow * px[1]}
 
-    assert within(-1) <= set(expected) <= within(1)
-    shown = [int(t.split()[0].lstrip("#")) for t in
-             page.locator('[data-testid="stImage"]').all_inner_texts()]
-    assert shown == expected[:24]
-    page.screenshot(path=str(ARTIFACTS / "explorer_features_selection.png"), full_page=True)
+    assert within(-2) <= set(expected) <= within(2)
+    assert shown_indices(page) == expected[:24]
+    page.screenshot(path=str(ARTIFACTS / "explorer_features_lasso.png"), full_page=True)

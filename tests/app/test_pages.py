@@ -226,7 +226,12 @@ def test_the_launchers_warm_up_draws_exactly_the_boundaries_pages_opening_maps(
 
 def test_features_page_scatter_and_measures(env):
     at = run("views/features.py")
-    assert len(at.get("plotly_chart")) == 1 and len(at.dataframe) == 1
+    # the Vega-Lite scatter by default (hover images), plotly's with its lasso on demand
+    assert len(at.get("vega_lite_chart")) == 1 and not at.get("plotly_chart")
+    assert len(at.table) == 1
+    at.toggle(key="features_lasso").set_value(True).run()
+    assert len(at.get("plotly_chart")) == 1 and not at.get("vega_lite_chart")
+    at.toggle(key="features_lasso").set_value(False).run()
     assert at.selectbox(key="features_classifier").value == "clf-b"
     at.selectbox(key="features_classifier").set_value("clf-a").run()
     assert not at.exception
@@ -376,3 +381,25 @@ def test_metrics_offers_recognizer_side_classifiers_and_shows_their_table(
     at.button(key="metrics_compute").click().run()
     assert not at.exception
     assert "aug" in at.session_state["evaluation_sr_scale4"]["classifiers"]
+
+
+def test_the_preload_draws_the_hover_images_the_features_page_opens_on(env, monkeypatch):
+    import app.components.tsne_cache as tsne_cache
+    from app.launch import preload
+
+    tsne_cache._images.clear()
+    calls = []
+    real = tsne_cache.point_images
+
+    def counting(ws, report, sources):
+        calls.append((report["classifier"], tuple(sources)))
+        return real(ws, report, sources)
+
+    monkeypatch.setattr(tsne_cache, "point_images", counting)
+    preload()
+    assert len(calls) == 1 and calls[0][0] == "clf-b"      # the classifier with a report
+    at = run("views/features.py")
+    assert len(at.get("vega_lite_chart")) == 1
+    assert len(calls) == 1, "the page drew its hover images again: not the preload's entry"
+    at.multiselect(key="features_sources").unselect("sr-ra").run()   # another view: drawn
+    assert not at.exception and len(calls) == 2

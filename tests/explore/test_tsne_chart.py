@@ -1,0 +1,104 @@
+import base64
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from analysis.analyses.features import HQ, LQ, feature_report
+from analysis.errors import RAExplorerError
+from analysis.explore.tsne_chart import (
+    point_images,
+    selected_images,
+    shown_sources,
+    tsne_chart,
+    tsne_frame,
+)
+from analysis.explore.workspace import Workspace
+from tests.conftest import SYNTH
+
+
+@pytest.fixture(scope="module")
+def report(tiny_zoo):
+    return feature_report("sr", "clf-a", n=24, folder=tiny_zoo, dataset=SYNTH)
+
+
+def decode(url: str) -> np.ndarray:
+    assert url.startswith("data:image/png;base64,")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
+
+
+def test_frame_holds_the_chosen_points_only(report):
+    frame = tsne_frame(report, classes=[0, 1], sources=[HQ, LQ])
+    expected = [p for p in report["points"] if p["source"] in (HQ, LQ) and p["label"] in (0, 1)]
+    assert len(frame) == len(expected) > 0
+    assert set(frame["source"]) == {HQ, LQ}
+    assert set(frame["class"]) <= {report["class_names"][0], report["class_names"][1]}
+    # every row is its report point: coordinates by (index, source)
+    by_key = {(p["index"], p["source"]): p for p in report["points"]}
+    for row in frame.itertuples():
+        p = by_key[(row.index, row.source)]
+        assert (row.x, row.y) == (p["x"], p["y"])
+        assert row.predicted == report["class_names"][p["prediction"]]
+
+
+def test_contrast_mode_draws_hq_under_the_chosen_source(report):
+    other = report["sources"][-1]
+    frame = tsne_frame(report, contrast=other)
+    assert list(dict.fromkeys(frame["source"])) == [HQ, other]
+    assert shown_sources(report, None, other) == [HQ, other]
+    with pytest.raises(RAExplorerError, match="no source 'nope'"):
+        tsne_frame(report, contrast="nope")
+
+
+def test_a_box_selects_exactly_the_drawn_points_inside_it(report):
+    frame = tsne_frame(report, sources=[HQ, LQ])
+    xs, ys = np.quantile(frame["x"], [0.3, 0.7]), np.quantile(frame["y"], [0.2, 0.9])
+    box = {"x": [float(xs[1]), float(xs[0])], "y": [float(ys[0]), float(ys[1])]}  # either order
+    chosen = selected_images(frame, {"box": box, "pick": []})
+    brute = []
+    for p in report["points"]:
+        if (p["source"] in (HQ, LQ) and xs[0] <= p["x"] <= xs[1] and ys[0] <= p["y"] <= ys[1]
+                and p["index"] not in brute):
+            brute.append(p["index"])
+    assert sorted(chosen) == sorted(brute) and len(chosen) == len(set(chosen)) > 0
+    # a source not drawn does not count, even where its points lie inside the box
+    only_hq = tsne_frame(report, sources=[HQ])
+    assert set(selected_images(only_hq, {"box": box})) <= set(chosen)
+    # a clicked point adds its image once; nothing selected is nothing
+    first = int(frame["index"].iloc[0])
+    assert selected_images(frame, {"pick": [{"index": first}, {"index": first}]}) == [first]
+    assert selected_images(frame, {}) == [] and selected_images(frame, {"box": {}}) == []
+
+
+def test_point_images_are_each_sources_own_pixels(report, tiny_zoo):
+    ws = Workspace("sr", SYNTH, str(tiny_zoo))
+    images = point_images(ws, report, [HQ, LQ, "sr-ra", "not-a-processor"])
+    indices = sorted({p["index"] for p in report["points"]})
+    assert {s for _, s in images} == {HQ, LQ, "sr-ra"}
+    assert len(images) == 3 * len(indices)
+    i = indices[3]
+    for source, name in ((HQ, "clean"), (LQ, "no processing"), ("sr-ra", "sr-ra")):
+        want = np.clip(np.round(ws.thumbnails([i], [name])[i] * 255), 0, 255).astype(np.uint8)
+        assert np.array_equal(decode(images[(i, source)]), want)
+    assert not np.array_equal(decode(images[(i, HQ)]), decode(images[(i, "sr-ra")]))
+
+
+def test_chart_has_both_selections_two_legends_and_the_image_tooltip(report):
+    frame = tsne_frame(report, sources=[HQ, LQ],
+                       images={(p["index"], p["source"]): "data:image/png;base64,AA"
+                               for p in report["points"]})
+    spec = tsne_chart(frame, report).to_dict()
+    params = {p["name"]: p["select"] for p in spec["params"]}
+    assert params["box"]["type"] == "interval" and params["pick"]["type"] == "point"
+    enc = spec["encoding"]
+    assert enc["color"]["legend"]["title"] == "class (colour)"
+    assert enc["shape"]["legend"]["title"] == "source (marker)"
+    assert enc["color"]["scale"]["domain"] == report["class_names"]
+    assert {"field": "image", "type": "nominal", "title": "image"} in enc["tooltip"]
+    without = tsne_chart(tsne_frame(report, sources=[HQ]), report).to_dict()
+    assert all(t["field"] != "image" for t in without["encoding"]["tooltip"])
+    contrast = tsne_chart(tsne_frame(report, contrast=LQ), report, contrast=LQ).to_dict()
+    assert contrast["encoding"]["shape"]["scale"]["range"] == ["circle", "cross"]
+    assert contrast["encoding"]["opacity"]["scale"]["range"][0] > \
+        contrast["encoding"]["opacity"]["scale"]["range"][1]
