@@ -403,3 +403,28 @@ def test_the_preload_draws_the_hover_images_the_features_page_opens_on(env, monk
     assert len(calls) == 1, "the page drew its hover images again: not the preload's entry"
     at.multiselect(key="features_sources").unselect("sr-ra").run()   # another view: drawn
     assert not at.exception and len(calls) == 2
+
+
+def test_pages_leave_the_shared_result_files_unchanged(env, results):
+    """load_result hands every session the same parsed object: no page may modify it."""
+    import json
+
+    from app.components.common import load_result
+
+    load_result.clear()
+    at = run()
+    for page in ("views/gallery.py", "views/metrics.py", "views/boundaries.py",
+                 "views/features.py"):
+        at.switch_page(page)
+        at.run()
+        assert not at.exception, page
+    at.toggle(key="features_lasso").set_value(True).run()
+    at.toggle(key="features_qualnet").set_value(True).run()
+    assert not at.exception
+    files = [p for p in results.rglob("*.json")]
+    read = 0
+    for path in files:
+        shared = load_result(str(path), path.stat().st_mtime)
+        read += 1
+        assert shared == json.loads(path.read_text()), path.name
+    assert read >= 4
