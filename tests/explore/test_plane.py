@@ -50,6 +50,15 @@ def test_image_bds_are_the_first_crossings_or_censored(tiny_zoo):
             before = plane.point(max(row["bd"] - 2e-3, 0), 0)
             assert model(beyond[None]).argmax(1).item() != start
             assert model(before[None]).argmax(1).item() == start
+    # the two directions searched in one batch give what two separate searches give
+    from analysis.analyses.boundary import boundary_distance
+    from analysis.analyses.boundary_table import image_random_directions
+
+    d_rand = image_random_directions(plane.x.shape, [plane.index], 0)[0]
+    for row, d in zip(rows, (plane.d_ra, d_rand)):
+        alone = boundary_distance(model, plane.x[None], d[None], max_dist=30.0, tol=1e-3)
+        assert row["censored"] == bool(alone.censored[0])
+        assert row["bd"] is None or row["bd"] == pytest.approx(float(alone.dist[0]), abs=1e-6)
 
 
 def test_table17_selection_equals_a_brute_force_recount():
