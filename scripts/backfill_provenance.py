@@ -1,6 +1,7 @@
 """Write reconstructed provenance (analysis.reporting.backfill) into the shipped result files
 that were measured before provenance was kept: results/lambda_selection.json (one record
-per selection) and results/float16_check.json (one record for the file).
+per selection) and results/float16_check.json (one record for the file); and in
+results/loss_weight_selection.json, the weights' digests where its runs recorded their cards'.
 
 Run from the repository root: ``.venv/bin/python scripts/backfill_provenance.py``. A file or
 entry that already carries a provenance record is left as it is. Prints, per file, the commit
@@ -16,7 +17,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analysis.reporting.backfill import reconstructed_provenance, stale_checkpoints  # noqa: E402
+from analysis.reporting.backfill import (  # noqa: E402
+    card_digests_to_weights,
+    reconstructed_provenance,
+    stale_checkpoints,
+)
 
 
 def _write(path: Path, data: dict) -> None:
@@ -60,6 +65,17 @@ def float16_check(path: Path) -> None:
     _write(path, data)
 
 
+def weight_selection(path: Path) -> None:
+    """The loss-weight selections recorded their checkpoints' card digests: the weights'."""
+    data = json.loads(path.read_text())
+    rel = str(path.relative_to(ROOT))
+    for key, entry in data.items():
+        changed = card_digests_to_weights(entry["provenance"], ROOT)
+        print(f"{rel} {key}: weights digests for {', '.join(changed) or 'nothing'}")
+    _write(path, data)
+
+
 if __name__ == "__main__":
     lambda_selection(ROOT / "results" / "lambda_selection.json")
     float16_check(ROOT / "results" / "float16_check.json")
+    weight_selection(ROOT / "results" / "loss_weight_selection.json")

@@ -106,3 +106,30 @@ def stale_checkpoints(record: dict, root: Path = PROJECT_ROOT) -> list[str]:
         if digest is None or not path.exists() or sha256_file(path) != digest:
             stale.append(name)
     return stale
+
+
+CARD_DIGEST_NOTE = ("checkpoints: the SHA-256 of each weights file as stored in the run's commit "
+                    "(git.commit; the tree was clean); the run itself recorded each model card's "
+                    "SHA-256 in their place (fixed in analysis/training/selection.py)")
+
+
+def card_digests_to_weights(record: dict, root: Path = PROJECT_ROOT) -> list[str]:
+    """Where ``record`` (a provenance record of a clean tree) gives a checkpoint's *card*
+    digest, put its weights' digest in ``commit``'s tree instead, and say so in the record;
+    the names changed. A digest that is not the card's at that commit is left as it is."""
+    commit = (record.get("git") or {}).get("commit")
+    if not commit or (record.get("git") or {}).get("dirty"):
+        return []
+    changed = []
+    for name, digest in (record.get("checkpoints") or {}).items():
+        weights = checkpoint_path_at(commit, name, root)
+        if weights is None:
+            continue
+        card = weights[: -len(".safetensors")] + ".json"
+        if digest_at(commit, card, root) == digest:
+            record["checkpoints"][name] = digest_at(commit, weights, root)
+            changed.append(name)
+    if changed:
+        record["corrected"] = CARD_DIGEST_NOTE
+    return changed
+

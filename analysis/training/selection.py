@@ -74,7 +74,7 @@ def _provenance(dataset: str, n_images: int, base: str, recognizer: str, device,
     """Provenance of a selection: the base and recognizer weights it rests on."""
     from ..reporting.provenance import provenance
 
-    checkpoints = {Path(p).name: sha256_file(checkpoint_paths(p)[0]) for p in (base, recognizer)}
+    checkpoints = {Path(p).name: sha256_file(checkpoint_paths(p)[1]) for p in (base, recognizer)}
     return provenance(dataset=dataset, split="val", n_images=n_images, checkpoints=checkpoints,
                       seeds={"training": seed, "degradation": "per-index"}, device=device,
                       clock=clock)

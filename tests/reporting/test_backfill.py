@@ -5,6 +5,7 @@ import json
 import subprocess
 
 from analysis.reporting.backfill import (
+    card_digests_to_weights,
     first_commit_with,
     reconstructed_provenance,
     stale_checkpoints,
@@ -63,3 +64,21 @@ def test_a_result_that_changed_back_and_forth_counts_from_its_last_arrival(tmp_p
     third = _commit(git, tmp_path, {"r.json": '{"v": 1}'}, "3")
     assert first_commit_with("r.json", lambda d: d["v"] == 1, tmp_path) == third
     assert first_commit_with("r.json", lambda d: d["v"] == 5, tmp_path) is None
+
+
+def test_card_digests_become_the_weights_digests_of_the_runs_commit(tmp_path):
+    git = _repo(tmp_path)
+    card, weights = b'{"name": "m"}', b"weights v1"
+    run = _commit(git, tmp_path, {"checkpoints/sub/m.json": card,
+                                  "checkpoints/sub/m.safetensors": weights}, "the run's tree")
+    _commit(git, tmp_path, {"checkpoints/sub/m.safetensors": b"weights v2"}, "retrained")
+    sha = lambda b: hashlib.sha256(b).hexdigest()   # noqa: E731
+    record = {"git": {"commit": run, "dirty": False},
+              "checkpoints": {"m": sha(card), "other": "f" * 64}}
+    assert card_digests_to_weights(record, tmp_path) == ["m"]
+    assert record["checkpoints"] == {"m": sha(weights), "other": "f" * 64}   # the run's weights
+    assert "card" in record["corrected"]
+    again = dict(record, checkpoints=dict(record["checkpoints"]))
+    assert card_digests_to_weights(again, tmp_path) == []      # a weights digest stays
+    dirty = {"git": {"commit": run, "dirty": True}, "checkpoints": {"m": sha(card)}}
+    assert card_digests_to_weights(dirty, tmp_path) == [] and "corrected" not in dirty
