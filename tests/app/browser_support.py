@@ -70,9 +70,9 @@ def wait_interactive(page, title: str, timeout_ms: int = 120000) -> float:
     element with data-test-script-state="notRunning"), no element is a skeleton placeholder
     (Streamlit shows one while an element's code loads lazily: plotly's 4.7 MB chunk takes
     1.5 s to parse in this headless Chromium, and its charts appear only after it), every
-    plotly chart is drawn (has its SVG), and none of these has changed for
-    SETTLE_MS (plotly's code loads lazily, so charts can appear after the run ends). The
-    time returned ends at that last change, so the settling wait is not counted. The start
+    plotly chart is drawn (has its SVG), and none of these, nor the page's text and images,
+    has changed for SETTLE_MS (plotly's code loads lazily, so charts can appear after the run
+    ends). The time returned ends at that last change, so the settling wait is not counted. The start
     is ``mark_start`` or, after ``page.goto``, the navigation itself.
     """
     page.get_by_role("heading", name=title).wait_for(timeout=timeout_ms)
@@ -89,7 +89,16 @@ def wait_interactive(page, title: str, timeout_ms: int = 120000) -> float:
             // a map image's click component sets its frame's height once its image is shown
             const maps = [...document.querySelectorAll(`iframe[title="${MAP_FRAME}"]`)];
             const shown = maps.filter(f => f.getBoundingClientRect().height > 10).length;
-            const key = [state, charts.length, drawn, waiting, maps.length, shown].join('/');
+            // what the page shows: its text and its images (a fragment's rerun, such as the
+            // Boundaries point view, can start and end between two polls)
+            const main = document.querySelector('[data-testid="stMain"]');
+            let text = main ? main.innerText : '';
+            for (const img of document.querySelectorAll('[data-testid="stMain"] img')) {
+                text += img.src.length + ':' + img.src.slice(-32);
+            }
+            let hash = 0;
+            for (let i = 0; i < text.length; i++) { hash = (hash * 31 + text.charCodeAt(i)) | 0; }
+            const key = [state, charts.length, drawn, waiting, maps.length, shown, hash].join('/');
             if (window.__key !== key || window.__last === undefined) {
                 window.__key = key; window.__last = now;
             }
