@@ -13,7 +13,6 @@ picture, which plotly's hover labels cannot. Plotly's lasso stays on the page as
 from __future__ import annotations
 
 import base64
-import io
 
 import numpy as np
 import pandas as pd
@@ -67,11 +66,9 @@ def tsne_frame(report: dict, classes: list[int] | None = None,
 
 def png_data_url(pixels: np.ndarray) -> str:
     """(H, W) or (H, W, 3) float in [0, 1] -> a lossless PNG data URL at its own size."""
-    from PIL import Image
+    from .workspace import enlarge_png
 
-    buf = io.BytesIO()
-    Image.fromarray(np.clip(np.round(pixels * 255), 0, 255).astype(np.uint8)).save(buf, "PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return "data:image/png;base64," + base64.b64encode(enlarge_png(pixels, 1)).decode("ascii")
 
 
 def point_images(workspace, report: dict, sources: list[str]) -> dict[tuple[int, str], str]:
