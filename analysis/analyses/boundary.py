@@ -172,14 +172,15 @@ def boundary_distance(model, x: torch.Tensor, d: torch.Tensor, max_dist: float =
         return pts.clamp(0, 1) if clip else pts
 
     start = _predict(model, x, batch_size)
-    lo = torch.zeros(n, device=x.device)
-    hi = torch.full((n,), math.nan, device=x.device)
+    # The bracket is kept in the images' own precision, so a float64 search is exact to tol.
+    lo = torch.zeros(n, dtype=x.dtype, device=x.device)
+    hi = torch.full((n,), math.nan, dtype=x.dtype, device=x.device)
     end = torch.full((n,), -1, dtype=torch.long, device=x.device)
     active = torch.arange(n, device=x.device)
     for t in points:
         if len(active) == 0:
             break
-        delta = torch.full((len(active),), t, device=x.device)
+        delta = torch.full((len(active),), t, dtype=x.dtype, device=x.device)
         pred = _predict(model, at(active, delta), batch_size)
         evaluations += len(active)
         crossed = pred != start[active]
