@@ -6,8 +6,9 @@ are selections that name test images.
 Why Vega-Lite for the page and not plotly: in the headless Chromium here Streamlit's Vega
 chunk draws a 600-point scatter 0.7 s sooner than its plotly chunk (1.4 vs 2.1 s to the first
 drawn chart of a fresh page), and vega-tooltip shows a data URL under the key ``image`` as a
-picture, which plotly's hover labels cannot. Plotly's lasso stays on the page as an option
-(``features.tsne_figure``); Vega-Lite has no lasso.
+picture, which plotly's hover labels cannot. Vega-Lite has no lasso: the page's lasso is the
+canvas component of ``app.components.lasso``, fed by :func:`lasso_payload`, whose polygon
+:func:`lasso_images` turns into test images.
 """
 
 from __future__ import annotations
@@ -139,3 +140,55 @@ def selected_images(frame: pd.DataFrame, selection: dict) -> list[int]:
         if isinstance(point, dict) and "index" in point:
             chosen.append(int(point["index"]))
     return list(dict.fromkeys(chosen))
+
+
+def lasso_payload(frame: pd.DataFrame, report: dict, contrast: str | None = None,
+                  width: int = 900, height: int = 520, margin: float = 0.03) -> dict:
+    """What the lasso scatter (``app.components.lasso``) draws, as JSON-ready lists: per point
+    x, y, colour (its class's), shape (its source's marker number), alpha, index, label,
+    source, image (data URL or ""); the two legends as [text, colour, shape]; the axis
+    ``domain`` [x0, x1, y0, y1] (the points' range widened by ``margin`` of it on each side);
+    the canvas size in px and the title."""
+    names = report["class_names"]
+    colours = {n: CLASS_COLOURS[k % len(CLASS_COLOURS)] for k, n in enumerate(names)}
+    order = list(dict.fromkeys(frame["source"]))
+    shape = ({contrast: 1, HQ: 0} if contrast is not None else
+             {s: report["sources"].index(s) for s in order})
+    alpha = ({HQ: 0.95, contrast: 0.45} if contrast is not None else {s: 0.75 for s in order})
+    if len(frame):
+        xs, ys = frame["x"].to_numpy(), frame["y"].to_numpy()
+        (x0, x1), (y0, y1) = (xs.min(), xs.max()), (ys.min(), ys.max())
+    else:
+        x0 = y0 = 0.0
+        x1 = y1 = 1.0
+    wx, wy = max(x1 - x0, 1e-9) * margin, max(y1 - y0, 1e-9) * margin
+    what = (f"HQ (dark circles) vs {contrast} (light crosses)" if contrast
+            else f"{report['n_images']} images per source")
+    return {
+        "points": {"x": frame["x"].tolist(), "y": frame["y"].tolist(),
+                   "colour": [colours[c] for c in frame["class"]],
+                   "shape": [shape[s] for s in frame["source"]],
+                   "alpha": [alpha[s] for s in frame["source"]],
+                   "index": frame["index"].tolist(), "label": frame["class"].tolist(),
+                   "source": frame["source"].tolist(),
+                   "image": (frame["image"].tolist() if "image" in frame else [""] * len(frame))},
+        "class_legend": [[n, colours[n], 0] for n in names if n in set(frame["class"])],
+        "source_legend": [[s, "#555555", shape[s]] for s in order],
+        "domain": [float(x0 - wx), float(x1 + wx), float(y0 - wy), float(y1 + wy)],
+        "width": int(width), "height": int(height),
+        "title": f"t-SNE of {report['classifier']} features, task {report['task']} ({what}); "
+                 "drag a lasso, double-click to clear"}
+
+
+def lasso_images(frame: pd.DataFrame, polygon: list[list[float]] | None) -> list[int]:
+    """Test-image indices of the drawn points inside ``polygon`` ([[x, y], ...], t-SNE
+    coordinates, closed implicitly; even-odd rule), in drawing order, each once."""
+    if not polygon or len(polygon) < 3:
+        return []
+    from matplotlib.path import Path
+
+    vertices = np.asarray(polygon, dtype=np.float64)
+    if vertices.ndim != 2 or vertices.shape[1] != 2 or not np.isfinite(vertices).all():
+        raise RAExplorerError("The lasso's polygon must be a list of finite [x, y] points.")
+    inside = Path(vertices).contains_points(frame[["x", "y"]].to_numpy(dtype=np.float64))
+    return list(dict.fromkeys(int(i) for i in frame["index"][inside]))

@@ -4,10 +4,11 @@ box or lasso selection of points shows those images, and one opens in Compare.""
 import pandas as pd
 import streamlit as st
 
-from analysis.analyses.features import HQ, default_sources, selected_indices, tsne_figure
+from analysis.analyses.features import HQ, default_sources
 from analysis.analyses.quality import task_slug
 from analysis.explore.tsne_chart import (
     TOOLTIP_CSS,
+    lasso_images,
     selected_images,
     shown_sources,
     tsne_chart,
@@ -24,6 +25,7 @@ from app.components.common import (
     show_source,
 )
 from app.components.downloads import figure_downloads
+from app.components.lasso import lasso_scatter
 from app.components.tsne_cache import tsne_images
 
 COLUMNS, SHOWN = 8, 24
@@ -61,20 +63,18 @@ else:
                              help="Opens on HQ, LQ, plain and RA; add the others here.")
     classes = c3.multiselect("Classes", class_names, default=class_names,
                              key="features_all_classes")
-lasso = st.toggle("Lasso selection (plotly)", key="features_lasso",
-                  help="The plotly scatter, with lasso and box selection but no image on hover.")
+lasso = st.toggle("Lasso selection", key="features_lasso",
+                  help="The same points on a canvas where a free-hand lasso selects them.")
+drawn = shown_sources(report, sources, contrast)
+frame = tsne_frame(report, classes=[class_names.index(c) for c in classes], sources=sources,
+                   contrast=contrast, images=tsne_images(task, classifier, tuple(drawn)))
 if lasso:
-    fig = tsne_figure(report, classes=[class_names.index(c) for c in classes], sources=sources,
-                      contrast=contrast)
-    event = st.plotly_chart(fig, key="features_tsne", on_select="rerun",
-                            selection_mode=("points", "box", "lasso"))
-    st.caption("Drag a lasso (or switch to box select) over points to list their images "
-               "below; double-click the plot to clear the selection.")
-    picked = selected_indices(event.selection if event else {})
+    polygon = lasso_scatter(frame, report, contrast, key="features_tsne_lasso")
+    picked = lasso_images(frame, polygon)
+    st.caption("Drag a lasso around points to list their images below; hover a point to see "
+               "its image; double-click to clear."
+               + (f" Lasso: {len(polygon)} vertices." if polygon else ""))
 else:
-    drawn = shown_sources(report, sources, contrast)
-    frame = tsne_frame(report, classes=[class_names.index(c) for c in classes], sources=sources,
-                       contrast=contrast, images=tsne_images(task, classifier, tuple(drawn)))
     st.html(TOOLTIP_CSS)
     event = st.altair_chart(tsne_chart(frame, report, contrast), key="features_tsne_vega",
                             on_select="rerun", width="stretch")

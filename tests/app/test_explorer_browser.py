@@ -6,6 +6,7 @@ test-artifacts/explorer_times.json; BENCHMARKS.md quotes them."""
 import base64
 import io
 import json
+import math
 import statistics
 from pathlib import Path
 
@@ -272,49 +273,73 @@ def test_tsne_hover_shows_the_points_image_and_a_box_lists_exactly_those_images(
     page.screenshot(path=str(ARTIFACTS / "explorer_features_selection.png"), full_page=True)
 
 
-def test_a_lasso_over_the_plotly_tsne_lists_exactly_those_images(app_url, browser):
+def inside_polygon(polygon, x, y) -> bool:
+    """Even-odd ray casting (the test's own, not the app's matplotlib)."""
+    hit = False
+    for (xi, yi), (xj, yj) in zip(polygon, polygon[-1:] + polygon[:-1]):
+        if (yi > y) != (yj > y) and x < (xj - xi) * (y - yi) / (yj - yi) + xi:
+            hit = not hit
+    return hit
+
+
+def test_a_lasso_over_the_tsne_lists_exactly_the_images_inside_it(app_url, browser):
     report = json.loads((ROOT / "results" / "features_sr_scale4_resnet20.json").read_text())
     page = browser.new_page(viewport={"width": 1400, "height": 1200})
     open_page(page, app_url + "/features", "Feature space", "first view (warm start)")
     timed(page, "Feature space", "features: lasso view toggled on",
-          lambda: page.get_by_text("Lasso selection (plotly)").click())
-    chart = page.locator(".st-key-features_tsne")
-    plot = chart.locator(".nsewdrag").first
-    box = plot.bounding_box()
-    # a lasso (plotly's default drag here) along the four corners of the middle fifth
-    x0, y0 = box["x"] + 0.40 * box["width"], box["y"] + 0.40 * box["height"]
-    x1, y1 = box["x"] + 0.60 * box["width"], box["y"] + 0.60 * box["height"]
+          lambda: page.get_by_text("Lasso selection", exact=True).click())
+    canvas = page.locator(".st-key-features_tsne_lasso canvas")
+    area = canvas.bounding_box()
+    x0, x1, y0, y1, pad, width, height = json.loads(canvas.get_attribute("data-domain"))
+
+    def to_data(px, py):                 # screen px -> t-SNE coordinates, as the canvas maps
+        cx, cy = (px - area["x"]) * width / area["width"], (py - area["y"]) * height / area["height"]
+        return (x0 + (cx - pad) / (width - 2 * pad) * (x1 - x0),
+                y0 + (height - pad - cy) / (height - 2 * pad) * (y1 - y0))
+
+    drawn = [s for s in report["sources"] if s in set(default_sources(report))]
+    points = [p for s in drawn for p in report["points"] if p["source"] == s]  # drawing order
+    # hover: the tooltip names a point drawn within 7 canvas px of the mouse
+    target = points[len(points) // 2]
+    hx = area["x"] + (pad + (target["x"] - x0) / (x1 - x0) * (width - 2 * pad)) * area["width"] / width
+    hy = area["y"] + (height - pad - (target["y"] - y0) / (y1 - y0) * (height - 2 * pad)) * (
+        area["height"] / height)
+    page.mouse.move(hx, hy)
+    tip = page.locator(".st-key-features_tsne_lasso .tip")
+    tip.wait_for(state="visible", timeout=10000)
+    named = int(tip.inner_text().split("test image")[1].split()[0])
+    near = {p["index"] for p in points
+            if ((p["x"] - target["x"]) / (x1 - x0) * (width - 2 * pad)) ** 2
+            + ((p["y"] - target["y"]) / (y1 - y0) * (height - 2 * pad)) ** 2 <= 14 ** 2}
+    assert named in near and tip.locator("img").count() == 1
+    # a free-hand lasso: a pentagon around the middle of the canvas
+    cx, cy = area["x"] + 0.5 * area["width"], area["y"] + 0.5 * area["height"]
+    rx, ry = 0.22 * area["width"], 0.25 * area["height"]
+    corners = [(cx + rx * math.sin(2 * math.pi * k / 5), cy - ry * math.cos(2 * math.pi * k / 5))
+               for k in range(5)]
 
     def lasso():
-        page.mouse.move(x0, y0)
+        page.mouse.move(*corners[0])
         page.mouse.down()
-        for x, y in ((x1, y0), (x1, y1), (x0, y1), (x0, y0 + 1)):
-            page.mouse.move(x, y, steps=6)
+        for corner in corners[1:] + corners[:1]:
+            page.mouse.move(*corner, steps=8)
         page.mouse.up()
 
     timed(page, "Feature space", "features: lasso selection", lasso)
     heading = page.get_by_role("heading", name="selected images", exact=False)
     heading.wait_for(timeout=60000)
-    # exactly the points plotly selected (each trace's selectedpoints), in plotly's order ...
-    picked = chart.locator(".js-plotly-plot").evaluate(
-        """g => g.data.flatMap(t => (t.selectedpoints || []).map(i => t.customdata[i][0]))""")
-    expected = list(dict.fromkeys(int(i) for i in picked))
+    polygon = json.loads(canvas.get_attribute("data-polygon"))
+    # the polygon the app received is the mouse path, in t-SNE coordinates ...
+    for corner in corners:
+        want = to_data(*corner)
+        assert min(math.dist(want, v) for v in polygon) <= 1e-6 * (x1 - x0 + y1 - y0)
+    # ... and the listed images are exactly the drawn points inside it, in drawing order
+    expected = list(dict.fromkeys(p["index"] for p in points
+                                  if inside_polygon(polygon, p["x"], p["y"])))
     assert expected and heading.inner_text().startswith(f"{len(expected)} selected images")
-    # ... and those are the report's points inside the lasso (a square, to a pixel at its edges)
-    axes = chart.locator(".js-plotly-plot").evaluate(
-        "g => [g._fullLayout.xaxis.range, g._fullLayout.yaxis.range]")
-    (ax0, ax1), (ay0, ay1) = axes
-    to_x = lambda px: ax0 + (px - box["x"]) / box["width"] * (ax1 - ax0)      # noqa: E731
-    to_y = lambda py: ay1 - (py - box["y"]) / box["height"] * (ay1 - ay0)     # noqa: E731
-    xs, ys = sorted((to_x(x0), to_x(x1))), sorted((to_y(y0), to_y(y1)))
-    px = (xs[1] - xs[0]) / (x1 - x0), (ys[1] - ys[0]) / (y1 - y0)
-    drawn = set(default_sources(report))
-
-    def within(grow):
-        return {p["index"] for p in report["points"] if p["source"] in drawn
-                and xs[0] - grow * px[0] <= p["x"] <= xs[1] + grow * px[0]
-                and ys[0] - grow * px[1] <= p["y"] <= ys[1] + grow * px[1]}
-
-    assert within(-2) <= set(expected) <= within(2)
     assert shown_indices(page) == expected[:24]
     page.screenshot(path=str(ARTIFACTS / "explorer_features_lasso.png"), full_page=True)
+    # a double-click clears it
+    timed(page, "Feature space", "features: lasso cleared",
+          lambda: page.mouse.dblclick(area["x"] + 3, area["y"] + 3))
+    assert heading.count() == 0 and json.loads(canvas.get_attribute("data-polygon")) is None

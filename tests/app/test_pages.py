@@ -226,11 +226,12 @@ def test_the_launchers_warm_up_draws_exactly_the_boundaries_pages_opening_maps(
 
 def test_features_page_scatter_and_measures(env):
     at = run("views/features.py")
-    # the Vega-Lite scatter by default (hover images), plotly's with its lasso on demand
+    # the Vega-Lite scatter by default (hover images), the canvas lasso on demand
     assert len(at.get("vega_lite_chart")) == 1 and not at.get("plotly_chart")
     assert len(at.table) == 1
     at.toggle(key="features_lasso").set_value(True).run()
-    assert len(at.get("plotly_chart")) == 1 and not at.get("vega_lite_chart")
+    assert not at.exception and not at.get("vega_lite_chart") and not at.get("plotly_chart")
+    assert len(at.get("bidi_component")) == 1
     at.toggle(key="features_lasso").set_value(False).run()
     assert at.selectbox(key="features_classifier").value == "clf-b"
     at.selectbox(key="features_classifier").set_value("clf-a").run()

@@ -8,6 +8,8 @@ from PIL import Image
 from analysis.analyses.features import HQ, LQ, feature_report
 from analysis.errors import RAExplorerError
 from analysis.explore.tsne_chart import (
+    lasso_images,
+    lasso_payload,
     point_images,
     selected_images,
     shown_sources,
@@ -102,3 +104,48 @@ def test_chart_has_both_selections_two_legends_and_the_image_tooltip(report):
     assert contrast["encoding"]["shape"]["scale"]["range"] == ["circle", "cross"]
     assert contrast["encoding"]["opacity"]["scale"]["range"][0] > \
         contrast["encoding"]["opacity"]["scale"]["range"][1]
+
+
+def _inside(polygon, x, y):
+    """Brute force: the winding of the polygon's edges around (x, y), odd = inside."""
+    crossings = 0
+    for (x0, y0), (x1, y1) in zip(polygon, polygon[1:] + polygon[:1]):
+        if (y0 > y) != (y1 > y) and x < x0 + (y - y0) * (x1 - x0) / (y1 - y0):
+            crossings += 1
+    return crossings % 2 == 1
+
+
+def test_a_lasso_selects_exactly_the_drawn_points_inside_its_polygon(report):
+    frame = tsne_frame(report)
+    xs, ys = frame["x"].to_numpy(), frame["y"].to_numpy()
+    cx, cy = float(np.median(xs)), float(np.median(ys))
+    r = 0.6 * float(np.std(xs) + np.std(ys))
+    # a concave, star-like polygon: convex tests would miss a wrong rule
+    polygon = [[cx + (r if k % 2 == 0 else 0.35 * r) * np.cos(np.pi * k / 5),
+                cy + (r if k % 2 == 0 else 0.35 * r) * np.sin(np.pi * k / 5)] for k in range(10)]
+    got = lasso_images(frame, polygon)
+    want = list(dict.fromkeys(int(row.index) for row in frame.itertuples()
+                              if _inside(polygon, row.x, row.y)))
+    assert got == want and 0 < len(got) < frame["index"].nunique()
+    assert lasso_images(frame, None) == [] and lasso_images(frame, polygon[:2]) == []
+    with pytest.raises(RAExplorerError, match="finite"):
+        lasso_images(frame, [[0, 0], [1, float("nan")], [1, 1]])
+
+
+def test_lasso_payload_matches_the_frame_and_the_charts_colours(report):
+    from analysis.reporting.paper.style import CLASS_COLOURS
+
+    frame = tsne_frame(report, classes=[0, 2])
+    data = lasso_payload(frame, report, width=640, height=400)
+    pts = data["points"]
+    assert pts["x"] == frame["x"].tolist() and pts["index"] == frame["index"].tolist()
+    names = report["class_names"]
+    assert pts["colour"] == [CLASS_COLOURS[names.index(c)] for c in frame["class"]]
+    assert pts["shape"] == [report["sources"].index(s) for s in frame["source"]]
+    assert [c[0] for c in data["class_legend"]] == [names[0], names[2]]
+    x0, x1, y0, y1 = data["domain"]          # every point inside, with the margin
+    assert x0 < min(pts["x"]) and max(pts["x"]) < x1 and y0 < min(pts["y"]) and max(pts["y"]) < y1
+    contrast = next(s for s in report["sources"] if s != HQ)
+    two = lasso_payload(tsne_frame(report, contrast=contrast), report, contrast)
+    assert set(zip(two["points"]["source"], two["points"]["shape"], two["points"]["alpha"])) == {
+        (HQ, 0, 0.95), (contrast, 1, 0.45)}
