@@ -11,12 +11,9 @@ from analysis.analyses.features import (
     default_sources,
     embed,
     feature_report,
-    selected_indices,
     stratified_indices,
-    tsne_figure,
 )
 from analysis.cli.main import main
-from analysis.errors import RAExplorerError
 from tests.conftest import SYNTH
 
 
@@ -58,32 +55,11 @@ def test_embedding_is_seeded_and_reproducible(backend):
     assert a.shape == (120, 2) and np.array_equal(a, b)
 
 
-def test_feature_report_and_figure_on_the_tiny_zoo(tiny_zoo):
+def test_feature_report_on_the_tiny_zoo(tiny_zoo):
     report = feature_report("sr", "clf-a", n=30, folder=tiny_zoo, dataset=SYNTH)
     assert report["sources"] == [HQ, LQ, "sr-plain", "sr-ra"]
     assert len(report["points"]) == 4 * 30
     assert report["measures"]["sources"][HQ]["hq_distance"] == 0
-    fig = tsne_figure(report)
-    n_sources = len(report["sources"])
-    assert [t.name for t in fig.data[:n_sources]] == report["sources"]
-    assert "class %{customdata[1]}" in fig.data[0].hovertemplate
-    # two legends: one entry per class (colour), one per source (marker)
-    legend = [t for t in fig.data if t.showlegend is not False]
-    assert {t.legendgroup for t in legend} == {"class", "source"}
-    assert [t.name for t in legend if t.legendgroup == "source"] == report["sources"]
-    assert len([t for t in legend if t.legendgroup == "class"]) == len(report["class_names"])
-    # QualNet Fig. 2 mode: HQ dark circles vs one source as light crosses, chosen classes only
-    fig = tsne_figure(report, classes=[0, 1], contrast="sr-plain")
-    hq, lq = fig.data[0], fig.data[1]
-    assert (hq.name, hq.marker.symbol, lq.name, lq.marker.symbol) == (HQ, "circle", "sr-plain", "x")
-    wanted = [p["index"] for p in report["points"] if p["source"] == HQ and p["label"] in (0, 1)]
-    assert [c[0] for c in hq.customdata] == wanted
-    with pytest.raises(RAExplorerError, match="no source 'nope'"):
-        tsne_figure(report, contrast="nope")
-    # a lasso selection reads back as the dataset indices of the points it holds
-    picked = {"points": [{"customdata": list(hq.customdata[1])}, {"customdata": list(lq.customdata[1])},
-                         {"customdata": list(hq.customdata[0])}]}
-    assert selected_indices(picked) == [hq.customdata[1][0], hq.customdata[0][0]]
 
 
 def test_features_cli(tiny_zoo, tmp_path, capsys):
