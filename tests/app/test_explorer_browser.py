@@ -208,14 +208,14 @@ def test_boundaries_click_and_slider_show_the_plane_point(app_url, browser):
 
 
 def drag_box(page, box, frac=(0.40, 0.40, 0.60, 0.60)):
-    """Drag the mouse over ``box`` (a bounding box) from one fraction of it to another."""
+    """Drag the mouse over ``box`` (a bounding box) from one fraction of it to another, up to
+    the release (the caller releases: the selection is made then)."""
     x0, y0 = box["x"] + frac[0] * box["width"], box["y"] + frac[1] * box["height"]
     x1, y1 = box["x"] + frac[2] * box["width"], box["y"] + frac[3] * box["height"]
     page.mouse.move(x0, y0)
     page.mouse.down()
     page.mouse.move((x0 + x1) / 2, (y0 + y1) / 2, steps=5)
     page.mouse.move(x1, y1, steps=5)
-    page.mouse.up()
     return x0, y0, x1, y1
 
 
@@ -253,7 +253,8 @@ def test_tsne_hover_shows_the_points_image_and_a_box_lists_exactly_those_images(
     assert np.array_equal(shown, want.astype(np.uint8))       # that source's own pixels
     page.screenshot(path=str(ARTIFACTS / "explorer_features_hover.png"))
 
-    timed(page, "Feature space", "features: box selection", lambda: drag_box(page, area))
+    drag_box(page, area)     # timed from the release, when the selection is made
+    timed(page, "Feature space", "features: box selection", page.mouse.up)
     heading = page.get_by_role("heading", name="selected images", exact=False)
     heading.wait_for(timeout=60000)
     caption = page.get_by_text("Box: x in [", exact=False).inner_text()
@@ -318,14 +319,12 @@ def test_a_lasso_over_the_tsne_lists_exactly_the_images_inside_it(app_url, brows
     corners = [(cx + rx * math.sin(2 * math.pi * k / 5), cy - ry * math.cos(2 * math.pi * k / 5))
                for k in range(5)]
 
-    def lasso():
-        page.mouse.move(*corners[0])
-        page.mouse.down()
-        for corner in corners[1:] + corners[:1]:
-            page.mouse.move(*corner, steps=8)
-        page.mouse.up()
-
-    timed(page, "Feature space", "features: lasso selection", lasso)
+    page.mouse.move(*corners[0])
+    page.mouse.down()
+    for corner in corners[1:] + corners[:1]:
+        page.mouse.move(*corner, steps=8)
+    # timed from the release, when the selection is made (the drag is the user's own time)
+    timed(page, "Feature space", "features: lasso selection", page.mouse.up)
     heading = page.get_by_role("heading", name="selected images", exact=False)
     heading.wait_for(timeout=60000)
     polygon = json.loads(canvas.get_attribute("data-polygon"))
