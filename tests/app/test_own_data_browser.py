@@ -141,11 +141,9 @@ def _features_hover_and_lasso(page, url, own):
     import base64
     import io
 
-    from analysis.analyses.features import default_sources
+    from analysis.analyses.features import default_sources, feature_report, save_feature_report
     from analysis.explore.tsne_chart import SOURCE_INPUTS
     from analysis.explore.workspace import Workspace
-
-    from analysis.analyses.features import feature_report, save_feature_report
 
     slug = dataset_slug(json.loads((own["zoo"] / "r20own.json").read_text())["dataset"])
     # the page reads full-protocol reports from results/ (the CLI's quick --n run went to runs/)
