@@ -106,3 +106,19 @@ def wait_interactive(page, title: str, timeout_ms: int = 120000) -> float:
                 && shown === maps.length && now - window.__last >= settle;
         }""".replace("${MAP_FRAME}", MAP_FRAME), arg=SETTLE_MS, polling=50, timeout=timeout_ms)
     return page.evaluate("() => (window.__last - (window.__t0 || 0)) / 1000")
+
+
+def machine_reference() -> dict:
+    """What the timings were measured on: the CPU's model name, its cores, and a 2048 x 2048
+    float32 matrix product on torch's threads (GFLOP/s), so that times from different
+    machines can be read side by side."""
+    import torch
+
+    from benchmarks.bench_inference import sgemm_gflops
+
+    info = Path("/proc/cpuinfo")
+    lines = info.read_text().splitlines() if info.exists() else []
+    model = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")),
+                 "unknown")
+    return {"cpu": model, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "sgemm_gflops": round(sgemm_gflops(), 1)}

@@ -18,6 +18,7 @@ from analysis.analyses.features import default_sources
 from tests.app.browser_support import (
     ARTIFACTS,
     MAP_FRAME,
+    machine_reference,
     mark_start,
     needs_chromium,
     start_app,
@@ -42,6 +43,7 @@ def app_url():
     if every:
         summary["all interactions"] = {"n": len(every), "p95_s": every[
             min(len(every) - 1, int(0.95 * len(every)))], "max_s": every[-1]}
+    summary["machine"] = machine_reference()       # after the timings, so as not to slow them
     (ARTIFACTS / "explorer_times.json").write_text(json.dumps(summary, indent=2) + "\n")
 
 
