@@ -21,6 +21,7 @@ present means the save was interrupted, not that a file was edited.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -309,8 +310,14 @@ def update_card(path: str | os.PathLike, **fields) -> dict:
     return card
 
 
+# checked cards by their text: the app lists the zoo on every page run, and a card's check
+# depends on nothing but its text and the model registry (reading the file stays: it is cheap)
+_CHECKED_CARDS: dict[bytes, dict] = {}
+
+
 def load_card(path: str | os.PathLike) -> dict:
-    """Read and check a model card; adds ``path`` (the stem) to the returned dict."""
+    """Read and check a model card; adds ``path`` (the stem) to the returned dict (a fresh
+    copy each call; a text checked before is not parsed or checked again)."""
     card_path, _ = checkpoint_paths(path)
     if not card_path.exists():
         if saving_marker(card_path).exists():
@@ -318,12 +325,20 @@ def load_card(path: str | os.PathLike) -> dict:
         raise CheckpointError(f"The model card {card_path} does not exist; every checkpoint needs "
                               "its .json card beside its .safetensors weights.")
     try:
-        card = json.loads(card_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"The model card {card_path} is not valid JSON ({exc}).") from exc
+        text = card_path.read_bytes()
     except OSError as exc:
         raise CheckpointError(f"The model card {card_path} cannot be read ({exc.strerror}).") from exc
-    validate_card(card, card_path)
+    key = hashlib.blake2b(text, digest_size=20).digest()
+    if key not in _CHECKED_CARDS:
+        try:
+            card = json.loads(text.decode("utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CheckpointError(f"The model card {card_path} is not valid JSON ({exc}).") from exc
+        validate_card(card, card_path)
+        if len(_CHECKED_CARDS) > 4096:
+            _CHECKED_CARDS.clear()
+        _CHECKED_CARDS[key] = card
+    card = copy.deepcopy(_CHECKED_CARDS[key])
     card["path"] = str(card_path.with_suffix(""))
     return card
 

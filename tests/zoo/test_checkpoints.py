@@ -119,6 +119,29 @@ def test_missing_and_broken_cards(tmp_path):
         load_card(tmp_path / "m")
 
 
+def test_a_card_read_again_is_its_current_text_and_a_fresh_copy(tmp_path):
+    saved(tmp_path)
+    first = load_card(tmp_path / "m")
+    first["metrics"]["val_accuracy"] = 0.99            # a caller's change stays its own
+    first["arch_kwargs"]["width"] = 64
+    again = load_card(tmp_path / "m")
+    assert again["metrics"]["val_accuracy"] == 0.5 and again["arch_kwargs"]["width"] == 4
+    # an edit of the same length right away (same size, maybe the same mtime tick) is seen
+    path = tmp_path / "m.json"
+    text = path.read_text()
+    assert '"epochs": 1' in text
+    path.write_text(text.replace('"epochs": 1', '"epochs": 7'))
+    assert load_card(tmp_path / "m")["epochs"] == 7
+    path.write_text(text.replace('"arch": "resnet20"', '"arch": "resnet99"'))
+    with pytest.raises(CheckpointError, match="not in the model registry"):
+        load_card(tmp_path / "m")
+    # the same card under another path names that path
+    (tmp_path / "copy").mkdir()
+    path.write_text(text)
+    (tmp_path / "copy" / "m.json").write_text(text)
+    assert load_card(tmp_path / "copy" / "m")["path"] == str(tmp_path / "copy" / "m")
+
+
 def test_find_checkpoints_filters_and_skips_broken(tmp_path):
     saved(tmp_path)
     (tmp_path / "broken.json").write_text("[]")
