@@ -48,7 +48,11 @@ def app_url():
 
 
 def timed(page, title: str, what: str, action) -> float:
-    """Run ``action`` (a widget change), wait until the page is complete, record the time."""
+    """Run ``action`` (a widget change), wait until the page is complete, record the time.
+
+    The clock starts just before ``action``, so ``action`` is the widget change itself (the
+    click on an option, the mouse release of a drag); what leads up to it without changing a
+    widget (opening a dropdown, the drag's moves) is done before the call."""
     mark_start(page)
     action()
     seconds = wait_interactive(page, title)
@@ -57,9 +61,11 @@ def timed(page, title: str, what: str, action) -> float:
     return seconds
 
 
-def choose(page, label: str, option: str, nth: int = 0) -> None:
-    page.get_by_label(label, exact=True).nth(nth).click()
-    page.get_by_role("option", name=option, exact=True).click()
+def timed_choice(page, title: str, what: str, label: str, option: str) -> float:
+    """Open the dropdown ``label``, then time the click on ``option`` (the widget change)."""
+    page.get_by_label(label, exact=True).first.click()
+    return timed(page, title, what,
+                 lambda: page.get_by_role("option", name=option, exact=True).click())
 
 
 def open_page(page, url: str, title: str, what: str) -> float:
@@ -89,9 +95,8 @@ def test_gallery_count_matches_the_record_table_and_opens_compare(app_url, brows
                     & ~table.correct("sr-plain", "resnet20")).sum())
     page.get_by_text(f"{expected:,} of 10,000 test images", exact=False).wait_for()
     for name in ("methods disagree", "all wrong", "A and B disagree", "A right, B wrong"):
-        timed(page, "Gallery", "gallery filter over 10,000 images",
-              lambda n=name: choose(page, "Filter", n))
-    timed(page, "Gallery", "gallery sort", lambda: choose(page, "Sort by", "confidence A - B"))
+        timed_choice(page, "Gallery", "gallery filter over 10,000 images", "Filter", name)
+    timed_choice(page, "Gallery", "gallery sort", "Sort by", "confidence A - B")
     page.screenshot(path=str(ARTIFACTS / "explorer_gallery.png"), full_page=True)
     first = page.locator('[data-testid="stImage"]').first.inner_text()
     index = int(first.split()[0].lstrip("#"))
@@ -108,11 +113,9 @@ def test_compare_keeps_processors_across_tasks_and_the_wipe_moves(app_url, brows
     timed(page, "Compare outputs", "compare processor removed",
           lambda: page.get_by_role("button", name="Remove sr-perceptual").click())
     assert page.locator('[data-testid="stImage"]', has_text="sr-perceptual").count() == 0
-    timed(page, "Compare outputs", "compare task change", lambda: choose(page, "Task",
-                                                                         "denoise:sigma=0.1"))
+    timed_choice(page, "Compare outputs", "compare task change", "Task", "denoise:sigma=0.1")
     assert page.locator('[data-testid="stImage"]', has_text="denoise-plain").count() >= 1
-    timed(page, "Compare outputs", "compare task change", lambda: choose(page, "Task",
-                                                                         "sr:scale=4"))
+    timed_choice(page, "Compare outputs", "compare task change", "Task", "sr:scale=4")
     assert page.locator('[data-testid="stImage"]', has_text="sr-ra").count() >= 1
     assert page.locator('[data-testid="stImage"]', has_text="sr-perceptual").count() == 0
     box = page.get_by_label("Test image index")
@@ -163,9 +166,9 @@ def test_boundaries_click_and_slider_show_the_plane_point(app_url, browser):
               "first view: boundaries (2 maps, 128 x 128)")
     chosen = ["resnet20", "densenet-bc"]
     for name in ("resnet32", "vgg11-bn"):       # four classifiers (maps warmed at start-up)
+        page.locator(".st-key-bd_classifiers input").first.click()
 
-        def add(n=name):
-            page.locator(".st-key-bd_classifiers input").first.click()
+        def add(n=name):      # the list stays open (hiding the page from roles) until Escape
             page.get_by_role("option", name=n, exact=True).click()
             page.keyboard.press("Escape")
 
@@ -175,12 +178,10 @@ def test_boundaries_click_and_slider_show_the_plane_point(app_url, browser):
     assert maps.count() == 4 and page.locator('[data-testid="stPlotlyChart"]').count() == 0
     first = int(page.locator(".st-key-bd_pick input").first.input_value())
 
-    def next_image():                            # the next image of the Table 17 selection
-        page.locator(".st-key-bd_pick input").first.click()
-        page.keyboard.press("ArrowDown")
-        page.keyboard.press("Enter")
-
-    timed(page, "Decision boundaries", "boundaries: another image, four cold maps", next_image)
+    page.locator(".st-key-bd_pick input").first.click()    # the next image of the Table 17
+    page.keyboard.press("ArrowDown")                          # selection
+    timed(page, "Decision boundaries", "boundaries: another image, four cold maps",
+          lambda: page.keyboard.press("Enter"))
     assert int(page.locator(".st-key-bd_pick input").first.input_value()) != first
     assert shown_point(page) == (0.0, 0.0)
     index = int(page.locator(".st-key-bd_pick input").first.input_value())   # the second one
