@@ -164,6 +164,7 @@ def lasso_payload(frame: pd.DataFrame, report: dict, contrast: str | None = None
     wx, wy = max(x1 - x0, 1e-9) * margin, max(y1 - y0, 1e-9) * margin
     what = (f"HQ (dark circles) vs {contrast} (light crosses)" if contrast
             else f"{report['n_images']} images per source")
+    present = set(frame["class"])
     return {
         "points": {"x": frame["x"].tolist(), "y": frame["y"].tolist(),
                    "colour": [colours[c] for c in frame["class"]],
@@ -172,7 +173,7 @@ def lasso_payload(frame: pd.DataFrame, report: dict, contrast: str | None = None
                    "index": frame["index"].tolist(), "label": frame["class"].tolist(),
                    "source": frame["source"].tolist(),
                    "image": (frame["image"].tolist() if "image" in frame else [""] * len(frame))},
-        "class_legend": [[n, colours[n], 0] for n in names if n in set(frame["class"])],
+        "class_legend": [[n, colours[n], 0] for n in names if n in present],
         "source_legend": [[s, "#555555", shape[s]] for s in order],
         "domain": [float(x0 - wx), float(x1 + wx), float(y0 - wy), float(y1 + wy)],
         "width": int(width), "height": int(height),

@@ -122,3 +122,35 @@ def machine_reference() -> dict:
                  "unknown")
     return {"cpu": model, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             "sgemm_gflops": round(sgemm_gflops(), 1)}
+
+
+def hover_tooltip_image(page, area, start=(0.3, 0.35), step=(0.002, 0.0015), tries=200):
+    """Walk the mouse across ``area`` (a bounding box) from the fraction ``start`` by ``step``
+    per move until the Vega tooltip shows a point's image; (test image, source, its pixels)."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    tip = page.locator("#vg-tooltip-element.visible")
+    for k in range(tries):
+        page.mouse.move(area["x"] + area["width"] * (start[0] + step[0] * k),
+                        area["y"] + area["height"] * (start[1] + step[1] * k))
+        if tip.count() and tip.locator("img").count():
+            break
+    assert tip.locator("img").count() == 1
+    text = tip.inner_text()
+    index = int(text.split("test image")[1].split()[0].replace(",", ""))
+    source = text.split("source")[1].split()[0]
+    src = tip.locator("img").get_attribute("src")
+    return index, source, np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))))
+
+
+def drag_path(page, corners, steps=8) -> None:
+    """Press the mouse at the first of ``corners`` (page px) and move through the others back
+    to the first; the caller releases (the widget change, timed apart)."""
+    page.mouse.move(*corners[0])
+    page.mouse.down()
+    for corner in corners[1:] + corners[:1]:
+        page.mouse.move(*corner, steps=steps)

@@ -3,7 +3,6 @@ clicks, Compare's kept state and wipe, the Boundaries instrument (click, sliders
 t-SNE lasso. Interaction times (widget change to the end of the run) go to
 test-artifacts/explorer_times.json; BENCHMARKS.md quotes them."""
 
-import base64
 import io
 import json
 import math
@@ -18,6 +17,8 @@ from analysis.analyses.features import default_sources
 from tests.app.browser_support import (
     ARTIFACTS,
     MAP_FRAME,
+    drag_path,
+    hover_tooltip_image,
     machine_reference,
     mark_start,
     needs_chromium,
@@ -238,18 +239,7 @@ def test_tsne_hover_shows_the_points_image_and_a_box_lists_exactly_those_images(
     canvas = page.locator(".st-key-features_tsne_vega canvas").first
     area = canvas.bounding_box()
     # hover: walk across the middle until the tooltip shows a point's image
-    tip = page.locator("#vg-tooltip-element.visible")
-    for k in range(200):
-        page.mouse.move(area["x"] + area["width"] * (0.3 + 0.002 * k),
-                        area["y"] + area["height"] * (0.35 + 0.0015 * k))
-        if tip.count() and tip.locator("img").count():
-            break
-    assert tip.locator("img").count() == 1
-    text = tip.inner_text()
-    index = int(text.split("test image")[1].split()[0].replace(",", ""))
-    source = text.split("source")[1].split()[0]
-    src = tip.locator("img").get_attribute("src")
-    shown = np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))))
+    index, source, shown = hover_tooltip_image(page, area)
     ws = Workspace("sr")
     name = SOURCE_INPUTS.get(source, source)
     want = np.clip(np.round(ws.thumbnails([index], [name])[index] * 255), 0, 255)
@@ -322,10 +312,7 @@ def test_a_lasso_over_the_tsne_lists_exactly_the_images_inside_it(app_url, brows
     corners = [(cx + rx * math.sin(2 * math.pi * k / 5), cy - ry * math.cos(2 * math.pi * k / 5))
                for k in range(5)]
 
-    page.mouse.move(*corners[0])
-    page.mouse.down()
-    for corner in corners[1:] + corners[:1]:
-        page.mouse.move(*corner, steps=8)
+    drag_path(page, corners)
     # timed from the release, when the selection is made (the drag is the user's own time)
     timed(page, "Feature space", "features: lasso selection", page.mouse.up)
     heading = page.get_by_role("heading", name="selected images", exact=False)

@@ -16,7 +16,15 @@ from PIL import Image
 
 from analysis.cli.main import main
 from analysis.config import PROJECT_ROOT, dataset_slug
-from tests.app.browser_support import ARTIFACTS, needs_chromium, start_app, stop_app, wait_interactive
+from tests.app.browser_support import (
+    ARTIFACTS,
+    drag_path,
+    hover_tooltip_image,
+    needs_chromium,
+    start_app,
+    stop_app,
+    wait_interactive,
+)
 from tests.data.test_data import _cifar_folder
 
 pytestmark = needs_chromium
@@ -138,9 +146,6 @@ def test_every_page_and_compare_mode_opens_without_a_traceback(own, browser):
 def _features_hover_and_lasso(page, url, own):
     """Features on the user's data: hovering a point shows that point's own pixels (RGB, the
     user's size), and a lasso around the whole scatter lists every drawn image."""
-    import base64
-    import io
-
     from analysis.analyses.features import default_sources, feature_report, save_feature_report
     from analysis.explore.tsne_chart import SOURCE_INPUTS
     from analysis.explore.workspace import Workspace
@@ -152,20 +157,9 @@ def _features_hover_and_lasso(page, url, own):
     save_feature_report(report, own["results"] / "datasets" / slug)
     page.goto(url + "/features")
     wait_interactive(page, "Feature space")
-    page.screenshot(path=str(ARTIFACTS / f"own_{slug[:24]}_features_open.png"), full_page=True)
     area = page.locator(".st-key-features_tsne_vega .marks").first.bounding_box()  # canvas or svg
-    tip = page.locator("#vg-tooltip-element.visible")
-    for k in range(400):                      # walk the scatter until a point's image shows
-        page.mouse.move(area["x"] + area["width"] * (0.05 + 0.0022 * k),
-                        area["y"] + area["height"] * (0.1 + 0.002 * (k % 400)))
-        if tip.count() and tip.locator("img").count():
-            break
-    assert tip.locator("img").count() == 1
-    text = tip.inner_text()
-    index = int(text.split("test image")[1].split()[0].replace(",", ""))
-    source = text.split("source")[1].split()[0]
-    src = tip.locator("img").get_attribute("src")
-    shown = np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))))
+    index, source, shown = hover_tooltip_image(page, area, start=(0.05, 0.1),
+                                               step=(0.0022, 0.002), tries=400)
     ws = Workspace("sr", dataset=own["spec"], folder=own["zoo"])
     want = ws.thumbnails([index], [SOURCE_INPUTS.get(source, source)])[index]
     assert shown.shape == want.shape == (32, 32, 3)
@@ -176,10 +170,7 @@ def _features_hover_and_lasso(page, url, own):
     box = page.locator(".st-key-features_tsne_lasso canvas").bounding_box()
     x0, y0 = box["x"] + 2, box["y"] + 2
     x1, y1 = box["x"] + box["width"] - 2, box["y"] + box["height"] - 2
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    for x, y in ((x1, y0), (x1, y1), (x0, y1), (x0, y0 + 1)):
-        page.mouse.move(x, y, steps=4)
+    drag_path(page, [(x0, y0), (x1, y0), (x1, y1), (x0, y1)], steps=4)
     page.mouse.up()
     wait_interactive(page, "Feature space")
     drawn = set(default_sources(report))
@@ -189,10 +180,9 @@ def _features_hover_and_lasso(page, url, own):
     assert heading.inner_text().startswith(f"{len(every)} selected images")
     heading.scroll_into_view_if_needed()
     page.locator('[data-testid="stImage"]').first.wait_for()
-    page.screenshot(path=str(ARTIFACTS / f"own_{slug[:24]}_features.png"))
     assert page.locator('[data-testid="stException"]').count() == 0
     captions = page.locator('[data-testid="stImage"]').all_inner_texts()
     assert [int(t.split()[0].lstrip("#")) for t in captions] == every[:24]
     names = set(report["class_names"])            # the user's classes (ant / bee / cow, a-j)
     assert all(t.split("· ")[1].strip() in names for t in captions) and "Coat" not in names
-    page.screenshot(path=str(ARTIFACTS / f"own_{slug[:24]}_features.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"own_{slug[:24]}_features.png"))
