@@ -121,13 +121,10 @@ def warm_in_background() -> threading.Thread:
     view does not show (every other classifier at its image), so that adding one is a cache
     hit. Never raises, and runs at the lowest CPU priority: a warm-up must not slow a page."""
     def run():
-        try:   # Linux: this thread (and the OpenMP workers it starts) at the lowest priority,
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)   # so pages win
-        except (AttributeError, OSError):
-            pass
-        quiet = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
-        quiet.setLevel(logging.ERROR)
-        logging.getLogger("streamlit.runtime.caching.cache_data_api").setLevel(logging.ERROR)
+        from app.components.background import lowest_priority, quiet_cache_logs
+
+        lowest_priority()
+        quiet_cache_logs()
         try:
             from analysis.explore.workspace import available_tasks
             from app.components.boundary_cache import warm_default_view

@@ -33,6 +33,22 @@ def _eager_execution():
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _no_background_prefetch():
+    """No Boundaries prefetch in the in-process page tests (a background job would change
+    their counts while they run); the test of the prefetch turns it on, and the browser tests'
+    app runs as README says (``start_app`` drops the variable)."""
+    import os
+
+    old = os.environ.get("RA_PREFETCH")
+    os.environ["RA_PREFETCH"] = "0"
+    yield
+    if old is None:
+        os.environ.pop("RA_PREFETCH", None)
+    else:
+        os.environ["RA_PREFETCH"] = old
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _runs_in_tmp(tmp_path_factory):
     """Non-protocol runs write to $RA_RUNS/<verb>/<time stamp>/: a temporary folder, not the
     project's runs/ (tests that spawn the CLI inherit it)."""

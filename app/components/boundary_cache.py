@@ -1,12 +1,17 @@
 """The Boundaries page's caches, shared with the launcher so that it can draw the page's
-opening view (the default image's maps and boundary distances) before the first visit."""
+opening view (the default image's maps and boundary distances) before the first visit, and
+the prefetch that draws the next images of the page's picker while a visitor looks at one."""
 
 from __future__ import annotations
+
+import os
+from collections.abc import Sequence
 
 import streamlit as st
 
 from analysis.explore.plane import default_view, image_boundary_distances, image_plane
 from analysis.explore.workspace import plane_maps
+from app.components.background import LatestJob
 
 
 @st.cache_data(show_spinner="Drawing the map…", max_entries=256)
@@ -35,3 +40,44 @@ def warm_default_view(ws, others: bool = False) -> int:
                    int(view.resolution), ws)
         cached_distances(str(ws.folder), ws.task.spec, view.index, name, ws)
     return len(names)
+
+
+PREFETCH = LatestJob("ra-boundaries-prefetch")
+PREFETCH_AHEAD = 2
+
+
+def upcoming(candidates: Sequence[int], index: int, ahead: int = PREFETCH_AHEAD) -> list[int]:
+    """The ``ahead`` images after ``index`` in the picker's list ``candidates`` (a list, or a
+    range for "by index"; the list's first ones when ``index`` is not in it)."""
+    start = candidates.index(index) + 1 if index in candidates else 0
+    return [int(i) for i in candidates[start:start + ahead] if int(i) != index]
+
+
+def prefetch_images(ws, indices: list[int], classifiers: list[str], multiple: float,
+                    override: float, resolution: int) -> int:
+    """Draw, in the background at the lowest priority, the maps and BDs that the page will
+    show for each of ``indices`` with these settings (the extent worked out per image as the
+    page does), one classifier's map or BDs per step; a newer call replaces the job. Its
+    generation number (for :meth:`LatestJob.wait`); 0 and nothing done where
+    ``RA_PREFETCH=0`` (the in-process page tests, whose counts a background job would upset)."""
+    from analysis.explore.plane import extent_for
+
+    if os.environ.get("RA_PREFETCH", "1") == "0":
+        return 0
+
+    def image_steps(i: int) -> list:
+        box: dict = {}
+
+        def extent() -> float:
+            if "extent" not in box:
+                box["extent"] = (float(override) if override > 0
+                                 else extent_for(multiple, image_plane(ws, i).ra_length))
+            return box["extent"]
+
+        maps = [lambda n=n: cached_map(str(ws.folder), ws.task.spec, i, n, float(extent()),
+                                       int(resolution), ws) for n in classifiers]
+        distances = [lambda n=n: cached_distances(str(ws.folder), ws.task.spec, i, n, ws)
+                     for n in classifiers]
+        return maps + distances
+
+    return PREFETCH.submit([step for i in indices for step in image_steps(i)])

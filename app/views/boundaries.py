@@ -25,7 +25,12 @@ from analysis.explore.plane import (
 )
 from analysis.explore.workspace import available_tasks, classifier_names, enlarge_png
 from analysis.reporting.figures import bd_histograms
-from app.components.boundary_cache import cached_distances, cached_map
+from app.components.boundary_cache import (
+    cached_distances,
+    cached_map,
+    prefetch_images,
+    upcoming,
+)
 from app.components.common import dataset, folder, get_workspace, missing, result, show_source
 from app.components.downloads import figure_downloads
 
@@ -203,3 +208,8 @@ else:
         st.plotly_chart(bd_histograms(report["records"], report["pairs"][0]["source"]),
                         key="bd_hist")
         figure_downloads("bd", "bd_ecdf_fig", task=task, classifier=chosen[0], target=chosen[1])
+
+# while the visitor looks at this image, draw the next ones of the picker in the background
+offered = ([int(i) for i in candidates[:500]] if picker != "by index" and len(candidates)
+           else range(len(ws.test)))
+prefetch_images(ws, upcoming(offered, index), list(chosen), multiple, override, resolution)

@@ -29,7 +29,8 @@ def free_port() -> int:
 def start_app(log_name: str, **env_overrides):
     """bash scripts/main.sh, exactly the README's main command, on a free port."""
     port = free_port()
-    env = {**os.environ, "STREAMLIT_SERVER_PORT": str(port), **env_overrides}
+    env = {**{k: v for k, v in os.environ.items() if k != "RA_PREFETCH"},   # the suite's switch
+           "STREAMLIT_SERVER_PORT": str(port), **env_overrides}
     ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / log_name, "w")
     proc = subprocess.Popen(["bash", "scripts/main.sh"], cwd=ROOT, env=env, stdout=log,

@@ -2,6 +2,7 @@
 
 import re
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -222,6 +223,40 @@ def test_the_launchers_warm_up_draws_exactly_the_boundaries_pages_opening_maps(
     assert not at.exception and len(drawn) == 2 + len(others)   # adding one draws nothing
     at.select_slider(key="bd_resolution").set_value(64).run()
     assert len(drawn) == 2 + len(others) + 3    # another view is drawn, not taken from the cache
+
+
+def test_the_boundaries_page_prefetches_the_next_images_of_its_picker(env, monkeypatch):
+    """While a visitor looks at one image, the next two of the picker are drawn in the
+    background with the page's own cache keys: moving on draws no map in the page's run."""
+    import app.components.boundary_cache as cache
+
+    monkeypatch.setenv("RA_PREFETCH", "1")
+    cache.cached_map.clear()
+    cache.cached_distances.clear()
+    drawn, lock = [], threading.Lock()
+    real = cache.plane_maps
+
+    def counting(ws, index, names, extent, resolution, **kw):
+        with lock:
+            drawn.append((index, tuple(names), threading.current_thread().name))
+        return real(ws, index, names, extent, resolution, **kw)
+
+    monkeypatch.setattr(cache, "plane_maps", counting)
+    at = run("views/boundaries.py")
+    at.radio(key="bd_picker").set_value("by index").run()   # every test image: 0, 1, 2, ...
+    at.number_input(key="bd_index").set_value(3).run()
+    assert cache.PREFETCH.wait(cache.PREFETCH._generation, timeout=120)
+    chosen = tuple(at.multiselect(key="bd_classifiers").value)
+    ahead = [(i, n) for i, names, who in drawn if who == "ra-boundaries-prefetch" for n in names]
+    assert {(4, n) for n in chosen} | {(5, n) for n in chosen} <= set(ahead)
+    before = len(drawn)
+    at.number_input(key="bd_index").set_value(4).run()
+    assert not at.exception
+    in_page = [d for d in drawn[before:] if d[2] != "ra-boundaries-prefetch"]
+    assert in_page == []                        # image 4's maps came from the prefetch
+    assert cache.PREFETCH.wait(cache.PREFETCH._generation, timeout=120)
+    assert {(6, n) for n in chosen} <= {(i, n) for i, names, who in drawn[before:]
+                                        for n in names}
 
 
 def test_features_page_scatter_and_measures(env):
