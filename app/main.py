@@ -14,6 +14,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from app.components.background import ACTIVITY  # noqa: E402
 from app.components.survey_state import rater_mode  # noqa: E402
 
 st.set_page_config(page_title="RA Explorer", layout="wide")
@@ -40,4 +41,5 @@ pages = [
     st.Page(str(HERE / "views" / "survey_results.py"), title="Survey results",
             icon=":material/lock:"),
 ]
-st.navigation(pages).run()
+with ACTIVITY.run():        # background prefetches wait while a page runs
+    st.navigation(pages).run()

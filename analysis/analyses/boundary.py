@@ -39,6 +39,7 @@ gap g takes ceil(log2(g / tol)) passes more (8 at t = 1 with tol 0.001).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -313,7 +314,8 @@ def decision_map(model, x: torch.Tensor, d1: torch.Tensor, d2: torch.Tensor, ext
 def adaptive_decision_map(model, x: torch.Tensor, d1: torch.Tensor, d2: torch.Tensor,
                           extent: float, resolution: int = 128, coarse_step: int = 8,
                           clip: bool = False, batch_size: int = 4096,
-                          neighbours: bool = False) -> DecisionMap:
+                          neighbours: bool = False,
+                          between_levels: Callable[[], None] | None = None) -> DecisionMap:
     """The same grid as :func:`decision_map`, evaluating only where the class can change.
 
     A coarse grid (every ``coarse_step``-th row and column, plus the last)
@@ -324,7 +326,8 @@ def adaptive_decision_map(model, x: torch.Tensor, d1: torch.Tensor, d2: torch.Te
     shares a corner with a cell whose corners differ (thin regions usually
     run on beside the place where they were seen). A class region that
     touches no evaluated corner is missed: the agreement with the full grid
-    is measured in the tests and benchmarks, not assumed.
+    is measured in the tests and benchmarks, not assumed. ``between_levels`` is called
+    before each level's forwards (a background caller waits there while the app is busy).
     """
     model.eval()
     us, vs = grid_axes(extent, resolution, x.device)
@@ -336,6 +339,8 @@ def adaptive_decision_map(model, x: torch.Tensor, d1: torch.Tensor, d2: torch.Te
         points = [p for p in dict.fromkeys(points) if classes[p] < 0]
         if not points:
             return
+        if between_levels is not None:
+            between_levels()
         ii = torch.tensor([p[0] for p in points])
         jj = torch.tensor([p[1] for p in points])
         preds = []

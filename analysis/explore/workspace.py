@@ -349,7 +349,7 @@ def colour_bar_png(vmax: float, label: str, cmap: str = "magma", width_px: int =
 @torch.no_grad()
 def plane_maps(workspace, index: int, classifiers: list[str], extent: float, resolution: int,
                coarse_step: int = 8, direction_seed: int | None = None,
-               batch_size: int = 128) -> dict:
+               batch_size: int = 128, between_levels=None) -> dict:
     """2-D decision maps of ``classifiers`` around test image ``index``.
 
     The plane passes through the plain output x along d_RA (towards the RA
@@ -359,6 +359,7 @@ def plane_maps(workspace, index: int, classifiers: list[str], extent: float, res
     "agreement": matrix}. ``batch_size``: points per forward; 128 drew the four 128 x 128
     maps of two images 13-20 % faster than 4,096 in three alternating runs (densenet-bc
     1.5x: its concatenations are memory-bound on large batches), on this machine under load.
+    ``between_levels``: see :func:`adaptive_decision_map`.
     """
     from ..analyses.boundary import adaptive_decision_map, agreement_matrix
     from .plane import image_plane
@@ -366,7 +367,7 @@ def plane_maps(workspace, index: int, classifiers: list[str], extent: float, res
     plane = image_plane(workspace, index, direction_seed)
     maps = {name: adaptive_decision_map(workspace.classifiers[name], plane.x, plane.d_ra,
                                         plane.d_r, extent, resolution, coarse_step=coarse_step,
-                                        batch_size=batch_size)
+                                        batch_size=batch_size, between_levels=between_levels)
             for name in classifiers}
     return {"maps": maps, "ra_length": plane.ra_length,
             "agreement": agreement_matrix({n: m.classes for n, m in maps.items()})}

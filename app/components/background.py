@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from contextlib import contextmanager
 
 _QUIET = ("streamlit.runtime.scriptrunner_utils.script_run_context",
           "streamlit.runtime.caching.cache_data_api")
@@ -27,35 +28,90 @@ def quiet_cache_logs() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
+class Activity:
+    """How many page runs (and fragment reruns) are in progress, across every session; a
+    background job waits for none before each piece of work, so that it never shares the
+    CPU (or the GIL) with a run a visitor is waiting for."""
+
+    def __init__(self):
+        self._running = 0
+        self.cv = threading.Condition()
+
+    @contextmanager
+    def run(self):
+        """Count the enclosed block (a page's script, a fragment's body) as a run."""
+        with self.cv:
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self.cv:
+                self._running -= 1
+                self.cv.notify_all()
+
+    def wait_idle(self, unless=lambda: False, timeout: float | None = None) -> bool:
+        """Block until no run is in progress or ``unless()`` holds (checked under this
+        object's condition, which whoever changes it must notify); whether that happened
+        within ``timeout``."""
+        with self.cv:
+            return self.cv.wait_for(lambda: self._running == 0 or unless(), timeout)
+
+
+ACTIVITY = Activity()
+
+
 class LatestJob:
     """One daemon thread that runs the newest submitted job, step by step, at the lowest
-    priority. A job is a list of zero-argument callables; a newer submission replaces a job
+    priority, each step started only while no page run is in progress (:data:`ACTIVITY`).
+
+    A job is a list of (key, zero-argument callable) steps; a newer submission replaces a job
     still waiting and stops the running one after its current step (a visitor who moved on
-    no longer needs it). Steps must not raise; one that does ends its job."""
+    no longer needs it). A step that raises ends its job. A long step calls
+    :meth:`pause_point` between its pieces; a page about to wait for the result the running
+    step computes (its cache entry's lock) calls :meth:`hurry` with that key first, and the
+    step then runs on without pausing (else the two would wait for each other)."""
 
     def __init__(self, name: str):
         self._name = name
         self._job: list | None = None
         self._generation = 0
         self._done_generation = 0
-        self._cv = threading.Condition()
+        self._current = None
+        self._hurried = False
+        self._cv = ACTIVITY.cv
         self._thread: threading.Thread | None = None
 
     def submit(self, steps: list) -> int:
-        """Queue ``steps`` in place of any earlier job; its generation number."""
+        """Queue ``steps`` [(key, callable), ...] in place of any earlier job; its generation."""
         with self._cv:
             self._generation += 1
             self._job = list(steps)
-            self._cv.notify()
+            self._cv.notify_all()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
             return self._generation
 
+    @property
+    def generation(self) -> int:
+        """The newest job's generation number."""
+        return self._generation
+
     def wait(self, generation: int, timeout: float | None = None) -> bool:
         """Whether job ``generation`` (or a newer one) ended within ``timeout`` seconds."""
         with self._cv:
             return self._cv.wait_for(lambda: self._done_generation >= generation, timeout)
+
+    def hurry(self, key) -> None:
+        """Let the running step finish without pausing, if it is the one computing ``key``."""
+        with self._cv:
+            if self._current is not None and self._current == key:
+                self._hurried = True
+                self._cv.notify_all()
+
+    def pause_point(self) -> None:
+        """Inside a step: wait while a page runs, unless the step was hurried."""
+        ACTIVITY.wait_idle(unless=lambda: self._hurried)
 
     def _run(self) -> None:
         lowest_priority()
@@ -64,14 +120,19 @@ class LatestJob:
             with self._cv:
                 self._cv.wait_for(lambda: self._job is not None)
                 steps, generation, self._job = self._job, self._generation, None
-            for step in steps:
+            for key, step in steps:
+                ACTIVITY.wait_idle()
                 with self._cv:
                     if self._generation != generation:
                         break
+                    self._current, self._hurried = key, False
                 try:
                     step()
                 except Exception:  # noqa: BLE001 — a prefetch must never break a page
                     break
+                finally:
+                    with self._cv:
+                        self._current, self._hurried = None, False
             with self._cv:
                 self._done_generation = max(self._done_generation, generation)
                 self._cv.notify_all()

@@ -16,9 +16,11 @@ from app.components.background import LatestJob
 
 @st.cache_data(show_spinner="Drawing the map…", max_entries=256)
 def cached_map(checkpoints: str, task_spec: str, index: int, name: str, extent: float,
-               resolution: int, _ws):
-    """One classifier's map (cached apart, so that adding a classifier draws one map)."""
-    return plane_maps(_ws, index, [name], extent, resolution)["maps"][name]
+               resolution: int, _ws, _between_levels=None):
+    """One classifier's map (cached apart, so that adding a classifier draws one map);
+    ``_between_levels`` (not part of the key): see :func:`adaptive_decision_map`."""
+    return plane_maps(_ws, index, [name], extent, resolution,
+                      between_levels=_between_levels)["maps"][name]
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
@@ -44,6 +46,14 @@ def warm_default_view(ws, others: bool = False) -> int:
 
 PREFETCH = LatestJob("ra-boundaries-prefetch")
 PREFETCH_AHEAD = 2
+
+
+def page_map(ws, index: int, name: str, extent: float, resolution: int):
+    """The map a page run shows: ``cached_map``, first hurrying the prefetch if it is drawing
+    this very map (the run then waits for it on the cache entry's lock)."""
+    PREFETCH.hurry(("map", index, name))
+    return cached_map(str(ws.folder), ws.task.spec, index, name, float(extent), int(resolution),
+                      ws)
 
 
 def upcoming(candidates: Sequence[int], index: int, ahead: int = PREFETCH_AHEAD) -> list[int]:
@@ -74,9 +84,11 @@ def prefetch_images(ws, indices: list[int], classifiers: list[str], multiple: fl
                                  else extent_for(multiple, image_plane(ws, i).ra_length))
             return box["extent"]
 
-        maps = [lambda n=n: cached_map(str(ws.folder), ws.task.spec, i, n, float(extent()),
-                                       int(resolution), ws) for n in classifiers]
-        distances = [lambda n=n: cached_distances(str(ws.folder), ws.task.spec, i, n, ws)
+        maps = [(("map", i, n), lambda n=n: cached_map(
+                    str(ws.folder), ws.task.spec, i, n, float(extent()), int(resolution), ws,
+                    PREFETCH.pause_point)) for n in classifiers]
+        distances = [(("bd", i, n), lambda n=n: cached_distances(str(ws.folder), ws.task.spec,
+                                                                   i, n, ws))
                      for n in classifiers]
         return maps + distances
 

@@ -25,9 +25,10 @@ from analysis.explore.plane import (
 )
 from analysis.explore.workspace import available_tasks, classifier_names, enlarge_png
 from analysis.reporting.figures import bd_histograms
+from app.components.background import ACTIVITY
 from app.components.boundary_cache import (
     cached_distances,
-    cached_map,
+    page_map,
     prefetch_images,
     upcoming,
 )
@@ -84,8 +85,7 @@ resolution = c3.select_slider("Resolution", [32, 48, 64, 96, 128], DEFAULT_RESOL
 def maps_for(names) -> dict:
     from analysis.analyses.boundary import agreement_matrix
 
-    maps = {n: cached_map(str(ws.folder), ws.task.spec, index, n, float(extent),
-                          int(resolution), ws) for n in names}
+    maps = {n: page_map(ws, index, n, extent, resolution) for n in names}
     return {"maps": maps, "ra_length": plane.ra_length,
             "agreement": agreement_matrix({n: m.classes for n, m in maps.items()})}
 
@@ -144,6 +144,11 @@ st.caption(f"Plane through the {plain} output (origin) along d_RA (towards {ra},
 def point_view():
     """The image at (u, v) and every classifier's top-3; a slider move reruns only this part
     (the maps stay as they are)."""
+    with ACTIVITY.run():      # a fragment's rerun does not pass through main.py
+        point_body()
+
+
+def point_body():
     st.subheader("The image at a point of the plane")
     s1, s2 = st.columns(2)
     s1.slider("u along d_RA", -extent, extent, key="bd_u", step=extent / 64, format="%.3f")

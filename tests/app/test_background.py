@@ -1,14 +1,19 @@
-"""The background job runner of the pages' prefetches: newest job wins, steps in order."""
+"""The background job runner of the pages' prefetches: newest job wins, steps in order, no
+work while a page runs (unless a page waits for that very work)."""
 
 import threading
 
-from app.components.background import LatestJob
+from app.components.background import ACTIVITY, LatestJob
 from app.components.boundary_cache import upcoming
+
+
+def steps(fns):
+    return [(k, fn) for k, fn in enumerate(fns)]
 
 
 def test_a_job_runs_its_steps_in_order_and_can_be_waited_for():
     runner, done = LatestJob("test-order"), []
-    generation = runner.submit([lambda k=k: done.append(k) for k in range(5)])
+    generation = runner.submit(steps([lambda k=k: done.append(k) for k in range(5)]))
     assert runner.wait(generation, timeout=10)
     assert done == [0, 1, 2, 3, 4]
 
@@ -22,9 +27,9 @@ def test_a_newer_job_stops_the_running_one_after_its_current_step():
         release.wait(10)
         done.append("first-0")
 
-    first = runner.submit([blocking, lambda: done.append("first-1")])
+    first = runner.submit(steps([blocking, lambda: done.append("first-1")]))
     assert started.wait(10)
-    second = runner.submit([lambda: done.append("second")])
+    second = runner.submit(steps([lambda: done.append("second")]))
     release.set()
     assert runner.wait(second, timeout=10) and runner.wait(first, timeout=0)
     assert done == ["first-0", "second"]      # the first job's second step never ran
@@ -36,9 +41,38 @@ def test_a_failing_step_ends_its_job_and_the_runner_goes_on():
     def boom():
         raise RuntimeError("no")
 
-    assert runner.wait(runner.submit([boom, lambda: done.append("after")]), timeout=10)
-    assert runner.wait(runner.submit([lambda: done.append("next job")]), timeout=10)
+    assert runner.wait(runner.submit(steps([boom, lambda: done.append("after")])), timeout=10)
+    assert runner.wait(runner.submit(steps([lambda: done.append("next job")])), timeout=10)
     assert done == ["next job"]
+
+
+def test_no_step_starts_while_a_page_runs():
+    runner, done = LatestJob("test-idle"), []
+    with ACTIVITY.run():
+        generation = runner.submit(steps([lambda: done.append(1)]))
+        assert not runner.wait(generation, timeout=0.5) and done == []
+    assert runner.wait(generation, timeout=10) and done == [1]
+
+
+def test_a_step_pauses_while_a_page_runs_unless_that_page_hurries_it():
+    runner, done = LatestJob("test-hurry"), []
+    inside, page_started = threading.Event(), threading.Event()
+
+    def long_step():
+        inside.set()
+        page_started.wait(10)
+        runner.pause_point()          # the page runs now: wait, unless hurried
+        done.append("finished")
+
+    generation = runner.submit([("map-7", long_step)])
+    assert inside.wait(10)
+    with ACTIVITY.run():
+        page_started.set()
+        assert not runner.wait(generation, timeout=0.5)      # paused for the page
+        runner.hurry("map-3")                                # another key: still paused
+        assert not runner.wait(generation, timeout=0.3)
+        runner.hurry("map-7")                                # the page waits for this one
+        assert runner.wait(generation, timeout=10) and done == ["finished"]
 
 
 def test_upcoming_takes_the_next_images_of_the_pickers_list():

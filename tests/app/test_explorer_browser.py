@@ -30,6 +30,7 @@ from tests.app.browser_support import (
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = needs_chromium
 TIMES: dict[str, list[float]] = {}
+PREFETCH_VIEWING_MS = 12000   # how long the test looks at an image before moving on
 
 
 @pytest.fixture(scope="module")
@@ -179,9 +180,12 @@ def test_boundaries_click_and_slider_show_the_plane_point(app_url, browser):
     assert maps.count() == 4 and page.locator('[data-testid="stPlotlyChart"]').count() == 0
     first = int(page.locator(".st-key-bd_pick input").first.input_value())
 
+    # a visitor looks at the maps for a while: meanwhile the page draws the next two images of
+    # the picker in the background (four classifiers: about 3.5 s of forwards an image here)
+    page.wait_for_timeout(PREFETCH_VIEWING_MS)
     page.locator(".st-key-bd_pick input").first.click()    # the next image of the Table 17
     page.keyboard.press("ArrowDown")                          # selection
-    timed(page, "Decision boundaries", "boundaries: another image, four cold maps",
+    timed(page, "Decision boundaries", "boundaries: next image, four maps (prefetched)",
           lambda: page.keyboard.press("Enter"))
     assert int(page.locator(".st-key-bd_pick input").first.input_value()) != first
     assert shown_point(page) == (0.0, 0.0)
@@ -209,6 +213,12 @@ def test_boundaries_click_and_slider_show_the_plane_point(app_url, browser):
         assert nv == v and (nu > u if key == "End" else nu < 0)
         check_predictions(page, ws, plane, nu, nv, chosen)
     page.screenshot(path=str(ARTIFACTS / "explorer_boundaries_slider.png"), full_page=True)
+    # an image nobody drew before (by index: image 0 is neither the opening view nor the
+    # picker's next ones): four maps and their BDs drawn in the run
+    timed(page, "Decision boundaries", "boundaries: an image by index, four cold maps",
+          lambda: page.get_by_text("by index", exact=True).click())
+    assert page.get_by_label("Test image", exact=True).first.input_value() == "0"
+    assert page.locator(f'iframe[title="{MAP_FRAME}"]').count() == 4
 
 
 def drag_box(page, box, frac=(0.40, 0.40, 0.60, 0.60)):

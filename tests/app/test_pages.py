@@ -245,7 +245,7 @@ def test_the_boundaries_page_prefetches_the_next_images_of_its_picker(env, monke
     at = run("views/boundaries.py")
     at.radio(key="bd_picker").set_value("by index").run()   # every test image: 0, 1, 2, ...
     at.number_input(key="bd_index").set_value(3).run()
-    assert cache.PREFETCH.wait(cache.PREFETCH._generation, timeout=120)
+    assert cache.PREFETCH.wait(cache.PREFETCH.generation, timeout=120)
     chosen = tuple(at.multiselect(key="bd_classifiers").value)
     ahead = [(i, n) for i, names, who in drawn if who == "ra-boundaries-prefetch" for n in names]
     assert {(4, n) for n in chosen} | {(5, n) for n in chosen} <= set(ahead)
@@ -254,7 +254,7 @@ def test_the_boundaries_page_prefetches_the_next_images_of_its_picker(env, monke
     assert not at.exception
     in_page = [d for d in drawn[before:] if d[2] != "ra-boundaries-prefetch"]
     assert in_page == []                        # image 4's maps came from the prefetch
-    assert cache.PREFETCH.wait(cache.PREFETCH._generation, timeout=120)
+    assert cache.PREFETCH.wait(cache.PREFETCH.generation, timeout=120)
     assert {(6, n) for n in chosen} <= {(i, n) for i, names, who in drawn[before:]
                                         for n in names}
 
