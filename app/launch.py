@@ -117,28 +117,28 @@ def opens_on_shipped_tables(ws) -> bool:
 
 
 def warm_in_background() -> threading.Thread:
-    """Draw, in a daemon thread while the server starts, the Boundaries maps that the opening
-    view does not show (every other classifier at its image), so that adding one is a cache
-    hit. Never raises, and runs at the lowest CPU priority: a warm-up must not slow a page."""
+    """Queue, while the server starts, the Boundaries maps that the opening view does not show
+    (every other classifier at its image), so that adding one is a cache hit. They are drawn by
+    a lowest-priority worker that waits while any page runs (a warm-up must not slow a page);
+    never raises. The thread returned only queues them."""
     def run():
-        from app.components.background import lowest_priority, quiet_cache_logs
+        from app.components.background import quiet_cache_logs
 
-        lowest_priority()
         quiet_cache_logs()
         try:
             from analysis.explore.workspace import available_tasks
-            from app.components.boundary_cache import warm_default_view
+            from app.components.boundary_cache import warm_others_in_background
             from app.components.common import dataset, folder, workspace
 
             tasks = available_tasks(dataset(), folder())
             if tasks:
                 ws = workspace(tasks[0], dataset(), folder(), ())
                 if opens_on_shipped_tables(ws):
-                    warm_default_view(ws, others=True)
+                    warm_others_in_background(ws)
         except Exception:  # noqa: BLE001
             pass
 
-    thread = threading.Thread(target=run, name="ra-warm-up", daemon=True)
+    thread = threading.Thread(target=run, name="ra-warm-up-queue", daemon=True)
     thread.start()
     return thread
 

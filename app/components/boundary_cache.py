@@ -29,19 +29,39 @@ def cached_distances(checkpoints: str, task_spec: str, index: int, name: str, _w
     return image_boundary_distances(_ws, image_plane(_ws, index), [name])
 
 
-def warm_default_view(ws, others: bool = False) -> int:
-    """Compute the maps and distances of the page's opening view (``others``: those of every
-    other classifier at the same image, extent and resolution instead, the ones a visitor adds
-    first); the number of classifiers done."""
+def default_view_steps(ws, others: bool = False, between_levels=None) -> list:
+    """The maps and distances of the page's opening view (``others``: those of every other
+    classifier at the same image, extent and resolution instead, the ones a visitor adds
+    first) as [(key, callable), ...] steps, a map and the BDs per classifier."""
     view = default_view(ws)
     if view is None:
-        return 0
+        return []
     names = [n for n in ws.classifiers if n not in view.classifiers] if others else view.classifiers
+    steps = []
     for name in names:
-        cached_map(str(ws.folder), ws.task.spec, view.index, name, float(view.extent),
-                   int(view.resolution), ws)
-        cached_distances(str(ws.folder), ws.task.spec, view.index, name, ws)
-    return len(names)
+        steps.append((("map", view.index, name), lambda n=name: cached_map(
+            str(ws.folder), ws.task.spec, view.index, n, float(view.extent),
+            int(view.resolution), ws, between_levels)))
+        steps.append((("bd", view.index, name), lambda n=name: cached_distances(
+            str(ws.folder), ws.task.spec, view.index, n, ws)))
+    return steps
+
+
+def warm_default_view(ws, others: bool = False) -> int:
+    """Compute :func:`default_view_steps` now; the number of classifiers done."""
+    steps = default_view_steps(ws, others)
+    for _, step in steps:
+        step()
+    return len(steps) // 2
+
+
+WARM_UP = LatestJob("ra-warm-up")
+
+
+def warm_others_in_background(ws) -> int:
+    """Queue the other classifiers' maps at the opening view on the warm-up worker, which
+    works only while no page runs (see :class:`LatestJob`); its generation number."""
+    return WARM_UP.submit(default_view_steps(ws, others=True, between_levels=WARM_UP.pause_point))
 
 
 PREFETCH = LatestJob("ra-boundaries-prefetch")
@@ -49,9 +69,10 @@ PREFETCH_AHEAD = 2
 
 
 def page_map(ws, index: int, name: str, extent: float, resolution: int):
-    """The map a page run shows: ``cached_map``, first hurrying the prefetch if it is drawing
-    this very map (the run then waits for it on the cache entry's lock)."""
+    """The map a page run shows: ``cached_map``, first hurrying the background workers if one
+    is drawing this very map (the run then waits for it on the cache entry's lock)."""
     PREFETCH.hurry(("map", index, name))
+    WARM_UP.hurry(("map", index, name))
     return cached_map(str(ws.folder), ws.task.spec, index, name, float(extent), int(resolution),
                       ws)
 
