@@ -33,7 +33,6 @@ def preload(task: str | None = None) -> float:
     A missing dataset or checkpoint is not an error here: the pages say what to run.
     """
     t0 = time.perf_counter()
-    import altair  # noqa: F401  (the Features page's t-SNE)
     import matplotlib
     import pandas  # noqa: F401
     import piq  # noqa: F401

@@ -1,19 +1,20 @@
-"""The interactive t-SNE scatter of a feature report as a Vega-Lite chart (Altair): colour =
-class, marker = source, each with its own legend; hovering a point shows that point's image
-(the source's human view of the test image) in the tooltip; a dragged box and a clicked point
-are selections that name test images.
+"""The interactive t-SNE scatter of a feature report, as the JSON the Features page's canvas
+(``app.components.scatter``) draws: colour = class, marker = source, each with its own
+legend; hovering a point shows that point's image (the source's human view of the test
+image); a dragged box or free-hand lasso is a polygon, and :func:`polygon_images` turns it
+into test images.
 
-Why Vega-Lite for the page and not plotly: in the headless Chromium here Streamlit's Vega
-chunk draws a 600-point scatter 0.7 s sooner than its plotly chunk (1.4 vs 2.1 s to the first
-drawn chart of a fresh page), and vega-tooltip shows a data URL under the key ``image`` as a
-picture, which plotly's hover labels cannot. Vega-Lite has no lasso: the page's lasso is the
-canvas component of ``app.components.lasso``, fed by :func:`lasso_payload`, whose polygon
-:func:`lasso_images` turns into test images.
+Why a canvas of our own and not a chart library: in the headless Chromium here Streamlit's
+Vega-Lite chunk spent 0.5-1.0 s in one long task building and drawing the 4,000-point
+scatter (with or without images), and its first view took 2.8-4.0 s against 2.1-2.4 s for
+the canvas; plotly's chunk alone takes 1.4 s to parse. The canvas needs no code loaded from
+anywhere, and the hover images can be files the browser fetches only when hovered.
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -22,13 +23,9 @@ from ..analyses.features import HQ, LQ
 from ..errors import RAExplorerError
 from ..reporting.paper.style import CLASS_COLOURS
 
-# Vega-Lite's built-in shapes, in the order sources take them (the report's source order)
-SHAPES = ("circle", "cross", "diamond", "square", "triangle-up", "triangle-down",
-          "triangle-left", "triangle-right", "wedge", "arrow")
+SELECTION_MODES = ("box", "lasso")
 # what Workspace.thumbnails calls the two sources that are not processors
 SOURCE_INPUTS = {HQ: "clean", LQ: "no processing"}
-TOOLTIP_CSS = ("<style>#vg-tooltip-element img {width: 112px; height: auto; "
-               "image-rendering: pixelated;}</style>")   # 28 px shown 4x, pixel-exact
 
 
 def shown_sources(report: dict, sources: list[str] | None, contrast: str | None) -> list[str]:
@@ -65,18 +62,21 @@ def tsne_frame(report: dict, classes: list[int] | None = None,
     return frame
 
 
-def png_data_url(pixels: np.ndarray) -> str:
-    """(H, W) or (H, W, 3) float in [0, 1] -> a lossless PNG data URL at its own size."""
+def png_data_url(png: bytes) -> str:
+    """PNG bytes -> a data URL."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def point_images(workspace, report: dict, sources: list[str],
+                 store: Callable[[bytes], str] = png_data_url) -> dict[tuple[int, str], str]:
+    """{(index, source): URL of that source's human view of test image ``index``} for every
+    image of the report and each of ``sources`` (HQ = the clean image, LQ = the degraded
+    input as a person sees it, a processor = its output), each a lossless PNG at its own
+    size; one batch per source. ``store`` turns the PNG's bytes into the URL (default a data
+    URL; the app writes files the browser fetches on hover). Sources the workspace cannot
+    produce (a processor not in it) are left out."""
     from .workspace import enlarge_png
 
-    return "data:image/png;base64," + base64.b64encode(enlarge_png(pixels, 1)).decode("ascii")
-
-
-def point_images(workspace, report: dict, sources: list[str]) -> dict[tuple[int, str], str]:
-    """{(index, source): data URL of that source's human view of test image ``index``} for
-    every image of the report and each of ``sources`` (HQ = the clean image, LQ = the degraded
-    input as a person sees it, a processor = its output); one batch per source. Sources the
-    workspace cannot produce (a processor not in it) are left out."""
     indices = sorted({int(p["index"]) for p in report["points"]})
     out = {}
     for source in sources:
@@ -84,71 +84,21 @@ def point_images(workspace, report: dict, sources: list[str]) -> dict[tuple[int,
         if name not in SOURCE_INPUTS.values() and name not in workspace.processors:
             continue
         for index, pixels in workspace.thumbnails(indices, [name]).items():
-            out[(index, source)] = png_data_url(pixels)
+            out[(index, source)] = store(enlarge_png(pixels, 1))
     return out
 
 
-def tsne_chart(frame: pd.DataFrame, report: dict, contrast: str | None = None,
-               height: int = 520):
-    """The Altair chart of ``tsne_frame``'s rows, with two selections: ``box`` (an interval
-    over x and y, dragged) and ``pick`` (a clicked point, by test-image index)."""
-    import altair as alt
-
-    names = report["class_names"]
-    order = list(dict.fromkeys(frame["source"]))
-    box = alt.selection_interval(name="box", encodings=["x", "y"])
-    pick = alt.selection_point(name="pick", fields=["index"], on="click")
-    tooltip = [alt.Tooltip("index:Q", title="test image"), alt.Tooltip("class:N"),
-               alt.Tooltip("predicted:N"), alt.Tooltip("source:N")]
-    if "image" in frame:
-        tooltip.append(alt.Tooltip("image:N", title="image"))   # vega-tooltip draws it
-    colour = alt.Color("class:N", scale=alt.Scale(domain=names, range=CLASS_COLOURS[:len(names)]),
-                       legend=alt.Legend(title="class (colour)"))
-    shape = alt.Shape("source:N", scale=alt.Scale(
-        domain=order, range=[SHAPES[report["sources"].index(s) % len(SHAPES)] for s in order]
-        if contrast is None else ["circle", "cross"]), legend=alt.Legend(title="source (marker)"))
-    what = (f"HQ (dark circles) vs {contrast} (light crosses)" if contrast
-            else f"{report['n_images']} images per source")
-    base = alt.Chart(frame, title=f"t-SNE of {report['classifier']} features, task "
-                                  f"{report['task']} ({what})", height=height)
-    encoding = {"x": alt.X("x:Q", axis=None), "y": alt.Y("y:Q", axis=None), "color": colour,
-                "shape": shape, "tooltip": tooltip}
-    if contrast is None:
-        marks = base.mark_point(filled=True, size=30, opacity=0.75)
-    else:
-        # HQ dark and opaque, the contrast light: opacity by source on the same class colours
-        encoding["opacity"] = alt.Opacity("source:N", scale=alt.Scale(
-            domain=[HQ, contrast], range=[0.95, 0.45]), legend=None)
-        encoding["size"] = alt.Size("source:N", scale=alt.Scale(
-            domain=[HQ, contrast], range=[40, 60]), legend=None)
-        marks = base.mark_point(filled=True)
-    return marks.encode(**encoding).add_params(box, pick)
-
-
-def selected_images(frame: pd.DataFrame, selection: dict) -> list[int]:
-    """Test-image indices named by a Streamlit selection state of ``tsne_chart`` (its
-    ``box`` {x: [lo, hi], y: [lo, hi]} and its ``pick`` [{index: i}, ...]): the drawn points
-    inside the box (edges included) in drawing order, then the clicked ones; each once."""
-    chosen: list[int] = []
-    box = (selection or {}).get("box") or {}
-    if box.get("x") and box.get("y"):
-        (x0, x1), (y0, y1) = sorted(box["x"]), sorted(box["y"])
-        inside = frame[(frame["x"] >= x0) & (frame["x"] <= x1)
-                       & (frame["y"] >= y0) & (frame["y"] <= y1)]
-        chosen += [int(i) for i in inside["index"]]
-    for point in (selection or {}).get("pick") or []:
-        if isinstance(point, dict) and "index" in point:
-            chosen.append(int(point["index"]))
-    return list(dict.fromkeys(chosen))
-
-
-def lasso_payload(frame: pd.DataFrame, report: dict, contrast: str | None = None,
-                  width: int = 900, height: int = 520, margin: float = 0.03) -> dict:
-    """What the lasso scatter (``app.components.lasso``) draws, as JSON-ready lists: per point
-    x, y, colour (its class's), shape (its source's marker number), alpha, index, label,
-    source, image (data URL or ""); the two legends as [text, colour, shape]; the axis
+def scatter_payload(frame: pd.DataFrame, report: dict, contrast: str | None = None,
+                    mode: str = "box", width: int = 900, height: int = 520,
+                    margin: float = 0.03) -> dict:
+    """What the scatter canvas (``app.components.scatter``) draws, as JSON-ready lists: per
+    point x, y, colour (its class's), shape (its source's marker number), alpha, index,
+    label, source, image (URL or ""); the two legends as [text, colour, shape]; the axis
     ``domain`` [x0, x1, y0, y1] (the points' range widened by ``margin`` of it on each side);
-    the canvas size in px and the title."""
+    the selection ``mode`` ("box" or "lasso"), the canvas size in px and the title."""
+    if mode not in SELECTION_MODES:
+        raise RAExplorerError(f"Unknown selection mode {mode!r}; use one of "
+                              f"{', '.join(SELECTION_MODES)}.")
     names = report["class_names"]
     colours = {n: CLASS_COLOURS[k % len(CLASS_COLOURS)] for k, n in enumerate(names)}
     order = list(dict.fromkeys(frame["source"]))
@@ -176,20 +126,49 @@ def lasso_payload(frame: pd.DataFrame, report: dict, contrast: str | None = None
         "class_legend": [[n, colours[n], 0] for n in names if n in present],
         "source_legend": [[s, "#555555", shape[s]] for s in order],
         "domain": [float(x0 - wx), float(x1 + wx), float(y0 - wy), float(y1 + wy)],
-        "width": int(width), "height": int(height),
-        "title": f"t-SNE of {report['classifier']} features, task {report['task']} ({what}); "
-                 "drag a lasso, double-click to clear"}
+        "mode": mode, "width": int(width), "height": int(height),
+        "title": f"t-SNE of {report['classifier']} features, task {report['task']} ({what})"}
 
 
-def lasso_images(frame: pd.DataFrame, polygon: list[list[float]] | None) -> list[int]:
+def polygon_images(frame: pd.DataFrame, polygon: list[list[float]] | None) -> list[int]:
     """Test-image indices of the drawn points inside ``polygon`` ([[x, y], ...], t-SNE
-    coordinates, closed implicitly; even-odd rule), in drawing order, each once."""
+    coordinates, closed implicitly; even-odd rule: a box is its four corners), in drawing
+    order, each once."""
     if not polygon or len(polygon) < 3:
         return []
     from matplotlib.path import Path
 
     vertices = np.asarray(polygon, dtype=np.float64)
     if vertices.ndim != 2 or vertices.shape[1] != 2 or not np.isfinite(vertices).all():
-        raise RAExplorerError("The lasso's polygon must be a list of finite [x, y] points.")
+        raise RAExplorerError("The selection's polygon must be a list of finite [x, y] points.")
     inside = Path(vertices).contains_points(frame[["x", "y"]].to_numpy(dtype=np.float64))
     return list(dict.fromkeys(int(i) for i in frame["index"][inside]))
+
+
+def selection_images(frame: pd.DataFrame, selection: dict | None) -> list[int]:
+    """Test-image indices named by the scatter's selection: {"polygon": [[x, y], ...]} (a box
+    or a lasso) -> the drawn points inside it (:func:`polygon_images`); {"pick": index} -> that
+    image, if one of its points is drawn; anything else -> none."""
+    selection = selection or {}
+    if selection.get("polygon"):
+        return polygon_images(frame, selection["polygon"])
+    pick = selection.get("pick")
+    if pick is not None and int(pick) in set(frame["index"].tolist()):
+        return [int(pick)]
+    return []
+
+
+def selection_text(selection: dict | None) -> str:
+    """The scatter's selection in words: "a box, x in [a, b], y in [c, d]" (an axis-aligned
+    four-corner polygon), "a lasso of N vertices", "test image I clicked", or "nothing"."""
+    selection = selection or {}
+    polygon = selection.get("polygon")
+    if polygon:
+        xs, ys = sorted({float(p[0]) for p in polygon}), sorted({float(p[1]) for p in polygon})
+        if len(polygon) == 4 and len(xs) == 2 and len(ys) == 2:
+            return (f"a box, x in [{xs[0]:.3f}, {xs[1]:.3f}], "
+                    f"y in [{ys[0]:.3f}, {ys[1]:.3f}]")
+        return f"a lasso of {len(polygon)} vertices"
+    if selection.get("pick") is not None:
+        return f"test image {int(selection['pick'])} clicked"
+    return "nothing"

@@ -1,5 +1,6 @@
 """Features: the t-SNE of clean, degraded and processed images, with convergence measures; a
-box or lasso selection of points shows those images, and one opens in Compare."""
+box or lasso selection of points (or a clicked point) shows those images, and one opens in
+Compare."""
 
 import pandas as pd
 import streamlit as st
@@ -7,11 +8,9 @@ import streamlit as st
 from analysis.analyses.features import HQ, default_sources
 from analysis.analyses.quality import task_slug
 from analysis.explore.tsne_chart import (
-    TOOLTIP_CSS,
-    lasso_images,
-    selected_images,
+    selection_images,
+    selection_text,
     shown_sources,
-    tsne_chart,
     tsne_frame,
 )
 from analysis.explore.workspace import available_tasks, classifier_names, enlarge_png
@@ -25,7 +24,7 @@ from app.components.common import (
     show_source,
 )
 from app.components.downloads import figure_downloads
-from app.components.lasso import lasso_scatter
+from app.components.scatter import tsne_scatter
 from app.components.tsne_cache import tsne_images
 
 COLUMNS, SHOWN = 8, 24
@@ -64,27 +63,16 @@ else:
     classes = c3.multiselect("Classes", class_names, default=class_names,
                              key="features_all_classes")
 lasso = st.toggle("Lasso selection", key="features_lasso",
-                  help="The same points on a canvas where a free-hand lasso selects them.")
+                  help="Drag a free-hand lasso instead of a box.")
 drawn = shown_sources(report, sources, contrast)
 frame = tsne_frame(report, classes=[class_names.index(c) for c in classes], sources=sources,
                    contrast=contrast, images=tsne_images(task, classifier, tuple(drawn)))
-if lasso:
-    polygon = lasso_scatter(frame, report, contrast, key="features_tsne_lasso")
-    picked = lasso_images(frame, polygon)
-    st.caption("Drag a lasso around points to list their images below; hover a point to see "
-               "its image; double-click to clear."
-               + (f" Lasso: {len(polygon)} vertices." if polygon else ""))
-else:
-    st.html(TOOLTIP_CSS)
-    event = st.altair_chart(tsne_chart(frame, report, contrast), key="features_tsne_vega",
-                            on_select="rerun", width="stretch")
-    selection = event.selection if event else {}
-    picked = selected_images(frame, selection)
-    box = selection.get("box") or {}
-    st.caption("Hover a point to see its image; drag a box to list the images inside it "
-               "below, or click a point; double-click to clear. "
-               + (f"Box: x in [{min(box['x']):.3f}, {max(box['x']):.3f}], y in "
-                  f"[{min(box['y']):.3f}, {max(box['y']):.3f}]." if box.get("x") else ""))
+selection = tsne_scatter(frame, report, contrast, key="features_tsne",
+                         mode="lasso" if lasso else "box") or {}
+picked = selection_images(frame, selection)
+st.caption(f"Drag {'a lasso' if lasso else 'a box'} around points to list their images below, "
+           "or click a point; hover a point to see its image; double-click to clear."
+           + (f" Selection: {selection_text(selection)}." if selection else ""))
 figure_downloads("tsne", "features_tsne_fig", task=task, classifier=classifier)
 
 if picked:

@@ -125,27 +125,62 @@ def machine_reference() -> dict:
             "sgemm_gflops": round(sgemm_gflops(), 1)}
 
 
-def hover_tooltip_image(page, area, start=(0.3, 0.35), step=(0.002, 0.0015), tries=200):
-    """Walk the mouse across ``area`` (a bounding box) from the fraction ``start`` by ``step``
-    per move until the Vega tooltip shows a point's image; (test image, source, its pixels)."""
-    import base64
+def canvas_mapping(canvas):
+    """(to_screen, to_data) of the t-SNE canvas: t-SNE coordinates <-> page px, as its JS maps
+    them (from the canvas's ``data-domain`` and its bounding box)."""
+    import json
+
+    area = canvas.bounding_box()
+    x0, x1, y0, y1, pad, width, height = json.loads(canvas.get_attribute("data-domain"))
+
+    def to_screen(x, y):
+        return (area["x"] + (pad + (x - x0) / (x1 - x0) * (width - 2 * pad)) * area["width"] / width,
+                area["y"] + (height - pad - (y - y0) / (y1 - y0) * (height - 2 * pad))
+                * area["height"] / height)
+
+    def to_data(px, py):
+        cx, cy = (px - area["x"]) * width / area["width"], (py - area["y"]) * height / area["height"]
+        return (x0 + (cx - pad) / (width - 2 * pad) * (x1 - x0),
+                y0 + (height - pad - cy) / (height - 2 * pad) * (y1 - y0))
+
+    return to_screen, to_data
+
+
+def isolated_point(canvas, points, start: int = 0, clearance: float = 10.0) -> dict:
+    """The first of ``points`` (report points, drawing order) from ``start`` with no other
+    drawn within ``clearance`` page px: hovering or clicking it can only mean that point."""
+    import math
+
+    to_screen, _ = canvas_mapping(canvas)
+    spots = [to_screen(p["x"], p["y"]) for p in points]
+    for k in range(start, len(points)):
+        if all(j == k or math.dist(spots[k], spots[j]) > clearance for j in range(len(points))):
+            return points[k]
+    raise AssertionError("no point of the scatter stands apart from the others")
+
+
+def hover_tooltip_image(page, canvas, points):
+    """Hover the t-SNE ``canvas`` over the first point of ``points`` that stands apart; (that
+    point, the source the tooltip names, the pixels of the image file the page fetched)."""
     import io
 
     import numpy as np
     from PIL import Image
 
-    tip = page.locator("#vg-tooltip-element.visible")
-    for k in range(tries):
-        page.mouse.move(area["x"] + area["width"] * (start[0] + step[0] * k),
-                        area["y"] + area["height"] * (start[1] + step[1] * k))
-        if tip.count() and tip.locator("img").count():
-            break
+    target = isolated_point(canvas, points)
+    to_screen, _ = canvas_mapping(canvas)
+    page.mouse.move(*to_screen(target["x"], target["y"]))
+    tip = page.locator(".st-key-features_tsne .tip")
+    tip.wait_for(state="visible", timeout=10000)
     assert tip.locator("img").count() == 1
     text = tip.inner_text()
-    index = int(text.split("test image")[1].split()[0].replace(",", ""))
+    assert int(text.split("test image")[1].split()[0].replace(",", "")) == target["index"]
     source = text.split("source")[1].split()[0]
-    src = tip.locator("img").get_attribute("src")
-    return index, source, np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))))
+    data = page.evaluate("async (img) => { const r = await fetch(img.src); if (!r.ok) "
+                         "throw new Error(img.src + ': ' + r.status); return Array.from("
+                         "new Uint8Array(await r.arrayBuffer())); }",
+                         tip.locator("img").element_handle())
+    return target, source, np.asarray(Image.open(io.BytesIO(bytes(data))))
 
 
 def drag_path(page, corners, steps=8) -> None:

@@ -17,8 +17,10 @@ from analysis.analyses.features import default_sources
 from tests.app.browser_support import (
     ARTIFACTS,
     MAP_FRAME,
+    canvas_mapping,
     drag_path,
     hover_tooltip_image,
+    isolated_point,
     machine_reference,
     mark_start,
     needs_chromium,
@@ -238,7 +240,7 @@ def shown_indices(page) -> list[int]:
             page.locator('[data-testid="stImage"]').all_inner_texts()]
 
 
-def test_tsne_hover_shows_the_points_image_and_a_box_lists_exactly_those_images(
+def test_tsne_hover_shows_the_points_image_a_box_and_a_click_list_exactly_those_images(
         app_url, browser):
     from analysis.explore.tsne_chart import SOURCE_INPUTS
     from analysis.explore.workspace import Workspace
@@ -246,10 +248,14 @@ def test_tsne_hover_shows_the_points_image_and_a_box_lists_exactly_those_images(
     report = json.loads((ROOT / "results" / "features_sr_scale4_resnet20.json").read_text())
     page = browser.new_page(viewport={"width": 1400, "height": 1200})
     open_page(page, app_url + "/features", "Feature space", "first view: features")
-    canvas = page.locator(".st-key-features_tsne_vega canvas").first
+    canvas = page.locator(".st-key-features_tsne canvas")
     area = canvas.bounding_box()
-    # hover: walk across the middle until the tooltip shows a point's image
-    index, source, shown = hover_tooltip_image(page, area)
+    drawn = [s for s in report["sources"] if s in set(default_sources(report))]
+    points = [p for s in drawn for p in report["points"] if p["source"] == s]  # drawing order
+    # hover a point: the tooltip names it and shows its image (a static file)
+    target, source, shown = hover_tooltip_image(page, canvas, points)
+    index = target["index"]
+    assert source == target["source"]
     ws = Workspace("sr")
     name = SOURCE_INPUTS.get(source, source)
     want = np.clip(np.round(ws.thumbnails([index], [name])[index] * 255), 0, 255)
@@ -260,21 +266,26 @@ def test_tsne_hover_shows_the_points_image_and_a_box_lists_exactly_those_images(
     timed(page, "Feature space", "features: box selection", page.mouse.up)
     heading = page.get_by_role("heading", name="selected images", exact=False)
     heading.wait_for(timeout=60000)
-    caption = page.get_by_text("Box: x in [", exact=False).inner_text()
-    xs = [float(v) for v in caption.split("x in [")[1].split("]")[0].split(",")]
-    ys = [float(v) for v in caption.split("y in [")[1].split("]")[0].split(",")]
-    drawn = set(default_sources(report))       # the sources the page opens on
-
-    def within(grow):                           # the caption rounds the box to 3 decimals
-        return {p["index"] for p in report["points"] if p["source"] in drawn
-                and xs[0] - grow <= p["x"] <= xs[1] + grow
-                and ys[0] - grow <= p["y"] <= ys[1] + grow}
-
-    count = int(heading.inner_text().split()[0].replace(",", ""))
-    assert len(within(-0.0006)) <= count <= len(within(0.0006)) and count > 0
-    listed = shown_indices(page)
-    assert len(listed) == min(24, count) and set(listed) <= within(0.0006)
+    polygon = json.loads(canvas.get_attribute("data-polygon"))
+    to_screen, to_data = canvas_mapping(canvas)
+    assert len(polygon) == 4                    # the box the mouse dragged, in t-SNE units
+    for frac, corner in zip(((0.4, 0.4), (0.6, 0.4), (0.6, 0.6), (0.4, 0.6)), polygon):
+        want = to_data(area["x"] + frac[0] * area["width"], area["y"] + frac[1] * area["height"])
+        assert math.dist(want, corner) <= 1e-6 * (abs(want[0]) + abs(want[1]) + 1)
+    xs, ys = sorted(c[0] for c in polygon), sorted(c[1] for c in polygon)
+    expected = list(dict.fromkeys(p["index"] for p in points
+                                  if xs[0] < p["x"] < xs[-1] and ys[0] < p["y"] < ys[-1]))
+    assert expected and heading.inner_text().startswith(f"{len(expected)} selected images")
+    assert shown_indices(page) == expected[:24]
     page.screenshot(path=str(ARTIFACTS / "explorer_features_selection.png"), full_page=True)
+
+    # a click on a point that stands apart: that image alone
+    target = isolated_point(canvas, points, start=len(points) // 3)
+    timed(page, "Feature space", "features: point clicked",
+          lambda: page.mouse.click(*to_screen(target["x"], target["y"])))
+    page.get_by_role("heading", name="1 selected images").wait_for(timeout=60000)
+    assert canvas.get_attribute("data-pick") == str(target["index"])
+    assert shown_indices(page) == [target["index"]]
 
 
 def inside_polygon(polygon, x, y) -> bool:
@@ -290,16 +301,12 @@ def test_a_lasso_over_the_tsne_lists_exactly_the_images_inside_it(app_url, brows
     report = json.loads((ROOT / "results" / "features_sr_scale4_resnet20.json").read_text())
     page = browser.new_page(viewport={"width": 1400, "height": 1200})
     open_page(page, app_url + "/features", "Feature space", "first view (warm start)")
-    timed(page, "Feature space", "features: lasso view toggled on",
+    timed(page, "Feature space", "features: lasso mode toggled on",
           lambda: page.get_by_text("Lasso selection", exact=True).click())
-    canvas = page.locator(".st-key-features_tsne_lasso canvas")
+    canvas = page.locator(".st-key-features_tsne canvas")
     area = canvas.bounding_box()
     x0, x1, y0, y1, pad, width, height = json.loads(canvas.get_attribute("data-domain"))
-
-    def to_data(px, py):                 # screen px -> t-SNE coordinates, as the canvas maps
-        cx, cy = (px - area["x"]) * width / area["width"], (py - area["y"]) * height / area["height"]
-        return (x0 + (cx - pad) / (width - 2 * pad) * (x1 - x0),
-                y0 + (height - pad - cy) / (height - 2 * pad) * (y1 - y0))
+    _, to_data = canvas_mapping(canvas)
 
     drawn = [s for s in report["sources"] if s in set(default_sources(report))]
     points = [p for s in drawn for p in report["points"] if p["source"] == s]  # drawing order
@@ -309,7 +316,7 @@ def test_a_lasso_over_the_tsne_lists_exactly_the_images_inside_it(app_url, brows
     hy = area["y"] + (height - pad - (target["y"] - y0) / (y1 - y0) * (height - 2 * pad)) * (
         area["height"] / height)
     page.mouse.move(hx, hy)
-    tip = page.locator(".st-key-features_tsne_lasso .tip")
+    tip = page.locator(".st-key-features_tsne .tip")
     tip.wait_for(state="visible", timeout=10000)
     named = int(tip.inner_text().split("test image")[1].split()[0])
     near = {p["index"] for p in points

@@ -157,9 +157,12 @@ def _features_hover_and_lasso(page, url, own):
     save_feature_report(report, own["results"] / "datasets" / slug)
     page.goto(url + "/features")
     wait_interactive(page, "Feature space")
-    area = page.locator(".st-key-features_tsne_vega .marks").first.bounding_box()  # canvas or svg
-    index, source, shown = hover_tooltip_image(page, area, start=(0.05, 0.1),
-                                               step=(0.0022, 0.002), tries=400)
+    canvas = page.locator(".st-key-features_tsne canvas")
+    drawn = set(default_sources(report))
+    points = [p for s in report["sources"] if s in drawn for p in report["points"]
+              if p["source"] == s]                                     # drawing order
+    target, source, shown = hover_tooltip_image(page, canvas, points)
+    index = target["index"]
     ws = Workspace("sr", dataset=own["spec"], folder=own["zoo"])
     want = ws.thumbnails([index], [SOURCE_INPUTS.get(source, source)])[index]
     assert shown.shape == want.shape == (32, 32, 3)
@@ -167,13 +170,12 @@ def _features_hover_and_lasso(page, url, own):
     # the lasso: a rectangle just inside the canvas holds every drawn point
     page.get_by_text("Lasso selection", exact=True).click()
     wait_interactive(page, "Feature space")
-    box = page.locator(".st-key-features_tsne_lasso canvas").bounding_box()
+    box = page.locator(".st-key-features_tsne canvas").bounding_box()
     x0, y0 = box["x"] + 2, box["y"] + 2
     x1, y1 = box["x"] + box["width"] - 2, box["y"] + box["height"] - 2
     drag_path(page, [(x0, y0), (x1, y0), (x1, y1), (x0, y1)], steps=4)
     page.mouse.up()
     wait_interactive(page, "Feature space")
-    drawn = set(default_sources(report))
     every = list(dict.fromkeys(p["index"] for s in report["sources"] if s in drawn
                                for p in report["points"] if p["source"] == s))
     heading = page.get_by_role("heading", name="selected images", exact=False)

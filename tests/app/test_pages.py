@@ -262,12 +262,14 @@ def test_the_boundaries_page_prefetches_the_next_images_of_its_picker(env, monke
 
 def test_features_page_scatter_and_measures(env):
     at = run("views/features.py")
-    # the Vega-Lite scatter by default (hover images), the canvas lasso on demand
-    assert len(at.get("vega_lite_chart")) == 1 and not at.get("plotly_chart")
-    assert len(at.table) == 1
-    at.toggle(key="features_lasso").set_value(True).run()
-    assert not at.exception and not at.get("vega_lite_chart") and not at.get("plotly_chart")
+    # the page's own canvas scatter (no chart library), box selection by default
     assert len(at.get("bidi_component")) == 1
+    assert not at.get("vega_lite_chart") and not at.get("plotly_chart")
+    assert len(at.table) == 1
+    assert any("Drag a box" in c.value for c in at.caption)
+    at.toggle(key="features_lasso").set_value(True).run()
+    assert not at.exception and len(at.get("bidi_component")) == 1
+    assert any("Drag a lasso" in c.value for c in at.caption)
     at.toggle(key="features_lasso").set_value(False).run()
     assert at.selectbox(key="features_classifier").value == "clf-b"
     at.selectbox(key="features_classifier").set_value("clf-a").run()
@@ -428,15 +430,15 @@ def test_the_preload_draws_the_hover_images_the_features_page_opens_on(env, monk
     calls = []
     real = tsne_cache.point_images
 
-    def counting(ws, report, sources):
+    def counting(ws, report, sources, *store):
         calls.append((report["classifier"], tuple(sources)))
-        return real(ws, report, sources)
+        return real(ws, report, sources, *store)
 
     monkeypatch.setattr(tsne_cache, "point_images", counting)
     preload()
     assert len(calls) == 1 and calls[0][0] == "clf-b"      # the classifier with a report
     at = run("views/features.py")
-    assert len(at.get("vega_lite_chart")) == 1
+    assert len(at.get("bidi_component")) == 1
     assert len(calls) == 1, "the page drew its hover images again: not the preload's entry"
     at.multiselect(key="features_sources").unselect("sr-ra").run()   # another view: drawn
     assert not at.exception and len(calls) == 2

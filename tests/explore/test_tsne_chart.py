@@ -8,12 +8,12 @@ from PIL import Image
 from analysis.analyses.features import HQ, LQ, feature_report
 from analysis.errors import RAExplorerError
 from analysis.explore.tsne_chart import (
-    lasso_images,
-    lasso_payload,
     point_images,
-    selected_images,
+    polygon_images,
+    scatter_payload,
+    selection_images,
+    selection_text,
     shown_sources,
-    tsne_chart,
     tsne_frame,
 )
 from analysis.explore.workspace import Workspace
@@ -56,21 +56,24 @@ def test_contrast_mode_draws_hq_under_the_chosen_source(report):
 def test_a_box_selects_exactly_the_drawn_points_inside_it(report):
     frame = tsne_frame(report, sources=[HQ, LQ])
     xs, ys = np.quantile(frame["x"], [0.3, 0.7]), np.quantile(frame["y"], [0.2, 0.9])
-    box = {"x": [float(xs[1]), float(xs[0])], "y": [float(ys[0]), float(ys[1])]}  # either order
-    chosen = selected_images(frame, {"box": box, "pick": []})
+    # the canvas sends a dragged box as its four corners, from any corner
+    box = [[float(xs[1]), float(ys[0])], [float(xs[0]), float(ys[0])],
+           [float(xs[0]), float(ys[1])], [float(xs[1]), float(ys[1])]]
+    chosen = selection_images(frame, {"polygon": box})
     brute = []
     for p in report["points"]:
-        if (p["source"] in (HQ, LQ) and xs[0] <= p["x"] <= xs[1] and ys[0] <= p["y"] <= ys[1]
+        if (p["source"] in (HQ, LQ) and xs[0] < p["x"] < xs[1] and ys[0] < p["y"] < ys[1]
                 and p["index"] not in brute):
             brute.append(p["index"])
     assert sorted(chosen) == sorted(brute) and len(chosen) == len(set(chosen)) > 0
     # a source not drawn does not count, even where its points lie inside the box
     only_hq = tsne_frame(report, sources=[HQ])
-    assert set(selected_images(only_hq, {"box": box})) <= set(chosen)
-    # a clicked point adds its image once; nothing selected is nothing
+    assert set(selection_images(only_hq, {"polygon": box})) <= set(chosen)
+    # a clicked point is its image, if drawn; nothing selected is nothing
     first = int(frame["index"].iloc[0])
-    assert selected_images(frame, {"pick": [{"index": first}, {"index": first}]}) == [first]
-    assert selected_images(frame, {}) == [] and selected_images(frame, {"box": {}}) == []
+    assert selection_images(frame, {"pick": first}) == [first]
+    assert selection_images(frame, {"pick": 10**6}) == []
+    assert selection_images(frame, None) == [] and selection_images(frame, {"polygon": None}) == []
 
 
 def test_point_images_are_each_sources_own_pixels(report, tiny_zoo):
@@ -86,24 +89,19 @@ def test_point_images_are_each_sources_own_pixels(report, tiny_zoo):
     assert not np.array_equal(decode(images[(i, HQ)]), decode(images[(i, "sr-ra")]))
 
 
-def test_chart_has_both_selections_two_legends_and_the_image_tooltip(report):
-    frame = tsne_frame(report, sources=[HQ, LQ],
-                       images={(p["index"], p["source"]): "data:image/png;base64,AA"
-                               for p in report["points"]})
-    spec = tsne_chart(frame, report).to_dict()
-    params = {p["name"]: p["select"] for p in spec["params"]}
-    assert params["box"]["type"] == "interval" and params["pick"]["type"] == "point"
-    enc = spec["encoding"]
-    assert enc["color"]["legend"]["title"] == "class (colour)"
-    assert enc["shape"]["legend"]["title"] == "source (marker)"
-    assert enc["color"]["scale"]["domain"] == report["class_names"]
-    assert {"field": "image", "type": "nominal", "title": "image"} in enc["tooltip"]
-    without = tsne_chart(tsne_frame(report, sources=[HQ]), report).to_dict()
-    assert all(t["field"] != "image" for t in without["encoding"]["tooltip"])
-    contrast = tsne_chart(tsne_frame(report, contrast=LQ), report, contrast=LQ).to_dict()
-    assert contrast["encoding"]["shape"]["scale"]["range"] == ["circle", "cross"]
-    assert contrast["encoding"]["opacity"]["scale"]["range"][0] > \
-        contrast["encoding"]["opacity"]["scale"]["range"][1]
+def test_point_images_go_through_the_store(report, tiny_zoo):
+    ws = Workspace("sr", SYNTH, str(tiny_zoo))
+    kept = {}
+
+    def store(png: bytes) -> str:
+        kept[f"img/{len(kept)}"] = png
+        return f"img/{len(kept) - 1}"
+
+    images = point_images(ws, report, [HQ], store)
+    assert set(images.values()) == set(kept)
+    i = sorted(images)[0][0]
+    want = np.clip(np.round(ws.thumbnails([i], ["clean"])[i] * 255), 0, 255).astype(np.uint8)
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(kept[images[(i, HQ)]]))), want)
 
 
 def _inside(polygon, x, y):
@@ -123,20 +121,23 @@ def test_a_lasso_selects_exactly_the_drawn_points_inside_its_polygon(report):
     # a concave, star-like polygon: convex tests would miss a wrong rule
     polygon = [[cx + (r if k % 2 == 0 else 0.35 * r) * np.cos(np.pi * k / 5),
                 cy + (r if k % 2 == 0 else 0.35 * r) * np.sin(np.pi * k / 5)] for k in range(10)]
-    got = lasso_images(frame, polygon)
+    got = polygon_images(frame, polygon)
     want = list(dict.fromkeys(int(row.index) for row in frame.itertuples()
                               if _inside(polygon, row.x, row.y)))
     assert got == want and 0 < len(got) < frame["index"].nunique()
-    assert lasso_images(frame, None) == [] and lasso_images(frame, polygon[:2]) == []
+    assert polygon_images(frame, None) == [] and polygon_images(frame, polygon[:2]) == []
     with pytest.raises(RAExplorerError, match="finite"):
-        lasso_images(frame, [[0, 0], [1, float("nan")], [1, 1]])
+        polygon_images(frame, [[0, 0], [1, float("nan")], [1, 1]])
 
 
-def test_lasso_payload_matches_the_frame_and_the_charts_colours(report):
+def test_scatter_payload_matches_the_frame_and_the_charts_colours(report):
     from analysis.reporting.paper.style import CLASS_COLOURS
 
     frame = tsne_frame(report, classes=[0, 2])
-    data = lasso_payload(frame, report, width=640, height=400)
+    data = scatter_payload(frame, report, width=640, height=400)
+    assert data["mode"] == "box" and scatter_payload(frame, report, mode="lasso")["mode"] == "lasso"
+    with pytest.raises(RAExplorerError, match="Unknown selection mode 'circle'"):
+        scatter_payload(frame, report, mode="circle")
     pts = data["points"]
     assert pts["x"] == frame["x"].tolist() and pts["index"] == frame["index"].tolist()
     names = report["class_names"]
@@ -146,6 +147,14 @@ def test_lasso_payload_matches_the_frame_and_the_charts_colours(report):
     x0, x1, y0, y1 = data["domain"]          # every point inside, with the margin
     assert x0 < min(pts["x"]) and max(pts["x"]) < x1 and y0 < min(pts["y"]) and max(pts["y"]) < y1
     contrast = next(s for s in report["sources"] if s != HQ)
-    two = lasso_payload(tsne_frame(report, contrast=contrast), report, contrast)
+    two = scatter_payload(tsne_frame(report, contrast=contrast), report, contrast)
     assert set(zip(two["points"]["source"], two["points"]["shape"], two["points"]["alpha"])) == {
         (HQ, 0, 0.95), (contrast, 1, 0.45)}
+
+
+def test_the_selection_is_named_as_drawn():
+    box = [[0.5, -1.0], [-0.25, -1.0], [-0.25, 2.0], [0.5, 2.0]]
+    assert selection_text({"polygon": box}) == "a box, x in [-0.250, 0.500], y in [-1.000, 2.000]"
+    assert selection_text({"polygon": box[:3] + [[0.4, 2.0]]}) == "a lasso of 4 vertices"
+    assert selection_text({"pick": 17}) == "test image 17 clicked"
+    assert selection_text(None) == "nothing" == selection_text({})
