@@ -59,9 +59,26 @@ MAP_FRAME = "streamlit_image_coordinates.streamlit_image_coordinates"   # Bounda
 SETTLE_MS = 700  # the page must stay unchanged this long before it counts as settled
 
 
+# Records the time of the last change to what the main area shows (its elements, text and
+# image sources) with a MutationObserver: cheap for the browser, which shares this machine's
+# two cores with the server (reading the page's text on every poll, as this harness did
+# until session 11, took a share of a core during runs), and no change is missed between polls.
+_OBSERVE = """() => {
+    if (window.__obs) return;
+    window.__obs = new MutationObserver(records => {
+        const main = document.querySelector('[data-testid="stMain"]');
+        if (main && records.some(r => main.contains(r.target))) window.__mut = performance.now();
+    });
+    window.__obs.observe(document.body, {subtree: true, childList: true, characterData: true,
+                                         attributes: true, attributeFilter: ['src']});
+}"""
+
+
 def mark_start(page):
     """Start the clock inside the page (for navigation that does not reload the document)."""
-    page.evaluate("() => { window.__t0 = performance.now(); window.__last = undefined; }")
+    page.evaluate(_OBSERVE)
+    page.evaluate("() => { window.__t0 = performance.now(); window.__last = undefined; "
+                  "window.__mut = undefined; }")
 
 
 def wait_interactive(page, title: str, timeout_ms: int = 120000) -> float:
@@ -71,12 +88,13 @@ def wait_interactive(page, title: str, timeout_ms: int = 120000) -> float:
     element with data-test-script-state="notRunning"), no element is a skeleton placeholder
     (Streamlit shows one while an element's code loads lazily: plotly's 4.7 MB chunk takes
     1.5 s to parse in this headless Chromium, and its charts appear only after it), every
-    plotly chart is drawn (has its SVG), and none of these, nor the page's text and images,
-    has changed for SETTLE_MS (plotly's code loads lazily, so charts can appear after the run
-    ends). The time returned ends at that last change, so the settling wait is not counted. The start
-    is ``mark_start`` or, after ``page.goto``, the navigation itself.
+    plotly chart is drawn (has its SVG), every map frame is shown, and none of these, nor the
+    main area's elements, text and image sources (watched by a MutationObserver), has
+    changed for SETTLE_MS. The time returned ends at that last change, so the settling wait
+    is not counted. The start is ``mark_start`` or, after ``page.goto``, the navigation itself.
     """
     page.get_by_role("heading", name=title).wait_for(timeout=timeout_ms)
+    page.evaluate(_OBSERVE)
     page.wait_for_function(
         """(settle) => {
             const now = performance.now();
@@ -90,23 +108,16 @@ def wait_interactive(page, title: str, timeout_ms: int = 120000) -> float:
             // a map image's click component sets its frame's height once its image is shown
             const maps = [...document.querySelectorAll(`iframe[title="${MAP_FRAME}"]`)];
             const shown = maps.filter(f => f.getBoundingClientRect().height > 10).length;
-            // what the page shows: its text and its images (a fragment's rerun, such as the
-            // Boundaries point view, can start and end between two polls)
-            const main = document.querySelector('[data-testid="stMain"]');
-            let text = main ? main.innerText : '';
-            for (const img of document.querySelectorAll('[data-testid="stMain"] img')) {
-                text += img.src.length + ':' + img.src.slice(-32);
-            }
-            let hash = 0;
-            for (let i = 0; i < text.length; i++) { hash = (hash * 31 + text.charCodeAt(i)) | 0; }
-            const key = [state, charts.length, drawn, waiting, maps.length, shown, hash].join('/');
+            const key = [state, charts.length, drawn, waiting, maps.length, shown].join('/');
             if (window.__key !== key || window.__last === undefined) {
                 window.__key = key; window.__last = now;
             }
+            const last = Math.max(window.__last, window.__mut || 0);
             return state === 'notRunning' && drawn === charts.length && waiting === 0
-                && shown === maps.length && now - window.__last >= settle;
+                && shown === maps.length && now - last >= settle;
         }""".replace("${MAP_FRAME}", MAP_FRAME), arg=SETTLE_MS, polling=50, timeout=timeout_ms)
-    return page.evaluate("() => (window.__last - (window.__t0 || 0)) / 1000")
+    return page.evaluate(
+        "() => (Math.max(window.__last, window.__mut || 0) - (window.__t0 || 0)) / 1000")
 
 
 def machine_reference() -> dict:

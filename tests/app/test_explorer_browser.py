@@ -79,6 +79,15 @@ def open_page(page, url: str, title: str, what: str) -> float:
     return seconds
 
 
+def open_views(page, url: str, title: str, name: str) -> None:
+    """Open ``url`` twice in ``page`` (a new browser context) and time both first views: a
+    new visitor's (empty HTTP cache: Streamlit's JavaScript chunks are fetched and compiled)
+    and a returning visitor's (the chunks cached, as Streamlit serves them immutable for a
+    year; a new session on the server all the same)."""
+    open_page(page, url, title, f"first view: {name} (new browser)")
+    open_page(page, url, title, f"first view: {name} (returning browser)")
+
+
 def shown_png(page, caption_part: str) -> np.ndarray:
     """The pixels of the image whose caption contains ``caption_part``."""
     figure = page.locator('[data-testid="stImage"]', has_text=caption_part).first
@@ -93,8 +102,7 @@ def test_gallery_count_matches_the_record_table_and_opens_compare(app_url, brows
 
     table = RecordTable.load(ROOT / "results" / "records_sr_scale4.parquet")
     page = browser.new_page(viewport={"width": 1400, "height": 1100})
-    open_page(page, app_url + "/gallery", "Gallery", "first view (warm start)")
-    open_page(page, app_url + "/gallery", "Gallery", "first view: gallery")
+    open_views(page, app_url + "/gallery", "Gallery", "gallery")
     expected = int((table.correct("sr-ra", "resnet20")
                     & ~table.correct("sr-plain", "resnet20")).sum())
     page.get_by_text(f"{expected:,} of 10,000 test images", exact=False).wait_for()
@@ -111,7 +119,7 @@ def test_gallery_count_matches_the_record_table_and_opens_compare(app_url, brows
 
 def test_compare_keeps_processors_across_tasks_and_the_wipe_moves(app_url, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1100})
-    open_page(page, app_url + "/", "Compare outputs", "first view: compare")
+    open_views(page, app_url + "/", "Compare outputs", "compare")
     assert page.get_by_label("Classifier", exact=True).first.input_value() == "resnet20"
     # drop sr-perceptual from the processors, switch task and back: the choice is kept
     timed(page, "Compare outputs", "compare processor removed",
@@ -166,8 +174,8 @@ def test_boundaries_click_and_slider_show_the_plane_point(app_url, browser):
     from analysis.explore.workspace import Workspace
 
     page = browser.new_page(viewport={"width": 1500, "height": 1300})
-    open_page(page, app_url + "/boundaries", "Decision boundaries",
-              "first view: boundaries (2 maps, 128 x 128)")
+    open_views(page, app_url + "/boundaries", "Decision boundaries",
+               "boundaries (2 maps, 128 x 128)")
     chosen = ["resnet20", "densenet-bc"]
     for name in ("resnet32", "vgg11-bn"):       # four classifiers (maps warmed at start-up)
         page.locator(".st-key-bd_classifiers input").first.click()
@@ -247,7 +255,7 @@ def test_tsne_hover_shows_the_points_image_a_box_and_a_click_list_exactly_those_
 
     report = json.loads((ROOT / "results" / "features_sr_scale4_resnet20.json").read_text())
     page = browser.new_page(viewport={"width": 1400, "height": 1200})
-    open_page(page, app_url + "/features", "Feature space", "first view: features")
+    open_views(page, app_url + "/features", "Feature space", "features")
     canvas = page.locator(".st-key-features_tsne canvas")
     area = canvas.bounding_box()
     drawn = [s for s in report["sources"] if s in set(default_sources(report))]
@@ -300,7 +308,7 @@ def inside_polygon(polygon, x, y) -> bool:
 def test_a_lasso_over_the_tsne_lists_exactly_the_images_inside_it(app_url, browser):
     report = json.loads((ROOT / "results" / "features_sr_scale4_resnet20.json").read_text())
     page = browser.new_page(viewport={"width": 1400, "height": 1200})
-    open_page(page, app_url + "/features", "Feature space", "first view (warm start)")
+    open_page(page, app_url + "/features", "Feature space", "first view: features (new browser)")
     timed(page, "Feature space", "features: lasso mode toggled on",
           lambda: page.get_by_text("Lasso selection", exact=True).click())
     canvas = page.locator(".st-key-features_tsne canvas")
