@@ -81,6 +81,11 @@ def extent_for(multiple: float, ra_length: float, floor: float = 0.05) -> float:
     return round(max(float(multiple) * float(ra_length), floor), 3)
 
 
+# One image's search in fewer, larger forward calls (the same crossings bit for bit): on 12
+# test images x 4 classifiers, 0.318 s an image against 0.448 s one point a call (session 11).
+LOOKAHEAD, BISECT_DEPTH = 8, 3
+
+
 @torch.no_grad()
 def image_boundary_distances(workspace, plane: Plane, classifiers: list[str],
                              max_dist: float = 30.0, tol: float = 1e-3,
@@ -93,7 +98,8 @@ def image_boundary_distances(workspace, plane: Plane, classifiers: list[str],
     xs, ds = torch.stack([plane.x, plane.x]), torch.stack([plane.d_ra, d_rand])
     rows = []
     for name in classifiers:
-        res = boundary_distance(workspace.classifiers[name], xs, ds, max_dist=max_dist, tol=tol)
+        res = boundary_distance(workspace.classifiers[name], xs, ds, max_dist=max_dist, tol=tol,
+                                lookahead=LOOKAHEAD, bisect_depth=BISECT_DEPTH)
         for k, direction in enumerate(("ra", "random")):
             dist = float(res.dist[k])
             rows.append({"classifier": name, "direction": direction,

@@ -129,6 +129,31 @@ def test_bd_agrees_with_a_brute_force_fine_scan_on_a_small_cnn():
     assert fine_evals / res.evaluations >= 10
 
 
+@pytest.mark.parametrize("lookahead,depth", [(8, 3), (5, 2), (40, 4)])
+def test_lookahead_and_deeper_bisection_are_the_same_search(lookahead, depth):
+    """Several schedule points and bisection levels per forward call find exactly what one at
+    a time finds (the same crossings, brackets and end classes), with fewer calls."""
+    torch.manual_seed(3)
+    model = SmallCNN().eval()
+    calls = []
+    model.register_forward_hook(lambda m, i, o: calls.append(len(i[0])))
+    x = torch.rand(96, 1, 8, 8, dtype=torch.float64)
+    model.double()
+    d = random_directions((1, 8, 8), range(96)).double()
+    one = boundary_distance(model, x, d, max_dist=20.0, tol=1e-4)
+    one_calls = len(calls)
+    calls.clear()
+    many = boundary_distance(model, x, d, max_dist=20.0, tol=1e-4, lookahead=lookahead,
+                             bisect_depth=depth)
+    assert (~one.censored).sum() >= 10 and one.censored.any()     # both kinds of pair
+    assert torch.equal(one.censored, many.censored)
+    assert torch.equal(one.dist[~one.censored], many.dist[~one.censored])   # bit for bit
+    assert torch.equal(one.end_class, many.end_class)
+    assert len(calls) < one_calls / 2 and many.evaluations > one.evaluations
+    with pytest.raises(ValueError, match="at least 1"):
+        boundary_distance(model, x, d, lookahead=0)
+
+
 def test_clip_option_is_applied_and_reported():
     model = Linear(16)
     x = torch.rand(16, 1, 4, 4)
