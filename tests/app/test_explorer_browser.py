@@ -311,7 +311,9 @@ def test_a_lasso_over_the_tsne_lists_exactly_the_images_inside_it(app_url, brows
     open_page(page, app_url + "/features", "Feature space", "first view: features (new browser)")
     timed(page, "Feature space", "features: lasso mode toggled on",
           lambda: page.get_by_text("Lasso selection", exact=True).click())
+    page.get_by_text("Drag a lasso", exact=False).wait_for(timeout=60000)  # lasso mode drawn
     canvas = page.locator(".st-key-features_tsne canvas")
+    canvas.wait_for(state="visible", timeout=60000)   # the component redraws its canvas
     area = canvas.bounding_box()
     x0, x1, y0, y1, pad, width, height = json.loads(canvas.get_attribute("data-domain"))
     _, to_data = canvas_mapping(canvas)

@@ -170,7 +170,9 @@ def _features_hover_and_lasso(page, url, own):
     # the lasso: a rectangle just inside the canvas holds every drawn point
     page.get_by_text("Lasso selection", exact=True).click()
     wait_interactive(page, "Feature space")
-    box = page.locator(".st-key-features_tsne canvas").bounding_box()
+    page.get_by_text("Drag a lasso", exact=False).wait_for(timeout=60000)  # lasso mode drawn
+    canvas.wait_for(state="visible", timeout=60000)   # the component redraws its canvas
+    box = canvas.bounding_box()
     x0, y0 = box["x"] + 2, box["y"] + 2
     x1, y1 = box["x"] + box["width"] - 2, box["y"] + box["height"] - 2
     drag_path(page, [(x0, y0), (x1, y0), (x1, y1), (x0, y1)], steps=4)
