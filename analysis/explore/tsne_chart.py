@@ -6,8 +6,9 @@ into test images.
 
 Why a canvas of our own and not a chart library: in the headless Chromium here Streamlit's
 Vega-Lite chunk spent 0.5-1.0 s in one long task building and drawing the 4,000-point
-scatter (with or without images), and its first view took 2.8-4.0 s against 2.1-2.4 s for
-the canvas; plotly's chunk alone takes 1.4 s to parse. The canvas needs no code loaded from
+scatter (with or without images), and its first view took 2.8-4.0 s against 2.3-3.0 s for
+the canvas with the same data-URL images (2.1-2.4 s without them); plotly's chunk alone takes
+1.4 s to parse. The canvas needs no code loaded from
 anywhere, and the hover images can be files the browser fetches only when hovered.
 """
 

@@ -4,6 +4,7 @@ the prefetch that draws the next images of the page's picker while a visitor loo
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 
@@ -29,22 +30,31 @@ def cached_distances(checkpoints: str, task_spec: str, index: int, name: str, _w
     return image_boundary_distances(_ws, image_plane(_ws, index), [name])
 
 
+def image_steps(ws, index: int, names: list[str], extent, resolution: int,
+                between_levels=None) -> list:
+    """Each classifier's map and BDs of test image ``index`` as [(key, callable), ...] steps
+    (a map, then the BDs, per classifier in ``names``); ``extent()`` gives the map's extent
+    when the first map is drawn."""
+    steps = []
+    for name in names:
+        steps.append((("map", index, name), lambda n=name: cached_map(
+            str(ws.folder), ws.task.spec, index, n, float(extent()), int(resolution), ws,
+            between_levels)))
+        steps.append((("bd", index, name), lambda n=name: cached_distances(
+            str(ws.folder), ws.task.spec, index, n, ws)))
+    return steps
+
+
 def default_view_steps(ws, others: bool = False, between_levels=None) -> list:
     """The maps and distances of the page's opening view (``others``: those of every other
     classifier at the same image, extent and resolution instead, the ones a visitor adds
-    first) as [(key, callable), ...] steps, a map and the BDs per classifier."""
+    first) as :func:`image_steps`."""
     view = default_view(ws)
     if view is None:
         return []
     names = [n for n in ws.classifiers if n not in view.classifiers] if others else view.classifiers
-    steps = []
-    for name in names:
-        steps.append((("map", view.index, name), lambda n=name: cached_map(
-            str(ws.folder), ws.task.spec, view.index, n, float(view.extent),
-            int(view.resolution), ws, between_levels)))
-        steps.append((("bd", view.index, name), lambda n=name: cached_distances(
-            str(ws.folder), ws.task.spec, view.index, n, ws)))
-    return steps
+    return image_steps(ws, view.index, names, lambda: view.extent, view.resolution,
+                       between_levels)
 
 
 def warm_default_view(ws, others: bool = False) -> int:
@@ -96,21 +106,12 @@ def prefetch_images(ws, indices: list[int], classifiers: list[str], multiple: fl
     if os.environ.get("RA_PREFETCH", "1") == "0":
         return 0
 
-    def image_steps(i: int) -> list:
-        box: dict = {}
+    def extent_of(i: int):
+        @functools.cache
+        def extent() -> float:    # the page's rule, worked out once, when first needed
+            return (float(override) if override > 0
+                    else extent_for(multiple, image_plane(ws, i).ra_length))
+        return extent
 
-        def extent() -> float:
-            if "extent" not in box:
-                box["extent"] = (float(override) if override > 0
-                                 else extent_for(multiple, image_plane(ws, i).ra_length))
-            return box["extent"]
-
-        maps = [(("map", i, n), lambda n=n: cached_map(
-                    str(ws.folder), ws.task.spec, i, n, float(extent()), int(resolution), ws,
-                    PREFETCH.pause_point)) for n in classifiers]
-        distances = [(("bd", i, n), lambda n=n: cached_distances(str(ws.folder), ws.task.spec,
-                                                                   i, n, ws))
-                     for n in classifiers]
-        return maps + distances
-
-    return PREFETCH.submit([step for i in indices for step in image_steps(i)])
+    return PREFETCH.submit([step for i in indices for step in image_steps(
+        ws, i, classifiers, extent_of(i), resolution, PREFETCH.pause_point)])
