@@ -5,7 +5,6 @@ from functools import partial
 
 import pandas as pd
 import streamlit as st
-from streamlit_image_coordinates import streamlit_image_coordinates
 
 from analysis.analyses.boundary import describe_schedule, legend_html
 from analysis.analyses.boundary_table import DIRECTIONS, empty_selection_note, estimate_text
@@ -34,6 +33,7 @@ from app.components.boundary_cache import (
 )
 from app.components.common import dataset, folder, get_workspace, missing, result, show_source
 from app.components.downloads import figure_downloads
+from app.components.map_image import clicked_point, map_image
 
 MAX_MAPS, PER_ROW, MAP_SIDE = 6, 3, 384   # maps drawn about 384 px wide, pixel-exact
 st.title("Decision boundaries")
@@ -101,9 +101,9 @@ for axis in ("bd_u", "bd_v"):
 
 def clicked(name: str) -> None:
     """A click on ``name``'s map image: show the grid point under it."""
-    value = st.session_state.get(f"bd_map_{name}")
+    value = clicked_point(f"bd_map_{name}")
     dmap = st.session_state.get("bd_shown_maps", {}).get(name)
-    if value and dmap is not None and "x" in value:
+    if value and dmap is not None:
         st.session_state.bd_u, st.session_state.bd_v = plane_point_at(
             dmap, value["x"], value["y"], value["width"], value["height"])
 
@@ -129,12 +129,11 @@ for start in range(0, len(cells), PER_ROW):
                 agreement_table()
                 continue
             st.markdown(f"**{name}**")
-            streamlit_image_coordinates(
-                map_pixels(result_maps["maps"][name], ws.info.class_names,
-                           ra_u=result_maps["ra_length"],
-                           scale=max(1, MAP_SIDE // int(resolution))),
-                key=f"bd_map_{name}", on_click=partial(clicked, name), cursor="crosshair",
-                width="stretch")          # the column's width, square
+            map_image(map_pixels(result_maps["maps"][name], ws.info.class_names,
+                                 ra_u=result_maps["ra_length"],
+                                 scale=max(1, MAP_SIDE // int(resolution))),
+                      key=f"bd_map_{name}", alt=f"decision map of {name}",
+                      on_click=partial(clicked, name))     # the column's width, square
 st.caption(f"Plane through the {plain} output (origin) along d_RA (towards {ra}, "
            f"‖x_RA − x‖ = {plane.ra_length:.3f}) and a random orthogonal direction; extent "
            f"±{extent:.3f} on both axes (u to the right, v upwards), {resolution} x {resolution} "

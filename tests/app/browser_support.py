@@ -55,7 +55,7 @@ def stop_app(proc, log):
     log.close()
 
 
-MAP_FRAME = "streamlit_image_coordinates.streamlit_image_coordinates"   # Boundaries' maps
+MAP_IMAGES = ".ra-map img"   # Boundaries' clickable maps (app/components/map_image.py)
 SETTLE_MS = 700  # the page must stay unchanged this long before it counts as settled
 
 
@@ -88,7 +88,7 @@ def wait_interactive(page, title: str, timeout_ms: int = 120000) -> float:
     element with data-test-script-state="notRunning"), no element is a skeleton placeholder
     (Streamlit shows one while an element's code loads lazily: plotly's 4.7 MB chunk takes
     1.5 s to parse in this headless Chromium, and its charts appear only after it), every
-    plotly chart is drawn (has its SVG), every map frame is shown, and none of these, nor the
+    plotly chart is drawn (has its SVG), every map image is shown, and none of these, nor the
     main area's elements, text and image sources (watched by a MutationObserver), has
     changed for SETTLE_MS. The time returned ends at that last change, so the settling wait
     is not counted. The start is ``mark_start`` or, after ``page.goto``, the navigation itself.
@@ -105,9 +105,10 @@ def wait_interactive(page, title: str, timeout_ms: int = 120000) -> float:
             // an element whose code is still loading (plotly's chunk, the data grid) is a
             // skeleton placeholder: the page is not complete while one is shown
             const waiting = document.querySelectorAll('[data-testid="stSkeleton"]').length;
-            // a map image's click component sets its frame's height once its image is shown
-            const maps = [...document.querySelectorAll(`iframe[title="${MAP_FRAME}"]`)];
-            const shown = maps.filter(f => f.getBoundingClientRect().height > 10).length;
+            // every map image decoded and laid out
+            const maps = [...document.querySelectorAll('${MAP_IMAGES}')];
+            const shown = maps.filter(m => m.complete && m.naturalWidth > 0
+                                           && m.getBoundingClientRect().height > 10).length;
             const key = [state, charts.length, drawn, waiting, maps.length, shown].join('/');
             if (window.__key !== key || window.__last === undefined) {
                 window.__key = key; window.__last = now;
@@ -115,7 +116,7 @@ def wait_interactive(page, title: str, timeout_ms: int = 120000) -> float:
             const last = Math.max(window.__last, window.__mut || 0);
             return state === 'notRunning' && drawn === charts.length && waiting === 0
                 && shown === maps.length && now - last >= settle;
-        }""".replace("${MAP_FRAME}", MAP_FRAME), arg=SETTLE_MS, polling=50, timeout=timeout_ms)
+        }""".replace("${MAP_IMAGES}", MAP_IMAGES), arg=SETTLE_MS, polling=50, timeout=timeout_ms)
     return page.evaluate(
         "() => (Math.max(window.__last, window.__mut || 0) - (window.__t0 || 0)) / 1000")
 

@@ -16,7 +16,7 @@ from PIL import Image
 from analysis.analyses.features import default_sources
 from tests.app.browser_support import (
     ARTIFACTS,
-    MAP_FRAME,
+    MAP_IMAGES,
     canvas_mapping,
     drag_path,
     hover_tooltip_image,
@@ -186,7 +186,7 @@ def test_boundaries_click_and_slider_show_the_plane_point(app_url, browser):
 
         timed(page, "Decision boundaries", "boundaries: add a classifier", add)
         chosen.append(name)
-    maps = page.locator(f'iframe[title="{MAP_FRAME}"]')
+    maps = page.locator(MAP_IMAGES)
     assert maps.count() == 4 and page.locator('[data-testid="stPlotlyChart"]').count() == 0
     first = int(page.locator(".st-key-bd_pick input").first.input_value())
 
@@ -203,7 +203,7 @@ def test_boundaries_click_and_slider_show_the_plane_point(app_url, browser):
     ws = Workspace("sr")
     plane = image_plane(ws, index)
     # click a map: the shown point moves there
-    box = page.frame_locator(f'iframe[title="{MAP_FRAME}"]').first.locator("#image").bounding_box()
+    box = page.locator(MAP_IMAGES).first.bounding_box()
     timed(page, "Decision boundaries", "boundaries: click a map point",
           lambda: page.mouse.click(box["x"] + 0.75 * box["width"], box["y"] + 0.25 * box["height"]))
     u, v = shown_point(page)
@@ -228,7 +228,7 @@ def test_boundaries_click_and_slider_show_the_plane_point(app_url, browser):
     timed(page, "Decision boundaries", "boundaries: an image by index, four cold maps",
           lambda: page.get_by_text("by index", exact=True).click())
     assert page.get_by_label("Test image", exact=True).first.input_value() == "0"
-    assert page.locator(f'iframe[title="{MAP_FRAME}"]').count() == 4
+    assert page.locator(MAP_IMAGES).count() == 4
 
 
 def drag_box(page, box, frac=(0.40, 0.40, 0.60, 0.60)):

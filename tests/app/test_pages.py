@@ -166,8 +166,8 @@ def test_metrics_page_heatmaps_and_quality(env):
 def test_boundaries_page_maps_and_table(env):
     at = run("views/boundaries.py")
     assert at.title[0].value == "Decision boundaries"
-    # two maps as images with a click component, no chart library until the ECDF is asked for
-    assert len(at.get("component_instance")) == 2 and not at.get("plotly_chart")
+    # two maps as images in the page's own click component, no chart library until asked
+    assert len(at.get("bidi_component")) == 2 and not at.get("plotly_chart")
     # static tables: the agreement (beside the maps), the point's predictions, BDs, Table 17
     assert len(at.table) == 4 and not at.dataframe
     frames = [t.value for t in at.table]

@@ -1,0 +1,88 @@
+"""A clickable, pixel-exact image drawn in the page itself: the Boundaries page's decision maps.
+
+A Streamlit v2 component (no iframe, nothing loaded from anywhere). It replaces
+``streamlit_image_coordinates``, whose every map was an iframe with its own document and
+its own copy of React: four maps were four documents to load, lay out and keep in sync, on
+a machine whose two cores the browser shares with the server. A click reports where the
+image was hit, as {"x", "y", "width", "height"} in displayed (CSS) pixels, the same
+convention :func:`analysis.explore.plane.plane_point_at` inverts.
+
+The image is shown at the column's width, square, with nearest-neighbour scaling; it is
+sent as a PNG data URL (a 384 x 384 map is a few kB: a map is made of flat class regions).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import streamlit as st
+
+_CSS = """
+.ra-map img {display: block; width: 100%; height: auto; image-rendering: pixelated;
+             cursor: crosshair; user-select: none; -webkit-user-drag: none;}
+"""
+
+_JS = """
+export default function (component) {
+  const { data, parentElement, setTriggerValue } = component;
+  let root = parentElement.querySelector('.ra-map');
+  if (!root) {
+    root = document.createElement('div'); root.className = 'ra-map';
+    parentElement.appendChild(root);
+  }
+  let img = root.querySelector('img');
+  if (!img) { img = document.createElement('img'); root.appendChild(img); }
+  if (img.getAttribute('src') !== data.src) img.setAttribute('src', data.src);
+  img.alt = data.alt;
+  img.draggable = false;
+  img.onclick = e => {
+    const r = img.getBoundingClientRect();
+    setTriggerValue('click', {x: e.clientX - r.left, y: e.clientY - r.top,
+                              width: r.width, height: r.height});
+  };
+}
+"""
+
+# isolate_styles=False: the image sits in the page's DOM (no shadow root), so the page's
+# scripts and the browser tests reach it with a plain selector (".st-key-KEY .ra-map img")
+_map_image = st.components.v2.component("ra_explorer_map_image", css=_CSS, js=_JS,
+                                        isolate_styles=False)
+
+
+def png_data_url(pixels: np.ndarray) -> str:
+    """An (H, W, 3) uint8 image as a PNG data URL (palette-coded where it has at most 256
+    colours, as a decision map has)."""
+    from PIL import Image
+
+    rgb = pixels.astype(np.uint32)
+    packed = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+    colours, codes = np.unique(packed, return_inverse=True)
+    if len(colours) <= 256:      # exact: each colour its own palette entry
+        image = Image.fromarray(codes.reshape(pixels.shape[:2]).astype(np.uint8), mode="P")
+        palette = np.stack([colours >> 16, (colours >> 8) & 255, colours & 255], axis=1)
+        image.putpalette(palette.astype(np.uint8).tobytes())
+    else:
+        image = Image.fromarray(np.ascontiguousarray(pixels))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=6)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def map_image(pixels: np.ndarray, key: str, alt: str, on_click) -> None:
+    """Show ``pixels`` ((H, W, 3) uint8) at the column's width; a click calls ``on_click``
+    (no arguments) with the click, {"x", "y", "width", "height"} in displayed pixels, at
+    ``clicked_point(key)``."""
+    _map_image(key=key, data={"src": png_data_url(pixels), "alt": alt},
+               on_click_change=on_click)
+
+
+def clicked_point(key: str) -> dict | None:
+    """The click that the component ``key`` reported in this run (inside ``on_click``), or
+    None."""
+    state = st.session_state.get(key)
+    if state is None:
+        return None
+    value = state.get("click") if hasattr(state, "get") else getattr(state, "click", None)
+    return value if isinstance(value, dict) else None
