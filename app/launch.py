@@ -145,6 +145,9 @@ def warm_in_background() -> threading.Thread:
 def main(argv: list[str] | None = None) -> int:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
+    from analysis.device import retain_freed_memory
+
+    retain_freed_memory()
     if os.environ.get("RA_PRELOAD", "1") != "0":
         print(f"RA Explorer: preloaded libraries and models in {preload():.1f} s", flush=True)
         warm_in_background()

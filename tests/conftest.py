@@ -20,6 +20,14 @@ def _few_threads():
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _retain_freed_memory():
+    """As the CLI and the app do (analysis.device.retain_freed_memory)."""
+    from analysis.device import retain_freed_memory
+
+    retain_freed_memory()
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _eager_execution():
     """The suite runs classifier forwards eagerly (no per-model calibration of the execution
     plan in every small run); tests of the plans pass their policy explicitly."""

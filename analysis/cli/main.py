@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one verb; an error becomes one line on stderr (see the module docstring)."""
+    from ..device import retain_freed_memory
+
+    retain_freed_memory()
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     verb_args = [a for a in argv if a != "--debug"]

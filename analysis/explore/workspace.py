@@ -359,13 +359,17 @@ def plane_maps(workspace, index: int, classifiers: list[str], extent: float, res
     "agreement": matrix}. ``batch_size``: points per forward; 128 drew the four 128 x 128
     maps of two images 13-20 % faster than 4,096 in three alternating runs (densenet-bc
     1.5x: its concatenations are memory-bound on large batches), on this machine under load.
-    ``between_levels``: see :func:`adaptive_decision_map`.
+    ``between_levels``: see :func:`adaptive_decision_map`. The classifiers run as their
+    channels-last copies (:class:`analysis.pipeline.backends.ChannelsLast`; float rounding
+    aside, the same function, and the same maps in the measurements quoted there).
     """
     from ..analyses.boundary import adaptive_decision_map, agreement_matrix
+    from ..pipeline.backends import channels_last_copy
     from .plane import image_plane
 
     plane = image_plane(workspace, index, direction_seed)
-    maps = {name: adaptive_decision_map(workspace.classifiers[name], plane.x, plane.d_ra,
+    maps = {name: adaptive_decision_map(channels_last_copy(workspace.classifiers[name]),
+                                        plane.x, plane.d_ra,
                                         plane.d_r, extent, resolution, coarse_step=coarse_step,
                                         batch_size=batch_size, between_levels=between_levels)
             for name in classifiers}

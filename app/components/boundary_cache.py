@@ -12,6 +12,7 @@ import streamlit as st
 
 from analysis.explore.plane import default_view, image_boundary_distances, image_plane
 from analysis.explore.workspace import plane_maps
+from analysis.side_by_side import run_side_by_side
 from app.components.background import LatestJob
 
 
@@ -85,6 +86,19 @@ def page_map(ws, index: int, name: str, extent: float, resolution: int):
     WARM_UP.hurry(("map", index, name))
     return cached_map(str(ws.folder), ws.task.spec, index, name, float(extent), int(resolution),
                       ws)
+
+
+def draw_image(ws, index: int, names: list[str], extent: float, resolution: int) -> None:
+    """Fill the caches with every map and BD list of ``names`` at test image ``index`` that
+    they lack, the classifiers' jobs side by side (:mod:`analysis.side_by_side`: one job per
+    core, each single-threaded), the maps first (the longer jobs); the page then reads them
+    with :func:`page_map` and :func:`cached_distances`."""
+    for name in names:
+        PREFETCH.hurry(("map", index, name))
+        WARM_UP.hurry(("map", index, name))
+    steps = image_steps(ws, index, names, lambda: extent, resolution)
+    run_side_by_side([step for key, step in steps if key[0] == "map"]
+                     + [step for key, step in steps if key[0] == "bd"], ws.device)
 
 
 def upcoming(candidates: Sequence[int], index: int, ahead: int = PREFETCH_AHEAD) -> list[int]:

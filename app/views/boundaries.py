@@ -27,6 +27,7 @@ from analysis.reporting.figures import bd_histograms
 from app.components.background import ACTIVITY
 from app.components.boundary_cache import (
     cached_distances,
+    draw_image,
     page_map,
     prefetch_images,
     upcoming,
@@ -109,6 +110,8 @@ def clicked(name: str) -> None:
 
 
 label = ws.info.class_names[int(ws.test[index][1])]
+with st.spinner("Drawing the maps and boundary distances…"):
+    draw_image(ws, index, list(chosen), extent, resolution)
 result_maps = maps_for(chosen)
 present = sorted({int(c) for m in result_maps["maps"].values() for c in m.classes.unique()})
 st.html(legend_html(ws.info.class_names, present))

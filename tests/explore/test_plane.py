@@ -149,3 +149,17 @@ def test_a_click_names_the_grid_point_under_it():
     assert plane_point_at(dmap, 5 * 40 + 3, 2 * 40 + 39, 320, 320) == pytest.approx(
         (us[5], vs[8 - 1 - 2]), abs=1e-9)
     assert plane_point_at(dmap, 999, -5, 320, 320) == (us[-1], vs[-1])      # clamped
+
+
+def test_the_maps_drawn_with_the_channels_last_copies_are_the_eager_models_maps(tiny_zoo):
+    from analysis.analyses.boundary import adaptive_decision_map
+
+    ws = Workspace("sr", SYNTH, str(tiny_zoo))
+    for index in (1, 4):
+        plane = image_plane(ws, index)
+        drawn = plane_maps(ws, index, ["clf-a", "clf-b"], extent=2.0, resolution=33)["maps"]
+        for name, dmap in drawn.items():
+            eager = adaptive_decision_map(ws.classifiers[name], plane.x, plane.d_ra, plane.d_r,
+                                          2.0, 33, coarse_step=8, batch_size=128)
+            assert torch.equal(dmap.classes, eager.classes), (index, name)
+            assert dmap.evaluations == eager.evaluations

@@ -382,3 +382,14 @@ def test_the_execution_option_is_checked_and_set_for_the_verb_only(tiny_zoo, mon
     result = json.loads(capsys.readouterr().out)
     assert {p["backend"] for p in result["provenance"]["execution"].values()} == {"eager"}
     assert "RA_EXECUTION" not in os.environ
+
+
+def test_the_channels_last_module_computes_the_model_and_is_made_once_per_model():
+    model, _ = load_checkpoint(f"{EMBEDDED}/resnet20")
+    copy_ = backends.channels_last_copy(model)
+    assert backends.channels_last_copy(model) is copy_
+    assert next(model.parameters()).is_contiguous()                 # the model is not changed
+    x = real_shaped(32, seed=5)
+    with torch.inference_mode():
+        assert torch.allclose(copy_(x), model(x), atol=1e-4)
+        assert torch.equal(copy_(x).argmax(1), model(x).argmax(1))
