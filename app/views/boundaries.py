@@ -35,6 +35,7 @@ from app.components.boundary_cache import (
 from app.components.common import dataset, folder, get_workspace, missing, result, show_source
 from app.components.downloads import figure_downloads
 from app.components.map_image import clicked_point, map_image
+from app.components.tables import static_table
 
 MAX_MAPS, PER_ROW, MAP_SIDE = 6, 3, 384   # maps drawn about 384 px wide, pixel-exact
 st.title("Decision boundaries")
@@ -119,8 +120,7 @@ st.html(legend_html(ws.info.class_names, present))
 
 def agreement_table() -> None:
     st.markdown("**Agreement between the maps** (share of grid points with the same class)")
-    with st.container(key="bd_agreement"):      # static tables: no data-grid code to load
-        st.table(pd.DataFrame(result_maps["agreement"]).round(3))
+    static_table(pd.DataFrame(result_maps["agreement"]).round(3), key="bd_agreement")
 
 
 st.session_state.bd_shown_maps = result_maps["maps"]   # for the click callbacks
@@ -160,10 +160,11 @@ def point_body():
     c1, c2 = st.columns([1, 3])
     c1.image(enlarge_png(image, 8), caption=f"x + {u:.3f} d_RA + {v:.3f} d_r",
              output_format="PNG")
-    with c2.container(key="bd_point_preds"):   # a static table: its text is on the page
-        st.table(pd.DataFrame([{"classifier": n, **{f"top-{k + 1}": f"{c} {100 * p:.1f} %"
-                                                    for k, (c, p) in enumerate(t)}}
-                               for n, t in tops.items()]).set_index("classifier"))
+    with c2:
+        static_table(pd.DataFrame([{"classifier": n, **{f"top-{k + 1}": f"{c} {100 * p:.1f} %"
+                                                        for k, (c, p) in enumerate(t)}}
+                                   for n, t in tops.items()]).set_index("classifier"),
+                     key="bd_point_preds")
 
 
 point_view()
@@ -174,10 +175,10 @@ figure_downloads("boundary-maps", "bd_maps_fig", task=task, indices=[index],
 st.subheader("Boundary distances of this image")
 bd_rows = [row for name in chosen
            for row in cached_distances(str(ws.folder), ws.task.spec, index, name, ws)]
-with st.container(key="bd_image_table"):
-    st.table(pd.DataFrame([{"classifier": r["classifier"], "direction": r["direction"],
+static_table(pd.DataFrame([{"classifier": r["classifier"], "direction": r["direction"],
                             "BD": "censored (> {:g})".format(r["max_dist"]) if r["censored"]
-                            else f"{r['bd']:.3f}"} for r in bd_rows]).set_index("classifier"))
+                            else f"{r['bd']:.3f}"} for r in bd_rows]).set_index("classifier"),
+             key="bd_image_table")
 st.caption("BD: [0,1]-pixel L2 distance from the plain output to the first point whose class "
            "differs, along d_RA and along this image's random direction (Table 17's), searched "
            f"up to {bd_rows[0]['max_dist']:g} then bisected to 0.001; censored = no crossing "
@@ -204,8 +205,7 @@ else:
     note = empty_selection_note(report)
     if note:
         st.warning(note)
-    with st.container(key="bd_table"):
-        st.table(pd.DataFrame(rows).set_index("direction"))
+    static_table(pd.DataFrame(rows).set_index("direction"), key="bd_table")
     st.caption(f"Units: {report['units']}; clipping {'on' if report['clip'] else 'off'}; "
                f"search: {describe_schedule(report)}, bisection to {report['tol']}.")
     show_source(f"boundaries_{task_slug(task)}_{chosen[0]}_{chosen[1]}.json", report)

@@ -25,6 +25,8 @@ from app.components.common import (
 )
 from app.components.downloads import figure_downloads
 from app.components.scatter import tsne_scatter
+from app.components.tables import static_table
+from app.components.thumbnail_grid import opened_index, thumbnail_grid
 from app.components.tsne_cache import tsne_images
 
 COLUMNS, SHOWN = 8, 24
@@ -86,24 +88,25 @@ if picked:
         shown = picked[:SHOWN]
         thumbs = ws.thumbnails(shown, ["clean"])
 
-        def open_in_compare(i: int) -> None:
-            st.session_state.update(compare_task=task, compare_mode="by index",
-                                    compare_index=i, compare_classifier=classifier)
+        def open_in_compare() -> None:
+            i = opened_index("features_grid")
+            if i is not None:
+                st.session_state.update(compare_task=task, compare_mode="by index",
+                                        compare_index=i, compare_classifier=classifier)
 
-        for start in range(0, len(shown), COLUMNS):
-            for col, i in zip(st.columns(COLUMNS), shown[start:start + COLUMNS]):
-                with col:
-                    st.image(enlarge_png(thumbs[i], 3), output_format="PNG",
-                             caption=f"#{i} · {class_names[int(ws.labels()[i])]}")
-                    if st.button("Open", key=f"features_open_{i}", on_click=open_in_compare,
-                                 args=(i,)):
-                        st.switch_page("views/compare.py")
+        labels = ws.labels()
+        items = [(i, enlarge_png(thumbs[i], 3), f"#{i} · {class_names[int(labels[i])]}")
+                 for i in shown]
+        if thumbnail_grid(items, key="features_grid", columns=COLUMNS, on_open=open_in_compare,
+                          button="Open") is not None:
+            st.switch_page("views/compare.py")
         if len(picked) > len(shown):
             st.caption(f"The first {len(shown)} of {len(picked)} are shown; the CSV lists all.")
 
 rows = [{"source": s, "accuracy %": 100 * report["accuracy"][s],
          **report["measures"]["sources"][s]} for s in report["sources"]]
-st.table(pd.DataFrame(rows).drop(columns=["hq_distance_raw"]).set_index("source").round(3))
+static_table(pd.DataFrame(rows).drop(columns=["hq_distance_raw"]).set_index("source").round(3),
+             key="features_measures")
 st.caption("Measured in the original feature space: hq_distance is the mean distance to the "
            "image's own clean feature relative to the mean distance between class centroids; "
            "k-NN agreement uses a 10-NN classifier fitted on the clean features.")

@@ -7,6 +7,7 @@ from analysis.errors import RAExplorerError
 from analysis.explore.gallery import FILTERS, SORTS, Query, describe
 from analysis.explore.workspace import available_tasks, classifier_names, enlarge_png
 from app.components.common import dataset, folder, get_workspace, missing
+from app.components.thumbnail_grid import opened_index, thumbnail_grid
 
 PER_PAGE = 24
 COLUMNS = 6
@@ -72,18 +73,17 @@ def cached_thumbnails(task_spec, checkpoints, indices, inputs, _ws):
 thumbs = cached_thumbnails(ws.task.spec, str(ws.folder), tuple(int(i) for i in indices), (a, b), ws)
 
 
-def open_in_compare(i: int) -> None:
-    st.session_state.update(compare_task=task, compare_mode="by index", compare_index=i,
-                            compare_classifier=classifier)
+def open_in_compare() -> None:
+    """A thumbnail was clicked: Compare opens on it (the run this click causes switches)."""
+    i = opened_index("gallery_grid")
+    if i is not None:
+        st.session_state.update(compare_task=task, compare_mode="by index", compare_index=i,
+                                compare_classifier=classifier)
 
 
-for start in range(0, len(indices), COLUMNS):
-    for col, i, score in zip(st.columns(COLUMNS), indices[start:start + COLUMNS],
-                             scores[start:start + COLUMNS]):
-        with col:
-            st.image(enlarge_png(thumbs[int(i)], 3), output_format="PNG",
-                     caption=f"#{int(i)} · {ws.info.class_names[int(ws.labels()[int(i)])]} · "
-                             f"{score:+.3f}")
-            if st.button("Open in Compare", key=f"gallery_open_{int(i)}",
-                         on_click=open_in_compare, args=(int(i),)):
-                st.switch_page("views/compare.py")
+labels = ws.labels()
+items = [(int(i), enlarge_png(thumbs[int(i)], 3),
+          f"#{int(i)} · {ws.info.class_names[int(labels[int(i)])]} · {score:+.3f}")
+         for i, score in zip(indices, scores)]
+if thumbnail_grid(items, key="gallery_grid", columns=COLUMNS, on_open=open_in_compare) is not None:
+    st.switch_page("views/compare.py")

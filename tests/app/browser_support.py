@@ -56,6 +56,7 @@ def stop_app(proc, log):
 
 
 MAP_IMAGES = ".ra-map img"   # Boundaries' clickable maps (app/components/map_image.py)
+GRID_IMAGES = ".ra-grid img"  # thumbnail grids (app/components/thumbnail_grid.py)
 SETTLE_MS = 700  # the page must stay unchanged this long before it counts as settled
 
 
@@ -88,10 +89,11 @@ def wait_interactive(page, title: str, timeout_ms: int = 120000) -> float:
     element with data-test-script-state="notRunning"), no element is a skeleton placeholder
     (Streamlit shows one while an element's code loads lazily: plotly's 4.7 MB chunk takes
     1.5 s to parse in this headless Chromium, and its charts appear only after it), every
-    plotly chart is drawn (has its SVG), every map image is shown, and none of these, nor the
-    main area's elements, text and image sources (watched by a MutationObserver), has
-    changed for SETTLE_MS. The time returned ends at that last change, so the settling wait
-    is not counted. The start is ``mark_start`` or, after ``page.goto``, the navigation itself.
+    plotly chart is drawn (has its SVG), every map and thumbnail-grid image is shown, and
+    none of these, nor the main area's elements, text and image sources (watched by a
+    MutationObserver), has changed for SETTLE_MS. The time returned ends at that last change,
+    so the settling wait is not counted. The start is ``mark_start`` or, after ``page.goto``,
+    the navigation itself.
     """
     page.get_by_role("heading", name=title).wait_for(timeout=timeout_ms)
     page.evaluate(_OBSERVE)
@@ -105,8 +107,8 @@ def wait_interactive(page, title: str, timeout_ms: int = 120000) -> float:
             // an element whose code is still loading (plotly's chunk, the data grid) is a
             // skeleton placeholder: the page is not complete while one is shown
             const waiting = document.querySelectorAll('[data-testid="stSkeleton"]').length;
-            // every map image decoded and laid out
-            const maps = [...document.querySelectorAll('${MAP_IMAGES}')];
+            // every map and grid image decoded and laid out
+            const maps = [...document.querySelectorAll('${IMAGES}')];
             const shown = maps.filter(m => m.complete && m.naturalWidth > 0
                                            && m.getBoundingClientRect().height > 10).length;
             const key = [state, charts.length, drawn, waiting, maps.length, shown].join('/');
@@ -116,7 +118,8 @@ def wait_interactive(page, title: str, timeout_ms: int = 120000) -> float:
             const last = Math.max(window.__last, window.__mut || 0);
             return state === 'notRunning' && drawn === charts.length && waiting === 0
                 && shown === maps.length && now - last >= settle;
-        }""".replace("${MAP_IMAGES}", MAP_IMAGES), arg=SETTLE_MS, polling=50, timeout=timeout_ms)
+        }""".replace("${IMAGES}", MAP_IMAGES + ", " + GRID_IMAGES), arg=SETTLE_MS, polling=50,
+        timeout=timeout_ms)
     return page.evaluate(
         "() => (Math.max(window.__last, window.__mut || 0) - (window.__t0 || 0)) / 1000")
 

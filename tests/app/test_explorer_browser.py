@@ -16,6 +16,7 @@ from PIL import Image
 from analysis.analyses.features import default_sources
 from tests.app.browser_support import (
     ARTIFACTS,
+    GRID_IMAGES,
     MAP_IMAGES,
     canvas_mapping,
     drag_path,
@@ -110,9 +111,10 @@ def test_gallery_count_matches_the_record_table_and_opens_compare(app_url, brows
         timed_choice(page, "Gallery", "gallery filter over 10,000 images", "Filter", name)
     timed_choice(page, "Gallery", "gallery sort", "Sort by", "confidence A - B")
     page.screenshot(path=str(ARTIFACTS / "explorer_gallery.png"), full_page=True)
-    first = page.locator('[data-testid="stImage"]').first.inner_text()
-    index = int(first.split()[0].lstrip("#"))
-    page.locator(f".st-key-gallery_open_{index} button").click()
+    first = page.locator(".ra-grid figure").first
+    index = int(first.locator("figcaption").inner_text().split()[0].lstrip("#"))
+    assert page.locator(GRID_IMAGES).count() == 24
+    first.get_by_role("button", name="Open in Compare").click()
     page.get_by_role("heading", name=f"Test image {index}", exact=False).wait_for(timeout=60000)
     page.screenshot(path=str(ARTIFACTS / "explorer_gallery_opened.png"), full_page=True)
 
@@ -245,7 +247,7 @@ def drag_box(page, box, frac=(0.40, 0.40, 0.60, 0.60)):
 
 def shown_indices(page) -> list[int]:
     return [int(t.split()[0].lstrip("#")) for t in
-            page.locator('[data-testid="stImage"]').all_inner_texts()]
+            page.locator(".ra-grid figcaption").all_inner_texts()]
 
 
 def test_tsne_hover_shows_the_points_image_a_box_and_a_click_list_exactly_those_images(

@@ -183,9 +183,9 @@ def _features_hover_and_lasso(page, url, own):
     heading = page.get_by_role("heading", name="selected images", exact=False)
     assert heading.inner_text().startswith(f"{len(every)} selected images")
     heading.scroll_into_view_if_needed()
-    page.locator('[data-testid="stImage"]').first.wait_for()
+    page.locator(".ra-grid figcaption").first.wait_for()
     assert page.locator('[data-testid="stException"]').count() == 0
-    captions = page.locator('[data-testid="stImage"]').all_inner_texts()
+    captions = page.locator(".ra-grid figcaption").all_inner_texts()
     assert [int(t.split()[0].lstrip("#")) for t in captions] == every[:24]
     names = set(report["class_names"])            # the user's classes (ant / bee / cow, a-j)
     assert all(t.split("· ")[1].strip() in names for t in captions) and "Coat" not in names
