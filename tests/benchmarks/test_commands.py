@@ -34,6 +34,10 @@ def test_benchmarks_md_quotes_module_commands_only():
                                    "--resolution", "16", "--map-variants", "8,4+n"],
      r"1\. BD search over 4 pairs.*\n   geometric: [\d.]+ passes per BD(.*\n)*2\. full 0\.005 linear "
      r"scan on 1 images(.*\n)*3\. adaptive 16x16, coarse 4 \+ neighbours"),
+    ("benchmarks.bench_side_by_side", ["--images", "1", "--classifiers", "resnet20,vgg11-bn",
+                                       "--resolution", "16", "--forwards", "3"],
+     r"median ratio before / after: [\d.]+x over 1 images; maps and BDs identical: yes(.*\n)*"
+     r"   ratio default / retain: [\d.]+x"),
 ])
 def test_benchmark_runs_as_documented(module, args, expect):
     run = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True,
