@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -25,10 +24,10 @@ MAIN = ROOT / "app" / "main.py"
 def preload(task: str | None = None) -> float:
     """Import what the pages import and build the cached workspace of ``task`` (default: every
     task the pages offer) with the LPIPS-style metric of Compare's classifier; for the first
-    task also the record tables of the default
-    classifier pair (when shipped), the Boundaries page's opening view (its maps and
-    boundary distances, when those tables are shipped) and the hover images of the Features
-    page's opening t-SNE; seconds taken.
+    task also the record tables of the default classifier pair (when shipped), the Boundaries
+    page's opening view (its maps and boundary distances, when those tables are shipped, for
+    every classifier) and the hover images of the Features page's opening t-SNE; seconds
+    taken.
 
     A missing dataset or checkpoint is not an error here: the pages say what to run.
     """
@@ -79,6 +78,10 @@ def preload(task: str | None = None) -> float:
                 from app.components.boundary_cache import warm_default_view
 
                 warm_default_view(ws)                 # Boundaries' opening maps and distances
+                # and every other classifier's at that image (adding one is a cache hit):
+                # before the server starts, since drawn behind a first visitor's page they
+                # slowed its first view by 0.4-0.6 s (BENCHMARKS.md, session 13)
+                warm_default_view(ws, others=True)
             from app.components.tsne_cache import warm_opening_view
 
             warm_opening_view(name)                   # Features' hover images
@@ -115,33 +118,6 @@ def opens_on_shipped_tables(ws) -> bool:
     return set(ws.default_pair()) <= set(ws.shipped_classifiers() or [])
 
 
-def warm_in_background() -> threading.Thread:
-    """Queue, while the server starts, the Boundaries maps that the opening view does not show
-    (every other classifier at its image), so that adding one is a cache hit. They are drawn by
-    a lowest-priority worker that waits while any page runs (a warm-up must not slow a page);
-    never raises. The thread returned only queues them."""
-    def run():
-        from app.components.background import quiet_cache_logs
-
-        quiet_cache_logs()
-        try:
-            from analysis.explore.workspace import available_tasks
-            from app.components.boundary_cache import warm_others_in_background
-            from app.components.common import dataset, folder, workspace
-
-            tasks = available_tasks(dataset(), folder())
-            if tasks:
-                ws = workspace(tasks[0], dataset(), folder(), ())
-                if opens_on_shipped_tables(ws):
-                    warm_others_in_background(ws)
-        except Exception:  # noqa: BLE001
-            pass
-
-    thread = threading.Thread(target=run, name="ra-warm-up-queue", daemon=True)
-    thread.start()
-    return thread
-
-
 def main(argv: list[str] | None = None) -> int:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
@@ -150,7 +126,6 @@ def main(argv: list[str] | None = None) -> int:
     retain_freed_memory()
     if os.environ.get("RA_PRELOAD", "1") != "0":
         print(f"RA Explorer: preloaded libraries and models in {preload():.1f} s", flush=True)
-        warm_in_background()
     if os.environ.get("RA_SURVEY_DEMO", "1") != "0":
         print(f"RA Explorer: {demo_study()}", flush=True)
     from streamlit.web import cli

@@ -59,20 +59,12 @@ def default_view_steps(ws, others: bool = False, between_levels=None) -> list:
 
 
 def warm_default_view(ws, others: bool = False) -> int:
-    """Compute :func:`default_view_steps` now; the number of classifiers done."""
+    """Compute :func:`default_view_steps` now, the classifiers' jobs side by side (maps
+    first); the number of classifiers done."""
     steps = default_view_steps(ws, others)
-    for _, step in steps:
-        step()
+    run_side_by_side([step for key, step in steps if key[0] == "map"]
+                     + [step for key, step in steps if key[0] == "bd"], ws.device)
     return len(steps) // 2
-
-
-WARM_UP = LatestJob("ra-warm-up")
-
-
-def warm_others_in_background(ws) -> int:
-    """Queue the other classifiers' maps at the opening view on the warm-up worker, which
-    works only while no page runs (see :class:`LatestJob`); its generation number."""
-    return WARM_UP.submit(default_view_steps(ws, others=True, between_levels=WARM_UP.pause_point))
 
 
 PREFETCH = LatestJob("ra-boundaries-prefetch")
@@ -80,10 +72,9 @@ PREFETCH_AHEAD = 2
 
 
 def page_map(ws, index: int, name: str, extent: float, resolution: int):
-    """The map a page run shows: ``cached_map``, first hurrying the background workers if one
+    """The map a page run shows: ``cached_map``, first hurrying the prefetch if it
     is drawing this very map (the run then waits for it on the cache entry's lock)."""
     PREFETCH.hurry(("map", index, name))
-    WARM_UP.hurry(("map", index, name))
     return cached_map(str(ws.folder), ws.task.spec, index, name, float(extent), int(resolution),
                       ws)
 
@@ -95,7 +86,6 @@ def draw_image(ws, index: int, names: list[str], extent: float, resolution: int)
     with :func:`page_map` and :func:`cached_distances`."""
     for name in names:
         PREFETCH.hurry(("map", index, name))
-        WARM_UP.hurry(("map", index, name))
     steps = image_steps(ws, index, names, lambda: extent, resolution)
     run_side_by_side([step for key, step in steps if key[0] == "map"]
                      + [step for key, step in steps if key[0] == "bd"], ws.device)

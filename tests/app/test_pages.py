@@ -53,13 +53,19 @@ def images(at):
     return out
 
 
+def page_components(at) -> list:
+    """The page's v2 components, without the hidden one every page starts with
+    (app/components/preload.py)."""
+    return [e for e in at.get("bidi_component")
+            if not e.proto.component_name.endswith("ra_explorer_preload")]
+
+
 def grid_captions(at) -> list[str]:
     """The captions of the thumbnail grid on the page (app/components/thumbnail_grid.py), in
     order; every thumbnail a PNG."""
     import json
 
-    grids = [e for e in at.get("bidi_component")
-             if e.proto.component_name.endswith("thumbnail_grid")]
+    grids = [e for e in page_components(at) if e.proto.component_name.endswith("thumbnail_grid")]
     assert len(grids) == 1
     items = json.loads(grids[0].proto.json)["items"]
     assert all(item["src"].startswith("data:image/png;base64,") for item in items)
@@ -177,7 +183,7 @@ def test_boundaries_page_maps_and_table(env):
     at = run("views/boundaries.py")
     assert at.title[0].value == "Decision boundaries"
     # two maps as images in the page's own click component, no chart library until asked
-    assert len(at.get("bidi_component")) == 2 and not at.get("plotly_chart")
+    assert len(page_components(at)) == 2 and not at.get("plotly_chart")
     # static HTML tables: the agreement (beside the maps), the point's predictions, BDs,
     # Table 17 (no Arrow table, whose decoder a new browser would load first)
     frames = page_tables(at)
@@ -228,8 +234,7 @@ def test_the_launchers_warm_up_draws_exactly_the_boundaries_pages_opening_maps(
     assert shown == [view.index]
     assert len(drawn) == 2, drawn[2:]          # the page's opening view drew no map again
     others = [n for n in ws.classifiers if n not in view.classifiers]
-    generation = cache.warm_others_in_background(ws)    # the launcher's background warm-up
-    assert others and cache.WARM_UP.wait(generation, timeout=120)
+    assert others and cache.warm_default_view(ws, others=True) == len(others)   # the launcher's
     assert len(drawn) == 2 + len(others)        # the other classifiers, once each
     at.multiselect(key="bd_classifiers").select(others[0]).run()
     assert not at.exception and len(drawn) == 2 + len(others)   # adding one draws nothing
@@ -274,13 +279,13 @@ def test_the_boundaries_page_prefetches_the_next_images_of_its_picker(env, monke
 def test_features_page_scatter_and_measures(env):
     at = run("views/features.py")
     # the page's own canvas scatter (no chart library), box selection by default
-    assert len(at.get("bidi_component")) == 1
+    assert len(page_components(at)) == 1
     assert not at.get("vega_lite_chart") and not at.get("plotly_chart")
     measures = page_tables(at)
     assert len(measures) == 1 and not at.table and "hq_distance" in measures[0].columns
     assert any("Drag a box" in c.value for c in at.caption)
     at.toggle(key="features_lasso").set_value(True).run()
-    assert not at.exception and len(at.get("bidi_component")) == 1
+    assert not at.exception and len(page_components(at)) == 1
     assert any("Drag a lasso" in c.value for c in at.caption)
     at.toggle(key="features_lasso").set_value(False).run()
     assert at.selectbox(key="features_classifier").value == "clf-b"
@@ -450,7 +455,7 @@ def test_the_preload_draws_the_hover_images_the_features_page_opens_on(env, monk
     preload()
     assert len(calls) == 1 and calls[0][0] == "clf-b"      # the classifier with a report
     at = run("views/features.py")
-    assert len(at.get("bidi_component")) == 1
+    assert len(page_components(at)) == 1
     assert len(calls) == 1, "the page drew its hover images again: not the preload's entry"
     at.multiselect(key="features_sources").unselect("sr-ra").run()   # another view: drawn
     assert not at.exception and len(calls) == 2
