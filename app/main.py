@@ -15,11 +15,9 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from app.components.background import ACTIVITY  # noqa: E402
-from app.components.preload import preload_component_code  # noqa: E402
 from app.components.survey_state import rater_mode  # noqa: E402
 
 st.set_page_config(page_title="RA Explorer", layout="wide")
-preload_component_code()
 HERE = Path(__file__).resolve().parent
 SURVEY = HERE / "views" / "survey.py"
 if rater_mode():

@@ -54,10 +54,8 @@ def images(at):
 
 
 def page_components(at) -> list:
-    """The page's v2 components, without the hidden one every page starts with
-    (app/components/preload.py)."""
-    return [e for e in at.get("bidi_component")
-            if not e.proto.component_name.endswith("ra_explorer_preload")]
+    """The page's v2 components (the maps, the thumbnail grid, the t-SNE)."""
+    return list(at.get("bidi_component"))
 
 
 def grid_captions(at) -> list[str]:
