@@ -24,9 +24,10 @@ def retain_freed_memory() -> bool:
     """Ask glibc's malloc to keep freed memory for reuse instead of handing it back and
     faulting it in again: blocks up to 256 MiB from the heap (not one mmap each) and up to
     1 GiB of free heap kept. A forward pass allocates megabytes per layer; on the 2-core VM of
-    BENCHMARKS.md ("malloc") page faults were over half of a convolution's time (200 forwards
-    of a 16-channel 3 x 3 convolution on 128 x 16 x 28 x 28: 1.34 s with 900,000 minor
-    faults, 0.41 s with none). The environment variables MALLOC_MMAP_THRESHOLD_ and
+    BENCHMARKS.md ("Side by side and malloc") page faults were over half of a convolution's
+    time (200 one-thread forwards of a 16-channel 3 x 3 convolution on 128 x 16 x 28 x 28:
+    1.92-1.95 s with about 910,000 minor faults, 0.83-0.85 s with none). The environment
+    variables MALLOC_MMAP_THRESHOLD_ and
     MALLOC_TRIM_THRESHOLD_ win when set. Whether it was applied (False off glibc)."""
     import ctypes
     import os

@@ -3,10 +3,11 @@ run side by side, one per core, each with a single intra-op thread.
 
 Why: the explorer's forward passes are small (a level of an adaptive map is tens to hundreds
 of 28 x 28 images; a boundary search is a batch of two), and a small convolution split over
-two OpenMP threads waits at a barrier after each layer. Measured on the 2-core machine of
-BENCHMARKS.md ("Side by side"): four classifiers' 128 x 128 maps and BDs of one image took
-2.3-2.4 s one after another with two intra-op threads and 1.37-1.42 s as four jobs on two
-single-threaded workers, with identical maps and BDs.
+two OpenMP threads waits at a barrier after each layer. ``python -m
+benchmarks.bench_side_by_side`` on the 2-core machine of BENCHMARKS.md ("Side by side and
+malloc"): four classifiers' 128 x 128 maps and BDs of an image, 1.77-3.69 s one after another
+on two intra-op threads (eager maps), 0.98-2.00 s side by side (channels-last maps), a median
+of 1.83x over six images, maps and BDs identical.
 
 The workers' thread count is set with OpenMP's own ``omp_set_num_threads``, which holds for
 the calling thread only; ``torch.set_num_threads`` would also change the count that every

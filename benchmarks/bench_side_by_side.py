@@ -9,11 +9,15 @@
              job per core), the maps with the channels-last copies (``plane_maps`` now).
            The two alternate image by image (before first on even images); maps and BDs must
            be identical. Prints seconds per image and the median ratio before / after.
-2. malloc  A 16-channel 3 x 3 convolution on 128 x 16 x 28 x 28, forwards timed in two fresh
+2. channels  The same maps drawn with the eager models and with their channels-last copies
+           (``analysis.pipeline.backends.ChannelsLast``) on one thread, alternating per map:
+           seconds in all and map pixels that differ.
+3. malloc  A 16-channel 3 x 3 convolution on 128 x 16 x 28 x 28, forwards timed in two fresh
            processes on one thread, with glibc's default malloc and with
            ``analysis.device.retain_freed_memory``; seconds and minor page faults.
 
     python -m benchmarks.bench_side_by_side [--images 6] [--classifiers resnet20,...]
+        [--parts images,channels,malloc]
 """
 
 from __future__ import annotations
@@ -126,8 +130,45 @@ def bench_images(args) -> None:
           f"{len(ratios)} images; maps and BDs identical: {'yes' if identical else 'NO'}")
 
 
+def bench_channels(args) -> None:
+    from analysis.analyses.boundary import adaptive_decision_map
+    from analysis.explore.plane import DEFAULT_EXTENT_MULTIPLE, extent_for, image_plane
+    from analysis.explore.workspace import Workspace
+    from analysis.pipeline.backends import channels_last_copy
+
+    names = args.classifiers.split(",")
+    ws = Workspace("sr")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    seconds = {"eager": 0.0, "channels-last": 0.0}
+    differ = total = 0
+    try:
+        for index in range(args.images):
+            plane = image_plane(ws, index)
+            extent = extent_for(DEFAULT_EXTENT_MULTIPLE, plane.ra_length)
+            for k, name in enumerate(names):
+                models = {"eager": ws.classifiers[name],
+                          "channels-last": channels_last_copy(ws.classifiers[name])}
+                order = list(models) if (index + k) % 2 == 0 else list(models)[::-1]
+                maps = {}
+                for label in order:
+                    start = time.perf_counter()
+                    maps[label] = adaptive_decision_map(
+                        models[label], plane.x, plane.d_ra, plane.d_r, extent, args.resolution,
+                        coarse_step=8, batch_size=128).classes
+                    seconds[label] += time.perf_counter() - start
+                differ += int((maps["eager"] != maps["channels-last"]).sum())
+                total += maps["eager"].numel()
+    finally:
+        torch.set_num_threads(threads)
+    print(f"2. channels-last maps, one thread, {args.images} images x {len(names)} classifiers: "
+          f"eager {seconds['eager']:.2f} s, channels-last {seconds['channels-last']:.2f} s "
+          f"({seconds['eager'] / seconds['channels-last']:.2f}x); {differ:,} of {total:,} map "
+          "pixels differ")
+
+
 def bench_malloc(args) -> None:
-    print(f"2. malloc: {args.forwards} forwards of a 3 x 3 convolution on 128 x 16 x 28 x 28, "
+    print(f"3. malloc: {args.forwards} forwards of a 3 x 3 convolution on 128 x 16 x 28 x 28, "
           "one thread, a fresh process each")
     env = {"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}
     rows = {}
@@ -150,7 +191,7 @@ def main(argv=None) -> None:
     parser.add_argument("--classifiers", default=CLASSIFIERS)
     parser.add_argument("--resolution", type=int, default=128)
     parser.add_argument("--forwards", type=int, default=200)
-    parser.add_argument("--parts", default="images,malloc")
+    parser.add_argument("--parts", default="images,channels,malloc")
     args = parser.parse_args(argv)
     from analysis.device import retain_freed_memory
 
@@ -158,6 +199,8 @@ def main(argv=None) -> None:
     parts = args.parts.split(",")
     if "images" in parts:
         bench_images(args)
+    if "channels" in parts:
+        bench_channels(args)
     if "malloc" in parts:
         bench_malloc(args)
 

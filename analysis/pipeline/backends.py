@@ -106,8 +106,8 @@ def _run_channels_last(model: nn.Module) -> Run:
 class ChannelsLast(nn.Module):
     """``model`` (a copy) in channels_last memory format as a module: takes ordinary
     (N, C, H, W) input and returns what ``model`` returns, up to float rounding. The decision
-    maps use it (1.19x faster on one thread: 12 images x 4 classifiers at 128 x 128, 0 of
-    786,432 map pixels different from eager; BENCHMARKS.md, "Side by side")."""
+    maps use it (BENCHMARKS.md, "Side by side and malloc": faster on one thread, and no map
+    pixel different from eager's in the measurement there)."""
 
     def __init__(self, model: nn.Module):
         super().__init__()

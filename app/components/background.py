@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from contextlib import contextmanager
 
 _QUIET = ("streamlit.runtime.scriptrunner_utils.script_run_context",
@@ -35,6 +36,7 @@ class Activity:
 
     def __init__(self):
         self._running = 0
+        self._last_end = float("-inf")     # time.monotonic() when the last run ended
         self.cv = threading.Condition()
 
     @contextmanager
@@ -47,14 +49,29 @@ class Activity:
         finally:
             with self.cv:
                 self._running -= 1
+                self._last_end = time.monotonic()
                 self.cv.notify_all()
 
-    def wait_idle(self, unless=lambda: False, timeout: float | None = None) -> bool:
-        """Block until no run is in progress or ``unless()`` holds (checked under this
-        object's condition, which whoever changes it must notify); whether that happened
-        within ``timeout``."""
+    def wait_idle(self, unless=lambda: False, timeout: float | None = None,
+                  quiet_s: float = 0.0) -> bool:
+        """Block until no run is in progress and none has ended for ``quiet_s`` seconds, or
+        ``unless()`` holds (checked under this object's condition, which whoever changes it
+        must notify); whether that happened within ``timeout``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self.cv:
-            return self.cv.wait_for(lambda: self._running == 0 or unless(), timeout)
+            while True:
+                left = None if deadline is None else deadline - time.monotonic()
+                if not self.cv.wait_for(lambda: self._running == 0 or unless(), left):
+                    return False
+                if unless():
+                    return True
+                quiet_left = quiet_s - (time.monotonic() - self._last_end)
+                if quiet_left <= 0:
+                    return True
+                if deadline is not None and deadline - time.monotonic() <= 0:
+                    return False
+                self.cv.wait(quiet_left if deadline is None
+                             else min(quiet_left, max(0.0, deadline - time.monotonic())))
 
 
 ACTIVITY = Activity()
@@ -69,10 +86,17 @@ class LatestJob:
     no longer needs it). A step that raises ends its job. A long step calls
     :meth:`pause_point` between its pieces; a page about to wait for the result the running
     step computes (its cache entry's lock) calls :meth:`hurry` with that key first, and the
-    step then runs on without pausing (else the two would wait for each other)."""
+    step then runs on without pausing (else the two would wait for each other).
 
-    def __init__(self, name: str):
+    ``quiet_s``: a step (and a step's piece, at :meth:`pause_point`) also waits until no run
+    has ended for that long. A page submits its prefetch at the end of its run, while the
+    browser is still drawing the page and fetching its images from the server; started at
+    once, Boundaries' prefetch slowed that by about 0.4 s in a new browser and 0.15 s in a
+    returning one (BENCHMARKS.md, session 13)."""
+
+    def __init__(self, name: str, quiet_s: float = 0.0):
         self._name = name
+        self._quiet_s = quiet_s
         self._job: list | None = None
         self._generation = 0
         self._done_generation = 0
@@ -111,7 +135,7 @@ class LatestJob:
 
     def pause_point(self) -> None:
         """Inside a step: wait while a page runs, unless the step was hurried."""
-        ACTIVITY.wait_idle(unless=lambda: self._hurried)
+        ACTIVITY.wait_idle(unless=lambda: self._hurried, quiet_s=self._quiet_s)
 
     def _run(self) -> None:
         lowest_priority()
@@ -121,7 +145,7 @@ class LatestJob:
                 self._cv.wait_for(lambda: self._job is not None)
                 steps, generation, self._job = self._job, self._generation, None
             for key, step in steps:
-                ACTIVITY.wait_idle()
+                ACTIVITY.wait_idle(quiet_s=self._quiet_s)
                 with self._cv:
                     if self._generation != generation:
                         break

@@ -67,7 +67,7 @@ def warm_default_view(ws, others: bool = False) -> int:
     return len(steps) // 2
 
 
-PREFETCH = LatestJob("ra-boundaries-prefetch")
+PREFETCH = LatestJob("ra-boundaries-prefetch", quiet_s=1.5)
 PREFETCH_AHEAD = 2
 
 

@@ -35,6 +35,20 @@ def test_a_newer_job_stops_the_running_one_after_its_current_step():
     assert done == ["first-0", "second"]      # the first job's second step never ran
 
 
+def test_with_a_quiet_period_no_step_starts_until_that_long_after_the_last_run():
+    import time
+
+    runner, done = LatestJob("test-quiet", quiet_s=0.4), []
+    with ACTIVITY.run():
+        generation = runner.submit(steps([lambda: done.append(time.monotonic())]))
+        time.sleep(0.1)
+    ended = time.monotonic()
+    assert runner.wait(generation, timeout=10)
+    assert done[0] - ended >= 0.4 - 0.02                # not at the run's end: 0.4 s later
+    assert ACTIVITY.wait_idle(quiet_s=0.0, timeout=0)   # nothing running: idle at once
+    assert not ACTIVITY.wait_idle(quiet_s=5.0, timeout=0.2)   # not quiet for 5 s yet
+
+
 def test_a_failing_step_ends_its_job_and_the_runner_goes_on():
     runner, done = LatestJob("test-fail"), []
 

@@ -37,6 +37,7 @@ def test_benchmarks_md_quotes_module_commands_only():
     ("benchmarks.bench_side_by_side", ["--images", "1", "--classifiers", "resnet20,vgg11-bn",
                                        "--resolution", "16", "--forwards", "3"],
      r"median ratio before / after: [\d.]+x over 1 images; maps and BDs identical: yes(.*\n)*"
+     r"2\. channels-last maps.*\(([\d.]+)x\); 0 of 512 map pixels differ(.*\n)*"
      r"   ratio default / retain: [\d.]+x"),
 ])
 def test_benchmark_runs_as_documented(module, args, expect):
