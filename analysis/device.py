@@ -27,11 +27,14 @@ def retain_freed_memory() -> bool:
     BENCHMARKS.md ("Side by side and malloc") page faults were over half of a convolution's
     time (200 one-thread forwards of a 16-channel 3 x 3 convolution on 128 x 16 x 28 x 28:
     1.92-1.95 s with about 910,000 minor faults, 0.83-0.85 s with none). The environment
-    variables MALLOC_MMAP_THRESHOLD_ and
-    MALLOC_TRIM_THRESHOLD_ win when set. Whether it was applied (False off glibc)."""
+    variables MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ win when set;
+    ``RA_RETAIN_FREED_MEMORY=0`` leaves malloc as it is. Whether it was applied (False off
+    glibc or when turned off)."""
     import ctypes
     import os
 
+    if os.environ.get("RA_RETAIN_FREED_MEMORY", "1") == "0":
+        return False
     try:
         libc = ctypes.CDLL("libc.so.6")
     except OSError:
