@@ -9,7 +9,7 @@ PROGRAM = """
 import resource, sys, torch
 from analysis.device import retain_freed_memory
 if sys.argv[1] == "1":
-    assert retain_freed_memory() == (sys.argv[2] == "1")
+    assert retain_freed_memory()
 conv = torch.nn.Conv2d(16, 16, 3, padding=1).eval()
 x = torch.randn(128, 16, 28, 28)                   # 6.4 MB in, 6.4 MB out, oneDNN's buffers
 with torch.no_grad():
@@ -22,20 +22,30 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
 
 
-def faults(retain: bool, switch: str = "1") -> int:
-    env = {"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1",      # no MALLOC_* from outside
-           "RA_RETAIN_FREED_MEMORY": switch}
-    out = subprocess.run([sys.executable, "-c", PROGRAM, "1" if retain else "0", switch], env=env,
+def faults(retain: bool) -> int:
+    env = {"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}     # no MALLOC_* from outside
+    out = subprocess.run([sys.executable, "-c", PROGRAM, "1" if retain else "0"], env=env,
                          capture_output=True, text=True, check=True, cwd=".")
     return int(out.stdout.split()[-1])
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
 def test_freed_blocks_are_reused_instead_of_faulted_in_again():
-    kept, default = faults(True), faults(False)
-    assert kept < 0.05 * default, (kept, default)   # by default about 1,000 a forward here
+    # 30 forwards, each writing a fresh 6.4 MB output (1,568 pages) and oneDNN's buffers: kept
+    # memory faults in a few pages at most; on this project's VM glibc's default faulted in
+    # about 1,000 pages a forward (BENCHMARKS.md, "Side by side and malloc")
+    kept = faults(True)
+    assert kept < 300, kept
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
-def test_turned_off_it_leaves_malloc_as_it_is():
-    assert faults(True, switch="0") > 20 * max(1, faults(True))
+def test_turned_off_it_does_not_touch_malloc(monkeypatch):
+    import ctypes
+
+    from analysis.device import retain_freed_memory
+
+    def no_libc(*args, **kwargs):
+        raise AssertionError("mallopt was called")
+
+    monkeypatch.setenv("RA_RETAIN_FREED_MEMORY", "0")
+    monkeypatch.setattr(ctypes, "CDLL", no_libc)
+    assert retain_freed_memory() is False
