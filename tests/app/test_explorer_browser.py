@@ -361,3 +361,10 @@ def test_a_lasso_over_the_tsne_lists_exactly_the_images_inside_it(app_url, brows
     timed(page, "Feature space", "features: lasso cleared",
           lambda: page.mouse.dblclick(area["x"] + 3, area["y"] + 3))
     assert heading.count() == 0 and json.loads(canvas.get_attribute("data-polygon")) is None
+    # the thumbnail grid as a visitor sees it, after the same lasso again (untimed; an element
+    # screenshot scrolls the page, so it comes last)
+    drag_path(page, corners)
+    page.mouse.up()
+    heading.wait_for(timeout=60000)
+    wait_interactive(page, "Feature space")
+    page.locator(".ra-grid").first.screenshot(path=str(ARTIFACTS / "explorer_features_grid.png"))
