@@ -145,8 +145,13 @@ class LatestJob:
                 self._cv.wait_for(lambda: self._job is not None)
                 steps, generation, self._job = self._job, self._generation, None
             for key, step in steps:
-                ACTIVITY.wait_idle(quiet_s=self._quiet_s)
+                # the idle check and the claim of the step under one hold of the lock (the
+                # condition's lock is re-entrant): a page run that starts after it finds the
+                # step claimed and can hurry it; one that started between the two would find
+                # nothing to hurry and wait for a paused step for ever (its pool worker
+                # blocks on the cache entry's lock with no way out)
                 with self._cv:
+                    ACTIVITY.wait_idle(quiet_s=self._quiet_s)
                     if self._generation != generation:
                         break
                     self._current, self._hurried = key, False

@@ -94,3 +94,37 @@ def test_upcoming_takes_the_next_images_of_the_pickers_list():
     assert upcoming([8, 11, 17, 21], 21) == []
     assert upcoming([8, 11, 17, 21], 5) == [8, 11]       # not in the list: its first ones
     assert upcoming(range(10_000), 9_998) == [9_999]     # "by index"
+
+
+def test_a_page_run_starting_as_a_step_is_claimed_can_always_hurry_it(monkeypatch):
+    """The race of a page run that starts between the runner's idle check and its claim of
+    the step: the page would find nothing to hurry and wait on a step paused for it."""
+    import time
+
+    runner, key = LatestJob("test-claim"), ("map", 3, "clf")
+    finished, page_done, hurried_in_time = threading.Event(), threading.Event(), []
+    started = []
+    real_wait_idle = ACTIVITY.wait_idle
+
+    def page():
+        with ACTIVITY.run():            # the page's run begins right after the idle check
+            runner.hurry(key)            # it is about to wait for this very map
+            hurried_in_time.append(finished.wait(5))
+        page_done.set()
+
+    def wait_idle_then_a_page_starts(*args, **kwargs):
+        result = real_wait_idle(*args, **kwargs)
+        if threading.current_thread().name == "test-claim" and not started:
+            started.append(True)         # once: at the runner's check before the step
+            threading.Thread(target=page, daemon=True).start()
+            time.sleep(0.2)              # let the page reach ACTIVITY.run() (or enter it)
+        return result
+
+    def long_step():
+        runner.pause_point()             # a page runs: waits unless that page hurried it
+        finished.set()
+
+    monkeypatch.setattr(ACTIVITY, "wait_idle", wait_idle_then_a_page_starts)
+    generation = runner.submit([(key, long_step)])
+    assert page_done.wait(10) and hurried_in_time == [True]
+    assert runner.wait(generation, timeout=10)
