@@ -16,20 +16,20 @@ def pick_device(requested: str | None = None) -> torch.device:
 
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3      # glibc's mallopt parameter numbers
-RETAIN_BELOW = 256 << 20                            # bytes: blocks up to this come from the heap
+RETAIN_BELOW = 32 << 20    # bytes: blocks up to this come from the heap (glibc's documented maximum)
 TRIM_ABOVE = 1 << 30                                # bytes of free heap top kept before trimming
 
 
 def retain_freed_memory() -> bool:
     """Ask glibc's malloc to keep freed memory for reuse instead of handing it back and
-    faulting it in again: blocks up to 256 MiB from the heap (not one mmap each) and up to
-    1 GiB of free heap kept. A forward pass allocates megabytes per layer; on the 2-core VM of
-    BENCHMARKS.md ("Side by side and malloc") page faults were over half of a convolution's
-    time (200 one-thread forwards of a 16-channel 3 x 3 convolution on 128 x 16 x 28 x 28:
-    1.92-1.95 s with about 910,000 minor faults, 0.83-0.85 s with none). The environment
-    variables MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ win when set;
-    ``RA_RETAIN_FREED_MEMORY=0`` leaves malloc as it is. Whether it was applied (False off
-    glibc or when turned off)."""
+    faulting it in again: blocks up to 32 MiB from the heap (not one mmap each; the largest
+    threshold every glibc accepts) and up to 1 GiB of free heap kept. A forward pass
+    allocates megabytes per layer; on the 2-core VM of BENCHMARKS.md ("Side by side and
+    malloc") page faults were up to half of a convolution's time (200 one-thread forwards of
+    a 16-channel 3 x 3 convolution on 128 x 16 x 28 x 28: 0.96-1.57 s with 157,000-788,000
+    minor faults, 0.76-0.78 s with none). The environment variables MALLOC_MMAP_THRESHOLD_
+    and MALLOC_TRIM_THRESHOLD_ win when set; ``RA_RETAIN_FREED_MEMORY=0`` leaves malloc as it
+    is. Whether it was applied (False off glibc or when turned off)."""
     import ctypes
     import os
 

@@ -12,8 +12,11 @@ of 1.83x over six images, maps and BDs identical.
 The workers' thread count is set with OpenMP's own ``omp_set_num_threads``, which holds for
 the calling thread only; ``torch.set_num_threads`` would also change the count that every
 thread started later (Streamlit starts one per script run) begins with. Where torch's
-OpenMP runtime cannot be found, on CUDA, with one core, or with ``RA_SIDE_BY_SIDE=0``, the
-jobs simply run one after another in the caller's thread. Results come back in the jobs'
+OpenMP runtime cannot be found (or setting it leaves a worker with more than one thread), on
+CUDA, with one core, inside a worker, or with ``RA_SIDE_BY_SIDE=0``, the jobs simply run one
+after another in the caller's thread. MKL's own count is not changed: a matrix product in a
+worker (a classifier's last layer) may use MKL's threads. With many cores each job still
+gets one; the page draws at most six maps. Results come back in the jobs'
 order; a job's exception is raised in the caller.
 """
 
@@ -60,15 +63,25 @@ def _single_threaded(omp) -> None:
     omp.omp_set_num_threads(1)
 
 
+_unavailable = False                  # no OpenMP runtime found, or its setting had no effect
+
+
 def _executor() -> ThreadPoolExecutor | None:
-    global _pool
+    global _pool, _unavailable
     with _lock:
-        if _pool is None:
+        if _pool is None and not _unavailable:
             omp = _openmp()
             if omp is None or workers() < 2:
+                _unavailable = omp is None
                 return None
-            _pool = ThreadPoolExecutor(workers(), thread_name_prefix="ra-side-by-side",
-                                       initializer=_single_threaded, initargs=(omp,))
+            pool = ThreadPoolExecutor(workers(), thread_name_prefix="ra-side-by-side",
+                                      initializer=_single_threaded, initargs=(omp,))
+            # the runtime found must be torch's own: its workers then run one thread each
+            if pool.submit(torch.get_num_threads).result() != 1:
+                pool.shutdown()
+                _unavailable = True
+                return None
+            _pool = pool
         return _pool
 
 
@@ -76,7 +89,9 @@ def run_side_by_side(jobs: Sequence[Callable[[], T]], device: torch.device | str
                      ) -> list[T]:
     """Run the zero-argument callables ``jobs`` (CPU forward passes that do not depend on one
     another) on the side-by-side workers; their results in order."""
-    pool = None if torch.device(device).type != "cpu" or len(jobs) < 2 else _executor()
+    inside = threading.current_thread().name.startswith("ra-side-by-side")   # no nesting
+    pool = (None if torch.device(device).type != "cpu" or len(jobs) < 2 or inside
+            else _executor())
     if pool is None:
         return [job() for job in jobs]
     futures = [pool.submit(job) for job in jobs]

@@ -2,8 +2,11 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
 
 PROGRAM = """
 import resource, sys, torch
@@ -23,9 +26,10 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 
 
 def faults(retain: bool) -> int:
-    env = {"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}     # no MALLOC_* from outside
+    env = {"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1",     # no MALLOC_* from outside
+           "PYTHONPATH": str(ROOT)}
     out = subprocess.run([sys.executable, "-c", PROGRAM, "1" if retain else "0"], env=env,
-                         capture_output=True, text=True, check=True, cwd=".")
+                         capture_output=True, text=True, check=True, cwd=ROOT)
     return int(out.stdout.split()[-1])
 
 

@@ -36,6 +36,9 @@ export default function (component) {
     root = document.createElement('div'); root.className = 'ra-grid';
     parentElement.appendChild(root);
   }
+  // this render's trigger (the handlers below call it, so a page kept as it is still reports
+  // through the newest one)
+  root._open = index => setTriggerValue('open', index);
   const signature = data.signature;
   if (root.dataset.signature === signature) return;   // the same page: nothing to redraw
   root.dataset.signature = signature;
@@ -50,7 +53,7 @@ export default function (component) {
     caption.textContent = item.caption;
     const button = document.createElement('button');
     button.type = 'button'; button.textContent = data.button;
-    const open = () => setTriggerValue('open', item.index);
+    const open = () => root._open(item.index);
     img.onclick = open; button.onclick = open;
     figure.append(img, caption, button);
     root.appendChild(figure);
