@@ -368,3 +368,8 @@ def test_a_lasso_over_the_tsne_lists_exactly_the_images_inside_it(app_url, brows
     heading.wait_for(timeout=60000)
     wait_interactive(page, "Feature space")
     page.locator(".ra-grid").first.screenshot(path=str(ARTIFACTS / "explorer_features_grid.png"))
+    # a thumbnail's "Open" shows that test image in Compare
+    first = page.locator(".ra-grid figure").first
+    index = int(first.locator("figcaption").inner_text().split()[0].lstrip("#"))
+    first.get_by_role("button", name="Open").click()
+    page.get_by_role("heading", name=f"Test image {index}", exact=False).wait_for(timeout=60000)
