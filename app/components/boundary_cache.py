@@ -58,12 +58,17 @@ def default_view_steps(ws, others: bool = False, between_levels=None) -> list:
                        between_levels)
 
 
+def run_steps_side_by_side(ws, steps: list) -> None:
+    """Run :func:`image_steps`' steps side by side, the maps (the longer jobs) first."""
+    run_side_by_side([step for key, step in steps if key[0] == "map"]
+                     + [step for key, step in steps if key[0] == "bd"], ws.device)
+
+
 def warm_default_view(ws, others: bool = False) -> int:
     """Compute :func:`default_view_steps` now, the classifiers' jobs side by side (maps
     first); the number of classifiers done."""
     steps = default_view_steps(ws, others)
-    run_side_by_side([step for key, step in steps if key[0] == "map"]
-                     + [step for key, step in steps if key[0] == "bd"], ws.device)
+    run_steps_side_by_side(ws, steps)
     return len(steps) // 2
 
 
@@ -86,9 +91,7 @@ def draw_image(ws, index: int, names: list[str], extent: float, resolution: int)
     with :func:`page_map` and :func:`cached_distances`."""
     for name in names:
         PREFETCH.hurry(("map", index, name))
-    steps = image_steps(ws, index, names, lambda: extent, resolution)
-    run_side_by_side([step for key, step in steps if key[0] == "map"]
-                     + [step for key, step in steps if key[0] == "bd"], ws.device)
+    run_steps_side_by_side(ws, image_steps(ws, index, names, lambda: extent, resolution))
 
 
 def upcoming(candidates: Sequence[int], index: int, ahead: int = PREFETCH_AHEAD) -> list[int]:

@@ -13,11 +13,12 @@ sent as a PNG data URL (a 384 x 384 map is a few kB: a map is made of flat class
 
 from __future__ import annotations
 
-import base64
 import io
 
 import numpy as np
 import streamlit as st
+
+from analysis.explore.tsne_chart import png_data_url as bytes_data_url
 
 _CSS = """
 .ra-map img {display: block; width: 100%; height: auto; image-rendering: pixelated;
@@ -67,7 +68,7 @@ def png_data_url(pixels: np.ndarray) -> str:
         image = Image.fromarray(np.ascontiguousarray(pixels))
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", compress_level=6)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return bytes_data_url(buffer.getvalue())
 
 
 def map_image(pixels: np.ndarray, key: str, alt: str, on_click) -> None:

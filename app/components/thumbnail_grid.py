@@ -11,9 +11,9 @@ run).
 
 from __future__ import annotations
 
-import base64
-
 import streamlit as st
+
+from analysis.explore.tsne_chart import png_data_url
 
 _CSS = """
 .ra-grid {display: grid; gap: 0.75rem 1rem; margin: 0.25rem 0 1rem 0;}
@@ -66,17 +66,12 @@ _grid = st.components.v2.component("ra_explorer_thumbnail_grid", css=_CSS, js=_J
                                    isolate_styles=False)
 
 
-def png_url(png: bytes) -> str:
-    """PNG bytes as a data URL."""
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-
-
 def thumbnail_grid(items: list[tuple[int, bytes, str]], key: str, columns: int,
                    on_open, button: str = "Open in Compare") -> int | None:
     """Show ``items`` [(test index, PNG bytes, caption), ...] ``columns`` to a row. A click
     on one calls ``on_open`` (no arguments; :func:`opened_index` gives the index inside it)
     and the call returns that index in the run it causes (else None)."""
-    shown = [{"index": int(i), "src": png_url(png), "caption": caption}
+    shown = [{"index": int(i), "src": png_data_url(png), "caption": caption}
              for i, png, caption in items]
     signature = f"{columns}|{button}|" + "|".join(
         f"{d['index']}:{d['caption']}:{hash(d['src'])}" for d in shown)
