@@ -143,7 +143,7 @@ class Workspace:
         on every processor are measured now on the first :data:`LIVE_RECORD_IMAGES` test
         images (once per workspace; ``on_progress(done, total)`` per batch).
         """
-        from ..config import results_dir
+        from ..data.folders import results_dir
         from ..pipeline.records import RecordSink
         from .gallery import shipped_table
 
@@ -174,7 +174,7 @@ class Workspace:
 
     def shipped_classifiers(self) -> list[str]:
         """The classifiers of the shipped record table of this task (empty without one)."""
-        from ..config import results_dir
+        from ..data.folders import results_dir
         from ..pipeline.records import records_path
         from .gallery import read_table_once
 

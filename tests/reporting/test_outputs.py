@@ -8,7 +8,8 @@ import pytest
 
 from analysis.cli.main import build_parser, main
 from analysis.cli.options import departures
-from analysis.config import PROJECT_ROOT, dataset_slug, results_dir
+from analysis.config import PROJECT_ROOT
+from analysis.data.folders import dataset_slug, results_dir
 from analysis.reporting.outputs import destination
 from analysis.zoo.checkpoints import sha256_file
 from tests.conftest import SYNTH
