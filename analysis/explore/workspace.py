@@ -23,13 +23,8 @@ from ..errors import RAExplorerError
 from ..metrics.registry import create_metric
 from ..pipeline.records import RecordTable
 from ..pipeline.runner import CLEAN, NO_PROCESSING, input_views, stream
-from ..zoo.catalogue import main_processors, select_models
-from ..zoo.checkpoints import (
-    checkpoint_dir,
-    classifier_cards,
-    collection_dirs,
-    load_models,
-)
+from ..zoo.catalogue import checkpoint_dir, classifier_cards, collection_dirs, main_processors, select_models
+from ..zoo.checkpoints import load_models
 
 CLEAN_PANEL, LQ_PANEL = "clean target", "LQ input"
 LIVE_RECORD_IMAGES = 2000   # a classifier the shipped record table lacks is measured on these

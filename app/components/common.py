@@ -10,7 +10,7 @@ import streamlit as st
 from analysis import config
 from analysis.data import folders
 from analysis.errors import RAExplorerError
-from analysis.zoo.checkpoints import broken_cards, checkpoint_dir
+from analysis.zoo.catalogue import broken_cards, checkpoint_dir
 
 
 def results_dir() -> Path:

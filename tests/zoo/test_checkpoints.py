@@ -5,14 +5,9 @@ import torch
 
 from analysis.errors import CheckpointError
 from analysis.zoo import create_model
-from analysis.zoo.checkpoints import (
-    find_checkpoints,
-    import_weights,
-    load_card,
-    load_checkpoint,
-    save_checkpoint,
-    state_digest,
-)
+from analysis.zoo.catalogue import find_checkpoints
+from analysis.zoo.checkpoints import load_card, load_checkpoint, save_checkpoint, state_digest
+from analysis.zoo.weight_import import import_weights
 
 CARD = {"kind": "classifier", "arch": "resnet20",
         "arch_kwargs": {"in_channels": 1, "num_classes": 10, "width": 4},
