@@ -90,7 +90,7 @@ class Workspace:
 
     def __init__(self, task: str, dataset: str = EMBEDDED_DATASET, folder=None,
                  device: str = "cpu", collections: tuple[str, ...] = ()):
-        """``collections``: names of :data:`~analysis.zoo.checkpoints.COLLECTIONS` whose
+        """``collections``: names of :data:`~analysis.zoo.catalogue.COLLECTIONS` whose
         processors are shown beside the zoo's (e.g. ``("loss-grid",)``)."""
         self.task = create_task(task)
         self.dataset = dataset

@@ -52,16 +52,6 @@ def test_destination_full_partial_and_out(tmp_path, monkeypatch):
     assert named.folder == tmp_path / "mine"
 
 
-def test_dataset_slugs_are_folder_names_and_keep_long_paths_apart():
-    assert dataset_slug("fashion-mnist") == "fashion-mnist"
-    assert dataset_slug("cifar10") == dataset_slug("cifar10:verify=false") == "cifar10"
-    assert dataset_slug("imagefolder:/data/pets/:size=64") == dataset_slug(
-        "imagefolder:/data/pets:size=64,channels=3")
-    a = dataset_slug("imagefolder:/" + "x" * 80 + "/a/pets")
-    b = dataset_slug("imagefolder:/" + "y" * 80 + "/a/pets")
-    assert a != b and len(a) <= 80 and "/" not in a
-
-
 def test_limited_runs_leave_the_shipped_results_byte_identical(capsys):
     """quality, features, boundaries, robustness and results with a sample of the test split
     write to runs/<verb>/<stamp>/ (here $RA_RUNS, set by conftest), never to results/."""
