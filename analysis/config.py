@@ -1,13 +1,15 @@
-"""Where things are and what the defaults are: the one place that knows the project's layout.
+"""Environment and base folders: the one place that knows the project's layout and defaults.
 
-Every other module asks here for the project root, the checkpoint folder, the results folder,
-the runs folder (training state, survey database, non-protocol outputs), the default dataset
-and the optional TOML settings; none computes a path to the repository itself.
+Every other module asks here for the project root, the checkpoint folder, the base results
+folder, the runs folder (training state, survey database, non-protocol outputs), the data root,
+the default dataset and the optional TOML settings; none computes a path to the repository
+itself. It imports nothing of the project (a dataset's own results folder, which needs the
+dataset's normal form, is :func:`analysis.data.folders.results_dir`).
 
 Environment (read by the CLI and the app alike, at call time so tests can set them):
 
 ``RA_CHECKPOINTS``   checkpoint folder (default ``<root>/checkpoints``)
-``RA_RESULTS``       results folder (default ``<root>/results``)
+``RA_RESULTS``       base results folder (default ``<root>/results``)
 ``RA_DATASET``       dataset spec used when none is given (default ``fashion-mnist``)
 ``RA_RUNS``          folder for training state and non-protocol outputs (default ``<root>/runs``)
 ``RA_DATA_ROOT``     folder holding the dataset files (``--data-root``; default: each dataset's own)
@@ -16,10 +18,7 @@ Environment (read by the CLI and the app alike, at call time so tests can set th
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
-import shlex
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -37,58 +36,10 @@ def checkpoints_dir(override=None) -> Path:
     return _from_env("RA_CHECKPOINTS", PROJECT_ROOT / "checkpoints", override)
 
 
-def results_dir(override=None, dataset: str | None = None) -> Path:
-    """The results folder of ``dataset``.
-
-    ``override`` (a folder the user named) is returned as given. Otherwise the base is
-    $RA_RESULTS or ``<root>/results``: the embedded default's results live in the base itself
-    (the shipped files), every other dataset's in ``<base>/datasets/<slug>`` (see
-    :func:`dataset_slug`), so that no run on one dataset can touch another's files.
-    """
-    if override:
-        return Path(override)
-    base = _from_env("RA_RESULTS", PROJECT_ROOT / "results")
-    if dataset is None or dataset_slug(dataset) == EMBEDDED_DATASET:
-        return base
-    return base / "datasets" / dataset_slug(dataset)
-
-
-def dataset_slug(spec: str) -> str:
-    """A folder name for a dataset spec: lower case letters, digits, '-' and '.'; long specs
-    (deep paths) keep their first 30 and last 38 characters and a hash of the whole spec, so
-    two folders that end alike stay apart. The spec is first put in its normal form
-    (:func:`analysis.data.datasets.normalize_dataset_spec`), so every spelling of one dataset
-    gets one folder: ``"fashion-mnist"`` -> ``"fashion-mnist"``, ``"imagefolder:/data/pets/"``
-    -> ``"imagefolder-data-pets-channels-3-policy-resize-center-crop-size-64"``."""
-    try:     # one folder per dataset, however its spec is spelled (trailing slash, defaults)
-        from .data.datasets import normalize_dataset_spec
-
-        spec = normalize_dataset_spec(spec)
-    except Exception:   # an unreadable spec keeps its own spelling; loading it will say why
-        pass
-    slug = re.sub(r"[^a-z0-9.]+", "-", spec.strip().lower()).strip("-.") or "dataset"
-    if len(slug) <= 80:
-        return slug
-    return (slug[:30].rstrip("-.") + "-" + slug[-38:].lstrip("-.") + "-"
-            + hashlib.sha256(spec.encode()).hexdigest()[:10])
-
-
-def command_in_force(command: str) -> str:
-    """``command`` (a ``python -m analysis VERB ...`` line) with the settings in force that a
-    shell without this process's environment would not know: the dataset, checkpoint folder,
-    data root and results folder, as options."""
-    extra = []
-    if default_dataset() != EMBEDDED_DATASET and "--dataset" not in command:
-        extra.append(f"--dataset {shlex.quote(default_dataset())}")
-    if os.environ.get("RA_CHECKPOINTS") and "--checkpoints" not in command:
-        extra.append(f"--checkpoints {shlex.quote(os.environ['RA_CHECKPOINTS'])}")
-    if data_root() and "--data-root" not in command:
-        extra.append(f"--data-root {shlex.quote(data_root())}")
-    if os.environ.get("RA_RESULTS") and "--out" not in command:
-        extra.append(f"--out {shlex.quote(str(results_dir(dataset=default_dataset())))}")
-    return " ".join([command, *extra])
-
-
+def results_base(override=None) -> Path:
+    """The base results folder: ``override``, else $RA_RESULTS, else ``<root>/results`` (each
+    dataset's own folder under it: :func:`analysis.data.folders.results_dir`)."""
+    return _from_env("RA_RESULTS", PROJECT_ROOT / "results", override)
 
 
 def data_root(override=None) -> str | None:

@@ -190,7 +190,7 @@ def check_dataset_spec(spec: str) -> str:
     from .data.datasets import DATASETS, split_dataset_spec
 
     name, params = split_dataset_spec(spec)
-    named, _ = _named_options(DATASETS[name], DATASET_RESERVED)
+    named, _ = _named_options(DATASETS[name].loader, DATASET_RESERVED)
     for key, value in params.items():
         if key not in named:
             takes = f"it takes {', '.join(named)}" if named else "it takes no options"

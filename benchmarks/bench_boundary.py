@@ -45,10 +45,11 @@ from analysis.analyses.boundary import (
     orthogonal_direction,
 )
 from analysis.analyses.boundary_table import image_random_directions, processed_pair
-from analysis.config import results_dir
+from analysis.data.folders import results_dir
 from analysis.data.datasets import load_dataset
 from analysis.data.tasks import create_task
-from analysis.zoo.checkpoints import checkpoint_dir, load_checkpoint
+from analysis.zoo.catalogue import checkpoint_dir
+from analysis.zoo.checkpoints import load_checkpoint
 
 SELECTION = results_dir() / "boundaries_sr_scale4_resnet20_densenet-bc.json"
 EPS = 1e-5  # float32 distances against float grid points

@@ -21,7 +21,8 @@ from analysis.analyses.features import embed
 
 def points(n: int) -> tuple[np.ndarray, str]:
     from analysis.data.datasets import load_dataset
-    from analysis.zoo.checkpoints import checkpoint_dir, load_checkpoint
+    from analysis.zoo.catalogue import checkpoint_dir
+    from analysis.zoo.checkpoints import load_checkpoint
 
     path = checkpoint_dir() / "resnet20.json"
     if path.exists():

@@ -13,7 +13,9 @@ from PIL import Image
 
 from analysis.cli.main import main
 from analysis.errors import RAExplorerError, TrainingStateError
-from analysis.zoo.checkpoints import find_checkpoints, import_weights, load_card, load_checkpoint
+from analysis.zoo.catalogue import find_checkpoints
+from analysis.zoo.checkpoints import load_card, load_checkpoint
+from analysis.zoo.weight_import import import_weights
 from tests.conftest import SYNTH, TINY_CLASSIFIER, TINY_PROCESSOR
 
 CLASSES = ("ant", "bee", "cow")

@@ -29,7 +29,8 @@ from ..device import pick_device
 from ..errors import RAExplorerError
 from ..pipeline.runner import gather_objects, processor_views, stream, tqdm_progress
 from ..pipeline.runner import world as runner_world
-from ..zoo.checkpoints import checkpoint_dir, find_checkpoints, load_checkpoint
+from ..zoo.catalogue import checkpoint_dir, find_checkpoints
+from ..zoo.checkpoints import load_checkpoint
 from .boundary import (
     boundary_distance,
     describe_schedule,

@@ -22,8 +22,14 @@ from ..errors import RAExplorerError
 from ..pipeline.records import RecordSink, RecordTable, run_sinks
 from ..pipeline.runner import CLEAN, NO_PROCESSING, stream, tqdm_progress, world
 from ..stats import Z95, mean_interval, wilson_interval
-from ..zoo.catalogue import main_processors, model_digests, select_models, tasks_in_zoo
-from ..zoo.checkpoints import load_models, no_checkpoints_message
+from ..zoo.catalogue import (
+    main_processors,
+    model_digests,
+    no_checkpoints_message,
+    select_models,
+    tasks_in_zoo,
+)
+from ..zoo.checkpoints import load_models
 
 __all__ = ["CLEAN", "NO_PROCESSING", "PAPER_TASKS", "accuracy_report", "evaluate", "format_report",
            "main_processors", "measure_task", "paired_difference", "report_tasks",
@@ -173,7 +179,8 @@ def update_cards(result: dict, folder=None) -> list[str]:
     ``test_accuracy`` on their source recognizer (or on every classifier when
     they have none), ``test_psnr`` and ``test_ssim``, each keyed by task.
     """
-    from ..zoo.checkpoints import checkpoint_dir, update_card
+    from ..zoo.catalogue import checkpoint_dir
+    from ..zoo.checkpoints import update_card
 
     folder = checkpoint_dir(folder)
     updated = []

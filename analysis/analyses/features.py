@@ -59,7 +59,7 @@ def extract(task: str, classifier: str, dataset: str = EMBEDDED_DATASET, folder=
     """
     the_task = create_task(task)
     dev = pick_device(device)
-    from ..zoo.checkpoints import locate
+    from ..zoo.catalogue import locate
 
     clf, clf_card = load_checkpoint(locate(classifier, folder), device=dev, kind="classifier")
     _, proc_cards = select_models(the_task.spec, dataset, folder)

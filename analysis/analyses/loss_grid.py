@@ -27,8 +27,8 @@ from ..errors import RAExplorerError
 from ..pipeline.records import RecordSink, run_sinks
 from ..pipeline.runner import NO_PROCESSING, chain, stream, tqdm_progress
 from ..stats import wilson_interval
-from ..zoo.catalogue import model_digests, select_models
-from ..zoo.checkpoints import find_checkpoints, load_models
+from ..zoo.catalogue import find_checkpoints, model_digests, select_models
+from ..zoo.checkpoints import load_models
 from .quality import quality_result, quality_sink, task_slug, write_result
 
 COMBOS = ("E", "EP", "EPT", "ET", "P", "PT")
@@ -37,7 +37,7 @@ DEFAULT_EVALUATORS = ("resnet20", "resnet20-robust")
 
 def default_grid_folder(folder=None) -> Path:
     """The ``loss-grid`` collection of the checkpoint folder ``folder``."""
-    from ..zoo.checkpoints import checkpoint_dir
+    from ..zoo.catalogue import checkpoint_dir
 
     return checkpoint_dir(folder) / "loss-grid"
 

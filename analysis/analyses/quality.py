@@ -11,8 +11,9 @@ import json
 import math
 from pathlib import Path
 
-from ..config import default_dataset, results_dir
+from ..config import default_dataset
 from ..data.datasets import load_dataset
+from ..data.folders import results_dir
 from ..data.tasks import create_task
 from ..device import pick_device
 from ..metrics.registry import create_metric, list_metrics

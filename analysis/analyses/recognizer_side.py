@@ -172,8 +172,8 @@ def measure_recognizers(dataset: str | None = None, folder=None, recognizer_fold
     from ..pipeline.records import RecordSink, run_sinks
     from ..pipeline.runner import stream, tqdm_progress
     from ..reporting.provenance import Clock, provenance
-    from ..zoo.catalogue import model_digests
-    from ..zoo.checkpoints import checkpoint_dir, collection_dirs, find_checkpoints, load_models
+    from ..zoo.catalogue import checkpoint_dir, collection_dirs, find_checkpoints, model_digests
+    from ..zoo.checkpoints import load_models
 
     clock = Clock()
     dataset = default_dataset(dataset)

@@ -22,7 +22,8 @@ def robustness_report(classifier: str, folder=None, eps: float | None = None, st
     figures into the model card."""
     from ..reporting.provenance import Clock, provenance
     from ..training.loops import accuracy, robust_accuracy
-    from ..zoo.checkpoints import checkpoint_dir, load_checkpoint
+    from ..zoo.catalogue import checkpoint_dir
+    from ..zoo.checkpoints import load_checkpoint
     from ..zoo.checkpoints import update_card as write_card
 
     clock = Clock()

@@ -28,8 +28,8 @@ from ..device import pick_device
 from ..errors import RAExplorerError
 from ..metrics.registry import psnr
 from ..pipeline.runner import stream
-from ..zoo.catalogue import ra_source
-from ..zoo.checkpoints import build_model, checkpoint_dir, find_checkpoints, load_checkpoint, locate
+from ..zoo.catalogue import checkpoint_dir, find_checkpoints, locate, ra_source
+from ..zoo.checkpoints import build_model, load_checkpoint
 from .quality import result_files
 
 TOLERANCE_POINTS = 0.1

@@ -10,7 +10,7 @@ from .options import CHECKPOINTS, JSON
 
 
 def cmd_zoo(args) -> int:
-    from ..zoo.checkpoints import broken_cards, checkpoint_dir, collection_dirs, find_checkpoints
+    from ..zoo.catalogue import broken_cards, checkpoint_dir, collection_dirs, find_checkpoints
 
     cards = [{**c, "collection": None} for c in find_checkpoints(args.checkpoints)]
     folders = [args.checkpoints]

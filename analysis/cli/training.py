@@ -86,7 +86,7 @@ def perceptual_options(args) -> dict | None:
 
 
 def cmd_import_weights(args) -> int:
-    from ..zoo.checkpoints import import_weights
+    from ..zoo.weight_import import import_weights
 
     path = import_weights(args.arch, args.weights, args.out, key_values(args.arch_kw),
                           dataset=args.dataset)
@@ -102,7 +102,7 @@ def cmd_build_zoo(args) -> int:
     print(("Would train: " if args.dry_run else "Trained: ") + (", ".join(names) or "nothing"))
     if args.dry_run:
         from ..training.recipe import RECIPE, entry_seconds, is_done
-        from ..zoo.checkpoints import checkpoint_dir
+        from ..zoo.catalogue import checkpoint_dir
 
         folder = checkpoint_dir(args.checkpoints)
         times = {e["name"]: entry_seconds(e, folder) for e in RECIPE}

@@ -23,13 +23,8 @@ from ..errors import RAExplorerError
 from ..metrics.registry import create_metric
 from ..pipeline.records import RecordTable
 from ..pipeline.runner import CLEAN, NO_PROCESSING, input_views, stream
-from ..zoo.catalogue import main_processors, select_models
-from ..zoo.checkpoints import (
-    checkpoint_dir,
-    classifier_cards,
-    collection_dirs,
-    load_models,
-)
+from ..zoo.catalogue import checkpoint_dir, classifier_cards, collection_dirs, main_processors, select_models
+from ..zoo.checkpoints import load_models
 
 CLEAN_PANEL, LQ_PANEL = "clean target", "LQ input"
 LIVE_RECORD_IMAGES = 2000   # a classifier the shipped record table lacks is measured on these
@@ -95,7 +90,7 @@ class Workspace:
 
     def __init__(self, task: str, dataset: str = EMBEDDED_DATASET, folder=None,
                  device: str = "cpu", collections: tuple[str, ...] = ()):
-        """``collections``: names of :data:`~analysis.zoo.checkpoints.COLLECTIONS` whose
+        """``collections``: names of :data:`~analysis.zoo.catalogue.COLLECTIONS` whose
         processors are shown beside the zoo's (e.g. ``("loss-grid",)``)."""
         self.task = create_task(task)
         self.dataset = dataset
@@ -143,7 +138,7 @@ class Workspace:
         on every processor are measured now on the first :data:`LIVE_RECORD_IMAGES` test
         images (once per workspace; ``on_progress(done, total)`` per batch).
         """
-        from ..config import results_dir
+        from ..data.folders import results_dir
         from ..pipeline.records import RecordSink
         from .gallery import shipped_table
 
@@ -174,7 +169,7 @@ class Workspace:
 
     def shipped_classifiers(self) -> list[str]:
         """The classifiers of the shipped record table of this task (empty without one)."""
-        from ..config import results_dir
+        from ..data.folders import results_dir
         from ..pipeline.records import records_path
         from .gallery import read_table_once
 

@@ -409,7 +409,7 @@ def _classifier_metric(card: dict):
 
 def classifier_metrics(folder=None, dataset: str | None = None) -> dict[str, MetricSpec]:
     """``lpips-<classifier>`` for every classifier checkpoint, ``rlpips-<c>`` for robust ones."""
-    from ..zoo.checkpoints import find_checkpoints
+    from ..zoo.catalogue import find_checkpoints
 
     specs = {}
     filters = {"dataset": dataset} if dataset else {}

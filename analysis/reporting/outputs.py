@@ -4,7 +4,7 @@ The shipped numbers in results/ are what README and the app show, so only a run 
 protocol (the verb's protocol options at their defaults: no ``--limit``, default selection and
 seeds) may rewrite them. Any other run writes to ``runs/<verb>/<UTC time stamp>/`` (or the
 ``--out`` folder the user names) and says where. Results of a dataset other than the embedded
-default live under ``results/datasets/<slug>/`` (:func:`analysis.config.results_dir`).
+default live under ``results/datasets/<slug>/`` (:func:`analysis.data.folders.results_dir`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..config import results_dir, runs_dir
+from ..config import runs_dir
+from ..data.folders import results_dir
 
 
 @dataclass(frozen=True)

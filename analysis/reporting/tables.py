@@ -22,8 +22,9 @@ from pathlib import Path
 
 from ..analyses.evaluate import CLEAN, NO_PROCESSING, model_digests, report_tasks, select_models
 from ..analyses.quality import task_slug
-from ..config import QUALITY_IMAGES, results_dir
+from ..config import QUALITY_IMAGES
 from ..data.datasets import load_dataset
+from ..data.folders import results_dir
 from ..data.tasks import create_task
 from ..errors import RAExplorerError
 from ..zoo.catalogue import ra_source

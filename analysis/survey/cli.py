@@ -43,8 +43,7 @@ def cmd_create(args) -> int:
     methods = args.methods.split(",")
     classifier = args.classifier
     if classifier is None:        # the RA source the chosen processors' cards name
-        from ..zoo.catalogue import ra_source
-        from ..zoo.checkpoints import find_checkpoints
+        from ..zoo.catalogue import find_checkpoints, ra_source
 
         cards = [c for c in find_checkpoints(args.checkpoints, kind="processor")
                  if c["name"] in methods]

@@ -32,7 +32,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import EMBEDDED_DATASET
-from ..data.datasets import iterate_batches, load_dataset, normalize_dataset_spec, same_dataset
+from ..data.batches import iterate_batches
+from ..data.datasets import load_dataset, normalize_dataset_spec, same_dataset
 from ..data.tasks import create_task
 from ..device import pick_device
 from ..errors import RAExplorerError, TrainingStateError, unknown_name

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..config import EMBEDDED_DATASET, PROJECT_ROOT
 from ..errors import RAExplorerError
-from ..zoo.checkpoints import checkpoint_dir
+from ..zoo.catalogue import checkpoint_dir
 from .methods import get_method
 
 DATASET = EMBEDDED_DATASET
@@ -422,7 +422,8 @@ def dependencies(entry: dict) -> list[str]:
 def refuse_other_datasets(entries: list[dict], folder: Path) -> None:
     """One sentence when ``folder`` holds checkpoints of a dataset the recipe does not train:
     build-zoo would plan its models beside them and count a same-named one as done."""
-    from ..zoo.checkpoints import NO_DATASET, datasets_held, normal_dataset
+    from ..data.datasets import normal_dataset
+    from ..zoo.catalogue import NO_DATASET, datasets_held
 
     planned = {normal_dataset(e.get("dataset", DATASET)) for e in entries}
     other = {spec: n for spec, n in datasets_held(folder).items()

@@ -20,8 +20,9 @@ import time
 from pathlib import Path
 
 from ..analyses.quality import task_slug
-from ..config import EMBEDDED_DATASET, results_dir
+from ..config import EMBEDDED_DATASET
 from ..data.datasets import load_dataset
+from ..data.folders import results_dir
 from ..data.tasks import create_task
 from ..device import pick_device
 from ..errors import unknown_name

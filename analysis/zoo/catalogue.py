@@ -1,17 +1,132 @@
-"""Queries over the checkpoint folder: which models serve a dataset and task, in which order.
+"""Queries over the checkpoint folder: which cards it holds, which models serve a dataset and
+task, in which order.
 
-``select_models`` gives the classifier and processor cards of a dataset / task (processors in
-method order); ``main_processors`` one processor per method; ``tasks_in_zoo`` the task specs
-that have processors; ``model_digests`` the SHA-256 of each card's weights; ``ra_source`` /
-``task_ra_source`` the RA source classifier the processor cards name (roles come from cards,
-never from a model's name).
+``checkpoint_dir`` is the folder (``--checkpoints``, $RA_CHECKPOINTS or the embedded
+``checkpoints/``); ``find_checkpoints`` its readable cards, filtered by kind and card fields
+(datasets compared in their normal forms); ``broken_cards`` the ones that fail, each with its
+sentence; ``collection_dirs`` / ``classifier_cards`` / ``locate`` the collections beside the zoo
+(``loss-grid/``, ``recognizers/``); ``datasets_held`` / ``no_checkpoints_message`` what a folder
+holds per dataset. ``select_models`` gives the classifier and processor cards of a dataset /
+task (processors in method order); ``main_processors`` one processor per method;
+``tasks_in_zoo`` the task specs that have processors; ``model_digests`` the SHA-256 of each
+card's weights; ``ra_source`` / ``task_ra_source`` the RA source classifier the processor cards
+name (roles come from cards, never from a model's name).
 """
 
 from __future__ import annotations
 
-from ..errors import RAExplorerError
+import os
+from pathlib import Path
+
+from ..config import checkpoints_dir
+from ..data.datasets import normal_dataset
+from ..errors import CheckpointError, RAExplorerError, close_names_hint
 from ..training.methods import METHODS
-from .checkpoints import find_checkpoints
+from .checkpoints import load_card
+
+
+def checkpoint_dir(override: str | os.PathLike | None = None) -> Path:
+    """The checkpoint folder: ``override``, else $RA_CHECKPOINTS, else the embedded ``checkpoints/``."""
+    return checkpoints_dir(override)
+
+
+# Sub-folders of a checkpoint folder that hold a collection of models beside the zoo (not
+# listed by the zoo's tables and pages unless asked for): Uelwer et al.'s loss grid, and the
+# recognizer-side classifiers (trained for degraded inputs).
+COLLECTIONS = ("loss-grid", "recognizers")
+# Collections whose classifiers are offered wherever the zoo's are (the app's pages).
+CLASSIFIER_COLLECTIONS = ("recognizers",)
+
+
+def classifier_cards(folder: str | os.PathLike | None = None, dataset: str | None = None):
+    """The zoo's classifier cards, then those of :data:`CLASSIFIER_COLLECTIONS`."""
+    cards = find_checkpoints(folder, kind="classifier", dataset=dataset)
+    for name, place in collection_dirs(folder).items():
+        if name in CLASSIFIER_COLLECTIONS:
+            cards += find_checkpoints(place, kind="classifier", dataset=dataset)
+    return cards
+
+
+def collection_dirs(folder: str | os.PathLike | None = None) -> dict[str, Path]:
+    """{collection name: folder} of the :data:`COLLECTIONS` present in ``folder``."""
+    base = checkpoint_dir(folder)
+    return {name: base / name for name in COLLECTIONS if (base / name).is_dir()}
+
+
+def locate(name: str, folder: str | os.PathLike | None = None) -> Path:
+    """The stem of checkpoint ``name`` seen from ``folder``: in it, else (when ``folder`` is a
+    collection) in the checkpoint folder around it, else in one of its collections; ``folder /
+    name`` when none holds it (loading then says it is missing)."""
+    base = checkpoint_dir(folder)
+    around = [base.parent] if base.name in COLLECTIONS else []
+    for place in [base, *around, *collection_dirs(base).values()]:
+        if (place / f"{name}.json").exists():
+            return place / name
+    return base / name
+
+
+def find_checkpoints(folder: str | os.PathLike | None = None, kind: str | None = None,
+                     **filters) -> list[dict]:
+    """Cards in ``folder`` (default :func:`checkpoint_dir`), sorted by name, optionally filtered.
+
+    ``filters`` compare card fields for equality, e.g. ``task="sr:scale=4"``; ``dataset``
+    compares normal forms (:func:`~analysis.data.datasets.normalize_dataset_spec`), so
+    ``imagefolder:imgs/`` finds the cards of ``imagefolder:/abs/imgs:...,size=64``.
+    Cards that fail to load are skipped here; ``load_checkpoint`` reports them.
+    """
+    wanted_dataset = None
+    if filters.get("dataset") is not None:
+        wanted_dataset = normal_dataset(filters.pop("dataset"))
+    cards = []
+    for card_path in sorted(checkpoint_dir(folder).glob("*.json")):
+        try:
+            card = load_card(card_path)
+        except CheckpointError:
+            continue
+        if kind and card["kind"] != kind:
+            continue
+        if wanted_dataset is not None and normal_dataset(card.get("dataset")) != wanted_dataset:
+            continue
+        if all(card.get(k) == v for k, v in filters.items()):
+            cards.append(card)
+    return cards
+
+
+NO_DATASET = "no dataset"     # how datasets_held counts cards that name none
+
+
+def datasets_held(folder: str | os.PathLike | None = None, kind: str | None = None) -> dict:
+    """{dataset spec (normal form): number of cards} of the readable cards in ``folder``."""
+    held: dict = {}
+    for card in find_checkpoints(folder, kind=kind):
+        spec = normal_dataset(card.get("dataset")) or NO_DATASET
+        held[spec] = held.get(spec, 0) + 1
+    return dict(sorted(held.items()))
+
+
+def no_checkpoints_message(kind: str, dataset: str, folder=None) -> str:
+    """The sentence for a folder without ``kind`` checkpoints of ``dataset``: which dataset
+    specs it does hold (so a spelling or option difference shows), and how to get one."""
+    where = checkpoint_dir(folder)
+    held = datasets_held(folder, kind)
+    head = f"No {kind} checkpoints for dataset {normal_dataset(dataset)!r} in {where}"
+    if held:
+        listed = "; ".join(f"{spec} ({n})" for spec, n in held.items())
+        return (f"{head}; it holds {kind} checkpoints for: {listed}. Pass that spec as "
+                "--dataset, or train one for this dataset with 'python -m analysis train-"
+                f"{kind}'.")
+    return f"{head}; it holds none: train one with 'python -m analysis train-{kind}'."
+
+
+def broken_cards(folder: str | os.PathLike | None = None) -> dict[str, str]:
+    """{file name: the sentence saying what is wrong} for each card ``find_checkpoints`` skips."""
+    problems = {}
+    for card_path in sorted(checkpoint_dir(folder).glob("*.json")):
+        try:
+            load_card(card_path)
+        except CheckpointError as exc:
+            problems[card_path.name] = str(exc)
+    return problems
 
 
 def processor_order(card: dict) -> tuple:
@@ -43,9 +158,6 @@ def select_models(task_spec: str, dataset: str, folder=None, processors=None, cl
     clf_cards = find_checkpoints(folder, kind="classifier", dataset=dataset)
     proc_cards = find_checkpoints(folder, kind="processor", dataset=dataset, task=task_spec)
     if classifiers:
-        from ..errors import close_names_hint
-        from .checkpoints import classifier_cards
-
         pool = {c["name"]: c for c in classifier_cards(folder, dataset)}
         unknown = [n for n in classifiers if n not in pool]
         if unknown:

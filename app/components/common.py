@@ -8,13 +8,14 @@ from pathlib import Path
 import streamlit as st
 
 from analysis import config
+from analysis.data import folders
 from analysis.errors import RAExplorerError
-from analysis.zoo.checkpoints import broken_cards, checkpoint_dir
+from analysis.zoo.catalogue import broken_cards, checkpoint_dir
 
 
 def results_dir() -> Path:
     """The results folder of the dataset in force ($RA_DATASET; $RA_RESULTS)."""
-    return config.results_dir(dataset=config.default_dataset())
+    return folders.results_dir(dataset=config.default_dataset())
 
 
 def dataset() -> str:
@@ -90,7 +91,7 @@ def show_source(name: str, payload: dict) -> None:
 def missing(what: str, command: str):
     """One sentence: what is not there yet and the command that produces it."""
     st.info(f"Not there yet: {what}. Run " + " then ".join(
-        f"`{config.command_in_force(c)}`" for c in commands_for(command)) + " to produce it.")
+        f"`{folders.command_in_force(c)}`" for c in commands_for(command)) + " to produce it.")
 
 
 def commands_for(command: str) -> list[str]:

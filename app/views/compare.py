@@ -13,7 +13,7 @@ from analysis.explore.workspace import (
     enlarge_png,
     read_upload,
 )
-from analysis.zoo.checkpoints import collection_dirs
+from analysis.zoo.catalogue import collection_dirs
 from app.components.common import dataset, folder, get_workspace, missing
 from app.components.downloads import figure_downloads
 from app.components.wipe import wipe

@@ -8,8 +8,7 @@ from analysis.analyses.quality import task_slug
 from analysis.explore.workspace import available_tasks, classifier_names
 from analysis.reporting.figures import accuracy_heatmap, lambda_figure, transfer_heatmap
 from analysis.reporting.paper.evaluation import lambda_sources
-from analysis.zoo.catalogue import ra_sources
-from analysis.zoo.checkpoints import find_checkpoints
+from analysis.zoo.catalogue import find_checkpoints, ra_sources
 from app.components.common import dataset, folder, missing, result, show_source
 from app.components.downloads import figure_downloads
 

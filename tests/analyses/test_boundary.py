@@ -314,7 +314,8 @@ def zoo_pairs():
     from analysis.analyses.boundary_table import image_random_directions, processed_pair
     from analysis.data.datasets import load_dataset
     from analysis.data.tasks import create_task
-    from analysis.zoo.checkpoints import checkpoint_dir, load_checkpoint
+    from analysis.zoo.catalogue import checkpoint_dir
+    from analysis.zoo.checkpoints import load_checkpoint
 
     models = {n: load_checkpoint(checkpoint_dir() / n)[0].eval()
               for n in ["sr-plain", "sr-ra", "resnet20", "densenet-bc"]}

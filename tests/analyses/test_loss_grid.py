@@ -156,7 +156,7 @@ def test_the_error_ranking_figure_plots_both_evaluators(tiny_zoo, grid, tmp_path
 
 
 def test_locate_finds_a_loss_network_around_or_inside_a_collection(zoo_with_grid):
-    from analysis.zoo.checkpoints import locate
+    from analysis.zoo.catalogue import locate
 
     assert locate("clf-b", zoo_with_grid / "loss-grid") == zoo_with_grid / "clf-b"
     assert locate("sr-ep-b", zoo_with_grid) == zoo_with_grid / "loss-grid" / "sr-ep-b"

@@ -15,7 +15,8 @@ import pytest
 from PIL import Image
 
 from analysis.cli.main import main
-from analysis.config import PROJECT_ROOT, dataset_slug
+from analysis.config import PROJECT_ROOT
+from analysis.data.folders import dataset_slug
 from tests.app.browser_support import (
     ARTIFACTS,
     drag_path,

@@ -19,7 +19,7 @@ def results(tiny_zoo, tmp_path_factory):
     from analysis.analyses.boundary_table import boundary_report, save_boundary_report
     from analysis.analyses.features import feature_report, save_feature_report
     from analysis.analyses.quality import quality_table, save_quality
-    from analysis.config import dataset_slug
+    from analysis.data.folders import dataset_slug
     from analysis.reporting.tables import regenerate
 
     base = tmp_path_factory.mktemp("results")          # $RA_RESULTS
@@ -358,7 +358,7 @@ def test_compare_page_adds_the_loss_grid_on_request(monkeypatch, tiny_zoo, resul
 
     # the Metrics page shows the loss grid's tables once they are measured
     from analysis.analyses.loss_grid import loss_grid_report, save_loss_grid
-    from analysis.config import dataset_slug
+    from analysis.data.folders import dataset_slug
 
     copy = tmp_path / "results"
     shutil.copytree(results, copy)
@@ -406,7 +406,7 @@ def test_the_launchers_preload_leaves_the_workspace_the_pages_use(env, tiny_zoo,
 def test_metrics_offers_recognizer_side_classifiers_and_shows_their_table(
         tiny_zoo, results, tmp_path, monkeypatch):
     from analysis.analyses.recognizer_side import measure_recognizers, save_recognizer_table
-    from analysis.config import dataset_slug
+    from analysis.data.folders import dataset_slug
     from analysis.training.recognizers import train_recognizer
     from tests.conftest import TINY_CLASSIFIER
 

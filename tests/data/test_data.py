@@ -8,16 +8,10 @@ import pytest
 import torch
 from PIL import Image
 
-from analysis.data.datasets import (
-    DATASETS,
-    SPLITS,
-    _read_idx,
-    fashion_mnist_dirs,
-    iterate_batches,
-    load_dataset,
-    normalize_dataset_spec,
-    same_dataset,
-)
+from analysis.data.batches import iterate_batches
+from analysis.data.containers import SPLITS
+from analysis.data.datasets import DATASETS, load_dataset, normalize_dataset_spec, same_dataset
+from analysis.data.formats.idx import fashion_mnist_dirs, read_idx
 from analysis.data.sampling import Sample, limited_indices, stratified_sample
 from analysis.errors import DataError, UnknownNameError
 
@@ -66,7 +60,7 @@ def test_fashion_mnist_from_debian_files():
 
 
 def test_fashion_mnist_missing_gives_one_sentence(tmp_path, monkeypatch):
-    monkeypatch.setattr("analysis.data.datasets.FASHION_MNIST_DIRS", (str(tmp_path),))
+    monkeypatch.setattr("analysis.data.formats.idx.FASHION_MNIST_DIRS", (str(tmp_path),))
     monkeypatch.delenv("RA_FASHION_MNIST", raising=False)
     with pytest.raises(DataError, match="apt-get install dataset-fashion-mnist"):
         load_dataset("fashion-mnist", "test", root=str(tmp_path))
@@ -76,7 +70,7 @@ def test_idx_reader_rejects_garbage(tmp_path):
     bad = tmp_path / "x-idx3-ubyte"
     bad.write_bytes(b"\x01\x02garbage")
     with pytest.raises(DataError, match="unreadable"):
-        _read_idx(bad)
+        read_idx(bad)
 
 
 def _write_folder(root: Path, classes=("cat", "dog"), per_class=5, size=(40, 30)):

@@ -12,7 +12,8 @@ import analysis.pipeline.execution as execution
 from analysis.errors import RAExplorerError
 from analysis.pipeline.backends import BACKENDS, Backend, count_folded, fold_batchnorm
 from analysis.pipeline.execution import Predictor, parse_policy, settled, top1
-from analysis.zoo.checkpoints import find_checkpoints, load_checkpoint, load_models
+from analysis.zoo.catalogue import find_checkpoints
+from analysis.zoo.checkpoints import load_checkpoint, load_models
 
 FLOAT32 = [n for n, b in BACKENDS.items() if b.precision == "float32"]
 CHEAP = [n for n in FLOAT32 if n != "compile"]       # compile is tested once, it takes a while

@@ -13,7 +13,8 @@ from analysis.data.tasks import create_task
 from analysis.pipeline.records import RecordSink, RecordTable, run_sinks
 from analysis.pipeline.runner import CLEAN, NO_PROCESSING, batch_plan, stream
 from analysis.zoo import TransformedProcessor, create_model
-from analysis.zoo.checkpoints import find_checkpoints, load_models
+from analysis.zoo.catalogue import find_checkpoints
+from analysis.zoo.checkpoints import load_models
 from tests.conftest import SYNTH, TINY_PROCESSOR, TINY_TRANSFORMER
 
 

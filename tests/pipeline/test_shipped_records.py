@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from analysis.config import PROJECT_ROOT
-from analysis.data.datasets import fashion_mnist_dirs, load_dataset
+from analysis.data.datasets import load_dataset
+from analysis.data.formats.idx import fashion_mnist_dirs
 from analysis.data.tasks import create_task
 from analysis.pipeline.records import RecordTable
 from analysis.zoo.checkpoints import load_checkpoint

@@ -8,7 +8,8 @@ import pytest
 
 from analysis.cli.main import build_parser, main
 from analysis.cli.options import departures
-from analysis.config import PROJECT_ROOT, dataset_slug, results_dir
+from analysis.config import PROJECT_ROOT
+from analysis.data.folders import dataset_slug, results_dir
 from analysis.reporting.outputs import destination
 from analysis.zoo.checkpoints import sha256_file
 from tests.conftest import SYNTH
@@ -49,16 +50,6 @@ def test_destination_full_partial_and_out(tmp_path, monkeypatch):
     assert again.folder != partial.folder          # a second run never reuses a folder
     named = destination("quality", "fashion-mnist", ["--limit 5"], out=tmp_path / "mine")
     assert named.folder == tmp_path / "mine"
-
-
-def test_dataset_slugs_are_folder_names_and_keep_long_paths_apart():
-    assert dataset_slug("fashion-mnist") == "fashion-mnist"
-    assert dataset_slug("cifar10") == dataset_slug("cifar10:verify=false") == "cifar10"
-    assert dataset_slug("imagefolder:/data/pets/:size=64") == dataset_slug(
-        "imagefolder:/data/pets:size=64,channels=3")
-    a = dataset_slug("imagefolder:/" + "x" * 80 + "/a/pets")
-    b = dataset_slug("imagefolder:/" + "y" * 80 + "/a/pets")
-    assert a != b and len(a) <= 80 and "/" not in a
 
 
 def test_limited_runs_leave_the_shipped_results_byte_identical(capsys):

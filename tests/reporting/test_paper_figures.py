@@ -237,7 +237,8 @@ def test_tsne_by_classifier_is_qualnet_figure_2(shipped, tmp_path):
 def test_examples_panels_equal_the_model_outputs_pixel_for_pixel(tiny_zoo, shipped):
     from analysis.data.datasets import load_dataset
     from analysis.data.tasks import create_task
-    from analysis.zoo.checkpoints import find_checkpoints, load_models
+    from analysis.zoo.catalogue import find_checkpoints
+    from analysis.zoo.checkpoints import load_models
 
     indices, dpi = [2, 5, 11], 150
     fig = build_figure("examples", options_for("examples", shipped, tiny_zoo, indices=indices,
@@ -272,7 +273,8 @@ def test_examples_panels_equal_the_model_outputs_pixel_for_pixel(tiny_zoo, shipp
 def test_a_filter_chooses_images_that_match_it(tiny_zoo, shipped):
     from analysis.data.datasets import load_dataset
     from analysis.data.tasks import create_task
-    from analysis.zoo.checkpoints import find_checkpoints, load_models
+    from analysis.zoo.catalogue import find_checkpoints
+    from analysis.zoo.checkpoints import load_models
 
     opts = options_for("examples", shipped, tiny_zoo, indices=None, filter="plain-wrong", rows=2)
     fig = build_figure("examples", opts)

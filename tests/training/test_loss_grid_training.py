@@ -165,12 +165,12 @@ def test_grid_entries_depend_on_their_weight_selections_and_loss_network():
 
 
 def test_chosen_weights_resolve_from_the_selection_file(tmp_path, monkeypatch):
-    from analysis import config
+    from analysis.data import folders
 
     path = tmp_path / "loss_weight_selection.json"
     path.write_text(json.dumps({"sr:scale=4|P|vgg11-bn": {"chosen": 0.1},
                                 "sr:scale=4|T|vgg11-bn": {"chosen": 100.0}}))
-    monkeypatch.setattr(config, "results_dir", lambda override=None, dataset=None: tmp_path)
+    monkeypatch.setattr(folders, "results_dir", lambda override=None, dataset=None: tmp_path)
     monkeypatch.setattr("analysis.training.selection.results_dir",
                         lambda override=None, dataset=None: tmp_path)
     for name in ("sr-ept-vgg11-bn", "sr-ept-vgg11-bn-robust", "jpeg-ept-vgg11-bn-robust"):

@@ -1,7 +1,7 @@
 import json
 from pathlib import Path
 
-from analysis.config import dataset_slug
+from analysis.data.folders import dataset_slug
 from analysis.training import recipe, selection
 from analysis.training.recipe import RECIPE, build_zoo, processor_entries
 from analysis.training.selection import apply_rule

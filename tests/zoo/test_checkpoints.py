@@ -5,14 +5,7 @@ import torch
 
 from analysis.errors import CheckpointError
 from analysis.zoo import create_model
-from analysis.zoo.checkpoints import (
-    find_checkpoints,
-    import_weights,
-    load_card,
-    load_checkpoint,
-    save_checkpoint,
-    state_digest,
-)
+from analysis.zoo.checkpoints import load_card, load_checkpoint, save_checkpoint, state_digest
 
 CARD = {"kind": "classifier", "arch": "resnet20",
         "arch_kwargs": {"in_channels": 1, "num_classes": 10, "width": 4},
@@ -140,25 +133,3 @@ def test_a_card_read_again_is_its_current_text_and_a_fresh_copy(tmp_path):
     path.write_text(text)
     (tmp_path / "copy" / "m.json").write_text(text)
     assert load_card(tmp_path / "copy" / "m")["path"] == str(tmp_path / "copy" / "m")
-
-
-def test_find_checkpoints_filters_and_skips_broken(tmp_path):
-    saved(tmp_path)
-    (tmp_path / "broken.json").write_text("[]")
-    cards = find_checkpoints(tmp_path, kind="classifier", dataset="synthetic")
-    assert [c["name"] for c in cards] == ["m"]
-    assert find_checkpoints(tmp_path, kind="processor") == []
-
-
-def test_import_weights_from_a_torchvision_style_state_dict(tmp_path):
-    from torchvision.models import resnet18
-
-    tv = resnet18(weights=None, num_classes=4)
-    torch.save(tv.state_dict(), tmp_path / "r18.pth")
-    import_weights("tv-resnet18", tmp_path / "r18.pth", tmp_path / "r18", {"num_classes": 4})
-    model, card = load_checkpoint(tmp_path / "r18")
-    x = torch.rand(1, 3, 64, 64)
-    tv.eval()
-    expected = tv((x - model.mean) / model.std)
-    assert torch.allclose(model(x), expected, atol=1e-5)
-    assert card["imported_from"].endswith("r18.pth")

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from analysis.config import PROJECT_ROOT
-from analysis.zoo.checkpoints import COLLECTIONS, find_checkpoints, load_checkpoint, locate
+from analysis.zoo.catalogue import COLLECTIONS, find_checkpoints, locate
+from analysis.zoo.checkpoints import load_checkpoint
 
 DEFAULT_DIR = PROJECT_ROOT / "checkpoints"   # the embedded zoo, whatever RA_CHECKPOINTS says
 

@@ -54,7 +54,7 @@ class FigureOptions:
         return self.task_spec().split(":")[0]
 
     def results_dir(self) -> Path:
-        from ...config import results_dir
+        from ...data.folders import results_dir
 
         return results_dir(self.results)
 

@@ -35,8 +35,7 @@ class Zoo:
         from ...data.datasets import load_dataset
         from ...data.tasks import create_task
         from ...device import pick_device
-        from ...zoo.catalogue import select_models
-        from ...zoo.checkpoints import checkpoint_dir, collection_dirs
+        from ...zoo.catalogue import checkpoint_dir, collection_dirs, select_models
 
         self.options = options
         self.task = create_task(options.task)

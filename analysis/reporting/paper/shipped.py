@@ -54,7 +54,7 @@ def planned(results: Path, folder=None) -> list[tuple[str, dict]]:
 
 def classifier_order(names: list[str], folder=None) -> list[str]:
     """``names`` in the zoo's order (its own classifiers, then the recognizer-side ones)."""
-    from ...zoo.checkpoints import classifier_cards
+    from ...zoo.catalogue import classifier_cards
 
     try:
         known = [c["name"] for c in classifier_cards(folder)]
