@@ -34,11 +34,11 @@ def _common(args) -> dict:
 
 
 def cmd_train_classifier(args) -> int:
-    from ..training.loops import train_classifier
+    from ..training.classifiers import train_classifier
 
     if args.method != "standard":
         from ..errors import RAExplorerError
-        from ..training.recognizers import train_recognizer
+        from ..training.recognizer_side import train_recognizer
 
         if args.adv_eps > 0:
             raise RAExplorerError("--adv-eps trains the standard method adversarially; it does "
@@ -60,7 +60,7 @@ def cmd_train_classifier(args) -> int:
 
 
 def cmd_train_processor(args) -> int:
-    from ..training.loops import train_processor
+    from ..training.processors import train_processor
 
     train_processor(args.task, args.method, recognizer=args.recognizer, lam=args.lam,
                     batch_size=args.batch_size or 64, lr=args.lr or 1e-3,

@@ -21,7 +21,7 @@ from pathlib import Path
 from ..config import EMBEDDED_DATASET, PROJECT_ROOT
 from ..errors import RAExplorerError
 from ..zoo.checkpoints import checkpoint_dir
-from .methods import get_method
+from ..methods.processors import get_method
 
 DATASET = EMBEDDED_DATASET
 # The robust classifier's PGD-L2 radius in [0, 1]-pixel L2 units (28 x 28 images).
@@ -184,7 +184,7 @@ def loss_grid_entries() -> list[dict]:
 
 
 # ----------------------------------------------------------------------------- recognizer side
-# "Fix the recognizer": resnet20 trained for degraded inputs (analysis.training.recognizers),
+# "Fix the recognizer": resnet20 trained for degraded inputs (analysis.training.recognizer_side),
 # the same epochs as the standard resnet20; QualNet's invertible stage-1 network is a base.
 RECOGNIZER_DIR = str(PROJECT_ROOT / "checkpoints" / "recognizers")
 RECOGNIZER_EPOCHS = 15
@@ -310,7 +310,8 @@ def entry_seconds(entry: dict, folder: Path) -> float | None:
 
 
 def run_entry(entry: dict, folder: Path, state_dir: str, progress: bool) -> None:
-    from .loops import train_classifier, train_processor
+    from .classifiers import train_classifier
+    from .processors import train_processor
     from .selection import select_lambda, select_loss_weight
 
     out = str(Path(entry.get("folder") or folder) / entry["name"])
@@ -322,7 +323,7 @@ def run_entry(entry: dict, folder: Path, state_dir: str, progress: bool) -> None
         train_classifier(out=out, resume=True, state_dir=state_dir, dtype="float16", **common,
                          **args)
     elif entry["verb"] == "recognizer":
-        from .recognizers import train_recognizer
+        from .recognizer_side import train_recognizer
 
         options = {k: (str(folder / v) if k in RECOGNIZER_REFERENCES else v)
                    for k, v in args.pop("options").items()}

@@ -10,7 +10,7 @@ never from a model's name).
 from __future__ import annotations
 
 from ..errors import RAExplorerError
-from ..training.methods import METHODS
+from ..methods.processors import METHODS
 from .checkpoints import find_checkpoints
 
 

@@ -10,8 +10,9 @@ import torch.nn.functional as F
 
 from analysis.errors import RAExplorerError
 from analysis.training import recipe
-from analysis.training.loops import train_classifier, train_processor
-from analysis.training.losses import (
+from analysis.training.classifiers import train_classifier
+from analysis.training.processors import train_processor
+from analysis.methods.losses import (
     ScaledFeatures,
     channel_mean_scales,
     layer_patch,
@@ -185,7 +186,7 @@ def test_chosen_weights_resolve_from_the_selection_file(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("combo", ["E", "EP", "EPT", "ET", "P", "PT"])
 def test_each_combination_has_exactly_the_terms_it_names(tiny_zoo, combo):
-    from analysis.training.methods import METHODS, LossContext
+    from analysis.methods.processors import METHODS, LossContext
 
     clf, _ = load_checkpoint(tiny_zoo / "clf-b")
     ctx = LossContext(recognizer=clf, lam=0.1, layers=("block1", "block3"), losses=combo,

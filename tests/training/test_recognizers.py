@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from analysis.errors import RAExplorerError
-from analysis.training.loops import train_classifier
-from analysis.training.recognizers import RECOGNIZER_METHODS, Degrader, train_recognizer
+from analysis.training.classifiers import train_classifier
+from analysis.methods import RECOGNIZER_METHODS
+from analysis.training.recognizer_side import Degrader, train_recognizer
 from analysis.zoo.checkpoints import load_checkpoint, state_digest
 from tests.conftest import SYNTH, TINY_CLASSIFIER
 
@@ -123,7 +124,7 @@ def test_cli_trains_a_recognizer_method(tmp_path, capsys):
 
 
 def test_every_method_is_listed():
-    from analysis.training.methods import list_methods
+    from analysis.methods import list_methods
 
     names = {m["name"] for m in list_methods() if m["kind"] == "classifier"}
     assert names == set(RECOGNIZER_METHODS)
