@@ -95,13 +95,14 @@ def cmd_import_weights(args) -> int:
 
 
 def cmd_build_zoo(args) -> int:
-    from ..training.recipe import build_zoo
+    from ..training.build import build_zoo
 
     names = build_zoo(args.only, folder=args.checkpoints, state_dir=args.state_dir,
                       force=args.force, progress=not args.no_progress, dry_run=args.dry_run)
     print(("Would train: " if args.dry_run else "Trained: ") + (", ".join(names) or "nothing"))
     if args.dry_run:
-        from ..training.recipe import RECIPE, entry_seconds, is_done
+        from ..training.build import entry_seconds, is_done
+        from ..training.recipe import RECIPE
         from ..zoo.checkpoints import checkpoint_dir
 
         folder = checkpoint_dir(args.checkpoints)

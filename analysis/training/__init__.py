@@ -6,7 +6,8 @@
 ``recognizer_side``  train_recognizer: classifiers trained for degraded inputs
 ``processors``       train_processor: SRResNet processors with any processor method
 ``selection``        lambda chosen on the validation split
-``recipe``           the embedded zoo: what build-zoo trains
+``recipe``           the embedded zoo as data: what build-zoo trains
+``build``            build-zoo: every missing recipe entry, dependencies first, under locks
 
 The methods and losses the trainers use are specs in :mod:`analysis.methods`.
 """

@@ -7,7 +7,6 @@ import torch
 
 from analysis.errors import RAExplorerError
 from analysis.training.classifiers import train_classifier
-from analysis.methods import RECOGNIZER_METHODS
 from analysis.training.recognizer_side import Degrader, train_recognizer
 from analysis.zoo.checkpoints import load_checkpoint, state_digest
 from tests.conftest import SYNTH, TINY_CLASSIFIER
@@ -121,10 +120,3 @@ def test_cli_trains_a_recognizer_method(tmp_path, capsys):
     assert code == 0
     card = json.loads((tmp_path / "cli.json").read_text())
     assert card["method"] == "augment" and card["training"]["degradation"] == "jpeg"
-
-
-def test_every_method_is_listed():
-    from analysis.methods import list_methods
-
-    names = {m["name"] for m in list_methods() if m["kind"] == "classifier"}
-    assert names == set(RECOGNIZER_METHODS)
