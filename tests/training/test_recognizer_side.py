@@ -1,4 +1,5 @@
-"""Recognizer-side training methods (issue: fix the image or fix the recognizer)."""
+"""The recognizer-side trainer: classifiers trained for degraded inputs (fix the image or fix the
+recognizer)."""
 
 import json
 
