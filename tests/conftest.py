@@ -74,7 +74,8 @@ def _runs_in_tmp(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_zoo(tmp_path_factory):
     """A checkpoint folder with two tiny classifiers (one adversarial) and one SR processor."""
-    from analysis.training.loops import train_classifier, train_processor
+    from analysis.training.classifiers import train_classifier
+    from analysis.training.processors import train_processor
 
     folder = tmp_path_factory.mktemp("zoo")
     state = tmp_path_factory.mktemp("state")

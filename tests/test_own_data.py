@@ -36,7 +36,8 @@ def _folder(root, per_class=(("train", 8), ("val", 4)), size=24):
 def own(tmp_path_factory):
     """An image folder and a zoo on it: classifier 'r18ish' (the RA source, not resnet20),
     a plain and an RA SR processor; training states kept."""
-    from analysis.training.loops import train_classifier, train_processor
+    from analysis.training.classifiers import train_classifier
+    from analysis.training.processors import train_processor
 
     base = tmp_path_factory.mktemp("own")
     data = _folder(base / "imgs")
@@ -115,7 +116,7 @@ def test_limit_sample_on_the_runner_covers_every_class(own):
 def test_a_resume_across_datasets_is_refused_with_both_named(own, tmp_path):
     """Point 4: the state of an ImageFolder run is not resumed by a synthetic run of the
     same name; a resume with another spelling of the same folder is accepted."""
-    from analysis.training.loops import train_processor
+    from analysis.training.processors import train_processor
 
     runs = tmp_path / "runs"
     shutil.copytree(own["runs"], runs)
@@ -224,7 +225,7 @@ def test_list_datasets_names_the_options_and_defaults(capsys):
 
 def test_an_ra_processor_refuses_a_recognizer_of_another_dataset(own, tmp_path):
     """Point 5: the RA source must be a classifier of the dataset the processor trains on."""
-    from analysis.training.loops import train_processor
+    from analysis.training.processors import train_processor
 
     with pytest.raises(RAExplorerError, match=r"was trained on 'imagefolder:.*not on 'synthetic"):
         train_processor("sr", "ra", dataset=SYNTH, out=str(tmp_path / "p"), lam=0.1,

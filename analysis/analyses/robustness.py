@@ -21,7 +21,7 @@ def robustness_report(classifier: str, folder=None, eps: float | None = None, st
     epsilon), each with a 95 % Wilson interval, and provenance. ``update_card`` writes the PGD
     figures into the model card."""
     from ..reporting.provenance import Clock, provenance
-    from ..training.loops import accuracy, robust_accuracy
+    from ..training.classifiers import accuracy, robust_accuracy
     from ..zoo.catalogue import checkpoint_dir
     from ..zoo.checkpoints import load_checkpoint
     from ..zoo.checkpoints import update_card as write_card

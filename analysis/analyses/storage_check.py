@@ -41,7 +41,7 @@ def float32_model(card: dict, state_dir: Path) -> torch.nn.Module:
     if not path.exists():
         raise RAExplorerError(f"No training state {path} for {card['name']!r}: the float32 weights "
                               "exist only on the machine that trained the model.")
-    from ..training.loops import card_state_identity, load_model_state, read_state
+    from ..training.state import card_state_identity, load_model_state, read_state
 
     advice = f"it cannot serve as the float32 reference of {card['name']!r}; move it away"
     state = read_state(path, card_state_identity(card), advice=advice)["model"]

@@ -46,7 +46,7 @@ def cmd_zoo(args) -> int:
 def cmd_list(args) -> int:
     from ..data.datasets import describe_datasets
     from ..data.tasks import list_tasks
-    from ..training.methods import list_methods
+    from ..methods import list_methods
     from ..zoo import list_models
 
     listing = {"datasets": describe_datasets(), "tasks": list_tasks(),

@@ -34,11 +34,11 @@ def _common(args) -> dict:
 
 
 def cmd_train_classifier(args) -> int:
-    from ..training.loops import train_classifier
+    from ..training.classifiers import train_classifier
 
     if args.method != "standard":
         from ..errors import RAExplorerError
-        from ..training.recognizers import train_recognizer
+        from ..training.recognizer_side import train_recognizer
 
         if args.adv_eps > 0:
             raise RAExplorerError("--adv-eps trains the standard method adversarially; it does "
@@ -60,7 +60,7 @@ def cmd_train_classifier(args) -> int:
 
 
 def cmd_train_processor(args) -> int:
-    from ..training.loops import train_processor
+    from ..training.processors import train_processor
 
     train_processor(args.task, args.method, recognizer=args.recognizer, lam=args.lam,
                     batch_size=args.batch_size or 64, lr=args.lr or 1e-3,
@@ -95,13 +95,14 @@ def cmd_import_weights(args) -> int:
 
 
 def cmd_build_zoo(args) -> int:
-    from ..training.recipe import build_zoo
+    from ..training.build import build_zoo
 
     names = build_zoo(args.only, folder=args.checkpoints, state_dir=args.state_dir,
                       force=args.force, progress=not args.no_progress, dry_run=args.dry_run)
     print(("Would train: " if args.dry_run else "Trained: ") + (", ".join(names) or "nothing"))
     if args.dry_run:
-        from ..training.recipe import RECIPE, entry_seconds, is_done
+        from ..training.build import entry_seconds, is_done
+        from ..training.recipe import RECIPE
         from ..zoo.catalogue import checkpoint_dir
 
         folder = checkpoint_dir(args.checkpoints)

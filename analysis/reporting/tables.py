@@ -27,11 +27,8 @@ from ..data.datasets import load_dataset
 from ..data.folders import results_dir
 from ..data.tasks import create_task
 from ..errors import RAExplorerError
+from ..methods import METHOD_LABELS, METHODS
 from ..zoo.catalogue import ra_source
-
-TABLE1_METHODS = ("plain", "ra", "ra-unsup", "ra-transformer", "perceptual", "robust-perceptual")
-METHOD_LABELS = {"plain": "plain", "ra": "RA", "ra-unsup": "RA-unsup", "ra-transformer": "RA+T",
-                 "perceptual": "perceptual", "robust-perceptual": "robust-perceptual"}
 
 
 def _pct(cell: dict) -> str:
@@ -53,7 +50,7 @@ def table1_rows(result: dict) -> list[dict]:
     """no processing, then ``<task>-<method>`` for each method present (the recipe's names)."""
     by_name = {r["name"]: r for r in result["rows"]}
     rows = [by_name[NO_PROCESSING]]
-    for method in TABLE1_METHODS:
+    for method in METHODS:
         row = by_name.get(f"{task_name(result)}-{method}")
         if row is not None:
             rows.append(row)

@@ -1,8 +1,13 @@
-"""Training: losses, methods (as specs), the training loops, lambda selection and the zoo recipe.
+"""Training: the fit engine, one trainer per model kind, lambda selection and the zoo recipe.
 
-``losses``     recognition, unsupervised-RA, perceptual and texture losses
-``methods``    the processor training methods by name (MethodSpec owns its options)
-``loops``      train_classifier / train_processor with resumable state and DDP
-``selection``  lambda chosen on the validation split
-``recipe``     the embedded zoo: what build-zoo trains
+``engine``           set-up every trainer shares, the epochs (resumable, torchrun), the checkpoint
+``state``            the resumable training state: its identity, reading it back safely
+``classifiers``      train_classifier: standard or PGD-L2 adversarial classifiers
+``recognizer_side``  train_recognizer: classifiers trained for degraded inputs
+``processors``       train_processor: SRResNet processors with any processor method
+``selection``        lambda chosen on the validation split
+``recipe``           the embedded zoo as data: what build-zoo trains
+``build``            build-zoo: every missing recipe entry, dependencies first, under locks
+
+The methods and losses the trainers use are specs in :mod:`analysis.methods`.
 """

@@ -27,7 +27,8 @@ from ..data.tasks import create_task
 from ..device import pick_device
 from ..errors import unknown_name
 from ..zoo.checkpoints import checkpoint_paths, load_checkpoint, sha256_file
-from .loops import freeze, processor_validation, train_processor
+from .engine import freeze
+from .processors import processor_validation, train_processor
 
 SELECTION_NAME = "lambda_selection.json"
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from ..config import checkpoints_dir
 from ..data.datasets import normal_dataset
 from ..errors import CheckpointError, RAExplorerError, close_names_hint
-from ..training.methods import METHODS
+from ..methods.processors import METHODS
 from .checkpoints import load_card
 
 

@@ -11,7 +11,7 @@ from analysis.data.datasets import load_dataset
 from analysis.data.tasks import create_task
 from analysis.errors import RAExplorerError
 from analysis.pipeline.runner import stream
-from analysis.training.loops import train_processor
+from analysis.training.processors import train_processor
 from analysis.zoo.checkpoints import load_checkpoint
 from tests.conftest import SYNTH, TINY_PROCESSOR
 

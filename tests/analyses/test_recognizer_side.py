@@ -10,7 +10,7 @@ from analysis.analyses.recognizer_side import (
     measure_recognizers,
     table_from_records,
 )
-from analysis.training.recognizers import train_recognizer
+from analysis.training.recognizer_side import train_recognizer
 from tests.conftest import SYNTH, TINY_CLASSIFIER
 
 DEGS = ("sr", "jpeg-random", "compound")

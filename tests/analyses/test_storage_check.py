@@ -4,7 +4,8 @@ import torch
 from analysis.analyses.storage_check import format_storage_check, storage_check
 from analysis.cli.main import main as cli_main
 from analysis.errors import RAExplorerError
-from analysis.training.loops import train_classifier, train_processor
+from analysis.training.classifiers import train_classifier
+from analysis.training.processors import train_processor
 from tests.conftest import SYNTH, TINY_CLASSIFIER, TINY_PROCESSOR
 
 

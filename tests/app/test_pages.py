@@ -111,7 +111,7 @@ def test_compare_opens_on_the_ra_source_and_keeps_processors_per_task(env, tiny_
                                                                       monkeypatch):
     import shutil
 
-    from analysis.training.loops import train_processor
+    from analysis.training.processors import train_processor
     from tests.conftest import TINY_PROCESSOR
 
     zoo = tmp_path / "zoo"
@@ -334,7 +334,7 @@ def test_compare_page_names_a_broken_card_instead_of_failing(monkeypatch, tiny_z
 def test_compare_page_adds_the_loss_grid_on_request(monkeypatch, tiny_zoo, results, tmp_path):
     import shutil
 
-    from analysis.training.loops import train_processor
+    from analysis.training.processors import train_processor
 
     zoo = tmp_path / "zoo"
     shutil.copytree(tiny_zoo, zoo)
@@ -407,7 +407,7 @@ def test_metrics_offers_recognizer_side_classifiers_and_shows_their_table(
         tiny_zoo, results, tmp_path, monkeypatch):
     from analysis.analyses.recognizer_side import measure_recognizers, save_recognizer_table
     from analysis.data.folders import dataset_slug
-    from analysis.training.recognizers import train_recognizer
+    from analysis.training.recognizer_side import train_recognizer
     from tests.conftest import TINY_CLASSIFIER
 
     zoo = tmp_path / "zoo"

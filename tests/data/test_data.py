@@ -112,7 +112,8 @@ def test_imagefolder_options_in_the_spec(tmp_path):
 
 def test_training_and_evaluation_on_an_image_folder(tmp_path):
     from analysis.analyses.evaluate import evaluate
-    from analysis.training.loops import train_classifier, train_processor
+    from analysis.training.classifiers import train_classifier
+    from analysis.training.processors import train_processor
 
     _write_folder(tmp_path / "imgs", per_class=10)
     spec = f"imagefolder:{tmp_path / 'imgs'}:size=16"

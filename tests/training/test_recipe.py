@@ -2,8 +2,9 @@ import json
 from pathlib import Path
 
 from analysis.data.folders import dataset_slug
-from analysis.training import recipe, selection
-from analysis.training.recipe import RECIPE, build_zoo, processor_entries
+from analysis.training import build, recipe, selection
+from analysis.training.build import build_zoo
+from analysis.training.recipe import RECIPE, processor_entries
 from analysis.training.selection import apply_rule
 from tests.conftest import SYNTH
 
@@ -71,7 +72,7 @@ def test_recipe_pipeline_end_to_end_on_synthetic(tmp_path, monkeypatch):
     assert json.loads((zoo / f"{other}.json").read_text())["lambda"] != record["chosen"]
     # the plain reference of the grid is one per task, whatever the method
     assert (tmp_path / "runs" / "grid" / "sr_scale4-reference.json").exists()
-    seconds = {e["name"]: recipe.entry_seconds(e, zoo) for e in entries}
+    seconds = {e["name"]: build.entry_seconds(e, zoo) for e in entries}
     assert seconds[covered] == 0.0 and seconds["select:sr:ra"] == record["seconds"] > 0
     assert all(seconds[n] > 0 for n in trained)
     assert record["chosen"] in (0.01, 1.0) and len(record["candidates"]) == 2
@@ -90,7 +91,7 @@ def test_recipe_pipeline_end_to_end_on_synthetic(tmp_path, monkeypatch):
 
     monkeypatch.setattr(selection, "train_processor", no_training)
     select = next(e for e in entries if e["verb"] == "select")
-    recipe.run_entry(select, zoo, str(tmp_path / "runs"), progress=False)
+    build.run_entry(select, zoo, str(tmp_path / "runs"), progress=False)
 
 
 def test_dependencies_and_skipping_when_nobody_builds_them(tmp_path, capsys, monkeypatch):

@@ -8,8 +8,8 @@ import torch
 
 from ...analyses.quality import task_slug
 from ...errors import RAExplorerError, unknown_name
+from ...methods import METHOD_LABELS
 from ...pipeline.runner import CLEAN, NO_PROCESSING, processor_views, stream
-from ..tables import METHOD_LABELS
 from .core import FigureOptions, PaperFigure, figure_provenance, new_figure
 from .selection import SEARCH_IMAGES, choose, record_table
 from .style import CLASS_COLOURS, CORRECT, WRONG

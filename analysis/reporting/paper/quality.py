@@ -6,7 +6,8 @@ import numpy as np
 
 from ...analyses.quality import task_slug
 from ...errors import RAExplorerError, unknown_name
-from ..tables import METHOD_LABELS, table1_rows
+from ...methods import METHOD_LABELS
+from ..tables import table1_rows
 from .core import FigureOptions, PaperFigure, figure_provenance, new_figure, read_json, result_file
 from .style import BAR_COLOURS, HATCHES
 

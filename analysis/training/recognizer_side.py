@@ -1,26 +1,10 @@
-"""Fix the recognizer instead of the image: classifier training methods for degraded inputs.
+"""The recognizer-side trainer: a classifier trained for degraded inputs by one of the
+methods of :mod:`analysis.methods.recognizers` (augmentation, training on LQ images,
+fine-tuning on a processor's outputs, feature distillation, QualNet).
 
-Each method, by name in :data:`RECOGNIZER_METHODS`, trains a classifier R on the training
-split; the degradation is a task spec (``sr``, ``jpeg:quality=10`` ...) or ``mix`` (each image
-degraded by one of the three randomized tasks, ``sr-random``, ``denoise-random`` and
-``jpeg-random``, drawn uniformly). "LQ" below is the degraded image resized bicubically to the
-clean size (the "no processing" input).
-
-``augment``                naive augmentation: each image is clean or LQ with probability 1/2;
-                           cross-entropy.
-``train-on-lq``            every image LQ (the RA paper's section 7: R trained on interpolated
-                           LQ images); cross-entropy.
-``finetune-on-processed``  R initialised from ``init`` and fine-tuned on the frozen
-                           ``processor``'s outputs P(LQ) (RA paper section 7).
-``feature-kd``             FitNet-style distillation: the batch as for ``augment``; cross-entropy
-                           + lambda * D(f_R(x_in), f_teacher(x_clean)) at ``kd_layer`` (D: mean
-                           squared (``l2``) or absolute (``l1``) difference), the teacher frozen.
-``qualnet``                QualNet's stage 2 (Kim et al., section 3.3): the batch as for
-                           ``augment``; cross-entropy + lambda * mean |x_clean -
-                           g^-1(c(f_R(x_in)))| with g^-1 the inverse of a frozen invertible
-                           classifier (``decoder``, stage 1: ``irevnet``) and c a trained 3 x 3
-                           convolution from R's ``kd_layer`` map to g's last map; c and the
-                           decoder are not part of the saved classifier.
+:class:`Degrader` makes the LQ training and validation inputs; :class:`FeatureStudent` gives
+the loss a feature map beside the logits in one pass; the teacher, decoder and processor are
+loaded frozen and named in the card by their weights' SHA-256.
 """
 
 from __future__ import annotations
@@ -32,52 +16,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..config import EMBEDDED_DATASET
+from ..data.tasks import create_task
 from ..errors import RAExplorerError, unknown_name
-
-MIX = ("sr-random", "denoise-random", "jpeg-random")
-
-
-@dataclass(frozen=True)
-class RecognizerMethod:
-    """What a recognizer-side method needs and how it forms a batch's input."""
-
-    description: str
-    inputs: str                        # "half-lq", "all-lq" or "processed"
-    needs: tuple[str, ...] = ()        # of "teacher", "decoder", "processor", "init"
-    extra_loss: str | None = None      # None, "kd" or "reconstruction"
-    uses_lambda: bool = False
-
-
-RECOGNIZER_METHODS: dict[str, RecognizerMethod] = {
-    "augment": RecognizerMethod("half clean, half LQ images; cross-entropy", "half-lq"),
-    "train-on-lq": RecognizerMethod("every image LQ (bicubic-upsampled); cross-entropy",
-                                    "all-lq"),
-    "finetune-on-processed": RecognizerMethod(
-        "fine-tuned from --init on the frozen --processor's outputs", "processed",
-        needs=("processor", "init")),
-    "feature-kd": RecognizerMethod(
-        "half LQ; cross-entropy + lambda * feature distance to a frozen clean teacher",
-        "half-lq", needs=("teacher",), extra_loss="kd", uses_lambda=True),
-    "qualnet": RecognizerMethod(
-        "half LQ; cross-entropy + lambda * L1 reconstruction through a frozen invertible "
-        "decoder (QualNet)", "half-lq", needs=("decoder",), extra_loss="reconstruction",
-        uses_lambda=True),
-}
-
-
-def list_recognizer_methods() -> list[dict]:
-    """One entry per recognizer-side method (``list methods`` shows them beside the
-    processor methods)."""
-    return [{"name": n, "kind": "classifier", "description": m.description,
-             "needs": list(m.needs), "uses_lambda": m.uses_lambda}
-            for n, m in RECOGNIZER_METHODS.items()]
-
-
-def get_recognizer_method(name: str) -> RecognizerMethod:
-    if name not in RECOGNIZER_METHODS:
-        raise unknown_name("recognizer method", name, list(RECOGNIZER_METHODS))
-    return RECOGNIZER_METHODS[name]
-
+from ..methods.recognizers import (
+    MIX,
+    RecognizerMethod,
+    check_needs,
+    get_recognizer_method,
+    recognizer_card_fields,
+)
+from ..zoo import create_model
+from ..zoo.checkpoints import load_checkpoint
+from .classifiers import accuracy, augment, check_classifier, classifier_kwargs
+from .engine import freeze, history_fields, portable_path, start
+from .state import load_model_state, state_identity
 
 @dataclass
 class Degrader:
@@ -87,8 +40,6 @@ class Degrader:
     tasks: list = field(default_factory=list)
 
     def __post_init__(self):
-        from ..data.tasks import create_task
-
         names = MIX if self.spec == "mix" else (self.spec,)
         self.tasks = [create_task(n) for n in names]
 
@@ -116,19 +67,8 @@ class Degrader:
         return out
 
 
-class QualNetStudent(nn.Module):
-    """The classifier being trained and the connector c (R's map -> the decoder's code)."""
-
-    def __init__(self, classifier: nn.Module, connector: nn.Module):
-        super().__init__()
-        self.classifier = classifier
-        self.connector = connector
-
-    def forward(self, x):
-        return self.classifier(x)
-
-
 def feature_distance(a: torch.Tensor, b: torch.Tensor, norm: str) -> torch.Tensor:
+    """Mean squared (``l2``) or absolute (``l1``) difference of two feature maps."""
     if norm == "l2":
         return F.mse_loss(a, b)
     if norm == "l1":
@@ -144,6 +84,7 @@ def code_shape(decoder, channels: int, size: tuple[int, int]) -> tuple[int, ...]
 
 
 def check_code_sizes(student_map: tuple, code: tuple, layer: str) -> None:
+    """One sentence when R's ``layer`` map (C, H, W) and the decoder's code differ in size."""
     if student_map[1:] != code[1:]:
         raise RAExplorerError(
             f"The classifier's {layer} map is {student_map[1]} x {student_map[2]} but the "
@@ -154,9 +95,6 @@ def load_frozen(path: str | None, device, kind: str | None = None):
     """A frozen checkpoint (eval mode, no gradients) and its card; (None, None) for None."""
     if not path:
         return None, None
-    from ..zoo.checkpoints import load_checkpoint
-    from .loops import freeze
-
     model, card = load_checkpoint(path, device=device, kind=kind)
     return freeze(model), card
 
@@ -165,8 +103,6 @@ def reference(card: dict | None, path: str | None) -> dict | None:
     """How a card names a model it was trained with: name, file, SHA-256 of the weights."""
     if card is None:
         return None
-    from .loops import portable_path
-
     return {"name": card["name"], "path": portable_path(path),
             "sha256": card["weights"]["sha256"]}
 
@@ -197,34 +133,6 @@ def validation_transform(method: RecognizerMethod, degrader: Degrader, processor
     return transform
 
 
-def recognizer_card_fields(method_name: str, degradation: str, lam: float, kd_layer: str | None,
-                           kd_norm: str | None, used: dict) -> dict:
-    """The training record of a recognizer-side method, for the card."""
-    spec = get_recognizer_method(method_name)
-    return {"recognizer_method": method_name, "degradation": degradation,
-            "degradation_tasks": list(MIX) if degradation == "mix" else [degradation],
-            "lambda": lam if spec.uses_lambda else None,
-            "kd_layer": kd_layer if spec.extra_loss else None,
-            "kd_norm": kd_norm if spec.extra_loss == "kd" else None,
-            **{k: used.get(k) for k in ("teacher", "decoder", "processor", "init")}}
-
-
-def check_needs(method_name: str, given: dict) -> None:
-    spec = get_recognizer_method(method_name)
-    missing = [n for n in spec.needs if not given.get(n)]
-    if missing:
-        flags = ", ".join(f"--{m}" for m in missing)
-        raise RAExplorerError(f"Method {method_name!r} needs {flags} (a checkpoint).")
-    extra = [n for n in ("teacher", "decoder", "processor") if given.get(n)
-             and n not in spec.needs]
-    if extra:
-        raise RAExplorerError(f"Method {method_name!r} does not use --{extra[0]}.")
-
-
-def stem(path: str | None) -> str | None:
-    return Path(path).name if path else None
-
-
 class FeatureStudent(nn.Module):
     """forward(x) -> (logits, the ``layer`` map, through ``connector`` when given): one pass,
     so that DistributedDataParallel sees every parameter that gets a gradient."""
@@ -248,26 +156,10 @@ def train_recognizer(method: str, arch: str = "resnet20", options: dict | None =
     ``options``: ``degradation`` (task spec or ``mix``, default ``mix``), ``teacher`` /
     ``decoder`` / ``processor`` / ``init`` (checkpoint paths, as the method needs), ``lam``
     (default 1.0), ``kd_layer`` (default the classifier's last stage), ``kd_norm`` (``l2``).
-    ``training``: the options of :func:`~analysis.training.loops.train_classifier` (dataset,
+    ``training``: the options of :func:`~analysis.training.classifiers.train_classifier` (dataset,
     out, epochs, batch_size, lr, weight_decay, seed, augmentation, arch_kwargs, data_root,
     limit, val_limit, device, resume, max_steps, dtype, state_dir, progress).
     """
-    from ..config import EMBEDDED_DATASET
-    from ..data.datasets import load_dataset, normalize_dataset_spec
-    from ..device import pick_device
-    from ..validation import check_arch_kwargs
-    from ..zoo import create_model, model_kind
-    from ..zoo.checkpoints import load_checkpoint
-    from .loops import (
-        FitJob,
-        accuracy,
-        augment,
-        fit,
-        init_distributed,
-        load_model_state,
-        state_identity,
-    )
-
     spec = get_recognizer_method(method)
     o = {"degradation": "mix", "lam": 1.0, "kd_norm": "l2", **(options or {})}
     unknown = set(o) - {"degradation", "teacher", "decoder", "processor", "init", "lam",
@@ -275,30 +167,20 @@ def train_recognizer(method: str, arch: str = "resnet20", options: dict | None =
     if unknown:
         raise RAExplorerError(f"Unknown recognizer option(s) {', '.join(sorted(unknown))}.")
     check_needs(method, o)
-    if model_kind(arch) != "classifier":
-        raise RAExplorerError(f"{arch!r} is a {model_kind(arch)}, not a classifier.")
+    check_classifier(arch)
     t = {"dataset": EMBEDDED_DATASET, "out": "checkpoints/classifier", "epochs": 10,
          "batch_size": 128, "lr": 2e-3, "weight_decay": 5e-4, "seed": 0, "augmentation": True,
          "arch_kwargs": None, "data_root": None, "limit": None, "val_limit": None,
          "device": None, "resume": False, "max_steps": None, "dtype": "float32",
          "state_dir": "runs", "progress": True, **training}
-    dev = pick_device(t["device"])
-    info_dist = init_distributed(dev)
-    if dev.type == "cuda" and info_dist.world_size > 1:
-        dev = torch.device("cuda", info_dist.local_rank)
-    torch.manual_seed(t["seed"])
-    train_set = load_dataset(t["dataset"], "train", root=t["data_root"])
-    val_set = load_dataset(t["dataset"], "val", root=t["data_root"])
-    info = train_set.info
-    dataset = normalize_dataset_spec(t["dataset"])
+    run = start(t["dataset"], t["data_root"], t["device"], t["seed"])
+    dev, train_set, val_set, info = run.device, run.train_set, run.val_set, run.info
     degrader = Degrader(o["degradation"])
     if spec.inputs == "processed":
         if o["degradation"] == "mix":
             raise RAExplorerError(f"{method} needs the processor's task as --degradation, not "
                                   "mix.")
-    kwargs = {"in_channels": info.channels, "num_classes": info.num_classes,
-              "mean": list(info.mean), "std": list(info.std),
-              **check_arch_kwargs(arch, t["arch_kwargs"] or {}, where="--arch-kw: ")}
+    kwargs = classifier_kwargs(arch, info, t["arch_kwargs"])
     model = create_model(arch, **kwargs)
     init_card = None
     if o.get("init"):
@@ -371,9 +253,8 @@ def train_recognizer(method: str, arch: str = "resnet20", options: dict | None =
             "init": reference(init_card, o.get("init"))}
 
     def card(history):
-        last = history[-1] if history else {}
         return {
-            "kind": "classifier", "arch": arch, "arch_kwargs": kwargs, "dataset": dataset,
+            "kind": "classifier", "arch": arch, "arch_kwargs": kwargs, "dataset": run.dataset,
             "task": None, "method": method,
             "training": {"epochs": t["epochs"], "batch_size": t["batch_size"], "lr": t["lr"],
                          "weight_decay": t["weight_decay"], "seed": t["seed"],
@@ -381,18 +262,14 @@ def train_recognizer(method: str, arch: str = "resnet20", options: dict | None =
                          "limit": t["limit"],
                          **recognizer_card_fields(method, o["degradation"], lam, layer, norm,
                                                   used)},
-            "epochs": len(history), "seed": t["seed"],
-            "metrics": {k: v for k, v in last.items() if k.startswith("val_")},
-            "history": history,
+            **history_fields(history, t["seed"]),
         }
 
     frozen = "|".join(f"{k}={v['sha256']}" for k, v in used.items() if v)
-    job = FitJob(name=Path(t["out"]).name, model=trainable, step=step, validate=validate,
-                 card=card, dataset=train_set, epochs=t["epochs"], batch_size=t["batch_size"],
-                 lr=t["lr"], weight_decay=t["weight_decay"], seed=t["seed"], limit=t["limit"],
-                 out=t["out"], dtype=t["dtype"], resume=t["resume"], max_steps=t["max_steps"],
-                 state_dir=t["state_dir"], progress=t["progress"],
-                 identity=state_identity(Path(t["out"]).name, dataset, arch, kwargs, method,
-                                         o["degradation"], frozen or None),
-                 export=lambda m: m.classifier if isinstance(m, FeatureStudent) else m)
-    return fit(job, dev, info_dist)
+    identity = state_identity(Path(t["out"]).name, run.dataset, arch, kwargs, method,
+                              o["degradation"], frozen or None)
+    schedule = {k: t[k] for k in ("epochs", "batch_size", "lr", "weight_decay", "seed", "limit",
+                                  "dtype", "resume", "max_steps", "state_dir", "progress")}
+    return run.fit(trainable, step, validate, card, identity, out=t["out"],
+                   export=lambda m: m.classifier if isinstance(m, FeatureStudent) else m,
+                   **schedule)

@@ -1,4 +1,4 @@
-"""Processor training methods by name: each is a loss over (output, target, label).
+"""Processor methods by name: each is a loss over (output, target, label) and a table label.
 
 ``plain``              MSE
 ``ra``                 MSE + lambda * CE(R(P(x)), y)                       (R frozen)
@@ -7,7 +7,8 @@
 ``perceptual``         E / EP / EPT / PT: MSE, lambda * feature MSE, texture_weight * Gram MSE
 ``robust-perceptual``  the same on an adversarially robust classifier
 
-Adding a method is adding a row to ``METHODS`` and its loss function.
+Adding a method is adding a row to ``METHODS`` and its loss function. The rows' order is the
+order of processors everywhere (the zoo's listings, the tables' rows).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from ..errors import unknown_name
+from ..errors import RAExplorerError, unknown_name
 from .losses import perceptual_loss, recognition_loss, texture_loss, unsupervised_ra_loss
 
 
@@ -116,11 +117,13 @@ class MethodSpec:
 
     ``recognizer``: the role of the frozen classifier the loss uses — ``none``, ``standard``
     or ``robust`` (adversarially trained). ``options(ctx)`` returns the method's own settings
-    for the model card (keys of :data:`CARD_OPTIONS`).
+    for the model card (keys of :data:`CARD_OPTIONS`). ``label``: the method's name in the
+    tables and figures.
     """
 
     loss: Callable[..., dict]
     description: str
+    label: str
     recognizer: str = "standard"
     uses_transformer: bool = False
     uses_labels: bool = True
@@ -140,19 +143,22 @@ class MethodSpec:
 
 
 METHODS: dict[str, MethodSpec] = {
-    "plain": MethodSpec(_plain, "MSE only", recognizer="none", uses_labels=False),
-    "ra": MethodSpec(_ra, "MSE + lambda * cross-entropy through the frozen recognizer"),
+    "plain": MethodSpec(_plain, "MSE only", "plain", recognizer="none", uses_labels=False),
+    "ra": MethodSpec(_ra, "MSE + lambda * cross-entropy through the frozen recognizer", "RA"),
     "ra-unsup": MethodSpec(_ra_unsup, "MSE + lambda * distance of recognizer outputs on output "
-                           "and target", uses_labels=False, options=_unsup_options),
+                           "and target", "RA-unsup", uses_labels=False, options=_unsup_options),
     "ra-transformer": MethodSpec(_ra_transformer, "P on MSE; T on lambda * cross-entropy of "
-                                 "R(T(P(x))) with P's output detached", uses_transformer=True),
+                                 "R(T(P(x))) with P's output detached", "RA+T",
+                                 uses_transformer=True),
     "perceptual": MethodSpec(_perceptual, "MSE and/or feature / texture losses on a standard "
-                             "classifier (E, EP, EPT, PT)", uses_labels=False,
+                             "classifier (E, EP, EPT, PT)", "perceptual", uses_labels=False,
                              options=_perceptual_options),
     "robust-perceptual": MethodSpec(_perceptual, "the perceptual losses on an adversarially "
-                                    "robust classifier", recognizer="robust", uses_labels=False,
-                                    options=_perceptual_options),
+                                    "robust classifier", "robust-perceptual", recognizer="robust",
+                                    uses_labels=False, options=_perceptual_options),
 }
+# Method name -> its label in the tables and figures.
+METHOD_LABELS: dict[str, str] = {name: spec.label for name, spec in METHODS.items()}
 
 
 def get_method(name: str) -> MethodSpec:
@@ -161,11 +167,35 @@ def get_method(name: str) -> MethodSpec:
     return METHODS[name]
 
 
-def list_methods() -> list[dict]:
-    """Processor methods (kind ``processor``), then the recognizer-side classifier methods."""
-    from .recognizers import list_recognizer_methods
-
+def list_processor_methods() -> list[dict]:
+    """One entry per processor method (kind ``processor``), in registry order."""
     return [{"name": n, "kind": "processor", "description": s.description,
              "recognizer": s.recognizer, "needs_recognizer": s.needs_recognizer,
              "uses_transformer": s.uses_transformer}
-            for n, s in METHODS.items()] + list_recognizer_methods()
+            for n, s in METHODS.items()]
+
+
+def perceptual_settings(options: dict | None, spec: MethodSpec, layers) -> dict:
+    """:class:`LossContext` fields from Uelwer et al.'s settings ``options`` (keys of
+    :data:`PERCEPTUAL_OPTIONS`) of a perceptual method on feature ``layers``, checked."""
+    if not options:
+        return {}
+    unknown = set(options) - set(PERCEPTUAL_OPTIONS)
+    if unknown:
+        raise RAExplorerError(f"Unknown perceptual option(s) {', '.join(sorted(unknown))}; "
+                              f"known: {', '.join(PERCEPTUAL_OPTIONS)}.")
+    if spec.loss is not METHODS["perceptual"].loss:
+        raise RAExplorerError("Perceptual options (layer weights, texture layers, patch pixels, "
+                              "feature normalisation) apply to the perceptual methods only.")
+    out = dict(options)
+    if out.get("layer_weights") is not None:
+        out["layer_weights"] = tuple(float(w) for w in out["layer_weights"])
+        if len(out["layer_weights"]) != len(layers):
+            raise RAExplorerError(f"{len(out['layer_weights'])} layer weights for "
+                                  f"{len(layers)} perceptual layers ({', '.join(layers)}).")
+    if out.get("texture_layers") is not None:
+        out["texture_layers"] = tuple(out["texture_layers"])
+    norm = out.get("feature_norm", "none")
+    if norm not in FEATURE_NORMS:
+        raise unknown_name("feature normalisation", norm, list(FEATURE_NORMS))
+    return out

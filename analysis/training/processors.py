@@ -1,0 +1,183 @@
+"""The processor trainer: an SRResNet P for a task, with any processor method's loss.
+
+:func:`train_processor` trains P (and, for ``ra-transformer``, the transformer T behind it) with
+a method of :mod:`analysis.methods.processors` through a frozen recognizer where the method
+needs one; :func:`processor_validation` measures PSNR and recognizer accuracy on the validation
+split after every epoch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..config import EMBEDDED_DATASET
+from ..data.datasets import same_dataset
+from ..data.tasks import create_task
+from ..errors import RAExplorerError
+from ..methods.losses import ScaledFeatures, channel_mean_scales
+from ..methods.processors import LossContext, get_method, perceptual_settings
+from ..pipeline.runner import stream
+from ..validation import check_arch_kwargs
+from ..zoo import TransformedProcessor, create_model
+from ..zoo.checkpoints import load_checkpoint, state_digest
+from .engine import freeze, history_fields, portable_path, start
+from .state import load_model_state, state_identity
+
+class ProcessorWithTransformer(TransformedProcessor):
+    """P and T while training "RA with transformer" (same state dict as the deployed pipeline)."""
+
+    def forward(self, x):
+        """Returns (P(x), T(P(x).detach())): T never sends gradients into P."""
+        out = self.processor(x)
+        return out, self.transformer(out.detach())
+
+
+@torch.no_grad()
+def processor_validation(model: nn.Module, task, dataset, device, recognizer=None,
+                         batch_size: int = 256, limit: int | None = 2000) -> dict:
+    """PSNR (dB, mean over images) of the clamped outputs, and recognizer accuracy if given.
+
+    For P followed by T, PSNR is measured on P's output and accuracy on T(P(x)).
+    """
+    psnr_sum = correct = total = 0.0
+    for batch in stream(task, {"p": model}, dataset, device, batch_size, limit,
+                        include_clean=False, shard=False):
+        views = batch.views["p"]
+        mse = (views.human.cpu() - batch.clean.cpu()).pow(2).flatten(1).mean(1).clamp_min(1e-10)
+        psnr_sum += float((10 * torch.log10(1 / mse)).sum())
+        if recognizer is not None:
+            correct += int((recognizer(views.machine).argmax(1).cpu() == batch.labels).sum())
+        total += len(batch.labels)
+    metrics = {"val_psnr": psnr_sum / max(total, 1)}
+    if recognizer is not None:
+        metrics["val_accuracy"] = correct / max(total, 1)
+    return metrics
+
+
+def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
+                    out: str = "checkpoints/processor", recognizer: str | None = None,
+                    lam: float = 0.0, epochs: int = 10, batch_size: int = 64, lr: float = 1e-3,
+                    seed: int = 0, arch_kwargs: dict | None = None,
+                    transformer_kwargs: dict | None = None, layers: list[str] | None = None,
+                    losses: str = "EP", texture_weight: float = 0.0, patch: int = 8,
+                    unsup_distance: str = "prob-l2", data_root: str | None = None,
+                    limit: int | None = None, val_limit: int | None = 2000,
+                    device: str | None = None, resume: bool = False,
+                    max_steps: int | None = None, dtype: str = "float32",
+                    state_dir: str = "runs", progress: bool = True,
+                    init: str | None = None, perceptual: dict | None = None) -> Path | None:
+    """Train an SRResNet processor for ``task`` with ``method`` (see analysis.methods).
+
+    ``recognizer`` is the checkpoint path of the frozen classifier used by the
+    loss (and, for reporting, in validation). ``init`` optionally starts P
+    from another processor checkpoint (e.g. the plain one, for lambda sweeps).
+    ``perceptual`` holds Uelwer et al.'s settings of the perceptual methods
+    (:data:`~analysis.methods.processors.PERCEPTUAL_OPTIONS`: ``layer_weights``,
+    ``texture_layers``, ``patch_pixels``, ``feature_norm``).
+    """
+    spec = get_method(method)
+    the_task = create_task(task)
+    run = start(dataset, data_root, device, seed)
+    dev, train_set, val_set, info, dataset = (run.device, run.train_set, run.val_set, run.info,
+                                              run.dataset)
+
+    rec, rec_card, rec_digest = None, None, None
+    if recognizer:
+        rec, rec_card = load_checkpoint(recognizer, device=dev, kind="classifier")
+        freeze(rec)
+        rec_digest = state_digest(rec)
+        if rec_card["kind"] != "classifier":
+            raise RAExplorerError(f"The recognizer {recognizer} is a {rec_card['kind']}, "
+                                  "not a classifier.")
+    if spec.needs_recognizer and rec is None:
+        raise RAExplorerError(f"Method {method!r} needs --recognizer (a classifier checkpoint).")
+    if spec.needs_robust and not (rec_card.get("training") or {}).get("adversarial"):
+        raise RAExplorerError(f"Method {method!r} needs an adversarially trained recognizer, but "
+                              f"the card of {recognizer} records standard training.")
+    kwargs = {"in_channels": info.channels, "scale": the_task.scale,
+              **check_arch_kwargs("srresnet", arch_kwargs or {}, where="--arch-kw: ")}
+    processor = create_model("srresnet", **kwargs)
+    if init:
+        init_model, _ = load_checkpoint(init, kind="processor")
+        load_model_state(processor, init_model.state_dict(), Path(init),
+                         advice="choose an --init processor with the same --arch-kw and task")
+    t_kwargs = None
+    if spec.uses_transformer:
+        t_kwargs = {"in_channels": info.channels,
+                    **check_arch_kwargs("cyclegan-resnet", transformer_kwargs or {},
+                                        where="--transformer-kw: ")}
+        model = ProcessorWithTransformer(processor, create_model("cyclegan-resnet", **t_kwargs))
+    else:
+        model = processor
+    if rec_card is not None and rec_card.get("dataset") and not same_dataset(rec_card["dataset"],
+                                                                              dataset):
+        raise RAExplorerError(f"The recognizer {recognizer} was trained on "
+                              f"{rec_card['dataset']!r}, not on {dataset!r}; choose a "
+                              "classifier of this dataset.")
+    default_layers = rec.feature_names[:2] if rec is not None else []
+    ctx = LossContext(recognizer=rec, lam=lam, unsup_distance=unsup_distance,
+                      layers=tuple(layers or default_layers), losses=losses,
+                      texture_weight=texture_weight, patch=patch,
+                      **perceptual_settings(perceptual, spec, layers or default_layers))
+    if ctx.feature_norm == "channel-mean":
+        ctx.recognizer = ScaledFeatures(rec, channel_mean_scales(
+            rec, norm_images(train_set, dev), set(ctx.layers) | set(ctx.texture_layers or ())))
+
+    def step(net, images, labels, indices, gen):
+        lq = the_task.degrade_train(images.cpu(), gen).to(images.device)
+        if spec.uses_transformer:
+            # both outputs come through net (DDP when distributed) so all gradients are synchronised
+            out, ctx.transformed = net(lq)
+        else:
+            out = net(lq)
+        parts = spec.loss(ctx, out, images, labels)
+        loss = sum(parts.values())
+        return loss, {k: v.item() for k, v in parts.items()}
+
+    def deployed():
+        return _deployed_pipeline(model) if spec.uses_transformer else model
+
+    def validate():
+        return processor_validation(deployed(), the_task, val_set, dev, rec, limit=val_limit)
+
+    def card(history):
+        if rec is not None and state_digest(rec) != rec_digest:
+            raise RAExplorerError(f"The recognizer {recognizer} changed during training; "
+                                  "this is a bug, and no checkpoint was written.")
+        c = {
+            "kind": "processor", "arch": "srresnet", "arch_kwargs": kwargs, "dataset": dataset,
+            "task": the_task.spec, "method": method, "lambda": lam,
+            "source": Path(recognizer).name if recognizer else None,
+            "source_state_sha256": rec_digest,
+            "training": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
+                         **spec.card_options(ctx),
+                         "init": portable_path(init), "limit": limit},
+            **history_fields(history, seed),
+        }
+        if spec.uses_transformer:
+            c["transformer"] = {"arch": "cyclegan-resnet", "arch_kwargs": t_kwargs}
+        return c
+
+    identity = state_identity(Path(out).name, dataset, "srresnet", kwargs, method,
+                              the_task.spec, rec_digest,
+                              {"arch": "cyclegan-resnet", "arch_kwargs": t_kwargs}
+                              if spec.uses_transformer else None)
+    return run.fit(model, step, validate, card, identity, out=out, epochs=epochs,
+                   batch_size=batch_size, lr=lr, seed=seed, limit=limit, dtype=dtype,
+                   resume=resume, max_steps=max_steps, state_dir=state_dir, progress=progress)
+
+
+NORM_IMAGES = 1024   # clean training images that fix the feature normalisation
+
+
+def norm_images(dataset, device) -> torch.Tensor:
+    """The first :data:`NORM_IMAGES` training images (N, C, H, W) on ``device``."""
+    n = min(NORM_IMAGES, len(dataset))
+    return torch.stack([dataset[i][0] for i in range(n)]).to(device)
+
+
+def _deployed_pipeline(model: ProcessorWithTransformer) -> nn.Module:
+    return TransformedProcessor(model.processor, model.transformer)
