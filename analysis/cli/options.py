@@ -14,7 +14,7 @@ import sys
 
 from ..errors import RAExplorerError
 from ..specs import parse_value
-from ..validation import (
+from .validators import (
     dataset_spec,
     device_name,
     existing_dir,

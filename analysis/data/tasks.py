@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from ..errors import InputError, close_names_hint, unknown_name
 from ..specs import canonical_spec, parse_spec
-from ..validation import SR_SCALES, check_choice, check_number
+from ..checks import SR_SCALES, check_choice, check_number
 
 # Table 15 of the RA paper: the parameter sets of the randomized degradations.
 BLUR_SIGMAS = (0.5, 1.0, 1.5, 2.0, 2.5)

@@ -37,9 +37,9 @@ from ..data.tasks import create_task
 from ..device import pick_device
 from ..errors import RAExplorerError, TrainingStateError, unknown_name
 from ..pipeline.distributed import join_process_group, world_size_from_env
-from ..validation import check_arch_kwargs
 from ..zoo import TransformedProcessor, create_model, model_kind
 from ..zoo.checkpoints import load_checkpoint, save_checkpoint, state_digest
+from ..zoo.options import check_arch_kwargs
 from .losses import ScaledFeatures, channel_mean_scales
 from .methods import FEATURE_NORMS, METHODS, PERCEPTUAL_OPTIONS, LossContext, get_method
 

@@ -155,6 +155,7 @@ def load_frozen(path: str | None, device, kind: str | None = None):
     if not path:
         return None, None
     from ..zoo.checkpoints import load_checkpoint
+    from ..zoo.options import check_arch_kwargs
     from .loops import freeze
 
     model, card = load_checkpoint(path, device=device, kind=kind)
@@ -255,7 +256,6 @@ def train_recognizer(method: str, arch: str = "resnet20", options: dict | None =
     from ..config import EMBEDDED_DATASET
     from ..data.datasets import load_dataset, normalize_dataset_spec
     from ..device import pick_device
-    from ..validation import check_arch_kwargs
     from ..zoo import create_model, model_kind
     from ..zoo.checkpoints import load_checkpoint
     from .loops import (

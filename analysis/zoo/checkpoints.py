@@ -34,8 +34,8 @@ from torch import nn
 from .. import __version__
 from ..config import checkpoints_dir
 from ..errors import CheckpointError, RAExplorerError, close_names_hint
-from ..validation import check_arch_kwargs
 from . import MODELS, TransformedProcessor, create_model
+from .options import check_arch_kwargs
 
 CARD_FORMAT = "ra-explorer-card/1"
 REQUIRED_FIELDS = ("format", "name", "kind", "arch", "arch_kwargs", "weights")
