@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "execution", None):
         # the same for the execution policy of every classifier forward the verb runs
         os.environ["RA_EXECUTION"] = args.execution
-    from ..reporting.provenance import cli_command
+    from ..outputs.provenance import cli_command
 
     cli_command(verb_args)
     try:

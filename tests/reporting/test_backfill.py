@@ -10,7 +10,7 @@ from analysis.reporting.backfill import (
     reconstructed_provenance,
     stale_checkpoints,
 )
-from analysis.reporting.provenance import provenance_summary
+from analysis.outputs.provenance import provenance_summary
 
 
 def _repo(tmp_path):

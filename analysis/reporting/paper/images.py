@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ...analyses.quality import task_slug
+from ...data.tasks import task_slug
 from ...errors import RAExplorerError, unknown_name
 from ...pipeline.runner import CLEAN, NO_PROCESSING, processor_views, stream
 from ..tables import METHOD_LABELS

@@ -10,7 +10,7 @@ silhouette) from its report under the panel."""
 
 from __future__ import annotations
 
-from ...analyses.quality import task_slug
+from ...data.tasks import task_slug
 from ...errors import RAExplorerError, unknown_name
 from .core import FigureOptions, PaperFigure, figure_provenance, new_figure, read_json, result_file
 from .style import CLASS_COLOURS
