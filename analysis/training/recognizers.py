@@ -155,7 +155,6 @@ def load_frozen(path: str | None, device, kind: str | None = None):
     if not path:
         return None, None
     from ..zoo.checkpoints import load_checkpoint
-    from ..zoo.options import check_arch_kwargs
     from .loops import freeze
 
     model, card = load_checkpoint(path, device=device, kind=kind)
@@ -258,6 +257,7 @@ def train_recognizer(method: str, arch: str = "resnet20", options: dict | None =
     from ..device import pick_device
     from ..zoo import create_model, model_kind
     from ..zoo.checkpoints import load_checkpoint
+    from ..zoo.options import check_arch_kwargs
     from .loops import (
         FitJob,
         accuracy,
