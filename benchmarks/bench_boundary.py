@@ -45,8 +45,8 @@ from analysis.analyses.boundary import (
     orthogonal_direction,
 )
 from analysis.analyses.boundary_table import image_random_directions, processed_pair
-from analysis.data.folders import results_dir
 from analysis.data.datasets import load_dataset
+from analysis.data.folders import results_dir
 from analysis.data.tasks import create_task
 from analysis.zoo.catalogue import checkpoint_dir
 from analysis.zoo.checkpoints import load_checkpoint

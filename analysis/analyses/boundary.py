@@ -46,6 +46,7 @@ import numpy as np
 import torch
 
 from ..errors import RAExplorerError, unknown_name
+from ..palette import class_palette
 
 
 @dataclass
@@ -432,13 +433,6 @@ def agreement(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def agreement_matrix(maps: dict[str, torch.Tensor]) -> dict[str, dict[str, float]]:
     return {a: {b: agreement(ma, mb) for b, mb in maps.items()} for a, ma in maps.items()}
-
-
-def class_palette(k: int) -> list[str]:
-    """One colour per class, the same on every map (and in the shared legend)."""
-    from plotly.colors import qualitative
-
-    return (qualitative.Plotly + qualitative.D3)[: max(k, 1)]
 
 
 def map_figure(dmap: DecisionMap, class_names, title: str = "", ra_u: float | None = None,

@@ -24,9 +24,11 @@ import torch
 from ..config import EMBEDDED_DATASET
 from ..data.datasets import load_dataset
 from ..data.sampling import Sample
-from ..data.tasks import create_task, index_seed
+from ..data.tasks import create_task, index_seed, task_slug
 from ..device import pick_device
 from ..errors import RAExplorerError
+from ..outputs.provenance import Clock, provenance
+from ..outputs.result_files import result_files
 from ..pipeline.runner import gather_objects, processor_views, stream, tqdm_progress
 from ..pipeline.runner import world as runner_world
 from ..zoo.catalogue import checkpoint_dir, find_checkpoints
@@ -40,7 +42,6 @@ from .boundary import (
     summarize,
     unit,
 )
-from .quality import result_files, task_slug
 
 DIRECTIONS = ("random", "ra")
 
@@ -88,8 +89,6 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
     search = {"max_dist": max_dist, "tol": tol, "steps": steps, "schedule": schedule,
               "first_step": first_step, "growth": growth, "clip": clip}
     schedule_points(schedule, max_dist, steps, first_step, growth)  # bad settings fail before any work
-    from ..reporting.provenance import Clock, provenance
-
     clock = Clock()
     the_task = create_task(task)
     name = the_task.name

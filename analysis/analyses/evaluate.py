@@ -19,6 +19,7 @@ from ..data.datasets import load_dataset
 from ..data.tasks import create_task
 from ..device import pick_device
 from ..errors import RAExplorerError
+from ..outputs.provenance import Clock, provenance
 from ..pipeline.records import RecordSink, RecordTable, run_sinks
 from ..pipeline.runner import CLEAN, NO_PROCESSING, stream, tqdm_progress, world
 from ..stats import Z95, mean_interval, wilson_interval
@@ -71,7 +72,6 @@ def measure_task(task: str, dataset: str | None = None, folder=None, limit: int 
     one). Returns (table, classifier cards, processor cards).
     """
     from ..metrics.registry import create_metric
-    from ..reporting.provenance import Clock, provenance
 
     clock = Clock()
     dataset = default_dataset(dataset)

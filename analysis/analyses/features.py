@@ -26,13 +26,14 @@ import torch
 
 from ..config import EMBEDDED_DATASET
 from ..data.datasets import load_dataset
-from ..data.tasks import create_task
+from ..data.tasks import create_task, task_slug
 from ..device import pick_device
 from ..errors import RAExplorerError
+from ..outputs.provenance import Clock, provenance
+from ..outputs.result_files import result_files
 from ..pipeline.runner import CLEAN, NO_PROCESSING, stream, tqdm_progress
 from ..zoo.catalogue import main_processors, model_digests, select_models
 from ..zoo.checkpoints import load_checkpoint, load_models
-from .quality import result_files, task_slug
 
 HQ, LQ = "HQ", "LQ"
 TSNE_BACKENDS = ("opentsne", "sklearn")
@@ -147,8 +148,6 @@ def feature_report(task: str, classifier: str, n: int = 1000, seed: int = 0,
                    processors: list[str] | None = None, progress: bool = True) -> dict:
     """HQ / LQ / processed features of ``n`` stratified test images: convergence measures,
     accuracy per source and (``with_embedding``) the 2-D t-SNE points, with provenance."""
-    from ..reporting.provenance import Clock, provenance
-
     clock = Clock()
     data = extract(task, classifier, dataset=dataset, folder=folder, n=n, device=device,
                    processors=processors, progress=progress)

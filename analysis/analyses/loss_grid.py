@@ -21,15 +21,17 @@ import numpy as np
 
 from ..config import QUALITY_IMAGES, default_dataset
 from ..data.datasets import load_dataset
-from ..data.tasks import create_task
+from ..data.tasks import create_task, task_slug
 from ..device import pick_device
 from ..errors import RAExplorerError
+from ..outputs.provenance import Clock, provenance, provenance_summary
+from ..outputs.result_files import write_result
 from ..pipeline.records import RecordSink, run_sinks
 from ..pipeline.runner import NO_PROCESSING, chain, stream, tqdm_progress
 from ..stats import wilson_interval
 from ..zoo.catalogue import find_checkpoints, model_digests, select_models
 from ..zoo.checkpoints import load_models
-from .quality import quality_result, quality_sink, task_slug, write_result
+from .quality import quality_result, quality_sink
 
 COMBOS = ("E", "EP", "EPT", "ET", "P", "PT")
 DEFAULT_EVALUATORS = ("resnet20", "resnet20-robust")
@@ -132,8 +134,6 @@ def loss_grid_report(task: str = "sr", dataset: str | None = None, folder=None,
     ``limit``: test images for the errors (None: the whole split); ``quality_limit``: the first
     that many of them also get every metric of ``metrics`` (default :func:`default_metrics`).
     """
-    from ..reporting.provenance import Clock, provenance
-
     clock = Clock()
     dataset = default_dataset(dataset)
     the_task = create_task(task)
@@ -204,8 +204,6 @@ def _pm(v: dict, digits: int) -> str:
 
 def format_loss_grid(result: dict) -> str:
     """Markdown: the quality table, then the error table with the rank correlation."""
-    from ..reporting.provenance import provenance_summary
-
     names = [m["name"] for m in result["metrics"]]
     arrows = {m["name"]: "↓" if m["lower_better"] else "↑" for m in result["metrics"]}
     std, rob = result["evaluators"]["standard"], result["evaluators"]["robust"]

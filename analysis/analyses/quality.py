@@ -7,16 +7,16 @@ metrics, each the mean over test images with a 95 % CI of the mean.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 from ..config import default_dataset
 from ..data.datasets import load_dataset
-from ..data.folders import results_dir
-from ..data.tasks import create_task
+from ..data.tasks import create_task, task_slug
 from ..device import pick_device
 from ..metrics.registry import create_metric, list_metrics
+from ..outputs.provenance import Clock, provenance
+from ..outputs.result_files import write_result
 from ..pipeline.records import run_sinks
 from ..pipeline.runner import CLEAN, ProcessedBatch, chain, gather_objects, stream, tqdm_progress, world
 from ..stats import mean_interval
@@ -98,8 +98,6 @@ def quality_table(task: str, dataset: str | None = None, folder=None, metrics=No
                   on_progress=None) -> dict:
     """Every metric (default: all available) for no processing and every processor of
     ``task`` on the first ``limit`` test images (all if None); one runner pass."""
-    from ..reporting.provenance import Clock, provenance
-
     clock = Clock()
     dataset = default_dataset(dataset)
     the_task = create_task(task)
@@ -141,28 +139,6 @@ def format_quality(result: dict) -> str:
             cells.append("-" if math.isnan(v["mean"]) else f"{v['mean']:.{digits}f} ± {half:.{digits}f}")
         lines.append(f"| {row['name']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def task_slug(spec: str) -> str:
-    return spec.replace(":", "_").replace("=", "").replace(",", "_")
-
-
-def result_files(out_dir: Path | None, stem: str, dataset: str | None = None) -> tuple[Path, Path]:
-    """(``<stem>.json``, ``<stem>.md``) in ``out_dir`` (default: the results folder of
-    ``dataset``), created; ``stem`` may hold dots (task slugs such as ``sigma0.1``)."""
-    out_dir = results_dir(out_dir, dataset=dataset)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return out_dir / f"{stem}.json", out_dir / f"{stem}.md"
-
-
-def write_result(result: dict, out_dir: Path | None, stem: str, formatter,
-                 indent: int | None = 2) -> list[Path]:
-    """``<stem>.json`` (the result) and ``<stem>.md`` (``formatter(result)``) in ``out_dir``
-    (default: the results folder of the result's dataset); returns both paths."""
-    json_path, md_path = result_files(out_dir, stem, result.get("dataset"))
-    json_path.write_text(json.dumps(result, indent=indent) + "\n")
-    md_path.write_text(formatter(result) + "\n")
-    return [json_path, md_path]
 
 
 def save_quality(result: dict, out_dir: Path | None = None) -> list[Path]:

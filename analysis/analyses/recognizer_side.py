@@ -27,6 +27,8 @@ import numpy as np
 
 from ..data.tasks import create_task
 from ..errors import RAExplorerError
+from ..outputs.provenance import Clock, provenance
+from ..outputs.result_files import write_result
 from ..pipeline.records import RecordTable
 from ..pipeline.runner import CLEAN, NO_PROCESSING
 from ..stats import wilson_interval
@@ -44,9 +46,7 @@ def family(degradation: str) -> str | None:
 
 
 def record_stem(degradation: str) -> str:
-    from .quality import task_slug
-
-    return f"records_recognizers_{task_slug(create_task(degradation).spec)}"
+    return f"records_recognizers_{create_task(degradation).slug}"
 
 
 def cell(correct: np.ndarray) -> dict:
@@ -171,7 +171,6 @@ def measure_recognizers(dataset: str | None = None, folder=None, recognizer_fold
     from ..device import pick_device
     from ..pipeline.records import RecordSink, run_sinks
     from ..pipeline.runner import stream, tqdm_progress
-    from ..reporting.provenance import Clock, provenance
     from ..zoo.catalogue import checkpoint_dir, collection_dirs, find_checkpoints, model_digests
     from ..zoo.checkpoints import load_models
 
@@ -225,6 +224,4 @@ def measure_recognizers(dataset: str | None = None, folder=None, recognizer_fold
 
 
 def save_recognizer_table(result: dict, out_dir: Path | None = None) -> list[Path]:
-    from .quality import write_result
-
     return write_result(result, out_dir, "recognizers", format_recognizer_table)

@@ -8,8 +8,9 @@ from ..config import ROBUSTNESS_IMAGES, default_dataset
 from ..data.datasets import load_dataset
 from ..device import pick_device
 from ..errors import RAExplorerError
+from ..outputs.provenance import Clock, provenance
+from ..outputs.result_files import write_result
 from ..stats import wilson_interval
-from .quality import write_result
 
 
 def robustness_report(classifier: str, folder=None, eps: float | None = None, steps: int = 20,
@@ -20,7 +21,6 @@ def robustness_report(classifier: str, folder=None, eps: float | None = None, st
     PGD-``steps`` L2 attack of radius ``eps`` ([0,1]-pixel units; default: its training
     epsilon), each with a 95 % Wilson interval, and provenance. ``update_card`` writes the PGD
     figures into the model card."""
-    from ..reporting.provenance import Clock, provenance
     from ..training.classifiers import accuracy, robust_accuracy
     from ..zoo.catalogue import checkpoint_dir
     from ..zoo.checkpoints import load_checkpoint

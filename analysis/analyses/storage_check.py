@@ -27,10 +27,11 @@ from ..data.tasks import create_task
 from ..device import pick_device
 from ..errors import RAExplorerError
 from ..metrics.registry import psnr
+from ..outputs.provenance import Clock, provenance
+from ..outputs.result_files import result_files
 from ..pipeline.runner import stream
 from ..zoo.catalogue import checkpoint_dir, find_checkpoints, locate, ra_source
 from ..zoo.checkpoints import build_model, load_checkpoint
-from .quality import result_files
 
 TOLERANCE_POINTS = 0.1
 
@@ -142,8 +143,6 @@ def storage_check(names=None, folder=None, state_dir="runs", dataset_name=EMBEDD
     if not chosen:
         raise RAExplorerError(f"No checkpoint in {folder} has a training state in {state_dir}; "
                               "the float32 weights exist only where the model was trained.")
-    from ..reporting.provenance import Clock, provenance
-
     clock = Clock()
     test = load_dataset(dataset_name, "test")
     rows = []

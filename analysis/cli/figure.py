@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
-from ..validation import existing_dir, positive_float, positive_int, task_spec
 from .options import CHECKPOINTS, DATASET, DEVICE, SEED
+from .validators import existing_dir, positive_float, positive_int, task_spec
 
 
 def _list(text: str | None, kind=str) -> list | None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import sys
 
-from ..validation import non_negative_int, positive_float, positive_int, task_spec
 from .options import LIMIT, SEED, analysis_groups, emit, protocol
+from .validators import non_negative_int, positive_float, positive_int, task_spec
 
 
 def cmd_boundaries(args) -> int:

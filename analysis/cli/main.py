@@ -1,12 +1,11 @@
 """``python -m analysis <verb>``: the parser is the verb modules' registrations put together.
 
-Each verb module (``training``, ``measure``, ``geometry``, ``figure``, ``catalogue``, and the survey's own
-``analysis.survey.cli``) defines
-its command functions next to a ``register(subparsers)`` that adds its sub-parsers; shared option
-groups live in :mod:`analysis.cli.options`. An error is printed as one
-line, never a traceback (:func:`analysis.validation.print_error`): exit code 2 for the user's
-errors, 1 for anything else; ``--debug`` (anywhere on the line) shows the traceback instead.
-Options are checked where they are parsed (``type=`` validators of :mod:`analysis.validation`).
+Each verb module (``training``, ``measure``, ``geometry``, ``figure``, ``survey``, ``catalogue``)
+defines its command functions next to a ``register(subparsers)`` that adds its sub-parsers; shared
+option groups live in :mod:`analysis.cli.options`. An error is printed as one line, never a
+traceback (:func:`analysis.cli.errors.print_error`): exit code 2 for the user's errors, 1 for
+anything else; ``--debug`` (anywhere on the line) shows the traceback instead. Options are checked
+where they are parsed (``type=`` validators of :mod:`analysis.cli.validators`).
 """
 
 from __future__ import annotations
@@ -15,9 +14,9 @@ import argparse
 import os
 import sys
 
-from ..survey import cli as survey
-from ..validation import OneLineParser, print_error
-from . import catalogue, figure, geometry, measure, training
+from . import catalogue, figure, geometry, measure, survey, training
+from .errors import print_error
+from .validators import OneLineParser
 
 VERB_MODULES = (training, measure, geometry, figure, survey, catalogue)
 
@@ -51,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "execution", None):
         # the same for the execution policy of every classifier forward the verb runs
         os.environ["RA_EXECUTION"] = args.execution
-    from ..reporting.provenance import cli_command
+    from ..outputs.provenance import cli_command
 
     cli_command(verb_args)
     try:

@@ -9,7 +9,6 @@ import sys
 from ..analyses.recognizer_side import DEGRADATIONS
 from ..config import QUALITY_IMAGES, ROBUSTNESS_IMAGES
 from ..errors import RAExplorerError
-from ..validation import dataset_spec, non_negative_int, positive_float, positive_int, task_spec
 from .options import (
     CHECKPOINTS,
     DATASET,
@@ -24,6 +23,7 @@ from .options import (
     print_result,
     protocol,
 )
+from .validators import dataset_spec, non_negative_int, positive_float, positive_int, task_spec
 
 
 def cmd_evaluate(args) -> int:

@@ -14,7 +14,7 @@ import sys
 
 from ..errors import RAExplorerError
 from ..specs import parse_value
-from ..validation import (
+from .validators import (
     dataset_spec,
     device_name,
     existing_dir,
@@ -103,9 +103,9 @@ def departures(args) -> list[str]:
 
 
 def destination_of(args, verb: str):
-    """The :class:`~analysis.reporting.outputs.Destination` of this run's result files."""
+    """The :class:`~analysis.outputs.run_folders.Destination` of this run's result files."""
     from ..config import default_dataset
-    from ..reporting.outputs import destination
+    from ..outputs.run_folders import destination
 
     return destination(verb, default_dataset(getattr(args, "dataset", None)), departures(args),
                        getattr(args, "out", None))

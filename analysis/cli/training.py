@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from ..validation import non_negative_float, positive_float, positive_int, sample_limit, task_spec
 from .options import CHECKPOINTS, DATASET, DEVICE, PROGRESS, SEED, key_values
+from .validators import non_negative_float, positive_float, positive_int, sample_limit, task_spec
 
 
 def _training_options(p):

@@ -23,9 +23,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..checks import SR_SCALES, check_choice, check_number
 from ..errors import InputError, close_names_hint, unknown_name
 from ..specs import canonical_spec, parse_spec
-from ..validation import SR_SCALES, check_choice, check_number
 
 # Table 15 of the RA paper: the parameter sets of the randomized degradations.
 BLUR_SIGMAS = (0.5, 1.0, 1.5, 2.0, 2.5)
@@ -233,6 +233,11 @@ class Task:
         return canonical_spec(self.name, self.params)
 
     @property
+    def slug(self) -> str:
+        """The spec as a file-name part, e.g. ``"sr_scale4"`` (:func:`task_slug`)."""
+        return task_slug(self.spec)
+
+    @property
     def scale(self) -> int:
         """Spatial factor between the LQ input and the clean image (1 when sizes match)."""
         key = TASKS[self.name].scale_param
@@ -263,6 +268,12 @@ class Task:
         if tuple(lq.shape[-2:]) == tuple(size):
             return lq.clamp(0, 1)
         return F.interpolate(lq, size=size, mode="bicubic", align_corners=False).clamp(0, 1)
+
+
+def task_slug(spec: str) -> str:
+    """A task spec as a file-name part: ``"sr:scale=4"`` -> ``"sr_scale4"``, ``"denoise:sigma=0.1"``
+    -> ``"denoise_sigma0.1"`` (result files, record tables and figures are named by it)."""
+    return spec.replace(":", "_").replace("=", "").replace(",", "_")
 
 
 def create_task(spec: str, **params) -> Task:

@@ -23,6 +23,7 @@ from ..analyses.boundary import (
 )
 from ..analyses.boundary_table import image_random_directions
 from ..errors import RAExplorerError
+from ..palette import class_palette
 from ..pipeline.runner import processor_views
 
 # extents offered, as multiples of ||x_RA - x|| (log-spaced: each about 1.6x the last)
@@ -187,8 +188,6 @@ def map_pixels(dmap, class_names, ra_u: float | None = None, scale: int = 3) -> 
     :func:`plane_point_at` inverts the pixel mapping for a click.
     """
     from PIL import Image, ImageColor, ImageDraw
-
-    from ..analyses.boundary import class_palette
 
     palette = np.array([ImageColor.getrgb(c) for c in class_palette(len(class_names))],
                        dtype=np.uint8)

@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..analyses.features import HQ, LQ
 from ..errors import RAExplorerError
-from ..reporting.paper.style import CLASS_COLOURS
+from ..palette import class_colour
 
 SELECTION_MODES = ("box", "lasso")
 # what Workspace.thumbnails calls the two sources that are not processors
@@ -101,7 +101,7 @@ def scatter_payload(frame: pd.DataFrame, report: dict, contrast: str | None = No
         raise RAExplorerError(f"Unknown selection mode {mode!r}; use one of "
                               f"{', '.join(SELECTION_MODES)}.")
     names = report["class_names"]
-    colours = {n: CLASS_COLOURS[k % len(CLASS_COLOURS)] for k, n in enumerate(names)}
+    colours = {n: class_colour(k) for k, n in enumerate(names)}
     order = list(dict.fromkeys(frame["source"]))
     shape = ({contrast: 1, HQ: 0} if contrast is not None else
              {s: report["sources"].index(s) for s in order})

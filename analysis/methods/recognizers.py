@@ -3,8 +3,8 @@
 Fix the recognizer instead of the image. Each method, by name in :data:`RECOGNIZER_METHODS`,
 trains a classifier R on the training split; the degradation is a task spec (``sr``,
 ``jpeg:quality=10`` ...) or ``mix`` (each image degraded by one of the three randomized tasks,
-``sr-random``, ``denoise-random`` and ``jpeg-random``, drawn uniformly). "LQ" below is the degraded image resized bicubically to the
-clean size (the "no processing" input).
+``sr-random``, ``denoise-random`` and ``jpeg-random``, drawn uniformly). "LQ" below is the
+degraded image resized bicubically to the clean size (the "no processing" input).
 
 ``augment``                naive augmentation: each image is clean or LQ with probability 1/2;
                            cross-entropy.

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..data.tasks import task_slug
 from .runner import CLEAN, ProcessedBatch, gather_objects
 
 FORMAT = "ra-explorer-records/1"
@@ -27,8 +28,6 @@ FORMAT = "ra-explorer-records/1"
 
 def records_path(folder, task_spec: str) -> Path:
     """``folder/records_<task>.parquet``: where a task's record table is saved and looked up."""
-    from ..analyses.quality import task_slug
-
     return Path(folder) / f"records_{task_slug(task_spec)}.parquet"
 IMAGE_METRICS = ("psnr", "ssim")
 

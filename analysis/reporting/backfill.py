@@ -80,7 +80,7 @@ def reconstructed_provenance(*, relpath: str, predicate: Callable[[dict], bool],
                              command: str, dataset: str, split: str, n_images: int,
                              checkpoints: list[str], seeds: dict | None = None,
                              root: Path = PROJECT_ROOT) -> dict:
-    """A provenance record (the fields of :func:`analysis.reporting.provenance.provenance`)
+    """A provenance record (the fields of :func:`analysis.outputs.provenance.provenance`)
     for a result of ``relpath`` that ``predicate`` recognises, rebuilt from git."""
     commit = first_commit_with(relpath, predicate, root)
     digests, paths = {}, {}

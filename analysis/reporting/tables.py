@@ -21,11 +21,10 @@ import sys
 from pathlib import Path
 
 from ..analyses.evaluate import CLEAN, NO_PROCESSING, model_digests, report_tasks, select_models
-from ..analyses.quality import task_slug
 from ..config import QUALITY_IMAGES
 from ..data.datasets import load_dataset
 from ..data.folders import results_dir
-from ..data.tasks import create_task
+from ..data.tasks import create_task, task_slug
 from ..errors import RAExplorerError
 from ..methods import METHOD_LABELS, METHODS
 from ..zoo.catalogue import ra_source
@@ -274,7 +273,7 @@ def regenerate(dataset: str | None = None, folder=None, limit: int | None = None
     again = {create_task(t).spec for t in tasks or []}
     results, written = [], []
     for t in report_tasks(dataset, folder):
-        path = results_dir(out_dir, dataset=dataset) / f"evaluate_{task_slug(create_task(t).spec)}.json"
+        path = results_dir(out_dir, dataset=dataset) / f"evaluate_{create_task(t).slug}.json"
         redo = fresh or create_task(t).spec in again
         saved = None if redo else reusable(path, t, dataset, folder, limit)
         if saved is not None:

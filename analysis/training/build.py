@@ -15,8 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from ..errors import RAExplorerError
 from ..data.datasets import normal_dataset
+from ..errors import RAExplorerError
 from ..zoo.catalogue import NO_DATASET, checkpoint_dir, datasets_held
 from ..zoo.checkpoints import update_card
 from . import recipe as zoo_recipe
@@ -32,6 +32,7 @@ from .selection import (
     selection_key,
     weight_key,
 )
+
 
 def _weight_record(entry: dict) -> dict | None:
     a = entry["args"]

@@ -19,10 +19,11 @@ from ..config import EMBEDDED_DATASET
 from ..data.batches import iterate_batches
 from ..errors import RAExplorerError
 from ..methods.recognizers import classifier_method
-from ..validation import check_arch_kwargs
 from ..zoo import create_model, model_kind
+from ..zoo.options import check_arch_kwargs
 from .engine import history_fields, start
 from .state import state_identity
+
 
 def augment(images: torch.Tensor, gen: torch.Generator, pad: int = 2) -> torch.Tensor:
     """Random translation by up to ``pad`` pixels (reflect padding) and horizontal flips."""

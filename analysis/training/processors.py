@@ -20,11 +20,12 @@ from ..errors import RAExplorerError
 from ..methods.losses import ScaledFeatures, channel_mean_scales
 from ..methods.processors import LossContext, get_method, perceptual_settings
 from ..pipeline.runner import stream
-from ..validation import check_arch_kwargs
 from ..zoo import TransformedProcessor, create_model
 from ..zoo.checkpoints import load_checkpoint, state_digest
+from ..zoo.options import check_arch_kwargs
 from .engine import freeze, history_fields, portable_path, start
 from .state import load_model_state, state_identity
+
 
 class ProcessorWithTransformer(TransformedProcessor):
     """P and T while training "RA with transformer" (same state dict as the deployed pipeline)."""

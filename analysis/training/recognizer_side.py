@@ -32,6 +32,7 @@ from .classifiers import accuracy, augment, check_classifier, classifier_kwargs
 from .engine import freeze, history_fields, portable_path, start
 from .state import load_model_state, state_identity
 
+
 @dataclass
 class Degrader:
     """LQ images at the clean size from a task spec or ``mix``; (N, C, H, W) in [0, 1]."""

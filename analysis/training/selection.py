@@ -19,13 +19,13 @@ import json
 import time
 from pathlib import Path
 
-from ..analyses.quality import task_slug
 from ..config import EMBEDDED_DATASET
 from ..data.datasets import load_dataset
 from ..data.folders import results_dir
-from ..data.tasks import create_task
+from ..data.tasks import create_task, task_slug
 from ..device import pick_device
 from ..errors import unknown_name
+from ..outputs.provenance import Clock, provenance
 from ..zoo.checkpoints import checkpoint_paths, load_checkpoint, sha256_file
 from .engine import freeze
 from .processors import processor_validation, train_processor
@@ -74,8 +74,6 @@ def apply_rule(reference_psnr: float, candidates: list[dict], max_psnr_drop: flo
 def _provenance(dataset: str, n_images: int, base: str, recognizer: str, device, clock,
                 seed: int) -> dict:
     """Provenance of a selection: the base and recognizer weights it rests on."""
-    from ..reporting.provenance import provenance
-
     checkpoints = {Path(p).name: sha256_file(checkpoint_paths(p)[1]) for p in (base, recognizer)}
     return provenance(dataset=dataset, split="val", n_images=n_images, checkpoints=checkpoints,
                       seeds={"training": seed, "degradation": "per-index"}, device=device,
@@ -98,8 +96,6 @@ def select_lambda(task: str, method: str, grid: list[float], base: str, recogniz
                   out: Path | None = None, device: str | None = None, progress: bool = True,
                   **train_options) -> dict:
     """Run the grid (resumable: finished candidates are reused) and record the choice."""
-    from ..reporting.provenance import Clock
-
     clock = Clock()
     started = time.perf_counter()
     dev = pick_device(device)
@@ -192,8 +188,6 @@ def select_loss_weight(task: str, term: str, method: str, grid: list[float], bas
     """
     if term not in TERMS:
         raise unknown_name("loss term", term, list(TERMS))
-    from ..reporting.provenance import Clock
-
     losses, weight_arg = TERMS[term]
     clock = Clock()
     started = time.perf_counter()

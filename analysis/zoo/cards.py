@@ -15,8 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import CheckpointError, RAExplorerError, close_names_hint
-from ..validation import check_arch_kwargs
 from . import MODELS
+from .options import check_arch_kwargs
 
 CARD_FORMAT = "ra-explorer-card/1"
 REQUIRED_FIELDS = ("format", "name", "kind", "arch", "arch_kwargs", "weights")

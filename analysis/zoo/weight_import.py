@@ -11,9 +11,9 @@ import torch
 
 from ..data.datasets import normal_dataset
 from ..errors import CheckpointError
-from ..validation import check_arch_kwargs
 from . import MODELS, create_model
 from .checkpoints import save_checkpoint
+from .options import check_arch_kwargs
 
 
 def weights_kwargs(arch: str, state: dict) -> dict:

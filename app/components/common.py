@@ -70,7 +70,7 @@ def result(name: str):
 def show_source(name: str, payload: dict) -> None:
     """Under a table or figure: which file it comes from and how it was made (one line), the
     whole provenance record on demand."""
-    from analysis.reporting.provenance import provenance_summary
+    from analysis.outputs.provenance import provenance_summary
 
     path = results_dir() / name
     try:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from analysis.analyses.quality import task_slug
+from analysis.data.tasks import task_slug
 from analysis.explore.tsne_chart import png_data_url, point_images
 from app.components.common import dataset, folder, get_workspace, result, results_dir
 

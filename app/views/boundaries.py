@@ -8,7 +8,7 @@ import streamlit as st
 
 from analysis.analyses.boundary import describe_schedule, legend_html
 from analysis.analyses.boundary_table import DIRECTIONS, empty_selection_note, estimate_text
-from analysis.analyses.quality import task_slug
+from analysis.data.tasks import task_slug
 from analysis.errors import RAExplorerError
 from analysis.explore.plane import (
     DEFAULT_EXTENT_MULTIPLE,

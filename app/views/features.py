@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis.analyses.features import HQ, default_sources
-from analysis.analyses.quality import task_slug
+from analysis.data.tasks import task_slug
 from analysis.explore.tsne_chart import (
     selection_images,
     selection_text,

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis.analyses.evaluate import evaluate
-from analysis.analyses.quality import task_slug
+from analysis.data.tasks import task_slug
 from analysis.explore.workspace import available_tasks, classifier_names
 from analysis.reporting.figures import accuracy_heatmap, lambda_figure, transfer_heatmap
 from analysis.reporting.paper.evaluation import lambda_sources

@@ -1,7 +1,15 @@
 import pytest
 import torch
 
-from analysis.data.tasks import JPEG_QUALITIES, NOISE_SIGMAS, TASKS, create_task, index_seed, jpeg_roundtrip
+from analysis.data.tasks import (
+    JPEG_QUALITIES,
+    NOISE_SIGMAS,
+    TASKS,
+    create_task,
+    index_seed,
+    jpeg_roundtrip,
+    task_slug,
+)
 from analysis.errors import UnknownNameError
 
 
@@ -100,6 +108,14 @@ def test_specs_parse_and_canonicalise():
         create_task("jpeg:sigma=3")
     with pytest.raises(UnknownNameError, match="denoise"):
         create_task("denoize")
+
+
+def test_a_task_names_its_files_by_its_slug():
+    # the names of the shipped result files (results/evaluate_sr_scale4.json ...)
+    assert create_task("sr").slug == task_slug("sr:scale=4") == "sr_scale4"
+    assert create_task("denoise").slug == "denoise_sigma0.1"
+    assert create_task("jpeg").slug == "jpeg_quality10"
+    assert task_slug("sr:scale=2,x=1") == "sr_scale2_x1"
 
 
 def test_index_seed_is_stable_and_spread():

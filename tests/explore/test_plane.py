@@ -118,8 +118,8 @@ def _map(res=8, extent=2.0):
 def test_the_map_image_is_pixel_exact_with_v_upwards_and_the_marks_drawn():
     from PIL import ImageColor
 
-    from analysis.analyses.boundary import class_palette
     from analysis.explore.plane import map_pixels
+    from analysis.palette import class_palette
 
     dmap, scale = _map(), 4
     names = ["a", "b", "c"]

@@ -131,7 +131,7 @@ def test_a_lasso_selects_exactly_the_drawn_points_inside_its_polygon(report):
 
 
 def test_scatter_payload_matches_the_frame_and_the_charts_colours(report):
-    from analysis.reporting.paper.style import CLASS_COLOURS
+    from analysis.palette import CLASS_COLOURS
 
     frame = tsne_frame(report, classes=[0, 2])
     data = scatter_payload(frame, report, width=640, height=400)

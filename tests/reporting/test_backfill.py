@@ -4,13 +4,13 @@ import hashlib
 import json
 import subprocess
 
+from analysis.outputs.provenance import provenance_summary
 from analysis.reporting.backfill import (
     card_digests_to_weights,
     first_commit_with,
     reconstructed_provenance,
     stale_checkpoints,
 )
-from analysis.reporting.provenance import provenance_summary
 
 
 def _repo(tmp_path):

@@ -1,6 +1,6 @@
 """The provenance of a lambda / loss-weight selection names the weights it rests on."""
 
-from analysis.reporting.provenance import Clock
+from analysis.outputs.provenance import Clock
 from analysis.training.selection import _provenance
 from analysis.zoo.checkpoints import sha256_file
 from tests.conftest import SYNTH

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from analysis.errors import RAExplorerError
+from analysis.methods import METHODS
 from analysis.training.classifiers import augment, pgd_l2, train_classifier
 from analysis.training.processors import train_processor
-from analysis.methods import METHODS
 from analysis.zoo.checkpoints import load_checkpoint, state_digest
 from tests.conftest import SYNTH, TINY_PROCESSOR, TINY_TRANSFORMER
 
@@ -109,8 +109,8 @@ def test_ra_needs_a_recognizer(tmp_path):
 
 def test_ra_transformer_keeps_p_on_mse_only(tiny_zoo, tmp_path):
     """P's gradient must not depend on lambda: T's loss sees P's output detached."""
-    from analysis.training.processors import ProcessorWithTransformer
     from analysis.methods.processors import LossContext, get_method
+    from analysis.training.processors import ProcessorWithTransformer
     from analysis.zoo import create_model
 
     torch.manual_seed(0)

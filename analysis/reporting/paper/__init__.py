@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 
+from ...data.tasks import task_slug
 from ...errors import unknown_name
 from .core import FigureOptions, PaperFigure, paper_style
 from .distances import build_bd
@@ -52,8 +53,6 @@ def download(kind: str, options: FigureOptions, fmt: str) -> bytes:
 
 def file_name(kind: str, options: FigureOptions, fmt: str) -> str:
     """``<kind>_<task slug>.<fmt>``: the name a download is saved under."""
-    from ...analyses.quality import task_slug
-
     return f"{kind}_{task_slug(options.task_spec())}.{fmt}"
 
 

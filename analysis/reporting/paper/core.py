@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...errors import RAExplorerError
+from ...outputs.provenance import provenance
 from .style import DEFAULT_DPI, DEFAULT_WIDTH, rc
 
 
@@ -109,10 +110,9 @@ def read_json(path: Path) -> dict:
 def figure_provenance(kind: str, *, dataset: str, split: str, n_images: int,
                       checkpoints: dict[str, str], seeds: dict, sources: list[Path] = (),
                       device="cpu") -> dict:
-    """:func:`analysis.reporting.provenance.provenance` of the figure, plus the figure kind and
+    """:func:`analysis.outputs.provenance.provenance` of the figure, plus the figure kind and
     the SHA-256 of each result file it reads (and that file's own provenance, if it has one)."""
     from ...zoo.checkpoints import sha256_file
-    from ..provenance import provenance
 
     record = provenance(dataset=dataset, split=split, n_images=n_images, checkpoints=checkpoints,
                         seeds=seeds, device=device)

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ...analyses.quality import task_slug
+from ...data.tasks import task_slug
 from ...errors import RAExplorerError
 from .core import FigureOptions, PaperFigure, figure_provenance, new_figure, read_json
 from .style import LINE_COLOURS, LINESTYLES

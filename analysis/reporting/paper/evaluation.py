@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...analyses.quality import task_slug
+from ...data.tasks import task_slug
 from ...errors import RAExplorerError, unknown_name
 from ..tables import lambda_rows, task_name, transfer_rows
 from .core import FigureOptions, PaperFigure, figure_provenance, new_figure, read_json, result_file

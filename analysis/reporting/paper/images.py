@@ -6,13 +6,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ...analyses.quality import task_slug
+from ...data.tasks import task_slug
 from ...errors import RAExplorerError, unknown_name
 from ...methods import METHOD_LABELS
+from ...palette import class_colour
 from ...pipeline.runner import CLEAN, NO_PROCESSING, processor_views, stream
 from .core import FigureOptions, PaperFigure, figure_provenance, new_figure
 from .selection import SEARCH_IMAGES, choose, record_table
-from .style import CLASS_COLOURS, CORRECT, WRONG
+from .style import CORRECT, WRONG, class_cmap
 
 
 def column_label(zoo, name: str) -> str:
@@ -231,7 +232,6 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
     and two others) in the plane through the plain output along d_RA and a seeded random
     orthogonal direction (:func:`analysis.explore.workspace.plane_maps`); one class legend,
     the plain output (x) and the RA output (star) marked, axes in [0,1]-pixel L2."""
-    from matplotlib.colors import ListedColormap
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -247,7 +247,7 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
     indices, chosen_by = zoo.indices(source, plain, ra, options.rows if options.filter else 1)
     ws = PlaneView(zoo, plain, ra, [source, *clfs])
     k = len(zoo.names)
-    cmap = ListedColormap([CLASS_COLOURS[c % len(CLASS_COLOURS)] for c in range(k)])
+    cmap = class_cmap(k)
     # one row per image (strip, then maps) when the figure is wide enough, else two rows
     stacked = options.width / (3 + len(clfs)) < STACK_BELOW_IN
     ncols = max(3, len(clfs)) if stacked else 3 + len(clfs)
@@ -308,7 +308,7 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
                       "class_index": int(classes[i, j])}
                      for i in range(len(vs)) for j in range(len(us))]
     rows += [{"panel": "legend", "class_index": c, "class": zoo.names[c]} for c in sorted(present)]
-    handles = [Patch(facecolor=CLASS_COLOURS[c % len(CLASS_COLOURS)], edgecolor="black",
+    handles = [Patch(facecolor=class_colour(c), edgecolor="black",
                      linewidth=0.3, label=zoo.names[c]) for c in sorted(present)]
     handles += [Line2D([], [], marker="X", color="black", linestyle="", markersize=4,
                        label=f"plain output ({plain})"),

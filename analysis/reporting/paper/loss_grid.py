@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...analyses.quality import task_slug
+from ...data.tasks import task_slug
 from ...errors import RAExplorerError
 from .core import FigureOptions, PaperFigure, figure_provenance, new_figure, read_json, result_file
 from .style import LINE_COLOURS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...analyses.quality import task_slug
+from ...data.tasks import task_slug
 from ...errors import RAExplorerError, unknown_name
 from ...methods import METHOD_LABELS
 from ..tables import table1_rows

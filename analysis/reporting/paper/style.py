@@ -6,13 +6,14 @@ never below :data:`MIN_FONT_PT`. Fonts: PDF embeds them as TrueType (``pdf.fontt
 never Type 3, which many venues reject); SVG draws glyphs as paths (``svg.fonttype = 'path'``)
 so that the file looks the same on a machine without DejaVu Sans and needs no font at all (the
 price: the text is not editable as text in Inkscape). Colours: the Okabe-Ito palette
-(colour-blind safe); lines and bars also differ by marker / hatch so that greyscale prints stay
-readable.
+(colour-blind safe); classes take the one class palette of :mod:`analysis.palette`, the app's
+too; lines and bars also differ by marker / hatch so that greyscale prints stay readable.
 """
 
 from __future__ import annotations
 
 from ...errors import InputError
+from ...palette import CLASS_COLOURS, OKABE_ITO, class_palette
 
 # Widths in inches of common two-column layouts; named after what they are, not after a venue.
 PRESETS = {"single": 3.25, "double": 6.75}
@@ -20,20 +21,11 @@ DEFAULT_WIDTH = PRESETS["double"]
 DEFAULT_DPI = 300
 MIN_FONT_PT = 6.0
 
-# Okabe & Ito (2008), "Color Universal Design": black, then the seven colours.
-OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky blue": "#56B4E9",
-             "bluish green": "#009E73", "yellow": "#F0E442", "blue": "#0072B2",
-             "vermillion": "#D55E00", "reddish purple": "#CC79A7"}
 LINE_COLOURS = [OKABE_ITO[k] for k in ("blue", "orange", "bluish green", "vermillion",
                                        "reddish purple", "sky blue", "black", "yellow")]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 LINESTYLES = ["-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), "-", "--"]
 HATCHES = ["", "///", "...", "xxx", "\\\\\\", "ooo", "---", "+++"]
-# Class regions of a decision map: the seven Okabe-Ito colours (no black: the markers are
-# black), then grey and two of Paul Tol's muted colours for classes 8 and 9.
-CLASS_COLOURS = [OKABE_ITO[k] for k in ("orange", "sky blue", "bluish green", "yellow", "blue",
-                                        "vermillion", "reddish purple")] + [
-    "#999999", "#DDCC77", "#882255"]
 BAR_COLOURS = CLASS_COLOURS[:8]           # fills: no black, so hatches stay visible
 CORRECT, WRONG = OKABE_ITO["bluish green"], OKABE_ITO["vermillion"]
 
@@ -59,6 +51,14 @@ def rc() -> dict:
     from cycler import cycler
 
     return {**RC, "axes.prop_cycle": cycler(color=LINE_COLOURS)}
+
+
+def class_cmap(k: int):
+    """The matplotlib colormap of a decision map with ``k`` classes (class ``c`` in the class
+    palette's colour; draw with ``vmin=-0.5, vmax=k - 0.5``)."""
+    from matplotlib.colors import ListedColormap
+
+    return ListedColormap(class_palette(k))
 
 
 def figure_width(width: float | None = None, preset: str | None = None) -> float:

@@ -10,10 +10,10 @@ silhouette) from its report under the panel."""
 
 from __future__ import annotations
 
-from ...analyses.quality import task_slug
+from ...data.tasks import task_slug
 from ...errors import RAExplorerError, unknown_name
+from ...palette import class_colour
 from .core import FigureOptions, PaperFigure, figure_provenance, new_figure, read_json, result_file
-from .style import CLASS_COLOURS
 
 DEFAULT_CLASSES = 4
 
@@ -41,7 +41,7 @@ def draw_panel(ax, report: dict, source: str, classes: list[int], panel: str) ->
     chosen = [p for p in report["points"] if p["label"] in classes]
     rows = []
     for c in classes:
-        colour = CLASS_COLOURS[c % len(CLASS_COLOURS)]
+        colour = class_colour(c)
         hq = [p for p in chosen if p["source"] == "HQ" and p["label"] == c]
         other = [p for p in chosen if p["source"] == source and p["label"] == c]
         ax.scatter([p["x"] for p in other], [p["y"] for p in other], marker="x", s=6,
@@ -59,7 +59,7 @@ def draw_panel(ax, report: dict, source: str, classes: list[int], panel: str) ->
 def class_legend(fig, names: list[str], classes: list[int]) -> None:
     from matplotlib.lines import Line2D
 
-    handles = [Line2D([], [], marker="o", linestyle="", color=CLASS_COLOURS[c % 10],
+    handles = [Line2D([], [], marker="o", linestyle="", color=class_colour(c),
                       markeredgecolor="black", markeredgewidth=0.2, label=names[c])
                for c in classes]
     fig.legend(handles=handles, loc="outside lower center", ncols=len(classes))

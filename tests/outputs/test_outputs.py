@@ -10,7 +10,7 @@ from analysis.cli.main import build_parser, main
 from analysis.cli.options import departures
 from analysis.config import PROJECT_ROOT
 from analysis.data.folders import dataset_slug, results_dir
-from analysis.reporting.outputs import destination
+from analysis.outputs.run_folders import destination
 from analysis.zoo.checkpoints import sha256_file
 from tests.conftest import SYNTH
 
@@ -118,7 +118,7 @@ def test_every_result_file_carries_provenance_with_the_checkpoint_hashes(
 def test_git_state_counts_code_changes_not_rewritten_results(tmp_path, monkeypatch):
     import subprocess
 
-    from analysis.reporting import provenance
+    from analysis.outputs import provenance
 
     def git(*args):
         subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)

@@ -13,13 +13,13 @@ from ..errors import RAExplorerError
 
 
 def _session(args):
-    from .db import make_engine, session_factory
+    from ..survey.db import make_engine, session_factory
 
     return session_factory(make_engine(args.db))()
 
 
 def _study(session, name):
-    from .store import get_study
+    from ..survey.store import get_study
 
     study = get_study(session, name)
     if study is None:
@@ -34,8 +34,8 @@ def _progress_line(done: int, total: int) -> None:
 
 def cmd_create(args) -> int:
     from ..explore.workspace import Workspace
-    from .content import study_from_zoo
-    from .validate import study_name
+    from ..survey.content import study_from_zoo
+    from ..survey.validate import study_name
 
     study_name(args.name)                 # a bad name fails before the models load
     t0 = time.perf_counter()
@@ -64,13 +64,13 @@ def cmd_create(args) -> int:
 def study_trials(session, study):
     from sqlalchemy import select
 
-    from .db import Trial
+    from ..survey.db import Trial
 
     return list(session.scalars(select(Trial).where(Trial.study_id == study.id)))
 
 
 def cmd_export(args) -> int:
-    from .store import export_csv
+    from ..survey.store import export_csv
 
     with _session(args) as session:
         sys.stdout.write(export_csv(session, _study(session, args.name)))
@@ -120,8 +120,8 @@ def format_summary(name: str, kind: str, s: dict) -> str:
 
 
 def cmd_summary(args) -> int:
-    from .stats import json_ready, study_summary
-    from .store import answer_rows
+    from ..survey.stats import json_ready, study_summary
+    from ..survey.store import answer_rows
 
     with _session(args) as session:
         study = _study(session, args.name)
@@ -136,7 +136,7 @@ def cmd_summary(args) -> int:
 
 
 def cmd_list(args) -> int:
-    from .store import list_studies, status, study_progress
+    from ..survey.store import list_studies, status, study_progress
 
     with _session(args) as session:
         rows = []
@@ -152,7 +152,7 @@ def cmd_list(args) -> int:
 
 def _set(new):
     def handler(args) -> int:
-        from .store import set_status
+        from ..survey.store import set_status
 
         with _session(args) as session:
             study = _study(session, args.name)
@@ -163,7 +163,7 @@ def _set(new):
 
 
 def cmd_delete(args) -> int:
-    from .store import delete_study
+    from ..survey.store import delete_study
 
     with _session(args) as session:
         study = _study(session, args.name)
@@ -173,7 +173,7 @@ def cmd_delete(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from .demo import DEMO_NAME, ensure_demo
+    from ..survey.demo import DEMO_NAME, ensure_demo
 
     t0 = time.perf_counter()
     with _session(args) as session:
@@ -191,8 +191,8 @@ def _db(p):
 
 def register(subparsers) -> argparse.ArgumentParser:
     """Add ``survey`` and its verbs (each with its handler as ``func``) to ``subparsers``."""
-    from .content import IMAGE_CHOICES
-    from .design import KINDS
+    from ..survey.content import IMAGE_CHOICES
+    from ..survey.design import KINDS
 
     survey = subparsers.add_parser("survey", help="create, list, export, summarise, close, "
                                    "archive or delete human-preference studies")
