@@ -25,7 +25,13 @@ from ..data.tasks import create_task
 from ..device import pick_device
 from ..reporting.provenance import Clock, provenance
 from ..zoo.catalogue import select_models
-from ..zoo.checkpoints import checkpoint_dir, collection_dirs, load_checkpoint, locate
+from ..zoo.checkpoints import (
+    checkpoint_dir,
+    classifier_cards,
+    collection_dirs,
+    load_checkpoint,
+    locate,
+)
 from .records import RecordSink, RecordTable, run_sinks
 from .runner import ProcessedBatch, chain, stream, tqdm_progress
 
@@ -43,7 +49,8 @@ class Setting:
 
     Attributes: ``task`` (task object or None), ``dataset`` (spec), ``folder`` (Path),
     ``device`` (torch.device), ``clock`` (:class:`~analysis.reporting.provenance.Clock`),
-    ``test`` (the test split, loaded on first use) and ``info`` (its dataset info).
+    ``test`` (the test split, loaded on first use), ``info`` (its dataset info), and
+    ``classifier_cards`` / ``processor_cards`` (name -> card, the last :meth:`select`).
     """
 
     def __init__(self, task: str | None = None, dataset: str | None = None, folder=None,
@@ -54,6 +61,8 @@ class Setting:
         self.device = pick_device(device)
         self.folder = checkpoint_dir(folder)
         self.data_root = data_root
+        self.classifier_cards: dict[str, dict] = {}    # name -> card, set by :meth:`select`
+        self.processor_cards: dict[str, dict] = {}
         self._shared = {"test": None, "models": {}}   # shared with :meth:`for_task` copies
 
     # ------------------------------------------------------------------ data
@@ -76,18 +85,28 @@ class Setting:
         return other
 
     # ------------------------------------------------------------------ models
-    def select(self, processors=None, classifiers=None,
-               collections: tuple[str, ...] = ()) -> tuple[list[dict], list[dict]]:
+    def select(self, processors=None, classifiers=None, collections: tuple[str, ...] = (),
+               recognizers: bool = False) -> tuple[list[dict], list[dict]]:
         """(classifier cards, processor cards) of the dataset and task, see
-        :func:`analysis.zoo.catalogue.select_models`; ``collections``: names of
-        :data:`~analysis.zoo.checkpoints.COLLECTIONS` whose processors are added after the
-        zoo's (e.g. ``("loss-grid",)``)."""
+        :func:`analysis.zoo.catalogue.select_models`, also kept as ``classifier_cards`` and
+        ``processor_cards`` (name -> card) for :meth:`models` and :meth:`digests`.
+
+        ``collections``: names of :data:`~analysis.zoo.checkpoints.COLLECTIONS` whose
+        processors are added after the zoo's (e.g. ``("loss-grid",)``); ``recognizers``:
+        every classifier, the recognizer-side ones (``checkpoints/recognizers/``) after the
+        zoo's (:func:`analysis.zoo.checkpoints.classifier_cards`), unless ``classifiers``
+        names some.
+        """
         clf_cards, proc_cards = select_models(self.task.spec, self.dataset, self.folder,
                                               processors, classifiers)
+        if recognizers and not classifiers:
+            clf_cards = classifier_cards(self.folder, self.dataset)
         present = collection_dirs(self.folder)
         for name in collections:
             if name in present:
                 proc_cards += select_models(self.task.spec, self.dataset, present[name])[1]
+        self.classifier_cards = {c["name"]: c for c in clf_cards}
+        self.processor_cards = {c["name"]: c for c in proc_cards}
         return clf_cards, proc_cards
 
     def load(self, cards: list[dict]) -> dict[str, torch.nn.Module]:
@@ -98,6 +117,16 @@ class Setting:
             if key not in models:
                 models[key] = load_checkpoint(card["path"], device=self.device)[0]
         return {c["name"]: models[str(c["path"])] for c in cards}
+
+    def models(self, names) -> dict[str, torch.nn.Module]:
+        """{name: model} of the selected cards (:meth:`select`) named in ``names``."""
+        cards = {**self.classifier_cards, **self.processor_cards}
+        return self.load([cards[n] for n in dict.fromkeys(names)])
+
+    def digests(self, *names: str) -> dict[str, str]:
+        """{name: SHA-256 of its weights} of the selected cards named."""
+        cards = {**self.classifier_cards, **self.processor_cards}
+        return {n: cards[n]["weights"]["sha256"] for n in names}
 
     def checkpoint(self, name: str, kind: str | None = None) -> tuple[torch.nn.Module, dict]:
         """(model, card) of checkpoint ``name`` in the folder or one of its collections

@@ -13,7 +13,8 @@ from analysis.explore.tsne_chart import (
     shown_sources,
     tsne_frame,
 )
-from analysis.explore.workspace import available_tasks, classifier_names, enlarge_png
+from analysis.explore.encoders import enlarge_png
+from analysis.explore.workspace import available_tasks, classifier_names
 from app.components.common import (
     dataset,
     folder,

@@ -5,7 +5,8 @@ import streamlit as st
 
 from analysis.errors import RAExplorerError
 from analysis.explore.gallery import FILTERS, SORTS, Query, describe
-from analysis.explore.workspace import available_tasks, classifier_names, enlarge_png
+from analysis.explore.encoders import enlarge_png
+from analysis.explore.workspace import available_tasks, classifier_names
 from app.components.common import dataset, folder, get_workspace, missing
 from app.components.thumbnail_grid import opened_index, thumbnail_grid
 
