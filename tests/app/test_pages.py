@@ -250,10 +250,10 @@ def test_the_boundaries_page_prefetches_the_next_images_of_its_picker(env, monke
     drawn, lock = [], threading.Lock()
     real = cache.plane_maps
 
-    def counting(ws, index, names, extent, resolution, **kw):
+    def counting(plane, models, extent, resolution, **kw):
         with lock:
-            drawn.append((index, tuple(names), threading.current_thread().name))
-        return real(ws, index, names, extent, resolution, **kw)
+            drawn.append((plane.index, tuple(models), threading.current_thread().name))
+        return real(plane, models, extent, resolution, **kw)
 
     monkeypatch.setattr(cache, "plane_maps", counting)
     at = run("views/boundaries.py")
