@@ -51,7 +51,7 @@ def extract(setting: Setting, classifier: str, n: int = 1000, batch_size: int = 
     of the setting's test split under its task.
 
     Sources: HQ, LQ and the task's processors named in ``processors`` (default: one per
-    method, :func:`analysis.evaluate.main_processors`; ``[]``: HQ and LQ only). The classifier
+    method, :func:`analysis.zoo.catalogue.main_processors`; ``[]``: HQ and LQ only). The classifier
     may live in a collection (``checkpoints/recognizers/``).
     """
     the_task = setting.task

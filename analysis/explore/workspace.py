@@ -155,7 +155,7 @@ class Workspace(Setting):
         return next((n for n, c in self.processor_cards.items() if c.get("method") == "ra"), None)
 
     def main_processors(self) -> list[str]:
-        """One processor per method (see :func:`analysis.evaluate.main_processors`)."""
+        """One processor per method (see :func:`analysis.zoo.catalogue.main_processors`)."""
         return main_processors(list(self.processor_cards.values()), self.task.name)
 
     def default_pair(self) -> list[str]:
