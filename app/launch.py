@@ -45,11 +45,13 @@ def preload(task: str | None = None) -> float:
     matplotlib.use("Agg")
     import matplotlib.pyplot  # noqa: F401  (Compare's colour bars; about 0.5 s on first use)
 
-    import analysis.analyses.boundary  # noqa: F401
+    import analysis.analyses.boundary_maps  # noqa: F401
+    import analysis.analyses.boundary_search  # noqa: F401
     import analysis.analyses.features  # noqa: F401
     import analysis.reporting.figures  # noqa: F401
     from analysis.errors import RAExplorerError
-    from analysis.explore.workspace import available_tasks, colour_bar_png
+    from analysis.explore.encoders import colour_bar_png
+    from analysis.explore.workspace import available_tasks
 
     colour_bar_png(1.0, "warm-up")          # matplotlib's font cache and Agg canvas
 

@@ -35,15 +35,13 @@ from pathlib import Path
 
 import torch
 
-from analysis.analyses.boundary import (
-    _predict,
+from analysis.analyses.boundary_maps import (
     adaptive_decision_map,
     agreement,
-    boundary_distance,
     decision_map,
-    linear_scan_distance,
     orthogonal_direction,
 )
+from analysis.analyses.boundary_search import _predict, boundary_distance, linear_scan_distance
 from analysis.analyses.boundary_table import image_random_directions, processed_pair
 from analysis.data.datasets import load_dataset
 from analysis.data.folders import results_dir

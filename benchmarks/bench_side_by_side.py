@@ -71,16 +71,15 @@ def in_a_thread(fn):
 
 
 def image_jobs(ws, index: int, names: list[str], resolution: int, eager: bool):
-    from analysis.analyses.boundary import adaptive_decision_map
+    from analysis.analyses.boundary_maps import adaptive_decision_map
     from analysis.explore.plane import (
         DEFAULT_EXTENT_MULTIPLE,
         extent_for,
         image_boundary_distances,
-        image_plane,
+        plane_maps,
     )
-    from analysis.explore.workspace import plane_maps
 
-    plane = image_plane(ws, index)
+    plane = ws.plane(index)
     extent = extent_for(DEFAULT_EXTENT_MULTIPLE, plane.ra_length)
 
     def eager_map(name):
@@ -88,11 +87,12 @@ def image_jobs(ws, index: int, names: list[str], resolution: int, eager: bool):
                                      extent, resolution, coarse_step=8, batch_size=128).classes
 
     def page_map(name):
-        return plane_maps(ws, index, [name], extent, resolution)["maps"][name].classes
+        return plane_maps(ws.plane(index), ws.models([name]), extent,
+                          resolution)["maps"][name].classes
 
     draw = eager_map if eager else page_map
     return ([lambda n=n: draw(n) for n in names]
-            + [lambda n=n: image_boundary_distances(ws, plane, [n]) for n in names])
+            + [lambda n=n: image_boundary_distances(plane, ws.models([n])) for n in names])
 
 
 def bench_images(args) -> None:
@@ -131,8 +131,8 @@ def bench_images(args) -> None:
 
 
 def bench_channels(args) -> None:
-    from analysis.analyses.boundary import adaptive_decision_map
-    from analysis.explore.plane import DEFAULT_EXTENT_MULTIPLE, extent_for, image_plane
+    from analysis.analyses.boundary_maps import adaptive_decision_map
+    from analysis.explore.plane import DEFAULT_EXTENT_MULTIPLE, extent_for
     from analysis.explore.workspace import Workspace
     from analysis.pipeline.backends import channels_last_copy
 
@@ -144,7 +144,7 @@ def bench_channels(args) -> None:
     differ = total = 0
     try:
         for index in range(args.images):
-            plane = image_plane(ws, index)
+            plane = ws.plane(index)
             extent = extent_for(DEFAULT_EXTENT_MULTIPLE, plane.ra_length)
             for k, name in enumerate(names):
                 models = {"eager": ws.classifiers[name],

@@ -29,7 +29,7 @@ import torch
 
 from analysis.cli.main import main
 from analysis.errors import RAExplorerError
-from analysis.explore.workspace import read_upload
+from analysis.explore.upload import read_upload
 from analysis.zoo.checkpoints import load_card, load_checkpoint, save_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -590,7 +590,7 @@ def test_memory_error_while_decoding_is_the_size_sentence(monkeypatch):
 
 def test_pil_bomb_error_is_the_size_sentence(monkeypatch):
     """Even with our own limits raised, PIL's DecompressionBombError becomes the same sentence."""
-    import analysis.explore.workspace as explore
+    import analysis.explore.upload as explore
 
     monkeypatch.setattr(explore, "MAX_UPLOAD_SIDE", 10**9)
     monkeypatch.setattr(explore, "MAX_UPLOAD_PIXELS", 10**12)

@@ -28,7 +28,7 @@ def class_map() -> SimpleNamespace:
 
 def app_map_rgb(dmap, scale: int = 8) -> np.ndarray:
     """The map as the Boundaries page sends it: map_pixels, then the component's PNG URL."""
-    from analysis.explore.plane import map_pixels
+    from analysis.explore.map_view import map_pixels
     from app.components.map_image import png_data_url
 
     url = png_data_url(map_pixels(dmap, [str(c) for c in range(K)], scale=scale))
@@ -67,7 +67,7 @@ def test_the_app_map_and_the_paper_figure_give_every_class_the_same_rgb():
 
 
 def test_the_boundaries_legend_and_the_features_chart_read_the_same_palette():
-    from analysis.analyses.boundary import legend_html
+    from analysis.explore.map_view import legend_html
     from analysis.explore.tsne_chart import scatter_payload
 
     names = [f"class {c}" for c in range(K)]

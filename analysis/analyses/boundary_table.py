@@ -19,27 +19,25 @@ import math
 import os
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ..config import EMBEDDED_DATASET
-from ..data.datasets import load_dataset
 from ..data.sampling import Sample
-from ..data.tasks import create_task, index_seed, task_slug
-from ..device import pick_device
+from ..data.tasks import index_seed, task_slug
 from ..errors import RAExplorerError
-from ..outputs.provenance import Clock, provenance
 from ..outputs.result_files import result_files
-from ..pipeline.runner import gather_objects, processor_views, stream, tqdm_progress
+from ..pipeline.runner import gather_objects, processor_views
 from ..pipeline.runner import world as runner_world
-from ..zoo.catalogue import checkpoint_dir, find_checkpoints
+from ..pipeline.setting import Setting
+from ..zoo.catalogue import find_checkpoints
 from ..zoo.checkpoints import load_checkpoint
-from .boundary import (
+from .boundary_search import (
     boundary_distance,
     describe_schedule,
     random_directions,
     schedule_points,
     schedule_settings,
-    summarize,
     unit,
 )
 
@@ -83,21 +81,21 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
     With ``pair`` and not ``all_images``, BDs are only searched on the images
     that the pair selects. ``schedule`` and its parameters (``first_step`` and
     ``growth``, or ``steps``) choose the coarse scan of
-    :func:`analysis.boundary.boundary_distance`. Returns (records sorted by
+    :func:`analysis.analyses.boundary_search.boundary_distance`. Returns (records sorted by
     index, settings).
     """
     search = {"max_dist": max_dist, "tol": tol, "steps": steps, "schedule": schedule,
               "first_step": first_step, "growth": growth, "clip": clip}
     schedule_points(schedule, max_dist, steps, first_step, growth)  # bad settings fail before any work
-    clock = Clock()
-    the_task = create_task(task)
+    setting = Setting(task, dataset, folder, device)
+    the_task = setting.task
     name = the_task.name
     plain, ra = plain or f"{name}-plain", ra or f"{name}-ra"
-    dev = pick_device(device)
+    dev = setting.device
     rank, world = runner_world()
     if dev.type == "cuda" and world > 1:
-        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-    base = checkpoint_dir(folder)
+        dev = setting.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    base = setting.folder
     models, digests = {}, {}
     for n in [plain, ra, *classifiers]:
         if not (base / f"{n}.json").exists():
@@ -106,13 +104,13 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
         kind = "processor" if n in (plain, ra) else "classifier"
         models[n], card = load_checkpoint(base / n, device=dev, kind=kind)
         digests[n] = card["weights"]["sha256"]
-    test = load_dataset(dataset, "test")
+    test = setting.test
     n_total = len(test) if limit is None else min(limit, len(test))
     records = []
-    bar, close = tqdm_progress(f"boundaries {the_task.spec}", progress)
     pair_models = {plain: models[plain], ra: models[ra]}
-    for batch in stream(the_task, pair_models, test, dev, batch_size, limit, seed=0,
-                        include_clean=False, on_progress=bar):
+    for batch in setting.batches(pair_models, desc=f"boundaries {the_task.spec}",
+                                 progress=progress, batch_size=batch_size, limit=limit, seed=0,
+                                 include_clean=False):
         labels, indices = batch.labels, batch.indices
         x, d_ra, ra_len = plain_ra_geometry(batch.views[plain].machine, batch.views[ra].machine)
         preds = {c: models[c](x).argmax(1).cpu() for c in classifiers}
@@ -138,7 +136,6 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
                 "bd": {c: {dname: float(bds[(c, dname)][k]) for dname in DIRECTIONS}
                        for c in classifiers},
                 "dims": dims})
-    close()
     records = sorted(gather_objects(records, world), key=lambda r: r["index"])
     settings = {"task": the_task.spec, "dataset": dataset, "plain": plain, "ra": ra,
                 "limit": n_total, "tol": tol,
@@ -146,10 +143,34 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
                 **schedule_settings(schedule, max_dist, steps, first_step, growth),
                 "clip": clip, "seed": seed, "all_images": all_images, "world_size": world,
                 "units": "L2 distance in [0,1]-pixel units; rms = L2 / sqrt(C*H*W)"}
-    settings["provenance"] = provenance(
-        dataset=dataset, split="test", n_images=n_total, checkpoints=digests,
-        seeds={"degradation": 0, "directions": seed}, device=dev, clock=clock, world_size=world)
+    settings["provenance"] = setting.provenance(
+        n_images=n_total, checkpoints=digests, seeds={"degradation": 0, "directions": seed},
+        world_size=world)
     return records, settings
+
+
+def bootstrap_ci(values, stat=np.mean, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap 95 % CI of ``stat`` over ``values`` (NaN if fewer than 2)."""
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.size < 2:
+        return math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, arr.size, size=(n_boot, arr.size))
+    stats = stat(arr[idx], axis=1)
+    return float(np.percentile(stats, 2.5)), float(np.percentile(stats, 97.5))
+
+
+def summarize(values, seed: int = 0) -> dict:
+    """Mean and median of the uncensored values with bootstrap 95 % CIs, and counts."""
+    arr = np.asarray([v for v in values if not math.isnan(v)], dtype=np.float64)
+    n_cens = int(sum(math.isnan(v) for v in values))
+    if arr.size == 0:
+        return {"n": 0, "censored": n_cens, "mean": math.nan, "mean_ci95": [math.nan, math.nan],
+                "median": math.nan, "median_ci95": [math.nan, math.nan]}
+    return {"n": int(arr.size), "censored": n_cens,
+            "mean": float(arr.mean()), "mean_ci95": list(bootstrap_ci(arr, np.mean, seed=seed)),
+            "median": float(np.median(arr)),
+            "median_ci95": list(bootstrap_ci(arr, np.median, seed=seed))}
 
 
 def pair_table(records: list[dict], source: str, target: str, all_images: bool = False,

@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import math
 
-from ..config import default_dataset
-from ..data.datasets import load_dataset
 from ..data.tasks import create_task
-from ..device import pick_device
 from ..errors import RAExplorerError
-from ..outputs.provenance import Clock, provenance
-from ..pipeline.records import RecordSink, RecordTable, run_sinks
-from ..pipeline.runner import CLEAN, NO_PROCESSING, stream, tqdm_progress, world
+from ..pipeline.records import RecordSink, RecordTable
+from ..pipeline.runner import CLEAN, NO_PROCESSING, world
+from ..pipeline.setting import Setting
 from ..stats import Z95, mean_interval, wilson_interval
 from ..zoo.catalogue import (
     main_processors,
@@ -30,7 +27,6 @@ from ..zoo.catalogue import (
     select_models,
     tasks_in_zoo,
 )
-from ..zoo.checkpoints import load_models
 
 __all__ = ["CLEAN", "NO_PROCESSING", "PAPER_TASKS", "accuracy_report", "evaluate", "format_report",
            "main_processors", "measure_task", "paired_difference", "report_tasks",
@@ -73,35 +69,22 @@ def measure_task(task: str, dataset: str | None = None, folder=None, limit: int 
     """
     from ..metrics.registry import create_metric
 
-    clock = Clock()
-    dataset = default_dataset(dataset)
-    the_task = create_task(task)
-    dev = pick_device(device)
-    clf_cards, proc_cards = select_models(the_task.spec, dataset, folder, processors, classifiers)
+    setting = Setting(task, dataset, folder, device, data_root)
+    clf_cards, proc_cards = setting.select(processors, classifiers)
     if not clf_cards:
-        raise RAExplorerError(no_checkpoints_message("classifier", dataset, folder))
-    clfs = load_models(clf_cards, dev)
-    procs = load_models(proc_cards, dev)
-    test = load_dataset(dataset, "test", root=data_root)
-    sink = RecordSink(clfs, {"psnr": create_metric("psnr", device=dev),
-                             "ssim": create_metric("ssim", device=dev)}, execution)
-    bar, close = tqdm_progress(f"evaluate {the_task.spec}", progress)
-
-    def report(done, total):
-        bar(done, total)
-        if on_progress is not None:
-            on_progress(done, total)
-
-    try:
-        run_sinks(stream(the_task, procs, test, dev, batch_size, limit, seed=seed,
-                         on_progress=report), [sink, *extra_sinks])
-    finally:
-        close()
+        raise RAExplorerError(no_checkpoints_message("classifier", setting.dataset, folder))
+    dev = setting.device
+    sink = RecordSink(setting.load(clf_cards), {"psnr": create_metric("psnr", device=dev),
+                                                "ssim": create_metric("ssim", device=dev)},
+                      execution)
+    setting.run(setting.load(proc_cards), [sink, *extra_sinks], desc=f"evaluate {setting.task.spec}",
+                progress=progress, on_progress=on_progress, batch_size=batch_size, limit=limit,
+                seed=seed)
     rank, size = world()
+    test = setting.test
     n = len(test) if limit is None else min(limit, len(test))
-    record = provenance(dataset=dataset, split="test", n_images=n,
-                        checkpoints=model_digests(clf_cards, proc_cards),
-                        seeds={"degradation": seed}, device=dev, clock=clock, world_size=size)
+    record = setting.provenance(n_images=n, checkpoints=model_digests(clf_cards, proc_cards),
+                                seeds={"degradation": seed}, world_size=size)
     record["execution"] = sink.execution()
     if progress and rank == 0 and record["execution"]:
         import sys
@@ -109,7 +92,7 @@ def measure_task(task: str, dataset: str | None = None, folder=None, limit: int 
         print("execution: " + "; ".join(f"{name} {p.summary()}"
                                         for name, p in sink.predictors.items() if p.plan),
               file=sys.stderr)
-    table = sink.table(the_task.spec, dataset, "test", size, record)
+    table = sink.table(setting.task.spec, setting.dataset, "test", size, record)
     return table, clf_cards, proc_cards
 
 

@@ -25,15 +25,12 @@ import numpy as np
 import torch
 
 from ..config import EMBEDDED_DATASET
-from ..data.datasets import load_dataset
-from ..data.tasks import create_task, task_slug
-from ..device import pick_device
+from ..data.tasks import task_slug
 from ..errors import RAExplorerError
-from ..outputs.provenance import Clock, provenance
 from ..outputs.result_files import result_files
-from ..pipeline.runner import CLEAN, NO_PROCESSING, stream, tqdm_progress
-from ..zoo.catalogue import main_processors, model_digests, select_models
-from ..zoo.checkpoints import load_checkpoint, load_models
+from ..pipeline.runner import CLEAN, NO_PROCESSING
+from ..pipeline.setting import Setting
+from ..zoo.catalogue import main_processors, model_digests
 
 HQ, LQ = "HQ", "LQ"
 TSNE_BACKENDS = ("opentsne", "sklearn")
@@ -49,48 +46,42 @@ def stratified_indices(labels: torch.Tensor, n: int, num_classes: int) -> torch.
 
 
 @torch.no_grad()
-def extract(task: str, classifier: str, dataset: str = EMBEDDED_DATASET, folder=None,
-            n: int = 1000, device: str | None = None, batch_size: int = 500,
+def extract(setting: Setting, classifier: str, n: int = 1000, batch_size: int = 500,
             processors: list[str] | None = None, progress: bool = True) -> dict:
-    """Penultimate features (float32 arrays) and predictions per source for N stratified images.
+    """Penultimate features (float32 arrays) and predictions per source for N stratified images
+    of the setting's test split under its task.
 
     Sources: HQ, LQ and the task's processors named in ``processors`` (default: one per
-    method, :func:`analysis.evaluate.main_processors`; ``[]``: HQ and LQ only). The classifier
+    method, :func:`analysis.zoo.catalogue.main_processors`; ``[]``: HQ and LQ only). The classifier
     may live in a collection (``checkpoints/recognizers/``).
     """
-    the_task = create_task(task)
-    dev = pick_device(device)
-    from ..zoo.catalogue import locate
-
-    clf, clf_card = load_checkpoint(locate(classifier, folder), device=dev, kind="classifier")
-    _, proc_cards = select_models(the_task.spec, dataset, folder)
+    the_task = setting.task
+    clf, clf_card = setting.checkpoint(classifier, kind="classifier")
+    _, proc_cards = setting.select()
     wanted = main_processors(proc_cards, the_task.name) if processors is None else processors
     unknown = sorted(set(wanted) - {c["name"] for c in proc_cards})
     if unknown:
         raise RAExplorerError(f"No processor {', '.join(unknown)} for task {the_task.spec}; "
                               f"'python -m analysis zoo' lists them.")
     chosen_cards = [c for c in proc_cards if c["name"] in wanted]
-    procs = load_models(chosen_cards, dev)
-    test = load_dataset(dataset, "test")
+    procs = setting.load(chosen_cards)
+    test = setting.test
     idx = stratified_indices(test.labels, n, test.info.num_classes)
     names = {CLEAN: HQ, NO_PROCESSING: LQ}
     feats = {s: [] for s in [HQ, LQ, *procs]}
     preds = {s: [] for s in feats}
     labels = []
-    bar, close = tqdm_progress(f"features {the_task.spec}", progress)
-    try:
-        for batch in stream(the_task, procs, test, dev, batch_size, indices=idx, shard=False,
-                            on_progress=bar):
-            for inp, views in batch.views.items():
-                out = clf.features(views.machine, ["penultimate", "logits"])
-                feats[names.get(inp, inp)].append(out["penultimate"].cpu())
-                preds[names.get(inp, inp)].append(out["logits"].argmax(1).cpu())
-            labels.append(batch.labels)
-    finally:
-        close()
-    return {"task": the_task.spec, "device": dev,
+    for batch in setting.batches(procs, desc=f"features {the_task.spec}", progress=progress,
+                                 batch_size=batch_size, indices=idx, shard=False):
+        for inp, views in batch.views.items():
+            out = clf.features(views.machine, ["penultimate", "logits"])
+            feats[names.get(inp, inp)].append(out["penultimate"].cpu())
+            preds[names.get(inp, inp)].append(out["logits"].argmax(1).cpu())
+        labels.append(batch.labels)
+    return {"task": the_task.spec,
             "checkpoints": {classifier: clf_card["weights"]["sha256"],
-                            **model_digests(chosen_cards)}, "classifier": classifier, "dataset": dataset,
+                            **model_digests(chosen_cards)}, "classifier": classifier,
+            "dataset": setting.dataset,
             "indices": idx.numpy(), "labels": torch.cat(labels).numpy(),
             "class_names": list(test.info.class_names),
             "features": {s: torch.cat(v).numpy().astype(np.float32) for s, v in feats.items()},
@@ -148,9 +139,8 @@ def feature_report(task: str, classifier: str, n: int = 1000, seed: int = 0,
                    processors: list[str] | None = None, progress: bool = True) -> dict:
     """HQ / LQ / processed features of ``n`` stratified test images: convergence measures,
     accuracy per source and (``with_embedding``) the 2-D t-SNE points, with provenance."""
-    clock = Clock()
-    data = extract(task, classifier, dataset=dataset, folder=folder, n=n, device=device,
-                   processors=processors, progress=progress)
+    setting = Setting(task, dataset, folder, device)
+    data = extract(setting, classifier, n=n, processors=processors, progress=progress)
     sources = list(data["features"])
     report = {k: data[k] for k in ("task", "classifier", "dataset", "class_names")}
     report.update({"n_images": int(len(data["labels"])), "sources": sources, "seed": seed,
@@ -167,10 +157,9 @@ def feature_report(task: str, classifier: str, n: int = 1000, seed: int = 0,
              "prediction": int(data["predictions"][s][i]),
              "x": float(xy[k * m + i, 0]), "y": float(xy[k * m + i, 1])}
             for k, s in enumerate(sources) for i in range(m)]
-    report["provenance"] = provenance(
-        dataset=dataset, split="test", n_images=report["n_images"],
-        checkpoints=data["checkpoints"], seeds={"degradation": 0, "tsne": seed},
-        device=data["device"], clock=clock)
+    report["provenance"] = setting.provenance(
+        n_images=report["n_images"], checkpoints=data["checkpoints"],
+        seeds={"degradation": 0, "tsne": seed})
     return report
 
 

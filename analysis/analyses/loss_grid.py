@@ -19,18 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import QUALITY_IMAGES, default_dataset
-from ..data.datasets import load_dataset
-from ..data.tasks import create_task, task_slug
-from ..device import pick_device
+from ..config import QUALITY_IMAGES
+from ..data.tasks import task_slug
 from ..errors import RAExplorerError
-from ..outputs.provenance import Clock, provenance, provenance_summary
 from ..outputs.result_files import write_result
-from ..pipeline.records import RecordSink, run_sinks
-from ..pipeline.runner import NO_PROCESSING, chain, stream, tqdm_progress
+from ..pipeline.records import RecordSink
+from ..pipeline.runner import NO_PROCESSING
+from ..pipeline.setting import Setting
 from ..stats import wilson_interval
 from ..zoo.catalogue import find_checkpoints, model_digests, select_models
-from ..zoo.checkpoints import load_models
 from .quality import quality_result, quality_sink
 
 COMBOS = ("E", "EP", "EPT", "ET", "P", "PT")
@@ -134,12 +131,10 @@ def loss_grid_report(task: str = "sr", dataset: str | None = None, folder=None,
     ``limit``: test images for the errors (None: the whole split); ``quality_limit``: the first
     that many of them also get every metric of ``metrics`` (default :func:`default_metrics`).
     """
-    clock = Clock()
-    dataset = default_dataset(dataset)
-    the_task = create_task(task)
-    dev = pick_device(device)
+    setting = Setting(task, dataset, folder, device, data_root)
+    spec, dataset = setting.task.spec, setting.dataset
     standard, robust = evaluators
-    clf_cards, _ = select_models(the_task.spec, dataset, folder, classifiers=list(evaluators))
+    clf_cards, _ = setting.select(classifiers=list(evaluators))
     by_name = {c["name"]: c for c in clf_cards}
     missing = [e for e in evaluators if e not in by_name]
     if missing:
@@ -149,22 +144,17 @@ def loss_grid_report(task: str = "sr", dataset: str | None = None, folder=None,
         raise RAExplorerError(f"The robust evaluator {robust} was not trained adversarially.")
     if (by_name[standard].get("training") or {}).get("adversarial"):
         raise RAExplorerError(f"The standard evaluator {standard} was trained adversarially.")
-    proc_cards = grid_models(the_task.spec, dataset, folder, grid_folder)
-    procs = load_models(proc_cards, dev)
-    classifiers = load_models([by_name[e] for e in evaluators], dev)
+    proc_cards = grid_models(spec, dataset, folder, grid_folder)
+    procs = setting.load(proc_cards)
+    classifiers = setting.load([by_name[e] for e in evaluators])
     names = list(metrics) if metrics else default_metrics(standard, robust)
-    quality = quality_sink(names, folder, dev, limit=quality_limit)
+    quality = quality_sink(names, folder, setting.device, limit=quality_limit)
     records = RecordSink(classifiers)
-    test = load_dataset(dataset, "test", root=data_root)
-    bar, close = tqdm_progress(f"loss grid {the_task.spec}", progress)
-    try:
-        run_sinks(stream(the_task, procs, test, dev, batch_size, limit, seed=seed,
-                         include_clean=True, on_progress=chain(bar)), [quality, records])
-    finally:
-        close()
+    setting.run(procs, [quality, records], desc=f"loss grid {spec}", progress=progress,
+                batch_size=batch_size, limit=limit, seed=seed, include_clean=True)
     quality.gather()
-    table = records.table(the_task.spec, dataset, "test")
-    q = quality_result(quality, the_task.spec, dataset, proc_cards, seed)
+    table = records.table(spec, dataset, "test")
+    q = quality_result(quality, spec, dataset, proc_cards, seed)
     labels = {c["name"]: _label(c) for c in proc_cards}
     features = {c["name"]: features_of(c) for c in proc_cards}
     for row in q["rows"]:
@@ -178,7 +168,7 @@ def loss_grid_report(task: str = "sr", dataset: str | None = None, folder=None,
     correlation = rank_correlation([model_errors[m][standard]["error"] for m in models],
                                    [model_errors[m][robust]["error"] for m in models])
     return {
-        "task": the_task.spec, "dataset": dataset, "split": "test",
+        "task": spec, "dataset": dataset, "split": "test",
         "n_images": len(table), "quality_images": quality.n_images(),
         "evaluators": {"standard": standard, "robust": robust},
         "metrics": q["metrics"], "quality_rows": q["rows"], "error_rows": errors,
@@ -188,10 +178,9 @@ def loss_grid_report(task: str = "sr", dataset: str | None = None, folder=None,
             "patch_pixels", "feature_norm")} | {"lambda": c.get("lambda"),
                                                 "source": c.get("source")}
             for c in proc_cards},
-        "provenance": provenance(
-            dataset=dataset, split="test", n_images=len(table),
-            checkpoints=model_digests(clf_cards, proc_cards),
-            seeds={"degradation": seed}, device=dev, clock=clock),
+        "provenance": setting.provenance(
+            n_images=len(table), checkpoints=model_digests(clf_cards, proc_cards),
+            seeds={"degradation": seed}),
     }
 
 
@@ -204,6 +193,8 @@ def _pm(v: dict, digits: int) -> str:
 
 def format_loss_grid(result: dict) -> str:
     """Markdown: the quality table, then the error table with the rank correlation."""
+    from ..outputs.provenance import provenance_summary
+
     names = [m["name"] for m in result["metrics"]]
     arrows = {m["name"]: "↓" if m["lower_better"] else "↑" for m in result["metrics"]}
     std, rob = result["evaluators"]["standard"], result["evaluators"]["robust"]

@@ -10,18 +10,13 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from ..config import default_dataset
-from ..data.datasets import load_dataset
-from ..data.tasks import create_task, task_slug
-from ..device import pick_device
+from ..data.tasks import task_slug
 from ..metrics.registry import create_metric, list_metrics
-from ..outputs.provenance import Clock, provenance
 from ..outputs.result_files import write_result
-from ..pipeline.records import run_sinks
-from ..pipeline.runner import CLEAN, ProcessedBatch, chain, gather_objects, stream, tqdm_progress, world
+from ..pipeline.runner import CLEAN, ProcessedBatch, gather_objects, world
+from ..pipeline.setting import Setting
 from ..stats import mean_interval
-from ..zoo.catalogue import model_digests, select_models
-from ..zoo.checkpoints import load_models
+from ..zoo.catalogue import model_digests
 
 
 def default_metrics(folder=None, dataset: str | None = None) -> list[str]:
@@ -98,27 +93,19 @@ def quality_table(task: str, dataset: str | None = None, folder=None, metrics=No
                   on_progress=None) -> dict:
     """Every metric (default: all available) for no processing and every processor of
     ``task`` on the first ``limit`` test images (all if None); one runner pass."""
-    clock = Clock()
-    dataset = default_dataset(dataset)
-    the_task = create_task(task)
-    dev = pick_device(device)
-    names = list(metrics) if metrics else default_metrics(folder, dataset)
-    sink = quality_sink(names, folder, dev)
-    _, proc_cards = select_models(the_task.spec, dataset, folder)
-    procs = load_models(proc_cards, dev)
-    test = load_dataset(dataset, "test", root=data_root)
-    bar, close = tqdm_progress(f"quality {the_task.spec}", progress)
-    try:
-        run_sinks(stream(the_task, procs, test, dev, batch_size, limit, seed=seed,
-                         include_clean=False, on_progress=chain(bar, on_progress)), [sink])
-    finally:
-        close()
+    setting = Setting(task, dataset, folder, device, data_root)
+    names = list(metrics) if metrics else default_metrics(folder, setting.dataset)
+    sink = quality_sink(names, folder, setting.device)
+    _, proc_cards = setting.select()
+    setting.run(setting.load(proc_cards), [sink], desc=f"quality {setting.task.spec}",
+                progress=progress, on_progress=on_progress, batch_size=batch_size, limit=limit,
+                seed=seed, include_clean=False)
     _, size = world()
     sink.gather(size)
-    return quality_result(sink, the_task.spec, dataset, proc_cards, seed, provenance(
-        dataset=dataset, split="test", n_images=sink.n_images(),
-        checkpoints=model_digests(proc_cards), seeds={"degradation": seed}, device=dev,
-        clock=clock))
+    return quality_result(sink, setting.task.spec, setting.dataset, proc_cards, seed,
+                          setting.provenance(n_images=sink.n_images(),
+                                             checkpoints=model_digests(proc_cards),
+                                             seeds={"degradation": seed}))
 
 
 def format_quality(result: dict) -> str:

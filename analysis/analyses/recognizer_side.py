@@ -27,10 +27,9 @@ import numpy as np
 
 from ..data.tasks import create_task
 from ..errors import RAExplorerError
-from ..outputs.provenance import Clock, provenance
-from ..outputs.result_files import write_result
-from ..pipeline.records import RecordTable
+from ..pipeline.records import RecordSink, RecordTable
 from ..pipeline.runner import CLEAN, NO_PROCESSING
+from ..pipeline.setting import Setting
 from ..stats import wilson_interval
 
 DEGRADATIONS = ("sr", "denoise", "jpeg", "sr-random", "denoise-random", "jpeg-random",
@@ -46,6 +45,7 @@ def family(degradation: str) -> str | None:
 
 
 def record_stem(degradation: str) -> str:
+
     return f"records_recognizers_{create_task(degradation).slug}"
 
 
@@ -166,18 +166,10 @@ def measure_recognizers(dataset: str | None = None, folder=None, recognizer_fold
     """One runner pass per degradation (vanilla + every classifier of the recognizer
     collection; no processing, plain and RA processors), each saved as a record table in
     ``records_dir`` (when given); returns :func:`table_from_records` of them."""
-    from ..config import default_dataset
-    from ..data.datasets import load_dataset
-    from ..device import pick_device
-    from ..pipeline.records import RecordSink, run_sinks
-    from ..pipeline.runner import stream, tqdm_progress
-    from ..zoo.catalogue import checkpoint_dir, collection_dirs, find_checkpoints, model_digests
-    from ..zoo.checkpoints import load_models
+    from ..zoo.catalogue import collection_dirs, find_checkpoints, model_digests
 
-    clock = Clock()
-    dataset = default_dataset(dataset)
-    dev = pick_device(device)
-    folder = checkpoint_dir(folder)
+    setting = Setting(None, dataset, folder, device)
+    dataset, folder = setting.dataset, setting.folder
     rec_folder = Path(recognizer_folder) if recognizer_folder else collection_dirs(folder).get(
         "recognizers")
     base = [c for c in find_checkpoints(folder, kind="classifier", dataset=dataset)
@@ -190,38 +182,35 @@ def measure_recognizers(dataset: str | None = None, folder=None, recognizer_fold
         raise RAExplorerError(f"No recognizer-side classifier in {rec_folder or folder}; "
                               "python -m analysis build-zoo --only 'resnet20-*' trains them.")
     clf_cards = base + side
-    classifiers = load_models(clf_cards, dev)
+    classifiers = setting.load(clf_cards)
     processors = family_processors(dataset, folder)
     proc_cards = find_checkpoints(folder, kind="processor", dataset=dataset)
     proc_cards = [c for c in proc_cards
                   if c["name"] in {n for p in processors.values() for n in p.values()}]
-    models = load_models(proc_cards, dev)
-    test = load_dataset(dataset, "test")
+    models = setting.load(proc_cards)
     tables = {}
     for deg in degradations:
         fam = family(deg)
         procs = {n: models[n] for n in (processors.get(fam) or {}).values()} if fam else {}
         sink = RecordSink(classifiers)
-        bar, close = tqdm_progress(f"recognizers {deg}", progress)
-        try:
-            run_sinks(stream(create_task(deg), procs, test, dev, batch_size, limit, seed=seed,
-                             on_progress=bar), [sink])
-        finally:
-            close()
-        prov = provenance(dataset=dataset, split="test", n_images=limit or len(test),
-                          checkpoints=model_digests(clf_cards, [c for c in proc_cards
-                                                                if c["name"] in procs]),
-                          seeds={"degradation": seed}, device=dev, clock=clock)
-        tables[deg] = sink.table(create_task(deg).spec, dataset, "test", provenance=prov)
+        run = setting.for_task(deg)
+        run.run(procs, [sink], desc=f"recognizers {deg}", progress=progress,
+                batch_size=batch_size, limit=limit, seed=seed)
+        prov = run.provenance(n_images=limit or len(run.test),
+                              checkpoints=model_digests(clf_cards, [c for c in proc_cards
+                                                                    if c["name"] in procs]),
+                              seeds={"degradation": seed})
+        tables[deg] = sink.table(run.task.spec, dataset, "test", provenance=prov)
         if records_dir is not None:
             tables[deg].save(Path(records_dir) / f"{record_stem(deg)}.parquet")
     result = table_from_records(tables, vanilla, processors)
-    result["provenance"] = provenance(
-        dataset=dataset, split="test", n_images=result["n_images"],
-        checkpoints=model_digests(clf_cards, proc_cards), seeds={"degradation": seed},
-        device=dev, clock=clock)
+    result["provenance"] = setting.provenance(
+        n_images=result["n_images"], checkpoints=model_digests(clf_cards, proc_cards),
+        seeds={"degradation": seed})
     return result
 
 
 def save_recognizer_table(result: dict, out_dir: Path | None = None) -> list[Path]:
+    from ..outputs.result_files import write_result
+
     return write_result(result, out_dir, "recognizers", format_recognizer_table)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..config import ROBUSTNESS_IMAGES, default_dataset
-from ..data.datasets import load_dataset
-from ..device import pick_device
+from ..config import ROBUSTNESS_IMAGES
 from ..errors import RAExplorerError
-from ..outputs.provenance import Clock, provenance
 from ..outputs.result_files import write_result
+from ..pipeline.setting import Setting
 from ..stats import wilson_interval
 
 
@@ -22,27 +20,25 @@ def robustness_report(classifier: str, folder=None, eps: float | None = None, st
     epsilon), each with a 95 % Wilson interval, and provenance. ``update_card`` writes the PGD
     figures into the model card."""
     from ..training.classifiers import accuracy, robust_accuracy
-    from ..zoo.catalogue import checkpoint_dir
     from ..zoo.checkpoints import load_checkpoint
     from ..zoo.checkpoints import update_card as write_card
 
-    clock = Clock()
-    dev = pick_device(device)
-    path = checkpoint_dir(folder) / classifier
+    setting = Setting(None, None, folder, device)
+    dev = setting.device
+    path = setting.folder / classifier
     model, card = load_checkpoint(path, device=dev, kind="classifier")
     eps = eps if eps is not None else (
         (card.get("training") or {}).get("adversarial") or {}).get("eps")
     if not eps:
         raise RAExplorerError(f"{classifier} was not trained adversarially; pass --eps.")
-    dataset = card.get("dataset") or default_dataset()
-    test = load_dataset(dataset, "test")
+    setting.dataset = dataset = card.get("dataset") or setting.dataset
+    test = setting.test
     n = len(test) if limit is None else min(limit, len(test))
     clean = accuracy(model, test, dev, limit=n)
     robust = robust_accuracy(model, test, dev, eps=eps, steps=steps, limit=n, seed=seed)
     # provenance before the card update: the git state is that of the code that measured
-    record = provenance(dataset=dataset, split="test", n_images=n,
-                        checkpoints={classifier: card["weights"]["sha256"]},
-                        seeds={"attack": seed}, device=dev, clock=clock)
+    record = setting.provenance(n_images=n, checkpoints={classifier: card["weights"]["sha256"]},
+                                seeds={"attack": seed})
     if update_card:
         write_card(path, metrics={f"test_pgd{steps}_accuracy": robust,
                                   f"test_pgd{steps}_eps": eps, f"test_pgd{steps}_images": n})

@@ -22,15 +22,11 @@ from pathlib import Path
 import torch
 
 from ..config import EMBEDDED_DATASET
-from ..data.datasets import load_dataset
-from ..data.tasks import create_task
-from ..device import pick_device
 from ..errors import RAExplorerError
 from ..metrics.registry import psnr
-from ..outputs.provenance import Clock, provenance
 from ..outputs.result_files import result_files
-from ..pipeline.runner import stream
-from ..zoo.catalogue import checkpoint_dir, find_checkpoints, locate, ra_source
+from ..pipeline.setting import Setting
+from ..zoo.catalogue import find_checkpoints, ra_source
 from ..zoo.checkpoints import build_model, load_checkpoint
 
 TOLERANCE_POINTS = 0.1
@@ -52,18 +48,19 @@ def float32_model(card: dict, state_dir: Path) -> torch.nn.Module:
 
 
 @torch.inference_mode()
-def _predictions(models, judge, task, dataset, limit, batch_size, device, seed=0):
+def _predictions(models, judge, setting: Setting, limit, batch_size, seed=0):
     """One runner pass over the test split for all ``models``: (labels (N,), per model:
     predictions (N,) and the PSNR of its human view (N,), or None for classifiers).
 
-    Classifiers (``task`` None) are judged on the clean images; processors by ``judge`` on
-    their machine view."""
+    Classifiers (the setting's task None) are judged on the clean images; processors by
+    ``judge`` on their machine view."""
+    task = setting.task
     procs = {} if task is None else {str(i): m for i, m in enumerate(models)}
     preds = [[] for _ in models]
     psnrs = [[] for _ in models]
     labels_all = []
-    for batch in stream(task, procs, dataset, device, batch_size, limit, seed=seed,
-                        include_clean=False, shard=False):
+    for batch in setting.batches(procs, batch_size=batch_size, limit=limit, seed=seed,
+                                 include_clean=False, shard=False):
         labels_all.append(batch.labels)
         for i, (model, p, q) in enumerate(zip(models, preds, psnrs)):
             if task is None:
@@ -90,22 +87,23 @@ def judge_name(card: dict, folder, source: str | None = None) -> str:
     return judge
 
 
-def check_model(card: dict, state_dir: Path, folder: Path, dataset, limit=None, batch_size=500,
-                device=None, source: str | None = None) -> dict:
-    """Compare the stored (float16) checkpoint of ``card`` with its float32 training state."""
-    dev = pick_device(device)
+def check_model(card: dict, state_dir: Path, setting: Setting, limit=None, batch_size=500,
+                source: str | None = None) -> dict:
+    """Compare the stored (float16) checkpoint of ``card`` with its float32 training state, on
+    the test split of ``setting`` (its folder holds the judges)."""
+    dev = setting.device
     stored = load_checkpoint(card["path"], device=dev)[0]
     full = float32_model(card, state_dir).to(dev)
     row = {"name": card["name"], "kind": card["kind"],
            "storage": card.get("weights", {}).get("dtype", "float32")}
     if card["kind"] == "classifier":
-        task = judge = None
+        run, judge = setting.for_task(None), None
     else:
-        task = create_task(card["task"])
-        row["judge"] = judge_name(card, folder, source)
-        judge = load_checkpoint(locate(row["judge"], folder), device=dev, kind="classifier")[0]
+        run = setting.for_task(card["task"])
+        row["judge"] = judge_name(card, setting.folder, source)
+        judge = setting.checkpoint(row["judge"], kind="classifier")[0]
     labels, [(p16, psnr16), (p32, psnr32)] = _predictions(
-        [stored, full], judge, task, dataset, limit, batch_size, dev)
+        [stored, full], judge, run, limit, batch_size)
     row.update({
         "images": len(labels),
         "accuracy_float32": float((p32 == labels).float().mean()),
@@ -126,7 +124,8 @@ def storage_check(names=None, folder=None, state_dir="runs", dataset_name=EMBEDD
     """Check every checkpoint of ``dataset_name`` in ``folder`` (or those in ``names``) that
     has a training state; ``source`` judges plain processors where the cards name no RA
     source (or several)."""
-    folder = checkpoint_dir(folder)
+    setting = Setting(None, dataset_name, folder, device)
+    folder = setting.folder
     cards = {c["name"]: c for c in find_checkpoints(folder, dataset=dataset_name)}
     if names:
         unknown = [n for n in names if n not in cards]
@@ -143,22 +142,19 @@ def storage_check(names=None, folder=None, state_dir="runs", dataset_name=EMBEDD
     if not chosen:
         raise RAExplorerError(f"No checkpoint in {folder} has a training state in {state_dir}; "
                               "the float32 weights exist only where the model was trained.")
-    clock = Clock()
-    test = load_dataset(dataset_name, "test")
     rows = []
     for card in chosen:
-        rows.append(check_model(card, Path(state_dir), folder, test, limit, batch_size, device,
-                                source))
+        rows.append(check_model(card, Path(state_dir), setting, limit, batch_size, source))
         if progress:
             r = rows[-1]
             print(f"{r['name']}: {r['accuracy_change_points']:+.2f} points, "
                   f"{r['predictions_changed']} prediction(s) changed", file=sys.stderr)
     used = {c["name"] for c in chosen} | {r["judge"] for r in rows if r.get("judge")}
     return {"dataset": dataset_name, "split": "test", "tolerance_points": TOLERANCE_POINTS,
-            "rows": rows, "provenance": provenance(
-                dataset=dataset_name, split="test", n_images=max(r["images"] for r in rows),
+            "rows": rows, "provenance": setting.provenance(
+                n_images=max(r["images"] for r in rows),
                 checkpoints={n: cards[n]["weights"]["sha256"] for n in sorted(used) if n in cards},
-                seeds={"degradation": 0}, device=pick_device(device), clock=clock)}
+                seeds={"degradation": 0})}
 
 
 def format_storage_check(result: dict) -> str:

@@ -1,10 +1,11 @@
-"""The Boundaries page's instrument, computed without Streamlit: which images to open, the plane
-through an image, the point at (u, v) on it with every classifier's top-3, and the image's
-boundary distances along d_RA and a random direction.
+"""The Boundaries page's instrument, computed without Streamlit: the plane through an image,
+its 2-D decision maps, the point at (u, v) on it with every classifier's top-3, the image's
+boundary distances along d_RA and a random direction, and which images to open.
 
-The plane is the one :func:`analysis.explore.workspace.plane_maps` draws: through x, the plain
-processor's output (machine view), along d_RA (unit, towards the RA output) and a seeded random
-unit direction d_r orthogonal to it; coordinates (u, v) are [0,1]-pixel L2 distances.
+The plane passes through x, the plain processor's output (machine view), along d_RA (unit,
+towards the RA output) and a seeded random unit direction d_r orthogonal to it; coordinates
+(u, v) are [0,1]-pixel L2 distances. Every function takes the models, images and tables it
+needs (the workspace composes them: :meth:`analysis.explore.workspace.Workspace.plane`).
 """
 
 from __future__ import annotations
@@ -15,16 +16,18 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..analyses.boundary import (
-    boundary_distance,
+from ..analyses.boundary_maps import (
+    adaptive_decision_map,
+    agreement_matrix,
     orthogonal_direction,
     plane_points,
-    ra_directions,
 )
+from ..analyses.boundary_search import boundary_distance, ra_directions
 from ..analyses.boundary_table import image_random_directions
 from ..errors import RAExplorerError
-from ..palette import class_palette
+from ..pipeline.backends import channels_last_copy
 from ..pipeline.runner import processor_views
+from .encoders import to_numpy
 
 # extents offered, as multiples of ||x_RA - x|| (log-spaced: each about 1.6x the last)
 EXTENT_MULTIPLES = (1.0, 1.5, 2.5, 4.0, 6.0, 10.0, 16.0, 25.0, 40.0)
@@ -49,31 +52,61 @@ class Plane:
 
 
 @torch.no_grad()
-def image_plane(workspace, index: int, direction_seed: int | None = None) -> Plane:
-    """The plane of test image ``index`` (d_r seeded by ``direction_seed``, default the index)."""
-    plain, ra = workspace.plain_name(), workspace.ra_name()
-    if plain is None or ra is None:
-        raise RAExplorerError(f"The plane needs a plain and an RA processor for "
-                              f"{workspace.task.spec}; train them with "
-                              "'python -m analysis build-zoo'.")
-    clean, _, _ = workspace.test[index]
-    lq = workspace.task.degrade_eval(clean[None], [index])
-    x = processor_views(workspace.processors[plain], lq).machine
-    x_ra = processor_views(workspace.processors[ra], lq).machine
+def image_plane(task, clean: torch.Tensor, index: int, plain: torch.nn.Module,
+                ra: torch.nn.Module, direction_seed: int | None = None) -> Plane:
+    """The plane of test image ``index`` (``clean``: (C, H, W) in [0, 1]) through the output
+    of the ``plain`` processor on the task's degradation, along d_RA towards the ``ra``
+    processor's output, and d_r seeded by ``direction_seed`` (default the index)."""
+    lq = task.degrade_eval(clean[None], [index])
+    x = processor_views(plain, lq).machine
+    x_ra = processor_views(ra, lq).machine
     d_ra, length = ra_directions(x, x_ra)
     d_r = orthogonal_direction(d_ra[0], seed=index if direction_seed is None else direction_seed)
     return Plane(index, x[0], d_ra[0], d_r, float(length[0]))
 
 
 @torch.no_grad()
-def point_predictions(workspace, plane: Plane, u: float, v: float, classifiers: list[str],
-                      k: int = 3) -> tuple[np.ndarray, dict[str, list[tuple[str, float]]]]:
+def top_classes(model: torch.nn.Module, x: torch.Tensor, class_names, k: int = 3,
+                device=None) -> list[tuple[str, float]]:
+    """The ``k`` most probable (class name, softmax probability) of ``model`` on one image
+    ``x`` (C, H, W) (moved to ``device`` first when given)."""
+    probs = model(x[None].to(device) if device is not None else x[None]).softmax(1)[0].cpu()
+    values, idx = probs.topk(min(k, len(probs)))
+    return [(class_names[i], float(v)) for v, i in zip(values, idx)]
+
+
+@torch.no_grad()
+def plane_maps(plane: Plane, classifiers: dict[str, torch.nn.Module], extent: float,
+               resolution: int, coarse_step: int = 8, batch_size: int = 128,
+               between_levels=None) -> dict:
+    """2-D decision maps of ``classifiers`` (name -> model) in ``plane``, u and v in
+    [-extent, extent] on a ``resolution`` x ``resolution`` grid.
+
+    Returns {"maps": {name: DecisionMap}, "ra_length": ||x_RA - x||, "agreement": matrix}.
+    ``batch_size``: points per forward; 128 drew the four 128 x 128 maps of two images
+    13-20 % faster than 4,096 in three alternating runs (densenet-bc 1.5x: its concatenations
+    are memory-bound on large batches), on this machine under load. ``between_levels``: see
+    :func:`~analysis.analyses.boundary_maps.adaptive_decision_map`. The classifiers run as
+    their channels-last copies (:class:`analysis.pipeline.backends.ChannelsLast`; float
+    rounding aside, the same function, and the same maps in the measurements quoted there).
+    """
+    maps = {name: adaptive_decision_map(channels_last_copy(model), plane.x, plane.d_ra,
+                                        plane.d_r, extent, resolution, coarse_step=coarse_step,
+                                        batch_size=batch_size, between_levels=between_levels)
+            for name, model in classifiers.items()}
+    return {"maps": maps, "ra_length": plane.ra_length,
+            "agreement": agreement_matrix({n: m.classes for n, m in maps.items()})}
+
+
+@torch.no_grad()
+def point_predictions(plane: Plane, u: float, v: float, classifiers: dict[str, torch.nn.Module],
+                      class_names, k: int = 3,
+                      device=None) -> tuple[np.ndarray, dict[str, list[tuple[str, float]]]]:
     """(the image at (u, v) as (H, W) or (H, W, 3) clipped to [0, 1] for display, {classifier:
     top-k (class name, probability)} of the unclipped point, as the maps classify it)."""
-    from .workspace import to_numpy
-
     point = plane.point(u, v)
-    return to_numpy(point), {name: workspace.topk(name, point, k) for name in classifiers}
+    return to_numpy(point), {name: top_classes(model, point, class_names, k, device)
+                             for name, model in classifiers.items()}
 
 
 def extent_for(multiple: float, ra_length: float, floor: float = 0.05) -> float:
@@ -88,18 +121,18 @@ LOOKAHEAD, BISECT_DEPTH = 8, 3
 
 
 @torch.no_grad()
-def image_boundary_distances(workspace, plane: Plane, classifiers: list[str],
+def image_boundary_distances(plane: Plane, classifiers: dict[str, torch.nn.Module],
                              max_dist: float = 30.0, tol: float = 1e-3,
                              seed: int = 0) -> list[dict]:
-    """BD of each classifier at x along d_RA and along the random direction Table 17 uses for
+    """BD of each classifier (name -> model) at x along d_RA and along the random direction Table 17 uses for
     this image (a unit Gaussian seeded by (seed, index)); a search that finds no crossing
     within ``max_dist`` is censored (distance None)."""
     d_rand = image_random_directions(plane.x.shape, [plane.index], seed)[0]
     # both directions in one search (a batch of two): half the forward passes of two searches
     xs, ds = torch.stack([plane.x, plane.x]), torch.stack([plane.d_ra, d_rand])
     rows = []
-    for name in classifiers:
-        res = boundary_distance(workspace.classifiers[name], xs, ds, max_dist=max_dist, tol=tol,
+    for name, model in classifiers.items():
+        res = boundary_distance(model, xs, ds, max_dist=max_dist, tol=tol,
                                 lookahead=LOOKAHEAD, bisect_depth=BISECT_DEPTH)
         for k, direction in enumerate(("ra", "random")):
             dist = float(res.dist[k])
@@ -126,22 +159,22 @@ def ra_fixed_indices(table, plain: str, ra: str, classifier: str) -> np.ndarray:
     return table.index[keep].astype(np.int64)
 
 
-def picker_indices(workspace, picker: str, classifiers: list[str]) -> tuple[np.ndarray, str]:
+def picker_indices(picker: str, classifiers: list[str], plain: str, ra: str, n_images: int,
+                   record_table) -> tuple[np.ndarray, str]:
     """(dataset indices, one sentence of what they are) for a picker of :data:`PICKERS`
-    (``by index``: every test image)."""
-    plain, ra = workspace.plain_name(), workspace.ra_name()
+    (``by index``: every one of the ``n_images`` test images); ``record_table(classifier)``
+    gives (its per-image record table, where that comes from)."""
     if picker == "by index":
-        return np.arange(len(workspace.test)), "every test image"
+        return np.arange(n_images), "every test image"
     if picker == "Table 17 selection":
         if len(classifiers) < 2:
             raise RAExplorerError("The Table 17 selection needs two classifiers (Rs and Rt).")
-        (st, where), (tt, _) = (workspace.record_table(classifiers[0]),
-                                workspace.record_table(classifiers[1]))
+        (st, where), (tt, _) = record_table(classifiers[0]), record_table(classifiers[1])
         found = table17_indices(st, tt, plain, classifiers[0], classifiers[1])
         return found, (f"{len(found):,} images with {classifiers[0]}(x) = {classifiers[1]}(x) "
                        f"!= label on the {plain} output, from {where}")
     if picker == "RA fixed it":
-        table, where = workspace.record_table(classifiers[0])
+        table, where = record_table(classifiers[0])
         found = ra_fixed_indices(table, plain, ra, classifiers[0])
         return found, (f"{len(found):,} images {classifiers[0]} gets right on {ra} and wrong "
                        f"on {plain}, from {where}")
@@ -154,71 +187,9 @@ DEFAULT_RESOLUTION = 128
 @dataclass
 class DefaultView:
     """What the Boundaries page opens on: the first image of the default picker for the
-    workspace's default classifier pair, at the default extent and resolution."""
+    default classifier pair, at the default extent and resolution."""
 
     index: int
     classifiers: list[str]
     extent: float
     resolution: int
-
-
-def default_view(workspace) -> DefaultView | None:
-    """The page's opening view (None without two classifiers or a selected image)."""
-    chosen = workspace.default_pair()
-    if len(chosen) < 2:
-        return None
-    try:
-        found, _ = picker_indices(workspace, PICKERS[0], chosen)
-    except RAExplorerError:
-        return None
-    index = int(found[0]) if len(found) else 0
-    plane = image_plane(workspace, index)
-    return DefaultView(index, list(chosen), extent_for(DEFAULT_EXTENT_MULTIPLE, plane.ra_length),
-                       DEFAULT_RESOLUTION)
-
-
-# ----------------------------------------------------------------------------- maps as images
-def map_pixels(dmap, class_names, ra_u: float | None = None, scale: int = 3) -> np.ndarray:
-    """A decision map as an (R * scale, R * scale, 3) uint8 image, pixel-exact (each grid
-    point a ``scale`` x ``scale`` block in its class colour, the palette of the shared legend),
-    v increasing upwards and u to the right; the plain output (origin) marked with a black
-    cross and the RA output (u = ``ra_u``, v = 0) with a white diamond edged in black.
-
-    Drawn without a chart library, so the page shows it without loading plotly's code;
-    :func:`plane_point_at` inverts the pixel mapping for a click.
-    """
-    from PIL import Image, ImageColor, ImageDraw
-
-    palette = np.array([ImageColor.getrgb(c) for c in class_palette(len(class_names))],
-                       dtype=np.uint8)
-    grid = np.flipud(dmap.classes.numpy())                      # row 0 = the largest v
-    pixels = np.kron(palette[grid], np.ones((scale, scale, 1), dtype=np.uint8))
-    image = Image.fromarray(np.ascontiguousarray(pixels))
-    draw = ImageDraw.Draw(image)
-    arm = max(3, 2 * scale)
-
-    def centre(u: float, v: float) -> tuple[float, float]:
-        j = int(np.argmin(np.abs(dmap.us.numpy() - u)))
-        i = len(dmap.vs) - 1 - int(np.argmin(np.abs(dmap.vs.numpy() - v)))
-        return (j + 0.5) * scale, (i + 0.5) * scale
-
-    x0, y0 = centre(0.0, 0.0)
-    for dx, dy in ((1, 1), (1, -1)):
-        draw.line([(x0 - arm * dx, y0 - arm * dy), (x0 + arm * dx, y0 + arm * dy)],
-                  fill=(0, 0, 0), width=max(2, scale // 2 + 1))
-    if ra_u is not None and abs(ra_u) <= float(dmap.us.abs().max()):
-        x1, y1 = centre(float(ra_u), 0.0)
-        draw.polygon([(x1, y1 - arm), (x1 + arm, y1), (x1, y1 + arm), (x1 - arm, y1)],
-                     fill=(255, 255, 255), outline=(0, 0, 0), width=max(1, scale // 2))
-    return np.asarray(image)
-
-
-def plane_point_at(dmap, x: float, y: float, width: float, height: float) -> tuple[float, float]:
-    """(u, v) of the grid point under pixel (x, y) of the map shown ``width`` x ``height``
-    pixels (as :func:`map_pixels` draws it: u to the right, v upwards), rounded to the 3
-    decimals the page prints (at most 0.0005 from the grid point), so that the point shown
-    is the point printed."""
-    res = len(dmap.us)
-    j = min(res - 1, max(0, int(x / max(width, 1e-9) * res)))
-    i = min(res - 1, max(0, int(y / max(height, 1e-9) * res)))
-    return round(float(dmap.us[j]), 3), round(float(dmap.vs[res - 1 - i]), 3)

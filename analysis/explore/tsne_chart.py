@@ -23,6 +23,7 @@ import pandas as pd
 from ..analyses.features import HQ, LQ
 from ..errors import RAExplorerError
 from ..palette import class_colour
+from .encoders import enlarge_png
 
 SELECTION_MODES = ("box", "lasso")
 # what Workspace.thumbnails calls the two sources that are not processors
@@ -76,8 +77,6 @@ def point_images(workspace, report: dict, sources: list[str],
     size; one batch per source. ``store`` turns the PNG's bytes into the URL (default a data
     URL; the app writes files the browser fetches on hover). Sources the workspace cannot
     produce (a processor not in it) are left out."""
-    from .workspace import enlarge_png
-
     indices = sorted({int(p["index"]) for p in report["points"]})
     out = {}
     for source in sources:

@@ -1,38 +1,46 @@
-"""What the app's Compare page shows, computed without Streamlit.
+"""The app's session object, computed without Streamlit.
 
-A :class:`Workspace` holds one dataset, its test split, one task and the
-zoo's models for them, and answers: which images to show (by index, class,
-random, or a filter such as "RA right and plain wrong"), the panels for an
-image (clean target, LQ input, each processor's output) with top-k
-predictions and quality values, difference images, and the same for an
+A :class:`Workspace` is a :class:`~analysis.pipeline.setting.Setting` (one dataset, its test
+split, one task) with the zoo's models for them loaded once, and answers: which images to show
+(by index, class, random, or a filter such as "RA right and plain wrong"), the panels for an
+image (clean target, LQ input, each processor's output) with top-k predictions and quality
+values, difference images, the plane of an image for the Boundaries page, and the same for an
 uploaded image.
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from ..analyses.evaluate import report_tasks
 from ..config import EMBEDDED_DATASET
-from ..data.datasets import load_dataset
-from ..data.tasks import create_task
+from ..data.folders import results_dir
 from ..errors import RAExplorerError
+from ..metrics.flip import flip_map
 from ..metrics.registry import create_metric
-from ..pipeline.records import RecordTable
-from ..pipeline.runner import CLEAN, NO_PROCESSING, input_views, stream
-from ..zoo.catalogue import checkpoint_dir, classifier_cards, collection_dirs, main_processors, select_models
-from ..zoo.checkpoints import load_models
+from ..pipeline.records import RecordTable, records_path
+from ..pipeline.runner import CLEAN, NO_PROCESSING, input_views
+from ..pipeline.setting import Setting
+from ..zoo.catalogue import classifier_cards, main_processors
+from .encoders import to_numpy
+from .gallery import read_table_once, select, shipped_table
+from .plane import (
+    DEFAULT_EXTENT_MULTIPLE,
+    DEFAULT_RESOLUTION,
+    PICKERS,
+    DefaultView,
+    Plane,
+    extent_for,
+    image_plane,
+    picker_indices,
+    top_classes,
+)
 
 CLEAN_PANEL, LQ_PANEL = "clean target", "LQ input"
 LIVE_RECORD_IMAGES = 2000   # a classifier the shipped record table lacks is measured on these
-MAX_UPLOAD_BYTES = 8 * 2**20          # 8 MiB
-MAX_UPLOAD_PIXELS = 4096 * 4096       # decompression-bomb guard
-MAX_UPLOAD_SIDE = 8192                # pixels; the pixel guard alone lets 1 x 16,777,216 through
-MAX_UPLOAD_ASPECT = 8                 # longer side / shorter side (resizing a thin strip blows up)
-UPLOAD_TYPES = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
 
 
 @dataclass
@@ -56,60 +64,23 @@ def crop_image(x: torch.Tensor, crop: tuple[int, int, int] | None) -> torch.Tens
     return x[..., top:top + size, left:left + size]
 
 
-def to_numpy(x: torch.Tensor) -> np.ndarray:
-    """(C, H, W) in [0, 1] -> (H, W) or (H, W, 3)."""
-    arr = x.detach().cpu().clamp(0, 1).numpy()
-    return arr[0] if arr.shape[0] == 1 else arr.transpose(1, 2, 0)
 
-
-def enlarge_png(image: np.ndarray, scale: int = 8, crop: tuple[int, int, int] | None = None,
-                signed: bool = False) -> bytes:
-    """Lossless PNG, nearest-neighbour enlarged by an integer ``scale`` (pixel-exact).
-
-    ``crop`` = (top, left, size) cuts a square region first (the synced zoom);
-    ``signed`` maps [-1, 1] to [0, 1] (grey = 0) for signed differences.
-    """
-    arr = (image + 1) / 2 if signed else image
-    if crop is not None:
-        top, left, size = crop
-        arr = arr[top:top + size, left:left + size]
-    return _enlarged_png(np.clip(np.round(arr * 255), 0, 255).astype(np.uint8), scale)
-
-
-def _enlarged_png(pixels: np.ndarray, scale: int) -> bytes:
-    """uint8 (H, W) or (H, W, 3) -> PNG bytes, each pixel repeated ``scale`` x ``scale``."""
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(np.repeat(np.repeat(pixels, scale, axis=0), scale, axis=1)).save(buf, "PNG")
-    return buf.getvalue()
-
-
-class Workspace:
-    """Models and data for one dataset and task (load once, reuse across requests)."""
+class Workspace(Setting):
+    """A :class:`~analysis.pipeline.setting.Setting` with every model of its dataset and task
+    loaded (load once, reuse across requests): ``classifiers`` (the zoo's, then the
+    recognizer-side ones) and ``processors`` (the zoo's, then those of ``collections``), name
+    -> model, and their ``classifier_cards`` / ``processor_cards``."""
 
     def __init__(self, task: str, dataset: str = EMBEDDED_DATASET, folder=None,
                  device: str = "cpu", collections: tuple[str, ...] = ()):
         """``collections``: names of :data:`~analysis.zoo.catalogue.COLLECTIONS` whose
         processors are shown beside the zoo's (e.g. ``("loss-grid",)``)."""
-        self.task = create_task(task)
-        self.dataset = dataset
-        self.folder = checkpoint_dir(folder)
-        self.device = torch.device(device)
-        self.test = load_dataset(dataset, "test")
-        self.info = self.test.info
-        _, proc_cards = select_models(self.task.spec, dataset, self.folder)
-        clf_cards = classifier_cards(self.folder, dataset)   # with the recognizer-side ones
-        present = collection_dirs(self.folder)
-        for name in collections:
-            if name in present:
-                proc_cards += select_models(self.task.spec, dataset, present[name])[1]
-        self.classifier_cards = {c["name"]: c for c in clf_cards}
-        self.processor_cards = {c["name"]: c for c in proc_cards}
-        self.classifiers = load_models(clf_cards, self.device)
-        self.processors = load_models(proc_cards, self.device)
+        super().__init__(task, dataset, folder, device)
+        _ = self.test   # the split loads now: a missing dataset fails at construction
+        clf_cards, proc_cards = self.select(collections=collections, recognizers=True)
+        self.classifiers = self.load(clf_cards)
+        self.processors = self.load(proc_cards)
         self._tables: dict[str, tuple] = {}
-        self._predictors: dict[str, object] = {}
         self._metrics: dict[str, object] = {}
 
     def metric(self, name: str):
@@ -138,10 +109,6 @@ class Workspace:
         on every processor are measured now on the first :data:`LIVE_RECORD_IMAGES` test
         images (once per workspace; ``on_progress(done, total)`` per batch).
         """
-        from ..data.folders import results_dir
-        from ..pipeline.records import RecordSink
-        from .gallery import shipped_table
-
         if classifier not in self.classifiers:
             raise RAExplorerError(f"Unknown classifier {classifier!r}; use one of "
                                   f"{', '.join(self.classifiers)}.")
@@ -155,13 +122,10 @@ class Workspace:
         if table is not None:
             found = (table, f"{path.name} ({len(table):,} test images)")
         else:
-            sink = RecordSink({classifier: self.classifiers[classifier]},
-                              {m: self.metric(m) for m in ("psnr", "ssim")})
             limit = min(LIVE_RECORD_IMAGES, len(self.test))
-            for batch in stream(self.task, self.processors, self.test, self.device, 500, limit,
-                                shard=False, on_progress=on_progress):
-                sink.add(batch)
-            found = (sink.table(self.task.spec, self.dataset, "test"),
+            found = (self.records({classifier: self.classifiers[classifier]}, self.processors,
+                                  limit, {m: self.metric(m) for m in ("psnr", "ssim")},
+                                  on_progress=on_progress),
                      f"the first {limit:,} test images, measured now (run 'python -m analysis "
                      f"evaluate --task {self.task.name}' for a table of every test image)")
         self._tables[classifier] = found
@@ -169,10 +133,6 @@ class Workspace:
 
     def shipped_classifiers(self) -> list[str]:
         """The classifiers of the shipped record table of this task (empty without one)."""
-        from ..data.folders import results_dir
-        from ..pipeline.records import records_path
-        from .gallery import read_table_once
-
         path = records_path(results_dir(dataset=self.dataset), self.task.spec)
         if not path.is_file():
             return []
@@ -181,8 +141,6 @@ class Workspace:
     def gallery(self, query, on_progress=None):
         """(:class:`~analysis.explore.gallery.Selection`, where its table comes from) for a
         :class:`~analysis.explore.gallery.Query` over this task's record table."""
-        from .gallery import select
-
         table, where = self.record_table(query.classifier, on_progress)
         return select(table, query), where
 
@@ -197,7 +155,7 @@ class Workspace:
         return next((n for n, c in self.processor_cards.items() if c.get("method") == "ra"), None)
 
     def main_processors(self) -> list[str]:
-        """One processor per method (see :func:`analysis.evaluate.main_processors`)."""
+        """One processor per method (see :func:`analysis.zoo.catalogue.main_processors`)."""
         return main_processors(list(self.processor_cards.values()), self.task.name)
 
     def default_pair(self) -> list[str]:
@@ -216,11 +174,44 @@ class Workspace:
         return [source, *(others or [n for n in names if n != source])[:1]]
 
     # ------------------------------------------------------------------ panels
-    @torch.no_grad()
     def topk(self, classifier: str, x: torch.Tensor, k: int = 3) -> list[tuple[str, float]]:
-        probs = self.classifiers[classifier](x[None].to(self.device)).softmax(1)[0].cpu()
-        values, idx = probs.topk(min(k, len(probs)))
-        return [(self.info.class_names[i], float(v)) for v, i in zip(values, idx)]
+        """The ``k`` most probable (class name, probability) of ``classifier`` on ``x``
+        (C, H, W)."""
+        return top_classes(self.classifiers[classifier], x, self.info.class_names, k,
+                           self.device)
+
+    # ------------------------------------------------------------------ the plane (Boundaries)
+    def plane(self, index: int, direction_seed: int | None = None) -> Plane:
+        """The plane of test image ``index`` through the plain processor's output along d_RA
+        (:func:`analysis.explore.plane.image_plane`)."""
+        plain, ra = self.plain_name(), self.ra_name()
+        if plain is None or ra is None:
+            raise RAExplorerError(f"The plane needs a plain and an RA processor for "
+                                  f"{self.task.spec}; train them with "
+                                  "'python -m analysis build-zoo'.")
+        clean, _, _ = self.test[index]
+        return image_plane(self.task, clean, index, self.processors[plain], self.processors[ra],
+                           direction_seed)
+
+    def picker_indices(self, picker: str, classifiers: list[str]) -> tuple[np.ndarray, str]:
+        """:func:`analysis.explore.plane.picker_indices` over this workspace's record tables."""
+        return picker_indices(picker, classifiers, self.plain_name(), self.ra_name(),
+                              len(self.test), self.record_table)
+
+    def default_view(self) -> DefaultView | None:
+        """The Boundaries page's opening view (None without two classifiers or a selected
+        image): the first image of the first picker for :meth:`default_pair`."""
+        chosen = self.default_pair()
+        if len(chosen) < 2:
+            return None
+        try:
+            found, _ = self.picker_indices(PICKERS[0], chosen)
+        except RAExplorerError:
+            return None
+        index = int(found[0]) if len(found) else 0
+        return DefaultView(index, list(chosen),
+                           extent_for(DEFAULT_EXTENT_MULTIPLE, self.plane(index).ra_length),
+                           DEFAULT_RESOLUTION)
 
     @torch.no_grad()
     def outputs_for(self, clean: torch.Tensor, lq: torch.Tensor,
@@ -284,9 +275,7 @@ class Workspace:
         ``abs_error`` |output - target| (channel mean, in [0, 1]), ``flip`` NVIDIA FLIP's
         perceptual difference map (in [0, 1]; when ``perceptual``) and ``minus_plain`` output -
         plain (signed, in [-1, 1], channels kept). All of a kind share one scale (see
-        :func:`difference_scale`)."""
-        from ..metrics.flip import flip_map
-
+        :func:`~analysis.explore.encoders.difference_scale`)."""
         def region(image):
             return image if crop is None else image[crop[0]:crop[0] + crop[2],
                                                      crop[1]:crop[1] + crop[2]]
@@ -305,143 +294,8 @@ class Workspace:
         return out
 
 
-def difference_scale(diffs: dict[str, dict], kind: str) -> float:
-    """The largest value of ``kind`` over every panel (> 0): one colour scale for all of them,
-    so that equal colours mean equal errors across panels."""
-    peaks = [float(np.abs(d[kind]).max()) for d in diffs.values() if d.get(kind) is not None]
-    return max([p for p in peaks if p > 0], default=1.0)
-
-
-def colour_png(values: np.ndarray, vmax: float, scale: int = 8, cmap: str = "magma") -> bytes:
-    """(h, w) values in [0, vmax] -> a colour-mapped PNG, nearest-neighbour enlarged by
-    ``scale`` (pixel-exact; the same ``vmax`` gives every panel the same scale)."""
-    from matplotlib import colormaps
-
-    rgb = colormaps[cmap](np.clip(values / vmax, 0, 1))[..., :3]
-    return _enlarged_png(np.round(rgb * 255).astype(np.uint8), scale)
-
-
-def colour_bar_png(vmax: float, label: str, cmap: str = "magma", width_px: int = 320) -> bytes:
-    """A horizontal colour bar from 0 to ``vmax`` with ticks and ``label`` (PNG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-    from matplotlib.colors import Normalize
-
-    fig, ax = plt.subplots(figsize=(width_px / 100, 0.62), dpi=100)
-    fig.subplots_adjust(left=0.04, right=0.96, bottom=0.55, top=0.95)
-    fig.colorbar(matplotlib.cm.ScalarMappable(Normalize(0, vmax), cmap), cax=ax,
-                 orientation="horizontal")
-    ax.tick_params(labelsize=8)
-    ax.set_xlabel(label, fontsize=8, labelpad=1)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return buf.getvalue()
-
-
-@torch.no_grad()
-def plane_maps(workspace, index: int, classifiers: list[str], extent: float, resolution: int,
-               coarse_step: int = 8, direction_seed: int | None = None,
-               batch_size: int = 128, between_levels=None) -> dict:
-    """2-D decision maps of ``classifiers`` around test image ``index``.
-
-    The plane passes through the plain output x along d_RA (towards the RA
-    output) and a random direction orthogonal to it (seeded by ``direction_seed``, default
-    the index).
-    Returns {"maps": {name: DecisionMap}, "ra_length": ||x_RA - x||,
-    "agreement": matrix}. ``batch_size``: points per forward; 128 drew the four 128 x 128
-    maps of two images 13-20 % faster than 4,096 in three alternating runs (densenet-bc
-    1.5x: its concatenations are memory-bound on large batches), on this machine under load.
-    ``between_levels``: see :func:`adaptive_decision_map`. The classifiers run as their
-    channels-last copies (:class:`analysis.pipeline.backends.ChannelsLast`; float rounding
-    aside, the same function, and the same maps in the measurements quoted there).
-    """
-    from ..analyses.boundary import adaptive_decision_map, agreement_matrix
-    from ..pipeline.backends import channels_last_copy
-    from .plane import image_plane
-
-    plane = image_plane(workspace, index, direction_seed)
-    maps = {name: adaptive_decision_map(channels_last_copy(workspace.classifiers[name]),
-                                        plane.x, plane.d_ra,
-                                        plane.d_r, extent, resolution, coarse_step=coarse_step,
-                                        batch_size=batch_size, between_levels=between_levels)
-            for name in classifiers}
-    return {"maps": maps, "ra_length": plane.ra_length,
-            "agreement": agreement_matrix({n: m.classes for n, m in maps.items()})}
-
-
-def _upload_too_large(size: tuple[int, int] | None) -> RAExplorerError:
-    """The one sentence for every size limit (the header's, PIL's bomb guard, MemoryError)."""
-    what = f"The image is {size[0]:,} x {size[1]:,} pixels" if size else "The image is too large"
-    return RAExplorerError(
-        f"{what}; uploads may be at most {MAX_UPLOAD_SIDE:,} pixels a side, "
-        f"{MAX_UPLOAD_PIXELS:,} pixels in all and {MAX_UPLOAD_ASPECT}:1 in aspect ratio "
-        "(decompression-bomb guard).")
-
-
-def read_upload(data: bytes, channels: int, size: int) -> torch.Tensor:
-    """An uploaded file -> (channels, size, size) in [0, 1], or one clear error.
-
-    Refuses empty or over-large files, non-images, truncated images, and images
-    whose sides, pixel count or aspect ratio exceed the limits above -- read from
-    the header, before anything is decoded; PIL's own decompression-bomb guard and
-    a MemoryError while decoding give the same sentence. The image is converted
-    to the dataset's channels and resized (shorter side) and centre-cropped to ``size``.
-    """
-    import warnings
-
-    from PIL import Image, UnidentifiedImageError
-
-    if not data:
-        raise RAExplorerError("The uploaded file is empty; choose an image file.")
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise RAExplorerError(f"The upload is {len(data) / 2**20:.1f} MiB; the limit is "
-                              f"{MAX_UPLOAD_BYTES / 2**20:.0f} MiB.")
-    not_an_image = RAExplorerError("The upload is not an image this app can read; use PNG, JPEG, "
-                                   "BMP, GIF, TIFF or WebP.")
-    bombs = (Image.DecompressionBombError, Image.DecompressionBombWarning, MemoryError)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            img = Image.open(io.BytesIO(data))   # reads the header only
-        except bombs:
-            raise _upload_too_large(None) from None
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-            raise not_an_image from None
-        if img.format not in UPLOAD_TYPES:
-            raise RAExplorerError(f"The upload is a {img.format} file; use PNG, JPEG, BMP, GIF, "
-                                  "TIFF or WebP.")
-        width, height = img.size
-        if min(width, height) < 1:
-            raise not_an_image
-        if (max(width, height) > MAX_UPLOAD_SIDE or width * height > MAX_UPLOAD_PIXELS
-                or max(width, height) > MAX_UPLOAD_ASPECT * min(width, height)):
-            raise _upload_too_large((width, height))
-        try:
-            img = img.convert("RGB" if channels == 3 else "L")
-            scale = size / min(width, height)
-            img = img.resize((max(size, round(width * scale)), max(size, round(height * scale))),
-                             Image.BICUBIC)
-        except bombs:
-            raise _upload_too_large(None) from None
-        except (OSError, ValueError, SyntaxError, EOFError) as exc:
-            raise RAExplorerError(f"The image could not be decoded ({' '.join(str(exc).split())}); "
-                                  "the file may be truncated or damaged.") from None
-    left, top = (img.width - size) // 2, (img.height - size) // 2
-    img = img.crop((left, top, left + size, top + size))
-    arr = np.asarray(img, dtype=np.float32) / 255.0
-    if arr.ndim == 2:
-        arr = arr[None]
-    else:
-        arr = arr.transpose(2, 0, 1)
-    return torch.from_numpy(arr.copy())
-
-
 def available_tasks(dataset: str, folder=None) -> list[str]:
-    from ..analyses.evaluate import report_tasks
-
+    """The tasks the pages offer: the paper's three, then any other with processors."""
     return report_tasks(dataset, folder)
 
 

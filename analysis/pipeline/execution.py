@@ -286,10 +286,6 @@ def clear_plans() -> None:
     _PLANS.clear()
 
 
-def cached_plans() -> list[Plan]:
-    return [plan for plan, _ in _PLANS.values()]
-
-
 def _note(plan: Plan, text: str, show: bool) -> None:
     plan.notes.append(text)
     if show and text not in _PRINTED:

@@ -13,7 +13,7 @@ import torch
 
 from ..data.tasks import index_seed
 from ..errors import RAExplorerError
-from ..explore.workspace import to_numpy
+from ..explore.encoders import to_numpy
 from ..pipeline.runner import processor_views, stream
 from . import validate
 from .design import (

@@ -10,8 +10,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from analysis.explore.plane import default_view, image_boundary_distances, image_plane
-from analysis.explore.workspace import plane_maps
+from analysis.explore.plane import image_boundary_distances, plane_maps
 from analysis.side_by_side import run_side_by_side
 from app.components.background import LatestJob
 
@@ -21,14 +20,14 @@ def cached_map(checkpoints: str, task_spec: str, index: int, name: str, extent: 
                resolution: int, _ws, _between_levels=None):
     """One classifier's map (cached apart, so that adding a classifier draws one map);
     ``_between_levels`` (not part of the key): see :func:`adaptive_decision_map`."""
-    return plane_maps(_ws, index, [name], extent, resolution,
+    return plane_maps(_ws.plane(index), _ws.models([name]), extent, resolution,
                       between_levels=_between_levels)["maps"][name]
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def cached_distances(checkpoints: str, task_spec: str, index: int, name: str, _ws):
     """One classifier's BDs of this image (cached apart, like the maps)."""
-    return image_boundary_distances(_ws, image_plane(_ws, index), [name])
+    return image_boundary_distances(_ws.plane(index), _ws.models([name]))
 
 
 def image_steps(ws, index: int, names: list[str], extent, resolution: int,
@@ -50,7 +49,7 @@ def default_view_steps(ws, others: bool = False, between_levels=None) -> list:
     """The maps and distances of the page's opening view (``others``: those of every other
     classifier at the same image, extent and resolution instead, the ones a visitor adds
     first) as :func:`image_steps`."""
-    view = default_view(ws)
+    view = ws.default_view()
     if view is None:
         return []
     names = [n for n in ws.classifiers if n not in view.classifiers] if others else view.classifiers
@@ -117,7 +116,7 @@ def prefetch_images(ws, indices: list[int], classifiers: list[str], multiple: fl
         @functools.cache
         def extent() -> float:    # the page's rule, worked out once, when first needed
             return (float(override) if override > 0
-                    else extent_for(multiple, image_plane(ws, i).ra_length))
+                    else extent_for(multiple, ws.plane(i).ra_length))
         return extent
 
     return PREFETCH.submit([step for i in indices for step in image_steps(

@@ -14,7 +14,7 @@ import json
 
 import streamlit as st
 
-from analysis.explore.workspace import enlarge_png
+from analysis.explore.encoders import enlarge_png
 from analysis.survey.content import render
 from analysis.survey.design import QUESTIONS, REFERENCE
 

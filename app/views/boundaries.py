@@ -6,23 +6,21 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from analysis.analyses.boundary import describe_schedule, legend_html
+from analysis.analyses.boundary_search import describe_schedule
 from analysis.analyses.boundary_table import DIRECTIONS, empty_selection_note, estimate_text
 from analysis.data.tasks import task_slug
 from analysis.errors import RAExplorerError
+from analysis.explore.encoders import enlarge_png
+from analysis.explore.map_view import legend_html, map_pixels, plane_point_at
 from analysis.explore.plane import (
     DEFAULT_EXTENT_MULTIPLE,
     DEFAULT_RESOLUTION,
     EXTENT_MULTIPLES,
     PICKERS,
     extent_for,
-    image_plane,
-    map_pixels,
-    picker_indices,
-    plane_point_at,
     point_predictions,
 )
-from analysis.explore.workspace import available_tasks, classifier_names, enlarge_png
+from analysis.explore.workspace import available_tasks, classifier_names
 from analysis.reporting.figures import bd_histograms
 from app.components.background import ACTIVITY
 from app.components.boundary_cache import (
@@ -58,7 +56,7 @@ chosen = st.multiselect("Classifiers", names, default=ws.default_pair(), key="bd
 c1, c2 = st.columns([1, 2])
 picker = c1.radio("Images", PICKERS, key="bd_picker", horizontal=False)
 try:
-    candidates, what = picker_indices(ws, picker, chosen)
+    candidates, what = ws.picker_indices(picker, chosen)
 except RAExplorerError as exc:
     st.warning(str(exc))
     candidates, what = [], ""
@@ -71,7 +69,7 @@ with c2:
             st.info(f"No image: {what or 'choose two classifiers'}; choose one by index.")
         index = st.number_input("Test image", 0, len(ws.test) - 1, 0, key="bd_index")
 index = int(index)
-plane = image_plane(ws, index)
+plane = ws.plane(index)
 c1, c2, c3 = st.columns(3)
 multiple = c1.select_slider("Extent (× ‖x_RA − x‖)", EXTENT_MULTIPLES, DEFAULT_EXTENT_MULTIPLE,
                             key="bd_multiple",
@@ -85,7 +83,7 @@ resolution = c3.select_slider("Resolution", [32, 48, 64, 96, 128], DEFAULT_RESOL
 
 
 def maps_for(names) -> dict:
-    from analysis.analyses.boundary import agreement_matrix
+    from analysis.analyses.boundary_maps import agreement_matrix
 
     maps = {n: page_map(ws, index, n, extent, resolution) for n in names}
     return {"maps": maps, "ra_length": plane.ra_length,
@@ -156,7 +154,8 @@ def point_body():
     s1.slider("u along d_RA", -extent, extent, key="bd_u", step=extent / 64, format="%.3f")
     s2.slider("v along d_r", -extent, extent, key="bd_v", step=extent / 64, format="%.3f")
     u, v = st.session_state.bd_u, st.session_state.bd_v
-    image, tops = point_predictions(ws, plane, u, v, chosen)
+    image, tops = point_predictions(plane, u, v, ws.models(chosen), ws.info.class_names,
+                                    device=ws.device)
     c1, c2 = st.columns([1, 3])
     c1.image(enlarge_png(image, 8), caption=f"x + {u:.3f} d_RA + {v:.3f} d_r",
              output_format="PNG")

@@ -3,16 +3,10 @@
 import streamlit as st
 
 from analysis.errors import RAExplorerError
+from analysis.explore.encoders import colour_bar_png, colour_png, difference_scale, enlarge_png
 from analysis.explore.gallery import FILTERS, Query, describe
-from analysis.explore.workspace import (
-    available_tasks,
-    classifier_names,
-    colour_bar_png,
-    colour_png,
-    difference_scale,
-    enlarge_png,
-    read_upload,
-)
+from analysis.explore.upload import read_upload
+from analysis.explore.workspace import available_tasks, classifier_names
 from analysis.zoo.catalogue import collection_dirs
 from app.components.common import dataset, folder, get_workspace, missing
 from app.components.downloads import figure_downloads

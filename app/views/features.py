@@ -7,13 +7,14 @@ import streamlit as st
 
 from analysis.analyses.features import HQ, default_sources
 from analysis.data.tasks import task_slug
+from analysis.explore.encoders import enlarge_png
 from analysis.explore.tsne_chart import (
     selection_images,
     selection_text,
     shown_sources,
     tsne_frame,
 )
-from analysis.explore.workspace import available_tasks, classifier_names, enlarge_png
+from analysis.explore.workspace import available_tasks, classifier_names
 from app.components.common import (
     dataset,
     folder,

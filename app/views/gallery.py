@@ -4,8 +4,9 @@ thumbnails sorted by a per-image score; a click opens one in Compare."""
 import streamlit as st
 
 from analysis.errors import RAExplorerError
+from analysis.explore.encoders import enlarge_png
 from analysis.explore.gallery import FILTERS, SORTS, Query, describe
-from analysis.explore.workspace import available_tasks, classifier_names, enlarge_png
+from analysis.explore.workspace import available_tasks, classifier_names
 from app.components.common import dataset, folder, get_workspace, missing
 from app.components.thumbnail_grid import opened_index, thumbnail_grid
 

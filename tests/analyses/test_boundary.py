@@ -6,22 +6,23 @@ import pytest
 import torch
 from torch import nn
 
-from analysis.analyses.boundary import (
+from analysis.analyses.boundary_maps import (
     adaptive_decision_map,
     agreement,
     agreement_matrix,
-    boundary_distance,
     decision_map,
+    orthogonal_direction,
+)
+from analysis.analyses.boundary_search import (
+    boundary_distance,
     geometric_schedule,
     linear_scan_distance,
-    map_figure,
-    orthogonal_direction,
     ra_directions,
     random_directions,
-    summarize,
     uniform_schedule,
     unit,
 )
+from analysis.analyses.boundary_table import summarize
 from analysis.errors import RAExplorerError
 
 
@@ -227,22 +228,6 @@ def test_maps_refining_next_to_mixed_cells_follows_a_thin_band():
     assert agreement(full.classes, corners.classes) < 0.99      # corners alone lose the band
     assert agreement(full.classes, beside.classes) >= 0.999
     assert corners.evaluations < beside.evaluations < full.evaluations / 3
-
-
-def test_map_figure_has_class_names_marks_and_hover():
-    model = SmallCNN().eval()
-    x = torch.rand(1, 8, 8)
-    d1 = unit(torch.randn(1, 1, 8, 8))[0]
-    dmap = decision_map(model, x, d1, orthogonal_direction(d1, 0), extent=4.0, resolution=9)
-    names = [f"c{i}" for i in range(5)]
-    fig = map_figure(dmap, names, ra_u=1.5)
-    legend = {t.name for t in fig.data if t.name}
-    present = {names[c] for c in set(dmap.classes.flatten().tolist())}
-    assert present <= legend and {"plain output", "RA output"} <= legend
-    heat = fig.data[0]
-    assert "class %{customdata}" in heat.hovertemplate and "u %{x" in heat.hovertemplate
-    assert np.asarray(heat.customdata).shape == (9, 9)
-
 
 
 class Stretches(nn.Module):

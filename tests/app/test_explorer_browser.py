@@ -165,14 +165,13 @@ def check_predictions(page, ws, plane, u, v, classifiers):
     """The top-1 of every classifier in the page's table is the workspace's at (u, v)."""
     from analysis.explore.plane import point_predictions
 
-    _, tops = point_predictions(ws, plane, u, v, classifiers)
+    _, tops = point_predictions(plane, u, v, ws.models(classifiers), ws.info.class_names)
     table = page.locator(".st-key-bd_point_preds").inner_text()
     for name, top in tops.items():
         assert f"{top[0][0]} {100 * top[0][1]:.1f} %" in table, (name, top, table)
 
 
 def test_boundaries_click_and_slider_show_the_plane_point(app_url, browser):
-    from analysis.explore.plane import image_plane
     from analysis.explore.workspace import Workspace
 
     page = browser.new_page(viewport={"width": 1500, "height": 1300})
@@ -203,7 +202,7 @@ def test_boundaries_click_and_slider_show_the_plane_point(app_url, browser):
     assert shown_point(page) == (0.0, 0.0)
     index = int(page.locator(".st-key-bd_pick input").first.input_value())   # the second one
     ws = Workspace("sr")
-    plane = image_plane(ws, index)
+    plane = ws.plane(index)
     # click a map: the shown point moves there
     box = page.locator(MAP_IMAGES).first.bounding_box()
     timed(page, "Decision boundaries", "boundaries: click a map point",

@@ -209,7 +209,6 @@ def test_boundaries_page_maps_and_table(env):
 def test_the_launchers_warm_up_draws_exactly_the_boundaries_pages_opening_maps(
         env, tiny_zoo, monkeypatch):
     import app.components.boundary_cache as cache
-    from analysis.explore.plane import default_view
     from app.components.common import workspace
 
     cache.cached_map.clear()
@@ -217,13 +216,13 @@ def test_the_launchers_warm_up_draws_exactly_the_boundaries_pages_opening_maps(
     drawn = []
     real = cache.plane_maps
 
-    def counting(ws, index, names, extent, resolution, **kw):
-        drawn.append((index, tuple(names), extent, resolution))
-        return real(ws, index, names, extent, resolution, **kw)
+    def counting(plane, models, extent, resolution, **kw):
+        drawn.append((plane.index, tuple(models), extent, resolution))
+        return real(plane, models, extent, resolution, **kw)
 
     monkeypatch.setattr(cache, "plane_maps", counting)
     ws = workspace("sr:scale=4", SYNTH, str(tiny_zoo), ())
-    view = default_view(ws)
+    view = ws.default_view()
     assert cache.warm_default_view(ws) == 2 and len(drawn) == 2
     assert {d[0] for d in drawn} == {view.index} and {d[3] for d in drawn} == {128}
     at = run("views/boundaries.py")
@@ -251,10 +250,10 @@ def test_the_boundaries_page_prefetches_the_next_images_of_its_picker(env, monke
     drawn, lock = [], threading.Lock()
     real = cache.plane_maps
 
-    def counting(ws, index, names, extent, resolution, **kw):
+    def counting(plane, models, extent, resolution, **kw):
         with lock:
-            drawn.append((index, tuple(names), threading.current_thread().name))
-        return real(ws, index, names, extent, resolution, **kw)
+            drawn.append((plane.index, tuple(models), threading.current_thread().name))
+        return real(plane, models, extent, resolution, **kw)
 
     monkeypatch.setattr(cache, "plane_maps", counting)
     at = run("views/boundaries.py")

@@ -9,37 +9,37 @@ from analysis.explore.plane import (
     EXTENT_MULTIPLES,
     extent_for,
     image_boundary_distances,
-    image_plane,
-    picker_indices,
+    plane_maps,
     point_predictions,
     ra_fixed_indices,
     table17_indices,
 )
-from analysis.explore.workspace import Workspace, plane_maps
+from analysis.explore.workspace import Workspace
 from tests.conftest import SYNTH
 from tests.explore.test_gallery import random_table
 
 
 def test_the_point_is_x_plus_u_d_ra_plus_v_d_r(tiny_zoo):
     ws = Workspace("sr", SYNTH, str(tiny_zoo))
-    plane = image_plane(ws, 3)
+    plane = ws.plane(3)
     assert abs(float(plane.d_ra.norm()) - 1) < 1e-5 and abs(float(plane.d_r.norm()) - 1) < 1e-5
     assert abs(float((plane.d_ra * plane.d_r).sum())) < 1e-5          # orthogonal
     expected = plane.x + 0.7 * plane.d_ra - 0.2 * plane.d_r
     assert torch.allclose(plane.point(0.7, -0.2), expected, atol=1e-6)
-    image, tops = point_predictions(ws, plane, 0.7, -0.2, ["clf-a", "clf-b"])
+    image, tops = point_predictions(plane, 0.7, -0.2, ws.models(["clf-a", "clf-b"]),
+                                    ws.info.class_names)
     assert np.allclose(image, expected.clamp(0, 1)[0].numpy(), atol=1e-6)
     assert tops["clf-a"] == ws.topk("clf-a", expected)
     # the maps are drawn on the same plane: the map's class at its centre is the origin's
-    maps = plane_maps(ws, 3, ["clf-a"], extent=1.0, resolution=33)["maps"]["clf-a"]
+    maps = plane_maps(plane, ws.models(["clf-a"]), extent=1.0, resolution=33)["maps"]["clf-a"]
     origin = ws.classifiers["clf-a"](plane.x[None]).argmax(1).item()
     assert int(maps.classes[16, 16]) == origin
 
 
 def test_image_bds_are_the_first_crossings_or_censored(tiny_zoo):
     ws = Workspace("sr", SYNTH, str(tiny_zoo))
-    plane = image_plane(ws, 5)
-    rows = image_boundary_distances(ws, plane, ["clf-a"], max_dist=30.0)
+    plane = ws.plane(5)
+    rows = image_boundary_distances(plane, ws.models(["clf-a"]), max_dist=30.0)
     assert [(r["classifier"], r["direction"]) for r in rows] == [("clf-a", "ra"), ("clf-a", "random")]
     model = ws.classifiers["clf-a"]
     start = model(plane.x[None]).argmax(1).item()
@@ -51,7 +51,7 @@ def test_image_bds_are_the_first_crossings_or_censored(tiny_zoo):
             assert model(beyond[None]).argmax(1).item() != start
             assert model(before[None]).argmax(1).item() == start
     # the two directions searched in one batch give what two separate searches give
-    from analysis.analyses.boundary import boundary_distance
+    from analysis.analyses.boundary_search import boundary_distance
     from analysis.analyses.boundary_table import image_random_directions
 
     d_rand = image_random_directions(plane.x.shape, [plane.index], 0)[0]
@@ -88,14 +88,14 @@ def test_ra_fixed_it_and_the_pickers(tiny_zoo):
     assert fixed == {int(t.index[r]) for r in range(len(t))
                      if t.pred[("p-ra", "c1")][r] == t.label[r] != t.pred[("p-plain", "c1")][r]}
     ws = Workspace("sr", SYNTH, str(tiny_zoo))
-    every, what = picker_indices(ws, "by index", ["clf-a"])
+    every, what = ws.picker_indices("by index", ["clf-a"])
     assert len(every) == len(ws.test) and what == "every test image"
-    chosen, what = picker_indices(ws, "Table 17 selection", ["clf-a", "clf-b"])
+    chosen, what = ws.picker_indices("Table 17 selection", ["clf-a", "clf-b"])
     assert "clf-a(x) = clf-b(x) != label" in what
     with pytest.raises(RAExplorerError, match="needs two classifiers"):
-        picker_indices(ws, "Table 17 selection", ["clf-a"])
+        ws.picker_indices("Table 17 selection", ["clf-a"])
     with pytest.raises(RAExplorerError, match="Unknown image picker"):
-        picker_indices(ws, "odd", ["clf-a", "clf-b"])
+        ws.picker_indices("odd", ["clf-a", "clf-b"])
 
 
 def test_extent_follows_the_ra_length():
@@ -105,59 +105,14 @@ def test_extent_follows_the_ra_length():
     assert np.all(ratios > 0) and ratios.max() / ratios.min() < 1.4   # log-spaced steps
 
 
-def _map(res=8, extent=2.0):
-    from analysis.analyses.boundary import DecisionMap, grid_axes
-
-    us, vs = grid_axes(extent, res)
-    classes = torch.zeros(res, res, dtype=torch.long)
-    classes[:, res // 2:] = 1            # class 1 where u > 0
-    classes[res - 1, 0] = 2              # one point at the largest v, smallest u
-    return DecisionMap(classes, us, vs, res * res, False)
-
-
-def test_the_map_image_is_pixel_exact_with_v_upwards_and_the_marks_drawn():
-    from PIL import ImageColor
-
-    from analysis.explore.plane import map_pixels
-    from analysis.palette import class_palette
-
-    dmap, scale = _map(), 4
-    names = ["a", "b", "c"]
-    colours = [ImageColor.getrgb(c) for c in class_palette(3)]
-    plain = map_pixels(dmap, names, ra_u=None, scale=scale)
-    assert plain.shape == (32, 32, 3) and plain.dtype == np.uint8
-    assert tuple(plain[1, 1]) == colours[2]              # v largest is the top row
-    assert tuple(plain[31, 1]) == colours[0] and tuple(plain[31, 30]) == colours[1]
-    # away from the marks every scale x scale block is one grid point's colour
-    grid = np.flipud(dmap.classes.numpy())
-    for i, j in ((0, 0), (0, 7), (7, 0), (7, 7), (2, 6)):
-        block = plain[i * scale:(i + 1) * scale, j * scale:(j + 1) * scale]
-        assert (block == colours[grid[i, j]]).all(), (i, j)
-    marked = map_pixels(dmap, names, ra_u=1.5, scale=scale)
-    ys, xs = np.nonzero((marked == 0).all(-1))           # black: the cross and the diamond's edge
-    assert len(xs) and abs(xs.mean() - 16) < 8           # near the origin and the RA output
-    assert (marked == 255).all(-1).any()                 # the diamond's white inside
-
-
-def test_a_click_names_the_grid_point_under_it():
-    from analysis.explore.plane import plane_point_at
-
-    dmap = _map(res=8, extent=2.0)
-    us, vs = dmap.us.numpy().round(3), dmap.vs.numpy().round(3)
-    assert plane_point_at(dmap, 0, 0, 320, 320) == (us[0], vs[-1])          # top left
-    assert plane_point_at(dmap, 319, 319, 320, 320) == (us[-1], vs[0])      # bottom right
-    assert plane_point_at(dmap, 5 * 40 + 3, 2 * 40 + 39, 320, 320) == pytest.approx(
-        (us[5], vs[8 - 1 - 2]), abs=1e-9)
-    assert plane_point_at(dmap, 999, -5, 320, 320) == (us[-1], vs[-1])      # clamped
-
-
 def test_the_maps_drawn_with_the_channels_last_copies_are_the_eager_models_maps(tiny_zoo):
-    from analysis.analyses.boundary import adaptive_decision_map
+    from analysis.analyses.boundary_maps import adaptive_decision_map
 
     ws = Workspace("sr", SYNTH, str(tiny_zoo))
     for index in (1, 4):
-        plane = image_plane(ws, index)
-        drawn = plane_maps(ws, index, ["clf-a", "clf-b"], extent=2.0, resolution=33)["maps"]
+        plane = ws.plane(index)
+        drawn = plane_maps(plane, ws.models(["clf-a", "clf-b"]), extent=2.0,
+                           resolution=33)["maps"]
         for name, dmap in drawn.items():
             eager = adaptive_decision_map(ws.classifiers[name], plane.x, plane.d_ra, plane.d_r,
                                           2.0, 33, coarse_step=8, batch_size=128)

@@ -8,131 +8,100 @@ import torch
 
 from ...data.tasks import task_slug
 from ...errors import RAExplorerError, unknown_name
+from ...explore.plane import image_plane, plane_maps
 from ...methods import METHOD_LABELS
 from ...palette import class_colour
-from ...pipeline.runner import CLEAN, NO_PROCESSING, processor_views, stream
+from ...pipeline.runner import CLEAN, NO_PROCESSING, processor_views
+from ...pipeline.setting import Setting
+from ...zoo.catalogue import COLLECTIONS
 from .core import FigureOptions, PaperFigure, figure_provenance, new_figure
 from .selection import SEARCH_IMAGES, choose, record_table
 from .style import CORRECT, WRONG, class_cmap
 
 
-def column_label(zoo, name: str) -> str:
+def column_label(setting: Setting, name: str) -> str:
     """A processor's column header: its method's label (one per method), the loss grid's
     combination and loss network (``EP (rob.)``), else its name."""
-    card = zoo.proc_cards[name]
+    card = setting.processor_cards[name]
     if card.get("selection") and (card.get("training") or {}).get("losses"):
         network = "rob." if card.get("method") == "robust-perceptual" else "std."
         return f"{card['training']['losses']} ({network})"
-    if name == zoo.method_processor(card["method"]):
+    if name == method_processor(setting, card["method"]):
         return METHOD_LABELS.get(card.get("method"), name)
     return name
 
 
-class Zoo:
-    """The task, test split and checkpoints a figure runs (loaded on demand)."""
+def figure_setting(options: FigureOptions) -> Setting:
+    """The :class:`~analysis.pipeline.setting.Setting` a figure runs: the options' task,
+    dataset, checkpoints, device and data root, with the zoo's classifiers and the processors
+    of the zoo and of every collection selected (models load on demand)."""
+    setting = Setting(options.task, options.dataset, options.checkpoints, options.device,
+                      options.data_root)
+    _ = setting.test   # the split loads first: a missing dataset fails before the zoo is read
+    setting.select(collections=COLLECTIONS)   # e.g. the loss grid's processors
+    if not setting.classifier_cards:
+        raise RAExplorerError(f"No classifier for {setting.dataset} in {setting.folder}; train "
+                              "the zoo with 'python -m analysis build-zoo'.")
+    return setting
 
-    def __init__(self, options: FigureOptions):
-        from ...config import default_dataset
-        from ...data.datasets import load_dataset
-        from ...data.tasks import create_task
-        from ...device import pick_device
-        from ...zoo.catalogue import checkpoint_dir, collection_dirs, select_models
 
-        self.options = options
-        self.task = create_task(options.task)
-        self.dataset = default_dataset(options.dataset)
-        self.folder = checkpoint_dir(options.checkpoints)
-        self.device = pick_device(options.device)
-        self.test = load_dataset(self.dataset, "test", root=options.data_root)
-        self.names = list(self.test.info.class_names)
-        clf_cards, proc_cards = select_models(self.task.spec, self.dataset, self.folder)
-        for collection in collection_dirs(self.folder).values():   # e.g. the loss grid's
-            proc_cards += select_models(self.task.spec, self.dataset, collection)[1]
-        self.clf_cards = {c["name"]: c for c in clf_cards}
-        self.proc_cards = {c["name"]: c for c in proc_cards}
-        if not self.clf_cards:
-            raise RAExplorerError(f"No classifier for {self.dataset} in {self.folder}; train the "
-                                  "zoo with 'python -m analysis build-zoo'.")
-
-    def method_processor(self, method: str) -> str:
-        name = f"{self.task.name}-{method}"
-        if name in self.proc_cards:
-            return name
-        found = [n for n, c in self.proc_cards.items() if c.get("method") == method
-                 and not (method == "plain" and c.get("lambda"))]
-        if not found:
-            raise RAExplorerError(f"No {method} processor for task {self.task.spec} in "
-                                  f"{self.folder}; train it with 'python -m analysis build-zoo'.")
-        return found[0]
-
-    def classifier(self, name: str | None) -> str:
-        if name is None:
-            ra = self.proc_cards.get(self.method_processor("ra"), {})
-            name = ra.get("source") if ra.get("source") in self.clf_cards else next(iter(self.clf_cards))
-        if name not in self.clf_cards:
-            raise unknown_name("classifier", name, list(self.clf_cards))
+def method_processor(setting: Setting, method: str) -> str:
+    """The processor of ``method``: ``<task>-<method>``, else the first card of the method
+    (a plain one without lambda)."""
+    name = f"{setting.task.name}-{method}"
+    if name in setting.processor_cards:
         return name
+    found = [n for n, c in setting.processor_cards.items() if c.get("method") == method
+             and not (method == "plain" and c.get("lambda"))]
+    if not found:
+        raise RAExplorerError(f"No {method} processor for task {setting.task.spec} in "
+                              f"{setting.folder}; train it with 'python -m analysis build-zoo'.")
+    return found[0]
 
-    def processors(self, names: list[str] | None) -> list[str]:
-        names = names or [self.method_processor("plain"), self.method_processor("ra")]
-        for n in names:
-            if n not in self.proc_cards:
-                raise unknown_name(f"processor of {self.task.spec}", n, list(self.proc_cards))
-        return list(names)
 
-    def load(self, kind_cards: dict, names: list[str]) -> dict[str, torch.nn.Module]:
-        from ...zoo.checkpoints import load_models
+def figure_classifier(setting: Setting, name: str | None) -> str:
+    """``name`` (checked), or by default the RA processor's source (else the first classifier)."""
+    clfs = setting.classifier_cards
+    if name is None:
+        ra = setting.processor_cards.get(method_processor(setting, "ra"), {})
+        name = ra.get("source") if ra.get("source") in clfs else next(iter(clfs))
+    if name not in clfs:
+        raise unknown_name("classifier", name, list(clfs))
+    return name
 
-        return load_models([kind_cards[n] for n in names], self.device)
 
-    def digests(self, *names: str) -> dict[str, str]:
-        cards = {**self.clf_cards, **self.proc_cards}
-        return {n: cards[n]["weights"]["sha256"] for n in names}
+def figure_processors(setting: Setting, names: list[str] | None) -> list[str]:
+    """``names`` (checked), or by default the plain and the RA processor."""
+    names = names or [method_processor(setting, "plain"), method_processor(setting, "ra")]
+    for n in names:
+        if n not in setting.processor_cards:
+            raise unknown_name(f"processor of {setting.task.spec}", n,
+                               list(setting.processor_cards))
+    return list(names)
 
-    def indices(self, classifier: str, plain: str, ra: str, k: int) -> tuple[list[int], str]:
-        """(--indices, "given") or (k images of --filter, default ra-right-plain-wrong, where)."""
-        opts = self.options
-        if opts.indices:
-            bad = [i for i in opts.indices if not 0 <= i < len(self.test)]
-            if bad:
-                raise RAExplorerError(f"Test image index {bad[0]} is outside 0 to "
-                                      f"{len(self.test) - 1}.")
-            return list(opts.indices), "given by index"
-        name = opts.filter or "ra-right-plain-wrong"
 
-        def measure():
-            from ...pipeline.records import RecordSink
+def figure_indices(setting: Setting, options: FigureOptions, classifier: str, plain: str,
+                   ra: str, k: int) -> tuple[list[int], str]:
+    """(--indices, "given") or (k images of --filter, default ra-right-plain-wrong, where)."""
+    if options.indices:
+        bad = [i for i in options.indices if not 0 <= i < len(setting.test)]
+        if bad:
+            raise RAExplorerError(f"Test image index {bad[0]} is outside 0 to "
+                                  f"{len(setting.test) - 1}.")
+        return list(options.indices), "given by index"
+    name = options.filter or "ra-right-plain-wrong"
 
-            sink = RecordSink(self.load(self.clf_cards, [classifier]))
-            procs = self.load(self.proc_cards, sorted({plain, ra}))
-            for batch in stream(self.task, procs, self.test, self.device, 500, SEARCH_IMAGES,
-                                shard=False):
-                sink.add(batch)
-            return sink.table(self.task.spec, self.dataset, "test")
+    def measure():
+        return setting.records(setting.models([classifier]), setting.models(sorted({plain, ra})),
+                               SEARCH_IMAGES)
 
-        table, where = record_table(self.task.spec, self.dataset, opts.results_dir(), classifier,
-                                    self.digests(classifier, plain, ra), measure)
-        return choose(table, name, classifier, plain, ra, k, opts.seed), f"filter {name} on {where}"
+    table, where = record_table(setting.task.spec, setting.dataset, options.results_dir(),
+                                classifier, setting.digests(classifier, plain, ra), measure)
+    return (choose(table, name, classifier, plain, ra, k, options.seed),
+            f"filter {name} on {where}")
 
 
 STACK_BELOW_IN = 0.75   # boundary-maps: narrower columns than this put the maps on a row of their own
-
-
-class PlaneView:
-    """What :func:`analysis.explore.workspace.plane_maps` reads of a workspace, from a
-    :class:`Zoo` (only the plain and RA processors and the named classifiers are loaded)."""
-
-    def __init__(self, zoo: Zoo, plain: str, ra: str, classifiers: list[str]):
-        self.task, self.test = zoo.task, zoo.test
-        self._plain, self._ra = plain, ra
-        self.processors = zoo.load(zoo.proc_cards, sorted({plain, ra}))
-        self.classifiers = zoo.load(zoo.clf_cards, list(dict.fromkeys(classifiers)))
-
-    def plain_name(self) -> str:
-        return self._plain
-
-    def ra_name(self) -> str:
-        return self._ra
 
 
 def to_uint8(image: torch.Tensor) -> np.ndarray:
@@ -167,18 +136,18 @@ def build_examples(options: FigureOptions) -> PaperFigure:
     panel nearest-neighbour on whole pixels, titled with ``--classifier``'s top-1 class (✓ and
     green when correct, ✗ and vermillion when wrong). Images chosen by ``--indices`` or by
     ``--filter`` (default ra-right-plain-wrong, ``--rows`` of them, seeded)."""
-    zoo = Zoo(options)
-    clf_name = zoo.classifier(options.classifier)
-    procs = zoo.processors(options.processors)
-    plain, ra = zoo.method_processor("plain"), zoo.method_processor("ra")
-    indices, chosen_by = zoo.indices(clf_name, plain, ra, options.rows)
-    clf = zoo.load(zoo.clf_cards, [clf_name])[clf_name]
-    models = zoo.load(zoo.proc_cards, procs)
-    batch = next(stream(zoo.task, models, zoo.test, zoo.device, len(indices), indices=indices,
-                        seed=0, shard=False))
+    setting = figure_setting(options)
+    names = list(setting.info.class_names)
+    clf_name = figure_classifier(setting, options.classifier)
+    procs = figure_processors(setting, options.processors)
+    plain, ra = method_processor(setting, "plain"), method_processor(setting, "ra")
+    indices, chosen_by = figure_indices(setting, options, clf_name, plain, ra, options.rows)
+    clf = setting.models([clf_name])[clf_name]
+    batch = next(setting.batches(setting.models(procs), batch_size=len(indices),
+                                 indices=indices, seed=0, shard=False))
     columns = [CLEAN, NO_PROCESSING, *procs]
-    headers = ["clean", "LQ input", *[column_label(zoo, p) for p in procs]]
-    size = zoo.test.info.size
+    headers = ["clean", "LQ input", *[column_label(setting, p) for p in procs]]
+    size = setting.info.size
     grid = pixel_grid(options.width, options.dpi, len(columns), len(indices), size)
     W, H = grid["width"], grid["height"]
     fig = new_figure(W / options.dpi, H / options.dpi, layout=None)
@@ -200,28 +169,28 @@ def build_examples(options: FigureOptions) -> PaperFigure:
             pred = int(probs[r].argmax())
             label = int(batch.labels[r])
             ok = pred == label
-            ax.set_title(("✓ " if ok else "✗ ") + zoo.names[pred], fontsize=6, pad=1.5,
+            ax.set_title(("✓ " if ok else "✗ ") + names[pred], fontsize=6, pad=1.5,
                          color=CORRECT if ok else WRONG)
             panels.append({"row": r, "column": c, "input": inp, "x": x, "y": y,
                            "scale": grid["panel"] // pixels.shape[1], "pixels": pixels})
-            rows.append({"row": r, "index": index, "label": zoo.names[label], "input": inp,
+            rows.append({"row": r, "index": index, "label": names[label], "input": inp,
                          "shown": "LQ input" if inp == NO_PROCESSING else "human view",
-                         "prediction": zoo.names[pred], "probability": float(probs[r, pred]),
+                         "prediction": names[pred], "probability": float(probs[r, pred]),
                          "correct": ok, "classifier": clf_name,
                          "height_px": pixels.shape[0], "width_px": pixels.shape[1]})
         if c == 0:
             for r, index in enumerate(indices):
                 _, y = grid["boxes"][(r, 0)]
                 fig.text((grid["left"] * 0.45) / W, 1 - (y + grid["panel"] / 2) / H,
-                         f"#{index}\n{zoo.names[int(batch.labels[r])]}", ha="center", va="center",
+                         f"#{index}\n{names[int(batch.labels[r])]}", ha="center", va="center",
                          rotation=90, fontsize=6)
-    title = (f"{zoo.task.spec}: test images ({chosen_by}), predictions of {clf_name}")
-    prov = figure_provenance("examples", dataset=zoo.dataset, split="test", n_images=len(indices),
-                             checkpoints=zoo.digests(clf_name, *procs),
+    title = (f"{setting.task.spec}: test images ({chosen_by}), predictions of {clf_name}")
+    prov = figure_provenance("examples", dataset=setting.dataset, split="test",
+                             n_images=len(indices), checkpoints=setting.digests(clf_name, *procs),
                              seeds={"degradation": 0, "selection": options.seed},
-                             device=zoo.device)
+                             device=setting.device)
     prov["images"] = {"indices": indices, "chosen_by": chosen_by}
-    return PaperFigure("examples", f"examples_{task_slug(zoo.task.spec)}_{clf_name}", fig, rows,
+    return PaperFigure("examples", f"examples_{task_slug(setting.task.spec)}_{clf_name}", fig, rows,
                        prov, title, extra={"grid": grid, "panels": panels, "indices": indices})
 
 
@@ -230,23 +199,25 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
     """Per image (``--indices``, or one image of ``--filter``): the strip clean / plain output /
     RA output, then the 2-D decision map of each of ``--classifiers`` (default the RA source
     and two others) in the plane through the plain output along d_RA and a seeded random
-    orthogonal direction (:func:`analysis.explore.workspace.plane_maps`); one class legend,
+    orthogonal direction (:func:`analysis.explore.plane.plane_maps`); one class legend,
     the plain output (x) and the RA output (star) marked, axes in [0,1]-pixel L2."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from ...explore.workspace import plane_maps
-
-    zoo = Zoo(options)
-    source = zoo.classifier(options.classifier)
-    plain, ra = zoo.method_processor("plain"), zoo.method_processor("ra")
-    clfs = options.classifiers or [source, *[n for n in zoo.clf_cards if n != source][:2]]
+    setting = figure_setting(options)
+    names = list(setting.info.class_names)
+    source = figure_classifier(setting, options.classifier)
+    plain, ra = method_processor(setting, "plain"), method_processor(setting, "ra")
+    clfs = options.classifiers or [source, *[n for n in setting.classifier_cards
+                                             if n != source][:2]]
     for n in clfs:
-        if n not in zoo.clf_cards:
-            raise unknown_name("classifier", n, list(zoo.clf_cards))
-    indices, chosen_by = zoo.indices(source, plain, ra, options.rows if options.filter else 1)
-    ws = PlaneView(zoo, plain, ra, [source, *clfs])
-    k = len(zoo.names)
+        if n not in setting.classifier_cards:
+            raise unknown_name("classifier", n, list(setting.classifier_cards))
+    indices, chosen_by = figure_indices(setting, options, source, plain, ra,
+                                        options.rows if options.filter else 1)
+    procs = setting.models(sorted({plain, ra}))
+    classifiers = setting.models([source, *clfs])
+    k = len(names)
     cmap = class_cmap(k)
     # one row per image (strip, then maps) when the figure is wide enough, else two rows
     stacked = options.width / (3 + len(clfs)) < STACK_BELOW_IN
@@ -265,13 +236,14 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
     rows, present = [], set()
     e = options.extent
     for r, index in enumerate(indices):
-        maps = plane_maps(ws, index, clfs, e, options.resolution,
-                          direction_seed=options.seed * 1_000_003 + index)
-        clean, label, _ = ws.test[index]
-        lq = ws.task.degrade_eval(clean[None], [index])
-        strip = {"clean": clean, "plain": processor_views(ws.processors[plain], lq).human[0],
-                 "RA": processor_views(ws.processors[ra], lq).human[0]}
-        src_model = ws.classifiers[source]
+        clean, label, _ = setting.test[index]
+        plane = image_plane(setting.task, clean, index, procs[plain], procs[ra],
+                            direction_seed=options.seed * 1_000_003 + index)
+        maps = plane_maps(plane, {n: classifiers[n] for n in clfs}, e, options.resolution)
+        lq = setting.task.degrade_eval(clean[None], [index])
+        strip = {"clean": clean, "plain": processor_views(procs[plain], lq).human[0],
+                 "RA": processor_views(procs[ra], lq).human[0]}
+        src_model = classifiers[source]
         for c, (head, image) in enumerate(strip.items()):
             ax = place(r, c)
             ax.imshow(to_uint8(image), interpolation="nearest")
@@ -279,10 +251,10 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
             pred = int(src_model(image[None]).argmax(1))
             ok = pred == int(label)
             name = f"#{index} {head}" if c == 0 else head
-            ax.set_title(f"{name}\n" + ("✓ " if ok else "✗ ") + zoo.names[pred], fontsize=6,
+            ax.set_title(f"{name}\n" + ("✓ " if ok else "✗ ") + names[pred], fontsize=6,
                          color=CORRECT if ok else WRONG, pad=2)
             rows.append({"index": index, "panel": head, "classifier": source,
-                         "prediction": zoo.names[pred], "label": zoo.names[int(label)]})
+                         "prediction": names[pred], "label": names[int(label)]})
         for c, name in enumerate(clfs, start=3):
             ax = place(r, c)
             dmap = maps["maps"][name]
@@ -307,9 +279,9 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
                       "u": float(f"{us[j]:.6g}"), "v": float(f"{vs[i]:.6g}"),
                       "class_index": int(classes[i, j])}
                      for i in range(len(vs)) for j in range(len(us))]
-    rows += [{"panel": "legend", "class_index": c, "class": zoo.names[c]} for c in sorted(present)]
+    rows += [{"panel": "legend", "class_index": c, "class": names[c]} for c in sorted(present)]
     handles = [Patch(facecolor=class_colour(c), edgecolor="black",
-                     linewidth=0.3, label=zoo.names[c]) for c in sorted(present)]
+                     linewidth=0.3, label=names[c]) for c in sorted(present)]
     handles += [Line2D([], [], marker="X", color="black", linestyle="", markersize=4,
                        label=f"plain output ({plain})"),
                 Line2D([], [], marker="*", color="white", markeredgecolor="black",
@@ -317,13 +289,13 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
     fig.legend(handles=handles, loc="outside lower center",
                ncols=max(1, min(len(handles), int(options.width / 1.15))),
                title="class; u and v in [0,1]-pixel L2")
-    title = (f"{zoo.task.spec}: decision maps around the {plain} output along d_RA (towards "
+    title = (f"{setting.task.spec}: decision maps around the {plain} output along d_RA (towards "
              f"{ra}), images {', '.join(map(str, indices))} ({chosen_by})")
-    prov = figure_provenance("boundary-maps", dataset=zoo.dataset, split="test",
-                             n_images=len(indices), checkpoints=zoo.digests(*clfs, plain, ra),
+    prov = figure_provenance("boundary-maps", dataset=setting.dataset, split="test",
+                             n_images=len(indices), checkpoints=setting.digests(*clfs, plain, ra),
                              seeds={"degradation": 0, "direction": options.seed,
-                                    "selection": options.seed}, device=zoo.device)
+                                    "selection": options.seed}, device=setting.device)
     prov["images"] = {"indices": indices, "chosen_by": chosen_by, "extent": e,
                       "resolution": options.resolution}
-    return PaperFigure("boundary-maps", f"boundary-maps_{task_slug(zoo.task.spec)}", fig, rows,
+    return PaperFigure("boundary-maps", f"boundary-maps_{task_slug(setting.task.spec)}", fig, rows,
                        prov, title, extra={"indices": indices, "classifiers": clfs})

@@ -1,53 +1,13 @@
-import io
+"""The app's session object: panels, differences, record tables, the gallery, default pair."""
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from analysis.errors import RAExplorerError
 from analysis.explore.gallery import Query
-from analysis.explore.workspace import CLEAN_PANEL, LQ_PANEL, Workspace, enlarge_png, plane_maps, read_upload
+from analysis.explore.plane import plane_maps
+from analysis.explore.workspace import CLEAN_PANEL, LQ_PANEL, Workspace
 from tests.conftest import SYNTH
-
-
-def png_bytes(array, mode=None, fmt="PNG"):
-    buf = io.BytesIO()
-    Image.fromarray(array, mode=mode).save(buf, format=fmt)
-    return buf.getvalue()
-
-
-def test_upload_is_converted_to_the_dataset_format():
-    rgb = (np.random.default_rng(0).random((60, 40, 3)) * 255).astype(np.uint8)
-    x = read_upload(png_bytes(rgb), channels=1, size=28)
-    assert x.shape == (1, 28, 28) and 0 <= float(x.min()) and float(x.max()) <= 1
-    assert read_upload(png_bytes(rgb, fmt="JPEG"), channels=3, size=32).shape == (3, 32, 32)
-
-
-@pytest.mark.parametrize("data,message", [
-    (b"", "empty"),
-    (b"%PDF-1.4 not an image at all", "not an image"),
-    (b"\x89PNG" + b"0" * (9 * 2**20), "limit is 8 MiB"),
-])
-def test_bad_uploads_get_one_sentence(data, message):
-    with pytest.raises(RAExplorerError, match=message):
-        read_upload(data, channels=1, size=28)
-
-
-def test_decompression_bomb_is_refused_before_decoding():
-    bomb = png_bytes(np.zeros((5000, 5000), dtype=np.uint8))   # 25 Mpx, a few kB on disk
-    assert len(bomb) < 100_000
-    with pytest.raises(RAExplorerError, match="decompression-bomb guard"):
-        read_upload(bomb, channels=1, size=28)
-
-
-def test_enlarge_png_is_lossless_nearest_neighbour():
-    img = np.array([[0.0, 1.0], [0.5, 0.25]])
-    out = np.asarray(Image.open(io.BytesIO(enlarge_png(img, scale=3))))
-    assert out.shape == (6, 6) and out[0, 0] == 0 and out[0, 5] == 255 and out[5, 5] == 64
-    assert (out[3:, :3] == 128).all()
-    signed = np.asarray(Image.open(io.BytesIO(enlarge_png(np.zeros((2, 2)), 1, signed=True))))
-    assert (signed == 128).all()
 
 
 def test_workspace_panels_filters_and_maps(tiny_zoo):
@@ -81,7 +41,7 @@ def test_workspace_panels_filters_and_maps(tiny_zoo):
     assert ws.default_pair() == ["clf-a", "clf-b"]
     ws.processor_cards["sr-ra"]["source"] = "clf-b"
     assert ws.default_pair() == ["clf-b", "clf-a"]
-    maps = plane_maps(ws, 2, ["clf-a", "clf-b"], extent=3.0, resolution=17)
+    maps = plane_maps(ws.plane(2), ws.models(["clf-a", "clf-b"]), extent=3.0, resolution=17)
     assert maps["maps"]["clf-a"].classes.shape == (17, 17)
     assert maps["agreement"]["clf-a"]["clf-a"] == 1.0
     with torch.no_grad():
