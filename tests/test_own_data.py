@@ -150,7 +150,7 @@ def test_float16_check_judges_plain_with_the_source_the_cards_name(own, tmp_path
 
 def test_claims_use_the_source_named_in_the_cards(own, tmp_path):
     """Point 5: claims.md and Table 16 on a zoo whose RA source is not called resnet20."""
-    from analysis.reporting.tables import regenerate
+    from analysis.reporting.reproduce import regenerate
 
     results, written = regenerate(dataset=own["spec"], folder=own["zoo"], out_dir=tmp_path,
                                   progress=False)

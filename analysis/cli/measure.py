@@ -60,7 +60,7 @@ def cmd_evaluate(args) -> int:
 
 def cmd_results(args) -> int:
     from ..analyses.evaluate import update_cards
-    from ..reporting.tables import regenerate
+    from ..reporting.reproduce import regenerate
 
     if args.update_cards and args.limit is not None:
         raise RAExplorerError("--update-cards needs the whole test split; drop --limit.")

@@ -1,7 +1,6 @@
-"""The RA paper's tables re-measured on the zoo, written to results/.
+"""The RA paper's tables from the evaluations of every task (:mod:`.reproduce` measures them).
 
-``python -m analysis results`` evaluates every task on the full test split
-and writes, per task, the raw evaluation (``evaluate_<task>.json``) and:
+:func:`write_results` writes, from the raw evaluations (``evaluate_<task>.json``):
 
 * ``table1.md``  — Table 1 analog: no processing / plain / RA / RA-unsup /
   RA+T / perceptual / robust-perceptual x every classifier, per task;
@@ -17,14 +16,12 @@ differences to plain are paired (same images) with 95 % CIs.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-from ..analyses.evaluate import CLEAN, NO_PROCESSING, model_digests, report_tasks, select_models
-from ..config import QUALITY_IMAGES
-from ..data.datasets import load_dataset
+from ..analyses.evaluate import CLEAN, NO_PROCESSING
+from ..config import EMBEDDED_DATASET
 from ..data.folders import results_dir
-from ..data.tasks import create_task, task_slug
+from ..data.tasks import task_slug
 from ..errors import RAExplorerError
 from ..methods import METHOD_LABELS, METHODS
 from ..zoo.catalogue import ra_source
@@ -201,98 +198,7 @@ def write_results(results: list[dict], out_dir: Path | None = None, source: str 
 
 def _dataset_words(results: list[dict]) -> str:
     """"the embedded default", or the dataset specs the results were measured on."""
-    from ..config import EMBEDDED_DATASET
-
     datasets = sorted({r.get("dataset") or "?" for r in results})
     if datasets == [EMBEDDED_DATASET]:
         return "the embedded default"
     return ", ".join(datasets)
-
-
-def reusable(path: Path, task: str, dataset: str, folder, limit: int | None) -> dict | None:
-    """The saved evaluation of ``task`` if it was measured on exactly the zoo's current
-    checkpoints (same names and weight digests), dataset and number of images; else None."""
-    if not path.exists():
-        return None
-    saved = json.loads(path.read_text())
-    clf_cards, proc_cards = select_models(create_task(task).spec, dataset, folder)
-    n = len(load_dataset(dataset, "test")) if limit is None else limit
-    same = (saved.get("models") == model_digests(clf_cards, proc_cards)
-            and saved.get("dataset") == dataset and saved.get("n_images") == n)
-    return saved if same else None
-
-
-def measure_for_results(task: str, dataset: str, folder=None, limit: int | None = None,
-                        out_dir: Path | None = None, progress: bool = True,
-                        device: str | None = None, quality_images: int | None = QUALITY_IMAGES):
-    """One runner pass over ``task``'s test split for every shipped table of the task: the
-    record table, the evaluation (accuracy, PSNR / SSIM, paired differences) and the quality
-    table (first ``quality_images`` images). Writes the record table and the quality files;
-    returns (evaluation, written paths)."""
-    from ..analyses.evaluate import accuracy_report, measure_task
-    from ..analyses.quality import (
-        default_metrics,
-        quality_result,
-        quality_sink,
-        save_quality,
-    )
-    from ..device import pick_device
-    from ..pipeline.records import records_path
-    from ..pipeline.runner import world
-
-    dev = pick_device(device)
-    qsink = quality_sink(default_metrics(folder, dataset), folder, dev, limit=quality_images)
-    table, clf_cards, proc_cards = measure_task(task, dataset, folder, limit, device=device,
-                                                progress=progress, extra_sinks=[qsink])
-    result = accuracy_report(table, proc_cards, clf_cards)
-    rank, size = world()
-    qsink.gather(size)
-    if rank != 0:
-        return result, []
-    out = results_dir(out_dir, dataset=dataset)
-    written = [table.save(records_path(out, table.task))]
-    quality = quality_result(qsink, table.task, dataset, proc_cards, provenance={
-        **table.provenance, "n_images": qsink.n_images()})
-    written += save_quality(quality, out)
-    return result, written
-
-
-def regenerate(dataset: str | None = None, folder=None, limit: int | None = None,
-               out_dir: Path | None = None, progress: bool = True, device: str | None = None,
-               fresh: bool = False, tasks: list[str] | None = None, figures: bool = False):
-    """Measure every task (one runner pass each) and rewrite the tables and (``figures``) the
-    paper figures in ``<results>/figures``; returns (results, written paths).
-
-    A task whose saved ``evaluate_<task>.json`` was measured on the current
-    checkpoints (by weight digest) is reused, unless ``fresh`` (all tasks) or it is one of
-    ``tasks`` (task specs to re-measure; the tables still cover every task).
-    """
-    from ..config import default_dataset
-
-    dataset = default_dataset(dataset)
-    again = {create_task(t).spec for t in tasks or []}
-    results, written = [], []
-    for t in report_tasks(dataset, folder):
-        path = results_dir(out_dir, dataset=dataset) / f"evaluate_{create_task(t).slug}.json"
-        redo = fresh or create_task(t).spec in again
-        saved = None if redo else reusable(path, t, dataset, folder, limit)
-        if saved is not None:
-            print(f"results: {t} reused from {path.name} (same checkpoints)", file=sys.stderr)
-            results.append(saved)
-            continue
-        result, paths = measure_for_results(t, dataset, folder, limit, out_dir, progress, device)
-        results.append(result)
-        written += paths
-    written += write_results(results, out_dir)
-    if figures:
-        written += regenerate_figures(results_dir(out_dir, dataset=dataset), folder, dataset, device)
-    return results, written
-
-
-def regenerate_figures(out_dir: Path, folder=None, dataset: str | None = None,
-                       device: str | None = None) -> list[Path]:
-    """The paper figures of the result files in ``out_dir``, into ``out_dir/figures``
-    (:mod:`analysis.reporting.paper.shipped`)."""
-    from .paper.shipped import write_result_figures
-
-    return write_result_figures(out_dir, folder=folder, dataset=dataset, device=device)

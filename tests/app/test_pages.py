@@ -20,7 +20,7 @@ def results(tiny_zoo, tmp_path_factory):
     from analysis.analyses.features import feature_report, save_feature_report
     from analysis.analyses.quality import quality_table, save_quality
     from analysis.data.folders import dataset_slug
-    from analysis.reporting.tables import regenerate
+    from analysis.reporting.reproduce import regenerate
 
     base = tmp_path_factory.mktemp("results")          # $RA_RESULTS
     out = base / "datasets" / dataset_slug(SYNTH)      # where the app reads a non-default dataset

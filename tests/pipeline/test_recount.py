@@ -9,7 +9,7 @@ import torch
 from analysis.data.datasets import load_dataset
 from analysis.data.tasks import create_task
 from analysis.pipeline.records import RecordTable
-from analysis.reporting.tables import regenerate
+from analysis.reporting.reproduce import regenerate
 from analysis.zoo.checkpoints import load_checkpoint
 from tests.conftest import SYNTH
 

@@ -1,6 +1,7 @@
 import shutil
 
-from analysis.reporting.tables import check_claims, format_table1, format_table3, format_table16, regenerate
+from analysis.reporting.reproduce import regenerate
+from analysis.reporting.tables import check_claims, format_table1, format_table3, format_table16
 from tests.conftest import SYNTH
 
 
@@ -35,7 +36,7 @@ def test_regenerate_reuses_an_evaluation_only_for_the_same_checkpoints(tiny_zoo,
                                                                        monkeypatch):
     import json
 
-    from analysis.reporting import tables as report
+    from analysis.reporting import reproduce as report
 
     folder = tmp_path / "zoo"
     shutil.copytree(tiny_zoo, folder)
