@@ -19,7 +19,7 @@ import statistics
 
 import torch
 
-import analysis.metrics.registry as metrics
+import analysis.metrics.pixel as metrics
 from benchmarks.bench_metrics import timed
 
 CONFIGS = [(32, 3, 192), (32, 1, 64), (256, 1, 28)]
@@ -41,7 +41,7 @@ def variant(fn, **settings):
 
 def ssim_one_moment_at_a_time(x, y):
     """The alternative to metrics.ssim's stacked filtering (no downsampling: sizes < 384 px)."""
-    taps = metrics._gaussian_taps(11, 1.5, x)
+    taps = metrics.gaussian_taps(11, 1.5, x)
     return metrics.ssim_from_moments(*(metrics.gaussian_blur(t, taps)
                                        for t in (x, y, x * x, y * y, x * y)))
 

@@ -23,7 +23,7 @@ import torch
 
 from ..config import EMBEDDED_DATASET
 from ..errors import RAExplorerError
-from ..metrics.registry import psnr
+from ..metrics.pixel import psnr
 from ..outputs.result_files import result_files
 from ..pipeline.setting import Setting
 from ..zoo.catalogue import find_checkpoints, ra_source

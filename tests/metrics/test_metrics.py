@@ -5,13 +5,9 @@ import pytest
 import torch
 
 from analysis.errors import RAExplorerError, UnknownNameError
-from analysis.metrics.registry import (
-    METRICS,
-    MetricUnavailableError,
-    create_metric,
-    list_metrics,
-    universal_quality_index,
-)
+from analysis.metrics.pixel import universal_quality_index
+from analysis.metrics.registry import METRICS, create_metric, list_metrics
+from analysis.metrics.spec import MetricUnavailableError
 
 LIBRARY = ["psnr", "ssim", "ms-ssim", "gmsd", "vif-p", "fsim", "haarpsi", "uqi", "mse"]
 
@@ -257,7 +253,7 @@ def test_classifier_lpips_variants_are_registered_and_behave(tiny_zoo):
 
 
 def test_feature_distance_hand_computed_on_a_one_layer_case():
-    from analysis.metrics.registry import feature_distance
+    from analysis.metrics.classifier_distance import feature_distance
 
     class OneLayer(torch.nn.Module):
         feature_names = ["id"]
@@ -279,7 +275,7 @@ def test_out_of_range_is_refused_by_every_backend(name):
 
 
 def test_psnr_in_chunks_equals_psnr_of_the_whole_batch(monkeypatch):
-    import analysis.metrics.registry as metrics
+    import analysis.metrics.pixel as metrics
 
     x, y = image(3, size=20, n=7), noisy(image(3, size=20, n=7), 0.05)
     whole = -10 * torch.log10((x - y).pow(2).flatten(1).mean(1) + 1e-8)
