@@ -116,7 +116,7 @@ def preload(task: str | None = None) -> float:
                 warm_default_view(ws)                 # Boundaries' opening maps and distances
                 # and every other classifier's at that image (adding one is a cache hit):
                 # before the server starts, since drawn behind a first visitor's page they
-                # slowed its first view by 0.4-0.6 s (BENCHMARKS.md, session 13)
+                # slowed its first view by 0.4-0.6 s (benchmarks/bench_first_view.py)
                 warm_default_view(ws, others=True)
             from app.components.tsne_cache import warm_opening_view
 
