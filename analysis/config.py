@@ -29,7 +29,6 @@ import os
 from pathlib import Path
 
 
-
 def _checkout() -> Path | None:
     """The source checkout holding this package, or None for an installed copy."""
     above = Path(__file__).resolve().parent.parent

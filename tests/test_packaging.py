@@ -75,8 +75,9 @@ def installed(tmp_path_factory):
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
                    capture_output=True, timeout=120)
     python = venv / "bin" / "python"
-    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               check=True, capture_output=True, text=True).stdout.strip())
+    purelib = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    site = Path(subprocess.run([str(python), "-c", purelib], check=True, capture_output=True,
+                               text=True).stdout.strip())
     # the project's environment supplies the dependencies (and pip) to the new one
     (site / "_project_env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     t0 = time.perf_counter()
