@@ -5,4 +5,6 @@ Conventions (see README.md): images are float tensors in [0, 1] of shape
 [0, 1] pixel units; everything random takes a seed.
 """
 
-__version__ = "0.1.0"
+from .config import version as _version
+
+__version__ = _version()

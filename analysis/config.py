@@ -6,8 +6,15 @@ the default dataset and the optional TOML settings; none computes a path to the 
 itself. It imports nothing of the project (a dataset's own results folder, which needs the
 dataset's normal form, is :func:`analysis.data.folders.results_dir`).
 
+The root (``<root>`` below, :func:`home`): a source checkout is its own root (the folder above
+``analysis/`` when it holds ``pyproject.toml`` and ``checkpoints/``), so a checkout reads and
+writes its own folders wherever it is run from. An installed copy (``pip install .``) never
+looks inside site-packages: its root is $RA_HOME, else the current directory.
+
 Environment (read by the CLI and the app alike, at call time so tests can set them):
 
+``RA_HOME``          root of an installed copy (default: the current directory; a checkout
+                     is always its own root)
 ``RA_CHECKPOINTS``   checkpoint folder (default ``<root>/checkpoints``)
 ``RA_RESULTS``       base results folder (default ``<root>/results``)
 ``RA_DATASET``       dataset spec used when none is given (default ``fashion-mnist``)
@@ -21,7 +28,27 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+def _checkout() -> Path | None:
+    """The source checkout holding this package, or None for an installed copy."""
+    above = Path(__file__).resolve().parent.parent
+    if (above / "pyproject.toml").is_file() and (above / "checkpoints").is_dir():
+        return above
+    return None
+
+
+SOURCE_CHECKOUT = _checkout()   # None when the package is installed (site-packages)
+
+
+def home() -> Path:
+    """The root of the data folders: the source checkout, else $RA_HOME, else the current
+    directory (see the module docstring)."""
+    if SOURCE_CHECKOUT is not None:
+        return SOURCE_CHECKOUT
+    return Path(os.environ.get("RA_HOME") or Path.cwd()).resolve()
+
+
+PROJECT_ROOT = home()   # the root when this module was imported (home() follows later changes)
 EMBEDDED_DATASET = "fashion-mnist"        # the embedded default (Debian's dataset-fashion-mnist)
 QUALITY_IMAGES = 2000   # the quality tables' protocol: the first 2,000 test images
 ROBUSTNESS_IMAGES = 2000   # the robust classifiers' PGD accuracy: the first 2,000 test images
@@ -31,15 +58,33 @@ def _from_env(variable: str, default: Path, override=None) -> Path:
     return Path(override or os.environ.get(variable) or default)
 
 
+def version() -> str:
+    """The project's version: ``pyproject.toml``'s in a source checkout, else the installed
+    distribution's (``ra-explorer``, from its metadata); ``unknown`` for a copy of the
+    package without either."""
+    if SOURCE_CHECKOUT is not None:
+        import tomllib
+
+        with (SOURCE_CHECKOUT / "pyproject.toml").open("rb") as fh:
+            return tomllib.load(fh)["project"]["version"]
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed_version
+
+    try:
+        return installed_version("ra-explorer")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def checkpoints_dir(override=None) -> Path:
     """The checkpoint folder: ``override``, else $RA_CHECKPOINTS, else ``<root>/checkpoints``."""
-    return _from_env("RA_CHECKPOINTS", PROJECT_ROOT / "checkpoints", override)
+    return _from_env("RA_CHECKPOINTS", home() / "checkpoints", override)
 
 
 def results_base(override=None) -> Path:
     """The base results folder: ``override``, else $RA_RESULTS, else ``<root>/results`` (each
     dataset's own folder under it: :func:`analysis.data.folders.results_dir`)."""
-    return _from_env("RA_RESULTS", PROJECT_ROOT / "results", override)
+    return _from_env("RA_RESULTS", home() / "results", override)
 
 
 def data_root(override=None) -> str | None:
@@ -52,7 +97,7 @@ def data_root(override=None) -> str | None:
 
 def runs_dir(override=None) -> Path:
     """Training state, the survey database and non-protocol outputs: $RA_RUNS or ``<root>/runs``."""
-    return _from_env("RA_RUNS", PROJECT_ROOT / "runs", override)
+    return _from_env("RA_RUNS", home() / "runs", override)
 
 
 def default_dataset(override: str | None = None) -> str:
@@ -61,7 +106,7 @@ def default_dataset(override: str | None = None) -> str:
 
 
 def settings_path() -> Path:
-    return _from_env("RA_EXPLORER_CONFIG", PROJECT_ROOT / "ra-explorer.toml")
+    return _from_env("RA_EXPLORER_CONFIG", home() / "ra-explorer.toml")
 
 
 def settings() -> dict:

@@ -1,6 +1,9 @@
 """Start the app: preload the heavy libraries and the default workspace, then run Streamlit.
 
-``bash scripts/main.sh`` calls ``python -m app.launch [streamlit run options]``. Streamlit
+``bash scripts/main.sh`` calls ``python -m app.launch [streamlit run options]`` after copying
+``app/streamlit_config.toml`` to ``.streamlit/config.toml``; ``python -m analysis app`` (or
+``ra-explorer app``) calls :func:`main` with those settings as ``streamlit run`` options
+(:func:`streamlit_options`), so an installed copy needs no file in the current directory. Streamlit
 imports a page's modules only when the first browser session runs it, so without a
 preload the first visitor waits for torch, piq (which imports torchvision and
 torch._dynamo, about 2-4 s on this machine) and the models. Here that cost is paid
@@ -13,12 +16,45 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MAIN = ROOT / "app" / "main.py"
+SETTINGS = ROOT / "app" / "streamlit_config.toml"   # the app's Streamlit settings
+
+
+def streamlit_settings() -> dict[str, object]:
+    """The settings of ``app/streamlit_config.toml`` as {"section.option": value}."""
+    with SETTINGS.open("rb") as fh:
+        table = tomllib.load(fh)
+    return {f"{section}.{key}": value for section, options in table.items()
+            for key, value in options.items()}
+
+
+def settings_variable(option: str) -> str:
+    """Streamlit's environment variable for ``option`` (``server.maxUploadSize`` ->
+    ``STREAMLIT_SERVER_MAX_UPLOAD_SIZE``)."""
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", option.replace(".", "_"))
+    return "STREAMLIT_" + snake.upper()
+
+
+def streamlit_options(port: int | None = None, address: str | None = None) -> list[str]:
+    """``streamlit run`` options that apply ``app/streamlit_config.toml`` as scripts/main.sh's
+    copy of it does: ``--section.option=value`` for each setting, except those set by their
+    environment variable (``STREAMLIT_SERVER_PORT`` ...), which win as they do over the file;
+    ``port`` and ``address``, when given, win over both."""
+    chosen = {option: value for option, value in streamlit_settings().items()
+              if settings_variable(option) not in os.environ}
+    if port is not None:
+        chosen["server.port"] = port
+    if address is not None:
+        chosen["server.address"] = address
+    return [f"--{option}={str(value).lower() if isinstance(value, bool) else value}"
+            for option, value in chosen.items()]
 
 
 def preload(task: str | None = None) -> float:
@@ -82,7 +118,7 @@ def preload(task: str | None = None) -> float:
                 warm_default_view(ws)                 # Boundaries' opening maps and distances
                 # and every other classifier's at that image (adding one is a cache hit):
                 # before the server starts, since drawn behind a first visitor's page they
-                # slowed its first view by 0.4-0.6 s (BENCHMARKS.md, session 13)
+                # slowed its first view by 0.4-0.6 s (benchmarks/bench_first_view.py)
                 warm_default_view(ws, others=True)
             from app.components.tsne_cache import warm_opening_view
 

@@ -5,8 +5,8 @@ contexts, each opening the page twice, a new visitor's view (empty HTTP cache) a
 returning one's, timed as the explorer test times them (``wait_interactive``); also when the
 app element appeared (Streamlit's own boot) and the app's resident memory at the end. A
 setting is a list of environment variables for the app (``--a``, ``--b``: ``KEY=VALUE,...``).
-BENCHMARKS.md, session 13, quotes its runs (the prefetch's quiet period with
-``--b RA_PREFETCH=0``, malloc with ``--b RA_RETAIN_FREED_MEMORY=0``).
+BENCHMARKS.md ("First views in Chromium") quotes it with ``--b RA_PREFETCH=0``; malloc's
+resident memory is compared with ``--b RA_RETAIN_FREED_MEMORY=0``.
 
     python -m benchmarks.bench_first_view [--page /boundaries --title "Decision boundaries"]
         [--starts 2] [--a KEY=VALUE,...] [--b KEY=VALUE,...] [--wait-after-start 0]

@@ -4,7 +4,7 @@
            BDs (RA and random directions), as the page needs them for a new image, run in a
            fresh thread (Streamlit runs each page run in its own thread):
            - before: one job after another on torch's intra-op threads, the maps with the
-             eager models (the page until session 13);
+             eager models (the baseline);
            - after: the jobs side by side (``analysis.side_by_side``: one single-threaded
              job per core), the maps with the channels-last copies (``plane_maps`` now).
            The two alternate image by image (before first on even images); maps and BDs must

@@ -1,5 +1,6 @@
-# Sourced by scripts/main.sh and scripts/test.sh: makes .venv, installs requirements and
-# checks the embedded default dataset. Safe to run again: each step is skipped when done.
+# Sourced by scripts/main.sh and scripts/test.sh: makes .venv, installs requirements.txt
+# (scripts/test.sh adds requirements-test.txt) and checks the embedded default dataset.
+# Safe to run again: each step is skipped when done.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -13,14 +14,17 @@ if [ ! -x .venv/bin/python ]; then
   echo "bootstrap: creating .venv" >&2
   "$PYTHON" -m venv .venv
 fi
-STAMP=.venv/.requirements.sha256
-WANT="$(sha256sum requirements.txt | cut -d' ' -f1)"
-if [ "$(cat "$STAMP" 2>/dev/null || true)" != "$WANT" ]; then
-  echo "bootstrap: installing requirements.txt into .venv" >&2
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -r requirements.txt
-  echo "$WANT" > "$STAMP"
-fi
+install_requirements() {  # install_requirements FILE STAMP: pip install -r FILE once per content
+  local want
+  want="$(sha256sum "$1" | cut -d' ' -f1)"
+  if [ "$(cat "$2" 2>/dev/null || true)" != "$want" ]; then
+    echo "bootstrap: installing $1 into .venv" >&2
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    .venv/bin/python -m pip install --quiet -r "$1"
+    echo "$want" > "$2"
+  fi
+}
+install_requirements requirements.txt .venv/.requirements.sha256
 
 APT_UPDATED=0
 apt_install() {  # apt_install PACKAGE...: as root, install Debian packages (one apt-get update)

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The main job on the embedded default (Fashion-MNIST and the checked-in zoo): the RA Explorer
-# app in the browser, with the settings of streamlit_config.toml (port 8501 on 127.0.0.1;
+# app in the browser, with the settings of app/streamlit_config.toml (port 8501 on 127.0.0.1;
 # STREAMLIT_SERVER_PORT / STREAMLIT_SERVER_ADDRESS override them). Extra arguments go to
 # 'streamlit run'. The launcher (app/launch.py) preloads the libraries and the default
 # workspace before the server accepts connections (RA_PRELOAD=0 skips that).
 source "$(dirname "$0")/bootstrap.sh"
 if [ "${FMNIST_MISSING:-0}" = 1 ]; then exit 1; fi
 mkdir -p .streamlit
-cp streamlit_config.toml .streamlit/config.toml
+cp app/streamlit_config.toml .streamlit/config.toml
 exec .venv/bin/python -m app.launch "$@"

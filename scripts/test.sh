@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The test suite, from a fresh machine: bootstrap, the browser the end-to-end tests drive
+# The test suite, from a fresh machine: bootstrap, the test-only packages (requirements-test.txt,
+# the package's "test" extra), the browser the end-to-end tests drive
 # (Debian's chromium; Playwright's own browser download does not work here), then pytest.
 # Arguments go to pytest.
 source "$(dirname "$0")/bootstrap.sh"
+install_requirements requirements-test.txt .venv/.requirements-test.sha256
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ]; then
     apt_install chromium

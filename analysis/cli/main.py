@@ -1,6 +1,8 @@
-"""``python -m analysis <verb>``: the parser is the verb modules' registrations put together.
+"""``python -m analysis <verb>`` (the ``ra-explorer`` command of an installed copy): the parser
+is the verb modules' registrations put together; ``--version`` prints the project's version.
 
-Each verb module (``training``, ``measure``, ``geometry``, ``figure``, ``survey``, ``catalogue``)
+Each verb module (``training``, ``measure``, ``geometry``, ``figure``, ``survey``, ``catalogue``,
+``app``)
 defines its command functions next to a ``register(subparsers)`` that adds its sub-parsers; shared
 option groups live in :mod:`analysis.cli.options`. An error is printed as one line, never a
 traceback (:func:`analysis.cli.errors.print_error`): exit code 2 for the user's errors, 1 for
@@ -14,11 +16,12 @@ import argparse
 import os
 import sys
 
-from . import catalogue, figure, geometry, measure, survey, training
+from ..config import version
+from . import app, catalogue, figure, geometry, measure, survey, training
 from .errors import print_error
 from .validators import OneLineParser
 
-VERB_MODULES = (training, measure, geometry, figure, survey, catalogue)
+VERB_MODULES = (training, measure, geometry, figure, survey, catalogue, app)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
                            description="RA Explorer: train and analyse RA image processing.")
     parser.add_argument("--debug", action="store_true",
                         help="show the traceback of an error (also accepted after the verb)")
+    parser.add_argument("--version", action="version", version=f"ra-explorer {version()}",
+                        help="print the version and exit")
     sub = parser.add_subparsers(dest="verb", required=True)
     for module in VERB_MODULES:
         module.register(sub)

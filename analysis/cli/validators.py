@@ -67,6 +67,12 @@ def non_negative_int(text: str) -> int:
 
 
 @_argtype
+def port_number(text: str) -> int:
+    """A TCP port: a whole number from 1 to 65535."""
+    return check_number(_parse_int(text, "the port"), "the port", int, low=1, high=65535)
+
+
+@_argtype
 def positive_float(text: str) -> float:
     """A finite number > 0 (learning rates, radii, tolerances)."""
     return check_number(_parse_float(text, "the value"), "the value", low=0, low_open=True)

@@ -14,15 +14,19 @@ import sys
 import time
 from datetime import datetime, timezone
 
-from ..config import PROJECT_ROOT
+from ..config import SOURCE_CHECKOUT
 
 
 def git_state() -> dict:
-    """{"commit": hash or None, "dirty": bool or None} of the project's checkout; "dirty" means
-    uncommitted changes to tracked files outside results/ and runs/ (the code and the
-    checkpoints, not the result files a run rewrites)."""
+    """{"commit": hash or None, "dirty": bool or None} of the source checkout the code runs
+    from; "dirty" means uncommitted changes to tracked files outside results/ and runs/ (the
+    code and the checkpoints, not the result files a run rewrites). Both None for an installed
+    copy (no checkout) or where git cannot tell."""
+    if SOURCE_CHECKOUT is None:
+        return {"commit": None, "dirty": None}
+
     def git(*args):
-        return subprocess.run(["git", "-C", str(PROJECT_ROOT), *args], capture_output=True,
+        return subprocess.run(["git", "-C", str(SOURCE_CHECKOUT), *args], capture_output=True,
                               text=True, timeout=10)
     try:
         head = git("rev-parse", "HEAD")

@@ -92,7 +92,7 @@ class LatestJob:
     has ended for that long. A page submits its prefetch at the end of its run, while the
     browser is still drawing the page and fetching its images from the server; started at
     once, Boundaries' prefetch slowed that by about 0.4 s in a new browser and 0.15 s in a
-    returning one (BENCHMARKS.md, session 13)."""
+    returning one (``python -m benchmarks.bench_first_view --b RA_PREFETCH=0``)."""
 
     def __init__(self, name: str, quiet_s: float = 0.0):
         self._name = name

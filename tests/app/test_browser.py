@@ -2,7 +2,7 @@
 
 Visits every page, changes a widget, asserts on the rendered content, keeps screenshots in
 test-artifacts/ and records the time from navigation to an interactive page in
-test-artifacts/page_times.json (BENCHMARKS.md quotes it).
+test-artifacts/page_times.json.
 """
 
 import json
@@ -67,7 +67,7 @@ def test_every_page_renders_reacts_and_is_timed(app_url, browser):
     page.screenshot(path=str(ARTIFACTS / "page_metrics_jpeg.png"), full_page=True)
     (ARTIFACTS / "page_times.json").write_text(json.dumps(timings, indent=2) + "\n")
     warm = {k: v for k, v in timings.items() if "cold" not in k}
-    assert max(warm.values()) < 10, timings  # the 3 s goal is reported in BENCHMARKS.md
+    assert max(warm.values()) < 10, timings  # a loose bound; BENCHMARKS.md has the page times
 
 
 def test_direct_links_to_every_page_never_crash(app_url, browser):

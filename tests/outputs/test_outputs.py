@@ -129,13 +129,15 @@ def test_git_state_counts_code_changes_not_rewritten_results(tmp_path, monkeypat
     git("init", "-q")
     git("add", ".")
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
-    monkeypatch.setattr(provenance, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr(provenance, "SOURCE_CHECKOUT", tmp_path)
     assert provenance.git_state()["dirty"] is False
     (tmp_path / "results" / "r.json").write_text('{"n": 1}\n')     # a run rewrote a result
     assert provenance.git_state()["dirty"] is False
     (tmp_path / "code.py").write_text("x = 2\n")                   # the code changed
     state = provenance.git_state()
     assert state["dirty"] is True and len(state["commit"]) == 40
+    monkeypatch.setattr(provenance, "SOURCE_CHECKOUT", None)       # an installed copy
+    assert provenance.git_state() == {"commit": None, "dirty": None}
 
 
 def shipped_records():
