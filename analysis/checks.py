@@ -20,11 +20,11 @@ SR_SCALES = (1, 2, 3, 4, 8, 16)   # the factors SRResNet's upsampler builds (3, 
 
 # ----------------------------------------------------------------------------- values
 
-def _is_int(value) -> bool:
+def is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value) -> bool:
+def is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -45,7 +45,7 @@ def check_number(value, what: str, kind: type = float, low: float | None = None,
     excludes ``low`` itself.
     """
     wanted = "a whole number" if kind is int else "a number"
-    ok_type = _is_int(value) if kind is int else _is_number(value)
+    ok_type = is_int(value) if kind is int else is_number(value)
     if not ok_type:
         raise InputError(f"{what} must be {wanted}"
                          + (f" {_bounds(low, high, low_open)}" if low is not None or high is not None
@@ -74,7 +74,7 @@ def _expected_kind(param: inspect.Parameter):
     default = param.default
     if isinstance(default, bool):
         return "bool"
-    if _is_int(default):
+    if is_int(default):
         return "int"
     if isinstance(default, float):
         return "float"

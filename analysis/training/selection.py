@@ -90,30 +90,55 @@ def _reference(the_task, work: Path, measure, common: dict) -> dict:
     return measure(reference_path)
 
 
+class _Grid:
+    """What a validation grid (lambda or loss weight) sets up once: the clock, the device, the
+    task, the validation split, the frozen recognizer that judges each candidate, the work
+    folder, and :meth:`measure` (validation PSNR / accuracy of one candidate checkpoint)."""
+
+    def __init__(self, task: str, dataset: str, recognizer: str, device: str | None,
+                 work_dir: str, val_limit: int):
+        self.clock = Clock()
+        self.started = time.perf_counter()
+        self.dev = pick_device(device)
+        self.task = create_task(task)
+        self.val = load_dataset(dataset, "val")
+        self.rec, _ = load_checkpoint(recognizer, device=self.dev, kind="classifier")
+        freeze(self.rec)
+        self.recognizer = recognizer
+        self.work = Path(work_dir)
+        self.source = Path(recognizer).name
+        self.val_limit = val_limit
+
+    def measure(self, path) -> dict:
+        model, _ = load_checkpoint(path, device=self.dev)
+        return processor_validation(model, self.task, self.val, self.dev, self.rec,
+                                    limit=self.val_limit)
+
+    def record_tail(self, reference: dict, candidates: list, chosen, epochs: int, limit,
+                    base: str, dataset: str, seed: int) -> dict:
+        """The fields every selection record ends with (split, fine-tune, candidates, the time
+        of this call with reused runs excluded, provenance)."""
+        n = min(self.val_limit, len(self.val))
+        return {"split": "val", "val_images": n,
+                "fine_tune": {"epochs": epochs, "train_images": limit, "init": Path(base).name},
+                "reference_plain": reference, "candidates": candidates, "chosen": chosen,
+                "seconds": round(time.perf_counter() - self.started, 3),
+                "provenance": _provenance(dataset, n, base, self.recognizer, self.dev,
+                                          self.clock, seed)}
+
+
 def select_lambda(task: str, method: str, grid: list[float], base: str, recognizer: str,
                   work_dir: str = "runs/grid", dataset: str = EMBEDDED_DATASET, epochs: int = 1,
                   limit: int | None = 10000, val_limit: int = 2000, max_psnr_drop: float = 1.0,
                   out: Path | None = None, device: str | None = None, progress: bool = True,
                   **train_options) -> dict:
     """Run the grid (resumable: finished candidates are reused) and record the choice."""
-    clock = Clock()
-    started = time.perf_counter()
-    dev = pick_device(device)
-    the_task = create_task(task)
-    val = load_dataset(dataset, "val")
-    rec, _ = load_checkpoint(recognizer, device=dev, kind="classifier")
-    freeze(rec)
-    work = Path(work_dir)
-    source = Path(recognizer).name
+    g = _Grid(task, dataset, recognizer, device, work_dir, val_limit)
+    the_task, work, source, measure = g.task, g.work, g.source, g.measure
     slug = f"{task_slug(the_task.spec)}-{method}-{source}"
     common = dict(dataset=dataset, recognizer=recognizer, epochs=epochs, limit=limit,
                   val_limit=200, init=base, progress=progress, state_dir=str(work / "state"),
                   **train_options)
-
-    def measure(path):
-        model, _ = load_checkpoint(path, device=dev)
-        return processor_validation(model, the_task, val, dev, rec, limit=val_limit)
-
     reference = _reference(the_task, work, measure, common)
     candidates = []
     for lam in grid:
@@ -126,12 +151,8 @@ def select_lambda(task: str, method: str, grid: list[float], base: str, recogniz
         "task": the_task.spec, "method": method, "source": source, "grid": list(grid),
         "rule": f"highest validation accuracy of {source} with validation PSNR at most "
                 f"{max_psnr_drop} dB below plain; otherwise the smallest lambda",
-        "split": "val", "val_images": min(val_limit, len(val)),
-        "fine_tune": {"epochs": epochs, "train_images": limit, "init": Path(base).name},
-        "reference_plain": reference, "candidates": candidates, "chosen": chosen,
-        "seconds": round(time.perf_counter() - started, 3),   # this call (reused runs excluded)
-        "provenance": _provenance(dataset, min(val_limit, len(val)), base, recognizer, dev,
-                                  clock, train_options.get("seed", 0)),
+        **g.record_tail(reference, candidates, chosen, epochs, limit, base, dataset,
+                        train_options.get("seed", 0)),
     }
     out = Path(out or results_dir(dataset=dataset) / SELECTION_NAME)
     selections = read_selections(out)
@@ -189,23 +210,11 @@ def select_loss_weight(task: str, term: str, method: str, grid: list[float], bas
     if term not in TERMS:
         raise unknown_name("loss term", term, list(TERMS))
     losses, weight_arg = TERMS[term]
-    clock = Clock()
-    started = time.perf_counter()
-    dev = pick_device(device)
-    the_task = create_task(task)
-    val = load_dataset(dataset, "val")
-    rec, _ = load_checkpoint(recognizer, device=dev, kind="classifier")
-    freeze(rec)
-    work = Path(work_dir)
-    source = Path(recognizer).name
+    g = _Grid(task, dataset, recognizer, device, work_dir, val_limit)
+    the_task, work, source, measure = g.task, g.work, g.source, g.measure
     common = dict(dataset=dataset, recognizer=recognizer, epochs=epochs, limit=limit,
                   val_limit=200, init=base, progress=progress, state_dir=str(work / "state"),
                   perceptual=perceptual, **train_options)
-
-    def measure(path):
-        model, _ = load_checkpoint(path, device=dev)
-        return processor_validation(model, the_task, val, dev, rec, limit=val_limit)
-
     reference = _reference(the_task, work, measure, common)
     candidates = []
     for weight in grid:
@@ -220,12 +229,8 @@ def select_loss_weight(task: str, term: str, method: str, grid: list[float], bas
         "source": source, "grid": list(grid), "perceptual": perceptual,
         "rule": f"the largest weight whose validation PSNR is at most {max_psnr_drop} dB below "
                 "plain; otherwise the smallest",
-        "split": "val", "val_images": min(val_limit, len(val)),
-        "fine_tune": {"epochs": epochs, "train_images": limit, "init": Path(base).name},
-        "reference_plain": reference, "candidates": candidates, "chosen": chosen,
-        "seconds": round(time.perf_counter() - started, 3),
-        "provenance": _provenance(dataset, min(val_limit, len(val)), base, recognizer, dev,
-                                  clock, train_options.get("seed", 0)),
+        **g.record_tail(reference, candidates, chosen, epochs, limit, base, dataset,
+                        train_options.get("seed", 0)),
     }
     out = Path(out or results_dir(dataset=dataset) / WEIGHT_SELECTION_NAME)
     selections = read_weight_selections(out)

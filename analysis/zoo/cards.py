@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..checks import is_int, is_number
 from ..errors import CheckpointError, RAExplorerError, close_names_hint
 from . import MODELS
 from .options import check_arch_kwargs
@@ -24,26 +25,19 @@ KINDS = ("classifier", "processor", "transformer")
 STORAGE_DTYPES = ("float32", "float16")
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
 
 # field -> (test, what it must be); fields not listed here are free (notes, provenance)
 _OPTIONAL_FIELDS = {
     "dataset": (lambda v: v is None or isinstance(v, str), "a dataset spec string or null"),
     "task": (lambda v: v is None or isinstance(v, str), "a task spec string or null"),
     "method": (lambda v: v is None or isinstance(v, str), "a method name or null"),
-    "lambda": (lambda v: v is None or (_is_number(v) and v == v and abs(v) != float("inf")),
+    "lambda": (lambda v: v is None or (is_number(v) and v == v and abs(v) != float("inf")),
                "a finite number or null"),
     "source": (lambda v: v is None or isinstance(v, str), "a checkpoint name or null"),
     "source_state_sha256": (lambda v: v is None or isinstance(v, str), "a hex digest or null"),
     "training": (lambda v: v is None or isinstance(v, dict), "an object or null"),
-    "epochs": (lambda v: v is None or (_is_int(v) and v >= 0), "a whole number >= 0 or null"),
-    "seed": (lambda v: v is None or _is_int(v), "a whole number or null"),
+    "epochs": (lambda v: v is None or (is_int(v) and v >= 0), "a whole number >= 0 or null"),
+    "seed": (lambda v: v is None or is_int(v), "a whole number or null"),
     "metrics": (lambda v: v is None or isinstance(v, dict), "an object or null"),
     "history": (lambda v: v is None or isinstance(v, list), "a list or null"),
     "version": (lambda v: v is None or isinstance(v, str), "a string or null"),
@@ -122,7 +116,7 @@ def validate_card(card, card_path: Path) -> dict:
         raise CheckpointError(f"{where}'weights.dtype' must be one of {', '.join(STORAGE_DTYPES)}; "
                               f"got {weights['dtype']!r}.")
     n = weights.get("num_parameters")
-    if n is not None and not (_is_int(n) and n >= 0):
+    if n is not None and not (is_int(n) and n >= 0):
         raise CheckpointError(f"{where}'weights.num_parameters' must be a whole number >= 0; "
                               f"got {n!r}.")
     return card
