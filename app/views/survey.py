@@ -26,6 +26,7 @@ from analysis.survey.store import (
 )
 from app.components.common import get_workspace
 from app.components.survey_state import (
+    leave_rater_mode_button,
     plain,
     rater_cookie,
     rater_link,
@@ -35,6 +36,7 @@ from app.components.survey_state import (
 )
 from app.components.survey_trial import trial_screen
 
+STUDY_COOKIE = "study:"    # the rater cookie before consent: "study:NAME"
 UNKNOWN = "There is no survey at this address; please check the link you were given."
 Session = sessions()
 st.title("Survey")
@@ -125,11 +127,15 @@ RATER_CSS = """<style>
 [data-testid="stMainBlockContainer"] { padding-top: 1.5rem; padding-bottom: 1rem; }
 h1 { font-size: 1.75rem !important; padding: 0 0 0.25rem 0 !important; }
 [data-testid="stAlert"] > div { padding: 0.4rem 0.8rem; }
+/* "Leave rater mode" is drawn first (before any st.stop) and shown last */
+[data-testid="stLayoutWrapper"]:has(> .st-key-leave_rater) { order: 99; margin-top: 2rem; }
 </style>"""
 
 
 def rater_flow():
     st.html(RATER_CSS)
+    with st.container(key="leave_rater"):
+        leave_rater_mode_button()
     params = st.query_params
     with Session() as s:
         token = params.get("r") or st.session_state.get("rater_token")
@@ -139,13 +145,15 @@ def rater_flow():
             mine = rater_by_token(s, cookie)
             if mine is not None and params.get("study") in (None, rater_study(s, mine).name):
                 rater = mine
-        study = rater_study(s, rater) if rater is not None else get_study(s, params.get("study"))
-        if study is None or (rater is None and token):
-            set_rater_cookie("1")
+        # a browser that opened a study's link but has not started: that study
+        name = params.get("study") or (cookie.removeprefix(STUDY_COOKIE)
+                                       if cookie.startswith(STUDY_COOKIE) else None)
+        study = rater_study(s, rater) if rater is not None else get_study(s, name)
+        if study is None or (rater is None and token):    # a mistyped link sets no cookie
             st.info(UNKNOWN)
             st.stop()
         if rater is None:
-            set_rater_cookie("1")
+            set_rater_cookie(STUDY_COOKIE + study.name)
             consent(s, study)
         set_rater_cookie(rater.token)
         if params.get("r") != rater.token:
