@@ -88,6 +88,21 @@ def rater_link(study_name: str) -> str:
     return f"{parts.scheme}://{parts.netloc}/survey?study={quote(study_name, safe='')}"
 
 
+# st.code shows its copy button only while hovered: a rater link's stays visible
+COPY_CSS = """<style>
+[data-testid="stCode"] > div:has(button[aria-label="Copy to clipboard"]) {
+  opacity: 1 !important; visibility: visible !important; }
+[data-testid="stCode"] > div:has(button[aria-label="Copy to clipboard"]) * {
+  visibility: visible !important; }
+</style>"""
+
+
+def link_block(study_name: str) -> None:
+    """A study's rater link in a code block whose copy button is always shown."""
+    st.html(COPY_CSS)
+    st.code(rater_link(study_name), language=None)
+
+
 def client_key() -> str:
     """Who is throttled: the client's address (the session when none is known)."""
     ip = st.context.ip_address
@@ -125,6 +140,11 @@ def admin_gate(key: str = "admin_token") -> None:
             st.error("Wrong token.")
         st.stop()
     st.session_state["survey_admin_ok"] = True
+
+
+def plural(n: int, noun: str) -> str:
+    """"1 practice trial", "2 practice trials"."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def plain(text: str) -> None:

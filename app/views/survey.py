@@ -23,19 +23,22 @@ from analysis.survey.store import (
     show,
     start_rater,
     status,
+    trial_count,
 )
 from app.components.common import get_workspace
 from app.components.survey_state import (
     leave_rater_mode_button,
+    link_block,
     plain,
+    plural,
     rater_cookie,
-    rater_link,
     rater_mode,
     sessions,
     set_rater_cookie,
 )
-from app.components.survey_trial import trial_screen
+from app.components.survey_trial import LABELS, trial_screen
 
+SECONDS_PER_SCREEN = 5      # the consent text's length estimate
 STUDY_COOKIE = "study:"    # the rater cookie before consent: "study:NAME"
 UNKNOWN = "There is no survey at this address; please check the link you were given."
 Session = sessions()
@@ -54,7 +57,7 @@ def researcher_view():
                  "page, read on **Survey results**.")
         for study in studies:
             plain(f"{study.name} ({study.kind}, task {study.task})")
-            st.code(rater_link(study.name), language=None)
+            link_block(study.name)
         study = studies[0]
         first = s.scalar(select(Trial).where(Trial.study_id == study.id,
                                              Trial.is_practice.is_not(True))
@@ -71,11 +74,16 @@ def consent(s, study):
         st.info(CLOSED_SENTENCE)
         st.stop()
     st.subheader("Before you start")
-    st.write("You will see small images and answer one question per screen, with the mouse "
-             "or the keyboard. The first screens are practice and are not counted. Your "
-             "answers and response times are stored under a pseudonymous code; the address "
-             "of this page lets you continue later. No other data is collected; you can stop "
-             "at any time.")
+    n_practice, n_trials = practice_count(s, study), trial_count(s, study)
+    length = plural(n_trials, "screen")
+    if n_practice:
+        length += f" after {plural(n_practice, 'practice screen')} (with feedback, not counted)"
+    minutes = max(1, round((n_trials + n_practice) * SECONDS_PER_SCREEN / 60))
+    st.write(f"You will see small images and answer one question per screen, with the mouse "
+             f"or the keyboard: {length}, about {plural(minutes, 'minute')} at "
+             f"{SECONDS_PER_SCREEN} s a screen. Your answers and response times are stored "
+             "under a pseudonymous code; the address of this page lets you continue later. "
+             "No other data is collected; you can stop at any time.")
     code = st.text_input("Participant code (optional; leave empty for a random one)",
                          value=st.query_params.get("rater", ""), key="survey_code")
     if st.button("I agree, start", key="survey_consent", type="primary"):
@@ -111,9 +119,9 @@ def submit(token: str, trial_id: int, shown_token: str, answer: str):
             return
         if trial.is_practice and stored:
             right = answer == trial.expected
-            st.session_state["survey_feedback"] = (
+            st.session_state["survey_feedback"] = (   # the expected answer as its button says
                 right, "Correct." if right else
-                f"Not quite: the expected answer was {trial.expected.replace('tie', 'can’t tell')}.")
+                f"Not quite: the expected answer was “{LABELS[study.kind][trial.expected]}”.")
 
 
 def rater_study(s, rater):
