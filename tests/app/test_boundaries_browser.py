@@ -57,7 +57,7 @@ def test_a_click_marks_the_grid_point_and_shows_its_image(app_url, browser):
         const m = document.querySelector('.ra-map img').getBoundingClientRect();
         return r.x + r.width / 2 - m.x; }"""
     before = page.evaluate(relative)
-    slider = page.locator(".st-key-bd_u [role=slider]")
+    slider = page.locator(".st-key-bd_point").get_by_role("slider").first   # u along d_RA
     slider.focus()
     for _ in range(5):
         slider.press("ArrowRight")

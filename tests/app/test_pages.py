@@ -105,6 +105,8 @@ def test_compare_page_shows_every_panel_and_reacts(env):
     at.selectbox(key="compare_filter").set_value("all images").run()
     assert not at.exception
     assert len(at.selectbox(key="compare_pick").options) == 40   # SYNTH's whole test split
+    # the first matches, lowest index first
+    assert [int(o) for o in at.selectbox(key="compare_pick").options] == list(range(40))
 
 
 def test_compare_opens_on_the_ra_source_and_keeps_processors_per_task(env, tiny_zoo, tmp_path,
