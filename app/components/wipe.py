@@ -86,4 +86,4 @@ def wipe_html(png_a: bytes, png_b: bytes, label_a: str, label_b: str, side: int 
 
 def wipe(png_a: bytes, png_b: bytes, label_a: str, label_b: str, side: int = 420) -> None:
     """Show the wipe between two images of the same size (PNG bytes)."""
-    st.iframe(wipe_html(png_a, png_b, label_a, label_b, side), height=side + 90)
+    st.iframe(wipe_html(png_a, png_b, label_a, label_b, side), height=side + 104)

@@ -217,16 +217,15 @@ if show_diff:
                           caption=f"{name} (mean {d[kind].mean():.4f})", output_format="PNG")
     plain = ws.plain_name()
     signed = [(n, d) for n, d in diffs.items() if d["minus_plain"] is not None and n != plain]
-    if signed:   # scaled to its own largest |difference|: on a ±1 scale it looks blank
-        peak = difference_scale(dict(signed), "minus_plain")
-        st.markdown(f"**output − plain** (signed; one scale for every panel: grey = 0, "
-                    f"white = +{peak:.3f}, black = −{peak:.3f})")
+    if signed:   # each scaled to its own largest |difference|: on a ±1 scale they look blank
+        st.markdown("**output − plain** (signed; each panel on its own scale: grey = 0, "
+                    "white / black = + / − its largest |difference|, given below it)")
         for cols in in_rows(signed):
             for col, (name, d) in cols:
-                col.image(enlarge_png(np.clip(d["minus_plain"] / peak, -1, 1), scale, None,
-                                      signed=True), width=width,
-                          caption=f"{name} − {plain} (largest |difference| "
-                                  f"{np.abs(d['minus_plain']).max():.3f})", output_format="PNG")
+                peak = max(float(np.abs(d["minus_plain"]).max()), 1e-6)
+                col.image(enlarge_png(d["minus_plain"] / peak, scale, None, signed=True),
+                          width=width, caption=f"{name} − {plain} (±{peak:.3f})",
+                          output_format="PNG")
 
 with st.expander("Upload your own image"):
     upload = st.file_uploader("An image (PNG, JPEG, BMP, GIF, TIFF, WebP; up to 8 MiB)",
