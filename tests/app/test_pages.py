@@ -434,9 +434,18 @@ def test_metrics_offers_recognizer_side_classifiers_and_shows_their_table(
     assert ("aug", "no processing") in set(table.index) and "mCE" in table.columns
     picker.select("aug").run()
     at.slider(key="metrics_limit").set_value(100).run()
+    assert at.slider(key="metrics_limit").max == 2000                # a sensible cap
     at.button(key="metrics_compute").click().run()
     assert not at.exception
     assert "aug" in at.session_state["evaluation_sr_scale4"]["classifiers"]
+    captions = [c.value for c in at.caption]
+    # the caption speaks of what is shown (the computation), not of the saved file
+    assert any(c.startswith("Shown: computed here on the first") for c in captions)
+    assert not any(c.startswith("From ") and "evaluate_sr_scale4" in c for c in captions)
+    at.button(key="metrics_saved").click().run()                     # back to the saved file
+    assert "evaluation_sr_scale4" not in at.session_state
+    # the next computation's estimate, from the last one's time per image
+    assert any(c.value.startswith("About ") and "for 100 images" in c.value for c in at.caption)
 
 
 def test_the_preload_draws_the_hover_images_the_features_page_opens_on(env, monkeypatch):
