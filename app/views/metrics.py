@@ -15,7 +15,8 @@ from analysis.zoo.checkpoints import find_checkpoints
 from app.components.common import dataset, folder, missing, result, show_source
 from app.components.downloads import figure_downloads
 
-MAX_LIVE_IMAGES = 2000   # an on-demand computation's cap (about 2 min on a 2-core machine)
+MAX_LIVE_IMAGES = 2000   # an on-demand computation's cap
+LIVE_BATCH = 100         # images per step of its progress bar (the first gives the estimate)
 st.title("Metrics")
 tasks = available_tasks(dataset(), folder())
 task = st.selectbox("Task", tasks, key="metrics_task")
@@ -52,7 +53,7 @@ if b1.button("Recompute now", key="metrics_compute", disabled=not picked):
         bar.progress(done / total, text=f"{done:,} / {total:,} images in {spent:.0f} s{left}")
 
     computed = evaluate(task, dataset=dataset(), folder=folder(), limit=limit, progress=False,
-                        classifiers=picked, on_progress=report)
+                        classifiers=picked, on_progress=report, batch_size=LIVE_BATCH)
     spent = time.perf_counter() - t0
     st.session_state["metrics_s_per_image"] = spent / max(computed["n_images"], 1)
     bar.progress(1.0, text=f"Done: {computed['n_images']:,} test images in {spent:.0f} s")
