@@ -45,7 +45,9 @@ export default function (component) {
   img.alt = data.alt;
   img.draggable = false;
   let mark = root.querySelector('.ra-marker');
-  if (!mark) { mark = document.createElement('div'); mark.className = 'ra-marker'; root.appendChild(mark); }
+  if (!mark) {
+    mark = document.createElement('div'); mark.className = 'ra-marker'; root.appendChild(mark);
+  }
   const m = data.marker;
   mark.style.display = m ? 'block' : 'none';
   if (m) { mark.style.left = (100 * m[0]) + '%'; mark.style.top = (100 * m[1]) + '%'; }

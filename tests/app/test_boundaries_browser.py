@@ -53,7 +53,8 @@ def test_a_click_marks_the_grid_point_and_shows_its_image(app_url, browser):
     assert 0 <= point["y"] and point["y"] + point["height"] <= 900, point
     page.screenshot(path=str(ARTIFACTS / "boundaries_clicked.png"))
     # the sliders move the ring too (a fragment rerun: the maps are not redrawn)
-    relative = """() => { const r = document.querySelector('.ra-map .ra-marker').getBoundingClientRect();
+    relative = """() => {
+        const r = document.querySelector('.ra-map .ra-marker').getBoundingClientRect();
         const m = document.querySelector('.ra-map img').getBoundingClientRect();
         return r.x + r.width / 2 - m.x; }"""
     before = page.evaluate(relative)

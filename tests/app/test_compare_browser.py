@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.app.browser_support import ARTIFACTS, needs_chromium, start_app, stop_app, wait_interactive
+from tests.app.browser_support import (
+    ARTIFACTS,
+    needs_chromium,
+    start_app,
+    stop_app,
+    wait_interactive,
+)
 
 pytestmark = needs_chromium
 

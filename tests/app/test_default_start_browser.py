@@ -6,7 +6,13 @@ navigation back. Screenshots go to test-artifacts/default_*.png."""
 
 import pytest
 
-from tests.app.browser_support import ARTIFACTS, needs_chromium, start_app, stop_app, wait_interactive
+from tests.app.browser_support import (
+    ARTIFACTS,
+    needs_chromium,
+    start_app,
+    stop_app,
+    wait_interactive,
+)
 
 PAGES = [("", "Compare outputs"), ("gallery", "Gallery"), ("metrics", "Metrics"),
          ("boundaries", "Decision boundaries"), ("features", "Feature space"),

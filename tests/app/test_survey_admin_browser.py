@@ -6,7 +6,13 @@ test-artifacts/survey_admin_*.png."""
 
 import pytest
 
-from tests.app.browser_support import ARTIFACTS, needs_chromium, start_app, stop_app, wait_interactive
+from tests.app.browser_support import (
+    ARTIFACTS,
+    needs_chromium,
+    start_app,
+    stop_app,
+    wait_interactive,
+)
 from tests.app.test_survey_browser import admin, settled
 
 pytestmark = needs_chromium

@@ -1,8 +1,8 @@
 """End-to-end survey in headless Chromium: the researcher makes a study on the management
 page and copies its rater link; a rater (a second browser context) answers practice and real
-trials by keyboard, cannot reach any other page but the token-gated admin pages, reloads mid-way and resumes, and gets a
-completion code; the researcher sees the progress, the statistics and an export with a
-response time for every answer. Keyboard-to-next-trial times go to
+trials by keyboard, cannot reach any other page but the token-gated admin pages, reloads
+mid-way and resumes, and gets a completion code; the researcher sees the progress, the
+statistics and an export with a response time for every answer. Keyboard-to-next-trial times go to
 test-artifacts/survey_times.json, screenshots to test-artifacts/survey_*.png."""
 
 import csv
