@@ -72,7 +72,8 @@ with Session() as s:
     per["median_rt_ms"] = per["median_rt_ms"].map(lambda v: num(v, 0))
     st.dataframe(per, hide_index=True, key="results_raters")
     if why := summary["empty_reason"]:       # every table below would read "empty": say why
-        st.warning(why["sentence"])
+        st.warning(f"No answer is left for the statistics: {why['short']}.")
+        plain(why["sentence"])               # names rater codes: plain text, never Markdown
 
     def table(rows_: list[dict], key: str) -> None:
         if not rows_ and why:
