@@ -56,7 +56,8 @@ def cmd_create(args) -> int:
                                n_practice=args.practice, progress=_progress_line)
         n = len(study_trials(session, study))
         print(f"Created study {study.name!r} ({study.kind}, {n} trials including catch and "
-              f"{args.practice} practice trials) in {time.perf_counter() - t0:.1f} s; raters "
+              f"{args.practice} practice trial{'' if args.practice == 1 else 's'}) in "
+              f"{time.perf_counter() - t0:.1f} s; raters "
               f"open the app at /survey?study={study.name}")
     return 0
 

@@ -88,16 +88,42 @@ def lambda_figure(result: dict, source: str | None = None):
     return fig
 
 
-def bd_histograms(records: list[dict], classifier: str):
-    """Histograms of BD along random vs RA directions (uncensored only)."""
+def bd_ecdf(report: dict):
+    """The BD ECDFs of a boundary table (``boundaries_<task>_<source>_<target>.json`` with its
+    per-image records), as the ``bd`` paper figure draws them: three panels (BD of the source,
+    BD of the target, IBD), each the ECDF along random and along RA directions, x on a log
+    axis in [0,1]-pixel L2, y the fraction of all images at most x (censored images count in
+    the denominator, so a curve ending below 1 shows how many never crossed)."""
     import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
 
-    fig = go.Figure()
-    for direction in ("random", "ra"):
-        values = [r["bd"][classifier][direction] for r in records
-                  if classifier in r["bd"] and not math.isnan(r["bd"][classifier][direction])]
-        fig.add_trace(go.Histogram(x=values, name=f"{direction} ({len(values)})", opacity=0.6,
-                                   nbinsx=30))
-    fig.update_layout(barmode="overlay", title=f"BD of {classifier} along random vs RA directions",
-                      xaxis_title="BD ([0,1]-pixel L2)", yaxis_title="images")
+    from .paper.distances import DIRECTION_LABELS, ecdf
+    from .paper.style import LINE_COLOURS
+
+    pair = report["pairs"][0]
+    src, tgt = pair["source"], pair["target"]
+    quantities = [f"BD({src})", f"BD({tgt})", f"IBD({src}, {tgt})"]
+    fig = make_subplots(rows=1, cols=3, shared_yaxes=True, subplot_titles=quantities,
+                        horizontal_spacing=0.04)
+    for k, (direction, label) in enumerate(DIRECTION_LABELS.items()):
+        bd_s = [r["bd"][src][direction] for r in report["records"]]
+        bd_t = [r["bd"][tgt][direction] for r in report["records"]]
+        ibd = [abs(a - b) if not (math.isnan(a) or math.isnan(b)) else math.nan
+               for a, b in zip(bd_s, bd_t)]
+        for col, values in enumerate((bd_s, bd_t, ibd), start=1):
+            xs, fs = ecdf(values)
+            censored = int(sum(math.isnan(v) for v in values))
+            name = f"{label} ({censored} censored)" if censored else label
+            fig.add_trace(go.Scatter(
+                x=xs, y=fs, mode="lines", line={"shape": "hv", "color": LINE_COLOURS[k],
+                                                "dash": "solid" if k == 0 else "dash"},
+                name=name, legendgroup=direction, showlegend=col == 1,
+                hovertemplate="%{y:.0%} of images at most %{x:.3g}<extra>" + name + "</extra>"),
+                row=1, col=col)
+    fig.update_xaxes(type="log", title_text="distance ([0,1]-pixel L2)")
+    fig.update_yaxes(range=[0, 1.02], row=1, col=1, title_text="fraction of images")
+    fig.update_layout(title=f"{report['task']}: BD / IBD along RA vs random directions, "
+                            f"{pair['selected']} images ({src} vs {tgt})",
+                      legend={"orientation": "h", "y": -0.25}, height=380,
+                      margin={"t": 80, "b": 90})
     return fig

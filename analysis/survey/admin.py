@@ -14,6 +14,8 @@ import os
 import threading
 import time
 
+from ..config import settings
+
 FREE_TRIES = 3
 MAX_WAIT_S = 60.0
 
@@ -22,9 +24,7 @@ def admin_token() -> str | None:
     token = os.environ.get("SURVEY_ADMIN_TOKEN")
     if token:
         return token
-    from ..metrics.registry import _config
-
-    return (_config().get("survey") or {}).get("admin_token") or None
+    return (settings().get("survey") or {}).get("admin_token") or None
 
 
 def _bytes(value: str) -> bytes:

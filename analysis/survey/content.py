@@ -142,9 +142,12 @@ def choose_images(workspace, how: str, n: int, seed: int, methods: list[str],
 def design_from_zoo(workspace, kind: str, methods: list[str], n_images: int = 50,
                     n_trials: int = 60, catch_rate: float = 0.1, seed: int = 0,
                     classifier: str | None = None, images: str = "random", n_practice: int = 0,
-                    progress=None) -> tuple[list[dict], list[dict], dict]:
+                    progress=None, n_catch: int | None = None,
+                    ) -> tuple[list[dict], list[dict], dict]:
     """(trials, practice trials, config) of a study on the workspace's task, not stored.
 
+    ``n_trials`` regular trials and ``n_catch`` catch trials (by default ``catch_rate`` of
+    all trials; :func:`analysis.survey.design.split_total` splits a total that includes them).
     ``images``: how the 2AFC images are chosen (:data:`IMAGE_CHOICES`); ``n_practice``
     practice trials come first. ``progress(done, total)`` reports the screening of a
     label study or an image filter.
@@ -164,6 +167,8 @@ def design_from_zoo(workspace, kind: str, methods: list[str], n_images: int = 50
     config = {"methods": methods, "n_images": n_images, "n_trials": n_trials,
               "catch_rate": catch_rate, "seed": seed, "dataset": workspace.dataset,
               "images": images, "practice": n_practice}
+    if n_catch is not None:
+        config["n_catch"] = n_catch
     if kind == "label":
         if len(methods) != 2 or classifier is None:
             raise RAExplorerError("A label study needs exactly two methods (plain, RA) and a "
@@ -172,14 +177,15 @@ def design_from_zoo(workspace, kind: str, methods: list[str], n_images: int = 50
                             needed=min(n_images, n_trials), progress=progress)
         if not items:
             raise RAExplorerError("No test image gets different labels from the two methods.")
-        trials = design_label(items, list(workspace.info.class_names), n_trials, catch_rate, seed)
+        trials = design_label(items, list(workspace.info.class_names), n_trials, catch_rate, seed,
+                              n_catch=n_catch)
         config["classifier"] = classifier
     else:
         if len(set(methods)) < 2:
             raise RAExplorerError("A 2AFC study needs at least two different methods.")
         chosen = choose_images(workspace, images, n_images, seed, methods, classifier, progress)
         trials = design_2afc(methods, chosen, n_trials, catch_rate, seed,
-                             reference=(kind == "2afc"))
+                             reference=(kind == "2afc"), n_catch=n_catch)
         if classifier:
             config["classifier"] = classifier
     return trials, design_practice(kind, trials, n_practice, seed), config

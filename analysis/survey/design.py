@@ -38,8 +38,20 @@ def count_catch(n_regular: int, catch_rate: float) -> int:
     return round(n_regular * catch_rate / (1 - catch_rate))
 
 
+def split_total(total: int, catch_rate: float) -> tuple[int, int]:
+    """(regular, catch) trials of a study with ``total`` trials per rater, catch trials
+    included: round(total * catch_rate) catch trials, at least one regular trial."""
+    if not 0 <= catch_rate < 1:
+        raise ValueError("catch_rate must be in [0, 1).")
+    catch = min(round(total * catch_rate), max(total - 1, 0))
+    return total - catch, catch
+
+
 def design_2afc(methods: list[str], images: list[int], n_trials: int, catch_rate: float,
-                seed: int, reference: bool = True, pairs=None) -> list[dict]:
+                seed: int, reference: bool = True, pairs=None,
+                n_catch: int | None = None) -> list[dict]:
+    """``n_trials`` regular trials plus ``n_catch`` catch trials (default: ``catch_rate`` of
+    all trials, :func:`count_catch`), shuffled."""
     rng = random.Random(seed)
     pairs = [tuple(p) for p in (pairs or itertools.combinations(methods, 2))]
     if not pairs:
@@ -53,7 +65,7 @@ def design_2afc(methods: list[str], images: list[int], n_trials: int, catch_rate
         left, right = (b, a) if swapped else (a, b)
         trials.append({"image_index": order[k % len(order)], "left": left, "right": right,
                        "swapped": swapped, "is_catch": False, "expected": None, "payload": {}})
-    for k in range(count_catch(n_trials, catch_rate)):
+    for k in range(count_catch(n_trials, catch_rate) if n_catch is None else n_catch):
         method = methods[k % len(methods)]
         special = REFERENCE if reference else DEGRADED
         swapped = rng.random() < 0.5
@@ -68,8 +80,10 @@ def design_2afc(methods: list[str], images: list[int], n_trials: int, catch_rate
 
 
 def design_label(items: list[dict], class_names: list[str], n_trials: int, catch_rate: float,
-                 seed: int) -> list[dict]:
-    """items: {"image_index", "label", "label_plain", "label_ra"} (class ids), one per image."""
+                 seed: int, n_catch: int | None = None) -> list[dict]:
+    """items: {"image_index", "label", "label_plain", "label_ra"} (class ids), one per image;
+    at most ``n_trials`` regular trials (one per item) plus ``n_catch`` catch trials (default:
+    ``catch_rate`` of all trials)."""
     rng = random.Random(seed)
     items = list(items)
     rng.shuffle(items)
@@ -83,7 +97,8 @@ def design_label(items: list[dict], class_names: list[str], n_trials: int, catch
                        "left": class_names[labels[shown[0]]], "right": class_names[labels[shown[1]]],
                        "swapped": swapped, "is_catch": False, "expected": None,
                        "payload": {"A": shown[0], "B": shown[1], "true": it["label"]}})
-    for _ in range(count_catch(len(trials), catch_rate)):
+    short = len(trials) < n_trials                      # fewer images than asked: the rate
+    for _ in range(count_catch(len(trials), catch_rate) if n_catch is None or short else n_catch):
         it = items[rng.randrange(len(items))]
         wrong = rng.choice([c for c in range(len(class_names)) if c != it["label"]])
         swapped = rng.random() < 0.5

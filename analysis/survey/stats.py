@@ -229,6 +229,32 @@ def metric_agreement(rows: list[dict], distances: dict[int, dict[str, tuple[floa
     return {m: {"score": float(np.mean(v)), "trials": len(v)} for m, v in sorted(scores.items())}
 
 
+def empty_reason(rows: list[dict], kept: list[dict],
+                 excluded: dict[str, list[str]]) -> dict | None:
+    """Why no answer is left for the statistics (None when some are): ``{"short": a phrase
+    for an empty table, "sentence": the full explanation}``; every rater excluded (each with
+    their reasons), or only catch trials answered by the raters kept."""
+    if kept:
+        return None
+    raters = sorted({r["rater"] for r in rows if not r.get("is_practice")})
+    if not raters:
+        return {"short": "no counted answer yet",
+                "sentence": "No counted answer yet (practice answers count towards nothing)."}
+    if set(raters) <= set(excluded):
+        reasons = sorted({why for r in raters for why in excluded[r]})
+        who = "; ".join(f"{r}: {', '.join(excluded[r])}" for r in raters[:5])
+        more = f"; and {len(raters) - 5} more" if len(raters) > 5 else ""
+        every = "the only rater is" if len(raters) == 1 else f"all {len(raters)} raters are"
+        return {"short": f"{every} excluded ({', '.join(reasons)})",
+                "sentence": f"{every.capitalize()} excluded by the rule ({who}{more}), so no "
+                            "answer is left for the statistics; loosen the thresholds above "
+                            "to include them."}
+    return {"short": "the raters kept answered only catch trials",
+            "sentence": "The raters kept have answered only catch trials so far, which count "
+                        "towards no statistic"
+                        + (f"; excluded: {', '.join(sorted(excluded))}" if excluded else "") + "."}
+
+
 def study_summary(rows: list[dict], kind: str, min_catch_pass: float = 0.75,
                   n_boot: int = 500, seed: int = 0,
                   min_median_rt_ms: float | None = MIN_MEDIAN_RT_MS) -> dict:
@@ -240,7 +266,9 @@ def study_summary(rows: list[dict], kind: str, min_catch_pass: float = 0.75,
                "exclusion_rule": exclusion_rule(min_catch_pass, min_median_rt_ms),
                "per_rater": rater_table(rows, min_catch_pass, min_median_rt_ms),
                "excluded": excluded_raters(rows, min_catch_pass, min_median_rt_ms),
-               "kept_answers": len(kept), "agreement_alpha": krippendorff_alpha(kept)}
+               "kept_answers": len(kept), "agreement_alpha": krippendorff_alpha(kept),
+               "empty_reason": empty_reason(
+                   rows, kept, exclusions(rows, min_catch_pass, min_median_rt_ms))}
     if kind == "label":
         summary["label_satisfaction"] = label_satisfaction(kept)
     else:

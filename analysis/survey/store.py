@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import RAExplorerError
 from . import validate
 from .db import STATUSES, Answer, Rater, Shown, Study, Trial, utcnow
-from .design import ANSWERS
+from .design import ANSWERS, DEGRADED, REFERENCE
 
 CLOSED_SENTENCE = "This survey is closed and takes no new answers; thank you for your interest."
 
@@ -125,6 +125,12 @@ def progress(session, rater: Rater) -> tuple[int, int]:
     return done, total
 
 
+def trial_count(session, study: Study) -> int:
+    """The study's counted trials per rater (catch trials included, practice left out)."""
+    return session.scalar(_counted(select(func.count()).select_from(Trial)
+                                   .where(Trial.study_id == study.id)))
+
+
 def practice_count(session, study: Study) -> int:
     return session.scalar(select(func.count()).select_from(Trial)
                           .where(Trial.study_id == study.id, Trial.is_practice.is_(True)))
@@ -214,15 +220,21 @@ EXPORT_FIELDS = ["answer_id", "rater", "trial_id", "position", "order", "image_i
                  "shown", "created"]
 
 
+# a catch trial's special side, written as a word (no method name starts with "(")
+EXPORT_SIDES = {REFERENCE: "(reference)", DEGRADED: "(degraded)"}
+
+
 def export_csv(session, study: Study, mark: bool = True) -> str:
-    """Every answer (practice ones flagged) as CSV, cells neutralised against formula
+    """Every answer (practice ones flagged) as CSV, a catch trial's special side as
+    ``(reference)`` / ``(degraded)``, user-supplied cells neutralised against formula
     injection; ``mark`` records the export (a study is deleted only after one)."""
     rows = answer_rows(session, study, practice=True)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=EXPORT_FIELDS, extrasaction="ignore")
     writer.writeheader()
     for r in rows:
-        writer.writerow({k: validate.csv_cell(v) for k, v in r.items()})
+        sides = {k: EXPORT_SIDES.get(r[k], r[k]) for k in ("left", "right")}
+        writer.writerow({k: validate.csv_cell(v) for k, v in {**r, **sides}.items()})
     if mark:
         mark_exported(session, study)
     return buf.getvalue()
@@ -246,8 +258,7 @@ def study_progress(session, study: Study) -> dict:
                             .join(Trial, Answer.trial_id == Trial.id)
                             .where(Answer.study_id == study.id, Trial.is_catch.is_(True))).all()
     passed = sum(a == e for a, e in catch)
-    trials = session.scalar(_counted(select(func.count()).select_from(Trial)
-                                     .where(Trial.study_id == study.id)))
+    trials = trial_count(session, study)
     return {"raters": raters, "finished": finished, "answers": answers, "trials": trials,
             "catch_answers": len(catch), "catch_pass_rate": passed / len(catch) if catch else None}
 

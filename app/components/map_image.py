@@ -9,6 +9,8 @@ convention :func:`analysis.explore.plane.plane_point_at` inverts.
 
 The image is shown at the column's width, square, with nearest-neighbour scaling; it is
 sent as a PNG data URL (a 384 x 384 map is a few kB: a map is made of flat class regions).
+A ring marks the point shown below the maps (the grid point last clicked or set by the
+sliders); :func:`marker_script` moves it on every map without redrawing them.
 """
 
 from __future__ import annotations
@@ -21,8 +23,12 @@ import streamlit as st
 from analysis.explore.tsne_chart import png_data_url as bytes_data_url
 
 _CSS = """
+.ra-map {position: relative;}
 .ra-map img {display: block; width: 100%; height: auto; image-rendering: pixelated;
              cursor: crosshair; user-select: none; -webkit-user-drag: none;}
+.ra-map .ra-marker {position: absolute; width: 16px; height: 16px; margin: -8px 0 0 -8px;
+             border: 2px solid #fff; border-radius: 50%; box-shadow: 0 0 0 2px #000;
+             pointer-events: none; box-sizing: border-box;}
 """
 
 _JS = """
@@ -38,6 +44,13 @@ export default function (component) {
   if (img.getAttribute('src') !== data.src) img.setAttribute('src', data.src);
   img.alt = data.alt;
   img.draggable = false;
+  let mark = root.querySelector('.ra-marker');
+  if (!mark) {
+    mark = document.createElement('div'); mark.className = 'ra-marker'; root.appendChild(mark);
+  }
+  const m = data.marker;
+  mark.style.display = m ? 'block' : 'none';
+  if (m) { mark.style.left = (100 * m[0]) + '%'; mark.style.top = (100 * m[1]) + '%'; }
   img.onclick = e => {
     const r = img.getBoundingClientRect();
     setTriggerValue('click', {x: e.clientX - r.left, y: e.clientY - r.top,
@@ -71,11 +84,31 @@ def png_data_url(pixels: np.ndarray) -> str:
     return bytes_data_url(buffer.getvalue())
 
 
-def map_image(pixels: np.ndarray, key: str, alt: str, on_click) -> None:
-    """Show ``pixels`` ((H, W, 3) uint8) at the column's width; a click calls ``on_click``
-    (no arguments) with the click, {"x", "y", "width", "height"} in displayed pixels, at
-    ``clicked_point(key)``."""
-    _map_image(key=key, data={"src": png_data_url(pixels), "alt": alt},
+def marker_at(dmap, u: float, v: float) -> tuple[float, float]:
+    """Where the grid point nearest (u, v) sits in the image :func:`map_pixels` draws, as
+    fractions (x from the left, y from the top) of its width and height: the centre of
+    that grid point's block."""
+    res = len(dmap.us)
+    j = int(np.argmin(np.abs(dmap.us.numpy() - u)))
+    i = res - 1 - int(np.argmin(np.abs(dmap.vs.numpy() - v)))
+    return (j + 0.5) / res, (i + 0.5) / res
+
+
+def marker_script(marker: tuple[float, float]) -> str:
+    """A script that moves the ring of every map to ``marker`` (:func:`marker_at`): the
+    sliders change the point in a fragment, without redrawing the maps."""
+    return ("<script>document.querySelectorAll('.ra-map .ra-marker').forEach(m => {"
+            f"m.style.display = 'block'; m.style.left = '{100 * marker[0]:.4f}%'; "
+            f"m.style.top = '{100 * marker[1]:.4f}%'; }});</script>")
+
+
+def map_image(pixels: np.ndarray, key: str, alt: str, on_click,
+              marker: tuple[float, float] | None = None) -> None:
+    """Show ``pixels`` ((H, W, 3) uint8) at the column's width, with a ring at ``marker``
+    (:func:`marker_at`; None: none); a click calls ``on_click`` (no arguments) with the
+    click, {"x", "y", "width", "height"} in displayed pixels, at ``clicked_point(key)``."""
+    _map_image(key=key, data={"src": png_data_url(pixels), "alt": alt,
+                              "marker": list(marker) if marker else None},
                on_click_change=on_click)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import streamlit as st
 
@@ -13,7 +13,8 @@ from analysis.errors import RAExplorerError
 from analysis.survey.admin import THROTTLE, admin_token
 from analysis.survey.db import database_url, make_engine, session_factory
 
-RATER_COOKIE = "ra_survey_rater"   # set by a rater link: this browser sees only the survey
+RATER_COOKIE = "ra_survey_rater"   # set by a valid rater link: this browser sees only the survey
+LEFT = "survey_left_rater_mode"     # session flag: this browser's user chose to leave rater mode
 
 
 @st.cache_resource(show_spinner=False)
@@ -32,21 +33,52 @@ def sessions():
 
 
 def rater_cookie() -> str:
-    """This browser's rater cookie: "" (none), "1" (opened a rater link) or the rater's token."""
+    """This browser's rater cookie: "" (none), "study:NAME" (opened a valid rater link) or the
+    rater's token."""
     value = st.context.cookies.get(RATER_COOKIE)
-    return value if isinstance(value, str) else ""
+    return unquote(value) if isinstance(value, str) else ""
 
 
 def rater_mode() -> bool:
-    """A rater link (``?study=`` or ``?r=``) or a browser that opened one: the survey only."""
+    """A rater link (``?study=`` or ``?r=``) or a browser that opened a valid one (and has not
+    left rater mode): the survey only."""
     params = st.query_params
-    return "study" in params or "r" in params or bool(rater_cookie())
+    if "study" in params or "r" in params:
+        return True
+    return bool(rater_cookie()) and not st.session_state.get(LEFT)
+
+
+def _cookie_script(assignment: str) -> None:
+    st.html("<script>document.cookie = " + json.dumps(assignment)
+            + " + '; path=/; SameSite=Strict';</script>", unsafe_allow_javascript=True)
 
 
 def set_rater_cookie(value: str) -> None:
-    """Mark this browser as a rater's (a session cookie: until the browser is closed)."""
-    st.html("<script>document.cookie = " + json.dumps(f"{RATER_COOKIE}={quote(value)}")
-            + " + '; path=/; SameSite=Strict';</script>", unsafe_allow_javascript=True)
+    """Mark this browser as a rater's (a session cookie: until the browser is closed). Only a
+    link to a study that exists sets it, so a mistyped link changes nothing."""
+    st.session_state.pop(LEFT, None)
+    _cookie_script(f"{RATER_COOKIE}={quote(value)}")
+
+
+def _leave() -> None:
+    st.session_state[LEFT] = True
+    st.query_params.clear()
+
+
+def leave_rater_mode_button() -> None:
+    """The way back for a researcher whose browser opened a rater link: the app's pages and
+    navigation return (the rater cookie is removed)."""
+    st.caption("Researcher trying a rater link in your own browser? Rater mode hides the "
+               "app's pages in this browser until it is closed; leave it here.")
+    st.button("Leave rater mode", key="survey_leave_rater", type="tertiary",
+              icon=":material/logout:", on_click=_leave)
+
+
+def forget_left_rater_cookie() -> None:
+    """After "Leave rater mode": remove the rater cookie from the browser (on every run of
+    this session, since the server sees the cookies of the session's start)."""
+    if st.session_state.get(LEFT) and rater_cookie():
+        _cookie_script(f"{RATER_COOKIE}=; max-age=0")
 
 
 def rater_link(study_name: str) -> str:
@@ -54,6 +86,21 @@ def rater_link(study_name: str) -> str:
     url = st.context.url or "http://127.0.0.1:8501/"
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}/survey?study={quote(study_name, safe='')}"
+
+
+# st.code shows its copy button only while hovered: a rater link's stays visible
+COPY_CSS = """<style>
+[data-testid="stCode"] > div:has(button[aria-label="Copy to clipboard"]) {
+  opacity: 1 !important; visibility: visible !important; }
+[data-testid="stCode"] > div:has(button[aria-label="Copy to clipboard"]) * {
+  visibility: visible !important; }
+</style>"""
+
+
+def link_block(study_name: str) -> None:
+    """A study's rater link in a code block whose copy button is always shown."""
+    st.html(COPY_CSS)
+    st.code(rater_link(study_name), language=None)
 
 
 def client_key() -> str:
@@ -69,9 +116,15 @@ def client_key() -> str:
 
 def admin_gate(key: str = "admin_token") -> None:
     """Stop the page unless this session has given the admin token (throttled per client)."""
+    if rater_mode():
+        st.info("This browser is in rater mode (it opened a rater link), so the app's "
+                "navigation is hidden; this page still works.")
+        leave_rater_mode_button()
     if admin_token() is None:
-        st.info("Closed: set SURVEY_ADMIN_TOKEN (or [survey] admin_token in ra-explorer.toml) "
-                "and restart the app.")
+        st.info("This page is closed: no admin token is set. Start the app with one, e.g. "
+                "`SURVEY_ADMIN_TOKEN='choose-a-secret' bash scripts/main.sh`, or put "
+                "`admin_token = \"...\"` under `[survey]` in ra-explorer.toml "
+                "(or the file $RA_EXPLORER_CONFIG names), then restart the app.")
         st.stop()
     if st.session_state.get("survey_admin_ok"):
         return
@@ -87,6 +140,11 @@ def admin_gate(key: str = "admin_token") -> None:
             st.error("Wrong token.")
         st.stop()
     st.session_state["survey_admin_ok"] = True
+
+
+def plural(n: int, noun: str) -> str:
+    """"1 practice trial", "2 practice trials"."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def plain(text: str) -> None:

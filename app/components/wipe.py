@@ -4,7 +4,8 @@ shown by ``st.iframe`` (the HTML string as the frame's document).
 
 Both images sit in one container, so zoom (mouse wheel, or the + / - buttons) and pan (drag)
 move them together; the slider (or a click on the picture) sets where A ends and B begins.
-Pixels stay crisp (``image-rendering: pixelated``).
+Pixels stay crisp (``image-rendering: pixelated``). Styled like the app: its font (taken
+from the page when the browser allows), its primary colour, its button shape.
 """
 
 from __future__ import annotations
@@ -14,17 +15,22 @@ import base64
 import streamlit as st
 
 _TEMPLATE = """<!doctype html><html><head><meta charset="utf-8"><style>
-body{margin:0;font:13px sans-serif;color:#31333f}
+body{margin:0;font:14px "Source Sans","Source Sans Pro",-apple-system,"Segoe UI",sans-serif;
+     color:#31333f}
 #view{position:relative;width:__SIDE__px;height:__SIDE__px;overflow:hidden;cursor:grab;
-      border:1px solid #ccc;background:#fff}
+      border:1px solid rgba(49,51,63,.2);border-radius:.5rem;background:#fff}
 #stage{position:absolute;left:0;top:0;width:__SIDE__px;height:__SIDE__px;transform-origin:0 0}
 #stage img{position:absolute;left:0;top:0;width:100%;height:100%;image-rendering:pixelated;
            user-select:none;-webkit-user-drag:none}
 #b{clip-path:inset(0 0 0 50%)}
-#line{position:absolute;top:0;bottom:0;width:2px;background:#ff4b4b;left:50%;pointer-events:none}
+#line{position:absolute;top:0;bottom:0;width:2px;background:#2b6cb0;left:50%;pointer-events:none}
 .row{display:flex;gap:8px;align-items:center;margin:6px 0;width:__SIDE__px}
-#wipe{flex:1}
+#wipe{flex:1;accent-color:#2b6cb0}
 .lab{font-weight:600}
+button{font:inherit;color:#31333f;background:#fff;border:1px solid rgba(49,51,63,.2);
+       border-radius:.5rem;padding:.2rem .75rem;min-height:2rem;cursor:pointer}
+button:hover{border-color:#2b6cb0;color:#2b6cb0}
+button:active{background:#2b6cb0;color:#fff}
 </style></head><body>
 <div class="row"><span class="lab" id="la">A: __A__</span><span style="flex:1"></span>
 <span class="lab" id="lb">B: __B__</span></div>
@@ -33,9 +39,12 @@ body{margin:0;font:13px sans-serif;color:#31333f}
 <div class="row"><label for="wipe">wipe</label>
 <input id="wipe" type="range" min="0" max="100" value="50" aria-label="wipe position">
 <span id="pos">50 %</span></div>
-<div class="row"><button id="zin">+</button><button id="zout">-</button><button id="reset">reset</button>
+<div class="row"><button id="zin" aria-label="zoom in">+</button>
+<button id="zout" aria-label="zoom out">−</button><button id="reset">Reset</button>
 <span id="zoom">zoom 1.0x</span></div>
 <script>
+// the app's own font (Source Sans, served by Streamlit) where the parent page shares it
+try{for(const f of parent.document.fonts)if(f.status==='loaded')document.fonts.add(f);}catch(e){}
 const view=document.getElementById('view'),stage=document.getElementById('stage'),
  b=document.getElementById('b'),line=document.getElementById('line'),
  wipe=document.getElementById('wipe'),pos=document.getElementById('pos'),zl=document.getElementById('zoom');
@@ -78,4 +87,4 @@ def wipe_html(png_a: bytes, png_b: bytes, label_a: str, label_b: str, side: int 
 
 def wipe(png_a: bytes, png_b: bytes, label_a: str, label_b: str, side: int = 420) -> None:
     """Show the wipe between two images of the same size (PNG bytes)."""
-    st.iframe(wipe_html(png_a, png_b, label_a, label_b, side), height=side + 90)
+    st.iframe(wipe_html(png_a, png_b, label_a, label_b, side), height=side + 104)

@@ -21,7 +21,7 @@ from analysis.explore.plane import (
     point_predictions,
 )
 from analysis.explore.workspace import available_tasks, classifier_names
-from analysis.reporting.figures import bd_histograms
+from analysis.reporting.figures import bd_ecdf
 from app.components.background import ACTIVITY
 from app.components.boundary_cache import (
     cached_distances,
@@ -32,7 +32,7 @@ from app.components.boundary_cache import (
 )
 from app.components.common import dataset, folder, get_workspace, missing, result, show_source
 from app.components.downloads import figure_downloads
-from app.components.map_image import clicked_point, map_image
+from app.components.map_image import clicked_point, map_image, marker_at, marker_script
 from app.components.tables import static_table
 
 MAX_MAPS, PER_ROW, MAP_SIDE = 6, 3, 384   # maps drawn about 384 px wide, pixel-exact
@@ -106,6 +106,7 @@ def clicked(name: str) -> None:
     if value and dmap is not None:
         st.session_state.bd_u, st.session_state.bd_v = plane_point_at(
             dmap, value["x"], value["y"], value["width"], value["height"])
+        st.session_state.bd_clicks = st.session_state.get("bd_clicks", 0) + 1
 
 
 label = ws.info.class_names[int(ws.test[index][1])]
@@ -122,6 +123,7 @@ def agreement_table() -> None:
 
 
 st.session_state.bd_shown_maps = result_maps["maps"]   # for the click callbacks
+ring = marker_at(result_maps["maps"][chosen[0]], st.session_state.bd_u, st.session_state.bd_v)
 cells = [*chosen, None]          # None: the agreement matrix, beside the maps where a slot is free
 for start in range(0, len(cells), PER_ROW):
     for col, name in zip(st.columns(PER_ROW), cells[start:start + PER_ROW]):
@@ -134,17 +136,18 @@ for start in range(0, len(cells), PER_ROW):
                                  ra_u=result_maps["ra_length"],
                                  scale=max(1, MAP_SIDE // int(resolution))),
                       key=f"bd_map_{name}", alt=f"decision map of {name}",
-                      on_click=partial(clicked, name))     # the column's width, square
+                      on_click=partial(clicked, name), marker=ring)   # column-wide, square
 st.caption(f"Plane through the {plain} output (origin) along d_RA (towards {ra}, "
            f"‖x_RA − x‖ = {plane.ra_length:.3f}) and a random orthogonal direction; extent "
            f"±{extent:.3f} on both axes (u to the right, v upwards), {resolution} x {resolution} "
-           f"points; true class {label}. Click a map to show the image at that point.")
+           f"points; true class {label}. Click a map to show the image at that point (the ring on "
+           "every map; the image and its predictions are below).")
 
 @st.fragment
 def point_view():
     """The image at (u, v) and every classifier's top-3; a slider move reruns only this part
     (the maps stay as they are)."""
-    with ACTIVITY.run():      # a fragment's rerun does not pass through main.py
+    with ACTIVITY.run(), st.container(key="bd_point"):   # a fragment's rerun skips main.py
         point_body()
 
 
@@ -154,6 +157,13 @@ def point_body():
     s1.slider("u along d_RA", -extent, extent, key="bd_u", step=extent / 64, format="%.3f")
     s2.slider("v along d_r", -extent, extent, key="bd_v", step=extent / 64, format="%.3f")
     u, v = st.session_state.bd_u, st.session_state.bd_v
+    script = marker_script(marker_at(result_maps["maps"][chosen[0]], u, v))
+    clicks = st.session_state.get("bd_clicks", 0)
+    if clicks != st.session_state.get("bd_clicks_seen", 0):   # a click: bring this part into view
+        st.session_state.bd_clicks_seen = clicks
+        script += (f"<script>/* click {clicks} */ document.querySelector('.st-key-bd_point')"
+                   ".scrollIntoView({block: 'nearest', behavior: 'smooth'});</script>")
+    st.html(script, unsafe_allow_javascript=True)
     image, tops = point_predictions(plane, u, v, ws.models(chosen), ws.info.class_names,
                                     device=ws.device)
     c1, c2 = st.columns([1, 3])
@@ -211,8 +221,7 @@ else:
     if report.get("records") and st.toggle("Show the BD distributions (ECDF)", key="bd_show_hist",
                                            help="Drawn on demand: the chart library loads "
                                                 "only then."):
-        st.plotly_chart(bd_histograms(report["records"], report["pairs"][0]["source"]),
-                        key="bd_hist")
+        st.plotly_chart(bd_ecdf(report), key="bd_hist")
         figure_downloads("bd", "bd_ecdf_fig", task=task, classifier=chosen[0], target=chosen[1])
 
 # while the visitor looks at this image, draw the next ones of the picker in the background

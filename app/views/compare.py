@@ -1,5 +1,6 @@
 """Compare: the clean target, the LQ input and every processor's output side by side."""
 
+import numpy as np
 import streamlit as st
 
 from analysis.errors import RAExplorerError
@@ -10,6 +11,7 @@ from analysis.explore.workspace import available_tasks, classifier_names
 from analysis.zoo.catalogue import collection_dirs
 from app.components.common import dataset, folder, get_workspace, missing
 from app.components.downloads import figure_downloads
+from app.components.region import outlined_region
 from app.components.wipe import wipe
 
 PER_ROW = 4
@@ -78,14 +80,14 @@ else:
         try:
             bar = st.progress(0.0, text="Reading the record table…")
             selection, where = ws.gallery(
-                Query(classifier, a, b, filter=name, sort="index"),
+                Query(classifier, a, b, filter=name, sort="index", descending=False),
                 on_progress=lambda done, total: bar.progress(
                     done / max(total, 1), text=f"Classifying test images: {done:,} / {total:,}"))
             bar.empty()
             candidates = selection.indices[:200].tolist()
             st.caption(describe(selection, list(ws.info.class_names))
-                       + f" From {where}; the first 200 are offered here, the Gallery page "
-                         "pages through all of them.")
+                       + f" From {where}; the first 200 (lowest indices) are offered here, "
+                         "the Gallery page pages through all of them.")
         except RAExplorerError as exc:
             st.warning(str(exc))
             candidates = []
@@ -95,15 +97,24 @@ else:
     index = st.selectbox("Image", candidates, key="compare_pick")
 
 size = ws.info.size
-zoom = st.toggle("Synced zoom on a region", key="compare_zoom")
+t1, t2, t3 = st.columns(3)      # the views, above the panels where they are seen
+zoom = t1.toggle("Synced zoom on a region", key="compare_zoom")
+show_wipe = t2.toggle("Wipe between two panels", key="compare_wipe",
+                      help="Drag the slider (or click the picture) to move the wipe; mouse "
+                           "wheel zooms and dragging pans both images together.")
+show_diff = t3.toggle("Difference views", key="compare_diff",
+                      help="|output − target|, NVIDIA's FLIP map and output − plain, below "
+                           "the panels.")
 crop = None
 if zoom:
-    c1, c2, c3 = st.columns(3)
+    c0, c1, c2, c3 = st.columns([1, 2, 2, 2])
     zsize = c1.slider("Region size (px)", 4, size, size // 2, key="zoom_size")
     top = c2.slider("Top", 0, size - zsize, 0, key="zoom_top")
     left = c3.slider("Left", 0, size - zsize, 0, key="zoom_left")
     crop = (top, left, zsize)
     scale = max(scale, (6 * size) // zsize)
+    c0.image(outlined_region(ws.test[int(index)][0], crop), output_format="PNG",
+             caption="the region on the full image")
 
 metric_names = ["psnr", "ssim"] + ([f"lpips-{classifier}"] if classifier else [])
 
@@ -174,9 +185,8 @@ if shown:
                      classifier=classifier, processors=list(shown))
 
 by_name = {p.name: p for p in panels}
-if st.toggle("Wipe between two panels", key="compare_wipe",
-             help="Drag the slider (or click the picture) to move the wipe; mouse wheel zooms "
-                  "and dragging pans both images together."):
+if show_wipe:
+    st.subheader("Wipe")
     c1, c2 = st.columns(2)
     pnames = list(by_name)
     wa = c1.selectbox("Left (A)", pnames, index=min(2, len(pnames) - 1), key="wipe_a")
@@ -185,7 +195,8 @@ if st.toggle("Wipe between two panels", key="compare_wipe",
     wipe(enlarge_png(by_name[wa].image, side // size, crop), enlarge_png(by_name[wb].image,
          side // size, crop), wa, wb, side=side if crop is None else (side // size) * crop[2])
 
-if st.toggle("Difference views", key="compare_diff"):
+if show_diff:
+    st.subheader("Difference views")
     diffs = cached_differences(ws.task.spec, str(ws.folder), collections, int(index),
                                classifier, tuple(shown), crop, ws)
     width = (crop[2] if crop else size) * scale
@@ -200,12 +211,15 @@ if st.toggle("Difference views", key="compare_diff"):
                           caption=f"{name} (mean {d[kind].mean():.4f})", output_format="PNG")
     plain = ws.plain_name()
     signed = [(n, d) for n, d in diffs.items() if d["minus_plain"] is not None and n != plain]
-    if signed:
-        st.markdown("**output − plain** (signed; grey = 0, white = +1, black = −1)")
+    if signed:   # each scaled to its own largest |difference|: on a ±1 scale they look blank
+        st.markdown("**output − plain** (signed; each panel on its own scale: grey = 0, "
+                    "white / black = + / − its largest |difference|, given below it)")
         for cols in in_rows(signed):
             for col, (name, d) in cols:
-                col.image(enlarge_png(d["minus_plain"], scale, None, signed=True), width=width,
-                          caption=f"{name} − {plain}", output_format="PNG")
+                peak = max(float(np.abs(d["minus_plain"]).max()), 1e-6)
+                col.image(enlarge_png(d["minus_plain"] / peak, scale, None, signed=True),
+                          width=width, caption=f"{name} − {plain} (±{peak:.3f})",
+                          output_format="PNG")
 
 with st.expander("Upload your own image"):
     upload = st.file_uploader("An image (PNG, JPEG, BMP, GIF, TIFF, WebP; up to 8 MiB)",

@@ -1,5 +1,7 @@
 """Metrics: accuracy and transfer matrices, the lambda trade-off and the quality table."""
 
+import time
+
 import pandas as pd
 import streamlit as st
 
@@ -12,6 +14,8 @@ from analysis.zoo.catalogue import find_checkpoints, ra_sources
 from app.components.common import dataset, folder, missing, result, show_source
 from app.components.downloads import figure_downloads
 
+MAX_LIVE_IMAGES = 2000   # an on-demand computation's cap
+LIVE_BATCH = 100         # images per step of its progress bar (the first gives the estimate)
 st.title("Metrics")
 tasks = available_tasks(dataset(), folder())
 task = st.selectbox("Task", tasks, key="metrics_task")
@@ -21,33 +25,55 @@ if not classifier_names(dataset(), folder()):
     missing("a classifier for this dataset", "python -m analysis build-zoo")
     st.stop()
 
-evaluation = result(f"evaluate_{slug}.json")
-if evaluation is not None:
-    show_source(f"evaluate_{slug}.json", evaluation)
-else:
-    st.info(f"results/evaluate_{slug}.json is not there yet (run `python -m analysis results`); "
-            "you can compute the matrix here on part of the test split.")
+saved = result(f"evaluate_{slug}.json")
+computed = st.session_state.get(f"evaluation_{slug}")   # one computed here (not saved)
 c1, c2 = st.columns([1, 2])
-limit = c1.slider("Images for an on-demand computation", 100, 10000, 500, step=100,
-                  key="metrics_limit")
+limit = c1.slider("Images for an on-demand computation", 100, MAX_LIVE_IMAGES, 500, step=100,
+                  key="metrics_limit",
+                  help=f"At most {MAX_LIVE_IMAGES:,} here (every processor and classifier runs "
+                       "on each image); `python -m analysis evaluate` measures the whole split.")
 every = classifier_names(dataset(), folder())          # the zoo's and the recognizer-side ones
 own = [c["name"] for c in find_checkpoints(folder(), kind="classifier", dataset=dataset())]
 picked = c2.multiselect("Classifiers for it", every, default=[c for c in every if c in own],
                         key="metrics_classifiers",
                         help="Recognizer-side ones (checkpoints/recognizers/) can be added.")
-if st.button("Recompute now", key="metrics_compute", disabled=not picked):
+rate = st.session_state.get("metrics_s_per_image")     # measured by the last computation
+b1, b2 = st.columns([1, 3], vertical_alignment="center")
+b2.caption(f"About {limit * rate:.0f} s for {limit:,} images at the last computation's "
+           f"{1000 * rate:.0f} ms per image." if rate else
+           "The bar shows the time left once the first images are done.")
+if b1.button("Recompute now", key="metrics_compute", disabled=not picked):
     bar = st.progress(0.0, text="Evaluating…")
-    evaluation = evaluate(task, dataset=dataset(), folder=folder(), limit=limit, progress=False,
-                          classifiers=picked,
-                          on_progress=lambda done, total: bar.progress(done / total,
-                                                                        text=f"{done} / {total}"))
-    bar.progress(1.0, text=f"Done: {evaluation['n_images']} test images")
-    st.session_state[f"evaluation_{slug}"] = evaluation
-evaluation = st.session_state.get(f"evaluation_{slug}", evaluation)
+    t0 = time.perf_counter()
 
-if evaluation is not None and f"evaluation_{slug}" in st.session_state:
-    st.caption(f"Computed here on the first {evaluation['n_images']} test images (not saved; "
-               "results/ keeps the full-protocol figures).")
+    def report(done: int, total: int) -> None:
+        spent = time.perf_counter() - t0
+        left = f", about {spent / done * (total - done):.0f} s left" if done else ""
+        bar.progress(done / total, text=f"{done:,} / {total:,} images in {spent:.0f} s{left}")
+
+    computed = evaluate(task, dataset=dataset(), folder=folder(), limit=limit, progress=False,
+                        classifiers=picked, on_progress=report, batch_size=LIVE_BATCH)
+    spent = time.perf_counter() - t0
+    st.session_state["metrics_s_per_image"] = spent / max(computed["n_images"], 1)
+    bar.progress(1.0, text=f"Done: {computed['n_images']:,} test images in {spent:.0f} s")
+    st.session_state[f"evaluation_{slug}"] = computed
+
+if computed is not None:        # what is shown is the computation, and the caption says so
+    evaluation = computed
+    st.caption(f"Shown: computed here on the first {computed['n_images']:,} test images (not "
+               "saved)" + (f"; results/evaluate_{slug}.json keeps the full-protocol figures."
+                           if saved is not None else "."))
+    if saved is not None and st.button("Show the saved results instead",
+                                       key="metrics_saved"):
+        st.session_state.pop(f"evaluation_{slug}", None)
+        st.rerun()
+else:
+    evaluation = saved
+    if saved is not None:
+        show_source(f"evaluate_{slug}.json", saved)
+    else:
+        st.info(f"results/evaluate_{slug}.json is not there yet (run `python -m analysis "
+                "results`); you can compute the matrix here on part of the test split.")
 if evaluation is not None:
     st.subheader("Accuracy matrix")
     st.plotly_chart(accuracy_heatmap(evaluation), key="metrics_accuracy")

@@ -23,18 +23,23 @@ from analysis.survey.store import (
     show,
     start_rater,
     status,
+    trial_count,
 )
 from app.components.common import get_workspace
 from app.components.survey_state import (
+    leave_rater_mode_button,
+    link_block,
     plain,
+    plural,
     rater_cookie,
-    rater_link,
     rater_mode,
     sessions,
     set_rater_cookie,
 )
-from app.components.survey_trial import trial_screen
+from app.components.survey_trial import LABELS, trial_screen
 
+SECONDS_PER_SCREEN = 5      # the consent text's length estimate
+STUDY_COOKIE = "study:"    # the rater cookie before consent: "study:NAME"
 UNKNOWN = "There is no survey at this address; please check the link you were given."
 Session = sessions()
 st.title("Survey")
@@ -52,7 +57,7 @@ def researcher_view():
                  "page, read on **Survey results**.")
         for study in studies:
             plain(f"{study.name} ({study.kind}, task {study.task})")
-            st.code(rater_link(study.name), language=None)
+            link_block(study.name)
         study = studies[0]
         first = s.scalar(select(Trial).where(Trial.study_id == study.id,
                                              Trial.is_practice.is_not(True))
@@ -69,11 +74,16 @@ def consent(s, study):
         st.info(CLOSED_SENTENCE)
         st.stop()
     st.subheader("Before you start")
-    st.write("You will see small images and answer one question per screen, with the mouse "
-             "or the keyboard. The first screens are practice and are not counted. Your "
-             "answers and response times are stored under a pseudonymous code; the address "
-             "of this page lets you continue later. No other data is collected; you can stop "
-             "at any time.")
+    n_practice, n_trials = practice_count(s, study), trial_count(s, study)
+    length = plural(n_trials, "screen")
+    if n_practice:
+        length += f" after {plural(n_practice, 'practice screen')} (with feedback, not counted)"
+    minutes = max(1, round((n_trials + n_practice) * SECONDS_PER_SCREEN / 60))
+    st.write(f"You will see small images and answer one question per screen, with the mouse "
+             f"or the keyboard: {length}, about {plural(minutes, 'minute')} at "
+             f"{SECONDS_PER_SCREEN} s a screen. Your answers and response times are stored "
+             "under a pseudonymous code; the address of this page lets you continue later. "
+             "No other data is collected; you can stop at any time.")
     code = st.text_input("Participant code (optional; leave empty for a random one)",
                          value=st.query_params.get("rater", ""), key="survey_code")
     if st.button("I agree, start", key="survey_consent", type="primary"):
@@ -109,9 +119,9 @@ def submit(token: str, trial_id: int, shown_token: str, answer: str):
             return
         if trial.is_practice and stored:
             right = answer == trial.expected
-            st.session_state["survey_feedback"] = (
+            st.session_state["survey_feedback"] = (   # the expected answer as its button says
                 right, "Correct." if right else
-                f"Not quite: the expected answer was {trial.expected.replace('tie', 'can’t tell')}.")
+                f"Not quite: the expected answer was “{LABELS[study.kind][trial.expected]}”.")
 
 
 def rater_study(s, rater):
@@ -125,11 +135,15 @@ RATER_CSS = """<style>
 [data-testid="stMainBlockContainer"] { padding-top: 1.5rem; padding-bottom: 1rem; }
 h1 { font-size: 1.75rem !important; padding: 0 0 0.25rem 0 !important; }
 [data-testid="stAlert"] > div { padding: 0.4rem 0.8rem; }
+/* "Leave rater mode" is drawn first (before any st.stop) and shown last */
+[data-testid="stLayoutWrapper"]:has(> .st-key-leave_rater) { order: 99; margin-top: 2rem; }
 </style>"""
 
 
 def rater_flow():
     st.html(RATER_CSS)
+    with st.container(key="leave_rater"):
+        leave_rater_mode_button()
     params = st.query_params
     with Session() as s:
         token = params.get("r") or st.session_state.get("rater_token")
@@ -139,13 +153,15 @@ def rater_flow():
             mine = rater_by_token(s, cookie)
             if mine is not None and params.get("study") in (None, rater_study(s, mine).name):
                 rater = mine
-        study = rater_study(s, rater) if rater is not None else get_study(s, params.get("study"))
-        if study is None or (rater is None and token):
-            set_rater_cookie("1")
+        # a browser that opened a study's link but has not started: that study
+        name = params.get("study") or (cookie.removeprefix(STUDY_COOKIE)
+                                       if cookie.startswith(STUDY_COOKIE) else None)
+        study = rater_study(s, rater) if rater is not None else get_study(s, name)
+        if study is None or (rater is None and token):    # a mistyped link sets no cookie
             st.info(UNKNOWN)
             st.stop()
         if rater is None:
-            set_rater_cookie("1")
+            set_rater_cookie(STUDY_COOKIE + study.name)
             consent(s, study)
         set_rater_cookie(rater.token)
         if params.get("r") != rater.token:

@@ -11,7 +11,7 @@ import streamlit as st
 from analysis.errors import RAExplorerError
 from analysis.explore.workspace import available_tasks, classifier_names
 from analysis.survey.content import IMAGE_CHOICES, design_from_zoo, study_from_zoo
-from analysis.survey.design import KINDS
+from analysis.survey.design import KINDS, split_total
 from analysis.survey.store import (
     delete_study,
     export_csv,
@@ -25,9 +25,10 @@ from analysis.survey.store import (
 )
 from analysis.survey.validate import safe_filename
 from app.components.common import dataset, folder, get_workspace
-from app.components.survey_state import admin_gate, rater_link, sessions
+from app.components.survey_state import admin_gate, link_block, plural, sessions
 from app.components.survey_trial import trial_screen
 
+CREATED = "survey_created"   # (name, seconds) of the study this session just created
 KIND_NAMES = {"2afc": "2AFC with reference", "2afc-noref": "2AFC without reference",
               "label": "label study (plain vs RA labels)"}
 st.title("Survey studies")
@@ -84,13 +85,15 @@ names = study_table()
 
 if names:
     st.subheader("Manage a study")
+    if st.session_state.get(CREATED) and st.session_state[CREATED][0] in names:
+        st.session_state["manage_study"] = st.session_state[CREATED][0]   # the new study
     name = st.selectbox("Study", names, key="manage_study")
     with Session() as s:
         study = get_study(s, name)
         if study is not None:
             live_progress(study.id)
-            st.caption("Rater link (the copy button is at its right):")
-            st.code(rater_link(study.name), language=None)
+            st.caption("Rater link (copy it with the button at its right):")
+            link_block(study.name)
             cols = st.columns(4)
             state = status(study)
             if state == "open" and cols[0].button("Close (no new raters)", key="study_close"):
@@ -147,12 +150,18 @@ images = c2.selectbox("Images", IMAGE_CHOICES, key="new_images",
                       disabled=kind == "label",
                       help="label studies use the images whose plain and RA labels differ")
 n_images = c1.number_input("Images to draw from", 1, 2000, 30, key="new_n_images")
-n_trials = c2.number_input("Trials per rater", 1, 500, 30, key="new_n_trials")
+n_total = c2.number_input("Trials per rater (catch trials included)", 1, 500, 30,
+                          key="new_n_trials")
 catch_rate = c1.slider("Catch-trial rate", 0.0, 0.5, 0.1, 0.05, key="new_catch")
 n_practice = c2.number_input("Practice trials (with feedback, not counted)", 0, 20, 2,
                              key="new_practice")
-options = dict(n_images=int(n_images), n_trials=int(n_trials), catch_rate=float(catch_rate),
-               classifier=classifier, images=images, n_practice=int(n_practice))
+n_regular, n_catch = split_total(int(n_total), float(catch_rate))
+st.caption(f"Each rater answers {plural(int(n_total), 'trial')}: {n_regular:,} comparing "
+           f"methods and {n_catch:,} catch (known answer), shuffled; "
+           f"{plural(int(n_practice), 'practice trial')} first.")
+options = dict(n_images=int(n_images), n_trials=n_regular, n_catch=n_catch,
+               catch_rate=float(catch_rate), classifier=classifier, images=images,
+               n_practice=int(n_practice))
 
 
 def with_progress(label):
@@ -174,8 +183,10 @@ if b1.button("Preview one trial", key="new_preview"):
     else:
         bar.empty()
         regular = [t for t in trials if not t["is_catch"]] or trials
-        st.caption(f"{len(trials)} trials ({sum(t['is_catch'] for t in trials)} catch) and "
-                   f"{len(practice)} practice trials; the first trial as raters see it:")
+        st.caption(f"{plural(len(trials), 'trial')} per rater "
+                   f"({sum(t['is_catch'] for t in trials)} catch) and "
+                   f"{plural(len(practice), 'practice trial')}; the first trial as raters "
+                   "see it:")
         trial_screen(ws, kind, SimpleNamespace(id=0, **regular[0]))
 if b2.button("Create study", key="new_create", type="primary"):
     t0 = time.perf_counter()
@@ -188,7 +199,10 @@ if b2.button("Create study", key="new_create", type="primary"):
         except (RAExplorerError, ValueError) as exc:
             bar.empty()
             st.error(str(exc))
-        else:
-            bar.progress(1.0, text=f"Created in {time.perf_counter() - t0:.1f} s")
-            st.success("Study created; its rater link:")
-            st.code(rater_link(study.name), language=None)
+        else:   # rerun so that the study table and "Manage a study" show it at once
+            st.session_state[CREATED] = (study.name, time.perf_counter() - t0)
+            st.rerun()
+if created := st.session_state.pop(CREATED, None):
+    st.success(f"Study created in {created[1]:.1f} s and chosen under Manage a study above; "
+               "its rater link:")
+    link_block(created[0])

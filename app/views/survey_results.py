@@ -6,8 +6,10 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import select
 
+from analysis.metrics.registry import METRICS
+from analysis.survey.content import metric_distances
 from analysis.survey.db import Trial
-from analysis.survey.stats import metric_agreement, study_summary
+from analysis.survey.stats import kept_rows, metric_agreement, study_summary
 from analysis.survey.store import answer_rows, export_csv, get_study, list_studies, mark_exported
 from analysis.survey.validate import safe_filename
 from app.components.common import get_workspace
@@ -69,37 +71,37 @@ with Session() as s:
     per["catch_rate"] = per["catch_rate"].map(lambda v: num(v))
     per["median_rt_ms"] = per["median_rt_ms"].map(lambda v: num(v, 0))
     st.dataframe(per, hide_index=True, key="results_raters")
+    if why := summary["empty_reason"]:       # every table below would read "empty": say why
+        st.warning(f"No answer is left for the statistics: {why['short']}.")
+        plain(why["sentence"])               # names rater codes: plain text, never Markdown
+
+    def table(rows_: list[dict], key: str) -> None:
+        if not rows_ and why:
+            st.caption(f"Empty: {why['short']}.")
+        else:
+            st.dataframe(pd.DataFrame(rows_), hide_index=True, key=key)
+
     if study.kind == "label":
         st.subheader("Label satisfaction per method (Wilson 95 % CI)")
-        st.dataframe(pd.DataFrame([{"method": m, "satisfied": v["satisfied"],
-                                    "trials": v["trials"], "rate": num(v["rate"]),
-                                    "95 % CI": ci(v["ci95"])}
-                                   for m, v in summary["label_satisfaction"].items()]),
-                     hide_index=True, key="results_labels")
+        table([{"method": m, "satisfied": v["satisfied"], "trials": v["trials"],
+                "rate": num(v["rate"]), "95 % CI": ci(v["ci95"])}
+               for m, v in summary["label_satisfaction"].items()], "results_labels")
     else:
         st.subheader("Preference per method pair (ties left out, Wilson 95 % CI)")
-        st.dataframe(pd.DataFrame([{**{k: p[k] for k in ("a", "b", "wins_a", "wins_b", "ties")},
-                                    "rate_a": num(p["rate_a"]), "95 % CI": ci(p["ci95"])}
-                                   for p in summary["preferences"]]),
-                     hide_index=True, key="results_pairs")
+        table([{**{k: p[k] for k in ("a", "b", "wins_a", "wins_b", "ties")},
+                "rate_a": num(p["rate_a"]), "95 % CI": ci(p["ci95"])}
+               for p in summary["preferences"]], "results_pairs")
         st.subheader("Bradley-Terry scores (bootstrap 95 % CI)")
-        st.dataframe(pd.DataFrame([{"method": m, "score": num(v["score"]),
-                                    "95 % CI": ci(v["ci95"])}
-                                   for m, v in summary["bradley_terry"].items()]),
-                     hide_index=True, key="results_bt")
+        table([{"method": m, "score": num(v["score"]), "95 % CI": ci(v["ci95"])}
+               for m, v in summary["bradley_terry"].items()], "results_bt")
         metrics = st.multiselect("Metric-human agreement (BAPPS 2AFC score) for",
                                  ["psnr", "ssim", "uqi", "gmsd"], default=["psnr", "ssim"],
                                  key="results_metrics")
         ws = get_workspace(study.task, study.config.get("dataset"))
         if metrics and ws is not None:
-            from analysis.metrics.registry import METRICS
-            from analysis.survey.content import metric_distances
-            from analysis.survey.stats import kept_rows
-
             trials = list(s.scalars(select(Trial).where(Trial.study_id == study.id)))
             kept = kept_rows(rows, threshold, float(fast) or None)
             scores = metric_agreement(kept, metric_distances(ws, trials, metrics),
                                       {m: METRICS[m].lower_better for m in metrics})
-            st.dataframe(pd.DataFrame([{"metric": m, "score": num(v["score"], 3),
-                                        "trials": v["trials"]} for m, v in scores.items()]),
-                         hide_index=True, key="results_agreement")
+            table([{"metric": m, "score": num(v["score"], 3), "trials": v["trials"]}
+                   for m, v in scores.items()], "results_agreement")

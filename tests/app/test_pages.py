@@ -105,6 +105,8 @@ def test_compare_page_shows_every_panel_and_reacts(env):
     at.selectbox(key="compare_filter").set_value("all images").run()
     assert not at.exception
     assert len(at.selectbox(key="compare_pick").options) == 40   # SYNTH's whole test split
+    # the first matches, lowest index first
+    assert [int(o) for o in at.selectbox(key="compare_pick").options] == list(range(40))
 
 
 def test_compare_opens_on_the_ra_source_and_keeps_processors_per_task(env, tiny_zoo, tmp_path,
@@ -431,9 +433,18 @@ def test_metrics_offers_recognizer_side_classifiers_and_shows_their_table(
     assert ("aug", "no processing") in set(table.index) and "mCE" in table.columns
     picker.select("aug").run()
     at.slider(key="metrics_limit").set_value(100).run()
+    assert at.slider(key="metrics_limit").max == 2000                # a sensible cap
     at.button(key="metrics_compute").click().run()
     assert not at.exception
     assert "aug" in at.session_state["evaluation_sr_scale4"]["classifiers"]
+    captions = [c.value for c in at.caption]
+    # the caption speaks of what is shown (the computation), not of the saved file
+    assert any(c.startswith("Shown: computed here on the first") for c in captions)
+    assert not any(c.startswith("From ") and "evaluate_sr_scale4" in c for c in captions)
+    at.button(key="metrics_saved").click().run()                     # back to the saved file
+    assert "evaluation_sr_scale4" not in at.session_state
+    # the next computation's estimate, from the last one's time per image
+    assert any(c.value.startswith("About ") and "for 100 images" in c.value for c in at.caption)
 
 
 def test_the_preload_draws_the_hover_images_the_features_page_opens_on(env, monkeypatch):

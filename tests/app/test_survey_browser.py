@@ -1,8 +1,8 @@
 """End-to-end survey in headless Chromium: the researcher makes a study on the management
 page and copies its rater link; a rater (a second browser context) answers practice and real
-trials by keyboard, cannot reach any other page, reloads mid-way and resumes, and gets a
-completion code; the researcher sees the progress, the statistics and an export with a
-response time for every answer. Keyboard-to-next-trial times go to
+trials by keyboard, cannot reach any other page but the token-gated admin pages, reloads
+mid-way and resumes, and gets a completion code; the researcher sees the progress, the
+statistics and an export with a response time for every answer. Keyboard-to-next-trial times go to
 test-artifacts/survey_times.json, screenshots to test-artifacts/survey_*.png."""
 
 import csv
@@ -145,14 +145,21 @@ def test_researcher_makes_a_study_and_a_rater_answers_it_by_keyboard(app, browse
     times.append(key_to_next_trial(rater, "2"))
     assert "2 of 4 answered" in progress_text(rater)            # 4 trials, no catch at 0.1
     resume = rater.url
-    # no other page by URL: every address shows the survey alone
-    for path in ("compare", "metrics", "survey_results", "survey_admin", ""):
+    # no other page by URL: every address shows the survey alone ...
+    for path in ("compare", "metrics", ""):
         rater.goto(f"{url}/{path}")
         wait_interactive(rater, "Survey")
         assert rater.get_by_label("Admin token").count() == 0
         assert rater.get_by_role("heading", name="Compare outputs").count() == 0
         assert rater.locator('[data-testid="stSidebarNav"]').count() == 0
         assert "2 of 4 answered" in progress_text(rater)        # the browser's own rater
+    # ... except the admin pages, never hidden behind rater mode (and closed without the token)
+    for path, title in (("survey_admin", "Survey studies"), ("survey_results", "Survey results")):
+        rater.goto(f"{url}/{path}")
+        wait_interactive(rater, title)
+        rater.get_by_text("This browser is in rater mode").wait_for(timeout=30000)
+        assert rater.get_by_label("Admin token").count() == 1
+        assert rater.locator('[data-testid="stSidebarNav"]').count() == 0
     rater.goto(resume)
     rater.reload()                                              # reload mid-way: resumes
     wait_interactive(rater, "Survey")

@@ -5,7 +5,14 @@ import pytest
 from sqlalchemy import func, select
 
 from analysis.survey.db import Answer, Rater, Trial, make_engine, session_factory
-from analysis.survey.design import REFERENCE, count_catch, create_study, design_2afc, design_label
+from analysis.survey.design import (
+    REFERENCE,
+    count_catch,
+    create_study,
+    design_2afc,
+    design_label,
+    split_total,
+)
 from analysis.survey.store import (
     answer_rows,
     export_csv,
@@ -39,6 +46,16 @@ def test_2afc_design_is_balanced_randomised_and_has_catch_trials():
         assert (t["left"] == REFERENCE) == (t["expected"] == "A")
     assert design_2afc(METHODS, list(range(40)), 90, 0.1, seed=0) == trials
     assert design_2afc(METHODS, list(range(40)), 90, 0.1, seed=1) != trials
+
+
+def test_a_total_of_trials_per_rater_includes_the_catch_trials():
+    assert split_total(6, 0.1) == (5, 1) and split_total(30, 0.1) == (27, 3)
+    assert split_total(1, 0.5) == (1, 0) and split_total(10, 0.0) == (10, 0)
+    for total in (1, 2, 6, 7, 30, 61):
+        for rate in (0.0, 0.1, 0.25, 0.5):
+            regular, catch = split_total(total, rate)
+            trials = design_2afc(METHODS, list(range(20)), regular, rate, seed=0, n_catch=catch)
+            assert len(trials) == total and sum(t["is_catch"] for t in trials) == catch
 
 
 def test_noref_catch_expects_the_undegraded_side():
@@ -86,7 +103,19 @@ def test_answers_are_unique_and_the_flow_resumes(Session):
         assert next_trial(s, rater).position == 1
         rows = answer_rows(s, study)
         assert [r["answer"] for r in rows] == ["A"]
-        assert "rater-1" in export_csv(s, study)
+        exported = export_csv(s, study)
+        assert "rater-1" in exported
+    with Session() as s:                                # a catch trial's side is a word
+        create_study(s, "c", "2afc", "sr:scale=4",
+                     design_2afc(METHODS[:2], list(range(6)), 4, 0.0, seed=0, n_catch=2),
+                     {"methods": METHODS[:2]})
+        study = get_study(s, "c")
+        rater = get_rater(s, study, "rater-c")
+        catch = s.scalars(select(Trial).where(Trial.study_id == study.id,
+                                              Trial.is_catch.is_(True))).first()
+        record_answer(s, rater, catch, "A", "2afc")
+        exported = export_csv(s, study)
+        assert "(reference)" in exported and "@reference" not in exported
     with pytest.raises(ValueError, match="not one of"):
         with Session() as s:
             study = get_study(s, "s")

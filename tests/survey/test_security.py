@@ -119,6 +119,15 @@ def test_admin_token_is_compared_as_bytes_and_non_ascii_works(monkeypatch):
     assert admin.check_token(None) is False
 
 
+def test_admin_token_comes_from_the_toml_settings_without_the_environment(monkeypatch, tmp_path):
+    monkeypatch.delenv("SURVEY_ADMIN_TOKEN", raising=False)
+    monkeypatch.setenv("RA_EXPLORER_CONFIG", str(tmp_path / "none.toml"))
+    assert admin.admin_token() is None and admin.check_token("x") is False   # closed, no crash
+    (tmp_path / "ra.toml").write_text('[survey]\nadmin_token = "from-toml"\n')
+    monkeypatch.setenv("RA_EXPLORER_CONFIG", str(tmp_path / "ra.toml"))
+    assert admin.admin_token() == "from-toml" and admin.check_token("from-toml") is True
+
+
 def test_wrong_tokens_are_throttled_with_a_stated_wait_and_the_right_one_works_after(monkeypatch):
     monkeypatch.setenv("SURVEY_ADMIN_TOKEN", "right")
     now = [0.0]

@@ -114,3 +114,21 @@ def test_metric_agreement_is_the_bapps_2afc_score():
     # trial 1: p(A) = 2/3; lpips prefers A -> 2/3, psnr prefers B -> 1/3; trial 2: p(A) = 0
     assert abs(out["lpips"]["score"] - (2 / 3 + 0) / 2) < 1e-12
     assert abs(out["psnr"]["score"] - (1 / 3 + 1) / 2) < 1e-12
+
+
+def test_empty_statistics_name_their_reason():
+    def row(rater, tid, rt, catch=False, answer="A"):
+        return {"rater": rater, "trial_id": tid, "left": "a", "right": "b", "answer": answer,
+                "is_catch": catch, "expected": "A" if catch else None, "rt_ms": rt}
+
+    fast = [row("r1", t, 300.0) for t in range(4)] + [row("r2", t, 250.0) for t in range(4)]
+    summary = study_summary(fast, "2afc", min_median_rt_ms=400)
+    assert summary["preferences"] == [] and summary["bradley_terry"] == {}
+    assert summary["empty_reason"]["short"] == "all 2 raters are excluded (too fast)"
+    assert "r1: too fast; r2: too fast" in summary["empty_reason"]["sentence"]
+    sloppy = [row("r1", 9, 900.0, catch=True, answer="B"), row("r1", 1, 900.0)]
+    assert study_summary(sloppy, "2afc")["empty_reason"]["short"] == \
+        "the only rater is excluded (catch trials)"
+    only_catch = [row("r1", 9, 900.0, catch=True)]
+    assert "only catch trials" in study_summary(only_catch, "2afc")["empty_reason"]["sentence"]
+    assert study_summary(fast, "2afc", min_median_rt_ms=None)["empty_reason"] is None
