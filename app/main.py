@@ -43,14 +43,22 @@ if rater_mode():
                    *admin_pages(icons=False)],
                   position="hidden").run()
     st.stop()
-pages = [
-    st.Page(str(HERE / "views" / "compare.py"), title="Compare", icon=":material/compare:", default=True),
-    st.Page(str(HERE / "views" / "gallery.py"), title="Gallery", icon=":material/photo_library:"),
-    st.Page(str(HERE / "views" / "metrics.py"), title="Metrics", icon=":material/table_chart:"),
-    st.Page(str(HERE / "views" / "boundaries.py"), title="Boundaries", icon=":material/map:"),
-    st.Page(str(HERE / "views" / "features.py"), title="Features", icon=":material/scatter_plot:"),
-    st.Page(str(SURVEY), title="Survey", icon=":material/how_to_vote:"),
-    *admin_pages(),
-]
+PAGES = {   # the navigation's sections: the three jobs people come for
+    "Explore": [
+        st.Page(str(HERE / "views" / "compare.py"), title="Compare", icon=":material/compare:",
+                default=True),
+        st.Page(str(HERE / "views" / "gallery.py"), title="Gallery", icon=":material/photo_library:"),
+        st.Page(str(HERE / "views" / "features.py"), title="Features",
+                icon=":material/scatter_plot:"),
+    ],
+    "Figures": [
+        st.Page(str(HERE / "views" / "boundaries.py"), title="Boundaries", icon=":material/map:"),
+        st.Page(str(HERE / "views" / "metrics.py"), title="Metrics", icon=":material/table_chart:"),
+    ],
+    "Survey": [
+        st.Page(str(SURVEY), title="Survey", icon=":material/how_to_vote:"),
+        *admin_pages(),
+    ],
+}
 with ACTIVITY.run():        # background prefetches wait while a page runs
-    st.navigation(pages).run()
+    st.navigation(PAGES).run()
