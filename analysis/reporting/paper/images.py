@@ -205,14 +205,14 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
                        prov, title, extra={"indices": indices, "classifiers": clfs})
 
 
-def map_rows(index: int, maps: dict, star_u: float | None) -> list[dict]:
+def map_rows(index: int, maps: dict, star_u: float | None, star: str = "RA output") -> list[dict]:
     """The CSV rows of one image's decision maps (name -> DecisionMap): per classifier the star
-    marker ("RA output", when there is one), then every grid point with its class."""
+    marker (panel ``star``, when there is one), then every grid point with its class."""
     rows = []
     for name, dmap in maps.items():
         classes, us, vs = dmap.classes.numpy(), dmap.us.numpy(), dmap.vs.numpy()
         if star_u is not None:
-            rows.append({"index": index, "panel": "RA output", "classifier": name,
+            rows.append({"index": index, "panel": star, "classifier": name,
                          "u": star_u, "v": 0.0})
         rows += [{"index": index, "panel": "map", "classifier": name,
                   "u": float(f"{us[j]:.6g}"), "v": float(f"{vs[i]:.6g}"),
