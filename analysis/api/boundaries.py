@@ -108,7 +108,8 @@ def boundary_distance(classifier: str | Path | nn.Module, images: torch.Tensor, 
     with the defaults of ``python -m analysis bd`` and the app's Boundaries page.
 
     Args:
-        classifier: a classifier name, path or module (see :func:`load_model`).
+        classifier: a classifier name, path or module (see :func:`load_model`; it is put in
+            eval mode).
         images: (C, H, W) or (N, C, H, W) in [0, 1].
         direction: (C, H, W) or (N, C, H, W), any norm (made unit); default a unit Gaussian
             per image seeded by (``seed``, its position i): the random direction the ``bd``
@@ -223,7 +224,7 @@ def boundary_map(classifiers, image: torch.Tensor, direction=None, *, towards=No
     x, _ = as_batch(image)
     if len(x) != 1:
         raise InputError(f"A boundary map is drawn around one image; got {len(x)} (draw one "
-                         "map per image, or use figure('boundary-maps', images))")
+                         "map per image, or use figure('boundary-maps', images)).")
     x = x.to(model_device(next(iter(named.values()))))
     target = None if towards is None else as_batch(towards, "towards image")[0].to(x.device)
     if target is not None and target.shape != x.shape:

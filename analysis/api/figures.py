@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import InputError
-from ..reporting.paper import FORMATS, FigureOptions, PaperFigure, build_figure
+from ..errors import InputError, unknown_name
+from ..reporting.paper import FORMATS, KINDS, FigureOptions, PaperFigure, build_figure
 from ..reporting.paper import save_figure as _save_figure
 from ..reporting.paper.core import paper_style
 from ..reporting.paper.images import map_rows
@@ -142,8 +142,16 @@ def figure(kind: str, images=None, *, classifiers=None, classifier=None, labels=
         >>> fig = ra.figure("boundary-maps", x, classifiers=[my_net, "resnet20"])
         >>> ra.save_figure(fig, "maps.png")
     """
+    if kind not in KINDS:
+        raise unknown_name("figure kind", kind, list(KINDS))
     with paper_style():
         if images is None:
+            tensors = [k for k, v in {"labels": labels, "class_names": class_names,
+                                      "direction": direction, "towards": towards}.items()
+                       if v is not None]
+            if tensors:
+                raise InputError(f"{', '.join(tensors)}: options of figures from images; give "
+                                 "the images too.")
             fixed = {k: v for k, v in {"classifiers": classifiers, "classifier": classifier,
                                        "extent": extent, "resolution": resolution}.items()
                      if v is not None}
@@ -164,8 +172,16 @@ def figure(kind: str, images=None, *, classifiers=None, classifier=None, labels=
 
 
 def save_figure(fig: PaperFigure, path: str | Path, dpi: int = DEFAULT_DPI) -> list[Path]:
-    """Write a figure as ``path`` (``.pdf``, ``.svg`` or ``.png``; without a suffix: all three)
-    and the CSV of its numbers beside it; returns the paths written.
+    """Write a figure file and the CSV of its plotted numbers beside it.
+
+    Args:
+        fig: a figure of :func:`figure`.
+        path: ``NAME.pdf``, ``NAME.svg`` or ``NAME.png``; without one of these suffixes, all
+            three are written (``path`` plus each suffix).
+        dpi: pixels per inch of a PNG (vector formats are resolution-free).
+
+    Returns:
+        The paths written, the CSV last (the provenance is in each file's metadata).
 
     Example:
         >>> ra.save_figure(ra.figure("boundary-maps", x, classifiers="resnet20"), "maps.png")

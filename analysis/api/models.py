@@ -70,7 +70,7 @@ def load_dataset(spec: str, split: str = "test", root: str | None = None):
 
     Returns:
         A dataset: ``ds[i]`` is (image (C, H, W) float in [0, 1], label int, index int);
-        ``len(ds)``; ``ds.info.class_names``; ``ds.getas_batch(indices)`` gives (images (B, C, H,
+        ``len(ds)``; ``ds.info.class_names``; ``ds.get_batch(indices)`` gives (images (B, C, H,
         W), labels (B,), indices (B,)).
 
     Example:
@@ -104,7 +104,7 @@ def create_task(spec: str | Task, **params) -> Task:
 def as_batch(images, what: str = "image") -> tuple[torch.Tensor, bool]:
     """(images as (N, C, H, W) float, whether one (C, H, W) image was given); checks [0, 1]."""
     if not isinstance(images, torch.Tensor) or images.ndim not in (3, 4) or \
-            not images.is_floating_point():
+            not images.is_floating_point() or images.numel() == 0:
         raise InputError(f"The {what} must be a float tensor (C, H, W) or (N, C, H, W) in [0, 1]; "
                          f"got {getattr(images, 'dtype', type(images).__name__)} of shape "
                          f"{tuple(getattr(images, 'shape', ()))}.")
@@ -118,6 +118,7 @@ def as_batch(images, what: str = "image") -> tuple[torch.Tensor, bool]:
 
 
 def model_device(model: nn.Module) -> torch.device:
+    """The device of the model's first parameter (the CPU for a model without parameters)."""
     first = next(model.parameters(), None)
     return first.device if first is not None else torch.device("cpu")
 
