@@ -223,6 +223,9 @@ def test_every_exported_name_resolves():
     assert set(ra.__all__) >= {"load_model", "load_dataset", "create_task", "degrade", "process",
                                "boundary_distance", "boundary_map", "create_metric",
                                "list_metrics", "figure", "records", "__version__"}
+    import analysis.api
+
+    assert set(ra.__all__) == {"__version__", *analysis.api.__all__}
     for name in ra.__all__:
         assert getattr(ra, name) is not None, name
         assert name in dir(ra)

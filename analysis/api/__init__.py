@@ -4,8 +4,11 @@ top (``import analysis as ra`` imports nothing heavy until a name is used).
 Conventions: images are float tensors in [0, 1], one image (C, H, W) or a batch (N, C, H, W); a
 classifier is any ``nn.Module`` that takes such a batch and returns logits (N, K), normalising
 its input itself (the zoo's :class:`~analysis.zoo.wrapper.Classifier` does; wrap a bare network
-that expects normalised input, e.g. ``nn.Sequential(Normalize(mean, std), net)``); distances are
-L2 norms in [0,1]-pixel units, with the per-pixel RMS (L2 / sqrt(C*H*W)) beside them.
+that expects normalised input, e.g. ``nn.Sequential(torchvision.transforms.Normalize(mean, std),
+net)``); distances are L2 norms in [0,1]-pixel units, with the per-pixel RMS (L2 / sqrt(C*H*W))
+beside them. A model given by name comes from the checkpoint folder (``python -m analysis list
+checkpoints``); the defaults of the boundary search and maps are those of ``python -m analysis
+bd`` and of the app (:mod:`analysis.api.defaults`).
 
 Example:
     >>> import analysis as ra
