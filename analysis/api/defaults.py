@@ -7,8 +7,6 @@ from __future__ import annotations
 from ..explore.plane import DEFAULT_EXTENT_MULTIPLE, DEFAULT_RESOLUTION
 from ..reporting.paper import FigureOptions
 
-# The boundary search and map defaults of the CLI (`bd`) and the app's Boundaries page; to be
-# read from analysis/analyses/boundary_defaults.py, the one place the three share.
 BD_MAX_DIST = 30.0            # search range, [0,1]-pixel L2 (`bd --max-dist`, the Boundaries page)
 BD_TOL = 1e-3                 # bisection tolerance, same units (`bd --tol`)
 BD_SCHEDULE = "geometric"     # coarse scan (`bd --schedule`)
