@@ -78,7 +78,7 @@ def top_classes(model: torch.nn.Module, x: torch.Tensor, class_names, k: int = 3
 @torch.no_grad()
 def plane_maps(plane: Plane, classifiers: dict[str, torch.nn.Module], extent: float,
                resolution: int, coarse_step: int = 8, batch_size: int = 128,
-               between_levels=None) -> dict:
+               between_levels=None, channels_last: bool = True) -> dict:
     """2-D decision maps of ``classifiers`` (name -> model) in ``plane``, u and v in
     [-extent, extent] on a ``resolution`` x ``resolution`` grid.
 
@@ -88,11 +88,14 @@ def plane_maps(plane: Plane, classifiers: dict[str, torch.nn.Module], extent: fl
     are memory-bound on large batches), on this machine under load. ``between_levels``: see
     :func:`~analysis.analyses.boundary_maps.adaptive_decision_map`. The classifiers run as
     their channels-last copies (:class:`analysis.pipeline.backends.ChannelsLast`; float
-    rounding aside, the same function, and the same maps in the measurements quoted there).
+    rounding aside, the same function, and the same maps in the measurements quoted there);
+    ``channels_last=False`` runs the models as they are (the copy is made once per model
+    object, so a model that changes between calls, a user's in a notebook, is run as it is).
     """
-    maps = {name: adaptive_decision_map(channels_last_copy(model), plane.x, plane.d_ra,
-                                        plane.d_r, extent, resolution, coarse_step=coarse_step,
-                                        batch_size=batch_size, between_levels=between_levels)
+    maps = {name: adaptive_decision_map(channels_last_copy(model) if channels_last else model,
+                                        plane.x, plane.d_ra, plane.d_r, extent, resolution,
+                                        coarse_step=coarse_step, batch_size=batch_size,
+                                        between_levels=between_levels)
             for name, model in classifiers.items()}
     return {"maps": maps, "ra_length": plane.ra_length,
             "agreement": agreement_matrix({n: m.classes for n, m in maps.items()})}

@@ -50,6 +50,16 @@ class Metric:
     def name(self) -> str:
         return self.spec.name
 
+    @property
+    def lower_better(self) -> bool:
+        """True for a distance (lower is better), False for a similarity or fidelity."""
+        return self.spec.lower_better
+
+    @property
+    def value_range(self) -> tuple[float, float]:
+        """(lowest, highest) value the metric can take (``math.inf`` where unbounded)."""
+        return self.spec.value_range
+
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Values (N,) for distorted ``x`` and reference ``y``, both (N, 1 or 3, H, W) in [0, 1].
 

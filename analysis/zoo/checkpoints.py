@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .. import __version__
+from ..config import version
 from ..errors import CheckpointError, RAExplorerError
 from . import MODELS, TransformedProcessor, create_model
 from .cards import CARD_FORMAT, validate_card
@@ -124,7 +124,7 @@ def save_checkpoint(model: nn.Module, card: dict, path: str | os.PathLike,
         **card,
         "weights": {"file": weights_path.name, "sha256": sha256_file(weights_path), "dtype": dtype,
                     "num_parameters": int(sum(p.numel() for p in model.parameters()))},
-        "version": __version__,
+        "version": version(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     full["name"] = card_path.stem

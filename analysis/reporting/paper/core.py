@@ -67,11 +67,11 @@ class PaperFigure:
 
     kind: str
     name: str
-    figure: object                          # matplotlib.figure.Figure
-    rows: list[dict]
-    provenance: dict
+    figure: object = field(repr=False)                # matplotlib.figure.Figure
+    rows: list[dict] = field(repr=False)
+    provenance: dict = field(repr=False)
     title: str = ""
-    extra: dict = field(default_factory=dict)   # builder-specific facts (the tests read them)
+    extra: dict = field(default_factory=dict, repr=False)   # builder-specific facts (the tests read them)
 
 
 @contextlib.contextmanager

@@ -1,22 +1,22 @@
 """Figures that run the zoo's models on a few chosen test images: ``examples`` (RA paper
-Fig. 3) and ``boundary-maps`` (RA paper Fig. 4)."""
+Fig. 3) and ``boundary-maps`` (RA paper Fig. 4). This module chooses the images and runs the
+models; :mod:`.panels` draws."""
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from ...data.tasks import task_slug
 from ...errors import RAExplorerError, unknown_name
 from ...explore.plane import image_plane, plane_maps
 from ...methods import METHOD_LABELS
-from ...palette import class_colour
 from ...pipeline.runner import CLEAN, NO_PROCESSING, processor_views
 from ...pipeline.setting import Setting
 from ...zoo.catalogue import COLLECTIONS
-from .core import FigureOptions, PaperFigure, figure_provenance, new_figure
+from .core import FigureOptions, PaperFigure, figure_provenance
+from .panels import MapImage, draw_boundary_maps, draw_examples
 from .selection import SEARCH_IMAGES, choose, record_table
-from .style import CORRECT, WRONG, class_cmap
+from .style import CORRECT, WRONG
 
 
 def column_label(setting: Setting, name: str) -> str:
@@ -101,35 +101,6 @@ def figure_indices(setting: Setting, options: FigureOptions, classifier: str, pl
             f"filter {name} on {where}")
 
 
-STACK_BELOW_IN = 0.75   # boundary-maps: narrower columns than this put the maps on a row of their own
-
-
-def to_uint8(image: torch.Tensor) -> np.ndarray:
-    """(C, H, W) in [0, 1] -> (H, W, 3) uint8, rounded as the app's PNGs are."""
-    arr = np.clip(np.round(image.detach().cpu().numpy() * 255), 0, 255).astype(np.uint8)
-    return np.repeat(arr, 3, axis=0).transpose(1, 2, 0) if arr.shape[0] == 1 else arr.transpose(1, 2, 0)
-
-
-def pixel_grid(width: float, dpi: int, ncols: int, nrows: int, size: int) -> dict:
-    """The examples layout on the PNG's pixel grid: every panel starts on a whole pixel and is
-    ``scale * size`` pixels wide (``scale`` an integer), so a nearest-neighbour panel repeats
-    each image pixel exactly ``scale`` times. Lengths in pixels at ``dpi``."""
-    W = round(width * dpi)
-    left, right, gap = round(0.34 * dpi), round(0.02 * dpi), round(0.03 * dpi)
-    title, header, bottom = round(0.12 * dpi), round(0.13 * dpi), round(0.02 * dpi)
-    scale = (W - left - right - gap * (ncols - 1)) // (ncols * size)
-    if scale < 1:
-        raise RAExplorerError(f"{ncols} panels of {size} pixels do not fit a {width:g}-inch "
-                              f"figure at {dpi} dpi; use a wider figure, a higher --dpi or fewer "
-                              "processors.")
-    panel = scale * size
-    H = header + nrows * (title + panel) + (nrows - 1) * gap + bottom
-    boxes = {(r, c): (left + c * (panel + gap), header + r * (title + panel + gap) + title)
-             for r in range(nrows) for c in range(ncols)}   # (x, y) of the top-left, from the top
-    return {"width": W, "height": H, "scale": scale, "panel": panel, "boxes": boxes,
-            "left": left, "title": title, "header": header}
-
-
 @torch.inference_mode()
 def build_examples(options: FigureOptions) -> PaperFigure:
     """Rows: test images; columns: clean, LQ, then each processor (default plain and RA); each
@@ -145,45 +116,29 @@ def build_examples(options: FigureOptions) -> PaperFigure:
     clf = setting.models([clf_name])[clf_name]
     batch = next(setting.batches(setting.models(procs), batch_size=len(indices),
                                  indices=indices, seed=0, shard=False))
-    columns = [CLEAN, NO_PROCESSING, *procs]
+    inputs = [CLEAN, NO_PROCESSING, *procs]
     headers = ["clean", "LQ input", *[column_label(setting, p) for p in procs]]
-    size = setting.info.size
-    grid = pixel_grid(options.width, options.dpi, len(columns), len(indices), size)
-    W, H = grid["width"], grid["height"]
-    fig = new_figure(W / options.dpi, H / options.dpi, layout=None)
-    rows, panels = [], []
-    for c, (inp, head) in enumerate(zip(columns, headers)):
-        x, _ = grid["boxes"][(0, c)]
-        fig.text((x + grid["panel"] / 2) / W, 1 - (grid["header"] / 2) / H, head, ha="center",
-                 va="center", fontsize=7, fontweight="bold")
+    labels = [int(y) for y in batch.labels]
+    columns, titles, rows = [], [[] for _ in indices], []
+    for inp, head in zip(inputs, headers):
         views = batch.views[inp]
         probs = clf(views.machine).softmax(1)
+        columns.append((head, [batch.lq[r] if inp == NO_PROCESSING else views.human[r]
+                               for r in range(len(indices))]))
         for r, index in enumerate(indices):
-            shown = batch.lq[r] if inp == NO_PROCESSING else views.human[r]
-            pixels = to_uint8(shown)
-            x, y = grid["boxes"][(r, c)]
-            ax = fig.add_axes((x / W, 1 - (y + grid["panel"]) / H, grid["panel"] / W,
-                               grid["panel"] / H))
-            ax.imshow(pixels, interpolation="nearest", extent=(0, pixels.shape[1], pixels.shape[0], 0))
-            ax.set_axis_off()
             pred = int(probs[r].argmax())
-            label = int(batch.labels[r])
-            ok = pred == label
-            ax.set_title(("✓ " if ok else "✗ ") + names[pred], fontsize=6, pad=1.5,
-                         color=CORRECT if ok else WRONG)
-            panels.append({"row": r, "column": c, "input": inp, "x": x, "y": y,
-                           "scale": grid["panel"] // pixels.shape[1], "pixels": pixels})
-            rows.append({"row": r, "index": index, "label": names[label], "input": inp,
+            ok = pred == labels[r]
+            titles[r].append((("✓ " if ok else "✗ ") + names[pred], CORRECT if ok else WRONG))
+            rows.append({"row": r, "index": index, "label": names[labels[r]], "input": inp,
                          "shown": "LQ input" if inp == NO_PROCESSING else "human view",
                          "prediction": names[pred], "probability": float(probs[r, pred]),
                          "correct": ok, "classifier": clf_name,
-                         "height_px": pixels.shape[0], "width_px": pixels.shape[1]})
-        if c == 0:
-            for r, index in enumerate(indices):
-                _, y = grid["boxes"][(r, 0)]
-                fig.text((grid["left"] * 0.45) / W, 1 - (y + grid["panel"] / 2) / H,
-                         f"#{index}\n{names[int(batch.labels[r])]}", ha="center", va="center",
-                         rotation=90, fontsize=6)
+                         "height_px": columns[-1][1][r].shape[-2],
+                         "width_px": columns[-1][1][r].shape[-1]})
+    fig, grid, panels = draw_examples(columns, [f"#{i}\n{names[y]}" for i, y in zip(indices, labels)],
+                                      titles, options.width, options.dpi, setting.info.size)
+    for panel in panels:
+        panel["input"] = inputs[panel["column"]]
     title = (f"{setting.task.spec}: test images ({chosen_by}), predictions of {clf_name}")
     prov = figure_provenance("examples", dataset=setting.dataset, split="test",
                              n_images=len(indices), checkpoints=setting.digests(clf_name, *procs),
@@ -201,9 +156,6 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
     and two others) in the plane through the plain output along d_RA and a seeded random
     orthogonal direction (:func:`analysis.explore.plane.plane_maps`); one class legend,
     the plain output (x) and the RA output (star) marked, axes in [0,1]-pixel L2."""
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
     setting = figure_setting(options)
     names = list(setting.info.class_names)
     source = figure_classifier(setting, options.classifier)
@@ -217,78 +169,30 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
                                         options.rows if options.filter else 1)
     procs = setting.models(sorted({plain, ra}))
     classifiers = setting.models([source, *clfs])
-    k = len(names)
-    cmap = class_cmap(k)
-    # one row per image (strip, then maps) when the figure is wide enough, else two rows
-    stacked = options.width / (3 + len(clfs)) < STACK_BELOW_IN
-    ncols = max(3, len(clfs)) if stacked else 3 + len(clfs)
-    per_image = 2 if stacked else 1
-    fig = new_figure(options.width,
-                     len(indices) * per_image * (options.width / ncols + 0.5) + 0.45)
-    grid = fig.subplots(len(indices) * per_image, ncols, squeeze=False)
-    for ax in grid.flat:
-        ax.set_visible(False)
-
-    def place(r: int, c: int):
-        ax = grid[r * 2 + (c >= 3), c - 3 * (c >= 3)] if stacked else grid[r, c]
-        ax.set_visible(True)
-        return ax
-    rows, present = [], set()
+    rows, drawn = [], []
     e = options.extent
-    for r, index in enumerate(indices):
+    for index in indices:
         clean, label, _ = setting.test[index]
         plane = image_plane(setting.task, clean, index, procs[plain], procs[ra],
                             direction_seed=options.seed * 1_000_003 + index)
         maps = plane_maps(plane, {n: classifiers[n] for n in clfs}, e, options.resolution)
         lq = setting.task.degrade_eval(clean[None], [index])
-        strip = {"clean": clean, "plain": processor_views(procs[plain], lq).human[0],
-                 "RA": processor_views(procs[ra], lq).human[0]}
-        src_model = classifiers[source]
-        for c, (head, image) in enumerate(strip.items()):
-            ax = place(r, c)
-            ax.imshow(to_uint8(image), interpolation="nearest")
-            ax.set_axis_off()
-            pred = int(src_model(image[None]).argmax(1))
+        strip = []
+        for c, (head, image) in enumerate({
+                "clean": clean, "plain": processor_views(procs[plain], lq).human[0],
+                "RA": processor_views(procs[ra], lq).human[0]}.items()):
+            pred = int(classifiers[source](image[None]).argmax(1))
             ok = pred == int(label)
             name = f"#{index} {head}" if c == 0 else head
-            ax.set_title(f"{name}\n" + ("✓ " if ok else "✗ ") + names[pred], fontsize=6,
-                         color=CORRECT if ok else WRONG, pad=2)
+            strip.append((head, image, (f"{name}\n" + ("✓ " if ok else "✗ ") + names[pred],
+                                        CORRECT if ok else WRONG)))
             rows.append({"index": index, "panel": head, "classifier": source,
                          "prediction": names[pred], "label": names[int(label)]})
-        for c, name in enumerate(clfs, start=3):
-            ax = place(r, c)
-            dmap = maps["maps"][name]
-            classes = dmap.classes.numpy()
-            present |= set(np.unique(classes).tolist())
-            us, vs = dmap.us.numpy(), dmap.vs.numpy()
-            ax.imshow(classes, origin="lower", cmap=cmap, vmin=-0.5, vmax=k - 0.5,
-                      extent=(us[0], us[-1], vs[0], vs[-1]), interpolation="nearest",
-                      aspect="equal")
-            ax.plot([0], [0], marker="X", color="black", markersize=4, linestyle="")
-            ax.plot([maps["ra_length"]], [0], marker="*", color="white", markeredgecolor="black",
-                    markeredgewidth=0.5, markersize=6, linestyle="")
-            ax.set_title(name)
-            if c == 3:
-                ax.set_xlabel("u (along d_RA)")
-                ax.set_ylabel("v (random ⊥)")
-            else:
-                ax.set_yticklabels([])
-            rows.append({"index": index, "panel": "RA output", "classifier": name,
-                         "u": maps["ra_length"], "v": 0.0})
-            rows += [{"index": index, "panel": "map", "classifier": name,
-                      "u": float(f"{us[j]:.6g}"), "v": float(f"{vs[i]:.6g}"),
-                      "class_index": int(classes[i, j])}
-                     for i in range(len(vs)) for j in range(len(us))]
+        drawn.append(MapImage(strip, maps["maps"], maps["ra_length"]))
+        rows += map_rows(index, maps["maps"], maps["ra_length"])
+    fig, present = draw_boundary_maps(drawn, names, options.width, f"plain output ({plain})",
+                                      f"RA output ({ra})", ("u (along d_RA)", "v (random ⊥)"))
     rows += [{"panel": "legend", "class_index": c, "class": names[c]} for c in sorted(present)]
-    handles = [Patch(facecolor=class_colour(c), edgecolor="black",
-                     linewidth=0.3, label=names[c]) for c in sorted(present)]
-    handles += [Line2D([], [], marker="X", color="black", linestyle="", markersize=4,
-                       label=f"plain output ({plain})"),
-                Line2D([], [], marker="*", color="white", markeredgecolor="black",
-                       markeredgewidth=0.5, linestyle="", markersize=6, label=f"RA output ({ra})")]
-    fig.legend(handles=handles, loc="outside lower center",
-               ncols=max(1, min(len(handles), int(options.width / 1.15))),
-               title="class; u and v in [0,1]-pixel L2")
     title = (f"{setting.task.spec}: decision maps around the {plain} output along d_RA (towards "
              f"{ra}), images {', '.join(map(str, indices))} ({chosen_by})")
     prov = figure_provenance("boundary-maps", dataset=setting.dataset, split="test",
@@ -299,3 +203,19 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
                       "resolution": options.resolution}
     return PaperFigure("boundary-maps", f"boundary-maps_{task_slug(setting.task.spec)}", fig, rows,
                        prov, title, extra={"indices": indices, "classifiers": clfs})
+
+
+def map_rows(index: int, maps: dict, star_u: float | None, star: str = "RA output") -> list[dict]:
+    """The CSV rows of one image's decision maps (name -> DecisionMap): per classifier the star
+    marker (panel ``star``, when there is one), then every grid point with its class."""
+    rows = []
+    for name, dmap in maps.items():
+        classes, us, vs = dmap.classes.numpy(), dmap.us.numpy(), dmap.vs.numpy()
+        if star_u is not None:
+            rows.append({"index": index, "panel": star, "classifier": name,
+                         "u": star_u, "v": 0.0})
+        rows += [{"index": index, "panel": "map", "classifier": name,
+                  "u": float(f"{us[j]:.6g}"), "v": float(f"{vs[i]:.6g}"),
+                  "class_index": int(classes[i, j])}
+                 for i in range(len(vs)) for j in range(len(us))]
+    return rows
