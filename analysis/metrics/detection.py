@@ -4,7 +4,8 @@ truth, with percentile-bootstrap 95 % confidence intervals over images.
 The mean average precision is torchmetrics' ``MeanAveragePrecision`` with the faster-coco-eval
 backend (the COCO evaluation protocol: 101-point interpolated precision, IoU thresholds
 0.50:0.05:0.95, at most 100 detections per image, all object areas). Boxes are ``(x0, y0, x1,
-y1)`` in pixels (pixel edges, as :mod:`analysis.data.canvases` writes them).
+y1)`` in pixels (pixel edges, as :mod:`analysis.data.canvases` writes them), x1 >= x0 and
+y1 >= y0.
 
 A prediction per image is ``{"boxes": float (D, 4), "scores": float (D,), "labels": int64
 (D,)}``, a target ``{"boxes": float (K, 4), "labels": int64 (K,)}``; lists of them are in image
@@ -38,14 +39,22 @@ def _metric():
     return MeanAveragePrecision(box_format="xyxy", iou_type="bbox", backend=BACKEND)
 
 
+def _boxes(value) -> torch.Tensor:
+    boxes = torch.as_tensor(value, dtype=torch.float32).reshape(-1, 4)
+    if bool((boxes[:, 2] < boxes[:, 0]).any() | (boxes[:, 3] < boxes[:, 1]).any()):
+        raise ValueError("Detection boxes must be (x0, y0, x1, y1) with x1 >= x0 and y1 >= y0; "
+                         "some box has its corners the other way round.")
+    return boxes
+
+
 def _as_prediction(p: dict) -> dict:
-    return {"boxes": torch.as_tensor(p["boxes"], dtype=torch.float32).reshape(-1, 4),
+    return {"boxes": _boxes(p["boxes"]),
             "scores": torch.as_tensor(p["scores"], dtype=torch.float32).reshape(-1),
             "labels": torch.as_tensor(p["labels"], dtype=torch.int64).reshape(-1)}
 
 
 def _as_target(t: dict) -> dict:
-    return {"boxes": torch.as_tensor(t["boxes"], dtype=torch.float32).reshape(-1, 4),
+    return {"boxes": _boxes(t["boxes"]),
             "labels": torch.as_tensor(t["labels"], dtype=torch.int64).reshape(-1)}
 
 
