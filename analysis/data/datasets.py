@@ -25,6 +25,7 @@ from typing import Callable
 import torch
 from torch.utils.data import Dataset
 
+from ..checks import named_options
 from ..config import data_root
 from ..errors import DataError, RAExplorerError, unknown_name
 from ..specs import canonical_spec, parse_spec
@@ -63,6 +64,16 @@ class DatasetSpec:
         """The loader's options with their defaults (``root`` and ``official`` left out)."""
         return {k: p.default for k, p in inspect.signature(self.loader).parameters.items()
                 if k not in LOADER_ARGUMENTS and p.default is not inspect.Parameter.empty}
+
+    def options(self) -> dict[str, inspect.Parameter]:
+        """Every option a spec of this kind may give, as {name: Parameter}: the loader's
+        keyword options, and ``categories`` (default None: all classes) for a classification
+        kind (what a spec check should accept)."""
+        named, _ = named_options(self.loader, LOADER_ARGUMENTS)
+        if not self.detection:
+            named[CATEGORIES] = inspect.Parameter(CATEGORIES, inspect.Parameter.KEYWORD_ONLY,
+                                                  default=None)
+        return named
 
 
 def base_spec(value: str) -> str:

@@ -16,7 +16,7 @@ from analysis.data.categories import (
     category_indices,
     normal_categories,
 )
-from analysis.data.datasets import describe_datasets, load_dataset, normalize_dataset_spec
+from analysis.data.datasets import DATASETS, describe_datasets, load_dataset, normalize_dataset_spec
 from analysis.data.formats.idx import FASHION_MNIST_CLASSES, fashion_mnist_dirs
 from analysis.errors import DataError
 
@@ -130,6 +130,8 @@ def test_categories_in_normal_forms_and_listing(tmp_path):
     assert normal_categories(3) == "3"
     assert "categories" in next(d for d in describe_datasets() if d["name"] == "synthetic")["options"]
     assert category_indices("b", 4) == category_halves(4)["b"]
+    assert "categories" in DATASETS["fashion-mnist"].options()
+    assert "categories" not in DATASETS["canvas"].options() and "base" in DATASETS["canvas"].options()
 
 
 @pytest.mark.parametrize("value,words", [("c", "neither"), ("1+1", "repeats"), ("0+12", "has 10 classes"),
