@@ -189,8 +189,11 @@ def load_dataset(spec: str, split: str = "train", root: str | None = None,
     ``spec`` is a name from :func:`list_datasets` with options, e.g.
     ``"synthetic:n=256,channels=3"``, ``"cifar10:verify=false"``, ``"imagefolder:/data/imgs"``
     or ``"imagefolder:/data/imgs:size=64,policy=resize"`` (image-folder options: ``size``
-    (default: the images' own), ``channels``, ``policy``, ``test_fraction``, ``seed``). The
-    returned dataset implements the protocol: ``len``, ``info``
+    (default: the images' own), ``channels``, ``policy``, ``test_fraction``, ``seed``). Every
+    classification kind takes ``categories`` (``fashion-mnist:categories=a``: a fixed subset of
+    the classes relabelled 0..k-1, see :mod:`analysis.data.categories`); ``canvas:base=SPEC``
+    gives detection canvases whose items are ``(image, {"boxes", "labels"}, index)`` (see
+    :mod:`analysis.data.canvases`). The returned classification dataset implements the protocol: ``len``, ``info``
     (:class:`~analysis.data.containers.DatasetInfo`: class names, channels, size, ``splits``
     saying where each split comes from), ``labels`` and ``get_batch(indices)``. ``root``
     defaults to ``--data-root`` / $RA_DATA_ROOT (:func:`analysis.config.data_root`).
