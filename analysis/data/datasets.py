@@ -193,8 +193,9 @@ def load_dataset(spec: str, split: str = "train", root: str | None = None,
     classification kind takes ``categories`` (``fashion-mnist:categories=a``: a fixed subset of
     the classes relabelled 0..k-1, see :mod:`analysis.data.categories`); ``canvas:base=SPEC``
     gives detection canvases whose items are ``(image, {"boxes", "labels"}, index)`` (see
-    :mod:`analysis.data.canvases`). The returned classification dataset implements the protocol: ``len``, ``info``
-    (:class:`~analysis.data.containers.DatasetInfo`: class names, channels, size, ``splits``
+    :mod:`analysis.data.canvases`). The returned classification dataset implements the
+    protocol: ``len``, ``info`` (:class:`~analysis.data.containers.DatasetInfo`: class names,
+    channels, size, ``splits``
     saying where each split comes from), ``labels`` and ``get_batch(indices)``. ``root``
     defaults to ``--data-root`` / $RA_DATA_ROOT (:func:`analysis.config.data_root`).
     """
