@@ -196,7 +196,8 @@ def load_dataset(spec: str, split: str = "train", root: str | None = None,
     :mod:`analysis.data.canvases`). The returned classification dataset implements the
     protocol: ``len``, ``info`` (:class:`~analysis.data.containers.DatasetInfo`: class names,
     channels, size, ``splits`` saying where each split comes from), ``labels`` and
-    ``get_batch(indices)``. ``root`` defaults to ``--data-root`` / $RA_DATA_ROOT (:func:`analysis.config.data_root`).
+    ``get_batch(indices)``. ``root`` defaults to ``--data-root`` / $RA_DATA_ROOT
+    (:func:`analysis.config.data_root`).
     """
     if split not in SPLITS:
         raise ValueError(f"Unknown split {split!r}; use one of {', '.join(SPLITS)}.")
