@@ -219,7 +219,10 @@ def test_list_datasets_names_the_options_and_defaults(capsys):
     assert main(["list", "datasets", "--json"]) == 0
     kinds = {d["name"]: d for d in json.loads(capsys.readouterr().out)}
     assert kinds["imagefolder"]["options"]["size"] == "the images' own"
-    assert kinds["cifar10"]["options"] == {"download": False, "verify": True}
+    assert kinds["cifar10"]["options"] == {
+        "download": False, "verify": True,
+        "categories": "all classes (or a, b, or indices such as 0+2+4)"}
+    assert "categories" not in kinds["canvas"]["options"] and kinds["canvas"]["options"]["size"] == 112
     assert "test/ is the test split, else val/" in kinds["imagefolder"]["description"]
 
 

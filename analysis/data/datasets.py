@@ -10,6 +10,10 @@ Splits: ``train``, ``val`` and ``test``. ``val`` is carved from the official
 training set by a seeded permutation (``val_size`` images, default 5,000 or
 10 % for small sets) and ``train`` is the rest, so hyper-parameters are chosen
 on ``val`` and the ``test`` split is never used for choices.
+
+Every classification kind takes the option ``categories`` (a fixed subset of the classes,
+relabelled 0..k-1: ``fashion-mnist:categories=a``, ``synthetic:categories=0+2+4``; see
+:mod:`analysis.data.categories`), applied after val is carved.
 """
 
 from __future__ import annotations
@@ -21,9 +25,12 @@ from typing import Callable
 import torch
 from torch.utils.data import Dataset
 
+from ..checks import named_options
 from ..config import data_root
-from ..errors import RAExplorerError, unknown_name
+from ..errors import DataError, RAExplorerError, unknown_name
 from ..specs import canonical_spec, parse_spec
+from . import canvases
+from .categories import keep_categories, normal_categories
 from .containers import SPLITS, SubsetImageDataset
 from .formats.cifar import load_cifar10
 from .formats.idx import load_fashion_mnist
@@ -32,6 +39,7 @@ from .formats.synthetic import load_synthetic
 
 # loader options that say how to read the data, not which data it is (left out of normal forms)
 READING_OPTIONS = ("download", "verify")
+CATEGORIES = "categories"   # the option every classification kind takes (analysis.data.categories)
 GENERIC_SPLITS = {"train": "the official training set less val",
                   "val": "carved from the official training set by a seeded permutation",
                   "test": "the official test set"}
@@ -50,11 +58,59 @@ class DatasetSpec:
     own_val: Callable[[dict], bool] | None = None
     normal_form: Callable[[dict], str] | None = None
     option_notes: dict = field(default_factory=dict)
+    detection: bool = False      # items are (image, {boxes, labels}, index), not class labels
 
     def defaults(self) -> dict:
         """The loader's options with their defaults (``root`` and ``official`` left out)."""
         return {k: p.default for k, p in inspect.signature(self.loader).parameters.items()
                 if k not in LOADER_ARGUMENTS and p.default is not inspect.Parameter.empty}
+
+    def options(self) -> dict[str, inspect.Parameter]:
+        """Every option a spec of this kind may give, as {name: Parameter}: the loader's
+        keyword options, and ``categories`` (default None: all classes) for a classification
+        kind (what a spec check should accept)."""
+        named, _ = named_options(self.loader, LOADER_ARGUMENTS)
+        if not self.detection:
+            named[CATEGORIES] = inspect.Parameter(CATEGORIES, inspect.Parameter.KEYWORD_ONLY,
+                                                  default=None)
+        return named
+
+
+def base_spec(value: str) -> str:
+    """A canvas's ``base`` option as a dataset spec: its options are joined by ``;`` inside the
+    canvas spec (``base=synthetic:n=64;channels=3``), since ``,`` separates the canvas's own."""
+    return str(value).replace(";", ",")
+
+
+def load_canvas(root: str | None, official: str, base: str = "fashion-mnist", n: int = 2000,
+                n_val: int = 500, n_test: int = 1000, size: int = canvases.CANVAS_SIZE,
+                min_items: int = canvases.MIN_ITEMS, max_items: int = canvases.MAX_ITEMS,
+                min_side: int = canvases.MIN_SIDE, max_side: int = canvases.MAX_SIDE,
+                threshold: float = canvases.THRESHOLD, seed: int = 0, download: bool = False,
+                **_) -> canvases.CanvasDataset:
+    """Detection canvases (:mod:`analysis.data.canvases`) of the split ``official`` made only of
+    that split's images of the dataset ``base``: ``n`` train, ``n_val`` val and ``n_test`` test
+    canvases of ``size`` x ``size`` pixels."""
+    items = load_dataset(base_spec(base), official, root=root, download=download)
+    if items.info.extra.get("task") == "detection":
+        raise DataError(f"The canvases' base {base!r} is itself a detection dataset; name a "
+                        "classification dataset (for example base=fashion-mnist).")
+    count = {"train": n, "val": n_val, "test": n_test}[official]
+    dataset = canvases.CanvasDataset(items, count, official, seed, size, min_items, max_items,
+                                     min_side, max_side, threshold)
+    dataset.info.extra.update(base=normal_dataset(base_spec(base)), seed=seed)
+    dataset.info.splits = {split: f"{where} (canvases of its images)"
+                           for split, where in (items.info.splits or GENERIC_SPLITS).items()}
+    return dataset
+
+
+def normalize_canvas(params: dict) -> str:
+    """The normal form of a ``canvas`` spec: the loader's defaults spelled out and the base in
+    its own normal form (options joined by ``;``)."""
+    params = {**DATASETS["canvas"].defaults(), **params}
+    params.pop("download", None)
+    params["base"] = normal_dataset(base_spec(params["base"])).replace(",", ";")
+    return canonical_spec("canvas", params)
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -74,6 +130,12 @@ DATASETS: dict[str, DatasetSpec] = {
         "defaults to the images' own",
         own_val=imagefolder_has_val, normal_form=normalize_imagefolder,
         option_notes={"size": "the images' own"}),
+    "canvas": DatasetSpec(
+        load_canvas,
+        "canvas:base=SPEC,size=112,n=2000: detection canvases (a PASCAL VOC analog) of 1-4 "
+        "items of a classification dataset at seeded positions and scales, boxes from the "
+        "items' pixels; base options joined by ';'",
+        own_val=lambda params: True, normal_form=normalize_canvas, detection=True),
 }
 
 
@@ -88,6 +150,8 @@ def describe_datasets() -> list[dict]:
         spec = DATASETS[name]
         options = {k: spec.option_notes.get(k, v) for k, v in spec.defaults().items()
                    if k != "path"}
+        if not spec.detection:
+            options[CATEGORIES] = "all classes (or a, b, or indices such as 0+2+4)"
         out.append({"name": name, "description": spec.description, "options": options})
     return out
 
@@ -125,11 +189,15 @@ def load_dataset(spec: str, split: str = "train", root: str | None = None,
     ``spec`` is a name from :func:`list_datasets` with options, e.g.
     ``"synthetic:n=256,channels=3"``, ``"cifar10:verify=false"``, ``"imagefolder:/data/imgs"``
     or ``"imagefolder:/data/imgs:size=64,policy=resize"`` (image-folder options: ``size``
-    (default: the images' own), ``channels``, ``policy``, ``test_fraction``, ``seed``). The
-    returned dataset implements the protocol: ``len``, ``info``
-    (:class:`~analysis.data.containers.DatasetInfo`: class names, channels, size, ``splits``
-    saying where each split comes from), ``labels`` and ``get_batch(indices)``. ``root``
-    defaults to ``--data-root`` / $RA_DATA_ROOT (:func:`analysis.config.data_root`).
+    (default: the images' own), ``channels``, ``policy``, ``test_fraction``, ``seed``). Every
+    classification kind takes ``categories`` (``fashion-mnist:categories=a``: a fixed subset of
+    the classes relabelled 0..k-1, see :mod:`analysis.data.categories`); ``canvas:base=SPEC``
+    gives detection canvases whose items are ``(image, {"boxes", "labels"}, index)`` (see
+    :mod:`analysis.data.canvases`). The returned classification dataset implements the
+    protocol: ``len``, ``info`` (:class:`~analysis.data.containers.DatasetInfo`: class names,
+    channels, size, ``splits`` saying where each split comes from), ``labels`` and
+    ``get_batch(indices)``. ``root`` defaults to ``--data-root`` / $RA_DATA_ROOT
+    (:func:`analysis.config.data_root`).
     """
     if split not in SPLITS:
         raise ValueError(f"Unknown split {split!r}; use one of {', '.join(SPLITS)}.")
@@ -138,6 +206,11 @@ def load_dataset(spec: str, split: str = "train", root: str | None = None,
     params.update(options)
     download = bool(params.pop("download", download))
     kind = DATASETS[name]
+    categories = params.pop(CATEGORIES, None)
+    if categories is not None and kind.detection:
+        raise DataError(f"The {name} dataset takes no option {CATEGORIES!r}; give it to the "
+                        f"dataset the {name} is made from (for example "
+                        f"canvas:base=fashion-mnist:{CATEGORIES}=a).")
     if split == "test" or (kind.own_val is not None and kind.own_val(params)):
         ds = kind.loader(root, split, download=download, **params)
     else:
@@ -149,7 +222,7 @@ def load_dataset(spec: str, split: str = "train", root: str | None = None,
         ds = SubsetImageDataset(full, torch.sort(chosen).values, full.info)
     if not ds.info.splits:
         ds.info.splits = dict(GENERIC_SPLITS)
-    return ds
+    return ds if categories is None else keep_categories(ds, categories)
 
 
 def normalize_dataset_spec(spec: str) -> str:
@@ -166,6 +239,8 @@ def normalize_dataset_spec(spec: str) -> str:
     name, params = split_dataset_spec(spec)
     for key in READING_OPTIONS:
         params.pop(key, None)
+    if CATEGORIES in params:
+        params[CATEGORIES] = normal_categories(params[CATEGORIES])
     kind = DATASETS[name]
     if kind.normal_form is not None:
         return kind.normal_form(params)

@@ -2,8 +2,8 @@
 
 ``create_model(name, **kwargs)`` builds an untrained model; ``list_models()``
 describes them. Kinds: ``classifier`` (a :class:`Classifier`), ``processor``
-(SRResNet) and ``transformer`` (the CycleGAN generator). Adding a model is
-adding a row to ``MODELS``.
+(SRResNet, and SRDenseNet, RDN and DBPN beside it) and ``transformer`` (the CycleGAN
+generator). Adding a model is adding a row to ``MODELS``.
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ from .imagenet_classifiers import tv_densenet, tv_resnet, tv_vgg
 from .invertible import irevnet
 from .processors import SRResNet
 from .small_classifiers import densenet_bc, mobilenet_v2, resnet_cifar, vgg_bn
+from .sr_architectures import DBPN, RDN, SRDenseNet
 from .transformer import ResnetGenerator, TransformedProcessor
 from .wrapper import Classifier
 
-__all__ = ["MODELS", "Classifier", "ModelSpec", "SRResNet", "ResnetGenerator",
-           "TransformedProcessor", "create_model", "human_view", "list_models", "model_kind"]
+__all__ = ["DBPN", "MODELS", "RDN", "Classifier", "ModelSpec", "SRDenseNet", "SRResNet",
+           "ResnetGenerator", "TransformedProcessor", "create_model", "human_view", "list_models",
+           "model_kind"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,18 @@ MODELS: dict[str, ModelSpec] = {
     "srresnet": ModelSpec("processor", SRResNet,
                           "SRResNet: residual blocks with BN + PReLU, global skip, pixel shuffle",
                           {"channels": 64, "blocks": 16, "scale": 4}, "srresnet"),
+    "srdensenet": ModelSpec("processor", SRDenseNet,
+                            "SRDenseNet-style: dense blocks, all-block skips fused by a 1x1 "
+                            "bottleneck, pixel shuffle",
+                            {"channels": 32, "blocks": 4, "layers": 5, "growth": 10, "scale": 4},
+                            "srdensenet"),
+    "rdn": ModelSpec("processor", RDN,
+                     "RDN-style: residual dense blocks, global feature fusion and residual, "
+                     "pixel shuffle",
+                     {"channels": 32, "blocks": 3, "layers": 4, "growth": 16, "scale": 4}, "rdn"),
+    "dbpn": ModelSpec("processor", DBPN,
+                      "DBPN-style: dense iterative up- and down-projection units with error "
+                      "feedback", {"channels": 14, "stages": 3, "scale": 4}, "dbpn"),
     "cyclegan-resnet": ModelSpec("transformer", ResnetGenerator,
                                  "CycleGAN ResNet generator (the RA transformer T)",
                                  {"ngf": 64, "blocks": 9, "norm": "instance"}, "cyclegan"),

@@ -28,6 +28,6 @@ def check_arch_kwargs(arch: str, kwargs, where: str = "") -> dict:
                              f"{close_names_hint(key, list(named))} Its options: {', '.join(named)}.")
         if key in named:
             check_option(arch, key, value, named[key], where)
-    if arch == "srresnet" and "scale" in kwargs:
-        check_choice(kwargs["scale"], prefixed(where, "option 'scale' of 'srresnet'"), SR_SCALES)
+    if MODELS[arch].kind == "processor" and "scale" in kwargs:
+        check_choice(kwargs["scale"], prefixed(where, f"option 'scale' of {arch!r}"), SR_SCALES)
     return kwargs
