@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from ..checks import check_number, check_option, named_options
+from ..checks import check_number, check_option
 from ..data.datasets import DATASETS, split_dataset_spec
 from ..data.sampling import Sample
 from ..data.tasks import create_task
@@ -125,9 +125,6 @@ def check_task_spec(spec: str) -> str:
 task_spec = _argtype(check_task_spec)
 
 
-DATASET_RESERVED = ("root", "official")   # loader arguments that are not spec options
-
-
 def check_dataset_spec(spec: str) -> str:
     """A dataset spec with a registered name and options its loader takes, of their types.
 
@@ -135,7 +132,7 @@ def check_dataset_spec(spec: str) -> str:
     sentence rather than inside the loader.
     """
     name, params = split_dataset_spec(spec)
-    named, _ = named_options(DATASETS[name].loader, DATASET_RESERVED)
+    named = DATASETS[name].options()
     for key, value in params.items():
         if key not in named:
             takes = f"it takes {', '.join(named)}" if named else "it takes no options"
