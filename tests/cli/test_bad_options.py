@@ -94,7 +94,7 @@ CLI_CASES = [
     (EVAL + ["--task", "sr", "--dataset", "synthetic:n=abc"], "'n' of 'synthetic' must be a whole number"),
     (TRAIN[:3] + ["--dataset", "synthetic:n=-5"] + TRAIN[5:], "got -5"),
     (TRAIN[:3] + ["--dataset", "synthetic:sise=8"] + TRAIN[5:], "Did you mean 'size'"),
-    (TRAIN[:3] + ["--dataset", "fashion-mnist:n=3"] + TRAIN[5:], "takes no options"),
+    (TRAIN[:3] + ["--dataset", "fashion-mnist:n=3"] + TRAIN[5:], "has no option 'n'; it takes categories"),
     (TRAIN[:3] + ["--dataset", "bogus"] + TRAIN[5:], "Unknown dataset 'bogus'"),
     (EVAL + ["--task", "sr", "--checkpoints", "/nonexistent/zoo"], "does not exist"),
     (["zoo", "--checkpoints", "/nonexistent/zoo"], "does not exist"),
