@@ -28,8 +28,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+
+
+def _importable() -> None:
+    """The checkout on sys.path (mkdocs restores sys.path after loading a hook)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
 
 MARKER = re.compile(r"^<!-- generate: ([a-z-]+) -->$", re.M)
 HELP_COLUMNS = "100"   # argparse wraps help to $COLUMNS: one width for every build
@@ -237,6 +241,7 @@ GENERATORS = {"figure-kinds": figure_kinds, "cli": cli, "zoo": zoo, "results": r
 
 def expand(markdown: str) -> str:
     """``markdown`` with every ``<!-- generate: NAME -->`` line replaced by its part."""
+    _importable()
     def part(match):
         name = match.group(1)
         if name not in GENERATORS:
@@ -250,4 +255,5 @@ def on_page_markdown(markdown, page, config, files):   # the mkdocs hook
 
 
 if __name__ == "__main__":
+    _importable()
     print(GENERATORS[sys.argv[1]]())
