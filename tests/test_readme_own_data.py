@@ -1,6 +1,7 @@
-"""README's "Your own data and models": every command of its code block, run as written (bash,
-shell variables pointing at data this test makes), on a 3-class ImageFolder and a CIFAR-format
-folder; the embedded default's results/ is left byte-identical."""
+"""The own-data walkthrough ("Your own data and models", in docs/own-data.md): every command of
+its code block, run as written (bash, shell variables pointing at data this test makes), on a
+3-class ImageFolder and a CIFAR-format folder; the embedded default's results/ is left
+byte-identical."""
 
 import hashlib
 import os
@@ -18,11 +19,22 @@ from analysis.config import PROJECT_ROOT
 from tests.data.test_data import _cifar_folder
 
 
+def own_data_pages() -> list:
+    """Where the walkthrough may live: docs/own-data.md first, then the other pages."""
+    docs = PROJECT_ROOT / "docs"
+    first = docs / "own-data.md"
+    rest = sorted(p for p in docs.rglob("*.md") if p != first)
+    return [p for p in (first, *rest, PROJECT_ROOT / "README.md") if p.exists()]
+
+
 def readme_commands() -> list[str]:
-    text = (PROJECT_ROOT / "README.md").read_text()
-    section = text.split("### Your own data and models", 1)[1].split("\n### ", 1)[0]
-    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
-    return [line for line in block.splitlines() if line.strip() and not line.startswith("#")]
+    """The first bash block of the docs that trains on $IMAGES and imports $WEIGHTS."""
+    for page in own_data_pages():
+        for block in re.findall(r"```bash\n(.*?)```", page.read_text(), re.S):
+            if "imagefolder:$IMAGES" in block and "import-weights" in block:
+                return [line for line in block.splitlines()
+                        if line.strip() and not line.startswith("#")]
+    raise AssertionError("no page of docs/ holds the own-data walkthrough's bash block")
 
 
 def _digests(folder):
