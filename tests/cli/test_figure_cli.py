@@ -80,7 +80,7 @@ def test_results_draws_the_paper_figures_into_results_figures(tiny_zoo, tmp_path
 
 def readme_figure_commands() -> list[str]:
     text = (PROJECT_ROOT / "README.md").read_text()
-    section = text.split("## Figures for papers", 1)[1].split("\n## ", 1)[0]
+    section = text.split("## Boundary plots and paper figures", 1)[1].split("\n## ", 1)[0]
     return re.findall(r"^(python -m analysis figure .+)$", section, flags=re.M)
 
 
