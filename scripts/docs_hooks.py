@@ -232,7 +232,12 @@ def floors() -> str:
 
 
 def api_top() -> str:
-    return "::: analysis.api" if (ROOT / "analysis" / "api.py").is_file() else ""
+    package = ROOT / "analysis" / "api"
+    if not package.is_dir():
+        return "::: analysis.api" if (ROOT / "analysis" / "api.py").is_file() else ""
+    names = ["analysis.api"] + [f"analysis.api.{p.stem}" for p in sorted(package.glob("*.py"))
+                                if p.stem != "__init__"]
+    return "\n\n".join(f"::: {name}" for name in names)
 
 
 GENERATORS = {"figure-kinds": figure_kinds, "cli": cli, "zoo": zoo, "results": results,

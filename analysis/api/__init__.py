@@ -13,7 +13,7 @@ bd`` and of the app (:mod:`analysis.api.defaults`).
 Example:
     >>> import analysis as ra
     >>> clf = ra.load_model("resnet20")
-    >>> x = ra.load_dataset("fashion-mnist", "test")[0][0]      # (1, 28, 28) in [0, 1]
+    >>> x, label, index = ra.load_dataset("fashion-mnist", "test")[0]   # (1, 28, 28) in [0, 1]
     >>> print(ra.boundary_distance(clf, x))
 """
 

@@ -120,8 +120,11 @@ def boundary_distance(classifier: str | Path | nn.Module, images: torch.Tensor, 
         max_dist: search range in [0,1]-pixel L2; beyond it an image is censored.
         tol: bisection tolerance, same units.
         clip: clip x + delta d to [0, 1] (the paper does not).
-        schedule, first_step, growth, steps: the coarse scan (``"geometric"``: gaps
-            max(first_step, growth * t); ``"uniform"``: ``steps`` equal steps).
+        schedule: the coarse scan, ``"geometric"`` (gaps max(first_step, growth * t)) or
+            ``"uniform"`` (``steps`` equal steps).
+        first_step: the geometric scan's smallest gap, [0,1]-pixel L2.
+        growth: the geometric scan's gap as a fraction of the distance reached.
+        steps: the uniform scan's number of steps.
         device: where a classifier given by name is loaded.
 
     Returns:

@@ -129,8 +129,11 @@ def figure(kind: str, images=None, *, classifiers=None, classifier=None, labels=
         classifier: examples: whose predictions title the panels (none: no titles).
         labels: (N,) true classes: titles then say ✓ or ✗.
         class_names: names of the K classes (default "0" .. "K-1").
-        direction, towards, extent, resolution, seed: boundary-maps, as :func:`boundary_map`
-            (resolution default 128).
+        direction: boundary-maps: the map's first direction, as :func:`boundary_map`.
+        towards: boundary-maps: the image the first direction points to (marked on the map).
+        extent: boundary-maps: the half-width of the map, [0,1]-pixel L2.
+        resolution: boundary-maps: grid points per side (default 128).
+        seed: boundary-maps: the random directions' seed.
         width: figure width in inches (default 6.75, a two-column page's full width).
         dpi: examples: the pixel grid (and PNG) resolution.
 

@@ -40,8 +40,9 @@ def list_metrics() -> list[dict]:
     ``available`` (and ``unavailable_reason``), ``description``.
 
     Example:
-        >>> [m["name"] for m in ra.list_metrics() if m["lower_better"]][:3]
-        ['gmsd', 'mse', 'hf-mse']
+        >>> lower = [m["name"] for m in ra.list_metrics() if m["lower_better"]]
+        >>> print(", ".join(lower[:3]))
+        gmsd, mse, hf-mse
     """
     return _list_metrics()
 
