@@ -8,7 +8,7 @@ import torch
 
 from ...data.tasks import task_slug
 from ...errors import RAExplorerError, unknown_name
-from ...explore.plane import image_plane, plane_maps
+from ...explore.plane import extent_for, image_plane, plane_maps
 from ...methods import METHOD_LABELS
 from ...palette import class_colour
 from ...pipeline.runner import CLEAN, NO_PROCESSING, processor_views
@@ -200,7 +200,9 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
     RA output, then the 2-D decision map of each of ``--classifiers`` (default the RA source
     and two others) in the plane through the plain output along d_RA and a seeded random
     orthogonal direction (:func:`analysis.explore.plane.plane_maps`); one class legend,
-    the plain output (x) and the RA output (star) marked, axes in [0,1]-pixel L2."""
+    the plain output (x) and the RA output (star) marked, axes in [0,1]-pixel L2. The maps
+    span ± ``extent`` ([0,1]-pixel L2), or ± ``extent_ra`` x ||x_RA - x|| of each image when
+    that is set (the app's unit)."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -234,11 +236,14 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
         ax.set_visible(True)
         return ax
     rows, present = [], set()
-    e = options.extent
+    extents = []
     for r, index in enumerate(indices):
         clean, label, _ = setting.test[index]
         plane = image_plane(setting.task, clean, index, procs[plain], procs[ra],
                             direction_seed=options.seed * 1_000_003 + index)
+        e = (options.extent if options.extent_ra is None
+             else extent_for(options.extent_ra, plane.ra_length))
+        extents.append(e)
         maps = plane_maps(plane, {n: classifiers[n] for n in clfs}, e, options.resolution)
         lq = setting.task.degrade_eval(clean[None], [index])
         strip = {"clean": clean, "plain": processor_views(procs[plain], lq).human[0],
@@ -295,7 +300,9 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
                              n_images=len(indices), checkpoints=setting.digests(*clfs, plain, ra),
                              seeds={"degradation": 0, "direction": options.seed,
                                     "selection": options.seed}, device=setting.device)
-    prov["images"] = {"indices": indices, "chosen_by": chosen_by, "extent": e,
+    prov["images"] = {"indices": indices, "chosen_by": chosen_by,
+                      "extent": extents[0] if len(set(extents)) == 1 else extents,
+                      **({} if options.extent_ra is None else {"extent_ra": options.extent_ra}),
                       "resolution": options.resolution}
     return PaperFigure("boundary-maps", f"boundary-maps_{task_slug(setting.task.spec)}", fig, rows,
                        prov, title, extra={"indices": indices, "classifiers": clfs})

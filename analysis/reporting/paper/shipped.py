@@ -30,7 +30,7 @@ def planned(results: Path, folder=None) -> list[tuple[str, dict]]:
     for path in sorted(results.glob("evaluate_*.json")):
         task = json.loads(path.read_text())["task"]
         plan += [("examples", {"task": task}),
-                 ("boundary-maps", {"task": task, "resolution": 48}),
+                 ("boundary-maps", {"task": task}),   # FigureOptions' defaults
                  ("quality", {"task": task, "width": PRESETS["double"]}),
                  ("lambda", {"task": task, "width": PRESETS["single"] * 1.4}),
                  ("transfer", {"task": task})]
