@@ -3,8 +3,8 @@
 ``datasets``    the registry: dataset kinds by name as spec rows, ``load_dataset``, normal forms
 ``formats``     one loader per file format (IDX, CIFAR-10, image folders, synthetic)
 ``containers``  the protocol's containers (``DatasetInfo``, in-memory datasets, subsets)
-``batches``     iteration in batches (shuffles, ``--limit`` samples, shards per rank)
-``sampling``    ``--limit N`` as a seeded class-stratified sample
+``batches``     iteration in batches (shuffles, ``--sample`` samples, shards per rank)
+``sampling``    ``--sample N`` as a seeded class-stratified sample
 ``folders``     each dataset's folder name and results folder
 ``tasks``       degradations by name (sr, denoise, jpeg, their randomized versions, compound),
                 deterministic per image index in evaluation.

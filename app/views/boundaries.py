@@ -196,7 +196,7 @@ st.subheader("Table 17 analog")
 report = result(f"boundaries_{task_slug(task)}_{chosen[0]}_{chosen[1]}.json")
 if report is None:
     missing("the boundary-distance table for this pair",
-            f"python -m analysis boundaries --task {task.split(':')[0]} --source {chosen[0]} "
+            f"python -m analysis bd --task {task.split(':')[0]} --source {chosen[0]} "
             f"--target {chosen[1]}")
 else:
     rows = []
