@@ -148,8 +148,8 @@ class _Renamed(argparse.Action):
 
     def __init__(self, option_strings, dest, target=None, **kwargs):
         super().__init__(option_strings, dest, nargs=target.nargs, const=target.const,
-                         type=target.type, choices=target.choices, default=argparse.SUPPRESS,
-                         metavar=target.metavar, help=argparse.SUPPRESS)
+                         type=target.type, choices=target.choices, default=None,
+                         metavar=target.metavar, help=argparse.SUPPRESS)   # the default: target's
         self.target = target
 
     def __call__(self, parser, namespace, values, option_string=None):
