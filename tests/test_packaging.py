@@ -129,7 +129,8 @@ def test_installed_copy_runs_from_another_directory(installed):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "resnet20 " in done.stdout and "sr-plain" in done.stdout
 
-    done = run(installed, str(installed["bin"] / "ra-explorer"), "list", "checkpoints")   # no checkpoints here
+    done = run(installed, str(installed["bin"] / "ra-explorer"), "list",
+               "checkpoints")   # no checkpoints here
     assert done.returncode == 0 and str(installed["work"] / "checkpoints") in done.stdout
 
     script = ("import analysis.config as c\n"

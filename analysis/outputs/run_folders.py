@@ -1,9 +1,9 @@
 """Where a run writes its result files: results/ only for the full protocol, else a run folder.
 
 The shipped numbers in results/ are what README and the app show, so only a run with the full
-protocol (the verb's protocol options at their defaults: no ``--sample`` or smaller ``--first``, default selection and
-seeds) may rewrite them. Any other run writes to ``runs/<verb>/<UTC time stamp>/`` (or the
-``--out`` folder the user names) and says where. Results of a dataset other than the embedded
+protocol (the verb's protocol options at their defaults: no ``--sample``, the default
+``--first``, selection and seeds) may rewrite them. Any other run writes to
+``runs/<verb>/<UTC time stamp>/`` (or the ``--out`` folder the user names) and says where. Results of a dataset other than the embedded
 default live under ``results/datasets/<slug>/`` (:func:`analysis.data.folders.results_dir`).
 """
 

@@ -217,7 +217,7 @@ def test_the_help_groups_every_verb_once_with_examples_that_parse(capsys):
     assert [title for title, _, _ in GROUPS] == ["explore", "train", "measure", "figures",
                                                  "survey", "maintenance"]
     text = parser.format_help()
-    for title, verbs, examples in GROUPS:
+    for title, _, examples in GROUPS:
         assert f"\n{title}:\n" in text
         assert 3 <= len(examples) <= 4, title
         for example in examples:
