@@ -4,7 +4,8 @@ The shipped numbers in results/ are what README and the app show, so only a run 
 protocol (the verb's protocol options at their defaults: no ``--sample``, the default
 ``--first``, selection and seeds) may rewrite them. Any other run writes to
 ``runs/<verb>/<UTC time stamp>/`` (or the ``--out`` folder the user names) and says where.
-Results of a dataset other than the embedded default live under ``results/datasets/<slug>/`` (:func:`analysis.data.folders.results_dir`).
+Results of a dataset other than the embedded default live under ``results/datasets/<slug>/``
+(:func:`analysis.data.folders.results_dir`).
 """
 
 from __future__ import annotations
