@@ -4,12 +4,19 @@ options, kept as hidden aliases that print one ``note:`` line on stderr and run 
 (so scripts and the provenance commands of shipped result files still replay).
 
 Option names, one per concept (``tests/cli/test_vocabulary.py`` holds the table):
-``--classifier NAME`` / ``--classifiers A,B`` for the classifier(s) that judge or are judged;
-``--source`` / ``--target`` only for the two roles of a BD pair, ``--teacher`` / ``--decoder``
-/ ``--processor`` for the frozen networks of a recognizer-side method; ``--first N`` (the
-first N test images) and ``--sample N`` (a seeded class-stratified sample of N); PGD's
-``--pgd-eps`` / ``--pgd-steps``; ``--scan-steps`` for the uniform boundary scan; every list
-comma-separated.
+``--classifier NAME`` / ``--classifiers A,B`` for the classifier(s) that judge or are judged
+(the one attacked, the one in a loss, the ones whose accuracy or maps are shown);
+``--first N`` (the first N test images) and ``--sample N`` (a seeded class-stratified sample
+of N); PGD's ``--pgd-eps`` / ``--pgd-steps``; ``--scan-steps`` for the uniform boundary scan;
+``--task`` / ``--tasks`` and ``--processors`` for task specs and processors; every list
+comma-separated (``--only a,b``); ``--extent-l2`` (absolute [0,1]-pixel L2) and
+``--extent-ra`` (a multiple of ||x_RA - x||) for a map's half-width.
+
+Role names stay where two networks play different parts in one measurement, so that one
+``--classifier`` could not say which is which: ``--source`` / ``--target`` (Rs and Rt of a BD
+pair: ``bd``, and the pair of ``figure bd``), ``--plain`` / ``--ra`` (the two processors of
+``bd``), ``--teacher`` / ``--decoder`` / ``--processor`` (the frozen networks beside the
+classifier trained by a recognizer-side method).
 """
 
 from __future__ import annotations
