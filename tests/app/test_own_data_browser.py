@@ -80,7 +80,7 @@ def own(request, tmp_path_factory):
     for method in ("plain", "ra"):
         extra = ["--classifier", str(zoo / "r20own"), "--lambda", "0.1"] if method == "ra" else []
         assert main(["train-processor", "--task", "sr", "--method", method, "--arch-kw",
-                     "channels=8", "blocks=1", "--out", str(zoo / f"sr-{method}"),
+                     "channels=8,blocks=1", "--out", str(zoo / f"sr-{method}"),
                      *extra, *small]) == 0
     yield {"spec": spec, "zoo": zoo, "results": results, "env": env,
            "before": _top_level_digests(results)}

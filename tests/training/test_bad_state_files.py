@@ -28,7 +28,7 @@ from tests.bad_input import (
 CLF_1 = ["train-classifier", "--arch", "resnet20", "--arch-kw", "width=4", "--dataset", SYN,
          "--batch-size", "32", "--val-first", "16", "--no-progress", "--epochs", "1"]
 PRO_1 = ["train-processor", "--task", "sr", "--method", "ra", "--lambda", "0.1",
-         "--arch-kw", "channels=4", "blocks=1", "--dataset", SYN, "--batch-size", "32",
+         "--arch-kw", "channels=4,blocks=1", "--dataset", SYN, "--batch-size", "32",
          "--val-first", "16", "--no-progress", "--epochs", "1"]
 CLF = CLF_1[:-1] + ["2"]     # the resumed runs ask for a second epoch
 PRO = PRO_1[:-1] + ["2"]
@@ -138,7 +138,7 @@ RESUME_CASES = {
     "another processor method": (None, _swap(PRO, "ra", "ra-unsup"), "p",
                                  "method 'ra' there, 'ra-unsup' here"),
     "plain instead of ra": (None, _swap(PRO, "ra", "plain"), "p", "method 'ra' there, 'plain' here"),
-    "processor options": (None, _swap(PRO, "channels=4", "channels=8"), "p", '"channels": 4'),
+    "processor options": (None, _swap(PRO, "channels=4,blocks=1", "channels=8,blocks=1"), "p", '"channels": 4'),
 }
 
 
