@@ -71,16 +71,12 @@ def in_a_thread(fn):
 
 
 def image_jobs(ws, index: int, names: list[str], resolution: int, eager: bool):
+    from analysis.analyses.boundary_defaults import EXTENT_MULTIPLE
     from analysis.analyses.boundary_maps import adaptive_decision_map
-    from analysis.explore.plane import (
-        DEFAULT_EXTENT_MULTIPLE,
-        extent_for,
-        image_boundary_distances,
-        plane_maps,
-    )
+    from analysis.explore.plane import extent_for, image_boundary_distances, plane_maps
 
     plane = ws.plane(index)
-    extent = extent_for(DEFAULT_EXTENT_MULTIPLE, plane.ra_length)
+    extent = extent_for(EXTENT_MULTIPLE, plane.ra_length)
 
     def eager_map(name):
         return adaptive_decision_map(ws.classifiers[name], plane.x, plane.d_ra, plane.d_r,
@@ -131,8 +127,9 @@ def bench_images(args) -> None:
 
 
 def bench_channels(args) -> None:
+    from analysis.analyses.boundary_defaults import EXTENT_MULTIPLE
     from analysis.analyses.boundary_maps import adaptive_decision_map
-    from analysis.explore.plane import DEFAULT_EXTENT_MULTIPLE, extent_for
+    from analysis.explore.plane import extent_for
     from analysis.explore.workspace import Workspace
     from analysis.pipeline.backends import channels_last_copy
 
@@ -145,7 +142,7 @@ def bench_channels(args) -> None:
     try:
         for index in range(args.images):
             plane = ws.plane(index)
-            extent = extent_for(DEFAULT_EXTENT_MULTIPLE, plane.ra_length)
+            extent = extent_for(EXTENT_MULTIPLE, plane.ra_length)
             for k, name in enumerate(names):
                 models = {"eager": ws.classifiers[name],
                           "channels-last": channels_last_copy(ws.classifiers[name])}

@@ -95,7 +95,7 @@ def test_every_verb_runs_on_the_image_folder_through_the_protocol(own, tmp_path,
     selection, where = ws.gallery(Query("r18ish", "sr-ra", "sr-plain", filter="methods disagree"))
     assert "measured now" in where and selection.total == len(ws.test)   # by filter
     code = main(["evaluate", "--task", "sr", "--dataset", own["spec"], "--checkpoints",
-                 str(own["zoo"]), "--limit", "3", "--json", "--no-progress"])
+                 str(own["zoo"]), "--sample", "3", "--json", "--no-progress"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["n_images"] == 3
 
@@ -163,19 +163,19 @@ def test_claims_use_the_source_named_in_the_cards(own, tmp_path):
 
 def test_boundaries_and_features_default_to_the_cards_source(own, tmp_path, capsys):
     """Point 5: no --source / --classifier needed, none assumed to be resnet20."""
-    code = main(["boundaries", "--task", "sr", "--target", "r18ish", "--dataset", own["spec"],
-                 "--checkpoints", str(own["zoo"]), "--limit", "3", "--no-save", "--json",
+    code = main(["bd", "--task", "sr", "--target", "r18ish", "--dataset", own["spec"],
+                 "--checkpoints", str(own["zoo"]), "--sample", "3", "--no-save", "--json",
                  "--no-progress", "--all-images", "--max-dist", "2", "--tol", "0.05",
-                 "--schedule", "uniform", "--steps", "4"])
+                 "--schedule", "uniform", "--scan-steps", "4"])
     report = json.loads(capsys.readouterr().out)
     assert code == 0 and report["pairs"][0]["source"] == "r18ish"
-    assert sorted(r["label"] for r in report["records"]) == [0, 1, 2]   # --limit 3: each class
+    assert sorted(r["label"] for r in report["records"]) == [0, 1, 2]   # --sample 3: each class
     from analysis.analyses.boundary_table import format_boundary_report
 
     assert "test split, a seeded class-stratified sample of 3 images" in \
         format_boundary_report(report)
-    code = main(["features", "--task", "sr", "--dataset", own["spec"], "--checkpoints",
-                 str(own["zoo"]), "--n", "6", "--no-save", "--json"])
+    code = main(["tsne", "--task", "sr", "--dataset", own["spec"], "--checkpoints",
+                 str(own["zoo"]), "--sample", "6", "--no-save", "--json"])
     assert code == 0 and json.loads(capsys.readouterr().out)["classifier"] == "r18ish"
 
 

@@ -124,12 +124,13 @@ def test_installed_copy_runs_from_another_directory(installed):
         done = run(installed, *command)
         assert done.returncode == 0 and done.stdout.strip() == expected, (command, done.stderr)
 
-    done = run(installed, str(installed["bin"] / "ra-explorer"), "zoo",
+    done = run(installed, str(installed["bin"] / "ra-explorer"), "list", "checkpoints",
                "--checkpoints", str(REPO / "checkpoints"))
     assert done.returncode == 0, done.stderr[-2000:]
     assert "resnet20 " in done.stdout and "sr-plain" in done.stdout
 
-    done = run(installed, str(installed["bin"] / "ra-explorer"), "zoo")   # no checkpoints here
+    done = run(installed, str(installed["bin"] / "ra-explorer"), "list",
+               "checkpoints")   # no checkpoints here
     assert done.returncode == 0 and str(installed["work"] / "checkpoints") in done.stdout
 
     script = ("import analysis.config as c\n"

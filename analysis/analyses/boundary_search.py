@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..errors import RAExplorerError, unknown_name
+from .boundary_defaults import FIRST_STEP, GROWTH, MAX_DIST, SCAN_STEPS, SCHEDULE, TOL
 
 
 @dataclass
@@ -94,7 +95,8 @@ def _predict(model, images: torch.Tensor, batch_size: int) -> torch.Tensor:
     return torch.cat(out) if out else torch.empty(0, dtype=torch.long, device=images.device)
 
 
-def geometric_schedule(max_dist: float, first_step: float = 0.02, growth: float = 0.25) -> list[float]:
+def geometric_schedule(max_dist: float, first_step: float = FIRST_STEP,
+                       growth: float = GROWTH) -> list[float]:
     """t_1 = first_step, t_{k+1} = t_k + max(first_step, growth * t_k), ending exactly at max_dist.
 
     The gap after t is max(first_step, growth * t): the widest class region
@@ -110,7 +112,7 @@ def geometric_schedule(max_dist: float, first_step: float = 0.02, growth: float 
     return ts
 
 
-def uniform_schedule(max_dist: float, steps: int = 20) -> list[float]:
+def uniform_schedule(max_dist: float, steps: int = SCAN_STEPS) -> list[float]:
     """``steps`` equal steps up to max_dist (the gap everywhere is max_dist / steps)."""
     if not (steps >= 1 and max_dist > 0):
         raise RAExplorerError(f"The uniform boundary search needs steps >= 1 and max_dist > 0; got "
@@ -121,8 +123,8 @@ def uniform_schedule(max_dist: float, steps: int = 20) -> list[float]:
 SCHEDULES = {"geometric": geometric_schedule, "uniform": uniform_schedule}
 
 
-def schedule_points(schedule: str, max_dist: float, steps: int = 20, first_step: float = 0.02,
-                    growth: float = 0.5) -> list[float]:
+def schedule_points(schedule: str, max_dist: float, steps: int = SCAN_STEPS,
+                    first_step: float = FIRST_STEP, growth: float = GROWTH) -> list[float]:
     """The coarse scan distances of the named schedule (only its own parameters are used)."""
     if schedule not in SCHEDULES:
         raise unknown_name("boundary-search schedule", schedule, list(SCHEDULES))
@@ -131,8 +133,8 @@ def schedule_points(schedule: str, max_dist: float, steps: int = 20, first_step:
     return geometric_schedule(max_dist, first_step, growth)
 
 
-def schedule_settings(schedule: str, max_dist: float, steps: int = 20, first_step: float = 0.02,
-                      growth: float = 0.5) -> dict:
+def schedule_settings(schedule: str, max_dist: float, steps: int = SCAN_STEPS,
+                      first_step: float = FIRST_STEP, growth: float = GROWTH) -> dict:
     """The schedule's name and the parameters it uses, as results record them."""
     if schedule == "uniform":
         return {"schedule": "uniform", "steps": steps, "max_dist": max_dist}
@@ -148,16 +150,18 @@ def describe_schedule(settings: dict) -> str:
 
 
 @torch.no_grad()
-def boundary_distance(model, x: torch.Tensor, d: torch.Tensor, max_dist: float = 20.0,
-                      tol: float = 1e-3, steps: int = 20, clip: bool = False,
-                      batch_size: int = 1024, schedule: str = "geometric",
-                      first_step: float = 0.02, growth: float = 0.25,
+def boundary_distance(model, x: torch.Tensor, d: torch.Tensor, max_dist: float = MAX_DIST,
+                      tol: float = TOL, steps: int = SCAN_STEPS, clip: bool = False,
+                      batch_size: int = 1024, schedule: str = SCHEDULE,
+                      first_step: float = FIRST_STEP, growth: float = GROWTH,
                       lookahead: int = 1, bisect_depth: int = 1) -> BoundaryResult:
     """BD for many (x, d) pairs at once: the first crossing, see the module docstring.
 
     x, d: (N, C, H, W); d is normalised here. ``schedule`` is "geometric"
     (``first_step``, ``growth``) or "uniform" (``steps``); distances and
-    ``tol`` in [0,1]-pixel L2. ``result.extra`` holds the schedule settings.
+    ``tol`` in [0,1]-pixel L2. ``result.extra`` holds the schedule settings. The defaults are
+    those of the ``bd`` verb and the shipped Table 17 (:mod:`.boundary_defaults`: a geometric
+    scan to 30).
 
     ``lookahead`` schedule points and ``bisect_depth`` bisection levels are evaluated per
     forward call (the levels as the whole tree of midpoints that many steps could visit,

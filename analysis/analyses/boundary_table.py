@@ -32,6 +32,7 @@ from ..pipeline.runner import world as runner_world
 from ..pipeline.setting import Setting
 from ..zoo.catalogue import find_checkpoints
 from ..zoo.checkpoints import load_checkpoint
+from .boundary_defaults import FIRST_STEP, GROWTH, IMAGES, MAX_DIST, SCAN_STEPS, SCHEDULE, TOL
 from .boundary_search import (
     boundary_distance,
     describe_schedule,
@@ -70,10 +71,11 @@ def image_random_directions(shape, indices, seed: int = 0, device=None) -> torch
 @torch.no_grad()
 def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_DATASET,
                     folder=None, plain: str | None = None, ra: str | None = None,
-                    limit: int | None = 1000, pair: tuple[str, str] | None = None,
-                    all_images: bool = False, max_dist: float = 30.0, tol: float = 1e-3,
-                    steps: int = 30, clip: bool = False, seed: int = 0,
-                    schedule: str = "geometric", first_step: float = 0.02, growth: float = 0.25,
+                    limit: int | None = IMAGES, pair: tuple[str, str] | None = None,
+                    all_images: bool = False, max_dist: float = MAX_DIST, tol: float = TOL,
+                    steps: int = SCAN_STEPS, clip: bool = False, seed: int = 0,
+                    schedule: str = SCHEDULE, first_step: float = FIRST_STEP,
+                    growth: float = GROWTH,
                     device: str | None = None, batch_size: int = 250,
                     progress: bool = True) -> tuple[list[dict], dict]:
     """Per-image predictions and BDs of ``classifiers`` along both directions.
@@ -223,7 +225,7 @@ def empty_selection_note(report: dict) -> str | None:
         return f"No test image was measured for {', '.join(empty)}."
     return (f"No test image qualified for {', '.join(empty)}: none of the {report['limit']} "
             "images has Rs(x) = Rt(x) != label (both classifiers agreeing on a wrong class). "
-            "Rerun with --all-images to measure every image: python -m analysis boundaries "
+            "Rerun with --all-images to measure every image: python -m analysis bd "
             f"--task {report['task']} --source {report['pairs'][0]['source']} --target "
             f"{report['pairs'][0]['target']} --all-images")
 

@@ -62,7 +62,7 @@ def extract(setting: Setting, classifier: str, n: int = 1000, batch_size: int = 
     unknown = sorted(set(wanted) - {c["name"] for c in proc_cards})
     if unknown:
         raise RAExplorerError(f"No processor {', '.join(unknown)} for task {the_task.spec}; "
-                              f"'python -m analysis zoo' lists them.")
+                              f"'python -m analysis list checkpoints' lists them.")
     chosen_cards = [c for c in proc_cards if c["name"] in wanted]
     procs = setting.load(chosen_cards)
     test = setting.test

@@ -132,7 +132,7 @@ def load_tables(folder: Path, degradations=DEGRADATIONS) -> dict[str, RecordTabl
     for deg in degradations:
         path = Path(folder) / f"{record_stem(deg)}.parquet"
         if not path.exists():
-            raise RAExplorerError(f"No record table {path}; run python -m analysis recognizers.")
+            raise RAExplorerError(f"No record table {path}; run python -m analysis recognizer-side.")
         tables[deg] = RecordTable.load(path)
     return tables
 

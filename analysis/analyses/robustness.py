@@ -30,7 +30,7 @@ def robustness_report(classifier: str, folder=None, eps: float | None = None, st
     eps = eps if eps is not None else (
         (card.get("training") or {}).get("adversarial") or {}).get("eps")
     if not eps:
-        raise RAExplorerError(f"{classifier} was not trained adversarially; pass --eps.")
+        raise RAExplorerError(f"{classifier} was not trained adversarially; pass --pgd-eps.")
     setting.dataset = dataset = card.get("dataset") or setting.dataset
     test = setting.test
     n = len(test) if limit is None else min(limit, len(test))

@@ -7,7 +7,7 @@ from that state and compares it with the checkpoint on the test split:
 
 * classifiers: test accuracy of each and how many predictions differ;
 * processors: accuracy of the card's source classifier on the outputs (for a plain
-  processor, the source its task's RA processors name, or ``--source``), how many of
+  processor, the source its task's RA processors name, or ``--classifier``), how many of
   its predictions differ, and the mean PSNR of the outputs against the clean images.
 
 The issue's rule: float16 storage is fine where accuracy moves by < 0.1 point.
@@ -83,7 +83,7 @@ def judge_name(card: dict, folder, source: str | None = None) -> str:
     judge = ra_source(procs, source, what=f"task {card.get('task')}")
     if judge is None:
         raise RAExplorerError(f"{card['name']} has no source classifier and no RA processor of "
-                              f"task {card.get('task')} names one; pass --source CLASSIFIER.")
+                              f"task {card.get('task')} names one; pass --classifier CLASSIFIER.")
     return judge
 
 

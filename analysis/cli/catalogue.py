@@ -1,5 +1,5 @@
-"""Verbs that list what is there: ``zoo`` (checkpoints with their cards) and ``list``
-(datasets, tasks, models, methods)."""
+"""``list datasets | tasks | models | methods | metrics | checkpoints``: what is there (the
+checkpoints with their cards, the metrics with their availability)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import json
 import sys
 
 from .options import CHECKPOINTS, JSON
+from .validators import dataset_spec
+from .vocabulary import OneLineParser
 
 
-def cmd_zoo(args) -> int:
+def cmd_checkpoints(args) -> int:
     from ..zoo.catalogue import broken_cards, checkpoint_dir, collection_dirs, find_checkpoints
 
     cards = [{**c, "collection": None} for c in find_checkpoints(args.checkpoints)]
@@ -62,14 +64,43 @@ def cmd_list(args) -> int:
     return 0
 
 
-def register(sub) -> None:
-    p = sub.add_parser("zoo", parents=[CHECKPOINTS(), JSON()],
-                       help="list the checkpoints with their cards (and the collections beside "
-                            "the zoo, such as loss-grid/, each card with its 'collection')")
-    p.add_argument("--no-collections", action="store_true",
-                   help="only the checkpoint folder itself")
-    p.set_defaults(func=cmd_zoo)
+def cmd_metrics(args) -> int:
+    from ..metrics.registry import list_metrics
 
-    p = sub.add_parser("list", parents=[JSON()], help="list datasets, tasks, models or methods")
-    p.add_argument("what", choices=["datasets", "tasks", "models", "methods"])
-    p.set_defaults(func=cmd_list)
+    specs = list_metrics(args.checkpoints, args.dataset)
+    if args.json:
+        json.dump(specs, sys.stdout, indent=2)
+        print()
+        return 0
+    for m in specs:
+        state = "available" if m["available"] else "UNAVAILABLE: " + m["unavailable_reason"]
+        arrow = "lower is better" if m["lower_better"] else "higher is better"
+        print(f"{m['name']:<22} {arrow:<16} {m['description']}  [{state}]")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("list", help="list datasets, tasks, models, methods, metrics or "
+                                    "checkpoints")
+    what = p.add_subparsers(dest="what", required=True, metavar="WHAT",
+                            parser_class=OneLineParser)
+    for name, text in (("datasets", "the datasets by name, with their options"),
+                       ("tasks", "the tasks (degradations) by name, with their options"),
+                       ("models", "the architectures by name, with their options"),
+                       ("methods", "the processor and recognizer-side methods")):
+        q = what.add_parser(name, parents=[JSON()], help=text)
+        q.set_defaults(func=cmd_list)
+
+    q = what.add_parser("metrics", parents=[CHECKPOINTS(), JSON()],
+                        help="the image-quality metrics, with availability")
+    q.add_argument("--dataset", type=dataset_spec, default=None,
+                   help="dataset whose classifiers the network metrics use (default: "
+                        "$RA_DATASET or fashion-mnist)")
+    q.set_defaults(func=cmd_metrics)
+
+    q = what.add_parser("checkpoints", parents=[CHECKPOINTS(), JSON()],
+                        help="the checkpoints with their cards (and the collections beside "
+                             "the zoo, such as loss-grid/, each card with its 'collection')")
+    q.add_argument("--no-collections", action="store_true",
+                   help="only the checkpoint folder itself")
+    q.set_defaults(func=cmd_checkpoints)

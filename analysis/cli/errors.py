@@ -24,7 +24,7 @@ def describe_exception(exc: BaseException) -> tuple[str, int]:
         target = f": {exc.filename}" if getattr(exc, "filename", None) else ""
         return one_line(f"{exc.strerror or exc}{target}."), 2
     if isinstance(exc, MemoryError):
-        return ("The machine ran out of memory; try a smaller --batch-size or --limit."), 1
+        return ("The machine ran out of memory; try a smaller --batch-size, --sample or --first."), 1
     return (one_line(f"Unexpected {type(exc).__name__}: {exc}. This is a bug; run again with "
                      "--debug to see the traceback and report it."), 1)
 

@@ -1,15 +1,17 @@
-"""Verbs about the classifiers' input and feature space: ``boundaries`` (BD / IBD, Table 17)
-and ``features`` (t-SNE)."""
+"""Verbs about the classifiers' input and feature space: ``bd`` (BD / IBD, Table 17) and
+``tsne`` (t-SNE of features). The search's defaults are :mod:`analysis.analyses.boundary_defaults`'s."""
 
 from __future__ import annotations
 
 import sys
 
-from .options import LIMIT, SEED, analysis_groups, emit, protocol
-from .validators import non_negative_int, positive_float, positive_int, task_spec
+from ..analyses import boundary_defaults as bd
+from .options import SAMPLE, SEED, analysis_groups, emit, protocol
+from .validators import names, non_negative_int, positive_float, positive_int, task_spec
+from .vocabulary import renamed
 
 
-def cmd_boundaries(args) -> int:
+def cmd_bd(args) -> int:
     from ..analyses.boundary_table import (
         boundary_report,
         format_boundary_report,
@@ -26,23 +28,23 @@ def cmd_boundaries(args) -> int:
         source = task_ra_source(create_task(args.task).spec, dataset, args.checkpoints)
     report = boundary_report(args.task, source, args.target, matrix=args.matrix,
                              folder=args.checkpoints, dataset=dataset,
-                             plain=args.plain, ra=args.ra, limit=args.limit,
+                             plain=args.plain, ra=args.ra, limit=args.sample,
                              all_images=args.all_images, max_dist=args.max_dist, tol=args.tol,
-                             steps=args.steps, schedule=args.schedule,
+                             steps=args.scan_steps, schedule=args.schedule,
                              first_step=args.first_step, growth=args.growth, clip=args.clip,
                              seed=args.seed,
                              device=args.device, progress=not args.no_progress)
     if world()[0] != 0:
         return 0
     for pair in report["pairs"]:
-        print(f"boundaries: {pair['selected']} of {report['limit']} test images qualified for "
+        print(f"bd: {pair['selected']} of {report['limit']} test images qualified for "
               f"{pair['source']} / {pair['target']} ("
               + ("all images" if report["all_images"] else "Rs(x) = Rt(x) != label; "
                  "--all-images takes every image") + ").", file=sys.stderr)
     return emit(args, report, save_boundary_report, format_boundary_report)
 
 
-def cmd_features(args) -> int:
+def cmd_tsne(args) -> int:
     from ..analyses.features import feature_report, format_measures, save_feature_report
     from ..config import default_dataset
     from ..data.tasks import create_task
@@ -51,52 +53,63 @@ def cmd_features(args) -> int:
     dataset = default_dataset(args.dataset)
     classifier = args.classifier or task_ra_source(create_task(args.task).spec, dataset,
                                                    args.checkpoints, option="--classifier")
-    report = feature_report(args.task, classifier, n=args.n, seed=args.seed,
+    report = feature_report(args.task, classifier, n=args.sample, seed=args.seed,
                             backend=args.backend, folder=args.checkpoints,
                             dataset=dataset, device=args.device,
-                            processors=(None if not args.processors else [] if
-                                        args.processors == "none" else args.processors.split(",")),
+                            processors=(None if args.processors is None else [] if
+                                        args.processors == ["none"] else args.processors),
                             progress=not args.no_progress)
     return emit(args, report, save_feature_report, format_measures, indent=None)
 
 
 def register(sub) -> None:
-    p = sub.add_parser("boundaries", parents=[*analysis_groups(), LIMIT()],
-                       help="BD / IBD along RA and random directions (Table 17)")
-    p.add_argument("--task", type=task_spec, required=True)
+    p = sub.add_parser("bd", parents=[*analysis_groups(), SAMPLE()],
+                       help="boundary distance tables: BD / IBD along RA and random directions "
+                            "(Table 17; the maps are 'figure boundary-maps')")
+    p.add_argument("--task", type=task_spec, required=True, help="task spec, e.g. sr, jpeg")
     p.add_argument("--source", default=None,
-                   help="source classifier Rs (default: the one the task's RA cards name)")
-    p.add_argument("--target", default=None, help="target classifier Rt")
+                   help="the pair's source classifier Rs (default: the one the task's RA cards "
+                        "name)")
+    p.add_argument("--target", default=None,
+                   help="the pair's target classifier Rt (default: none; needed unless --matrix)")
     p.add_argument("--matrix", action="store_true", help="every pair of zoo classifiers")
     p.add_argument("--plain", default=None, help="plain processor (default: <task>-plain)")
     p.add_argument("--ra", default=None, help="RA processor (default: <task>-ra)")
     p.add_argument("--all-images", action="store_true",
                    help="use every image, not only those with Rs(x) = Rt(x) != label")
-    p.add_argument("--max-dist", type=positive_float, default=30.0, help="search range, [0,1]-pixel L2")
-    p.add_argument("--tol", type=positive_float, default=1e-3, help="bisection tolerance, same units")
-    p.add_argument("--schedule", default="geometric", choices=["geometric", "uniform"],
-                   help="coarse scan: geometric (gap max(first-step, growth * t)) or uniform (steps)")
-    p.add_argument("--first-step", type=positive_float, default=0.02,
-                   help="geometric: first and smallest gap")
-    p.add_argument("--growth", type=positive_float, default=0.25,
-                   help="geometric: gap as a fraction of t")
-    p.add_argument("--steps", type=positive_int, default=30, help="uniform: number of equal steps")
+    p.add_argument("--max-dist", type=positive_float, default=bd.MAX_DIST,
+                   help="search range, [0,1]-pixel L2 (no crossing within it: censored)")
+    p.add_argument("--tol", type=positive_float, default=bd.TOL,
+                   help="bisection tolerance, [0,1]-pixel L2")
+    p.add_argument("--schedule", default=bd.SCHEDULE, choices=["geometric", "uniform"],
+                   help="coarse scan: geometric (gap max(first-step, growth * t)) or uniform "
+                        "(--scan-steps equal steps)")
+    p.add_argument("--first-step", type=positive_float, default=bd.FIRST_STEP,
+                   help="geometric scan: first and smallest gap, [0,1]-pixel L2")
+    p.add_argument("--growth", type=positive_float, default=bd.GROWTH,
+                   help="geometric scan: gap as a fraction (0-1) of t")
+    p.add_argument("--scan-steps", type=positive_int, default=bd.SCAN_STEPS,
+                   help="uniform scan: number of equal steps up to --max-dist")
     p.add_argument("--clip", action="store_true", help="clip x + delta d to [0, 1]")
     p.add_argument("--seed", type=non_negative_int, default=0,
                    help="seed of the random directions")
-    protocol(p, "limit", "plain", "ra", "all_images", "max_dist", "tol", "schedule",
-             "first_step", "growth", "steps", "clip", "seed")
-    p.set_defaults(func=cmd_boundaries)
+    renamed(p, steps="--scan-steps")
+    protocol(p, "sample", "plain", "ra", "all_images", "max_dist", "tol", "schedule",
+             "first_step", "growth", "scan_steps", "clip", "seed")
+    p.set_defaults(func=cmd_bd)
 
-    p = sub.add_parser("features", parents=[*analysis_groups(), SEED()],
+    p = sub.add_parser("tsne", parents=[*analysis_groups(), SEED()],
                        help="t-SNE of HQ / LQ / processed features, with measures")
-    p.add_argument("--task", type=task_spec, required=True)
+    p.add_argument("--task", type=task_spec, required=True, help="task spec, e.g. sr, jpeg")
     p.add_argument("--classifier", default=None,
                    help="whose features (default: the RA source the task's cards name)")
-    p.add_argument("--n", type=positive_int, default=1000, help="test images per source (stratified)")
-    p.add_argument("--backend", default="opentsne", choices=["opentsne", "sklearn"])
-    p.add_argument("--processors", default=None,
+    p.add_argument("--sample", type=positive_int, default=1000, metavar="N",
+                   help="a seeded class-stratified sample of N test images per source")
+    p.add_argument("--backend", default="opentsne", choices=["opentsne", "sklearn"],
+                   help="t-SNE implementation")
+    p.add_argument("--processors", type=names, default=None, metavar="A,B",
                    help="comma-separated processor names (default: one per method; 'none': "
                         "HQ and LQ only, as QualNet's Figure 2)")
-    protocol(p, "n", "backend", "processors", "seed")
-    p.set_defaults(func=cmd_features)
+    renamed(p, n="--sample")
+    protocol(p, "sample", "backend", "processors", "seed")
+    p.set_defaults(func=cmd_tsne)

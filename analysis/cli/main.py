@@ -1,5 +1,7 @@
 """``python -m analysis <verb>`` (the ``ra-explorer`` command of an installed copy): the parser
-is the verb modules' registrations put together; ``--version`` prints the project's version.
+is the verb modules' registrations put together, its help the verbs by section (:data:`GROUPS`)
+with example lines; ``--version`` prints the project's version. Names and the old spellings
+that still run follow :mod:`analysis.cli.vocabulary`.
 
 Each verb module (``training``, ``measure``, ``geometry``, ``figure``, ``survey``, ``catalogue``,
 ``app``)
@@ -15,25 +17,76 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 
 from ..config import version
 from . import app, catalogue, figure, geometry, measure, survey, training
 from .errors import print_error
-from .validators import OneLineParser
+from .vocabulary import OneLineParser, VerbParser
 
 VERB_MODULES = (training, measure, geometry, figure, survey, catalogue, app)
 
+PROG = "python -m analysis"
+# the sections of the top-level help, in order: (title, verbs, example command lines)
+GROUPS = (
+    ("explore", ("app",),
+     ("app", "app --port 8502", "app --address 0.0.0.0")),
+    ("train", ("train-classifier", "train-processor", "build-zoo", "import-weights"),
+     ("build-zoo --dry-run",
+      "train-classifier --arch resnet20 --out runs/resnet20",
+      "train-processor --task sr --method ra --classifier resnet20 --lambda 0.1 --out runs/sr-ra")),
+    ("measure", ("evaluate", "quality", "loss-grid", "recognizer-side", "robustness", "bd", "tsne"),
+     ("evaluate --task sr --sample 500",
+      "quality --task jpeg --metrics psnr,ssim --first 200",
+      "bd --task sr --source resnet20 --target densenet-bc",
+      "tsne --task sr --classifier resnet20")),
+    ("figures", ("figure",),
+     ("figure boundary-maps --task sr --out boundary-maps.pdf",
+      "figure examples --task jpeg --indices 0,1,2 --out examples.png",
+      "figure bd,tsne,quality --out figures/")),
+    ("survey", ("survey",),
+     ("survey create --name pilot --processors sr-plain,sr-ra",
+      "survey summary --name pilot",
+      "survey export --name pilot > pilot.csv")),
+    ("maintenance", ("reproduce", "float16-check", "list"),
+     ("reproduce", "list checkpoints", "list metrics --json")),
+)
+
+
+def verb_help(sub) -> dict[str, str]:
+    """{verb: its one-line help} of the registered verbs (hidden ones have none)."""
+    return {a.dest: a.help for a in sub._choices_actions}
+
+
+def grouped_help(helps: dict[str, str]) -> str:
+    """The verbs by section, each section with its example lines."""
+    width = max(len(v) for v in helps) + 2
+    lines = []
+    for title, verbs, examples in GROUPS:
+        lines.append(f"{title}:")
+        for verb in verbs:
+            lines.append(textwrap.fill(helps[verb], 100, initial_indent=f"  {verb:<{width}}",
+                                       subsequent_indent=" " * (width + 2)))
+        lines += [f"    e.g. {PROG} {e}" for e in examples]
+        lines.append("")
+    lines.append(f"'{PROG} VERB --help' lists a verb's options, each with its default.")
+    return "\n".join(lines)
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="python -m analysis",
-                           description="RA Explorer: train and analyse RA image processing.")
+    parser = VerbParser(prog=PROG, usage=f"{PROG} [-h] [--version] [--debug] VERB [options]",
+                        description="RA Explorer: train and analyse recognition-aware image "
+                                    "processing, browse it in an app, run a survey.",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--debug", action="store_true",
                         help="show the traceback of an error (also accepted after the verb)")
     parser.add_argument("--version", action="version", version=f"ra-explorer {version()}",
                         help="print the version and exit")
-    sub = parser.add_subparsers(dest="verb", required=True)
+    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB", prog=PROG,
+                                help=argparse.SUPPRESS, parser_class=OneLineParser)
     for module in VERB_MODULES:
         module.register(sub)
+    parser.epilog = grouped_help(verb_help(sub))
     return parser
 
 

@@ -1,9 +1,8 @@
-"""Verbs that measure on the test split: ``evaluate``, ``results``, ``quality``, ``loss-grid``,
-``metrics``, ``float16-check``, ``robustness``."""
+"""Verbs that measure on the test split: ``evaluate``, ``reproduce``, ``quality``, ``loss-grid``,
+``recognizer-side``, ``robustness``, ``float16-check``."""
 
 from __future__ import annotations
 
-import json
 import sys
 
 from ..analyses.recognizer_side import DEGRADATIONS
@@ -14,8 +13,8 @@ from .options import (
     DATASET,
     DEVICE,
     JSON,
-    LIMIT,
     PROGRESS,
+    SAMPLE,
     SEED,
     analysis_groups,
     destination_of,
@@ -23,7 +22,8 @@ from .options import (
     print_result,
     protocol,
 )
-from .validators import dataset_spec, non_negative_int, positive_float, positive_int, task_spec
+from .validators import names, non_negative_int, positive_float, positive_int, task_list, task_spec
+from .vocabulary import CommaList, renamed
 
 
 def cmd_evaluate(args) -> int:
@@ -33,16 +33,16 @@ def cmd_evaluate(args) -> int:
 
     dataset = default_dataset(args.dataset)
     tasks = [args.task] if args.task else report_tasks(dataset, args.checkpoints)
-    if args.update_cards and args.limit is not None:
-        raise RAExplorerError("--update-cards needs the whole test split; drop --limit.")
+    if args.update_cards and args.sample is not None:
+        raise RAExplorerError("--update-cards needs the whole test split; drop --sample.")
     if args.records and len(tasks) != 1:
         raise RAExplorerError("--records writes one task's table; pass --task.")
     results = []
     for t in tasks:
         table, clf_cards, proc_cards = measure_task(
-            t, dataset=dataset, folder=args.checkpoints, limit=args.limit,
+            t, dataset=dataset, folder=args.checkpoints, limit=args.sample,
             batch_size=args.batch_size, device=args.device, seed=args.seed,
-            classifiers=args.classifiers.split(",") if args.classifiers else None,
+            classifiers=args.classifiers,
             data_root=args.data_root, progress=not args.no_progress)
         results.append(accuracy_report(table, proc_cards, clf_cards, args.seed))
         if args.records and world()[0] == 0:
@@ -58,18 +58,18 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def cmd_results(args) -> int:
+def cmd_reproduce(args) -> int:
     from ..analyses.evaluate import update_cards
     from ..reporting.reproduce import regenerate
 
-    if args.update_cards and args.limit is not None:
-        raise RAExplorerError("--update-cards needs the whole test split; drop --limit.")
-    where = destination_of(args, "results")
+    if args.update_cards and args.sample is not None:
+        raise RAExplorerError("--update-cards needs the whole test split; drop --sample.")
+    where = destination_of(args, "reproduce")
     print(where.why, file=sys.stderr)
     results, written = regenerate(dataset=args.dataset, folder=args.checkpoints,
-                                  limit=args.limit, out_dir=where.folder,
+                                  limit=args.sample, out_dir=where.folder,
                                   progress=not args.no_progress, device=args.device,
-                                  fresh=args.fresh, tasks=args.task, figures=True)
+                                  fresh=args.fresh, tasks=args.tasks, figures=True)
     print("Wrote " + ", ".join(str(p) for p in written))
     if args.update_cards:
         names = [n for result in results for n in update_cards(result, args.checkpoints)]
@@ -80,9 +80,8 @@ def cmd_results(args) -> int:
 def cmd_quality(args) -> int:
     from ..analyses.quality import format_quality, quality_table, save_quality
 
-    metrics = args.metrics.split(",") if args.metrics else None
     result = quality_table(args.task, dataset=args.dataset, folder=args.checkpoints,
-                           metrics=metrics, limit=args.limit, batch_size=args.batch_size,
+                           metrics=args.metrics, limit=args.first, batch_size=args.batch_size,
                            device=args.device, seed=args.seed, data_root=args.data_root,
                            progress=not args.no_progress)
     return emit(args, result, save_quality, format_quality)
@@ -91,31 +90,30 @@ def cmd_quality(args) -> int:
 def cmd_loss_grid(args) -> int:
     from ..analyses.loss_grid import format_loss_grid, loss_grid_report, save_loss_grid
 
-    evaluators = tuple(args.evaluators.split(","))
+    evaluators = tuple(args.classifiers)
     if len(evaluators) != 2:
-        raise RAExplorerError("--evaluators takes two classifier names: STANDARD,ROBUST.")
+        raise RAExplorerError("--classifiers takes two classifier names: STANDARD,ROBUST.")
     result = loss_grid_report(args.task, dataset=args.dataset, folder=args.checkpoints,
-                              grid_folder=args.grid_folder,
-                              metrics=args.metrics.split(",") if args.metrics else None,
-                              evaluators=evaluators, limit=args.limit,
-                              quality_limit=args.quality_limit, batch_size=args.batch_size,
+                              grid_folder=args.grid_folder, metrics=args.metrics,
+                              evaluators=evaluators, limit=args.first,
+                              quality_limit=args.quality_first, batch_size=args.batch_size,
                               device=args.device, seed=args.seed, data_root=args.data_root,
                               progress=not args.no_progress)
     return emit(args, result, save_loss_grid, format_loss_grid)
 
 
-def cmd_recognizers(args) -> int:
+def cmd_recognizer_side(args) -> int:
     from ..analyses.recognizer_side import (
         format_recognizer_table,
         measure_recognizers,
         save_recognizer_table,
     )
 
-    where = destination_of(args, "recognizers")   # once: the records and the table share it
+    where = destination_of(args, "recognizer-side")   # once: the records and the table share it
     if not args.no_save:
         print(where.why, file=sys.stderr)
-    result = measure_recognizers(args.dataset, args.checkpoints, vanilla=args.vanilla,
-                                 degradations=args.degradations.split(","), limit=args.limit,
+    result = measure_recognizers(args.dataset, args.checkpoints, vanilla=args.classifier,
+                                 degradations=args.tasks, limit=args.first,
                                  batch_size=args.batch_size, device=args.device, seed=args.seed,
                                  records_dir=None if args.no_save else where.folder,
                                  progress=not args.no_progress)
@@ -127,27 +125,12 @@ def cmd_recognizers(args) -> int:
     return 0
 
 
-def cmd_metrics(args) -> int:
-    from ..metrics.registry import list_metrics
-
-    specs = list_metrics(args.checkpoints, args.dataset)
-    if args.json:
-        json.dump(specs, sys.stdout, indent=2)
-        print()
-        return 0
-    for m in specs:
-        state = "available" if m["available"] else "UNAVAILABLE: " + m["unavailable_reason"]
-        arrow = "lower is better" if m["lower_better"] else "higher is better"
-        print(f"{m['name']:<22} {arrow:<16} {m['description']}  [{state}]")
-    return 0
-
-
 def cmd_robustness(args) -> int:
     from ..analyses.robustness import format_robustness, robustness_report, save_robustness
 
-    result = robustness_report(args.classifier, folder=args.checkpoints, eps=args.eps,
-                               steps=args.steps, limit=args.limit, seed=args.seed,
-                               device=args.device, update_card=args.update_card,
+    result = robustness_report(args.classifier, folder=args.checkpoints, eps=args.pgd_eps,
+                               steps=args.pgd_steps, limit=args.first, seed=args.seed,
+                               device=args.device, update_card=args.update_cards,
                                progress=not args.no_progress)
     return emit(args, result, save_robustness, format_robustness)
 
@@ -156,115 +139,124 @@ def cmd_storage_check(args) -> int:
     from ..analyses.storage_check import format_storage_check, save_storage_check, storage_check
     from ..config import default_dataset
 
-    names = args.models.split(",") if args.models else None
-    result = storage_check(names, folder=args.checkpoints, state_dir=args.state_dir,
-                           dataset_name=default_dataset(args.dataset), limit=args.limit,
-                           device=args.device, progress=not args.no_progress, source=args.source)
+    result = storage_check(args.models, folder=args.checkpoints, state_dir=args.state_dir,
+                           dataset_name=default_dataset(args.dataset), limit=args.sample,
+                           device=args.device, progress=not args.no_progress,
+                           source=args.classifier)
     emit(args, result, save_storage_check, format_storage_check)
     return 0 if all(r["within_tolerance"] for r in result["rows"]) else 1
 
 
 def register(sub) -> None:
-    p = sub.add_parser("evaluate", parents=[DATASET(), CHECKPOINTS(), DEVICE(), LIMIT(), JSON(),
+    p = sub.add_parser("evaluate", parents=[DATASET(), CHECKPOINTS(), DEVICE(), SAMPLE(), JSON(),
                                             PROGRESS()],
                        help="accuracy matrix and PSNR / SSIM on the test split")
     p.add_argument("--task", type=task_spec, default=None,
                    help="task spec (default: sr, denoise, jpeg and every other task in the zoo)")
-    p.add_argument("--batch-size", type=positive_int, default=500)
+    p.add_argument("--batch-size", type=positive_int, default=500, help="images per forward pass")
     p.add_argument("--seed", type=non_negative_int, default=0,
                    help="seed of the per-index degradations")
-    p.add_argument("--classifiers", default=None, metavar="A,B",
+    p.add_argument("--classifiers", type=names, default=None, metavar="A,B",
                    help="comma-separated classifiers (default: the zoo's; names may also come "
                         "from checkpoints/recognizers/, e.g. resnet20,resnet20-qualnet)")
     p.add_argument("--update-cards", action="store_true",
                    help="write the measured test accuracy / PSNR / SSIM into the model cards")
     p.add_argument("--records", default=None, metavar="FILE.parquet",
-                   help="also write the per-image record table there")
+                   help="also write the per-image record table there (default: not written)")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("results", parents=[DATASET(), CHECKPOINTS(), DEVICE(), LIMIT(),
-                                           PROGRESS()],
+    p = sub.add_parser("reproduce", parents=[DATASET(), CHECKPOINTS(), DEVICE(), SAMPLE(),
+                                             PROGRESS()],
                        help="re-measure the RA paper's tables, the record tables and the "
                             "quality tables into results/, and draw the paper figures into "
                             "results/figures/")
     p.add_argument("--out", default=None,
                    help="folder for the result files (default: results/ for the full protocol, "
-                        "else runs/results/<time stamp>/)")
+                        "else runs/reproduce/<time stamp>/)")
     p.add_argument("--fresh", action="store_true",
-                   help="re-measure every task (default: reuse a task's saved evaluation when "
+                   help="re-measure every task (else a task's saved evaluation is reused when "
                         "it was measured on the same checkpoints)")
-    p.add_argument("--task", type=task_spec, action="append", default=None,
-                   help="re-measure this task (repeatable); the others are reused when they can be")
+    p.add_argument("--tasks", type=task_list, action=CommaList, default=None, metavar="A,B",
+                   help="re-measure these task specs, comma-separated (default: none forced; "
+                        "the others are reused when they can be)")
     p.add_argument("--update-cards", action="store_true",
                    help="write the measured test figures into the model cards")
-    protocol(p, "limit")
-    p.set_defaults(func=cmd_results)
+    renamed(p, task="--tasks")
+    protocol(p, "sample")
+    p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("quality", parents=[*analysis_groups(), SEED()],
                        help="every metric for every processor of a task (Table 2)")
-    p.add_argument("--task", type=task_spec, required=True)
-    p.add_argument("--metrics", default=None, help="comma-separated names (default: all available)")
-    p.add_argument("--batch-size", type=positive_int, default=250)
-    p.add_argument("--limit", type=positive_int, default=QUALITY_IMAGES,
-                   help=f"first N test images (default {QUALITY_IMAGES}, the shipped tables' "
-                        "protocol)")
-    protocol(p, "limit", "metrics", "seed")
+    p.add_argument("--task", type=task_spec, required=True, help="task spec, e.g. sr, jpeg")
+    p.add_argument("--metrics", type=names, default=None, metavar="A,B",
+                   help="comma-separated metric names (default: all available; see 'list metrics')")
+    p.add_argument("--batch-size", type=positive_int, default=250, help="images per forward pass")
+    p.add_argument("--first", type=positive_int, default=QUALITY_IMAGES, metavar="N",
+                   help="the first N test images (the shipped tables' protocol)")
+    renamed(p, limit="--first")
+    protocol(p, "first", "metrics", "seed")
     p.set_defaults(func=cmd_quality)
 
     p = sub.add_parser("loss-grid", parents=[*analysis_groups(), SEED()],
                        help="Uelwer et al.'s E / P / T loss grid: quality (Table 2) and error on "
-                            "a standard and a robust evaluator with rank correlation (Figure 1)")
-    p.add_argument("--task", type=task_spec, default="sr")
+                            "a standard and a robust classifier with rank correlation (Figure 1)")
+    p.add_argument("--task", type=task_spec, default="sr", help="task spec")
     p.add_argument("--grid-folder", default=None,
-                   help="folder of the grid's processors (default checkpoints/loss-grid)")
-    p.add_argument("--metrics", default=None, help="comma-separated names (default: psnr, ssim, "
-                   "uqi, ifc, gmsd, lpips-STANDARD, rlpips-ROBUST)")
-    p.add_argument("--evaluators", default="resnet20,resnet20-robust",
-                   help="STANDARD,ROBUST classifiers judging the outputs (not loss networks)")
-    p.add_argument("--limit", type=positive_int, default=None,
-                   help="first N test images for the errors (default: the whole split)")
-    p.add_argument("--quality-limit", type=positive_int, default=QUALITY_IMAGES,
-                   help=f"of them, the first N get every metric (default {QUALITY_IMAGES})")
-    p.add_argument("--batch-size", type=positive_int, default=250)
-    protocol(p, "limit", "quality_limit", "metrics", "evaluators", "grid_folder", "seed")
+                   help="folder of the grid's processors (default: <checkpoints>/loss-grid)")
+    p.add_argument("--metrics", type=names, default=None, metavar="A,B",
+                   help="comma-separated metric names (default: psnr, ssim, uqi, ifc, gmsd, "
+                        "lpips-STANDARD, rlpips-ROBUST)")
+    p.add_argument("--classifiers", type=names, default=["resnet20", "resnet20-robust"],
+                   metavar="STANDARD,ROBUST",
+                   help="the two classifiers judging the outputs (not loss networks)")
+    p.add_argument("--first", type=positive_int, default=None, metavar="N",
+                   help="the first N test images for the errors (default: the whole split)")
+    p.add_argument("--quality-first", type=positive_int, default=QUALITY_IMAGES, metavar="N",
+                   help="of them, the first N get every metric")
+    p.add_argument("--batch-size", type=positive_int, default=250, help="images per forward pass")
+    renamed(p, evaluators="--classifiers", limit="--first", quality_limit="--quality-first")
+    protocol(p, "first", "quality_first", "metrics", "classifiers", "grid_folder", "seed")
     p.set_defaults(func=cmd_loss_grid)
 
-    p = sub.add_parser("recognizers", parents=[*analysis_groups(), SEED()],
+    p = sub.add_parser("recognizer-side", parents=[*analysis_groups(), SEED()],
                        help="fix the image or fix the recognizer: every classifier (vanilla and "
                             "the recognizer-side ones) on LQ, plain and RA outputs, with mCE")
-    p.add_argument("--vanilla", default="resnet20", help="the classifier mCE is relative to")
-    p.add_argument("--degradations", default=",".join(DEGRADATIONS),
-                   help="comma-separated task specs (columns)")
-    p.add_argument("--limit", type=positive_int, default=None, help="first N test images")
-    p.add_argument("--batch-size", type=positive_int, default=500)
-    protocol(p, "limit", "vanilla", "degradations", "seed")
-    p.set_defaults(func=cmd_recognizers)
-
-    p = sub.add_parser("metrics", parents=[CHECKPOINTS(), JSON()],
-                       help="list the metrics, with availability")
-    p.add_argument("--dataset", type=dataset_spec, default=None)
-    p.set_defaults(func=cmd_metrics)
+    p.add_argument("--classifier", default="resnet20",
+                   help="the vanilla classifier mCE is relative to")
+    p.add_argument("--tasks", type=task_list, default=list(DEGRADATIONS), metavar="A,B",
+                   help="comma-separated task specs (the table's columns)")
+    p.add_argument("--first", type=positive_int, default=None, metavar="N",
+                   help="the first N test images (default: the whole split)")
+    p.add_argument("--batch-size", type=positive_int, default=500, help="images per forward pass")
+    renamed(p, vanilla="--classifier", degradations="--tasks", limit="--first")
+    protocol(p, "first", "classifier", "tasks", "seed")
+    p.set_defaults(func=cmd_recognizer_side)
 
     p = sub.add_parser("robustness", parents=[*analysis_groups(), SEED()],
                        help="clean and PGD-L2 accuracy of a classifier")
-    p.add_argument("--classifier", required=True)
-    p.add_argument("--eps", type=positive_float, default=None,
-                   help="L2 radius in [0,1]-pixel units (default: the training epsilon)")
-    p.add_argument("--steps", type=positive_int, default=20)
-    p.add_argument("--limit", type=positive_int, default=ROBUSTNESS_IMAGES,
-                   help=f"first N test images (default {ROBUSTNESS_IMAGES}, the shipped protocol)")
-    p.add_argument("--update-card", action="store_true")
-    protocol(p, "limit", "eps", "steps", "seed")
+    p.add_argument("--classifier", required=True, help="the classifier attacked")
+    p.add_argument("--pgd-eps", type=positive_float, default=None,
+                   help="PGD-L2 radius in [0,1]-pixel L2 units (default: the classifier's "
+                        "training radius)")
+    p.add_argument("--pgd-steps", type=positive_int, default=20, help="PGD steps")
+    p.add_argument("--first", type=positive_int, default=ROBUSTNESS_IMAGES, metavar="N",
+                   help="the first N test images (the shipped protocol)")
+    p.add_argument("--update-cards", action="store_true",
+                   help="write the measured accuracies into the classifier's card")
+    renamed(p, eps="--pgd-eps", steps="--pgd-steps", limit="--first", update_card="--update-cards")
+    protocol(p, "first", "pgd_eps", "pgd_steps", "seed")
     p.set_defaults(func=cmd_robustness)
 
-    p = sub.add_parser("float16-check", parents=[*analysis_groups(), LIMIT()],
+    p = sub.add_parser("float16-check", parents=[*analysis_groups(), SAMPLE()],
                        help="stored (float16) checkpoints vs their float32 training weights: "
                             "test accuracy and PSNR")
-    p.add_argument("--models", default=None, help="comma-separated names (default: every "
-                   "checkpoint with a training state)")
+    p.add_argument("--models", type=names, default=None, metavar="A,B",
+                   help="comma-separated checkpoints checked, of any kind (default: every "
+                        "checkpoint with a training state)")
     p.add_argument("--state-dir", default="runs", help="where build-zoo kept the training states")
-    p.add_argument("--source", default=None,
-                   help="classifier judging plain processors (default: the RA source their "
+    p.add_argument("--classifier", default=None,
+                   help="the classifier judging plain processors (default: the RA source their "
                         "task's cards name)")
-    protocol(p, "limit", "models", "source")
+    renamed(p, source="--classifier")
+    protocol(p, "sample", "models", "classifier")
     p.set_defaults(func=cmd_storage_check)

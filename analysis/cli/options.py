@@ -1,6 +1,7 @@
 """Option groups shared by the verbs, defined once (argparse parent parsers), and their readers.
 
 A verb asks for the groups it needs: ``sub.add_parser(name, parents=[DATASET(), CHECKPOINTS()])``.
+Option names follow :mod:`analysis.cli.vocabulary`.
 Defaults that depend on the environment (dataset, checkpoint folder, results folder) stay None
 here and are resolved by :mod:`analysis.config` at run time, so that the CLI and the app honour
 the same ``RA_DATASET`` / ``RA_CHECKPOINTS`` / ``RA_RESULTS``.
@@ -21,6 +22,7 @@ from .validators import (
     non_negative_int,
     sample_limit,
 )
+from .vocabulary import renamed, shown
 
 
 def _group(build) -> callable:
@@ -34,7 +36,9 @@ def _group(build) -> callable:
 DATASET = _group(lambda p: (
     p.add_argument("--dataset", type=dataset_spec, default=None,
                    help="dataset spec (see 'list datasets'; default: $RA_DATASET or fashion-mnist)"),
-    p.add_argument("--data-root", default=None, help="folder holding the dataset files")))
+    p.add_argument("--data-root", default=None,
+                   help="folder holding the dataset files (default: $RA_DATA_ROOT, else the "
+                        "dataset's own place)")))
 CHECKPOINTS = _group(lambda p: p.add_argument(
     "--checkpoints", type=existing_dir, default=None,
     help="checkpoint folder (default: $RA_CHECKPOINTS or checkpoints/)"))
@@ -56,12 +60,15 @@ DEVICE = _group(lambda p: (
                    help="how classifier forwards run: auto (default: the fastest exact backend, "
                         "measured once per model), eager (off), or e.g. auto,-onnxruntime,"
                         "+compile (default: $RA_EXECUTION or auto)")))
-SEED = _group(lambda p: p.add_argument("--seed", type=non_negative_int, default=0, help="random seed"))
+SEED = _group(lambda p: p.add_argument("--seed", type=non_negative_int, default=0,
+                                       help="seed of every random choice"))
 PROGRESS = _group(lambda p: p.add_argument("--no-progress", action="store_true",
                                            help="no progress bars on stderr"))
 JSON = _group(lambda p: p.add_argument("--json", action="store_true", help="JSON on stdout"))
-LIMIT = _group(lambda p: p.add_argument("--limit", type=sample_limit, default=None,
-                                        help="a seeded class-stratified sample of N test images"))
+SAMPLE = _group(lambda p: (
+    p.add_argument("--sample", type=sample_limit, default=None, metavar="N",
+                   help="a seeded class-stratified sample of N test images (default: every one)"),
+    renamed(p, limit="--sample")))
 SAVE = _group(lambda p: (
     p.add_argument("--out", default=None,
                    help="folder for the result files (default: results/ for the full protocol, "
@@ -98,7 +105,7 @@ def departures(args) -> list[str]:
         value = getattr(args, dest, default)
         if value != default:
             flag = "--" + dest.replace("_", "-")
-            out.append(flag if value is True else f"{flag} {value}")
+            out.append(flag if value is True else f"{flag} {shown(value)}")
     return out
 
 

@@ -10,6 +10,8 @@ import sys
 import time
 
 from ..errors import RAExplorerError
+from .validators import fraction, names, non_negative_float, non_negative_int, positive_int
+from .vocabulary import OneLineParser, renamed
 
 
 def _session(args):
@@ -40,7 +42,7 @@ def cmd_create(args) -> int:
     study_name(args.name)                 # a bad name fails before the models load
     t0 = time.perf_counter()
     ws = Workspace(args.task, args.dataset, args.checkpoints)
-    methods = args.methods.split(",")
+    methods = args.processors
     classifier = args.classifier
     if classifier is None:        # the RA source the chosen processors' cards name
         from ..zoo.catalogue import find_checkpoints, ra_source
@@ -190,6 +192,10 @@ def _db(p):
                    "SQLite in runs/survey.db)")
 
 
+def _name(p, what="the study's name"):
+    p.add_argument("--name", required=True, help=what)
+
+
 def register(subparsers) -> argparse.ArgumentParser:
     """Add ``survey`` and its verbs (each with its handler as ``func``) to ``subparsers``."""
     from ..survey.content import IMAGE_CHOICES
@@ -197,39 +203,49 @@ def register(subparsers) -> argparse.ArgumentParser:
 
     survey = subparsers.add_parser("survey", help="create, list, export, summarise, close, "
                                    "archive or delete human-preference studies")
-    verbs = survey.add_subparsers(dest="action", required=True, metavar="VERB")
+    verbs = survey.add_subparsers(dest="action", required=True, metavar="VERB",
+                                  parser_class=OneLineParser)
 
     p = verbs.add_parser("create", help="design a study from the zoo and store it")
-    p.add_argument("--name", required=True, help="study name (1-100 printable characters)")
-    p.add_argument("--kind", default="2afc", choices=list(KINDS))
-    p.add_argument("--task", default="sr")
-    p.add_argument("--methods", default="sr-plain,sr-ra", help="processors, comma-separated")
+    _name(p, "study name (1-100 printable characters)")
+    p.add_argument("--kind", default="2afc", choices=list(KINDS), help="study design")
+    p.add_argument("--task", default="sr", help="task spec of the images")
+    p.add_argument("--processors", type=names, default=["sr-plain", "sr-ra"], metavar="A,B",
+                   help="the processors compared, comma-separated")
     p.add_argument("--classifier", default=None,
                    help="labels of a label study, and the image filters (default: the RA source "
-                        "the methods' cards name)")
-    p.add_argument("--images", type=int, default=50, help="test images to draw trials from")
+                        "the processors' cards name)")
+    p.add_argument("--images", type=positive_int, default=50,
+                   help="test images to draw trials from (chosen by --choose)")
     p.add_argument("--choose", default="random", choices=list(IMAGE_CHOICES),
                    help="how the images are chosen (2AFC kinds)")
-    p.add_argument("--trials", type=int, default=60)
-    p.add_argument("--catch-rate", type=float, default=0.1)
-    p.add_argument("--practice", type=int, default=0, help="practice trials, with feedback")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--dataset", default="fashion-mnist")
-    p.add_argument("--checkpoints", default=None)
+    p.add_argument("--trials", type=positive_int, default=60, help="trials per rater")
+    p.add_argument("--catch-rate", type=fraction, default=0.1,
+                   help="share of catch trials, a fraction 0-1")
+    p.add_argument("--practice", type=non_negative_int, default=0,
+                   help="practice trials, with feedback")
+    p.add_argument("--seed", type=non_negative_int, default=0,
+                   help="seed of the image and trial draw")
+    p.add_argument("--dataset", default="fashion-mnist", help="dataset spec")
+    p.add_argument("--checkpoints", default=None,
+                   help="checkpoint folder (default: $RA_CHECKPOINTS or checkpoints/)")
+    renamed(p, methods="--processors")
     _db(p)
     p.set_defaults(func=cmd_create)
 
     p = verbs.add_parser("export", help="every answer as CSV on stdout (response times included)")
-    p.add_argument("--name", required=True)
+    _name(p)
     _db(p)
     p.set_defaults(func=cmd_export)
 
     p = verbs.add_parser("summary", help="the statistics as tables (--json for machines)")
-    p.add_argument("--name", required=True)
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--min-catch-pass", type=float, default=0.75)
-    p.add_argument("--min-median-rt-ms", type=float, default=400.0,
-                   help="raters with a faster median response time are excluded (0: off)")
+    _name(p)
+    p.add_argument("--json", action="store_true", help="JSON on stdout")
+    p.add_argument("--min-catch-pass", type=fraction, default=0.75,
+                   help="raters passing a smaller share of catch trials are excluded, a "
+                        "fraction 0-1")
+    p.add_argument("--min-median-rt-ms", type=non_negative_float, default=400.0,
+                   help="raters with a faster median response time, in ms, are excluded (0: off)")
     _db(p)
     p.set_defaults(func=cmd_summary)
 
@@ -242,20 +258,22 @@ def register(subparsers) -> argparse.ArgumentParser:
                             ("open", "open", "take raters again"),
                             ("archive", "archived", "hide a study from the list")):
         p = verbs.add_parser(verb, help=text)
-        p.add_argument("--name", required=True)
+        _name(p)
         _db(p)
         p.set_defaults(func=_set(new))
 
     p = verbs.add_parser("delete", help="delete a study (after an export; --confirm NAME)")
-    p.add_argument("--name", required=True)
-    p.add_argument("--confirm", default=None, help="the study's name again")
+    _name(p)
+    p.add_argument("--confirm", default=None,
+                   help="the study's name again (default: none; the deletion needs it)")
     _db(p)
     p.set_defaults(func=cmd_delete)
 
     p = verbs.add_parser("demo", help="make the demo study (--reset: remake it, answers lost)")
-    p.add_argument("--reset", action="store_true")
-    p.add_argument("--dataset", default="fashion-mnist")
-    p.add_argument("--checkpoints", default=None)
+    p.add_argument("--reset", action="store_true", help="remake it; its answers are lost")
+    p.add_argument("--dataset", default="fashion-mnist", help="dataset spec")
+    p.add_argument("--checkpoints", default=None,
+                   help="checkpoint folder (default: $RA_CHECKPOINTS or checkpoints/)")
     _db(p)
     p.set_defaults(func=cmd_demo)
     return survey

@@ -4,22 +4,40 @@
 from __future__ import annotations
 
 from .options import CHECKPOINTS, DATASET, DEVICE, PROGRESS, SEED, key_values
-from .validators import non_negative_float, positive_float, positive_int, sample_limit, task_spec
+from .validators import (
+    names,
+    non_negative_float,
+    positive_float,
+    positive_int,
+    sample_limit,
+    task_spec,
+)
+from .vocabulary import CommaList, list_of, renamed
+
+key_value_list = list_of()       # --arch-kw channels=32,blocks=6
 
 
 def _training_options(p):
     p.add_argument("--out", required=True, help="checkpoint path stem (writes .safetensors + .json)")
-    p.add_argument("--epochs", type=positive_int, default=10)
-    p.add_argument("--batch-size", type=positive_int, default=None)
-    p.add_argument("--lr", type=positive_float, default=None)
-    p.add_argument("--arch-kw", nargs="*", metavar="KEY=VALUE", help="constructor options")
-    p.add_argument("--limit", type=sample_limit, default=None,
-                   help="train on a seeded class-stratified sample of N training images")
-    p.add_argument("--val-limit", type=positive_int, default=2000, help="validation images per epoch")
+    p.add_argument("--epochs", type=positive_int, default=10, help="passes over the training set")
+    p.add_argument("--batch-size", type=positive_int, default=None,
+                   help="images per step (default: 128 for classifiers, 64 for processors)")
+    p.add_argument("--lr", type=positive_float, default=None,
+                   help="learning rate (default: 2e-3 for classifiers, 1e-3 for processors)")
+    p.add_argument("--arch-kw", type=key_value_list, action=CommaList, default=None,
+                   metavar="KEY=VALUE,...",
+                   help="constructor options, comma-separated (default: the architecture's own)")
+    p.add_argument("--sample", type=sample_limit, default=None, metavar="N",
+                   help="train on a seeded class-stratified sample of N training images "
+                        "(default: every one)")
+    p.add_argument("--val-first", type=positive_int, default=2000, metavar="N",
+                   help="the first N validation images, measured every epoch")
     p.add_argument("--resume", action="store_true", help="continue from the saved state")
-    p.add_argument("--max-steps", type=positive_int, default=None, help="stop after N steps (smoke runs)")
+    p.add_argument("--max-steps", type=positive_int, default=None,
+                   help="stop after N steps, for smoke runs (default: no limit)")
     p.add_argument("--float16", action="store_true", help="store weights as float16")
     p.add_argument("--state-dir", default="runs", help="where resumable training state goes")
+    renamed(p, limit="--sample", val_limit="--val-first")
 
 
 def _common(args) -> dict:
@@ -27,7 +45,7 @@ def _common(args) -> dict:
 
     return {"dataset": default_dataset(args.dataset), "out": args.out, "epochs": args.epochs,
             "seed": args.seed, "arch_kwargs": key_values(args.arch_kw),
-            "data_root": args.data_root, "limit": args.limit, "val_limit": args.val_limit,
+            "data_root": args.data_root, "limit": args.sample, "val_limit": args.val_first,
             "device": args.device, "resume": args.resume, "max_steps": args.max_steps,
             "dtype": "float16" if args.float16 else "float32", "state_dir": args.state_dir,
             "progress": not args.no_progress}
@@ -40,10 +58,10 @@ def cmd_train_classifier(args) -> int:
         from ..errors import RAExplorerError
         from ..training.recognizer_side import train_recognizer
 
-        if args.adv_eps > 0:
-            raise RAExplorerError("--adv-eps trains the standard method adversarially; it does "
+        if args.pgd_eps > 0:
+            raise RAExplorerError("--pgd-eps trains the standard method adversarially; it does "
                                   f"not combine with --method {args.method}.")
-        options = {"degradation": args.degradation, "teacher": args.teacher,
+        options = {"degradation": args.task, "teacher": args.teacher,
                    "decoder": args.decoder, "processor": args.processor, "init": args.init,
                    "lam": args.lam, "kd_layer": args.kd_layer, "kd_norm": args.kd_norm}
         train_recognizer(args.method, args.arch,
@@ -53,8 +71,8 @@ def cmd_train_classifier(args) -> int:
                          **_common(args))
         return 0
     train_classifier(args.arch, batch_size=args.batch_size or 128, lr=args.lr or 2e-3,
-                     weight_decay=args.weight_decay, adv_eps=args.adv_eps,
-                     adv_steps=args.adv_steps, alp=args.alp, augmentation=not args.no_augment,
+                     weight_decay=args.weight_decay, adv_eps=args.pgd_eps,
+                     adv_steps=args.pgd_steps, alp=args.alp, augmentation=not args.no_augment,
                      **_common(args))
     return 0
 
@@ -62,10 +80,10 @@ def cmd_train_classifier(args) -> int:
 def cmd_train_processor(args) -> int:
     from ..training.processors import train_processor
 
-    train_processor(args.task, args.method, recognizer=args.recognizer, lam=args.lam,
+    train_processor(args.task, args.method, recognizer=args.classifier, lam=args.lam,
                     batch_size=args.batch_size or 64, lr=args.lr or 1e-3,
                     transformer_kwargs=key_values(args.transformer_kw),
-                    layers=args.layers.split(",") if args.layers else None, losses=args.losses,
+                    layers=args.layers, losses=args.losses,
                     texture_weight=args.texture_weight, patch=args.patch,
                     unsup_distance=args.unsup_distance, init=args.init,
                     perceptual=perceptual_options(args), **_common(args))
@@ -75,9 +93,8 @@ def cmd_train_processor(args) -> int:
 def perceptual_options(args) -> dict | None:
     """Uelwer et al.'s perceptual settings given on the command line (None when none is)."""
     options = {
-        "layer_weights": ([float(w) for w in args.layer_weights.split(",")]
-                          if args.layer_weights else None),
-        "texture_layers": args.texture_layers.split(",") if args.texture_layers else None,
+        "layer_weights": args.layer_weights,
+        "texture_layers": args.texture_layers,
         "patch_pixels": args.patch_pixels,
         "feature_norm": args.feature_norm,
     }
@@ -119,32 +136,41 @@ def cmd_build_zoo(args) -> int:
 def register(sub) -> None:
     train = [DATASET(), DEVICE(), SEED(), PROGRESS()]
     p = sub.add_parser("train-classifier", parents=train,
-                       help="train a classifier (standard or PGD-L2 adversarial)")
+                       help="train a classifier (standard, PGD-L2 adversarial or a "
+                            "recognizer-side method)")
     p.add_argument("--arch", required=True, help="classifier name (see 'list models')")
-    p.add_argument("--weight-decay", type=non_negative_float, default=5e-4)
-    p.add_argument("--adv-eps", type=non_negative_float, default=0.0,
-                   help="PGD-L2 radius in [0,1]-pixel L2 units (0 = standard training)")
-    p.add_argument("--adv-steps", type=positive_int, default=7)
+    p.add_argument("--weight-decay", type=non_negative_float, default=5e-4,
+                   help="SGD weight decay")
+    p.add_argument("--pgd-eps", type=non_negative_float, default=0.0,
+                   help="PGD-L2 training radius in [0,1]-pixel L2 units (0 = standard training)")
+    p.add_argument("--pgd-steps", type=positive_int, default=7, help="PGD steps per batch")
     p.add_argument("--alp", type=non_negative_float, default=0.0,
-                   help="adversarial logit pairing weight (Kannan et al.; needs --adv-eps)")
+                   help="adversarial logit pairing weight (Kannan et al.; needs --pgd-eps)")
     p.add_argument("--no-augment", action="store_true", help="no random shifts / flips")
     p.add_argument("--method", default="standard",
                    help="standard, or a recognizer-side method: augment, train-on-lq, "
                         "finetune-on-processed, feature-kd, qualnet (see 'list methods')")
-    p.add_argument("--degradation", default=None,
+    p.add_argument("--task", default=None,
                    help="the LQ images of a recognizer-side method: a task spec or 'mix' "
-                        "(sr-random / denoise-random / jpeg-random; the default)")
-    p.add_argument("--teacher", default=None, help="feature-kd: the frozen clean teacher")
-    p.add_argument("--decoder", default=None, help="qualnet: the frozen invertible classifier")
+                        "(default: mix = sr-random / denoise-random / jpeg-random)")
+    p.add_argument("--teacher", default=None,
+                   help="feature-kd: the frozen clean teacher, a classifier checkpoint "
+                        "(default: none; feature-kd needs it)")
+    p.add_argument("--decoder", default=None,
+                   help="qualnet: the frozen invertible classifier checkpoint (default: none; "
+                        "qualnet needs it)")
     p.add_argument("--processor", default=None,
-                   help="finetune-on-processed: the frozen processor")
-    p.add_argument("--init", default=None, help="start from this classifier checkpoint")
+                   help="finetune-on-processed: the frozen processor checkpoint (default: "
+                        "none; that method needs it)")
+    p.add_argument("--init", default=None,
+                   help="start from this classifier checkpoint (default: random weights)")
     p.add_argument("--lambda", dest="lam", type=non_negative_float, default=None,
                    help="feature-kd / qualnet: weight of the extra term (default 1)")
     p.add_argument("--kd-layer", default=None,
-                   help="feature-kd / qualnet: the classifier's tap (default its last stage)")
+                   help="feature-kd / qualnet: the classifier's tap (default: its last stage)")
     p.add_argument("--kd-norm", default=None, help="feature-kd: l2 (default) or l1")
     _training_options(p)
+    renamed(p, adv_eps="--pgd-eps", adv_steps="--pgd-steps", degradation="--task")
     p.set_defaults(func=cmd_train_classifier)
 
     p = sub.add_parser("train-processor", parents=train,
@@ -152,39 +178,60 @@ def register(sub) -> None:
     p.add_argument("--task", type=task_spec, required=True,
                    help="task spec, e.g. sr, denoise:sigma=0.2, jpeg")
     p.add_argument("--method", required=True, help="plain, ra, ra-unsup, ra-transformer, "
-                   "perceptual, robust-perceptual")
-    p.add_argument("--recognizer", default=None, help="classifier checkpoint used by the loss")
-    p.add_argument("--lambda", dest="lam", type=non_negative_float, default=0.0, help="loss weight lambda")
-    p.add_argument("--transformer-kw", nargs="*", metavar="KEY=VALUE")
-    p.add_argument("--layers", default=None, help="feature layers for perceptual losses (a,b)")
-    p.add_argument("--losses", default="EP", help="perceptual combination: E, EP, EPT, ET, P, PT")
-    p.add_argument("--texture-weight", type=non_negative_float, default=0.0)
-    p.add_argument("--patch", type=positive_int, default=8, help="texture-loss patch size (feature pixels)")
-    p.add_argument("--layer-weights", default=None,
+                   "perceptual, robust-perceptual (see 'list methods')")
+    p.add_argument("--classifier", default=None,
+                   help="the classifier checkpoint in the loss, R (default: none; the RA and "
+                        "perceptual methods need one)")
+    p.add_argument("--lambda", dest="lam", type=non_negative_float, default=0.0,
+                   help="weight lambda of the recognition / perceptual loss")
+    p.add_argument("--transformer-kw", type=key_value_list, action=CommaList, default=None,
+                   metavar="KEY=VALUE,...",
+                   help="ra-transformer: the transformer's constructor options, comma-separated "
+                        "(default: its own)")
+    p.add_argument("--layers", type=names, default=None, metavar="A,B",
+                   help="feature layers of the perceptual losses, comma-separated (default: "
+                        "the method's)")
+    p.add_argument("--losses", default="EP",
+                   help="perceptual combination: E, EP, EPT, ET, P or PT")
+    p.add_argument("--texture-weight", type=non_negative_float, default=0.0,
+                   help="weight of the texture term T")
+    p.add_argument("--patch", type=positive_int, default=8,
+                   help="texture-loss patch size, feature pixels")
+    p.add_argument("--layer-weights", type=list_of(float), default=None, metavar="W1,W2",
                    help="P's weight per --layers entry, e.g. 0.2,0.02 (default: their mean)")
-    p.add_argument("--texture-layers", default=None, help="T's layers when not --layers (a,b,c)")
+    p.add_argument("--texture-layers", type=names, default=None, metavar="A,B",
+                   help="T's layers, comma-separated (default: --layers)")
     p.add_argument("--patch-pixels", type=positive_int, default=None,
-                   help="T's patch in image pixels, scaled to each layer's map (not --patch)")
+                   help="T's patch in image pixels, scaled to each layer's map (default: "
+                        "--patch in feature pixels)")
     p.add_argument("--feature-norm", default=None,
                    help="'channel-mean': every channel's mean activation on clean training "
-                        "images scaled to 1 (Uelwer et al.); default none")
-    p.add_argument("--unsup-distance", default="prob-l2", help="prob-l2, kl or logit-l2")
-    p.add_argument("--init", default=None, help="start P from this processor checkpoint")
+                        "images scaled to 1 (Uelwer et al.); default: none")
+    p.add_argument("--unsup-distance", default="prob-l2",
+                   help="ra-unsup's distance: prob-l2, kl or logit-l2")
+    p.add_argument("--init", default=None,
+                   help="start P from this processor checkpoint (default: random weights)")
     _training_options(p)
+    renamed(p, recognizer="--classifier")
     p.set_defaults(func=cmd_train_processor)
 
     p = sub.add_parser("import-weights", help="convert a torch.save state dict to a checkpoint")
-    p.add_argument("--arch", required=True)
+    p.add_argument("--arch", required=True, help="architecture name (see 'list models')")
     p.add_argument("--weights", required=True, help="a .pth state dict (read with weights_only)")
-    p.add_argument("--out", required=True)
-    p.add_argument("--dataset", default="")
-    p.add_argument("--arch-kw", nargs="*", metavar="KEY=VALUE")
+    p.add_argument("--out", required=True, help="checkpoint path stem (.safetensors + .json)")
+    p.add_argument("--dataset", default="",
+                   help="the dataset the weights were trained on, for the card (default: none)")
+    p.add_argument("--arch-kw", type=key_value_list, action=CommaList, default=None,
+                   metavar="KEY=VALUE,...",
+                   help="constructor options, comma-separated (default: the architecture's own)")
     p.set_defaults(func=cmd_import_weights)
 
     p = sub.add_parser("build-zoo", parents=[CHECKPOINTS(), PROGRESS()],
                        help="train every missing checkpoint of the embedded zoo")
-    p.add_argument("--only", nargs="*", help="glob patterns of checkpoint names")
-    p.add_argument("--state-dir", default="runs")
+    p.add_argument("--only", type=names, action=CommaList, default=None, metavar="A,B",
+                   help="comma-separated glob patterns of checkpoint names (default: every entry)")
+    p.add_argument("--state-dir", default="runs", help="where resumable training state goes")
     p.add_argument("--force", action="store_true", help="retrain entries that exist")
-    p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print what would be trained and the recorded hours; train nothing")
     p.set_defaults(func=cmd_build_zoo)

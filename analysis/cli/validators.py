@@ -4,7 +4,8 @@ Each validator (``positive_int``, ``non_negative_float``, ``device_name``, ``tas
 ``dataset_spec`` ...) raises ``argparse.ArgumentTypeError`` so that argparse names the option;
 :class:`OneLineParser` prints that as one line, without the usage block. The checks behind them
 (``check_device``, ``check_task_spec``, ``check_dataset_spec``, ``check_existing_dir``) raise
-the project's one-sentence errors.
+the project's one-sentence errors. The parser class itself is
+:class:`analysis.cli.vocabulary.OneLineParser`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..data.datasets import DATASETS, split_dataset_spec
 from ..data.sampling import Sample
 from ..data.tasks import create_task
 from ..errors import InputError, RAExplorerError, close_names_hint
+from .vocabulary import list_of, split_specs
 
 
 def _argtype(check):
@@ -55,7 +57,7 @@ def positive_int(text: str) -> int:
 
 @_argtype
 def sample_limit(text: str):
-    """``--limit N``: a whole number >= 1 asking for a seeded class-stratified sample of N
+    """``--sample N``: a whole number >= 1 asking for a seeded class-stratified sample of N
     images (:class:`~analysis.data.sampling.Sample`)."""
     return Sample(check_number(_parse_int(text, "the value"), "the value", int, low=1))
 
@@ -155,8 +157,16 @@ def check_existing_dir(path: str) -> str:
 existing_dir = _argtype(check_existing_dir)
 
 
-class OneLineParser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line (``--help`` still shows the usage)."""
 
-    def error(self, message: str):
-        self.exit(2, f"error: {self.prog}: {message.rstrip('.')} (see '{self.prog} --help').\n")
+def _whole_numbers(text: str) -> list[int]:
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    try:
+        return [int(t) for t in items]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"Cannot read {text!r}; write a comma-separated list of "
+                                         "whole numbers.") from None
+
+
+whole_numbers = _whole_numbers                 # --indices 0,1,2
+names = list_of(str)                           # --classifiers a,b
+task_list = list_of(task_spec, split_specs)    # --tasks sr,denoise:sigma=0.2,jpeg

@@ -6,8 +6,8 @@
 ``categories``  class subsets relabelled 0..k-1 (the ``categories`` option: halves a / b fixed
                 by seed, or class indices)
 ``canvases``    detection canvases made from a classification dataset (the ``canvas`` kind)
-``batches``     iteration in batches (shuffles, ``--limit`` samples, shards per rank)
-``sampling``    ``--limit N`` as a seeded class-stratified sample
+``batches``     iteration in batches (shuffles, ``--sample`` samples, shards per rank)
+``sampling``    ``--sample N`` as a seeded class-stratified sample
 ``folders``     each dataset's folder name and results folder
 ``tasks``       degradations by name (sr, denoise, jpeg, their randomized versions, compound),
                 deterministic per image index in evaluation.

@@ -1,4 +1,4 @@
-"""Iteration over a dataset through the protocol: seeded shuffles, ``--limit`` samples and
+"""Iteration over a dataset through the protocol: seeded shuffles, ``--sample`` samples and
 shards per rank, in batches."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ def iterate_batches(dataset: Dataset, batch_size: int, shuffle: bool = False, se
     """Yield ``(images (B, C, H, W), labels (B,), indices (B,))`` batches through the protocol.
 
     ``limit`` keeps the first ``limit`` images, or a seeded class-stratified sample of that
-    many for a :class:`~analysis.data.sampling.Sample` (``--limit``), before shuffling;
+    many for a :class:`~analysis.data.sampling.Sample` (``--sample``), before shuffling;
     ``rank``/``world_size`` shard the indices the way DistributedSampler does (padding by
     repetition). ``num_workers`` is accepted for callers and unused.
     """

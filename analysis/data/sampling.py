@@ -1,8 +1,8 @@
-"""``--limit N``: a seeded, class-stratified sample of N images instead of the first N.
+"""``--sample N``: a seeded, class-stratified sample of N images instead of the first N.
 
 Datasets such as ImageFolder list their images class by class, so the first N images may
-cover only some classes (``--limit 40`` on a 4-class folder measured 2 of them). A
-:class:`Sample` is the count a user typed after ``--limit``; the functions that take
+cover only some classes (``--sample 40`` on a 4-class folder measured 2 of them). A
+:class:`Sample` is the count a user typed after ``--sample``; the functions that take
 ``limit`` read it through :func:`limited_indices`, which turns a ``Sample`` into a
 stratified sample and a plain int into the first N images. Internal defaults (the
 quality tables' first 2,000 test images, validation images per epoch) stay plain ints,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..analyses.boundary_defaults import MAX_DIST, TOL
 from ..analyses.boundary_maps import (
     adaptive_decision_map,
     agreement_matrix,
@@ -29,9 +30,6 @@ from ..pipeline.backends import channels_last_copy
 from ..pipeline.runner import processor_views
 from .encoders import to_numpy
 
-# extents offered, as multiples of ||x_RA - x|| (log-spaced: each about 1.6x the last)
-EXTENT_MULTIPLES = (1.0, 1.5, 2.5, 4.0, 6.0, 10.0, 16.0, 25.0, 40.0)
-DEFAULT_EXTENT_MULTIPLE = 4.0
 PICKERS = ("Table 17 selection", "RA fixed it", "by index")
 
 
@@ -125,7 +123,7 @@ LOOKAHEAD, BISECT_DEPTH = 8, 3
 
 @torch.no_grad()
 def image_boundary_distances(plane: Plane, classifiers: dict[str, torch.nn.Module],
-                             max_dist: float = 30.0, tol: float = 1e-3,
+                             max_dist: float = MAX_DIST, tol: float = TOL,
                              seed: int = 0) -> list[dict]:
     """BD of each classifier (name -> model) at x along d_RA and along the random direction Table 17 uses for
     this image (a unit Gaussian seeded by (seed, index)); a search that finds no crossing
@@ -182,9 +180,6 @@ def picker_indices(picker: str, classifiers: list[str], plain: str, ra: str, n_i
         return found, (f"{len(found):,} images {classifiers[0]} gets right on {ra} and wrong "
                        f"on {plain}, from {where}")
     raise RAExplorerError(f"Unknown image picker {picker!r}; use one of {', '.join(PICKERS)}.")
-
-
-DEFAULT_RESOLUTION = 128
 
 
 @dataclass

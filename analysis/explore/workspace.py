@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..analyses.boundary_defaults import EXTENT_MULTIPLE, MAP_RESOLUTION
 from ..analyses.evaluate import report_tasks
 from ..config import EMBEDDED_DATASET
 from ..data.folders import results_dir
@@ -28,8 +29,6 @@ from ..zoo.catalogue import classifier_cards, main_processors
 from .encoders import to_numpy
 from .gallery import read_table_once, select, shipped_table
 from .plane import (
-    DEFAULT_EXTENT_MULTIPLE,
-    DEFAULT_RESOLUTION,
     PICKERS,
     DefaultView,
     Plane,
@@ -210,8 +209,8 @@ class Workspace(Setting):
             return None
         index = int(found[0]) if len(found) else 0
         return DefaultView(index, list(chosen),
-                           extent_for(DEFAULT_EXTENT_MULTIPLE, self.plane(index).ra_length),
-                           DEFAULT_RESOLUTION)
+                           extent_for(EXTENT_MULTIPLE, self.plane(index).ra_length),
+                           MAP_RESOLUTION)
 
     @torch.no_grad()
     def outputs_for(self, clean: torch.Tensor, lq: torch.Tensor,

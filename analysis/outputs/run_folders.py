@@ -1,10 +1,11 @@
 """Where a run writes its result files: results/ only for the full protocol, else a run folder.
 
 The shipped numbers in results/ are what README and the app show, so only a run with the full
-protocol (the verb's protocol options at their defaults: no ``--limit``, default selection and
-seeds) may rewrite them. Any other run writes to ``runs/<verb>/<UTC time stamp>/`` (or the
-``--out`` folder the user names) and says where. Results of a dataset other than the embedded
-default live under ``results/datasets/<slug>/`` (:func:`analysis.data.folders.results_dir`).
+protocol (the verb's protocol options at their defaults: no ``--sample``, the default
+``--first``, selection and seeds) may rewrite them. Any other run writes to
+``runs/<verb>/<UTC time stamp>/`` (or the ``--out`` folder the user names) and says where.
+Results of a dataset other than the embedded default live under ``results/datasets/<slug>/``
+(:func:`analysis.data.folders.results_dir`).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def destination(verb: str, dataset: str, departures: list[str], out=None) -> Des
         verb: the CLI verb (names the run folder).
         dataset: the dataset spec the result was measured on (scopes results/).
         departures: the protocol options that differ from the full protocol, as the user typed
-            them (``["--limit 100"]``); empty for the full protocol.
+            them (``["--sample 100"]``); empty for the full protocol.
         out: a folder the user named (``--out``): used as given.
     """
     full = not departures

@@ -134,7 +134,7 @@ def stream(task, processors: dict[str, torch.nn.Module], dataset, device, batch_
         device: where the networks run.
         batch_size: images per batch.
         limit: the first ``limit`` images only, or for a :class:`~analysis.data.sampling.Sample`
-            (``--limit``) a seeded class-stratified sample of that many (ignored when
+            (``--sample``) a seeded class-stratified sample of that many (ignored when
             ``indices`` is given).
         indices: the dataset indices to run, in this order.
         seed: seed of the per-index degradations.

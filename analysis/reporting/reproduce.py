@@ -1,4 +1,4 @@
-"""``python -m analysis results``: re-measure every task of the zoo on the full test split and
+"""``python -m analysis reproduce``: re-measure every task of the zoo on the full test split and
 rewrite results/: per task the raw evaluation (``evaluate_<task>.json``), the per-image record
 table and the quality table, then the RA paper's tables (:mod:`.tables`) and, on request, the
 paper figures (:mod:`.paper.shipped`). A task whose saved evaluation was measured on the

@@ -177,7 +177,7 @@ def write_results(results: list[dict], out_dir: Path | None = None, source: str 
         path.write_text(json.dumps(result, indent=2) + "\n")
         written.append(path)
     header = ("Accuracy in % with 95 % Wilson intervals over test images; PSNR / SSIM are means "
-              "over the same images. Produced by `python -m analysis results`.\n")
+              "over the same images. Produced by `python -m analysis reproduce`.\n")
     tables = {
         "table1.md": "# Table 1 analog: accuracy of each method on each classifier\n\n" + header
         + "\n" + "\n\n".join(format_table1(r) for r in results),

@@ -133,7 +133,7 @@ def train_classifier(arch: str, dataset: str = EMBEDDED_DATASET, out: str = "che
     check_classifier(arch)
     if alp > 0 and adv_eps <= 0:
         raise RAExplorerError("Adversarial logit pairing (--alp) pairs clean and adversarial "
-                              "images; give --adv-eps > 0 too.")
+                              "images; give --pgd-eps > 0 too.")
     run = start(dataset, data_root, device, seed)
     dev, val_set = run.device, run.val_set
     kwargs = classifier_kwargs(arch, run.info, arch_kwargs)

@@ -94,7 +94,7 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
             raise RAExplorerError(f"The recognizer {recognizer} is a {rec_card['kind']}, "
                                   "not a classifier.")
     if spec.needs_recognizer and rec is None:
-        raise RAExplorerError(f"Method {method!r} needs --recognizer (a classifier checkpoint).")
+        raise RAExplorerError(f"Method {method!r} needs --classifier (a classifier checkpoint).")
     if spec.needs_robust and not (rec_card.get("training") or {}).get("adversarial"):
         raise RAExplorerError(f"Method {method!r} needs an adversarially trained recognizer, but "
                               f"the card of {recognizer} records standard training.")

@@ -191,8 +191,9 @@ def ra_sources(cards: list[dict]) -> dict[str, int]:
     return counts
 
 
-def ra_source(cards: list[dict], choice: str | None = None, what: str = "these processors") -> str | None:
-    """The RA source classifier the cards name: ``choice`` (``--source``) if given and named
+def ra_source(cards: list[dict], choice: str | None = None, what: str = "these processors",
+              option: str = "--classifier") -> str | None:
+    """The RA source classifier the cards name: ``choice`` (``option``) if given and named
     by an RA card; else the source most RA processors were trained through (the main RA
     processor and its lambda sweep; a transfer variant has one card per source); None
     when no RA card names one. A tie between sources needs ``choice``.
@@ -209,7 +210,7 @@ def ra_source(cards: list[dict], choice: str | None = None, what: str = "these p
     top = sorted(s for s, n in counts.items() if n == best)
     if len(top) > 1:
         raise RAExplorerError(f"The RA processors of {what} were trained through "
-                              f"{', '.join(top)} equally often; choose one with --source.")
+                              f"{', '.join(top)} equally often; choose one with {option}.")
     return top[0]
 
 
@@ -218,7 +219,7 @@ def task_ra_source(task_spec: str, dataset: str, folder=None, choice: str | None
     """:func:`ra_source` of the processor cards of ``task_spec`` on ``dataset``; one sentence
     naming ``option`` when the cards name none."""
     _, procs = select_models(task_spec, dataset, folder)
-    source = ra_source(procs, choice, what=f"task {task_spec}")
+    source = ra_source(procs, choice, what=f"task {task_spec}", option=option)
     if source is None:
         raise RAExplorerError(f"No RA processor of task {task_spec} on {dataset} names a source "
                               f"classifier; pass {option} CLASSIFIER.")

@@ -232,7 +232,7 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device | None =
     card_path, _ = checkpoint_paths(path)
     if kind and card["kind"] != kind:
         raise CheckpointError(f"{card['name']} is a {card['kind']} checkpoint, not a {kind}; "
-                              f"choose a {kind} (see 'python -m analysis zoo').")
+                              f"choose a {kind} (see 'python -m analysis list checkpoints').")
     weights_path = card_path.with_name(card["weights"].get("file", card_path.stem + ".safetensors"))
     interrupted = saving_marker(card_path).exists()
     if not weights_path.exists() and interrupted:

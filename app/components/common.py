@@ -103,5 +103,5 @@ def commands_for(command: str) -> list[str]:
     zoo = folder()
     return [f"python -m analysis train-classifier --arch resnet20 --out {zoo}/resnet20",
             f"python -m analysis train-processor --task sr --method plain --out {zoo}/sr-plain",
-            f"python -m analysis train-processor --task sr --method ra --recognizer "
+            f"python -m analysis train-processor --task sr --method ra --classifier "
             f"{zoo}/resnet20 --out {zoo}/sr-ra"]

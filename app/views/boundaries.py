@@ -6,6 +6,7 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
+from analysis.analyses.boundary_defaults import EXTENT_MULTIPLE, EXTENT_MULTIPLES, MAP_RESOLUTION
 from analysis.analyses.boundary_search import describe_schedule
 from analysis.analyses.boundary_table import DIRECTIONS, empty_selection_note, estimate_text
 from analysis.data.tasks import task_slug
@@ -13,9 +14,6 @@ from analysis.errors import RAExplorerError
 from analysis.explore.encoders import enlarge_png
 from analysis.explore.map_view import legend_html, map_pixels, plane_point_at
 from analysis.explore.plane import (
-    DEFAULT_EXTENT_MULTIPLE,
-    DEFAULT_RESOLUTION,
-    EXTENT_MULTIPLES,
     PICKERS,
     extent_for,
     point_predictions,
@@ -71,14 +69,14 @@ with c2:
 index = int(index)
 plane = ws.plane(index)
 c1, c2, c3 = st.columns(3)
-multiple = c1.select_slider("Extent (× ‖x_RA − x‖)", EXTENT_MULTIPLES, DEFAULT_EXTENT_MULTIPLE,
+multiple = c1.select_slider("Extent (× ‖x_RA − x‖)", EXTENT_MULTIPLES, EXTENT_MULTIPLE,
                             key="bd_multiple",
                             help="Log-spaced zoom steps; the RA output sits at 1 / this of "
                                  "the half-width.")
 override = c2.number_input("or a fixed extent (±, [0,1]-pixel L2; 0 = relative)", 0.0, 100.0,
                            0.0, 0.5, key="bd_extent")
 extent = float(override) if override > 0 else extent_for(multiple, plane.ra_length)
-resolution = c3.select_slider("Resolution", [32, 48, 64, 96, 128], DEFAULT_RESOLUTION,
+resolution = c3.select_slider("Resolution", [32, 48, 64, 96, 128], MAP_RESOLUTION,
                               key="bd_resolution")
 
 
@@ -198,7 +196,7 @@ st.subheader("Table 17 analog")
 report = result(f"boundaries_{task_slug(task)}_{chosen[0]}_{chosen[1]}.json")
 if report is None:
     missing("the boundary-distance table for this pair",
-            f"python -m analysis boundaries --task {task.split(':')[0]} --source {chosen[0]} "
+            f"python -m analysis bd --task {task.split(':')[0]} --source {chosen[0]} "
             f"--target {chosen[1]}")
 else:
     rows = []

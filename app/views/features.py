@@ -44,7 +44,7 @@ classifier = st.selectbox("Classifier", measured + [n for n in names if n not in
 report = result(f"features_{task_slug(task)}_{classifier}.json")
 if report is None:
     missing("the feature report for this task and classifier",
-            f"python -m analysis features --task {task.split(':')[0]} --classifier {classifier}")
+            f"python -m analysis tsne --task {task.split(':')[0]} --classifier {classifier}")
     st.stop()
 
 class_names = report["class_names"]

@@ -73,7 +73,7 @@ else:
         show_source(f"evaluate_{slug}.json", saved)
     else:
         st.info(f"results/evaluate_{slug}.json is not there yet (run `python -m analysis "
-                "results`); you can compute the matrix here on part of the test split.")
+                "reproduce`); you can compute the matrix here on part of the test split.")
 if evaluation is not None:
     st.subheader("Accuracy matrix")
     st.plotly_chart(accuracy_heatmap(evaluation), key="metrics_accuracy")
@@ -84,7 +84,7 @@ if evaluation is not None:
         others = [c for c in evaluation["classifiers"] if c not in ra_sources(evaluation["rows"])]
         other = others[0] if others else "resnet32"
         missing("RA processors trained on several source classifiers (and a plain one)",
-                f"python -m analysis train-processor --task {prefix} --method ra --recognizer "
+                f"python -m analysis train-processor --task {prefix} --method ra --classifier "
                 f"{folder()}/{other} --out {folder()}/{prefix}-ra-src-{other}")
     else:
         st.plotly_chart(fig, key="metrics_transfer")
@@ -101,7 +101,7 @@ if evaluation is not None:
     if fig is None:
         prefix = task.split(":")[0]
         missing(f"RA processors with source {source} at several lambdas",
-                f"python -m analysis train-processor --task {prefix} --method ra --recognizer "
+                f"python -m analysis train-processor --task {prefix} --method ra --classifier "
                 f"{folder()}/{source} --lambda 0.1 --out {folder()}/{prefix}-ra-lam0.1")
     else:
         st.plotly_chart(fig, key="metrics_lambda")
@@ -151,7 +151,7 @@ st.subheader("Fix the image or fix the recognizer")
 sides = result("recognizers.json")
 if sides is None:
     missing("the comparison of RA processing with the recognizer-side classifiers",
-            "python -m analysis recognizers")
+            "python -m analysis recognizer-side")
 else:
     from analysis.analyses.recognizer_side import INPUT_LABELS, cell_text, mce_text
 

@@ -56,9 +56,9 @@ def test_boundary_report_on_the_tiny_zoo(tiny_zoo):
 
 
 def test_boundaries_cli_matrix_and_saved_copy(tiny_zoo, tmp_path, capsys):
-    assert main(["boundaries", "--task", "sr", "--matrix", "--dataset", SYNTH, "--checkpoints",
-                 str(tiny_zoo), "--limit", "6", "--all-images", "--max-dist", "5", "--tol", "0.05",
-                 "--steps", "5", "--schedule", "uniform", "--out", str(tmp_path), "--json",
+    assert main(["bd", "--task", "sr", "--matrix", "--dataset", SYNTH, "--checkpoints",
+                 str(tiny_zoo), "--sample", "6", "--all-images", "--max-dist", "5", "--tol", "0.05",
+                 "--scan-steps", "5", "--schedule", "uniform", "--out", str(tmp_path), "--json",
                  "--no-progress"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert len(doc["pairs"]) == 6  # 3 classifiers, ordered pairs
@@ -69,7 +69,7 @@ def test_boundaries_cli_matrix_and_saved_copy(tiny_zoo, tmp_path, capsys):
 
 
 def test_missing_processor_is_one_sentence(tiny_zoo, capsys):
-    assert main(["boundaries", "--task", "denoise", "--source", "clf-a", "--target", "clf-b",
+    assert main(["bd", "--task", "denoise", "--source", "clf-a", "--target", "clf-b",
                  "--dataset", SYNTH, "--checkpoints", str(tiny_zoo), "--no-save"]) == 2
     assert "denoise-plain" in capsys.readouterr().err
 
@@ -84,9 +84,9 @@ def _run(args, nproc, tmp_path):
 
 
 def test_two_processes_give_the_same_table_as_one(tiny_zoo, tmp_path):
-    args = ["boundaries", "--task", "sr", "--source", "clf-a", "--target", "clf-b",
-            "--dataset", SYNTH, "--checkpoints", str(tiny_zoo), "--all-images", "--limit", "10",
-            "--max-dist", "8", "--tol", "0.01", "--steps", "8", "--device", "cpu", "--json",
+    args = ["bd", "--task", "sr", "--source", "clf-a", "--target", "clf-b",
+            "--dataset", SYNTH, "--checkpoints", str(tiny_zoo), "--all-images", "--sample", "10",
+            "--max-dist", "8", "--tol", "0.01", "--scan-steps", "8", "--device", "cpu", "--json",
             "--no-save", "--no-progress"]
     one, two = _run(args, 1, tmp_path), _run(args, 2, tmp_path)
     assert one["world_size"] == 1 and two["world_size"] == 2

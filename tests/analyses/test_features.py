@@ -63,24 +63,24 @@ def test_feature_report_on_the_tiny_zoo(tiny_zoo):
 
 
 def test_features_cli(tiny_zoo, tmp_path, capsys):
-    assert main(["features", "--task", "sr", "--classifier", "clf-b", "--n", "20", "--dataset",
+    assert main(["tsne", "--task", "sr", "--classifier", "clf-b", "--sample", "20", "--dataset",
                  SYNTH, "--checkpoints", str(tiny_zoo), "--out", str(tmp_path)]) == 0
     assert "| sr-ra |" in capsys.readouterr().out
     saved = json.loads((tmp_path / "features_sr_scale4_clf-b.json").read_text())
     assert saved["n_images"] == 20
     # a chosen subset of processors; an unknown name is one sentence, not a traceback
-    assert main(["features", "--task", "sr", "--classifier", "clf-b", "--n", "20", "--dataset",
+    assert main(["tsne", "--task", "sr", "--classifier", "clf-b", "--sample", "20", "--dataset",
                  SYNTH, "--checkpoints", str(tiny_zoo), "--out", str(tmp_path),
                  "--processors", "sr-ra"]) == 0
     saved = json.loads((tmp_path / "features_sr_scale4_clf-b.json").read_text())
     assert saved["sources"] == [HQ, LQ, "sr-ra"]
     capsys.readouterr()
-    assert main(["features", "--task", "sr", "--checkpoints", str(tiny_zoo), "--dataset", SYNTH,
+    assert main(["tsne", "--task", "sr", "--checkpoints", str(tiny_zoo), "--dataset", SYNTH,
                  "--classifier", "clf-b", "--out", str(tmp_path), "--processors", "sr-nope"]) != 0
     assert "No processor sr-nope" in capsys.readouterr().err
     # a task whose file name holds a dot (sigma 0.1) keeps its whole name
-    assert main(["features", "--task", "denoise", "--checkpoints", str(tiny_zoo), "--dataset",
-                 SYNTH, "--classifier", "clf-b", "--n", "20", "--out", str(tmp_path)]) == 0
+    assert main(["tsne", "--task", "denoise", "--checkpoints", str(tiny_zoo), "--dataset",
+                 SYNTH, "--classifier", "clf-b", "--sample", "20", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "features_denoise_sigma0.1_clf-b.json").exists()
     assert (tmp_path / "features_denoise_sigma0.1_clf-b.md").exists()
 

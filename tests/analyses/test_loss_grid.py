@@ -100,7 +100,7 @@ def test_cli_limited_run_goes_to_runs(tiny_zoo, grid, capsys):
 
     code = main(["loss-grid", "--dataset", SYNTH, "--checkpoints", str(tiny_zoo),
                  "--grid-folder", str(grid), "--metrics", "psnr,ssim",
-                 "--evaluators", "clf-a,clf-robust", "--limit", "30", "--quality-limit", "20",
+                 "--classifiers", "clf-a,clf-robust", "--first", "30", "--quality-first", "20",
                  "--no-progress", "--json"])
     assert code == 0
     out = capsys.readouterr()
@@ -123,7 +123,7 @@ def test_the_collection_is_listed_by_zoo_and_shown_on_request(zoo_with_grid, cap
     from analysis.cli.main import main
     from analysis.explore.workspace import Workspace
 
-    assert main(["zoo", "--checkpoints", str(zoo_with_grid), "--json"]) == 0
+    assert main(["list", "checkpoints", "--checkpoints", str(zoo_with_grid), "--json"]) == 0
     cards = {c["name"]: c for c in json.loads(capsys.readouterr().out)}
     assert cards["sr-ep-b"]["collection"] == "loss-grid"
     assert cards["sr-ep-b"]["training"]["layer_weights"] == [0.2, 0.02]

@@ -35,7 +35,7 @@ def test_default_metrics_include_the_zoo_variants(tiny_zoo):
 
 def test_quality_cli_writes_a_copy_in_results(tiny_zoo, tmp_path, capsys):
     assert main(["quality", "--task", "sr", "--dataset", SYNTH, "--checkpoints", str(tiny_zoo),
-                 "--metrics", "psnr,gmsd", "--limit", "8", "--out", str(tmp_path), "--json",
+                 "--metrics", "psnr,gmsd", "--first", "8", "--out", str(tmp_path), "--json",
                  "--no-progress"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["n_images"] == 8
@@ -44,7 +44,7 @@ def test_quality_cli_writes_a_copy_in_results(tiny_zoo, tmp_path, capsys):
     assert (tmp_path / "quality_sr_scale4.md").read_text().startswith("Quality on task sr:scale=4")
     # a task whose file name holds a dot (sigma 0.1) keeps its whole name
     assert main(["quality", "--task", "denoise", "--dataset", SYNTH, "--checkpoints",
-                 str(tiny_zoo), "--metrics", "psnr", "--limit", "8", "--out", str(tmp_path),
+                 str(tiny_zoo), "--metrics", "psnr", "--first", "8", "--out", str(tmp_path),
                  "--no-progress"]) == 0
     assert {p.name for p in tmp_path.glob("quality_denoise*")} == {
         "quality_denoise_sigma0.1.json", "quality_denoise_sigma0.1.md"}
@@ -57,6 +57,6 @@ def test_unknown_metric_name_in_the_cli(tiny_zoo, capsys):
 
 
 def test_metrics_listing_cli(tiny_zoo, capsys):
-    assert main(["metrics", "--checkpoints", str(tiny_zoo), "--json"]) == 0
+    assert main(["list", "metrics", "--checkpoints", str(tiny_zoo), "--json"]) == 0
     names = {m["name"] for m in json.loads(capsys.readouterr().out)}
     assert "rlpips-clf-robust" in names and "uqi" in names

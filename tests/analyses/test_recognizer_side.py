@@ -66,8 +66,8 @@ def test_cli_limited_run_writes_records_and_table_to_runs(zoo, capsys):
 
     from analysis.cli.main import main
 
-    code = main(["recognizers", "--dataset", SYNTH, "--checkpoints", str(zoo), "--vanilla",
-                 "clf-a", "--degradations", "sr,compound", "--limit", "20", "--no-progress",
+    code = main(["recognizer-side", "--dataset", SYNTH, "--checkpoints", str(zoo), "--classifier",
+                 "clf-a", "--tasks", "sr,compound", "--first", "20", "--no-progress",
                  "--json"])
     assert code == 0
     out = capsys.readouterr()
@@ -104,12 +104,12 @@ def test_evaluate_takes_a_recognizer_side_classifier_by_name(zoo, capsys):
     from analysis.cli.main import main
 
     assert main(["evaluate", "--task", "sr", "--dataset", SYNTH, "--checkpoints", str(zoo),
-                 "--limit", "12", "--classifiers", "aug,clf-a", "--json", "--no-progress"]) == 0
+                 "--sample", "12", "--classifiers", "aug,clf-a", "--json", "--no-progress"]) == 0
     import json
 
     report = json.loads(capsys.readouterr().out)
     assert report["classifiers"] == ["aug", "clf-a"]          # the order given
     assert main(["evaluate", "--task", "sr", "--dataset", SYNTH, "--checkpoints", str(zoo),
-                 "--limit", "12", "--classifiers", "augg", "--no-progress"]) != 0
+                 "--sample", "12", "--classifiers", "augg", "--no-progress"]) != 0
     err = capsys.readouterr().err
     assert "No classifier augg" in err and "'aug'" in err

@@ -6,7 +6,7 @@ test-artifacts/boundaries_*.png."""
 import numpy as np
 import pytest
 
-from analysis.explore.plane import DEFAULT_RESOLUTION
+from analysis.analyses.boundary_defaults import MAP_RESOLUTION
 from tests.app.browser_support import (
     ARTIFACTS,
     MAP_IMAGES,
@@ -30,7 +30,7 @@ def test_a_click_marks_the_grid_point_and_shows_its_image(app_url, browser):
     page = browser.new_page(viewport={"width": 1440, "height": 900})
     page.goto(f"{app_url}/boundaries")
     wait_interactive(page, "Decision boundaries")
-    res = DEFAULT_RESOLUTION                          # the page opens on it
+    res = MAP_RESOLUTION                              # the page opens on it
     first = page.locator(MAP_IMAGES).first
     box = first.bounding_box()
     fx, fy = 0.23, 0.71                               # a point away from the two fixed markers

@@ -71,16 +71,16 @@ def own(request, tmp_path_factory):
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     zoo = base / "zoo"
-    small = ["--epochs", "1", "--max-steps", "2", "--batch-size", "8", "--val-limit", "8",
+    small = ["--epochs", "1", "--max-steps", "2", "--batch-size", "8", "--val-first", "8",
              "--no-progress", "--state-dir", str(base / "runs")]
     assert main(["train-classifier", "--arch", "resnet20", "--arch-kw", "width=4",
                  "--out", str(zoo / "r20own"), *small]) == 0
     assert main(["train-classifier", "--arch", "vgg11-bn", "--arch-kw", "width_mult=0.125",
                  "--out", str(zoo / "vggown"), *small]) == 0
     for method in ("plain", "ra"):
-        extra = ["--recognizer", str(zoo / "r20own"), "--lambda", "0.1"] if method == "ra" else []
+        extra = ["--classifier", str(zoo / "r20own"), "--lambda", "0.1"] if method == "ra" else []
         assert main(["train-processor", "--task", "sr", "--method", method, "--arch-kw",
-                     "channels=8", "blocks=1", "--out", str(zoo / f"sr-{method}"),
+                     "channels=8,blocks=1", "--out", str(zoo / f"sr-{method}"),
                      *extra, *small]) == 0
     yield {"spec": spec, "zoo": zoo, "results": results, "env": env,
            "before": _top_level_digests(results)}
@@ -94,10 +94,10 @@ def test_every_verb_computes_on_the_named_dataset(own, capsys):
     evaluation = json.loads(capsys.readouterr().out)
     assert evaluation["dataset"] != "fashion-mnist" and evaluation["classifiers"] == ["r20own", "vggown"]
     verbs = [["quality", "--task", "sr"],
-             ["boundaries", "--task", "sr", "--target", "vggown", "--all-images",
-              "--schedule", "uniform", "--steps", "4", "--max-dist", "4", "--tol", "0.1"],
-             ["features", "--task", "sr", "--n", "12", "--backend", "sklearn"],
-             ["results"],
+             ["bd", "--task", "sr", "--target", "vggown", "--all-images",
+              "--schedule", "uniform", "--scan-steps", "4", "--max-dist", "4", "--tol", "0.1"],
+             ["tsne", "--task", "sr", "--sample", "12", "--backend", "sklearn"],
+             ["reproduce"],
              ["figure", "examples", "--task", "sr", "--indices", "0,1", "--out",
               str(own["results"].parent / "fig.png")]]
     for argv in verbs:

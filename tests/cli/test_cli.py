@@ -13,7 +13,7 @@ def test_evaluate_json_on_stdout(tiny_zoo, capsys):
 
 def test_evaluate_all_tasks_text(tiny_zoo, capsys):
     assert main(["evaluate", "--dataset", SYNTH, "--checkpoints", str(tiny_zoo),
-                 "--no-progress", "--limit", "10"]) == 0
+                 "--no-progress", "--sample", "10"]) == 0
     out = capsys.readouterr().out
     for spec in ("sr:scale=4", "denoise:sigma=0.1", "jpeg:quality=10"):
         assert f"Task {spec}" in out
@@ -21,12 +21,12 @@ def test_evaluate_all_tasks_text(tiny_zoo, capsys):
 
 
 def test_zoo_json_lists_cards(tiny_zoo, capsys):
-    assert main(["zoo", "--checkpoints", str(tiny_zoo), "--json"]) == 0
+    assert main(["list", "checkpoints", "--checkpoints", str(tiny_zoo), "--json"]) == 0
     cards = json.loads(capsys.readouterr().out)
     assert {c["name"] for c in cards} == {"clf-a", "clf-b", "clf-robust", "sr-plain", "sr-ra"}
     ra = next(c for c in cards if c["name"] == "sr-ra")
     assert ra["method"] == "ra" and ra["lambda"] == 0.1 and ra["source"] == "clf-a"
-    assert main(["zoo", "--checkpoints", str(tiny_zoo)]) == 0
+    assert main(["list", "checkpoints", "--checkpoints", str(tiny_zoo)]) == 0
     assert "sr-ra" in capsys.readouterr().out
 
 
@@ -39,11 +39,11 @@ def test_zoo_lists_the_bases_and_collections_with_their_folder(tiny_zoo, tmp_pat
         (zoo / folder).mkdir()
         for suffix in (".json", ".safetensors"):
             shutil.move(zoo / f"{name}{suffix}", zoo / folder / f"{name}{suffix}")
-    assert main(["zoo", "--checkpoints", str(zoo), "--json"]) == 0
+    assert main(["list", "checkpoints", "--checkpoints", str(zoo), "--json"]) == 0
     where = {c["name"]: c["collection"] for c in json.loads(capsys.readouterr().out)}
     assert where["clf-a"] == "bases" and where["clf-b"] == "recognizers"
     assert where["sr-plain"] is None
-    assert main(["zoo", "--checkpoints", str(zoo), "--json", "--no-collections"]) == 0
+    assert main(["list", "checkpoints", "--checkpoints", str(zoo), "--json", "--no-collections"]) == 0
     assert "clf-a" not in {c["name"] for c in json.loads(capsys.readouterr().out)}
 
 
@@ -87,12 +87,12 @@ def test_update_cards_writes_measured_test_figures(tiny_zoo, tmp_path, capsys):
     from analysis.zoo.checkpoints import load_checkpoint
     load_checkpoint(folder / "sr-ra")  # the weights still match the edited card
     assert main(["evaluate", "--task", "sr", "--dataset", SYNTH, "--checkpoints", str(folder),
-                 "--update-cards", "--limit", "5", "--no-progress"]) == 2
+                 "--update-cards", "--sample", "5", "--no-progress"]) == 2
 
 
 def test_robustness_reports_clean_and_pgd_accuracy(tiny_zoo, capsys):
     assert main(["robustness", "--classifier", "clf-robust", "--checkpoints", str(tiny_zoo),
-                 "--steps", "3", "--limit", "16", "--json"]) == 0
+                 "--pgd-steps", "3", "--first", "16", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["eps"] == 0.5 and out["images"] == 16 and out["units"] == "[0,1]-pixel L2"
     assert out["robust_accuracy"] <= out["clean_accuracy"] + 1e-9

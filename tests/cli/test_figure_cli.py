@@ -1,4 +1,4 @@
-"""``python -m analysis figure`` and the figures ``python -m analysis results`` draws."""
+"""``python -m analysis figure`` and the figures ``python -m analysis reproduce`` draws."""
 
 import io
 import json
@@ -62,7 +62,7 @@ def test_bad_input_is_one_sentence_with_exit_2(args, message, tiny_zoo, tmp_path
 
 def test_results_draws_the_paper_figures_into_results_figures(tiny_zoo, tmp_path, capsys):
     out = tmp_path / "res"
-    assert main(["results", "--dataset", SYNTH, "--checkpoints", str(tiny_zoo), "--out", str(out),
+    assert main(["reproduce", "--dataset", SYNTH, "--checkpoints", str(tiny_zoo), "--out", str(out),
                  "--no-progress"]) == 0
     figures = out / "figures"
     for stem in ("examples_sr_scale4_clf-a", "boundary-maps_sr_scale4", "quality_sr_scale4"):

@@ -312,7 +312,7 @@ def test_limit_takes_a_stratified_sample_that_covers_every_class(tmp_path):
 
 
 def test_limit_on_the_command_line_is_a_sample():
-    from analysis.cli.options import LIMIT
+    from analysis.cli.options import SAMPLE
 
-    args = LIMIT().parse_args(["--limit", "40"])
-    assert isinstance(args.limit, Sample) and args.limit == 40
+    args = SAMPLE().parse_args(["--sample", "40"])
+    assert isinstance(args.sample, Sample) and args.sample == 40

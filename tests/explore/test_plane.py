@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
+from analysis.analyses.boundary_defaults import EXTENT_MULTIPLES
 from analysis.errors import RAExplorerError
 from analysis.explore.plane import (
-    EXTENT_MULTIPLES,
     extent_for,
     image_boundary_distances,
     plane_maps,

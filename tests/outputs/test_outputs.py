@@ -26,12 +26,15 @@ def tree_digest(folder: Path) -> dict[str, str]:
 def test_departures_name_the_options_that_leave_the_protocol():
     parser = build_parser()
     assert departures(parser.parse_args(["quality", "--task", "sr"])) == []
-    assert departures(parser.parse_args(["quality", "--task", "sr", "--limit", "2000"])) == []
-    assert departures(parser.parse_args(["quality", "--task", "sr", "--limit", "50",
-                                         "--metrics", "psnr"])) == ["--limit 50", "--metrics psnr"]
-    assert departures(parser.parse_args(["boundaries", "--task", "sr", "--target", "x",
+    assert departures(parser.parse_args(["quality", "--task", "sr", "--first", "2000"])) == []
+    assert departures(parser.parse_args(["quality", "--task", "sr", "--first", "50",
+                                         "--metrics", "psnr"])) == ["--first 50", "--metrics psnr"]
+    assert departures(parser.parse_args(["bd", "--task", "sr", "--target", "x",
                                          "--all-images"])) == ["--all-images"]
-    assert departures(parser.parse_args(["features", "--task", "sr", "--n", "100"])) == ["--n 100"]
+    assert departures(parser.parse_args(["tsne", "--task", "sr", "--sample", "100"])) == [
+        "--sample 100"]
+    assert departures(parser.parse_args(["loss-grid", "--classifiers", "a,b"])) == [
+        "--classifiers a,b"]
     # options that only name what is measured (file name) or how fast are not departures
     assert departures(parser.parse_args(["quality", "--task", "sr", "--batch-size", "7"])) == []
 
@@ -53,18 +56,18 @@ def test_destination_full_partial_and_out(tmp_path, monkeypatch):
 
 
 def test_limited_runs_leave_the_shipped_results_byte_identical(capsys):
-    """quality, features, boundaries, robustness and results with a sample of the test split
+    """quality, tsne, bd, robustness and reproduce with a sample of the test split
     write to runs/<verb>/<stamp>/ (here $RA_RUNS, set by conftest), never to results/."""
     shipped = PROJECT_ROOT / "results"
     before = tree_digest(shipped)
     runs = Path(__import__("os").environ["RA_RUNS"])
     commands = [
-        ["quality", "--task", "sr", "--limit", "3", "--metrics", "psnr"],
-        ["features", "--task", "sr", "--n", "30", "--backend", "sklearn"],
-        ["boundaries", "--task", "sr", "--source", "resnet20", "--target", "densenet-bc",
-         "--limit", "20", "--all-images", "--tol", "0.05"],
-        ["robustness", "--classifier", "resnet20-robust", "--limit", "4", "--steps", "2"],
-        ["results", "--limit", "2"],
+        ["quality", "--task", "sr", "--first", "3", "--metrics", "psnr"],
+        ["tsne", "--task", "sr", "--sample", "30", "--backend", "sklearn"],
+        ["bd", "--task", "sr", "--source", "resnet20", "--target", "densenet-bc",
+         "--sample", "20", "--all-images", "--tol", "0.05"],
+        ["robustness", "--classifier", "resnet20-robust", "--first", "4", "--pgd-steps", "2"],
+        ["reproduce", "--sample", "2"],
     ]
     for argv in commands:
         assert main([*argv, "--no-progress"]) == 0, argv
@@ -93,11 +96,11 @@ def test_a_full_protocol_run_on_another_dataset_lands_in_its_own_folder(tiny_zoo
 
 @pytest.mark.parametrize("argv, stem", [
     (["quality", "--task", "sr", "--metrics", "psnr"], "quality_sr_scale4"),
-    (["features", "--task", "sr", "--classifier", "clf-a", "--n", "20", "--backend", "sklearn"],
+    (["tsne", "--task", "sr", "--classifier", "clf-a", "--sample", "20", "--backend", "sklearn"],
      "features_sr_scale4_clf-a"),
-    (["boundaries", "--task", "sr", "--source", "clf-a", "--target", "clf-b", "--all-images",
-      "--limit", "6", "--max-dist", "5", "--tol", "0.05"], "boundaries_sr_scale4_clf-a_clf-b"),
-    (["robustness", "--classifier", "clf-robust", "--steps", "2", "--limit", "8"],
+    (["bd", "--task", "sr", "--source", "clf-a", "--target", "clf-b", "--all-images",
+      "--sample", "6", "--max-dist", "5", "--tol", "0.05"], "boundaries_sr_scale4_clf-a_clf-b"),
+    (["robustness", "--classifier", "clf-robust", "--pgd-steps", "2", "--first", "8"],
      "robustness_clf-robust"),
 ])
 def test_every_result_file_carries_provenance_with_the_checkpoint_hashes(

@@ -373,7 +373,7 @@ def test_the_execution_option_is_checked_and_set_for_the_verb_only(tiny_zoo, mon
 
     monkeypatch.delenv("RA_EXECUTION", raising=False)
     common = ["evaluate", "--task", "sr", "--dataset", SYNTH, "--checkpoints", str(tiny_zoo),
-              "--limit", "12", "--no-progress", "--json"]
+              "--sample", "12", "--no-progress", "--json"]
     with pytest.raises(SystemExit) as stop:
         main([*common, "--execution", "auto,-fold-b"])
     assert stop.value.code == 2

@@ -112,7 +112,7 @@ def test_torchrun_two_processes_write_the_same_record_table(tiny_zoo, tmp_path):
 
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(PROJECT_ROOT)}
     common = ["-m", "analysis", "evaluate", "--task", "sr", "--dataset", SYNTH, "--checkpoints",
-              str(tiny_zoo), "--limit", "35", "--batch-size", "10", "--no-progress", "--json"]
+              str(tiny_zoo), "--sample", "35", "--batch-size", "10", "--no-progress", "--json"]
     one = subprocess.run([sys.executable, *common, "--records", str(tmp_path / "one.parquet")],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert one.returncode == 0, one.stderr[-3000:]

@@ -307,12 +307,26 @@ def test_boundary_maps_mark_plain_and_ra_outputs_and_share_one_legend(tiny_zoo, 
     assert len(ra) == 2 and ra[0]["u"] > 0 and ra[0]["v"] == 0.0
 
 
+def test_boundary_maps_extent_ra_is_a_multiple_of_the_ra_length(tiny_zoo, shipped):
+    """--extent-ra X: the half-width is X * ||x_RA - x|| of the image (the app's unit)."""
+    from analysis.explore.plane import extent_for
+
+    fig = build_figure("boundary-maps", options_for("boundary-maps", shipped, tiny_zoo,
+                                                    indices=[4], extent_ra=2.5))
+    ra_length = next(r["u"] for r in fig.rows if r["panel"] == "RA output")
+    half = extent_for(2.5, ra_length)
+    maps = [r for r in fig.rows if r["panel"] == "map"]
+    assert max(r["u"] for r in maps) == pytest.approx(half, rel=1e-5)
+    assert fig.provenance["images"]["extent"] == half
+    assert fig.provenance["images"]["extent_ra"] == 2.5
+
+
 @pytest.mark.parametrize("kind,kw,message", [
     ("nope", {}, "Unknown figure kind 'nope'"),
     ("lambda", {"classifiers": ["nobody"]}, "Unknown classifier 'nobody'"),
     ("quality", {"task": "jpeg"}, "python -m analysis quality --task jpeg"),
-    ("bd", {"target": "resnet32"}, "python -m analysis boundaries --task sr"),
-    ("tsne", {"classifier": "vgg11-bn"}, "python -m analysis features --task sr --classifier"),
+    ("bd", {"target": "resnet32"}, "python -m analysis bd --task sr"),
+    ("tsne", {"classifier": "vgg11-bn"}, "python -m analysis tsne --task sr --classifier"),
 ])
 def test_bad_input_is_one_sentence_with_the_command(kind, kw, message, shipped):
     from analysis.errors import RAExplorerError

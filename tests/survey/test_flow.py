@@ -100,7 +100,7 @@ def test_image_choices(ws, how):
 
 def test_cli_create_list_summary_tables_and_json(tiny_zoo, url, capsys):
     args = ["--db", url]
-    assert cli_main(["survey", "create", "--name", "c", "--methods", "sr-plain,sr-ra",
+    assert cli_main(["survey", "create", "--name", "c", "--processors", "sr-plain,sr-ra",
                      "--images", "5", "--trials", "6", "--practice", "1", "--dataset", SYNTH,
                      "--checkpoints", str(tiny_zoo), *args]) == 0
     assert "Created study 'c'" in capsys.readouterr().out

@@ -26,10 +26,10 @@ from tests.bad_input import (
 )
 
 CLF_1 = ["train-classifier", "--arch", "resnet20", "--arch-kw", "width=4", "--dataset", SYN,
-         "--batch-size", "32", "--val-limit", "16", "--no-progress", "--epochs", "1"]
+         "--batch-size", "32", "--val-first", "16", "--no-progress", "--epochs", "1"]
 PRO_1 = ["train-processor", "--task", "sr", "--method", "ra", "--lambda", "0.1",
-         "--arch-kw", "channels=4", "blocks=1", "--dataset", SYN, "--batch-size", "32",
-         "--val-limit", "16", "--no-progress", "--epochs", "1"]
+         "--arch-kw", "channels=4,blocks=1", "--dataset", SYN, "--batch-size", "32",
+         "--val-first", "16", "--no-progress", "--epochs", "1"]
 CLF = CLF_1[:-1] + ["2"]     # the resumed runs ask for a second epoch
 PRO = PRO_1[:-1] + ["2"]
 
@@ -45,7 +45,7 @@ def trained(tmp_path_factory):
     d = tmp_path_factory.mktemp("trained")
     assert main([str(a) for a in CLF_1 + _paths(d, "c")]) == 0
     assert main([str(a) for a in CLF_1 + ["--seed", "1"] + _paths(d, "c2")]) == 0
-    assert main([str(a) for a in PRO_1 + _paths(d, "p") + ["--recognizer", d / "zoo" / "c"]]) == 0
+    assert main([str(a) for a in PRO_1 + _paths(d, "p") + ["--classifier", d / "zoo" / "c"]]) == 0
     return d
 
 
@@ -129,7 +129,7 @@ RESUME_CASES = {
                                "already trained 5 epochs"),
     "other architecture options": (None, _swap(CLF, "width=4", "width=8"), "c",
                                    '"width": 4} there'),
-    "other method (adversarial)": (None, CLF + ["--adv-eps", "0.5", "--adv-steps", "1"], "c",
+    "other method (adversarial)": (None, CLF + ["--pgd-eps", "0.5", "--pgd-steps", "1"], "c",
                                    "method 'standard' there, 'adversarial' here"),
     "another name's state": (lambda d: shutil.copy(d / "runs" / "c2.state.pt", _state(d)), CLF, "c",
                              "name 'c2' there, 'c' here"),
@@ -138,7 +138,8 @@ RESUME_CASES = {
     "another processor method": (None, _swap(PRO, "ra", "ra-unsup"), "p",
                                  "method 'ra' there, 'ra-unsup' here"),
     "plain instead of ra": (None, _swap(PRO, "ra", "plain"), "p", "method 'ra' there, 'plain' here"),
-    "processor options": (None, _swap(PRO, "channels=4", "channels=8"), "p", '"channels": 4'),
+    "processor options": (None, _swap(PRO, "channels=4,blocks=1", "channels=8,blocks=1"), "p",
+                          '"channels": 4'),
 }
 
 
@@ -150,7 +151,7 @@ def test_bad_resume_is_one_sentence(case, trained, tmp_path, capsys):
     if damage:
         damage(d)
     name, _, recognizer = who.partition(":")
-    extra = ["--recognizer", d / "zoo" / (recognizer or "c")] if name == "p" else []
+    extra = ["--classifier", d / "zoo" / (recognizer or "c")] if name == "p" else []
     before = snapshot(d, ROOT / "results")
     code, err = run_main(list(argv) + _paths(d, name) + extra + ["--resume"], capsys)
     assert_one_sentence(code, err, match)
@@ -171,7 +172,7 @@ def test_resume_after_an_interrupted_save_finishes_it(trained, tmp_path, capsys)
     assert code == 130 and "Traceback" not in err     # above it: the resume and epoch lines
     assert err.strip().splitlines()[-1] == "error: interrupted."
     weights = tensor_bytes(d / "zoo" / "c.safetensors")
-    code, err = run_main(["robustness", "--checkpoints", d / "zoo", "--classifier", "c", "--eps", "0.1"],
+    code, err = run_main(["robustness", "--checkpoints", d / "zoo", "--classifier", "c", "--pgd-eps", "0.1"],
                          capsys)
     assert_one_sentence(code, err, "training was interrupted while c was being saved")
     assert main(argv + ["--resume"]) == 0

@@ -31,7 +31,7 @@ def test_alp_trains_on_clean_and_adversarial_images_and_records_the_weight(tmp_p
 
 
 def test_alp_without_an_attack_is_refused(tmp_path):
-    with pytest.raises(RAExplorerError, match="--adv-eps"):
+    with pytest.raises(RAExplorerError, match="--pgd-eps"):
         train_classifier("resnet20", dataset=SYNTH, out=str(tmp_path / "x"), alp=0.5,
                          arch_kwargs=TINY_CLASSIFIER, state_dir=str(tmp_path), progress=False)
 

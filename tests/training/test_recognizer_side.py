@@ -115,9 +115,9 @@ def test_cli_trains_a_recognizer_method(tmp_path, capsys):
     from analysis.cli.main import main
 
     code = main(["train-classifier", "--arch", "resnet20", "--method", "augment",
-                 "--degradation", "jpeg", "--dataset", SYNTH, "--out", str(tmp_path / "cli"),
+                 "--task", "jpeg", "--dataset", SYNTH, "--out", str(tmp_path / "cli"),
                  "--epochs", "1", "--max-steps", "2", "--arch-kw", "width=4",
-                 "--state-dir", str(tmp_path), "--no-progress", "--val-limit", "20"])
+                 "--state-dir", str(tmp_path), "--no-progress", "--val-first", "20"])
     assert code == 0
     card = json.loads((tmp_path / "cli.json").read_text())
     assert card["method"] == "augment" and card["training"]["degradation"] == "jpeg"

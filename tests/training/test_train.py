@@ -102,7 +102,7 @@ def test_robust_perceptual_refuses_a_standard_classifier(tiny_zoo, tmp_path):
 
 
 def test_ra_needs_a_recognizer(tmp_path):
-    with pytest.raises(RAExplorerError, match="--recognizer"):
+    with pytest.raises(RAExplorerError, match="--classifier"):
         train_processor("sr", "ra", dataset=SYNTH, out=str(tmp_path / "p"), max_steps=1,
                         progress=False, state_dir=str(tmp_path))
 
@@ -135,7 +135,7 @@ def test_torchrun_two_processes_train_one_checkpoint(tmp_path):
            "-m", "analysis", "train-classifier", "--arch", "resnet20", "--dataset", SYNTH,
            "--out", str(tmp_path / "ddp"), "--epochs", "1", "--batch-size", "16",
            "--arch-kw", "width=4", "--device", "cpu", "--state-dir", str(tmp_path / "state"),
-           "--val-limit", "20", "--no-progress"]
+           "--val-first", "20", "--no-progress"]
     result = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -159,7 +159,7 @@ def test_kill_9_then_resume_is_bitwise_identical(tmp_path):
     def cmd(name, *extra):
         return [sys.executable, "-m", "analysis", "train-classifier", "--arch", "resnet20",
                 "--arch-kw", "width=4", "--dataset", "synthetic:n=600", "--epochs", "2",
-                "--batch-size", "32", "--val-limit", "16", "--device", "cpu", "--no-progress",
+                "--batch-size", "32", "--val-first", "16", "--device", "cpu", "--no-progress",
                 "--out", str(tmp_path / name), "--state-dir", str(tmp_path / f"runs-{name}"), *extra]
 
     whole = subprocess.Popen(cmd("whole"), cwd=tmp_path, env=env, stderr=subprocess.PIPE)

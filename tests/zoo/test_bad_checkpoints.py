@@ -197,7 +197,7 @@ def test_damaged_checkpoint_folder_is_one_sentence(case, real_zoo, tmp_path, cap
     before = snapshot(tmp_path, ROOT / "results")
     name = USES.get(case, "resnet20")
     code, err = run_main(["robustness", "--checkpoints", folder, "--classifier", name,
-                          "--limit", "2", "--eps", "0.1"], capsys)
+                          "--first", "2", "--pgd-eps", "0.1"], capsys)
     assert_one_sentence(code, err, match)
     assert snapshot(tmp_path, ROOT / "results") == before
     assert not (folder / "pwned").exists()    # no pickle payload ever runs
@@ -219,7 +219,7 @@ def test_zoo_lists_the_good_cards_and_names_each_broken_one(real_zoo, tmp_path, 
     folder = tmp_path / "zoo"
     shutil.copytree(real_zoo, folder)
     _set("resnet32", "arch_kwargs", "bogus", 1)(folder)
-    code, err = run_main(["zoo", "--checkpoints", folder], capsys)
+    code, err = run_main(["list", "checkpoints", "--checkpoints", folder], capsys)
     assert code == 0 and "Traceback" not in err
     assert err.strip().splitlines() == [err.strip()]     # one line: the one broken card
     assert "resnet32.json" in err and "takes no option 'bogus'" in err

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ...analyses.boundary_defaults import FIGURE_EXTENT_L2, FIGURE_RESOLUTION
 from ...errors import RAExplorerError
 from ...outputs.provenance import provenance
 from .style import DEFAULT_DPI, DEFAULT_WIDTH, rc
@@ -38,8 +39,10 @@ class FigureOptions:
     processors: list[str] | None = None    # examples, tsne: which processors
     metrics: list[str] | None = None       # quality: which metrics
     classes: list[int] | None = None       # tsne: which classes
-    extent: float = 2.0                    # boundary-maps: ± range, [0,1]-pixel L2
-    resolution: int = 64                   # boundary-maps: grid points per axis
+    extent: float = FIGURE_EXTENT_L2       # boundary-maps: ± range, [0,1]-pixel L2
+    extent_ra: float | None = None         # boundary-maps: ± range as a multiple of
+    #                                        ||x_RA - x|| per image (the app's unit); wins
+    resolution: int = FIGURE_RESOLUTION    # boundary-maps: grid points per axis
     results: Path | None = None
     checkpoints: Path | None = None
     dataset: str | None = None

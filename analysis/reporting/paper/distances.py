@@ -26,7 +26,7 @@ def boundaries_file(options: FigureOptions):
                 f"{options.target or 'densenet-bc'}")
         raise RAExplorerError(f"The figure needs a boundaries_{slug}_*.json in {folder} for this "
                               f"pair, which is not there; make it with 'python -m analysis "
-                              f"boundaries --task {options.task_name()} {pair}'.")
+                              f"bd --task {options.task_name()} {pair}'.")
     return found[0]
 
 

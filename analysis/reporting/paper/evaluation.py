@@ -1,4 +1,4 @@
-"""Figures over ``evaluate_<task>.json`` (``python -m analysis results``): the lambda trade-off
+"""Figures over ``evaluate_<task>.json`` (``python -m analysis reproduce``): the lambda trade-off
 (Table 16 analog) and the transfer heatmap (Table 3 analog). Rows come from
 :mod:`analysis.reporting.tables`, as the tables and the app's plotly figures read them."""
 
@@ -12,7 +12,7 @@ from ..tables import lambda_rows, task_name, transfer_rows
 from .core import FigureOptions, PaperFigure, figure_provenance, new_figure, read_json, result_file
 from .style import LINE_COLOURS, LINESTYLES, MARKERS
 
-RESULTS_COMMAND = "python -m analysis results"
+RESULTS_COMMAND = "python -m analysis reproduce"
 
 
 def load_evaluation(options: FigureOptions):

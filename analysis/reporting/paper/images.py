@@ -8,7 +8,7 @@ import torch
 
 from ...data.tasks import task_slug
 from ...errors import RAExplorerError, unknown_name
-from ...explore.plane import image_plane, plane_maps
+from ...explore.plane import extent_for, image_plane, plane_maps
 from ...methods import METHOD_LABELS
 from ...pipeline.runner import CLEAN, NO_PROCESSING, processor_views
 from ...pipeline.setting import Setting
@@ -155,7 +155,9 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
     RA output, then the 2-D decision map of each of ``--classifiers`` (default the RA source
     and two others) in the plane through the plain output along d_RA and a seeded random
     orthogonal direction (:func:`analysis.explore.plane.plane_maps`); one class legend,
-    the plain output (x) and the RA output (star) marked, axes in [0,1]-pixel L2."""
+    the plain output (x) and the RA output (star) marked, axes in [0,1]-pixel L2. The maps
+    span ± ``extent`` ([0,1]-pixel L2), or ± ``extent_ra`` x ||x_RA - x|| of each image when
+    that is set (the app's unit)."""
     setting = figure_setting(options)
     names = list(setting.info.class_names)
     source = figure_classifier(setting, options.classifier)
@@ -169,12 +171,14 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
                                         options.rows if options.filter else 1)
     procs = setting.models(sorted({plain, ra}))
     classifiers = setting.models([source, *clfs])
-    rows, drawn = [], []
-    e = options.extent
+    rows, drawn, extents = [], [], []
     for index in indices:
         clean, label, _ = setting.test[index]
         plane = image_plane(setting.task, clean, index, procs[plain], procs[ra],
                             direction_seed=options.seed * 1_000_003 + index)
+        e = (options.extent if options.extent_ra is None
+             else extent_for(options.extent_ra, plane.ra_length))
+        extents.append(e)
         maps = plane_maps(plane, {n: classifiers[n] for n in clfs}, e, options.resolution)
         lq = setting.task.degrade_eval(clean[None], [index])
         strip = []
@@ -199,7 +203,9 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
                              n_images=len(indices), checkpoints=setting.digests(*clfs, plain, ra),
                              seeds={"degradation": 0, "direction": options.seed,
                                     "selection": options.seed}, device=setting.device)
-    prov["images"] = {"indices": indices, "chosen_by": chosen_by, "extent": e,
+    prov["images"] = {"indices": indices, "chosen_by": chosen_by,
+                      "extent": extents[0] if len(set(extents)) == 1 else extents,
+                      **({} if options.extent_ra is None else {"extent_ra": options.extent_ra}),
                       "resolution": options.resolution}
     return PaperFigure("boundary-maps", f"boundary-maps_{task_slug(setting.task.spec)}", fig, rows,
                        prov, title, extra={"indices": indices, "classifiers": clfs})

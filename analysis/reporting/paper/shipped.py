@@ -1,4 +1,4 @@
-"""The figure set ``python -m analysis results`` writes to ``results/figures/``: for each task
+"""The figure set ``python -m analysis reproduce`` writes to ``results/figures/``: for each task
 with an evaluation, the Fig. 3 and Fig. 4 analogs and the quality bars; the lambda trade-off and
 the transfer heatmap where the zoo has them; the BD ECDFs of every boundary table, the t-SNE
 of every feature report and, for a task with reports of several classifiers (the vanilla one
@@ -30,7 +30,7 @@ def planned(results: Path, folder=None) -> list[tuple[str, dict]]:
     for path in sorted(results.glob("evaluate_*.json")):
         task = json.loads(path.read_text())["task"]
         plan += [("examples", {"task": task}),
-                 ("boundary-maps", {"task": task, "resolution": 48}),
+                 ("boundary-maps", {"task": task}),   # FigureOptions' defaults
                  ("quality", {"task": task, "width": PRESETS["double"]}),
                  ("lambda", {"task": task, "width": PRESETS["single"] * 1.4}),
                  ("transfer", {"task": task})]

@@ -103,7 +103,7 @@ def build_tsne_by_classifier(options: FigureOptions) -> PaperFigure:
 def feature_report_of(options: FigureOptions, clf: str):
     """(path, report) of ``features_<task>_<clf>.json``, or one sentence naming the command."""
     task = options.task_spec()
-    command = f"python -m analysis features --task {options.task_name()} --classifier {clf}"
+    command = f"python -m analysis tsne --task {options.task_name()} --classifier {clf}"
     path = result_file(options, f"features_{task_slug(task)}_{clf}.json", command)
     report = read_json(path)
     if not report.get("points"):
