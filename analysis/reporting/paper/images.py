@@ -11,8 +11,9 @@ from ...errors import RAExplorerError, unknown_name
 from ...pipeline.runner import CLEAN, NO_PROCESSING, processor_views, stream
 from ..tables import METHOD_LABELS
 from .core import FigureOptions, PaperFigure, figure_provenance, new_figure
+from .layout import LINE_SPACING, Fitted, fit_all, map_grid, marker_size, text_width
 from .selection import SEARCH_IMAGES, choose, record_table
-from .style import CLASS_COLOURS, CORRECT, WRONG
+from .style import CLASS_COLOURS, CORRECT, MIN_FONT_PT, WRONG
 
 
 def column_label(zoo, name: str) -> str:
@@ -115,9 +116,6 @@ class Zoo:
         return choose(table, name, classifier, plain, ra, k, opts.seed), f"filter {name} on {where}"
 
 
-STACK_BELOW_IN = 0.75   # boundary-maps: narrower columns than this put the maps on a row of their own
-
-
 class PlaneView:
     """What :func:`analysis.explore.workspace.plane_maps` reads of a workspace, from a
     :class:`Zoo` (only the plain and RA processors and the named classifiers are loaded)."""
@@ -135,19 +133,28 @@ class PlaneView:
         return self._ra
 
 
+def legend_columns(handles, width: float) -> int:
+    """As many legend columns as the widest entry allows on ``width`` inches (at least one)."""
+    widest = max(text_width(h.get_label(), 6.0) for h in handles) + 0.45   # handle and padding
+    return max(1, min(len(handles), int((width - 0.1) // widest)))
+
+
 def to_uint8(image: torch.Tensor) -> np.ndarray:
     """(C, H, W) in [0, 1] -> (H, W, 3) uint8, rounded as the app's PNGs are."""
     arr = np.clip(np.round(image.detach().cpu().numpy() * 255), 0, 255).astype(np.uint8)
     return np.repeat(arr, 3, axis=0).transpose(1, 2, 0) if arr.shape[0] == 1 else arr.transpose(1, 2, 0)
 
 
-def pixel_grid(width: float, dpi: int, ncols: int, nrows: int, size: int) -> dict:
+def pixel_grid(width: float, dpi: int, ncols: int, nrows: int, size: int,
+               title_in: float = 0.12, header_in: float = 0.13) -> dict:
     """The examples layout on the PNG's pixel grid: every panel starts on a whole pixel and is
     ``scale * size`` pixels wide (``scale`` an integer), so a nearest-neighbour panel repeats
-    each image pixel exactly ``scale`` times. Lengths in pixels at ``dpi``."""
+    each image pixel exactly ``scale`` times. ``title_in`` / ``header_in``: inches above each
+    panel for its title and above the first row for the column headers. Lengths in pixels at
+    ``dpi``."""
     W = round(width * dpi)
     left, right, gap = round(0.34 * dpi), round(0.02 * dpi), round(0.03 * dpi)
-    title, header, bottom = round(0.12 * dpi), round(0.13 * dpi), round(0.02 * dpi)
+    title, header, bottom = round(title_in * dpi), round(header_in * dpi), round(0.02 * dpi)
     scale = (W - left - right - gap * (ncols - 1)) // (ncols * size)
     if scale < 1:
         raise RAExplorerError(f"{ncols} panels of {size} pixels do not fit a {width:g}-inch "
@@ -158,7 +165,7 @@ def pixel_grid(width: float, dpi: int, ncols: int, nrows: int, size: int) -> dic
     boxes = {(r, c): (left + c * (panel + gap), header + r * (title + panel + gap) + title)
              for r in range(nrows) for c in range(ncols)}   # (x, y) of the top-left, from the top
     return {"width": W, "height": H, "scale": scale, "panel": panel, "boxes": boxes,
-            "left": left, "title": title, "header": header}
+            "left": left, "title": title, "header": header, "gap": gap}
 
 
 @torch.inference_mode()
@@ -179,16 +186,34 @@ def build_examples(options: FigureOptions) -> PaperFigure:
     columns = [CLEAN, NO_PROCESSING, *procs]
     headers = ["clean", "LQ input", *[column_label(zoo, p) for p in procs]]
     size = zoo.test.info.size
-    grid = pixel_grid(options.width, options.dpi, len(columns), len(indices), size)
+    probs = {inp: clf(batch.views[inp].machine).softmax(1) for inp in columns}
+    preds = {inp: probs[inp].argmax(1).tolist() for inp in columns}
+    marks = {inp: [("✓ " if p == int(y) else "✗ ") + zoo.names[p]
+                   for p, y in zip(preds[inp], batch.labels)] for inp in columns}
+    # headers and titles fitted to a panel and its gap (wrapped, else smaller, else upright)
+    probe = pixel_grid(options.width, options.dpi, len(columns), len(indices), size)
+    room = (probe["panel"] + probe["gap"] / 3) / options.dpi   # a third of the gap stays clear
+    fitted = fit_all(headers, room, 7.0, bold=True)
+    upright = fitted is None
+    if upright:
+        fitted = [Fitted(h, MIN_FONT_PT, 1) for h in headers]
+        header_in = max(text_width(h, MIN_FONT_PT, True) for h in headers) + 0.06
+    else:
+        header_in = max(f.height for f in fitted) + 0.04
+    titles = fit_all([t for inp in columns for t in marks[inp]], room, 6.0)
+    title_in = max(f.height for f in titles) + 0.03 if titles else 0.12
+    titles = iter(titles or [Fitted(t, 6.0, 1) for inp in columns for t in marks[inp]])
+    grid = pixel_grid(options.width, options.dpi, len(columns), len(indices), size,
+                      title_in=title_in, header_in=header_in)
     W, H = grid["width"], grid["height"]
     fig = new_figure(W / options.dpi, H / options.dpi, layout=None)
     rows, panels = [], []
-    for c, (inp, head) in enumerate(zip(columns, headers)):
+    for c, (inp, head) in enumerate(zip(columns, fitted)):
         x, _ = grid["boxes"][(0, c)]
-        fig.text((x + grid["panel"] / 2) / W, 1 - (grid["header"] / 2) / H, head, ha="center",
-                 va="center", fontsize=7, fontweight="bold")
+        fig.text((x + grid["panel"] / 2) / W, 1 - (grid["header"] / 2) / H, head.text,
+                 ha="center", va="center", fontsize=head.size, fontweight="bold",
+                 rotation=90 if upright else 0, linespacing=LINE_SPACING)
         views = batch.views[inp]
-        probs = clf(views.machine).softmax(1)
         for r, index in enumerate(indices):
             shown = batch.lq[r] if inp == NO_PROCESSING else views.human[r]
             pixels = to_uint8(shown)
@@ -197,16 +222,17 @@ def build_examples(options: FigureOptions) -> PaperFigure:
                                grid["panel"] / H))
             ax.imshow(pixels, interpolation="nearest", extent=(0, pixels.shape[1], pixels.shape[0], 0))
             ax.set_axis_off()
-            pred = int(probs[r].argmax())
+            pred = preds[inp][r]
             label = int(batch.labels[r])
             ok = pred == label
-            ax.set_title(("✓ " if ok else "✗ ") + zoo.names[pred], fontsize=6, pad=1.5,
+            title = next(titles)
+            ax.set_title(title.text, fontsize=title.size, pad=1.5, linespacing=LINE_SPACING,
                          color=CORRECT if ok else WRONG)
             panels.append({"row": r, "column": c, "input": inp, "x": x, "y": y,
                            "scale": grid["panel"] // pixels.shape[1], "pixels": pixels})
             rows.append({"row": r, "index": index, "label": zoo.names[label], "input": inp,
                          "shown": "LQ input" if inp == NO_PROCESSING else "human view",
-                         "prediction": zoo.names[pred], "probability": float(probs[r, pred]),
+                         "prediction": zoo.names[pred], "probability": float(probs[inp][r, pred]),
                          "correct": ok, "classifier": clf_name,
                          "height_px": pixels.shape[0], "width_px": pixels.shape[1]})
         if c == 0:
@@ -232,6 +258,7 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
     and two others) in the plane through the plain output along d_RA and a seeded random
     orthogonal direction (:func:`analysis.explore.workspace.plane_maps`); one class legend,
     the plain output (x) and the RA output (star) marked, axes in [0,1]-pixel L2."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.colors import ListedColormap
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -249,22 +276,21 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
     ws = PlaneView(zoo, plain, ra, [source, *clfs])
     k = len(zoo.names)
     cmap = ListedColormap([CLASS_COLOURS[c % len(CLASS_COLOURS)] for c in range(k)])
-    # one row per image (strip, then maps) when the figure is wide enough, else two rows
-    stacked = options.width / (3 + len(clfs)) < STACK_BELOW_IN
-    ncols = max(3, len(clfs)) if stacked else 3 + len(clfs)
-    per_image = 2 if stacked else 1
-    fig = new_figure(options.width,
-                     len(indices) * per_image * (options.width / ncols + 0.5) + 0.45)
-    grid = fig.subplots(len(indices) * per_image, ncols, squeeze=False)
-    for ax in grid.flat:
-        ax.set_visible(False)
+    # one row per image (strip, then maps) when the figure is wide enough, else the maps below
+    layout = map_grid(options.width, len(indices), clfs)
+    fig = new_figure(options.width, layout.height + 1.0, layout=None)
+    boxes = []                                   # (axes, (x, y, side) in inches from the top)
 
     def place(r: int, c: int):
-        ax = grid[r * 2 + (c >= 3), c - 3 * (c >= 3)] if stacked else grid[r, c]
-        ax.set_visible(True)
+        x, y = layout.strip[r][c] if c < 3 else layout.maps[r][c - 3]
+        side = layout.strip_size if c < 3 else layout.map_size
+        ax = fig.add_axes((0, 0, 1, 1))
+        boxes.append((ax, (x, y, side)))
         return ax
     rows, present = [], set()
     e = options.extent
+    per_row = [y for _, y in layout.maps[0]]
+    first_of_row = {i for i, y in enumerate(per_row) if i == 0 or y != per_row[i - 1]}
     for r, index in enumerate(indices):
         maps = plane_maps(ws, index, clfs, e, options.resolution,
                           direction_seed=options.seed * 1_000_003 + index)
@@ -293,11 +319,15 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
             ax.imshow(classes, origin="lower", cmap=cmap, vmin=-0.5, vmax=k - 0.5,
                       extent=(us[0], us[-1], vs[0], vs[-1]), interpolation="nearest",
                       aspect="equal")
-            ax.plot([0], [0], marker="X", color="black", markersize=4, linestyle="")
+            # the two markers as large as they can be without covering each other
+            mark = marker_size(maps["ra_length"] / (us[-1] - us[0]) * layout.map_size * 72)
+            ax.plot([0], [0], marker="x", color="black", markersize=mark,
+                    markeredgewidth=0.8, linestyle="")
             ax.plot([maps["ra_length"]], [0], marker="*", color="white", markeredgecolor="black",
-                    markeredgewidth=0.5, markersize=6, linestyle="")
-            ax.set_title(name)
-            if c == 3:
+                    markeredgewidth=0.5, markersize=mark * 1.3, linestyle="")
+            title = layout.titles[c - 3]
+            ax.set_title(title.text, fontsize=title.size, pad=2)
+            if c - 3 in first_of_row:
                 ax.set_xlabel("u (along d_RA)")
                 ax.set_ylabel("v (random ⊥)")
             else:
@@ -311,13 +341,19 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
     rows += [{"panel": "legend", "class_index": c, "class": zoo.names[c]} for c in sorted(present)]
     handles = [Patch(facecolor=CLASS_COLOURS[c % len(CLASS_COLOURS)], edgecolor="black",
                      linewidth=0.3, label=zoo.names[c]) for c in sorted(present)]
-    handles += [Line2D([], [], marker="X", color="black", linestyle="", markersize=4,
-                       label=f"plain output ({plain})"),
+    handles += [Line2D([], [], marker="x", color="black", linestyle="", markersize=4,
+                       markeredgewidth=0.8, label=f"plain output ({plain})"),
                 Line2D([], [], marker="*", color="white", markeredgecolor="black",
                        markeredgewidth=0.5, linestyle="", markersize=6, label=f"RA output ({ra})")]
-    fig.legend(handles=handles, loc="outside lower center",
-               ncols=max(1, min(len(handles), int(options.width / 1.15))),
-               title="class; u and v in [0,1]-pixel L2")
+    legend = fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0),
+                        ncols=legend_columns(handles, options.width),
+                        title="class; u and v in [0,1]-pixel L2")
+    legend_h = legend.get_window_extent(FigureCanvasAgg(fig).get_renderer()).height / fig.dpi
+    height = layout.height + legend_h + 0.06
+    fig.set_size_inches(options.width, height)
+    for ax, (x, y, side) in boxes:
+        ax.set_position((x / options.width, 1 - (y + side) / height, side / options.width,
+                         side / height))
     title = (f"{zoo.task.spec}: decision maps around the {plain} output along d_RA (towards "
              f"{ra}), images {', '.join(map(str, indices))} ({chosen_by})")
     prov = figure_provenance("boundary-maps", dataset=zoo.dataset, split="test",
