@@ -121,7 +121,9 @@ def format_recognizer_table(result: dict) -> str:
     degs = result["degradations"]
     columns = result["mce_columns"]
     left_out = [d for d in degs if d not in columns]
-    over = (f"the same {len(columns)} degraded columns for every row ({', '.join(columns)})"
+    plural = "s" if len(columns) != 1 else ""
+    over = (f"the same {len(columns)} degraded column{plural} for every row "
+            f"({', '.join(columns)})"
             if columns else "no column (no degraded column has a value in every row)")
     dropped = (f" {', '.join(left_out).capitalize()}, where some rows have no value, "
                f"{'is' if len(left_out) == 1 else 'are'} in no "

@@ -56,6 +56,16 @@ class RecordTable:
         """(N,) bool: the classifier's top-1 on ``input_name`` equals the label."""
         return self.pred[(input_name, classifier)] == self.label
 
+    def only(self, classifiers: list[str]) -> RecordTable:
+        """The same table with the columns of ``classifiers`` alone (arrays shared, not
+        copied)."""
+        keep = [c for c in self.classifiers if c in set(classifiers)]
+        return RecordTable(self.task, self.dataset, self.split, list(self.inputs), keep,
+                           self.index, self.label,
+                           {k: v for k, v in self.pred.items() if k[1] in keep},
+                           {k: v for k, v in self.prob.items() if k[1] in keep},
+                           dict(self.quality), self.provenance)
+
     def with_classifiers(self, other: RecordTable) -> RecordTable:
         """This table plus the classifiers of ``other`` that it lacks: ``other`` must be a
         table of the same task, dataset, split, images (index and label, in order) and inputs

@@ -27,6 +27,7 @@ from ..data.datasets import load_dataset
 from ..data.tasks import create_task
 from ..errors import RAExplorerError
 from ..zoo.catalogue import ra_source
+from ..zoo.checkpoints import classifier_cards
 
 TABLE1_METHODS = ("plain", "ra", "ra-unsup", "ra-transformer", "perceptual", "robust-perceptual")
 METHOD_LABELS = {"plain": "plain", "ra": "RA", "ra-unsup": "RA-unsup", "ra-transformer": "RA+T",
@@ -229,9 +230,11 @@ def measure_for_results(task: str, dataset: str, folder=None, limit: int | None 
                         out_dir: Path | None = None, progress: bool = True,
                         device: str | None = None, quality_images: int | None = QUALITY_IMAGES):
     """One runner pass over ``task``'s test split for every shipped table of the task: the
-    record table, the evaluation (accuracy, PSNR / SSIM, paired differences) and the quality
-    table (first ``quality_images`` images). Writes the record table and the quality files;
-    returns (evaluation, written paths)."""
+    record table (every classifier the app offers: the zoo's and the recognizer-side ones, so
+    that the Gallery answers for each from the file), the evaluation (accuracy, PSNR / SSIM,
+    paired differences; the zoo's classifiers) and the quality table (first
+    ``quality_images`` images). Writes the record table and the quality files; returns
+    (evaluation, written paths)."""
     from ..analyses.evaluate import accuracy_report, measure_task
     from ..analyses.quality import (
         default_metrics,
@@ -245,9 +248,13 @@ def measure_for_results(task: str, dataset: str, folder=None, limit: int | None 
 
     dev = pick_device(device)
     qsink = quality_sink(default_metrics(folder, dataset), folder, dev, limit=quality_images)
-    table, clf_cards, proc_cards = measure_task(task, dataset, folder, limit, device=device,
-                                                progress=progress, extra_sinks=[qsink])
-    result = accuracy_report(table, proc_cards, clf_cards)
+    zoo_cards = select_models(create_task(task).spec, dataset, folder)[0]
+    offered = [c["name"] for c in zoo_cards] + [
+        c["name"] for c in classifier_cards(folder, dataset) if c not in zoo_cards]
+    table, _, proc_cards = measure_task(task, dataset, folder, limit, device=device,
+                                        progress=progress, extra_sinks=[qsink],
+                                        classifiers=offered)
+    result = accuracy_report(table.only([c["name"] for c in zoo_cards]), proc_cards, zoo_cards)
     rank, size = world()
     qsink.gather(size)
     if rank != 0:

@@ -43,3 +43,11 @@ def test_added_classifiers_keep_both_passes_columns_and_provenance(tmp_path):
 def test_a_table_of_other_images_processors_or_weights_is_refused(other, message):
     with pytest.raises(RAExplorerError, match=message):
         table(["a", "b"], digests={"sr-plain": "p"}).with_classifiers(other())
+
+
+def test_only_keeps_the_named_classifiers_columns():
+    base = table(["a", "b", "c"])
+    part = base.only(["c", "a"])
+    assert part.classifiers == ["a", "c"] and set(part.pred) == {(i, c) for i in INPUTS
+                                                                 for c in ("a", "c")}
+    assert part.pred[("sr-plain", "c")] is base.pred[("sr-plain", "c")]

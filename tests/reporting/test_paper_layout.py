@@ -39,7 +39,7 @@ LONG_CLASSIFIERS = longest_shipped("classifier", 6)
 def copy_model(folder, source: str, name: str, **card) -> None:
     """``source``'s checkpoint saved again as ``name`` (card fields replaced by ``card``)."""
     meta = json.loads((folder / f"{source}.json").read_text())
-    meta.update(name=name, **card)
+    meta.update(name=name, weights={**meta["weights"], "file": f"{name}.safetensors"}, **card)
     (folder / f"{name}.json").write_text(json.dumps(meta))
     shutil.copy(folder / f"{source}.safetensors", folder / f"{name}.safetensors")
 
