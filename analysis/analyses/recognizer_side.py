@@ -10,8 +10,10 @@ processor's output of the degradation's task family (SR for ``sr`` and ``sr-rand
 none for ``compound``, whose cells are empty for processed inputs).
 
 Corruption error, after Hendrycks & Dietterich's mCE: for a row r and a degraded column c,
-CE_c(r) = error_c(r) / error_c(vanilla, no processing); mCE(r) = mean over the degraded
-columns where r has a value. Below 1: fewer errors than the vanilla classifier on the LQ input.
+CE_c(r) = error_c(r) / error_c(vanilla, no processing); mCE(r) = mean of CE_c(r) over one column
+set for every row, the degraded columns where every row has a value (:func:`mce_columns`:
+compound, which has no processor, is in no row's mean), so that two rows' mCE always compare
+the same columns. Below 1: fewer errors than the vanilla classifier on the LQ input.
 
 One runner pass per degradation writes a per-image record table
 (``records_recognizers_<degradation>.parquet``); :func:`table_from_records` recomputes the whole
@@ -81,14 +83,21 @@ def table_from_records(tables: dict[str, RecordTable], vanilla: str,
             rows.append({"classifier": clf, "input": kind, "cells": cells})
     reference = next(r for r in rows if r["classifier"] == vanilla and r["input"] == "none")
     for row in rows:
-        ratios = {d: (1 - c["accuracy"]) / (1 - reference["cells"][d]["accuracy"])
-                  for d, c in row["cells"].items() if d != "clean"
-                  and reference["cells"][d]["accuracy"] < 1}
-        row["ce"] = ratios
-        row["mce"] = float(np.mean(list(ratios.values()))) if ratios else None
+        row["ce"] = {d: (1 - c["accuracy"]) / (1 - reference["cells"][d]["accuracy"])
+                     for d, c in row["cells"].items() if d != "clean"
+                     and reference["cells"][d]["accuracy"] < 1}
+    columns = mce_columns(rows, list(tables))
+    for row in rows:
+        row["mce"] = float(np.mean([row["ce"][d] for d in columns])) if columns else None
     return {"degradations": list(tables), "classifiers": classifiers, "vanilla": vanilla,
             "processors": processors, "n_images": len(first), "rows": rows,
-            "dataset": first.dataset, "split": first.split}
+            "mce_columns": columns, "dataset": first.dataset, "split": first.split}
+
+
+def mce_columns(rows: list[dict], degradations: list[str]) -> list[str]:
+    """The degraded columns (in table order) where every row has a corruption error: the one
+    column set every row's mCE averages over."""
+    return [d for d in degradations if all(d in row["ce"] for row in rows)]
 
 
 INPUT_LABELS = {"none": "no processing", "plain": "plain processor", "ra": "RA processor"}
@@ -110,13 +119,23 @@ def mce_text(row: dict) -> str:
 def format_recognizer_table(result: dict) -> str:
     """Markdown: accuracy in % [95 % CI] per degradation, then mCE (see the module docstring)."""
     degs = result["degradations"]
+    columns = result["mce_columns"]
+    left_out = [d for d in degs if d not in columns]
+    plural = "s" if len(columns) != 1 else ""
+    over = (f"the same {len(columns)} degraded column{plural} for every row "
+            f"({', '.join(columns)})"
+            if columns else "no column (no degraded column has a value in every row)")
+    dropped = (f" {', '.join(left_out).capitalize()}, where some rows have no value, "
+               f"{'is' if len(left_out) == 1 else 'are'} in no "
+               "row's mCE." if left_out else "")
     lines = [f"# Fix the image or fix the recognizer ({result['dataset']}, {result['split']} "
              f"split, {result['n_images']} images)", "",
-             "Accuracy in % [95 % Wilson CI]. mCE: the mean over degraded columns of the row's "
-             f"error divided by the error of {result['vanilla']} on the unprocessed LQ input "
+             f"Accuracy in % [95 % Wilson CI]. mCE: the mean over {over} of the row's error "
+             f"divided by the error of {result['vanilla']} on the unprocessed LQ input "
              "(Hendrycks & Dietterich's corruption error, one severity per degradation); below "
-             "1 is better than the vanilla classifier without processing. Processed inputs use "
-             "the processors of the degradation's task family (none for compound).", "",
+             f"1 is better than the vanilla classifier without processing.{dropped} Processed "
+             "inputs use the processors of the degradation's task family (none for compound).",
+             "",
              "| classifier | input | clean | " + " | ".join(degs) + " | mCE |",
              "|---|---|---:|" + "---:|" * len(degs) + "---:|"]
     for row in result["rows"]:

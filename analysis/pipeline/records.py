@@ -55,6 +55,56 @@ class RecordTable:
         """(N,) bool: the classifier's top-1 on ``input_name`` equals the label."""
         return self.pred[(input_name, classifier)] == self.label
 
+    def only(self, classifiers: list[str]) -> RecordTable:
+        """The same table with the columns of ``classifiers`` alone (arrays shared, not
+        copied)."""
+        keep = [c for c in self.classifiers if c in set(classifiers)]
+        return RecordTable(self.task, self.dataset, self.split, list(self.inputs), keep,
+                           self.index, self.label,
+                           {k: v for k, v in self.pred.items() if k[1] in keep},
+                           {k: v for k, v in self.prob.items() if k[1] in keep},
+                           dict(self.quality), self.provenance)
+
+    def with_classifiers(self, other: RecordTable) -> RecordTable:
+        """This table plus the classifiers of ``other`` that it lacks: ``other`` must be a
+        table of the same task, dataset, split, images (index and label, in order) and inputs
+        (a pass of the same command with other ``--classifiers``); its image metrics must
+        equal this table's where both have them (the same processors ran). Provenance: this
+        table's, its ``checkpoints`` joined by ``other``'s, and ``other``'s whole record under
+        ``added`` (one entry per added pass, with the classifiers it added)."""
+        from ..errors import RAExplorerError
+
+        same = (self.task, self.dataset, self.split) == (other.task, other.dataset, other.split)
+        if not (same and other.inputs == self.inputs and np.array_equal(other.index, self.index)
+                and np.array_equal(other.label, self.label)):
+            raise RAExplorerError(
+                f"Cannot add the classifiers of a {other.task} table of {len(other)} images to "
+                f"a {self.task} table of {len(self)}: the task, dataset, split, images and inputs "
+                "must be the same.")
+        for key, values in other.quality.items():
+            if key in self.quality and not np.allclose(values, self.quality[key], rtol=1e-4,
+                                                       atol=1e-4, equal_nan=True):
+                raise RAExplorerError(f"The {key[0]} of {key[1]} differs between the tables: "
+                                      "they were not made with the same processors.")
+        mine, theirs = self.provenance.get("checkpoints", {}), other.provenance.get(
+            "checkpoints", {})
+        changed = sorted(n for n in set(mine) & set(theirs) if mine[n] != theirs[n])
+        if changed:
+            raise RAExplorerError(f"The tables were made with different weights of "
+                                  f"{', '.join(changed)}.")
+        new = [c for c in other.classifiers if c not in self.classifiers]
+        if not new:
+            raise RAExplorerError("The other table adds no classifier.")
+        pred = {**self.pred, **{(i, c): other.pred[(i, c)] for i in self.inputs for c in new}}
+        prob = {**self.prob, **{(i, c): other.prob[(i, c)] for i in self.inputs for c in new}}
+        prov = dict(self.provenance)
+        added = {k: v for k, v in other.provenance.items() if k != "checkpoints"}
+        prov["checkpoints"] = {**mine, **theirs}
+        prov["added"] = [*prov.get("added", []), {"classifiers": new, **added}]
+        return RecordTable(self.task, self.dataset, self.split, list(self.inputs),
+                           [*self.classifiers, *new], self.index, self.label, pred, prob,
+                           dict(self.quality), prov)
+
     # ------------------------------------------------------------------ storage
     def save(self, path: str | Path) -> Path:
         """Write the table as Parquet (the folder is created)."""

@@ -20,6 +20,7 @@ from ..data.tasks import create_task
 from ..device import pick_device
 from ..pipeline.records import records_path
 from ..pipeline.runner import world
+from ..zoo.catalogue import classifier_cards
 from .paper.shipped import write_result_figures
 from .tables import write_results
 
@@ -41,14 +42,20 @@ def measure_for_results(task: str, dataset: str, folder=None, limit: int | None 
                         out_dir: Path | None = None, progress: bool = True,
                         device: str | None = None, quality_images: int | None = QUALITY_IMAGES):
     """One runner pass over ``task``'s test split for every shipped table of the task: the
-    record table, the evaluation (accuracy, PSNR / SSIM, paired differences) and the quality
-    table (first ``quality_images`` images). Writes the record table and the quality files;
-    returns (evaluation, written paths)."""
+    record table (every classifier the app offers: the zoo's and the recognizer-side ones, so
+    that the Gallery answers for each from the file), the evaluation (accuracy, PSNR / SSIM,
+    paired differences; the zoo's classifiers) and the quality table (first
+    ``quality_images`` images). Writes the record table and the quality files; returns
+    (evaluation, written paths)."""
     dev = pick_device(device)
     qsink = quality_sink(default_metrics(folder, dataset), folder, dev, limit=quality_images)
-    table, clf_cards, proc_cards = measure_task(task, dataset, folder, limit, device=device,
-                                                progress=progress, extra_sinks=[qsink])
-    result = accuracy_report(table, proc_cards, clf_cards)
+    zoo_cards = select_models(create_task(task).spec, dataset, folder)[0]
+    offered = [c["name"] for c in zoo_cards] + [
+        c["name"] for c in classifier_cards(folder, dataset) if c not in zoo_cards]
+    table, _, proc_cards = measure_task(task, dataset, folder, limit, device=device,
+                                        progress=progress, extra_sinks=[qsink],
+                                        classifiers=offered)
+    result = accuracy_report(table.only([c["name"] for c in zoo_cards]), proc_cards, zoo_cards)
     rank, size = world()
     qsink.gather(size)
     if rank != 0:

@@ -42,3 +42,25 @@ def test_table1_accuracy_recounts_from_the_record_table_and_from_the_models(tiny
         pred = clf(proc(create_task("sr").degrade_eval(images, idx)).clamp(0, 1)).argmax(1)
     assert (pred.numpy() == table.pred[("sr-ra", "clf-a")]).all()
     assert int((pred == labels).sum()) == int(table.correct("sr-ra", "clf-a").sum())
+
+
+def test_results_record_table_holds_the_recognizer_side_classifiers_too(tiny_zoo, tmp_path):
+    """The Gallery reads every offered classifier from the file; Table 1 stays the zoo's."""
+    import json
+
+    folder = tmp_path / "zoo"
+    shutil.copytree(tiny_zoo, folder)
+    (folder / "recognizers").mkdir()
+    card = json.loads((folder / "clf-a.json").read_text())
+    card.update(name="clf-a-augment", method="augment",
+                weights={**card["weights"], "file": "clf-a-augment.safetensors"})
+    (folder / "recognizers" / "clf-a-augment.json").write_text(json.dumps(card))
+    shutil.copy(folder / "clf-a.safetensors", folder / "recognizers" / "clf-a-augment.safetensors")
+    out = tmp_path / "res"
+    regenerate(dataset=SYNTH, folder=folder, out_dir=out, progress=False)
+    table = RecordTable.load(out / "records_sr_scale4.parquet")
+    assert table.classifiers[-1] == "clf-a-augment" and "clf-a" in table.classifiers
+    assert (table.pred[("sr-ra", "clf-a-augment")] == table.pred[("sr-ra", "clf-a")]).all()
+    evaluation = json.loads((out / "evaluate_sr_scale4.json").read_text())
+    assert "clf-a-augment" not in evaluation["classifiers"]
+    assert "clf-a-augment" not in (out / "table1.md").read_text()

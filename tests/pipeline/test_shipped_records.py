@@ -54,3 +54,40 @@ def test_table1_accuracy_recounts_from_the_record_table_and_from_the_models(name
     assert torch.equal(torch.from_numpy(table.label[:500]), labels)
     assert (pred.numpy() == table.pred[(f"{name}-ra", "resnet20")][:500]).all()
     assert int((pred == labels).sum()) == int(table.correct(f"{name}-ra", "resnet20")[:500].sum())
+
+
+def offered_classifiers() -> list[dict]:
+    """The cards of every classifier the app offers (the zoo's and checkpoints/recognizers/)."""
+    from analysis.zoo.catalogue import classifier_cards
+
+    return classifier_cards(CHECKPOINTS, "fashion-mnist")
+
+
+@pytest.mark.parametrize("name, spec, file", SHIPPED)
+def test_every_offered_classifier_answers_from_the_shipped_record_table(name, spec, file):
+    """The Gallery finds each classifier in the shipped table, measured on the shipped weights
+    (the check it makes before it would measure anything live)."""
+    from analysis.explore.gallery import shipped_table
+    from analysis.zoo.catalogue import find_checkpoints
+
+    cards = offered_classifiers() + find_checkpoints(CHECKPOINTS, kind="processor", task=spec)
+    digests = {c["name"]: c["weights"]["sha256"] for c in cards}
+    assert {"resnet20", "resnet20-qualnet", "resnet20-train-on-lq"} <= set(digests)
+    for card in offered_classifiers():
+        found, _ = shipped_table(RESULTS, spec, "fashion-mnist", card["name"], digests)
+        assert found is not None, f"{file} lacks {card['name']} (or has other weights of it)"
+        assert len(found) == 10000
+
+
+@pytest.mark.skipif(not HAS_FMNIST, reason="Fashion-MNIST is not installed")
+@pytest.mark.parametrize("name, spec, file", SHIPPED)
+def test_an_added_classifier_recounts_from_a_direct_model_call(name, spec, file):
+    table = RecordTable.load(RESULTS / file)
+    added = {c for entry in table.provenance.get("added", []) for c in entry["classifiers"]}
+    assert "resnet20-qualnet" in added
+    proc, _ = load_checkpoint(CHECKPOINTS / f"{name}-ra-unsup")
+    clf, _ = load_checkpoint(CHECKPOINTS / "recognizers" / "resnet20-qualnet")
+    images, labels, idx = load_dataset("fashion-mnist", "test").get_batch(torch.arange(500))
+    with torch.no_grad():
+        pred = clf(proc(create_task(name).degrade_eval(images, idx)).clamp(0, 1)).argmax(1)
+    assert (pred.numpy() == table.pred[(f"{name}-ra-unsup", "resnet20-qualnet")][:500]).all()

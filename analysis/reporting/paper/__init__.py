@@ -1,6 +1,7 @@
 """Paper figures as files (matplotlib): one module per kind, the registry :data:`KINDS` maps a
 kind to its builder ``build(FigureOptions) -> PaperFigure``; :func:`build_figure` checks the
-name, :mod:`.output` writes PDF / SVG / PNG and the CSV beside them.
+name, :mod:`.output` writes PDF / SVG / PNG and the CSV beside them; :mod:`.layout` fits the
+image-panel figures' labels and grids to the width and the number of panels.
 
 The app's download buttons and ``python -m analysis figure`` use the same builders.
 """
