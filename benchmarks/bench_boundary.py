@@ -8,8 +8,7 @@ bd     Forward passes per BD and agreement with a fine scan, over the Table 17
        pair when both are censored, or its distance lies in the reference's
        bracket (f - 0.005, f] widened by tol above. The default search's
        disagreements are settled by a full 0.005 scan of those pairs. Compared:
-       the default geometric search and the earlier uniform one (30 steps to
-       30).
+       the default geometric search and the uniform one (30 steps to 30).
 full   The full 0.005 linear scan (no coarse level) run outright on the first
        ``--full-scan-images`` images (default all), vs the default search.
 maps   Adaptive refinement vs the full grid at 128 x 128 around selected images
@@ -100,7 +99,7 @@ def agrees(dist: torch.Tensor, ref: torch.Tensor, fine: float, tol: float) -> to
 
 
 SEARCHES = {"geometric": {},                                     # the default: gap max(0.02, 0.25 t)
-            "uniform 30 steps": {"schedule": "uniform", "steps": 30}}  # the earlier search
+            "uniform 30 steps": {"schedule": "uniform", "steps": 30}}
 
 
 def bd_benchmark(models, x, dirs, indices, classifiers, args, details):

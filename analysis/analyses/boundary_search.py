@@ -18,8 +18,8 @@ still active (a pair leaves once its class changes), then bisection of the
 bracketing interval (t_{k-1}, t_k] down to ``tol``. The default schedule is
 *geometric*: t_{k+1} = t_k + max(first_step, growth * t_k), fine near x where
 boundaries are dense and coarse far out (after dbViz's non-uniform margins);
-``"uniform"`` (``steps`` equal steps, the earlier search) is kept for
-comparison. A pair that never changes class within ``max_dist`` is
+``"uniform"`` (``steps`` equal steps) is kept for comparison. A pair that never changes
+class within ``max_dist`` is
 *censored*: its distance is NaN and it is counted, never silently set to
 ``max_dist``.
 

@@ -117,7 +117,8 @@ def extent_for(multiple: float, ra_length: float, floor: float = 0.05) -> float:
 
 
 # One image's search in fewer, larger forward calls (the same crossings bit for bit): on 12
-# test images x 4 classifiers, 0.318 s an image against 0.448 s one point a call (session 11).
+# test images x 4 classifiers, 0.318 s an image against 0.448 s one point a call
+# (benchmarks/bench_boundary.py).
 LOOKAHEAD, BISECT_DEPTH = 8, 3
 
 

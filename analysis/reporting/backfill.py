@@ -3,7 +3,7 @@
 A file such as ``results/lambda_selection.json`` was measured by runs whose command line,
 torch version and wall time were not recorded. What git still knows is recorded here, and
 nothing else: the commit that first stored the result as it stands (``recorded_in``), the
-command that makes it (from the README's protocol), and the SHA-256 of each checkpoint file
+command that makes it (the full protocol's command), and the SHA-256 of each checkpoint file
 in that commit's tree — the weights the run used, on the assumption (stated in the record)
 that the run's checkpoints were the ones committed with it. Fields git cannot know (torch,
 device, threads, start and wall time, the code's own commit) are None, and

@@ -57,8 +57,7 @@ def screen(workspace, classifier: str, methods: list[str], want, limit: int = SC
     as soon as ``want(rows)`` is true.
 
     Only the named processors run (the workspace's ``predictions`` runs every processor of
-    the task on all 2,000 images in one batch: 12 SR processors took 113 s of the 121 s
-    that ``survey create --kind label --trials 10`` used to take). Rows are
+    the task on all 2,000 images in one batch). Rows are
     ``{"image_index", "label", <method>: predicted class}`` in index order, so a study
     designed from them is the same however early the screening stops.
     ``progress(done, total)`` is called after every chunk. Predictions are kept on the

@@ -5,7 +5,7 @@ Streamlit has no key bindings; a small script (no external resources) listens fo
 the page and clicks the answer button of the trial on screen. Buttons of a screen that is
 being replaced (Streamlit marks them ``data-stale``) are hidden with the whole trial until the
 new screen is complete, and keys are ignored meanwhile, so an answer always lands on the
-trial whose images are on screen (see README, "Can an answer be lost?").
+trial whose images are on screen (tests/app/test_survey_browser.py probes it).
 """
 
 from __future__ import annotations

@@ -62,8 +62,8 @@ SETTLE_MS = 700  # the page must stay unchanged this long before it counts as se
 
 # Records the time of the last change to what the main area shows (its elements, text and
 # image sources) with a MutationObserver: cheap for the browser, which shares this machine's
-# two cores with the server (reading the page's text on every poll, as this harness did
-# until session 11, took a share of a core during runs), and no change is missed between polls.
+# two cores with the server (reading the page's text on every poll takes a share of a core),
+# and no change is missed between polls.
 _OBSERVE = """() => {
     if (window.__obs) return;
     window.__obs = new MutationObserver(records => {
