@@ -151,7 +151,7 @@ METHODS: dict[str, MethodSpec] = {
                                  "R(T(P(x))) with P's output detached", "RA+T",
                                  uses_transformer=True),
     "perceptual": MethodSpec(_perceptual, "MSE and/or feature / texture losses on a standard "
-                             "classifier (E, EP, EPT, PT)", "perceptual", uses_labels=False,
+                             f"classifier ({', '.join(PERCEPTUAL_COMBOS)})", "perceptual", uses_labels=False,
                              options=_perceptual_options),
     "robust-perceptual": MethodSpec(_perceptual, "the perceptual losses on an adversarially "
                                     "robust classifier", "robust-perceptual", recognizer="robust",
