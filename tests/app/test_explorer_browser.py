@@ -68,7 +68,9 @@ def timed(page, title: str, what: str, action) -> float:
 
 def timed_choice(page, title: str, what: str, label: str, option: str) -> float:
     """Open the dropdown ``label``, then time the click on ``option`` (the widget change)."""
-    page.get_by_label(label, exact=True).first.click()
+    box = page.get_by_label(label, exact=True).first
+    box.scroll_into_view_if_needed()   # a dropdown below the fold takes its first click as a scroll
+    box.click()
     return timed(page, title, what,
                  lambda: page.get_by_role("option", name=option, exact=True).click())
 

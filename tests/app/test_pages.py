@@ -290,7 +290,7 @@ def test_features_page_scatter_and_measures(env):
     assert at.selectbox(key="features_classifier").value == "clf-b"
     at.selectbox(key="features_classifier").set_value("clf-a").run()
     assert not at.exception
-    assert any("features --task sr --classifier clf-a" in i.value for i in at.info)
+    assert any("tsne --task sr --classifier clf-a" in i.value for i in at.info)
 
 
 def test_pages_explain_missing_pieces(monkeypatch, tmp_path):
