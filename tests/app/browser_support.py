@@ -205,3 +205,15 @@ def drag_path(page, corners, steps=8) -> None:
     page.mouse.down()
     for corner in corners[1:] + corners[:1]:
         page.mouse.move(*corner, steps=steps)
+
+
+def app_fixture(log_name: str):
+    """A module fixture ``app_url``: the app on the embedded default, started exactly as README
+    says (``bash scripts/main.sh``) with its log in test-artifacts/``log_name``, stopped after
+    the module."""
+    @pytest.fixture(scope="module")
+    def app_url():
+        url, proc, log = start_app(log_name)
+        yield url
+        stop_app(proc, log)
+    return app_url

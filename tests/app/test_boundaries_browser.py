@@ -4,26 +4,20 @@ toggle draws an ECDF (monotone steps on a log x axis). Screenshots go to
 test-artifacts/boundaries_*.png."""
 
 import numpy as np
-import pytest
 
 from analysis.analyses.boundary_defaults import MAP_RESOLUTION
 from tests.app.browser_support import (
     ARTIFACTS,
     MAP_IMAGES,
+    app_fixture,
     needs_chromium,
-    start_app,
-    stop_app,
     wait_interactive,
 )
 
 pytestmark = needs_chromium
 
 
-@pytest.fixture(scope="module")
-def app_url():
-    url, proc, log = start_app("boundaries.log")
-    yield url
-    stop_app(proc, log)
+app_url = app_fixture("boundaries.log")
 
 
 def test_a_click_marks_the_grid_point_and_shows_its_image(app_url, browser):

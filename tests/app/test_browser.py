@@ -12,6 +12,7 @@ import pytest
 
 from tests.app.browser_support import (
     ARTIFACTS,
+    app_fixture,
     mark_start,
     needs_chromium,
     start_app,
@@ -26,12 +27,7 @@ NAV_LINKS = ["Compare", "Metrics", "Boundaries", "Features"]
 pytestmark = needs_chromium
 
 
-@pytest.fixture(scope="module")
-def app_url():
-    """The app on the embedded default (checkpoints/ and results/ of this checkout)."""
-    url, proc, log = start_app("app.log")
-    yield url
-    stop_app(proc, log)
+app_url = app_fixture("app.log")
 
 
 def test_every_page_renders_reacts_and_is_timed(app_url, browser):

@@ -6,25 +6,19 @@ Screenshots go to test-artifacts/compare_*.png."""
 import io
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from tests.app.browser_support import (
     ARTIFACTS,
+    app_fixture,
     needs_chromium,
-    start_app,
-    stop_app,
     wait_interactive,
 )
 
 pytestmark = needs_chromium
 
 
-@pytest.fixture(scope="module")
-def app_url():
-    url, proc, log = start_app("compare.log")
-    yield url
-    stop_app(proc, log)
+app_url = app_fixture("compare.log")
 
 
 def toggle(page, key: str):

@@ -6,11 +6,10 @@ unchanged app leaves the committed PNG as it is."""
 import io
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from analysis.config import PROJECT_ROOT
-from tests.app.browser_support import needs_chromium, start_app, stop_app, wait_interactive
+from tests.app.browser_support import app_fixture, needs_chromium, wait_interactive
 
 pytestmark = needs_chromium
 
@@ -20,11 +19,7 @@ SIZE = (1440, 900)
 UNCHANGED = 1.0
 
 
-@pytest.fixture(scope="module")
-def app_url():
-    url, proc, log = start_app("readme-screenshot.log")
-    yield url
-    stop_app(proc, log)
+app_url = app_fixture("readme-screenshot.log")
 
 
 def grey(png: bytes) -> np.ndarray:
