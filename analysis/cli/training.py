@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from ..zoo import MODELS, model_kind
 from .options import CHECKPOINTS, DATASET, DEVICE, PROGRESS, SEED, key_values
 from .validators import (
     names,
@@ -16,6 +17,8 @@ from .vocabulary import CommaList, list_of, renamed
 
 key_value_list = list_of()       # --arch-kw channels=32,blocks=6
 
+
+PROCESSOR_ARCHS = [n for n in MODELS if model_kind(n) == "processor"]
 
 def _training_options(p):
     p.add_argument("--out", required=True, help="checkpoint path stem (writes .safetensors + .json)")
@@ -86,7 +89,7 @@ def cmd_train_processor(args) -> int:
                     layers=args.layers, losses=args.losses,
                     texture_weight=args.texture_weight, patch=args.patch,
                     unsup_distance=args.unsup_distance, init=args.init,
-                    perceptual=perceptual_options(args), **_common(args))
+                    perceptual=perceptual_options(args), arch=args.arch, **_common(args))
     return 0
 
 
@@ -174,7 +177,9 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_train_classifier)
 
     p = sub.add_parser("train-processor", parents=train,
-                       help="train an SRResNet processor with a method")
+                       help="train a processor (SRResNet by default) with a method")
+    p.add_argument("--arch", default="srresnet", choices=PROCESSOR_ARCHS,
+                   help="processor architecture (the zoo's is srresnet)")
     p.add_argument("--task", type=task_spec, required=True,
                    help="task spec, e.g. sr, denoise:sigma=0.2, jpeg")
     p.add_argument("--method", required=True, help="plain, ra, ra-unsup, ra-transformer, "

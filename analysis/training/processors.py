@@ -20,7 +20,7 @@ from ..errors import RAExplorerError
 from ..methods.losses import ScaledFeatures, channel_mean_scales
 from ..methods.processors import LossContext, get_method, perceptual_settings
 from ..pipeline.runner import stream
-from ..zoo import TransformedProcessor, create_model
+from ..zoo import MODELS, TransformedProcessor, create_model, model_kind
 from ..zoo.checkpoints import load_checkpoint, state_digest
 from ..zoo.options import check_arch_kwargs
 from .engine import freeze, history_fields, portable_path, start
@@ -69,8 +69,10 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
                     device: str | None = None, resume: bool = False,
                     max_steps: int | None = None, dtype: str = "float32",
                     state_dir: str = "runs", progress: bool = True,
-                    init: str | None = None, perceptual: dict | None = None) -> Path | None:
-    """Train an SRResNet processor for ``task`` with ``method`` (see analysis.methods).
+                    init: str | None = None, perceptual: dict | None = None,
+                    arch: str = "srresnet") -> Path | None:
+    """Train a processor of architecture ``arch`` (a processor of the model registry: srresnet,
+    srdensenet, rdn, dbpn) for ``task`` with ``method`` (see analysis.methods).
 
     ``recognizer`` is the checkpoint path of the frozen classifier used by the
     loss (and, for reporting, in validation). ``init`` optionally starts P
@@ -98,9 +100,12 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
     if spec.needs_robust and not (rec_card.get("training") or {}).get("adversarial"):
         raise RAExplorerError(f"Method {method!r} needs an adversarially trained recognizer, but "
                               f"the card of {recognizer} records standard training.")
+    if model_kind(arch) != "processor":
+        raise RAExplorerError(f"--arch {arch} is a {model_kind(arch)}, not a processor; use one "
+                              f"of {', '.join(n for n in MODELS if model_kind(n) == 'processor')}.")
     kwargs = {"in_channels": info.channels, "scale": the_task.scale,
-              **check_arch_kwargs("srresnet", arch_kwargs or {}, where="--arch-kw: ")}
-    processor = create_model("srresnet", **kwargs)
+              **check_arch_kwargs(arch, arch_kwargs or {}, where="--arch-kw: ")}
+    processor = create_model(arch, **kwargs)
     if init:
         init_model, _ = load_checkpoint(init, kind="processor")
         load_model_state(processor, init_model.state_dict(), Path(init),
@@ -149,7 +154,7 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
             raise RAExplorerError(f"The recognizer {recognizer} changed during training; "
                                   "this is a bug, and no checkpoint was written.")
         c = {
-            "kind": "processor", "arch": "srresnet", "arch_kwargs": kwargs, "dataset": dataset,
+            "kind": "processor", "arch": arch, "arch_kwargs": kwargs, "dataset": dataset,
             "task": the_task.spec, "method": method, "lambda": lam,
             "source": Path(recognizer).name if recognizer else None,
             "source_state_sha256": rec_digest,
@@ -162,7 +167,7 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
             c["transformer"] = {"arch": "cyclegan-resnet", "arch_kwargs": t_kwargs}
         return c
 
-    identity = state_identity(Path(out).name, dataset, "srresnet", kwargs, method,
+    identity = state_identity(Path(out).name, dataset, arch, kwargs, method,
                               the_task.spec, rec_digest,
                               {"arch": "cyclegan-resnet", "arch_kwargs": t_kwargs}
                               if spec.uses_transformer else None)

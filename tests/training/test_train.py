@@ -94,6 +94,27 @@ def test_every_method_trains_and_leaves_the_recognizer_untouched(method, tiny_zo
         assert hasattr(model, "human_view")
 
 
+@pytest.mark.parametrize("arch", ["srdensenet", "rdn", "dbpn"])
+def test_train_processor_builds_the_chosen_architecture(arch, tiny_zoo, tmp_path):
+    """The Table 11 architectures train through the same trainer (RA, one epoch) and load back
+    as themselves, their card naming them."""
+    card_path = train_processor(
+        "sr", "ra", dataset=SYNTH, out=str(tmp_path / arch), recognizer=str(tiny_zoo / "clf-a"),
+        lam=0.1, epochs=1, batch_size=32, arch=arch, arch_kwargs={"channels": 8},
+        state_dir=str(tmp_path), progress=False, val_limit=20)
+    card = json.loads(card_path.read_text())
+    assert card["arch"] == arch and card["arch_kwargs"]["channels"] == 8
+    model, loaded = load_checkpoint(card_path)
+    assert loaded["arch"] == arch and type(model).__name__.lower() == arch
+    assert model(torch.rand(2, 1, 7, 7)).shape == (2, 1, 28, 28)
+
+
+def test_train_processor_refuses_a_classifier_architecture(tmp_path):
+    with pytest.raises(RAExplorerError, match="not a processor"):
+        train_processor("sr", "plain", dataset=SYNTH, out=str(tmp_path / "p"), arch="resnet20",
+                        max_steps=1, progress=False, state_dir=str(tmp_path))
+
+
 def test_robust_perceptual_refuses_a_standard_classifier(tiny_zoo, tmp_path):
     with pytest.raises(RAExplorerError, match="adversarially trained"):
         train_processor("sr", "robust-perceptual", dataset=SYNTH, out=str(tmp_path / "p"),
