@@ -21,6 +21,7 @@ from ..pipeline.runner import CLEAN, NO_PROCESSING, world
 from ..pipeline.setting import Setting
 from ..stats import Z95, mean_interval, wilson_interval
 from ..zoo.catalogue import (
+    checkpoint_dir,
     main_processors,
     model_digests,
     no_checkpoints_message,
@@ -162,7 +163,6 @@ def update_cards(result: dict, folder=None) -> list[str]:
     ``test_accuracy`` on their source recognizer (or on every classifier when
     they have none), ``test_psnr`` and ``test_ssim``, each keyed by task.
     """
-    from ..zoo.catalogue import checkpoint_dir
     from ..zoo.checkpoints import update_card
 
     folder = checkpoint_dir(folder)

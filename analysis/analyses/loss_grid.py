@@ -22,12 +22,13 @@ import numpy as np
 from ..config import QUALITY_IMAGES
 from ..data.tasks import task_slug
 from ..errors import RAExplorerError
+from ..outputs.provenance import provenance_summary
 from ..outputs.result_files import write_result
 from ..pipeline.records import RecordSink
 from ..pipeline.runner import NO_PROCESSING
 from ..pipeline.setting import Setting
 from ..stats import wilson_interval
-from ..zoo.catalogue import find_checkpoints, model_digests, select_models
+from ..zoo.catalogue import checkpoint_dir, find_checkpoints, model_digests, select_models
 from .quality import quality_result, quality_sink
 
 COMBOS = ("E", "EP", "EPT", "ET", "P", "PT")
@@ -36,7 +37,6 @@ DEFAULT_EVALUATORS = ("resnet20", "resnet20-robust")
 
 def default_grid_folder(folder=None) -> Path:
     """The ``loss-grid`` collection of the checkpoint folder ``folder``."""
-    from ..zoo.catalogue import checkpoint_dir
 
     return checkpoint_dir(folder) / "loss-grid"
 
@@ -193,7 +193,6 @@ def _pm(v: dict, digits: int) -> str:
 
 def format_loss_grid(result: dict) -> str:
     """Markdown: the quality table, then the error table with the rank correlation."""
-    from ..outputs.provenance import provenance_summary
 
     names = [m["name"] for m in result["metrics"]]
     arrows = {m["name"]: "↓" if m["lower_better"] else "↑" for m in result["metrics"]}

@@ -29,10 +29,12 @@ import numpy as np
 
 from ..data.tasks import create_task
 from ..errors import RAExplorerError
+from ..outputs.result_files import write_result
 from ..pipeline.records import RecordSink, RecordTable
 from ..pipeline.runner import CLEAN, NO_PROCESSING
 from ..pipeline.setting import Setting
 from ..stats import wilson_interval
+from ..zoo.catalogue import collection_dirs, find_checkpoints, model_digests, select_models
 
 DEGRADATIONS = ("sr", "denoise", "jpeg", "sr-random", "denoise-random", "jpeg-random",
                 "compound")
@@ -159,7 +161,6 @@ def load_tables(folder: Path, degradations=DEGRADATIONS) -> dict[str, RecordTabl
 def family_processors(dataset: str, folder=None) -> dict[str, dict[str, str]]:
     """{task family: {"plain": name, "ra": name}} from the zoo's cards (``<task>-plain`` /
     ``<task>-ra`` where present, else the first card of the method)."""
-    from ..zoo.catalogue import select_models
 
     out = {}
     for fam in ("sr", "denoise", "jpeg"):
@@ -185,7 +186,6 @@ def measure_recognizers(dataset: str | None = None, folder=None, recognizer_fold
     """One runner pass per degradation (vanilla + every classifier of the recognizer
     collection; no processing, plain and RA processors), each saved as a record table in
     ``records_dir`` (when given); returns :func:`table_from_records` of them."""
-    from ..zoo.catalogue import collection_dirs, find_checkpoints, model_digests
 
     setting = Setting(None, dataset, folder, device)
     dataset, folder = setting.dataset, setting.folder
@@ -230,6 +230,5 @@ def measure_recognizers(dataset: str | None = None, folder=None, recognizer_fold
 
 
 def save_recognizer_table(result: dict, out_dir: Path | None = None) -> list[Path]:
-    from ..outputs.result_files import write_result
 
     return write_result(result, out_dir, "recognizers", format_recognizer_table)

@@ -9,6 +9,7 @@ from ..errors import RAExplorerError
 from ..outputs.result_files import write_result
 from ..pipeline.setting import Setting
 from ..stats import wilson_interval
+from ..training.classifiers import accuracy, robust_accuracy
 
 
 def robustness_report(classifier: str, folder=None, eps: float | None = None, steps: int = 20,
@@ -19,7 +20,6 @@ def robustness_report(classifier: str, folder=None, eps: float | None = None, st
     PGD-``steps`` L2 attack of radius ``eps`` ([0,1]-pixel units; default: its training
     epsilon), each with a 95 % Wilson interval, and provenance. ``update_card`` writes the PGD
     figures into the model card."""
-    from ..training.classifiers import accuracy, robust_accuracy
     from ..zoo.checkpoints import load_checkpoint
     from ..zoo.checkpoints import update_card as write_card
 

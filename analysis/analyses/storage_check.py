@@ -26,6 +26,7 @@ from ..errors import RAExplorerError
 from ..metrics.pixel import psnr
 from ..outputs.result_files import result_files
 from ..pipeline.setting import Setting
+from ..training.state import card_state_identity, load_model_state, read_state
 from ..zoo.catalogue import find_checkpoints, ra_source
 from ..zoo.checkpoints import build_model, load_checkpoint
 
@@ -38,7 +39,6 @@ def float32_model(card: dict, state_dir: Path) -> torch.nn.Module:
     if not path.exists():
         raise RAExplorerError(f"No training state {path} for {card['name']!r}: the float32 weights "
                               "exist only on the machine that trained the model.")
-    from ..training.state import card_state_identity, load_model_state, read_state
 
     advice = f"it cannot serve as the float32 reference of {card['name']!r}; move it away"
     state = read_state(path, card_state_identity(card), advice=advice)["model"]

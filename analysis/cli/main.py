@@ -20,6 +20,7 @@ import sys
 import textwrap
 
 from ..config import version
+from ..outputs.provenance import cli_command
 from . import app, catalogue, figure, geometry, measure, survey, training
 from .errors import print_error
 from .vocabulary import OneLineParser, VerbParser
@@ -108,7 +109,6 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "execution", None):
         # the same for the execution policy of every classifier forward the verb runs
         os.environ["RA_EXECUTION"] = args.execution
-    from ..outputs.provenance import cli_command
 
     cli_command(verb_args)
     try:

@@ -14,6 +14,7 @@ import json
 import sys
 
 from ..errors import RAExplorerError
+from ..outputs.run_folders import destination
 from ..specs import parse_value
 from .validators import (
     dataset_spec,
@@ -112,7 +113,6 @@ def departures(args) -> list[str]:
 def destination_of(args, verb: str):
     """The :class:`~analysis.outputs.run_folders.Destination` of this run's result files."""
     from ..config import default_dataset
-    from ..outputs.run_folders import destination
 
     return destination(verb, default_dataset(getattr(args, "dataset", None)), departures(args),
                        getattr(args, "out", None))

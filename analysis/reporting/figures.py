@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from .paper.distances import DIRECTION_LABELS, ecdf
+from .paper.style import LINE_COLOURS
 from .tables import lambda_rows, transfer_rows
 
 
@@ -97,8 +99,6 @@ def bd_ecdf(report: dict):
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    from .paper.distances import DIRECTION_LABELS, ecdf
-    from .paper.style import LINE_COLOURS
 
     pair = report["pairs"][0]
     src, tgt = pair["source"], pair["target"]

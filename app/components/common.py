@@ -10,6 +10,7 @@ import streamlit as st
 from analysis import config
 from analysis.data import folders
 from analysis.errors import RAExplorerError
+from analysis.outputs.provenance import provenance_summary
 from analysis.zoo.catalogue import broken_cards, checkpoint_dir
 
 
@@ -70,7 +71,6 @@ def result(name: str):
 def show_source(name: str, payload: dict) -> None:
     """Under a table or figure: which file it comes from and how it was made (one line), the
     whole provenance record on demand."""
-    from analysis.outputs.provenance import provenance_summary
 
     path = results_dir() / name
     try:

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis.analyses.boundary_defaults import EXTENT_MULTIPLE, EXTENT_MULTIPLES, MAP_RESOLUTION
+from analysis.analyses.boundary_maps import agreement_matrix
 from analysis.analyses.boundary_search import describe_schedule
 from analysis.analyses.boundary_table import DIRECTIONS, empty_selection_note, estimate_text
 from analysis.data.tasks import task_slug
@@ -81,7 +82,6 @@ resolution = c3.select_slider("Resolution", [32, 48, 64, 96, 128], MAP_RESOLUTIO
 
 
 def maps_for(names) -> dict:
-    from analysis.analyses.boundary_maps import agreement_matrix
 
     maps = {n: page_map(ws, index, n, extent, resolution) for n in names}
     return {"maps": maps, "ra_length": plane.ra_length,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...analyses.boundary_defaults import FIGURE_EXTENT_L2, FIGURE_RESOLUTION
+from ...data.folders import results_dir
 from ...errors import RAExplorerError
 from ...outputs.provenance import provenance
 from .style import DEFAULT_DPI, DEFAULT_WIDTH, rc
@@ -58,7 +59,6 @@ class FigureOptions:
         return self.task_spec().split(":")[0]
 
     def results_dir(self) -> Path:
-        from ...data.folders import results_dir
 
         return results_dir(self.results)
 

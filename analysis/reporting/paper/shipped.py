@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from ...errors import RAExplorerError
+from ...zoo.catalogue import classifier_cards
 from . import FigureOptions, build_figure, save_figure
 from .style import PRESETS
 
@@ -54,7 +55,6 @@ def planned(results: Path, folder=None) -> list[tuple[str, dict]]:
 
 def classifier_order(names: list[str], folder=None) -> list[str]:
     """``names`` in the zoo's order (its own classifiers, then the recognizer-side ones)."""
-    from ...zoo.catalogue import classifier_cards
 
     try:
         known = [c["name"] for c in classifier_cards(folder)]
