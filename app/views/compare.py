@@ -4,7 +4,15 @@ import numpy as np
 import streamlit as st
 
 from analysis.errors import RAExplorerError
-from analysis.explore.encoders import colour_bar_png, colour_png, difference_scale, enlarge_png
+from analysis.explore.encoders import (
+    DEFAULT_ENLARGEMENT,
+    colour_bar_png,
+    colour_png,
+    difference_scale,
+    fit_panel,
+    max_enlargement,
+    panel_png,
+)
 from analysis.explore.gallery import FILTERS, Query, describe
 from analysis.explore.upload import read_upload
 from analysis.explore.workspace import available_tasks, classifier_names
@@ -15,9 +23,8 @@ from app.components.region import outlined_region
 from app.components.wipe import wipe
 
 PER_ROW = 4
+WIPE_PX = 448        # the wipe's side at most (16x a 28 px image)
 st.title("Compare outputs")
-# PNGs are enlarged by an integer factor already; if the browser must shrink one, keep it crisp
-st.html("<style>img {image-rendering: pixelated;}</style>")
 tasks = available_tasks(dataset(), folder())
 classifiers = classifier_names(dataset(), folder())
 if not classifiers:
@@ -49,7 +56,16 @@ with st.sidebar:
                                    "trained with.")
     mode = st.radio("Choose images", ["by index", "by class", "at random", "by filter"],
                     key="compare_mode")
-    scale = st.slider("Enlargement (nearest neighbour)", 2, 12, 6, key="compare_scale")
+    fits = max_enlargement(ws.info.size)   # the integer enlargements that fit a column
+    if fits >= 2:
+        if st.session_state.get("compare_scale", 0) > fits:
+            st.session_state["compare_scale"] = fits
+        st.session_state.setdefault("compare_scale", min(DEFAULT_ENLARGEMENT, fits))
+        scale = st.slider("Enlargement (nearest neighbour)", 1, fits, key="compare_scale",
+                          help=f"Up to {fits}x: the largest that fits a panel's column.")
+    else:
+        scale = 1
+        st.caption("Enlargement: none; " + fit_panel(ws.info.size).describe() + ".")
 
 names = list(ws.processors)
 key = f"compare_processors|{task}|{','.join(collections)}"
@@ -112,9 +128,16 @@ if zoom:
     top = c2.slider("Top", 0, size - zsize, 0, key="zoom_top")
     left = c3.slider("Left", 0, size - zsize, 0, key="zoom_left")
     crop = (top, left, zsize)
-    scale = max(scale, (6 * size) // zsize)
     c0.image(outlined_region(ws.test[int(index)][0], crop), output_format="PNG",
              caption="the region on the full image")
+
+# the panels' fit: the region fills at least the width of the default enlargement
+fit = (fit_panel(crop[2], max(scale, DEFAULT_ENLARGEMENT) * size // crop[2]) if crop
+       else fit_panel(size, scale))
+# the browser never widens a panel beyond its column (a narrow window shrinks it); enlarged
+# pixels stay crisp when it does, a smooth downscale stays smooth
+st.html("<style>[data-testid='stImageContainer'] {max-width: 100%;}"
+        + ("" if fit.smooth else " img {image-rendering: pixelated;}") + "</style>")
 
 metric_names = ["psnr", "ssim"] + ([f"lpips-{classifier}"] if classifier else [])
 
@@ -133,18 +156,19 @@ def in_rows(items, per_row=PER_ROW):
 
 def show_panels(panels, label):
     st.subheader(label)
-    width = (crop[2] if crop else size) * scale
+    if fit.smooth:
+        st.caption(fit.describe().capitalize() + "; the synced zoom shows a region pixel for pixel.")
     for cols in in_rows(panels):
         for col, panel in cols:
             with col:
                 if panel.machine is not None:
-                    st.image(enlarge_png(panel.image, scale, crop), width=width,
+                    st.image(panel_png(panel.image, fit, crop), width=fit.width,
                              caption=f"{panel.name}: human view P(x)", output_format="PNG")
-                    st.image(enlarge_png(panel.machine, scale, crop), width=width,
+                    st.image(panel_png(panel.machine, fit, crop), width=fit.width,
                              caption=f"{panel.name}: machine view T(P(x)) — the classifier "
                                      "saw this one", output_format="PNG")
                 else:
-                    st.image(enlarge_png(panel.image, scale, crop), width=width,
+                    st.image(panel_png(panel.image, fit, crop), width=fit.width,
                              caption=panel.name, output_format="PNG")
                 st.markdown("  \n".join(f"**{n}** {100 * p:.1f} %" if i == 0 else f"{n} {100 * p:.1f} %"
                                         for i, (n, p) in enumerate(panel.topk)))
@@ -191,15 +215,14 @@ if show_wipe:
     pnames = list(by_name)
     wa = c1.selectbox("Left (A)", pnames, index=min(2, len(pnames) - 1), key="wipe_a")
     wb = c2.selectbox("Right (B)", pnames, index=min(3, len(pnames) - 1), key="wipe_b")
-    side = 16 * size
-    wipe(enlarge_png(by_name[wa].image, side // size, crop), enlarge_png(by_name[wb].image,
-         side // size, crop), wa, wb, side=side if crop is None else (side // size) * crop[2])
+    wfit = fit_panel(crop[2] if crop else size, 16, column_px=WIPE_PX)
+    wipe(panel_png(by_name[wa].image, wfit, crop), panel_png(by_name[wb].image, wfit, crop),
+         wa, wb, side=wfit.width)
 
 if show_diff:
     st.subheader("Difference views")
     diffs = cached_differences(ws.task.spec, str(ws.folder), collections, int(index),
                                classifier, tuple(shown), crop, ws)
-    width = (crop[2] if crop else size) * scale
     for kind, title, cmap in (("abs_error", "|output − target| (channel mean)", "magma"),
                               ("flip", "FLIP perceptual difference (NVIDIA, 67 ppd)", "magma")):
         vmax = difference_scale(diffs, kind)
@@ -207,7 +230,7 @@ if show_diff:
         st.image(cached_colour_bar(round(vmax, 6), title, cmap), output_format="PNG")
         for cols in in_rows(list(diffs.items())):
             for col, (name, d) in cols:
-                col.image(colour_png(d[kind], vmax, scale, cmap), width=width,
+                col.image(colour_png(d[kind], vmax, fit, cmap), width=fit.width,
                           caption=f"{name} (mean {d[kind].mean():.4f})", output_format="PNG")
     plain = ws.plain_name()
     signed = [(n, d) for n, d in diffs.items() if d["minus_plain"] is not None and n != plain]
@@ -217,8 +240,8 @@ if show_diff:
         for cols in in_rows(signed):
             for col, (name, d) in cols:
                 peak = max(float(np.abs(d["minus_plain"]).max()), 1e-6)
-                col.image(enlarge_png(d["minus_plain"] / peak, scale, None, signed=True),
-                          width=width, caption=f"{name} − {plain} (±{peak:.3f})",
+                col.image(panel_png(d["minus_plain"] / peak, fit, None, signed=True),
+                          width=fit.width, caption=f"{name} − {plain} (±{peak:.3f})",
                           output_format="PNG")
 
 with st.expander("Upload your own image"):

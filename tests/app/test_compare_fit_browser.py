@@ -1,0 +1,101 @@
+"""Issue 40, item 4: Compare's panels fit their columns at any image size. The app started as
+README says (``bash scripts/main.sh``) on the embedded default (28 px) and on a 224-px RGB
+ImageFolder with a tiny zoo trained by the test; in Chromium at the README screenshot's
+1440 x 900, every image of the panel grid lies inside its column's box (so no two panels
+overlap), and the 224-px panels say how they are shown. Screenshots go to test-artifacts/."""
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from analysis.cli.main import main
+from analysis.config import PROJECT_ROOT
+from tests.app.browser_support import ARTIFACTS, needs_chromium, start_app, stop_app, wait_interactive
+
+pytestmark = needs_chromium
+CLASSES = ("ant", "bee", "cow")
+VIEWPORT = {"width": 1440, "height": 900}       # the README screenshot's
+# [column box, image box] of every image in a column of the main area, in page px
+_BOXES = """() => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stColumn"]')]
+    .flatMap(c => [...c.querySelectorAll('[data-testid="stImage"] img')].map(i => {
+        const r = c.getBoundingClientRect(), q = i.getBoundingClientRect();
+        return {column: [r.left, r.right], image: [q.left, q.right, q.width], natural: i.naturalWidth};
+    }))"""
+
+
+def _image_folder(root: Path, size: int) -> Path:
+    """3 classes of smooth class-tinted RGB images (train 4, val 2 per class), ``size`` px."""
+    rng = np.random.default_rng(0)
+    ramp = np.linspace(0, 60, size)
+    for split, n in (("train", 4), ("val", 2)):
+        for k, c in enumerate(CLASSES):
+            (root / split / c).mkdir(parents=True)
+            for i in range(n):
+                pixels = (ramp[:, None, None] + ramp[None, :, None] + 60 * k
+                          + rng.integers(0, 40, (size, size, 3)))
+                Image.fromarray(pixels.astype(np.uint8)).save(root / split / c / f"{i}.png")
+    return root
+
+
+@pytest.fixture(scope="module", params=[28, 224])
+def app(request, tmp_path_factory):
+    """(url, image size): the embedded default (28 px), or a 224-px ImageFolder with a tiny
+    classifier and a plain and an RA SR processor trained through the CLI (RA_* variables
+    point the app at them; results/ is a copy)."""
+    env = {}
+    if request.param == 224:
+        base = tmp_path_factory.mktemp("fit224")
+        zoo, runs = base / "zoo", base / "runs"
+        env = {"RA_DATASET": f"imagefolder:{_image_folder(base / 'imgs', 224)}",
+               "RA_CHECKPOINTS": str(zoo), "RA_RUNS": str(runs), "RA_RESULTS": str(base / "results")}
+        shutil.copytree(PROJECT_ROOT / "results", base / "results")
+        old = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            small = ["--epochs", "1", "--max-steps", "1", "--batch-size", "4", "--val-first", "4",
+                     "--no-progress", "--state-dir", str(runs)]
+            assert main(["train-classifier", "--arch", "resnet20", "--arch-kw", "width=4",
+                         "--out", str(zoo / "r20"), *small]) == 0
+            for method in ("plain", "ra"):
+                extra = ["--classifier", str(zoo / "r20"), "--lambda", "0.1"] if method == "ra" else []
+                assert main(["train-processor", "--task", "sr", "--method", method, "--arch-kw",
+                             "channels=4,blocks=1", "--out", str(zoo / f"sr-{method}"),
+                             *extra, *small]) == 0
+        finally:
+            for k, v in old.items():
+                os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    url, proc, log = start_app(f"compare_fit_{request.param}.log", **env)
+    yield url, request.param
+    stop_app(proc, log)
+
+
+def _panel_boxes(page) -> list[dict]:
+    return page.evaluate(_BOXES)
+
+
+def test_compare_panels_lie_inside_their_columns(app, browser):
+    url, size = app
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(f"{url}/")
+    wait_interactive(page, "Compare outputs")
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.screenshot(path=str(ARTIFACTS / f"compare_fit_{size}px.png"), full_page=True)
+    boxes = _panel_boxes(page)
+    assert len(boxes) >= 4                      # clean target, LQ input and two outputs
+    for box in boxes:
+        (c0, c1), (i0, i1, _) = box["column"], box["image"]
+        assert c0 - 0.5 <= i0 and i1 <= c1 + 0.5, box
+    lefts = sorted(b["image"][0] for b in boxes[:4])
+    rights = sorted(b["image"][1] for b in boxes[:4])
+    assert all(r <= nxt for r, nxt in zip(rights, lefts[1:])), boxes[:4]   # side by side
+    widths = {round(b["image"][2]) for b in boxes}
+    if size == 28:   # the embedded default as before: 6x nearest neighbour, 168 px, pixel-exact
+        assert widths == {168} and {b["natural"] for b in boxes} == {168}
+    else:            # no enlargement: a smooth downscale to the column, said above the panels
+        assert all(w <= 224 for w in widths)
+        page.get_by_text("smooth (Lanczos) downscale", exact=False).first.wait_for()
+    page.close()
