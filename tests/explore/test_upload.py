@@ -1,9 +1,12 @@
 """Uploads: converted to the dataset's format, or refused with one sentence."""
 
 import io
+import struct
+import zlib
 
 import numpy as np
 import pytest
+import tifffile
 from PIL import Image
 
 from analysis.errors import RAExplorerError
@@ -38,3 +41,86 @@ def test_decompression_bomb_is_refused_before_decoding():
     assert len(bomb) < 100_000
     with pytest.raises(RAExplorerError, match="decompression-bomb guard"):
         read_upload(bomb, channels=1, size=28)
+
+
+def _png16(arr: np.ndarray) -> bytes:
+    """A 16-bit PNG written by hand (Pillow writes 16-bit grayscale but not 16-bit RGB):
+    IHDR with bit depth 16, colour type 0 (grey) or 2 (RGB), rows unfiltered, big-endian."""
+    arr = np.asarray(arr, dtype=">u2")
+    height, width = arr.shape[:2]
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    raw = b"".join(b"\0" + arr[y].tobytes() for y in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 16, 0 if arr.ndim == 2 else 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
+            + chunk(b"IEND", b""))
+
+
+def _tiff(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, arr, photometric="rgb" if arr.ndim == 3 else "minisblack")
+    return buf.getvalue()
+
+
+def _hwc(x) -> np.ndarray:
+    return x.numpy().transpose(1, 2, 0)
+
+
+RNG = np.random.default_rng(1)
+GREY16 = RNG.integers(0, 65536, (28, 28)).astype(np.uint16)
+GREY16[0, :4] = [0, 255, 256, 65535]          # the ends, and where a high byte alone turns over
+RGB16 = RNG.integers(0, 65536, (28, 28, 3)).astype(np.uint16)
+
+
+def test_8_bit_png_is_divided_by_255():
+    grey = RNG.integers(0, 256, (28, 28)).astype(np.uint8)
+    rgb = RNG.integers(0, 256, (28, 28, 3)).astype(np.uint8)
+    assert np.array_equal(read_upload(png_bytes(grey), 1, 28)[0].numpy(), grey / np.float32(255))
+    assert np.array_equal(_hwc(read_upload(png_bytes(rgb), 3, 28)), rgb / np.float32(255))
+
+
+def test_16_bit_greyscale_png_is_divided_by_65535():
+    data = png_bytes(GREY16)                       # Pillow writes it as a 16-bit PNG (mode I;16)
+    assert Image.open(io.BytesIO(data)).mode == "I;16"
+    assert Image.open(io.BytesIO(_png16(GREY16))).mode == "I;16"
+    for raw in (data, _png16(GREY16)):
+        x = read_upload(raw, 1, 28)[0].numpy()
+        np.testing.assert_allclose(x, GREY16 / 65535, atol=1e-6)
+        assert x[0, :4].tolist() == pytest.approx([0, 255 / 65535, 256 / 65535, 1], abs=1e-7)
+    rgb = _hwc(read_upload(data, 3, 28))               # grey to RGB: the channel repeated
+    np.testing.assert_allclose(rgb, np.repeat((GREY16 / 65535)[..., None], 3, axis=2), atol=1e-6)
+
+
+def test_16_bit_rgb_png_is_within_one_level_of_value_over_65535():
+    """Pillow decodes 16-bit RGB PNG to 8 bits a channel (the high byte)."""
+    x = _hwc(read_upload(_png16(RGB16), 3, 28))
+    assert np.array_equal(x, (RGB16 >> 8) / np.float32(255))
+    assert np.abs(x - RGB16 / 65535).max() <= 1 / 255
+
+
+def test_float32_tiff_in_0_1_is_kept_as_it_is():
+    grey = RNG.random((28, 28)).astype(np.float32)
+    grey[0, :3] = [0.0, 1e-3, 1.0]                     # the bug: values below 0.5 became 0
+    assert Image.open(io.BytesIO(_tiff(grey))).mode == "F"
+    assert np.array_equal(read_upload(_tiff(grey), 1, 28)[0].numpy(), grey)
+    rgb = RNG.random((28, 28, 3)).astype(np.float32)   # Pillow cannot open an RGB float TIFF
+    assert np.array_equal(_hwc(read_upload(_tiff(rgb), 3, 28)), rgb)
+    luma = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    np.testing.assert_allclose(read_upload(_tiff(rgb), 1, 28)[0].numpy(), luma, atol=1e-6)
+    flat = np.full((56, 84), 0.3, dtype=np.float32)    # resized in float: 0.3 stays 0.3
+    np.testing.assert_allclose(read_upload(_tiff(flat), 1, 28).numpy(), 0.3, atol=1e-6)
+
+
+@pytest.mark.parametrize("value,message", [
+    (2.5, "floating-point values from 0 to 2.5; a floating-point image must lie in \\[0, 1\\]"),
+    (-0.5, "from -0.5 to 0"),
+    (np.nan, "NaN or infinite"),
+])
+def test_float_tiff_outside_0_1_gets_one_sentence(value, message):
+    grey = np.zeros((28, 28), dtype=np.float32)
+    grey[3, 4] = value
+    for arr in (grey, np.repeat(grey[..., None], 3, axis=2)):
+        with pytest.raises(RAExplorerError, match=message):
+            read_upload(_tiff(arr), 1, 28)
