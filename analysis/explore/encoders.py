@@ -12,9 +12,11 @@ import torch
 from PIL import Image
 
 # The width (CSS px) a Compare panel may take: one of four columns of the main area with the
-# sidebar open, measured in Chromium at 223 px in a 1,400 px wide window and 233 px at the
-# README screenshot's 1,440 px. Narrower windows shrink a panel in the browser instead.
-COLUMN_PX = 220
+# sidebar open is (window - 508 px) / 4, measured in Chromium: 193 px in a 1,280 px wide
+# window, 223 px at 1,400, 233 px at the README screenshot's 1,440, 353 px at 1,920. 224 px
+# (ImageNet's size) shows such images pixel for pixel from a 1,404 px window up; a narrower
+# window shrinks the panels in the browser (the page caps every image at its column).
+COLUMN_PX = 224
 DEFAULT_ENLARGEMENT = 6
 
 

@@ -136,7 +136,7 @@ def _unit_floats(arr: np.ndarray) -> np.ndarray:
 def _tiff_pixels(data: bytes) -> np.ndarray:
     """A TIFF that Pillow cannot open (RGB float32, for one) through tifffile -> (H, W) or
     (H, W, C) float32 in [0, 1]; its size checked from the header before decoding."""
-    import tifffile   # 0.6 s to import; only for the TIFFs Pillow cannot read
+    import tifffile  # 0.6 s to import; only for the TIFFs Pillow cannot read
 
     width = height = None
     try:

@@ -135,9 +135,9 @@ if zoom:
 fit = (fit_panel(crop[2], max(scale, DEFAULT_ENLARGEMENT) * size // crop[2]) if crop
        else fit_panel(size, scale))
 # the browser never widens a panel beyond its column (a narrow window shrinks it); enlarged
-# pixels stay crisp when it does, a smooth downscale stays smooth
+# pixels stay crisp when it does, images not enlarged are shrunk smoothly
 st.html("<style>[data-testid='stImageContainer'] {max-width: 100%;}"
-        + ("" if fit.smooth else " img {image-rendering: pixelated;}") + "</style>")
+        + (" img {image-rendering: pixelated;}" if fit.scale >= 2 else "") + "</style>")
 
 metric_names = ["psnr", "ssim"] + ([f"lpips-{classifier}"] if classifier else [])
 
@@ -157,7 +157,7 @@ def in_rows(items, per_row=PER_ROW):
 def show_panels(panels, label):
     st.subheader(label)
     if fit.smooth:
-        st.caption(fit.describe().capitalize() + "; the synced zoom shows a region pixel for pixel.")
+        st.caption(fit.describe() + "; the synced zoom shows a region pixel for pixel.")
     for cols in in_rows(panels):
         for col, panel in cols:
             with col:

@@ -73,8 +73,15 @@ def app(request, tmp_path_factory):
     stop_app(proc, log)
 
 
-def _panel_boxes(page) -> list[dict]:
-    return page.evaluate(_BOXES)
+def _assert_inside_columns(page) -> list[dict]:
+    """Every image of a column of the main area lies inside that column's box; the first
+    row's four panels side by side. Returns the boxes."""
+    boxes = page.evaluate(_BOXES)
+    assert len(boxes) >= 4                      # clean target, LQ input and two outputs
+    for box in boxes:
+        (c0, c1), (i0, i1, _) = box["column"], box["image"]
+        assert c0 - 0.5 <= i0 and i1 <= c1 + 0.5, box
+    return boxes
 
 
 def test_compare_panels_lie_inside_their_columns(app, browser):
@@ -83,19 +90,31 @@ def test_compare_panels_lie_inside_their_columns(app, browser):
     page.goto(f"{url}/")
     wait_interactive(page, "Compare outputs")
     assert page.locator('[data-testid="stException"]').count() == 0
-    page.screenshot(path=str(ARTIFACTS / f"compare_fit_{size}px.png"), full_page=True)
-    boxes = _panel_boxes(page)
-    assert len(boxes) >= 4                      # clean target, LQ input and two outputs
-    for box in boxes:
-        (c0, c1), (i0, i1, _) = box["column"], box["image"]
-        assert c0 - 0.5 <= i0 and i1 <= c1 + 0.5, box
-    lefts = sorted(b["image"][0] for b in boxes[:4])
-    rights = sorted(b["image"][1] for b in boxes[:4])
-    assert all(r <= nxt for r, nxt in zip(rights, lefts[1:])), boxes[:4]   # side by side
+    page.screenshot(path=str(ARTIFACTS / f"compare_fit_{size}px.png"))
+    boxes = _assert_inside_columns(page)
+    first = [b["image"] for b in boxes[:4]]
+    assert all(a[1] <= b[0] for a, b in zip(first, first[1:])), first   # side by side
     widths = {round(b["image"][2]) for b in boxes}
-    if size == 28:   # the embedded default as before: 6x nearest neighbour, 168 px, pixel-exact
-        assert widths == {168} and {b["natural"] for b in boxes} == {168}
-    else:            # no enlargement: a smooth downscale to the column, said above the panels
-        assert all(w <= 224 for w in widths)
-        page.get_by_text("smooth (Lanczos) downscale", exact=False).first.wait_for()
+    natural = {b["natural"] for b in boxes}
+    if size == 28:   # the embedded default as before: 6x nearest neighbour, 168 px
+        assert widths == natural == {168}
+    else:            # ImageNet's size in a 233 px column: pixel for pixel, said in the sidebar
+        assert widths == natural == {224}
+        sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
+        assert "Enlargement: none; 224 px images shown pixel for pixel" in " ".join(sidebar.split())
+    # the synced zoom (a region enlarged to fill the panel) and the difference views fit too
+    for toggle in ("Synced zoom on a region", "Difference views"):
+        page.get_by_text(toggle, exact=True).click()
+        wait_interactive(page, "Compare outputs")
+    assert page.locator('[data-testid="stException"]').count() == 0
+    panels = len(boxes)
+    boxes = _assert_inside_columns(page)
+    # the panels, the outlined region, |output - target| and FLIP of each output, output - plain
+    assert len(boxes) >= panels + 1 + 2 * (panels - 1) + 1
+    page.screenshot(path=str(ARTIFACTS / f"compare_fit_{size}px_zoom.png"), full_page=True)
+    # a window narrower than the column budget: the browser shrinks the panels into their columns
+    page.set_viewport_size({"width": 1280, "height": 900})
+    wait_interactive(page, "Compare outputs")
+    _assert_inside_columns(page)
+    page.screenshot(path=str(ARTIFACTS / f"compare_fit_{size}px_1280.png"))
     page.close()

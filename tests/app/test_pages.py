@@ -148,6 +148,18 @@ def test_compare_metrics_follow_the_zoomed_region(env):
     assert "(uncalibrated)" in whole                               # lpips-clf-a is a backbone distance
 
 
+def test_compare_enlargement_never_exceeds_the_column(env):
+    """The enlargement goes up to the largest that fits a panel's column (8x at 28 px) and
+    starts at 6x (the browser test measures the panels' boxes)."""
+    from analysis.explore.encoders import COLUMN_PX
+
+    at = run()
+    slider = at.slider(key="compare_scale")
+    assert (slider.min, slider.max, slider.value) == (1, COLUMN_PX // 28, 6)
+    slider.set_value(COLUMN_PX // 28).run()
+    assert not at.exception and {"clean target", "sr-ra"} <= {c for c, _ in images(at)}
+
+
 def test_gallery_counts_and_pages_its_thumbnails(env, results):
     import numpy as np
 

@@ -29,12 +29,14 @@ def test_fit_panel_enlarges_within_the_column_and_shrinks_what_does_not_fit():
     assert fit_panel(28, 6).width == 168 and fit_panel(28, 6).scale == 6      # the default as ever
     assert max_enlargement(28) == COLUMN_PX // 28 and fit_panel(28, 12).width <= COLUMN_PX
     assert fit_panel(28, 12).scale == COLUMN_PX // 28 and not fit_panel(28, 12).smooth
-    assert fit_panel(112, 6) == PanelFit(112, 112) and max_enlargement(112) == 1
-    big = fit_panel(224, 6)            # wider than the column: a smooth downscale, labelled
-    assert big == PanelFit(224, COLUMN_PX) and big.smooth and big.scale == 0
+    assert fit_panel(112, 6) == PanelFit(112, 224) and max_enlargement(112) == 2
+    assert fit_panel(224, 6) == PanelFit(224, 224)      # ImageNet's size: pixel for pixel
+    assert "pixel for pixel" in fit_panel(224, 6).describe()
+    big = fit_panel(512, 6)            # wider than the column: a smooth downscale, labelled
+    assert big == PanelFit(512, COLUMN_PX) and big.smooth and big.scale == 0
     assert "Lanczos" in big.describe() and f"{COLUMN_PX} px wide" in big.describe()
     assert "nearest neighbour" in fit_panel(28, 6).describe()
-    for side in (1, 5, 28, 64, 100, 221, 512):
+    for side in (1, 5, 28, 64, 100, 223, 225, 512):
         for scale in (1, 2, 6, 12):
             assert fit_panel(side, scale).width <= COLUMN_PX, (side, scale)
 
@@ -55,4 +57,6 @@ def test_panel_png_is_nearest_neighbour_when_enlarging_and_smooth_when_shrinking
     assert region.shape == (168, 168, 3) and (region[0, 0] == np.round(img[3, 5] * 255)).all()
     diff = np.asarray(Image.open(io.BytesIO(colour_png(rng.random((224, 224)), 1.0,
                                                         fit_panel(224)))))
+    assert diff.shape == (224, 224, 3)
+    diff = np.asarray(Image.open(io.BytesIO(colour_png(rng.random((300, 300)), 1.0, fit_panel(300)))))
     assert diff.shape == (COLUMN_PX, COLUMN_PX, 3)
