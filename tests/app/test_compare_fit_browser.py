@@ -4,6 +4,7 @@ ImageFolder with a tiny zoo trained by the test; in Chromium at the README scree
 1440 x 900, every image of the panel grid lies inside its column's box (so no two panels
 overlap), and the 224-px panels say how they are shown. Screenshots go to test-artifacts/."""
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -92,6 +93,7 @@ def test_compare_panels_lie_inside_their_columns(app, browser):
     assert page.locator('[data-testid="stException"]').count() == 0
     page.screenshot(path=str(ARTIFACTS / f"compare_fit_{size}px.png"))
     boxes = _assert_inside_columns(page)
+    measured = {"1440": boxes}
     first = [b["image"] for b in boxes[:4]]
     assert all(a[1] <= b[0] for a, b in zip(first, first[1:])), first   # side by side
     widths = {round(b["image"][2]) for b in boxes}
@@ -103,18 +105,23 @@ def test_compare_panels_lie_inside_their_columns(app, browser):
         sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
         assert "Enlargement: none; 224 px images shown pixel for pixel" in " ".join(sidebar.split())
     # the synced zoom (a region enlarged to fill the panel) and the difference views fit too
-    for toggle in ("Synced zoom on a region", "Difference views"):
-        page.get_by_text(toggle, exact=True).click()
-        wait_interactive(page, "Compare outputs")
+    page.get_by_text("Synced zoom on a region", exact=True).click()
+    page.get_by_text("the region on the full image").wait_for(timeout=120000)
+    wait_interactive(page, "Compare outputs")
+    page.get_by_text("Difference views", exact=True).click()
+    page.get_by_role("heading", name="Difference views").wait_for(timeout=120000)
+    wait_interactive(page, "Compare outputs")
     assert page.locator('[data-testid="stException"]').count() == 0
     panels = len(boxes)
     boxes = _assert_inside_columns(page)
     # the panels, the outlined region, |output - target| and FLIP of each output, output - plain
     assert len(boxes) >= panels + 1 + 2 * (panels - 1) + 1
-    page.screenshot(path=str(ARTIFACTS / f"compare_fit_{size}px_zoom.png"), full_page=True)
+    measured["1440 zoom + differences"] = boxes
+    page.screenshot(path=str(ARTIFACTS / f"compare_fit_{size}px_zoom.png"))
     # a window narrower than the column budget: the browser shrinks the panels into their columns
     page.set_viewport_size({"width": 1280, "height": 900})
     wait_interactive(page, "Compare outputs")
-    _assert_inside_columns(page)
+    measured["1280 zoom + differences"] = _assert_inside_columns(page)
     page.screenshot(path=str(ARTIFACTS / f"compare_fit_{size}px_1280.png"))
+    (ARTIFACTS / f"compare_fit_{size}px.json").write_text(json.dumps(measured, indent=1))
     page.close()
