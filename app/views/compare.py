@@ -24,6 +24,7 @@ from app.components.wipe import wipe
 
 PER_ROW = 4
 WIPE_PX = 448        # the wipe's side at most (16x a 28 px image)
+OVERVIEW_PX = 112    # the synced zoom's full image with the region outlined (4x a 28 px image)
 st.title("Compare outputs")
 tasks = available_tasks(dataset(), folder())
 classifiers = classifier_names(dataset(), folder())
@@ -56,7 +57,7 @@ with st.sidebar:
                                    "trained with.")
     mode = st.radio("Choose images", ["by index", "by class", "at random", "by filter"],
                     key="compare_mode")
-    fits = max_enlargement(ws.info.size)   # the integer enlargements that fit a column
+    fits = max_enlargement(ws.info.size)   # the largest integer enlargement that fits a column
     if fits >= 2:
         if st.session_state.get("compare_scale", 0) > fits:
             st.session_state["compare_scale"] = fits
@@ -128,7 +129,8 @@ if zoom:
     top = c2.slider("Top", 0, size - zsize, 0, key="zoom_top")
     left = c3.slider("Left", 0, size - zsize, 0, key="zoom_left")
     crop = (top, left, zsize)
-    c0.image(outlined_region(ws.test[int(index)][0], crop), output_format="PNG",
+    overview = outlined_region(ws.test[int(index)][0], crop, width=OVERVIEW_PX)
+    c0.image(overview, width=overview.shape[1], output_format="PNG",
              caption="the region on the full image")
 
 # the panels' fit: the region fills at least the width of the default enlargement
