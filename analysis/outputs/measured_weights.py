@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import os
 
-from ..errors import RAExplorerError
-from ..zoo.catalogue import locate
-from ..zoo.checkpoints import load_card
+from ..zoo.catalogue import find_checkpoints, places
 
 
 def changed_weights(recorded: dict[str, str], current: dict[str, str]) -> list[str]:
@@ -41,17 +39,13 @@ def recorded_digests(result: dict) -> dict[str, str]:
 
 def folder_digests(names, folder: str | os.PathLike | None = None) -> dict[str, str]:
     """{name: SHA-256 its card holds now} of the checkpoints in ``names`` that ``folder`` (or
-    one of its collections, :func:`~analysis.zoo.catalogue.locate`) holds with a readable,
-    unambiguous card; the others are left out (nothing to compare with)."""
-    digests = {}
-    for name in names:
-        try:
-            card = load_card(locate(name, folder))
-        except RAExplorerError:          # no such checkpoint, a broken card, a name clash
-            continue
-        digest = card.get("weights", {}).get("sha256")
-        if digest:
-            digests[name] = digest
+    one of its collections: :func:`~analysis.zoo.catalogue.places`) holds with a readable card
+    whose name no other card gives; the others are left out (nothing to compare with)."""
+    wanted, digests = set(names), {}
+    for place in places(folder):            # the first place holding a name wins, as in locate
+        for card in find_checkpoints(place):     # readable cards with a name of their own
+            if card["name"] in wanted and card["name"] not in digests:
+                digests[card["name"]] = card["weights"]["sha256"]
     return digests
 
 

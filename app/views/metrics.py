@@ -7,6 +7,7 @@ import streamlit as st
 
 from analysis.analyses.evaluate import evaluate
 from analysis.data.tasks import task_slug
+from analysis.errors import RAExplorerError
 from analysis.explore.workspace import available_tasks, classifier_names
 from analysis.outputs.measured_weights import other_weights
 from analysis.reporting.figures import accuracy_heatmap, lambda_figure, transfer_heatmap
@@ -60,12 +61,18 @@ if b1.button("Recompute now", key="metrics_compute", disabled=not picked):
         left = f", about {spent / done * (total - done):.0f} s left" if done else ""
         bar.progress(done / total, text=f"{done:,} / {total:,} images in {spent:.0f} s{left}")
 
-    computed = evaluate(task, dataset=dataset(), folder=folder(), limit=limit, progress=False,
-                        classifiers=picked, on_progress=report, batch_size=LIVE_BATCH)
-    spent = time.perf_counter() - t0
-    st.session_state["metrics_s_per_image"] = spent / max(computed["n_images"], 1)
-    bar.progress(1.0, text=f"Done: {computed['n_images']:,} test images in {spent:.0f} s")
-    st.session_state[f"evaluation_{slug}"] = computed
+    try:
+        fresh = evaluate(task, dataset=dataset(), folder=folder(), limit=limit, progress=False,
+                         classifiers=picked, on_progress=report, batch_size=LIVE_BATCH)
+    except RAExplorerError as exc:      # a checkpoint that cannot be loaded: its sentence
+        bar.empty()
+        st.warning(f"Not computed: {exc}")
+    else:
+        computed = fresh
+        spent = time.perf_counter() - t0
+        st.session_state["metrics_s_per_image"] = spent / max(computed["n_images"], 1)
+        bar.progress(1.0, text=f"Done: {computed['n_images']:,} test images in {spent:.0f} s")
+        st.session_state[f"evaluation_{slug}"] = computed
 
 if computed is not None:        # what is shown is the computation, and the caption says so
     evaluation = computed
