@@ -18,6 +18,7 @@ name (roles come from cards, never from a model's name).
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from ..config import checkpoints_dir
@@ -215,20 +216,30 @@ def main_processors(cards: list[dict], task_name: str) -> list[str]:
             for m, names in by_method.items()]
 
 
+_SAID: set[str] = set()     # the clash sentences select_models printed (once per process)
+
+
 def select_models(task_spec: str, dataset: str, folder=None, processors=None, classifiers=None):
     """Classifier and processor cards for ``dataset`` / ``task_spec`` (optionally named subsets).
 
     Without ``classifiers``: the zoo's own classifiers. Named ``classifiers`` may also come
     from the classifier collections (``checkpoints/recognizers/``: resnet20-augment, ...), in
-    the order given; a name found nowhere is an error.
+    the order given; a name found nowhere is an error. A name several cards of the folder
+    give is refused when named and left out otherwise (one ``skipped:`` line on stderr).
     """
     clf_cards = find_checkpoints(folder, kind="classifier", dataset=dataset)
     proc_cards = find_checkpoints(folder, kind="processor", dataset=dataset, task=task_spec)
+    clashes = name_clashes(folder)
     for name in [*(classifiers or []), *(processors or [])]:   # a name two cards give
         for place in places(folder):
-            clashes = name_clashes(place)
-            if name in clashes:
-                raise CheckpointError(clash_message(name, clashes[name], place))
+            held = clashes if place == checkpoint_dir(folder) else name_clashes(place)
+            if name in held:
+                raise CheckpointError(clash_message(name, held[name], place))
+    for name, files in clashes.items():      # left out of the selection: said once on stderr
+        sentence = clash_message(name, files, folder)
+        if sentence not in _SAID:
+            _SAID.add(sentence)
+            print(f"skipped: {sentence}", file=sys.stderr)
     if classifiers:
         pool = {c["name"]: c for c in classifier_cards(folder, dataset)}
         unknown = [n for n in classifiers if n not in pool]

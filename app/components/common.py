@@ -41,7 +41,7 @@ def get_workspace(task: str, dataset_spec: str | None = None, collections: tuple
     Cards that fail their schema are left out of the workspace, each with its sentence.
     ``collections``: checkpoint collections (e.g. ``("loss-grid",)``) shown beside the zoo.
     """
-    for problem in broken_cards(folder()).values():
+    for problem in dict.fromkeys(broken_cards(folder()).values()):   # a clash: one sentence
         st.warning(f"Skipped a checkpoint: {problem}")
     try:
         return workspace(task, dataset_spec or dataset(), folder(), tuple(collections))

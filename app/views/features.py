@@ -47,8 +47,8 @@ if report is None:
     missing("the feature report for this task and classifier",
             f"python -m analysis tsne --task {task.split(':')[0]} --classifier {classifier}")
     st.stop()
-stale = weights_notice(f"features_{task_slug(task)}_{classifier}.json", report,
-                       f"python -m analysis tsne --task {task.split(':')[0]} --classifier {classifier}")
+tsne_command = f"python -m analysis tsne --task {task.split(':')[0]} --classifier {classifier}"
+stale = weights_notice(f"features_{task_slug(task)}_{classifier}.json", report, tsne_command)
 
 class_names = report["class_names"]
 c1, c2, c3 = st.columns([1, 2, 2])
