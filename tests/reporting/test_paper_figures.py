@@ -374,6 +374,22 @@ def test_a_result_measured_with_other_weights_is_refused(kind, source, command, 
     assert code == 0 and out.is_file(), err
 
 
+def test_reproduces_figure_set_lists_a_result_of_other_weights_as_skipped(
+        shipped, replaced_resnet20, tmp_path, capsys):
+    from analysis.reporting.paper.shipped import write_result_figures
+
+    written = write_result_figures(shipped, tmp_path / "figures", folder=replaced_resnet20,
+                                   formats=("png",))
+    err = capsys.readouterr().err
+    assert ("figures: tsne for sr:scale=4 skipped: features_sr_scale4_resnet20.json was "
+            "measured with other weights of resnet20: re-run 'python -m analysis tsne --task sr "
+            "--classifier resnet20'.") in err.splitlines(), err
+    assert any("skipped: evaluate_sr_scale4.json was measured with other weights of resnet20"
+               in line for line in err.splitlines() if line.startswith("figures: transfer"))
+    assert not [p for p in written if p.name.startswith(("tsne_", "transfer_", "bd_"))]
+    assert any(p.name.startswith("quality_") for p in written)   # names no resnet20: drawn
+
+
 def test_kinds_registry_is_complete():
     # error-ranking reads a loss-grid result: tests/analyses/test_loss_grid.py builds it
     assert set(KINDS) == {*FILE_KINDS, *MODEL_KINDS, "error-ranking"}
