@@ -12,6 +12,7 @@ import torch
 from ..data.datasets import normal_dataset
 from ..errors import CheckpointError
 from . import MODELS, create_model
+from .catalogue import find_checkpoints
 from .checkpoints import checkpoint_paths, save_checkpoint
 from .options import check_arch_kwargs
 
@@ -33,8 +34,14 @@ def weights_kwargs(arch: str, state: dict) -> dict:
 
 
 def existing_checkpoint(out: str | os.PathLike) -> Path | None:
-    """The card or weights file of the checkpoint stem ``out`` that is already there, or None."""
-    return next((p for p in checkpoint_paths(out) if p.exists()), None)
+    """The card or weights file of the checkpoint stem ``out`` that is already there, or the
+    card of its folder that already gives its name; None when the name is free."""
+    card_path, weights_path = checkpoint_paths(out)
+    there = next((p for p in (card_path, weights_path) if p.exists()), None)
+    if there is None and card_path.parent.is_dir():
+        there = next((checkpoint_paths(c["path"])[0] for c in
+                      find_checkpoints(card_path.parent) if c["name"] == card_path.stem), None)
+    return there
 
 
 def import_weights(arch: str, source: str | os.PathLike, out: str | os.PathLike,
