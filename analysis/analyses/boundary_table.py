@@ -30,7 +30,7 @@ from ..outputs.result_files import result_files
 from ..pipeline.runner import gather_objects, processor_views
 from ..pipeline.runner import world as runner_world
 from ..pipeline.setting import Setting
-from ..zoo.catalogue import find_checkpoints
+from ..zoo.catalogue import find_checkpoints, locate
 from ..zoo.checkpoints import load_checkpoint
 from .boundary_defaults import FIRST_STEP, GROWTH, IMAGES, MAX_DIST, SCAN_STEPS, SCHEDULE, TOL
 from .boundary_search import (
@@ -104,7 +104,7 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
             raise RAExplorerError(f"The checkpoint {n!r} is not in {base}; train it first "
                                   "(python -m analysis build-zoo) or pass another name.")
         kind = "processor" if n in (plain, ra) else "classifier"
-        models[n], card = load_checkpoint(base / n, device=dev, kind=kind)
+        models[n], card = load_checkpoint(locate(n, base), device=dev, kind=kind)   # clash: refused
         digests[n] = card["weights"]["sha256"]
     test = setting.test
     n_total = len(test) if limit is None else min(limit, len(test))

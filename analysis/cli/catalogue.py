@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 from .options import CHECKPOINTS, JSON
 from .validators import dataset_spec
@@ -12,20 +13,31 @@ from .vocabulary import OneLineParser
 
 
 def cmd_checkpoints(args) -> int:
-    from ..zoo.catalogue import broken_cards, checkpoint_dir, collection_dirs, find_checkpoints
+    from ..zoo.catalogue import (
+        broken_cards,
+        checkpoint_dir,
+        clash_message,
+        collection_dirs,
+        find_checkpoints,
+        name_clashes,
+    )
+    from ..zoo.checkpoints import load_card
 
-    cards = [{**c, "collection": None} for c in find_checkpoints(args.checkpoints)]
-    folders = [args.checkpoints]
+    folders = {None: args.checkpoints}           # collection name (None: the folder) -> folder
     if not args.no_collections:
-        places = dict(collection_dirs(args.checkpoints))
+        folders.update(collection_dirs(args.checkpoints))
         bases = checkpoint_dir(args.checkpoints) / "bases"   # fine-tuning starts, QualNet's
         if bases.is_dir():                                    # stage-1 network
-            places["bases"] = bases
-        for name, folder in places.items():
-            cards += [{**c, "collection": name} for c in find_checkpoints(folder)]
-            folders.append(folder)
-    for folder in folders:
-        for problem in broken_cards(folder).values():
+            folders["bases"] = bases
+    cards = []
+    for collection, folder in folders.items():
+        listed = [{**c, "collection": collection} for c in find_checkpoints(folder)]
+        # a name several cards give: each of those files listed and flagged, none used
+        for name, files in name_clashes(folder).items():
+            listed += [{**load_card(checkpoint_dir(folder) / f), "collection": collection,
+                        "clash": clash_message(name, files, folder)} for f in files]
+        cards += sorted(listed, key=lambda c: (c["name"], Path(c["path"]).name))
+        for problem in dict.fromkeys(broken_cards(folder).values()):
             print(f"skipped: {problem}", file=sys.stderr)
     if args.json:
         json.dump(cards, sys.stdout, indent=2)
@@ -40,6 +52,9 @@ def cmd_checkpoints(args) -> int:
                             if isinstance(v, (int, float)))
         lam = c.get("lambda")
         name = f"{c['collection']}/{c['name']}" if c["collection"] else c["name"]
+        if c.get("clash"):
+            name += f" ({Path(c['path']).name}.json)"
+            metrics = "NOT USED: another card of the folder has this name"
         print(f"{name:<28} {c['kind']:<11} {c['arch']:<14} {str(c.get('task') or '-'):<14} "
               f"{str(c.get('method') or '-'):<18} {'-' if lam is None else f'{lam:g}':>7}  {metrics}")
     return 0

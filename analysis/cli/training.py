@@ -106,11 +106,13 @@ def perceptual_options(args) -> dict | None:
 
 
 def cmd_import_weights(args) -> int:
-    from ..zoo.weight_import import import_weights
+    from ..zoo.weight_import import existing_checkpoint, import_weights
 
+    replaced = existing_checkpoint(args.out) is not None
     path = import_weights(args.arch, args.weights, args.out, key_values(args.arch_kw),
-                          dataset=args.dataset)
-    print(f"Wrote {path}")
+                          dataset=args.dataset, force=args.force)
+    print(f"Overwrote {path} and its weights (--force); results measured with the old weights "
+          "now say so" if replaced else f"Wrote {path}")
     return 0
 
 
@@ -229,6 +231,8 @@ def register(sub) -> None:
     p.add_argument("--arch-kw", type=key_value_list, action=CommaList, default=None,
                    metavar="KEY=VALUE,...",
                    help="constructor options, comma-separated (default: the architecture's own)")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite a checkpoint already at --out (default: refuse)")
     p.set_defaults(func=cmd_import_weights)
 
     p = sub.add_parser("build-zoo", parents=[CHECKPOINTS(), PROGRESS()],

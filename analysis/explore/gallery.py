@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RAExplorerError
+from ..outputs.measured_weights import changed_weights
 from ..pipeline.records import RecordTable, records_path
 from ..pipeline.runner import CLEAN, NO_PROCESSING
 
@@ -243,6 +244,6 @@ def shipped_table(results_dir, task_spec: str, dataset: str, classifier: str,
     saved = table.provenance.get("checkpoints", {})
     if (table.dataset == dataset and classifier in table.classifiers
             and saved.get(classifier) == digests.get(classifier)
-            and all(saved[n] == d for n, d in digests.items() if n in saved)):
+            and not changed_weights(saved, digests)):
         return table, path
     return None, path

@@ -4,7 +4,9 @@ task, in which order.
 ``checkpoint_dir`` is the folder (``--checkpoints``, $RA_CHECKPOINTS or the embedded
 ``checkpoints/``); ``find_checkpoints`` its readable cards, filtered by kind and card fields
 (datasets compared in their normal forms); ``broken_cards`` the ones that fail, each with its
-sentence; ``collection_dirs`` / ``classifier_cards`` / ``locate`` the collections beside the zoo
+sentence, and ``name_clashes`` the names several cards give (neither is used: ``locate`` and a
+named selection refuse them with ``clash_message``, naming every file); ``places`` where a name
+is looked up; ``collection_dirs`` / ``classifier_cards`` / ``locate`` the collections beside the zoo
 (``loss-grid/``, ``recognizers/``); ``datasets_held`` / ``no_checkpoints_message`` what a folder
 holds per dataset. ``select_models`` gives the classifier and processor cards of a dataset /
 task (processors in method order); ``main_processors`` one processor per method;
@@ -16,6 +18,7 @@ name (roles come from cards, never from a model's name).
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from ..config import checkpoints_dir
@@ -53,16 +56,24 @@ def collection_dirs(folder: str | os.PathLike | None = None) -> dict[str, Path]:
     return {name: base / name for name in COLLECTIONS if (base / name).is_dir()}
 
 
-def locate(name: str, folder: str | os.PathLike | None = None) -> Path:
-    """The stem of checkpoint ``name`` seen from ``folder``: in it, else (when ``folder`` is a
-    collection) in the checkpoint folder around it, else in one of its collections; ``folder /
-    name`` when none holds it (loading then says it is missing)."""
+def places(folder: str | os.PathLike | None = None) -> list[Path]:
+    """Where a checkpoint name is looked up from ``folder``, in order: the folder, the
+    checkpoint folder around it (when ``folder`` is a collection), its collections."""
     base = checkpoint_dir(folder)
     around = [base.parent] if base.name in COLLECTIONS else []
-    for place in [base, *around, *collection_dirs(base).values()]:
+    return [base, *around, *collection_dirs(base).values()]
+
+
+def locate(name: str, folder: str | os.PathLike | None = None) -> Path:
+    """The stem of checkpoint ``name`` seen from ``folder``: in the first of :func:`places`
+    that holds ``name.json``; ``folder / name`` when none does (loading then says it is
+    missing). A card there whose name another card of that folder gives too is refused with
+    :func:`clash_message` (which of the two is meant cannot be told)."""
+    for place in places(folder):
         if (place / f"{name}.json").exists():
+            refuse_clash(name, place)
             return place / name
-    return base / name
+    return checkpoint_dir(folder) / name
 
 
 def find_checkpoints(folder: str | os.PathLike | None = None, kind: str | None = None,
@@ -72,16 +83,18 @@ def find_checkpoints(folder: str | os.PathLike | None = None, kind: str | None =
     ``filters`` compare card fields for equality, e.g. ``task="sr:scale=4"``; ``dataset``
     compares normal forms (:func:`~analysis.data.datasets.normalize_dataset_spec`), so
     ``imagefolder:imgs/`` finds the cards of ``imagefolder:/abs/imgs:...,size=64``.
-    Cards that fail to load are skipped here; ``load_checkpoint`` reports them.
+    Cards that fail to load are skipped here, and so are cards whose name another card of
+    the folder gives too; :func:`broken_cards` names both, ``load_checkpoint`` and
+    :func:`locate` refuse them.
     """
     wanted_dataset = None
     if filters.get("dataset") is not None:
         wanted_dataset = normal_dataset(filters.pop("dataset"))
+    readable = _readable_cards(folder)
+    clashed = _clashes(readable)
     cards = []
-    for card_path in sorted(checkpoint_dir(folder).glob("*.json")):
-        try:
-            card = load_card(card_path)
-        except CheckpointError:
+    for card in readable.values():
+        if card["name"] in clashed:
             continue
         if kind and card["kind"] != kind:
             continue
@@ -90,6 +103,56 @@ def find_checkpoints(folder: str | os.PathLike | None = None, kind: str | None =
         if all(card.get(k) == v for k, v in filters.items()):
             cards.append(card)
     return cards
+
+
+def _readable_cards(folder) -> dict[str, dict]:
+    """{card file name: card} of the cards in ``folder`` that load, in file-name order."""
+    cards = {}
+    for card_path in sorted(checkpoint_dir(folder).glob("*.json")):
+        try:
+            cards[card_path.name] = load_card(card_path)
+        except CheckpointError:
+            continue
+    return cards
+
+
+def _clashes(cards: dict[str, dict]) -> dict[str, list[str]]:
+    files: dict[str, list[str]] = {}
+    for file_name, card in cards.items():
+        files.setdefault(card["name"], []).append(file_name)
+    return {name: held for name, held in files.items() if len(held) > 1}
+
+
+def name_clashes(folder: str | os.PathLike | None = None) -> dict[str, list[str]]:
+    """{checkpoint name: its card files} of each name more than one readable card in
+    ``folder`` gives (a copy such as ``cp resnet20.* resnet20-old.*`` keeps the card's
+    ``name``)."""
+    return _clashes(_readable_cards(folder))
+
+
+def clash_message(name: str, files: list[str], folder: str | os.PathLike | None = None) -> str:
+    """The sentence for a name several cards of ``folder`` give: both files, and the fix."""
+    listed = ", ".join(files[:-1]) + " and " + files[-1]
+    each = "both" if len(files) == 2 else "all"
+    return (f"The cards {listed} in {checkpoint_dir(folder)} {each} name the checkpoint "
+            f"{name!r}, so none of them is used; give each card the name of its own file (its "
+            "\"name\" field) or move the copy out of the folder.")
+
+
+def refuse_clash(name: str, folder: str | os.PathLike | None = None) -> None:
+    """:func:`clash_message` as an error when the card ``name.json`` of ``folder`` (or the
+    name itself) is one of the folder's :func:`name_clashes`."""
+    clashes = name_clashes(folder)
+    if not clashes:
+        return
+    card_name = name
+    try:
+        card_name = load_card(checkpoint_dir(folder) / f"{name}.json")["name"]
+    except CheckpointError:
+        pass
+    for wanted in (card_name, name):
+        if wanted in clashes:
+            raise CheckpointError(clash_message(wanted, clashes[wanted], folder))
 
 
 NO_DATASET = "no dataset"     # how datasets_held counts cards that name none
@@ -119,14 +182,19 @@ def no_checkpoints_message(kind: str, dataset: str, folder=None) -> str:
 
 
 def broken_cards(folder: str | os.PathLike | None = None) -> dict[str, str]:
-    """{file name: the sentence saying what is wrong} for each card ``find_checkpoints`` skips."""
+    """{file name: the sentence saying what is wrong} for each card ``find_checkpoints`` skips:
+    cards that do not load, and cards whose name another card gives too (each of those files
+    with the one sentence naming them all)."""
     problems = {}
     for card_path in sorted(checkpoint_dir(folder).glob("*.json")):
         try:
             load_card(card_path)
         except CheckpointError as exc:
             problems[card_path.name] = str(exc)
-    return problems
+    for name, files in name_clashes(folder).items():
+        for file_name in files:
+            problems[file_name] = clash_message(name, files, folder)
+    return dict(sorted(problems.items()))
 
 
 def processor_order(card: dict) -> tuple:
@@ -148,15 +216,30 @@ def main_processors(cards: list[dict], task_name: str) -> list[str]:
             for m, names in by_method.items()]
 
 
+_SAID: set[str] = set()     # the clash sentences select_models printed (once per process)
+
+
 def select_models(task_spec: str, dataset: str, folder=None, processors=None, classifiers=None):
     """Classifier and processor cards for ``dataset`` / ``task_spec`` (optionally named subsets).
 
     Without ``classifiers``: the zoo's own classifiers. Named ``classifiers`` may also come
     from the classifier collections (``checkpoints/recognizers/``: resnet20-augment, ...), in
-    the order given; a name found nowhere is an error.
+    the order given; a name found nowhere is an error. A name several cards of the folder
+    give is refused when named and left out otherwise (one ``skipped:`` line on stderr).
     """
     clf_cards = find_checkpoints(folder, kind="classifier", dataset=dataset)
     proc_cards = find_checkpoints(folder, kind="processor", dataset=dataset, task=task_spec)
+    clashes = name_clashes(folder)
+    for name in [*(classifiers or []), *(processors or [])]:   # a name two cards give
+        for place in places(folder):
+            held = clashes if place == checkpoint_dir(folder) else name_clashes(place)
+            if name in held:
+                raise CheckpointError(clash_message(name, held[name], place))
+    for name, files in clashes.items():      # left out of the selection: said once on stderr
+        sentence = clash_message(name, files, folder)
+        if sentence not in _SAID:
+            _SAID.add(sentence)
+            print(f"skipped: {sentence}", file=sys.stderr)
     if classifiers:
         pool = {c["name"]: c for c in classifier_cards(folder, dataset)}
         unknown = [n for n in classifiers if n not in pool]

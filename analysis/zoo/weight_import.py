@@ -12,7 +12,8 @@ import torch
 from ..data.datasets import normal_dataset
 from ..errors import CheckpointError
 from . import MODELS, create_model
-from .checkpoints import save_checkpoint
+from .catalogue import find_checkpoints
+from .checkpoints import checkpoint_paths, save_checkpoint
 from .options import check_arch_kwargs
 
 
@@ -32,16 +33,34 @@ def weights_kwargs(arch: str, state: dict) -> dict:
     return found
 
 
+def existing_checkpoint(out: str | os.PathLike) -> Path | None:
+    """The card or weights file of the checkpoint stem ``out`` that is already there, or the
+    card of its folder that already gives its name; None when the name is free."""
+    card_path, weights_path = checkpoint_paths(out)
+    there = next((p for p in (card_path, weights_path) if p.exists()), None)
+    if there is None and card_path.parent.is_dir():
+        there = next((checkpoint_paths(c["path"])[0] for c in
+                      find_checkpoints(card_path.parent) if c["name"] == card_path.stem), None)
+    return there
+
+
 def import_weights(arch: str, source: str | os.PathLike, out: str | os.PathLike,
-                   arch_kwargs: dict | None = None, dataset: str = "", **card_fields) -> Path:
+                   arch_kwargs: dict | None = None, dataset: str = "", force: bool = False,
+                   **card_fields) -> Path:
     """Convert a user's ``torch.save`` state dict into a safetensors checkpoint with a card.
 
     The source is read with ``torch.load(weights_only=True)``, which refuses
     arbitrary pickled objects. torchvision layouts (``conv1``, ``features.0``
     ...) are mapped onto the wrapper's stage names by position. The class count and
     input channels come from the weights (:func:`weights_kwargs`) unless
-    ``arch_kwargs`` gives them.
+    ``arch_kwargs`` gives them. A checkpoint already at ``out`` is overwritten only with
+    ``force``; else one sentence, and nothing is read or written.
     """
+    there = existing_checkpoint(out)
+    if there is not None and not force:
+        raise CheckpointError(f"{there} already exists; pass --force to overwrite the checkpoint "
+                              f"{Path(out).name} (results measured with its weights will then "
+                              "say so), or choose another --out.")
     try:
         state = torch.load(source, map_location="cpu", weights_only=True)
     except Exception as exc:

@@ -10,6 +10,7 @@ import streamlit as st
 from analysis import config
 from analysis.data import folders
 from analysis.errors import RAExplorerError
+from analysis.outputs.measured_weights import other_weights
 from analysis.outputs.provenance import provenance_summary
 from analysis.zoo.catalogue import broken_cards, checkpoint_dir
 
@@ -40,7 +41,7 @@ def get_workspace(task: str, dataset_spec: str | None = None, collections: tuple
     Cards that fail their schema are left out of the workspace, each with its sentence.
     ``collections``: checkpoint collections (e.g. ``("loss-grid",)``) shown beside the zoo.
     """
-    for problem in broken_cards(folder()).values():
+    for problem in dict.fromkeys(broken_cards(folder()).values()):   # a clash: one sentence
         st.warning(f"Skipped a checkpoint: {problem}")
     try:
         return workspace(task, dataset_spec or dataset(), folder(), tuple(collections))
@@ -86,6 +87,17 @@ def show_source(name: str, payload: dict) -> None:
             # code, about a second of a page's first view in a slow browser
             st.text(record.get("command", ""))
             st.text(json.dumps(record, indent=1))
+
+
+def weights_notice(name: str, payload: dict, command: str) -> bool:
+    """Above a result from results/: a warning when it was measured with other weights than
+    the checkpoint folder holds now, naming them and ``command`` (the command that measures it
+    again, with the settings in force). Returns whether it was."""
+    note = other_weights(payload, folder(), folders.command_in_force(command))
+    if note:
+        st.warning(f"`{name}` was {note}; what is shown below describes those weights, not "
+                   "the current ones.")
+    return note is not None
 
 
 def missing(what: str, command: str):

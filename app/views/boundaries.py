@@ -29,7 +29,15 @@ from app.components.boundary_cache import (
     prefetch_images,
     upcoming,
 )
-from app.components.common import dataset, folder, get_workspace, missing, result, show_source
+from app.components.common import (
+    dataset,
+    folder,
+    get_workspace,
+    missing,
+    result,
+    show_source,
+    weights_notice,
+)
 from app.components.downloads import figure_downloads
 from app.components.map_image import clicked_point, map_image, marker_at, marker_script
 from app.components.tables import static_table
@@ -194,11 +202,13 @@ st.caption("BD: [0,1]-pixel L2 distance from the plain output to the first point
 
 st.subheader("Table 17 analog")
 report = result(f"boundaries_{task_slug(task)}_{chosen[0]}_{chosen[1]}.json")
+bd_command = (f"python -m analysis bd --task {task.split(':')[0]} --source {chosen[0]} "
+              f"--target {chosen[1]}")
 if report is None:
-    missing("the boundary-distance table for this pair",
-            f"python -m analysis bd --task {task.split(':')[0]} --source {chosen[0]} "
-            f"--target {chosen[1]}")
+    missing("the boundary-distance table for this pair", bd_command)
 else:
+    stale = weights_notice(f"boundaries_{task_slug(task)}_{chosen[0]}_{chosen[1]}.json", report,
+                           bd_command)
     rows = []
     for p in report["pairs"]:
         for dname in DIRECTIONS:
@@ -220,7 +230,8 @@ else:
                                            help="Drawn on demand: the chart library loads "
                                                 "only then."):
         st.plotly_chart(bd_ecdf(report), key="bd_hist")
-        figure_downloads("bd", "bd_ecdf_fig", task=task, classifier=chosen[0], target=chosen[1])
+        if not stale:
+            figure_downloads("bd", "bd_ecdf_fig", task=task, classifier=chosen[0], target=chosen[1])
 
 # while the visitor looks at this image, draw the next ones of the picker in the background
 offered = ([int(i) for i in candidates[:500]] if picker != "by index" and len(candidates)

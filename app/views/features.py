@@ -23,6 +23,7 @@ from app.components.common import (
     result,
     result_exists,
     show_source,
+    weights_notice,
 )
 from app.components.downloads import figure_downloads
 from app.components.scatter import tsne_scatter
@@ -46,6 +47,8 @@ if report is None:
     missing("the feature report for this task and classifier",
             f"python -m analysis tsne --task {task.split(':')[0]} --classifier {classifier}")
     st.stop()
+tsne_command = f"python -m analysis tsne --task {task.split(':')[0]} --classifier {classifier}"
+stale = weights_notice(f"features_{task_slug(task)}_{classifier}.json", report, tsne_command)
 
 class_names = report["class_names"]
 c1, c2, c3 = st.columns([1, 2, 2])
@@ -76,7 +79,8 @@ picked = selection_images(frame, selection)
 st.caption(f"Drag {'a lasso' if lasso else 'a box'} around points to list their images below, "
            "or click a point; hover a point to see its image; double-click to clear."
            + (f" Selection: {selection_text(selection)}." if selection else ""))
-figure_downloads("tsne", "features_tsne_fig", task=task, classifier=classifier)
+if not stale:
+    figure_downloads("tsne", "features_tsne_fig", task=task, classifier=classifier)
 
 if picked:
     st.subheader(f"{len(picked)} selected images")

@@ -7,11 +7,20 @@ import streamlit as st
 
 from analysis.analyses.evaluate import evaluate
 from analysis.data.tasks import task_slug
+from analysis.errors import RAExplorerError
 from analysis.explore.workspace import available_tasks, classifier_names
+from analysis.outputs.measured_weights import other_weights
 from analysis.reporting.figures import accuracy_heatmap, lambda_figure, transfer_heatmap
 from analysis.reporting.paper.evaluation import lambda_sources
 from analysis.zoo.catalogue import find_checkpoints, ra_sources
-from app.components.common import dataset, folder, missing, result, show_source
+from app.components.common import (
+    dataset,
+    folder,
+    missing,
+    result,
+    show_source,
+    weights_notice,
+)
 from app.components.downloads import figure_downloads
 
 MAX_LIVE_IMAGES = 2000   # an on-demand computation's cap
@@ -26,6 +35,7 @@ if not classifier_names(dataset(), folder()):
     st.stop()
 
 saved = result(f"evaluate_{slug}.json")
+saved_stale = False         # whether the saved evaluation was measured with other weights
 computed = st.session_state.get(f"evaluation_{slug}")   # one computed here (not saved)
 c1, c2 = st.columns([1, 2])
 limit = c1.slider("Images for an on-demand computation", 100, MAX_LIVE_IMAGES, 500, step=100,
@@ -51,15 +61,22 @@ if b1.button("Recompute now", key="metrics_compute", disabled=not picked):
         left = f", about {spent / done * (total - done):.0f} s left" if done else ""
         bar.progress(done / total, text=f"{done:,} / {total:,} images in {spent:.0f} s{left}")
 
-    computed = evaluate(task, dataset=dataset(), folder=folder(), limit=limit, progress=False,
-                        classifiers=picked, on_progress=report, batch_size=LIVE_BATCH)
-    spent = time.perf_counter() - t0
-    st.session_state["metrics_s_per_image"] = spent / max(computed["n_images"], 1)
-    bar.progress(1.0, text=f"Done: {computed['n_images']:,} test images in {spent:.0f} s")
-    st.session_state[f"evaluation_{slug}"] = computed
+    try:
+        fresh = evaluate(task, dataset=dataset(), folder=folder(), limit=limit, progress=False,
+                         classifiers=picked, on_progress=report, batch_size=LIVE_BATCH)
+    except RAExplorerError as exc:      # a checkpoint that cannot be loaded: its sentence
+        bar.empty()
+        st.warning(f"Not computed: {exc}")
+    else:
+        computed = fresh
+        spent = time.perf_counter() - t0
+        st.session_state["metrics_s_per_image"] = spent / max(computed["n_images"], 1)
+        bar.progress(1.0, text=f"Done: {computed['n_images']:,} test images in {spent:.0f} s")
+        st.session_state[f"evaluation_{slug}"] = computed
 
 if computed is not None:        # what is shown is the computation, and the caption says so
     evaluation = computed
+    saved_stale = saved is not None and other_weights(saved, folder()) is not None
     st.caption(f"Shown: computed here on the first {computed['n_images']:,} test images (not "
                "saved)" + (f"; results/evaluate_{slug}.json keeps the full-protocol figures."
                            if saved is not None else "."))
@@ -70,6 +87,8 @@ if computed is not None:        # what is shown is the computation, and the capt
 else:
     evaluation = saved
     if saved is not None:
+        saved_stale = weights_notice(f"evaluate_{slug}.json", saved,
+                                     "python -m analysis reproduce")
         show_source(f"evaluate_{slug}.json", saved)
     else:
         st.info(f"results/evaluate_{slug}.json is not there yet (run `python -m analysis "
@@ -88,7 +107,7 @@ if evaluation is not None:
                 f"{folder()}/{other} --out {folder()}/{prefix}-ra-src-{other}")
     else:
         st.plotly_chart(fig, key="metrics_transfer")
-        if result(f"evaluate_{slug}.json") is not None:
+        if result(f"evaluate_{slug}.json") is not None and not saved_stale:
             figure_downloads("transfer", "metrics_transfer_fig", task=task)
     st.subheader("Lambda trade-off")
     named = ra_sources(evaluation["rows"])          # the sources the RA processors' cards name
@@ -106,7 +125,7 @@ if evaluation is not None:
     else:
         st.plotly_chart(fig, key="metrics_lambda")
         saved = result(f"evaluate_{slug}.json")
-        if saved is not None and source in lambda_sources(saved):
+        if saved is not None and source in lambda_sources(saved) and not saved_stale:
             figure_downloads("lambda", "metrics_lambda_fig", task=task, classifier=source)
 
 st.subheader("Quality table")
@@ -114,11 +133,14 @@ quality = result(f"quality_{slug}.json")
 if quality is None:
     missing(f"the quality table of {task}", f"python -m analysis quality --task {task}")
 else:
+    quality_stale = weights_notice(f"quality_{slug}.json", quality,
+                                   f"python -m analysis quality --task {task}")
     names = [m["name"] for m in quality["metrics"]]
     frame = pd.DataFrame([{"input": r["name"], **{n: r["values"][n]["mean"] for n in names}}
                           for r in quality["rows"]])
     st.dataframe(frame, hide_index=True, key="metrics_quality")
-    figure_downloads("quality", "metrics_quality_fig", task=task)
+    if not quality_stale:
+        figure_downloads("quality", "metrics_quality_fig", task=task)
     st.caption("Means over " + str(quality["n_images"]) + " test images; ↓ lower is better for "
                + ", ".join(m["name"] for m in quality["metrics"] if m["lower_better"]) + ".")
     show_source(f"quality_{slug}.json", quality)
@@ -126,6 +148,8 @@ else:
 grid = result(f"loss_grid_{slug}.json")
 if grid is not None:   # Uelwer et al.'s loss grid (checkpoints/loss-grid/), when measured
     st.subheader("Loss grid (Uelwer et al. Table 2 and Figure 1)")
+    grid_stale = weights_notice(f"loss_grid_{slug}.json", grid,
+                   f"python -m analysis loss-grid --task {task.split(':')[0]}")
     names = [m["name"] for m in grid["metrics"]]
     st.dataframe(pd.DataFrame([{"model": r["label"], "checkpoint": r["name"],
                                 **{n: r["values"][n]["mean"] for n in names}}
@@ -144,7 +168,8 @@ if grid is not None:   # Uelwer et al.'s loss grid (checkpoints/loss-grid/), whe
                f"errors on the two evaluators: Spearman rho {rho} (negative: the ranking "
                "inverts, as in the paper's Figure 1). lpips-* / rlpips-* are uncalibrated "
                "LPIPS-style distances on this project's classifiers.")
-    figure_downloads("error-ranking", "metrics_error_ranking_fig", task=task)
+    if not grid_stale:
+        figure_downloads("error-ranking", "metrics_error_ranking_fig", task=task)
     show_source(f"loss_grid_{slug}.json", grid)
 
 st.subheader("Fix the image or fix the recognizer")
@@ -155,6 +180,7 @@ if sides is None:
 else:
     from analysis.analyses.recognizer_side import INPUT_LABELS, cell_text, mce_text
 
+    weights_notice("recognizers.json", sides, "python -m analysis recognizer-side")
     degs = sides["degradations"]
     with st.container(key="metrics_recognizers"):
         st.table(pd.DataFrame([{"classifier": r["classifier"], "input": INPUT_LABELS[r["input"]],

@@ -504,3 +504,51 @@ def test_pages_leave_the_shared_result_files_unchanged(env, results):
         read += 1
         assert shared == json.loads(path.read_text()), path.name
     assert read >= 4
+
+
+def test_pages_say_a_result_was_measured_with_other_weights(monkeypatch, tiny_zoo, results,
+                                                             tmp_path, capsys):
+    """import-weights onto an existing name refuses without --force (one sentence, the files
+    byte-identical); with --force it overwrites clf-b, and Metrics, Features and Boundaries
+    (Table 17) each say that the result they show was measured with the old weights."""
+    import torch
+
+    from analysis.zoo.checkpoints import load_checkpoint
+    from tests.bad_input import assert_one_sentence, run_main, snapshot
+
+    zoo, res = tmp_path / "zoo", tmp_path / "results"
+    shutil.copytree(tiny_zoo, zoo)
+    shutil.copytree(results, res)
+    model, card = load_checkpoint(zoo / "clf-b")
+    state = {k: v + 0.01 if v.is_floating_point() else v
+             for k, v in model.state_dict().items() if k not in ("mean", "std")}
+    torch.save(state, tmp_path / "other.pth")
+    argv = ["import-weights", "--arch", "vgg11-bn", "--weights", tmp_path / "other.pth",
+            "--out", zoo / "clf-b", "--dataset", SYNTH, "--arch-kw", "width_mult=0.125"]
+    before = snapshot(zoo)
+    code, err = run_main(argv, capsys)
+    assert_one_sentence(code, err, f"{zoo / 'clf-b.json'} already exists; pass --force to "
+                                   "overwrite the checkpoint clf-b")
+    assert snapshot(zoo) == before
+    code, err = run_main([*argv, "--force"], capsys)
+    assert code == 0, err
+    assert snapshot(zoo) != before
+    monkeypatch.setenv("RA_CHECKPOINTS", str(zoo))
+    monkeypatch.setenv("RA_DATASET", SYNTH)
+    monkeypatch.setenv("RA_RESULTS", str(res))
+
+    def notices(at) -> list[str]:
+        return [w.value for w in at.warning if "measured with other weights of clf-b" in w.value]
+
+    at = run("views/metrics.py")                # the evaluation (every classifier)
+    assert any(n.startswith("`evaluate_sr_scale4.json` was measured with other weights of "
+                            "clf-b: re-run 'python -m analysis reproduce") for n in notices(at))
+    at = run("views/features.py")               # opens on clf-b's report
+    assert at.selectbox(key="features_classifier").value == "clf-b"
+    assert any(n.startswith("`features_sr_scale4_clf-b.json` was measured with other weights "
+                            "of clf-b: re-run 'python -m analysis tsne --task sr --classifier "
+                            "clf-b") for n in notices(at)), notices(at)
+    at = run("views/boundaries.py")             # Table 17 of clf-a / clf-b
+    assert any(n.startswith("`boundaries_sr_scale4_clf-a_clf-b.json` was measured with other "
+                            "weights of clf-b: re-run 'python -m analysis bd --task sr --source "
+                            "clf-a --target clf-b") for n in notices(at)), notices(at)

@@ -336,6 +336,60 @@ def test_bad_input_is_one_sentence_with_the_command(kind, kw, message, shipped):
     assert message in str(err.value) and "\n" not in str(err.value)
 
 
+@pytest.fixture(scope="module")
+def replaced_resnet20(tmp_path_factory):
+    """A checkpoint folder whose resnet20 holds other weights than the ones the shipped
+    results were measured with (saved as import-weights --force saves them)."""
+    from analysis.zoo.checkpoints import load_checkpoint, save_checkpoint
+
+    folder = tmp_path_factory.mktemp("replaced")
+    model, card = load_checkpoint(PROJECT_ROOT / "checkpoints" / "resnet20")
+    with torch.no_grad():
+        model.fc.bias.add_(0.01)
+    kept = {k: v for k, v in card.items() if k not in ("weights", "path", "created", "version")}
+    save_checkpoint(model, kept, folder / "resnet20")
+    return folder
+
+
+@pytest.mark.parametrize("kind,source,command", [
+    ("transfer", "evaluate_sr_scale4.json", "python -m analysis reproduce"),
+    ("bd", "boundaries_sr_scale4_resnet20_densenet-bc.json",
+     "python -m analysis boundaries --task sr --source resnet20 --target densenet-bc"),
+    ("tsne", "features_sr_scale4_resnet20.json",
+     "python -m analysis tsne --task sr --classifier resnet20"),
+])
+def test_a_result_measured_with_other_weights_is_refused(kind, source, command, shipped,
+                                                          replaced_resnet20, tmp_path, capsys):
+    from tests.bad_input import assert_one_sentence, run_main
+
+    out = tmp_path / "figure.png"
+    code, err = run_main(["figure", kind, "--results", shipped, "--checkpoints",
+                          replaced_resnet20, "--out", out], capsys)
+    assert_one_sentence(code, err, f"{source} was measured with other weights of resnet20: "
+                                   f"re-run '{command}'.")
+    assert not list(tmp_path.iterdir())
+    # the quality figure reads a result that names no resnet20: drawn as before
+    code, err = run_main(["figure", "quality", "--results", shipped, "--checkpoints",
+                          replaced_resnet20, "--out", out], capsys)
+    assert code == 0 and out.is_file(), err
+
+
+def test_reproduces_figure_set_lists_a_result_of_other_weights_as_skipped(
+        shipped, replaced_resnet20, tmp_path, capsys):
+    from analysis.reporting.paper.shipped import write_result_figures
+
+    written = write_result_figures(shipped, tmp_path / "figures", folder=replaced_resnet20,
+                                   formats=("png",))
+    err = capsys.readouterr().err
+    assert ("figures: tsne for sr:scale=4 skipped: features_sr_scale4_resnet20.json was "
+            "measured with other weights of resnet20: re-run 'python -m analysis tsne --task sr "
+            "--classifier resnet20'.") in err.splitlines(), err
+    assert any("skipped: evaluate_sr_scale4.json was measured with other weights of resnet20"
+               in line for line in err.splitlines() if line.startswith("figures: transfer"))
+    assert not [p for p in written if p.name.startswith(("tsne_", "transfer_", "bd_"))]
+    assert any(p.name.startswith("quality_") for p in written)   # names no resnet20: drawn
+
+
 def test_kinds_registry_is_complete():
     # error-ranking reads a loss-grid result: tests/analyses/test_loss_grid.py builds it
     assert set(KINDS) == {*FILE_KINDS, *MODEL_KINDS, "error-ranking"}

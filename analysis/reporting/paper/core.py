@@ -15,6 +15,7 @@ from pathlib import Path
 from ...analyses.boundary_defaults import FIGURE_EXTENT_L2, FIGURE_RESOLUTION
 from ...data.folders import results_dir
 from ...errors import RAExplorerError
+from ...outputs.measured_weights import other_weights
 from ...outputs.provenance import provenance
 from .style import DEFAULT_DPI, DEFAULT_WIDTH, rc
 
@@ -100,6 +101,7 @@ def result_file(options: FigureOptions, name: str, command: str) -> Path:
     if not path.is_file():
         raise RAExplorerError(f"The figure needs {path}, which is not there; make it with "
                               f"'{command}'.")
+    check_weights(options, path, command)
     return path
 
 
@@ -108,6 +110,15 @@ def read_json(path: Path) -> dict:
         return json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise RAExplorerError(f"Cannot read {path} as JSON ({exc}).") from exc
+
+
+def check_weights(options: FigureOptions, path: Path, command: str | None) -> None:
+    """One sentence when the result file ``path`` was measured with other weights than the
+    checkpoint folder (``options.checkpoints``) holds now: a figure never draws it as current.
+    ``command`` measures it again (None: the command its provenance recorded)."""
+    note = other_weights(read_json(path), options.checkpoints, command)
+    if note:
+        raise RAExplorerError(f"{path.name} was {note}.")
 
 
 def figure_provenance(kind: str, *, dataset: str, split: str, n_images: int,

@@ -9,7 +9,14 @@ import numpy as np
 
 from ...data.tasks import task_slug
 from ...errors import RAExplorerError
-from .core import FigureOptions, PaperFigure, figure_provenance, new_figure, read_json
+from .core import (
+    FigureOptions,
+    PaperFigure,
+    check_weights,
+    figure_provenance,
+    new_figure,
+    read_json,
+)
 from .style import LINE_COLOURS, LINESTYLES
 
 DIRECTION_LABELS = {"random": "random", "ra": "RA (d_RA)"}
@@ -27,6 +34,7 @@ def boundaries_file(options: FigureOptions):
         raise RAExplorerError(f"The figure needs a boundaries_{slug}_*.json in {folder} for this "
                               f"pair, which is not there; make it with 'python -m analysis "
                               f"bd --task {options.task_name()} {pair}'.")
+    check_weights(options, found[0], None)   # the command its provenance recorded
     return found[0]
 
 
