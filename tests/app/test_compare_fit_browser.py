@@ -1,8 +1,10 @@
-"""Issue 40, item 4: Compare's panels fit their columns at any image size. The app started as
-README says (``bash scripts/main.sh``) on the embedded default (28 px) and on a 224-px RGB
+"""Issue 40, item 4: images fit their columns at any image size. The app started as README
+says (``bash scripts/main.sh``) on the embedded default (28 px) and on a 224-px RGB
 ImageFolder with a tiny zoo trained by the test; in Chromium at the README screenshot's
-1440 x 900, every image of the panel grid lies inside its column's box (so no two panels
-overlap), and the 224-px panels say how they are shown. Screenshots go to test-artifacts/."""
+1440 x 900, every image of Compare's panel grid lies inside its column's box (so no two panels
+overlap), and the 224-px panels say how they are shown; Gallery's and Features' thumbnails
+lie inside their grid cells, drawn by the same fit rule, and so does Boundaries' image at a
+point (in Chromium at 28 px, in-process at 224 px). Screenshots go to test-artifacts/."""
 
 import io
 import json
