@@ -22,7 +22,7 @@ DEFAULT_ENLARGEMENT = 6
 
 @dataclass(frozen=True)
 class PanelFit:
-    """How a square panel of ``side`` image pixels is drawn ``width`` px wide: an integer
+    """How a panel ``side`` image pixels wide is drawn ``width`` px wide: an integer
     nearest-neighbour enlargement (``width`` a multiple of ``side``; 1 = pixels as they are)
     or, for an image wider than the column, a smooth (Lanczos) downscale."""
 
@@ -57,7 +57,7 @@ def max_enlargement(side: int, column_px: int = COLUMN_PX) -> int:
 
 
 def fit_panel(side: int, scale: int = DEFAULT_ENLARGEMENT, column_px: int = COLUMN_PX) -> PanelFit:
-    """A ``side``-px panel enlarged ``scale`` times where that fits ``column_px``: else the
+    """A panel ``side`` px wide enlarged ``scale`` times where that fits ``column_px``: else the
     largest integer enlargement that fits, and for an image wider than the column a smooth
     downscale to ``column_px``. The panel is never wider than the column."""
     fits = max_enlargement(side, column_px)

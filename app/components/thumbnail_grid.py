@@ -20,6 +20,7 @@ _CSS = """
 .ra-grid figure {margin: 0; min-width: 0;}
 .ra-grid img {display: block; width: 100%; height: auto; image-rendering: pixelated;
               cursor: pointer; border-radius: 0.25rem;}
+.ra-grid.ra-smooth img {image-rendering: auto;}
 .ra-grid figcaption {font-size: 0.8rem; color: rgba(49, 51, 63, 0.6); margin: 0.2rem 0;
                      text-align: center; overflow-wrap: anywhere;}
 .ra-grid button {width: 100%; font: inherit; font-size: 0.85rem; padding: 0.2rem 0.4rem;
@@ -42,6 +43,7 @@ export default function (component) {
   const signature = data.signature;
   if (root.dataset.signature === signature) return;   // the same page: nothing to redraw
   root.dataset.signature = signature;
+  root.classList.toggle('ra-smooth', data.smooth);
   root.style.gridTemplateColumns = 'repeat(' + data.columns + ', minmax(0, 1fr))';
   root.replaceChildren();
   for (const item of data.items) {
@@ -67,16 +69,19 @@ _grid = st.components.v2.component("ra_explorer_thumbnail_grid", css=_CSS, js=_J
 
 
 def thumbnail_grid(items: list[tuple[int, bytes, str]], key: str, columns: int,
-                   on_open, button: str = "Open in Compare") -> int | None:
-    """Show ``items`` [(test index, PNG bytes, caption), ...] ``columns`` to a row. A click
-    on one calls ``on_open`` (no arguments; :func:`opened_index` gives the index inside it)
-    and the call returns that index in the run it causes (else None)."""
+                   on_open, button: str = "Open in Compare", smooth: bool = False) -> int | None:
+    """Show ``items`` [(test index, PNG bytes, caption), ...] ``columns`` to a row, each as
+    wide as its cell: enlarged pixels stay crisp, or, with ``smooth`` (thumbnails already
+    downscaled), the browser resamples them smoothly. A click on one calls ``on_open`` (no
+    arguments; :func:`opened_index` gives the index inside it) and the call returns that
+    index in the run it causes (else None)."""
     shown = [{"index": int(i), "src": png_data_url(png), "caption": caption}
              for i, png, caption in items]
-    signature = f"{columns}|{button}|" + "|".join(
+    signature = f"{columns}|{button}|{smooth}|" + "|".join(
         f"{d['index']}:{d['caption']}:{hash(d['src'])}" for d in shown)
     result = _grid(key=key, data={"items": shown, "columns": int(columns), "button": button,
-                                  "signature": signature}, on_open_change=on_open)
+                                  "smooth": bool(smooth), "signature": signature},
+                   on_open_change=on_open)
     value = result.get("open") if hasattr(result, "get") else None
     return int(value) if value is not None else None
 

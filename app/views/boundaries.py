@@ -12,7 +12,7 @@ from analysis.analyses.boundary_search import describe_schedule
 from analysis.analyses.boundary_table import DIRECTIONS, empty_selection_note, estimate_text
 from analysis.data.tasks import task_slug
 from analysis.errors import RAExplorerError
-from analysis.explore.encoders import enlarge_png
+from analysis.explore.encoders import fit_panel, panel_png
 from analysis.explore.map_view import legend_html, map_pixels, plane_point_at
 from analysis.explore.plane import (
     PICKERS,
@@ -173,8 +173,9 @@ def point_body():
     image, tops = point_predictions(plane, u, v, ws.models(chosen), ws.info.class_names,
                                     device=ws.device)
     c1, c2 = st.columns([1, 3])
-    c1.image(enlarge_png(image, 8), caption=f"x + {u:.3f} d_RA + {v:.3f} d_r",
-             output_format="PNG")
+    fit = fit_panel(ws.info.size, 8)   # 8x at 28 px (224 px), 1:1 at 224 px
+    c1.image(panel_png(image, fit), caption=f"x + {u:.3f} d_RA + {v:.3f} d_r"
+             + (f" ({fit.describe()})" if fit.smooth else ""), output_format="PNG")
     with c2:
         static_table(pd.DataFrame([{"classifier": n, **{f"top-{k + 1}": f"{c} {100 * p:.1f} %"
                                                         for k, (c, p) in enumerate(t)}}

@@ -7,7 +7,7 @@ import streamlit as st
 
 from analysis.analyses.features import HQ, default_sources
 from analysis.data.tasks import task_slug
-from analysis.explore.encoders import enlarge_png
+from analysis.explore.encoders import COLUMN_PX, fit_panel, panel_png
 from analysis.explore.tsne_chart import (
     selection_images,
     selection_text,
@@ -100,10 +100,13 @@ if picked:
                                         compare_index=i, compare_classifier=classifier)
 
         labels = ws.labels()
-        items = [(i, enlarge_png(thumbs[i], 3), f"#{i} · {class_names[int(labels[i])]}")
+        # 3x where that fits half Compare's column (eight to a row: cells of about 108 px),
+        # else a smooth downscale to it
+        fit = fit_panel(ws.info.size, 3, COLUMN_PX // 2)
+        items = [(i, panel_png(thumbs[i], fit), f"#{i} · {class_names[int(labels[i])]}")
                  for i in shown]
         if thumbnail_grid(items, key="features_grid", columns=COLUMNS, on_open=open_in_compare,
-                          button="Open") is not None:
+                          button="Open", smooth=fit.smooth) is not None:
             st.switch_page("views/compare.py")
         if len(picked) > len(shown):
             st.caption(f"The first {len(shown)} of {len(picked)} are shown; the CSV lists all.")

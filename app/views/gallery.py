@@ -4,7 +4,7 @@ thumbnails sorted by a per-image score; a click opens one in Compare."""
 import streamlit as st
 
 from analysis.errors import RAExplorerError
-from analysis.explore.encoders import enlarge_png
+from analysis.explore.encoders import COLUMN_PX, fit_panel, panel_png
 from analysis.explore.gallery import FILTERS, SORTS, Query, describe
 from analysis.explore.workspace import available_tasks, classifier_names
 from app.components.common import dataset, folder, get_workspace, missing
@@ -83,8 +83,12 @@ def open_in_compare() -> None:
 
 
 labels = ws.labels()
-items = [(int(i), enlarge_png(thumbs[int(i)], 3),
+# A and B side by side, 3x where that fits Compare's column budget (a 28 px pair: 174 px),
+# else a smooth downscale to it; the grid's cell (about 150 px) shows it at its own width
+fit = fit_panel(next(iter(thumbs.values())).shape[1], 3, COLUMN_PX)
+items = [(int(i), panel_png(thumbs[int(i)], fit),
           f"#{int(i)} · {ws.info.class_names[int(labels[int(i)])]} · {score:+.3f}")
          for i, score in zip(indices, scores)]
-if thumbnail_grid(items, key="gallery_grid", columns=COLUMNS, on_open=open_in_compare) is not None:
+if thumbnail_grid(items, key="gallery_grid", columns=COLUMNS, on_open=open_in_compare,
+                  smooth=fit.smooth) is not None:
     st.switch_page("views/compare.py")
