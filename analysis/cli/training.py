@@ -25,9 +25,11 @@ def _training_options(p):
     p.add_argument("--out", required=True, help="checkpoint path stem (writes .safetensors + .json)")
     p.add_argument("--epochs", type=positive_int, default=10, help="passes over the training set")
     p.add_argument("--batch-size", type=positive_int, default=None,
-                   help="images per step (default: 128 for classifiers, 64 for processors)")
+                   help="images per step (default: 128 for classifiers, 64 for processors, 16 for "
+                        "detectors)")
     p.add_argument("--lr", type=positive_float, default=None,
-                   help="learning rate (default: 2e-3 for classifiers, 1e-3 for processors)")
+                   help="learning rate (default: 2e-3 for classifiers, 1e-3 for processors and "
+                        "detectors)")
     p.add_argument("--arch-kw", type=key_value_list, action=CommaList, default=None,
                    metavar="KEY=VALUE,...",
                    help="constructor options, comma-separated (default: the architecture's own)")
@@ -258,7 +260,7 @@ def register(sub) -> None:
                    help="clip the gradients' total L2 norm to this (0 = no clipping)")
     p.add_argument("--no-flip", action="store_true", help="no random left-right flips")
     _training_options(p)
-    p.set_defaults(func=cmd_train_detector, val_first=500)
+    p.set_defaults(func=cmd_train_detector, val_first=500, epochs=30)
 
     p = sub.add_parser("import-weights", help="convert a torch.save state dict to a checkpoint")
     p.add_argument("--arch", required=True, help="architecture name (see 'list models')")
