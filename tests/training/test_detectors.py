@@ -126,3 +126,15 @@ def test_kill_9_then_resume_is_bitwise_identical(tmp_path):
     assert [[h["train_loss"] for h in c["history"]] for c in cards][0] == \
         [[h["train_loss"] for h in c["history"]] for c in cards][1]
     assert cards[0]["metrics"] == cards[1]["metrics"]
+
+
+def test_the_verb_defaults_to_canvases_of_the_dataset_in_force(monkeypatch):
+    from analysis.cli.training import detector_dataset
+
+    assert detector_dataset(CANVAS) == CANVAS
+    monkeypatch.setenv("RA_DATASET", "synthetic:n=64,channels=3")
+    assert detector_dataset(None) == "canvas:base=synthetic:n=64;channels=3"
+    monkeypatch.setenv("RA_DATASET", CANVAS)
+    assert detector_dataset(None) == CANVAS
+    monkeypatch.delenv("RA_DATASET")
+    assert detector_dataset(None) == "canvas:base=fashion-mnist"
