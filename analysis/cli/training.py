@@ -260,7 +260,7 @@ def register(sub) -> None:
                    help="clip the gradients' total L2 norm to this (0 = no clipping)")
     p.add_argument("--no-flip", action="store_true", help="no random left-right flips")
     _training_options(p)
-    p.set_defaults(func=cmd_train_detector, val_first=500, epochs=30)
+    p.set_defaults(func=cmd_train_detector, val_first=500, epochs=20)
 
     p = sub.add_parser("import-weights", help="convert a torch.save state dict to a checkpoint")
     p.add_argument("--arch", required=True, help="architecture name (see 'list models')")
