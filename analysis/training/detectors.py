@@ -21,8 +21,8 @@ thread at ``nice -n 19``) learnt steadily at lr 1e-3 without a diverging step, F
 localise well (mAP@[.5:.95] 0.50 and 0.36, close to mAP@.5), so what is left is mostly telling
 the classes apart, which wants more steps on more varied canvases: 15 000 steps are 39 times
 the pilot's, about 1.6 (FCOS) and 1.9 (RetinaNet) core-hours on this machine (the pilot cost
-0.37 and 0.43 core-s per step, validation included). Only lr 1e-3 was tried; RetinaNet learns more slowly than FCOS
-per step, and both train the same recipe so that they compare.
+0.37 and 0.43 core-s per step, validation included). Only lr 1e-3 was tried; RetinaNet learns
+more slowly than FCOS per step, and both train the same recipe so that they compare.
 """
 
 from __future__ import annotations
