@@ -3,7 +3,8 @@
 ``create_model(name, **kwargs)`` builds an untrained model; ``list_models()``
 describes them. Kinds: ``classifier`` (a :class:`Classifier`), ``processor``
 (SRResNet, and SRDenseNet, RDN and DBPN beside it), ``transformer`` (the CycleGAN
-generator) and ``detector`` (FCOS and RetinaNet for the detection canvases). Adding a model is adding a row to ``MODELS``.
+generator) and ``detector`` (FCOS and RetinaNet for the detection canvases). Adding a model
+is adding a row to ``MODELS``.
 """
 
 from __future__ import annotations
