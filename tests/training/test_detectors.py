@@ -138,3 +138,27 @@ def test_the_verb_defaults_to_canvases_of_the_dataset_in_force(monkeypatch):
     assert detector_dataset(None) == CANVAS
     monkeypatch.delenv("RA_DATASET")
     assert detector_dataset(None) == "canvas:base=fashion-mnist"
+
+
+def test_detect_runs_a_transform_before_the_detector_in_image_order():
+    from analysis.zoo import create_model
+
+    model = create_model("fcos", in_channels=1, num_classes=10, image_size=48, mean=[0.3],
+                         std=[0.35], **TINY)
+    val = load_dataset(CANVAS, "val")
+    seen = []
+
+    def transform(images, indices):
+        seen.append(indices.tolist())
+        return torch.zeros_like(images) if indices[0] >= 4 else images
+
+    plain, targets = detect(model, val, torch.device("cpu"), batch_size=4)
+    blanked, again = detect(model, val, torch.device("cpu"), batch_size=4, transform=transform)
+    assert seen == [[0, 1, 2, 3], [4, 5, 6, 7]] and model.training
+    assert [t["boxes"].tolist() for t in targets] == [t["boxes"].tolist() for t in again]
+    for i, (a, b) in enumerate(zip(plain, blanked)):
+        same = torch.equal(a["boxes"], b["boxes"]) and torch.equal(a["scores"], b["scores"])
+        if i < 4:            # untouched canvases: the same detections
+            assert same
+        else:                # blanked canvases: other detections (unless none on either)
+            assert not same or len(a["boxes"]) == len(b["boxes"]) == 0
