@@ -32,7 +32,8 @@ PROG = "python -m analysis"
 GROUPS = (
     ("explore", ("app",),
      ("app", "app --port 8502", "app --address 0.0.0.0")),
-    ("train", ("train-classifier", "train-processor", "build-zoo", "import-weights"),
+    ("train", ("train-classifier", "train-processor", "train-detector", "build-zoo",
+               "import-weights"),
      ("build-zoo --dry-run",
       "train-classifier --arch resnet20 --out runs/resnet20",
       "train-processor --task sr --method ra --classifier resnet20 --lambda 0.1 --out runs/sr-ra")),

@@ -1,5 +1,5 @@
-"""Verbs that make checkpoints: ``train-classifier``, ``train-processor``, ``build-zoo``,
-``import-weights``."""
+"""Verbs that make checkpoints: ``train-classifier``, ``train-processor``, ``train-detector``,
+``build-zoo``, ``import-weights``."""
 
 from __future__ import annotations
 
@@ -19,14 +19,17 @@ key_value_list = list_of()       # --arch-kw channels=32,blocks=6
 
 
 PROCESSOR_ARCHS = [n for n in MODELS if model_kind(n) == "processor"]
+DETECTOR_ARCHS = [n for n in MODELS if model_kind(n) == "detector"]
 
 def _training_options(p):
     p.add_argument("--out", required=True, help="checkpoint path stem (writes .safetensors + .json)")
     p.add_argument("--epochs", type=positive_int, default=10, help="passes over the training set")
     p.add_argument("--batch-size", type=positive_int, default=None,
-                   help="images per step (default: 128 for classifiers, 64 for processors)")
+                   help="images per step (default: 128 for classifiers, 64 for processors, 16 for "
+                        "detectors)")
     p.add_argument("--lr", type=positive_float, default=None,
-                   help="learning rate (default: 2e-3 for classifiers, 1e-3 for processors)")
+                   help="learning rate (default: 2e-3 for classifiers, 1e-3 for processors and "
+                        "detectors)")
     p.add_argument("--arch-kw", type=key_value_list, action=CommaList, default=None,
                    metavar="KEY=VALUE,...",
                    help="constructor options, comma-separated (default: the architecture's own)")
@@ -34,7 +37,8 @@ def _training_options(p):
                    help="train on a seeded class-stratified sample of N training images "
                         "(default: every one)")
     p.add_argument("--val-first", type=positive_int, default=2000, metavar="N",
-                   help="the first N validation images, measured every epoch")
+                   help="the first N validation images, measured every epoch (default: 2000; "
+                        "500 canvases for train-detector)")
     p.add_argument("--resume", action="store_true", help="continue from the saved state")
     p.add_argument("--max-steps", type=positive_int, default=None,
                    help="stop after N steps, for smoke runs (default: no limit)")
@@ -90,6 +94,31 @@ def cmd_train_processor(args) -> int:
                     texture_weight=args.texture_weight, patch=args.patch,
                     unsup_distance=args.unsup_distance, init=args.init,
                     perceptual=perceptual_options(args), arch=args.arch, **_common(args))
+    return 0
+
+
+def detector_dataset(spec: str | None) -> str:
+    """``--dataset`` of train-detector: the spec given, else canvases of the dataset in force
+    ($RA_DATASET or the embedded one) unless that is a detection dataset already."""
+    from ..config import default_dataset
+    from ..data.datasets import DATASETS, split_dataset_spec
+
+    if spec:
+        return spec
+    spec = default_dataset()
+    name, _ = split_dataset_spec(spec)
+    return spec if DATASETS[name].detection else f"canvas:base={spec.replace(',', ';')}"
+
+
+def cmd_train_detector(args) -> int:
+    from ..training.detectors import train_detector
+
+    common = {**_common(args), "dataset": detector_dataset(args.dataset),
+              # canvases have no class labels to stratify by: --sample N takes the first N
+              "limit": None if args.sample is None else int(args.sample)}
+    train_detector(args.arch, batch_size=args.batch_size or 16, lr=args.lr or 1e-3,
+                   weight_decay=args.weight_decay, grad_clip=args.grad_clip or None,
+                   flip=not args.no_flip, **common)
     return 0
 
 
@@ -221,6 +250,19 @@ def register(sub) -> None:
     _training_options(p)
     renamed(p, recognizer="--classifier")
     p.set_defaults(func=cmd_train_processor)
+
+    p = sub.add_parser("train-detector", parents=train,
+                       help="train a detector (FCOS or RetinaNet) from scratch on detection "
+                            "canvases")
+    p.add_argument("--arch", required=True, choices=DETECTOR_ARCHS,
+                   help="detector architecture (see 'list models')")
+    p.add_argument("--weight-decay", type=non_negative_float, default=1e-4,
+                   help="AdamW weight decay")
+    p.add_argument("--grad-clip", type=non_negative_float, default=10.0,
+                   help="clip the gradients' total L2 norm to this (0 = no clipping)")
+    p.add_argument("--no-flip", action="store_true", help="no random left-right flips")
+    _training_options(p)
+    p.set_defaults(func=cmd_train_detector, val_first=500, epochs=20)
 
     p = sub.add_parser("import-weights", help="convert a torch.save state dict to a checkpoint")
     p.add_argument("--arch", required=True, help="architecture name (see 'list models')")

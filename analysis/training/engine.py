@@ -81,7 +81,8 @@ def freeze(model: nn.Module) -> nn.Module:
 class FitJob:
     """What :func:`fit` needs from a trainer.
 
-    ``step(net, images, labels, indices, gen)`` returns (loss, {name: float}), ``net`` being
+    ``step(net, images, labels, indices, gen)`` returns (loss, {name: float}), ``labels`` being
+    the class labels (B,) or, for a detection dataset, the B target dicts; ``net`` being
     ``model`` (wrapped in DistributedDataParallel when distributed);
     ``validate()`` returns metrics (floats); ``card(history)`` the model card.
     """
@@ -107,6 +108,19 @@ class FitJob:
     history: list = field(default_factory=list)
     identity: dict | None = None          # state_identity() of the run: what a resume must match
     export: Callable | None = None        # model -> the module saved (default: the model itself)
+    grad_clip: float | None = None        # clip the gradients' total L2 norm to this (None: no clip)
+
+
+def to_device(value, device: torch.device):
+    """``value`` on ``device``: a tensor, or the tensors inside a list or tuple of them or of
+    dicts of them (a detection batch's targets)."""
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if isinstance(value, dict):
+        return {k: to_device(v, device) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(to_device(v, device) for v in value)
+    return value
 
 
 def _state_path(job: FitJob) -> Path:
@@ -161,11 +175,13 @@ def fit(job: FitJob, device: torch.device, dist_info: DistInfo) -> Path | None:
         count = 0
         t0 = time.perf_counter()
         for images, labels, indices in bar:
-            images, labels = images.to(device), labels.to(device)
+            images, labels = images.to(device), to_device(labels, device)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
                 loss, parts = job.step(trainable, images, labels, indices, gen)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if job.grad_clip:
+                torch.nn.utils.clip_grad_norm_(params, job.grad_clip)
             optimizer.step()
             scheduler.step()
             count += 1
@@ -234,7 +250,7 @@ class Start:
         """:func:`fit` ``model`` on the training split and write the checkpoint ``out``.
 
         ``schedule``: the other fields of :class:`FitJob` (epochs, batch_size, lr,
-        weight_decay, seed, limit, dtype, resume, max_steps, state_dir, progress).
+        weight_decay, seed, limit, dtype, resume, max_steps, state_dir, progress, grad_clip).
         """
         job = FitJob(name=Path(out).name, model=model, step=step, validate=validate, card=card,
                      dataset=self.train_set, out=out, identity=identity, export=export,

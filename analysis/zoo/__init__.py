@@ -2,8 +2,9 @@
 
 ``create_model(name, **kwargs)`` builds an untrained model; ``list_models()``
 describes them. Kinds: ``classifier`` (a :class:`Classifier`), ``processor``
-(SRResNet, and SRDenseNet, RDN and DBPN beside it) and ``transformer`` (the CycleGAN
-generator). Adding a model is adding a row to ``MODELS``.
+(SRResNet, and SRDenseNet, RDN and DBPN beside it), ``transformer`` (the CycleGAN
+generator) and ``detector`` (FCOS and RetinaNet for the detection canvases). Adding a model
+is adding a row to ``MODELS``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 from torch import nn
 
 from ..errors import unknown_name
+from .detectors import Detector, fcos_detector, retinanet_detector
 from .imagenet_classifiers import tv_densenet, tv_resnet, tv_vgg
 from .invertible import irevnet
 from .processors import SRResNet
@@ -24,7 +26,7 @@ from .sr_architectures import DBPN, RDN, SRDenseNet
 from .transformer import ResnetGenerator, TransformedProcessor
 from .wrapper import Classifier
 
-__all__ = ["DBPN", "MODELS", "RDN", "Classifier", "ModelSpec", "SRDenseNet", "SRResNet",
+__all__ = ["DBPN", "MODELS", "Detector", "RDN", "Classifier", "ModelSpec", "SRDenseNet", "SRResNet",
            "ResnetGenerator", "TransformedProcessor", "create_model", "human_view", "list_models",
            "model_kind"]
 
@@ -85,6 +87,14 @@ MODELS: dict[str, ModelSpec] = {
     "cyclegan-resnet": ModelSpec("transformer", ResnetGenerator,
                                  "CycleGAN ResNet generator (the RA transformer T)",
                                  {"ngf": 64, "blocks": 9, "norm": "instance"}, "cyclegan"),
+    # Detectors for the detection canvases (analysis.data.canvases), trained from scratch.
+    "fcos": ModelSpec("detector", fcos_detector,
+                      "FCOS (torchvision) on a small ResNet + FPN, levels at strides 4/8/16 px",
+                      {"width": 32, "fpn_channels": 64}, "fcos"),
+    "retinanet": ModelSpec("detector", retinanet_detector,
+                           "RetinaNet (torchvision, GroupNorm heads) on a small ResNet + FPN, "
+                           "9 anchors per cell at strides 4/8/16 px",
+                           {"width": 32, "fpn_channels": 64}, "retinanet"),
 }
 
 

@@ -21,7 +21,7 @@ from .options import check_arch_kwargs
 
 CARD_FORMAT = "ra-explorer-card/1"
 REQUIRED_FIELDS = ("format", "name", "kind", "arch", "arch_kwargs", "weights")
-KINDS = ("classifier", "processor", "transformer")
+KINDS = ("classifier", "processor", "transformer", "detector")
 STORAGE_DTYPES = ("float32", "float16")
 
 
