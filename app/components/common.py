@@ -96,12 +96,8 @@ def missing(what: str, command: str):
 
 def commands_for(command: str) -> list[str]:
     """The commands that make what ``command`` makes, on the dataset in force: ``build-zoo``
-    plans the embedded default's zoo only, so another dataset gets the training commands."""
-    if not command.startswith("python -m analysis build-zoo") or (
-            config.default_dataset() == config.EMBEDDED_DATASET):
+    plans the embedded default's zoo only, so another dataset gets the training commands
+    (:func:`analysis.data.folders.zoo_commands`)."""
+    if not command.startswith("python -m analysis build-zoo"):
         return [command]
-    zoo = folder()
-    return [f"python -m analysis train-classifier --arch resnet20 --out {zoo}/resnet20",
-            f"python -m analysis train-processor --task sr --method plain --out {zoo}/sr-plain",
-            f"python -m analysis train-processor --task sr --method ra --classifier "
-            f"{zoo}/resnet20 --out {zoo}/sr-ra"]
+    return folders.zoo_commands(dataset(), folder())
