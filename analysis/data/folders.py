@@ -13,6 +13,7 @@ from pathlib import Path
 from ..config import EMBEDDED_DATASET, checkpoints_dir, data_root, default_dataset, results_base
 from ..errors import RAExplorerError
 from .datasets import normalize_dataset_spec
+from .tasks import create_task
 
 
 def dataset_slug(spec: str) -> str:
@@ -107,7 +108,8 @@ def zoo_commands(dataset: str | None = None, folder=None, task: str = "sr",
     zoo = shlex.quote(str(checkpoints_dir(folder)).rstrip("/"))
     data = f"--dataset {shlex.quote(dataset)}"
     name = task.split(":")[0]
-    train = f"python -m analysis train-processor {data} --task {shlex.quote(task)} --method"
+    spec = name if create_task(name).spec == create_task(task).spec else task   # sr, not sr:scale=4
+    train = f"python -m analysis train-processor {data} --task {shlex.quote(spec)} --method"
     lines = []
     for model in models:
         if model == "classifier":

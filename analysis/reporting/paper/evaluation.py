@@ -48,7 +48,8 @@ def build_lambda(options: FigureOptions) -> PaperFigure:
     the source of <task>-ra); lambda = 0 is the plain processor."""
     path, result = load_evaluation(options)
     ra = next((r for r in result["rows"] if r["name"] == f"{task_name(result)}-ra"), {})
-    source = options.classifier or ra.get("source") or "resnet20"
+    source = (options.classifier or ra.get("source")
+              or next(iter(result["classifiers"]), "resnet20"))
     rows = lambda_rows(result, source)
     if source not in lambda_sources(result):
         advice = options.zoo_advice(("ra@0.01", "ra@0.1"), source)
@@ -99,7 +100,8 @@ def build_transfer(options: FigureOptions) -> PaperFigure:
         other = next((c for c in result["classifiers"] if c != source), "resnet32")
         models = (*(("plain",) if result.get("plain") is None else ()),
                   "ra" if source is None else f"ra-src:{other}")
-        advice = options.zoo_advice(models, source or "resnet20")
+        advice = options.zoo_advice(models, source or next(iter(result["classifiers"]),
+                                                          "resnet20"))
         raise RAExplorerError(f"{path.name} holds no RA processors trained on several source "
                               f"classifiers and a plain one; {advice}, then "
                               f"'{options.command(RESULTS_COMMAND)}'.")
