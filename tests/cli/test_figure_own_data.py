@@ -8,7 +8,9 @@ result files, which a figure that ignored ``--dataset`` would draw."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import os
 import shlex
 import shutil
@@ -17,10 +19,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from analysis.analyses.evaluate import evaluate
 from analysis.cli.main import build_parser, main
 from analysis.config import PROJECT_ROOT
 from analysis.data.folders import dataset_slug
 from analysis.reporting.paper import KINDS
+from analysis.reporting.reproduce import regenerate_figures
+from analysis.reporting.tables import write_results
 from tests.conftest import TINY_CLASSIFIER, TINY_PROCESSOR
 
 CLASSES = ("ant", "bee", "cow")
@@ -55,7 +60,7 @@ def own(tmp_path_factory):
     """The folder, a zoo on it in two stages, the results base and reproduce's stderr of each
     stage: first two classifiers and a plain processor only (no RA: the image figures, the
     lambda and the transfer figure cannot be drawn), then the RA processors of the lambda
-    sweep and of the transfer table, and the t-SNE and BD result files."""
+    sweep and of the transfer table, reproduce, and the t-SNE and BD result files."""
     from analysis.training.classifiers import train_classifier
     from analysis.training.processors import train_processor
 
@@ -77,23 +82,22 @@ def own(tmp_path_factory):
                          max_steps=1, seed=1, **common)
         train_processor("sr", "plain", out=str(zoo / "sr-plain"), arch_kwargs=TINY_PROCESSOR,
                         max_steps=1, **common)
-        stages = []
-        import contextlib
-        import io
-
-        for stage in (1, 2):
-            if stage == 2:
-                for name, source, lam in (("sr-ra", "mynet-a", 0.1),
-                                          ("sr-ra-lam0.01", "mynet-a", 0.01),
-                                          ("sr-ra-src-mynet-b", "mynet-b", 0.1)):
-                    train_processor("sr", "ra", out=str(zoo / name), recognizer=str(zoo / source),
-                                    lam=lam, arch_kwargs=TINY_PROCESSOR, max_steps=1, **common)
-            err = io.StringIO()
-            with contextlib.redirect_stderr(err):
-                assert cli("reproduce", "--dataset", spec, "--checkpoints", zoo,
-                           "--no-progress") == 0
-            stages.append(err.getvalue())
         folder = results / "datasets" / dataset_slug(spec)
+        # stage 1: the evaluation of sr and the figures reproduce draws from it
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            write_results([evaluate("sr", dataset=spec, folder=zoo, progress=False)], folder)
+            regenerate_figures(folder, zoo, spec)
+        stages = [err.getvalue()]
+        # stage 2: the RA processors, then reproduce itself (every paper task)
+        for name, source, lam in (("sr-ra", "mynet-a", 0.1), ("sr-ra-lam0.01", "mynet-a", 0.01),
+                                  ("sr-ra-src-mynet-b", "mynet-b", 0.1)):
+            train_processor("sr", "ra", out=str(zoo / name), recognizer=str(zoo / source),
+                            lam=lam, arch_kwargs=TINY_PROCESSOR, max_steps=1, **common)
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            assert cli("reproduce", "--dataset", spec, "--checkpoints", zoo, "--no-progress") == 0
+        stages.append(err.getvalue())
         assert cli("tsne", "--task", "sr", "--dataset", spec, "--checkpoints", zoo,
                    "--classifier", "mynet-a", "--sample", "6", "--out", folder,
                    "--no-progress") == 0
@@ -166,32 +170,42 @@ def test_results_of_another_dataset_are_refused(own, tmp_path, capsys):
 
 
 def test_reproduce_on_own_data_names_the_commands_for_it_once(own):
-    """Stage 1 (no RA processor): each figure that cannot be drawn is one 'skipped' line,
-    naming train-processor with --dataset (never build-zoo); every named command parses."""
+    """Stage 1 (no RA processor; the figures reproduce draws): each figure that cannot be drawn
+    is one 'skipped' line naming train-processor with --dataset (never build-zoo), and every
+    command it names parses; stage 2 (reproduce itself, with the other paper tasks that have
+    no processor) prints each skipped line once."""
     err = own["stages"][0]
     assert "build-zoo" not in err
-    lines = [line for line in err.splitlines() if line.startswith("figures: ")]
-    for line in lines:                  # the other paper tasks have no processor at all
-        assert "python -m analysis train-processor --dataset" in line, line
-    skipped = [line for line in lines if " for sr:scale=4 skipped: " in line]
+    skipped = [line for line in err.splitlines() if line.startswith("figures: ")]
     kinds = [line.split()[1] for line in skipped]
-    assert sorted(kinds) == ["boundary-maps", "examples", "lambda", "transfer"], skipped
+    assert sorted(kinds) == ["boundary-maps", "examples", "lambda", "quality", "transfer"]
     quoted = f"--dataset {shlex.quote(own['spec'])}"
-    for line in skipped:
-        assert "python -m analysis train-processor " + quoted in line, line
+    for kind, line in zip(kinds, skipped):
+        if kind == "quality":     # no quality table yet (reproduce makes it)
+            assert (f"make it with 'python -m analysis quality --task sr --checkpoints "
+                    f"{own['zoo']} {quoted}") in line, line
+        else:
+            assert "python -m analysis train-processor " + quoted in line, line
     ra = (f"'python -m analysis train-processor {quoted} --task sr --method ra "
           f"--classifier {own['zoo']}/mynet-a --out {own['zoo']}/sr-ra'")
     assert ra in skipped[kinds.index("examples")]
     parser = build_parser()
-    for line in lines:
+    later = [line for line in own["stages"][1].splitlines() if line.startswith("figures: ")]
+    for line in skipped + later:
         for command in line.split("'")[1::2]:
             if command.startswith("python -m analysis "):
                 args = parser.parse_args(shlex.split(command)[3:])
-                assert args.verb in ("train-processor", "reproduce"), command
-    # stage 2 draws every planned figure of sr; each line of the other tasks appears once
-    later = [line for line in own["stages"][1].splitlines() if line.startswith("figures: ")]
+                assert args.verb in ("train-processor", "reproduce", "quality"), command
+    # stage 2 draws every planned figure of sr; the other paper tasks (no processor on this
+    # folder) get one line per figure, each naming the training command for the folder
+    assert "build-zoo" not in own["stages"][1]
     assert not [line for line in later if " for sr:scale=4 " in line], later
-    assert len(later) == len(set(later)) == len(lines) - len(skipped)
+    assert later and len(later) == len(set(later)), later
+    assert {(line.split()[1], line.split()[3]) for line in later} >= {
+        (kind, task) for kind in ("examples", "boundary-maps")
+        for task in ("denoise:sigma=0.1", "jpeg:quality=10")}
+    for line in later:
+        assert "python -m analysis train-processor --dataset" in line, line
 
 
 def test_boundary_maps_at_224_px_hold_the_plain_and_the_ra_output(tmp_path, monkeypatch):
