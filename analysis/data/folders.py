@@ -133,13 +133,12 @@ def zoo_commands(dataset: str | None = None, folder=None, task: str = "sr",
 
 def zoo_advice(dataset: str | None = None, folder=None, task: str = "sr",
                models: tuple[str, ...] = ("classifier", "plain", "ra"),
-               source: str = "resnet20") -> str:
-    """``train them with 'COMMAND' then 'COMMAND'`` (:func:`zoo_commands`; "it" for one model),
-    ending with, on another dataset than the embedded default, where classifiers of one's own
-    come from (``import-weights``)."""
+               source: str = "resnet20", what: str = "them") -> str:
+    """``train them with 'COMMAND' then 'COMMAND'`` (:func:`zoo_commands`; ``what`` names
+    the models: "them", "it"), ending with, on another dataset than the embedded default,
+    where classifiers of one's own come from (``import-weights``)."""
     lines = zoo_commands(dataset, folder, task, models, source)
-    text = (f"train {'it' if len(models) == 1 else 'them'} with "
-            + " then ".join(f"'{line}'" for line in lines))
+    text = f"train {what} with " + " then ".join(f"'{line}'" for line in lines)
     if not is_embedded(dataset) and "classifier" in models:
         text += (" (or bring a classifier of your own with 'python -m analysis import-weights "
                  f"--arch ARCH --weights FILE --dataset {shlex.quote(default_dataset(dataset))} "

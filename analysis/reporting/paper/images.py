@@ -58,7 +58,8 @@ def method_processor(setting: Setting, method: str) -> str:
     if not found:
         source = next(iter(setting.classifier_cards), "resnet20")
         advice = zoo_advice(setting.dataset, setting.folder, setting.task.spec,
-                            (method,) if method in ("plain", "ra") else ("plain", "ra"), source)
+                            (method,) if method in ("plain", "ra") else ("plain", "ra"), source,
+                            what="it")
         raise RAExplorerError(f"No {method} processor for task {setting.task.spec} in "
                               f"{setting.folder}; {advice}.")
     return found[0]
