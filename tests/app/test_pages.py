@@ -10,7 +10,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analysis.cli.main import build_parser
-
 from tests.app.html_tables import page_tables
 from tests.conftest import SYNTH
 

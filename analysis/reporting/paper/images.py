@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import torch
 
-from ...data.tasks import task_slug
 from ...data.folders import zoo_advice
+from ...data.tasks import task_slug
 from ...errors import RAExplorerError, unknown_name
 from ...explore.plane import extent_for, image_plane, plane_maps
 from ...methods import METHOD_LABELS
