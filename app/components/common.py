@@ -88,16 +88,18 @@ def show_source(name: str, payload: dict) -> None:
             st.text(json.dumps(record, indent=1))
 
 
-def missing(what: str, command: str):
-    """One sentence: what is not there yet and the command that produces it."""
+def missing(what: str, command: str, task: str = "sr"):
+    """One sentence: what is not there yet and the command that produces it (``task``: the
+    task the training commands of another dataset than the embedded default are for)."""
     st.info(f"Not there yet: {what}. Run " + " then ".join(
-        f"`{folders.command_in_force(c)}`" for c in commands_for(command)) + " to produce it.")
+        f"`{folders.command_in_force(c)}`" for c in commands_for(command, task))
+        + " to produce it.")
 
 
-def commands_for(command: str) -> list[str]:
+def commands_for(command: str, task: str = "sr") -> list[str]:
     """The commands that make what ``command`` makes, on the dataset in force: ``build-zoo``
-    plans the embedded default's zoo only, so another dataset gets the training commands
-    (:func:`analysis.data.folders.zoo_commands`)."""
+    plans the embedded default's zoo only, so another dataset gets the training commands of
+    ``task`` (:func:`analysis.data.folders.zoo_commands`)."""
     if not command.startswith("python -m analysis build-zoo"):
         return [command]
-    return folders.zoo_commands(dataset(), folder())
+    return folders.zoo_commands(dataset(), folder(), task)
