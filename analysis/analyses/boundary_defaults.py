@@ -20,5 +20,7 @@ IMAGES = None            # test images of the BD table: None = the whole test sp
 EXTENT_MULTIPLES = (1.0, 1.5, 2.5, 4.0, 6.0, 10.0, 16.0, 25.0, 40.0)   # the page's zoom steps
 EXTENT_MULTIPLE = 4.0    # the app's map half-width as a multiple of ||x_RA - x|| (--extent-ra)
 MAP_RESOLUTION = 128     # the app's grid points per axis
-FIGURE_EXTENT_L2 = 2.0   # `figure boundary-maps`: half-width, absolute [0,1]-pixel L2 (--extent-l2)
+FIGURE_EXTENT_L2 = 2.0   # a map's half-width, absolute [0,1]-pixel L2, where no x_RA gives the
+#                          scale (the API's boundary_map without `towards`); `figure
+#                          boundary-maps` uses EXTENT_MULTIPLE unless --extent-l2 is given
 FIGURE_RESOLUTION = 48   # `figure boundary-maps`: grid points per axis (results/figures/ use it)

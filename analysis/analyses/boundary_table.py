@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from ..config import EMBEDDED_DATASET
+from ..data.folders import zoo_advice
 from ..data.sampling import Sample
 from ..data.tasks import index_seed, task_slug
 from ..errors import RAExplorerError
@@ -101,8 +102,12 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
     models, digests = {}, {}
     for n in [plain, ra, *classifiers]:
         if not (base / f"{n}.json").exists():
-            raise RAExplorerError(f"The checkpoint {n!r} is not in {base}; train it first "
-                                  "(python -m analysis build-zoo) or pass another name.")
+            model = {plain: "plain", ra: "ra"}.get(n, "classifier")
+            advice = zoo_advice(setting.dataset, base, the_task.spec, (model,),
+                                n if model == "classifier" else (classifiers or ["resnet20"])[0],
+                                what="it")
+            raise RAExplorerError(f"The checkpoint {n!r} is not in {base}; {advice}, or pass "
+                                  "another name.")
         kind = "processor" if n in (plain, ra) else "classifier"
         models[n], card = load_checkpoint(locate(n, base), device=dev, kind=kind)   # clash: refused
         digests[n] = card["weights"]["sha256"]

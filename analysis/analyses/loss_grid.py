@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import QUALITY_IMAGES
+from ..data.folders import zoo_advice
 from ..data.tasks import task_slug
 from ..errors import RAExplorerError
 from ..outputs.provenance import provenance_summary
@@ -62,8 +63,9 @@ def grid_models(task_spec: str, dataset: str, folder=None, grid_folder=None) -> 
     _, main = select_models(task_spec, dataset, folder)
     plain = [c for c in main if c.get("method") == "plain"]
     if not plain:
+        advice = zoo_advice(dataset, folder, task_spec, ("plain",), what="it")
         raise RAExplorerError(f"No plain processor for {task_spec} on {dataset}; E is the plain "
-                              "model (python -m analysis build-zoo trains it).")
+                              f"model: {advice}.")
     grid_folder = grid_folder or default_grid_folder(folder)
     grid = find_checkpoints(grid_folder, kind="processor",
                             dataset=dataset, task=task_spec)

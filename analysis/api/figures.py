@@ -131,7 +131,8 @@ def figure(kind: str, images=None, *, classifiers=None, classifier=None, labels=
         class_names: names of the K classes (default "0" .. "K-1").
         direction: boundary-maps: the map's first direction, as :func:`boundary_map`.
         towards: boundary-maps: the image the first direction points to (marked on the map).
-        extent: boundary-maps: the half-width of the map, [0,1]-pixel L2.
+        extent: boundary-maps: the half-width of the map, [0,1]-pixel L2 (from the zoo, by
+            default 4 x ||x_RA - x|| of each image; ``extent_ra=`` another multiple).
         resolution: boundary-maps: grid points per side (default 128).
         seed: boundary-maps: the random directions' seed.
         width: figure width in inches (default 6.75, a two-column page's full width).

@@ -102,12 +102,14 @@ def register(sub) -> None:
                    help="quality: comma-separated metrics (default: psnr, ssim, lpips-resnet20)")
     p.add_argument("--classes", type=whole_numbers, default=None, metavar="I,J",
                    help="tsne: comma-separated class indices (default: 0,1,2,3)")
-    p.add_argument("--extent-l2", type=positive_float, default=bd.FIGURE_EXTENT_L2, metavar="E",
-                   help="boundary-maps: half-width of the maps, absolute [0,1]-pixel L2")
-    p.add_argument("--extent-ra", type=positive_float, default=None, metavar="X",
-                   help="boundary-maps: half-width as X times each image's ||x_RA - x||, the "
-                        f"app's unit (the app opens at {bd.EXTENT_MULTIPLE:g}); overrides "
-                        "--extent-l2 (default: unset)")
+    extent = p.add_mutually_exclusive_group()
+    extent.add_argument("--extent-ra", type=positive_float, default=None, metavar="X",
+                        help="boundary-maps: half-width as X times each image's ||x_RA - x||, "
+                             f"the app's unit (default: {bd.EXTENT_MULTIPLE:g}, as the app, so "
+                             "that the plain and the RA output lie inside at any image size)")
+    extent.add_argument("--extent-l2", type=positive_float, default=None, metavar="E",
+                        help="boundary-maps: half-width in absolute [0,1]-pixel L2, the same "
+                             "for every image (default: unset, --extent-ra's)")
     p.add_argument("--resolution", type=positive_int, default=bd.FIGURE_RESOLUTION,
                    help="boundary-maps: grid points per axis, as results/figures/"
                         f"boundary-maps_* (the app opens at {bd.MAP_RESOLUTION})")

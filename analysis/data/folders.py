@@ -10,9 +10,10 @@ import re
 import shlex
 from pathlib import Path
 
-from ..config import EMBEDDED_DATASET, data_root, default_dataset, results_base
+from ..config import EMBEDDED_DATASET, checkpoints_dir, data_root, default_dataset, results_base
 from ..errors import RAExplorerError
 from .datasets import normalize_dataset_spec
+from .tasks import create_task
 
 
 def dataset_slug(spec: str) -> str:
@@ -50,17 +51,96 @@ def results_dir(override=None, dataset: str | None = None) -> Path:
     return base / "datasets" / dataset_slug(dataset)
 
 
-def command_in_force(command: str) -> str:
+# verbs that name the checkpoint they write with --out (no --checkpoints option), and those
+# without --data-root or --dataset (build-zoo plans the embedded default's recipe only)
+_NO_CHECKPOINTS = ("train-classifier", "train-processor", "import-weights")
+_NO_DATA_ROOT = ("import-weights", "build-zoo")
+_NO_DATASET = ("build-zoo",)
+
+
+def _verb(command: str) -> str:
+    words = command.split()
+    return words[3] if len(words) > 3 and words[:3] == ["python", "-m", "analysis"] else ""
+
+
+def command_in_force(command: str, dataset: str | None = None) -> str:
     """``command`` (a ``python -m analysis VERB ...`` line) with the settings in force that a
-    shell without this process's environment would not know: the dataset, checkpoint folder,
-    data root and results folder, as options."""
-    extra = []
-    if default_dataset() != EMBEDDED_DATASET and "--dataset" not in command:
-        extra.append(f"--dataset {shlex.quote(default_dataset())}")
-    if os.environ.get("RA_CHECKPOINTS") and "--checkpoints" not in command:
+    shell without this process's environment would not know: the dataset (``dataset``, else
+    $RA_DATASET), checkpoint folder, data root and results folder, as options, each only where
+    the verb takes it."""
+    verb, extra = _verb(command), []
+    dataset = default_dataset(dataset)
+    if (not is_embedded(dataset) and "--dataset" not in command
+            and verb not in _NO_DATASET):
+        extra.append(f"--dataset {shlex.quote(dataset)}")
+    if (os.environ.get("RA_CHECKPOINTS") and "--checkpoints" not in command
+            and verb not in _NO_CHECKPOINTS):
         extra.append(f"--checkpoints {shlex.quote(os.environ['RA_CHECKPOINTS'])}")
-    if data_root() and "--data-root" not in command:
+    if data_root() and "--data-root" not in command and verb not in _NO_DATA_ROOT:
         extra.append(f"--data-root {shlex.quote(data_root())}")
-    if os.environ.get("RA_RESULTS") and "--out" not in command:
-        extra.append(f"--out {shlex.quote(str(results_dir(dataset=default_dataset())))}")
+    if (os.environ.get("RA_RESULTS") and "--out" not in command
+            and verb not in (*_NO_CHECKPOINTS, *_NO_DATASET)):
+        extra.append(f"--out {shlex.quote(str(results_dir(dataset=dataset)))}")
     return " ".join([command, *extra])
+
+
+def is_embedded(dataset: str | None = None) -> bool:
+    """Whether ``dataset`` (default: the one in force) is the embedded default."""
+    return dataset_slug(default_dataset(dataset)) == EMBEDDED_DATASET
+
+
+def zoo_commands(dataset: str | None = None, folder=None, task: str = "sr",
+                 models: tuple[str, ...] = ("classifier", "plain", "ra"),
+                 source: str = "resnet20") -> list[str]:
+    """The commands that train ``models`` for ``dataset`` (default: the one in force) into the
+    checkpoint folder ``folder`` (default: the one in force).
+
+    On the embedded default that is ``python -m analysis build-zoo`` (its recipe). Any other
+    dataset, which build-zoo does not plan, gets one line per model with ``--dataset``:
+    ``"classifier"`` (``train-classifier --arch resnet20``, named ``source``), ``"plain"`` and
+    ``"ra"`` (``train-processor`` of ``task``, the RA one through ``source``), ``"ra@LAMBDA"``
+    (an RA processor of the lambda sweep, ``<task>-ra-lam<LAMBDA>``) and ``"ra-src:NAME"`` (an
+    RA processor with source NAME for the transfer table, ``<task>-ra-src-<NAME>``).
+    """
+    dataset = default_dataset(dataset)
+    if is_embedded(dataset):
+        return ["python -m analysis build-zoo"]
+    zoo = shlex.quote(str(checkpoints_dir(folder)).rstrip("/"))
+    data = f"--dataset {shlex.quote(dataset)}"
+    name = task.split(":")[0]
+    spec = name if create_task(name).spec == create_task(task).spec else task   # sr, not sr:scale=4
+    train = f"python -m analysis train-processor {data} --task {shlex.quote(spec)} --method"
+    lines = []
+    for model in models:
+        if model == "classifier":
+            lines.append(f"python -m analysis train-classifier {data} --arch resnet20 "
+                         f"--out {zoo}/{source}")
+        elif model == "plain":
+            lines.append(f"{train} plain --out {zoo}/{name}-plain")
+        elif model == "ra":
+            lines.append(f"{train} ra --classifier {zoo}/{source} --out {zoo}/{name}-ra")
+        elif model.startswith("ra@"):
+            lam = model[3:]
+            lines.append(f"{train} ra --classifier {zoo}/{source} --lambda {lam} "
+                         f"--out {zoo}/{name}-ra-lam{lam}")
+        elif model.startswith("ra-src:"):
+            other = model[7:]
+            lines.append(f"{train} ra --classifier {zoo}/{other} --out {zoo}/{name}-ra-src-{other}")
+        else:
+            raise ValueError(f"unknown zoo model {model!r}")
+    return lines
+
+
+def zoo_advice(dataset: str | None = None, folder=None, task: str = "sr",
+               models: tuple[str, ...] = ("classifier", "plain", "ra"),
+               source: str = "resnet20", what: str = "them") -> str:
+    """``train them with 'COMMAND' then 'COMMAND'`` (:func:`zoo_commands`; ``what`` names
+    the models: "them", "it"), ending with, on another dataset than the embedded default,
+    where classifiers of one's own come from (``import-weights``)."""
+    lines = zoo_commands(dataset, folder, task, models, source)
+    text = f"train {what} with " + " then ".join(f"'{line}'" for line in lines)
+    if not is_embedded(dataset) and "classifier" in models:
+        text += (" (or bring a classifier of your own with 'python -m analysis import-weights "
+                 f"--arch ARCH --weights FILE --dataset {shlex.quote(default_dataset(dataset))} "
+                 f"--out {shlex.quote(str(checkpoints_dir(folder)).rstrip('/'))}/NAME')")
+    return text

@@ -18,7 +18,7 @@ import torch
 from ..analyses.boundary_defaults import EXTENT_MULTIPLE, MAP_RESOLUTION
 from ..analyses.evaluate import report_tasks
 from ..config import EMBEDDED_DATASET
-from ..data.folders import results_dir
+from ..data.folders import results_dir, zoo_advice
 from ..errors import RAExplorerError
 from ..metrics.flip import flip_map
 from ..metrics.registry import create_metric
@@ -185,9 +185,12 @@ class Workspace(Setting):
         (:func:`analysis.explore.plane.image_plane`)."""
         plain, ra = self.plain_name(), self.ra_name()
         if plain is None or ra is None:
+            source = next(iter(self.classifier_cards), "resnet20")
+            advice = zoo_advice(self.dataset, self.folder, self.task.spec,
+                                tuple(m for m, n in (("plain", plain), ("ra", ra)) if n is None),
+                                source)
             raise RAExplorerError(f"The plane needs a plain and an RA processor for "
-                                  f"{self.task.spec}; train them with "
-                                  "'python -m analysis build-zoo'.")
+                                  f"{self.task.spec}; {advice}.")
         clean, _, _ = self.test[index]
         return image_plane(self.task, clean, index, self.processors[plain], self.processors[ra],
                            direction_seed)

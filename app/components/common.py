@@ -100,20 +100,18 @@ def weights_notice(name: str, payload: dict, command: str) -> bool:
     return note is not None
 
 
-def missing(what: str, command: str):
-    """One sentence: what is not there yet and the command that produces it."""
+def missing(what: str, command: str, task: str = "sr"):
+    """One sentence: what is not there yet and the command that produces it (``task``: the
+    task the training commands of another dataset than the embedded default are for)."""
     st.info(f"Not there yet: {what}. Run " + " then ".join(
-        f"`{folders.command_in_force(c)}`" for c in commands_for(command)) + " to produce it.")
+        f"`{folders.command_in_force(c)}`" for c in commands_for(command, task))
+        + " to produce it.")
 
 
-def commands_for(command: str) -> list[str]:
+def commands_for(command: str, task: str = "sr") -> list[str]:
     """The commands that make what ``command`` makes, on the dataset in force: ``build-zoo``
-    plans the embedded default's zoo only, so another dataset gets the training commands."""
-    if not command.startswith("python -m analysis build-zoo") or (
-            config.default_dataset() == config.EMBEDDED_DATASET):
+    plans the embedded default's zoo only, so another dataset gets the training commands of
+    ``task`` (:func:`analysis.data.folders.zoo_commands`)."""
+    if not command.startswith("python -m analysis build-zoo"):
         return [command]
-    zoo = folder()
-    return [f"python -m analysis train-classifier --arch resnet20 --out {zoo}/resnet20",
-            f"python -m analysis train-processor --task sr --method plain --out {zoo}/sr-plain",
-            f"python -m analysis train-processor --task sr --method ra --classifier "
-            f"{zoo}/resnet20 --out {zoo}/sr-ra"]
+    return folders.zoo_commands(dataset(), folder(), task)

@@ -54,7 +54,7 @@ if ws is None:
     st.stop()
 plain, ra = ws.plain_name(), ws.ra_name()
 if plain is None or ra is None:
-    missing(f"a plain and an RA processor for {task}", "python -m analysis build-zoo")
+    missing(f"a plain and an RA processor for {task}", "python -m analysis build-zoo", task)
     st.stop()
 
 chosen = st.multiselect("Classifiers", names, default=ws.default_pair(), key="bd_classifiers",

@@ -46,7 +46,7 @@ ws = get_workspace(task, collections=collections)
 if ws is None:
     st.stop()
 if not ws.processors:
-    missing(f"a processor for task {task}", "python -m analysis build-zoo")
+    missing(f"a processor for task {task}", "python -m analysis build-zoo", task)
 
 with st.sidebar:
     source = ws.default_pair()[0] if ws.classifiers else classifiers[0]

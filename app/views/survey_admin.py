@@ -24,7 +24,7 @@ from analysis.survey.store import (
     study_progress,
 )
 from analysis.survey.validate import safe_filename
-from app.components.common import dataset, folder, get_workspace
+from app.components.common import dataset, folder, get_workspace, missing
 from app.components.survey_state import admin_gate, link_block, plural, sessions
 from app.components.survey_trial import trial_screen
 
@@ -129,7 +129,7 @@ if names:
 st.subheader("New study")
 tasks = available_tasks(dataset(), folder())
 if not tasks:
-    st.info("The zoo has no processors; train them with `python -m analysis build-zoo`.")
+    missing("processors for this dataset", "python -m analysis build-zoo")
     st.stop()
 c1, c2 = st.columns(2)
 new_name = c1.text_input("Name", max_chars=100, key="new_name")

@@ -1,6 +1,7 @@
 """AppTest: every page runs without exception, shows its key elements and re-renders on change."""
 
 import re
+import shlex
 import shutil
 import threading
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from analysis.cli.main import build_parser
 from tests.app.html_tables import page_tables
 from tests.conftest import SYNTH
 
@@ -312,11 +314,15 @@ def test_pages_explain_missing_pieces(monkeypatch, tmp_path):
     for page in (None, "views/metrics.py", "views/boundaries.py", "views/features.py"):
         at = run(page)
         # another dataset than the embedded default: the training commands, with the dataset
-        # and the checkpoint folder in force (build-zoo plans the embedded zoo only)
+        # and the checkpoint folder in force (build-zoo plans the embedded zoo only), each
+        # with only the options its verb takes (train-classifier names its file by --out)
         hints = [i.value for i in at.info if "Not there yet" in i.value]
         assert hints and all("build-zoo" not in h for h in hints), hints
         assert any("train-classifier" in h and f"--dataset {SYNTH}" in h
-                   and f"--checkpoints {tmp_path / 'empty'}" in h for h in hints), hints
+                   and f"--out {tmp_path / 'empty'}/resnet20" in h for h in hints), hints
+        for hint in hints:
+            for command in hint.split("`")[1::2]:
+                build_parser().parse_args(shlex.split(command)[3:])
     monkeypatch.delenv("RA_DATASET")                     # the embedded default: build-zoo
     assert any("build-zoo" in i.value for i in run("views/metrics.py").info)
 

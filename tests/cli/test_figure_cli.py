@@ -41,7 +41,7 @@ def test_several_kinds_into_a_folder_in_the_formats_asked(tiny_zoo, tmp_path, ca
 @pytest.mark.parametrize("args,message", [
     (["nope", "--out", "x"], "Unknown figure kind 'nope'"),
     (["quality", "--out", "x", "--task", "jpeg"],
-     "which is not there; make it with 'python -m analysis quality --task jpeg'"),
+     "which is not there; make it with 'python -m analysis quality --task jpeg "),
     (["lambda", "transfer", "--out", "x.pdf"], "names one file but 2 figure kinds"),
     (["lambda", "--out", "x", "--format", "eps"], "Unknown figure format eps"),
     (["lambda", "--out", "x", "--width", "3", "--preset", "single"], "not allowed with"),

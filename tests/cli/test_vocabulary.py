@@ -231,7 +231,7 @@ def test_the_help_groups_every_verb_once_with_examples_that_parse(capsys):
 def test_the_boundary_defaults_come_from_one_place():
     from analysis.analyses.boundary_search import boundary_distance
     from analysis.analyses.boundary_table import collect_records
-    from analysis.explore.plane import image_boundary_distances
+    from analysis.explore.plane import extent_for, image_boundary_distances
     from analysis.reporting.paper import FigureOptions
     from analysis.reporting.paper.shipped import planned
 
@@ -248,7 +248,8 @@ def test_the_boundary_defaults_come_from_one_place():
     options = FigureOptions()
     assert (figure.extent_l2, figure.resolution, figure.extent_ra) == (
         options.extent, options.resolution, options.extent_ra) == (
-        bd.FIGURE_EXTENT_L2, bd.FIGURE_RESOLUTION, None)
+        None, bd.FIGURE_RESOLUTION, None)
+    assert options.extent_multiple() == bd.EXTENT_MULTIPLE      # the app's multiple
     # the shipped boundary-maps figures were drawn with FigureOptions' defaults
     fields = [f for kind, f in planned(PROJECT_ROOT / "results") if kind == "boundary-maps"]
     assert fields and all(set(f) == {"task"} for f in fields)
@@ -258,4 +259,7 @@ def test_the_boundary_defaults_come_from_one_place():
     grid = rows[(rows.panel == "map") & (rows.classifier == rows.classifier.iloc[0])
                 & (rows["index"] == rows["index"].iloc[0])]
     assert grid.u.nunique() == grid.v.nunique() == bd.FIGURE_RESOLUTION
-    assert grid.u.max() == -grid.u.min() == bd.FIGURE_EXTENT_L2
+    star = rows[(rows.panel == "RA output") & (rows.classifier == rows.classifier.iloc[0])
+                & (rows["index"] == rows["index"].iloc[0])].u.iloc[0]
+    half = extent_for(bd.EXTENT_MULTIPLE, star)
+    assert grid.u.max() == pytest.approx(half) and grid.u.min() == pytest.approx(-half)

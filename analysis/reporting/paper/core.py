@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...analyses.boundary_defaults import FIGURE_EXTENT_L2, FIGURE_RESOLUTION
-from ...data.folders import results_dir
+from ...analyses.boundary_defaults import EXTENT_MULTIPLE, FIGURE_RESOLUTION
+from ...config import default_dataset
+from ...data.folders import command_in_force, dataset_slug, results_dir, zoo_advice
 from ...errors import RAExplorerError
 from ...outputs.measured_weights import other_weights
 from ...outputs.provenance import provenance
@@ -41,9 +43,10 @@ class FigureOptions:
     processors: list[str] | None = None    # examples, tsne: which processors
     metrics: list[str] | None = None       # quality: which metrics
     classes: list[int] | None = None       # tsne: which classes
-    extent: float = FIGURE_EXTENT_L2       # boundary-maps: ± range, [0,1]-pixel L2
+    extent: float | None = None            # boundary-maps: ± range, [0,1]-pixel L2; wins
     extent_ra: float | None = None         # boundary-maps: ± range as a multiple of
-    #                                        ||x_RA - x|| per image (the app's unit); wins
+    #                                        ||x_RA - x|| per image (the app's unit); when
+    #                                        neither is set, EXTENT_MULTIPLE of it
     resolution: int = FIGURE_RESOLUTION    # boundary-maps: grid points per axis
     results: Path | None = None
     checkpoints: Path | None = None
@@ -59,9 +62,41 @@ class FigureOptions:
     def task_name(self) -> str:
         return self.task_spec().split(":")[0]
 
-    def results_dir(self) -> Path:
+    def dataset_spec(self) -> str:
+        """The dataset the figure is of: ``dataset``, else $RA_DATASET, else the embedded
+        default."""
+        return default_dataset(self.dataset)
 
-        return results_dir(self.results)
+    def results_dir(self) -> Path:
+        """``results`` if given, else the results folder of the figure's dataset."""
+        return results_dir(self.results, self.dataset_spec())
+
+    def extent_multiple(self) -> float | None:
+        """boundary-maps: the half-width as a multiple of ||x_RA - x|| (``extent_ra``, by
+        default :data:`~analysis.analyses.boundary_defaults.EXTENT_MULTIPLE`), or None when an
+        absolute ``extent`` is given."""
+        if self.extent is not None:
+            return None
+        return EXTENT_MULTIPLE if self.extent_ra is None else self.extent_ra
+
+    def command(self, command: str) -> str:
+        """``command`` (a ``python -m analysis VERB ...`` line) for the figure's dataset,
+        checkpoint folder, data root and results folder: the command that makes a result
+        file where this figure looks for it."""
+        extra = []
+        if self.checkpoints and "--checkpoints" not in command:
+            extra.append(f"--checkpoints {shlex.quote(str(self.checkpoints))}")
+        if self.data_root and "--data-root" not in command:
+            extra.append(f"--data-root {shlex.quote(str(self.data_root))}")
+        if (self.results and "--out" not in command
+                and Path(self.results) != results_dir(None, self.dataset_spec())):
+            extra.append(f"--out {shlex.quote(str(self.results))}")
+        return command_in_force(" ".join([command, *extra]), self.dataset_spec())
+
+    def zoo_advice(self, models=("classifier", "plain", "ra"), source: str = "resnet20") -> str:
+        """``train them with '...'``: the commands that train ``models`` for the figure's
+        dataset into its checkpoint folder (:func:`analysis.data.folders.zoo_advice`)."""
+        return zoo_advice(self.dataset_spec(), self.checkpoints, self.task_spec(), models, source)
 
 
 @dataclass
@@ -95,13 +130,14 @@ def new_figure(width: float, height: float, layout: str | None = "constrained"):
 
 
 def result_file(options: FigureOptions, name: str, command: str) -> Path:
-    """The path of ``name`` in the results folder, or one sentence naming the command that makes
-    it."""
+    """The path of ``name`` in the results folder of the figure's dataset, or one sentence
+    naming the command that makes it there."""
     path = options.results_dir() / name
     if not path.is_file():
         raise RAExplorerError(f"The figure needs {path}, which is not there; make it with "
-                              f"'{command}'.")
-    check_weights(options, path, command)
+                              f"'{options.command(command)}'.")
+    read_result(options, path, command)   # another dataset's file: that sentence first
+    check_weights(options, path, options.command(command))
     return path
 
 
@@ -119,6 +155,25 @@ def check_weights(options: FigureOptions, path: Path, command: str | None) -> No
     note = other_weights(read_json(path), options.checkpoints, command)
     if note:
         raise RAExplorerError(f"{path.name} was {note}.")
+
+
+def read_result(options: FigureOptions, path: Path, command: str) -> dict:
+    """The result file ``path``, checked to hold results of the figure's dataset (else one
+    sentence naming the command that makes them)."""
+    result = read_json(path)
+    held = result.get("dataset")
+    wanted = options.dataset_spec()
+    if held and dataset_slug(held) != dataset_slug(wanted):
+        raise RAExplorerError(f"{path} holds results of {held}, not of {wanted}; make them with "
+                              f"'{options.command(command)}'.")
+    return result
+
+
+def load_result(options: FigureOptions, name: str, command: str) -> tuple[Path, dict]:
+    """(path, content) of the result file ``name`` of the figure's dataset
+    (:func:`result_file`, :func:`read_result`)."""
+    path = result_file(options, name, command)
+    return path, read_json(path)
 
 
 def figure_provenance(kind: str, *, dataset: str, split: str, n_images: int,

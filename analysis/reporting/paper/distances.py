@@ -9,17 +9,33 @@ import numpy as np
 
 from ...data.tasks import task_slug
 from ...errors import RAExplorerError
+from ...zoo.catalogue import classifier_cards
 from .core import (
     FigureOptions,
     PaperFigure,
     check_weights,
     figure_provenance,
     new_figure,
-    read_json,
+    read_result,
 )
 from .style import LINE_COLOURS, LINESTYLES
 
 DIRECTION_LABELS = {"random": "random", "ra": "RA (d_RA)"}
+
+
+def bd_command(options: FigureOptions) -> str:
+    """The ``bd`` line that makes the figure's boundary table for its dataset: the pair asked
+    for, else two classifiers of the dataset's zoo (resnet20 and densenet-bc first)."""
+    try:
+        names = [c["name"] for c in classifier_cards(options.checkpoints, options.dataset_spec())]
+    except RAExplorerError:
+        names = []
+    names = sorted(names, key=lambda n: (n not in ("resnet20", "densenet-bc"), n != "resnet20"))
+    source = options.classifier or (names[0] if names else "resnet20")
+    others = [n for n in names if n != source]
+    target = options.target or (others[0] if others else "densenet-bc")
+    return options.command(f"python -m analysis bd --task {options.task_name()} "
+                           f"--source {source} --target {target}")
 
 
 def boundaries_file(options: FigureOptions):
@@ -29,11 +45,8 @@ def boundaries_file(options: FigureOptions):
     target = options.target or "*"
     found = sorted(folder.glob(f"boundaries_{slug}_{source}_{target}.json"))
     if not found:
-        pair = (f"--source {options.classifier or 'resnet20'} --target "
-                f"{options.target or 'densenet-bc'}")
         raise RAExplorerError(f"The figure needs a boundaries_{slug}_*.json in {folder} for this "
-                              f"pair, which is not there; make it with 'python -m analysis "
-                              f"bd --task {options.task_name()} {pair}'.")
+                              f"pair, which is not there; make it with '{bd_command(options)}'.")
     check_weights(options, found[0], None)   # the command its provenance recorded
     return found[0]
 
@@ -51,10 +64,10 @@ def build_bd(options: FigureOptions) -> PaperFigure:
     """Three panels (BD of the source, BD of the target, IBD), each the ECDF along random and
     along RA directions, x on a log scale in [0,1]-pixel L2."""
     path = boundaries_file(options)
-    report = read_json(path)
+    report = read_result(options, path, bd_command(options))
     if not report.get("records"):
-        raise RAExplorerError(f"{path.name} has no per-image records to plot; rerun 'python -m "
-                              f"analysis boundaries --task {options.task_name()}'.")
+        raise RAExplorerError(f"{path.name} has no per-image records to plot; rerun "
+                              f"'{bd_command(options)}'.")
     pair = report["pairs"][0]
     src, tgt = pair["source"], pair["target"]
     values = {}

@@ -9,15 +9,15 @@ import numpy as np
 from ...data.tasks import task_slug
 from ...errors import RAExplorerError, unknown_name
 from ..tables import lambda_rows, task_name, transfer_rows
-from .core import FigureOptions, PaperFigure, figure_provenance, new_figure, read_json, result_file
+from .core import FigureOptions, PaperFigure, figure_provenance, load_result, new_figure
 from .style import LINE_COLOURS, LINESTYLES, MARKERS
 
 RESULTS_COMMAND = "python -m analysis reproduce"
 
 
 def load_evaluation(options: FigureOptions):
-    path = result_file(options, f"evaluate_{task_slug(options.task_spec())}.json", RESULTS_COMMAND)
-    return path, read_json(path)
+    return load_result(options, f"evaluate_{task_slug(options.task_spec())}.json",
+                       RESULTS_COMMAND)
 
 
 def evaluation_provenance(kind: str, result: dict, path, options: FigureOptions) -> dict:
@@ -48,12 +48,14 @@ def build_lambda(options: FigureOptions) -> PaperFigure:
     the source of <task>-ra); lambda = 0 is the plain processor."""
     path, result = load_evaluation(options)
     ra = next((r for r in result["rows"] if r["name"] == f"{task_name(result)}-ra"), {})
-    source = options.classifier or ra.get("source") or "resnet20"
+    source = (options.classifier or ra.get("source")
+              or next(iter(result["classifiers"]), "resnet20"))
     rows = lambda_rows(result, source)
     if source not in lambda_sources(result):
+        advice = options.zoo_advice(("ra@0.01", "ra@0.1"), source)
         raise RAExplorerError(f"{path.name} holds fewer than two RA processors with source "
-                              f"{source} at different lambdas; train them with "
-                              "'python -m analysis build-zoo'.")
+                              f"{source} at different lambdas; {advice}, then "
+                              f"'{options.command(RESULTS_COMMAND)}'.")
     clfs = chosen_classifiers(result, options.classifiers)
     fig = new_figure(options.width, options.width * 0.62)
     ax = fig.add_subplot()
@@ -93,9 +95,16 @@ def build_transfer(options: FigureOptions) -> PaperFigure:
     path, result = load_evaluation(options)
     rows = transfer_rows(result)
     if not rows or result.get("plain") is None:
+        source = next((r["source"] for r in result["rows"]
+                       if r["method"] == "ra" and r.get("source")), None)
+        other = next((c for c in result["classifiers"] if c != source), "resnet32")
+        models = (*(("plain",) if result.get("plain") is None else ()),
+                  "ra" if source is None else f"ra-src:{other}")
+        advice = options.zoo_advice(models, source or next(iter(result["classifiers"]),
+                                                          "resnet20"))
         raise RAExplorerError(f"{path.name} holds no RA processors trained on several source "
-                              "classifiers and a plain one; train them with "
-                              "'python -m analysis build-zoo'.")
+                              f"classifiers and a plain one; {advice}, then "
+                              f"'{options.command(RESULTS_COMMAND)}'.")
     clfs = chosen_classifiers(result, options.classifiers)
     gain = np.array([[100 * r["vs_plain"][c]["diff"] for c in clfs] for r in rows])
     fig = new_figure(options.width, 0.9 + 0.32 * len(rows) + 0.3)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import torch
 
+from ...data.folders import zoo_advice
 from ...data.tasks import task_slug
 from ...errors import RAExplorerError, unknown_name
 from ...explore.plane import extent_for, image_plane, plane_maps
@@ -40,8 +41,9 @@ def figure_setting(options: FigureOptions) -> Setting:
     _ = setting.test   # the split loads first: a missing dataset fails before the zoo is read
     setting.select(collections=COLLECTIONS)   # e.g. the loss grid's processors
     if not setting.classifier_cards:
-        raise RAExplorerError(f"No classifier for {setting.dataset} in {setting.folder}; train "
-                              "the zoo with 'python -m analysis build-zoo'.")
+        raise RAExplorerError(f"No classifier for {setting.dataset} in {setting.folder}; "
+                              + zoo_advice(setting.dataset, setting.folder, setting.task.spec)
+                              + ".")
     return setting
 
 
@@ -54,8 +56,12 @@ def method_processor(setting: Setting, method: str) -> str:
     found = [n for n, c in setting.processor_cards.items() if c.get("method") == method
              and not (method == "plain" and c.get("lambda"))]
     if not found:
+        source = next(iter(setting.classifier_cards), "resnet20")
+        advice = zoo_advice(setting.dataset, setting.folder, setting.task.spec,
+                            (method,) if method in ("plain", "ra") else ("plain", "ra"), source,
+                            what="it")
         raise RAExplorerError(f"No {method} processor for task {setting.task.spec} in "
-                              f"{setting.folder}; train it with 'python -m analysis build-zoo'.")
+                              f"{setting.folder}; {advice}.")
     return found[0]
 
 
@@ -156,8 +162,11 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
     and two others) in the plane through the plain output along d_RA and a seeded random
     orthogonal direction (:func:`analysis.explore.plane.plane_maps`); one class legend,
     the plain output (x) and the RA output (star) marked, axes in [0,1]-pixel L2. The maps
-    span ± ``extent`` ([0,1]-pixel L2), or ± ``extent_ra`` x ||x_RA - x|| of each image when
-    that is set (the app's unit)."""
+    span ± ``extent_ra`` x ||x_RA - x|| of each image (the app's unit; by default
+    :data:`~analysis.analyses.boundary_defaults.EXTENT_MULTIPLE`, so that both outputs lie
+    inside at any image size), or ± ``extent`` ([0,1]-pixel L2) when that is given.
+    ``extra``: the indices, classifiers, and per image its ``ra_length`` (||x_RA - x||) and
+    ``extent``."""
     setting = figure_setting(options)
     names = list(setting.info.class_names)
     source = figure_classifier(setting, options.classifier)
@@ -171,14 +180,15 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
                                         options.rows if options.filter else 1)
     procs = setting.models(sorted({plain, ra}))
     classifiers = setting.models([source, *clfs])
-    rows, drawn, extents = [], [], []
+    rows, drawn, extents, ra_lengths = [], [], [], []
     for index in indices:
         clean, label, _ = setting.test[index]
         plane = image_plane(setting.task, clean, index, procs[plain], procs[ra],
                             direction_seed=options.seed * 1_000_003 + index)
-        e = (options.extent if options.extent_ra is None
-             else extent_for(options.extent_ra, plane.ra_length))
+        multiple = options.extent_multiple()
+        e = options.extent if multiple is None else extent_for(multiple, plane.ra_length)
         extents.append(e)
+        ra_lengths.append(float(plane.ra_length))
         maps = plane_maps(plane, {n: classifiers[n] for n in clfs}, e, options.resolution)
         lq = setting.task.degrade_eval(clean[None], [index])
         strip = []
@@ -205,10 +215,12 @@ def build_boundary_maps(options: FigureOptions) -> PaperFigure:
                                     "selection": options.seed}, device=setting.device)
     prov["images"] = {"indices": indices, "chosen_by": chosen_by,
                       "extent": extents[0] if len(set(extents)) == 1 else extents,
-                      **({} if options.extent_ra is None else {"extent_ra": options.extent_ra}),
+                      **({} if options.extent_multiple() is None
+                         else {"extent_ra": options.extent_multiple()}),
                       "resolution": options.resolution}
     return PaperFigure("boundary-maps", f"boundary-maps_{task_slug(setting.task.spec)}", fig, rows,
-                       prov, title, extra={"indices": indices, "classifiers": clfs})
+                       prov, title, extra={"indices": indices, "classifiers": clfs,
+                                           "ra_length": ra_lengths, "extent": extents})
 
 
 def map_rows(index: int, maps: dict, star_u: float | None, star: str = "RA output") -> list[dict]:

@@ -12,15 +12,14 @@ import numpy as np
 
 from ...data.tasks import task_slug
 from ...errors import RAExplorerError
-from .core import FigureOptions, PaperFigure, figure_provenance, new_figure, read_json, result_file
+from .core import FigureOptions, PaperFigure, figure_provenance, load_result, new_figure
 from .style import LINE_COLOURS
 
 
 def build_error_ranking(options: FigureOptions) -> PaperFigure:
     task = options.task_spec()
-    path = result_file(options, f"loss_grid_{task_slug(task)}.json",
-                       f"python -m analysis loss-grid --task {options.task_name()}")
-    result = read_json(path)
+    path, result = load_result(options, f"loss_grid_{task_slug(task)}.json",
+                               f"python -m analysis loss-grid --task {options.task_name()}")
     rows = [r for r in result["error_rows"] if r["name"] not in ("clean", "no processing")]
     if not rows:
         raise RAExplorerError(f"{path.name} has no models to plot.")

@@ -8,7 +8,7 @@ from ...data.tasks import task_slug
 from ...errors import RAExplorerError, unknown_name
 from ...methods import METHOD_LABELS
 from ..tables import table1_rows
-from .core import FigureOptions, PaperFigure, figure_provenance, new_figure, read_json, result_file
+from .core import FigureOptions, PaperFigure, figure_provenance, load_result, new_figure
 from .style import BAR_COLOURS, HATCHES
 
 DEFAULT_METRICS = ("psnr", "ssim", "lpips-resnet20")
@@ -19,9 +19,8 @@ def build_quality(options: FigureOptions) -> PaperFigure:
     per method (no processing and one processor per method, or ``--processors``) with its 95 %
     CI over the images."""
     task = options.task_spec()
-    path = result_file(options, f"quality_{task_slug(task)}.json",
-                       f"python -m analysis quality --task {options.task_name()}")
-    result = read_json(path)
+    path, result = load_result(options, f"quality_{task_slug(task)}.json",
+                               f"python -m analysis quality --task {options.task_name()}")
     described = {m["name"]: m for m in result["metrics"] if m.get("available", True)}
     metrics = options.metrics or [m for m in DEFAULT_METRICS if m in described] or list(described)[:3]
     for m in metrics:

@@ -73,7 +73,7 @@ def write_result_figures(results: Path, out_dir: Path | None = None, folder=None
     out_dir = Path(out_dir) if out_dir is not None else results / "figures"
     written = []
     for kind, fields in planned(results, folder):
-        fig = None
+        fig, reasons = None, []
         for choice in FALLBACKS.get(kind, [{}]):
             options = FigureOptions(results=results, checkpoints=folder, dataset=dataset,
                                     device=device, dpi=dpi, **fields, **choice)
@@ -81,8 +81,11 @@ def write_result_figures(results: Path, out_dir: Path | None = None, folder=None
                 fig = build_figure(kind, options)
                 break
             except RAExplorerError as exc:
-                print(f"figures: {kind} for {fields['task']} skipped: {exc}", file=sys.stderr)
-        if fig is None:
+                if str(exc) not in reasons:
+                    reasons.append(str(exc))
+        if fig is None:     # one line, however many of the fallbacks were tried
+            print(f"figures: {kind} for {fields['task']} skipped: {' '.join(reasons)}",
+                  file=sys.stderr)
             continue
         written += save_figure(fig, out_dir / fig.name, formats, dpi)
         fig.figure.clear()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from ...data.tasks import task_slug
 from ...errors import RAExplorerError, unknown_name
 from ...palette import class_colour
-from .core import FigureOptions, PaperFigure, figure_provenance, new_figure, read_json, result_file
+from .core import FigureOptions, PaperFigure, figure_provenance, load_result, new_figure
 
 DEFAULT_CLASSES = 4
 
@@ -104,11 +104,20 @@ def feature_report_of(options: FigureOptions, clf: str):
     """(path, report) of ``features_<task>_<clf>.json``, or one sentence naming the command."""
     task = options.task_spec()
     command = f"python -m analysis tsne --task {options.task_name()} --classifier {clf}"
-    path = result_file(options, f"features_{task_slug(task)}_{clf}.json", command)
-    report = read_json(path)
+    path, report = load_result(options, f"features_{task_slug(task)}_{clf}.json", command)
     if not report.get("points"):
-        raise RAExplorerError(f"{path.name} has no t-SNE embedding; rerun '{command}'.")
+        raise RAExplorerError(f"{path.name} has no t-SNE embedding; rerun "
+                              f"'{options.command(command)}'.")
     return path, report
+
+
+def default_classifier(options: FigureOptions) -> str:
+    """resnet20, else the first classifier with a feature report of the task in the results
+    folder (a dataset of one's own has its own classifiers)."""
+    prefix = f"features_{task_slug(options.task_spec())}_"
+    found = sorted(p.name[len(prefix):-len(".json")]
+                   for p in options.results_dir().glob(f"{prefix}*.json"))
+    return "resnet20" if not found or "resnet20" in found else found[0]
 
 
 def build_tsne(options: FigureOptions) -> PaperFigure:
@@ -117,7 +126,7 @@ def build_tsne(options: FigureOptions) -> PaperFigure:
     if options.classifiers and len(options.classifiers) > 1:
         return build_tsne_by_classifier(options)
     task = options.task_spec()
-    clf = options.classifier or "resnet20"
+    clf = options.classifier or default_classifier(options)
     path, report = feature_report_of(options, clf)
     name = options.task_name()
     sources = options.processors or [s for s in ("LQ", f"{name}-plain", f"{name}-ra")
