@@ -14,7 +14,13 @@ def test_tables_and_claims_from_the_tiny_zoo(tiny_zoo, tmp_path):
     import json
     card = json.loads((folder / "sr-ra-src-clf-b.json").read_text())
     card["source"] = "clf-b"
+    card["name"] = "sr-ra-src-clf-b"
     (folder / "sr-ra-src-clf-b.json").write_text(json.dumps(card))
+    # and a lambda sweep through the main source, so that clf-a is the RA source by count
+    shutil.copy(folder / "sr-ra.safetensors", folder / "sr-ra-lam0.01.safetensors")
+    card = json.loads((folder / "sr-ra.json").read_text())
+    card.update(name="sr-ra-lam0.01", **{"lambda": 0.01})
+    (folder / "sr-ra-lam0.01.json").write_text(json.dumps(card))
     results, written = regenerate(dataset=SYNTH, folder=folder, out_dir=tmp_path / "res",
                                   progress=False)
     names = {p.name for p in written}

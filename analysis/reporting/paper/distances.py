@@ -47,7 +47,10 @@ def boundaries_file(options: FigureOptions):
     if not found:
         raise RAExplorerError(f"The figure needs a boundaries_{slug}_*.json in {folder} for this "
                               f"pair, which is not there; make it with '{bd_command(options)}'.")
-    check_weights(options, found[0], None)   # the command its provenance recorded
+    pair = (read_result(options, found[0], bd_command(options)).get("pairs") or [{}])[0]
+    check_weights(options, found[0], options.command(
+        f"python -m analysis bd --task {options.task_name()} --source "
+        f"{pair.get('source', options.classifier)} --target {pair.get('target', options.target)}"))
     return found[0]
 
 
