@@ -121,6 +121,7 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
                                   "(python -m analysis build-zoo) or pass another name.")
         kind = "processor" if n in (plain, ra) else "classifier"
         models[n], card = load_checkpoint(base / n, device=dev, kind=kind)
+        setting.check_fits(n, models[n], kind)
         digests[n] = card["weights"]["sha256"]
     test = setting.test
     n_total = len(test) if limit is None else min(limit, len(test))

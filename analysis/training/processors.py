@@ -22,6 +22,7 @@ from ..methods.processors import LossContext, get_method, perceptual_settings
 from ..pipeline.runner import stream
 from ..zoo import MODELS, TransformedProcessor, create_model, model_kind
 from ..zoo.checkpoints import load_checkpoint, state_digest
+from ..zoo.dataset_fit import check_classifier_fits
 from ..zoo.options import check_arch_kwargs
 from .engine import freeze, history_fields, portable_path, start
 from .state import load_model_state, state_identity
@@ -90,6 +91,7 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
     rec, rec_card, rec_digest = None, None, None
     if recognizer:
         rec, rec_card = load_checkpoint(recognizer, device=dev, kind="classifier")
+        check_classifier_fits(str(recognizer), rec, info)
         freeze(rec)
         rec_digest = state_digest(rec)
         if rec_card["kind"] != "classifier":

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import torch
 
-from ..data.datasets import normal_dataset
-from ..errors import CheckpointError
+from ..data.datasets import load_dataset, normal_dataset
+from ..errors import CheckpointError, InputError
 from . import MODELS, create_model
 from .checkpoints import save_checkpoint
+from .dataset_fit import check_classifier_fits
 from .options import check_arch_kwargs
 
 
@@ -33,15 +34,22 @@ def weights_kwargs(arch: str, state: dict) -> dict:
 
 
 def import_weights(arch: str, source: str | os.PathLike, out: str | os.PathLike,
-                   arch_kwargs: dict | None = None, dataset: str = "", **card_fields) -> Path:
+                   arch_kwargs: dict | None = None, dataset: str | None = None,
+                   **card_fields) -> Path:
     """Convert a user's ``torch.save`` state dict into a safetensors checkpoint with a card.
 
     The source is read with ``torch.load(weights_only=True)``, which refuses
     arbitrary pickled objects. torchvision layouts (``conv1``, ``features.0``
     ...) are mapped onto the wrapper's stage names by position. The class count and
     input channels come from the weights (:func:`weights_kwargs`) unless
-    ``arch_kwargs`` gives them.
+    ``arch_kwargs`` gives them. ``dataset`` (required) is the dataset the weights are for,
+    written in the card so that the verbs find them; a classifier whose class count or input
+    channels differ from the dataset's is refused, and nothing is written.
     """
+    if not dataset:
+        raise InputError("import-weights needs the dataset the weights are for (--dataset SPEC, "
+                         "e.g. --dataset imagefolder:/data/imgs): a card without one is found by "
+                         "no verb.")
     try:
         state = torch.load(source, map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -72,6 +80,10 @@ def import_weights(arch: str, source: str | os.PathLike, out: str | os.PathLike,
         mapped[t] = state[s]
     model.load_state_dict(mapped)
     kind = MODELS[arch].kind
+    if kind == "classifier":
+        check_classifier_fits(
+            f"in {source}", model, load_dataset(dataset, "test").info,
+            fix="import weights for this dataset, or name the dataset they were trained on")
     return save_checkpoint(model, {"kind": kind, "arch": arch, "arch_kwargs": kwargs,
-                                   "dataset": normal_dataset(dataset) or dataset,
+                                   "dataset": normal_dataset(dataset),
                                    "imported_from": str(source), **card_fields}, out)
