@@ -120,7 +120,7 @@ class Setting:
         """Refuse classifier ``name`` if its class count or input channels are not the test
         split's (:func:`analysis.zoo.dataset_fit.check_classifier_fits`); other kinds pass."""
         if kind == "classifier":
-            check_classifier_fits(name, model, self.info)
+            check_classifier_fits(name, model, self.info, self.dataset)
 
     def models(self, names) -> dict[str, torch.nn.Module]:
         """{name: model} of the selected cards (:meth:`select`) named in ``names``."""

@@ -91,7 +91,7 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
     rec, rec_card, rec_digest = None, None, None
     if recognizer:
         rec, rec_card = load_checkpoint(recognizer, device=dev, kind="classifier")
-        check_classifier_fits(str(recognizer), rec, info)
+        check_classifier_fits(str(recognizer), rec, info, dataset)
         freeze(rec)
         rec_digest = state_digest(rec)
         if rec_card["kind"] != "classifier":

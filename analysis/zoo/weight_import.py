@@ -82,7 +82,7 @@ def import_weights(arch: str, source: str | os.PathLike, out: str | os.PathLike,
     kind = MODELS[arch].kind
     if kind == "classifier":
         check_classifier_fits(
-            f"in {source}", model, load_dataset(dataset, "test").info,
+            f"in {source}", model, load_dataset(dataset, "test").info, normal_dataset(dataset),
             fix="import weights for this dataset, or name the dataset they were trained on")
     return save_checkpoint(model, {"kind": kind, "arch": arch, "arch_kwargs": kwargs,
                                    "dataset": normal_dataset(dataset),
