@@ -91,7 +91,6 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
     rec, rec_card, rec_digest = None, None, None
     if recognizer:
         rec, rec_card = load_checkpoint(recognizer, device=dev, kind="classifier")
-        check_classifier_fits(str(recognizer), rec, info, dataset)
         freeze(rec)
         rec_digest = state_digest(rec)
         if rec_card["kind"] != "classifier":
@@ -125,6 +124,8 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
         raise RAExplorerError(f"The recognizer {recognizer} was trained on "
                               f"{rec_card['dataset']!r}, not on {dataset!r}; choose a "
                               "classifier of this dataset.")
+    if rec is not None:
+        check_classifier_fits(str(recognizer), rec, info, dataset)
     default_layers = rec.feature_names[:2] if rec is not None else []
     ctx = LossContext(recognizer=rec, lam=lam, unsup_distance=unsup_distance,
                       layers=tuple(layers or default_layers), losses=losses,

@@ -119,3 +119,20 @@ def test_import_weights_requires_a_dataset(tmp_path, capsys):
     assert info.value.code == 2
     assert "the following arguments are required: --dataset" in capsys.readouterr().err
     assert not (tmp_path / "zoo").exists()
+
+
+def test_ra_training_refuses_a_recognizer_that_does_not_fit(folder, tmp_path):
+    from analysis.training.processors import train_processor
+
+    spec, _ = folder
+    _classifier(tmp_path / "zoo" / "wide", spec, 7, 3)
+    with pytest.raises(CheckpointError, match=r"^The classifier .*wide has 7 classes and 3 input "
+                                              r"channels, but the dataset imagefolder:.* has 3 "
+                                              r"classes and 3 channels; "):
+        train_processor("sr", "ra", out=str(tmp_path / "zoo" / "sr-ra"),
+                        recognizer=str(tmp_path / "zoo" / "wide"), arch_kwargs=TINY_PROCESSOR,
+                        dataset=spec, epochs=1, state_dir=str(tmp_path / "runs"),
+                        progress=False)
+    assert sorted(p.name for p in (tmp_path / "zoo").iterdir()) == ["wide.json",
+                                                                   "wide.safetensors"]
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("*"))
