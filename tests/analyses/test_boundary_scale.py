@@ -61,7 +61,7 @@ def test_the_censored_note_names_the_range_and_the_option():
 
 def _checkpoints(zoo: Path, spec: str) -> None:
     """Two classifiers (seeded initialisations of a narrow ResNet-20: 'flat' predicts one class
-    within the range, 'edged' changes class at 194-331 L2 along both directions) and a plain
+    within the range, 'edged' changes class between 30 and 415.7 L2 on these images) and a plain
     and an RA SR processor, written without training (the test is about the range)."""
     for name, seed in (("flat", 0), ("edged", 1)):
         torch.manual_seed(seed)
