@@ -12,8 +12,8 @@ from __future__ import annotations
 
 _API = ("BD_FIRST_STEP", "BD_GROWTH", "BD_MAX_DIST", "BD_SCHEDULE", "BD_STEPS", "BD_TOL",
         "BoundaryDistances", "BoundaryMap", "MAP_EXTENT_L2", "MAP_EXTENT_RA", "MAP_RESOLUTION",
-        "boundary_distance", "boundary_map", "create_metric", "create_task", "degrade",
-        "figure", "list_metrics", "load_dataset", "load_model", "process", "records",
+        "bd_max_dist", "boundary_distance", "boundary_map", "create_metric", "create_task",
+        "degrade", "figure", "list_metrics", "load_dataset", "load_model", "process", "records",
         "save_figure")
 
 __all__ = ["__version__", *_API]

@@ -62,7 +62,7 @@ def test_the_readme_example_prints_a_bd_and_a_metric(capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "BoundaryDistances: 1 image" in out and "RMS per pixel" in out, out
     bd = float(out.split("BD ")[1].split(" L2")[0])
-    assert 0 < bd < ra.BD_MAX_DIST
+    assert 0 < bd < ra.bd_max_dist(28 * 28) == ra.BD_MAX_DIST == 30.0
     psnr = float(out.split("PSNR tensor([")[1].split("]")[0])
     assert 10 < psnr < 80
 

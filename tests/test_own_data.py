@@ -193,13 +193,15 @@ def test_import_weights_reads_the_class_count_from_the_weights(tmp_path):
 
     tv = resnet18(weights=None, num_classes=4)
     torch.save(tv.state_dict(), tmp_path / "r18.pth")
-    import_weights("tv-resnet18", tmp_path / "r18.pth", tmp_path / "r18", dataset="synthetic")
+    import_weights("tv-resnet18", tmp_path / "r18.pth", tmp_path / "r18",
+                   dataset="synthetic:classes=4,channels=3")
     model, card = load_checkpoint(tmp_path / "r18")
     assert card["arch_kwargs"]["num_classes"] == 4 and model(torch.rand(1, 3, 32, 32)).shape == (1, 4)
-    assert card["dataset"] == "synthetic:channels=1,classes=10,n=600,seed=0,size=28"
+    assert card["dataset"] == "synthetic:channels=3,classes=4,n=600,seed=0,size=28"
     with pytest.raises(RAExplorerError, match=r"fc.weight is \(4, 512\) where 'tv-resnet18' has "
                                               r"\(10, 512\)"):
-        import_weights("tv-resnet18", tmp_path / "r18.pth", tmp_path / "x", {"num_classes": 10})
+        import_weights("tv-resnet18", tmp_path / "r18.pth", tmp_path / "x", {"num_classes": 10},
+                       dataset="synthetic")
 
 
 def test_boundary_table_with_no_qualifying_image_says_so():

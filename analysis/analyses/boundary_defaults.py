@@ -3,17 +3,28 @@
 them, so that a table, a notebook and the page measure the same way.
 
 Distances and extents are L2 norms in [0,1]-pixel units unless the name says otherwise.
+
+The search range scales with the image: an L2 distance over D = C*H*W values is a per-pixel
+RMS of L2 / sqrt(D), so the default range is ``REFERENCE_MAX_DIST * sqrt(D / REFERENCE_DIMS)``
+(:func:`max_dist_for`): 30 at 28x28x1 (the shipped Table 17's range), 59.4 at 32x32x3 and
+415.7 at 224x224x3, an RMS of 30 / 28 = 1.07 per value at every size.
 """
 
 from __future__ import annotations
 
+import math
+
 # --- boundary distance search (BD / IBD, Table 17) -------------------------------------------
-MAX_DIST = 30.0          # search range along a direction, [0,1]-pixel L2; beyond it: censored
+REFERENCE_MAX_DIST = 30.0   # the search range at REFERENCE_DIMS values, [0,1]-pixel L2
+REFERENCE_DIMS = 784        # 28 x 28 x 1 (Fashion-MNIST)
+MAX_DIST_RULE = "30 * sqrt(C*H*W / 784)"   # the default range in words (help, notes)
+MAX_DIST = None          # search range along a direction, [0,1]-pixel L2, beyond it: censored;
+                         # None = the default, scaled with the image (max_dist_for)
 TOL = 1e-3               # bisection tolerance, [0,1]-pixel L2
 SCHEDULE = "geometric"   # coarse scan before the bisection: "geometric" or "uniform"
 FIRST_STEP = 0.02        # geometric scan: first and smallest gap, [0,1]-pixel L2
 GROWTH = 0.25            # geometric scan: gap after t as a fraction of t (0-1)
-SCAN_STEPS = 30          # uniform scan: number of equal steps up to MAX_DIST
+SCAN_STEPS = 30          # uniform scan: number of equal steps up to the range
 IMAGES = None            # test images of the BD table: None = the whole test split (Table 17)
 
 # --- 2-D decision maps -------------------------------------------------------------------------
@@ -24,3 +35,17 @@ FIGURE_EXTENT_L2 = 2.0   # a map's half-width, absolute [0,1]-pixel L2, where no
 #                          scale (the API's boundary_map without `towards`); `figure
 #                          boundary-maps` uses EXTENT_MULTIPLE unless --extent-l2 is given
 FIGURE_RESOLUTION = 48   # `figure boundary-maps`: grid points per axis (results/figures/ use it)
+
+
+def max_dist_for(dims: int) -> float:
+    """The default search range for images of ``dims`` = C*H*W values, [0,1]-pixel L2:
+    ``REFERENCE_MAX_DIST * sqrt(dims / REFERENCE_DIMS)`` to one decimal (30.0 at 784 values,
+    415.7 at 150,528), a per-pixel RMS of 1.07 at every size."""
+    if dims < 1:
+        raise ValueError(f"dims must be at least 1; got {dims}.")
+    return round(REFERENCE_MAX_DIST * math.sqrt(dims / REFERENCE_DIMS), 1)
+
+
+def search_range(max_dist: float | None, dims: int) -> float:
+    """``max_dist`` if given, else the default for ``dims`` values (:func:`max_dist_for`)."""
+    return max_dist_for(dims) if max_dist is None else float(max_dist)

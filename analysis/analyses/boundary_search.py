@@ -21,7 +21,8 @@ boundaries are dense and coarse far out (after dbViz's non-uniform margins);
 ``"uniform"`` (``steps`` equal steps) is kept for comparison. A pair that never changes
 class within ``max_dist`` is
 *censored*: its distance is NaN and it is counted, never silently set to
-``max_dist``.
+``max_dist``. The default ``max_dist`` scales with the image, 30 * sqrt(C*H*W / 784)
+(:func:`~analysis.analyses.boundary_defaults.max_dist_for`).
 
 Guarantee. Call a *stretch* an interval of the ray on which the class is not
 argmax R(x) (any other classes, one after another). A stretch that starts at
@@ -45,7 +46,15 @@ from dataclasses import dataclass, field
 import torch
 
 from ..errors import RAExplorerError, unknown_name
-from .boundary_defaults import FIRST_STEP, GROWTH, MAX_DIST, SCAN_STEPS, SCHEDULE, TOL
+from .boundary_defaults import (
+    FIRST_STEP,
+    GROWTH,
+    MAX_DIST,
+    SCAN_STEPS,
+    SCHEDULE,
+    TOL,
+    search_range,
+)
 
 
 @dataclass
@@ -150,7 +159,7 @@ def describe_schedule(settings: dict) -> str:
 
 
 @torch.no_grad()
-def boundary_distance(model, x: torch.Tensor, d: torch.Tensor, max_dist: float = MAX_DIST,
+def boundary_distance(model, x: torch.Tensor, d: torch.Tensor, max_dist: float | None = MAX_DIST,
                       tol: float = TOL, steps: int = SCAN_STEPS, clip: bool = False,
                       batch_size: int = 1024, schedule: str = SCHEDULE,
                       first_step: float = FIRST_STEP, growth: float = GROWTH,
@@ -159,9 +168,11 @@ def boundary_distance(model, x: torch.Tensor, d: torch.Tensor, max_dist: float =
 
     x, d: (N, C, H, W); d is normalised here. ``schedule`` is "geometric"
     (``first_step``, ``growth``) or "uniform" (``steps``); distances and
-    ``tol`` in [0,1]-pixel L2. ``result.extra`` holds the schedule settings. The defaults are
-    those of the ``bd`` verb and the shipped Table 17 (:mod:`.boundary_defaults`: a geometric
-    scan to 30).
+    ``tol`` in [0,1]-pixel L2; ``max_dist`` None: the range scaled with the image,
+    :func:`~analysis.analyses.boundary_defaults.max_dist_for` of C*H*W (30 at 28x28x1).
+    ``result.extra`` holds the schedule settings and ``result.max_dist`` the range searched.
+    The defaults are those of the ``bd`` verb and the shipped Table 17
+    (:mod:`.boundary_defaults`: a geometric scan to 30 at 28x28x1).
 
     ``lookahead`` schedule points and ``bisect_depth`` bisection levels are evaluated per
     forward call (the levels as the whole tree of midpoints that many steps could visit,
@@ -174,6 +185,7 @@ def boundary_distance(model, x: torch.Tensor, d: torch.Tensor, max_dist: float =
         raise ValueError("lookahead and bisect_depth must be at least 1.")
     if x.shape != d.shape:
         raise ValueError(f"x and d must have the same shape; got {tuple(x.shape)} and {tuple(d.shape)}.")
+    max_dist = search_range(max_dist, math.prod(x.shape[1:]))
     points = schedule_points(schedule, max_dist, steps, first_step, growth)
     model.eval()
     d = unit(d.to(x.device))

@@ -33,7 +33,17 @@ from ..pipeline.runner import world as runner_world
 from ..pipeline.setting import Setting
 from ..zoo.catalogue import find_checkpoints, locate
 from ..zoo.checkpoints import load_checkpoint
-from .boundary_defaults import FIRST_STEP, GROWTH, IMAGES, MAX_DIST, SCAN_STEPS, SCHEDULE, TOL
+from .boundary_defaults import (
+    FIRST_STEP,
+    GROWTH,
+    IMAGES,
+    MAX_DIST,
+    MAX_DIST_RULE,
+    SCAN_STEPS,
+    SCHEDULE,
+    TOL,
+    search_range,
+)
 from .boundary_search import (
     boundary_distance,
     describe_schedule,
@@ -73,7 +83,8 @@ def image_random_directions(shape, indices, seed: int = 0, device=None) -> torch
 def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_DATASET,
                     folder=None, plain: str | None = None, ra: str | None = None,
                     limit: int | None = IMAGES, pair: tuple[str, str] | None = None,
-                    all_images: bool = False, max_dist: float = MAX_DIST, tol: float = TOL,
+                    all_images: bool = False, max_dist: float | None = MAX_DIST,
+                    tol: float = TOL,
                     steps: int = SCAN_STEPS, clip: bool = False, seed: int = 0,
                     schedule: str = SCHEDULE, first_step: float = FIRST_STEP,
                     growth: float = GROWTH,
@@ -84,13 +95,18 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
     With ``pair`` and not ``all_images``, BDs are only searched on the images
     that the pair selects. ``schedule`` and its parameters (``first_step`` and
     ``growth``, or ``steps``) choose the coarse scan of
-    :func:`analysis.analyses.boundary_search.boundary_distance`. Returns (records sorted by
-    index, settings).
+    :func:`analysis.analyses.boundary_search.boundary_distance`; ``max_dist`` None: the range
+    scaled with the dataset's images (:func:`~analysis.analyses.boundary_defaults.max_dist_for`).
+    Returns (records sorted by index, settings; ``searches`` and ``censored`` count the
+    (image, classifier, direction) searches and those without a crossing).
     """
+    setting = Setting(task, dataset, folder, device)
+    scaled = max_dist is None
+    info = setting.info
+    max_dist = search_range(max_dist, info.channels * info.size ** 2)
     search = {"max_dist": max_dist, "tol": tol, "steps": steps, "schedule": schedule,
               "first_step": first_step, "growth": growth, "clip": clip}
     schedule_points(schedule, max_dist, steps, first_step, growth)  # bad settings fail before any work
-    setting = Setting(task, dataset, folder, device)
     the_task = setting.task
     name = the_task.name
     plain, ra = plain or f"{name}-plain", ra or f"{name}-ra"
@@ -110,6 +126,7 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
                                   "another name.")
         kind = "processor" if n in (plain, ra) else "classifier"
         models[n], card = load_checkpoint(locate(n, base), device=dev, kind=kind)   # clash: refused
+        setting.check_fits(n, models[n], kind)
         digests[n] = card["weights"]["sha256"]
     test = setting.test
     n_total = len(test) if limit is None else min(limit, len(test))
@@ -148,6 +165,10 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
                 "limit": n_total, "tol": tol,
                 **({"sampled": True} if isinstance(limit, Sample) and n_total < len(test) else {}),
                 **schedule_settings(schedule, max_dist, steps, first_step, growth),
+                "max_dist_rule": MAX_DIST_RULE if scaled else "given",
+                "searches": sum(len(r["bd"]) * len(DIRECTIONS) for r in records),
+                "censored": sum(math.isnan(v) for r in records for c in r["bd"].values()
+                                for v in c.values()),
                 "clip": clip, "seed": seed, "all_images": all_images, "world_size": world,
                 "units": "L2 distance in [0,1]-pixel units; rms = L2 / sqrt(C*H*W)"}
     settings["provenance"] = setting.provenance(
@@ -235,6 +256,20 @@ def empty_selection_note(report: dict) -> str | None:
             f"{report['pairs'][0]['target']} --all-images")
 
 
+def censored_note(report: dict) -> str | None:
+    """A sentence when searches ended censored: how many, the range that was hit (the default
+    rule or the given value) and the ``--max-dist`` that doubles it; None when none was."""
+    censored, searches = report.get("censored", 0), report.get("searches", 0)
+    if not censored:
+        return None
+    reach = report["max_dist"]
+    why = (f"the default range {report['max_dist_rule']} = {reach:g}"
+           if report.get("max_dist_rule", "given") != "given" else f"the range --max-dist {reach:g}")
+    return (f"{censored} of {searches} searches found no class change within {why} "
+            "([0,1]-pixel L2), so their BD is censored and left out of the means; raise the "
+            f"range with --max-dist, e.g. --max-dist {2 * reach:g}.")
+
+
 def _num(v: float) -> str:
     return f"{v:.3f}"
 
@@ -266,7 +301,8 @@ def format_boundary_report(report: dict) -> str:
                 f"{estimate_text(e['bd_source'], 'mean')} | {estimate_text(e['bd_target'], 'mean')} | "
                 f"{estimate_text(e['ibd'], 'mean')} | {estimate_text(e['ibd'], 'median')} | "
                 f"{e['bd_source']['censored']} / {e['bd_target']['censored']} |")
-    return "\n".join(lines)
+    note = censored_note(report)
+    return "\n".join(lines + ([] if note is None else ["", note]))
 
 
 def save_boundary_report(report: dict, out_dir: Path | None = None) -> list[Path]:

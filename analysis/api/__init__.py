@@ -30,6 +30,7 @@ from .defaults import (
     MAP_EXTENT_L2,
     MAP_EXTENT_RA,
     MAP_RESOLUTION,
+    bd_max_dist,
 )
 from .figures import figure, save_figure
 from .models import create_task, degrade, load_dataset, load_model, process
@@ -37,6 +38,6 @@ from .tables import create_metric, list_metrics, records
 
 __all__ = ["BD_FIRST_STEP", "BD_GROWTH", "BD_MAX_DIST", "BD_SCHEDULE", "BD_STEPS", "BD_TOL",
            "BoundaryDistances", "BoundaryMap", "MAP_EXTENT_L2", "MAP_EXTENT_RA", "MAP_RESOLUTION",
-           "boundary_distance", "boundary_map", "create_metric", "create_task", "degrade",
-           "figure", "list_metrics", "load_dataset", "load_model", "process", "records",
+           "bd_max_dist", "boundary_distance", "boundary_map", "create_metric", "create_task",
+           "degrade", "figure", "list_metrics", "load_dataset", "load_model", "process", "records",
            "save_figure"]

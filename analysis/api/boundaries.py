@@ -19,7 +19,6 @@ from ..explore.plane import BISECT_DEPTH, LOOKAHEAD, Plane, extent_for, plane_ma
 from .defaults import (
     BD_FIRST_STEP,
     BD_GROWTH,
-    BD_MAX_DIST,
     BD_SCHEDULE,
     BD_STEPS,
     BD_TOL,
@@ -59,13 +58,17 @@ class BoundaryDistances:
         head = (f"BoundaryDistances: {n} image{'s' * (n != 1)}, {self.direction}, searched to "
                 f"{self.max_dist:g} [0,1]-pixel L2, {cens} censored")
         if n == 1:
-            return f"{head}\n  {self._line(0)}"
-        lines = [f"  image {i}: {self._line(i)}" for i in range(min(n, 10))]
+            lines = [f"  {self._line(0)}"]
+        else:
+            lines = [f"  image {i}: {self._line(i)}" for i in range(min(n, 10))]
         if n > 10:
             lines.append(f"  ... {n - 10} more")
-        if cens < n:
+        if 1 < n and cens < n:
             lines.append(f"  median over {n - cens} uncensored: "
                          f"{float(self.l2[~self.censored].median()):.4g} L2")
+        if cens:
+            lines.append(f"  {cens} censored at the range {self.max_dist:g}: raise it with "
+                         f"max_dist={2 * self.max_dist:g}")
         return "\n".join([head, *lines])
 
     def to_frame(self):
@@ -97,7 +100,7 @@ def _directions(x: torch.Tensor, direction, towards, seed: int) -> tuple[torch.T
 
 
 def boundary_distance(classifier: str | Path | nn.Module, images: torch.Tensor, direction=None,
-                      *, towards=None, seed: int = 0, max_dist: float = BD_MAX_DIST,
+                      *, towards=None, seed: int = 0, max_dist: float | None = None,
                       tol: float = BD_TOL, clip: bool = False, schedule: str = BD_SCHEDULE,
                       first_step: float = BD_FIRST_STEP, growth: float = BD_GROWTH,
                       steps: int = BD_STEPS, device: str | None = None) -> BoundaryDistances:
@@ -117,7 +120,9 @@ def boundary_distance(classifier: str | Path | nn.Module, images: torch.Tensor, 
         towards: instead of a direction, images to walk towards (e.g. the RA output, with
             ``images`` the plain output: d_RA).
         seed: the random directions' seed.
-        max_dist: search range in [0,1]-pixel L2; beyond it an image is censored.
+        max_dist: search range in [0,1]-pixel L2; beyond it an image is censored. Default
+            (None): scaled with the image, 30 * sqrt(C*H*W / 784) (:func:`bd_max_dist`;
+            30 at 28x28x1, 415.7 at 224x224x3).
         tol: bisection tolerance, same units.
         clip: clip x + delta d to [0, 1] (the paper does not).
         schedule: the coarse scan, ``"geometric"`` (gaps max(first_step, growth * t)) or
@@ -147,7 +152,7 @@ def boundary_distance(classifier: str | Path | nn.Module, images: torch.Tensor, 
                   schedule=schedule, first_step=first_step, growth=growth,
                   lookahead=ahead[0], bisect_depth=ahead[1])
     return BoundaryDistances(res.dist, res.rms, res.censored, res.start_class, res.end_class,
-                             max_dist, how, res.evaluations, {**res.extra, "tol": tol,
+                             res.max_dist, how, res.evaluations, {**res.extra, "tol": tol,
                                                               "clip": clip})
 
 

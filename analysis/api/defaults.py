@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from ..analyses import boundary_defaults as d
 
-BD_MAX_DIST = d.MAX_DIST              # search range (`bd --max-dist`, the Boundaries page)
+BD_MAX_DIST = d.REFERENCE_MAX_DIST    # search range at 28x28x1 (`bd --max-dist`, the page)
+bd_max_dist = d.max_dist_for          # the default range at C*H*W values: 30 * sqrt(C*H*W / 784)
 BD_TOL = d.TOL                        # bisection tolerance, same units (`bd --tol`)
 BD_SCHEDULE = d.SCHEDULE              # coarse scan (`bd --schedule`)
 BD_FIRST_STEP = d.FIRST_STEP          # geometric: first and smallest gap (`bd --first-step`)

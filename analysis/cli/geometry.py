@@ -14,6 +14,7 @@ from .vocabulary import renamed
 def cmd_bd(args) -> int:
     from ..analyses.boundary_table import (
         boundary_report,
+        censored_note,
         format_boundary_report,
         save_boundary_report,
     )
@@ -41,6 +42,8 @@ def cmd_bd(args) -> int:
               f"{pair['source']} / {pair['target']} ("
               + ("all images" if report["all_images"] else "Rs(x) = Rt(x) != label; "
                  "--all-images takes every image") + ").", file=sys.stderr)
+    if args.json and censored_note(report):        # the table says it itself
+        print(f"bd: {censored_note(report)}", file=sys.stderr)
     return emit(args, report, save_boundary_report, format_boundary_report)
 
 
@@ -78,7 +81,10 @@ def register(sub) -> None:
     p.add_argument("--all-images", action="store_true",
                    help="use every image, not only those with Rs(x) = Rt(x) != label")
     p.add_argument("--max-dist", type=positive_float, default=bd.MAX_DIST,
-                   help="search range, [0,1]-pixel L2 (no crossing within it: censored)")
+                   help="search range, [0,1]-pixel L2 (no crossing within it: censored; the "
+                        f"output says how many and the range hit) (default: {bd.MAX_DIST_RULE} "
+                        f"for C x H x W images: {bd.max_dist_for(784):g} at 28x28x1, "
+                        f"{bd.max_dist_for(150528):g} at 224x224x3)")
     p.add_argument("--tol", type=positive_float, default=bd.TOL,
                    help="bisection tolerance, [0,1]-pixel L2")
     p.add_argument("--schedule", default=bd.SCHEDULE, choices=["geometric", "uniform"],

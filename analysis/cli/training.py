@@ -268,8 +268,10 @@ def register(sub) -> None:
     p.add_argument("--arch", required=True, help="architecture name (see 'list models')")
     p.add_argument("--weights", required=True, help="a .pth state dict (read with weights_only)")
     p.add_argument("--out", required=True, help="checkpoint path stem (.safetensors + .json)")
-    p.add_argument("--dataset", default="",
-                   help="the dataset the weights were trained on, for the card (default: none)")
+    p.add_argument("--dataset", required=True,
+                   help="the dataset the weights are for, written in the card (the verbs find "
+                        "the checkpoint by it); a classifier's class count and input channels "
+                        "must be the dataset's")
     p.add_argument("--arch-kw", type=key_value_list, action=CommaList, default=None,
                    metavar="KEY=VALUE,...",
                    help="constructor options, comma-separated (default: the architecture's own)")

@@ -124,11 +124,12 @@ LOOKAHEAD, BISECT_DEPTH = 8, 3
 
 @torch.no_grad()
 def image_boundary_distances(plane: Plane, classifiers: dict[str, torch.nn.Module],
-                             max_dist: float = MAX_DIST, tol: float = TOL,
+                             max_dist: float | None = MAX_DIST, tol: float = TOL,
                              seed: int = 0) -> list[dict]:
     """BD of each classifier (name -> model) at x along d_RA and along the random direction Table 17 uses for
     this image (a unit Gaussian seeded by (seed, index)); a search that finds no crossing
-    within ``max_dist`` is censored (distance None)."""
+    within ``max_dist`` (default None: scaled with the image, 30 * sqrt(C*H*W / 784)) is
+    censored (distance None); each row holds the range searched."""
     d_rand = image_random_directions(plane.x.shape, [plane.index], seed)[0]
     # both directions in one search (a batch of two): half the forward passes of two searches
     xs, ds = torch.stack([plane.x, plane.x]), torch.stack([plane.d_ra, d_rand])
@@ -140,7 +141,7 @@ def image_boundary_distances(plane: Plane, classifiers: dict[str, torch.nn.Modul
             dist = float(res.dist[k])
             rows.append({"classifier": name, "direction": direction,
                          "bd": None if math.isnan(dist) else dist,
-                         "censored": bool(res.censored[k]), "max_dist": max_dist})
+                         "censored": bool(res.censored[k]), "max_dist": res.max_dist})
     return rows
 
 

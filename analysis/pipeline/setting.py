@@ -26,6 +26,7 @@ from ..device import pick_device
 from ..outputs.provenance import Clock, provenance
 from ..zoo.catalogue import checkpoint_dir, classifier_cards, collection_dirs, locate, select_models
 from ..zoo.checkpoints import load_checkpoint
+from ..zoo.dataset_fit import check_classifier_fits
 from .records import RecordSink, RecordTable, run_sinks
 from .runner import ProcessedBatch, chain, stream, tqdm_progress
 
@@ -104,13 +105,22 @@ class Setting:
         return clf_cards, proc_cards
 
     def load(self, cards: list[dict]) -> dict[str, torch.nn.Module]:
-        """{name: model} for each card (eval mode, on the device), each file loaded once."""
+        """{name: model} for each card (eval mode, on the device), each file loaded once; a
+        classifier whose classes or channels differ from the dataset's is refused."""
         models = self._shared["models"]
         for card in cards:
             key = str(card["path"])
             if key not in models:
-                models[key] = load_checkpoint(card["path"], device=self.device)[0]
+                model = load_checkpoint(card["path"], device=self.device)[0]
+                self.check_fits(card["name"], model, card.get("kind"))
+                models[key] = model
         return {c["name"]: models[str(c["path"])] for c in cards}
+
+    def check_fits(self, name: str, model: torch.nn.Module, kind: str | None) -> None:
+        """Refuse classifier ``name`` if its class count or input channels are not the test
+        split's (:func:`analysis.zoo.dataset_fit.check_classifier_fits`); other kinds pass."""
+        if kind == "classifier":
+            check_classifier_fits(name, model, self.info, self.dataset)
 
     def models(self, names) -> dict[str, torch.nn.Module]:
         """{name: model} of the selected cards (:meth:`select`) named in ``names``."""
@@ -124,8 +134,11 @@ class Setting:
 
     def checkpoint(self, name: str, kind: str | None = None) -> tuple[torch.nn.Module, dict]:
         """(model, card) of checkpoint ``name`` in the folder or one of its collections
-        (:func:`analysis.zoo.checkpoints.locate`); ``kind`` checks the card's kind."""
-        return load_checkpoint(locate(name, self.folder), device=self.device, kind=kind)
+        (:func:`analysis.zoo.checkpoints.locate`); ``kind`` checks the card's kind, and a
+        classifier is checked against the dataset (:meth:`check_fits`)."""
+        model, card = load_checkpoint(locate(name, self.folder), device=self.device, kind=kind)
+        self.check_fits(name, model, card.get("kind"))
+        return model, card
 
     # ------------------------------------------------------------------ the runner
     def batches(self, processors: dict[str, torch.nn.Module], desc: str | None = None,

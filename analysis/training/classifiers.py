@@ -17,7 +17,7 @@ from torch import nn
 
 from ..config import EMBEDDED_DATASET
 from ..data.batches import iterate_batches
-from ..errors import RAExplorerError
+from ..errors import DataError, RAExplorerError
 from ..methods.recognizers import classifier_method
 from ..zoo import create_model, model_kind
 from ..zoo.options import check_arch_kwargs
@@ -108,7 +108,13 @@ def check_classifier(arch: str) -> None:
 
 def classifier_kwargs(arch: str, info, arch_kwargs: dict | None) -> dict:
     """The constructor options of classifier ``arch`` for a dataset of ``info``: channels,
-    classes, normalisation, then the checked ``arch_kwargs`` (``--arch-kw``)."""
+    classes, normalisation, then the checked ``arch_kwargs`` (``--arch-kw``); a dataset of one
+    class is refused (every answer would be right)."""
+    if info.num_classes < 2:
+        raise DataError(f"The dataset {info.name} has one class ({', '.join(info.class_names)}), "
+                        "so a classifier trained on it would reach accuracy 1.0 by always "
+                        "answering it; give it at least two classes (in an image folder, one "
+                        "class folder each).")
     return {"in_channels": info.channels, "num_classes": info.num_classes,
             "mean": list(info.mean), "std": list(info.std),
             **check_arch_kwargs(arch, arch_kwargs or {}, where="--arch-kw: ")}

@@ -22,6 +22,7 @@ from ..methods.processors import LossContext, get_method, perceptual_settings
 from ..pipeline.runner import stream
 from ..zoo import MODELS, TransformedProcessor, create_model, model_kind
 from ..zoo.checkpoints import load_checkpoint, state_digest
+from ..zoo.dataset_fit import check_classifier_fits
 from ..zoo.options import check_arch_kwargs
 from .engine import freeze, history_fields, portable_path, start
 from .state import load_model_state, state_identity
@@ -123,6 +124,8 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
         raise RAExplorerError(f"The recognizer {recognizer} was trained on "
                               f"{rec_card['dataset']!r}, not on {dataset!r}; choose a "
                               "classifier of this dataset.")
+    if rec is not None:
+        check_classifier_fits(str(recognizer), rec, info, dataset)
     default_layers = rec.feature_names[:2] if rec is not None else []
     ctx = LossContext(recognizer=rec, lam=lam, unsup_distance=unsup_distance,
                       layers=tuple(layers or default_layers), losses=losses,

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import torch
 
-from ..data.datasets import normal_dataset
-from ..errors import CheckpointError
+from ..data.datasets import load_dataset, normal_dataset
+from ..errors import CheckpointError, InputError
 from . import MODELS, create_model
 from .catalogue import find_checkpoints
 from .checkpoints import checkpoint_paths, save_checkpoint
+from .dataset_fit import check_classifier_fits
 from .options import check_arch_kwargs
 
 
@@ -45,7 +46,7 @@ def existing_checkpoint(out: str | os.PathLike) -> Path | None:
 
 
 def import_weights(arch: str, source: str | os.PathLike, out: str | os.PathLike,
-                   arch_kwargs: dict | None = None, dataset: str = "", force: bool = False,
+                   arch_kwargs: dict | None = None, dataset: str | None = None, force: bool = False,
                    **card_fields) -> Path:
     """Convert a user's ``torch.save`` state dict into a safetensors checkpoint with a card.
 
@@ -53,9 +54,16 @@ def import_weights(arch: str, source: str | os.PathLike, out: str | os.PathLike,
     arbitrary pickled objects. torchvision layouts (``conv1``, ``features.0``
     ...) are mapped onto the wrapper's stage names by position. The class count and
     input channels come from the weights (:func:`weights_kwargs`) unless
-    ``arch_kwargs`` gives them. A checkpoint already at ``out`` is overwritten only with
-    ``force``; else one sentence, and nothing is read or written.
+    ``arch_kwargs`` gives them. ``dataset`` (required) is the dataset the weights are for,
+    written in the card so that the verbs find them; a classifier whose class count or input
+    channels differ from the dataset's is refused, and nothing is written. A checkpoint already
+    at ``out`` is overwritten only with ``force``; else one sentence, and nothing is read or
+    written.
     """
+    if not dataset:
+        raise InputError("import-weights needs the dataset the weights are for (--dataset SPEC, "
+                         "e.g. --dataset imagefolder:/data/imgs): a card without one is found by "
+                         "no verb.")
     there = existing_checkpoint(out)
     if there is not None and not force:
         raise CheckpointError(f"{there} already exists; pass --force to overwrite the checkpoint "
@@ -91,6 +99,10 @@ def import_weights(arch: str, source: str | os.PathLike, out: str | os.PathLike,
         mapped[t] = state[s]
     model.load_state_dict(mapped)
     kind = MODELS[arch].kind
+    if kind == "classifier":
+        check_classifier_fits(
+            f"in {source}", model, load_dataset(dataset, "test").info, normal_dataset(dataset),
+            fix="import weights for this dataset, or name the dataset they were trained on")
     return save_checkpoint(model, {"kind": kind, "arch": arch, "arch_kwargs": kwargs,
-                                   "dataset": normal_dataset(dataset) or dataset,
+                                   "dataset": normal_dataset(dataset),
                                    "imported_from": str(source), **card_fields}, out)

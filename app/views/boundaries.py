@@ -9,7 +9,7 @@ import streamlit as st
 from analysis.analyses.boundary_defaults import EXTENT_MULTIPLE, EXTENT_MULTIPLES, MAP_RESOLUTION
 from analysis.analyses.boundary_maps import agreement_matrix
 from analysis.analyses.boundary_search import describe_schedule
-from analysis.analyses.boundary_table import DIRECTIONS, empty_selection_note, estimate_text
+from analysis.analyses.boundary_table import DIRECTIONS, censored_note, empty_selection_note, estimate_text
 from analysis.data.tasks import task_slug
 from analysis.errors import RAExplorerError
 from analysis.explore.encoders import fit_panel, panel_png
@@ -220,9 +220,9 @@ else:
                          "IBD mean [95% CI]": estimate_text(e["ibd"], "mean"),
                          "IBD median [95% CI]": estimate_text(e["ibd"], "median"),
                          "censored Rs/Rt": f"{e['bd_source']['censored']}/{e['bd_target']['censored']}"})
-    note = empty_selection_note(report)
-    if note:
-        st.warning(note)
+    for note in (empty_selection_note(report), censored_note(report)):
+        if note:
+            st.warning(note)
     static_table(pd.DataFrame(rows).set_index("direction"), key="bd_table")
     st.caption(f"Units: {report['units']}; clipping {'on' if report['clip'] else 'off'}; "
                f"search: {describe_schedule(report)}, bisection to {report['tol']}.")

@@ -89,7 +89,7 @@ def test_every_option_has_help_that_states_its_default(path, parser):
 def test_help_appends_the_default_value():
     text = " ".join(build_parser()._subparsers._group_actions[0].choices["bd"].format_help()
                     .split())
-    assert f"(default: {bd.MAX_DIST})" in text and f"(default: {bd.SCAN_STEPS})" in text
+    assert f"(default: {bd.MAX_DIST_RULE}" in text and f"(default: {bd.SCAN_STEPS})" in text
     assert "--steps" not in text and "--limit" not in text       # the old spellings are hidden
 
 

@@ -173,6 +173,37 @@ def _native_size(folder: Path, dirs: tuple[Path, ...], stamp: tuple) -> int:
     return side
 
 
+def _check_classes(folder: Path, scanned: list[tuple[str, list[str]]], prefix: str) -> None:
+    """Refuse a class folder without images (``prefix``: "train/" or "" before its name)."""
+    empty = [prefix + name for name, paths in scanned if not paths]
+    if len(empty) == 1:
+        raise DataError(f"The class folder {empty[0]} of the image folder {folder} holds no "
+                        "images, so its class would be trained on none; add images to it or "
+                        "remove it.")
+    if empty:
+        raise DataError(f"The class folders {', '.join(empty)} of the image folder {folder} "
+                        "hold no images, so their classes would be trained on none; add images "
+                        "to them or remove them.")
+
+
+def _check_splits(folder: Path, layout: dict, class_names: tuple[str, ...]) -> None:
+    """Refuse classes that val/ or test/ holds but train/ does not (they would be dropped)."""
+    known = set(class_names)
+    for split_dir in dict.fromkeys(d for d in (layout["val"], layout["test"]) if d):
+        extra = sorted(d.name for d in split_dir.iterdir() if d.is_dir() and d.name not in known)
+        if extra:
+            here = split_dir.name
+            if len(extra) == 1:
+                raise DataError(f"The image folder {folder} has {here}/{extra[0]} but no "
+                                f"train/{extra[0]}, so that class could not be learnt and its "
+                                f"images would be left out; add train/{extra[0]} with training "
+                                f"images or remove {here}/{extra[0]}.")
+            raise DataError(f"The image folder {folder} has {', '.join(f'{here}/{e}' for e in extra)} "
+                            "but no such folders in train/, so those classes could not be learnt "
+                            "and their images would be left out; add them under train/ with "
+                            f"training images or remove them from {here}/.")
+
+
 def load_imagefolder(root: str | None, official: str, path: str = "", size: int | None = None,
                      channels: int = 3, policy: str = "resize-center-crop",
                      test_fraction: float = 0.2, seed: int = 0, **_) -> Dataset:
@@ -186,12 +217,16 @@ def load_imagefolder(root: str | None, official: str, path: str = "", size: int 
     layout = imagefolder_layout(folder)
     _state_layout(folder, layout, test_fraction, seed)
     if layout:
-        class_names = tuple(name for name, _ in _scan_classes(layout["train"]))
+        training = _scan_classes(layout["train"])
+        _check_classes(folder, training, "train/")
+        class_names = tuple(name for name, _ in training)
+        _check_splits(folder, layout, class_names)
         index = {name: k for k, name in enumerate(class_names)}
         scanned = _scan_classes(layout[official])
         samples = [(p, index[name]) for name, paths in scanned if name in index for p in paths]
     else:
         scanned = _scan_classes(folder)
+        _check_classes(folder, scanned, "")
         class_names = tuple(name for name, _ in scanned)
         samples = [(p, k) for k, (_, paths) in enumerate(scanned) for p in paths]
         gen = torch.Generator().manual_seed(seed)
