@@ -83,6 +83,8 @@ class Rater(Base):
     token: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     finished: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     completion_code: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # a recruitment panel's ids from the link (PROLIFIC_PID, STUDY_ID, SESSION_ID, ...)
+    panel_ids: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     __table_args__ = (UniqueConstraint("study_id", "code"),)
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import RAExplorerError
-from . import validate
+from . import panel, validate
 from .db import STATUSES, Answer, Rater, Shown, Study, Trial, utcnow
 from .design import ANSWERS, DEGRADED, REFERENCE
 
@@ -69,16 +69,20 @@ def get_rater(session, study: Study, code: str) -> Rater:
         return session.scalar(select(Rater).where(Rater.study_id == study.id, Rater.code == code))
 
 
-def start_rater(session, study: Study, code: str | None = None) -> Rater:
-    """A new rater who has just consented: a fresh token; ``code`` (validated) or a random one.
+def start_rater(session, study: Study, code: str | None = None,
+                panel_ids: dict | None = None) -> Rater:
+    """A new rater who has just consented: a fresh token; ``code`` (validated) or a random one;
+    ``panel_ids``: a recruitment panel's ids from the link (checked, see
+    :func:`analysis.survey.panel.ids_from_params`), stored with the rater.
 
     Refused with a sentence when the study takes no new raters or the code is taken.
     """
     if status(study) != "open":
         raise RAExplorerError(CLOSED_SENTENCE)
     code = validate.rater_code(code) if code else f"r-{secrets.token_hex(4)}"
+    ids = panel.ids_from_params(panel_ids or {}) or None
     rater = Rater(study_id=study.id, code=code, consented=utcnow(),
-                  token=secrets.token_urlsafe(24))
+                  token=secrets.token_urlsafe(24), panel_ids=ids)
     session.add(rater)
     try:
         session.commit()
@@ -210,6 +214,7 @@ def answer_rows(session, study: Study, practice: bool = False) -> list[dict]:
                      "swapped": trial.swapped, "is_catch": trial.is_catch,
                      "is_practice": bool(trial.is_practice), "expected": trial.expected,
                      "payload": trial.payload, "answer": answer.answer, "rt_ms": answer.rt_ms,
+                     "panel": dict(rater.panel_ids or {}),
                      "shown": shown_at.isoformat() if shown_at else None,
                      "created": answer.created.isoformat()})
     return rows
@@ -225,16 +230,18 @@ EXPORT_SIDES = {REFERENCE: "(reference)", DEGRADED: "(degraded)"}
 
 
 def export_csv(session, study: Study, mark: bool = True) -> str:
-    """Every answer (practice ones flagged) as CSV, a catch trial's special side as
+    """Every answer (practice ones flagged) as CSV, with a column per panel id any rater
+    came with (``PROLIFIC_PID``, ...), a catch trial's special side as
     ``(reference)`` / ``(degraded)``, user-supplied cells neutralised against formula
     injection; ``mark`` records the export (a study is deleted only after one)."""
     rows = answer_rows(session, study, practice=True)
+    ids = [p for p in panel.PANEL_PARAMS if any(p in r["panel"] for r in rows)]
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=EXPORT_FIELDS, extrasaction="ignore")
+    writer = csv.DictWriter(buf, fieldnames=EXPORT_FIELDS + ids, extrasaction="ignore")
     writer.writeheader()
     for r in rows:
         sides = {k: EXPORT_SIDES.get(r[k], r[k]) for k in ("left", "right")}
-        writer.writerow({k: validate.csv_cell(v) for k, v in {**r, **sides}.items()})
+        writer.writerow({k: validate.csv_cell(v) for k, v in {**r, **sides, **r["panel"]}.items()})
     if mark:
         mark_exported(session, study)
     return buf.getvalue()
@@ -264,6 +271,19 @@ def study_progress(session, study: Study) -> dict:
 
 
 # ---------------------------------------------------------------- life cycle
+def set_panel(session, study: Study, completion_url: str | None = None,
+              completion_code: str | None = None, return_url: str | None = None) -> dict:
+    """Set (or, with all empty, remove) a study's recruitment-panel settings; checked first
+    (:func:`analysis.survey.panel.check_settings`), nothing changed on a bad one."""
+    settings = panel.check_settings(completion_url, completion_code, return_url)
+    config = {k: v for k, v in dict(study.config or {}).items() if k != "panel"}
+    if settings:
+        config["panel"] = settings
+    study.config = config                    # a new dict: the JSON column sees the change
+    session.commit()
+    return settings
+
+
 def set_status(session, study: Study, new: str) -> None:
     """open -> closed (no new raters; answers kept, raters who started may finish) ->
     archived (hidden from the list, takes no answers)."""

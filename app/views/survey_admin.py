@@ -12,6 +12,7 @@ from analysis.errors import RAExplorerError
 from analysis.explore.workspace import available_tasks, classifier_names
 from analysis.survey.content import IMAGE_CHOICES, design_from_zoo, study_from_zoo
 from analysis.survey.design import KINDS, split_total
+from analysis.survey.panel import PROLIFIC_COMPLETE, settings_of
 from analysis.survey.store import (
     delete_study,
     export_csv,
@@ -19,6 +20,7 @@ from analysis.survey.store import (
     last_answer_time,
     list_studies,
     mark_exported,
+    set_panel,
     set_status,
     status,
     study_progress,
@@ -80,6 +82,34 @@ def live_progress(study_id: int):
     cols[3].metric("Catch pass rate", "-" if rate is None else f"{rate:.0%}")
 
 
+def panel_form(s, study) -> None:
+    """A study's recruitment-panel settings (Prolific or another panel): completion URL and
+    code, return URL (see docs/survey.md)."""
+    current = settings_of(study.config)
+    with st.expander("Recruitment panel (Prolific, MTurk, ...)", expanded=bool(current)):
+        st.caption("Give the panel the rater link above; it adds its ids (PROLIFIC_PID, "
+                   "STUDY_ID, SESSION_ID, ...), which are stored with each rater and exported. "
+                   "A finished rater is sent to the completion URL (with cc=CODE when a code "
+                   "is given), one who declines consent or fails the display check to the "
+                   "return URL. Leave all empty for no panel.")
+        key = f"panel_{study.id}"
+        with st.form(key + "_form", border=False):
+            url = st.text_input("Completion URL", current.get("completion_url", ""),
+                                placeholder=PROLIFIC_COMPLETE, key=key + "_url")
+            code = st.text_input("Completion code", current.get("completion_code", ""),
+                                 key=key + "_code")
+            back = st.text_input("Return URL (declined consent, failed display check)",
+                                 current.get("return_url", ""), key=key + "_return")
+            saved = st.form_submit_button("Save panel settings")
+    if saved:
+        try:
+            set_panel(s, study, url, code, back)
+        except RAExplorerError as exc:
+            st.error(str(exc))
+        else:
+            st.success("Panel settings saved.")
+
+
 st.subheader("Studies")
 names = study_table()
 
@@ -110,6 +140,7 @@ if names:
                 "Export answers (CSV)", export_csv(s, study, mark=False),
                 file_name=safe_filename(study.name), mime="text/csv", key="study_export",
                 on_click=lambda: _mark(study_id))
+            panel_form(s, study)
             last, exported = last_answer_time(s, study), study.exported
             with st.expander("Delete this study"):
                 if last is not None and exported is None:
