@@ -22,7 +22,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import RAExplorerError
-from . import panel, validate
+from . import balance, panel, validate
 from .db import STATUSES, Answer, Rater, Shown, Study, Trial, utcnow
 from .design import ANSWERS, DEGRADED, REFERENCE
 
@@ -59,10 +59,12 @@ def get_rater(session, study: Study, code: str) -> Rater:
     if rater is not None:
         return rater
     try:
-        rater = Rater(study_id=study.id, code=code, consented=utcnow(),
-                      token=secrets.token_urlsafe(24))
-        session.add(rater)
-        session.commit()
+        with balance.locked(session, study):
+            rater = Rater(study_id=study.id, code=code, consented=utcnow(),
+                          token=secrets.token_urlsafe(24),
+                          condition=balance.assign(session, study))
+            session.add(rater)
+            session.commit()
         return rater
     except IntegrityError:
         session.rollback()
@@ -70,10 +72,12 @@ def get_rater(session, study: Study, code: str) -> Rater:
 
 
 def start_rater(session, study: Study, code: str | None = None,
-                panel_ids: dict | None = None) -> Rater:
+                panel_ids: dict | None = None, now: datetime | None = None) -> Rater:
     """A new rater who has just consented: a fresh token; ``code`` (validated) or a random one;
     ``panel_ids``: a recruitment panel's ids from the link (checked, see
-    :func:`analysis.survey.panel.ids_from_params`), stored with the rater.
+    :func:`analysis.survey.panel.ids_from_params`), stored with the rater. The rater's
+    counterbalancing condition is assigned here (:func:`analysis.survey.balance.assign`;
+    ``now``: the clock, for scripts and tests).
 
     Refused with a sentence when the study takes no new raters or the code is taken.
     """
@@ -81,15 +85,18 @@ def start_rater(session, study: Study, code: str | None = None,
         raise RAExplorerError(CLOSED_SENTENCE)
     code = validate.rater_code(code) if code else f"r-{secrets.token_hex(4)}"
     ids = panel.ids_from_params(panel_ids or {}) or None
-    rater = Rater(study_id=study.id, code=code, consented=utcnow(),
-                  token=secrets.token_urlsafe(24), panel_ids=ids)
-    session.add(rater)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise RAExplorerError("This participant code is already taken in this study; continue "
-                              "with the link you were given, or choose another code.") from None
+    with balance.locked(session, study):
+        rater = Rater(study_id=study.id, code=code, consented=now or utcnow(),
+                      token=secrets.token_urlsafe(24), panel_ids=ids,
+                      condition=balance.assign(session, study, now))
+        session.add(rater)
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            raise RAExplorerError("This participant code is already taken in this study; "
+                                  "continue with the link you were given, or choose another "
+                                  "code.") from None
     return rater
 
 
@@ -107,11 +114,17 @@ def give_consent(session, rater: Rater) -> None:
 
 
 # ---------------------------------------------------------------- trials
+def _mine(q, condition: int | None):
+    """Trials shown in ``condition``: those of every rater and the condition's own copies."""
+    return q.where(Trial.condition.is_(None) | (Trial.condition == (condition or 0)))
+
+
 def next_trial(session, rater: Rater) -> Trial | None:
-    """The first trial (by position: practice first) this rater has not answered, or None."""
+    """The first trial (by position: practice first) of the rater's condition this rater has
+    not answered, or None."""
     answered = select(Answer.trial_id).where(Answer.rater_id == rater.id)
-    return session.scalar(select(Trial).where(Trial.study_id == rater.study_id,
-                                              Trial.id.not_in(answered))
+    return session.scalar(_mine(select(Trial).where(Trial.study_id == rater.study_id,
+                                                    Trial.id.not_in(answered)), rater.condition)
                           .order_by(Trial.position).limit(1))
 
 
@@ -121,8 +134,9 @@ def _counted(q):
 
 def progress(session, rater: Rater) -> tuple[int, int]:
     """(answered, total) of this rater's counted (not practice) trials."""
-    total = session.scalar(_counted(select(func.count()).select_from(Trial)
-                                    .where(Trial.study_id == rater.study_id)))
+    total = session.scalar(_mine(_counted(select(func.count()).select_from(Trial)
+                                          .where(Trial.study_id == rater.study_id)),
+                                 rater.condition))
     done = session.scalar(_counted(select(func.count()).select_from(Answer)
                                    .join(Trial, Answer.trial_id == Trial.id)
                                    .where(Answer.rater_id == rater.id)))
@@ -130,9 +144,10 @@ def progress(session, rater: Rater) -> tuple[int, int]:
 
 
 def trial_count(session, study: Study) -> int:
-    """The study's counted trials per rater (catch trials included, practice left out)."""
-    return session.scalar(_counted(select(func.count()).select_from(Trial)
-                                   .where(Trial.study_id == study.id)))
+    """The study's counted trials per rater (catch trials included, practice left out; every
+    condition has as many)."""
+    return session.scalar(_mine(_counted(select(func.count()).select_from(Trial)
+                                         .where(Trial.study_id == study.id)), 0))
 
 
 def practice_count(session, study: Study) -> int:
@@ -214,13 +229,14 @@ def answer_rows(session, study: Study, practice: bool = False) -> list[dict]:
                      "swapped": trial.swapped, "is_catch": trial.is_catch,
                      "is_practice": bool(trial.is_practice), "expected": trial.expected,
                      "payload": trial.payload, "answer": answer.answer, "rt_ms": answer.rt_ms,
-                     "panel": dict(rater.panel_ids or {}),
+                     "panel": dict(rater.panel_ids or {}), "condition": rater.condition or 0,
                      "shown": shown_at.isoformat() if shown_at else None,
                      "created": answer.created.isoformat()})
     return rows
 
 
-EXPORT_FIELDS = ["answer_id", "rater", "trial_id", "position", "order", "image_index", "left",
+EXPORT_FIELDS = ["answer_id", "rater", "condition", "trial_id", "position", "order",
+                 "image_index", "left",
                  "right", "swapped", "is_catch", "is_practice", "expected", "answer", "rt_ms",
                  "shown", "created"]
 

@@ -10,6 +10,7 @@ import streamlit as st
 
 from analysis.errors import RAExplorerError
 from analysis.explore.workspace import available_tasks, classifier_names
+from analysis.survey.balance import DEFAULT_ABANDON_MIN, MAX_BLOCKS, counts, design_of
 from analysis.survey.content import IMAGE_CHOICES, design_from_zoo, study_from_zoo
 from analysis.survey.design import KINDS, split_total
 from analysis.survey.panel import PROLIFIC_COMPLETE, settings_of
@@ -82,6 +83,23 @@ def live_progress(study_id: int):
     cols[3].metric("Catch pass rate", "-" if rate is None else f"{rate:.0%}")
 
 
+def balance_table(s, study) -> None:
+    """The study's counterbalancing design and the realised sessions per condition."""
+    design = design_of(study.config)
+    conds = design["conditions"]
+    if len(conds) <= 1:
+        return
+    minutes = design["abandon_after_min"]
+    st.caption(f"Counterbalancing: {plural(len(conds), 'condition')} (trial-order blocks by a "
+               "balanced latin square" + (", each also with left and right swapped"
+                                          if any(c["flipped"] for c in conds) else "")
+               + "). A new rater gets the condition with the fewest finished or active "
+               "sessions; " + (f"one idle for {minutes:g} min is abandoned and its condition "
+                               "handed out again." if minutes > 0
+                               else "every started session counts."))
+    st.dataframe(pd.DataFrame(counts(s, study)), hide_index=True, key="study_conditions")
+
+
 def panel_form(s, study) -> None:
     """A study's recruitment-panel settings (Prolific or another panel): completion URL and
     code, return URL (see docs/survey.md)."""
@@ -140,6 +158,7 @@ if names:
                 "Export answers (CSV)", export_csv(s, study, mark=False),
                 file_name=safe_filename(study.name), mime="text/csv", key="study_export",
                 on_click=lambda: _mark(study_id))
+            balance_table(s, study)
             panel_form(s, study)
             last, exported = last_answer_time(s, study), study.exported
             with st.expander("Delete this study"):
@@ -186,13 +205,21 @@ n_total = c2.number_input("Trials per rater (catch trials included)", 1, 500, 30
 catch_rate = c1.slider("Catch-trial rate", 0.0, 0.5, 0.1, 0.05, key="new_catch")
 n_practice = c2.number_input("Practice trials (with feedback, not counted)", 0, 20, 2,
                              key="new_practice")
+blocks = c1.number_input("Trial-order blocks (balanced latin square; 1: one order)", 1,
+                         MAX_BLOCKS, 1, key="new_blocks")
+abandon = c2.number_input("A session idle this many minutes is abandoned and its condition "
+                          "reassigned (0: never)", 0.0, 1440.0, DEFAULT_ABANDON_MIN, step=5.0,
+                          key="new_abandon")
+sides = st.checkbox("Counterbalance left and right (every order also with the sides swapped)",
+                    key="new_sides")
 n_regular, n_catch = split_total(int(n_total), float(catch_rate))
 st.caption(f"Each rater answers {plural(int(n_total), 'trial')}: {n_regular:,} comparing "
            f"methods and {n_catch:,} catch (known answer), shuffled; "
            f"{plural(int(n_practice), 'practice trial')} first.")
 options = dict(n_images=int(n_images), n_trials=n_regular, n_catch=n_catch,
                catch_rate=float(catch_rate), classifier=classifier, images=images,
-               n_practice=int(n_practice))
+               n_practice=int(n_practice), blocks=int(blocks), sides=bool(sides),
+               abandon_after_min=float(abandon))
 
 
 def with_progress(label):
@@ -213,12 +240,14 @@ if b1.button("Preview one trial", key="new_preview"):
         st.error(str(exc))
     else:
         bar.empty()
+        trials = [t for t in trials if not t.get("condition")]     # one condition's copy
         regular = [t for t in trials if not t["is_catch"]] or trials
         st.caption(f"{plural(len(trials), 'trial')} per rater "
                    f"({sum(t['is_catch'] for t in trials)} catch) and "
                    f"{plural(len(practice), 'practice trial')}; the first trial as raters "
                    "see it:")
-        trial_screen(ws, kind, SimpleNamespace(id=0, **regular[0]))
+        trial_screen(ws, kind, SimpleNamespace(id=0, **{k: v for k, v in regular[0].items()
+                                                        if k != "condition"}))
 if b2.button("Create study", key="new_create", type="primary"):
     t0 = time.perf_counter()
     bar, report = with_progress("Creating")

@@ -199,3 +199,25 @@ def test_management_page_creates_closes_exports_and_deletes(survey_env):
     at.button(key="study_delete").click().run()
     with survey_env() as s:                                  # no answers yet: no export needed
         assert get_study(s, "pilot") is None
+
+
+def test_a_counterbalanced_study_is_made_on_the_form_and_its_conditions_are_listed(survey_env):
+    from analysis.survey.store import get_study, start_rater
+
+    at = page("views/survey_admin.py")
+    at.text_input(key="admin_token_studies").input("s3cret-ö✓").run()
+    at.text_input(key="new_name").input("balanced").run()
+    at.number_input(key="new_blocks").set_value(2).run()
+    at.checkbox(key="new_sides").check().run()
+    at.number_input(key="new_abandon").set_value(10.0).run()
+    at.button(key="new_create").click().run()
+    assert not at.exception and any("Study created" in s.value for s in at.success)
+    with survey_env() as s:
+        study = get_study(s, "balanced")
+        assert [start_rater(s, study).condition for _ in range(5)] == [0, 1, 2, 3, 0]
+    at.run()
+    table = at.dataframe[1].value                            # below the studies table
+    assert table["blocks"].tolist() == ["1 2", "2 1", "1 2", "2 1"]
+    assert table["flipped"].tolist() == [False, False, True, True]
+    assert table["active"].tolist() == [2, 1, 1, 1]
+    assert any("4 conditions" in c.value and "idle for 10 min" in c.value for c in at.caption)
