@@ -58,7 +58,8 @@ def cmd_create(args) -> int:
                                classifier=classifier, images=args.choose,
                                n_practice=args.practice, progress=_progress_line,
                                blocks=args.blocks, sides=args.sides,
-                               abandon_after_min=args.abandon_min)
+                               abandon_after_min=args.abandon_min,
+                               display_check=args.display_check)
         n = trial_count(session, study)
         print(f"Created study {study.name!r} ({study.kind}, {n} trials including catch and "
               f"{args.practice} practice trial{'' if args.practice == 1 else 's'}) in "
@@ -228,6 +229,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--abandon-min", type=float, default=30.0,
                    help="minutes idle after which a session is abandoned and its condition "
                         "reassigned (0: never)")
+    p.add_argument("--display-check", default="flag", choices=["flag", "refuse", "ignore"],
+                   help="before the first trial: flag or refuse a rater whose browser resamples "
+                        "the images (display scaling or zoom), or ignore it")
     p.add_argument("--dataset", default="fashion-mnist", help="dataset spec")
     p.add_argument("--checkpoints", default=None,
                    help="checkpoint folder (default: $RA_CHECKPOINTS or checkpoints/)")

@@ -15,7 +15,7 @@ from ..data.tasks import index_seed
 from ..errors import RAExplorerError
 from ..explore.encoders import to_numpy
 from ..pipeline.runner import processor_views, stream
-from . import balance, validate
+from . import balance, display, validate
 from .design import (
     DEGRADED,
     KINDS,
@@ -144,6 +144,7 @@ def design_from_zoo(workspace, kind: str, methods: list[str], n_images: int = 50
                     progress=None, n_catch: int | None = None, blocks: int = 1,
                     sides: bool = False,
                     abandon_after_min: float = balance.DEFAULT_ABANDON_MIN,
+                    display_check: str = "ignore",
                     ) -> tuple[list[dict], list[dict], dict]:
     """(trials, practice trials, config) of a study on the workspace's task, not stored.
 
@@ -154,7 +155,8 @@ def design_from_zoo(workspace, kind: str, methods: list[str], n_images: int = 50
     label study or an image filter. Counterbalancing (:mod:`analysis.survey.balance`): the
     trials cut into ``blocks`` blocks ordered by a balanced latin square, each order with
     its sides swapped too when ``sides``; a session idle ``abandon_after_min`` minutes is
-    reassigned.
+    reassigned. ``display_check``: flag, refuse or ignore a rater whose browser resamples
+    the stimuli (:mod:`analysis.survey.display`).
     """
     if kind not in KINDS:
         raise RAExplorerError(f"Unknown study kind {kind!r}; use one of {', '.join(KINDS)}.")
@@ -195,6 +197,7 @@ def design_from_zoo(workspace, kind: str, methods: list[str], n_images: int = 50
     if abandon_after_min < 0:
         raise RAExplorerError("The minutes after which a session counts as abandoned must be "
                               "0 (never) or more.")
+    config["display_check"] = display.check_policy(display_check)
     conds = balance.conditions(blocks, sides)
     config["counterbalance"] = {"blocks": blocks, "sides": sides, "conditions": conds,
                                 "abandon_after_min": float(abandon_after_min)}

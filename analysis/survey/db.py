@@ -88,6 +88,8 @@ class Rater(Base):
     # a recruitment panel's ids from the link (PROLIFIC_PID, STUDY_ID, SESSION_ID, ...)
     panel_ids: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     condition: Mapped[int | None] = mapped_column(Integer, nullable=True)  # counterbalancing
+    # the display check's measurements and outcome (see survey/display.py)
+    display: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     __table_args__ = (UniqueConstraint("study_id", "code"),)
 
 

@@ -107,6 +107,13 @@ def rater_by_token(session, token) -> Rater | None:
     return session.scalar(select(Rater).where(Rater.token == token))
 
 
+def set_display(session, rater: Rater, record: dict) -> None:
+    """Store the display check's record (:func:`analysis.survey.display.record`) once."""
+    if rater.display is None:
+        rater.display = dict(record)
+        session.commit()
+
+
 def give_consent(session, rater: Rater) -> None:
     if rater.consented is None:
         rater.consented = utcnow()
@@ -230,6 +237,9 @@ def answer_rows(session, study: Study, practice: bool = False) -> list[dict]:
                      "is_practice": bool(trial.is_practice), "expected": trial.expected,
                      "payload": trial.payload, "answer": answer.answer, "rt_ms": answer.rt_ms,
                      "panel": dict(rater.panel_ids or {}), "condition": rater.condition or 0,
+                     "display": dict(rater.display or {}),
+                     "display_outcome": (rater.display or {}).get("outcome"),
+                     "device_px_per_px": (rater.display or {}).get("device_px_per_px"),
                      "shown": shown_at.isoformat() if shown_at else None,
                      "created": answer.created.isoformat()})
     return rows
@@ -238,7 +248,7 @@ def answer_rows(session, study: Study, practice: bool = False) -> list[dict]:
 EXPORT_FIELDS = ["answer_id", "rater", "condition", "trial_id", "position", "order",
                  "image_index", "left",
                  "right", "swapped", "is_catch", "is_practice", "expected", "answer", "rt_ms",
-                 "shown", "created"]
+                 "shown", "created", "display_outcome", "device_px_per_px"]
 
 
 # a catch trial's special side, written as a word (no method name starts with "(")

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from analysis.errors import RAExplorerError
 from analysis.survey.db import Trial
+from analysis.survey.display import calibration_html, parse, policy_of, record
 from analysis.survey.panel import completion_target, ids_from_params, return_target, settings_of
 from analysis.survey.store import (
     CLOSED_SENTENCE,
@@ -22,6 +23,7 @@ from analysis.survey.store import (
     progress,
     rater_by_token,
     record_answer,
+    set_display,
     show,
     start_rater,
     status,
@@ -167,6 +169,42 @@ def rater_study(s, rater):
     return s.get(Study, rater.study_id)
 
 
+def display_check(s, study, rater) -> None:
+    """Before the first trial: measure the display (the page reloads with the measurements in
+    its link), store them, and refuse the rater when the study says so."""
+    policy = policy_of(study.config)
+    if policy == "ignore" and rater.display is None:
+        return
+    params = st.query_params
+    if rater.display is None:
+        raw = params.get("display")
+        if not raw:
+            st.subheader("Checking your display …")
+            st.caption("One moment: this page measures how your screen shows the images.")
+            st.html(calibration_html(), unsafe_allow_javascript=True)
+            st.stop()
+        try:
+            set_display(s, rater, record(parse(raw), policy))
+        except RAExplorerError as exc:
+            st.error(str(exc))
+            st.stop()
+    if "display" in params:
+        del params["display"]
+    if rater.display.get("outcome") == "refused":
+        st.warning("Your screen or browser enlarges the images by a fraction (display scaling or "
+                   "zoom other than 100 %, 200 %, ...), so they would not look as designed; "
+                   "this study cannot be done on it. Set the zoom to 100 % (Ctrl+0) or use "
+                   "another screen and open the link again. Thank you.")
+        if st.button("I changed the zoom or screen: check again", key="survey_recheck"):
+            rater.display = None
+            s.commit()
+            st.rerun()
+        url = return_target(settings_of(study.config), rater.panel_ids)
+        if url:
+            send_to(url, "Return to the panel", delay_ms=6000)
+        st.stop()
+
+
 RATER_CSS = """<style>
 [data-testid="stHeader"] { display: none; }
 [data-testid="stMainBlockContainer"] { padding-top: 1.5rem; padding-bottom: 1rem; }
@@ -206,6 +244,7 @@ def rater_flow():
         if status(study) == "archived":
             st.info(CLOSED_SENTENCE)
             st.stop()
+        display_check(s, study, rater)
         if msg := st.session_state.pop("survey_message", None):
             st.warning(msg)
         trial = next_trial(s, rater)

@@ -13,6 +13,7 @@ from analysis.explore.workspace import available_tasks, classifier_names
 from analysis.survey.balance import DEFAULT_ABANDON_MIN, MAX_BLOCKS, counts, design_of
 from analysis.survey.content import IMAGE_CHOICES, design_from_zoo, study_from_zoo
 from analysis.survey.design import KINDS, split_total
+from analysis.survey.display import POLICIES, RULE
 from analysis.survey.panel import PROLIFIC_COMPLETE, settings_of
 from analysis.survey.store import (
     delete_study,
@@ -212,6 +213,8 @@ abandon = c2.number_input("A session idle this many minutes is abandoned and its
                           key="new_abandon")
 sides = st.checkbox("Counterbalance left and right (every order also with the sides swapped)",
                     key="new_sides")
+check = c1.selectbox("Display check before the first trial (browser resampling the images)",
+                     POLICIES, key="new_display", help=RULE)
 n_regular, n_catch = split_total(int(n_total), float(catch_rate))
 st.caption(f"Each rater answers {plural(int(n_total), 'trial')}: {n_regular:,} comparing "
            f"methods and {n_catch:,} catch (known answer), shuffled; "
@@ -219,7 +222,7 @@ st.caption(f"Each rater answers {plural(int(n_total), 'trial')}: {n_regular:,} c
 options = dict(n_images=int(n_images), n_trials=n_regular, n_catch=n_catch,
                catch_rate=float(catch_rate), classifier=classifier, images=images,
                n_practice=int(n_practice), blocks=int(blocks), sides=bool(sides),
-               abandon_after_min=float(abandon))
+               abandon_after_min=float(abandon), display_check=check)
 
 
 def with_progress(label):

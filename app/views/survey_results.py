@@ -9,6 +9,7 @@ from sqlalchemy import select
 from analysis.metrics.registry import METRICS
 from analysis.survey.content import metric_distances
 from analysis.survey.db import Trial
+from analysis.survey.display import RULE, keep_rows
 from analysis.survey.stats import kept_rows, metric_agreement, study_summary
 from analysis.survey.store import answer_rows, export_csv, get_study, list_studies, mark_exported
 from analysis.survey.validate import safe_filename
@@ -55,6 +56,16 @@ with Session() as s:
                           key="results_threshold")
     fast = c2.number_input("… or whose median response time (ms) is below (0: off)", 0, 5000,
                            400, step=50, key="results_fast")
+    flagged = sorted({r["rater"] for r in rows if r["display_outcome"] == "flagged"})
+    if st.checkbox("Leave out sessions flagged by the display check", value=True,
+                   key="results_display"):
+        rows = keep_rows(rows)
+        plain(f"Display rule: {RULE}; left out: {', '.join(flagged) or 'none'}.")
+    elif flagged:
+        plain(f"Display check: {len(flagged)} flagged session(s) kept ({RULE}).")
+    if not rows:
+        st.info("No answers are left once the flagged sessions are out.")
+        st.stop()
     summary = study_summary(rows, study.kind, min_catch_pass=threshold,
                             min_median_rt_ms=float(fast) or None)
     alpha = summary["agreement_alpha"]

@@ -221,3 +221,31 @@ def test_a_counterbalanced_study_is_made_on_the_form_and_its_conditions_are_list
     assert table["flipped"].tolist() == [False, False, True, True]
     assert table["active"].tolist() == [2, 1, 1, 1]
     assert any("4 conditions" in c.value and "idle for 10 min" in c.value for c in at.caption)
+
+
+def test_results_leave_out_display_flagged_sessions_with_the_rule_printed(survey_env):
+    import json
+
+    from analysis.survey.display import parse, record
+    from analysis.survey.store import get_study, next_trial, record_answer, set_display, show
+    from analysis.survey.store import start_rater
+
+    base = {"dpr": 1, "visual_scale": 1, "outer_inner": 1, "viewport_w": 900, "viewport_h": 700,
+            "rendered_w": 32}
+    with survey_env() as s:
+        st = get_study(s, "pilot")
+        for code, dpr in (("sharp", 1), ("scaled", 1.25)):
+            r = start_rater(s, st, code)
+            set_display(s, r, record(parse(json.dumps({**base, "dpr": dpr})), "flag"))
+            while (t := next_trial(s, r)) is not None:
+                record_answer(s, r, t, t.expected or "A", "2afc", token=show(s, r, t),
+                              rt_ms=900.0)
+    at = page("views/survey_results.py")
+    at.text_input(key="admin_token").input("s3cret-ö✓").run()
+    assert not at.exception
+    assert any(t.value.startswith("Display rule: a session is flagged when one image pixel")
+               and t.value.endswith("left out: scaled.") for t in at.text)
+    assert at.dataframe[0].value["rater"].tolist() == ["sharp"]
+    at.checkbox(key="results_display").uncheck().run()
+    assert sorted(at.dataframe[0].value["rater"]) == ["scaled", "sharp"]
+    assert any("1 flagged session(s) kept" in t.value for t in at.text)
