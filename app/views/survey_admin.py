@@ -15,6 +15,7 @@ from analysis.survey.content import IMAGE_CHOICES, design_from_zoo, study_from_z
 from analysis.survey.design import KINDS, split_total
 from analysis.survey.display import POLICIES, RULE
 from analysis.survey.panel import PROLIFIC_COMPLETE, settings_of
+from analysis.survey.planning import expected_bt_ci_width, plan
 from analysis.survey.store import (
     delete_study,
     export_csv,
@@ -216,6 +217,29 @@ sides = st.checkbox("Counterbalance left and right (every order also with the si
 check = c1.selectbox("Display check before the first trial (browser resampling the images)",
                      POLICIES, key="new_display", help=RULE)
 n_regular, n_catch = split_total(int(n_total), float(catch_rate))
+
+
+@st.cache_data(show_spinner="Simulating Bradley-Terry fits …")
+def bt_width(prefer: float, n_methods: int, judgments: int) -> float:
+    return expected_bt_ci_width(prefer, n_methods, judgments, n_sim=100)
+
+
+with st.expander("Plan the sample (2AFC): judgments and raters for a preference"):
+    p1, p2, p3 = st.columns(3)
+    prefer = p1.slider("Preference to detect", 0.55, 0.9, 0.6, 0.01, key="plan_p",
+                       help="0.60: 60 of 100 judgments go to the better method of a pair")
+    power = p2.slider("Power", 0.5, 0.99, 0.8, 0.01, key="plan_power")
+    alpha = p3.select_slider("Alpha (two-sided)", [0.001, 0.005, 0.01, 0.05, 0.1], 0.05,
+                             key="plan_alpha")
+    need = plan(prefer, power, alpha, max(2, len(methods)), int(n_total), float(catch_rate))
+    width = bt_width(prefer, max(2, len(methods)), need["judgments"])
+    st.write(f"The exact binomial test needs **{need['judgments_per_pair']:,} judgments per "
+             f"pair** (ties not counted) to detect {prefer:.0%}/{1 - prefer:.0%} with power "
+             f"{need['power']:.0%} at alpha {alpha:g}: {need['judgments']:,} over "
+             f"{plural(need['pairs'], 'pair')}, **{plural(need['raters'], 'rater')}** at "
+             f"{need['regular_trials_per_rater']} compared trials each. With that many, the "
+             f"Bradley-Terry scores' 95 % intervals are about {width:.2f} wide (log-strength; "
+             "by simulation, neighbours in a row differing by this preference).")
 st.caption(f"Each rater answers {plural(int(n_total), 'trial')}: {n_regular:,} comparing "
            f"methods and {n_catch:,} catch (known answer), shuffled; "
            f"{plural(int(n_practice), 'practice trial')} first.")

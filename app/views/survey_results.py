@@ -10,6 +10,7 @@ from analysis.metrics.registry import METRICS
 from analysis.survey.content import metric_distances
 from analysis.survey.db import Trial
 from analysis.survey.display import RULE, keep_rows
+from analysis.survey.planning import achieved_power
 from analysis.survey.stats import kept_rows, metric_agreement, study_summary
 from analysis.survey.store import answer_rows, export_csv, get_study, list_studies, mark_exported
 from analysis.survey.validate import safe_filename
@@ -102,6 +103,13 @@ with Session() as s:
         table([{**{k: p[k] for k in ("a", "b", "wins_a", "wins_b", "ties")},
                 "rate_a": num(p["rate_a"]), "95 % CI": ci(p["ci95"])}
                for p in summary["preferences"]], "results_pairs")
+        prefer = st.slider("Achieved power to detect a preference of", 0.55, 0.9, 0.6, 0.01,
+                           key="results_power_p")
+        table([{"a": r["a"], "b": r["b"], "judgments": r["judgments"], "power": num(r["power"]),
+                "needed for 80 %": r["needed"]}
+               for r in achieved_power(summary["preferences"], prefer)], "results_power")
+        st.caption("Power of the exact two-sided binomial test (alpha 0.05) with each pair's "
+                   "judgments, ties left out.")
         st.subheader("Bradley-Terry scores (bootstrap 95 % CI)")
         table([{"method": m, "score": num(v["score"]), "95 % CI": ci(v["ci95"])}
                for m, v in summary["bradley_terry"].items()], "results_bt")

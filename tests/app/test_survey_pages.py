@@ -249,3 +249,25 @@ def test_results_leave_out_display_flagged_sessions_with_the_rule_printed(survey
     at.checkbox(key="results_display").uncheck().run()
     assert sorted(at.dataframe[0].value["rater"]) == ["scaled", "sharp"]
     assert any("1 flagged session(s) kept" in t.value for t in at.text)
+
+
+def test_the_form_plans_the_sample_and_results_show_achieved_power(survey_env):
+    from analysis.survey.planning import judgments_needed
+    from analysis.survey.store import get_study, next_trial, record_answer, show, start_rater
+
+    at = page("views/survey_admin.py")
+    at.text_input(key="admin_token_studies").input("s3cret-ö✓").run()
+    at.slider(key="plan_p").set_value(0.7).run()
+    assert not at.exception
+    n = judgments_needed(0.7, 0.8, 0.05)
+    assert any(f"needs **{n:,} judgments per pair**" in m.value for m in at.markdown)
+    with survey_env() as s:
+        r = start_rater(s, get_study(s, "pilot"), "x")
+        while (t := next_trial(s, r)) is not None:
+            record_answer(s, r, t, t.expected or "A", "2afc", token=show(s, r, t), rt_ms=900.0)
+    at = page("views/survey_results.py")
+    at.text_input(key="admin_token").input("s3cret-ö✓").run()
+    assert not at.exception
+    power = next(d.value for d in at.dataframe if "needed for 80 %" in d.value.columns)
+    assert power["judgments"].tolist() == [6] and power["needed for 80 %"].tolist() == [
+        judgments_needed(0.6)]
