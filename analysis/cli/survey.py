@@ -114,7 +114,12 @@ def format_summary(name: str, kind: str, s: dict) -> str:
     else:
         out += ["", "Preference per method pair (ties left out, Wilson 95 % CI)",
                 table(s["preferences"]), "", "Bradley-Terry scores (bootstrap 95 % CI)",
-                table([{"method": m, **v} for m, v in s["bradley_terry"].items()])]
+                table([{"method": m, **v} for m, v in s["bradley_terry"].items()]),
+                "", "Thurstone case V scores (JOD: 1 = 75 % preference; bootstrap 95 % CI)",
+                table([{"method": m, **v} for m, v in s["thurstone"]["scores"].items()]),
+                "", "Pairwise tests (bootstrap, Holm-corrected)", table(s["thurstone"]["pairs"]),
+                "", "Rater outlier scores (leave-one-out log-likelihood per judgment)",
+                table([{"rater": r, **v} for r, v in s["thurstone"]["raters"].items()])]
     return "\n".join(out)
 
 

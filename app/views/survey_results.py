@@ -113,6 +113,20 @@ with Session() as s:
         st.subheader("Bradley-Terry scores (bootstrap 95 % CI)")
         table([{"method": m, "score": num(v["score"]), "95 % CI": ci(v["ci95"])}
                for m, v in summary["bradley_terry"].items()], "results_bt")
+        scale = summary["thurstone"]
+        st.subheader("Thurstone case V scores (JOD; 1 JOD = 75 % preference; bootstrap 95 % CI)")
+        table([{"method": m, "JOD": num(v["jod"]), "95 % CI": ci(v["ci95"])}
+               for m, v in scale["scores"].items()], "results_jod")
+        st.subheader("Pairwise significance (bootstrap test of the JOD difference, Holm)")
+        table([{"a": p["a"], "b": p["b"], "difference (JOD)": num(p["diff_jod"]),
+                "p": num(p["p"], 4), "p (Holm)": num(p["p_holm"], 4),
+                "significant at 0.05": p["significant"]} for p in scale["pairs"]],
+              "results_pairwise")
+        st.subheader("Rater outlier scores")
+        st.caption("Each rater's mean log-likelihood per judgment under the scale fitted "
+                   "without them; an outlier lies below Q1 - 1.5 IQR of all raters (4 or more).")
+        table([{"rater": r, **{k: num(v) if k == "loglik" else v for k, v in d.items()}}
+               for r, d in scale["raters"].items()], "results_outliers")
         metrics = st.multiselect("Metric-human agreement (BAPPS 2AFC score) for",
                                  ["psnr", "ssim", "uqi", "gmsd"], default=["psnr", "ssim"],
                                  key="results_metrics")

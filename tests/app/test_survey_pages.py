@@ -269,5 +269,9 @@ def test_the_form_plans_the_sample_and_results_show_achieved_power(survey_env):
     at.text_input(key="admin_token").input("s3cret-ö✓").run()
     assert not at.exception
     power = next(d.value for d in at.dataframe if "needed for 80 %" in d.value.columns)
+    jod = next(d.value for d in at.dataframe if "JOD" in d.value.columns)
+    assert sorted(jod["method"]) == ["sr-plain", "sr-ra"]
+    pairwise = next(d.value for d in at.dataframe if "p (Holm)" in d.value.columns)
+    assert len(pairwise) == 1
     assert power["judgments"].tolist() == [6] and power["needed for 80 %"].tolist() == [
         judgments_needed(0.6)]
