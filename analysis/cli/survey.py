@@ -37,6 +37,7 @@ def _progress_line(done: int, total: int) -> None:
 def cmd_create(args) -> int:
     from ..explore.workspace import Workspace
     from ..survey.content import study_from_zoo
+    from ..survey.store import trial_count
     from ..survey.validate import study_name
 
     study_name(args.name)                 # a bad name fails before the models load
@@ -55,21 +56,16 @@ def cmd_create(args) -> int:
                                n_images=args.images, n_trials=args.trials,
                                catch_rate=args.catch_rate, seed=args.seed,
                                classifier=classifier, images=args.choose,
-                               n_practice=args.practice, progress=_progress_line)
-        n = len(study_trials(session, study))
+                               n_practice=args.practice, progress=_progress_line,
+                               blocks=args.blocks, sides=args.sides,
+                               abandon_after_min=args.abandon_min,
+                               display_check=args.display_check)
+        n = trial_count(session, study)
         print(f"Created study {study.name!r} ({study.kind}, {n} trials including catch and "
               f"{args.practice} practice trial{'' if args.practice == 1 else 's'}) in "
               f"{time.perf_counter() - t0:.1f} s; raters "
               f"open the app at /survey?study={study.name}")
     return 0
-
-
-def study_trials(session, study):
-    from sqlalchemy import select
-
-    from ..survey.db import Trial
-
-    return list(session.scalars(select(Trial).where(Trial.study_id == study.id)))
 
 
 def cmd_export(args) -> int:
@@ -118,7 +114,12 @@ def format_summary(name: str, kind: str, s: dict) -> str:
     else:
         out += ["", "Preference per method pair (ties left out, Wilson 95 % CI)",
                 table(s["preferences"]), "", "Bradley-Terry scores (bootstrap 95 % CI)",
-                table([{"method": m, **v} for m, v in s["bradley_terry"].items()])]
+                table([{"method": m, **v} for m, v in s["bradley_terry"].items()]),
+                "", "Thurstone case V scores (JOD: 1 = 75 % preference; bootstrap 95 % CI)",
+                table([{"method": m, **v} for m, v in s["thurstone"]["scores"].items()]),
+                "", "Pairwise tests (bootstrap, Holm-corrected)", table(s["thurstone"]["pairs"]),
+                "", "Rater outlier scores (leave-one-out log-likelihood per judgment)",
+                table([{"rater": r, **v} for r, v in s["thurstone"]["raters"].items()])]
     return "\n".join(out)
 
 
@@ -226,6 +227,16 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="practice trials, with feedback")
     p.add_argument("--seed", type=non_negative_int, default=0,
                    help="seed of the image and trial draw")
+    p.add_argument("--blocks", type=positive_int, default=1,
+                   help="trial-order blocks, ordered per condition by a balanced latin square")
+    p.add_argument("--sides", action="store_true",
+                   help="counterbalance left and right (each order also with the sides swapped)")
+    p.add_argument("--abandon-min", type=float, default=30.0,
+                   help="minutes idle after which a session is abandoned and its condition "
+                        "reassigned (0: never)")
+    p.add_argument("--display-check", default="flag", choices=["flag", "refuse", "ignore"],
+                   help="before the first trial: flag or refuse a rater whose browser resamples "
+                        "the images (display scaling or zoom), or ignore it")
     p.add_argument("--dataset", default="fashion-mnist", help="dataset spec")
     p.add_argument("--checkpoints", default=None,
                    help="checkpoint folder (default: $RA_CHECKPOINTS or checkpoints/)")

@@ -15,7 +15,7 @@ from ..data.tasks import index_seed
 from ..errors import RAExplorerError
 from ..explore.encoders import to_numpy
 from ..pipeline.runner import processor_views, stream
-from . import validate
+from . import balance, display, validate
 from .design import (
     DEGRADED,
     KINDS,
@@ -141,7 +141,10 @@ def choose_images(workspace, how: str, n: int, seed: int, methods: list[str],
 def design_from_zoo(workspace, kind: str, methods: list[str], n_images: int = 50,
                     n_trials: int = 60, catch_rate: float = 0.1, seed: int = 0,
                     classifier: str | None = None, images: str = "random", n_practice: int = 0,
-                    progress=None, n_catch: int | None = None,
+                    progress=None, n_catch: int | None = None, blocks: int = 1,
+                    sides: bool = False,
+                    abandon_after_min: float = balance.DEFAULT_ABANDON_MIN,
+                    display_check: str = "ignore",
                     ) -> tuple[list[dict], list[dict], dict]:
     """(trials, practice trials, config) of a study on the workspace's task, not stored.
 
@@ -149,7 +152,11 @@ def design_from_zoo(workspace, kind: str, methods: list[str], n_images: int = 50
     all trials; :func:`analysis.survey.design.split_total` splits a total that includes them).
     ``images``: how the 2AFC images are chosen (:data:`IMAGE_CHOICES`); ``n_practice``
     practice trials come first. ``progress(done, total)`` reports the screening of a
-    label study or an image filter.
+    label study or an image filter. Counterbalancing (:mod:`analysis.survey.balance`): the
+    trials cut into ``blocks`` blocks ordered by a balanced latin square, each order with
+    its sides swapped too when ``sides``; a session idle ``abandon_after_min`` minutes is
+    reassigned. ``display_check``: flag, refuse or ignore a rater whose browser resamples
+    the stimuli (:mod:`analysis.survey.display`).
     """
     if kind not in KINDS:
         raise RAExplorerError(f"Unknown study kind {kind!r}; use one of {', '.join(KINDS)}.")
@@ -187,7 +194,15 @@ def design_from_zoo(workspace, kind: str, methods: list[str], n_images: int = 50
                              reference=(kind == "2afc"), n_catch=n_catch)
         if classifier:
             config["classifier"] = classifier
-    return trials, design_practice(kind, trials, n_practice, seed), config
+    if abandon_after_min < 0:
+        raise RAExplorerError("The minutes after which a session counts as abandoned must be "
+                              "0 (never) or more.")
+    config["display_check"] = display.check_policy(display_check)
+    conds = balance.conditions(blocks, sides)
+    config["counterbalance"] = {"blocks": blocks, "sides": sides, "conditions": conds,
+                                "abandon_after_min": float(abandon_after_min)}
+    practice = design_practice(kind, trials, n_practice, seed)
+    return balance.expand(trials, conds), practice, config
 
 
 def study_from_zoo(session, workspace, name: str, kind: str, methods: list[str], **options):

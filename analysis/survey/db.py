@@ -70,6 +70,8 @@ class Trial(Base):
     expected: Mapped[str | None] = mapped_column(String(20), nullable=True)  # catch answer
     payload: Mapped[dict] = mapped_column(JSON, default=dict)  # e.g. labels of a label trial
     is_practice: Mapped[bool | None] = mapped_column(Boolean, default=False, nullable=True)
+    # the counterbalancing condition this copy of a trial belongs to (None: every rater's)
+    condition: Mapped[int | None] = mapped_column(Integer, nullable=True)
     __table_args__ = (UniqueConstraint("study_id", "position"),)
 
 
@@ -83,6 +85,11 @@ class Rater(Base):
     token: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     finished: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     completion_code: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # a recruitment panel's ids from the link (PROLIFIC_PID, STUDY_ID, SESSION_ID, ...)
+    panel_ids: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    condition: Mapped[int | None] = mapped_column(Integer, nullable=True)  # counterbalancing
+    # the display check's measurements and outcome (see survey/display.py)
+    display: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     __table_args__ = (UniqueConstraint("study_id", "code"),)
 
 

@@ -8,6 +8,8 @@
 * 2AFC preference rate per method pair (ties left out) with Wilson 95 % CIs;
 * Bradley-Terry scores (choix's ILSR; log-strengths centred on 0) with
   percentile-bootstrap 95 % CIs over comparisons;
+* Thurstone case V scores in JOD units with bootstrap CIs, pairwise tests (Holm) and
+  per-rater outlier scores (scaling.py);
 * inter-rater agreement: Krippendorff's alpha (nominal) over trials x raters;
 * label study: satisfaction rate per method (its label judged to describe the
   image: "both", or "A"/"B" on its side) with Wilson CIs;
@@ -24,6 +26,7 @@ from collections import defaultdict
 import numpy as np
 
 from ..stats import wilson_interval
+from .scaling import thurstone
 
 
 def catch_pass_rates(rows: list[dict]) -> dict[str, dict]:
@@ -274,6 +277,7 @@ def study_summary(rows: list[dict], kind: str, min_catch_pass: float = 0.75,
     else:
         summary["preferences"] = preference_rates(kept)
         summary["bradley_terry"] = bradley_terry(kept, n_boot=n_boot, seed=seed)
+        summary["thurstone"] = thurstone(kept, n_boot=min(n_boot, 300), seed=seed)
     return summary
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import RAExplorerError
-from . import validate
+from . import balance, panel, validate
 from .db import STATUSES, Answer, Rater, Shown, Study, Trial, utcnow
 from .design import ANSWERS, DEGRADED, REFERENCE
 
@@ -59,33 +59,44 @@ def get_rater(session, study: Study, code: str) -> Rater:
     if rater is not None:
         return rater
     try:
-        rater = Rater(study_id=study.id, code=code, consented=utcnow(),
-                      token=secrets.token_urlsafe(24))
-        session.add(rater)
-        session.commit()
+        with balance.locked(session, study):
+            rater = Rater(study_id=study.id, code=code, consented=utcnow(),
+                          token=secrets.token_urlsafe(24),
+                          condition=balance.assign(session, study))
+            session.add(rater)
+            session.commit()
         return rater
     except IntegrityError:
         session.rollback()
         return session.scalar(select(Rater).where(Rater.study_id == study.id, Rater.code == code))
 
 
-def start_rater(session, study: Study, code: str | None = None) -> Rater:
-    """A new rater who has just consented: a fresh token; ``code`` (validated) or a random one.
+def start_rater(session, study: Study, code: str | None = None,
+                panel_ids: dict | None = None, now: datetime | None = None) -> Rater:
+    """A new rater who has just consented: a fresh token; ``code`` (validated) or a random one;
+    ``panel_ids``: a recruitment panel's ids from the link (checked, see
+    :func:`analysis.survey.panel.ids_from_params`), stored with the rater. The rater's
+    counterbalancing condition is assigned here (:func:`analysis.survey.balance.assign`;
+    ``now``: the clock, for scripts and tests).
 
     Refused with a sentence when the study takes no new raters or the code is taken.
     """
     if status(study) != "open":
         raise RAExplorerError(CLOSED_SENTENCE)
     code = validate.rater_code(code) if code else f"r-{secrets.token_hex(4)}"
-    rater = Rater(study_id=study.id, code=code, consented=utcnow(),
-                  token=secrets.token_urlsafe(24))
-    session.add(rater)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise RAExplorerError("This participant code is already taken in this study; continue "
-                              "with the link you were given, or choose another code.") from None
+    ids = panel.ids_from_params(panel_ids or {}) or None
+    with balance.locked(session, study):
+        rater = Rater(study_id=study.id, code=code, consented=now or utcnow(),
+                      token=secrets.token_urlsafe(24), panel_ids=ids,
+                      condition=balance.assign(session, study, now))
+        session.add(rater)
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            raise RAExplorerError("This participant code is already taken in this study; "
+                                  "continue with the link you were given, or choose another "
+                                  "code.") from None
     return rater
 
 
@@ -96,6 +107,13 @@ def rater_by_token(session, token) -> Rater | None:
     return session.scalar(select(Rater).where(Rater.token == token))
 
 
+def set_display(session, rater: Rater, record: dict) -> None:
+    """Store the display check's record (:func:`analysis.survey.display.record`) once."""
+    if rater.display is None:
+        rater.display = dict(record)
+        session.commit()
+
+
 def give_consent(session, rater: Rater) -> None:
     if rater.consented is None:
         rater.consented = utcnow()
@@ -103,11 +121,17 @@ def give_consent(session, rater: Rater) -> None:
 
 
 # ---------------------------------------------------------------- trials
+def _mine(q, condition: int | None):
+    """Trials shown in ``condition``: those of every rater and the condition's own copies."""
+    return q.where(Trial.condition.is_(None) | (Trial.condition == (condition or 0)))
+
+
 def next_trial(session, rater: Rater) -> Trial | None:
-    """The first trial (by position: practice first) this rater has not answered, or None."""
+    """The first trial (by position: practice first) of the rater's condition this rater has
+    not answered, or None."""
     answered = select(Answer.trial_id).where(Answer.rater_id == rater.id)
-    return session.scalar(select(Trial).where(Trial.study_id == rater.study_id,
-                                              Trial.id.not_in(answered))
+    return session.scalar(_mine(select(Trial).where(Trial.study_id == rater.study_id,
+                                                    Trial.id.not_in(answered)), rater.condition)
                           .order_by(Trial.position).limit(1))
 
 
@@ -117,8 +141,9 @@ def _counted(q):
 
 def progress(session, rater: Rater) -> tuple[int, int]:
     """(answered, total) of this rater's counted (not practice) trials."""
-    total = session.scalar(_counted(select(func.count()).select_from(Trial)
-                                    .where(Trial.study_id == rater.study_id)))
+    total = session.scalar(_mine(_counted(select(func.count()).select_from(Trial)
+                                          .where(Trial.study_id == rater.study_id)),
+                                 rater.condition))
     done = session.scalar(_counted(select(func.count()).select_from(Answer)
                                    .join(Trial, Answer.trial_id == Trial.id)
                                    .where(Answer.rater_id == rater.id)))
@@ -126,9 +151,10 @@ def progress(session, rater: Rater) -> tuple[int, int]:
 
 
 def trial_count(session, study: Study) -> int:
-    """The study's counted trials per rater (catch trials included, practice left out)."""
-    return session.scalar(_counted(select(func.count()).select_from(Trial)
-                                   .where(Trial.study_id == study.id)))
+    """The study's counted trials per rater (catch trials included, practice left out; every
+    condition has as many)."""
+    return session.scalar(_mine(_counted(select(func.count()).select_from(Trial)
+                                         .where(Trial.study_id == study.id)), 0))
 
 
 def practice_count(session, study: Study) -> int:
@@ -210,14 +236,19 @@ def answer_rows(session, study: Study, practice: bool = False) -> list[dict]:
                      "swapped": trial.swapped, "is_catch": trial.is_catch,
                      "is_practice": bool(trial.is_practice), "expected": trial.expected,
                      "payload": trial.payload, "answer": answer.answer, "rt_ms": answer.rt_ms,
+                     "panel": dict(rater.panel_ids or {}), "condition": rater.condition or 0,
+                     "display": dict(rater.display or {}),
+                     "display_outcome": (rater.display or {}).get("outcome"),
+                     "device_px_per_px": (rater.display or {}).get("device_px_per_px"),
                      "shown": shown_at.isoformat() if shown_at else None,
                      "created": answer.created.isoformat()})
     return rows
 
 
-EXPORT_FIELDS = ["answer_id", "rater", "trial_id", "position", "order", "image_index", "left",
+EXPORT_FIELDS = ["answer_id", "rater", "condition", "trial_id", "position", "order",
+                 "image_index", "left",
                  "right", "swapped", "is_catch", "is_practice", "expected", "answer", "rt_ms",
-                 "shown", "created"]
+                 "shown", "created", "display_outcome", "device_px_per_px"]
 
 
 # a catch trial's special side, written as a word (no method name starts with "(")
@@ -225,16 +256,18 @@ EXPORT_SIDES = {REFERENCE: "(reference)", DEGRADED: "(degraded)"}
 
 
 def export_csv(session, study: Study, mark: bool = True) -> str:
-    """Every answer (practice ones flagged) as CSV, a catch trial's special side as
+    """Every answer (practice ones flagged) as CSV, with a column per panel id any rater
+    came with (``PROLIFIC_PID``, ...), a catch trial's special side as
     ``(reference)`` / ``(degraded)``, user-supplied cells neutralised against formula
     injection; ``mark`` records the export (a study is deleted only after one)."""
     rows = answer_rows(session, study, practice=True)
+    ids = [p for p in panel.PANEL_PARAMS if any(p in r["panel"] for r in rows)]
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=EXPORT_FIELDS, extrasaction="ignore")
+    writer = csv.DictWriter(buf, fieldnames=EXPORT_FIELDS + ids, extrasaction="ignore")
     writer.writeheader()
     for r in rows:
         sides = {k: EXPORT_SIDES.get(r[k], r[k]) for k in ("left", "right")}
-        writer.writerow({k: validate.csv_cell(v) for k, v in {**r, **sides}.items()})
+        writer.writerow({k: validate.csv_cell(v) for k, v in {**r, **sides, **r["panel"]}.items()})
     if mark:
         mark_exported(session, study)
     return buf.getvalue()
@@ -264,6 +297,19 @@ def study_progress(session, study: Study) -> dict:
 
 
 # ---------------------------------------------------------------- life cycle
+def set_panel(session, study: Study, completion_url: str | None = None,
+              completion_code: str | None = None, return_url: str | None = None) -> dict:
+    """Set (or, with all empty, remove) a study's recruitment-panel settings; checked first
+    (:func:`analysis.survey.panel.check_settings`), nothing changed on a bad one."""
+    settings = panel.check_settings(completion_url, completion_code, return_url)
+    config = {k: v for k, v in dict(study.config or {}).items() if k != "panel"}
+    if settings:
+        config["panel"] = settings
+    study.config = config                    # a new dict: the JSON column sees the change
+    session.commit()
+    return settings
+
+
 def set_status(session, study: Study, new: str) -> None:
     """open -> closed (no new raters; answers kept, raters who started may finish) ->
     archived (hidden from the list, takes no answers)."""

@@ -3,6 +3,7 @@ completion code). Opened by a rater link it is the only page of the app (see mai
 Without a link (from the app's navigation) it shows the open studies, their rater links and
 a preview of one trial."""
 
+import json
 import time
 
 import streamlit as st
@@ -10,6 +11,8 @@ from sqlalchemy import select
 
 from analysis.errors import RAExplorerError
 from analysis.survey.db import Trial
+from analysis.survey.display import calibration_html, parse, policy_of, record
+from analysis.survey.panel import completion_target, ids_from_params, return_target, settings_of
 from analysis.survey.store import (
     CLOSED_SENTENCE,
     finish,
@@ -20,6 +23,7 @@ from analysis.survey.store import (
     progress,
     rater_by_token,
     record_answer,
+    set_display,
     show,
     start_rater,
     status,
@@ -41,6 +45,7 @@ from app.components.survey_trial import LABELS, trial_screen
 SECONDS_PER_SCREEN = 5      # the consent text's length estimate
 STUDY_COOKIE = "study:"    # the rater cookie before consent: "study:NAME"
 UNKNOWN = "There is no survey at this address; please check the link you were given."
+REDIRECT_MS = 2000          # the end screen shows the code this long before it redirects
 Session = sessions()
 st.title("Survey")
 
@@ -69,10 +74,37 @@ def researcher_view():
             trial_screen(ws, study.kind, first)
 
 
+def send_to(url: str, label: str, delay_ms: int = REDIRECT_MS) -> None:
+    """A button to ``url`` and, after ``delay_ms``, the browser sent there (as a panel expects)."""
+    st.link_button(label, url, type="primary")
+    target = json.dumps(url).replace("<", "\\u003c")
+    st.html(f"<script>setTimeout(() => window.location.assign({target}), {int(delay_ms)});"
+            "</script>", unsafe_allow_javascript=True)
+
+
+def decline(study, ids: dict) -> None:
+    """A rater who declined: nothing is stored; back to the panel when the study names a
+    return address."""
+    st.info("You chose not to take part; nothing about you was stored. Thank you.")
+    url = return_target(settings_of(study.config), ids)
+    if url:
+        send_to(url, "Return to the panel")
+    else:
+        st.write("You may close this page.")
+    st.stop()
+
+
 def consent(s, study):
     if status(study) != "open":
         st.info(CLOSED_SENTENCE)
         st.stop()
+    try:
+        ids = ids_from_params(st.query_params)
+    except RAExplorerError as exc:
+        st.error(str(exc))
+        st.stop()
+    if st.session_state.get("survey_declined"):
+        decline(study, ids)
     st.subheader("Before you start")
     n_practice, n_trials = practice_count(s, study), trial_count(s, study)
     length = plural(n_trials, "screen")
@@ -84,11 +116,18 @@ def consent(s, study):
              f"{SECONDS_PER_SCREEN} s a screen. Your answers and response times are stored "
              "under a pseudonymous code; the address of this page lets you continue later. "
              "No other data is collected; you can stop at any time.")
+    if ids:
+        st.write("Your panel id (" + ", ".join(ids) + ") is stored with your answers, so that "
+                 "the panel can confirm your participation; no other rater sees it.")
     code = st.text_input("Participant code (optional; leave empty for a random one)",
                          value=st.query_params.get("rater", ""), key="survey_code")
-    if st.button("I agree, start", key="survey_consent", type="primary"):
+    agree, no = st.columns([1, 1])
+    if no.button("I do not agree", key="survey_decline"):
+        st.session_state["survey_declined"] = True
+        decline(study, ids)
+    if agree.button("I agree, start", key="survey_consent", type="primary"):
         try:
-            rater = start_rater(s, study, code or None)
+            rater = start_rater(s, study, code or None, panel_ids=ids)
         except RAExplorerError as exc:
             st.error(str(exc))
             st.stop()
@@ -130,6 +169,42 @@ def rater_study(s, rater):
     return s.get(Study, rater.study_id)
 
 
+def display_check(s, study, rater) -> None:
+    """Before the first trial: measure the display (the page reloads with the measurements in
+    its link), store them, and refuse the rater when the study says so."""
+    policy = policy_of(study.config)
+    if policy == "ignore" and rater.display is None:
+        return
+    params = st.query_params
+    if rater.display is None:
+        raw = params.get("display")
+        if not raw:
+            st.subheader("Checking your display …")
+            st.caption("One moment: this page measures how your screen shows the images.")
+            st.html(calibration_html(), unsafe_allow_javascript=True)
+            st.stop()
+        try:
+            set_display(s, rater, record(parse(raw), policy))
+        except RAExplorerError as exc:
+            st.error(str(exc))
+            st.stop()
+    if "display" in params:
+        del params["display"]
+    if rater.display.get("outcome") == "refused":
+        st.warning("Your screen or browser enlarges the images by a fraction (display scaling or "
+                   "zoom other than 100 %, 200 %, ...), so they would not look as designed; "
+                   "this study cannot be done on it. Set the zoom to 100 % (Ctrl+0) or use "
+                   "another screen and open the link again. Thank you.")
+        if st.button("I changed the zoom or screen: check again", key="survey_recheck"):
+            rater.display = None
+            s.commit()
+            st.rerun()
+        url = return_target(settings_of(study.config), rater.panel_ids)
+        if url:
+            send_to(url, "Return to the panel", delay_ms=6000)
+        st.stop()
+
+
 RATER_CSS = """<style>
 [data-testid="stHeader"] { display: none; }
 [data-testid="stMainBlockContainer"] { padding-top: 1.5rem; padding-bottom: 1rem; }
@@ -169,15 +244,21 @@ def rater_flow():
         if status(study) == "archived":
             st.info(CLOSED_SENTENCE)
             st.stop()
+        display_check(s, study, rater)
         if msg := st.session_state.pop("survey_message", None):
             st.warning(msg)
         trial = next_trial(s, rater)
         if trial is None:
             code = finish(s, rater)
+            settings = settings_of(study.config)
             st.success("All done — thank you!")
             st.write("Your completion code:")
             # a heading, not st.code: the code block's highlighter loads lazily (seconds)
-            st.subheader(code, anchor=False)
+            st.subheader(settings.get("completion_code") or code, anchor=False)
+            if url := completion_target(settings, rater.panel_ids):
+                st.write("You are sent back to the panel to record your completion; if "
+                         "nothing happens, use the button.")
+                send_to(url, "Finish on the panel")
             st.stop()
         if feedback := st.session_state.pop("survey_feedback", None):
             (st.success if feedback[0] else st.warning)(f"Practice: {feedback[1]}")

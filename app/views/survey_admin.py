@@ -10,8 +10,12 @@ import streamlit as st
 
 from analysis.errors import RAExplorerError
 from analysis.explore.workspace import available_tasks, classifier_names
+from analysis.survey.balance import DEFAULT_ABANDON_MIN, MAX_BLOCKS, counts, design_of
 from analysis.survey.content import IMAGE_CHOICES, design_from_zoo, study_from_zoo
 from analysis.survey.design import KINDS, split_total
+from analysis.survey.display import POLICIES, RULE
+from analysis.survey.panel import PROLIFIC_COMPLETE, settings_of
+from analysis.survey.planning import expected_bt_ci_width, plan
 from analysis.survey.store import (
     delete_study,
     export_csv,
@@ -19,6 +23,7 @@ from analysis.survey.store import (
     last_answer_time,
     list_studies,
     mark_exported,
+    set_panel,
     set_status,
     status,
     study_progress,
@@ -80,6 +85,51 @@ def live_progress(study_id: int):
     cols[3].metric("Catch pass rate", "-" if rate is None else f"{rate:.0%}")
 
 
+def balance_table(s, study) -> None:
+    """The study's counterbalancing design and the realised sessions per condition."""
+    design = design_of(study.config)
+    conds = design["conditions"]
+    if len(conds) <= 1:
+        return
+    minutes = design["abandon_after_min"]
+    st.caption(f"Counterbalancing: {plural(len(conds), 'condition')} (trial-order blocks by a "
+               "balanced latin square" + (", each also with left and right swapped"
+                                          if any(c["flipped"] for c in conds) else "")
+               + "). A new rater gets the condition with the fewest finished or active "
+               "sessions; " + (f"one idle for {minutes:g} min is abandoned and its condition "
+                               "handed out again." if minutes > 0
+                               else "every started session counts."))
+    st.dataframe(pd.DataFrame(counts(s, study)), hide_index=True, key="study_conditions")
+
+
+def panel_form(s, study) -> None:
+    """A study's recruitment-panel settings (Prolific or another panel): completion URL and
+    code, return URL (see docs/survey.md)."""
+    current = settings_of(study.config)
+    with st.expander("Recruitment panel (Prolific, MTurk, ...)", expanded=bool(current)):
+        st.caption("Give the panel the rater link above; it adds its ids (PROLIFIC_PID, "
+                   "STUDY_ID, SESSION_ID, ...), which are stored with each rater and exported. "
+                   "A finished rater is sent to the completion URL (with cc=CODE when a code "
+                   "is given), one who declines consent or fails the display check to the "
+                   "return URL. Leave all empty for no panel.")
+        key = f"panel_{study.id}"
+        with st.form(key + "_form", border=False):
+            url = st.text_input("Completion URL", current.get("completion_url", ""),
+                                placeholder=PROLIFIC_COMPLETE, key=key + "_url")
+            code = st.text_input("Completion code", current.get("completion_code", ""),
+                                 key=key + "_code")
+            back = st.text_input("Return URL (declined consent, failed display check)",
+                                 current.get("return_url", ""), key=key + "_return")
+            saved = st.form_submit_button("Save panel settings")
+    if saved:
+        try:
+            set_panel(s, study, url, code, back)
+        except RAExplorerError as exc:
+            st.error(str(exc))
+        else:
+            st.success("Panel settings saved.")
+
+
 st.subheader("Studies")
 names = study_table()
 
@@ -110,6 +160,8 @@ if names:
                 "Export answers (CSV)", export_csv(s, study, mark=False),
                 file_name=safe_filename(study.name), mime="text/csv", key="study_export",
                 on_click=lambda: _mark(study_id))
+            balance_table(s, study)
+            panel_form(s, study)
             last, exported = last_answer_time(s, study), study.exported
             with st.expander("Delete this study"):
                 if last is not None and exported is None:
@@ -155,13 +207,46 @@ n_total = c2.number_input("Trials per rater (catch trials included)", 1, 500, 30
 catch_rate = c1.slider("Catch-trial rate", 0.0, 0.5, 0.1, 0.05, key="new_catch")
 n_practice = c2.number_input("Practice trials (with feedback, not counted)", 0, 20, 2,
                              key="new_practice")
+blocks = c1.number_input("Trial-order blocks (balanced latin square; 1: one order)", 1,
+                         MAX_BLOCKS, 1, key="new_blocks")
+abandon = c2.number_input("A session idle this many minutes is abandoned and its condition "
+                          "reassigned (0: never)", 0.0, 1440.0, DEFAULT_ABANDON_MIN, step=5.0,
+                          key="new_abandon")
+sides = st.checkbox("Counterbalance left and right (every order also with the sides swapped)",
+                    key="new_sides")
+check = c1.selectbox("Display check before the first trial (browser resampling the images)",
+                     POLICIES, key="new_display", help=RULE)
 n_regular, n_catch = split_total(int(n_total), float(catch_rate))
+
+
+@st.cache_data(show_spinner="Simulating Bradley-Terry fits …")
+def bt_width(prefer: float, n_methods: int, judgments: int) -> float:
+    return expected_bt_ci_width(prefer, n_methods, judgments, n_sim=100)
+
+
+with st.expander("Plan the sample (2AFC): judgments and raters for a preference"):
+    p1, p2, p3 = st.columns(3)
+    prefer = p1.slider("Preference to detect", 0.55, 0.9, 0.6, 0.01, key="plan_p",
+                       help="0.60: 60 of 100 judgments go to the better method of a pair")
+    power = p2.slider("Power", 0.5, 0.99, 0.8, 0.01, key="plan_power")
+    alpha = p3.select_slider("Alpha (two-sided)", [0.001, 0.005, 0.01, 0.05, 0.1], 0.05,
+                             key="plan_alpha")
+    need = plan(prefer, power, alpha, max(2, len(methods)), int(n_total), float(catch_rate))
+    width = bt_width(prefer, max(2, len(methods)), need["judgments"])
+    st.write(f"The exact binomial test needs **{need['judgments_per_pair']:,} judgments per "
+             f"pair** (ties not counted) to detect {prefer:.0%}/{1 - prefer:.0%} with power "
+             f"{need['power']:.0%} at alpha {alpha:g}: {need['judgments']:,} over "
+             f"{plural(need['pairs'], 'pair')}, **{plural(need['raters'], 'rater')}** at "
+             f"{need['regular_trials_per_rater']} compared trials each. With that many, the "
+             f"Bradley-Terry scores' 95 % intervals are about {width:.2f} wide (log-strength; "
+             "by simulation, neighbours in a row differing by this preference).")
 st.caption(f"Each rater answers {plural(int(n_total), 'trial')}: {n_regular:,} comparing "
            f"methods and {n_catch:,} catch (known answer), shuffled; "
            f"{plural(int(n_practice), 'practice trial')} first.")
 options = dict(n_images=int(n_images), n_trials=n_regular, n_catch=n_catch,
                catch_rate=float(catch_rate), classifier=classifier, images=images,
-               n_practice=int(n_practice))
+               n_practice=int(n_practice), blocks=int(blocks), sides=bool(sides),
+               abandon_after_min=float(abandon), display_check=check)
 
 
 def with_progress(label):
@@ -182,12 +267,14 @@ if b1.button("Preview one trial", key="new_preview"):
         st.error(str(exc))
     else:
         bar.empty()
+        trials = [t for t in trials if not t.get("condition")]     # one condition's copy
         regular = [t for t in trials if not t["is_catch"]] or trials
         st.caption(f"{plural(len(trials), 'trial')} per rater "
                    f"({sum(t['is_catch'] for t in trials)} catch) and "
                    f"{plural(len(practice), 'practice trial')}; the first trial as raters "
                    "see it:")
-        trial_screen(ws, kind, SimpleNamespace(id=0, **regular[0]))
+        trial_screen(ws, kind, SimpleNamespace(id=0, **{k: v for k, v in regular[0].items()
+                                                        if k != "condition"}))
 if b2.button("Create study", key="new_create", type="primary"):
     t0 = time.perf_counter()
     bar, report = with_progress("Creating")

@@ -9,6 +9,8 @@ from sqlalchemy import select
 from analysis.metrics.registry import METRICS
 from analysis.survey.content import metric_distances
 from analysis.survey.db import Trial
+from analysis.survey.display import RULE, keep_rows
+from analysis.survey.planning import achieved_power
 from analysis.survey.stats import kept_rows, metric_agreement, study_summary
 from analysis.survey.store import answer_rows, export_csv, get_study, list_studies, mark_exported
 from analysis.survey.validate import safe_filename
@@ -55,6 +57,16 @@ with Session() as s:
                           key="results_threshold")
     fast = c2.number_input("… or whose median response time (ms) is below (0: off)", 0, 5000,
                            400, step=50, key="results_fast")
+    flagged = sorted({r["rater"] for r in rows if r["display_outcome"] == "flagged"})
+    if st.checkbox("Leave out sessions flagged by the display check", value=True,
+                   key="results_display"):
+        rows = keep_rows(rows)
+        plain(f"Display rule: {RULE}; left out: {', '.join(flagged) or 'none'}.")
+    elif flagged:
+        plain(f"Display check: {len(flagged)} flagged session(s) kept ({RULE}).")
+    if not rows:
+        st.info("No answers are left once the flagged sessions are out.")
+        st.stop()
     summary = study_summary(rows, study.kind, min_catch_pass=threshold,
                             min_median_rt_ms=float(fast) or None)
     alpha = summary["agreement_alpha"]
@@ -91,9 +103,30 @@ with Session() as s:
         table([{**{k: p[k] for k in ("a", "b", "wins_a", "wins_b", "ties")},
                 "rate_a": num(p["rate_a"]), "95 % CI": ci(p["ci95"])}
                for p in summary["preferences"]], "results_pairs")
+        prefer = st.slider("Achieved power to detect a preference of", 0.55, 0.9, 0.6, 0.01,
+                           key="results_power_p")
+        table([{"a": r["a"], "b": r["b"], "judgments": r["judgments"], "power": num(r["power"]),
+                "needed for 80 %": r["needed"]}
+               for r in achieved_power(summary["preferences"], prefer)], "results_power")
+        st.caption("Power of the exact two-sided binomial test (alpha 0.05) with each pair's "
+                   "judgments, ties left out.")
         st.subheader("Bradley-Terry scores (bootstrap 95 % CI)")
         table([{"method": m, "score": num(v["score"]), "95 % CI": ci(v["ci95"])}
                for m, v in summary["bradley_terry"].items()], "results_bt")
+        scale = summary["thurstone"]
+        st.subheader("Thurstone case V scores (JOD; 1 JOD = 75 % preference; bootstrap 95 % CI)")
+        table([{"method": m, "JOD": num(v["jod"]), "95 % CI": ci(v["ci95"])}
+               for m, v in scale["scores"].items()], "results_jod")
+        st.subheader("Pairwise significance (bootstrap test of the JOD difference, Holm)")
+        table([{"a": p["a"], "b": p["b"], "difference (JOD)": num(p["diff_jod"]),
+                "p": num(p["p"], 4), "p (Holm)": num(p["p_holm"], 4),
+                "significant at 0.05": p["significant"]} for p in scale["pairs"]],
+              "results_pairwise")
+        st.subheader("Rater outlier scores")
+        st.caption("Each rater's mean log-likelihood per judgment under the scale fitted "
+                   "without them; an outlier lies below Q1 - 1.5 IQR of all raters (4 or more).")
+        table([{"rater": r, **{k: num(v) if k == "loglik" else v for k, v in d.items()}}
+               for r, d in scale["raters"].items()], "results_outliers")
         metrics = st.multiselect("Metric-human agreement (BAPPS 2AFC score) for",
                                  ["psnr", "ssim", "uqi", "gmsd"], default=["psnr", "ssim"],
                                  key="results_metrics")

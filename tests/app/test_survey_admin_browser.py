@@ -81,7 +81,8 @@ def test_empty_results_name_the_exclusion(app, browser):
     page.get_by_text("The only rater is excluded by the rule (quick: too fast)").wait_for(
         timeout=60000)
     settled(page)
-    # preferences, Bradley-Terry, metric-human agreement
-    assert page.get_by_text("Empty: the only rater is excluded (too fast).").count() == 3
+    # preferences, achieved power, Bradley-Terry, Thurstone scores, pairwise tests, rater
+    # outlier scores, metric-human agreement
+    assert page.get_by_text("Empty: the only rater is excluded (too fast).").count() == 7
     page.screenshot(path=str(ARTIFACTS / "survey_admin_results_excluded.png"), full_page=True)
     page.close()

@@ -199,3 +199,79 @@ def test_management_page_creates_closes_exports_and_deletes(survey_env):
     at.button(key="study_delete").click().run()
     with survey_env() as s:                                  # no answers yet: no export needed
         assert get_study(s, "pilot") is None
+
+
+def test_a_counterbalanced_study_is_made_on_the_form_and_its_conditions_are_listed(survey_env):
+    from analysis.survey.store import get_study, start_rater
+
+    at = page("views/survey_admin.py")
+    at.text_input(key="admin_token_studies").input("s3cret-ö✓").run()
+    at.text_input(key="new_name").input("balanced").run()
+    at.number_input(key="new_blocks").set_value(2).run()
+    at.checkbox(key="new_sides").check().run()
+    at.number_input(key="new_abandon").set_value(10.0).run()
+    at.button(key="new_create").click().run()
+    assert not at.exception and any("Study created" in s.value for s in at.success)
+    with survey_env() as s:
+        study = get_study(s, "balanced")
+        assert [start_rater(s, study).condition for _ in range(5)] == [0, 1, 2, 3, 0]
+    at.run()
+    table = at.dataframe[1].value                            # below the studies table
+    assert table["blocks"].tolist() == ["1 2", "2 1", "1 2", "2 1"]
+    assert table["flipped"].tolist() == [False, False, True, True]
+    assert table["active"].tolist() == [2, 1, 1, 1]
+    assert any("4 conditions" in c.value and "idle for 10 min" in c.value for c in at.caption)
+
+
+def test_results_leave_out_display_flagged_sessions_with_the_rule_printed(survey_env):
+    import json
+
+    from analysis.survey.display import parse, record
+    from analysis.survey.store import get_study, next_trial, record_answer, set_display, show
+    from analysis.survey.store import start_rater
+
+    base = {"dpr": 1, "visual_scale": 1, "outer_inner": 1, "viewport_w": 900, "viewport_h": 700,
+            "rendered_w": 32}
+    with survey_env() as s:
+        st = get_study(s, "pilot")
+        for code, dpr in (("sharp", 1), ("scaled", 1.25)):
+            r = start_rater(s, st, code)
+            set_display(s, r, record(parse(json.dumps({**base, "dpr": dpr})), "flag"))
+            while (t := next_trial(s, r)) is not None:
+                record_answer(s, r, t, t.expected or "A", "2afc", token=show(s, r, t),
+                              rt_ms=900.0)
+    at = page("views/survey_results.py")
+    at.text_input(key="admin_token").input("s3cret-ö✓").run()
+    assert not at.exception
+    assert any(t.value.startswith("Display rule: a session is flagged when one image pixel")
+               and t.value.endswith("left out: scaled.") for t in at.text)
+    assert at.dataframe[0].value["rater"].tolist() == ["sharp"]
+    at.checkbox(key="results_display").uncheck().run()
+    assert sorted(at.dataframe[0].value["rater"]) == ["scaled", "sharp"]
+    assert any("1 flagged session(s) kept" in t.value for t in at.text)
+
+
+def test_the_form_plans_the_sample_and_results_show_achieved_power(survey_env):
+    from analysis.survey.planning import judgments_needed
+    from analysis.survey.store import get_study, next_trial, record_answer, show, start_rater
+
+    at = page("views/survey_admin.py")
+    at.text_input(key="admin_token_studies").input("s3cret-ö✓").run()
+    at.slider(key="plan_p").set_value(0.7).run()
+    assert not at.exception
+    n = judgments_needed(0.7, 0.8, 0.05)
+    assert any(f"needs **{n:,} judgments per pair**" in m.value for m in at.markdown)
+    with survey_env() as s:
+        r = start_rater(s, get_study(s, "pilot"), "x")
+        while (t := next_trial(s, r)) is not None:
+            record_answer(s, r, t, t.expected or "A", "2afc", token=show(s, r, t), rt_ms=900.0)
+    at = page("views/survey_results.py")
+    at.text_input(key="admin_token").input("s3cret-ö✓").run()
+    assert not at.exception
+    power = next(d.value for d in at.dataframe if "needed for 80 %" in d.value.columns)
+    jod = next(d.value for d in at.dataframe if "JOD" in d.value.columns)
+    assert sorted(jod["method"]) == ["sr-plain", "sr-ra"]
+    pairwise = next(d.value for d in at.dataframe if "p (Holm)" in d.value.columns)
+    assert len(pairwise) == 1
+    assert power["judgments"].tolist() == [6] and power["needed for 80 %"].tolist() == [
+        judgments_needed(0.6)]
