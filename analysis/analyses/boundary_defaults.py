@@ -22,3 +22,11 @@ EXTENT_MULTIPLE = 4.0    # the app's map half-width as a multiple of ||x_RA - x|
 MAP_RESOLUTION = 128     # the app's grid points per axis
 FIGURE_EXTENT_L2 = 2.0   # `figure boundary-maps`: half-width, absolute [0,1]-pixel L2 (--extent-l2)
 FIGURE_RESOLUTION = 48   # `figure boundary-maps`: grid points per axis (results/figures/ use it)
+
+# --- which boundary distance (bd --method, the API, the Boundaries page) ----------------------
+# "search" (the sampled scan + bisection) by default: the exact region walk crosses one linear
+# region per forward pass, and a zoo classifier has tens of thousands of them per unit of L2
+# along a ray (resnet20 on Fashion-MNIST: a kink about every 4e-5), so it costs ~10^3 times the
+# search per pair; "exact" is the referee and the choice for a few images.
+METHOD = "search"
+METHODS = ("search", "exact")
