@@ -274,12 +274,13 @@ class ExactCertificate:
     regions: torch.Tensor         # linear regions entered before the crossing (1 = none crossed)
     residual: torch.Tensor        # max |walked affine logits - forward logits| at region ends
     unfinished: torch.Tensor      # bool: more than max_regions regions, given up
+    reached: torch.Tensor         # how far the walk went: no class change on [0, reached)
 
     def row(self, i: int) -> dict:
         return {"t": float(self.t[i]), "start_class": int(self.start_class[i]),
                 "end_class": int(self.end_class[i]), "gap_slope": float(self.gap_slope[i]),
                 "regions": int(self.regions[i]), "residual": float(self.residual[i]),
-                "unfinished": bool(self.unfinished[i])}
+                "unfinished": bool(self.unfinished[i]), "reached": float(self.reached[i])}
 
 
 def walk_model(model: nn.Module, dtype: torch.dtype = torch.float64) -> nn.Module:
@@ -334,16 +335,18 @@ def exact_boundary_distance(model: nn.Module, x: torch.Tensor, d: torch.Tensor,
     regions = torch.zeros(n, dtype=torch.long)
     residual = torch.zeros(n, dtype=dtype)
     unfinished = torch.zeros(n, dtype=torch.bool)
+    reached = torch.zeros(n, dtype=dtype)
     evaluations = 0
     for first in range(0, n, batch_size):
         sl = slice(first, first + batch_size)
         res = _walk_batch(model, walker, x[sl], d[sl], max_dist, clip, dtype, max_regions)
         for out, key in ((t_out, "t"), (start, "start"), (end, "end"), (slope_out, "slope"),
-                         (regions, "regions"), (residual, "residual"), (unfinished, "unfinished")):
+                         (regions, "regions"), (residual, "residual"), (unfinished, "unfinished"),
+                         (reached, "reached")):
             out[sl] = res[key].cpu()
         evaluations += res["evaluations"]
     censored = torch.isnan(t_out)
-    cert = ExactCertificate(t_out, start, end, slope_out, regions, residual, unfinished)
+    cert = ExactCertificate(t_out, start, end, slope_out, regions, residual, unfinished, reached)
     dist = t_out.to(x.dtype)
     dims = x[0].numel()
     return BoundaryResult(dist=dist, rms=dist / math.sqrt(dims), censored=censored,
@@ -362,7 +365,8 @@ def _walk_batch(model, walker, x, d, max_dist, clip, dtype, max_regions) -> dict
            "slope": torch.full((n,), math.nan, dtype=dtype, device=dev),
            "regions": torch.zeros(n, dtype=torch.long, device=dev),
            "residual": torch.zeros(n, dtype=dtype, device=dev),
-           "unfinished": torch.zeros(n, dtype=torch.bool, device=dev)}
+           "unfinished": torch.zeros(n, dtype=torch.bool, device=dev),
+           "reached": torch.zeros(n, dtype=dtype, device=dev)}
     active = torch.arange(n, device=dev)
     start = None
     prev = None          # (logits, slopes, t) of the previous region, for the active pairs
@@ -399,10 +403,13 @@ def _walk_batch(model, walker, x, d, max_dist, clip, dtype, max_regions) -> dict
             res["residual"][rows] = torch.maximum(res["residual"][rows],
                                                   (walked - plain).abs().amax(1))
             evaluations += len(rows)
+        res["reached"][rows] = res["t"][rows]
+        res["reached"][active[beyond]] = max_dist
         going = ~crossed & ~beyond
         too_many = going & (res["regions"][active] >= max_regions)
         res["unfinished"][active[too_many]] = True
         going &= ~too_many
+        res["reached"][active[too_many]] = t_here[too_many] + kink[too_many]
         t[active[going]] = t_here[going] + kink[going]
         prev = (value[going], slope[going], t_here[going])
         active = active[going]
@@ -412,7 +419,8 @@ def _walk_batch(model, walker, x, d, max_dist, clip, dtype, max_regions) -> dict
 
 
 def measure_boundaries(model: nn.Module, x: torch.Tensor, d: torch.Tensor, method: str = "search",
-                       max_dist: float = MAX_DIST, clip: bool = False, **search) -> BoundaryResult:
+                       max_dist: float = MAX_DIST, clip: bool = False,
+                       max_regions: int = MAX_REGIONS, **search) -> BoundaryResult:
     """BD by ``method``: "search" (:func:`analysis.analyses.boundary_search.boundary_distance`
     with ``search``'s settings) or "exact" (:func:`exact_boundary_distance`); a classifier the
     walk cannot follow is measured by the search, and ``extra`` says so: ``method`` is the one
@@ -421,7 +429,8 @@ def measure_boundaries(model: nn.Module, x: torch.Tensor, d: torch.Tensor, metho
         raise RAExplorerError(f"Unknown boundary method {method!r}; use search or exact.")
     reason = unsupported_layer(model) if method == "exact" else None
     if method == "exact" and reason is None:
-        return exact_boundary_distance(model, x, d, max_dist=max_dist, clip=clip)
+        return exact_boundary_distance(model, x, d, max_dist=max_dist, clip=clip,
+                                       max_regions=max_regions)
     res = boundary_distance(model, x, d, max_dist=max_dist, clip=clip, **search)
     res.extra["method"] = "search"
     if reason:

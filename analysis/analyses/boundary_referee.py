@@ -19,16 +19,18 @@ from pathlib import Path
 import numpy as np
 
 from .boundary_defaults import TOL
+from .boundary_exact import MAX_REGIONS
 from .boundary_table import DIRECTIONS, collect_records
 
 
 def referee_report(task: str, source: str, target: str, limit=None, tol: float = TOL,
-                   **options) -> dict:
+                   max_regions: int = MAX_REGIONS, **options) -> dict:
     """Search and exact walk on the images the pair selects (Rs(x) = Rt(x) != label), compared.
 
     ``limit``: the first test images (None: the whole split, the shipped table's selection);
     ``options``: :func:`analysis.analyses.boundary_table.collect_records`'s (the search's
-    schedule among them). Returns a JSON-ready dict (see :func:`format_referee_report`).
+    schedule among them); ``max_regions``: the walk's limit per pair (an unfinished pair still
+    bounds BD from below by how far it went). Returns a JSON-ready dict (see :func:`format_referee_report`).
     """
     pair = (source, target)
     clock = time.perf_counter()
@@ -37,7 +39,8 @@ def referee_report(task: str, source: str, target: str, limit=None, tol: float =
     search_s = time.perf_counter() - clock
     clock = time.perf_counter()
     exact, exact_settings = collect_records(task, [source, target], pair=pair, limit=limit,
-                                            tol=tol, method="exact", **options)
+                                            tol=tol, method="exact", max_regions=max_regions,
+                                            **options)
     exact_s = time.perf_counter() - clock
     by_index = {r["index"]: r for r in exact}
     rows = []
@@ -49,7 +52,8 @@ def referee_report(task: str, source: str, target: str, limit=None, tol: float =
                 rows.append({"index": r["index"], "classifier": c, "direction": dname,
                              "search": r["bd"][c][dname], "exact": e["bd"][c][dname],
                              "regions": cert.get("regions"), "residual": cert.get("residual"),
-                             "unfinished": cert.get("unfinished", False)})
+                             "unfinished": cert.get("unfinished", False),
+                             "reached": cert.get("reached")})
     groups = {}
     for c in (source, target):
         for dname in DIRECTIONS:
@@ -78,6 +82,11 @@ def compare(rows: list[dict], tol: float) -> dict:
            "max_residual": max(residuals) if residuals else math.nan,
            "regions_median": float(np.median(regions)) if regions else math.nan,
            "regions_max": int(max(regions)) if regions else 0}
+    # an unfinished walk bounds BD from below: no change on [0, reached); the search's result
+    # is then at most search - reached too late
+    open_rows = [r for r in rows if r["unfinished"] and not math.isnan(r["search"])]
+    out["unfinished_search_beyond_reached"] = sum(r["search"] > r["reached"] + tol
+                                                  for r in open_rows)
     if later.size:
         rel = np.array([(s - e) / e for s, e in both if s - e > tol and e > 0])
         out.update({"later_excess_median": float(np.median(later)),
@@ -94,13 +103,14 @@ def format_referee_report(report: dict) -> str:
              f"{report['search_seconds']:.1f} s, exact walk {report['exact_seconds']:.1f} s.",
              "", "| classifier / direction | pairs | later crossings | largest excess (L2) | "
              "largest relative excess | earlier (> tol) | censored search / exact | "
-             "unfinished | max residual | regions median / max |",
+             "unfinished (search beyond the walk's reach) | max residual | regions median / max |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, g in [*report["groups"].items(), ("all", report["all"])]:
         lines.append(f"| {name} | {g['pairs']} | {g['later']} | "
                      f"{g.get('later_excess_max', 0.0):.4g} | "
                      f"{g.get('later_relative_max', 0.0):.3g} | {g['earlier']} | "
-                     f"{g['search_censored']} / {g['exact_censored']} | {g['unfinished']} | "
+                     f"{g['search_censored']} / {g['exact_censored']} | {g['unfinished']} "
+                     f"({g['unfinished_search_beyond_reached']}) | "
                      f"{g['max_residual']:.2e} | {g['regions_median']:g} / {g['regions_max']} |")
     return "\n".join(lines)
 

@@ -42,7 +42,7 @@ from .boundary_defaults import (
     SCHEDULE,
     TOL,
 )
-from .boundary_exact import measure_boundaries
+from .boundary_exact import MAX_REGIONS, measure_boundaries
 from .boundary_search import (
     describe_schedule,
     random_directions,
@@ -85,13 +85,15 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
                     steps: int = SCAN_STEPS, clip: bool = False, seed: int = 0,
                     schedule: str = SCHEDULE, first_step: float = FIRST_STEP,
                     growth: float = GROWTH, method: str = METHOD,
+                    max_regions: int = MAX_REGIONS,
                     device: str | None = None, batch_size: int = 250,
                     progress: bool = True) -> tuple[list[dict], dict]:
     """Per-image predictions and BDs of ``classifiers`` along both directions.
 
     ``method``: "search" (the sampled scan) or "exact" (the region walk,
     :mod:`analysis.analyses.boundary_exact`; a classifier it cannot follow is searched, and
-    ``settings["methods"]`` says which method measured each classifier, with the reason).
+    ``settings["methods"]`` says which method measured each classifier, with the reason;
+    ``max_regions``: the walk's limit per pair).
     With "exact", each record's ``certificate`` holds, per classifier and direction, the
     regions crossed and the largest residual.
 
@@ -143,7 +145,8 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
         bds, certs = {}, {}
         for c in classifiers:
             for dname, d in directions.items():
-                res = measure_boundaries(models[c], x[sel.to(dev)], d, method, **search)
+                res = measure_boundaries(models[c], x[sel.to(dev)], d, method,
+                                         max_regions=max_regions, **search)
                 bds[(c, dname)] = res.dist
                 used[c] = res.extra.get("fallback", res.extra["method"])
                 if "certificate" in res.extra:

@@ -58,7 +58,8 @@ def cmd_bd_referee(args) -> int:
 
     report = referee_report(args.task, args.source, args.target, limit=args.sample,
                             folder=args.checkpoints, dataset=default_dataset(args.dataset),
-                            max_dist=args.max_dist, device=args.device,
+                            max_dist=args.max_dist, max_regions=args.max_regions,
+                            device=args.device,
                             progress=not args.no_progress)
     if not args.no_save:
         paths = save_referee_report(report, args.out or run_folder("bd-referee"))
@@ -134,6 +135,9 @@ def register(sub) -> None:
     p.add_argument("--target", default="densenet-bc", help="target classifier Rt")
     p.add_argument("--max-dist", type=positive_float, default=bd.MAX_DIST,
                    help="range of both methods, [0,1]-pixel L2")
+    p.add_argument("--max-regions", type=positive_int, default=100_000,
+                   help="linear regions per pair before the walk gives up (the pair is then "
+                        "unfinished; how far it went still bounds BD from below)")
     p.set_defaults(func=cmd_bd_referee)
 
     p = sub.add_parser("tsne", parents=[*analysis_groups(), SEED()],
