@@ -269,17 +269,16 @@ def estimate_text(stats: dict, key: str) -> str:
 
 def method_text(report: dict) -> str:
     """One sentence saying how the BDs were measured (per classifier where methods differ)."""
-    search = (f"sampled search: {describe_schedule(report)}, then bisection to "
-              f"{report['tol']}")
+    search = f"{describe_schedule(report)}, then bisection to {report['tol']}"
     exact = f"exact region walk to {report['max_dist']} (first crossing, float64)"
     used = report.get("methods") or {}
     if report.get("method", "search") == "search" or not used:
-        return f"Method: {search}."
-    parts = [f"{c}: {exact if how == 'exact' else search + ' (' + how + ')'}"
-             for c, how in used.items()]
+        return f"Search: {search}."
     if all(how == "exact" for how in used.values()):
         return f"Method: {exact}."
-    return "Methods: " + "; ".join(parts) + "."
+    return "Methods: " + "; ".join(
+        f"{c}: {exact if how == 'exact' else 'sampled search, ' + search + ' (' + how + ')'}"
+        for c, how in used.items()) + "."
 
 
 def format_boundary_report(report: dict) -> str:
