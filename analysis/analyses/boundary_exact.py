@@ -68,7 +68,7 @@ _KINKED = (nn.ReLU, nn.ReLU6, nn.Hardtanh, nn.MaxPool2d, nn.AdaptiveMaxPool2d)
 _NONLINEAR = (nn.GELU, nn.SiLU, nn.PReLU, nn.LeakyReLU, nn.ELU, nn.SELU, nn.CELU, nn.Sigmoid,
               nn.Tanh, nn.Softmax, nn.LogSoftmax, nn.Softplus, nn.Mish, nn.Hardswish,
               nn.Hardsigmoid, nn.MultiheadAttention, nn.LayerNorm, nn.GroupNorm,
-              nn.InstanceNorm2d, nn.LocalResponseNorm, nn.Upsample)
+              nn.InstanceNorm2d, nn.LocalResponseNorm)
 
 
 def unsupported_layer(model: nn.Module) -> str | None:
@@ -100,7 +100,7 @@ _AFFINE_OPS = {
     "view", "reshape", "permute", "transpose", "contiguous", "__getitem__", "squeeze",
     "unsqueeze", "pad", "dropout", "dropout2d", "clone", "to", "float", "double", "chunk",
     "split", "narrow", "expand", "expand_as", "pixel_shuffle", "pixel_unshuffle", "view_as",
-    "reshape_as", "unflatten", "identity", "matmul", "__matmul__", "mm",
+    "reshape_as", "unflatten", "identity", "matmul", "__matmul__", "mm", "interpolate",
 }
 
 
