@@ -88,6 +88,11 @@ def test_bd_of_a_linear_classifier_is_its_distance_to_the_hyperplane():
     assert res.max_dist == 50.0 and len(res.to_frame()) == 4
     text = repr(res)
     assert text.startswith("BoundaryDistances: 4 images, along the given direction")
+    walked = ra.boundary_distance(net, x, d, max_dist=50.0, method="exact")
+    for i in range(4):
+        if 0 < exact[i] <= 50:
+            assert float(walked.l2[i]) == pytest.approx(float(exact[i]), abs=1e-5)
+    assert walked.settings["method"] == "exact" and "walked exactly" in repr(walked)
 
 
 def test_bd_towards_an_image_and_along_the_default_random_direction():

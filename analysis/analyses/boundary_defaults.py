@@ -36,6 +36,13 @@ FIGURE_EXTENT_L2 = 2.0   # a map's half-width, absolute [0,1]-pixel L2, where no
 #                          boundary-maps` uses EXTENT_MULTIPLE unless --extent-l2 is given
 FIGURE_RESOLUTION = 48   # `figure boundary-maps`: grid points per axis (results/figures/ use it)
 
+# --- which boundary distance (bd --method, the API, the Boundaries page) ----------------------
+# "search" (the sampled scan + bisection) by default: the exact region walk crosses one linear
+# region per forward pass, and a zoo classifier has tens of thousands of them per unit of L2
+# along a ray (resnet20 on Fashion-MNIST: a kink about every 4e-5), so it costs ~10^3 times the
+# search per pair; "exact" is the referee and the choice for a few images.
+METHOD = "search"
+METHODS = ("search", "exact")
 
 def max_dist_for(dims: int) -> float:
     """The default search range for images of ``dims`` = C*H*W values, [0,1]-pixel L2:

@@ -33,7 +33,8 @@ a = 1.0), max_dist / steps everywhere for the uniform one. If the *first*
 stretch is at least that long, the result is the first crossing: BD lies in
 (dist - tol, dist]. Otherwise a later crossing is returned (BD is overstated)
 and nothing warns; the tests and the benchmark measure how often that happens
-against a fine linear scan. Cost: the default schedule has 16 points up to 1.0
+against a fine linear scan, and :mod:`.boundary_exact` computes the first crossing exactly
+(``bd --method exact``; ``bd-referee`` compares the two). Cost: the default schedule has 16 points up to 1.0
 and 31 up to 30 (the uniform one of 30 steps: 1 and 30), and bisection from a
 gap g takes ceil(log2(g / tol)) passes more (8 at t = 1 with tol 0.001).
 """

@@ -39,13 +39,14 @@ from .boundary_defaults import (
     IMAGES,
     MAX_DIST,
     MAX_DIST_RULE,
+    METHOD,
     SCAN_STEPS,
     SCHEDULE,
     TOL,
     search_range,
 )
+from .boundary_exact import MAX_REGIONS, measure_boundaries
 from .boundary_search import (
-    boundary_distance,
     describe_schedule,
     random_directions,
     schedule_points,
@@ -87,10 +88,18 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
                     tol: float = TOL,
                     steps: int = SCAN_STEPS, clip: bool = False, seed: int = 0,
                     schedule: str = SCHEDULE, first_step: float = FIRST_STEP,
-                    growth: float = GROWTH,
+                    growth: float = GROWTH, method: str = METHOD,
+                    max_regions: int = MAX_REGIONS,
                     device: str | None = None, batch_size: int = 250,
                     progress: bool = True) -> tuple[list[dict], dict]:
     """Per-image predictions and BDs of ``classifiers`` along both directions.
+
+    ``method``: "search" (the sampled scan) or "exact" (the region walk,
+    :mod:`analysis.analyses.boundary_exact`; a classifier it cannot follow is searched, and
+    ``settings["methods"]`` says which method measured each classifier, with the reason;
+    ``max_regions``: the walk's limit per pair).
+    With "exact", each record's ``certificate`` holds, per classifier and direction, the
+    regions crossed and the largest residual.
 
     With ``pair`` and not ``all_images``, BDs are only searched on the images
     that the pair selects. ``schedule`` and its parameters (``first_step`` and
@@ -106,6 +115,7 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
     max_dist = search_range(max_dist, info.channels * info.size ** 2)
     search = {"max_dist": max_dist, "tol": tol, "steps": steps, "schedule": schedule,
               "first_step": first_step, "growth": growth, "clip": clip}
+    used: dict[str, str] = {}
     schedule_points(schedule, max_dist, steps, first_step, growth)  # bad settings fail before any work
     the_task = setting.task
     name = the_task.name
@@ -146,11 +156,15 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
             continue
         d_rand = image_random_directions(x.shape[1:], indices[sel], seed, dev)
         directions = {"random": d_rand, "ra": d_ra[sel.to(dev)]}
-        bds = {}
+        bds, certs = {}, {}
         for c in classifiers:
             for dname, d in directions.items():
-                res = boundary_distance(models[c], x[sel.to(dev)], d, **search)
+                res = measure_boundaries(models[c], x[sel.to(dev)], d, method,
+                                         max_regions=max_regions, **search)
                 bds[(c, dname)] = res.dist
+                used[c] = res.extra.get("fallback", res.extra["method"])
+                if "certificate" in res.extra:
+                    certs[(c, dname)] = res.extra["certificate"]
         dims = x[0].numel()
         for k, i in enumerate(sel.tolist()):
             records.append({
@@ -159,6 +173,8 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
                 "ra_length": float(ra_len[i]),
                 "bd": {c: {dname: float(bds[(c, dname)][k]) for dname in DIRECTIONS}
                        for c in classifiers},
+                **({"certificate": {f"{c}/{dname}": cert.row(k)
+                                    for (c, dname), cert in certs.items()}} if certs else {}),
                 "dims": dims})
     records = sorted(gather_objects(records, world), key=lambda r: r["index"])
     settings = {"task": the_task.spec, "dataset": dataset, "plain": plain, "ra": ra,
@@ -170,6 +186,7 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
                 "censored": sum(math.isnan(v) for r in records for c in r["bd"].values()
                                 for v in c.values()),
                 "clip": clip, "seed": seed, "all_images": all_images, "world_size": world,
+                "method": method, "methods": used,
                 "units": "L2 distance in [0,1]-pixel units; rms = L2 / sqrt(C*H*W)"}
     settings["provenance"] = setting.provenance(
         n_images=n_total, checkpoints=digests, seeds={"degradation": 0, "directions": seed},
@@ -282,13 +299,26 @@ def estimate_text(stats: dict, key: str) -> str:
     return f"{_num(v)} [{_num(ci[0])}, {_num(ci[1])}]" if not math.isnan(ci[0]) else _num(v)
 
 
+def method_text(report: dict) -> str:
+    """One sentence saying how the BDs were measured (per classifier where methods differ)."""
+    search = f"{describe_schedule(report)}, then bisection to {report['tol']}"
+    exact = f"exact region walk to {report['max_dist']} (first crossing, float64)"
+    used = report.get("methods") or {}
+    if report.get("method", "search") == "search" or not used:
+        return f"Search: {search}."
+    if all(how == "exact" for how in used.values()):
+        return f"Method: {exact}."
+    return "Methods: " + "; ".join(
+        f"{c}: {exact if how == 'exact' else 'sampled search, ' + search + ' (' + how + ')'}"
+        for c, how in used.items()) + "."
+
+
 def format_boundary_report(report: dict) -> str:
     which = ("a seeded class-stratified sample of" if report.get("sampled") else "first")
     lines = [f"Boundary distances on task {report['task']} ({report['dataset']} test split, {which} "
              f"{report['limit']} images; x = {report['plain']} output, d_RA towards "
              f"{report['ra']}). Units: {report['units']}. Clipping to [0, 1]: "
-             f"{'on' if report['clip'] else 'off (paper)'}. Search: {describe_schedule(report)}, "
-             f"then bisection to {report['tol']}. Selection: "
+             f"{'on' if report['clip'] else 'off (paper)'}. {method_text(report)} Selection: "
              + ("all images." if report["all_images"] else "Rs(x) = Rt(x) != label."), ""]
     lines += ["| source | target | images | direction | BD(Rs) mean [95% CI] | BD(Rt) mean [95% CI] | "
               "IBD mean [95% CI] | IBD median [95% CI] | censored (Rs / Rt) |",

@@ -10,8 +10,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..analyses.boundary_exact import measure_boundaries
 from ..analyses.boundary_maps import DecisionMap, orthogonal_direction
-from ..analyses.boundary_search import boundary_distance as _search
 from ..analyses.boundary_search import unit
 from ..analyses.boundary_table import image_random_directions
 from ..errors import InputError
@@ -19,6 +19,7 @@ from ..explore.plane import BISECT_DEPTH, LOOKAHEAD, Plane, extent_for, plane_ma
 from .defaults import (
     BD_FIRST_STEP,
     BD_GROWTH,
+    BD_METHOD,
     BD_SCHEDULE,
     BD_STEPS,
     BD_TOL,
@@ -55,8 +56,11 @@ class BoundaryDistances:
 
     def __repr__(self) -> str:
         n, cens = len(self.l2), int(self.censored.sum())
-        head = (f"BoundaryDistances: {n} image{'s' * (n != 1)}, {self.direction}, searched to "
+        how = "walked exactly" if self.settings.get("method") == "exact" else "searched"
+        head = (f"BoundaryDistances: {n} image{'s' * (n != 1)}, {self.direction}, {how} to "
                 f"{self.max_dist:g} [0,1]-pixel L2, {cens} censored")
+        if self.settings.get("fallback"):
+            head += f"\n  {self.settings['fallback']}"
         if n == 1:
             lines = [f"  {self._line(0)}"]
         else:
@@ -103,7 +107,8 @@ def boundary_distance(classifier: str | Path | nn.Module, images: torch.Tensor, 
                       *, towards=None, seed: int = 0, max_dist: float | None = None,
                       tol: float = BD_TOL, clip: bool = False, schedule: str = BD_SCHEDULE,
                       first_step: float = BD_FIRST_STEP, growth: float = BD_GROWTH,
-                      steps: int = BD_STEPS, device: str | None = None) -> BoundaryDistances:
+                      steps: int = BD_STEPS, method: str = BD_METHOD,
+                      device: str | None = None) -> BoundaryDistances:
     """BD: how far each image is from the classifier's decision boundary along a direction.
 
     BD(R, x, d) = the smallest delta > 0 with argmax R(x + delta d) != argmax R(x), found by a
@@ -130,6 +135,11 @@ def boundary_distance(classifier: str | Path | nn.Module, images: torch.Tensor, 
         first_step: the geometric scan's smallest gap, [0,1]-pixel L2.
         growth: the geometric scan's gap as a fraction of the distance reached.
         steps: the uniform scan's number of steps.
+        method: ``"search"`` (the above) or ``"exact"``: the region walk of
+            :mod:`analysis.analyses.boundary_exact`, the first crossing to float precision with
+            a certificate in ``settings["certificate"]`` (slow: one forward pass per linear
+            region crossed); a classifier that is not piecewise linear is searched and
+            ``settings["fallback"]`` says why.
         device: where a classifier given by name is loaded.
 
     Returns:
@@ -148,9 +158,9 @@ def boundary_distance(classifier: str | Path | nn.Module, images: torch.Tensor, 
     # a few images: several scan points and bisection levels per forward call (the same
     # crossings, fewer calls: the Boundaries page's setting); many: one point a call, as the table
     ahead = (LOOKAHEAD, BISECT_DEPTH) if len(x) <= FEW_IMAGES else (1, 1)
-    res = _search(model, x, d, max_dist=max_dist, tol=tol, steps=steps, clip=clip,
-                  schedule=schedule, first_step=first_step, growth=growth,
-                  lookahead=ahead[0], bisect_depth=ahead[1])
+    res = measure_boundaries(model, x, d, method, max_dist=max_dist, clip=clip, tol=tol,
+                             steps=steps, schedule=schedule, first_step=first_step,
+                             growth=growth, lookahead=ahead[0], bisect_depth=ahead[1])
     return BoundaryDistances(res.dist, res.rms, res.censored, res.start_class, res.end_class,
                              res.max_dist, how, res.evaluations, {**res.extra, "tol": tol,
                                                               "clip": clip})

@@ -13,6 +13,7 @@ BD_SCHEDULE = d.SCHEDULE              # coarse scan (`bd --schedule`)
 BD_FIRST_STEP = d.FIRST_STEP          # geometric: first and smallest gap (`bd --first-step`)
 BD_GROWTH = d.GROWTH                  # geometric: gap as a fraction of t (`bd --growth`)
 BD_STEPS = d.SCAN_STEPS               # uniform: number of equal steps (`bd --scan-steps`)
+BD_METHOD = d.METHOD                  # "search" or "exact" (`bd --method`)
 MAP_RESOLUTION = d.MAP_RESOLUTION     # grid points per axis (the Boundaries page)
 MAP_EXTENT_RA = d.EXTENT_MULTIPLE     # half-width in multiples of ||x_RA - x|| (the page)
 MAP_EXTENT_L2 = d.FIGURE_EXTENT_L2    # half-width in [0,1]-pixel L2 without an x_RA

@@ -33,8 +33,11 @@ def cmd_bd(args) -> int:
                              all_images=args.all_images, max_dist=args.max_dist, tol=args.tol,
                              steps=args.scan_steps, schedule=args.schedule,
                              first_step=args.first_step, growth=args.growth, clip=args.clip,
-                             seed=args.seed,
+                             seed=args.seed, method=args.method,
                              device=args.device, progress=not args.no_progress)
+    for name, how in report.get("methods", {}).items():
+        if how not in ("search", "exact"):
+            print(f"bd: {name}: {how}", file=sys.stderr)
     if world()[0] != 0:
         return 0
     for pair in report["pairs"]:
@@ -45,6 +48,27 @@ def cmd_bd(args) -> int:
     if args.json and censored_note(report):        # the table says it itself
         print(f"bd: {censored_note(report)}", file=sys.stderr)
     return emit(args, report, save_boundary_report, format_boundary_report)
+
+
+def cmd_bd_referee(args) -> int:
+    from ..analyses.boundary_referee import (
+        format_referee_report,
+        referee_report,
+        save_referee_report,
+    )
+    from ..config import default_dataset
+    from ..outputs.run_folders import run_folder
+
+    report = referee_report(args.task, args.source, args.target, limit=args.sample,
+                            folder=args.checkpoints, dataset=default_dataset(args.dataset),
+                            max_dist=args.max_dist, max_regions=args.max_regions,
+                            device=args.device,
+                            progress=not args.no_progress)
+    if not args.no_save:
+        paths = save_referee_report(report, args.out or run_folder("bd-referee"))
+        print("Wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    print(format_referee_report(report))
+    return 0
 
 
 def cmd_tsne(args) -> int:
@@ -99,10 +123,28 @@ def register(sub) -> None:
     p.add_argument("--clip", action="store_true", help="clip x + delta d to [0, 1]")
     p.add_argument("--seed", type=non_negative_int, default=0,
                    help="seed of the random directions")
+    p.add_argument("--method", default=bd.METHOD, choices=list(bd.METHODS),
+                   help="search: the sampled scan + bisection (fast; can step over a thin class "
+                        "stretch); exact: the region walk, the first crossing with a certificate "
+                        "(about 10^3 times slower; piecewise-linear classifiers only, others are "
+                        "searched and the table says so)")
     renamed(p, steps="--scan-steps")
     protocol(p, "sample", "plain", "ra", "all_images", "max_dist", "tol", "schedule",
-             "first_step", "growth", "scan_steps", "clip", "seed")
+             "first_step", "growth", "scan_steps", "clip", "seed", "method")
     p.set_defaults(func=cmd_bd)
+
+    p = sub.add_parser("bd-referee", parents=[*analysis_groups(), SAMPLE()],
+                       help="the sampled BD search against the exact region walk on the Table 17 "
+                            "selection: later crossings and by how much (writes under runs/)")
+    p.add_argument("--task", type=task_spec, required=True, help="task spec, e.g. sr, jpeg")
+    p.add_argument("--source", default="resnet20", help="source classifier Rs")
+    p.add_argument("--target", default="densenet-bc", help="target classifier Rt")
+    p.add_argument("--max-dist", type=positive_float, default=bd.MAX_DIST,
+                   help="range of both methods, [0,1]-pixel L2")
+    p.add_argument("--max-regions", type=positive_int, default=100_000,
+                   help="linear regions per pair before the walk gives up (the pair is then "
+                        "unfinished; how far it went still bounds BD from below)")
+    p.set_defaults(func=cmd_bd_referee)
 
     p = sub.add_parser("tsne", parents=[*analysis_groups(), SEED()],
                        help="t-SNE of HQ / LQ / processed features, with measures")

@@ -17,13 +17,14 @@ import numpy as np
 import torch
 
 from ..analyses.boundary_defaults import MAX_DIST, TOL
+from ..analyses.boundary_exact import measure_boundaries
 from ..analyses.boundary_maps import (
     adaptive_decision_map,
     agreement_matrix,
     orthogonal_direction,
     plane_points,
 )
-from ..analyses.boundary_search import boundary_distance, ra_directions
+from ..analyses.boundary_search import ra_directions
 from ..analyses.boundary_table import image_random_directions
 from ..errors import RAExplorerError
 from ..pipeline.backends import channels_last_copy
@@ -125,23 +126,29 @@ LOOKAHEAD, BISECT_DEPTH = 8, 3
 @torch.no_grad()
 def image_boundary_distances(plane: Plane, classifiers: dict[str, torch.nn.Module],
                              max_dist: float | None = MAX_DIST, tol: float = TOL,
-                             seed: int = 0) -> list[dict]:
+                             seed: int = 0, method: str = "search") -> list[dict]:
     """BD of each classifier (name -> model) at x along d_RA and along the random direction Table 17 uses for
     this image (a unit Gaussian seeded by (seed, index)); a search that finds no crossing
     within ``max_dist`` (default None: scaled with the image, 30 * sqrt(C*H*W / 784)) is
-    censored (distance None); each row holds the range searched."""
+    censored (distance None); each row holds the range searched. ``method`` "exact": the
+    region walk (each row then says the method used, and for the walk the regions crossed and
+    the certificate's residual)."""
     d_rand = image_random_directions(plane.x.shape, [plane.index], seed)[0]
     # both directions in one search (a batch of two): half the forward passes of two searches
     xs, ds = torch.stack([plane.x, plane.x]), torch.stack([plane.d_ra, d_rand])
     rows = []
     for name, model in classifiers.items():
-        res = boundary_distance(model, xs, ds, max_dist=max_dist, tol=tol,
-                                lookahead=LOOKAHEAD, bisect_depth=BISECT_DEPTH)
+        res = measure_boundaries(model, xs, ds, method, max_dist=max_dist, tol=tol,
+                                 lookahead=LOOKAHEAD, bisect_depth=BISECT_DEPTH)
+        cert = res.extra.get("certificate")
         for k, direction in enumerate(("ra", "random")):
             dist = float(res.dist[k])
             rows.append({"classifier": name, "direction": direction,
                          "bd": None if math.isnan(dist) else dist,
-                         "censored": bool(res.censored[k]), "max_dist": res.max_dist})
+                         "censored": bool(res.censored[k]), "max_dist": res.max_dist,
+                         "method": res.extra["method"], "fallback": res.extra.get("fallback"),
+                         **({"regions": int(cert.regions[k]),
+                             "residual": float(cert.residual[k])} if cert else {})})
     return rows
 
 

@@ -122,8 +122,9 @@ def bd_ecdf(report: dict):
                 row=1, col=col)
     fig.update_xaxes(type="log", title_text="distance ([0,1]-pixel L2)")
     fig.update_yaxes(range=[0, 1.02], row=1, col=1, title_text="fraction of images")
+    method = "exact region walk" if report.get("method") == "exact" else "sampled search"
     fig.update_layout(title=f"{report['task']}: BD / IBD along RA vs random directions, "
-                            f"{pair['selected']} images ({src} vs {tgt})",
+                            f"{pair['selected']} images ({src} vs {tgt}; {method})",
                       legend={"orientation": "h", "y": -0.25}, height=380,
                       margin={"t": 80, "b": 90})
     return fig

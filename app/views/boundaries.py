@@ -8,8 +8,13 @@ import streamlit as st
 
 from analysis.analyses.boundary_defaults import EXTENT_MULTIPLE, EXTENT_MULTIPLES, MAP_RESOLUTION
 from analysis.analyses.boundary_maps import agreement_matrix
-from analysis.analyses.boundary_search import describe_schedule
-from analysis.analyses.boundary_table import DIRECTIONS, censored_note, empty_selection_note, estimate_text
+from analysis.analyses.boundary_table import (
+    DIRECTIONS,
+    censored_note,
+    empty_selection_note,
+    estimate_text,
+    method_text,
+)
 from analysis.data.tasks import task_slug
 from analysis.errors import RAExplorerError
 from analysis.explore.encoders import fit_panel, panel_png
@@ -17,6 +22,7 @@ from analysis.explore.map_view import legend_html, map_pixels, plane_point_at
 from analysis.explore.plane import (
     PICKERS,
     extent_for,
+    image_boundary_distances,
     point_predictions,
 )
 from analysis.explore.workspace import available_tasks, classifier_names
@@ -197,8 +203,24 @@ static_table(pd.DataFrame([{"classifier": r["classifier"], "direction": r["direc
              key="bd_image_table")
 st.caption("BD: [0,1]-pixel L2 distance from the plain output to the first point whose class "
            "differs, along d_RA and along this image's random direction (Table 17's), searched "
-           f"up to {bd_rows[0]['max_dist']:g} then bisected to 0.001; censored = no crossing "
-           "found within the search.")
+           f"up to {bd_rows[0]['max_dist']:g} then bisected to 0.001 (method: sampled search); "
+           "censored = no crossing found within the search.")
+if st.toggle("Exact first crossings (region walk)", key="bd_exact",
+             help="Walks the classifier's linear regions along each ray: the first class change "
+                  "to float precision, with a certificate. Slow: one forward pass per region, "
+                  "tens of thousands of regions per unit of L2 (minutes per image on a CPU)."):
+    with st.spinner("Walking the linear regions ..."):
+        exact_rows = [row for name in chosen for row in image_boundary_distances(
+            ws.plane(index), ws.models([name]), method="exact")]
+    static_table(pd.DataFrame([{
+        "classifier": r["classifier"], "direction": r["direction"], "method": r["method"],
+        "BD": "censored (> {:g})".format(r["max_dist"]) if r["censored"] else f"{r['bd']:.6f}",
+        "regions": r.get("regions", "-"), "residual": f"{r['residual']:.1e}"
+        if "residual" in r else "-"} for r in exact_rows]).set_index("classifier"),
+        key="bd_exact_table")
+    for r in exact_rows:
+        if r.get("fallback"):
+            st.caption(f"{r['classifier']}: {r['fallback']}")
 
 
 st.subheader("Table 17 analog")
@@ -224,8 +246,8 @@ else:
         if note:
             st.warning(note)
     static_table(pd.DataFrame(rows).set_index("direction"), key="bd_table")
-    st.caption(f"Units: {report['units']}; clipping {'on' if report['clip'] else 'off'}; "
-               f"search: {describe_schedule(report)}, bisection to {report['tol']}.")
+    st.caption(f"Units: {report['units']}; clipping {'on' if report['clip'] else 'off'}. "
+               f"{method_text(report)}")
     show_source(f"boundaries_{task_slug(task)}_{chosen[0]}_{chosen[1]}.json", report)
     if report.get("records") and st.toggle("Show the BD distributions (ECDF)", key="bd_show_hist",
                                            help="Drawn on demand: the chart library loads "

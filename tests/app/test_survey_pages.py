@@ -227,8 +227,7 @@ def test_results_leave_out_display_flagged_sessions_with_the_rule_printed(survey
     import json
 
     from analysis.survey.display import parse, record
-    from analysis.survey.store import get_study, next_trial, record_answer, set_display, show
-    from analysis.survey.store import start_rater
+    from analysis.survey.store import get_study, next_trial, record_answer, set_display, show, start_rater
 
     base = {"dpr": 1, "visual_scale": 1, "outer_inner": 1, "viewport_w": 900, "viewport_h": 700,
             "rendered_w": 32}

@@ -45,7 +45,8 @@ OLD_OPTIONS = {
     "--task": ("--tasks",),      # reproduce's repeatable --task (a concept flag elsewhere)
 }
 # flags that name a role, and the only verbs where that role exists
-ROLES = {"--source": {"bd"}, "--target": {"bd", "figure"}, "--teacher": {"train-classifier"},
+ROLES = {"--source": {"bd", "bd-referee"}, "--target": {"bd", "bd-referee", "figure"},
+         "--teacher": {"train-classifier"},
          "--decoder": {"train-classifier"}, "--processor": {"train-classifier"},
          "--plain": {"bd"}, "--ra": {"bd"}}
 

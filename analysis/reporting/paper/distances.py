@@ -98,8 +98,9 @@ def build_bd(options: FigureOptions) -> PaperFigure:
         ax.legend(loc="upper left")
     axes[0].set_ylabel("fraction of images")
     axes[0].set_ylim(0, 1.02)
+    method = "exact region walk" if report.get("method") == "exact" else "sampled search"
     title = (f"{report['task']}: BD / IBD along RA vs random directions, {pair['selected']} images "
-             f"({src} vs {tgt})")
+             f"({src} vs {tgt}; {method})")
     prov = figure_provenance("bd", dataset=report["dataset"], split="test",
                              n_images=pair["selected"], checkpoints=report.get("models", {}),
                              seeds={"directions": report.get("seed", 0)}, sources=[path])
