@@ -140,7 +140,8 @@ def register(sub) -> None:
     p.add_argument("--source", default="resnet20", help="source classifier Rs")
     p.add_argument("--target", default="densenet-bc", help="target classifier Rt")
     p.add_argument("--max-dist", type=positive_float, default=bd.MAX_DIST,
-                   help="range of both methods, [0,1]-pixel L2")
+                   help="range of both methods, [0,1]-pixel L2 (default: "
+                        f"{bd.MAX_DIST_RULE} for C x H x W images)")
     p.add_argument("--max-regions", type=positive_int, default=100_000,
                    help="linear regions per pair before the walk gives up (the pair is then "
                         "unfinished; how far it went still bounds BD from below)")

@@ -150,7 +150,8 @@ def test_the_error_ranking_figure_plots_both_evaluators(tiny_zoo, grid, tmp_path
     from analysis.reporting.paper import FigureOptions, build_figure
 
     save_loss_grid(report(tiny_zoo, grid), tmp_path)
-    fig = build_figure("error-ranking", FigureOptions(results=tmp_path))
+    fig = build_figure("error-ranking", FigureOptions(results=tmp_path, dataset="synthetic:n=200",
+                                                      checkpoints=tiny_zoo))
     assert {r["evaluator"] for r in fig.rows} == {"clf-a", "clf-robust"}
     assert {r["model"] for r in fig.rows} == {"sr-plain", "sr-ep-b", "sr-p-b"}
 
