@@ -59,7 +59,8 @@ def cmd_create(args) -> int:
                                n_practice=args.practice, progress=_progress_line,
                                blocks=args.blocks, sides=args.sides,
                                abandon_after_min=args.abandon_min,
-                               display_check=args.display_check)
+                               display_check=args.display_check, afc=args.afc,
+                               trials_per_image=args.trials_per_image)
         n = trial_count(session, study)
         print(f"Created study {study.name!r} ({study.kind}, {n} trials including catch and "
               f"{args.practice} practice trial{'' if args.practice == 1 else 's'}) in "
@@ -237,6 +238,11 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--display-check", default="flag", choices=["flag", "refuse", "ignore"],
                    help="before the first trial: flag or refuse a rater whose browser resamples "
                         "the images (display scaling or zoom), or ignore it")
+    p.add_argument("--afc", type=int, default=2, choices=[2, 3],
+                   help="visibility study: 2AFC (which of two differs from the reference) or "
+                        "3AFC (which of three differs from the others)")
+    p.add_argument("--trials-per-image", type=positive_int, default=20,
+                   help="visibility study: staircase trials per image")
     p.add_argument("--dataset", default="fashion-mnist", help="dataset spec")
     p.add_argument("--checkpoints", default=None,
                    help="checkpoint folder (default: $RA_CHECKPOINTS or checkpoints/)")

@@ -25,6 +25,7 @@ from ..errors import RAExplorerError
 from . import balance, panel, validate
 from .db import STATUSES, Answer, Rater, Shown, Study, Trial, utcnow
 from .design import ANSWERS, DEGRADED, REFERENCE
+from .visibility import SLOTS, strength
 
 CLOSED_SENTENCE = "This survey is closed and takes no new answers; thank you for your interest."
 
@@ -188,6 +189,8 @@ def record_answer(session, rater: Rater, trial: Trial, answer: str, kind: str,
         raise ValueError(f"Answer {answer!r} is not one of {', '.join(ANSWERS[kind])}.")
     if trial.study_id != rater.study_id:
         raise ValueError("The trial belongs to another study.")
+    if kind == "visibility" and answer not in SLOTS[:int((trial.payload or {}).get("m", 2))]:
+        raise ValueError(f"Answer {answer!r} is not one of this trial's images.")
     if token is not None:
         expected = session.scalar(select(Shown.token).where(Shown.rater_id == rater.id,
                                                             Shown.trial_id == trial.id))
@@ -204,6 +207,19 @@ def record_answer(session, rater: Rater, trial: Trial, answer: str, kind: str,
     except IntegrityError:
         session.rollback()
         return False
+
+
+def visibility_strength(session, rater: Rater, trial: Trial, config: dict) -> float:
+    """The blend strength a a visibility trial is shown at for this rater: the staircase of
+    the trial's image replayed from this rater's earlier (counted) answers on that image
+    (:func:`analysis.survey.visibility.strength`)."""
+    earlier = session.execute(
+        select(Answer.answer, Trial.expected).join(Trial, Answer.trial_id == Trial.id)
+        .where(Answer.rater_id == rater.id, Trial.image_index == trial.image_index,
+               Trial.position < trial.position, Trial.id != trial.id,
+               (Trial.is_practice.is_(None)) | (Trial.is_practice.is_(False)))
+        .order_by(Trial.position)).all()
+    return strength(trial.payload, [a == e for a, e in earlier], config)
 
 
 def finish(session, rater: Rater) -> str:

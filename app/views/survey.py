@@ -28,6 +28,7 @@ from analysis.survey.store import (
     start_rater,
     status,
     trial_count,
+    visibility_strength,
 )
 from app.components.common import get_workspace
 from app.components.survey_state import (
@@ -277,7 +278,9 @@ def rater_flow():
         def on_answer(answer, _t=rater.token, _id=trial.id, _s=shown_token):
             submit(_t, _id, _s, answer)
 
-        trial_screen(ws, study.kind, trial, on_answer)
+        a = (visibility_strength(s, rater, trial, study.config)
+             if study.kind == "visibility" else 1.0)
+        trial_screen(ws, study.kind, trial, on_answer, strength=a)
         # the response time starts once the screen has been sent (first showing per session)
         st.session_state.setdefault("survey_shown", {}).setdefault(shown_token, time.monotonic())
 
