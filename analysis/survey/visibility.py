@@ -25,6 +25,7 @@ from . import staircase
 SLOTS = ("A", "B", "C")
 START, STEP = 0.5, 0.1     # the staircase's first a and its down step (up: weighted, Kaernbach)
 PRACTICE_STRENGTH = 1.0
+A_MAX = 1.5     # a fitted a* above this (beyond the full change, extrapolated): not measured
 
 
 def check_afc(m) -> int:
@@ -113,14 +114,21 @@ def thresholds(rows: list[dict], config: dict, ra_lengths: dict[int, float],
                n_boot: int = 100, seed: int = 0) -> list[dict]:
     """Per rater and image: the threshold a* with its 95 % CI (:func:`staircase.estimate`)
     and the same in [0, 1]-pixel L2 units, a* x ||x_RA - x_plain||_2 (``ra_lengths``: image
-    -> that norm; None where unknown)."""
+    -> that norm; None where unknown). A fit whose a* lies above :data:`A_MAX` (the rater
+    did not tell even the full RA change from the plain output often enough) gives no
+    threshold (None) and ``seen`` False."""
     out = []
     for (rater, image), sc in sorted(staircases(rows, config).items()):
         est = staircase.estimate(sc, n_boot=n_boot, seed=seed)
+        if not est["threshold"] <= A_MAX:
+            est["threshold"], est["ci95"] = None, [float("nan"), float("nan")]
         length = ra_lengths.get(image)
+        length = None if est["threshold"] is None else length
         out.append({"rater": rater, "image_index": image, "trials": est["trials"],
                     "correct": sum(c for _, c in sc.trials),
-                    "a_star": est["threshold"], "a_ci95": est["ci95"], "ra_l2": length,
+                    "seen": est["threshold"] is not None,
+                    "a_star": est["threshold"], "a_ci95": est["ci95"],
+                    "ra_l2": ra_lengths.get(image),
                     "l2_threshold": None if length is None else est["threshold"] * length,
                     "l2_ci95": None if length is None else [v * length for v in est["ci95"]]})
     return out

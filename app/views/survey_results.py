@@ -78,7 +78,9 @@ def visibility_results(study, rows: list[dict]) -> None:
             r[k] = num(r[k], 3)
     st.dataframe(pd.DataFrame(table), hide_index=True, key="results_visibility")
     st.caption("BD < threshold: the classifier's boundary along d_RA lies nearer to x_plain "
-               "than the change this rater sees (a censored BD: empty).")
+               "than the change this rater sees (a censored BD: empty). seen = False: the fit "
+               "puts a* above 1.5 (the rater did not tell even the full RA change apart "
+               "often enough), so no threshold is given.")
 
 
 with Session() as s:
