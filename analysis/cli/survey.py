@@ -60,7 +60,8 @@ def cmd_create(args) -> int:
                                blocks=args.blocks, sides=args.sides,
                                abandon_after_min=args.abandon_min,
                                display_check=args.display_check, afc=args.afc,
-                               trials_per_image=args.trials_per_image)
+                               trials_per_image=args.trials_per_image, pairs=args.pairs,
+                               batch=args.batch)
         n = trial_count(session, study)
         print(f"Created study {study.name!r} ({study.kind}, {n} trials including catch and "
               f"{args.practice} practice trial{'' if args.practice == 1 else 's'}) in "
@@ -243,6 +244,11 @@ def register(subparsers) -> argparse.ArgumentParser:
                         "3AFC (which of three differs from the others)")
     p.add_argument("--trials-per-image", type=positive_int, default=20,
                    help="visibility study: staircase trials per image")
+    p.add_argument("--pairs", default="uniform", choices=["uniform", "active"],
+                   help="2AFC method pairs: uniform (every pair equally often) or active "
+                        "(chosen when shown, by expected information gain, in batches)")
+    p.add_argument("--batch", type=positive_int, default=10,
+                   help="active pairs: pairs per batch (refitted when a batch is used up)")
     p.add_argument("--dataset", default="fashion-mnist", help="dataset spec")
     p.add_argument("--checkpoints", default=None,
                    help="checkpoint folder (default: $RA_CHECKPOINTS or checkpoints/)")

@@ -16,7 +16,7 @@ from ..errors import RAExplorerError
 from ..explore.encoders import to_numpy
 from ..explore.plane import image_boundary_distances, image_plane
 from ..pipeline.runner import processor_views, stream
-from . import balance, display, validate, visibility
+from . import balance, display, handout, validate, visibility
 from .design import (
     DEGRADED,
     KINDS,
@@ -152,6 +152,7 @@ def design_from_zoo(workspace, kind: str, methods: list[str], n_images: int = 50
                     sides: bool = False,
                     abandon_after_min: float = balance.DEFAULT_ABANDON_MIN,
                     display_check: str = "ignore", afc: int = 2, trials_per_image: int = 20,
+                    pairs: str = "uniform", batch: int = handout.DEFAULT_BATCH,
                     ) -> tuple[list[dict], list[dict], dict]:
     """(trials, practice trials, config) of a study on the workspace's task, not stored.
 
@@ -166,7 +167,10 @@ def design_from_zoo(workspace, kind: str, methods: list[str], n_images: int = 50
     the stimuli (:mod:`analysis.survey.display`). A ``visibility`` study (methods: plain,
     then RA) runs an ``afc``-alternative staircase of ``trials_per_image`` trials on each of
     ``n_images`` images (``n_trials`` and the catch rate do not apply;
-    :mod:`analysis.survey.visibility`).
+    :mod:`analysis.survey.visibility`). ``pairs``: a 2AFC study's method pairs ``uniform``
+    (every pair equally often, designed ahead) or ``active`` (each regular trial's pair chosen
+    when first shown, in batches of ``batch`` by expected information gain;
+    :mod:`analysis.survey.handout`).
     """
     if kind not in KINDS:
         raise RAExplorerError(f"Unknown study kind {kind!r}; use one of {', '.join(KINDS)}.")
@@ -225,6 +229,16 @@ def design_from_zoo(workspace, kind: str, methods: list[str], n_images: int = 50
                              reference=(kind == "2afc"), n_catch=n_catch)
         if classifier:
             config["classifier"] = classifier
+        if pairs not in handout.PAIR_DESIGNS:
+            raise RAExplorerError(f"Unknown pair design {pairs!r}; use uniform or active.")
+        if pairs == "active":
+            if not 1 <= batch <= 1000:
+                raise RAExplorerError("The batch of actively chosen pairs must hold 1 to 1,000 "
+                                      "pairs.")
+            trials = [{**t, "payload": {**t["payload"], "active": True}} if not t["is_catch"]
+                      else t for t in trials]
+            config["pairs"] = "active"
+            config["active"] = {"batch": int(batch), "batches": []}
     if abandon_after_min < 0:
         raise RAExplorerError("The minutes after which a session counts as abandoned must be "
                               "0 (never) or more.")

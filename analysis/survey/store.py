@@ -22,7 +22,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import RAExplorerError
-from . import balance, panel, validate
+from . import balance, handout, panel, validate
 from .db import STATUSES, Answer, Rater, Shown, Study, Trial, utcnow
 from .design import ANSWERS, DEGRADED, REFERENCE
 from .visibility import SLOTS, strength
@@ -174,7 +174,20 @@ def show(session, rater: Rater, trial: Trial) -> str:
         session.commit()
     except IntegrityError:        # the same screen shown twice at once (two tabs)
         session.rollback()
+    if handout.is_active(trial):  # an active trial's pair is chosen on its first showing
+        row = session.scalar(select(Shown).where(Shown.rater_id == rater.id,
+                                                 Shown.trial_id == trial.id))
+        if row.pair is None:
+            handout.assign(session, session.get(Study, trial.study_id), row)
     return session.scalar(q)
+
+
+def shown_pair(session, rater: Rater, trial: Trial) -> tuple[str, str]:
+    """(left, right) of ``trial`` as this rater sees it: an active trial's pair chosen for
+    them (:mod:`analysis.survey.handout`; call :func:`show` first), else the trial's own."""
+    pair = session.scalar(select(Shown.pair).where(Shown.rater_id == rater.id,
+                                                   Shown.trial_id == trial.id))
+    return (pair["left"], pair["right"]) if pair else (trial.left, trial.right)
 
 
 def record_answer(session, rater: Rater, trial: Trial, answer: str, kind: str,
@@ -235,21 +248,24 @@ def finish(session, rater: Rater) -> str:
 # ---------------------------------------------------------------- results
 def answer_rows(session, study: Study, practice: bool = False) -> list[dict]:
     """Raw rows: one per answer, with the trial's design and the rater's code. ``order`` is
-    the answer's place in that rater's sequence (1, 2, ...). Practice answers only with
+    the answer's place in that rater's sequence (1, 2, ...); ``left`` / ``right`` / ``swapped``
+    of an active trial are the pair handed to that rater. Practice answers only with
     ``practice=True``."""
-    q = (select(Answer, Trial, Rater, Shown.shown_at).join(Trial, Answer.trial_id == Trial.id)
+    q = (select(Answer, Trial, Rater, Shown.shown_at, Shown.pair)
+         .join(Trial, Answer.trial_id == Trial.id)
          .join(Rater, Answer.rater_id == Rater.id)
          .outerjoin(Shown, (Shown.rater_id == Answer.rater_id) & (Shown.trial_id == Answer.trial_id))
          .where(Answer.study_id == study.id).order_by(Answer.id))
     rows, seen = [], {}
-    for answer, trial, rater, shown_at in session.execute(q):
+    for answer, trial, rater, shown_at, pair in session.execute(q):
         seen[rater.id] = seen.get(rater.id, 0) + 1
         if trial.is_practice and not practice:
             continue
+        pair = pair or {"left": trial.left, "right": trial.right, "swapped": trial.swapped}
         rows.append({"answer_id": answer.id, "rater": rater.code, "trial_id": trial.id,
                      "position": trial.position, "order": seen[rater.id],
-                     "image_index": trial.image_index, "left": trial.left, "right": trial.right,
-                     "swapped": trial.swapped, "is_catch": trial.is_catch,
+                     "image_index": trial.image_index, "left": pair["left"],
+                     "right": pair["right"], "swapped": pair["swapped"], "is_catch": trial.is_catch,
                      "is_practice": bool(trial.is_practice), "expected": trial.expected,
                      "payload": trial.payload, "answer": answer.answer, "rt_ms": answer.rt_ms,
                      "panel": dict(rater.panel_ids or {}), "condition": rater.condition or 0,

@@ -14,6 +14,7 @@ from analysis.survey.balance import DEFAULT_ABANDON_MIN, MAX_BLOCKS, counts, des
 from analysis.survey.content import IMAGE_CHOICES, design_from_zoo, study_from_zoo
 from analysis.survey.design import KINDS, split_total
 from analysis.survey.display import POLICIES, RULE
+from analysis.survey.handout import DEFAULT_BATCH, PAIR_DESIGNS
 from analysis.survey.panel import PROLIFIC_COMPLETE, settings_of
 from analysis.survey.planning import expected_bt_ci_width, plan
 from analysis.survey.store import (
@@ -225,6 +226,15 @@ afc = c2.selectbox("Visibility: alternatives per trial", [2, 3], key="new_afc",
                                 3: "3AFC (which of A, B, C differs from the other two?)"}.get)
 per_image = c1.number_input("Visibility: staircase trials per image", 1, 200, 20,
                             key="new_per_image", disabled=not visible)
+pair_design = c2.selectbox(
+    "Method pairs (2AFC)", PAIR_DESIGNS, key="new_pairs", disabled=kind not in ("2afc", "2afc-noref"),
+    format_func={"uniform": "uniform (every pair equally often)",
+                 "active": "active (chosen by expected information gain, in batches)"}.get,
+    help="active: each trial's pair is chosen when a rater first sees it, from a batch of the "
+         "pairs most informative about the Bradley-Terry scores given the answers so far; "
+         "the batch is refitted when it is used up")
+batch = c1.number_input("Active pairs: pairs per batch", 1, 1000, DEFAULT_BATCH, key="new_batch",
+                        disabled=pair_design != "active")
 
 
 @st.cache_data(show_spinner="Simulating Bradley-Terry fits …")
@@ -262,7 +272,7 @@ options = dict(n_images=int(n_images), n_trials=n_regular, n_catch=n_catch,
                catch_rate=float(catch_rate), classifier=classifier, images=images,
                n_practice=int(n_practice), blocks=int(blocks), sides=bool(sides),
                abandon_after_min=float(abandon), display_check=check, afc=int(afc),
-               trials_per_image=int(per_image))
+               trials_per_image=int(per_image), pairs=pair_design, batch=int(batch))
 
 
 def with_progress(label):
