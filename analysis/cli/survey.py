@@ -131,6 +131,8 @@ def cmd_summary(args) -> int:
 
     with _session(args) as session:
         study = _study(session, args.name)
+        if study.kind == "visibility":
+            return _visibility_summary(args, study, answer_rows(session, study))
         summary = study_summary(answer_rows(session, study), study.kind,
                                 min_catch_pass=args.min_catch_pass,
                                 min_median_rt_ms=args.min_median_rt_ms or None)
@@ -138,6 +140,26 @@ def cmd_summary(args) -> int:
             print(json.dumps(json_ready(summary), indent=2, allow_nan=False))
         else:
             print(format_summary(study.name, study.kind, summary))
+    return 0
+
+
+def _visibility_summary(args, study, rows) -> int:
+    """A visibility study's thresholds a* per rater and image (blend units; the L2 units and
+    BD beside them need the models: the Survey results page)."""
+    from ..survey.stats import json_ready
+    from ..survey.visibility import thresholds
+
+    out = [{k: r[k] for k in ("rater", "image_index", "trials", "correct", "seen", "a_star",
+                              "a_ci95")} for r in thresholds(rows, study.config, {})]
+    if args.json:
+        print(json.dumps(json_ready({"thresholds": out}), indent=2, allow_nan=False))
+        return 0
+    for r in out:
+        r["a_ci95"] = "-" if r["a_star"] is None else "[{:.3f}, {:.3f}]".format(*r["a_ci95"])
+        r["a_star"] = "-" if r["a_star"] is None else f"{r['a_star']:.3f}"
+    print(f"Visibility thresholds of {study.name!r} (a* on the blend x_plain + a (x_RA - "
+          "x_plain), 95 % CI); in [0,1]-pixel L2 beside BD on the Survey results page.")
+    print(table(out, ["rater", "image_index", "trials", "correct", "seen", "a_star", "a_ci95"]))
     return 0
 
 
