@@ -25,7 +25,7 @@ from ..errors import RAExplorerError
 from . import balance, handout, panel, validate
 from .db import STATUSES, Answer, Rater, Shown, Study, Trial, utcnow
 from .design import ANSWERS, DEGRADED, REFERENCE
-from .visibility import SLOTS, strength
+from .visibility import SLOTS, annotate, strength
 
 CLOSED_SENTENCE = "This survey is closed and takes no new answers; thank you for your interest."
 
@@ -250,7 +250,8 @@ def answer_rows(session, study: Study, practice: bool = False) -> list[dict]:
     """Raw rows: one per answer, with the trial's design and the rater's code. ``order`` is
     the answer's place in that rater's sequence (1, 2, ...); ``left`` / ``right`` / ``swapped``
     of an active trial are the pair handed to that rater. Practice answers only with
-    ``practice=True``."""
+    ``practice=True``. A visibility study's rows add ``strength`` (the blend a shown) and
+    ``correct``."""
     q = (select(Answer, Trial, Rater, Shown.shown_at, Shown.pair)
          .join(Trial, Answer.trial_id == Trial.id)
          .join(Rater, Answer.rater_id == Rater.id)
@@ -274,6 +275,8 @@ def answer_rows(session, study: Study, practice: bool = False) -> list[dict]:
                      "device_px_per_px": (rater.display or {}).get("device_px_per_px"),
                      "shown": shown_at.isoformat() if shown_at else None,
                      "created": answer.created.isoformat()})
+    if study.kind == "visibility":       # the blend strength each trial was shown at
+        annotate(rows, study.config)
     return rows
 
 
@@ -295,7 +298,8 @@ def export_csv(session, study: Study, mark: bool = True) -> str:
     rows = answer_rows(session, study, practice=True)
     ids = [p for p in panel.PANEL_PARAMS if any(p in r["panel"] for r in rows)]
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=EXPORT_FIELDS + ids, extrasaction="ignore")
+    extra = ["strength", "correct"] if study.kind == "visibility" else []
+    writer = csv.DictWriter(buf, fieldnames=EXPORT_FIELDS + extra + ids, extrasaction="ignore")
     writer.writeheader()
     for r in rows:
         sides = {k: EXPORT_SIDES.get(r[k], r[k]) for k in ("left", "right")}

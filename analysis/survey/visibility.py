@@ -96,6 +96,21 @@ def blend(x_plain: np.ndarray, x_ra: np.ndarray, a: float) -> np.ndarray:
     return np.clip(x_plain + float(a) * (x_ra - x_plain), 0.0, 1.0)
 
 
+def annotate(rows: list[dict], config: dict) -> None:
+    """Add to each answer row (:func:`analysis.survey.store.answer_rows`) the strength
+    ``strength`` its trial was shown at and whether the answer was ``correct``."""
+    history: dict[tuple[str, int], list[bool]] = {}
+    for r in sorted(rows, key=lambda r: (r["rater"], r["position"])):
+        correct = r["answer"] == r["expected"]
+        if r["is_practice"]:
+            r["strength"] = strength(r["payload"], [], config)
+        else:
+            earlier = history.setdefault((r["rater"], r["image_index"]), [])
+            r["strength"] = strength(r["payload"], earlier, config)
+            earlier.append(correct)
+        r["correct"] = correct
+
+
 def staircases(rows: list[dict], config: dict) -> dict[tuple[str, int], staircase.Staircase]:
     """Each (rater, image)'s staircase from answer rows (:func:`analysis.survey.store.answer_rows`,
     practice left out), replayed in trial order."""

@@ -1,6 +1,9 @@
 """The visibility-threshold study: design, the staircase's strength replayed from the stored
 answers, answers stored exactly once, thresholds per rater and image beside BD."""
 
+import csv
+import io
+
 import numpy as np
 import pytest
 
@@ -8,6 +11,7 @@ from analysis.survey import staircase, visibility
 from analysis.survey.design import create_study
 from analysis.survey.store import (
     answer_rows,
+    export_csv,
     get_rater,
     next_trial,
     record_answer,
@@ -46,7 +50,7 @@ def test_the_strength_follows_the_rater_s_answers_on_the_same_image(AnyDB):
     with Session() as s:
         study = s.get(Study, study_id)
         rater = get_rater(s, study, "r1")
-        seen = {}
+        seen, shown_at = {}, {}
         right = True
         for _ in range(12):
             trial = next_trial(s, rater)
@@ -54,6 +58,7 @@ def test_the_strength_follows_the_rater_s_answers_on_the_same_image(AnyDB):
             image = trial.image_index
             expected = seen.get(image, [])
             assert a == pytest.approx(visibility.replay(expected, cfg).a)
+            shown_at[trial.id] = a
             answer = trial.expected if right else ("B" if trial.expected == "A" else "A")
             token = show(s, rater, trial)
             assert record_answer(s, rater, trial, answer, "visibility", token=token)
@@ -62,7 +67,12 @@ def test_the_strength_follows_the_rater_s_answers_on_the_same_image(AnyDB):
             right = not right if len(seen[image]) % 3 == 0 else right
         assert next_trial(s, rater) is None
         rows = answer_rows(s, study)
+        exported = list(csv.DictReader(io.StringIO(export_csv(s, study, mark=False))))
     assert len(rows) == 12                                   # each answer exactly once
+    assert {r["trial_id"]: r["strength"] for r in rows} == pytest.approx(shown_at)
+    assert [float(r["strength"]) for r in exported] == pytest.approx(
+        [shown_at[int(r["trial_id"])] for r in exported])
+    assert [r["correct"] for r in exported] == [str(r["correct"]) for r in rows]
     # the next trial of an image lower after a correct answer, higher (weighted) after a wrong one
     assert visibility.replay([True], cfg).a == pytest.approx(0.4)
     assert visibility.replay([False], cfg).a == pytest.approx(0.5 + 0.1 * 0.75 / 0.25)
