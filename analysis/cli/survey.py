@@ -59,7 +59,9 @@ def cmd_create(args) -> int:
                                n_practice=args.practice, progress=_progress_line,
                                blocks=args.blocks, sides=args.sides,
                                abandon_after_min=args.abandon_min,
-                               display_check=args.display_check)
+                               display_check=args.display_check, afc=args.afc,
+                               trials_per_image=args.trials_per_image, pairs=args.pairs,
+                               batch=args.batch)
         n = trial_count(session, study)
         print(f"Created study {study.name!r} ({study.kind}, {n} trials including catch and "
               f"{args.practice} practice trial{'' if args.practice == 1 else 's'}) in "
@@ -129,6 +131,8 @@ def cmd_summary(args) -> int:
 
     with _session(args) as session:
         study = _study(session, args.name)
+        if study.kind == "visibility":
+            return _visibility_summary(args, study, answer_rows(session, study))
         summary = study_summary(answer_rows(session, study), study.kind,
                                 min_catch_pass=args.min_catch_pass,
                                 min_median_rt_ms=args.min_median_rt_ms or None)
@@ -136,6 +140,26 @@ def cmd_summary(args) -> int:
             print(json.dumps(json_ready(summary), indent=2, allow_nan=False))
         else:
             print(format_summary(study.name, study.kind, summary))
+    return 0
+
+
+def _visibility_summary(args, study, rows) -> int:
+    """A visibility study's thresholds a* per rater and image (blend units; the L2 units and
+    BD beside them need the models: the Survey results page)."""
+    from ..survey.stats import json_ready
+    from ..survey.visibility import thresholds
+
+    out = [{k: r[k] for k in ("rater", "image_index", "trials", "correct", "seen", "a_star",
+                              "a_ci95")} for r in thresholds(rows, study.config, {})]
+    if args.json:
+        print(json.dumps(json_ready({"thresholds": out}), indent=2, allow_nan=False))
+        return 0
+    for r in out:
+        r["a_ci95"] = "-" if r["a_star"] is None else "[{:.3f}, {:.3f}]".format(*r["a_ci95"])
+        r["a_star"] = "-" if r["a_star"] is None else f"{r['a_star']:.3f}"
+    print(f"Visibility thresholds of {study.name!r} (a* on the blend x_plain + a (x_RA - "
+          "x_plain), 95 % CI); in [0,1]-pixel L2 beside BD on the Survey results page.")
+    print(table(out, ["rater", "image_index", "trials", "correct", "seen", "a_star", "a_ci95"]))
     return 0
 
 
@@ -237,6 +261,16 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--display-check", default="flag", choices=["flag", "refuse", "ignore"],
                    help="before the first trial: flag or refuse a rater whose browser resamples "
                         "the images (display scaling or zoom), or ignore it")
+    p.add_argument("--afc", type=int, default=2, choices=[2, 3],
+                   help="visibility study: 2AFC (which of two differs from the reference) or "
+                        "3AFC (which of three differs from the others)")
+    p.add_argument("--trials-per-image", type=positive_int, default=20,
+                   help="visibility study: staircase trials per image")
+    p.add_argument("--pairs", default="uniform", choices=["uniform", "active"],
+                   help="2AFC method pairs: uniform (every pair equally often) or active "
+                        "(chosen when shown, by expected information gain, in batches)")
+    p.add_argument("--batch", type=positive_int, default=10,
+                   help="active pairs: pairs per batch (refitted when a batch is used up)")
     p.add_argument("--dataset", default="fashion-mnist", help="dataset spec")
     p.add_argument("--checkpoints", default=None,
                    help="checkpoint folder (default: $RA_CHECKPOINTS or checkpoints/)")

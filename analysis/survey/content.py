@@ -14,8 +14,9 @@ import torch
 from ..data.tasks import index_seed
 from ..errors import RAExplorerError
 from ..explore.encoders import to_numpy
+from ..explore.plane import image_boundary_distances, image_plane
 from ..pipeline.runner import processor_views, stream
-from . import balance, display, validate
+from . import balance, display, handout, validate, visibility
 from .design import (
     DEGRADED,
     KINDS,
@@ -42,6 +43,12 @@ def render(workspace, image_index: int, what: str) -> np.ndarray:
         raise KeyError(f"The study shows {what!r}, which is not a processor of this task.")
     lq = workspace.task.degrade_eval(clean[None], [image_index])
     return to_numpy(processor_views(workspace.processors[what], lq).human[0])
+
+
+def render_blend(workspace, image_index: int, plain: str, ra: str, a: float) -> np.ndarray:
+    """The blend x_plain + a (x_RA - x_plain) of two processors' outputs (a visibility trial)."""
+    return visibility.blend(render(workspace, image_index, plain),
+                            render(workspace, image_index, ra), a)
 
 
 IMAGE_CHOICES = ("random", "stratified", "ra-right-plain-wrong", "plain-wrong",
@@ -144,7 +151,8 @@ def design_from_zoo(workspace, kind: str, methods: list[str], n_images: int = 50
                     progress=None, n_catch: int | None = None, blocks: int = 1,
                     sides: bool = False,
                     abandon_after_min: float = balance.DEFAULT_ABANDON_MIN,
-                    display_check: str = "ignore",
+                    display_check: str = "ignore", afc: int = 2, trials_per_image: int = 20,
+                    pairs: str = "uniform", batch: int = handout.DEFAULT_BATCH,
                     ) -> tuple[list[dict], list[dict], dict]:
     """(trials, practice trials, config) of a study on the workspace's task, not stored.
 
@@ -156,7 +164,13 @@ def design_from_zoo(workspace, kind: str, methods: list[str], n_images: int = 50
     trials cut into ``blocks`` blocks ordered by a balanced latin square, each order with
     its sides swapped too when ``sides``; a session idle ``abandon_after_min`` minutes is
     reassigned. ``display_check``: flag, refuse or ignore a rater whose browser resamples
-    the stimuli (:mod:`analysis.survey.display`).
+    the stimuli (:mod:`analysis.survey.display`). A ``visibility`` study (methods: plain,
+    then RA) runs an ``afc``-alternative staircase of ``trials_per_image`` trials on each of
+    ``n_images`` images (``n_trials`` and the catch rate do not apply;
+    :mod:`analysis.survey.visibility`). ``pairs``: a 2AFC study's method pairs ``uniform``
+    (every pair equally often, designed ahead) or ``active`` (each regular trial's pair chosen
+    when first shown, in batches of ``batch`` by expected information gain;
+    :mod:`analysis.survey.handout`).
     """
     if kind not in KINDS:
         raise RAExplorerError(f"Unknown study kind {kind!r}; use one of {', '.join(KINDS)}.")
@@ -175,7 +189,28 @@ def design_from_zoo(workspace, kind: str, methods: list[str], n_images: int = 50
               "images": images, "practice": n_practice}
     if n_catch is not None:
         config["n_catch"] = n_catch
-    if kind == "label":
+    if kind == "visibility":
+        if len(methods) != 2 or methods[0] == methods[1]:
+            raise RAExplorerError("A visibility study needs exactly two different methods: "
+                                  "plain, then RA.")
+        if sides:
+            raise RAExplorerError("A visibility study has no left and right to swap; leave "
+                                  "the sides unbalanced.")
+        try:
+            visibility.check_afc(afc)
+            chosen = choose_images(workspace, images, n_images, seed, methods, classifier,
+                                   progress)
+            trials = visibility.design_visibility(methods[0], methods[1], chosen,
+                                                  int(trials_per_image), int(afc), seed)
+        except ValueError as exc:
+            raise RAExplorerError(str(exc)) from None
+        config.update(n_trials=len(trials), catch_rate=0.0, n_images=len(chosen),
+                      visibility={"m": int(afc), "trials_per_image": int(trials_per_image),
+                                  "start": visibility.START, "step": visibility.STEP})
+        config.pop("n_catch", None)
+        if classifier:
+            config["classifier"] = classifier
+    elif kind == "label":
         if len(methods) != 2 or classifier is None:
             raise RAExplorerError("A label study needs exactly two methods (plain, RA) and a "
                                   "classifier (--classifier; by default the RA method's source).")
@@ -194,6 +229,16 @@ def design_from_zoo(workspace, kind: str, methods: list[str], n_images: int = 50
                              reference=(kind == "2afc"), n_catch=n_catch)
         if classifier:
             config["classifier"] = classifier
+        if pairs not in handout.PAIR_DESIGNS:
+            raise RAExplorerError(f"Unknown pair design {pairs!r}; use uniform or active.")
+        if pairs == "active":
+            if not 1 <= batch <= 1000:
+                raise RAExplorerError("The batch of actively chosen pairs must hold 1 to 1,000 "
+                                      "pairs.")
+            trials = [{**t, "payload": {**t["payload"], "active": True}} if not t["is_catch"]
+                      else t for t in trials]
+            config["pairs"] = "active"
+            config["active"] = {"batch": int(batch), "batches": []}
     if abandon_after_min < 0:
         raise RAExplorerError("The minutes after which a session counts as abandoned must be "
                               "0 (never) or more.")
@@ -201,7 +246,11 @@ def design_from_zoo(workspace, kind: str, methods: list[str], n_images: int = 50
     conds = balance.conditions(blocks, sides)
     config["counterbalance"] = {"blocks": blocks, "sides": sides, "conditions": conds,
                                 "abandon_after_min": float(abandon_after_min)}
-    practice = design_practice(kind, trials, n_practice, seed)
+    if kind == "visibility":
+        practice = visibility.design_practice(methods[0], methods[1], chosen, n_practice,
+                                              int(afc), seed)
+    else:
+        practice = design_practice(kind, trials, n_practice, seed)
     return balance.expand(trials, conds), practice, config
 
 
@@ -226,4 +275,21 @@ def metric_distances(workspace, trials, metrics: list[str]) -> dict[int, dict[st
         b = torch.from_numpy(np.atleast_3d(render(workspace, t.image_index, t.right)))
         ref, a, b = (x.permute(2, 0, 1)[None].float() for x in (ref, a, b))
         out[t.id] = {m: (float(fn(a, ref)[0]), float(fn(b, ref)[0])) for m, fn in created.items()}
+    return out
+
+
+def ra_boundary_distances(workspace, plain: str, ra: str, images: list[int],
+                          classifiers: list[str]) -> dict[int, dict]:
+    """Per test image: ``ra_l2`` = ||x_RA - x_plain||_2 and ``bd`` = {classifier: BD at x_plain
+    along d_RA, or None where censored} ([0, 1]-pixel L2 units; the plane of
+    :func:`analysis.explore.plane.image_plane` through the two processors' outputs)."""
+    models = {c: workspace.classifiers[c] for c in classifiers if c in workspace.classifiers}
+    out = {}
+    for index in images:
+        clean, _, _ = workspace.test[index]
+        plane = image_plane(workspace.task, clean, index, workspace.processors[plain],
+                            workspace.processors[ra])
+        rows = image_boundary_distances(plane, models) if models else []
+        out[index] = {"ra_l2": plane.ra_length,
+                      "bd": {r["classifier"]: r["bd"] for r in rows if r["direction"] == "ra"}}
     return out

@@ -102,6 +102,8 @@ class Shown(Base):
     trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id"), index=True)
     token: Mapped[str] = mapped_column(String(32), unique=True)
     shown_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # an active trial's pair for this rater: {"left", "right", "swapped", "handout", "batch"}
+    pair: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     __table_args__ = (UniqueConstraint("rater_id", "trial_id"),)
 
 

@@ -7,9 +7,10 @@ trials, with a known answer, are mixed in so that they make up ``catch_rate``
 of all trials: in ``2afc`` one side is the reference itself (expected: that
 side); in ``2afc-noref`` one side is heavily degraded (expected: the other
 side); in ``label`` one label is the true class and the other a wrong one
-(expected: the side of the true label). Practice trials are built like catch
-trials (so their answer is known and feedback can be given), come first, and are
-flagged: they count towards no statistic.
+(expected: the side of the true label). A ``visibility`` study (a staircase per image
+along the plain -> RA blend) is designed by :mod:`analysis.survey.visibility`. Practice
+trials are built like catch trials (so their answer is known and feedback can be given),
+come first, and are flagged: they count towards no statistic.
 """
 
 from __future__ import annotations
@@ -22,13 +23,15 @@ from sqlalchemy import select
 from . import validate
 from .db import Study, Trial
 
-KINDS = ("2afc", "2afc-noref", "label")
+KINDS = ("2afc", "2afc-noref", "label", "visibility")
 REFERENCE, DEGRADED = "@reference", "@degraded"
 ANSWERS = {"2afc": ("A", "B", "tie"), "2afc-noref": ("A", "B", "tie"),
-           "label": ("none", "A", "B", "both")}
+           "label": ("none", "A", "B", "both"), "visibility": ("A", "B", "C")}
 QUESTIONS = {"2afc": "Which image is closer to the reference?",
              "2afc-noref": "Which image looks better?",
-             "label": "Which labels describe the image?"}
+             "label": "Which labels describe the image?",
+             "visibility": "Which image differs from the reference?"}
+QUESTION_ODDITY = "Which image differs from the other two?"   # a 3AFC visibility trial
 
 
 def count_catch(n_regular: int, catch_rate: float) -> int:

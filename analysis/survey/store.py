@@ -22,9 +22,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import RAExplorerError
-from . import balance, panel, validate
+from . import balance, handout, panel, validate
 from .db import STATUSES, Answer, Rater, Shown, Study, Trial, utcnow
 from .design import ANSWERS, DEGRADED, REFERENCE
+from .visibility import SLOTS, annotate, strength
 
 CLOSED_SENTENCE = "This survey is closed and takes no new answers; thank you for your interest."
 
@@ -173,7 +174,20 @@ def show(session, rater: Rater, trial: Trial) -> str:
         session.commit()
     except IntegrityError:        # the same screen shown twice at once (two tabs)
         session.rollback()
+    if handout.is_active(trial):  # an active trial's pair is chosen on its first showing
+        row = session.scalar(select(Shown).where(Shown.rater_id == rater.id,
+                                                 Shown.trial_id == trial.id))
+        if row.pair is None:
+            handout.assign(session, session.get(Study, trial.study_id), row)
     return session.scalar(q)
+
+
+def shown_pair(session, rater: Rater, trial: Trial) -> tuple[str, str]:
+    """(left, right) of ``trial`` as this rater sees it: an active trial's pair chosen for
+    them (:mod:`analysis.survey.handout`; call :func:`show` first), else the trial's own."""
+    pair = session.scalar(select(Shown.pair).where(Shown.rater_id == rater.id,
+                                                   Shown.trial_id == trial.id))
+    return (pair["left"], pair["right"]) if pair else (trial.left, trial.right)
 
 
 def record_answer(session, rater: Rater, trial: Trial, answer: str, kind: str,
@@ -188,6 +202,8 @@ def record_answer(session, rater: Rater, trial: Trial, answer: str, kind: str,
         raise ValueError(f"Answer {answer!r} is not one of {', '.join(ANSWERS[kind])}.")
     if trial.study_id != rater.study_id:
         raise ValueError("The trial belongs to another study.")
+    if kind == "visibility" and answer not in SLOTS[:int((trial.payload or {}).get("m", 2))]:
+        raise ValueError(f"Answer {answer!r} is not one of this trial's images.")
     if token is not None:
         expected = session.scalar(select(Shown.token).where(Shown.rater_id == rater.id,
                                                             Shown.trial_id == trial.id))
@@ -206,6 +222,19 @@ def record_answer(session, rater: Rater, trial: Trial, answer: str, kind: str,
         return False
 
 
+def visibility_strength(session, rater: Rater, trial: Trial, config: dict) -> float:
+    """The blend strength a a visibility trial is shown at for this rater: the staircase of
+    the trial's image replayed from this rater's earlier (counted) answers on that image
+    (:func:`analysis.survey.visibility.strength`)."""
+    earlier = session.execute(
+        select(Answer.answer, Trial.expected).join(Trial, Answer.trial_id == Trial.id)
+        .where(Answer.rater_id == rater.id, Trial.image_index == trial.image_index,
+               Trial.position < trial.position, Trial.id != trial.id,
+               (Trial.is_practice.is_(None)) | (Trial.is_practice.is_(False)))
+        .order_by(Trial.position)).all()
+    return strength(trial.payload, [a == e for a, e in earlier], config)
+
+
 def finish(session, rater: Rater) -> str:
     """The rater's completion code (made once, when they first reach the end)."""
     if rater.completion_code is None:
@@ -219,21 +248,25 @@ def finish(session, rater: Rater) -> str:
 # ---------------------------------------------------------------- results
 def answer_rows(session, study: Study, practice: bool = False) -> list[dict]:
     """Raw rows: one per answer, with the trial's design and the rater's code. ``order`` is
-    the answer's place in that rater's sequence (1, 2, ...). Practice answers only with
-    ``practice=True``."""
-    q = (select(Answer, Trial, Rater, Shown.shown_at).join(Trial, Answer.trial_id == Trial.id)
+    the answer's place in that rater's sequence (1, 2, ...); ``left`` / ``right`` / ``swapped``
+    of an active trial are the pair handed to that rater. Practice answers only with
+    ``practice=True``. A visibility study's rows add ``strength`` (the blend a shown) and
+    ``correct``."""
+    q = (select(Answer, Trial, Rater, Shown.shown_at, Shown.pair)
+         .join(Trial, Answer.trial_id == Trial.id)
          .join(Rater, Answer.rater_id == Rater.id)
          .outerjoin(Shown, (Shown.rater_id == Answer.rater_id) & (Shown.trial_id == Answer.trial_id))
          .where(Answer.study_id == study.id).order_by(Answer.id))
     rows, seen = [], {}
-    for answer, trial, rater, shown_at in session.execute(q):
+    for answer, trial, rater, shown_at, pair in session.execute(q):
         seen[rater.id] = seen.get(rater.id, 0) + 1
         if trial.is_practice and not practice:
             continue
+        pair = pair or {"left": trial.left, "right": trial.right, "swapped": trial.swapped}
         rows.append({"answer_id": answer.id, "rater": rater.code, "trial_id": trial.id,
                      "position": trial.position, "order": seen[rater.id],
-                     "image_index": trial.image_index, "left": trial.left, "right": trial.right,
-                     "swapped": trial.swapped, "is_catch": trial.is_catch,
+                     "image_index": trial.image_index, "left": pair["left"],
+                     "right": pair["right"], "swapped": pair["swapped"], "is_catch": trial.is_catch,
                      "is_practice": bool(trial.is_practice), "expected": trial.expected,
                      "payload": trial.payload, "answer": answer.answer, "rt_ms": answer.rt_ms,
                      "panel": dict(rater.panel_ids or {}), "condition": rater.condition or 0,
@@ -242,6 +275,8 @@ def answer_rows(session, study: Study, practice: bool = False) -> list[dict]:
                      "device_px_per_px": (rater.display or {}).get("device_px_per_px"),
                      "shown": shown_at.isoformat() if shown_at else None,
                      "created": answer.created.isoformat()})
+    if study.kind == "visibility":       # the blend strength each trial was shown at
+        annotate(rows, study.config)
     return rows
 
 
@@ -263,7 +298,8 @@ def export_csv(session, study: Study, mark: bool = True) -> str:
     rows = answer_rows(session, study, practice=True)
     ids = [p for p in panel.PANEL_PARAMS if any(p in r["panel"] for r in rows)]
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=EXPORT_FIELDS + ids, extrasaction="ignore")
+    extra = ["strength", "correct"] if study.kind == "visibility" else []
+    writer = csv.DictWriter(buf, fieldnames=EXPORT_FIELDS + extra + ids, extrasaction="ignore")
     writer.writeheader()
     for r in rows:
         sides = {k: EXPORT_SIDES.get(r[k], r[k]) for k in ("left", "right")}

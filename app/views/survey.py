@@ -5,6 +5,7 @@ a preview of one trial."""
 
 import json
 import time
+from types import SimpleNamespace
 
 import streamlit as st
 from sqlalchemy import select
@@ -25,9 +26,11 @@ from analysis.survey.store import (
     record_answer,
     set_display,
     show,
+    shown_pair,
     start_rater,
     status,
     trial_count,
+    visibility_strength,
 )
 from app.components.common import get_workspace
 from app.components.survey_state import (
@@ -42,6 +45,7 @@ from app.components.survey_state import (
 )
 from app.components.survey_trial import LABELS, trial_screen
 
+SCREEN_FIELDS = ("id", "image_index", "payload", "is_practice", "expected", "swapped")
 SECONDS_PER_SCREEN = 5      # the consent text's length estimate
 STUDY_COOKIE = "study:"    # the rater cookie before consent: "study:NAME"
 UNKNOWN = "There is no survey at this address; please check the link you were given."
@@ -277,7 +281,12 @@ def rater_flow():
         def on_answer(answer, _t=rater.token, _id=trial.id, _s=shown_token):
             submit(_t, _id, _s, answer)
 
-        trial_screen(ws, study.kind, trial, on_answer)
+        a = (visibility_strength(s, rater, trial, study.config)
+             if study.kind == "visibility" else 1.0)
+        left, right = shown_pair(s, rater, trial)       # an active trial's pair for this rater
+        screen = SimpleNamespace(**{c: getattr(trial, c) for c in SCREEN_FIELDS},
+                                 left=left, right=right)
+        trial_screen(ws, study.kind, screen, on_answer, strength=a)
         # the response time starts once the screen has been sent (first showing per session)
         st.session_state.setdefault("survey_shown", {}).setdefault(shown_token, time.monotonic())
 

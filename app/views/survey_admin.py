@@ -14,6 +14,7 @@ from analysis.survey.balance import DEFAULT_ABANDON_MIN, MAX_BLOCKS, counts, des
 from analysis.survey.content import IMAGE_CHOICES, design_from_zoo, study_from_zoo
 from analysis.survey.design import KINDS, split_total
 from analysis.survey.display import POLICIES, RULE
+from analysis.survey.handout import DEFAULT_BATCH, PAIR_DESIGNS
 from analysis.survey.panel import PROLIFIC_COMPLETE, settings_of
 from analysis.survey.planning import expected_bt_ci_width, plan
 from analysis.survey.store import (
@@ -35,7 +36,8 @@ from app.components.survey_trial import trial_screen
 
 CREATED = "survey_created"   # (name, seconds) of the study this session just created
 KIND_NAMES = {"2afc": "2AFC with reference", "2afc-noref": "2AFC without reference",
-              "label": "label study (plain vs RA labels)"}
+              "label": "label study (plain vs RA labels)",
+              "visibility": "visibility threshold (staircase along plain -> RA)"}
 st.title("Survey studies")
 admin_gate("admin_token_studies")
 Session = sessions()
@@ -192,7 +194,7 @@ if ws is None:
     st.stop()
 procs = list(ws.processors)
 default = [m for m in (ws.plain_name(), ws.ra_name()) if m]
-methods = c2.multiselect("Methods (label study: plain, then RA)", procs, default=default,
+methods = c2.multiselect("Methods (label and visibility study: plain, then RA)", procs, default=default,
                          key="new_methods")
 classifiers = classifier_names(dataset(), folder())
 source = (ws.default_pair() or classifiers[:1])[0]
@@ -217,6 +219,22 @@ sides = st.checkbox("Counterbalance left and right (every order also with the si
 check = c1.selectbox("Display check before the first trial (browser resampling the images)",
                      POLICIES, key="new_display", help=RULE)
 n_regular, n_catch = split_total(int(n_total), float(catch_rate))
+visible = kind == "visibility"
+afc = c2.selectbox("Visibility: alternatives per trial", [2, 3], key="new_afc",
+                   disabled=not visible,
+                   format_func={2: "2AFC (which of A, B differs from the reference?)",
+                                3: "3AFC (which of A, B, C differs from the other two?)"}.get)
+per_image = c1.number_input("Visibility: staircase trials per image", 1, 200, 20,
+                            key="new_per_image", disabled=not visible)
+pair_design = c2.selectbox(
+    "Method pairs (2AFC)", PAIR_DESIGNS, key="new_pairs", disabled=kind not in ("2afc", "2afc-noref"),
+    format_func={"uniform": "uniform (every pair equally often)",
+                 "active": "active (chosen by expected information gain, in batches)"}.get,
+    help="active: each trial's pair is chosen when a rater first sees it, from a batch of the "
+         "pairs most informative about the Bradley-Terry scores given the answers so far; "
+         "the batch is refitted when it is used up")
+batch = c1.number_input("Active pairs: pairs per batch", 1, 1000, DEFAULT_BATCH, key="new_batch",
+                        disabled=pair_design != "active")
 
 
 @st.cache_data(show_spinner="Simulating Bradley-Terry fits …")
@@ -240,13 +258,21 @@ with st.expander("Plan the sample (2AFC): judgments and raters for a preference"
              f"{need['regular_trials_per_rater']} compared trials each. With that many, the "
              f"Bradley-Terry scores' 95 % intervals are about {width:.2f} wide (log-strength; "
              "by simulation, neighbours in a row differing by this preference).")
-st.caption(f"Each rater answers {plural(int(n_total), 'trial')}: {n_regular:,} comparing "
-           f"methods and {n_catch:,} catch (known answer), shuffled; "
-           f"{plural(int(n_practice), 'practice trial')} first.")
+if visible:
+    st.caption(f"Each rater answers {plural(int(n_images) * int(per_image), 'trial')}: a "
+               f"{afc}AFC staircase of {int(per_image)} trials on each of "
+               f"{plural(int(n_images), 'image')}, interleaved, along the blend x_plain + "
+               "a (x_RA - x_plain); " + plural(int(n_practice), 'practice trial')
+               + " at a = 1 first. Trials per rater and the catch rate do not apply.")
+else:
+    st.caption(f"Each rater answers {plural(int(n_total), 'trial')}: {n_regular:,} comparing "
+               f"methods and {n_catch:,} catch (known answer), shuffled; "
+               f"{plural(int(n_practice), 'practice trial')} first.")
 options = dict(n_images=int(n_images), n_trials=n_regular, n_catch=n_catch,
                catch_rate=float(catch_rate), classifier=classifier, images=images,
                n_practice=int(n_practice), blocks=int(blocks), sides=bool(sides),
-               abandon_after_min=float(abandon), display_check=check)
+               abandon_after_min=float(abandon), display_check=check, afc=int(afc),
+               trials_per_image=int(per_image), pairs=pair_design, batch=int(batch))
 
 
 def with_progress(label):

@@ -7,13 +7,14 @@ import streamlit as st
 from sqlalchemy import select
 
 from analysis.metrics.registry import METRICS
-from analysis.survey.content import metric_distances
+from analysis.survey.content import metric_distances, ra_boundary_distances
 from analysis.survey.db import Trial
 from analysis.survey.display import RULE, keep_rows
 from analysis.survey.planning import achieved_power
 from analysis.survey.stats import kept_rows, metric_agreement, study_summary
 from analysis.survey.store import answer_rows, export_csv, get_study, list_studies, mark_exported
 from analysis.survey.validate import safe_filename
+from analysis.survey.visibility import beside_bd, thresholds
 from app.components.common import get_workspace
 from app.components.survey_state import admin_gate, plain, sessions
 
@@ -35,6 +36,51 @@ def _mark(study_id: int):
 
     with Session() as s:
         mark_exported(s, s.get(Study, study_id))
+
+
+@st.cache_data(show_spinner="Measuring BD along d_RA …", max_entries=64)
+def _bd(task: str, dataset: str | None, plain_: str, ra: str, images: tuple, clfs: tuple,
+        _ws):
+    return ra_boundary_distances(_ws, plain_, ra, list(images), list(clfs))
+
+
+@st.cache_data(show_spinner="Fitting the thresholds (bootstrap) …", max_entries=64)
+def _thresholds(rows: list[dict], config: dict, lengths: dict) -> list[dict]:
+    return thresholds(rows, config, lengths)
+
+
+def visibility_results(study, rows: list[dict]) -> None:
+    """Per rater and image: the threshold a* with its CI, in [0, 1]-pixel L2 units beside the
+    image's BD along d_RA for the chosen classifiers."""
+    cfg = study.config
+    plain_, ra = cfg["methods"][:2]
+    v = cfg.get("visibility", {})
+    st.subheader("Visibility thresholds (staircase along x_plain + a (x_RA - x_plain))")
+    plain(f"{v.get('m', 2)}AFC, {v.get('trials_per_image', '?')} trials per image; threshold "
+          "a*: the blend seen at the staircase's target proportion correct (Weibull fit, "
+          "parametric-bootstrap 95 % CI); in [0, 1]-pixel L2: a* x ||x_RA - x_plain||_2, the "
+          "units of BD.")
+    ws = get_workspace(study.task, cfg.get("dataset"))
+    if ws is None:
+        st.stop()
+    names_ = list(ws.classifiers)
+    default = [c for c in [cfg.get("classifier")] if c in names_] or names_[:1]
+    clfs = st.multiselect("BD along d_RA of", names_, default=default, key="results_bd_clfs")
+    images = tuple(sorted({r["image_index"] for r in rows}))
+    bd = _bd(study.task, cfg.get("dataset"), plain_, ra, images, tuple(clfs), ws)
+    thr = _thresholds(rows, cfg, {i: bd[i]["ra_l2"] for i in images})
+    table = beside_bd(thr, {i: bd[i]["bd"] for i in images})
+    for r in table:
+        r["a* 95 % CI"] = ci(r.pop("a_ci95"))
+        r["L2 95 % CI"] = ci(r.pop("l2_ci95") or [float("nan")] * 2)
+        for k in ("a_star", "ra_l2", "l2_threshold", *[k for k in r if k.startswith("BD ")
+                                                       and "<" not in k]):
+            r[k] = num(r[k], 3)
+    st.dataframe(pd.DataFrame(table), hide_index=True, key="results_visibility")
+    st.caption("BD < threshold: the classifier's boundary along d_RA lies nearer to x_plain "
+               "than the change this rater sees (a censored BD: empty). seen = False: the fit "
+               "puts a* above 1.5 (the rater did not tell even the full RA change apart "
+               "often enough), so no threshold is given.")
 
 
 with Session() as s:
@@ -66,6 +112,9 @@ with Session() as s:
         plain(f"Display check: {len(flagged)} flagged session(s) kept ({RULE}).")
     if not rows:
         st.info("No answers are left once the flagged sessions are out.")
+        st.stop()
+    if study.kind == "visibility":
+        visibility_results(study, rows)
         st.stop()
     summary = study_summary(rows, study.kind, min_catch_pass=threshold,
                             min_median_rt_ms=float(fast) or None)

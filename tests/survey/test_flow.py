@@ -138,3 +138,26 @@ def test_the_demo_study_is_made_on_a_first_start_only(ws, url):
         assert st.kind == "2afc" and st.config["methods"] == ["sr-plain", "sr-ra"]
         assert ensure_demo(s, workspace=ws) is False          # there already
         assert ensure_demo(s, workspace=ws, reset=True) is True
+
+
+def test_cli_creates_a_visibility_study_and_summarises_its_thresholds(tiny_zoo, url, capsys):
+    args = ["--db", url]
+    assert cli_main(["survey", "create", "--name", "v", "--kind", "visibility", "--processors",
+                     "sr-plain,sr-ra", "--images", "2", "--afc", "3", "--trials-per-image", "8",
+                     "--display-check", "ignore", "--dataset", SYNTH,
+                     "--checkpoints", str(tiny_zoo), *args]) == 0
+    assert "Created study 'v' (visibility, 16 trials" in capsys.readouterr().out
+    Session = session_factory(make_engine(url))
+    with Session() as s:
+        st = get_study(s, "v")
+        assert st.config["visibility"]["m"] == 3
+        r = start_rater(s, st, "x")
+        while (t := next_trial(s, r)) is not None:
+            record_answer(s, r, t, t.expected, "visibility", token=show(s, r, t))
+    assert cli_main(["survey", "summary", "--name", "v", *args]) == 0
+    out = capsys.readouterr().out
+    assert "Visibility thresholds of 'v'" in out and "a_ci95" in out
+    assert cli_main(["survey", "summary", "--name", "v", "--json", *args]) == 0
+    data = json.loads(capsys.readouterr().out)["thresholds"]
+    assert [(d["rater"], d["trials"], d["correct"]) for d in data] == [("x", 8, 8)] * 2
+    assert all(d["seen"] and d["a_star"] < 0.5 for d in data)     # always right: below the start
