@@ -70,8 +70,12 @@ def weighted_auroc(score: np.ndarray, positive: np.ndarray, w: np.ndarray) -> np
     """(B,) area under the ROC curve of ``score`` (n,; higher: more likely positive) for the
     labels ``positive`` (n,) bool under counts ``w``, by the Mann-Whitney statistic on midranks
     (ties count one half); NaN where a resample has no positive or no negative."""
+    return auroc_of_ranks(midranks(score, w), positive, w)
+
+
+def auroc_of_ranks(ranks: np.ndarray, positive: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """:func:`weighted_auroc` from the scores' midranks (B, n) under the same counts ``w``."""
     pos = np.asarray(positive, dtype=bool)
-    ranks = midranks(score, w)
     n_pos = (w * pos).sum(1)
     n_neg = w.sum(1) - n_pos
     rank_sum = (w * ranks * pos).sum(1)
@@ -85,17 +89,20 @@ def weighted_mean(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return (w * x).sum(1) / w.sum(1)
 
 
-Statistic = Callable[..., np.ndarray]     # stat(*arrays, w (B, n * repeat)) -> (B,)
+Statistic = Callable[..., np.ndarray]     # stat(*arrays, w (B, n * repeat)) -> (B,) or (B, k)
 
 
 def bootstrap_values(stat: Statistic, *arrays, n: int, repeat: int = 1, n_boot: int = N_BOOT,
-                     seed: int = 0) -> tuple[float, np.ndarray]:
+                     seed: int = 0):
     """(``stat`` on the full sample, its ``n_boot`` bootstrap values) over ``n`` images whose
-    rows are repeated ``repeat`` times in ``arrays`` (block k holds rows k*n .. k*n + n - 1)."""
-    value = float(stat(*arrays, np.ones((1, n * repeat)))[0])
+    rows are repeated ``repeat`` times in ``arrays`` (block k holds rows k*n .. k*n + n - 1).
+    A statistic of shape (B,) gives (float, (n_boot,)); one of shape (B, k) several statistics
+    at once: ((k,), (n_boot, k))."""
+    full = np.asarray(stat(*arrays, np.ones((1, n * repeat))))[0]
     boots = [stat(*arrays, np.tile(w, (1, repeat)))
              for w in resample_counts(n, n_boot, seed)]
-    return value, np.concatenate(boots) if boots else np.empty(0)
+    boots = np.concatenate(boots) if boots else np.empty((0, *full.shape))
+    return (float(full) if full.ndim == 0 else full), boots
 
 
 def interval(value: float, boots: np.ndarray) -> dict:

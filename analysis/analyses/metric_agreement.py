@@ -53,12 +53,12 @@ from ..pipeline.setting import Setting
 from ..zoo.catalogue import model_digests, no_checkpoints_message
 from .agreement_stats import (
     N_BOOT,
+    auroc_of_ranks,
     bootstrap_values,
     interval,
-    weighted_auroc,
+    midranks,
     weighted_mean,
     weighted_pearson,
-    weighted_spearman,
     with_ci,
 )
 from .quality import default_metrics
@@ -124,8 +124,13 @@ def plain_reference(proc_cards: list[dict], task_name: str) -> str | None:
     return f"{task_name}-plain" if f"{task_name}-plain" in plain else (plain[0] if plain else None)
 
 
-def _stat(fn, x, y, n, repeat, n_boot, seed):
-    return with_ci(fn, x, y, n=n, repeat=repeat, n_boot=n_boot, seed=seed)
+def recognition_statistics(score, prob, margin, correct, w) -> np.ndarray:
+    """(B, 3): Spearman of ``score`` with ``prob`` and with ``margin``, AUROC of ``score`` for
+    ``correct`` (all (n,)), under counts ``w`` (B, n); the score is ranked once."""
+    ranks = midranks(score, w)
+    return np.stack([weighted_pearson(ranks, midranks(prob, w), w),
+                     weighted_pearson(ranks, midranks(margin, w), w),
+                     auroc_of_ranks(ranks, correct, w)], 1)
 
 
 def agreement_rows(values: dict, metric_specs: dict[str, bool], inputs: list[str],
@@ -150,13 +155,12 @@ def agreement_rows(values: dict, metric_specs: dict[str, bool], inputs: list[str
                                np.concatenate(target["margin"]),
                                np.concatenate(target["correct"]), k))
             for clf, x, prob, margin, correct, repeat in groups:
-                rows.append({
-                    "metric": m, "input": inp, "classifier": clf,
-                    "accuracy": float(np.mean(correct)),
-                    "spearman_prob": _stat(weighted_spearman, x, prob, n, repeat, n_boot, seed),
-                    "spearman_margin": _stat(weighted_spearman, x, margin, n, repeat, n_boot,
-                                             seed),
-                    "auroc": _stat(weighted_auroc, x, correct, n, repeat, n_boot, seed)})
+                full, boots = bootstrap_values(recognition_statistics, x, prob, margin, correct,
+                                               n=n, repeat=repeat, n_boot=n_boot, seed=seed)
+                rows.append({"metric": m, "input": inp, "classifier": clf,
+                             "accuracy": float(np.mean(correct)),
+                             **{key: interval(float(full[j]), boots[:, j]) for j, key in
+                                enumerate(("spearman_prob", "spearman_margin", "auroc"))}})
     return rows
 
 
