@@ -33,6 +33,9 @@ same floor.
 
 Decision-margin consistency (per input including clean): Pearson's r between the per-image logit
 margins of every pair of classifiers, with a bootstrap CI.
+
+The classifier forwards run float32 eager (the logits are needed, not only the top-1 class of
+the execution plans of :mod:`analysis.pipeline.execution`).
 """
 
 from __future__ import annotations
