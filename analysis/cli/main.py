@@ -41,7 +41,6 @@ GROUPS = (
                  "bd-referee", "tsne"),
      ("evaluate --task sr --sample 500",
       "quality --task jpeg --metrics psnr,ssim --first 200",
-      "agreement --task sr --sample 500",
       "bd --task sr --source resnet20 --target densenet-bc",
       "tsne --task sr --classifier resnet20")),
     ("figures", ("figure",),
