@@ -338,8 +338,9 @@ def format_agreement(result: dict) -> str:
     if result["visibility"]:
         others = list(dict.fromkeys(r["input"] for r in result["visibility"]))
         lines += ["", f"### RA visibility: |delta| / floor against {result['plain_reference']} "
-                  "(delta of the oriented mean in brackets; floor = bootstrap SD of the plain "
-                  "mean, an upper bound of the across-seed index)", "",
+                  "with its CI (delta of the oriented mean after it); floor = bootstrap SD of the "
+                  "plain mean over images, sampling noise only, so the index overstates one "
+                  "against the spread across training seeds", "",
                   "| metric | " + " | ".join(others) + " |", "|---|" + "---:|" * len(others)]
         by = {(r["metric"], r["input"]): r for r in result["visibility"]}
         for m in dict.fromkeys(r["metric"] for r in result["visibility"]):
