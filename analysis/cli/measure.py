@@ -1,5 +1,5 @@
-"""Verbs that measure on the test split: ``evaluate``, ``reproduce``, ``quality``, ``loss-grid``,
-``recognizer-side``, ``robustness``, ``float16-check``."""
+"""Verbs that measure on the test split: ``evaluate``, ``reproduce``, ``quality``, ``agreement``,
+``loss-grid``, ``recognizer-side``, ``robustness``, ``float16-check``."""
 
 from __future__ import annotations
 
@@ -85,6 +85,20 @@ def cmd_quality(args) -> int:
                            device=args.device, seed=args.seed, data_root=args.data_root,
                            progress=not args.no_progress)
     return emit(args, result, save_quality, format_quality)
+
+
+def cmd_agreement(args) -> int:
+    from ..analyses.metric_agreement import format_agreement, metric_agreement, save_agreement
+
+    if args.first is not None and args.sample is not None:
+        raise RAExplorerError("--first and --sample both choose the images; pass one of them.")
+    limit = args.sample if args.sample is not None else (args.first or QUALITY_IMAGES)
+    result = metric_agreement(args.task, dataset=args.dataset, folder=args.checkpoints,
+                              metrics=args.metrics, classifiers=args.classifiers,
+                              processors=args.processors, limit=limit, n_boot=args.boot,
+                              batch_size=args.batch_size, device=args.device, seed=args.seed,
+                              data_root=args.data_root, progress=not args.no_progress)
+    return emit(args, result, save_agreement, format_agreement)
 
 
 def cmd_loss_grid(args) -> int:
@@ -196,6 +210,26 @@ def register(sub) -> None:
     renamed(p, limit="--first")
     protocol(p, "first", "metrics", "seed")
     p.set_defaults(func=cmd_quality)
+
+    p = sub.add_parser("agreement", parents=[*analysis_groups(), SAMPLE(), SEED()],
+                       help="per image: how well every quality metric predicts recognition "
+                            "(Spearman with p_y and margin, AUROC), RA visibility per metric, "
+                            "and margin consistency between classifiers")
+    p.add_argument("--task", type=task_spec, required=True, help="task spec, e.g. sr, jpeg")
+    p.add_argument("--first", type=positive_int, default=None, metavar="N",
+                   help=f"the first N test images (default: {QUALITY_IMAGES}, the quality "
+                        "tables' protocol)")
+    p.add_argument("--metrics", type=names, default=None, metavar="A,B",
+                   help="comma-separated metric names (default: all available; see 'list metrics')")
+    p.add_argument("--classifiers", type=names, default=None, metavar="A,B",
+                   help="comma-separated classifiers (default: the zoo's)")
+    p.add_argument("--processors", type=names, default=None, metavar="A,B",
+                   help="comma-separated processors (default: every processor of the task)")
+    p.add_argument("--boot", type=positive_int, default=1000, metavar="N",
+                   help="bootstrap resamples over images for the 95 %% CIs")
+    p.add_argument("--batch-size", type=positive_int, default=250, help="images per forward pass")
+    protocol(p, "first", "sample", "metrics", "classifiers", "processors", "boot", "seed")
+    p.set_defaults(func=cmd_agreement)
 
     p = sub.add_parser("loss-grid", parents=[*analysis_groups(), SEED()],
                        help="Uelwer et al.'s E / P / T loss grid: quality (Table 2) and error on "

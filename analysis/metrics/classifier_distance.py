@@ -1,5 +1,7 @@
-"""LPIPS-style distances on the zoo's own classifiers (``lpips-<name>``, ``rlpips-<name>`` for
-robust ones): unit-weight feature distances, uncalibrated, (N,) per image pair."""
+"""Distances on the zoo's own classifiers, (N,) per image pair: LPIPS-style unit-weight feature
+distances (``lpips-<name>``, ``rlpips-<name>`` for robust ones; uncalibrated) and the teacher
+feature distance (``fd-<name>``: mean absolute difference of the penultimate features, EDTR's
+``fd``)."""
 
 from __future__ import annotations
 
@@ -36,17 +38,31 @@ def feature_distance(classifier, x: torch.Tensor, y: torch.Tensor, layers=None) 
     return total / len(layers)
 
 
-def _classifier_metric(card: dict):
+def teacher_feature_distance(classifier, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """EDTR's teacher feature distance ``fd``: L1 between the classifier's penultimate features
+    (the vector before its last linear layer, (N, D)) on ``x`` and on ``y``, averaged over the
+    D features (mean absolute difference, in the classifier's feature units), shape (N,).
+
+    0 for identical images; it grows as ``x`` moves away from ``y`` in what the classifier
+    (the "teacher", trained on clean images) extracts. Images (N, C, H, W) in [0, 1] with the
+    classifier's channel count.
+    """
+    fx, fy = classifier.penultimate(x), classifier.penultimate(y)
+    return (fx - fy).abs().flatten(1).mean(1)
+
+
+def _classifier_metric(card: dict, distance=feature_distance):
     def build(device):
         model, _ = load_checkpoint(card["path"], device=device)
         channels = model.mean.shape[1]
-        return lambda x, y: feature_distance(model, match_channels(x, channels),
-                                             match_channels(y, channels))
+        return lambda x, y: distance(model, match_channels(x, channels),
+                                     match_channels(y, channels))
     return build
 
 
 def classifier_metrics(folder=None, dataset: str | None = None) -> dict[str, MetricSpec]:
-    """``lpips-<classifier>`` for every classifier checkpoint, ``rlpips-<c>`` for robust ones."""
+    """``lpips-<classifier>`` for every classifier checkpoint, ``rlpips-<c>`` for robust ones,
+    then ``fd-<classifier>`` (teacher feature distance) for every classifier checkpoint."""
     specs = {}
     filters = {"dataset": dataset} if dataset else {}
     for card in find_checkpoints(folder, kind="classifier", **filters):
@@ -59,4 +75,12 @@ def classifier_metrics(folder=None, dataset: str | None = None) -> dict[str, Met
             f"uncalibrated LPIPS-style distance (unit weights, not BAPPS-trained) on the "
             f"{kind}classifier {card['name']} ({card['arch']}, {card.get('dataset')})",
             _classifier_metric(card))
+    for card in find_checkpoints(folder, kind="classifier", **filters):
+        name = f"fd-{card['name']}"
+        specs[name] = MetricSpec(
+            name, True, (0.0, float("inf")),
+            f"teacher feature distance (EDTR's fd): mean absolute difference of the "
+            f"penultimate features of the classifier {card['name']} ({card['arch']}, "
+            f"{card.get('dataset')}) on the processed and the clean image",
+            _classifier_metric(card, teacher_feature_distance))
     return specs

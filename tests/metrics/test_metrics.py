@@ -281,3 +281,29 @@ def test_psnr_in_chunks_equals_psnr_of_the_whole_batch(monkeypatch):
     whole = -10 * torch.log10((x - y).pow(2).flatten(1).mean(1) + 1e-8)
     monkeypatch.setattr(metrics, "CHUNK_ELEMENTS", 3 * 20 * 20 * 2)   # 2 images per chunk
     assert torch.equal(metrics.psnr(x, y), whole)
+
+
+def test_teacher_feature_distance_is_registered_zero_on_identical_images_and_grows(tiny_zoo):
+    specs = {m["name"]: m for m in list_metrics(folder=tiny_zoo)}
+    assert {"fd-clf-a", "fd-clf-b", "fd-clf-robust"} <= set(specs)
+    assert specs["fd-clf-a"]["lower_better"] and "penultimate" in specs["fd-clf-a"]["description"]
+    metric = create_metric("fd-clf-a", device="cpu", folder=tiny_zoo)
+    x = image(1)
+    assert torch.equal(metric(x, x), torch.zeros(3))
+    scores = [float(metric(noisy(x, s), x).mean()) for s in (0.02, 0.1, 0.3)]
+    assert 0 < scores[0] < scores[1] < scores[2]
+
+
+def test_teacher_feature_distance_is_the_mean_absolute_penultimate_difference():
+    from analysis.metrics.classifier_distance import teacher_feature_distance
+
+    class Penultimate(torch.nn.Module):      # features: the per-channel mean and max
+        def penultimate(self, x):
+            return torch.cat([x.mean((2, 3)), x.amax((2, 3))], 1)
+
+    x = torch.zeros(2, 1, 4, 4)
+    y = torch.zeros(2, 1, 4, 4)
+    y[0, 0, 0, 0] = 0.8                       # mean 0.05, max 0.8 -> (0.05 + 0.8) / 2
+    y[1] = 0.5                                # mean 0.5, max 0.5 -> 0.5
+    got = teacher_feature_distance(Penultimate(), x, y)
+    assert torch.allclose(got, torch.tensor([0.425, 0.5]))
