@@ -6,6 +6,8 @@ from __future__ import annotations
 import sys
 
 from ..analyses import boundary_defaults as bd
+from ..config import default_dataset
+from ..outputs.run_folders import run_folder
 from .options import SAMPLE, SEED, analysis_groups, emit, protocol
 from .validators import names, non_negative_int, positive_float, positive_int, task_spec
 from .vocabulary import renamed
@@ -18,7 +20,6 @@ def cmd_bd(args) -> int:
         format_boundary_report,
         save_boundary_report,
     )
-    from ..config import default_dataset
     from ..data.tasks import create_task
     from ..pipeline.runner import world
     from ..zoo.catalogue import task_ra_source
@@ -56,8 +57,6 @@ def cmd_bd_referee(args) -> int:
         referee_report,
         save_referee_report,
     )
-    from ..config import default_dataset
-    from ..outputs.run_folders import run_folder
 
     report = referee_report(args.task, args.source, args.target, limit=args.sample,
                             folder=args.checkpoints, dataset=default_dataset(args.dataset),
@@ -73,7 +72,6 @@ def cmd_bd_referee(args) -> int:
 
 def cmd_tsne(args) -> int:
     from ..analyses.features import feature_report, format_measures, save_feature_report
-    from ..config import default_dataset
     from ..data.tasks import create_task
     from ..zoo.catalogue import task_ra_source
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from ..config import default_dataset
+from ..data.datasets import DATASETS, split_dataset_spec
 from ..zoo import MODELS, model_kind
 from .options import CHECKPOINTS, DATASET, DEVICE, PROGRESS, SEED, key_values
 from .validators import (
@@ -48,7 +50,6 @@ def _training_options(p):
 
 
 def _common(args) -> dict:
-    from ..config import default_dataset
 
     return {"dataset": default_dataset(args.dataset), "out": args.out, "epochs": args.epochs,
             "seed": args.seed, "arch_kwargs": key_values(args.arch_kw),
@@ -100,8 +101,6 @@ def cmd_train_processor(args) -> int:
 def detector_dataset(spec: str | None) -> str:
     """``--dataset`` of train-detector: the spec given, else canvases of the dataset in force
     ($RA_DATASET or the embedded one) unless that is a detection dataset already."""
-    from ..config import default_dataset
-    from ..data.datasets import DATASETS, split_dataset_spec
 
     if spec:
         return spec

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from ..data.tasks import task_slug
+from ..errors import RAExplorerError
 from .runner import CLEAN, ProcessedBatch, gather_objects
 
 FORMAT = "ra-explorer-records/1"
@@ -72,7 +73,6 @@ class RecordTable:
         equal this table's where both have them (the same processors ran). Provenance: this
         table's, its ``checkpoints`` joined by ``other``'s, and ``other``'s whole record under
         ``added`` (one entry per added pass, with the classifiers it added)."""
-        from ..errors import RAExplorerError
 
         same = (self.task, self.dataset, self.split) == (other.task, other.dataset, other.split)
         if not (same and other.inputs == self.inputs and np.array_equal(other.index, self.index)
@@ -132,7 +132,6 @@ class RecordTable:
     def load(cls, path: str | Path) -> RecordTable:
         import pyarrow.parquet as pq
 
-        from ..errors import RAExplorerError
 
         try:
             table = pq.read_table(path)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 
+import choix
 import numpy as np
 from scipy.stats import kendalltau
 
@@ -35,7 +36,6 @@ def _entropy(p):
 def posterior(n: int, data: list[tuple[int, int]], prior: float = PRIOR):
     """(mean, covariance) of the Laplace-approximated Bradley-Terry posterior of ``n``
     log-strengths from (winner, loser) judgments."""
-    import choix
 
     mean = (choix.ilsr_pairwise(n, data, alpha=prior) if data else np.zeros(n))
     mean = mean - mean.mean()
@@ -72,7 +72,6 @@ def simulate(true_scores, judgments: int, design: str = "uniform", batch: int = 
     """Kendall's tau between the true ranking and the one fitted from ``judgments`` simulated
     Bradley-Terry judgments chosen by ``design`` ("uniform": pairs in a shuffled round robin;
     "active": :func:`next_batch`, refitted after every batch)."""
-    import choix
 
     rng = np.random.default_rng(seed)
     theta = np.asarray(true_scores, dtype=float)

@@ -20,7 +20,7 @@ for SQLite's single app process), so raters starting at once never crowd one con
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
@@ -95,7 +95,6 @@ def design_of(config: dict | None) -> dict:
 
 
 def _aware(t: datetime | None) -> datetime | None:
-    from datetime import timezone
 
     return t.replace(tzinfo=timezone.utc) if t is not None and t.tzinfo is None else t
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import math
 
+import choix
 import numpy as np
 from scipy import stats as sps
 
@@ -108,7 +109,6 @@ def expected_bt_ci_width(p: float, n_methods: int, judgments: int, n_sim: int = 
     ``judgments`` comparisons go uniformly over the pairs, and each simulated study is fitted
     with choix's ILSR; the width is the 2.5-97.5 percentile range of the fitted (centred)
     scores over the simulated studies, averaged over methods."""
-    import choix
 
     if n_methods < 2 or judgments < 1:
         raise RAExplorerError("The CI width needs at least two methods and one judgment.")

@@ -23,6 +23,7 @@ import itertools
 import math
 from collections import defaultdict
 
+import choix
 import numpy as np
 
 from ..stats import wilson_interval
@@ -147,7 +148,6 @@ def bradley_terry(rows: list[dict], n_boot: int = 500, seed: int = 0,
     ``alpha`` is choix's regularisation (a small prior that keeps scores finite
     when a method never wins).
     """
-    import choix
 
     comparisons = [w for w in map(winner, rows) if w is not None]
     methods = sorted({m for c in comparisons for m in c})
