@@ -65,13 +65,20 @@ def _leave() -> None:
     st.query_params.clear()
 
 
-def leave_rater_mode_button() -> None:
+def leave_rater_mode_button(held: bool = True) -> None:
     """The way back for a researcher whose browser opened a rater link: the app's pages and
-    navigation return (the rater cookie is removed)."""
-    st.caption("Researcher trying a rater link in your own browser? Rater mode hides the "
-               "app's pages in this browser until it is closed; leave it here.")
-    st.button("Leave rater mode", key="survey_leave_rater", type="tertiary",
-              icon=":material/logout:", on_click=_leave)
+    navigation return (the rater cookie is removed). ``held=False`` (a mistyped link, which
+    sets no cookie, in a browser without one) offers a plain way to the app's pages instead."""
+    if held:
+        st.caption("Researcher trying a rater link in your own browser? Rater mode hides the "
+                   "app's pages in this browser until it is closed; leave it here.")
+        st.button("Leave rater mode", key="survey_leave_rater", type="tertiary",
+                  icon=":material/logout:", on_click=_leave)
+    else:
+        st.caption("Researcher? This address shows only the survey; the app's pages are "
+                   "one click away.")
+        st.button("Open the app's pages", key="survey_leave_rater", type="tertiary",
+                  icon=":material/home:", on_click=_leave)
 
 
 def forget_left_rater_cookie() -> None:

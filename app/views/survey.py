@@ -221,8 +221,7 @@ h1 { font-size: 1.75rem !important; padding: 0 0 0.25rem 0 !important; }
 
 def rater_flow():
     st.html(RATER_CSS)
-    with st.container(key="leave_rater"):
-        leave_rater_mode_button()
+    leave_slot = st.container(key="leave_rater")      # filled once the link is known
     params = st.query_params
     with Session() as s:
         token = params.get("r") or st.session_state.get("rater_token")
@@ -237,8 +236,12 @@ def rater_flow():
                                        if cookie.startswith(STUDY_COOKIE) else None)
         study = rater_study(s, rater) if rater is not None else get_study(s, name)
         if study is None or (rater is None and token):    # a mistyped link sets no cookie
+            with leave_slot:
+                leave_rater_mode_button(held=bool(cookie))
             st.info(UNKNOWN)
             st.stop()
+        with leave_slot:
+            leave_rater_mode_button()
         if rater is None:
             set_rater_cookie(STUDY_COOKIE + study.name)
             consent(s, study)

@@ -60,6 +60,10 @@ def test_a_mistyped_rater_link_does_not_lock_the_researcher_out(app_url, browser
     wait_interactive(page, "Survey")
     page.get_by_text("There is no survey at this address").wait_for(timeout=30000)
     page.screenshot(path=str(ARTIFACTS / "default_rater_typo.png"), full_page=True)
+    # the browser is not held (no cookie): no "Leave rater mode", a plain way to the pages
+    assert page.get_by_role("button", name="Leave rater mode").count() == 0
+    page.get_by_role("button", name="Open the app's pages").click()
+    page.locator(NAV).wait_for(timeout=60000)
     page.goto(f"{app_url}/")                       # the same browser: the full app is back
     wait_interactive(page, "Compare outputs")
     assert page.locator(NAV).count() == 1
