@@ -70,12 +70,29 @@ def format_table1(result: dict) -> str:
     return "\n".join(lines)
 
 
+def main_ra_lambda(rows: list[dict]) -> float | None:
+    """The lambda most RA (``method == "ra"``) rows share (ties: the smallest): the recipe's
+    lambda, which the by-source rows are trained with; the others form the lambda sweep."""
+    lams = [r["lambda"] for r in rows if r["method"] == "ra" and r.get("lambda") is not None]
+    if not lams:
+        return None
+    return min(set(lams), key=lambda lam: (-lams.count(lam), lam))
+
+
 def transfer_rows(result: dict) -> list[dict]:
-    """RA processors by source: ``sr-ra`` (the main source) and ``sr-ra-src-<classifier>``."""
-    rows = []
+    """One RA processor per source classifier (Table 3's rows), chosen from the cards' method,
+    source and lambda, never from names (a user's zoo names its processors freely): per source,
+    the row at :func:`main_ra_lambda`, or that source's only RA row. Ordered as the classifiers."""
+    main = main_ra_lambda(result["rows"])
+    by_source: dict[str, list[dict]] = {}
     for row in result["rows"]:
-        if row["method"] == "ra" and (row["name"] == "sr-ra" or row["name"].startswith("sr-ra-src-")):
-            rows.append(row)
+        if row["method"] == "ra" and row.get("source"):
+            by_source.setdefault(row["source"], []).append(row)
+    rows = []
+    for group in by_source.values():
+        at_main = sorted((r for r in group if r.get("lambda") == main), key=lambda r: r["name"])
+        if at_main or len(group) == 1:
+            rows.append((at_main or group)[0])
     return sorted(rows, key=lambda r: result["classifiers"].index(r["source"])
                   if r["source"] in result["classifiers"] else 99)
 
@@ -98,10 +115,11 @@ def format_table3(result: dict) -> str:
 
 
 def lambda_rows(result: dict, source: str) -> list[dict]:
+    """Table 16's rows: the plain processor and every RA (``method == "ra"``) processor trained
+    with ``source``, by lambda (from the cards, not the names)."""
     rows = [r for r in result["rows"]
             if (r["method"] == "plain" and r["name"] == result.get("plain"))
-            or (r["method"] == "ra" and r["source"] == source
-                and (r["name"].startswith("sr-ra-lam") or r["name"] == "sr-ra"))]
+            or (r["method"] == "ra" and r["source"] == source)]
     return sorted(rows, key=lambda r: (r["lambda"] or 0.0, r["name"]))
 
 

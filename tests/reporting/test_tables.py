@@ -101,3 +101,32 @@ def test_shipped_tables_are_rewritten_byte_for_byte_from_the_shipped_evaluations
     write_results(results, tmp_path)
     for name in ("claims.md", "table1.md", "table3_transfer.md", "table16_lambda.md"):
         assert (tmp_path / name).read_bytes() == (shipped / name).read_bytes(), name
+
+
+def _picked(result):
+    from analysis.reporting.tables import lambda_rows, transfer_rows
+
+    return ([r["source"] for r in transfer_rows(result)],
+            [r["lambda"] for r in lambda_rows(result, "resnet20")])
+
+
+def test_table3_and_16_rows_come_from_the_cards_not_the_names():
+    """A user's zoo names its processors freely: renaming every shipped SR processor picks the
+    same rows for the by-source (Table 3) and lambda (Table 16) tables."""
+    import copy
+    import json
+    from pathlib import Path
+
+    from analysis.reporting.tables import transfer_rows
+
+    shipped = json.loads((Path(__file__).parents[2] / "results/evaluate_sr_scale4.json").read_text())
+    names = [r["name"] for r in transfer_rows(shipped)]
+    assert set(names) == {"sr-ra", "sr-ra-src-resnet32", "sr-ra-src-densenet-bc",
+                          "sr-ra-src-mobilenetv2", "sr-ra-src-vgg11-bn"}
+    renamed = copy.deepcopy(shipped)
+    for i, row in enumerate(renamed["rows"]):
+        if row["method"]:
+            row["name"] = f"my-model-{i}"
+    renamed["plain"] = next(r["name"] for r in renamed["rows"] if r["method"] == "plain")
+    assert _picked(renamed) == _picked(shipped)
+    assert _picked(shipped)[1] == [0.0, 0.001, 0.01, 0.1]
