@@ -43,7 +43,7 @@ def cmd_evaluate(args) -> int:
         table, clf_cards, proc_cards = measure_task(
             t, dataset=dataset, folder=args.checkpoints, limit=args.sample,
             batch_size=args.batch_size, device=args.device, seed=args.seed,
-            classifiers=args.classifiers,
+            classifiers=args.classifiers, processors=args.processors,
             data_root=args.data_root, progress=not args.no_progress)
         results.append(accuracy_report(table, proc_cards, clf_cards, args.seed))
         if args.records and world()[0] == 0:
@@ -200,6 +200,10 @@ def register(sub) -> None:
     p.add_argument("--classifiers", type=names, default=None, metavar="A,B",
                    help="comma-separated classifiers (default: the zoo's; names may also come "
                         "from checkpoints/recognizers/, e.g. resnet20,resnet20-qualnet)")
+    p.add_argument("--processors", type=names, default=None, metavar="A,B",
+                   help="comma-separated processors (default: every processor of the task; "
+                        "names may also be processors trained on canvases of the dataset, e.g. "
+                        "RA through a detector)")
     p.add_argument("--update-cards", action="store_true",
                    help="write the measured test accuracy / PSNR / SSIM into the model cards")
     p.add_argument("--records", default=None, metavar="FILE.parquet",
