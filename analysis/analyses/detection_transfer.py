@@ -185,7 +185,8 @@ def detection_transfer(task: str = "sr", dataset: str | None = None, folder=None
         seed: seed of the degradations and of the bootstrap.
         n_boot: bootstrap resamples over canvases.
 
-    Returns the result document: ``rows`` (clean, no processing, each processor) each with
+    Returns the result document: ``dataset`` (the canvases' base, whose results folder it
+    goes to), ``canvases`` (the detection dataset), ``rows`` (clean, no processing, each processor) each with
     ``map[detector][key] = {"value", "low", "high"}`` for key ``map`` (mAP@[.5:.95]) and
     ``map_50``, ``vs_baseline[detector]`` (None for the baseline itself and the two bounds),
     ``detectors`` (their cards' essentials), ``seconds`` (each detector's time per row, s) and
@@ -227,8 +228,8 @@ def detection_transfer(task: str = "sr", dataset: str | None = None, folder=None
     n = len(targets)
     digests = {c["name"]: c["weights"]["sha256"] for c in [*proc_cards, *det_cards]}
     return {
-        "kind": "detection-transfer", "task": spec, "dataset": setting.dataset,
-        "home": home_dataset(setting.dataset), "split": "test", "n_images": n, "seed": seed,
+        "kind": "detection-transfer", "task": spec, "dataset": home_dataset(setting.dataset),
+        "canvases": setting.dataset, "split": "test", "n_images": n, "seed": seed,
         "n_boot": n_boot, "baseline": base, "keys": list(MAP_KEYS),
         "detectors": {c["name"]: {"arch": c["arch"], "trained_on": c.get("dataset"),
                                   "metrics": c.get("metrics")} for c in det_cards},
@@ -252,7 +253,7 @@ def format_detection_transfer(result: dict) -> str:
     with its 95 % CI and, where there is a baseline, the paired difference to it."""
     dets = list(result["detectors"])
     base = result.get("baseline")
-    lines = [f"# Detection transfer: {result['task']} on {result['dataset']}", "",
+    lines = [f"# Detection transfer: {result['task']} on {result['canvases']}", "",
              f"{result['n_images']} test canvases; 95 % percentile-bootstrap CIs over canvases "
              f"({result['n_boot']} resamples); differences are paired, to "
              f"{base or 'no baseline (no plain processor measured)'}."]
@@ -283,5 +284,5 @@ def result_stem(task_spec: str) -> str:
 def save_detection_transfer(result: dict, out_dir: Path | None = None) -> list[Path]:
     """``detection_transfer_<task slug>.json`` and ``.md`` in ``out_dir`` (default: the
     results folder of the canvases' base dataset, :func:`home_dataset`)."""
-    folder = out_dir if out_dir is not None else results_dir(dataset=result["home"])
+    folder = out_dir if out_dir is not None else results_dir(dataset=result["dataset"])
     return write_result(result, folder, result_stem(result["task"]), format_detection_transfer)

@@ -93,11 +93,14 @@ class Detector(nn.Module):
         thus keeps its BatchNorm layers on their running statistics, never updates them and
         sends gradients only to the images (the RA loss of a processor through a detector).
         The transform does not depend on the flag here: ``min_size`` has one value, so
-        training and evaluation resize alike (not at all at the detector's image size)."""
+        training and evaluation resize alike (not at all at the detector's image size). The
+        losses run in float32 even inside an autocast region (the fit engine's bfloat16 on
+        CUDA): box regression in bfloat16 would round 112-pixel coordinates to half pixels."""
         was = self.net.training
         self.net.training = True
         try:
-            return self.net(list(images), targets)
+            with torch.autocast(images.device.type, enabled=False):
+                return self.net(list(images.float()), targets)
         finally:
             self.net.training = was
 

@@ -218,3 +218,23 @@ def test_canvases_of_a_small_image_folder(tmp_path):
     paths = save_detection_transfer(result, tmp_path / "results")
     assert [p.name for p in paths] == ["detection_transfer_denoise_sigma0.1.json",
                                        "detection_transfer_denoise_sigma0.1.md"]
+
+
+def test_the_figure_kind_draws_the_result_file(zoo, tmp_path):
+    from analysis.reporting.paper import FigureOptions, build_figure, save_figure
+
+    result = detection_transfer("sr", CANVAS, folder=zoo, processors=["sr-plain", "sr-ra-fcos"],
+                                n_boot=10, device="cpu", progress=False)
+    folder = tmp_path / "results"
+    save_detection_transfer(result, folder)
+    fig = build_figure("detection-transfer", FigureOptions(task="sr", results=folder,
+                                                           checkpoints=zoo, dataset=BASE))
+    assert fig.extra["detectors"] == ["fcos", "retinanet"]
+    assert len(fig.rows) == 2 * 4       # detectors x (clean, no processing, two processors)
+    ra = next(r for r in fig.rows if r["input"] == "sr-ra-fcos" and r["detector"] == "fcos")
+    fcos = next(r for r in result["rows"] if r["name"] == "sr-ra-fcos")
+    assert ra["map_pct"] == pytest.approx(100 * fcos["map"]["fcos"]["map"]["value"])
+    assert ra["map_50_vs_baseline_points"] == pytest.approx(
+        100 * fcos["vs_baseline"]["fcos"]["map_50"]["value"])
+    written = save_figure(fig, tmp_path / "fig", ["png"], 50)
+    assert any(p.suffix == ".png" for p in written) and any(p.suffix == ".csv" for p in written)
