@@ -5,10 +5,11 @@ each processor (they are fully convolutional, so processors trained on the base 
 28-pixel images run on whole canvases) and given to each detector; a cell is the detector's
 COCO mAP@[.5:.95] and mAP@.5 on the processed canvases with a 95 % percentile-bootstrap CI
 over canvases (:func:`analysis.metrics.detection.map_with_ci`), and each processor's row also
-holds its paired mAP difference to the baseline (the first plain processor, or the one named)
-on the same canvases (:func:`analysis.metrics.detection.paired_map_difference`, the same
-resamples for both). Rows ``clean`` (undegraded canvases, the detectors' own mAP) and ``no
-processing`` (the LQ canvas resized bicubically) bound the processors'. For "RA with
+holds its paired mAP difference to its baseline on the same canvases: the first plain processor
+trained on the same data (the base dataset's items, or the canvases), or the one named
+(:func:`analysis.metrics.detection.paired_map_difference`, the same resamples for both).
+Rows ``clean`` (undegraded canvases, the detectors' own mAP) and ``no processing`` (the LQ
+canvas resized bicubically) bound the processors'. For "RA with
 transformer" the detector sees T(P(x)), as a classifier does.
 
 Which processors make which of the paper's tables (one run gives all of a task's):
@@ -18,7 +19,7 @@ Which processors make which of the paper's tables (one run gives all of a task's
 * Table 10 analog (unsupervised RA -> detection): the zoo's ``ra-unsup`` processor likewise;
 * Table 2 analog (RA with a detector's loss): a processor trained ``ra`` through detector D
   on the canvases (``train-processor --detector``; its card's ``source_kind`` is
-  ``detector``), against plain, on D;
+  ``detector``), against a plain processor trained on the canvases alike, on D;
 * Table 4 analog (transfer between detectors): the same processor on the other detectors.
 
 A processor is taken when its task is the run's and it was trained on the canvases' base
@@ -127,14 +128,26 @@ def select_detection_models(task: str, canvases: str, info, folder=None, process
     return procs, dets
 
 
-def _baseline(cards: list[dict], named: str | None) -> str | None:
-    if named is not None:
-        if named not in [c["name"] for c in cards]:
-            raise RAExplorerError(f"--baseline {named} is not one of the processors measured "
-                                  f"({', '.join(c['name'] for c in cards) or 'none'}).")
-        return named
-    return next((c["name"] for c in cards
-                 if c.get("method") == "plain" and not c.get("lambda")), None)
+def baselines(cards: list[dict], named: str | None = None) -> dict[str, str | None]:
+    """{processor: the processor its paired differences are to}: ``named`` for every other
+    processor when given, else the first plain processor (without lambda) trained on the same
+    dataset (the base dataset's items or the canvases; None when there is none, and for the
+    baseline itself)."""
+    names = [c["name"] for c in cards]
+    if named is not None and named not in names:
+        raise RAExplorerError(f"--baseline {named} is not one of the processors measured "
+                              f"({', '.join(names) or 'none'}).")
+    out = {}
+    for card in cards:
+        if named is not None:
+            base = named
+        else:
+            base = next((c["name"] for c in cards
+                         if c.get("method") == "plain" and not c.get("lambda")
+                         and normal_dataset(c.get("dataset")) == normal_dataset(card.get("dataset"))),
+                        None)
+        out[card["name"]] = None if base == card["name"] else base
+    return out
 
 
 def run_detectors(setting: Setting, procs: dict, dets: dict, limit: int | None = None,
@@ -180,7 +193,8 @@ def detection_transfer(task: str = "sr", dataset: str | None = None, folder=None
             :func:`canvas_dataset`).
         folder: the checkpoint folder (names are looked up there and in its collections).
         processors, detectors: checkpoint names (default: every fitting one).
-        baseline: the processor the paired differences are to (default: the first plain one).
+        baseline: the processor the paired differences are to (default: per processor, the
+            first plain one trained on the same data, :func:`baselines`).
         limit: the first ``limit`` test canvases (default: all).
         seed: seed of the degradations and of the bootstrap.
         n_boot: bootstrap resamples over canvases.
@@ -188,7 +202,8 @@ def detection_transfer(task: str = "sr", dataset: str | None = None, folder=None
     Returns the result document: ``dataset`` (the canvases' base, whose results folder it
     goes to), ``canvases`` (the detection dataset), ``rows`` (clean, no processing, each processor) each with
     ``map[detector][key] = {"value", "low", "high"}`` for key ``map`` (mAP@[.5:.95]) and
-    ``map_50``, ``vs_baseline[detector]`` (None for the baseline itself and the two bounds),
+    ``map_50``, ``baseline`` (the processor it is compared with) and ``vs_baseline[detector]``
+    (None for a baseline itself, a processor without one and the two bounds),
     ``detectors`` (their cards' essentials), ``seconds`` (each detector's time per row, s) and
     ``provenance``.
     """
@@ -200,7 +215,7 @@ def detection_transfer(task: str = "sr", dataset: str | None = None, folder=None
     spec = setting.task.spec
     proc_cards, det_cards = select_detection_models(spec, canvases, setting.info, folder,
                                                     processors, detectors)
-    base = _baseline(proc_cards, baseline)
+    versus = baselines(proc_cards, baseline)
     procs = {c["name"]: load_checkpoint(c["path"], device=setting.device, kind="processor")[0]
              for c in proc_cards}
     dets = {c["name"]: load_checkpoint(c["path"], device=setting.device, kind="detector")[0]
@@ -219,9 +234,10 @@ def detection_transfer(task: str = "sr", dataset: str | None = None, folder=None
             else None,
             "trained_on": card.get("dataset"),
             "map": {d: map_with_ci(preds[(name, d)], targets, n_boot, seed) for d in dets},
-            "vs_baseline": None if base is None or name in (CLEAN, NO_PROCESSING, base) else
-            {d: paired_map_difference(preds[(name, d)], preds[(base, d)], targets, n_boot, seed)
-             for d in dets},
+            "baseline": versus.get(name),
+            "vs_baseline": None if versus.get(name) is None else
+            {d: paired_map_difference(preds[(name, d)], preds[(versus[name], d)], targets,
+                                      n_boot, seed) for d in dets},
         }
 
     rows = [row(name) for name in inputs]
@@ -230,7 +246,7 @@ def detection_transfer(task: str = "sr", dataset: str | None = None, folder=None
     return {
         "kind": "detection-transfer", "task": spec, "dataset": home_dataset(setting.dataset),
         "canvases": setting.dataset, "split": "test", "n_images": n, "seed": seed,
-        "n_boot": n_boot, "baseline": base, "keys": list(MAP_KEYS),
+        "n_boot": n_boot, "baseline": baseline, "keys": list(MAP_KEYS),
         "detectors": {c["name"]: {"arch": c["arch"], "trained_on": c.get("dataset"),
                                   "metrics": c.get("metrics")} for c in det_cards},
         "rows": rows,
@@ -250,28 +266,26 @@ def _diff(c: dict) -> str:
 
 def format_detection_transfer(result: dict) -> str:
     """A Markdown table per mAP key: rows = inputs / processors, columns = each detector's mAP
-    with its 95 % CI and, where there is a baseline, the paired difference to it."""
+    with its 95 % CI and the paired difference to the row's baseline (column ``vs``)."""
     dets = list(result["detectors"])
-    base = result.get("baseline")
     lines = [f"# Detection transfer: {result['task']} on {result['canvases']}", "",
              f"{result['n_images']} test canvases; 95 % percentile-bootstrap CIs over canvases "
-             f"({result['n_boot']} resamples); differences are paired, to "
-             f"{base or 'no baseline (no plain processor measured)'}."]
+             f"({result['n_boot']} resamples); differences are paired, each to the processor in "
+             "the row's `vs` column (the plain processor trained on the same data unless "
+             "--baseline names one)."]
     titles = {"map": "mAP@[.5:.95]", "map_50": "mAP@.5"}
     for key in result["keys"]:
-        head = ["input", "method", "source"]
+        head = ["input", "method", "source", "vs"]
         for d in dets:
-            head += [f"{d} {titles[key]}"] + ([f"{d} vs {base}"] if base else [])
+            head += [f"{d} {titles[key]}", f"{d} difference"]
         lines += ["", f"## {titles[key]}", "", "| " + " | ".join(head) + " |",
                   "|" + "---|" * len(head)]
         for r in result["rows"]:
             source = (f"{r['source']} ({r['source_kind']})" if r.get("source") else "-")
-            cells = [r["name"], r.get("method") or "-", source]
+            vs = r.get("vs_baseline")
+            cells = [r["name"], r.get("method") or "-", source, r.get("baseline") or "-"]
             for d in dets:
-                cells.append(_cell(r["map"][d][key]))
-                if base:
-                    vs = r.get("vs_baseline")
-                    cells.append(_diff(vs[d][key]) if vs else "-")
+                cells += [_cell(r["map"][d][key]), _diff(vs[d][key]) if vs else "-"]
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

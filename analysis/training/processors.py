@@ -26,9 +26,9 @@ from ..config import EMBEDDED_DATASET
 from ..data.datasets import normalize_dataset_spec, same_dataset, split_dataset_spec
 from ..data.tasks import create_task
 from ..errors import RAExplorerError
-from ..metrics.detection import mean_average_precision
 from ..methods.losses import ScaledFeatures, channel_mean_scales
 from ..methods.processors import LossContext, get_method, perceptual_settings
+from ..metrics.detection import mean_average_precision
 from ..pipeline.runner import stream
 from ..zoo import MODELS, TransformedProcessor, create_model, model_kind
 from ..zoo.checkpoints import load_checkpoint, state_digest

@@ -16,7 +16,8 @@ KEY = "map"      # mAP@[.5:.95]; the CSV holds mAP@.5 as well
 def build_detection_transfer(options: FigureOptions) -> PaperFigure:
     """One panel per detector, one bar per input (clean, no processing, each processor, or
     ``--processors``) with its 95 % bootstrap CI over canvases; a processor's label carries its
-    paired difference to the baseline (plain) in mAP points when the result holds one."""
+    paired difference to its baseline (the plain processor trained on the same data) in mAP
+    points where the row has one."""
     task = options.task_spec()
     path, result = load_result(options, f"detection_transfer_{task_slug(task)}.json",
                                f"python -m analysis detection-transfer --task "
@@ -48,6 +49,7 @@ def build_detection_transfer(options: FigureOptions) -> PaperFigure:
             plotted.append({
                 "detector": d, "input": r["name"], "method": r.get("method"),
                 "source": r.get("source"), "source_kind": r.get("source_kind"),
+                "baseline": r.get("baseline"),
                 **{f"{key}_pct": 100 * r["map"][d][key]["value"] for key in result["keys"]},
                 **{f"{key}_ci95_{end}_pct": 100 * r["map"][d][key][end]
                    for key in result["keys"] for end in ("low", "high")},
@@ -58,9 +60,8 @@ def build_detection_transfer(options: FigureOptions) -> PaperFigure:
         ax.grid(axis="x", alpha=0.3, linewidth=0.4)
     axes[0].set_yticks(y, [r["name"] for r in rows])
     axes[0].invert_yaxis()
-    base = result.get("baseline")
-    title = (f"{task}: detectors' mAP after each processor, {result['n_images']} test canvases"
-             + (f"; labels: paired difference to {base} (points)" if base else ""))
+    title = (f"{task}: detectors' mAP after each processor, {result['n_images']} test canvases; "
+             "labels: paired difference to the row's plain baseline (points)")
     prov = figure_provenance("detection-transfer", dataset=result["dataset"],
                              split=result.get("split", "test"), n_images=result["n_images"],
                              checkpoints=result["provenance"].get("checkpoints", {}),
