@@ -38,7 +38,7 @@ GROUPS = (
       "train-classifier --arch resnet20 --out runs/resnet20",
       "train-processor --task sr --method ra --classifier resnet20 --lambda 0.1 --out runs/sr-ra")),
     ("measure", ("evaluate", "quality", "agreement", "loss-grid", "recognizer-side", "robustness", "bd",
-                 "bd-referee", "tsne"),
+                 "bd-referee", "tsne", "detection-transfer"),
      ("evaluate --task sr --sample 500",
       "quality --task jpeg --metrics psnr,ssim --first 200",
       "bd --task sr --source resnet20 --target densenet-bc",

@@ -1,5 +1,5 @@
 """Verbs that measure on the test split: ``evaluate``, ``reproduce``, ``quality``, ``agreement``,
-``loss-grid``, ``recognizer-side``, ``robustness``, ``float16-check``."""
+``loss-grid``, ``recognizer-side``, ``robustness``, ``detection-transfer``, ``float16-check``."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from .options import (
     SAMPLE,
     SEED,
     analysis_groups,
+    departures,
     destination_of,
     emit,
     print_result,
@@ -42,7 +43,7 @@ def cmd_evaluate(args) -> int:
         table, clf_cards, proc_cards = measure_task(
             t, dataset=dataset, folder=args.checkpoints, limit=args.sample,
             batch_size=args.batch_size, device=args.device, seed=args.seed,
-            classifiers=args.classifiers,
+            classifiers=args.classifiers, processors=args.processors,
             data_root=args.data_root, progress=not args.no_progress)
         results.append(accuracy_report(table, proc_cards, clf_cards, args.seed))
         if args.records and world()[0] == 0:
@@ -149,6 +150,32 @@ def cmd_robustness(args) -> int:
     return emit(args, result, save_robustness, format_robustness)
 
 
+def cmd_detection_transfer(args) -> int:
+    from ..analyses.detection_transfer import (
+        canvas_dataset,
+        detection_transfer,
+        format_detection_transfer,
+        home_dataset,
+        save_detection_transfer,
+    )
+    from ..outputs.run_folders import destination
+
+    result = detection_transfer(args.task, dataset=args.dataset, folder=args.checkpoints,
+                                processors=args.processors, detectors=args.detectors,
+                                baseline=args.baseline, limit=args.first,
+                                batch_size=args.batch_size, device=args.device, seed=args.seed,
+                                n_boot=args.boot, data_root=args.data_root,
+                                progress=not args.no_progress)
+    if not args.no_save:   # the canvases' tables go to their base dataset's results folder
+        where = destination(args.verb, home_dataset(canvas_dataset(args.dataset)),
+                            departures(args), args.out)
+        print(where.why, file=sys.stderr)
+        paths = save_detection_transfer(result, where.folder)
+        print("Wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    print_result(args, result, format_detection_transfer)
+    return 0
+
+
 def cmd_storage_check(args) -> int:
     from ..analyses.storage_check import format_storage_check, save_storage_check, storage_check
     from ..config import default_dataset
@@ -173,6 +200,10 @@ def register(sub) -> None:
     p.add_argument("--classifiers", type=names, default=None, metavar="A,B",
                    help="comma-separated classifiers (default: the zoo's; names may also come "
                         "from checkpoints/recognizers/, e.g. resnet20,resnet20-qualnet)")
+    p.add_argument("--processors", type=names, default=None, metavar="A,B",
+                   help="comma-separated processors (default: every processor of the task; "
+                        "names may also be processors trained on canvases of the dataset, e.g. "
+                        "RA through a detector)")
     p.add_argument("--update-cards", action="store_true",
                    help="write the measured test accuracy / PSNR / SSIM into the model cards")
     p.add_argument("--records", default=None, metavar="FILE.parquet",
@@ -280,6 +311,29 @@ def register(sub) -> None:
     renamed(p, eps="--pgd-eps", steps="--pgd-steps", limit="--first", update_card="--update-cards")
     protocol(p, "first", "pgd_eps", "pgd_steps", "seed")
     p.set_defaults(func=cmd_robustness)
+
+    p = sub.add_parser("detection-transfer", parents=[*analysis_groups(), SEED()],
+                       help="processors before detectors on the test canvases: each "
+                            "detector's mAP@[.5:.95] and mAP@.5 with bootstrap CIs and paired "
+                            "differences to plain (the RA paper's Tables 2, 4, 8, 10)")
+    p.add_argument("--task", type=task_spec, default="sr",
+                   help="task spec, applied to whole canvases")
+    p.add_argument("--processors", type=names, default=None, metavar="A,B",
+                   help="comma-separated processors (default: every processor of the task "
+                        "trained on the canvases' base dataset or on these canvases)")
+    p.add_argument("--detectors", type=names, default=None, metavar="A,B",
+                   help="comma-separated detectors (default: every detector fitting the "
+                        "canvases)")
+    p.add_argument("--baseline", default=None,
+                   help="the processor the paired differences are to (default: the first "
+                        "plain one)")
+    p.add_argument("--first", type=positive_int, default=None, metavar="N",
+                   help="the first N test canvases (default: every one)")
+    p.add_argument("--boot", type=positive_int, default=1000, metavar="N",
+                   help="bootstrap resamples over canvases for the 95 %% CIs")
+    p.add_argument("--batch-size", type=positive_int, default=32, help="canvases per forward pass")
+    protocol(p, "first", "processors", "detectors", "baseline", "boot", "seed")
+    p.set_defaults(func=cmd_detection_transfer)
 
     p = sub.add_parser("float16-check", parents=[*analysis_groups(), SAMPLE()],
                        help="stored (float16) checkpoints vs their float32 training weights: "

@@ -88,13 +88,19 @@ def cmd_train_classifier(args) -> int:
 def cmd_train_processor(args) -> int:
     from ..training.processors import train_processor
 
+    common = _common(args)
+    if args.detector:    # RA through a detector trains on canvases (default: of the dataset
+        common.update(   # in force), which have no class labels: --sample N takes the first N
+            dataset=detector_dataset(args.dataset),
+            limit=None if args.sample is None else int(args.sample))
     train_processor(args.task, args.method, recognizer=args.classifier, lam=args.lam,
                     batch_size=args.batch_size or 64, lr=args.lr or 1e-3,
                     transformer_kwargs=key_values(args.transformer_kw),
                     layers=args.layers, losses=args.losses,
                     texture_weight=args.texture_weight, patch=args.patch,
                     unsup_distance=args.unsup_distance, init=args.init,
-                    perceptual=perceptual_options(args), arch=args.arch, **_common(args))
+                    perceptual=perceptual_options(args), arch=args.arch,
+                    detector=args.detector, **common)
     return 0
 
 
@@ -217,6 +223,9 @@ def register(sub) -> None:
     p.add_argument("--classifier", default=None,
                    help="the classifier checkpoint in the loss, R (default: none; the RA and "
                         "perceptual methods need one)")
+    p.add_argument("--detector", default=None,
+                   help="on detection canvases (--dataset canvas:...): the detector checkpoint "
+                        "whose losses --method ra uses, instead of --classifier (default: none)")
     p.add_argument("--lambda", dest="lam", type=non_negative_float, default=0.0,
                    help="weight lambda of the recognition / perceptual loss")
     p.add_argument("--transformer-kw", type=key_value_list, action=CommaList, default=None,

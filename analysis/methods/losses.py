@@ -3,7 +3,8 @@
 All take processor outputs ``out`` and clean targets ``target`` in [0, 1] of
 shape (N, C, H, W) and return a scalar tensor.
 
-* recognition (RA): cross-entropy of a frozen recognizer on ``out``;
+* recognition (RA): cross-entropy of a frozen recognizer on ``out``, or a frozen detector's
+  training losses on ``out`` against the canvases' boxes (RA through a detector);
 * unsupervised RA: distance between the recognizer's outputs on ``out`` and
   on ``target`` (no labels needed);
 * perceptual (Uelwer et al. eq. 1): mean squared difference of feature maps at
@@ -28,6 +29,15 @@ from ..errors import unknown_name
 
 def recognition_loss(recognizer, out: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(recognizer(out), labels)
+
+
+def detection_loss(detector, out: torch.Tensor, targets: list[dict]) -> torch.Tensor:
+    """The sum of a frozen detector's training losses (for FCOS: focal classification, GIoU box
+    regression and centre-ness BCE; for RetinaNet: focal classification and L1 box regression)
+    on ``out`` against the canvases' ``targets`` (one ``{"boxes", "labels"}`` per image), from
+    the detector's ``losses(images, targets)`` (:meth:`analysis.zoo.detectors.Detector.losses`,
+    which keeps its normalisation statistics fixed)."""
+    return sum(detector.losses(out, targets).values())
 
 
 def _probability_l2(logits_out, logits_target):

@@ -2,6 +2,8 @@
 
 ``plain``              MSE
 ``ra``                 MSE + lambda * CE(R(P(x)), y)                       (R frozen)
+                       or, through a detector D on detection canvases,
+                       MSE + lambda * L_D(D(P(x)), boxes)                  (D frozen)
 ``ra-unsup``           MSE + lambda * d(R(P(x)), R(target))                (no labels)
 ``ra-transformer``     P on MSE; T on lambda * CE(R(T(P(x).detach())), y)
 ``perceptual``         E / EP / EPT / PT: MSE, lambda * feature MSE, texture_weight * Gram MSE
@@ -20,7 +22,13 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import RAExplorerError, unknown_name
-from .losses import perceptual_loss, recognition_loss, texture_loss, unsupervised_ra_loss
+from .losses import (
+    detection_loss,
+    perceptual_loss,
+    recognition_loss,
+    texture_loss,
+    unsupervised_ra_loss,
+)
 
 
 @dataclass
@@ -48,6 +56,11 @@ def _plain(ctx, out, target, labels):
 
 def _ra(ctx, out, target, labels):
     return {"mse": F.mse_loss(out, target), "ce": ctx.lam * recognition_loss(ctx.recognizer, out, labels)}
+
+
+def _ra_detection(ctx, out, target, targets):
+    return {"mse": F.mse_loss(out, target),
+            "det": ctx.lam * detection_loss(ctx.recognizer, out, targets)}
 
 
 def _ra_unsup(ctx, out, target, labels):
@@ -118,7 +131,9 @@ class MethodSpec:
     ``recognizer``: the role of the frozen classifier the loss uses — ``none``, ``standard``
     or ``robust`` (adversarially trained). ``options(ctx)`` returns the method's own settings
     for the model card (keys of :data:`CARD_OPTIONS`). ``label``: the method's name in the
-    tables and figures.
+    tables and figures. ``detection_loss``: the method's loss when the frozen recognizer is a
+    detector and the labels are the canvases' box targets (None: the method takes classifiers
+    only).
     """
 
     loss: Callable[..., dict]
@@ -128,6 +143,7 @@ class MethodSpec:
     uses_transformer: bool = False
     uses_labels: bool = True
     options: Callable[[LossContext], dict] = _no_options
+    detection_loss: Callable[..., dict] | None = None
 
     @property
     def needs_recognizer(self) -> bool:
@@ -144,7 +160,9 @@ class MethodSpec:
 
 METHODS: dict[str, MethodSpec] = {
     "plain": MethodSpec(_plain, "MSE only", "plain", recognizer="none", uses_labels=False),
-    "ra": MethodSpec(_ra, "MSE + lambda * cross-entropy through the frozen recognizer", "RA"),
+    "ra": MethodSpec(_ra, "MSE + lambda * cross-entropy through the frozen recognizer (or "
+                     "lambda * the detection losses through a frozen detector)", "RA",
+                     detection_loss=_ra_detection),
     "ra-unsup": MethodSpec(_ra_unsup, "MSE + lambda * distance of recognizer outputs on output "
                            "and target", "RA-unsup", uses_labels=False, options=_unsup_options),
     "ra-transformer": MethodSpec(_ra_transformer, "P on MSE; T on lambda * cross-entropy of "

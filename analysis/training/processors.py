@@ -4,6 +4,15 @@
 a method of :mod:`analysis.methods.processors` through a frozen recognizer where the method
 needs one; :func:`processor_validation` measures PSNR and recognizer accuracy on the validation
 split after every epoch.
+
+On a detection dataset (``canvas:``) the frozen recognizer of ``ra`` is a detector
+(``detector``, the RA paper's Table 2): the loss is MSE + lambda * the sum of the detector's
+training losses on P's output against the canvases' boxes. The detector is frozen as a
+classifier is (eval mode, no gradients, never in the optimizer) and its losses come from
+:meth:`analysis.zoo.detectors.Detector.losses`, which sets only the top-level flag torchvision
+reads, so its BatchNorm layers keep their running statistics; the card checks that its weights
+and buffers are unchanged. Validation then measures PSNR and the detector's mAP@[.5:.95] and
+mAP@.5 on the processed validation canvases (:func:`detection_processor_validation`).
 """
 
 from __future__ import annotations
@@ -14,11 +23,12 @@ import torch
 from torch import nn
 
 from ..config import EMBEDDED_DATASET
-from ..data.datasets import same_dataset
+from ..data.datasets import normalize_dataset_spec, same_dataset, split_dataset_spec
 from ..data.tasks import create_task
 from ..errors import RAExplorerError
 from ..methods.losses import ScaledFeatures, channel_mean_scales
 from ..methods.processors import LossContext, get_method, perceptual_settings
+from ..metrics.detection import mean_average_precision
 from ..pipeline.runner import stream
 from ..zoo import MODELS, TransformedProcessor, create_model, model_kind
 from ..zoo.checkpoints import load_checkpoint, state_digest
@@ -59,6 +69,63 @@ def processor_validation(model: nn.Module, task, dataset, device, recognizer=Non
     return metrics
 
 
+@torch.no_grad()
+def detection_processor_validation(model: nn.Module, task, dataset, device, detector,
+                                   batch_size: int = 32, limit: int | None = 500) -> dict:
+    """PSNR (dB, mean over canvases) of the clamped outputs on the first ``limit`` canvases of
+    ``dataset``, and ``detector``'s mAP@[.5:.95] (``val_map``) and mAP@.5 (``val_map_50``) on
+    them (the machine view: T(P(x)) for P followed by T)."""
+    psnr_sum, total, preds, targets = 0.0, 0, [], []
+    for batch in stream(task, {"p": model}, dataset, device, batch_size, limit,
+                        include_clean=False, shard=False):
+        views = batch.views["p"]
+        mse = (views.human.cpu() - batch.clean.cpu()).pow(2).flatten(1).mean(1).clamp_min(1e-10)
+        psnr_sum += float((10 * torch.log10(1 / mse)).sum())
+        total += len(mse)
+        preds += [{k: v.cpu() for k, v in p.items()} for p in detector(views.machine)]
+        targets += list(batch.labels)
+    result = mean_average_precision(preds, targets)
+    return {"val_psnr": psnr_sum / max(total, 1), "val_map": result["map"],
+            "val_map_50": result["map_50"]}
+
+
+COUNTS = ("n", "n_val", "n_test")    # a canvas spec's options that say how many, not how drawn
+
+
+def canvas_drawing(spec: str) -> dict:
+    """A detection dataset's options in normal form without :data:`COUNTS`: two specs with the
+    same drawing make the same canvas ``i`` (a detector of one fits the other)."""
+    name, params = split_dataset_spec(normalize_dataset_spec(spec))
+    return {"name": name, **{k: v for k, v in params.items() if k not in COUNTS}}
+
+
+def _load_detector(detector: str, method: str, spec, dataset: str, info, dev):
+    """(frozen detector, its card, digest) for RA through ``detector`` on ``dataset``."""
+    if spec.detection_loss is None:
+        raise RAExplorerError(f"Method {method!r} takes a classifier, not a detector; train "
+                              "'ra' through a detector (or 'plain' without one).")
+    if info.extra.get("task") != "detection":
+        raise RAExplorerError(f"RA through a detector trains on detection canvases, and "
+                              f"{dataset!r} holds class labels; pass --dataset canvas:base="
+                              f"{dataset.replace(',', ';')}.")
+    det, card = load_checkpoint(detector, device=dev, kind="detector")
+    if card.get("dataset") and canvas_drawing(card["dataset"]) != canvas_drawing(dataset):
+        raise RAExplorerError(f"The detector {detector} was trained on canvases "
+                              f"{card['dataset']!r}, drawn otherwise than {dataset!r} (only "
+                              "the counts n, n_val, n_test may differ); choose a detector of "
+                              "these canvases.")
+    kwargs = card.get("arch_kwargs") or {}
+    wanted = {"in_channels": info.channels, "num_classes": len(info.class_names),
+              "image_size": info.size}
+    wrong = {k: (kwargs.get(k), v) for k, v in wanted.items() if kwargs.get(k) != v}
+    if wrong:
+        raise RAExplorerError(f"The detector {detector} does not fit {dataset!r}: "
+                              + ", ".join(f"{k} {a} vs {b}" for k, (a, b) in wrong.items())
+                              + "; train one on these canvases (train-detector).")
+    freeze(det)
+    return det, card, state_digest(det)
+
+
 def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
                     out: str = "checkpoints/processor", recognizer: str | None = None,
                     lam: float = 0.0, epochs: int = 10, batch_size: int = 64, lr: float = 1e-3,
@@ -71,7 +138,7 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
                     max_steps: int | None = None, dtype: str = "float32",
                     state_dir: str = "runs", progress: bool = True,
                     init: str | None = None, perceptual: dict | None = None,
-                    arch: str = "srresnet") -> Path | None:
+                    arch: str = "srresnet", detector: str | None = None) -> Path | None:
     """Train a processor of architecture ``arch`` (a processor of the model registry: srresnet,
     srdensenet, rdn, dbpn) for ``task`` with ``method`` (see analysis.methods).
 
@@ -89,14 +156,25 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
                                               run.dataset)
 
     rec, rec_card, rec_digest = None, None, None
-    if recognizer:
+    det = None
+    if detector and recognizer:
+        raise RAExplorerError("Pass --classifier or --detector, not both: RA uses one frozen "
+                              "recognizer.")
+    if detector:
+        det, rec_card, rec_digest = _load_detector(detector, method, spec, dataset, info, dev)
+        recognizer = detector
+    elif info.extra.get("task") == "detection" and spec.needs_recognizer:
+        raise RAExplorerError(f"On detection canvases the recognizer of {method!r} is a "
+                              "detector: pass --detector (a detector checkpoint) and --method "
+                              "ra.")
+    if recognizer and det is None:
         rec, rec_card = load_checkpoint(recognizer, device=dev, kind="classifier")
         freeze(rec)
         rec_digest = state_digest(rec)
         if rec_card["kind"] != "classifier":
             raise RAExplorerError(f"The recognizer {recognizer} is a {rec_card['kind']}, "
                                   "not a classifier.")
-    if spec.needs_recognizer and rec is None:
+    if spec.needs_recognizer and rec is None and det is None:
         raise RAExplorerError(f"Method {method!r} needs --classifier (a classifier checkpoint).")
     if spec.needs_robust and not (rec_card.get("training") or {}).get("adversarial"):
         raise RAExplorerError(f"Method {method!r} needs an adversarially trained recognizer, but "
@@ -119,15 +197,16 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
         model = ProcessorWithTransformer(processor, create_model("cyclegan-resnet", **t_kwargs))
     else:
         model = processor
-    if rec_card is not None and rec_card.get("dataset") and not same_dataset(rec_card["dataset"],
-                                                                              dataset):
+    if (det is None and rec_card is not None and rec_card.get("dataset")
+            and not same_dataset(rec_card["dataset"], dataset)):
         raise RAExplorerError(f"The recognizer {recognizer} was trained on "
                               f"{rec_card['dataset']!r}, not on {dataset!r}; choose a "
                               "classifier of this dataset.")
     if rec is not None:
         check_classifier_fits(str(recognizer), rec, info, dataset)
     default_layers = rec.feature_names[:2] if rec is not None else []
-    ctx = LossContext(recognizer=rec, lam=lam, unsup_distance=unsup_distance,
+    ctx = LossContext(recognizer=rec if det is None else det, lam=lam,
+                      unsup_distance=unsup_distance,
                       layers=tuple(layers or default_layers), losses=losses,
                       texture_weight=texture_weight, patch=patch,
                       **perceptual_settings(perceptual, spec, layers or default_layers))
@@ -142,7 +221,7 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
             out, ctx.transformed = net(lq)
         else:
             out = net(lq)
-        parts = spec.loss(ctx, out, images, labels)
+        parts = (spec.loss if det is None else spec.detection_loss)(ctx, out, images, labels)
         loss = sum(parts.values())
         return loss, {k: v.item() for k, v in parts.items()}
 
@@ -150,10 +229,14 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
         return _deployed_pipeline(model) if spec.uses_transformer else model
 
     def validate():
+        if det is not None:
+            return detection_processor_validation(deployed(), the_task, val_set, dev, det,
+                                                  limit=val_limit)
         return processor_validation(deployed(), the_task, val_set, dev, rec, limit=val_limit)
 
     def card(history):
-        if rec is not None and state_digest(rec) != rec_digest:
+        frozen = rec if det is None else det
+        if frozen is not None and state_digest(frozen) != rec_digest:
             raise RAExplorerError(f"The recognizer {recognizer} changed during training; "
                                   "this is a bug, and no checkpoint was written.")
         c = {
@@ -161,6 +244,7 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
             "task": the_task.spec, "method": method, "lambda": lam,
             "source": Path(recognizer).name if recognizer else None,
             "source_state_sha256": rec_digest,
+            **({"source_kind": "detector"} if det is not None else {}),
             "training": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
                          **spec.card_options(ctx),
                          "init": portable_path(init), "limit": limit},

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from ..config import checkpoints_dir
-from ..data.datasets import normal_dataset
+from ..data.datasets import normal_dataset, split_dataset_spec
 from ..errors import CheckpointError, RAExplorerError, close_names_hint
 from ..methods.processors import METHODS
 from .checkpoints import load_card
@@ -224,7 +224,9 @@ def select_models(task_spec: str, dataset: str, folder=None, processors=None, cl
 
     Without ``classifiers``: the zoo's own classifiers. Named ``classifiers`` may also come
     from the classifier collections (``checkpoints/recognizers/``: resnet20-augment, ...), in
-    the order given; a name found nowhere is an error. A name several cards of the folder
+    the order given; a name found nowhere is an error. Named ``processors`` may also be ones
+    trained on detection canvases of ``dataset`` (:func:`trained_on_canvases_of`; RA through a
+    detector, measured on the classifiers: the RA paper's Table 9). A name several cards of the folder
     give is refused when named and left out otherwise (one ``skipped:`` line on stderr).
     """
     clf_cards = find_checkpoints(folder, kind="classifier", dataset=dataset)
@@ -249,8 +251,23 @@ def select_models(task_spec: str, dataset: str, folder=None, processors=None, cl
                                   f"classifiers: {', '.join(pool)}.")
         clf_cards = [pool[n] for n in dict.fromkeys(classifiers)]
     if processors:
+        proc_cards += [c for c in find_checkpoints(folder, kind="processor", task=task_spec)
+                       if trained_on_canvases_of(c.get("dataset"), dataset)]
         proc_cards = [c for c in proc_cards if c["name"] in processors]
     return clf_cards, sorted(proc_cards, key=processor_order)
+
+
+def trained_on_canvases_of(trained: str | None, dataset: str) -> bool:
+    """Whether the dataset spec ``trained`` (a card's) names detection canvases made of
+    ``dataset``'s images (``canvas:base=<dataset>,...``)."""
+    if not trained or not trained.startswith("canvas:"):
+        return False
+    try:
+        _, params = split_dataset_spec(trained)
+    except RAExplorerError:
+        return False
+    base = str(params.get("base", "")).replace(";", ",")
+    return bool(base) and normal_dataset(base) == normal_dataset(dataset)
 
 
 def tasks_in_zoo(dataset: str, folder=None) -> list[str]:

@@ -84,6 +84,26 @@ class Detector(nn.Module):
     def forward(self, images: torch.Tensor, targets: list[dict] | None = None):
         return self.net(list(images), targets)
 
+    def losses(self, images: torch.Tensor, targets: list[dict]) -> dict[str, torch.Tensor]:
+        """torchvision's training losses ({name: scalar}) of ``images`` (N, C, H, W) in [0, 1]
+        against ``targets``, with every submodule left in its own mode: torchvision computes
+        the losses only while the top-level detector's ``training`` flag is set, so this sets
+        that one flag (not ``.train()``, which would recurse) for the call and puts it back.
+        A frozen detector (:func:`analysis.training.engine.freeze`: eval mode, no gradients)
+        thus keeps its BatchNorm layers on their running statistics, never updates them and
+        sends gradients only to the images (the RA loss of a processor through a detector).
+        The transform does not depend on the flag here: ``min_size`` has one value, so
+        training and evaluation resize alike (not at all at the detector's image size). The
+        losses run in float32 even inside an autocast region (the fit engine's bfloat16 on
+        CUDA): box regression in bfloat16 would round 112-pixel coordinates to half pixels."""
+        was = self.net.training
+        self.net.training = True
+        try:
+            with torch.autocast(images.device.type, enabled=False):
+                return self.net(list(images.float()), targets)
+        finally:
+            self.net.training = was
+
 
 def _transform_options(in_channels: int, image_size: int, mean, std) -> dict:
     mean, std = [float(v) for v in mean], [float(v) for v in std]

@@ -118,7 +118,7 @@ def test_every_figure_kind_draws_the_named_dataset(own, tmp_path, capsys):
     never the embedded default's; the kind without a result file for the dataset
     (error-ranking: no loss grid) refuses with one sentence naming the command for it."""
     assert set(KINDS) == {"examples", "boundary-maps", "lambda", "transfer", "bd", "tsne",
-                          "quality", "error-ranking"}
+                          "quality", "error-ranking", "detection-transfer"}
     common = ["--dataset", own["spec"], "--checkpoints", own["zoo"], "--format", "png",
               "--dpi", "50"]
     extra = {"examples": ["--indices", "0,5"], "boundary-maps": ["--indices", "1",
@@ -137,6 +137,14 @@ def test_every_figure_kind_draws_the_named_dataset(own, tmp_path, capsys):
                     f"analysis loss-grid --task sr --checkpoints {own['zoo']} --dataset "
                     f"{shlex.quote(own['spec'])}") in err, err
             assert str(own["folder"]) in err and not out.exists()
+            continue
+        if kind == "detection-transfer":     # no detector for the folder's canvases
+            err = captured.err.strip()
+            assert code == 2 and "\n" not in err and "Traceback" not in err, err
+            assert (f"detection_transfer_sr_scale4.json, which is not there; make it with "
+                    f"'python -m analysis detection-transfer --task sr --checkpoints "
+                    f"{own['zoo']} --dataset {shlex.quote(own['spec'])}") in err, err
+            assert not out.exists()
             continue
         assert code == 0, (kind, captured.err)
         [table] = sorted(out.glob("*.csv"))

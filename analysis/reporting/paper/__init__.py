@@ -13,6 +13,7 @@ import threading
 from ...data.tasks import task_slug
 from ...errors import unknown_name
 from .core import FigureOptions, PaperFigure, paper_style
+from .detection import build_detection_transfer
 from .distances import build_bd
 from .evaluation import build_lambda, build_transfer
 from .images import build_boundary_maps, build_examples
@@ -30,6 +31,7 @@ KINDS = {
     "tsne": build_tsne,                  # QualNet Fig. 2
     "quality": build_quality,            # quality table bars
     "error-ranking": build_error_ranking,  # Uelwer et al. Fig. 1 (loss grid)
+    "detection-transfer": build_detection_transfer,  # Tables 2, 4, 8, 10 (detection canvases)
 }
 
 

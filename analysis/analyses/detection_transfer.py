@@ -1,0 +1,302 @@
+"""Processors before detectors: the RA paper's detection tables on the detection canvases.
+
+Each test canvas is degraded by the task (per canvas index, as every evaluation), processed by
+each processor (they are fully convolutional, so processors trained on the base dataset's
+28-pixel images run on whole canvases) and given to each detector; a cell is the detector's
+COCO mAP@[.5:.95] and mAP@.5 on the processed canvases with a 95 % percentile-bootstrap CI
+over canvases (:func:`analysis.metrics.detection.map_with_ci`), and each processor's row also
+holds its paired mAP difference to its baseline on the same canvases: the first plain processor
+trained on the same data (the base dataset's items, or the canvases), or the one named
+(:func:`analysis.metrics.detection.paired_map_difference`, the same resamples for both).
+Rows ``clean`` (undegraded canvases, the detectors' own mAP) and ``no processing`` (the LQ
+canvas resized bicubically) bound the processors'. For "RA with
+transformer" the detector sees T(P(x)), as a classifier does.
+
+Which processors make which of the paper's tables (one run gives all of a task's):
+
+* Table 8 analog (classification -> detection): the zoo's plain and RA processors (trained
+  through a classifier on the base dataset's images) on every detector;
+* Table 10 analog (unsupervised RA -> detection): the zoo's ``ra-unsup`` processor likewise;
+* Table 2 analog (RA with a detector's loss): a processor trained ``ra`` through detector D
+  on the canvases (``train-processor --detector``; its card's ``source_kind`` is
+  ``detector``), against a plain processor trained on the canvases alike, on D;
+* Table 4 analog (transfer between detectors): the same processor on the other detectors.
+
+A processor is taken when its task is the run's and it was trained on the canvases' base
+dataset (classification processors) or on canvases drawn alike (detection processors: only
+the counts may differ); a detector when its input channels, class count and image size are
+the canvases'. Anything else is refused with one sentence.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+
+from ..config import default_dataset
+from ..data.datasets import DATASETS, normal_dataset, split_dataset_spec
+from ..data.folders import results_dir
+from ..data.tasks import task_slug
+from ..errors import RAExplorerError
+from ..metrics.detection import MAP_KEYS, N_BOOT, map_with_ci, paired_map_difference
+from ..outputs.result_files import write_result
+from ..pipeline.runner import CLEAN, NO_PROCESSING
+from ..pipeline.setting import Setting
+from ..training.processors import canvas_drawing
+from ..zoo.catalogue import find_checkpoints, locate, processor_order
+from ..zoo.checkpoints import load_card, load_checkpoint
+
+BATCH_SIZE = 32          # canvases per forward pass
+
+
+def canvas_dataset(spec: str | None = None) -> str:
+    """The detection dataset of a run: ``spec`` when it is one, else canvases of ``spec`` (or
+    of the dataset in force, $RA_DATASET or the embedded one)."""
+    spec = default_dataset(spec)
+    name, _ = split_dataset_spec(spec)
+    return spec if DATASETS[name].detection else f"canvas:base={spec.replace(',', ';')}"
+
+
+def home_dataset(canvases: str) -> str:
+    """The base dataset of a canvas spec, in normal form: whose results folder the tables of
+    its canvases go to (the embedded default's: ``results/``)."""
+    _, params = split_dataset_spec(canvases)
+    return normal_dataset(str(params.get("base", "fashion-mnist")).replace(";", ","))
+
+
+def _card(name: str, folder, kind: str, option: str) -> dict:
+    card = load_card(locate(name, folder))
+    if card["kind"] != kind:
+        raise RAExplorerError(f"{option}: {name} is a {card['kind']}, not a {kind}; name "
+                              f"{kind}s there (see 'python -m analysis list checkpoints').")
+    return card
+
+
+def _fits_processor(card: dict, task: str, canvases: str, base: str) -> str | None:
+    """Why processor ``card`` does not fit the run (None when it does)."""
+    if card.get("task") != task:
+        return f"it restores {card.get('task')}, not {task}"
+    trained = card.get("dataset")
+    if normal_dataset(trained) == base:
+        return None
+    try:
+        if canvas_drawing(trained) == canvas_drawing(canvases):
+            return None
+    except RAExplorerError:
+        pass
+    return f"it was trained on {trained!r}, neither {base!r} nor these canvases"
+
+
+def _fits_detector(card: dict, info, canvases: str) -> str | None:
+    kwargs = card.get("arch_kwargs") or {}
+    wanted = {"in_channels": info.channels, "num_classes": len(info.class_names),
+              "image_size": info.size}
+    wrong = [f"{k} {kwargs.get(k)} vs {v}" for k, v in wanted.items() if kwargs.get(k) != v]
+    return f"it does not fit {canvases!r} ({', '.join(wrong)})" if wrong else None
+
+
+def select_detection_models(task: str, canvases: str, info, folder=None, processors=None,
+                            detectors=None) -> tuple[list[dict], list[dict]]:
+    """(processor cards, detector cards) of a run: the named ones (refused with one sentence
+    when of another kind or not fitting), else every fitting card of the checkpoint folder
+    (processors in method order)."""
+    base = home_dataset(canvases)
+    if processors:
+        procs = [_card(n, folder, "processor", "--processors") for n in dict.fromkeys(processors)]
+        for card in procs:
+            why = _fits_processor(card, task, canvases, base)
+            if why:
+                raise RAExplorerError(f"--processors: {card['name']} does not fit: {why}.")
+    else:
+        procs = sorted((c for c in find_checkpoints(folder, kind="processor")
+                        if _fits_processor(c, task, canvases, base) is None), key=processor_order)
+    if detectors:
+        dets = [_card(n, folder, "detector", "--detectors") for n in dict.fromkeys(detectors)]
+        for card in dets:
+            why = _fits_detector(card, info, canvases)
+            if why:
+                raise RAExplorerError(f"--detectors: {card['name']} does not fit: {why}.")
+    else:
+        dets = [c for c in find_checkpoints(folder, kind="detector")
+                if _fits_detector(c, info, canvases) is None]
+    if not dets:
+        raise RAExplorerError(f"No detector fits {canvases!r}; train one (python -m analysis "
+                              f"train-detector --arch fcos --dataset {canvases} --out "
+                              "checkpoints/fcos) or name one with --detectors.")
+    return procs, dets
+
+
+def baselines(cards: list[dict], named: str | None = None) -> dict[str, str | None]:
+    """{processor: the processor its paired differences are to}: ``named`` for every other
+    processor when given, else the first plain processor (without lambda) trained on the same
+    dataset (the base dataset's items or the canvases; None when there is none, and for the
+    baseline itself)."""
+    names = [c["name"] for c in cards]
+    if named is not None and named not in names:
+        raise RAExplorerError(f"--baseline {named} is not one of the processors measured "
+                              f"({', '.join(names) or 'none'}).")
+    out = {}
+    for card in cards:
+        if named is not None:
+            base = named
+        else:
+            base = next((c["name"] for c in cards
+                         if c.get("method") == "plain" and not c.get("lambda")
+                         and normal_dataset(c.get("dataset")) == normal_dataset(card.get("dataset"))),
+                        None)
+        out[card["name"]] = None if base == card["name"] else base
+    return out
+
+
+def run_detectors(setting: Setting, procs: dict, dets: dict, limit: int | None = None,
+                  batch_size: int = BATCH_SIZE, seed: int = 0, progress: bool = True,
+                  on_progress=None) -> tuple[dict, list[dict], dict]:
+    """Every detector of ``dets`` (name -> model) on the first ``limit`` test canvases of
+    ``setting`` clean, degraded (no processing) and after each processor of ``procs``.
+
+    Returns ``(preds, targets, seconds)``: ``preds[(input, detector)]`` one prediction dict per
+    canvas (on the CPU), ``targets`` the canvases' box targets, ``seconds[(input, detector)]``
+    the detector's wall time on that input (s)."""
+    inputs = [CLEAN, NO_PROCESSING, *procs]
+    preds = {(i, d): [] for i in inputs for d in dets}
+    seconds = {(i, d): 0.0 for i in inputs for d in dets}
+    targets = []
+    with torch.inference_mode():
+        for batch in setting.batches(procs, desc=f"detection-transfer {setting.task.spec}",
+                                     progress=progress, on_progress=on_progress,
+                                     batch_size=batch_size, limit=limit, seed=seed,
+                                     shard=False):
+            targets += list(batch.labels)
+            for name in inputs:
+                images = batch.views[name].machine
+                for d, det in dets.items():
+                    t0 = time.perf_counter()
+                    out = det(images)
+                    seconds[(name, d)] += time.perf_counter() - t0
+                    preds[(name, d)] += [{k: v.cpu() for k, v in p.items()} for p in out]
+    return preds, targets, seconds
+
+
+def detection_transfer(task: str = "sr", dataset: str | None = None, folder=None,
+                       processors: list[str] | None = None, detectors: list[str] | None = None,
+                       baseline: str | None = None, limit: int | None = None,
+                       batch_size: int = BATCH_SIZE, device: str | None = None, seed: int = 0,
+                       n_boot: int = N_BOOT, data_root: str | None = None,
+                       progress: bool = True, on_progress=None) -> dict:
+    """mAP of every detector on the test canvases after every processor (module docstring).
+
+    Args:
+        task: the degradation (task spec), applied to whole canvases.
+        dataset: the detection dataset (default: canvases of the dataset in force,
+            :func:`canvas_dataset`).
+        folder: the checkpoint folder (names are looked up there and in its collections).
+        processors, detectors: checkpoint names (default: every fitting one).
+        baseline: the processor the paired differences are to (default: per processor, the
+            first plain one trained on the same data, :func:`baselines`).
+        limit: the first ``limit`` test canvases (default: all).
+        seed: seed of the degradations and of the bootstrap.
+        n_boot: bootstrap resamples over canvases.
+
+    Returns the result document: ``dataset`` (the canvases' base, whose results folder it
+    goes to), ``canvases`` (the detection dataset), ``rows`` (clean, no processing, each processor) each with
+    ``map[detector][key] = {"value", "low", "high"}`` for key ``map`` (mAP@[.5:.95]) and
+    ``map_50``, ``baseline`` (the processor it is compared with) and ``vs_baseline[detector]``
+    (None for a baseline itself, a processor without one and the two bounds),
+    ``detectors`` (their cards' essentials), ``seconds`` (each detector's time per row, s) and
+    ``provenance``.
+    """
+    canvases = canvas_dataset(dataset)
+    setting = Setting(task, canvases, folder, device, data_root)
+    if setting.info.extra.get("task") != "detection":
+        raise RAExplorerError(f"{canvases!r} holds class labels, not boxes; name a detection "
+                              "dataset (canvas:base=...).")
+    spec = setting.task.spec
+    proc_cards, det_cards = select_detection_models(spec, canvases, setting.info, folder,
+                                                    processors, detectors)
+    versus = baselines(proc_cards, baseline)
+    procs = {c["name"]: load_checkpoint(c["path"], device=setting.device, kind="processor")[0]
+             for c in proc_cards}
+    dets = {c["name"]: load_checkpoint(c["path"], device=setting.device, kind="detector")[0]
+            for c in det_cards}
+    preds, targets, seconds = run_detectors(setting, procs, dets, limit, batch_size, seed,
+                                            progress, on_progress)
+    inputs = [CLEAN, NO_PROCESSING, *procs]
+    cards = {c["name"]: c for c in proc_cards}
+
+    def row(name):
+        card = cards.get(name, {})
+        return {
+            "name": name, "method": card.get("method"), "lambda": card.get("lambda"),
+            "source": card.get("source"),
+            "source_kind": (card.get("source_kind") or "classifier") if card.get("source")
+            else None,
+            "trained_on": card.get("dataset"),
+            "map": {d: map_with_ci(preds[(name, d)], targets, n_boot, seed) for d in dets},
+            "baseline": versus.get(name),
+            "vs_baseline": None if versus.get(name) is None else
+            {d: paired_map_difference(preds[(name, d)], preds[(versus[name], d)], targets,
+                                      n_boot, seed) for d in dets},
+        }
+
+    rows = [row(name) for name in inputs]
+    n = len(targets)
+    digests = {c["name"]: c["weights"]["sha256"] for c in [*proc_cards, *det_cards]}
+    return {
+        "kind": "detection-transfer", "task": spec, "dataset": home_dataset(setting.dataset),
+        "canvases": setting.dataset, "split": "test", "n_images": n, "seed": seed,
+        "n_boot": n_boot, "baseline": baseline, "keys": list(MAP_KEYS),
+        "detectors": {c["name"]: {"arch": c["arch"], "trained_on": c.get("dataset"),
+                                  "metrics": c.get("metrics")} for c in det_cards},
+        "rows": rows,
+        "seconds": {name: {d: round(seconds[(name, d)], 3) for d in dets} for name in inputs},
+        "provenance": setting.provenance(n_images=n, checkpoints=digests,
+                                         seeds={"degradation": seed, "bootstrap": seed}),
+    }
+
+
+def _cell(c: dict) -> str:
+    return f"{c['value']:.3f} [{c['low']:.3f}, {c['high']:.3f}]"
+
+
+def _diff(c: dict) -> str:
+    return f"{c['value']:+.3f} [{c['low']:+.3f}, {c['high']:+.3f}]"
+
+
+def format_detection_transfer(result: dict) -> str:
+    """A Markdown table per mAP key: rows = inputs / processors, columns = each detector's mAP
+    with its 95 % CI and the paired difference to the row's baseline (column ``vs``)."""
+    dets = list(result["detectors"])
+    lines = [f"# Detection transfer: {result['task']} on {result['canvases']}", "",
+             f"{result['n_images']} test canvases; 95 % percentile-bootstrap CIs over canvases "
+             f"({result['n_boot']} resamples); differences are paired, each to the processor in "
+             "the row's `vs` column (the plain processor trained on the same data unless "
+             "--baseline names one)."]
+    titles = {"map": "mAP@[.5:.95]", "map_50": "mAP@.5"}
+    for key in result["keys"]:
+        head = ["input", "method", "source", "vs"]
+        for d in dets:
+            head += [f"{d} {titles[key]}", f"{d} difference"]
+        lines += ["", f"## {titles[key]}", "", "| " + " | ".join(head) + " |",
+                  "|" + "---|" * len(head)]
+        for r in result["rows"]:
+            source = (f"{r['source']} ({r['source_kind']})" if r.get("source") else "-")
+            vs = r.get("vs_baseline")
+            cells = [r["name"], r.get("method") or "-", source, r.get("baseline") or "-"]
+            for d in dets:
+                cells += [_cell(r["map"][d][key]), _diff(vs[d][key]) if vs else "-"]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def result_stem(task_spec: str) -> str:
+    """``detection_transfer_<task slug>``: the result files' name."""
+    return f"detection_transfer_{task_slug(task_spec)}"
+
+
+def save_detection_transfer(result: dict, out_dir: Path | None = None) -> list[Path]:
+    """``detection_transfer_<task slug>.json`` and ``.md`` in ``out_dir`` (default: the
+    results folder of the canvases' base dataset, :func:`home_dataset`)."""
+    folder = out_dir if out_dir is not None else results_dir(dataset=result["dataset"])
+    return write_result(result, folder, result_stem(result["task"]), format_detection_transfer)
