@@ -18,10 +18,14 @@ How an image is corrupted (x: one image (C, H, W), float in [0, 1], C = 1 or 3):
 3. The library's corruption at ``level`` (1-5), with NumPy's global random state seeded by
    ``seed`` for this call only (the state is restored afterwards): the same seed gives the same
    bytes in any process.
-4. The padding is cropped off; uint8 back to [0, 1]; a grayscale image is converted back to one
-   channel with ITU-R BT.601 luma (0.299 R + 0.587 G + 0.114 B, Pillow's ``"L"`` weights) where
-   its channels differ (frost and spatter add coloured layers) and as the common value where
-   they are equal (every other type).
+4. The padding is cropped off and uint8 goes back to [0, 1]. A grayscale image goes back to one
+   channel as the library's own grayscale branches do it (its ``corrupt`` never reaches them:
+   it always repeats a grayscale image to RGB): frost and spatter add coloured layers, which
+   those branches turn grey with the library's ``rgb2gray`` weights (0.2989 R + 0.5870 G +
+   0.1140 B); every other type treats the three channels alike (the noise types with
+   independent draws per channel), and the first channel is kept, one draw at the library's
+   stated strength (averaging the channels would cut the noise's standard deviation by a
+   third; saturate's grayscale branch keeps the first channel too).
 
 ImageNet-C's parameters were set for 224-px images; applied at 28 px the spatial types
 (defocus, glass, motion, zoom and Gaussian blur, elastic transform, snow, frost, fog, spatter)
@@ -35,6 +39,10 @@ Adapters, the smallest that run the library's own code under the current librari
   setuptools 81+ no longer ships it): while the library is imported, a stand-in module whose
   ``resource_filename(package, path)`` joins the package's folder and ``path`` is registered,
   and removed again afterwards.
+* ``impulse_noise`` calls ``skimage.util.random_noise`` without a generator, which then draws
+  from a fresh unseeded ``numpy.random.default_rng()`` (different bytes on every call): it runs as
+  a copy of the library's function whose ``random_noise`` gets ``rng=default_rng(s)``, ``s`` one
+  draw of ``np.random.randint(2**32)`` from the seeded global state.
 * ``glass_blur`` and ``gaussian_blur`` call ``skimage.filters.gaussian(..., multichannel=True)``,
   an argument scikit-image 0.19 deprecated and 0.21 removed: they run as copies of the library's
   functions whose global ``gaussian`` translates ``multichannel=True`` to ``channel_axis=-1``
@@ -42,6 +50,11 @@ Adapters, the smallest that run the library's own code under the current librari
 * ``fog`` builds its plasma fractal with ``np.float_``, removed in NumPy 2: it runs as a copy of
   the library's function whose ``plasma_fractal`` is a copy of the library's with ``np.float_``
   bound to ``np.float64`` (what ``np.float_`` was).
+* ``spatter`` at levels 1-3 divides its water layer by the layer's maximum, 0 when no pixel
+  passes the threshold (about 1 % of 28-px images at level 1, rare at ImageNet's size); the
+  library then computes NaN and casts it to a black image. The adapter runs the library's
+  function with NumPy's floating-point errors raised and, when that division fails, returns the
+  image unchanged (an empty water layer adds nothing).
 
 Library functions are copied with :class:`types.FunctionType` on the same code and a changed
 globals mapping; the library module itself is not modified.
@@ -66,8 +79,9 @@ EXTRA = ("speckle_noise", "gaussian_blur", "spatter", "saturate")
 CORRUPTIONS = COMMON + EXTRA
 LEVELS = (1, 2, 3, 4, 5)
 MIN_SIDE = 32                     # the library refuses smaller images
-PATCHED = ("glass_blur", "gaussian_blur", "fog")   # run through the adapters above
-LUMA = (0.299, 0.587, 0.114)      # ITU-R BT.601, Pillow's RGB -> L weights
+PATCHED = ("impulse_noise", "glass_blur", "gaussian_blur", "fog", "spatter")   # run through the adapters above
+LUMA = (0.2989, 0.5870, 0.1140)   # the library's rgb2gray weights (ITU-R BT.601)
+COLOURED = ("frost", "spatter")   # the types that add coloured layers (grey by LUMA)
 
 
 def _resource_filename(package: str, resource: str) -> str:
@@ -114,6 +128,13 @@ def skimage_gaussian(image, sigma=1.0, multichannel=None, **options):
     return gaussian(image, sigma=sigma, **options)
 
 
+def seeded_random_noise(image, **options):
+    """``skimage.util.random_noise`` drawing from a generator seeded by NumPy's global state."""
+    from skimage.util import random_noise
+
+    return random_noise(image, rng=np.random.default_rng(np.random.randint(2**32)), **options)
+
+
 class _NumpyWithFloat_:
     """The ``numpy`` module with ``float_`` (NumPy 1's alias of ``float64``)."""
 
@@ -133,7 +154,19 @@ def functions() -> dict:
         table[name] = _with_globals(table[name], gaussian=skimage_gaussian)
     fractal = _with_globals(module.plasma_fractal, np=_NumpyWithFloat_())
     table["fog"] = _with_globals(table["fog"], plasma_fractal=fractal)
+    seeded = types.SimpleNamespace(util=types.SimpleNamespace(random_noise=seeded_random_noise))
+    table["impulse_noise"] = _with_globals(table["impulse_noise"], sk=seeded)
+    table["spatter"] = functools.partial(_spatter, table["spatter"])
     return table
+
+
+def _spatter(spatter, image, severity):
+    """The library's ``spatter``; the image unchanged where its water layer is empty."""
+    with np.errstate(divide="raise", invalid="raise"):
+        try:
+            return spatter(image, severity)
+        except FloatingPointError:
+            return np.asarray(image)
 
 
 @contextlib.contextmanager
@@ -179,7 +212,7 @@ def corrupt_image(x, name: str, level: int, seed: int):
         array = np.pad(array, ((top, pad_h - top), (left, pad_w - left), (0, 0)), mode="reflect")
     out = corrupt_uint8(np.ascontiguousarray(array), name, level, seed)
     out = out[top:top + height, left:left + width].astype(np.float32) / 255.0
-    if channels == 1:   # equal channels stay exact; coloured pixels (frost, spatter) get luma
-        same = (out[:, :, 0] == out[:, :, 1]) & (out[:, :, 1] == out[:, :, 2])
-        out = np.where(same, out[:, :, 0], out @ np.asarray(LUMA, dtype=np.float32))[:, :, None]
+    if channels == 1:
+        out = (out @ np.asarray(LUMA, dtype=np.float32) if name in COLOURED
+               else out[:, :, 0])[:, :, None]
     return torch.from_numpy(np.ascontiguousarray(out)).permute(2, 0, 1).clamp(0, 1)
