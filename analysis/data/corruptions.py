@@ -67,6 +67,7 @@ import functools
 import os
 import sys
 import types
+import warnings
 import zlib
 
 import numpy as np
@@ -102,7 +103,9 @@ def library():
         stand_in.resource_filename = _resource_filename
         sys.modules["pkg_resources"] = stand_in
     try:
-        import imagecorruptions
+        with warnings.catch_warnings():   # its scipy.ndimage.interpolation import (deprecated)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import imagecorruptions
     finally:
         if stand_in is not None and sys.modules.get("pkg_resources") is stand_in:
             del sys.modules["pkg_resources"]
