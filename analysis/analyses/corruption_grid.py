@@ -113,8 +113,7 @@ def measure_grid(classifiers=("resnet20",), processors=(), types=CORRUPTIONS, le
         saved = _reusable(path, index, models, inputs, digests) if path else None
         if saved is not None:
             tables[spec] = saved
-            if progress:
-                print(f"grid: {spec} reused from {path.name}", file=sys.stderr)
+            print(f"grid: {spec} reused from {path.name}", file=sys.stderr)
             continue
         run = setting.for_task(spec)
         sink = RecordSink(models)
