@@ -13,6 +13,7 @@ import threading
 from ...data.tasks import task_slug
 from ...errors import unknown_name
 from .core import FigureOptions, PaperFigure, paper_style
+from .corruption import build_corruption_grid, build_reliability
 from .distances import build_bd
 from .evaluation import build_lambda, build_transfer
 from .images import build_boundary_maps, build_examples
@@ -30,6 +31,8 @@ KINDS = {
     "tsne": build_tsne,                  # QualNet Fig. 2
     "quality": build_quality,            # quality table bars
     "error-ranking": build_error_ranking,  # Uelwer et al. Fig. 1 (loss grid)
+    "corruption-grid": build_corruption_grid,  # accuracy per corruption type x severity
+    "reliability": build_reliability,    # calibration (ECE) of a task's record table
 }
 
 
