@@ -36,7 +36,7 @@ are several times stronger relative to the object than on ImageNet, while the pe
 Adapters, the smallest that run the library's own code under the current libraries:
 
 * ``pkg_resources`` (the library imports ``resource_filename`` to find its frost images;
-  setuptools 81+ no longer ships it): while the library is imported, a stand-in module whose
+  setuptools 81+ does not ship it): while the library is imported, a stand-in module whose
   ``resource_filename(package, path)`` joins the package's folder and ``path`` is registered,
   and removed again afterwards.
 * ``impulse_noise`` calls ``skimage.util.random_noise`` without a generator, which then draws
@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import os
 import sys
 import types
@@ -94,7 +95,7 @@ def _resource_filename(package: str, resource: str) -> str:
 @functools.cache
 def library():
     """The ``imagecorruptions`` package, imported (with the ``pkg_resources`` stand-in where
-    setuptools no longer has it)."""
+    setuptools lacks it)."""
     try:
         import pkg_resources  # noqa: F401
         stand_in = None
@@ -105,7 +106,8 @@ def library():
     try:
         with warnings.catch_warnings():   # its scipy.ndimage.interpolation import (deprecated)
             warnings.simplefilter("ignore", DeprecationWarning)
-            import imagecorruptions
+            # by name: on setuptools 81+ it imports only with the stand-in in place
+            imagecorruptions = importlib.import_module("imagecorruptions")
     finally:
         if stand_in is not None and sys.modules.get("pkg_resources") is stand_in:
             del sys.modules["pkg_resources"]
