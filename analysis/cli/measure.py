@@ -7,6 +7,7 @@ import sys
 
 from ..analyses.recognizer_side import DEGRADATIONS
 from ..config import QUALITY_IMAGES, ROBUSTNESS_IMAGES
+from ..data.corruptions import CORRUPTIONS
 from ..errors import RAExplorerError
 from .options import (
     CHECKPOINTS,
@@ -149,7 +150,6 @@ def cmd_recognizer_side(args) -> int:
 
 def cmd_corruption_grid(args) -> int:
     from ..analyses.corruption_grid import RECORDS_FOLDER, format_grid, measure_grid, save_grid
-    from ..data.corruptions import CORRUPTIONS
 
     for t in args.types or ():
         if t not in CORRUPTIONS:
@@ -310,8 +310,8 @@ def register(sub) -> None:
                    "outputs are rows beside the corrupted input (their training task is in "
                    "the row label); '' for none")
     p.add_argument("--types", type=names, default=None, metavar="A,B",
-                   help="comma-separated corruption types (default: all 19; see "
-                        "'list tasks')")
+                   help="comma-separated corruption types (default: all 19: "
+                        + ", ".join(CORRUPTIONS) + ")")
     p.add_argument("--levels", type=whole_numbers, default=[1, 2, 3, 4, 5], metavar="1,5",
                    help="comma-separated severities 1-5")
     p.add_argument("--boot", type=positive_int, default=1000, metavar="N",

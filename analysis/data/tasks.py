@@ -204,8 +204,9 @@ TASKS: dict[str, TaskSpec] = {
     "compound": TaskSpec(_compound, {"scale": 4},
                          "sr-random, then denoise-random, then jpeg-random", "scale",
                          params={"scale": SCALE}),
-    "corrupt": TaskSpec(_corrupt, {}, "ImageNet-C corruption 'type' at severity 'level' (1-5; "
-                        "imagecorruptions, reflect-padded to 32 px)",
+    "corrupt": TaskSpec(_corrupt, {}, "ImageNet-C corruption 'type' (19 types) at severity "
+                        "'level' 1-5, e.g. corrupt:type=snow,level=5 (imagecorruptions, "
+                        "reflect-padded to 32 px)",
                         params={"type": Param(str, choices=CORRUPTIONS),
                                 "level": Param(int, choices=LEVELS)},
                         required=("type", "level")),
