@@ -39,7 +39,7 @@ from ..data.tasks import corruption_specs, create_task, task_slug
 from ..errors import RAExplorerError
 from ..outputs.result_files import write_result
 from ..pipeline.records import RecordSink, RecordTable
-from ..pipeline.runner import CLEAN, NO_PROCESSING
+from ..pipeline.runner import CLEAN, NO_PROCESSING, world
 from ..pipeline.setting import Setting
 from ..stats import expected_calibration_error
 from ..zoo.catalogue import find_checkpoints, model_digests, no_checkpoints_message
@@ -119,9 +119,11 @@ def measure_grid(classifiers=("resnet20",), processors=(), types=CORRUPTIONS, le
         sink = RecordSink(models)
         run.run(procs, [sink], desc=f"grid {spec}", progress=progress, batch_size=batch_size,
                 limit=limit, seed=seed)
-        prov = run.provenance(n_images=n, checkpoints=digests, seeds={"degradation": seed})
-        tables[spec] = sink.table(spec, setting.dataset, "test", provenance=prov)
-        if path is not None:
+        rank, size = world()
+        prov = run.provenance(n_images=n, checkpoints=digests, seeds={"degradation": seed},
+                              world_size=size)
+        tables[spec] = sink.table(spec, setting.dataset, "test", size, provenance=prov)
+        if path is not None and rank == 0:
             tables[spec].save(path)
     result = grid_from_records(tables, {c["name"]: c for c in proc_cards}, vanilla, n_boot,
                                seed)
