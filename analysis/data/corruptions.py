@@ -81,7 +81,7 @@ EXTRA = ("speckle_noise", "gaussian_blur", "spatter", "saturate")
 CORRUPTIONS = COMMON + EXTRA
 LEVELS = (1, 2, 3, 4, 5)
 MIN_SIDE = 32                     # the library refuses smaller images
-PATCHED = ("impulse_noise", "glass_blur", "gaussian_blur", "fog", "spatter")   # run through the adapters above
+PATCHED = ("impulse_noise", "glass_blur", "gaussian_blur", "fog", "spatter")   # the adapters above
 LUMA = (0.2989, 0.5870, 0.1140)   # the library's rgb2gray weights (ITU-R BT.601)
 COLOURED = ("frost", "spatter")   # the types that add coloured layers (grey by LUMA)
 
