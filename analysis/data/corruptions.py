@@ -17,7 +17,8 @@ How an image is corrupted (x: one image (C, H, W), float in [0, 1], C = 1 or 3):
    what each severity means and blur the image before it is corrupted.
 3. The library's corruption at ``level`` (1-5), with NumPy's global random state seeded by
    ``seed`` for this call only (the state is restored afterwards): the same seed gives the same
-   bytes in any process.
+   bytes in any process. The task passes :func:`task_seed` of the image's per-index seed and
+   its spec, so every type and level draws its own numbers.
 4. The padding is cropped off and uint8 goes back to [0, 1]. A grayscale image goes back to one
    channel as the library's own grayscale branches do it (its ``corrupt`` never reaches them:
    it always repeats a grayscale image to RGB): frost and spatter add coloured layers, which
@@ -25,7 +26,8 @@ How an image is corrupted (x: one image (C, H, W), float in [0, 1], C = 1 or 3):
    0.1140 B); every other type treats the three channels alike (the noise types with
    independent draws per channel), and the first channel is kept, one draw at the library's
    stated strength (averaging the channels would cut the noise's standard deviation by a
-   third; saturate's grayscale branch keeps the first channel too).
+   third; saturate's grayscale branch keeps the first channel too, so on a grayscale image
+   saturate is the identity at every level: a grey pixel has hue 0, whose red channel stays).
 
 ImageNet-C's parameters were set for 224-px images; applied at 28 px the spatial types
 (defocus, glass, motion, zoom and Gaussian blur, elastic transform, snow, frost, fog, spatter)

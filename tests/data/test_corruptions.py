@@ -122,6 +122,12 @@ def test_grayscale_28px_is_padded_corrupted_cropped_and_back_to_one_channel(monk
     assert not np.allclose(frost, rgb[..., 0], atol=1e-3)
 
 
+def test_saturate_is_the_identity_on_grayscale_images():
+    x = torch.from_numpy(_photo(28)[:, :, :1].astype(np.float32) / 255).permute(2, 0, 1)
+    for level in (1, 5):
+        assert torch.equal(corrupt_image(x, "saturate", level, seed=0), x)
+
+
 def test_seeding_restores_numpys_global_state():
     np.random.seed(99)
     expected = np.random.rand(3)
