@@ -3,7 +3,10 @@
 Rows: ``clean`` (the undegraded test images, an upper bound), ``no processing``
 (the LQ input resized bicubically to full size) and each processor checkpoint
 of the task; columns: each classifier checkpoint of the dataset. Each cell is
-top-1 accuracy with a 95 % Wilson interval over test images. PSNR (dB, peak 1)
+top-1 accuracy with a 95 % Wilson interval over test images and the expected
+calibration error (``ece``: 15 equal-width bins of the top-1 softmax probability,
+:func:`analysis.stats.expected_calibration_error`, from the record table's float16
+probabilities). PSNR (dB, peak 1)
 and SSIM (piq's Gaussian-window SSIM, 11 taps, sigma 1.5, on [0, 1] images)
 are means over images against the clean image, with 95 % CIs. For "RA with
 transformer" the classifiers see T(P(x)) and the quality metrics P(x), the
@@ -19,7 +22,7 @@ from ..errors import RAExplorerError
 from ..pipeline.records import RecordSink, RecordTable
 from ..pipeline.runner import CLEAN, NO_PROCESSING, world
 from ..pipeline.setting import Setting
-from ..stats import Z95, mean_interval, wilson_interval
+from ..stats import Z95, expected_calibration_error, mean_interval, wilson_interval
 from ..zoo.catalogue import (
     checkpoint_dir,
     main_processors,
@@ -125,10 +128,12 @@ def accuracy_report(table: RecordTable, proc_cards: list[dict], clf_cards: list[
     plain = next((c["name"] for c in proc_cards
                   if c.get("method") == "plain" and not c.get("lambda")), None)
 
-    def cell(h):
+    def cell(inp, clf):
+        h = hits[inp][clf]
         k = int(h.sum())
         low, high = wilson_interval(k, n_total)
-        return {"accuracy": k / n_total, "ci95": [low, high], "correct": k}
+        return {"accuracy": k / n_total, "ci95": [low, high], "correct": k,
+                "ece": expected_calibration_error(table.prob[(inp, clf)], h)}
 
     def quality(metric, name):
         if name == CLEAN:
@@ -148,7 +153,7 @@ def accuracy_report(table: RecordTable, proc_cards: list[dict], clf_cards: list[
         "rows": [{"name": name, "method": cards[name].get("method") if name in cards else None,
                   "lambda": cards[name].get("lambda") if name in cards else None,
                   "source": cards[name].get("source") if name in cards else None,
-                  "accuracy": {k: cell(v) for k, v in hits[name].items()},
+                  "accuracy": {k: cell(name, k) for k in clfs},
                   "vs_plain": versus_plain(name),
                   "psnr": quality("psnr", name), "ssim": quality("ssim", name)}
                  for name in table.inputs],

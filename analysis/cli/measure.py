@@ -1,5 +1,6 @@
 """Verbs that measure on the test split: ``evaluate``, ``reproduce``, ``quality``, ``agreement``,
-``loss-grid``, ``recognizer-side``, ``robustness``, ``detection-transfer``, ``float16-check``."""
+``loss-grid``, ``recognizer-side``, ``corruption-grid``, ``robustness``, ``detection-transfer``,
+``float16-check``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sys
 
 from ..analyses.recognizer_side import DEGRADATIONS
 from ..config import QUALITY_IMAGES, ROBUSTNESS_IMAGES
+from ..data.corruptions import CORRUPTIONS
 from ..errors import RAExplorerError
 from .options import (
     CHECKPOINTS,
@@ -23,7 +25,15 @@ from .options import (
     print_result,
     protocol,
 )
-from .validators import names, non_negative_int, positive_float, positive_int, task_list, task_spec
+from .validators import (
+    names,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    task_list,
+    task_spec,
+    whole_numbers,
+)
 from .vocabulary import CommaList, renamed
 
 
@@ -137,6 +147,30 @@ def cmd_recognizer_side(args) -> int:
         print("Wrote " + ", ".join(str(p) for p in paths) + " and the record tables beside "
               "them", file=sys.stderr)
     print_result(args, result, format_recognizer_table)
+    return 0
+
+
+def cmd_corruption_grid(args) -> int:
+    from ..analyses.corruption_grid import RECORDS_FOLDER, format_grid, measure_grid, save_grid
+
+    for t in args.types or ():
+        if t not in CORRUPTIONS:
+            from ..errors import unknown_name
+
+            raise unknown_name("corruption type", t, list(CORRUPTIONS))
+    where = destination_of(args, "corruption-grid")   # once: the records and the table share it
+    if not args.no_save:
+        print(where.why, file=sys.stderr)
+    result = measure_grid(args.classifiers, args.processors, args.types or CORRUPTIONS,
+                          args.levels, args.dataset, args.checkpoints, limit=args.sample,
+                          batch_size=args.batch_size, device=args.device, seed=args.seed,
+                          records_dir=None if args.no_save else where.folder / RECORDS_FOLDER,
+                          n_boot=args.boot, progress=not args.no_progress)
+    if not args.no_save:
+        paths = save_grid(result, where.folder)
+        print("Wrote " + ", ".join(str(p) for p in paths) + f" and the record tables in "
+              f"{where.folder / RECORDS_FOLDER}", file=sys.stderr)
+    print_result(args, result, format_grid)
     return 0
 
 
@@ -296,6 +330,27 @@ def register(sub) -> None:
     renamed(p, vanilla="--classifier", degradations="--tasks", limit="--first")
     protocol(p, "first", "classifier", "tasks", "seed")
     p.set_defaults(func=cmd_recognizer_side)
+
+    p = sub.add_parser("corruption-grid", parents=[*analysis_groups(), SAMPLE(), SEED()],
+                       help="accuracy (bootstrap CIs), ECE and mCE per ImageNet-C corruption type "
+                            "x severity, on the corrupted input and on given processors' outputs")
+    p.add_argument("--classifiers", type=names, default=["resnet20"], metavar="A,B",
+                   help="comma-separated classifiers; the first is the vanilla one mCE is "
+                        "normalised to")
+    p.add_argument("--processors", type=names, default=["denoise-plain", "denoise-ra"],
+                   metavar="A,B", help="comma-separated processors of any same-size task, whose "
+                   "outputs are rows beside the corrupted input (their training task is in "
+                   "the row label); '' for none")
+    p.add_argument("--types", type=names, default=None, metavar="A,B",
+                   help="comma-separated corruption types (default: all 19: "
+                        + ", ".join(CORRUPTIONS) + ")")
+    p.add_argument("--levels", type=whole_numbers, default=[1, 2, 3, 4, 5], metavar="1,5",
+                   help="comma-separated severities 1-5")
+    p.add_argument("--boot", type=positive_int, default=1000, metavar="N",
+                   help="bootstrap resamples over images for the 95 %% CIs")
+    p.add_argument("--batch-size", type=positive_int, default=500, help="images per forward pass")
+    protocol(p, "sample", "classifiers", "processors", "types", "levels", "boot", "seed")
+    p.set_defaults(func=cmd_corruption_grid)
 
     p = sub.add_parser("robustness", parents=[*analysis_groups(), SEED()],
                        help="clean and PGD-L2 accuracy of a classifier")

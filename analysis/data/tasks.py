@@ -8,8 +8,10 @@ the training generator in training.
 
 Spec strings select a task and its parameters: ``sr`` (x4), ``sr:scale=2``,
 ``denoise`` (sigma 0.1), ``jpeg`` (quality 10), ``sr-random``,
-``denoise-random``, ``jpeg-random`` (the RA paper's Table 15) and ``compound``
-(the three randomized ones in sequence). Defaults follow the paper.
+``denoise-random``, ``jpeg-random`` (the RA paper's Table 15), ``compound``
+(the three randomized ones in sequence) and the corruption benchmark
+``corrupt:type=snow,level=5`` (the 19 ImageNet-C types of :mod:`analysis.data.corruptions`,
+levels 1-5; both parameters required). Defaults follow the paper.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import torch.nn.functional as F
 from ..checks import SR_SCALES, check_choice, check_number
 from ..errors import InputError, close_names_hint, unknown_name
 from ..specs import canonical_spec, parse_spec
+from .corruptions import CORRUPTIONS, LEVELS, corrupt_image, task_seed
 
 # Table 15 of the RA paper: the parameter sets of the randomized degradations.
 BLUR_SIGMAS = (0.5, 1.0, 1.5, 2.0, 2.5)
@@ -135,9 +138,18 @@ def _compound(scale: int = 4) -> Degrade:
     return apply
 
 
+def _corrupt(type: str, level: int) -> Degrade:   # noqa: A002 (the spec's parameter name)
+    spec = canonical_spec("corrupt", {"level": level, "type": type})
+
+    def apply(x, gen):
+        image_seed = int(torch.randint(2**32, (1,), generator=gen))
+        return corrupt_image(x[0], type, level, task_seed(image_seed, spec))[None]
+    return apply
+
+
 @dataclass(frozen=True)
 class Param:
-    """One task parameter: its type (int, float or bool) and the values it may take."""
+    """One task parameter: its type (int, float, bool or str) and the values it may take."""
 
     kind: type
     low: float | None = None
@@ -149,6 +161,11 @@ class Param:
         if self.kind is bool:
             if not isinstance(value, bool):
                 raise InputError(f"{what} must be true or false; got {value!r}.")
+            return value
+        if self.kind is str:
+            if value not in self.choices:
+                raise InputError(f"{what} must be one of {', '.join(self.choices)}; got {value!r}."
+                                 f"{close_names_hint(str(value), list(self.choices))}")
             return value
         value = check_number(value, what, self.kind, self.low, self.high)
         return check_choice(value, what, self.choices) if self.choices else value
@@ -167,6 +184,7 @@ class TaskSpec:
     scale_param: str | None = None  # the parameter holding the SR factor, if any
     random: bool = True             # whether the degradation draws random numbers
     params: dict = field(default_factory=dict)   # name -> Param, for every parameter it takes
+    required: tuple = ()            # parameters without a default, which every spec must give
 
 
 TASKS: dict[str, TaskSpec] = {
@@ -186,6 +204,12 @@ TASKS: dict[str, TaskSpec] = {
     "compound": TaskSpec(_compound, {"scale": 4},
                          "sr-random, then denoise-random, then jpeg-random", "scale",
                          params={"scale": SCALE}),
+    "corrupt": TaskSpec(_corrupt, {}, "ImageNet-C corruption 'type' (19 types) at severity "
+                        "'level' 1-5, e.g. corrupt:type=snow,level=5 (imagecorruptions, "
+                        "reflect-padded to 32 px)",
+                        params={"type": Param(str, choices=CORRUPTIONS),
+                                "level": Param(int, choices=LEVELS)},
+                        required=("type", "level")),
 }
 
 
@@ -203,6 +227,10 @@ def check_task_params(name: str, params: dict) -> dict:
             raise InputError(f"Task {name!r} has no parameter {key!r}; {takes}."
                              f"{close_names_hint(key, list(spec.params))}")
         params[key] = spec.params[key].check(name, key, value)
+    missing = [key for key in spec.required if key not in params]
+    if missing:
+        raise InputError(f"Task {name!r} needs {' and '.join(missing)} (for example "
+                         f"'corrupt:type=snow,level=5'); got {canonical_spec(name, params)!r}.")
     return {**spec.defaults, **params}
 
 
@@ -284,7 +312,13 @@ def create_task(spec: str, **params) -> Task:
     return Task(name, {**parsed, **params})
 
 
+def corruption_specs(types=CORRUPTIONS, levels=LEVELS) -> list[str]:
+    """The corruption benchmark's task specs, type-major: ``corrupt:level=1,type=gaussian_noise``,
+    ... (19 types x 5 levels by default)."""
+    return [create_task("corrupt", type=t, level=lv).spec for t in types for lv in levels]
+
+
 def list_tasks() -> list[dict]:
-    """One entry per task: name, default parameters and description."""
-    return [{"name": n, "defaults": s.defaults, "description": s.description}
-            for n, s in TASKS.items()]
+    """One entry per task: name, default parameters, required parameters and description."""
+    return [{"name": n, "defaults": s.defaults, "required": list(s.required),
+             "description": s.description} for n, s in TASKS.items()]

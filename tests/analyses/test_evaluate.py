@@ -45,10 +45,27 @@ def test_no_processing_row_matches_a_hand_computed_value(tiny_zoo):
     up = task.upsample(task.degrade_eval(x, idx), (28, 28))
     model, _ = load_checkpoint(tiny_zoo / "clf-b")
     with torch.no_grad():
-        expected = int((model(up).argmax(1) == y).sum())
+        conf, pred = model(up).softmax(1).max(1)
+    expected = int((pred == y).sum())
     assert result["rows"][1]["accuracy"]["clf-b"]["correct"] == expected
+    # ECE of the float16 top-1 probabilities the record table keeps
+    from analysis.stats import expected_calibration_error
+
+    ece = expected_calibration_error(conf.half().float().numpy(), (pred == y).numpy())
+    assert result["rows"][1]["accuracy"]["clf-b"]["ece"] == pytest.approx(ece, abs=1e-9)
+    assert 0 <= ece <= 1
     mse = (up - x).pow(2).flatten(1).mean(1)
     assert abs(result["rows"][1]["psnr"]["mean"] - float((10 * torch.log10(1 / mse)).mean())) < 1e-3
+
+
+def test_a_corruption_task_evaluates_like_the_others(tiny_zoo):
+    result = evaluate("corrupt:type=fog,level=3", dataset=SYNTH, folder=tiny_zoo, limit=12,
+                      progress=False)
+    assert result["task"] == "corrupt:level=3,type=fog" and result["n_images"] == 12
+    assert [r["name"] for r in result["rows"]] == [CLEAN, NO_PROCESSING]
+    fogged = result["rows"][1]
+    assert 0 < fogged["psnr"]["mean"] < 40
+    assert all(0 <= c["ece"] <= 1 for c in fogged["accuracy"].values())
 
 
 def test_tasks_in_zoo_and_missing_classifiers(tiny_zoo, tmp_path):

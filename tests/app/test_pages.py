@@ -140,6 +140,28 @@ def test_compare_opens_on_the_ra_source_and_keeps_processors_per_task(env, tiny_
     assert "sr-plain" not in {c for c, _ in images(at)}
 
 
+def test_compare_shows_a_corruption_task_like_the_others(env, tiny_zoo, tmp_path, monkeypatch):
+    """A processor trained on a corruption task puts the task in Compare's list; its page shows
+    the clean target, the corrupted input and the processor's output."""
+    import shutil
+
+    from analysis.training.processors import train_processor
+    from tests.conftest import TINY_PROCESSOR
+
+    zoo = tmp_path / "zoo"
+    shutil.copytree(tiny_zoo, zoo)
+    train_processor("corrupt:type=snow,level=5", "plain", out=str(zoo / "snow-plain"),
+                    dataset=SYNTH, epochs=1, batch_size=32, val_limit=8, max_steps=2,
+                    state_dir=str(tmp_path), progress=False, arch_kwargs=TINY_PROCESSOR)
+    monkeypatch.setenv("RA_CHECKPOINTS", str(zoo))
+    at = run()
+    assert "corrupt:level=5,type=snow" in at.selectbox(key="compare_task").options
+    at.selectbox(key="compare_task").set_value("corrupt:level=5,type=snow").run()
+    assert not at.exception, [e.message for e in at.exception]
+    shown = [c for c, _ in images(at)]
+    assert {"clean target", "snow-plain"} <= set(shown) and len(shown) >= 3, shown
+
+
 def test_compare_metrics_follow_the_zoomed_region(env):
     at = run()
     whole = next(c.value for c in at.caption if c.value.startswith("psnr"))

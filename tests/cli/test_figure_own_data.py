@@ -116,9 +116,13 @@ def own(tmp_path_factory):
 def test_every_figure_kind_draws_the_named_dataset(own, tmp_path, capsys):
     """Each kind with --dataset (no --results): its CSV holds the folder's classes and models,
     never the embedded default's; the kind without a result file for the dataset
-    (error-ranking: no loss grid) refuses with one sentence naming the command for it."""
+    (error-ranking: no loss grid; corruption-grid: no grid) refuses with one sentence naming the
+    command for it."""
     assert set(KINDS) == {"examples", "boundary-maps", "lambda", "transfer", "bd", "tsne",
-                          "quality", "error-ranking", "detection-transfer"}
+                          "quality", "error-ranking", "corruption-grid", "reliability",
+                          "detection-transfer"}
+    missing = {"error-ranking": ("loss_grid_sr_scale4.json", "loss-grid --task sr"),
+               "corruption-grid": ("corruption_grid.json", "corruption-grid")}
     common = ["--dataset", own["spec"], "--checkpoints", own["zoo"], "--format", "png",
               "--dpi", "50"]
     extra = {"examples": ["--indices", "0,5"], "boundary-maps": ["--indices", "1",
@@ -130,11 +134,12 @@ def test_every_figure_kind_draws_the_named_dataset(own, tmp_path, capsys):
         out = tmp_path / kind
         code = cli("figure", kind, "--out", out, *common, *extra.get(kind, []))
         captured = capsys.readouterr()
-        if kind == "error-ranking":
+        if kind in missing:
             err = captured.err.strip()
+            file, command = missing[kind]
             assert code == 2 and "\n" not in err and "Traceback" not in err, err
-            assert (f"loss_grid_sr_scale4.json, which is not there; make it with 'python -m "
-                    f"analysis loss-grid --task sr --checkpoints {own['zoo']} --dataset "
+            assert (f"{file}, which is not there; make it with 'python -m "
+                    f"analysis {command} --checkpoints {own['zoo']} --dataset "
                     f"{shlex.quote(own['spec'])}") in err, err
             assert str(own["folder"]) in err and not out.exists()
             continue

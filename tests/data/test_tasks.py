@@ -20,10 +20,19 @@ def images(n=6, c=1, size=28, seed=0):
     return torch.nn.functional.interpolate(base, size=(size, size), mode="bilinear")
 
 
+def example(name: str) -> str:
+    """A spec of task ``name``: the name, or with its required parameters where it has some."""
+    return "corrupt:type=snow,level=5" if name == "corrupt" else name
+
+
+def test_every_task_with_required_parameters_has_an_example():
+    assert all(example(n) != n for n, s in TASKS.items() if s.required)
+
+
 @pytest.mark.parametrize("name", sorted(TASKS))
 @pytest.mark.parametrize("channels", [1, 3])
 def test_every_task_shapes_range_and_determinism_per_index(name, channels):
-    task = create_task(name)
+    task = create_task(example(name))
     x = images(c=channels)
     lq = task.degrade_eval(x, range(6))
     assert lq.shape == (6, channels, 28 // task.scale, 28 // task.scale)
@@ -38,7 +47,7 @@ def test_every_task_shapes_range_and_determinism_per_index(name, channels):
 
 @pytest.mark.parametrize("name", [n for n, s in TASKS.items() if s.random])
 def test_random_tasks_differ_between_indices_and_training_draws(name):
-    task = create_task(name)
+    task = create_task(example(name))
     x = images(n=1).repeat(8, 1, 1, 1)
     lq = task.degrade_eval(x, range(8))
     assert len({tuple(v.flatten().tolist()) for v in lq}) > 1

@@ -13,6 +13,7 @@ import threading
 from ...data.tasks import task_slug
 from ...errors import unknown_name
 from .core import FigureOptions, PaperFigure, paper_style
+from .corruption import build_corruption_grid, build_reliability
 from .detection import build_detection_transfer
 from .distances import build_bd
 from .evaluation import build_lambda, build_transfer
@@ -32,6 +33,8 @@ KINDS = {
     "quality": build_quality,            # quality table bars
     "error-ranking": build_error_ranking,  # Uelwer et al. Fig. 1 (loss grid)
     "detection-transfer": build_detection_transfer,  # Tables 2, 4, 8, 10 (detection canvases)
+    "corruption-grid": build_corruption_grid,  # accuracy per corruption type x severity
+    "reliability": build_reliability,    # calibration (ECE) of a task's record table
 }
 
 
