@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 _QUIET = ("streamlit.runtime.scriptrunner_utils.script_run_context",
@@ -79,7 +80,8 @@ ACTIVITY = Activity()
 
 class LatestJob:
     """One daemon thread that runs the newest submitted job, step by step, at the lowest
-    priority, each step started only while no page run is in progress (:data:`ACTIVITY`).
+    priority (``lowest=False``: the process's own, for work a first visitor may wait for),
+    each step started only while no page run is in progress (:data:`ACTIVITY`).
 
     A job is a list of (key, zero-argument callable) steps; a newer submission replaces a job
     still waiting and stops the running one after its current step (a visitor who moved on
@@ -94,8 +96,9 @@ class LatestJob:
     once, Boundaries' prefetch slowed that by about 0.4 s in a new browser and 0.15 s in a
     returning one (``python -m benchmarks.bench_first_view --b RA_PREFETCH=0``)."""
 
-    def __init__(self, name: str, quiet_s: float = 0.0):
+    def __init__(self, name: str, quiet_s: float = 0.0, lowest: bool = True):
         self._name = name
+        self._lowest = lowest
         self._quiet_s = quiet_s
         self._job: list | None = None
         self._generation = 0
@@ -105,11 +108,12 @@ class LatestJob:
         self._cv = ACTIVITY.cv
         self._thread: threading.Thread | None = None
 
-    def submit(self, steps: list) -> int:
-        """Queue ``steps`` [(key, callable), ...] in place of any earlier job; its generation."""
+    def submit(self, steps) -> int:
+        """Queue ``steps`` [(key, callable), ...] in place of any earlier job; its generation.
+        An iterator is drawn from one step at a time, each after the one before it ran."""
         with self._cv:
             self._generation += 1
-            self._job = list(steps)
+            self._job = steps if isinstance(steps, Iterator) else list(steps)
             self._cv.notify_all()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
@@ -138,7 +142,8 @@ class LatestJob:
         ACTIVITY.wait_idle(unless=lambda: self._hurried, quiet_s=self._quiet_s)
 
     def _run(self) -> None:
-        lowest_priority()
+        if self._lowest:
+            lowest_priority()
         quiet_cache_logs()
         while True:
             with self._cv:
@@ -165,3 +170,8 @@ class LatestJob:
             with self._cv:
                 self._done_generation = max(self._done_generation, generation)
                 self._cv.notify_all()
+
+
+# the launcher's warm-up (app/launch.py): imports, workspaces and the opening views drawn behind
+# the server, at the process's own priority (a first visitor may be waiting for a step)
+WARM_UP = LatestJob("ra-warm-up", quiet_s=1.0, lowest=False)
