@@ -161,7 +161,7 @@ def preload(task: str | None = None) -> float:
     return time.perf_counter() - t0
 
 
-def wait_for_server(timeout: float = 120.0) -> bool:
+def wait_for_server(timeout: float = 60.0) -> bool:
     """Block until Streamlit's runtime is serving (or ``timeout`` seconds pass); whether it
     is."""
     from streamlit.runtime import Runtime, RuntimeState
@@ -180,15 +180,24 @@ def warm_up_behind_server(survey_demo: bool = True) -> None:
     background job :data:`app.components.background.WARM_UP`: it starts once the server
     accepts connections, runs each step only while no page runs (a page that needs a map
     the warm-up is drawing hurries it), and prints what it did."""
-    from app.components.background import WARM_UP
+    from app.components.background import LIBRARIES, WARM_UP
 
     t0 = time.perf_counter()
 
+    def libraries() -> None:
+        # held from before the server starts: a page run waits in app/main.py until the
+        # libraries are imported, never importing them beside this thread (two threads
+        # importing one package with import cycles can meet a partly initialised module)
+        with LIBRARIES:
+            wait_for_server()
+            import_libraries()
+
     def steps():
-        yield "server", wait_for_server
+        steps = warm_steps(between_levels=WARM_UP.pause_point, survey_demo=survey_demo)
+        next(steps)                                   # the libraries: in the first step
+        yield "libraries", libraries
         try:
-            yield from guarded(warm_steps(between_levels=WARM_UP.pause_point,
-                                          survey_demo=survey_demo))
+            yield from guarded(steps)
         finally:
             print(f"RA Explorer: warm-up ended {time.perf_counter() - t0:.1f} s after the "
                   "start", flush=True)
@@ -241,12 +250,12 @@ def main(argv: list[str] | None = None) -> int:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     demo = os.environ.get("RA_SURVEY_DEMO", "1") != "0"
+    from streamlit.web import cli  # first: the warm-up thread must not import it beside us
+
     if os.environ.get("RA_PRELOAD", "1") != "0":
         warm_up_behind_server(survey_demo=demo)
     elif demo:
         print(f"RA Explorer: {demo_study()}", flush=True)
-    from streamlit.web import cli
-
     sys.argv = ["streamlit", "run", str(MAIN), *(sys.argv[1:] if argv is None else argv)]
     return cli.main()
 

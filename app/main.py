@@ -15,8 +15,10 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from app.components.background import ACTIVITY  # noqa: E402
-from app.components.survey_state import forget_left_rater_cookie, rater_mode  # noqa: E402
+from app.components.background import ACTIVITY, LIBRARIES  # noqa: E402
+
+with LIBRARIES:     # while the launcher's warm-up imports the libraries, wait (app/launch.py)
+    from app.components.survey_state import forget_left_rater_cookie, rater_mode
 
 st.set_page_config(page_title="RA Explorer", layout="wide")
 HERE = Path(__file__).resolve().parent

@@ -200,8 +200,13 @@ class MapRefinement:
     def _grid_level(self, model, x, d1, d2, step: int) -> None:
         marks = sorted(set(range(0, self.resolution, step)) | {self.resolution - 1})
         self._evaluate(model, x, d1, d2, [(i, j) for i in marks for j in marks])
-        self.cells = [(a, b, c, e) for a, b in zip(marks, marks[1:])
-                      for c, e in zip(marks, marks[1:])]
+        self.cells = self._unresolved([(a, b, c, e) for a, b in zip(marks, marks[1:])
+                                       for c, e in zip(marks, marks[1:])])
+
+    @staticmethod
+    def _unresolved(cells: list) -> list:
+        """The cells with a point that is not a corner (the others are fully evaluated)."""
+        return [(a, b, c, e) for a, b, c, e in cells if b - a > 1 or e - c > 1]
 
     def _split_level(self, model, x, d1, d2) -> None:
         classes = self.classes
@@ -233,7 +238,7 @@ class MapRefinement:
         lines = [(a, b, c, e) for a, b, c, e in split if a == b or c == e]
         self._evaluate(model, x, d1, d2, [(i, j) for a, b, c, e in lines
                                           for i in range(a, b + 1) for j in range(c, e + 1)])
-        self.cells = [cell for cell in split if cell not in lines]
+        self.cells = self._unresolved([cell for cell in split if cell not in lines])
         if self.complete:
             assert int((classes < 0).sum()) == 0
 

@@ -172,6 +172,8 @@ class LatestJob:
                 self._cv.notify_all()
 
 
+# held while the launcher's warm-up imports the libraries; app/main.py waits for it
+LIBRARIES = threading.Lock()
 # the launcher's warm-up (app/launch.py): imports, workspaces and the opening views drawn behind
 # the server, at the process's own priority (a first visitor may be waiting for a step)
 WARM_UP = LatestJob("ra-warm-up", quiet_s=1.0, lowest=False)
