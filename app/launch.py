@@ -132,7 +132,7 @@ def warm_steps(task: str | None = None, between_levels=None, survey_demo: bool =
 
     yield ("tables", first), tables
     if survey_demo:
-        yield "survey demo", lambda: print(f"RA Explorer: {demo_study()}", flush=True)
+        yield "survey demo", made_demo_study
     shipped = opens_on_shipped_tables(ws)
     if shipped:
         yield from default_view_steps(ws, between_levels=between_levels)
@@ -180,9 +180,11 @@ def warm_up_behind_server(survey_demo: bool = True) -> None:
     background job :data:`app.components.background.WARM_UP`: it starts once the server
     accepts connections, runs each step only while no page runs (a page that needs a map
     the warm-up is drawing hurries it), and prints what it did."""
-    from app.components.background import LIBRARIES, WARM_UP
+    from app.components.background import DEMO_DONE, LIBRARIES, WARM_UP
 
     t0 = time.perf_counter()
+    if survey_demo:
+        DEMO_DONE.clear()
 
     def libraries() -> None:
         # held from before the server starts: a page run waits in app/main.py until the
@@ -199,6 +201,7 @@ def warm_up_behind_server(survey_demo: bool = True) -> None:
         try:
             yield from guarded(steps)
         finally:
+            DEMO_DONE.set()
             print(f"RA Explorer: warm-up ended {time.perf_counter() - t0:.1f} s after the "
                   "start", flush=True)
 
@@ -207,20 +210,34 @@ def warm_up_behind_server(survey_demo: bool = True) -> None:
 
 def guarded(steps):
     """``steps`` with each callable made to report an unexpected error (then re-raised, which
-    ends the job); a missing dataset or checkpoint ends it quietly."""
+    ends the job); a missing dataset or checkpoint ends it quietly. Either way nothing waits
+    for the demo study any longer."""
     from analysis.errors import RAExplorerError
+    from app.components.background import DEMO_DONE
 
     for key, step in steps:
         def run(step=step, key=key):
             try:
                 step()
             except RAExplorerError:
+                DEMO_DONE.set()
                 raise
             except Exception as exc:
                 print(f"RA Explorer: warm-up stopped at {key!r} ({type(exc).__name__}: "
                       f"{exc})", flush=True)
+                DEMO_DONE.set()
                 raise
         yield key, run
+
+
+def made_demo_study() -> None:
+    """:func:`demo_study`, printed; then the Survey pages waiting for it go on."""
+    from app.components.background import DEMO_DONE
+
+    try:
+        print(f"RA Explorer: {demo_study()}", flush=True)
+    finally:
+        DEMO_DONE.set()
 
 
 def demo_study() -> str:

@@ -38,6 +38,7 @@ class Activity:
     def __init__(self):
         self._running = 0
         self._last_end = float("-inf")     # time.monotonic() when the last run ended
+        self._local = threading.local()    # .depth: the runs the calling thread is inside
         self.cv = threading.Condition()
 
     @contextmanager
@@ -45,13 +46,31 @@ class Activity:
         """Count the enclosed block (a page's script, a fragment's body) as a run."""
         with self.cv:
             self._running += 1
+        self._local.depth = getattr(self._local, "depth", 0) + 1
         try:
             yield
         finally:
+            self._local.depth -= 1
             with self.cv:
                 self._running -= 1
                 self._last_end = time.monotonic()
                 self.cv.notify_all()
+
+    @contextmanager
+    def waiting(self):
+        """The enclosed block waits for background work: inside a run, the run does not count
+        while it waits (the background would otherwise wait for it); elsewhere, no change."""
+        inside = getattr(self._local, "depth", 0) > 0
+        if inside:
+            with self.cv:
+                self._running -= 1
+                self.cv.notify_all()
+        try:
+            yield
+        finally:
+            if inside:
+                with self.cv:
+                    self._running += 1
 
     def wait_idle(self, unless=lambda: False, timeout: float | None = None,
                   quiet_s: float = 0.0) -> bool:
@@ -174,6 +193,18 @@ class LatestJob:
 
 # held while the launcher's warm-up imports the libraries; app/main.py waits for it
 LIBRARIES = threading.Lock()
+# clear while the launcher's warm-up has the survey's demo study still to make: a rater link
+# (app/main.py) and the Survey pages wait for it (set: nothing to wait for)
+DEMO_DONE = threading.Event()
+DEMO_DONE.set()
+
+
+def wait_for_demo(timeout: float = 300.0) -> None:
+    """Wait (at most ``timeout`` seconds) until the launcher's warm-up has made the survey's
+    demo study or given up on it; at once when there is none to wait for."""
+    if not DEMO_DONE.is_set():
+        with ACTIVITY.waiting():
+            DEMO_DONE.wait(timeout)
 # the launcher's warm-up (app/launch.py): imports, workspaces and the opening views drawn behind
 # the server, at the process's own priority (a first visitor may be waiting for a step)
 WARM_UP = LatestJob("ra-warm-up", quiet_s=1.0, lowest=False)

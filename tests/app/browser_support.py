@@ -46,7 +46,27 @@ def start_app(log_name: str, **env_overrides):
     else:
         proc.kill()
         pytest.fail(f"The app did not start within 180 s; see test-artifacts/{log_name}.")
+    if "SURVEY_DB_URL" in env_overrides and env.get("RA_PRELOAD", "1") != "0":
+        wait_for_demo_study(ARTIFACTS / log_name, proc)
     return url, proc, log
+
+
+DEMO_LINES = ("RA Explorer: made the survey demo study", "RA Explorer: survey studies found",
+              "RA Explorer: no survey demo study", "RA Explorer: warm-up stopped",
+              "RA Explorer: warm-up ended")
+
+
+def wait_for_demo_study(log_path: Path, proc, timeout: float = 300) -> None:
+    """Wait until the launcher's warm-up (behind the server) has made the survey's demo study
+    in a new database, or said why not (the tests that read the database directly)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if any(line in log_path.read_text() for line in DEMO_LINES):
+            return
+        if proc.poll() is not None:
+            break
+        time.sleep(0.5)
+    pytest.fail(f"The app made no demo study within {timeout:.0f} s; see {log_path}.")
 
 
 def stop_app(proc, log):
