@@ -16,6 +16,7 @@ before the server starts; :func:`preload` runs the same steps in the calling thr
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import sys
@@ -197,9 +198,8 @@ def warm_up_behind_server(survey_demo: bool = True) -> None:
     def steps():
         steps = warm_steps(between_levels=WARM_UP.pause_point, survey_demo=survey_demo)
         next(steps)                                   # the libraries: in the first step
-        yield "libraries", libraries
         try:
-            yield from guarded(steps)
+            yield from guarded(itertools.chain([("libraries", libraries)], steps))
         finally:
             DEMO_DONE.set()
             print(f"RA Explorer: warm-up ended {time.perf_counter() - t0:.1f} s after the "
