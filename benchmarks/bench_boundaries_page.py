@@ -111,7 +111,7 @@ def bench_default(args) -> None:
 
 
 def bench_scale(args) -> None:
-    from analysis.analyses.boundary_defaults import map_resolution_for
+    from analysis.analyses.boundary_defaults import map_opening_marks, map_resolution_for
     from analysis.analyses.boundary_maps import orthogonal_direction
     from analysis.explore.plane import Plane, progressive_map, refine_maps
     from analysis.zoo import create_model
@@ -125,7 +125,9 @@ def bench_scale(args) -> None:
     d_ra = torch.randn(3, size, size)
     d_ra = d_ra / d_ra.norm()
     plane = Plane(0, x, d_ra, orthogonal_direction(d_ra, seed=1), 1.0)
-    states = {a: progressive_map(4.0, resolution) for a in models}
+    states = {a: progressive_map(4.0, resolution,
+                                 opening_marks=map_opening_marks(3 * size * size))
+              for a in models}
     print(f"2. scale: {', '.join(models)} (random weights) at {size} px, {resolution} x "
           f"{resolution} maps, budget {args.budget:g} s; load average {os.getloadavg()[0]:.1f}")
     t0 = time.perf_counter()

@@ -33,6 +33,8 @@ EXTENT_MULTIPLE = 4.0    # the app's map half-width as a multiple of ||x_RA - x|
 MAP_RESOLUTION = 128     # the app's grid points per axis at up to MAP_REFERENCE_DIMS values
 MAP_RESOLUTIONS = (32, 48, 64, 96, 128)   # the page's resolution steps
 MAP_REFERENCE_DIMS = 3072   # 32 x 32 x 3: the largest image opened at MAP_RESOLUTION
+MAP_OPENING_MARKS = (5, 3)   # points per axis of a progressive map's first grid: up to
+#                              MAP_REFERENCE_DIMS values, and above (map_opening_marks)
 MAP_BUDGET_S = 5.0       # the page's time budget for refining its maps, seconds
 MAP_BUDGETS_S = (1.0, 2.0, 5.0, 15.0, 60.0, 300.0)   # the page's budget steps
 FIGURE_EXTENT_L2 = 2.0   # a map's half-width, absolute [0,1]-pixel L2, where no x_RA gives the
@@ -72,3 +74,10 @@ def map_resolution_for(dims: int) -> int:
         raise ValueError(f"dims must be at least 1; got {dims}.")
     cap = MAP_RESOLUTION * math.sqrt(MAP_REFERENCE_DIMS / dims)
     return max([r for r in MAP_RESOLUTIONS if r <= cap], default=MAP_RESOLUTIONS[0])
+
+
+def map_opening_marks(dims: int) -> int:
+    """Points per axis of the first grid the Boundaries page draws for images of ``dims`` =
+    C*H*W values: 5 (25 forwards per map) up to 32 x 32 x 3, 3 (9 forwards) above, so that
+    the first coarse map of two ImageNet-size classifiers at 224 px comes in about a second."""
+    return MAP_OPENING_MARKS[0] if dims <= MAP_REFERENCE_DIMS else MAP_OPENING_MARKS[1]

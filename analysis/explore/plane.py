@@ -107,12 +107,14 @@ def plane_maps(plane: Plane, classifiers: dict[str, torch.nn.Module], extent: fl
 
 
 def progressive_map(extent: float, resolution: int, coarse_step: int = 8,
-                    batch_size: int = 128) -> MapRefinement:
-    """An empty map for :func:`refine_maps` to draw level by level: its first level a 5 x 5
-    grid (:func:`~analysis.analyses.boundary_maps.opening_step`), complete it is
+                    batch_size: int = 128, opening_marks: int = 5) -> MapRefinement:
+    """An empty map for :func:`refine_maps` to draw level by level: its first level a grid of
+    about ``opening_marks`` x ``opening_marks`` points
+    (:func:`~analysis.analyses.boundary_maps.opening_step`), complete it is
     :func:`plane_maps`' map with the same options."""
     return MapRefinement(extent, resolution, coarse_step=coarse_step,
-                         first_step=opening_step(resolution, coarse_step), batch_size=batch_size)
+                         first_step=opening_step(resolution, coarse_step, opening_marks),
+                         batch_size=batch_size)
 
 
 def refine_maps(plane: Plane, classifiers: dict[str, torch.nn.Module],

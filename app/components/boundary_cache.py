@@ -20,11 +20,11 @@ from app.components.background import WARM_UP, LatestJob
 
 @st.cache_resource(show_spinner=False, max_entries=256)
 def map_state(checkpoints: str, task_spec: str, index: int, name: str, extent: float,
-              resolution: int):
+              resolution: int, opening_marks: int = 5):
     """One classifier's map at one image, extent and resolution, as far as drawn (a
     :class:`~analysis.analyses.boundary_maps.MapRefinement`, shared by every session and the
     background jobs, so that each level is drawn once and a page shows what is there)."""
-    return progressive_map(extent, resolution)
+    return progressive_map(extent, resolution, opening_marks=opening_marks)
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
@@ -90,7 +90,8 @@ def complete_map(ws, index: int, name: str, extent: float, resolution: int,
                  between_levels: Callable[[], None] | None = None):
     """Draw ``name``'s map at test image ``index`` to its last level (the levels not drawn
     yet); the map."""
-    state = map_state(str(ws.folder), ws.task.spec, index, name, float(extent), int(resolution))
+    state = map_state(str(ws.folder), ws.task.spec, index, name, float(extent), int(resolution),
+                      ws.map_opening_marks())
     return refine_maps(ws.plane(index), ws.models([name]), {name: state}, device=ws.device,
                        between_levels=between_levels)[name]
 
@@ -103,7 +104,7 @@ def draw_maps(ws, index: int, names: list[str], extent: float, resolution: int,
     already drawn further (by an earlier run or the background jobs) goes on from there."""
     hurry(index, names)
     states = {n: map_state(str(ws.folder), ws.task.spec, index, n, float(extent),
-                           int(resolution)) for n in names}
+                           int(resolution), ws.map_opening_marks()) for n in names}
     deadline = None if budget_s is None else time.monotonic() + float(budget_s)
     return refine_maps(ws.plane(index), ws.models(names), states, deadline=deadline,
                        on_level=on_level, device=ws.device)

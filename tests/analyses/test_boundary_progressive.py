@@ -8,7 +8,11 @@ import pytest
 import torch
 from torch import nn
 
-from analysis.analyses.boundary_defaults import MAP_RESOLUTIONS, map_resolution_for
+from analysis.analyses.boundary_defaults import (
+    MAP_RESOLUTIONS,
+    map_opening_marks,
+    map_resolution_for,
+)
 from analysis.analyses.boundary_maps import (
     MapRefinement,
     adaptive_decision_map,
@@ -65,6 +69,8 @@ def test_the_opening_resolution_scales_with_the_image_size():
     assert map_resolution_for(64 * 64 * 3) == 64
     assert map_resolution_for(224 * 224 * 3) == 32 == MAP_RESOLUTIONS[0]
     assert opening_step(128) == 32 and opening_step(32) == 8
+    assert map_opening_marks(28 * 28) == 5 and map_opening_marks(224 * 224 * 3) == 3
+    assert opening_step(32, marks=3) == 16                 # 0, 16, 31
     with pytest.raises(ValueError):
         map_resolution_for(0)
 

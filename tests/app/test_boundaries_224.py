@@ -1,5 +1,5 @@
 """The Boundaries page on a 224-px RGB ImageFolder with a tiny zoo (AppTest): it opens on
-32 x 32 maps, shows the first level (a 5 x 5 grid drawn full size) before refining further,
+32 x 32 maps, shows the first level (a 3 x 3 grid drawn full size) before refining further,
 and says how far it refined within its time budget."""
 
 from streamlit.testing.v1 import AppTest
@@ -35,7 +35,7 @@ def test_boundaries_at_224_px_shows_a_coarse_level_first_and_the_level_reached(
     assert at.select_slider(key="bd_resolution").value == 32      # scaled to the image size
     chosen = at.multiselect(key="bd_classifiers").value
     assert len(chosen) == 2
-    # the first level shown: every map full size from a 5 x 5 grid, not yet complete
+    # the first level shown: every map full size from a 3 x 3 grid, not yet complete
     assert levels[0] == {n: (1, (32, 32), False) for n in chosen}
     assert [lv[chosen[0]][0] for lv in levels] == list(range(1, len(levels) + 1))
     notes = [c.value for c in at.caption
