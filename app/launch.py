@@ -11,7 +11,8 @@ heavy before the server starts (it answers its health check in seconds); a backg
 (:func:`warm_up_behind_server`) then imports the libraries, loads the models, makes the
 survey's demo study and draws the opening views, each step only while no page runs.
 ``RA_PRELOAD=0`` skips the warm-up (the first page load then pays) and makes the demo study
-before the server starts; :func:`preload` runs the same steps in the calling thread.
+before the server starts; ``RA_PRELOAD=first`` runs the warm-up (:func:`preload`, the same
+steps in the calling thread) and the demo study before the server starts.
 """
 
 from __future__ import annotations
@@ -269,7 +270,10 @@ def main(argv: list[str] | None = None) -> int:
     demo = os.environ.get("RA_SURVEY_DEMO", "1") != "0"
     from streamlit.web import cli  # first: the warm-up thread must not import it beside us
 
-    if os.environ.get("RA_PRELOAD", "1") != "0":
+    mode = os.environ.get("RA_PRELOAD", "1")
+    if mode == "first":                  # the warm-up before the server (benchmarks compare)
+        print(f"RA Explorer: preloaded libraries and models in {preload():.1f} s", flush=True)
+    if mode not in ("0", "first"):
         warm_up_behind_server(survey_demo=demo)
     elif demo:
         print(f"RA Explorer: {demo_study()}", flush=True)
