@@ -1,20 +1,23 @@
-"""Start the app: preload the heavy libraries and the default workspace, then run Streamlit.
+"""Start the app: run Streamlit at once and warm the pages up behind it.
 
 ``bash scripts/main.sh`` calls ``python -m app.launch [streamlit run options]`` after copying
 ``app/streamlit_config.toml`` to ``.streamlit/config.toml``; ``python -m analysis app`` (or
 ``ra-explorer app``) calls :func:`main` with those settings as ``streamlit run`` options
 (:func:`streamlit_options`), so an installed copy needs no file in the current directory. Streamlit
 imports a page's modules only when the first browser session runs it, so without a
-preload the first visitor waits for torch, piq (which imports torchvision and
-torch._dynamo, about 2-4 s on this machine) and the models. Here that cost is paid
-once before the server accepts connections, the way a preforking web server preloads
-its application. ``RA_PRELOAD=0`` skips it (the server then starts at once and the
-first page load pays instead).
+warm-up the first visitor waits for torch, piq (which imports torchvision and
+torch._dynamo, about 2-4 s on this machine) and the models. The launcher imports nothing
+heavy before the server starts (it answers its health check in seconds); a background job
+(:func:`warm_up_behind_server`) then imports the libraries, loads the models, makes the
+survey's demo study and draws the opening views, each step only while no page runs.
+``RA_PRELOAD=0`` skips the warm-up (the first page load then pays) and makes the demo study
+before the server starts; ``RA_PRELOAD=first`` runs the warm-up (:func:`preload`, the same
+steps in the calling thread) and the demo study before the server starts.
 """
 
 from __future__ import annotations
 
-import logging
+import itertools
 import os
 import re
 import sys
@@ -57,24 +60,19 @@ def streamlit_options(port: int | None = None, address: str | None = None) -> li
             for option, value in chosen.items()]
 
 
-def preload(task: str | None = None) -> float:
-    """Import what the pages import and build the cached workspace of ``task`` (default: every
-    task the pages offer) with the LPIPS-style metric of Compare's classifier; for the first
-    task also the record tables of the default classifier pair (when shipped), the Boundaries
-    page's opening view (its maps and boundary distances, when those tables are shipped, for
-    every classifier) and the hover images of the Features page's opening t-SNE; seconds
-    taken.
+def import_libraries() -> None:
+    """Import what the pages import (torch, piq, plotly, pandas, matplotlib's Agg canvas and
+    font cache, the analyses) and keep freed memory in the heap
+    (:func:`analysis.device.retain_freed_memory`)."""
+    from analysis.device import retain_freed_memory
 
-    A missing dataset or checkpoint is not an error here: the pages say what to run.
-    """
-    t0 = time.perf_counter()
+    retain_freed_memory()
     import matplotlib
     import pandas  # noqa: F401
     import piq  # noqa: F401
     import plotly.graph_objects  # noqa: F401
 
-    # Outside a session Streamlit warns that there is no script context; that is expected here.
-    # (Streamlit sets a logger's level when it creates it: import the modules first.)
+    # (Streamlit sets a logger's level when it creates it: import the modules, then quieten)
     import streamlit.runtime.caching.cache_data_api  # noqa: F401
     import streamlit.runtime.scriptrunner_utils.script_run_context  # noqa: F401
 
@@ -85,52 +83,162 @@ def preload(task: str | None = None) -> float:
     import analysis.analyses.boundary_search  # noqa: F401
     import analysis.analyses.features  # noqa: F401
     import analysis.reporting.figures  # noqa: F401
-    from analysis.errors import RAExplorerError
     from analysis.explore.encoders import colour_bar_png
-    from analysis.explore.workspace import available_tasks
+    from app.components.background import quiet_cache_logs
 
     colour_bar_png(1.0, "warm-up")          # matplotlib's font cache and Agg canvas
+    quiet_cache_logs()
 
-    quiet = [logging.getLogger(n) for n in ("streamlit.runtime.caching.cache_data_api",
-                                            "streamlit.runtime.scriptrunner_utils.script_run_context")]
-    levels = [q.level for q in quiet]
-    for q in quiet:
-        q.setLevel(logging.ERROR)
+
+def warm_steps(task: str | None = None, between_levels=None, survey_demo: bool = False):
+    """The warm-up as (key, callable) steps, produced one at a time (a step's key may
+    depend on what the steps before it built): the libraries; the cached workspace of
+    ``task`` (default: every task the pages offer) with the LPIPS-style metric of Compare's
+    classifier; for the first task also the record tables of the default classifier pair (when
+    shipped), the survey's demo study (``survey_demo``), the Boundaries page's opening view
+    (its maps and boundary distances, when those tables are shipped, keyed as the page's
+    prefetch keys them, the maps refined with ``between_levels`` before each level), the hover
+    images of the Features page's opening t-SNE and every other classifier's opening maps.
+
+    A missing dataset or checkpoint raises :class:`~analysis.errors.RAExplorerError` in a
+    step (the pages then say what to run).
+    """
+    yield "libraries", import_libraries
+    from analysis.explore.workspace import available_tasks
+    from app.components.boundary_cache import default_view_steps
     from app.components.common import dataset, folder, workspace
+    from app.components.tsne_cache import warm_opening_view
 
+    found: dict = {}
+
+    def build(name: str) -> None:
+        # as get_workspace calls it: the same arguments, or the pages miss this cache entry
+        ws = found[name] = workspace(name, dataset(), folder(), ())
+        for clf in ws.default_pair()[:1]:     # Compare's classifier: its LPIPS metric
+            ws.metric(f"lpips-{clf}")
+
+    yield "tasks", lambda: found.update(
+        tasks=[task] if task else available_tasks(dataset(), folder()))
+    tasks = found.get("tasks", [])
+    if not tasks:
+        return
+    first = tasks[0]
+    yield ("workspace", first), lambda: build(first)
+    ws = found[first]
+
+    def tables() -> None:
+        shipped = ws.shipped_classifiers()
+        for clf in ws.default_pair():             # the record table, if shipped (Gallery,
+            if shipped and clf in shipped:        # Boundaries' pickers): never measured here
+                ws.record_table(clf)
+
+    yield ("tables", first), tables
+    if survey_demo:
+        yield "survey demo", made_demo_study
+    shipped = opens_on_shipped_tables(ws)
+    if shipped:
+        yield from default_view_steps(ws, between_levels=between_levels)
+    yield ("features", first), lambda: warm_opening_view(first)
+    if shipped:   # every other classifier's at that image: adding one is then a cache hit
+        yield from default_view_steps(ws, others=True, between_levels=between_levels)
+    for name in tasks[1:]:                        # the other tasks: models and metric only
+        yield ("workspace", name), lambda n=name: build(n)
+
+
+def preload(task: str | None = None) -> float:
+    """Run :func:`warm_steps` now, in this thread; seconds taken. A missing dataset or
+    checkpoint is not an error here: the pages say what to run."""
+    from analysis.errors import RAExplorerError
+    from app.components.background import quiet_cache_logs
+
+    t0 = time.perf_counter()
+    quiet_cache_logs()
     try:
-        tasks = [task] if task else available_tasks(dataset(), folder())
-        for i, name in enumerate(tasks):
-            # as get_workspace calls it: the same arguments, or the pages miss this cache entry
-            ws = workspace(name, dataset(), folder(), ())
-            source = ws.default_pair()[:1]            # Compare's classifier: its LPIPS metric
-            for clf in source:
-                ws.metric(f"lpips-{clf}")
-            if i:
-                continue                              # the other tasks: models and metric only
-            shipped = ws.shipped_classifiers()
-            for clf in ws.default_pair():            # the record table, if shipped (Gallery,
-                if shipped and clf in shipped:        # Boundaries' pickers): never measured here
-                    ws.record_table(clf)
-            if opens_on_shipped_tables(ws):
-                from app.components.boundary_cache import warm_default_view
-
-                warm_default_view(ws)                 # Boundaries' opening maps and distances
-                # and every other classifier's at that image (adding one is a cache hit):
-                # before the server starts, since drawn behind a first visitor's page they
-                # slowed its first view by 0.4-0.6 s (benchmarks/bench_first_view.py)
-                warm_default_view(ws, others=True)
-            from app.components.tsne_cache import warm_opening_view
-
-            warm_opening_view(name)                   # Features' hover images
+        for _, step in warm_steps(task):
+            step()
     except RAExplorerError:
         pass  # missing data or checkpoints: the pages say what to run
     except Exception as exc:  # noqa: BLE001 — a speed-up must never keep the app from starting
         print(f"RA Explorer: preload skipped ({type(exc).__name__}: {exc})", flush=True)
-    finally:
-        for q, level in zip(quiet, levels):
-            q.setLevel(level)
     return time.perf_counter() - t0
+
+
+def wait_for_server(timeout: float = 60.0) -> bool:
+    """Block until Streamlit's runtime is serving (or ``timeout`` seconds pass); whether it
+    is."""
+    from streamlit.runtime import Runtime, RuntimeState
+
+    serving = (RuntimeState.NO_SESSIONS_CONNECTED, RuntimeState.ONE_OR_MORE_SESSIONS_CONNECTED)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if Runtime.exists() and Runtime.instance().state in serving:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def warm_up_behind_server(survey_demo: bool = True) -> None:
+    """Submit the warm-up (:func:`warm_steps`, every task, and the survey's demo study) to the
+    background job :data:`app.components.background.WARM_UP`: it starts once the server
+    accepts connections, runs each step only while no page runs (a page that needs a map
+    the warm-up is drawing hurries it), and prints what it did."""
+    from app.components.background import DEMO_DONE, LIBRARIES, WARM_UP
+
+    t0 = time.perf_counter()
+    if survey_demo:
+        DEMO_DONE.clear()
+
+    def libraries() -> None:
+        # held from before the server starts: a page run waits in app/main.py until the
+        # libraries are imported, never importing them beside this thread (two threads
+        # importing one package with import cycles can meet a partly initialised module)
+        with LIBRARIES:
+            wait_for_server()
+            import_libraries()
+
+    def steps():
+        steps = warm_steps(between_levels=WARM_UP.pause_point, survey_demo=survey_demo)
+        next(steps)                                   # the libraries: in the first step
+        try:
+            yield from guarded(itertools.chain([("libraries", libraries)], steps))
+        finally:
+            DEMO_DONE.set()
+            print(f"RA Explorer: warm-up ended {time.perf_counter() - t0:.1f} s after the "
+                  "start", flush=True)
+
+    WARM_UP.submit(steps())
+
+
+def guarded(steps):
+    """``steps`` with each callable made to report an unexpected error (then re-raised, which
+    ends the job); a missing dataset or checkpoint ends it quietly. Either way nothing waits
+    for the demo study any longer."""
+    from analysis.errors import RAExplorerError
+    from app.components.background import DEMO_DONE
+
+    for key, step in steps:
+        def run(step=step, key=key):
+            try:
+                step()
+            except RAExplorerError:
+                DEMO_DONE.set()
+                raise
+            except Exception as exc:
+                print(f"RA Explorer: warm-up stopped at {key!r} ({type(exc).__name__}: "
+                      f"{exc})", flush=True)
+                DEMO_DONE.set()
+                raise
+        yield key, run
+
+
+def made_demo_study() -> None:
+    """:func:`demo_study`, printed; then the Survey pages waiting for it go on."""
+    from app.components.background import DEMO_DONE
+
+    try:
+        print(f"RA Explorer: {demo_study()}", flush=True)
+    finally:
+        DEMO_DONE.set()
 
 
 def demo_study() -> str:
@@ -159,15 +267,16 @@ def opens_on_shipped_tables(ws) -> bool:
 def main(argv: list[str] | None = None) -> int:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from analysis.device import retain_freed_memory
+    demo = os.environ.get("RA_SURVEY_DEMO", "1") != "0"
+    from streamlit.web import cli  # first: the warm-up thread must not import it beside us
 
-    retain_freed_memory()
-    if os.environ.get("RA_PRELOAD", "1") != "0":
+    mode = os.environ.get("RA_PRELOAD", "1")
+    if mode == "first":                  # the warm-up before the server (benchmarks compare)
         print(f"RA Explorer: preloaded libraries and models in {preload():.1f} s", flush=True)
-    if os.environ.get("RA_SURVEY_DEMO", "1") != "0":
+    if mode not in ("0", "first"):
+        warm_up_behind_server(survey_demo=demo)
+    elif demo:
         print(f"RA Explorer: {demo_study()}", flush=True)
-    from streamlit.web import cli
-
     sys.argv = ["streamlit", "run", str(MAIN), *(sys.argv[1:] if argv is None else argv)]
     return cli.main()
 

@@ -15,8 +15,10 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from app.components.background import ACTIVITY  # noqa: E402
-from app.components.survey_state import forget_left_rater_cookie, rater_mode  # noqa: E402
+from app.components.background import ACTIVITY, DEMO_DONE, LIBRARIES  # noqa: E402
+
+with LIBRARIES:     # while the launcher's warm-up imports the libraries, wait (app/launch.py)
+    from app.components.survey_state import forget_left_rater_cookie, rater_mode
 
 st.set_page_config(page_title="RA Explorer", layout="wide")
 HERE = Path(__file__).resolve().parent
@@ -33,6 +35,8 @@ def admin_pages(icons: bool = True) -> list:
 
 
 forget_left_rater_cookie()
+if "study" in st.query_params:     # a rater link: the demo study may be in the making
+    DEMO_DONE.wait(timeout=300)    # (not inside a counted run: the warm-up goes on)
 if rater_mode():
     # the survey at /survey and, for any other address, as the default page ("page not found")
     def survey():

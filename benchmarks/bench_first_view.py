@@ -9,7 +9,7 @@ BENCHMARKS.md ("First views in Chromium") quotes it with ``--b RA_PREFETCH=0``; 
 resident memory is compared with ``--b RA_RETAIN_FREED_MEMORY=0``.
 
     python -m benchmarks.bench_first_view [--page /boundaries --title "Decision boundaries"]
-        [--starts 2] [--a KEY=VALUE,...] [--b KEY=VALUE,...] [--wait-after-start 0]
+        [--starts 2] [--a KEY=VALUE,...] [--b KEY=VALUE,...] [--wait-after-start 0] [--warmed]
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def resident_gb(pid: int) -> float:
 def one_start(browser, env: dict, args) -> dict:
     from tests.app.browser_support import start_app, stop_app, wait_interactive
 
-    url, proc, log = start_app("bench-first-view-app.log", **env)
+    url, proc, log = start_app("bench-first-view-app.log", warmed=args.warmed, **env)
     time.sleep(args.wait_after_start)
     views = {"new": [], "returning": []}
     boot = []
@@ -66,6 +66,8 @@ def main(argv=None) -> None:
     parser.add_argument("--b", default="", help="the second setting's environment")
     parser.add_argument("--wait-after-start", type=float, default=0.0,
                         help="seconds between the app's start and the first view")
+    parser.add_argument("--warmed", action="store_true",
+                        help="first wait until the launcher's warm-up behind the server ended")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 

@@ -2,8 +2,8 @@
 # The main job on the embedded default (Fashion-MNIST and the checked-in zoo): the RA Explorer
 # app in the browser, with the settings of app/streamlit_config.toml (port 8501 on 127.0.0.1;
 # STREAMLIT_SERVER_PORT / STREAMLIT_SERVER_ADDRESS override them). Extra arguments go to
-# 'streamlit run'. The launcher (app/launch.py) preloads the libraries and the default
-# workspace before the server accepts connections (RA_PRELOAD=0 skips that).
+# 'streamlit run'. The launcher (app/launch.py) starts the server at once and loads the
+# libraries, the models and the opening views behind it (RA_PRELOAD=0 skips that).
 source "$(dirname "$0")/bootstrap.sh"
 if [ "${FMNIST_MISSING:-0}" = 1 ]; then exit 1; fi
 mkdir -p .streamlit

@@ -30,7 +30,13 @@ IMAGES = None            # test images of the BD table: None = the whole test sp
 # --- 2-D decision maps -------------------------------------------------------------------------
 EXTENT_MULTIPLES = (1.0, 1.5, 2.5, 4.0, 6.0, 10.0, 16.0, 25.0, 40.0)   # the page's zoom steps
 EXTENT_MULTIPLE = 4.0    # the app's map half-width as a multiple of ||x_RA - x|| (--extent-ra)
-MAP_RESOLUTION = 128     # the app's grid points per axis
+MAP_RESOLUTION = 128     # the app's grid points per axis at up to MAP_REFERENCE_DIMS values
+MAP_RESOLUTIONS = (32, 48, 64, 96, 128)   # the page's resolution steps
+MAP_REFERENCE_DIMS = 3072   # 32 x 32 x 3: the largest image opened at MAP_RESOLUTION
+MAP_OPENING_MARKS = (5, 3)   # points per axis of a progressive map's first grid: up to
+#                              MAP_REFERENCE_DIMS values, and above (map_opening_marks)
+MAP_BUDGET_S = 5.0       # the page's time budget for refining its maps, seconds
+MAP_BUDGETS_S = (1.0, 2.0, 5.0, 15.0, 60.0, 300.0)   # the page's budget steps
 FIGURE_EXTENT_L2 = 2.0   # a map's half-width, absolute [0,1]-pixel L2, where no x_RA gives the
 #                          scale (the API's boundary_map without `towards`); `figure
 #                          boundary-maps` uses EXTENT_MULTIPLE unless --extent-l2 is given
@@ -56,3 +62,22 @@ def max_dist_for(dims: int) -> float:
 def search_range(max_dist: float | None, dims: int) -> float:
     """``max_dist`` if given, else the default for ``dims`` values (:func:`max_dist_for`)."""
     return max_dist_for(dims) if max_dist is None else float(max_dist)
+
+
+def map_resolution_for(dims: int) -> int:
+    """The Boundaries page's opening grid points per axis for images of ``dims`` = C*H*W
+    values: the largest of :data:`MAP_RESOLUTIONS` not above
+    ``MAP_RESOLUTION * sqrt(MAP_REFERENCE_DIMS / dims)`` (at least the smallest): 128 up to
+    32 x 32 x 3, 64 at 64 x 64 x 3, 32 at 224 x 224 x 3, where a forward pass costs about 50
+    times one at 32 x 32."""
+    if dims < 1:
+        raise ValueError(f"dims must be at least 1; got {dims}.")
+    cap = MAP_RESOLUTION * math.sqrt(MAP_REFERENCE_DIMS / dims)
+    return max([r for r in MAP_RESOLUTIONS if r <= cap], default=MAP_RESOLUTIONS[0])
+
+
+def map_opening_marks(dims: int) -> int:
+    """Points per axis of the first grid the Boundaries page draws for images of ``dims`` =
+    C*H*W values: 5 (25 forwards per map) up to 32 x 32 x 3, 3 (9 forwards) above, so that
+    the first coarse map of two ImageNet-size classifiers at 224 px comes in about a second."""
+    return MAP_OPENING_MARKS[0] if dims <= MAP_REFERENCE_DIMS else MAP_OPENING_MARKS[1]

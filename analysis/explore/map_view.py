@@ -1,6 +1,6 @@
 """Decision maps as the Boundaries page shows them: one colour per class, the map as a
-pixel-exact image with the plain and RA outputs marked, the (u, v) under a click, and the
-shared class legend."""
+pixel-exact image with the plain and RA outputs marked, the (u, v) under a click, the
+shared class legend, and how far progressive maps are drawn."""
 
 from __future__ import annotations
 
@@ -66,3 +66,24 @@ def plane_point_at(dmap, x: float, y: float, width: float, height: float) -> tup
     j = min(res - 1, max(0, int(x / max(width, 1e-9) * res)))
     i = min(res - 1, max(0, int(y / max(height, 1e-9) * res)))
     return round(float(dmap.us[j]), 3), round(float(dmap.vs[res - 1 - i]), 3)
+
+
+def refinement_note(maps: dict, budget_s: float, seconds: float | None) -> str:
+    """One sentence on how far the progressive maps ``maps`` (name -> DecisionMap) are drawn
+    against the page's time budget of ``budget_s`` seconds; ``seconds``: the time taken, or
+    None while drawing."""
+    shown = list(maps.values())
+    res = len(shown[0].us)
+    levels = max(m.levels for m in shown)
+    level = min(m.level for m in shown)
+    spacing = max(m.spacing for m in shown)
+    if all(m.complete for m in shown):
+        took = "" if seconds is None else f" in {seconds:.2f} s"
+        return (f"Maps complete{took}: {res} x {res} points, every level drawn (time budget "
+                f"{budget_s:g} s).")
+    where = (f"level {level} of at most {levels}: cells up to {spacing} of the {res} x {res} "
+             "grid points wide still show their nearest evaluated corner's class")
+    if seconds is None:
+        return f"Drawing coarse to fine, {where} (time budget {budget_s:g} s)…"
+    return (f"Time budget of {budget_s:g} s reached after {seconds:.2f} s at {where}. The "
+            "background goes on refining them: \"Refine further\" shows how far it got.")

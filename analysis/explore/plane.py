@@ -11,6 +11,8 @@ needs (the workspace composes them: :meth:`analysis.explore.workspace.Workspace.
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,8 +21,11 @@ import torch
 from ..analyses.boundary_defaults import MAX_DIST, TOL
 from ..analyses.boundary_exact import measure_boundaries
 from ..analyses.boundary_maps import (
+    DecisionMap,
+    MapRefinement,
     adaptive_decision_map,
     agreement_matrix,
+    opening_step,
     orthogonal_direction,
     plane_points,
 )
@@ -29,6 +34,7 @@ from ..analyses.boundary_table import image_random_directions
 from ..errors import RAExplorerError
 from ..pipeline.backends import channels_last_copy
 from ..pipeline.runner import processor_views
+from ..side_by_side import run_side_by_side
 from .encoders import to_numpy
 
 PICKERS = ("Table 17 selection", "RA fixed it", "by index")
@@ -98,6 +104,51 @@ def plane_maps(plane: Plane, classifiers: dict[str, torch.nn.Module], extent: fl
             for name, model in classifiers.items()}
     return {"maps": maps, "ra_length": plane.ra_length,
             "agreement": agreement_matrix({n: m.classes for n, m in maps.items()})}
+
+
+def progressive_map(extent: float, resolution: int, coarse_step: int = 8,
+                    batch_size: int = 128, opening_marks: int = 5) -> MapRefinement:
+    """An empty map for :func:`refine_maps` to draw level by level: its first level a grid of
+    about ``opening_marks`` x ``opening_marks`` points
+    (:func:`~analysis.analyses.boundary_maps.opening_step`), complete it is
+    :func:`plane_maps`' map with the same options."""
+    return MapRefinement(extent, resolution, coarse_step=coarse_step,
+                         first_step=opening_step(resolution, coarse_step, opening_marks),
+                         batch_size=batch_size)
+
+
+def refine_maps(plane: Plane, classifiers: dict[str, torch.nn.Module],
+                states: dict[str, MapRefinement], deadline: float | None = None,
+                on_level: Callable[[dict[str, DecisionMap]], None] | None = None,
+                device="cpu", between_levels: Callable[[], None] | None = None
+                ) -> dict[str, DecisionMap]:
+    """Refine each classifier's map in ``states`` (name -> :func:`progressive_map`) in
+    ``plane``, one level of every unfinished map per round, the classifiers side by side
+    (:func:`analysis.side_by_side.run_side_by_side`, channels-last copies as in
+    :func:`plane_maps`), until all are complete or a round ends after ``deadline``
+    (``time.monotonic()`` seconds; None: no limit). ``on_level`` gets {name: the map as far as
+    drawn} before the first round (when every map has a level already) and after each round;
+    ``between_levels`` is called before each round (a background caller waits there while
+    the app is busy). The maps as far as drawn."""
+    def snapshots() -> dict[str, DecisionMap]:
+        return {name: states[name].snapshot() for name in classifiers}
+
+    if on_level is not None and all(states[n].level for n in classifiers):
+        on_level(snapshots())
+    while True:
+        todo = [n for n in classifiers if not states[n].complete]
+        if not todo:
+            break
+        if between_levels is not None:
+            between_levels()
+        run_side_by_side([lambda n=n: states[n].step(channels_last_copy(classifiers[n]), plane.x,
+                                                      plane.d_ra, plane.d_r) for n in todo],
+                         device)
+        if on_level is not None:
+            on_level(snapshots())
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+    return snapshots()
 
 
 @torch.no_grad()

@@ -10,12 +10,13 @@ uploaded image.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from ..analyses.boundary_defaults import EXTENT_MULTIPLE, MAP_RESOLUTION
+from ..analyses.boundary_defaults import EXTENT_MULTIPLE, map_opening_marks, map_resolution_for
 from ..analyses.evaluate import report_tasks
 from ..config import EMBEDDED_DATASET
 from ..data.folders import results_dir, zoo_advice
@@ -200,6 +201,21 @@ class Workspace(Setting):
         return picker_indices(picker, classifiers, self.plain_name(), self.ra_name(),
                               len(self.test), self.record_table)
 
+    def map_resolution(self) -> int:
+        """The Boundaries page's opening grid points per axis for this dataset's images
+        (:func:`~analysis.analyses.boundary_defaults.map_resolution_for`)."""
+        return map_resolution_for(self.image_values)
+
+    def map_opening_marks(self) -> int:
+        """Points per axis of the Boundaries page's first coarse grid for this dataset's
+        images (:func:`~analysis.analyses.boundary_defaults.map_opening_marks`)."""
+        return map_opening_marks(self.image_values)
+
+    @functools.cached_property
+    def image_values(self) -> int:
+        """C*H*W of this dataset's images (its first test image's)."""
+        return int(self.test[0][0].numel())
+
     def default_view(self) -> DefaultView | None:
         """The Boundaries page's opening view (None without two classifiers or a selected
         image): the first image of the first picker for :meth:`default_pair`."""
@@ -213,7 +229,7 @@ class Workspace(Setting):
         index = int(found[0]) if len(found) else 0
         return DefaultView(index, list(chosen),
                            extent_for(EXTENT_MULTIPLE, self.plane(index).ra_length),
-                           MAP_RESOLUTION)
+                           self.map_resolution())
 
     @torch.no_grad()
     def outputs_for(self, clean: torch.Tensor, lq: torch.Tensor,

@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 _QUIET = ("streamlit.runtime.scriptrunner_utils.script_run_context",
@@ -37,6 +38,7 @@ class Activity:
     def __init__(self):
         self._running = 0
         self._last_end = float("-inf")     # time.monotonic() when the last run ended
+        self._local = threading.local()    # .depth: the runs the calling thread is inside
         self.cv = threading.Condition()
 
     @contextmanager
@@ -44,13 +46,31 @@ class Activity:
         """Count the enclosed block (a page's script, a fragment's body) as a run."""
         with self.cv:
             self._running += 1
+        self._local.depth = getattr(self._local, "depth", 0) + 1
         try:
             yield
         finally:
+            self._local.depth -= 1
             with self.cv:
                 self._running -= 1
                 self._last_end = time.monotonic()
                 self.cv.notify_all()
+
+    @contextmanager
+    def waiting(self):
+        """The enclosed block waits for background work: inside a run, the run does not count
+        while it waits (the background would otherwise wait for it); elsewhere, no change."""
+        inside = getattr(self._local, "depth", 0) > 0
+        if inside:
+            with self.cv:
+                self._running -= 1
+                self.cv.notify_all()
+        try:
+            yield
+        finally:
+            if inside:
+                with self.cv:
+                    self._running += 1
 
     def wait_idle(self, unless=lambda: False, timeout: float | None = None,
                   quiet_s: float = 0.0) -> bool:
@@ -79,7 +99,8 @@ ACTIVITY = Activity()
 
 class LatestJob:
     """One daemon thread that runs the newest submitted job, step by step, at the lowest
-    priority, each step started only while no page run is in progress (:data:`ACTIVITY`).
+    priority (``lowest=False``: the process's own, for work a first visitor may wait for),
+    each step started only while no page run is in progress (:data:`ACTIVITY`).
 
     A job is a list of (key, zero-argument callable) steps; a newer submission replaces a job
     still waiting and stops the running one after its current step (a visitor who moved on
@@ -94,8 +115,9 @@ class LatestJob:
     once, Boundaries' prefetch slowed that by about 0.4 s in a new browser and 0.15 s in a
     returning one (``python -m benchmarks.bench_first_view --b RA_PREFETCH=0``)."""
 
-    def __init__(self, name: str, quiet_s: float = 0.0):
+    def __init__(self, name: str, quiet_s: float = 0.0, lowest: bool = True):
         self._name = name
+        self._lowest = lowest
         self._quiet_s = quiet_s
         self._job: list | None = None
         self._generation = 0
@@ -105,11 +127,12 @@ class LatestJob:
         self._cv = ACTIVITY.cv
         self._thread: threading.Thread | None = None
 
-    def submit(self, steps: list) -> int:
-        """Queue ``steps`` [(key, callable), ...] in place of any earlier job; its generation."""
+    def submit(self, steps) -> int:
+        """Queue ``steps`` [(key, callable), ...] in place of any earlier job; its generation.
+        An iterator is drawn from one step at a time, each after the one before it ran."""
         with self._cv:
             self._generation += 1
-            self._job = list(steps)
+            self._job = steps if isinstance(steps, Iterator) else list(steps)
             self._cv.notify_all()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
@@ -138,7 +161,8 @@ class LatestJob:
         ACTIVITY.wait_idle(unless=lambda: self._hurried, quiet_s=self._quiet_s)
 
     def _run(self) -> None:
-        lowest_priority()
+        if self._lowest:
+            lowest_priority()
         quiet_cache_logs()
         while True:
             with self._cv:
@@ -165,3 +189,22 @@ class LatestJob:
             with self._cv:
                 self._done_generation = max(self._done_generation, generation)
                 self._cv.notify_all()
+
+
+# held while the launcher's warm-up imports the libraries; app/main.py waits for it
+LIBRARIES = threading.Lock()
+# clear while the launcher's warm-up has the survey's demo study still to make: a rater link
+# (app/main.py) and the Survey pages wait for it (set: nothing to wait for)
+DEMO_DONE = threading.Event()
+DEMO_DONE.set()
+
+
+def wait_for_demo(timeout: float = 300.0) -> None:
+    """Wait (at most ``timeout`` seconds) until the launcher's warm-up has made the survey's
+    demo study or given up on it; at once when there is none to wait for."""
+    if not DEMO_DONE.is_set():
+        with ACTIVITY.waiting():
+            DEMO_DONE.wait(timeout)
+# the launcher's warm-up (app/launch.py): imports, workspaces and the opening views drawn behind
+# the server, at the process's own priority (a first visitor may be waiting for a step)
+WARM_UP = LatestJob("ra-warm-up", quiet_s=1.0, lowest=False)

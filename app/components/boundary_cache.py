@@ -1,27 +1,30 @@
-"""The Boundaries page's caches, shared with the launcher so that it can draw the page's
-opening view (the default image's maps and boundary distances) before the first visit, and
-the prefetch that draws the next images of the page's picker while a visitor looks at one."""
+"""The Boundaries page's caches: each map's progressive state (drawn level by level within the
+page's time budget, taken further by later runs and the background jobs) and each image's
+boundary distances; the launcher's warm-up job, which draws the page's opening view behind
+the server, and the prefetch that finishes the shown image's maps and draws the next images
+of the page's picker while a visitor looks at one."""
 
 from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 import streamlit as st
 
-from analysis.explore.plane import image_boundary_distances, plane_maps
+from analysis.explore.plane import image_boundary_distances, progressive_map, refine_maps
 from analysis.side_by_side import run_side_by_side
-from app.components.background import LatestJob
+from app.components.background import WARM_UP, LatestJob
 
 
-@st.cache_data(show_spinner="Drawing the map…", max_entries=256)
-def cached_map(checkpoints: str, task_spec: str, index: int, name: str, extent: float,
-               resolution: int, _ws, _between_levels=None):
-    """One classifier's map (cached apart, so that adding a classifier draws one map);
-    ``_between_levels`` (not part of the key): see :func:`adaptive_decision_map`."""
-    return plane_maps(_ws.plane(index), _ws.models([name]), extent, resolution,
-                      between_levels=_between_levels)["maps"][name]
+@st.cache_resource(show_spinner=False, max_entries=256)
+def map_state(checkpoints: str, task_spec: str, index: int, name: str, extent: float,
+              resolution: int, opening_marks: int = 5):
+    """One classifier's map at one image, extent and resolution, as far as drawn (a
+    :class:`~analysis.analyses.boundary_maps.MapRefinement`, shared by every session and the
+    background jobs, so that each level is drawn once and a page shows what is there)."""
+    return progressive_map(extent, resolution, opening_marks=opening_marks)
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
@@ -37,9 +40,8 @@ def image_steps(ws, index: int, names: list[str], extent, resolution: int,
     when the first map is drawn."""
     steps = []
     for name in names:
-        steps.append((("map", index, name), lambda n=name: cached_map(
-            str(ws.folder), ws.task.spec, index, n, float(extent()), int(resolution), ws,
-            between_levels)))
+        steps.append((("map", index, name), lambda n=name: complete_map(
+            ws, index, n, float(extent()), int(resolution), between_levels)))
         steps.append((("bd", index, name), lambda n=name: cached_distances(
             str(ws.folder), ws.task.spec, index, n, ws)))
     return steps
@@ -58,7 +60,8 @@ def default_view_steps(ws, others: bool = False, between_levels=None) -> list:
 
 
 def run_steps_side_by_side(ws, steps: list) -> None:
-    """Run :func:`image_steps`' steps side by side, the maps (the longer jobs) first."""
+    """Run :func:`image_steps`' steps side by side, the maps (the longer jobs) first (the
+    launcher's warm-up in one go, and the tests)."""
     run_side_by_side([step for key, step in steps if key[0] == "map"]
                      + [step for key, step in steps if key[0] == "bd"], ws.device)
 
@@ -75,22 +78,44 @@ PREFETCH = LatestJob("ra-boundaries-prefetch", quiet_s=1.5)
 PREFETCH_AHEAD = 2
 
 
-def page_map(ws, index: int, name: str, extent: float, resolution: int):
-    """The map a page run shows: ``cached_map``, first hurrying the prefetch if it
-    is drawing this very map (the run then waits for it on the cache entry's lock)."""
-    PREFETCH.hurry(("map", index, name))
-    return cached_map(str(ws.folder), ws.task.spec, index, name, float(extent), int(resolution),
-                      ws)
+def hurry(index: int, names: list[str]) -> None:
+    """Let a background job drawing one of these maps run on without pausing (a page run
+    waits for the level it is drawing)."""
+    for job in (PREFETCH, WARM_UP):
+        for name in names:
+            job.hurry(("map", index, name))
 
 
-def draw_image(ws, index: int, names: list[str], extent: float, resolution: int) -> None:
-    """Fill the caches with every map and BD list of ``names`` at test image ``index`` that
-    they lack, the classifiers' jobs side by side (:mod:`analysis.side_by_side`: one job per
-    core, each single-threaded), the maps first (the longer jobs); the page then reads them
-    with :func:`page_map` and :func:`cached_distances`."""
-    for name in names:
-        PREFETCH.hurry(("map", index, name))
-    run_steps_side_by_side(ws, image_steps(ws, index, names, lambda: extent, resolution))
+def complete_map(ws, index: int, name: str, extent: float, resolution: int,
+                 between_levels: Callable[[], None] | None = None):
+    """Draw ``name``'s map at test image ``index`` to its last level (the levels not drawn
+    yet); the map."""
+    state = map_state(str(ws.folder), ws.task.spec, index, name, float(extent), int(resolution),
+                      ws.map_opening_marks())
+    return refine_maps(ws.plane(index), ws.models([name]), {name: state}, device=ws.device,
+                       between_levels=between_levels)[name]
+
+
+def draw_maps(ws, index: int, names: list[str], extent: float, resolution: int,
+              budget_s: float | None = None, on_level=None) -> dict:
+    """The maps of ``names`` at test image ``index``, refined level by level, the
+    classifiers side by side (:func:`analysis.explore.plane.refine_maps`), until complete or
+    ``budget_s`` seconds have passed (after a level); ``on_level`` sees each level. A map
+    already drawn further (by an earlier run or the background jobs) goes on from there."""
+    hurry(index, names)
+    states = {n: map_state(str(ws.folder), ws.task.spec, index, n, float(extent),
+                           int(resolution), ws.map_opening_marks()) for n in names}
+    deadline = None if budget_s is None else time.monotonic() + float(budget_s)
+    return refine_maps(ws.plane(index), ws.models(names), states, deadline=deadline,
+                       on_level=on_level, device=ws.device)
+
+
+def draw_distances(ws, index: int, names: list[str]) -> list[dict]:
+    """Each classifier's BDs of test image ``index`` (the cached rows, computed side by side
+    where missing), in the order of ``names``."""
+    rows = run_side_by_side([lambda n=n: cached_distances(str(ws.folder), ws.task.spec, index,
+                                                          n, ws) for n in names], ws.device)
+    return [row for found in rows for row in found]
 
 
 def upcoming(candidates: Sequence[int], index: int, ahead: int = PREFETCH_AHEAD) -> list[int]:

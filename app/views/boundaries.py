@@ -1,12 +1,19 @@
 """Boundaries: 2-D decision maps around an image, a point you can click and walk along, the
 image's boundary distances, the maps' agreement, and the Table 17 analog."""
 
+import time
 from functools import partial
 
 import pandas as pd
 import streamlit as st
 
-from analysis.analyses.boundary_defaults import EXTENT_MULTIPLE, EXTENT_MULTIPLES, MAP_RESOLUTION
+from analysis.analyses.boundary_defaults import (
+    EXTENT_MULTIPLE,
+    EXTENT_MULTIPLES,
+    MAP_BUDGET_S,
+    MAP_BUDGETS_S,
+    MAP_RESOLUTIONS,
+)
 from analysis.analyses.boundary_maps import agreement_matrix
 from analysis.analyses.boundary_table import (
     DIRECTIONS,
@@ -18,7 +25,12 @@ from analysis.analyses.boundary_table import (
 from analysis.data.tasks import task_slug
 from analysis.errors import RAExplorerError
 from analysis.explore.encoders import fit_panel, panel_png
-from analysis.explore.map_view import legend_html, map_pixels, plane_point_at
+from analysis.explore.map_view import (
+    legend_html,
+    map_pixels,
+    plane_point_at,
+    refinement_note,
+)
 from analysis.explore.plane import (
     PICKERS,
     extent_for,
@@ -29,9 +41,8 @@ from analysis.explore.workspace import available_tasks, classifier_names
 from analysis.reporting.figures import bd_ecdf
 from app.components.background import ACTIVITY
 from app.components.boundary_cache import (
-    cached_distances,
-    draw_image,
-    page_map,
+    draw_distances,
+    draw_maps,
     prefetch_images,
     upcoming,
 )
@@ -83,7 +94,7 @@ with c2:
         index = st.number_input("Test image", 0, len(ws.test) - 1, 0, key="bd_index")
 index = int(index)
 plane = ws.plane(index)
-c1, c2, c3 = st.columns(3)
+c1, c2, c3, c4 = st.columns(4)
 multiple = c1.select_slider("Extent (× ‖x_RA − x‖)", EXTENT_MULTIPLES, EXTENT_MULTIPLE,
                             key="bd_multiple",
                             help="Log-spaced zoom steps; the RA output sits at 1 / this of "
@@ -91,15 +102,14 @@ multiple = c1.select_slider("Extent (× ‖x_RA − x‖)", EXTENT_MULTIPLES, EX
 override = c2.number_input("or a fixed extent (±, [0,1]-pixel L2; 0 = relative)", 0.0, 100.0,
                            0.0, 0.5, key="bd_extent")
 extent = float(override) if override > 0 else extent_for(multiple, plane.ra_length)
-resolution = c3.select_slider("Resolution", [32, 48, 64, 96, 128], MAP_RESOLUTION,
-                              key="bd_resolution")
-
-
-def maps_for(names) -> dict:
-
-    maps = {n: page_map(ws, index, n, extent, resolution) for n in names}
-    return {"maps": maps, "ra_length": plane.ra_length,
-            "agreement": agreement_matrix({n: m.classes for n, m in maps.items()})}
+resolution = c3.select_slider("Resolution", MAP_RESOLUTIONS, ws.map_resolution(),
+                              key="bd_resolution",
+                              help="Grid points per axis; the page opens on fewer for larger "
+                                   "images.")
+budget = c4.select_slider("Time budget (s)", MAP_BUDGETS_S, MAP_BUDGET_S, key="bd_budget",
+                          format_func=lambda b: f"{b:g}",
+                          help="The maps are drawn coarse first, then finer; each run refines "
+                               "them for at most this long, and the background goes on.")
 
 
 if len(chosen) < 2:
@@ -122,33 +132,48 @@ def clicked(name: str) -> None:
 
 
 label = ws.info.class_names[int(ws.test[index][1])]
-with st.spinner("Drawing the maps and boundary distances…"):
-    draw_image(ws, index, list(chosen), extent, resolution)
-result_maps = maps_for(chosen)
-present = sorted({int(c) for m in result_maps["maps"].values() for c in m.classes.unique()})
-st.html(legend_html(ws.info.class_names, present))
-
-
-def agreement_table() -> None:
-    st.markdown("**Agreement between the maps** (share of grid points with the same class)")
-    static_table(pd.DataFrame(result_maps["agreement"]).round(3), key="bd_agreement")
-
-
-st.session_state.bd_shown_maps = result_maps["maps"]   # for the click callbacks
-ring = marker_at(result_maps["maps"][chosen[0]], st.session_state.bd_u, st.session_state.bd_v)
+legend_slot, status_slot, refine_slot = st.empty(), st.empty(), st.empty()
+scale = max(1, MAP_SIDE // int(resolution))
+slots: dict = {}
 cells = [*chosen, None]          # None: the agreement matrix, beside the maps where a slot is free
 for start in range(0, len(cells), PER_ROW):
     for col, name in zip(st.columns(PER_ROW), cells[start:start + PER_ROW]):
         with col:
-            if name is None:
-                agreement_table()
-                continue
-            st.markdown(f"**{name}**")
-            map_image(map_pixels(result_maps["maps"][name], ws.info.class_names,
-                                 ra_u=result_maps["ra_length"],
-                                 scale=max(1, MAP_SIDE // int(resolution))),
-                      key=f"bd_map_{name}", alt=f"decision map of {name}",
-                      on_click=partial(clicked, name), marker=ring)   # column-wide, square
+            if name is not None:
+                st.markdown(f"**{name}**")
+            slots[name] = st.empty()
+
+
+def show_level(maps: dict) -> None:
+    """A level as it comes: plain images (the clickable ones follow at the end)."""
+    status_slot.caption(refinement_note(maps, budget, None))
+    for name, dmap in maps.items():
+        slots[name].image(map_pixels(dmap, ws.info.class_names, ra_u=plane.ra_length,
+                                     scale=scale), output_format="PNG")
+
+
+status_slot.caption(f"Drawing the maps (time budget {budget:g} s)…")
+t0 = time.monotonic()
+shown = draw_maps(ws, index, list(chosen), extent, resolution, budget, on_level=show_level)
+result_maps = {"maps": shown, "ra_length": plane.ra_length,
+               "agreement": agreement_matrix({n: m.classes for n, m in shown.items()})}
+present = sorted({int(c) for m in shown.values() for c in m.classes.unique()})
+legend_slot.html(legend_html(ws.info.class_names, present))
+status_slot.caption(refinement_note(shown, budget, time.monotonic() - t0))
+if not all(m.complete for m in shown.values()):
+    refine_slot.button("Refine further", key="bd_refine",
+                       help="Shows what the background has drawn since, and refines for "
+                            "another budget.")
+st.session_state.bd_shown_maps = shown   # for the click callbacks
+ring = marker_at(shown[chosen[0]], st.session_state.bd_u, st.session_state.bd_v)
+for name in chosen:
+    with slots[name].container():
+        map_image(map_pixels(shown[name], ws.info.class_names, ra_u=plane.ra_length, scale=scale),
+                  key=f"bd_map_{name}", alt=f"decision map of {name}",
+                  on_click=partial(clicked, name), marker=ring)   # column-wide, square
+with slots[None].container():
+    st.markdown("**Agreement between the maps** (share of grid points with the same class)")
+    static_table(pd.DataFrame(result_maps["agreement"]).round(3), key="bd_agreement")
 st.caption(f"Plane through the {plain} output (origin) along d_RA (towards {ra}, "
            f"‖x_RA − x‖ = {plane.ra_length:.3f}) and a random orthogonal direction; extent "
            f"±{extent:.3f} on both axes (u to the right, v upwards), {resolution} x {resolution} "
@@ -195,8 +220,7 @@ figure_downloads("boundary-maps", "bd_maps_fig", task=task, indices=[index],
                  resolution=int(resolution))
 
 st.subheader("Boundary distances of this image")
-bd_rows = [row for name in chosen
-           for row in cached_distances(str(ws.folder), ws.task.spec, index, name, ws)]
+bd_rows = draw_distances(ws, index, list(chosen))
 static_table(pd.DataFrame([{"classifier": r["classifier"], "direction": r["direction"],
                             "BD": "censored (> {:g})".format(r["max_dist"]) if r["censored"]
                             else f"{r['bd']:.3f}"} for r in bd_rows]).set_index("classifier"),
@@ -259,4 +283,5 @@ else:
 # while the visitor looks at this image, draw the next ones of the picker in the background
 offered = ([int(i) for i in candidates[:500]] if picker != "by index" and len(candidates)
            else range(len(ws.test)))
-prefetch_images(ws, upcoming(offered, index), list(chosen), multiple, override, resolution)
+prefetch_images(ws, [index, *upcoming(offered, index)], list(chosen), multiple, override,
+                resolution)    # this image's maps first, to their last level

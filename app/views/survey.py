@@ -32,6 +32,7 @@ from analysis.survey.store import (
     trial_count,
     visibility_strength,
 )
+from app.components.background import wait_for_demo
 from app.components.common import get_workspace
 from app.components.survey_state import (
     leave_rater_mode_button,
@@ -44,6 +45,8 @@ from app.components.survey_state import (
     set_rater_cookie,
 )
 from app.components.survey_trial import LABELS, trial_screen
+
+wait_for_demo()   # the launcher may still be making the demo study
 
 SCREEN_FIELDS = ("id", "image_index", "payload", "is_practice", "expected", "swapped")
 SECONDS_PER_SCREEN = 5      # the consent text's length estimate

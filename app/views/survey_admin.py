@@ -30,9 +30,12 @@ from analysis.survey.store import (
     study_progress,
 )
 from analysis.survey.validate import safe_filename
+from app.components.background import wait_for_demo
 from app.components.common import dataset, folder, get_workspace, missing
 from app.components.survey_state import admin_gate, link_block, plural, sessions
 from app.components.survey_trial import trial_screen
+
+wait_for_demo()   # the launcher may still be making the demo study
 
 CREATED = "survey_created"   # (name, seconds) of the study this session just created
 KIND_NAMES = {"2afc": "2AFC with reference", "2afc-noref": "2AFC without reference",

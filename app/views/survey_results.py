@@ -15,8 +15,11 @@ from analysis.survey.stats import kept_rows, metric_agreement, study_summary
 from analysis.survey.store import answer_rows, export_csv, get_study, list_studies, mark_exported
 from analysis.survey.validate import safe_filename
 from analysis.survey.visibility import beside_bd, thresholds
+from app.components.background import wait_for_demo
 from app.components.common import get_workspace
 from app.components.survey_state import admin_gate, plain, sessions
+
+wait_for_demo()   # the launcher may still be making the demo study
 
 st.title("Survey results")
 admin_gate("admin_token")

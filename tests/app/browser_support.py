@@ -26,8 +26,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(log_name: str, **env_overrides):
-    """bash scripts/main.sh, exactly the README's main command, on a free port."""
+def start_app(log_name: str, warmed: bool = False, **env_overrides):
+    """bash scripts/main.sh, exactly the README's main command, on a free port; ``warmed``:
+    also wait until the launcher's warm-up behind the server has ended (timings of a warm
+    app). With a new survey database, wait until the warm-up has made the demo study."""
     port = free_port()
     env = {**{k: v for k, v in os.environ.items() if k != "RA_PREFETCH"},   # the suite's switch
            "STREAMLIT_SERVER_PORT": str(port), **env_overrides}
@@ -46,7 +48,30 @@ def start_app(log_name: str, **env_overrides):
     else:
         proc.kill()
         pytest.fail(f"The app did not start within 180 s; see test-artifacts/{log_name}.")
+    if env.get("RA_PRELOAD", "1") not in ("0", "first"):
+        if warmed:
+            wait_for_log(ARTIFACTS / log_name, proc, WARMED_LINES)
+        elif "SURVEY_DB_URL" in env_overrides:
+            wait_for_log(ARTIFACTS / log_name, proc, DEMO_LINES)
     return url, proc, log
+
+
+WARMED_LINES = ("RA Explorer: warm-up ended",)
+DEMO_LINES = ("RA Explorer: made the survey demo study", "RA Explorer: survey studies found",
+              "RA Explorer: no survey demo study", "RA Explorer: warm-up stopped", *WARMED_LINES)
+
+
+def wait_for_log(log_path: Path, proc, lines: tuple[str, ...], timeout: float = 600) -> None:
+    """Wait until the app's log has one of ``lines`` (what the launcher's warm-up behind the
+    server prints: the demo study made, the warm-up ended)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if any(line in log_path.read_text() for line in lines):
+            return
+        if proc.poll() is not None:
+            break
+        time.sleep(0.5)
+    pytest.fail(f"The app's log had none of {lines} within {timeout:.0f} s; see {log_path}.")
 
 
 def stop_app(proc, log):

@@ -128,3 +128,27 @@ def test_a_page_run_starting_as_a_step_is_claimed_can_always_hurry_it(monkeypatc
     generation = runner.submit([(key, long_step)])
     assert page_done.wait(10) and hurried_in_time == [True]
     assert runner.wait(generation, timeout=10)
+
+
+def test_an_iterator_job_is_drawn_from_one_step_at_a_time_after_the_step_before_it():
+    runner, done = LatestJob("test-iterator", lowest=False), []
+
+    def produced():
+        yield "a", lambda: done.append("a")
+        assert done == ["a"]                  # the step before ran first
+        yield "b", lambda: done.append("b")
+
+    assert runner.wait(runner.submit(produced()), timeout=10)
+    assert done == ["a", "b"]
+
+
+def test_a_run_waiting_for_background_work_lets_that_work_start():
+    runner, done = LatestJob("test-waiting"), threading.Event()
+    with ACTIVITY.run():
+        generation = runner.submit(steps([done.set]))
+        assert not runner.wait(generation, timeout=0.3)      # the run holds it back
+        with ACTIVITY.waiting():
+            assert done.wait(10)                             # until it waits for it
+    assert runner.wait(generation, timeout=10)
+    with ACTIVITY.waiting():                                 # outside a run: no change
+        assert ACTIVITY.wait_idle(timeout=1)

@@ -248,12 +248,10 @@ def test_boundaries_point_image_at_224_px_is_shown_pixel_for_pixel(zoo224, monke
     Streamlit caps at its column), not 8x (1,792 px)."""
     from streamlit.testing.v1 import AppTest
 
-    import analysis.analyses.boundary_defaults as defaults
     import analysis.explore.encoders as encoders
 
     for name, value in {**zoo224, "RA_PREFETCH": "0"}.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr(defaults, "MAP_RESOLUTION", 32)
     drawn, real = [], encoders.panel_png
 
     def recording(image, fit, *args, **kwargs):

@@ -4,6 +4,7 @@ import re
 import shlex
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -244,30 +245,40 @@ def test_boundaries_page_maps_and_table(env):
     assert u > 0 and any(img[0] == f"x + {u:.3f} d_RA + 0.000 d_r" for img in images(at))
 
 
+def counting_refinements(cache, monkeypatch) -> list:
+    """Record (image index, classifier, resolution, thread name) for each map that a call of
+    the Boundaries cache's ``refine_maps`` takes further (a complete map costs nothing)."""
+    drawn, lock = [], threading.Lock()
+    real = cache.refine_maps
+
+    def counting(plane, models, states, **kw):
+        with lock:
+            drawn.extend((plane.index, n, states[n].resolution, threading.current_thread().name)
+                         for n in models if not states[n].complete)
+        return real(plane, models, states, **kw)
+
+    monkeypatch.setattr(cache, "refine_maps", counting)
+    return drawn
+
+
 def test_the_launchers_warm_up_draws_exactly_the_boundaries_pages_opening_maps(
         env, tiny_zoo, monkeypatch):
     import app.components.boundary_cache as cache
     from app.components.common import workspace
 
-    cache.cached_map.clear()
+    cache.map_state.clear()
     cache.cached_distances.clear()
-    drawn = []
-    real = cache.plane_maps
-
-    def counting(plane, models, extent, resolution, **kw):
-        drawn.append((plane.index, tuple(models), extent, resolution))
-        return real(plane, models, extent, resolution, **kw)
-
-    monkeypatch.setattr(cache, "plane_maps", counting)
+    drawn = counting_refinements(cache, monkeypatch)
     ws = workspace("sr:scale=4", SYNTH, str(tiny_zoo), ())
     view = ws.default_view()
     assert cache.warm_default_view(ws) == 2 and len(drawn) == 2
-    assert {d[0] for d in drawn} == {view.index} and {d[3] for d in drawn} == {128}
+    assert {d[0] for d in drawn} == {view.index} and {d[2] for d in drawn} == {128}
     at = run("views/boundaries.py")
     shown = ([w.value for w in at.selectbox if w.key == "bd_pick"]
              or [w.value for w in at.number_input if w.key == "bd_index"])
     assert shown == [view.index]
     assert len(drawn) == 2, drawn[2:]          # the page's opening view drew no map again
+    assert any(c.value.startswith("Maps complete") for c in at.caption)
     others = [n for n in ws.classifiers if n not in view.classifiers]
     assert others and cache.warm_default_view(ws, others=True) == len(others)   # the launcher's
     assert len(drawn) == 2 + len(others)        # the other classifiers, once each
@@ -277,38 +288,105 @@ def test_the_launchers_warm_up_draws_exactly_the_boundaries_pages_opening_maps(
     assert len(drawn) == 2 + len(others) + 3    # another view is drawn, not taken from the cache
 
 
+def test_the_launchers_warm_up_runs_behind_the_server_and_fills_the_pages_caches(
+        env, monkeypatch):
+    """The warm-up job (started once the server serves; here at once) builds the workspace
+    and draws Boundaries' opening maps in its own thread: the pages then build and draw
+    nothing."""
+    import analysis.explore.workspace as workspace_module
+    import app.components.boundary_cache as cache
+    import app.launch as launch
+    from app.components.background import WARM_UP
+    from app.components.common import workspace
+
+    workspace.clear()
+    cache.map_state.clear()
+    cache.cached_distances.clear()
+    drawn = counting_refinements(cache, monkeypatch)
+    built, real_init = [], workspace_module.Workspace.__init__
+
+    def counting(self, *args, **kwargs):
+        built.append(threading.current_thread().name)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(workspace_module.Workspace, "__init__", counting)
+    monkeypatch.setattr(launch, "wait_for_server", lambda: True)
+    launch.warm_up_behind_server(survey_demo=False)
+    assert WARM_UP.wait(WARM_UP.generation, timeout=600)
+    assert built and set(built) == {"ra-warm-up"}
+    assert drawn and {d[3] for d in drawn} == {"ra-warm-up"}
+    before = (len(built), len(drawn))
+    at = run("views/boundaries.py")
+    assert not at.exception and (len(built), len(drawn)) == before
+
+
+def test_the_launcher_starts_the_server_before_importing_torch(tmp_path):
+    """Nothing heavy runs before ``streamlit run``: torch is not imported when the server
+    starts (the warm-up waits for it), so the health check answers in seconds."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, streamlit.web.cli as cli, app.launch as launch\n"
+             "cli.main = lambda: print('torch' in sys.modules, 'piq' in sys.modules) or 0\n"
+             "launch.main([])\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          cwd=Path(MAIN).parents[1], timeout=300,
+                          env={**__import__("os").environ, "RA_SURVEY_DEMO": "0"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "False"], done.stdout
+
+
+def test_the_boundaries_page_shows_the_level_reached_within_its_budget(env, monkeypatch):
+    """A budget spent after the first level: the page shows the coarse maps, says the
+    budget and the level reached, and "Refine further" takes them on from there."""
+    import analysis.explore.plane as plane_module
+    import app.components.boundary_cache as cache
+
+    cache.map_state.clear()
+    cache.cached_distances.clear()
+
+    class Late:        # every deadline has passed
+        @staticmethod
+        def monotonic():
+            return float("inf")
+
+    monkeypatch.setattr(plane_module, "time", Late)
+    at = run("views/boundaries.py")
+    assert not at.exception
+    note = next(c.value for c in at.caption if c.value.startswith("Time budget of 5 s"))
+    assert "level 1 of at most" in note
+    assert len(page_components(at)) == 2                       # the coarse maps, clickable
+    monkeypatch.setattr(plane_module, "time", time)
+    at.select_slider(key="bd_budget").set_value(300.0)    # time enough on a loaded machine
+    at.button(key="bd_refine").click().run()
+    assert not at.exception
+    assert any(c.value.startswith("Maps complete") for c in at.caption)
+    assert not [b for b in at.button if b.key == "bd_refine"]
+
+
 def test_the_boundaries_page_prefetches_the_next_images_of_its_picker(env, monkeypatch):
     """While a visitor looks at one image, the next two of the picker are drawn in the
     background with the page's own cache keys: moving on draws no map in the page's run."""
     import app.components.boundary_cache as cache
 
     monkeypatch.setenv("RA_PREFETCH", "1")
-    cache.cached_map.clear()
+    cache.map_state.clear()
     cache.cached_distances.clear()
-    drawn, lock = [], threading.Lock()
-    real = cache.plane_maps
-
-    def counting(plane, models, extent, resolution, **kw):
-        with lock:
-            drawn.append((plane.index, tuple(models), threading.current_thread().name))
-        return real(plane, models, extent, resolution, **kw)
-
-    monkeypatch.setattr(cache, "plane_maps", counting)
+    drawn = counting_refinements(cache, monkeypatch)
     at = run("views/boundaries.py")
     at.radio(key="bd_picker").set_value("by index").run()   # every test image: 0, 1, 2, ...
     at.number_input(key="bd_index").set_value(3).run()
     assert cache.PREFETCH.wait(cache.PREFETCH.generation, timeout=120)
     chosen = tuple(at.multiselect(key="bd_classifiers").value)
-    ahead = [(i, n) for i, names, who in drawn if who == "ra-boundaries-prefetch" for n in names]
+    ahead = [(i, n) for i, n, _, who in drawn if who == "ra-boundaries-prefetch"]
     assert {(4, n) for n in chosen} | {(5, n) for n in chosen} <= set(ahead)
     before = len(drawn)
     at.number_input(key="bd_index").set_value(4).run()
     assert not at.exception
-    in_page = [d for d in drawn[before:] if d[2] != "ra-boundaries-prefetch"]
+    in_page = [d for d in drawn[before:] if d[3] != "ra-boundaries-prefetch"]
     assert in_page == []                        # image 4's maps came from the prefetch
     assert cache.PREFETCH.wait(cache.PREFETCH.generation, timeout=120)
-    assert {(6, n) for n in chosen} <= {(i, n) for i, names, who in drawn[before:]
-                                        for n in names}
+    assert {(6, n) for n in chosen} <= {(i, n) for i, n, _, who in drawn[before:]}
 
 
 def test_features_page_scatter_and_measures(env):
