@@ -37,7 +37,7 @@ GROUPS = (
      ("build-zoo --dry-run",
       "train-classifier --arch resnet20 --out runs/resnet20",
       "train-processor --task sr --method ra --classifier resnet20 --lambda 0.1 --out runs/sr-ra")),
-    ("measure", ("evaluate", "quality", "agreement", "loss-grid", "recognizer-side", "robustness", "bd",
+    ("measure", ("evaluate", "quality", "agreement", "margins", "loss-grid", "recognizer-side", "robustness", "bd",
                  "bd-referee", "tsne"),
      ("evaluate --task sr --sample 500",
       "quality --task jpeg --metrics psnr,ssim --first 200",

@@ -1,5 +1,5 @@
 """Verbs that measure on the test split: ``evaluate``, ``reproduce``, ``quality``, ``agreement``,
-``loss-grid``, ``recognizer-side``, ``robustness``, ``float16-check``."""
+``margins``, ``loss-grid``, ``recognizer-side``, ``robustness``, ``float16-check``."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from .options import (
     JSON,
     PROGRESS,
     SAMPLE,
+    SAVE,
     SEED,
     analysis_groups,
     destination_of,
@@ -22,7 +23,7 @@ from .options import (
     print_result,
     protocol,
 )
-from .validators import names, non_negative_int, positive_float, positive_int, task_list, task_spec
+from .validators import existing_dir, names, non_negative_int, positive_float, positive_int, task_list, task_spec
 from .vocabulary import CommaList, renamed
 
 
@@ -99,6 +100,14 @@ def cmd_agreement(args) -> int:
                               batch_size=args.batch_size, device=args.device, seed=args.seed,
                               data_root=args.data_root, progress=not args.no_progress)
     return emit(args, result, save_agreement, format_agreement)
+
+
+def cmd_margins(args) -> int:
+    from ..analyses.margin_consistency import format_margins, margin_consistency, save_margins
+
+    result = margin_consistency(args.task, dataset=args.dataset, results=args.results,
+                                n_boot=args.boot, seed=args.seed)
+    return emit(args, result, save_margins, format_margins)
 
 
 def cmd_loss_grid(args) -> int:
@@ -230,6 +239,18 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=positive_int, default=250, help="images per forward pass")
     protocol(p, "first", "sample", "metrics", "classifiers", "processors", "boot", "seed")
     p.set_defaults(func=cmd_agreement)
+
+    p = sub.add_parser("margins", parents=[DATASET(), SAVE(), JSON(), SEED()],
+                       help="decision-margin consistency: Pearson r of per-image margins between "
+                            "every pair of classifiers per input, from the saved record table, "
+                            "agreement images and boundary results")
+    p.add_argument("--task", type=task_spec, required=True, help="task spec, e.g. sr, jpeg")
+    p.add_argument("--results", type=existing_dir, default=None,
+                   help="folder of the result files read (default: $RA_RESULTS or results/)")
+    p.add_argument("--boot", type=positive_int, default=1000, metavar="N",
+                   help="bootstrap resamples over images for the 95 %% CIs")
+    protocol(p, "boot", "seed")
+    p.set_defaults(func=cmd_margins)
 
     p = sub.add_parser("loss-grid", parents=[*analysis_groups(), SEED()],
                        help="Uelwer et al.'s E / P / T loss grid: quality (Table 2) and error on "
