@@ -40,6 +40,7 @@ from ..outputs.result_files import write_result
 from ..pipeline.records import RecordTable, records_path
 from ..pipeline.runner import CLEAN, NO_PROCESSING
 from .agreement_stats import N_BOOT, bootstrap_values, interval, weighted_pearson
+from .metric_agreement import images_name
 
 SOURCES = {
     "signed-confidence": "+p_top where the top-1 class is the label, -p_top where it is not "
@@ -184,7 +185,7 @@ def margin_consistency(task: str, dataset: str | None = None, results=None,
         "file": path.name, "n_images": len(table), "classifiers": table.classifiers,
         **consistency_tables(record_margins(table), table.inputs, table.classifiers, reference,
                              n_boot, seed)}}
-    images = folder / f"agreement_{task_slug(spec)}_images.parquet"
+    images = folder / images_name(spec)
     if images.is_file():
         margins, inputs, clfs = logit_margins(images)
         sources["logit"] = {"file": images.name, "n_images": len(next(iter(margins.values()))),
