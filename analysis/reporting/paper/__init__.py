@@ -12,6 +12,7 @@ import threading
 
 from ...data.tasks import task_slug
 from ...errors import unknown_name
+from .agreement import build_agreement, build_agreement_scatter
 from .core import FigureOptions, PaperFigure, paper_style
 from .distances import build_bd
 from .evaluation import build_lambda, build_transfer
@@ -30,6 +31,8 @@ KINDS = {
     "tsne": build_tsne,                  # QualNet Fig. 2
     "quality": build_quality,            # quality table bars
     "error-ranking": build_error_ranking,  # Uelwer et al. Fig. 1 (loss grid)
+    "agreement": build_agreement,        # per-image agreement of metrics with recognition
+    "agreement-scatter": build_agreement_scatter,  # one metric against a classifier's margin
 }
 
 
