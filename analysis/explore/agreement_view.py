@@ -106,3 +106,15 @@ def agreement_row(result: dict, metric: str, input_name: str, classifier: str) -
     """The agreement table's row of (metric, input, classifier), or None."""
     return next((r for r in result["agreement"] if (r["metric"], r["input"], r["classifier"])
                  == (metric, input_name, classifier)), None)
+
+
+def clicked_index(points: list[dict]) -> int | None:
+    """The test-image index of the first clicked scatter point (its ``customdata``, a number or
+    a one-element list), or None."""
+    for point in points or []:
+        data = point.get("customdata")
+        if isinstance(data, (list, tuple)):
+            data = data[0] if data else None
+        if data is not None:
+            return int(data)
+    return None
