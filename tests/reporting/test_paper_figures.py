@@ -396,8 +396,10 @@ def test_reproduces_figure_set_lists_a_result_of_other_weights_as_skipped(
 
 
 def test_kinds_registry_is_complete():
-    # error-ranking reads a loss-grid result: tests/analyses/test_loss_grid.py builds it
-    assert set(KINDS) == {*FILE_KINDS, *MODEL_KINDS, "error-ranking"}
+    # error-ranking reads a loss-grid result: tests/analyses/test_loss_grid.py builds it;
+    # agreement and agreement-scatter an agreement result: tests/reporting/test_agreement_figures.py
+    assert set(KINDS) == {*FILE_KINDS, *MODEL_KINDS, "error-ranking", "agreement",
+                          "agreement-scatter"}
 
 
 def test_the_committed_figures_embed_their_fonts_and_have_their_csv():

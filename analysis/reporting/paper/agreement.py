@@ -51,6 +51,8 @@ def _provenance(kind: str, result: dict, paths) -> dict:
 
 
 def build_agreement(options: FigureOptions) -> PaperFigure:
+    """Spearman rho of each metric with the logit margin (95 % CI), a marker per input, MIQA's
+    classification SRCC beside it."""
     task, _, path, result = _result(options)
     clf = options.classifier or (POOLED if len(result["classifiers"]) > 1
                                  else result["classifiers"][0])
@@ -102,6 +104,7 @@ def build_agreement(options: FigureOptions) -> PaperFigure:
 
 
 def build_agreement_scatter(options: FigureOptions) -> PaperFigure:
+    """Per test image, a metric against a classifier's logit margin, a panel per input."""
     import pandas as pd
 
     task, command, path, result = _result(options)
