@@ -23,7 +23,15 @@ from .options import (
     print_result,
     protocol,
 )
-from .validators import existing_dir, names, non_negative_int, positive_float, positive_int, task_list, task_spec
+from .validators import (
+    existing_dir,
+    names,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    task_list,
+    task_spec,
+)
 from .vocabulary import CommaList, renamed
 
 
