@@ -167,10 +167,12 @@ def plain_input(inputs: list[str], task_name: str) -> str | None:
 
 
 def margin_consistency(task: str, dataset: str | None = None, results=None,
-                       n_boot: int = N_BOOT, seed: int = 0) -> dict:
+                       n_boot: int = N_BOOT, seed: int = 0,
+                       classifiers: list[str] | None = None) -> dict:
     """Decision-margin consistency of ``task`` from the result files in ``results`` (default:
     the dataset's results folder): the record table (required), and the agreement per-image
-    table and boundary results where they are there. Returns the result document."""
+    table and boundary results where they are there; ``classifiers``: the pairs among these
+    alone (default: every classifier of each file). Returns the result document."""
     clock = Clock()
     spec = create_task(task).spec
     name = spec.split(":")[0]
@@ -180,6 +182,12 @@ def margin_consistency(task: str, dataset: str | None = None, results=None,
         raise RAExplorerError(f"No record table of {spec} at {path}; write one with "
                               f"'python -m analysis evaluate --task {name}'.")
     table = RecordTable.load(path)
+    if classifiers:
+        unknown = [c for c in classifiers if c not in table.classifiers]
+        if unknown:
+            raise RAExplorerError(f"The record table {path.name} has no classifier "
+                                  f"{unknown[0]!r}; it holds {', '.join(table.classifiers)}.")
+        table = table.only(classifiers)
     reference = plain_input(table.inputs, name)
     sources = {"signed-confidence": {
         "file": path.name, "n_images": len(table), "classifiers": table.classifiers,
@@ -188,6 +196,7 @@ def margin_consistency(task: str, dataset: str | None = None, results=None,
     images = folder / images_name(spec)
     if images.is_file():
         margins, inputs, clfs = logit_margins(images)
+        clfs = [c for c in clfs if not classifiers or c in classifiers]
         sources["logit"] = {"file": images.name, "n_images": len(next(iter(margins.values()))),
                             "classifiers": clfs,
                             **consistency_tables(margins, inputs, clfs, plain_input(inputs, name),
@@ -195,7 +204,8 @@ def margin_consistency(task: str, dataset: str | None = None, results=None,
     bd = []
     for file in sorted(folder.glob(f"boundaries_{task_slug(spec)}_*.json")):
         report = json.loads(file.read_text())
-        rows = bd_consistency(report, n_boot, seed)
+        rows = [r for r in bd_consistency(report, n_boot, seed)
+                if not classifiers or {r["a"], r["b"]} <= set(classifiers)]
         if rows:
             bd.append({"file": file.name, "at": report.get("plain"), "rows": rows})
     if bd:

@@ -114,7 +114,7 @@ def cmd_margins(args) -> int:
     from ..analyses.margin_consistency import format_margins, margin_consistency, save_margins
 
     result = margin_consistency(args.task, dataset=args.dataset, results=args.results,
-                                n_boot=args.boot, seed=args.seed)
+                                n_boot=args.boot, seed=args.seed, classifiers=args.classifiers)
     return emit(args, result, save_margins, format_margins)
 
 
@@ -255,9 +255,12 @@ def register(sub) -> None:
     p.add_argument("--task", type=task_spec, required=True, help="task spec, e.g. sr, jpeg")
     p.add_argument("--results", type=existing_dir, default=None,
                    help="folder of the result files read (default: $RA_RESULTS or results/)")
+    p.add_argument("--classifiers", type=names, default=None, metavar="A,B",
+                   help="the pairs among these classifiers alone (default: every classifier "
+                        "of each file)")
     p.add_argument("--boot", type=positive_int, default=1000, metavar="N",
                    help="bootstrap resamples over images for the 95 %% CIs")
-    protocol(p, "boot", "seed")
+    protocol(p, "classifiers", "boot", "seed")
     p.set_defaults(func=cmd_margins)
 
     p = sub.add_parser("loss-grid", parents=[*analysis_groups(), SEED()],

@@ -137,6 +137,17 @@ def test_the_result_from_files_and_its_markdown(tmp_path):
     assert json.loads(written[0].read_text())["sources"]["logit"]["n_images"] == 5
 
 
+def test_classifiers_restrict_every_source_to_their_pairs(tmp_path):
+    table().save(tmp_path / "records_sr_scale4.parquet")
+    (tmp_path / "boundaries_sr_scale4_a_b.json").write_text(json.dumps(boundary_report()))
+    result = margin_consistency("sr", results=tmp_path, n_boot=20, classifiers=["a", "c"])
+    assert {(r["a"], r["b"]) for r in result["sources"]["signed-confidence"]["pairs"]} == {
+        ("a", "c")}
+    assert "bd" not in result["sources"]                 # its pair a / b is not asked for
+    with pytest.raises(RAExplorerError, match="no classifier 'z'"):
+        margin_consistency("sr", results=tmp_path, n_boot=20, classifiers=["a", "z"])
+
+
 def test_a_missing_record_table_is_one_sentence(tmp_path):
     with pytest.raises(RAExplorerError, match="No record table of sr:scale=4"):
         margin_consistency("sr", results=tmp_path, n_boot=10)

@@ -19,7 +19,7 @@ from ...analyses.metric_agreement import POOLED, images_name
 from ...data.tasks import task_slug
 from ...errors import RAExplorerError, unknown_name
 from ...explore.agreement_view import scatter_frame
-from .core import FigureOptions, PaperFigure, figure_provenance, load_result, new_figure, result_file
+from .core import FigureOptions, PaperFigure, figure_provenance, load_result, new_figure
 from .style import LINE_COLOURS, MARKERS
 
 
@@ -108,7 +108,10 @@ def build_agreement_scatter(options: FigureOptions) -> PaperFigure:
     import pandas as pd
 
     task, command, path, result = _result(options)
-    images_path = result_file(options, images_name(task), command)
+    images_path = options.results_dir() / images_name(task)
+    if not images_path.is_file():
+        raise RAExplorerError(f"The figure needs {images_path}, which is not there; the "
+                              f"agreement verb writes it: '{options.command(command)}'.")
     images = pd.read_parquet(images_path)
     clf = options.classifier or result["classifiers"][0]
     if clf not in result["classifiers"]:
