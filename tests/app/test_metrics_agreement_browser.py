@@ -40,7 +40,8 @@ def test_a_click_on_a_scatter_point_opens_its_image_in_compare(browser, tmp_path
         page.screenshot(path=str(ARTIFACTS / "metrics_agreement_scatter.png"))
         assert chart.locator(".scatterlayer .trace").count() == 2        # right and wrong
         assert chart.locator(".scatterlayer .point").count() == len(images)
-        chart.locator(".scatterlayer .trace").first.locator(".point").first.click()
+        # plotly hit-tests clicks on its drag layer, which lies over the points
+        chart.locator(".scatterlayer .trace").first.locator(".point").first.click(force=True)
         page.get_by_role("heading", name="Compare outputs").wait_for(timeout=120000)
         wait_interactive(page, "Compare outputs")
         page.screenshot(path=str(ARTIFACTS / "metrics_agreement_opened.png"))
