@@ -100,7 +100,7 @@ class AgreementSink:
 
     @torch.inference_mode()
     def add(self, batch: ProcessedBatch) -> None:
-        part = {"label": batch.labels.numpy()}
+        part = {"label": batch.labels.numpy(), "index": batch.indices.numpy()}
         for inp, views in batch.views.items():
             for name, clf in self.classifiers.items():
                 for key, vals in logit_summary(clf(views.machine), batch.labels).items():
@@ -119,6 +119,37 @@ class AgreementSink:
 
     def n_images(self) -> int:
         return len(self.values.get("label", ()))
+
+
+class AgreementResult(dict):
+    """The result document (a dict, written as JSON) with the per-image values beside it in
+    ``images`` (a DataFrame, written as Parquet by :func:`save_agreement`)."""
+
+    images = None
+
+
+def per_image_frame(values: dict, metrics: list[str], inputs: list[str],
+                    classifiers: list[str]):
+    """One row per image: ``index``, ``label``; per processed input ``metric|<input>|<m>``
+    (float32, the metric's own orientation); per input ``margin|``, ``prob|``,
+    ``confidence|<input>|<classifier>`` (float32) and ``correct|<input>|<classifier>``
+    (bool)."""
+    import pandas as pd
+
+    columns = {"index": values["index"].astype(np.int64), "label": values["label"].astype(np.int64)}
+    for inp in inputs:
+        if inp != CLEAN:
+            columns.update({f"metric|{inp}|{m}": values[("metric", inp, m)].astype(np.float32)
+                            for m in metrics})
+        for c in classifiers:
+            columns.update({f"{t}|{inp}|{c}": values[(t, inp, c)].astype(
+                bool if t == "correct" else np.float32) for t in TARGETS})
+    return pd.DataFrame(columns)
+
+
+def images_name(task_spec: str) -> str:
+    """``agreement_<task>_images.parquet``: the per-image table beside the result."""
+    return f"agreement_{task_slug(task_spec)}_images.parquet"
 
 
 def plain_reference(proc_cards: list[dict], task_name: str) -> str | None:
@@ -274,7 +305,7 @@ def metric_agreement(task: str, dataset: str | None = None, folder=None, metrics
     tables = agreement_analysis(sink.values, {m: described[m]["lower_better"] for m in names},
                                 clfs, inputs, reference, n_boot, seed)
     cards = {c["name"]: c for c in proc_cards}
-    return {
+    result = AgreementResult({
         "task": setting.task.spec, "dataset": setting.dataset, "split": "test",
         "n_images": sink.n_images(), "seed": seed, "n_boot": n_boot,
         "sample": "stratified" if hasattr(limit, "seed") else "first",
@@ -291,7 +322,9 @@ def metric_agreement(task: str, dataset: str | None = None, folder=None, metrics
                                          checkpoints=model_digests(clf_cards, proc_cards),
                                          seeds={"degradation": seed, "bootstrap": seed},
                                          world_size=size),
-    }
+    })
+    result.images = per_image_frame(sink.values, names, inputs, clfs) if sink.n_images() else None
+    return result
 
 
 def _ci(stat: dict, digits: int = 2) -> str:
@@ -359,5 +392,13 @@ def format_agreement(result: dict) -> str:
 
 
 def save_agreement(result: dict, out_dir: Path | None = None) -> list[Path]:
-    return write_result(result, out_dir, f"agreement_{task_slug(result['task'])}",
-                        format_agreement)
+    """``agreement_<task>.json`` and ``.md``, and the per-image table
+    (:func:`images_name`, zstd Parquet) where the result carries one."""
+    written = write_result(result, out_dir, f"agreement_{task_slug(result['task'])}",
+                           format_agreement)
+    images = getattr(result, "images", None)
+    if images is not None:
+        path = written[0].parent / images_name(result["task"])
+        images.to_parquet(path, compression="zstd", index=False)
+        written.append(path)
+    return written

@@ -1,6 +1,6 @@
 """Verbs that measure on the test split: ``evaluate``, ``reproduce``, ``quality``, ``agreement``,
-``loss-grid``, ``recognizer-side``, ``corruption-grid``, ``robustness``, ``detection-transfer``,
-``float16-check``."""
+``margins``, ``loss-grid``, ``recognizer-side``, ``corruption-grid``, ``robustness``,
+``detection-transfer``, ``float16-check``."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from .options import (
     JSON,
     PROGRESS,
     SAMPLE,
+    SAVE,
     SEED,
     analysis_groups,
     departures,
@@ -26,6 +27,7 @@ from .options import (
     protocol,
 )
 from .validators import (
+    existing_dir,
     names,
     non_negative_int,
     positive_float,
@@ -110,6 +112,14 @@ def cmd_agreement(args) -> int:
                               batch_size=args.batch_size, device=args.device, seed=args.seed,
                               data_root=args.data_root, progress=not args.no_progress)
     return emit(args, result, save_agreement, format_agreement)
+
+
+def cmd_margins(args) -> int:
+    from ..analyses.margin_consistency import format_margins, margin_consistency, save_margins
+
+    result = margin_consistency(args.task, dataset=args.dataset, results=args.results,
+                                n_boot=args.boot, seed=args.seed, classifiers=args.classifiers)
+    return emit(args, result, save_margins, format_margins)
 
 
 def cmd_loss_grid(args) -> int:
@@ -295,6 +305,21 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=positive_int, default=250, help="images per forward pass")
     protocol(p, "first", "sample", "metrics", "classifiers", "processors", "boot", "seed")
     p.set_defaults(func=cmd_agreement)
+
+    p = sub.add_parser("margins", parents=[DATASET(), SAVE(), JSON(), SEED()],
+                       help="decision-margin consistency: Pearson r of per-image margins between "
+                            "every pair of classifiers per input, from the saved record table, "
+                            "agreement images and boundary results")
+    p.add_argument("--task", type=task_spec, required=True, help="task spec, e.g. sr, jpeg")
+    p.add_argument("--results", type=existing_dir, default=None,
+                   help="folder of the result files read (default: $RA_RESULTS or results/)")
+    p.add_argument("--classifiers", type=names, default=None, metavar="A,B",
+                   help="the pairs among these classifiers alone (default: every classifier "
+                        "of each file)")
+    p.add_argument("--boot", type=positive_int, default=1000, metavar="N",
+                   help="bootstrap resamples over images for the 95 %% CIs")
+    protocol(p, "classifiers", "boot", "seed")
+    p.set_defaults(func=cmd_margins)
 
     p = sub.add_parser("loss-grid", parents=[*analysis_groups(), SEED()],
                        help="Uelwer et al.'s E / P / T loss grid: quality (Table 2) and error on "

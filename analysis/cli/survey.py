@@ -143,6 +143,39 @@ def cmd_summary(args) -> int:
     return 0
 
 
+def cmd_margins(args) -> int:
+    from ..explore.workspace import Workspace
+    from ..survey.margins import label_margin_consistency
+    from ..survey.stats import json_ready, kept_rows
+    from ..survey.store import answer_rows
+
+    with _session(args) as session:
+        study = _study(session, args.name)
+        if study.kind != "label":
+            raise RAExplorerError(f"{study.name!r} is a {study.kind} study; margin consistency "
+                                  "with people needs a label study.")
+        rows = kept_rows(answer_rows(session, study), args.min_catch_pass,
+                         args.min_median_rt_ms or None)
+        ws = Workspace(study.task, study.config.get("dataset"), args.checkpoints)
+        clfs = args.classifiers or list(ws.classifiers)
+        unknown = [c for c in clfs if c not in ws.classifiers]
+        if unknown:
+            raise RAExplorerError(f"No classifier {unknown[0]!r} in the zoo; choose from "
+                                  f"{', '.join(ws.classifiers)}.")
+        out = label_margin_consistency(ws, rows, clfs, n_boot=args.boot)
+    if args.json:
+        print(json.dumps(json_ready({"study": study.name, **out}), indent=2, allow_nan=False))
+        return 0
+    print(f"Decision-margin consistency of people and classifiers on {study.name!r}: "
+          f"{out['definition']} ({out['n_boot']} resamples).")
+    print(table([{"classifier": r["classifier"], "side": r["side"], "trials": r["trials"],
+                  "items": r["items"], "pearson": r["pearson"]["value"],
+                  "ci95": r["pearson"]["ci95"]}
+                 for r in out["consistency"]],
+                ["classifier", "side", "trials", "items", "pearson", "ci95"]))
+    return 0
+
+
 def _visibility_summary(args, study, rows) -> int:
     """A visibility study's thresholds a* per rater and image (blend units; the L2 units and
     BD beside them need the models: the Survey results page)."""
@@ -293,6 +326,24 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="raters with a faster median response time, in ms, are excluded (0: off)")
     _db(p)
     p.set_defaults(func=cmd_summary)
+
+    p = verbs.add_parser("margins", help="a label study's per-item human agreement against "
+                                         "each classifier's logit margin (Pearson r, CIs)")
+    _name(p)
+    p.add_argument("--classifiers", type=names, default=None, metavar="A,B",
+                   help="comma-separated classifiers (default: the zoo's)")
+    p.add_argument("--checkpoints", default=None,
+                   help="checkpoint folder (default: $RA_CHECKPOINTS or checkpoints/)")
+    p.add_argument("--boot", type=positive_int, default=1000, metavar="N",
+                   help="bootstrap resamples over trials for the 95 %% CIs")
+    p.add_argument("--json", action="store_true", help="JSON on stdout")
+    p.add_argument("--min-catch-pass", type=fraction, default=0.75,
+                   help="raters passing a smaller share of catch trials are excluded, a "
+                        "fraction 0-1")
+    p.add_argument("--min-median-rt-ms", type=non_negative_float, default=400.0,
+                   help="raters with a faster median response time, in ms, are excluded (0: off)")
+    _db(p)
+    p.set_defaults(func=cmd_margins)
 
     p = verbs.add_parser("list", help="the studies with their progress")
     p.add_argument("--all", action="store_true", help="archived studies too")

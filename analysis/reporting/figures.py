@@ -128,3 +128,38 @@ def bd_ecdf(report: dict):
                       legend={"orientation": "h", "y": -0.25}, height=380,
                       margin={"t": 80, "b": 90})
     return fig
+
+
+def margin_scatter(frame, metric: str, classifier: str, input_name: str,
+                   lower_better: bool | None = None, row: dict | None = None):
+    """Per image (rows of :func:`analysis.explore.agreement_view.scatter_frame`): ``metric`` on
+    the x axis, ``classifier``'s logit margin z_y - max_{k≠y} z_k on the y axis, right (blue
+    circle) or wrong (orange cross) in two traces; each point's ``customdata`` is its test-image
+    index (the page opens it in Compare). ``row``: the agreement table's row, for the title."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for right, name, colour, symbol in ((True, "right", LINE_COLOURS[0], "circle"),
+                                        (False, "wrong", LINE_COLOURS[1], "x")):
+        part = frame[frame["correct"] == right]
+        fig.add_trace(go.Scatter(
+            x=part[metric], y=part["margin"], mode="markers", name=f"{classifier} {name}",
+            customdata=part["index"], marker={"color": colour, "symbol": symbol, "size": 7,
+                                              "opacity": 0.7},
+            hovertemplate=f"test image %{{customdata}}<br>{metric} %{{x:.4g}}<br>"
+                          "margin %{y:.3f}<extra></extra>"))
+    arrow = "" if lower_better is None else (" (lower is better)" if lower_better else
+                                             " (higher is better)")
+    title = f"{metric} against the margin of {classifier} on {input_name}, {len(frame):,} images"
+    if row is not None:
+        rho = row["spearman_margin"]
+        title += (f"<br><sup>Spearman rho of the oriented {metric} with the margin "
+                  f"{rho['value']:.2f} [{rho['ci95'][0]:.2f}, {rho['ci95'][1]:.2f}]; "
+                  f"AUROC {row['auroc']['value']:.2f}</sup>")
+    fig.add_hline(y=0, line_width=1, line_dash="dot", line_color="#777")
+    fig.update_layout(title=title, xaxis_title=metric + arrow,
+                      yaxis_title=f"logit margin of {classifier}", height=480,
+                      font={"size": 13}, clickmode="event+select", dragmode="pan",
+                      legend={"orientation": "h", "y": -0.18},
+                      margin={"l": 10, "r": 10, "t": 80, "b": 60})
+    return fig

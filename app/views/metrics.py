@@ -1,4 +1,6 @@
-"""Metrics: accuracy and transfer matrices, the lambda trade-off and the quality table."""
+"""Metrics: accuracy and transfer matrices, the lambda trade-off, the quality table, and which
+metrics track recognition per image (the agreement table and a metric-against-margin scatter
+whose points open in Compare)."""
 
 import time
 
@@ -8,9 +10,25 @@ import streamlit as st
 from analysis.analyses.evaluate import evaluate
 from analysis.data.tasks import task_slug
 from analysis.errors import RAExplorerError
+from analysis.explore.agreement_view import (
+    agreement_classifiers,
+    agreement_frame,
+    agreement_row,
+    clicked_index,
+    images_path,
+    load_images,
+    processed_inputs,
+    scatter_frame,
+    scatter_metrics,
+)
 from analysis.explore.workspace import available_tasks, classifier_names
 from analysis.outputs.measured_weights import other_weights
-from analysis.reporting.figures import accuracy_heatmap, lambda_figure, transfer_heatmap
+from analysis.reporting.figures import (
+    accuracy_heatmap,
+    lambda_figure,
+    margin_scatter,
+    transfer_heatmap,
+)
 from analysis.reporting.paper.evaluation import lambda_sources
 from analysis.zoo.catalogue import find_checkpoints, ra_sources
 from app.components.common import (
@@ -18,6 +36,7 @@ from app.components.common import (
     folder,
     missing,
     result,
+    results_dir,
     show_source,
     weights_notice,
 )
@@ -144,6 +163,80 @@ else:
     st.caption("Means over " + str(quality["n_images"]) + " test images; ↓ lower is better for "
                + ", ".join(m["name"] for m in quality["metrics"] if m["lower_better"]) + ".")
     show_source(f"quality_{slug}.json", quality)
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def cached_images(path: str, mtime: float):
+    return load_images(path)
+
+
+def per_image(path):
+    """The per-image agreement table at ``path`` (cached until the file changes)."""
+    return cached_images(str(path), path.stat().st_mtime if path.exists() else 0.0)
+
+
+st.subheader("Which metrics track recognition, per image")
+agreement = result(f"agreement_{slug}.json")
+if agreement is None:
+    missing(f"the per-image agreement of the metrics with recognition on {task}",
+            f"python -m analysis agreement --task {task.split(':')[0]}")
+else:
+    agreement_stale = weights_notice(f"agreement_{slug}.json", agreement,
+                                     f"python -m analysis agreement --task {task.split(':')[0]}")
+    inputs = processed_inputs(agreement)
+    focus = [i for i in (agreement["plain_reference"], f"{task.split(':')[0]}-ra") if i in inputs]
+    a1, a2 = st.columns([1, 2])
+    shown_clf = a1.selectbox("Classifier (pooled: every classifier's rows together)",
+                             agreement_classifiers(agreement), key="metrics_agreement_classifier")
+    shown_inputs = a2.multiselect("Inputs", inputs, default=focus or inputs[:2],
+                                  key="metrics_agreement_inputs")
+    st.dataframe(agreement_frame(agreement, shown_inputs, [shown_clf]).round(3),
+                 hide_index=True, key="metrics_agreement")
+    st.caption(f"{agreement['n_images']:,} test images; bootstrap 95 % CIs over images (low / "
+               "high columns). Each metric is oriented so that higher means a better image (the "
+               "lower-is-better ones negated): rho > 0 and AUROC > 0.5 mean that the images the "
+               "metric rates better are the ones the classifier recognizes. Click a column "
+               "header to sort. MIQA SRCC: MIQA's classification SRCC of that metric, measured "
+               "on their data (context, not a measurement here).")
+    if not agreement_stale:
+        figure_downloads("agreement", "metrics_agreement_fig", task=task,
+                         classifier=shown_clf, processors=shown_inputs or None)
+    try:
+        images = per_image(images_path(results_dir(), agreement["task"]))
+    except RAExplorerError as exc:
+        st.info(str(exc))
+    else:
+        s1, s2, s3 = st.columns(3)
+        scatter_input = s1.selectbox("Input", inputs, index=inputs.index(focus[-1]) if focus
+                                     else 0, key="metrics_scatter_input")
+        choices = scatter_metrics(images, scatter_input)
+        metric = s2.selectbox("Metric", choices, index=choices.index("psnr")
+                              if "psnr" in choices else 0, key="metrics_scatter_metric")
+        scatter_clf = s3.selectbox("Classifier's margin", agreement["classifiers"],
+                                   key="metrics_scatter_classifier")
+        points = scatter_frame(images, metric, scatter_input, scatter_clf)
+        lower = {m["name"]: m["lower_better"] for m in agreement["metrics"]}
+
+        def open_in_compare() -> None:
+            """A point was clicked: Compare opens on its image (the run it causes switches)."""
+            points = st.session_state["metrics_scatter"]["selection"]["points"]
+            index = clicked_index(points)
+            if index is not None:
+                st.session_state.update(compare_task=task, compare_mode="by index",
+                                        compare_index=index, compare_classifier=scatter_clf,
+                                        metrics_open=index)
+
+        st.plotly_chart(
+            margin_scatter(points, metric, scatter_clf, scatter_input, lower.get(metric),
+                           agreement_row(agreement, metric, scatter_input, scatter_clf)),
+            key="metrics_scatter", on_select=open_in_compare, selection_mode="points")
+        st.caption("One point per test image; a click on a point opens that image in Compare.")
+        if st.session_state.pop("metrics_open", None) is not None:
+            st.switch_page("views/compare.py")
+        if not agreement_stale:
+            figure_downloads("agreement-scatter", "metrics_scatter_fig", task=task,
+                             classifier=scatter_clf, processors=[scatter_input],
+                             metrics=[metric])
+    show_source(f"agreement_{slug}.json", agreement)
 
 grid = result(f"loss_grid_{slug}.json")
 if grid is not None:   # Uelwer et al.'s loss grid (checkpoints/loss-grid/), when measured

@@ -10,6 +10,7 @@ from analysis.metrics.registry import METRICS
 from analysis.survey.content import metric_distances, ra_boundary_distances
 from analysis.survey.db import Trial
 from analysis.survey.display import RULE, keep_rows
+from analysis.survey.margins import label_margin_consistency
 from analysis.survey.planning import achieved_power
 from analysis.survey.stats import kept_rows, metric_agreement, study_summary
 from analysis.survey.store import answer_rows, export_csv, get_study, list_studies, mark_exported
@@ -50,6 +51,34 @@ def _bd(task: str, dataset: str | None, plain_: str, ra: str, images: tuple, clf
 @st.cache_data(show_spinner="Fitting the thresholds (bootstrap) …", max_entries=64)
 def _thresholds(rows: list[dict], config: dict, lengths: dict) -> list[dict]:
     return thresholds(rows, config, lengths)
+
+
+@st.cache_data(show_spinner="Classifying the study's images …", max_entries=64)
+def _label_margins(task: str, dataset: str | None, rows: list[dict], clfs: tuple, _ws):
+    return label_margin_consistency(_ws, rows, list(clfs))
+
+
+def label_margins(study, kept: list[dict], table) -> None:
+    """People against classifiers: Pearson r of the per-item human agreement with each chosen
+    classifier's logit margin for the same label on the same image."""
+    ws = get_workspace(study.task, study.config.get("dataset"))
+    if ws is None:
+        return
+    st.subheader("Decision-margin consistency: people and classifiers")
+    clfs = st.multiselect("Classifiers", list(ws.classifiers), default=list(ws.classifiers),
+                          key="results_margin_classifiers")
+    if not clfs:
+        return
+    out = _label_margins(study.task, study.config.get("dataset"), kept, tuple(clfs), ws)
+    table([{"classifier": r["classifier"], "side": r["side"], "trials": r["trials"],
+            "items": r["items"], "Pearson r": num(r["pearson"]["value"], 3),
+            "95 % CI": ci(r["pearson"]["ci95"])} for r in out["consistency"]],
+          "results_margins")
+    st.caption("An item is one label of one trial's image. Human margin: the share of the kept "
+               "raters who judged the label to describe the image; a classifier's margin: its "
+               "logit margin z_L - max_{k≠L} z_k for that label on the same clean image. "
+               "Pearson r over the items (side all: both labels of every trial; plain / ra: "
+               "that side's labels alone), bootstrap 95 % CI over trials.")
 
 
 def visibility_results(study, rows: list[dict]) -> None:
@@ -150,6 +179,7 @@ with Session() as s:
         table([{"method": m, "satisfied": v["satisfied"], "trials": v["trials"],
                 "rate": num(v["rate"]), "95 % CI": ci(v["ci95"])}
                for m, v in summary["label_satisfaction"].items()], "results_labels")
+        label_margins(study, kept_rows(rows, threshold, float(fast) or None), table)
     else:
         st.subheader("Preference per method pair (ties left out, Wilson 95 % CI)")
         table([{**{k: p[k] for k in ("a", "b", "wins_a", "wins_b", "ties")},

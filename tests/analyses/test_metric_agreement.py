@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from scipy.stats import spearmanr
@@ -131,4 +132,14 @@ def test_the_pass_on_the_tiny_zoo_and_its_files(tiny_zoo, tmp_path):
     table = format_agreement(result)
     assert "### sr-ra" in table and "RA visibility" in table and "clf-a / clf-b" in table
     paths = save_agreement(result, tmp_path)
-    assert [p.name for p in paths] == ["agreement_sr_scale4.json", "agreement_sr_scale4.md"]
+    assert [p.name for p in paths] == ["agreement_sr_scale4.json", "agreement_sr_scale4.md",
+                                       "agreement_sr_scale4_images.parquet"]
+    images = pd.read_parquet(paths[2])
+    assert len(images) == 24 and images["index"].is_unique
+    assert {"metric|sr-ra|psnr", "margin|clean|clf-b", "correct|sr-plain|clf-a",
+            "prob|no processing|clf-a", "confidence|sr-ra|clf-b"} <= set(images.columns)
+    assert "metric|clean|psnr" not in images.columns
+    # the per-image values are the ones the tables rest on: accuracy from the correct column
+    row = next(r for r in result["agreement"] if (r["metric"], r["input"], r["classifier"])
+               == ("psnr", "sr-ra", "clf-a"))
+    assert row["accuracy"] == pytest.approx(images["correct|sr-ra|clf-a"].mean())

@@ -65,4 +65,4 @@ def test_agreement_on_an_image_folder(tmp_path, capsys):
     assert ("fd-own", "sr-ra") in rows and ("confidence-own", "no processing") in rows
     assert {r["classifier"] for r in result["agreement"]} == {"own"}
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "agreement_sr_scale4.json", "agreement_sr_scale4.md"]
+        "agreement_sr_scale4.json", "agreement_sr_scale4.md", "agreement_sr_scale4_images.parquet"]

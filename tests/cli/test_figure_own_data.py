@@ -116,13 +116,15 @@ def own(tmp_path_factory):
 def test_every_figure_kind_draws_the_named_dataset(own, tmp_path, capsys):
     """Each kind with --dataset (no --results): its CSV holds the folder's classes and models,
     never the embedded default's; the kind without a result file for the dataset
-    (error-ranking: no loss grid; corruption-grid: no grid) refuses with one sentence naming the
-    command for it."""
+    (error-ranking: no loss grid; corruption-grid: no grid; the agreement kinds: no agreement
+    result) refuses with one sentence naming the command for it."""
     assert set(KINDS) == {"examples", "boundary-maps", "lambda", "transfer", "bd", "tsne",
                           "quality", "error-ranking", "corruption-grid", "reliability",
-                          "detection-transfer"}
+                          "detection-transfer", "agreement", "agreement-scatter"}
     missing = {"error-ranking": ("loss_grid_sr_scale4.json", "loss-grid --task sr"),
-               "corruption-grid": ("corruption_grid.json", "corruption-grid")}
+               "corruption-grid": ("corruption_grid.json", "corruption-grid"),
+               "agreement": ("agreement_sr_scale4.json", "agreement --task sr"),
+               "agreement-scatter": ("agreement_sr_scale4.json", "agreement --task sr")}
     common = ["--dataset", own["spec"], "--checkpoints", own["zoo"], "--format", "png",
               "--dpi", "50"]
     extra = {"examples": ["--indices", "0,5"], "boundary-maps": ["--indices", "1",

@@ -12,6 +12,7 @@ import threading
 
 from ...data.tasks import task_slug
 from ...errors import unknown_name
+from .agreement import build_agreement, build_agreement_scatter
 from .core import FigureOptions, PaperFigure, paper_style
 from .corruption import build_corruption_grid, build_reliability
 from .detection import build_detection_transfer
@@ -35,6 +36,8 @@ KINDS = {
     "detection-transfer": build_detection_transfer,  # Tables 2, 4, 8, 10 (detection canvases)
     "corruption-grid": build_corruption_grid,  # accuracy per corruption type x severity
     "reliability": build_reliability,    # calibration (ECE) of a task's record table
+    "agreement": build_agreement,        # per-image agreement of metrics with recognition
+    "agreement-scatter": build_agreement_scatter,  # one metric against a classifier's margin
 }
 
 
