@@ -238,7 +238,7 @@ def _check_memory(job: FitJob, model: nn.Module, device: torch.device,
     model.train()
     memory = activation_bytes(job.step, model, images, to_device(labels, device), indices, device)
     check_training_memory(job.name, memory, model, job.batch_size, device,
-                          say=job.progress and dist_info.is_main)
+                          say=dist_info.is_main)
 
 
 # ----------------------------------------------------------------------------- set-up
