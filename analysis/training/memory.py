@@ -21,7 +21,7 @@ from ..errors import RAExplorerError
 
 OVERHEAD = 1.3      # the backward's transient gradients and the allocator's slack over the saved
 OPTIMIZER_COPIES = 4    # weights, their gradients and AdamW's two moments
-LARGE = 96 * 96         # pixels from which a stem at full resolution is worth a word
+LARGE = 96 * 96         # pixels from which activations at full resolution are worth a word
 
 
 @dataclass
@@ -87,8 +87,8 @@ def check_training_memory(name: str, memory: ActivationMemory, model: nn.Module,
     per_image = memory.per_image * OVERHEAD
     need = weights + per_image * batch_size
     h, w = memory.size
-    stem = (f" (its largest activations keep the full {h}x{w} resolution: the stem does "
-            "not downsample)") if memory.full_resolution and h * w >= LARGE else ""
+    stem = (f" (its largest activations are at the images' full {h}x{w} resolution)"
+            if memory.full_resolution and h * w >= LARGE else "")
     where = "GPU memory free" if device.type == "cuda" else "memory available"
     if say:
         print(f"{name}: about {memory.per_image / 2**20:.1f} MiB of activations per {h}x{w} "

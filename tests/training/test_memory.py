@@ -66,7 +66,7 @@ def test_a_batch_that_cannot_fit_is_refused_with_one_that_does(capsys):
                                      available=int(fits) + 1)
     text = str(info.value)
     assert "pass --batch-size 10 or less" in text and "224x224" in text
-    assert "does not downsample" in text and text.count(". ") == 0
+    assert "full 224x224 resolution" in text and text.count(". ") == 0
 
 
 def test_training_refuses_before_the_first_step_and_writes_nothing(tmp_path, monkeypatch):
