@@ -103,6 +103,7 @@ class PartialStore:
     def save(self, number: int, parts) -> None:
         """Keep batch ``number``'s ``parts`` (written whole or not at all)."""
         path = self._path(number)
+        path.parent.mkdir(parents=True, exist_ok=True)   # a twin run may have removed it
         tmp = path.with_name(path.name + ".tmp")
         torch.save(_to_storable(parts), tmp)
         os.replace(tmp, path)
