@@ -72,4 +72,6 @@ def test_evaluate_peak_memory_does_not_grow_from_100_to_1000_images(thousand):
 
     assert len(RecordTable.load(base / "1000.parquet")) == 1000
     assert len(RecordTable.load(base / "100.parquet")) == 100
+    print(f"evaluate peak RSS: {hundred / 2**20:.0f} MiB on 100 images, "
+          f"{thousand_peak / 2**20:.0f} MiB on 1,000")
     assert thousand_peak <= 1.10 * hundred, (hundred / 2**20, thousand_peak / 2**20)
