@@ -58,6 +58,7 @@ def test_evaluate_killed_and_resumed_writes_the_same_records(tiny_zoo, runs, mon
 
     saved = _interrupt_after(monkeypatch, 2)
     assert main([*args, "--records", str(runs / "resumed.parquet")]) == 130   # the CLI's Ctrl-C
+    assert "run the same command with --resume" in capsys.readouterr().err
     assert saved == [0, 1] and len(_partial_folders(runs)) == 1
     kept = sorted(p.name for p in _partial_folders(runs)[0].glob("batch-*"))
     assert kept == ["batch-000000.r0.pt", "batch-000001.r0.pt"]
