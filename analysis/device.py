@@ -45,3 +45,32 @@ def retain_freed_memory() -> bool:
     if "MALLOC_TRIM_THRESHOLD_" not in os.environ:
         done &= bool(libc.mallopt(M_TRIM_THRESHOLD, TRIM_ABOVE))
     return done
+
+
+BATCH_VALUES = 1 << 23   # float values per batch tensor: 32 MiB in float32 (55 images at 224x224x3)
+
+
+def fit_batch(values_per_image: int, wanted: int, budget: int = BATCH_VALUES) -> int:
+    """``wanted`` images per batch, or fewer so that a batch tensor of images with
+    ``values_per_image`` (C*H*W) values stays within ``budget`` values (at least 1): 500 at
+    28x28x1 and 32x32x3 stay 500, 500 at 224x224x3 becomes 55. What keeps a pass's memory
+    bounded by the batch at any image size when the batch size is not given."""
+    return max(1, min(int(wanted), budget // max(1, int(values_per_image))))
+
+
+def available_memory(device: torch.device) -> int:
+    """Bytes that a run on ``device`` can still allocate: free GPU memory on CUDA
+    (``torch.cuda.mem_get_info``), else the system's available memory (``MemAvailable`` of
+    /proc/meminfo, which counts reclaimable caches; off Linux, free physical pages)."""
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    import os
+
+    try:
+        with open("/proc/meminfo") as lines:
+            for line in lines:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")

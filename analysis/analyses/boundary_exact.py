@@ -423,18 +423,22 @@ def _walk_batch(model, walker, x, d, max_dist, clip, dtype, max_regions) -> dict
 
 def measure_boundaries(model: nn.Module, x: torch.Tensor, d: torch.Tensor, method: str = "search",
                        max_dist: float | None = MAX_DIST, clip: bool = False,
-                       max_regions: int = MAX_REGIONS, **search) -> BoundaryResult:
+                       max_regions: int = MAX_REGIONS, on_step=None, **search) -> BoundaryResult:
     """BD by ``method``: "search" (:func:`analysis.analyses.boundary_search.boundary_distance`
     with ``search``'s settings) or "exact" (:func:`exact_boundary_distance`); a classifier the
     walk cannot follow is measured by the search, and ``extra`` says so: ``method`` is the one
-    used, ``fallback`` the sentence naming the layer."""
+    used, ``fallback`` the sentence naming the layer. ``on_step(done, expected)``: the
+    search's progress per forward call (the walk reports once, when done)."""
     if method not in ("search", "exact"):
         raise RAExplorerError(f"Unknown boundary method {method!r}; use search or exact.")
     reason = unsupported_layer(model) if method == "exact" else None
     if method == "exact" and reason is None:
-        return exact_boundary_distance(model, x, d, max_dist=max_dist, clip=clip,
-                                       max_regions=max_regions)
-    res = boundary_distance(model, x, d, max_dist=max_dist, clip=clip, **search)
+        res = exact_boundary_distance(model, x, d, max_dist=max_dist, clip=clip,
+                                      max_regions=max_regions)
+        if on_step is not None:
+            on_step(1, 1)
+        return res
+    res = boundary_distance(model, x, d, max_dist=max_dist, clip=clip, on_step=on_step, **search)
     res.extra["method"] = "search"
     if reason:
         res.extra["fallback"] = f"{reason} Measured by the sampled search instead."

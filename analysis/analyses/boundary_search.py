@@ -42,10 +42,12 @@ gap g takes ceil(log2(g / tol)) passes more (8 at t = 1 with tol 0.001).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 
+from ..device import fit_batch
 from ..errors import RAExplorerError, unknown_name
 from .boundary_defaults import (
     FIRST_STEP,
@@ -164,7 +166,8 @@ def boundary_distance(model, x: torch.Tensor, d: torch.Tensor, max_dist: float |
                       tol: float = TOL, steps: int = SCAN_STEPS, clip: bool = False,
                       batch_size: int = 1024, schedule: str = SCHEDULE,
                       first_step: float = FIRST_STEP, growth: float = GROWTH,
-                      lookahead: int = 1, bisect_depth: int = 1) -> BoundaryResult:
+                      lookahead: int = 1, bisect_depth: int = 1,
+                      on_step: Callable[[int, int], None] | None = None) -> BoundaryResult:
     """BD for many (x, d) pairs at once: the first crossing, see the module docstring.
 
     x, d: (N, C, H, W); d is normalised here. ``schedule`` is "geometric"
@@ -180,7 +183,11 @@ def boundary_distance(model, x: torch.Tensor, d: torch.Tensor, max_dist: float |
     computed with the same arithmetic as one step at a time): the same search, with fewer
     and larger calls for more images evaluated. For one image, where a call's fixed cost
     dominates (the Boundaries page); the tables keep the defaults (1, 1). ``evaluations``
-    counts every image evaluated.
+    counts every image evaluated. ``batch_size`` (images per forward call) is capped for large
+    images (:func:`~analysis.device.fit_batch`: 55 at 224x224x3). ``on_step(done, expected)``
+    is called after every forward call of the scan and the bisection (``expected``: the scan's
+    calls plus the bisection levels that the widest scan gap needs to reach ``tol``), for a
+    progress bar that moves within one search.
     """
     if lookahead < 1 or bisect_depth < 1:
         raise ValueError("lookahead and bisect_depth must be at least 1.")
@@ -193,6 +200,17 @@ def boundary_distance(model, x: torch.Tensor, d: torch.Tensor, max_dist: float |
     n = len(x)
     dims = x[0].numel()
     evaluations = n
+    batch_size = fit_batch(dims, batch_size)
+    widest = max(b - a for a, b in zip([0.0, *points], points))
+    expected = (math.ceil(len(points) / lookahead)
+                + math.ceil(max(0.0, math.log2(max(widest / tol, 1.0))) / bisect_depth))
+    calls = 0
+
+    def stepped():
+        nonlocal calls
+        calls += 1
+        if on_step is not None:
+            on_step(min(calls, expected), expected)
 
     def at(idx: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
         pts = x[idx] + delta.view(-1, 1, 1, 1) * d[idx]
@@ -213,6 +231,7 @@ def boundary_distance(model, x: torch.Tensor, d: torch.Tensor, max_dist: float |
         pred = _predict(model, at(active.repeat_interleave(k), chunk.repeat(len(active))),
                         batch_size).view(len(active), k)
         evaluations += len(active) * k
+        stepped()
         crossed = pred != start[active].unsqueeze(1)
         hit = crossed.any(1)
         j = crossed.float().argmax(1)                 # the first crossed point of each pair
@@ -243,6 +262,7 @@ def boundary_distance(model, x: torch.Tensor, d: torch.Tensor, max_dist: float |
         pred = _predict(model, at(todo.repeat_interleave(nodes), tree.flatten()),
                         batch_size).view(len(todo), nodes)
         evaluations += len(todo) * nodes
+        stepped()
         node = torch.zeros(len(todo), dtype=torch.long, device=x.device)
         for _ in range(bisect_depth):
             going = (hi[todo] - lo[todo]) > tol       # the one-step search stops here too
@@ -257,6 +277,8 @@ def boundary_distance(model, x: torch.Tensor, d: torch.Tensor, max_dist: float |
             end[todo[rows[crossed]]] = p[crossed]
             lo[todo[rows[~crossed]]] = mid[~crossed]
             node[rows] = 2 * here + 1 + (~crossed).long()   # left child after a crossing
+    if on_step is not None:
+        on_step(expected, expected)
     dist = hi.cpu()
     return BoundaryResult(dist=dist, rms=dist / math.sqrt(dims), censored=censored.cpu(),
                           start_class=start.cpu(), end_class=end.cpu(), evaluations=evaluations,

@@ -17,17 +17,22 @@ import itertools
 import json
 import math
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from ..config import EMBEDDED_DATASET
+from ..data.datasets import normal_dataset
 from ..data.folders import zoo_advice
 from ..data.sampling import Sample
 from ..data.tasks import index_seed, task_slug
+from ..device import fit_batch
 from ..errors import RAExplorerError
 from ..outputs.result_files import result_files
+from ..pipeline.partial import PartialStore
 from ..pipeline.runner import gather_objects, processor_views
 from ..pipeline.runner import world as runner_world
 from ..pipeline.setting import Setting
@@ -90,8 +95,9 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
                     schedule: str = SCHEDULE, first_step: float = FIRST_STEP,
                     growth: float = GROWTH, method: str = METHOD,
                     max_regions: int = MAX_REGIONS,
-                    device: str | None = None, batch_size: int = 250,
-                    progress: bool = True) -> tuple[list[dict], dict]:
+                    device: str | None = None, batch_size: int | None = None,
+                    progress: bool = True,
+                    resume: bool | None = None) -> tuple[list[dict], dict]:
     """Per-image predictions and BDs of ``classifiers`` along both directions.
 
     ``method``: "search" (the sampled scan) or "exact" (the region walk,
@@ -106,6 +112,11 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
     ``growth``, or ``steps``) choose the coarse scan of
     :func:`analysis.analyses.boundary_search.boundary_distance`; ``max_dist`` None: the range
     scaled with the dataset's images (:func:`~analysis.analyses.boundary_defaults.max_dist_for`).
+    ``batch_size`` (images searched together; None: 250, or fewer for large images, 13 at
+    224x224x3: :data:`BD_BATCH_VALUES`) is also the unit of ``resume`` (None: no partial
+    results; False: kept per batch, :mod:`analysis.pipeline.partial`; True: go on from those
+    an interrupted run of the same settings kept). The progress bar (images) moves with every
+    forward call of every search, with tqdm's estimate of the time left.
     Returns (records sorted by index, settings; ``searches`` and ``censored`` count the
     (image, classifier, direction) searches and those without a crossing).
     """
@@ -140,43 +151,32 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
         digests[n] = card["weights"]["sha256"]
     test = setting.test
     n_total = len(test) if limit is None else min(limit, len(test))
+    batch_size = batch_size or fit_batch(info.channels * info.size ** 2, 250, BD_BATCH_VALUES)
+    partial = None if resume is None else PartialStore(
+        "bd", {"task": the_task.spec, "dataset": normal_dataset(setting.dataset),
+               "models": digests, "classifiers": list(classifiers),
+               "pair": list(pair) if pair else None, "all_images": all_images, **search,
+               "method": method, "max_regions": max_regions, "seed": seed,
+               "limit": repr(limit), "batch_size": batch_size, "world_size": world},
+        resume, rank=rank)
     records = []
+    for part in (partial.done.values() if partial is not None else ()):
+        records += part["records"]
+        used.update(part["used"])
+    bar = _SearchBar(f"boundaries {the_task.spec}", progress and rank == 0)
     pair_models = {plain: models[plain], ra: models[ra]}
-    for batch in setting.batches(pair_models, desc=f"boundaries {the_task.spec}",
-                                 progress=progress, batch_size=batch_size, limit=limit, seed=0,
-                                 include_clean=False):
-        labels, indices = batch.labels, batch.indices
-        x, d_ra, ra_len = plain_ra_geometry(batch.views[plain].machine, batch.views[ra].machine)
-        preds = {c: models[c](x).argmax(1).cpu() for c in classifiers}
-        keep = ra_len > 0
-        if pair and not all_images:
-            keep &= (preds[pair[0]] == preds[pair[1]]) & (preds[pair[0]] != labels)
-        sel = torch.nonzero(keep).flatten()
-        if len(sel) == 0:
-            continue
-        d_rand = image_random_directions(x.shape[1:], indices[sel], seed, dev)
-        directions = {"random": d_rand, "ra": d_ra[sel.to(dev)]}
-        bds, certs = {}, {}
-        for c in classifiers:
-            for dname, d in directions.items():
-                res = measure_boundaries(models[c], x[sel.to(dev)], d, method,
-                                         max_regions=max_regions, **search)
-                bds[(c, dname)] = res.dist
-                used[c] = res.extra.get("fallback", res.extra["method"])
-                if "certificate" in res.extra:
-                    certs[(c, dname)] = res.extra["certificate"]
-        dims = x[0].numel()
-        for k, i in enumerate(sel.tolist()):
-            records.append({
-                "index": int(indices[i]), "label": int(labels[i]),
-                "pred": {c: int(preds[c][i]) for c in classifiers},
-                "ra_length": float(ra_len[i]),
-                "bd": {c: {dname: float(bds[(c, dname)][k]) for dname in DIRECTIONS}
-                       for c in classifiers},
-                **({"certificate": {f"{c}/{dname}": cert.row(k)
-                                    for (c, dname), cert in certs.items()}} if certs else {}),
-                "dims": dims})
+    for batch in setting.batches(pair_models, progress=False, on_progress=bar.images,
+                                 batch_size=batch_size, limit=limit, seed=0,
+                                 include_clean=False, skip=partial.done if partial else ()):
+        found = _search_batch(batch, models, classifiers, plain, ra, pair, all_images, seed,
+                              dev, method, max_regions, search, bar)
+        records += found["records"]
+        used.update(found["used"])
+        if partial is not None:
+            partial.save(batch.number, found)
+    bar.close()
     records = sorted(gather_objects(records, world), key=lambda r: r["index"])
+    used = {k: v for part in gather_objects([used], world) for k, v in part.items()}
     settings = {"task": the_task.spec, "dataset": dataset, "plain": plain, "ra": ra,
                 "limit": n_total, "tol": tol,
                 **({"sampled": True} if isinstance(limit, Sample) and n_total < len(test) else {}),
@@ -191,7 +191,77 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
     settings["provenance"] = setting.provenance(
         n_images=n_total, checkpoints=digests, seeds={"degradation": 0, "directions": seed},
         world_size=world)
+    if partial is not None:
+        partial.finish()
     return records, settings
+
+
+BD_BATCH_VALUES = 1 << 21   # image values per batch of images searched together (13 at 224 px)
+
+
+class _SearchBar:
+    """A tqdm bar of images on stderr that moves within a batch with every search step."""
+
+    def __init__(self, desc: str, enabled: bool):
+        self.bar = tqdm(desc=desc, file=sys.stderr, disable=not enabled, unit="img")
+        self.done = 0          # images of finished batches
+
+    def images(self, done: int, total: int) -> None:
+        """The runner's callback: ``done`` images finished of ``total``."""
+        self.bar.total = total
+        self.done = done
+        self._show(done)
+
+    def within(self, batch: int, searches: int, search: int, step: int, steps: int) -> None:
+        """Step ``step`` of ``steps`` of search ``search`` of ``searches`` on ``batch`` images."""
+        self._show(self.done + batch * (search + step / max(steps, 1)) / max(searches, 1))
+
+    def _show(self, n: float) -> None:
+        self.bar.n = round(n, 2)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _search_batch(batch, models, classifiers, plain, ra, pair, all_images, seed, dev, method,
+                  max_regions, search, bar: _SearchBar) -> dict:
+    """{"records": the batch's per-image records, "used": classifier -> method} of one batch."""
+    labels, indices = batch.labels, batch.indices
+    x, d_ra, ra_len = plain_ra_geometry(batch.views[plain].machine, batch.views[ra].machine)
+    preds = {c: models[c](x).argmax(1).cpu() for c in classifiers}
+    keep = ra_len > 0
+    if pair and not all_images:
+        keep &= (preds[pair[0]] == preds[pair[1]]) & (preds[pair[0]] != labels)
+    sel = torch.nonzero(keep).flatten()
+    records, used = [], {}
+    if len(sel) == 0:
+        return {"records": records, "used": used}
+    d_rand = image_random_directions(x.shape[1:], indices[sel], seed, dev)
+    directions = {"random": d_rand, "ra": d_ra[sel.to(dev)]}
+    bds, certs = {}, {}
+    searches = len(classifiers) * len(directions)
+    for k, (c, dname) in enumerate(itertools.product(classifiers, directions)):
+        def step(done, steps, k=k):
+            bar.within(len(indices), searches, k, done, steps)
+        res = measure_boundaries(models[c], x[sel.to(dev)], directions[dname], method,
+                                 max_regions=max_regions, on_step=step, **search)
+        bds[(c, dname)] = res.dist
+        used[c] = res.extra.get("fallback", res.extra["method"])
+        if "certificate" in res.extra:
+            certs[(c, dname)] = res.extra["certificate"]
+    dims = x[0].numel()
+    for k, i in enumerate(sel.tolist()):
+        records.append({
+                "index": int(indices[i]), "label": int(labels[i]),
+                "pred": {c: int(preds[c][i]) for c in classifiers},
+                "ra_length": float(ra_len[i]),
+                "bd": {c: {dname: float(bds[(c, dname)][k]) for dname in DIRECTIONS}
+                       for c in classifiers},
+                **({"certificate": {f"{c}/{dname}": cert.row(k)
+                                    for (c, dname), cert in certs.items()}} if certs else {}),
+                "dims": dims})
+    return {"records": records, "used": used}
 
 
 def bootstrap_ci(values, stat=np.mean, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import math
 
+from ..data.datasets import normal_dataset
 from ..data.tasks import create_task
 from ..errors import RAExplorerError
+from ..pipeline.partial import PartialStore
 from ..pipeline.records import RecordSink, RecordTable
 from ..pipeline.runner import CLEAN, NO_PROCESSING, world
 from ..pipeline.setting import Setting
@@ -60,16 +62,21 @@ def paired_difference(a, b) -> dict:
 
 
 def measure_task(task: str, dataset: str | None = None, folder=None, limit: int | None = None,
-                 batch_size: int = 500, device: str | None = None, seed: int = 0,
+                 batch_size: int | None = None, device: str | None = None, seed: int = 0,
                  processors=None, classifiers=None, data_root: str | None = None,
                  progress: bool = True, on_progress=None,
-                 extra_sinks=(), execution=None) -> tuple[RecordTable, list[dict], list[dict]]:
+                 extra_sinks=(), execution=None,
+                 resume: bool | None = None) -> tuple[RecordTable, list[dict], list[dict]]:
     """One runner pass over the test split of ``task``: the per-image record table.
 
     Every (image, model) forward runs once; ``extra_sinks`` (objects with ``add(batch)``, e.g.
     a quality sink) consume the same batches. ``execution``: the classifiers' execution
     policy (None: ``$RA_EXECUTION``, default ``auto``; the table is the same with any exact
-    one). Returns (table, classifier cards, processor cards).
+    one). ``batch_size`` None: 500, or fewer for large images
+    (:meth:`~analysis.pipeline.setting.Setting.batch_size`). ``resume``: None keeps no partial
+    results; False keeps them per batch (:mod:`analysis.pipeline.partial`) and starts afresh;
+    True goes on from those an interrupted run of the same identity kept. Returns (table,
+    classifier cards, processor cards).
     """
     from ..metrics.registry import create_metric
 
@@ -81,10 +88,16 @@ def measure_task(task: str, dataset: str | None = None, folder=None, limit: int 
     sink = RecordSink(setting.load(clf_cards), {"psnr": create_metric("psnr", device=dev),
                                                 "ssim": create_metric("ssim", device=dev)},
                       execution)
-    setting.run(setting.load(proc_cards), [sink, *extra_sinks], desc=f"evaluate {setting.task.spec}",
-                progress=progress, on_progress=on_progress, batch_size=batch_size, limit=limit,
-                seed=seed)
     rank, size = world()
+    batch_size = setting.batch_size(batch_size)
+    partial = None if resume is None or extra_sinks else PartialStore(
+        "evaluate", {"task": setting.task.spec, "dataset": normal_dataset(setting.dataset),
+                     "models": model_digests(clf_cards, proc_cards), "limit": repr(limit),
+                     "batch_size": batch_size, "seed": seed, "world_size": size,
+                     "metrics": ["psnr", "ssim"]}, resume, rank=rank)
+    setting.run(setting.load(proc_cards), [sink, *extra_sinks], partial=partial,
+                desc=f"evaluate {setting.task.spec}", progress=progress,
+                on_progress=on_progress, batch_size=batch_size, limit=limit, seed=seed)
     test = setting.test
     n = len(test) if limit is None else min(limit, len(test))
     record = setting.provenance(n_images=n, checkpoints=model_digests(clf_cards, proc_cards),
@@ -97,11 +110,13 @@ def measure_task(task: str, dataset: str | None = None, folder=None, limit: int 
                                         for name, p in sink.predictors.items() if p.plan),
               file=sys.stderr)
     table = sink.table(setting.task.spec, setting.dataset, "test", size, record)
+    if partial is not None:
+        partial.finish()
     return table, clf_cards, proc_cards
 
 
 def evaluate(task: str, dataset: str | None = None, folder=None, limit: int | None = None,
-             batch_size: int = 500, device: str | None = None, seed: int = 0,
+             batch_size: int | None = None, device: str | None = None, seed: int = 0,
              processors=None, classifiers=None, data_root: str | None = None,
              progress: bool = True, on_progress=None) -> dict:
     """The accuracy matrix and PSNR / SSIM of every processor of ``task`` on the test split.

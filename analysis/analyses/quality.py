@@ -10,9 +10,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from ..data.datasets import normal_dataset
 from ..data.tasks import task_slug
 from ..metrics.registry import create_metric, list_metrics
 from ..outputs.result_files import write_result
+from ..pipeline.partial import PartialStore
 from ..pipeline.runner import CLEAN, ProcessedBatch, gather_objects, world
 from ..pipeline.setting import Setting
 from ..stats import mean_interval
@@ -88,20 +90,33 @@ def quality_sink(names, folder, device, limit=None) -> QualitySink:
 
 
 def quality_table(task: str, dataset: str | None = None, folder=None, metrics=None,
-                  limit: int | None = None, batch_size: int = 250, device: str | None = None,
-                  seed: int = 0, data_root: str | None = None, progress: bool = True,
-                  on_progress=None) -> dict:
+                  limit: int | None = None, batch_size: int | None = None,
+                  device: str | None = None, seed: int = 0, data_root: str | None = None,
+                  progress: bool = True, on_progress=None, resume: bool | None = None) -> dict:
     """Every metric (default: all available) for no processing and every processor of
-    ``task`` on the first ``limit`` test images (all if None); one runner pass."""
+    ``task`` on the first ``limit`` test images (all if None); one runner pass.
+    ``batch_size`` None: 250, or fewer for large images
+    (:meth:`~analysis.pipeline.setting.Setting.batch_size`); ``resume``: as
+    :func:`analysis.analyses.evaluate.measure_task`'s (partial results per batch)."""
     setting = Setting(task, dataset, folder, device, data_root)
     names = list(metrics) if metrics else default_metrics(folder, setting.dataset)
     sink = quality_sink(names, folder, setting.device)
-    _, proc_cards = setting.select()
-    setting.run(setting.load(proc_cards), [sink], desc=f"quality {setting.task.spec}",
-                progress=progress, on_progress=on_progress, batch_size=batch_size, limit=limit,
-                seed=seed, include_clean=False)
-    _, size = world()
+    clf_cards, proc_cards = setting.select()
+    rank, size = world()
+    batch_size = setting.batch_size(batch_size, base=250)
+    partial = None if resume is None else PartialStore(
+        "quality", {"task": setting.task.spec, "dataset": normal_dataset(setting.dataset),
+                    "models": model_digests(clf_cards, proc_cards), "limit": repr(limit),
+                    "batch_size": batch_size, "seed": seed, "world_size": size,
+                    "metrics": names},
+        resume, rank=rank)
+    setting.run(setting.load(proc_cards), [sink], partial=partial,
+                desc=f"quality {setting.task.spec}", progress=progress,
+                on_progress=on_progress, batch_size=batch_size, limit=limit, seed=seed,
+                include_clean=False)
     sink.gather(size)
+    if partial is not None:
+        partial.finish()
     return quality_result(sink, setting.task.spec, setting.dataset, proc_cards, seed,
                           setting.provenance(n_images=sink.n_images(),
                                              checkpoints=model_digests(proc_cards),

@@ -8,7 +8,7 @@ import sys
 from ..analyses import boundary_defaults as bd
 from ..config import default_dataset
 from ..outputs.run_folders import run_folder
-from .options import SAMPLE, SEED, analysis_groups, emit, protocol
+from .options import RESUME, SAMPLE, SEED, analysis_groups, emit, protocol
 from .validators import names, non_negative_int, positive_float, positive_int, task_spec
 from .vocabulary import renamed
 
@@ -35,7 +35,8 @@ def cmd_bd(args) -> int:
                              steps=args.scan_steps, schedule=args.schedule,
                              first_step=args.first_step, growth=args.growth, clip=args.clip,
                              seed=args.seed, method=args.method,
-                             device=args.device, progress=not args.no_progress)
+                             device=args.device, progress=not args.no_progress,
+                             batch_size=args.batch_size, resume=args.resume)
     for name, how in report.get("methods", {}).items():
         if how not in ("search", "exact"):
             print(f"bd: {name}: {how}", file=sys.stderr)
@@ -88,7 +89,7 @@ def cmd_tsne(args) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("bd", parents=[*analysis_groups(), SAMPLE()],
+    p = sub.add_parser("bd", parents=[*analysis_groups(), SAMPLE(), RESUME()],
                        help="boundary distance tables: BD / IBD along RA and random directions "
                             "(Table 17; the maps are 'figure boundary-maps')")
     p.add_argument("--task", type=task_spec, required=True, help="task spec, e.g. sr, jpeg")
@@ -126,6 +127,9 @@ def register(sub) -> None:
                         "stretch); exact: the region walk, the first crossing with a certificate "
                         "(about 10^3 times slower; piecewise-linear classifiers only, others are "
                         "searched and the table says so)")
+    p.add_argument("--batch-size", type=positive_int, default=None,
+                   help="images searched together, the unit of --resume and of the partial "
+                        "results (default: 250, fewer for large images: 13 at 224x224 RGB)")
     renamed(p, steps="--scan-steps")
     protocol(p, "sample", "plain", "ra", "all_images", "max_dist", "tol", "schedule",
              "first_step", "growth", "scan_steps", "clip", "seed", "method")

@@ -118,7 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         if debug:
             raise
-        print("error: interrupted.", file=sys.stderr)
+        if getattr(args, "resume", None) is False:     # a verb that keeps what it finished
+            print("error: interrupted; what was finished is kept: run the same command with "
+                  "--resume to go on.", file=sys.stderr)
+        else:
+            print("error: interrupted.", file=sys.stderr)
         return 130
     except Exception as exc:
         if debug:

@@ -16,6 +16,7 @@ from .options import (
     DEVICE,
     JSON,
     PROGRESS,
+    RESUME,
     SAMPLE,
     SAVE,
     SEED,
@@ -56,7 +57,7 @@ def cmd_evaluate(args) -> int:
             t, dataset=dataset, folder=args.checkpoints, limit=args.sample,
             batch_size=args.batch_size, device=args.device, seed=args.seed,
             classifiers=args.classifiers, processors=args.processors,
-            data_root=args.data_root, progress=not args.no_progress)
+            data_root=args.data_root, progress=not args.no_progress, resume=args.resume)
         results.append(accuracy_report(table, proc_cards, clf_cards, args.seed))
         if args.records and world()[0] == 0:
             print(f"Wrote {table.save(args.records)}", file=sys.stderr)
@@ -96,7 +97,7 @@ def cmd_quality(args) -> int:
     result = quality_table(args.task, dataset=args.dataset, folder=args.checkpoints,
                            metrics=args.metrics, limit=args.first, batch_size=args.batch_size,
                            device=args.device, seed=args.seed, data_root=args.data_root,
-                           progress=not args.no_progress)
+                           progress=not args.no_progress, resume=args.resume)
     return emit(args, result, save_quality, format_quality)
 
 
@@ -234,11 +235,13 @@ def cmd_storage_check(args) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("evaluate", parents=[DATASET(), CHECKPOINTS(), DEVICE(), SAMPLE(), JSON(),
-                                            PROGRESS()],
+                                            PROGRESS(), RESUME()],
                        help="accuracy matrix and PSNR / SSIM on the test split")
     p.add_argument("--task", type=task_spec, default=None,
                    help="task spec (default: sr, denoise, jpeg and every other task in the zoo)")
-    p.add_argument("--batch-size", type=positive_int, default=500, help="images per forward pass")
+    p.add_argument("--batch-size", type=positive_int, default=None,
+                   help="images per forward pass (default: 500, fewer for large images so that "
+                        "a batch holds at most 2^23 values: 55 at 224x224 RGB)")
     p.add_argument("--seed", type=non_negative_int, default=0,
                    help="seed of the per-index degradations")
     p.add_argument("--classifiers", type=names, default=None, metavar="A,B",
@@ -274,12 +277,14 @@ def register(sub) -> None:
     protocol(p, "sample")
     p.set_defaults(func=cmd_reproduce)
 
-    p = sub.add_parser("quality", parents=[*analysis_groups(), SEED()],
+    p = sub.add_parser("quality", parents=[*analysis_groups(), SEED(), RESUME()],
                        help="every metric for every processor of a task (Table 2)")
     p.add_argument("--task", type=task_spec, required=True, help="task spec, e.g. sr, jpeg")
     p.add_argument("--metrics", type=names, default=None, metavar="A,B",
                    help="comma-separated metric names (default: all available; see 'list metrics')")
-    p.add_argument("--batch-size", type=positive_int, default=250, help="images per forward pass")
+    p.add_argument("--batch-size", type=positive_int, default=None,
+                   help="images per forward pass (default: 250, fewer for large images so that "
+                        "a batch holds at most 2^23 values: 55 at 224x224 RGB)")
     p.add_argument("--first", type=positive_int, default=QUALITY_IMAGES, metavar="N",
                    help="the first N test images (the shipped tables' protocol)")
     renamed(p, limit="--first")

@@ -65,6 +65,10 @@ SEED = _group(lambda p: p.add_argument("--seed", type=non_negative_int, default=
                                        help="seed of every random choice"))
 PROGRESS = _group(lambda p: p.add_argument("--no-progress", action="store_true",
                                            help="no progress bars on stderr"))
+RESUME = _group(lambda p: p.add_argument(
+    "--resume", action="store_true",
+    help="go on from the batches an interrupted run of the same command finished (kept under "
+         "runs/partial/ after every batch; removed when a run completes)"))
 JSON = _group(lambda p: p.add_argument("--json", action="store_true", help="JSON on stdout"))
 SAMPLE = _group(lambda p: (
     p.add_argument("--sample", type=sample_limit, default=None, metavar="N",

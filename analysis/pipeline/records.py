@@ -202,7 +202,7 @@ class RecordSink:
               provenance: dict | None = None) -> RecordTable:
         """The table of every batch (gathered from all ranks under torchrun), in plan order."""
         parts = sorted(gather_objects(self.parts, world_size), key=lambda p: p[0])
-        inputs = self.inputs or []
+        inputs = self.inputs or _part_inputs(self.parts)   # every batch resumed: from the parts
         if world_size > 1:  # ranks without a batch learn the input names from the others
             inputs = next((n for n in gather_objects([self.inputs], world_size) if n), inputs)
         chunks = [p for _, p in parts]
@@ -222,6 +222,12 @@ class RecordSink:
             {(i, c): cat(("pred", i, c), np.int16) for i in inputs for c in clfs},
             {(i, c): cat(("prob", i, c), np.float16) for i in inputs for c in clfs},
             quality, provenance or {})
+
+
+def _part_inputs(parts: list) -> list[str]:
+    """The input names of a record sink's parts, in their order (an empty list without any)."""
+    keys = parts[0][1] if parts else {}
+    return list(dict.fromkeys(k[1] for k in keys if isinstance(k, tuple) and k[0] == "pred"))
 
 
 @torch.inference_mode()

@@ -21,7 +21,7 @@ match a 1-process run bit for bit). :func:`gather_objects` collects per-rank res
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -124,7 +124,8 @@ def batch_plan(n: int, batch_size: int, indices: Sequence[int] | torch.Tensor | 
 def stream(task, processors: dict[str, torch.nn.Module], dataset, device, batch_size: int = 500,
            limit: int | None = None, indices: Sequence[int] | None = None, seed: int = 0,
            include_clean: bool = True, shard: bool = True,
-           on_progress: Progress | None = None) -> Iterator[ProcessedBatch]:
+           on_progress: Progress | None = None,
+           skip: Collection[int] = ()) -> Iterator[ProcessedBatch]:
     """Stream ``dataset`` (a split) through ``task``'s evaluation degradation and ``processors``.
 
     Args:
@@ -141,6 +142,8 @@ def stream(task, processors: dict[str, torch.nn.Module], dataset, device, batch_
         include_clean: whether views hold :data:`CLEAN`.
         shard: deal batches to torchrun ranks (set False to run every batch in every process).
         on_progress: ``on_progress(images done, images total)`` after every batch (this rank's).
+        skip: numbers of batches of the plan not run (done by an interrupted run that
+            :mod:`~analysis.pipeline.partial` resumes); their images count as done.
 
     Yields:
         :class:`ProcessedBatch` per batch, in index order within the rank.
@@ -151,10 +154,12 @@ def stream(task, processors: dict[str, torch.nn.Module], dataset, device, batch_
     plan, _ = batch_plan(n, batch_size, indices, shard)
     rank, size = world() if shard else (0, 1)
     total = sum(len(b) for b in plan)
-    done = 0
+    done = sum(len(b) for k, b in enumerate(plan) if rank + k * size in skip)
     if on_progress is not None:
-        on_progress(0, total)
+        on_progress(done, total)
     for k, chunk in enumerate(plan):
+        if rank + k * size in skip:
+            continue
         images, labels, idx = get_batch(dataset, chunk)
         lq = images if task is None else task.degrade_eval(images, idx, seed=seed)
         clean = images.to(device)

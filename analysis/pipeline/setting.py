@@ -22,7 +22,7 @@ import torch
 from ..config import default_dataset
 from ..data.datasets import load_dataset
 from ..data.tasks import create_task
-from ..device import pick_device
+from ..device import fit_batch, pick_device
 from ..outputs.provenance import Clock, provenance
 from ..zoo.catalogue import checkpoint_dir, classifier_cards, collection_dirs, locate, select_models
 from ..zoo.checkpoints import load_checkpoint
@@ -142,32 +142,59 @@ class Setting:
 
     # ------------------------------------------------------------------ the runner
     def batches(self, processors: dict[str, torch.nn.Module], desc: str | None = None,
-                progress: bool = True, on_progress=None, batch_size: int = 500,
+                progress: bool = True, on_progress=None, batch_size: int | None = 500,
                 limit=None, indices=None, seed: int = 0, include_clean: bool = True,
-                shard: bool = True) -> Iterator[ProcessedBatch]:
+                shard: bool = True, skip=()) -> Iterator[ProcessedBatch]:
         """:func:`analysis.pipeline.runner.stream` of the test split through ``processors``
         under this task; ``desc``: a tqdm bar of that name on stderr (when ``progress``);
-        ``on_progress(done, total)`` after every batch as well."""
+        ``on_progress(done, total)`` after every batch as well; ``batch_size`` None: 500, or
+        fewer for large images (:meth:`batch_size`); ``skip``: batch numbers not run."""
         bar, close = tqdm_progress(desc, progress) if desc is not None else (None, None)
         try:
-            yield from stream(self.task, processors, self.test, self.device, batch_size, limit,
-                              indices=indices, seed=seed, include_clean=include_clean,
-                              shard=shard, on_progress=chain(bar, on_progress))
+            yield from stream(self.task, processors, self.test, self.device,
+                              self.batch_size(batch_size), limit, indices=indices, seed=seed,
+                              include_clean=include_clean, shard=shard,
+                              on_progress=chain(bar, on_progress), skip=skip)
         finally:
             if close is not None:
                 close()
 
-    def run(self, processors: dict[str, torch.nn.Module], sinks, **options) -> None:
-        """One pass of :meth:`batches` (same ``options``) feeding every sink of ``sinks``."""
-        batches = self.batches(processors, **options)
+    def batch_size(self, wanted: int | None = None, base: int = 500) -> int:
+        """Images per batch: ``wanted`` when given, else ``base`` or fewer so that a batch of
+        the test split's images holds at most :data:`~analysis.device.BATCH_VALUES` values
+        (:func:`~analysis.device.fit_batch`: 500 at 28 or 32 px, 55 at 224x224 RGB)."""
+        if wanted is not None:
+            return wanted
+        return fit_batch(self.info.channels * self.info.size ** 2, base)
+
+    def run(self, processors: dict[str, torch.nn.Module], sinks, partial=None,
+            **options) -> None:
+        """One pass of :meth:`batches` (same ``options``) feeding every sink of ``sinks``.
+
+        ``partial``: a :class:`~analysis.pipeline.partial.PartialStore`; the batches it holds
+        are not run and their parts go back into the sinks, and each new batch's parts (what
+        each sink appended to its ``parts``) are kept there as soon as it is done."""
+        skip = set(partial.done) if partial is not None else set()
+        for number in sorted(skip):
+            for sink, parts in zip(sinks, partial.done[number]):
+                sink.parts.extend(parts)
+        batches = self.batches(processors, skip=skip, **options)
         try:
-            run_sinks(batches, sinks)
+            if partial is None:
+                run_sinks(batches, sinks)
+                return
+            with torch.inference_mode():
+                for batch in batches:
+                    before = [len(sink.parts) for sink in sinks]
+                    for sink in sinks:
+                        sink.add(batch)
+                    partial.save(batch.number, [sink.parts[n:] for sink, n in zip(sinks, before)])
         finally:
             batches.close()
 
     def records(self, classifiers: dict[str, torch.nn.Module],
                 processors: dict[str, torch.nn.Module], limit=None, metrics: dict | None = None,
-                batch_size: int = 500, on_progress=None) -> RecordTable:
+                batch_size: int | None = None, on_progress=None) -> RecordTable:
         """The per-image record table of ``classifiers`` on the first ``limit`` test images and
         every input (clean, no processing, each processor), measured now in this process;
         ``metrics`` (name -> ``m(x, y) -> Tensor[N]``) of each human view as well."""

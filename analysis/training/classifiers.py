@@ -17,6 +17,7 @@ from torch import nn
 
 from ..config import EMBEDDED_DATASET
 from ..data.batches import iterate_batches
+from ..device import BATCH_VALUES, fit_batch
 from ..errors import DataError, RAExplorerError
 from ..methods.recognizers import classifier_method
 from ..zoo import create_model, model_kind
@@ -73,8 +74,10 @@ def pgd_l2(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, eps: fl
 @torch.no_grad()
 def accuracy(model: nn.Module, dataset, device: torch.device, batch_size: int = 512,
              limit: int | None = None, transform: Callable | None = None) -> float:
-    """Top-1 accuracy (in [0, 1]) of ``model`` on ``dataset``, optionally on ``transform(x, idx)``."""
+    """Top-1 accuracy (in [0, 1]) of ``model`` on ``dataset``, optionally on ``transform(x, idx)``;
+    ``batch_size`` is capped for large images (:func:`~analysis.device.fit_batch`)."""
     correct = total = 0
+    batch_size = fit_batch(image_values(dataset), batch_size)
     model.eval()
     for images, labels, indices in iterate_batches(dataset, batch_size, limit=limit):
         if transform is not None:
@@ -87,8 +90,11 @@ def accuracy(model: nn.Module, dataset, device: torch.device, batch_size: int = 
 
 def robust_accuracy(model: nn.Module, dataset, device: torch.device, eps: float, steps: int = 20,
                     batch_size: int = 256, limit: int | None = None, seed: int = 0) -> float:
-    """Accuracy under a PGD-``steps`` L2 attack of radius ``eps`` ([0, 1]-pixel units)."""
+    """Accuracy under a PGD-``steps`` L2 attack of radius ``eps`` ([0, 1]-pixel units);
+    ``batch_size`` is capped for large images to a quarter of the inference budget (the attack
+    keeps activations for its gradients)."""
     gen = torch.Generator().manual_seed(seed)
+    batch_size = fit_batch(image_values(dataset), batch_size, BATCH_VALUES // 4)
     correct = total = 0
     model.eval()
     for images, labels, _ in iterate_batches(dataset, batch_size, limit=limit):
@@ -98,6 +104,11 @@ def robust_accuracy(model: nn.Module, dataset, device: torch.device, eps: float,
             correct += int((model(adv).argmax(1) == labels).sum())
         total += len(labels)
     return correct / max(total, 1)
+
+
+def image_values(dataset) -> int:
+    """C*H*W of a dataset's images (from its info)."""
+    return dataset.info.channels * dataset.info.size ** 2
 
 
 def check_classifier(arch: str) -> None:

@@ -4,7 +4,8 @@
 seed, the dataset's train and validation splits); :meth:`Start.fit` hands a trainer's model,
 step, validation and card to :func:`fit`: Adam(W) with a cosine LR schedule, seeded data order
 and degradations, tqdm progress, validation after every epoch, a resumable state file written
-after every epoch (:mod:`.state`), CUDA with bfloat16 autocast when present, and
+after every epoch (:mod:`.state`), the activation memory per image said before the first step
+and a batch that cannot fit refused (:mod:`.memory`), CUDA with bfloat16 autocast when present, and
 DistributedDataParallel when started under torchrun (``WORLD_SIZE`` > 1; nccl on GPU, gloo on
 CPU), rank 0 writing the one checkpoint.
 
@@ -36,6 +37,7 @@ from ..device import pick_device
 from ..errors import TrainingStateError
 from ..pipeline.distributed import join_process_group, world_size_from_env
 from ..zoo.checkpoints import save_checkpoint
+from .memory import activation_bytes, check_training_memory
 from .state import RESTART, load_model_state, read_state
 
 # ----------------------------------------------------------------------------- distributed
@@ -160,6 +162,8 @@ def fit(job: FitJob, device: torch.device, dist_info: DistInfo) -> Path | None:
         job.history[:] = list(state["history"])
         if dist_info.is_main:
             print(f"Resuming {job.name} from epoch {start_epoch} ({state_path}).", file=sys.stderr)
+    if start_epoch < job.epochs:
+        _check_memory(job, model, device, dist_info)
     use_amp = device.type == "cuda"
     amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
     steps_done = 0
@@ -222,6 +226,19 @@ def fit(job: FitJob, device: torch.device, dist_info: DistInfo) -> Path | None:
         print(f"Wrote {card_path}", file=sys.stderr)
     barrier(dist_info)
     return card_path
+
+
+def _check_memory(job: FitJob, model: nn.Module, device: torch.device,
+                  dist_info: DistInfo) -> None:
+    """Measure the step's activations on two training images, say them and refuse a batch
+    that cannot fit (:mod:`.memory`), before the first step."""
+    images, labels, indices = next(iterate_batches(job.dataset, 2, limit=job.limit))
+    if len(images) < 2:        # one image: batch norm cannot train on it; nothing to measure
+        return
+    model.train()
+    memory = activation_bytes(job.step, model, images, to_device(labels, device), indices, device)
+    check_training_memory(job.name, memory, model, job.batch_size, device,
+                          say=dist_info.is_main)
 
 
 # ----------------------------------------------------------------------------- set-up

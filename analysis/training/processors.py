@@ -25,6 +25,7 @@ from torch import nn
 from ..config import EMBEDDED_DATASET
 from ..data.datasets import normalize_dataset_spec, same_dataset, split_dataset_spec
 from ..data.tasks import create_task
+from ..device import fit_batch
 from ..errors import RAExplorerError
 from ..methods.losses import ScaledFeatures, channel_mean_scales
 from ..methods.processors import LossContext, get_method, perceptual_settings
@@ -53,8 +54,10 @@ def processor_validation(model: nn.Module, task, dataset, device, recognizer=Non
     """PSNR (dB, mean over images) of the clamped outputs, and recognizer accuracy if given.
 
     For P followed by T, PSNR is measured on P's output and accuracy on T(P(x)).
+    ``batch_size`` is capped for large images (:func:`~analysis.device.fit_batch`).
     """
     psnr_sum = correct = total = 0.0
+    batch_size = fit_batch(dataset.info.channels * dataset.info.size ** 2, batch_size)
     for batch in stream(task, {"p": model}, dataset, device, batch_size, limit,
                         include_clean=False, shard=False):
         views = batch.views["p"]
@@ -267,8 +270,9 @@ NORM_IMAGES = 1024   # clean training images that fix the feature normalisation
 
 
 def norm_images(dataset, device) -> torch.Tensor:
-    """The first :data:`NORM_IMAGES` training images (N, C, H, W) on ``device``."""
-    n = min(NORM_IMAGES, len(dataset))
+    """The first :data:`NORM_IMAGES` training images (N, C, H, W) on ``device``, fewer for
+    large images (:func:`~analysis.device.fit_batch`: 55 at 224x224x3)."""
+    n = min(fit_batch(dataset.info.channels * dataset.info.size ** 2, NORM_IMAGES), len(dataset))
     return torch.stack([dataset[i][0] for i in range(n)]).to(device)
 
 
