@@ -266,6 +266,13 @@ def test_imagefolder_splits_are_named(tmp_path, capsys):
     test = load_dataset(f"imagefolder:{tmp_path / 'two'}", "test")
     assert len(test) == 4 and test.info.splits["test"] == str(tmp_path / "two" / "val")
     assert "val/ serves as the test split (there is no test/)" in capsys.readouterr().err
+    for split, n in (("train", 4), ("test", 3)):     # no val/: carved from train/, test/ is test
+        _write_folder(tmp_path / "tt" / split, per_class=n, size=(8, 8))
+    test = load_dataset(f"imagefolder:{tmp_path / 'tt'}", "test")
+    assert test.info.splits["test"] == str(tmp_path / "tt" / "test")
+    err = capsys.readouterr().err
+    assert "serves as the test split" not in err
+    assert "there is no val/, so the val split is carved from train/" in err
     _write_folder(tmp_path / "one", per_class=10, size=(8, 8))
     load_dataset(f"imagefolder:{tmp_path / 'one'}", "test")
     assert "test split is a seeded 20 % of the images (seed 0" in capsys.readouterr().err

@@ -119,6 +119,9 @@ def _state_layout(folder: Path, layout: dict, test_fraction: float, seed: int) -
         say_once(f"imagefolder {folder}: no train/ val/ test/ folders, so the test split is a "
                  f"seeded {100 * test_fraction:g} % of the images (seed {seed}; options "
                  "test_fraction=, seed=) and val is carved from the rest.")
+    elif layout["val"] is None and layout["test"].name == "test":
+        say_once(f"imagefolder {folder}: there is no val/, so the val split is carved from "
+                 "train/ by a seeded permutation; test/ is the test split.")
     elif layout["val"] is None:
         say_once(f"imagefolder {folder}: val/ serves as the test split (there is no test/); "
                  "the val split is carved from train/.")
