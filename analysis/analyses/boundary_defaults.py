@@ -44,6 +44,21 @@ FIGURE_RESOLUTION = 48   # `figure boundary-maps`: grid points per axis (results
 METHOD = "search"
 METHODS = ("search", "exact")
 
+# --- the nearest boundary and perceptual units (bd --nearest, the API's nearest_boundary) -----
+# Foolbox's L2 FMN (fast minimum-norm) attack, NEAREST_STEPS steps, then bisection along x ->
+# x_adv to TOL: an upper bound on the smallest L2 distance to another class. On in the BD
+# table by default (about as many forward and backward passes per image and classifier as
+# the two directions' searches take forwards; `bd --no-nearest` leaves it out).
+NEAREST = True
+NEAREST_ATTACK = "fmn"   # "fmn", "ddn" or "deepfool" (all Foolbox's)
+NEAREST_STEPS = 100      # attack iterations
+OVERSHOOT = 0.02         # DeepFool's overshoot (the other attacks have none)
+# BD in perceptual units: the LPIPS-style distance between x and the crossing point, of the
+# pair's source classifier ("lpips-<source>") unless a metric is named; None in the API and
+# the table: that default; "none": left out.
+PERCEPTUAL = None
+
+
 def max_dist_for(dims: int) -> float:
     """The default search range for images of ``dims`` = C*H*W values, [0,1]-pixel L2:
     ``REFERENCE_MAX_DIST * sqrt(dims / REFERENCE_DIMS)`` to one decimal (30.0 at 784 values,

@@ -40,12 +40,24 @@ from .boundary_defaults import (
     MAX_DIST,
     MAX_DIST_RULE,
     METHOD,
+    NEAREST,
+    NEAREST_ATTACK,
+    NEAREST_STEPS,
+    OVERSHOOT,
+    PERCEPTUAL,
     SCAN_STEPS,
     SCHEDULE,
     TOL,
     search_range,
 )
 from .boundary_exact import MAX_REGIONS, measure_boundaries
+from .boundary_nearest import (
+    attack_budget,
+    default_perceptual,
+    nearest_boundary,
+    perceptual_distances,
+    perceptual_metric,
+)
 from .boundary_search import (
     describe_schedule,
     random_directions,
@@ -55,6 +67,13 @@ from .boundary_search import (
 )
 
 DIRECTIONS = ("random", "ra")
+PERCEPTUAL_DIRECTIONS = (*DIRECTIONS, "nearest")
+
+
+def _foolbox_version() -> str:
+    import foolbox
+
+    return foolbox.__version__
 
 
 @torch.no_grad()
@@ -89,7 +108,9 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
                     steps: int = SCAN_STEPS, clip: bool = False, seed: int = 0,
                     schedule: str = SCHEDULE, first_step: float = FIRST_STEP,
                     growth: float = GROWTH, method: str = METHOD,
-                    max_regions: int = MAX_REGIONS,
+                    max_regions: int = MAX_REGIONS, nearest: bool = NEAREST,
+                    attack: str = NEAREST_ATTACK, attack_steps: int = NEAREST_STEPS,
+                    overshoot: float = OVERSHOOT, perceptual: str | None = PERCEPTUAL,
                     device: str | None = None, batch_size: int = 250,
                     progress: bool = True) -> tuple[list[dict], dict]:
     """Per-image predictions and BDs of ``classifiers`` along both directions.
@@ -100,6 +121,13 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
     ``max_regions``: the walk's limit per pair).
     With "exact", each record's ``certificate`` holds, per classifier and direction, the
     regions crossed and the largest residual.
+
+    ``nearest``: also the nearest-boundary distance of every classifier
+    (:func:`analysis.analyses.boundary_nearest.nearest_boundary` with ``attack``,
+    ``attack_steps``, ``overshoot``; an upper bound), per record under ``nearest``.
+    ``perceptual``: the classifier metric (``lpips-<c>``) measuring each crossing point's
+    distance from x, per record under ``perceptual`` (classifier -> direction, ``nearest``
+    too); None: the first classifier's own (the pair's source), ``"none"``: left out.
 
     With ``pair`` and not ``all_images``, BDs are only searched on the images
     that the pair selects. ``schedule`` and its parameters (``first_step`` and
@@ -138,6 +166,11 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
         models[n], card = load_checkpoint(locate(n, base), device=dev, kind=kind)   # clash: refused
         setting.check_fits(n, models[n], kind)
         digests[n] = card["weights"]["sha256"]
+    if perceptual is None and classifiers:
+        perceptual = default_perceptual(classifiers[0], base)
+    metric = (perceptual_metric(perceptual, base, device=dev)
+              if perceptual and perceptual != "none" else None)
+    nearest_seconds, nearest_evaluations = 0.0, 0
     test = setting.test
     n_total = len(test) if limit is None else min(limit, len(test))
     records = []
@@ -156,7 +189,8 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
             continue
         d_rand = image_random_directions(x.shape[1:], indices[sel], seed, dev)
         directions = {"random": d_rand, "ra": d_ra[sel.to(dev)]}
-        bds, certs = {}, {}
+        bds, certs, nbs, lps = {}, {}, {}, {}
+        xs = x[sel.to(dev)]
         for c in classifiers:
             for dname, d in directions.items():
                 res = measure_boundaries(models[c], x[sel.to(dev)], d, method,
@@ -165,6 +199,16 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
                 used[c] = res.extra.get("fallback", res.extra["method"])
                 if "certificate" in res.extra:
                     certs[(c, dname)] = res.extra["certificate"]
+                if metric is not None:
+                    lps[(c, dname)] = perceptual_distances(metric, xs, d, res.dist)
+            if nearest:
+                nb = nearest_boundary(models[c], xs, attack, attack_steps, clip, tol, overshoot)
+                nbs[c] = nb.dist
+                nearest_seconds += nb.extra["seconds"]
+                nearest_evaluations += nb.evaluations
+                if metric is not None:
+                    lps[(c, "nearest")] = perceptual_distances(metric, xs, nb.extra["direction"],
+                                                               nb.dist)
         dims = x[0].numel()
         for k, i in enumerate(sel.tolist()):
             records.append({
@@ -173,6 +217,10 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
                 "ra_length": float(ra_len[i]),
                 "bd": {c: {dname: float(bds[(c, dname)][k]) for dname in DIRECTIONS}
                        for c in classifiers},
+                **({"nearest": {c: float(nbs[c][k]) for c in classifiers}} if nbs else {}),
+                **({"perceptual": {c: {dname: float(lps[(c, dname)][k])
+                                       for dname in PERCEPTUAL_DIRECTIONS if (c, dname) in lps}
+                                   for c in classifiers}} if lps else {}),
                 **({"certificate": {f"{c}/{dname}": cert.row(k)
                                     for (c, dname), cert in certs.items()}} if certs else {}),
                 "dims": dims})
@@ -187,6 +235,13 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
                                 for v in c.values()),
                 "clip": clip, "seed": seed, "all_images": all_images, "world_size": world,
                 "method": method, "methods": used,
+                "nearest": ({"attack": attack, "steps": attack_steps, "tol": tol, "clip": clip,
+                             **({"overshoot": overshoot} if attack == "deepfool" else {}),
+                             "budget": attack_budget(attack, attack_steps, tol, overshoot, clip),
+                             "library": f"foolbox {_foolbox_version()}",
+                             "seconds": nearest_seconds, "evaluations": nearest_evaluations}
+                            if nearest else None),
+                "perceptual": perceptual if metric is not None else None,
                 "units": "L2 distance in [0,1]-pixel units; rms = L2 / sqrt(C*H*W)"}
     settings["provenance"] = setting.provenance(
         n_images=n_total, checkpoints=digests, seeds={"degradation": 0, "directions": seed},
@@ -235,7 +290,32 @@ def pair_table(records: list[dict], source: str, target: str, all_images: bool =
         for stats in entry.values():
             stats["mean_rms"] = stats["mean"] / math.sqrt(dims)
         table["directions"][dname] = entry
+    if all("nearest" in r for r in chosen) and chosen:
+        table["nearest"] = nearest_table(chosen, source, target, seed)
+    if all("perceptual" in r for r in chosen) and chosen:
+        table["perceptual"] = {
+            dname: {f"bd_{role}": summarize([r["perceptual"][c].get(dname, math.nan)
+                                             for r in chosen], seed)
+                    for role, c in (("source", source), ("target", target))}
+            for dname in PERCEPTUAL_DIRECTIONS if dname in chosen[0]["perceptual"][source]}
     return table
+
+
+def nearest_table(chosen: list[dict], source: str, target: str, seed: int = 0) -> dict:
+    """The nearest-boundary distance NB of both classifiers (an attack's upper bound, L2) and
+    BD along each direction relative to it (BD / NB per image; below 1 where the direction
+    found a closer boundary than the attack)."""
+    out = {}
+    for role, c in (("source", source), ("target", target)):
+        nb = [r["nearest"][c] for r in chosen]
+        out[f"nb_{role}"] = summarize(nb, seed)
+        for dname in DIRECTIONS:
+            ratio = [r["bd"][c][dname] / n if not (math.isnan(n) or n <= 0) else math.nan
+                     for r, n in zip(chosen, nb)]
+            stats = summarize(ratio, seed)
+            stats["below_one"] = int(sum(v < 1 for v in ratio if not math.isnan(v)))
+            out[f"ratio_{role}_{dname}"] = stats
+    return out
 
 
 def boundary_report(task: str, source: str, target: str | None = None, matrix: bool = False,
@@ -331,8 +411,61 @@ def format_boundary_report(report: dict) -> str:
                 f"{estimate_text(e['bd_source'], 'mean')} | {estimate_text(e['bd_target'], 'mean')} | "
                 f"{estimate_text(e['ibd'], 'mean')} | {estimate_text(e['ibd'], 'median')} | "
                 f"{e['bd_source']['censored']} / {e['bd_target']['censored']} |")
+    lines += nearest_lines(report) + perceptual_lines(report)
     note = censored_note(report)
     return "\n".join(lines + ([] if note is None else ["", note]))
+
+
+def nearest_lines(report: dict) -> list[str]:
+    """The nearest-boundary table (empty when the report has none)."""
+    pairs = [p for p in report["pairs"] if "nearest" in p]
+    if not pairs or not report.get("nearest"):
+        return []
+    lines = ["", f"Nearest boundary NB (L2, [0,1]-pixel units): {report['nearest']['budget']}, "
+             f"{report['nearest'].get('library', 'foolbox')}. BD / NB per image, median [95% CI] "
+             "(the count below 1: images where the direction met a closer boundary than the "
+             "attack found).", "",
+             "| source | target | images | NB(Rs) mean [95% CI] | NB(Rt) mean [95% CI] | "
+             "BD/NB(Rs) random | BD/NB(Rs) ra | BD/NB(Rt) random | BD/NB(Rt) ra | "
+             "below 1 (Rs / Rt) | NB censored (Rs / Rt) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for p in pairs:
+        n = p["nearest"]
+        below = " / ".join(str(sum(n[f"ratio_{role}_{d}"]["below_one"] for d in DIRECTIONS))
+                           for role in ("source", "target"))
+        lines.append(
+            f"| {p['source']} | {p['target']} | {p['selected']} | "
+            f"{estimate_text(n['nb_source'], 'mean')} | {estimate_text(n['nb_target'], 'mean')} | "
+            + " | ".join(estimate_text(n[f"ratio_{role}_{d}"], "median")
+                         for role in ("source", "target") for d in DIRECTIONS)
+            + f" | {below} | {n['nb_source']['censored']} / {n['nb_target']['censored']} |")
+    return lines
+
+
+def perceptual_lines(report: dict) -> list[str]:
+    """BD in perceptual units beside L2 (empty when the report has none)."""
+    pairs = [p for p in report["pairs"] if "perceptual" in p]
+    if not pairs or not report.get("perceptual"):
+        return []
+    lines = ["", f"BD in perceptual units: {report['perceptual']} (uncalibrated LPIPS-style "
+             "feature distance, unit weights) between x and the crossing point, beside the L2 "
+             "mean; nearest: the attack's refined point.", "",
+             "| source | target | direction | BD(Rs) L2 mean | BD(Rs) perceptual mean [95% CI] | "
+             "BD(Rt) L2 mean | BD(Rt) perceptual mean [95% CI] |",
+             "|---|---|---|---:|---:|---:|---:|"]
+    for p in pairs:
+        for dname, e in p["perceptual"].items():
+            if dname == "nearest":
+                l2 = (p["nearest"]["nb_source"], p["nearest"]["nb_target"]) if "nearest" in p \
+                    else None
+            else:
+                l2 = (p["directions"][dname]["bd_source"], p["directions"][dname]["bd_target"])
+            l2s = [_num(v["mean"]) if l2 and not math.isnan(v["mean"]) else "-"
+                   for v in (l2 or ({"mean": math.nan},) * 2)]
+            lines.append(f"| {p['source']} | {p['target']} | {dname} | {l2s[0]} | "
+                         f"{estimate_text(e['bd_source'], 'mean')} | {l2s[1]} | "
+                         f"{estimate_text(e['bd_target'], 'mean')} |")
+    return lines
 
 
 def save_boundary_report(report: dict, out_dir: Path | None = None) -> list[Path]:
