@@ -8,10 +8,13 @@ Nearest boundary (:func:`nearest_boundary`). For a classifier R and an image x,
 
 the smallest BD(R, x, d) over all directions d. No method computes it for a deep network; an
 attack finds a point x_adv of another class, so ||x_adv - x|| bounds NB from above. The default
-attack is Foolbox's L2 FMN (fast minimum-norm, Pintor et al. 2021: ``steps`` gradient steps of
-an adaptive-radius projected descent on the logit margin, the smallest adversarial point kept);
-``"ddn"`` (decoupled direction and norm, Rony et al. 2019) and ``"deepfool"`` (Moosavi-Dezfooli
-et al. 2016, with its ``overshoot``) are the alternatives. The attack's point is then refined by
+attack is Foolbox's DDN (decoupled direction and norm, Rony et al. 2019: ``steps`` gradient
+steps on the cross-entropy of the start class, the radius grown or shrunk by 5 % a step, the
+smallest adversarial point kept); ``"fmn"`` (fast minimum-norm, Pintor et al. 2021) and
+``"deepfool"`` (Moosavi-Dezfooli et al. 2016, with its ``overshoot``) are the alternatives
+(:mod:`.boundary_defaults` says why DDN). An untargeted attack may cross into a class that is not
+the nearest one: the bound is tight on a two-class linear map and may be loose otherwise.
+The attack's point is then refined by
 bisection along the segment from x to x_adv down to ``tol``, always keeping a point of another
 class: the reported distance is that point's, at most ||x_adv - x||, and still an upper bound
 on NB. Budget: ``steps`` attack iterations (each one forward and one backward pass; DeepFool's
@@ -41,7 +44,7 @@ from .boundary_defaults import NEAREST_ATTACK, NEAREST_STEPS, OVERSHOOT, TOL
 from .boundary_search import BoundaryResult, unit
 
 UNBOUNDED = 1e4      # the attack's box without clipping: [-UNBOUNDED, UNBOUNDED] per value
-ATTACKS = ("fmn", "ddn", "deepfool")
+ATTACKS = ("ddn", "fmn", "deepfool")
 
 
 def attack_budget(attack: str, steps: int, tol: float, overshoot: float = OVERSHOOT,
@@ -90,7 +93,7 @@ def nearest_boundary(model, x: torch.Tensor, attack: str = NEAREST_ATTACK,
     Args:
         model: a classifier on [0, 1] images returning logits (N, K); put in eval mode.
         x: (N, C, H, W) images on the model's device.
-        attack: ``"fmn"`` (default), ``"ddn"`` or ``"deepfool"``.
+        attack: ``"ddn"`` (default), ``"fmn"`` or ``"deepfool"``.
         steps: the attack's iterations.
         clip: keep the attack's points in [0, 1] (default off, as the BD search).
         tol: bisection tolerance along x -> x_adv, [0,1]-pixel L2.
