@@ -71,7 +71,7 @@ class _Counted(torch.nn.Module):
 
 
 def _attack(name: str, steps: int, overshoot: float):
-    import foolbox as fb     # optional at import time: only the nearest boundary needs it
+    import foolbox as fb  # optional at import time: only the nearest boundary needs it
 
     if name == "fmn":
         return fb.attacks.L2FMNAttack(steps=steps)

@@ -19,7 +19,6 @@ import math
 import os
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ..config import EMBEDDED_DATASET
@@ -65,8 +64,9 @@ from .boundary_search import (
     schedule_settings,
     unit,
 )
+from .boundary_stats import bootstrap_ci, estimate_text, num_text, summarize  # noqa: F401
+from .boundary_units import DIRECTIONS, nearest_lines, nearest_table, perceptual_lines
 
-DIRECTIONS = ("random", "ra")
 PERCEPTUAL_DIRECTIONS = (*DIRECTIONS, "nearest")
 
 
@@ -249,30 +249,6 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
     return records, settings
 
 
-def bootstrap_ci(values, stat=np.mean, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap 95 % CI of ``stat`` over ``values`` (NaN if fewer than 2)."""
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.size < 2:
-        return math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, arr.size, size=(n_boot, arr.size))
-    stats = stat(arr[idx], axis=1)
-    return float(np.percentile(stats, 2.5)), float(np.percentile(stats, 97.5))
-
-
-def summarize(values, seed: int = 0) -> dict:
-    """Mean and median of the uncensored values with bootstrap 95 % CIs, and counts."""
-    arr = np.asarray([v for v in values if not math.isnan(v)], dtype=np.float64)
-    n_cens = int(sum(math.isnan(v) for v in values))
-    if arr.size == 0:
-        return {"n": 0, "censored": n_cens, "mean": math.nan, "mean_ci95": [math.nan, math.nan],
-                "median": math.nan, "median_ci95": [math.nan, math.nan]}
-    return {"n": int(arr.size), "censored": n_cens,
-            "mean": float(arr.mean()), "mean_ci95": list(bootstrap_ci(arr, np.mean, seed=seed)),
-            "median": float(np.median(arr)),
-            "median_ci95": list(bootstrap_ci(arr, np.median, seed=seed))}
-
-
 def pair_table(records: list[dict], source: str, target: str, all_images: bool = False,
                seed: int = 0) -> dict:
     """Mean / median BD(Rs), BD(Rt) and IBD per direction, with bootstrap CIs and counts."""
@@ -299,23 +275,6 @@ def pair_table(records: list[dict], source: str, target: str, all_images: bool =
                     for role, c in (("source", source), ("target", target))}
             for dname in PERCEPTUAL_DIRECTIONS if dname in chosen[0]["perceptual"][source]}
     return table
-
-
-def nearest_table(chosen: list[dict], source: str, target: str, seed: int = 0) -> dict:
-    """The nearest-boundary distance NB of both classifiers (an attack's upper bound, L2) and
-    BD along each direction relative to it (BD / NB per image; below 1 where the direction
-    found a closer boundary than the attack)."""
-    out = {}
-    for role, c in (("source", source), ("target", target)):
-        nb = [r["nearest"][c] for r in chosen]
-        out[f"nb_{role}"] = summarize(nb, seed)
-        for dname in DIRECTIONS:
-            ratio = [r["bd"][c][dname] / n if not (math.isnan(n) or n <= 0) else math.nan
-                     for r, n in zip(chosen, nb)]
-            stats = summarize(ratio, seed)
-            stats["below_one"] = int(sum(v < 1 for v in ratio if not math.isnan(v)))
-            out[f"ratio_{role}_{dname}"] = stats
-    return out
 
 
 def boundary_report(task: str, source: str, target: str | None = None, matrix: bool = False,
@@ -367,18 +326,6 @@ def censored_note(report: dict) -> str | None:
             f"range with --max-dist, e.g. --max-dist {2 * reach:g}.")
 
 
-def _num(v: float) -> str:
-    return f"{v:.3f}"
-
-
-def estimate_text(stats: dict, key: str) -> str:
-    """ "1.290 [1.159, 1.422]": the value and its 95 % CI, 3 decimals ("-" where there is none)."""
-    v, ci = stats[key], stats[f"{key}_ci95"]
-    if math.isnan(v):
-        return "-"
-    return f"{_num(v)} [{_num(ci[0])}, {_num(ci[1])}]" if not math.isnan(ci[0]) else _num(v)
-
-
 def method_text(report: dict) -> str:
     """One sentence saying how the BDs were measured (per classifier where methods differ)."""
     search = f"{describe_schedule(report)}, then bisection to {report['tol']}"
@@ -414,58 +361,6 @@ def format_boundary_report(report: dict) -> str:
     lines += nearest_lines(report) + perceptual_lines(report)
     note = censored_note(report)
     return "\n".join(lines + ([] if note is None else ["", note]))
-
-
-def nearest_lines(report: dict) -> list[str]:
-    """The nearest-boundary table (empty when the report has none)."""
-    pairs = [p for p in report["pairs"] if "nearest" in p]
-    if not pairs or not report.get("nearest"):
-        return []
-    lines = ["", f"Nearest boundary NB (L2, [0,1]-pixel units): {report['nearest']['budget']}, "
-             f"{report['nearest'].get('library', 'foolbox')}. BD / NB per image, median [95% CI] "
-             "(the count below 1: images where the direction met a closer boundary than the "
-             "attack found).", "",
-             "| source | target | images | NB(Rs) mean [95% CI] | NB(Rt) mean [95% CI] | "
-             "BD/NB(Rs) random | BD/NB(Rs) ra | BD/NB(Rt) random | BD/NB(Rt) ra | "
-             "below 1 (Rs / Rt) | NB censored (Rs / Rt) |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for p in pairs:
-        n = p["nearest"]
-        below = " / ".join(str(sum(n[f"ratio_{role}_{d}"]["below_one"] for d in DIRECTIONS))
-                           for role in ("source", "target"))
-        lines.append(
-            f"| {p['source']} | {p['target']} | {p['selected']} | "
-            f"{estimate_text(n['nb_source'], 'mean')} | {estimate_text(n['nb_target'], 'mean')} | "
-            + " | ".join(estimate_text(n[f"ratio_{role}_{d}"], "median")
-                         for role in ("source", "target") for d in DIRECTIONS)
-            + f" | {below} | {n['nb_source']['censored']} / {n['nb_target']['censored']} |")
-    return lines
-
-
-def perceptual_lines(report: dict) -> list[str]:
-    """BD in perceptual units beside L2 (empty when the report has none)."""
-    pairs = [p for p in report["pairs"] if "perceptual" in p]
-    if not pairs or not report.get("perceptual"):
-        return []
-    lines = ["", f"BD in perceptual units: {report['perceptual']} (uncalibrated LPIPS-style "
-             "feature distance, unit weights) between x and the crossing point, beside the L2 "
-             "mean; nearest: the attack's refined point.", "",
-             "| source | target | direction | BD(Rs) L2 mean | BD(Rs) perceptual mean [95% CI] | "
-             "BD(Rt) L2 mean | BD(Rt) perceptual mean [95% CI] |",
-             "|---|---|---|---:|---:|---:|---:|"]
-    for p in pairs:
-        for dname, e in p["perceptual"].items():
-            if dname == "nearest":
-                l2 = (p["nearest"]["nb_source"], p["nearest"]["nb_target"]) if "nearest" in p \
-                    else None
-            else:
-                l2 = (p["directions"][dname]["bd_source"], p["directions"][dname]["bd_target"])
-            l2s = [_num(v["mean"]) if l2 and not math.isnan(v["mean"]) else "-"
-                   for v in (l2 or ({"mean": math.nan},) * 2)]
-            lines.append(f"| {p['source']} | {p['target']} | {dname} | {l2s[0]} | "
-                         f"{estimate_text(e['bd_source'], 'mean')} | {l2s[1]} | "
-                         f"{estimate_text(e['bd_target'], 'mean')} |")
-    return lines
 
 
 def save_boundary_report(report: dict, out_dir: Path | None = None) -> list[Path]:

@@ -11,22 +11,21 @@ import torch
 from torch import nn
 
 from ..analyses.boundary_exact import measure_boundaries
+from ..analyses.boundary_maps import DecisionMap, orthogonal_direction
 from ..analyses.boundary_nearest import (
     default_perceptual,
-    nearest_boundary as _nearest_boundary,
     perceptual_distances,
     perceptual_metric,
 )
-from ..analyses.boundary_maps import DecisionMap, orthogonal_direction
+from ..analyses.boundary_nearest import (
+    nearest_boundary as _nearest_boundary,
+)
 from ..analyses.boundary_search import unit
 from ..analyses.boundary_table import image_random_directions
 from ..errors import InputError
 from ..explore.plane import BISECT_DEPTH, LOOKAHEAD, Plane, extent_for, plane_maps
 from .defaults import (
     BD_FIRST_STEP,
-    NB_ATTACK,
-    NB_OVERSHOOT,
-    NB_STEPS,
     BD_GROWTH,
     BD_METHOD,
     BD_SCHEDULE,
@@ -35,6 +34,9 @@ from .defaults import (
     MAP_EXTENT_L2,
     MAP_EXTENT_RA,
     MAP_RESOLUTION,
+    NB_ATTACK,
+    NB_OVERSHOOT,
+    NB_STEPS,
 )
 from .models import as_batch, load_model, model_device
 
@@ -177,7 +179,7 @@ def boundary_distance(classifier: str | Path | nn.Module, images: torch.Tensor, 
     Example:
         >>> print(ra.boundary_distance("resnet20", x))    # x: fashion-mnist test image 0
         BoundaryDistances: 1 image, random directions (seed 0), searched to 30 [0,1]-pixel L2, 0 censored
-          BD 1.479 L2, 0.0528 RMS per pixel (class 9 -> 5)
+          BD 1.479 L2, 0.0528 RMS per pixel (class 9 -> 5), ... lpips-resnet20
     """
     model = load_model(classifier, device)
     x, _ = as_batch(images)
