@@ -168,8 +168,8 @@ def boundary_distance(classifier: str | Path | nn.Module, images: torch.Tensor, 
             ``settings["fallback"]`` says why.
         perceptual: BD in perceptual units beside L2: the LPIPS-style metric of a zoo
             classifier (``"lpips-resnet20"``) between x and the crossing point, in
-            ``.perceptual``; None: the classifier's own when it is given by name (as the ``bd``
-            table's default, the source's own), else left out; ``"none"``: left out.
+            ``.perceptual``; None: the classifier's own when it is given by a zoo name (as the
+            ``bd`` table's default, the source's own), else left out; ``"none"``: left out.
         device: where a classifier given by name is loaded.
 
     Returns:
@@ -199,9 +199,10 @@ def boundary_distance(classifier: str | Path | nn.Module, images: torch.Tensor, 
 
 def _perceptual(classifier, perceptual, x, d, dist):
     """(metric(x + dist d, x) per image, the metric's name), or (None, None) when left out."""
-    if perceptual == "none" or (perceptual is None and isinstance(classifier, nn.Module)):
+    by_name = isinstance(classifier, str) and Path(classifier).name == classifier
+    if perceptual == "none" or (perceptual is None and not by_name):
         return None, None
-    name = perceptual or default_perceptual(Path(str(classifier)).name)
+    name = perceptual or default_perceptual(classifier)
     metric = perceptual_metric(name, device=x.device)
     return perceptual_distances(metric, x, d, dist), name
 
