@@ -116,6 +116,18 @@ def test_nearest_boundary_of_a_linear_classifier_is_its_distance_to_the_hyperpla
         ra.boundary_distance(net, x, perceptual="psnr")
 
 
+def test_bd_of_a_zoo_classifier_by_name_comes_with_its_own_perceptual_units(monkeypatch):
+    monkeypatch.setenv("RA_CHECKPOINTS", str(CHECKPOINTS))
+    torch.manual_seed(0)
+    x = torch.rand(2, 1, 28, 28)
+    res = ra.boundary_distance("resnet20", x, seed=1)
+    assert res.perceptual_metric == "lpips-resnet20"
+    ok = ~res.censored
+    assert torch.all(res.perceptual[ok] > 0) and torch.isnan(res.perceptual[~ok]).all()
+    assert "lpips-resnet20" in repr(res) and "lpips-resnet20" in res.to_frame()
+    assert ra.boundary_distance("resnet20", x, seed=1, perceptual="none").perceptual is None
+
+
 def test_bd_towards_an_image_and_along_the_default_random_direction():
     w = torch.ones(1, 4, 4)
     net = linear_net(w)
