@@ -47,9 +47,10 @@ METHODS = ("search", "exact")
 # --- the nearest boundary and perceptual units (bd --nearest, the API's nearest_boundary) -----
 # Foolbox's DDN (decoupled direction and norm) attack, NEAREST_STEPS steps, then bisection
 # along x -> x_adv to TOL: an upper bound on the smallest L2 distance to another class. DDN
-# because it came closest on the zoo's classifiers within 100 steps (resnet20, Fashion-MNIST
-# test images: median bound 0.074 against DeepFool's 0.121 and FMN's 0.241, whose step and
-# radius schedules are set for larger distances); on a linear map DeepFool and FMN are tight
+# because it came closest on the zoo's classifiers within 100 steps (resnet20 on the sr-plain
+# outputs of the first Fashion-MNIST test images: median bound 0.074 against FMN's 0.241 on the
+# same 24 images, DDN below FMN on all 24, and against DeepFool's 0.121 on 48; FMN's step and
+# radius schedules suit larger distances); on a linear map DeepFool and FMN are tight
 # and DDN is an upper bound (tests/analyses/test_boundary_nearest.py). On in the BD table by
 # default (NEAREST_STEPS forward and backward passes per image and classifier, a few times
 # the two directions' searches; `bd --no-nearest` leaves it out).
