@@ -12,9 +12,9 @@ from __future__ import annotations
 
 _API = ("BD_FIRST_STEP", "BD_GROWTH", "BD_MAX_DIST", "BD_SCHEDULE", "BD_STEPS", "BD_TOL",
         "BoundaryDistances", "BoundaryMap", "MAP_EXTENT_L2", "MAP_EXTENT_RA", "MAP_RESOLUTION",
-        "bd_max_dist", "boundary_distance", "boundary_map", "create_metric", "create_task",
-        "degrade", "figure", "list_metrics", "load_dataset", "load_model", "process", "records",
-        "save_figure")
+        "NB_ATTACK", "NB_STEPS", "bd_max_dist", "boundary_distance", "boundary_map",
+        "create_metric", "create_task", "degrade", "figure", "list_metrics", "load_dataset",
+        "load_model", "nearest_boundary", "process", "records", "save_figure")
 
 __all__ = ["__version__", *_API]
 

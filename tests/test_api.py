@@ -95,6 +95,39 @@ def test_bd_of_a_linear_classifier_is_its_distance_to_the_hyperplane():
     assert walked.settings["method"] == "exact" and "walked exactly" in repr(walked)
 
 
+def test_nearest_boundary_of_a_linear_classifier_is_its_distance_to_the_hyperplane():
+    torch.manual_seed(2)
+    w = torch.randn(1, 6, 6)
+    net = linear_net(w, 0.3)
+    x = torch.rand(5, 1, 6, 6)
+    truth = ((w * x).flatten(1).sum(1) + 0.3).abs() / w.norm()
+    nb = ra.nearest_boundary(net, x, tol=1e-4)
+    assert nb.settings["attack"] == ra.NB_ATTACK == "ddn" and nb.settings["steps"] == ra.NB_STEPS
+    assert torch.allclose(nb.l2, truth, rtol=1e-3, atol=2e-4)
+    text = repr(nb)
+    assert text.startswith("BoundaryDistances: 5 images, nearest boundary, by Foolbox DDN, "
+                           "100 steps, unclipped") and "NB <=" in text
+    assert nb.perceptual is None              # a module: no perceptual metric of its own
+    # BD along any direction is never below it
+    bd = ra.boundary_distance(net, x, seed=4, max_dist=50.0, method="exact")
+    ok = ~bd.censored
+    assert torch.all(nb.l2[ok] <= bd.l2[ok] + 1e-4)
+    with pytest.raises(UnknownNameError, match="perceptual distance"):
+        ra.boundary_distance(net, x, perceptual="psnr")
+
+
+def test_bd_of_a_zoo_classifier_by_name_comes_with_its_own_perceptual_units(monkeypatch):
+    monkeypatch.setenv("RA_CHECKPOINTS", str(CHECKPOINTS))
+    torch.manual_seed(0)
+    x = torch.rand(2, 1, 28, 28)
+    res = ra.boundary_distance("resnet20", x, seed=1)
+    assert res.perceptual_metric == "lpips-resnet20"
+    ok = ~res.censored
+    assert torch.all(res.perceptual[ok] > 0) and torch.isnan(res.perceptual[~ok]).all()
+    assert "lpips-resnet20" in repr(res) and "lpips-resnet20" in res.to_frame()
+    assert ra.boundary_distance("resnet20", x, seed=1, perceptual="none").perceptual is None
+
+
 def test_bd_towards_an_image_and_along_the_default_random_direction():
     w = torch.ones(1, 4, 4)
     net = linear_net(w)

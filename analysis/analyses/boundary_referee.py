@@ -34,13 +34,14 @@ def referee_report(task: str, source: str, target: str, limit=None, tol: float =
     """
     pair = (source, target)
     clock = time.perf_counter()
+    quiet = {"nearest": False, "perceptual": "none", **options}   # the referee compares BDs only
     search, settings = collect_records(task, [source, target], pair=pair, limit=limit, tol=tol,
-                                       method="search", **options)
+                                       method="search", **quiet)
     search_s = time.perf_counter() - clock
     clock = time.perf_counter()
     exact, exact_settings = collect_records(task, [source, target], pair=pair, limit=limit,
                                             tol=tol, method="exact", max_regions=max_regions,
-                                            **options)
+                                            **quiet)
     exact_s = time.perf_counter() - clock
     by_index = {r["index"]: r for r in exact}
     rows = []

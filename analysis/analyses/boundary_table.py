@@ -20,7 +20,6 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -45,12 +44,24 @@ from .boundary_defaults import (
     MAX_DIST,
     MAX_DIST_RULE,
     METHOD,
+    NEAREST,
+    NEAREST_ATTACK,
+    NEAREST_STEPS,
+    OVERSHOOT,
+    PERCEPTUAL,
     SCAN_STEPS,
     SCHEDULE,
     TOL,
     search_range,
 )
 from .boundary_exact import MAX_REGIONS, measure_boundaries
+from .boundary_nearest import (
+    attack_budget,
+    default_perceptual,
+    nearest_boundary,
+    perceptual_distances,
+    perceptual_metric,
+)
 from .boundary_search import (
     describe_schedule,
     random_directions,
@@ -58,8 +69,16 @@ from .boundary_search import (
     schedule_settings,
     unit,
 )
+from .boundary_stats import bootstrap_ci, estimate_text, num_text, summarize  # noqa: F401
+from .boundary_units import DIRECTIONS, nearest_lines, nearest_table, perceptual_lines
 
-DIRECTIONS = ("random", "ra")
+PERCEPTUAL_DIRECTIONS = (*DIRECTIONS, "nearest")
+
+
+def _foolbox_version() -> str:
+    import foolbox
+
+    return foolbox.__version__
 
 
 @torch.no_grad()
@@ -94,7 +113,9 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
                     steps: int = SCAN_STEPS, clip: bool = False, seed: int = 0,
                     schedule: str = SCHEDULE, first_step: float = FIRST_STEP,
                     growth: float = GROWTH, method: str = METHOD,
-                    max_regions: int = MAX_REGIONS,
+                    max_regions: int = MAX_REGIONS, nearest: bool = NEAREST,
+                    attack: str = NEAREST_ATTACK, attack_steps: int = NEAREST_STEPS,
+                    overshoot: float = OVERSHOOT, perceptual: str | None = PERCEPTUAL,
                     device: str | None = None, batch_size: int | None = None,
                     progress: bool = True,
                     resume: bool | None = None) -> tuple[list[dict], dict]:
@@ -106,6 +127,13 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
     ``max_regions``: the walk's limit per pair).
     With "exact", each record's ``certificate`` holds, per classifier and direction, the
     regions crossed and the largest residual.
+
+    ``nearest``: also the nearest-boundary distance of every classifier
+    (:func:`analysis.analyses.boundary_nearest.nearest_boundary` with ``attack``,
+    ``attack_steps``, ``overshoot``; an upper bound), per record under ``nearest``.
+    ``perceptual``: the classifier metric (``lpips-<c>``) measuring each crossing point's
+    distance from x, per record under ``perceptual`` (classifier -> direction, ``nearest``
+    too); None: the first classifier's own (the pair's source), ``"none"``: left out.
 
     With ``pair`` and not ``all_images``, BDs are only searched on the images
     that the pair selects. ``schedule`` and its parameters (``first_step`` and
@@ -149,6 +177,11 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
         models[n], card = load_checkpoint(locate(n, base), device=dev, kind=kind)   # clash: refused
         setting.check_fits(n, models[n], kind)
         digests[n] = card["weights"]["sha256"]
+    if perceptual is None and classifiers:
+        perceptual = default_perceptual(classifiers[0], base)
+    metric = (perceptual_metric(perceptual, base, device=dev)
+              if perceptual and perceptual != "none" else None)
+    nearest_seconds, nearest_evaluations = 0.0, 0
     test = setting.test
     n_total = len(test) if limit is None else min(limit, len(test))
     batch_size = batch_size or fit_batch(info.channels * info.size ** 2, 250, BD_BATCH_VALUES)
@@ -157,21 +190,28 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
                "models": digests, "classifiers": list(classifiers),
                "pair": list(pair) if pair else None, "all_images": all_images, **search,
                "method": method, "max_regions": max_regions, "seed": seed,
-               "limit": repr(limit), "batch_size": batch_size, "world_size": world},
+               "limit": repr(limit), "batch_size": batch_size, "world_size": world,
+               "nearest": [nearest, attack, attack_steps, overshoot], "perceptual": perceptual},
         resume, rank=rank)
     records = []
     for part in (partial.done.values() if partial is not None else ()):
         records += part["records"]
         used.update(part["used"])
+        nearest_seconds += part.get("nearest_seconds", 0.0)
+        nearest_evaluations += part.get("nearest_evaluations", 0)
     bar = _SearchBar(f"boundaries {the_task.spec}", progress and rank == 0)
     pair_models = {plain: models[plain], ra: models[ra]}
+    nb = ({"attack": attack, "steps": attack_steps, "clip": clip, "tol": tol,
+           "overshoot": overshoot} if nearest else None)
     for batch in setting.batches(pair_models, progress=False, on_progress=bar.images,
                                  batch_size=batch_size, limit=limit, seed=0,
                                  include_clean=False, skip=partial.done if partial else ()):
         found = _search_batch(batch, models, classifiers, plain, ra, pair, all_images, seed,
-                              dev, method, max_regions, search, bar)
+                              dev, method, max_regions, search, bar, nb, metric)
         records += found["records"]
         used.update(found["used"])
+        nearest_seconds += found["nearest_seconds"]
+        nearest_evaluations += found["nearest_evaluations"]
         if partial is not None:
             partial.save(batch.number, found)
     bar.close()
@@ -187,6 +227,13 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
                                 for v in c.values()),
                 "clip": clip, "seed": seed, "all_images": all_images, "world_size": world,
                 "method": method, "methods": used,
+                "nearest": ({"attack": attack, "steps": attack_steps, "tol": tol, "clip": clip,
+                             **({"overshoot": overshoot} if attack == "deepfool" else {}),
+                             "budget": attack_budget(attack, attack_steps, tol, overshoot, clip),
+                             "library": f"foolbox {_foolbox_version()}",
+                             "seconds": nearest_seconds, "evaluations": nearest_evaluations}
+                            if nearest else None),
+                "perceptual": perceptual if metric is not None else None,
                 "units": "L2 distance in [0,1]-pixel units; rms = L2 / sqrt(C*H*W)"}
     settings["provenance"] = setting.provenance(
         n_images=n_total, checkpoints=digests, seeds={"degradation": 0, "directions": seed},
@@ -225,8 +272,12 @@ class _SearchBar:
 
 
 def _search_batch(batch, models, classifiers, plain, ra, pair, all_images, seed, dev, method,
-                  max_regions, search, bar: _SearchBar) -> dict:
-    """{"records": the batch's per-image records, "used": classifier -> method} of one batch."""
+                  max_regions, search, bar: _SearchBar, nb: dict | None = None,
+                  metric=None) -> dict:
+    """{"records": the batch's per-image records, "used": classifier -> method,
+    "nearest_seconds", "nearest_evaluations"} of one batch. ``nb``: the nearest-boundary
+    attack's options (None: not measured); ``metric``: the perceptual metric of the crossing
+    points (None: not measured)."""
     labels, indices = batch.labels, batch.indices
     x, d_ra, ra_len = plain_ra_geometry(batch.views[plain].machine, batch.views[ra].machine)
     preds = {c: models[c](x).argmax(1).cpu() for c in classifiers}
@@ -234,22 +285,35 @@ def _search_batch(batch, models, classifiers, plain, ra, pair, all_images, seed,
     if pair and not all_images:
         keep &= (preds[pair[0]] == preds[pair[1]]) & (preds[pair[0]] != labels)
     sel = torch.nonzero(keep).flatten()
-    records, used = [], {}
+    out = {"records": [], "used": {}, "nearest_seconds": 0.0, "nearest_evaluations": 0}
+    records, used = out["records"], out["used"]
     if len(sel) == 0:
-        return {"records": records, "used": used}
+        return out
     d_rand = image_random_directions(x.shape[1:], indices[sel], seed, dev)
     directions = {"random": d_rand, "ra": d_ra[sel.to(dev)]}
-    bds, certs = {}, {}
+    bds, certs, nbs, lps = {}, {}, {}, {}
+    xs = x[sel.to(dev)]
     searches = len(classifiers) * len(directions)
     for k, (c, dname) in enumerate(itertools.product(classifiers, directions)):
         def step(done, steps, k=k):
             bar.within(len(indices), searches, k, done, steps)
-        res = measure_boundaries(models[c], x[sel.to(dev)], directions[dname], method,
+        res = measure_boundaries(models[c], xs, directions[dname], method,
                                  max_regions=max_regions, on_step=step, **search)
         bds[(c, dname)] = res.dist
         used[c] = res.extra.get("fallback", res.extra["method"])
         if "certificate" in res.extra:
             certs[(c, dname)] = res.extra["certificate"]
+        if metric is not None:
+            lps[(c, dname)] = perceptual_distances(metric, xs, directions[dname], res.dist)
+    for c in (classifiers if nb is not None else ()):
+        found = nearest_boundary(models[c], xs, nb["attack"], nb["steps"], nb["clip"], nb["tol"],
+                                 nb["overshoot"])
+        nbs[c] = found.dist
+        out["nearest_seconds"] += found.extra["seconds"]
+        out["nearest_evaluations"] += found.evaluations
+        if metric is not None:
+            lps[(c, "nearest")] = perceptual_distances(metric, xs, found.extra["direction"],
+                                                       found.dist)
     dims = x[0].numel()
     for k, i in enumerate(sel.tolist()):
         records.append({
@@ -258,34 +322,14 @@ def _search_batch(batch, models, classifiers, plain, ra, pair, all_images, seed,
                 "ra_length": float(ra_len[i]),
                 "bd": {c: {dname: float(bds[(c, dname)][k]) for dname in DIRECTIONS}
                        for c in classifiers},
+                **({"nearest": {c: float(nbs[c][k]) for c in classifiers}} if nbs else {}),
+                **({"perceptual": {c: {dname: float(lps[(c, dname)][k])
+                                       for dname in PERCEPTUAL_DIRECTIONS if (c, dname) in lps}
+                                   for c in classifiers}} if lps else {}),
                 **({"certificate": {f"{c}/{dname}": cert.row(k)
                                     for (c, dname), cert in certs.items()}} if certs else {}),
                 "dims": dims})
-    return {"records": records, "used": used}
-
-
-def bootstrap_ci(values, stat=np.mean, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap 95 % CI of ``stat`` over ``values`` (NaN if fewer than 2)."""
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.size < 2:
-        return math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, arr.size, size=(n_boot, arr.size))
-    stats = stat(arr[idx], axis=1)
-    return float(np.percentile(stats, 2.5)), float(np.percentile(stats, 97.5))
-
-
-def summarize(values, seed: int = 0) -> dict:
-    """Mean and median of the uncensored values with bootstrap 95 % CIs, and counts."""
-    arr = np.asarray([v for v in values if not math.isnan(v)], dtype=np.float64)
-    n_cens = int(sum(math.isnan(v) for v in values))
-    if arr.size == 0:
-        return {"n": 0, "censored": n_cens, "mean": math.nan, "mean_ci95": [math.nan, math.nan],
-                "median": math.nan, "median_ci95": [math.nan, math.nan]}
-    return {"n": int(arr.size), "censored": n_cens,
-            "mean": float(arr.mean()), "mean_ci95": list(bootstrap_ci(arr, np.mean, seed=seed)),
-            "median": float(np.median(arr)),
-            "median_ci95": list(bootstrap_ci(arr, np.median, seed=seed))}
+    return out
 
 
 def pair_table(records: list[dict], source: str, target: str, all_images: bool = False,
@@ -305,6 +349,14 @@ def pair_table(records: list[dict], source: str, target: str, all_images: bool =
         for stats in entry.values():
             stats["mean_rms"] = stats["mean"] / math.sqrt(dims)
         table["directions"][dname] = entry
+    if all("nearest" in r for r in chosen) and chosen:
+        table["nearest"] = nearest_table(chosen, source, target, seed)
+    if all("perceptual" in r for r in chosen) and chosen:
+        table["perceptual"] = {
+            dname: {f"bd_{role}": summarize([r["perceptual"][c].get(dname, math.nan)
+                                             for r in chosen], seed)
+                    for role, c in (("source", source), ("target", target))}
+            for dname in PERCEPTUAL_DIRECTIONS if dname in chosen[0]["perceptual"][source]}
     return table
 
 
@@ -357,18 +409,6 @@ def censored_note(report: dict) -> str | None:
             f"range with --max-dist, e.g. --max-dist {2 * reach:g}.")
 
 
-def _num(v: float) -> str:
-    return f"{v:.3f}"
-
-
-def estimate_text(stats: dict, key: str) -> str:
-    """ "1.290 [1.159, 1.422]": the value and its 95 % CI, 3 decimals ("-" where there is none)."""
-    v, ci = stats[key], stats[f"{key}_ci95"]
-    if math.isnan(v):
-        return "-"
-    return f"{_num(v)} [{_num(ci[0])}, {_num(ci[1])}]" if not math.isnan(ci[0]) else _num(v)
-
-
 def method_text(report: dict) -> str:
     """One sentence saying how the BDs were measured (per classifier where methods differ)."""
     search = f"{describe_schedule(report)}, then bisection to {report['tol']}"
@@ -401,6 +441,7 @@ def format_boundary_report(report: dict) -> str:
                 f"{estimate_text(e['bd_source'], 'mean')} | {estimate_text(e['bd_target'], 'mean')} | "
                 f"{estimate_text(e['ibd'], 'mean')} | {estimate_text(e['ibd'], 'median')} | "
                 f"{e['bd_source']['censored']} / {e['bd_target']['censored']} |")
+    lines += nearest_lines(report) + perceptual_lines(report)
     note = censored_note(report)
     return "\n".join(lines + ([] if note is None else ["", note]))
 

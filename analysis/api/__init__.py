@@ -19,7 +19,13 @@ Example:
 
 from __future__ import annotations
 
-from .boundaries import BoundaryDistances, BoundaryMap, boundary_distance, boundary_map
+from .boundaries import (
+    BoundaryDistances,
+    BoundaryMap,
+    boundary_distance,
+    boundary_map,
+    nearest_boundary,
+)
 from .defaults import (
     BD_FIRST_STEP,
     BD_GROWTH,
@@ -30,6 +36,8 @@ from .defaults import (
     MAP_EXTENT_L2,
     MAP_EXTENT_RA,
     MAP_RESOLUTION,
+    NB_ATTACK,
+    NB_STEPS,
     bd_max_dist,
 )
 from .figures import figure, save_figure
@@ -38,6 +46,6 @@ from .tables import create_metric, list_metrics, records
 
 __all__ = ["BD_FIRST_STEP", "BD_GROWTH", "BD_MAX_DIST", "BD_SCHEDULE", "BD_STEPS", "BD_TOL",
            "BoundaryDistances", "BoundaryMap", "MAP_EXTENT_L2", "MAP_EXTENT_RA", "MAP_RESOLUTION",
-           "bd_max_dist", "boundary_distance", "boundary_map", "create_metric", "create_task",
-           "degrade", "figure", "list_metrics", "load_dataset", "load_model", "process", "records",
-           "save_figure"]
+           "NB_ATTACK", "NB_STEPS", "bd_max_dist", "boundary_distance", "boundary_map",
+           "create_metric", "create_task", "degrade", "figure", "list_metrics", "load_dataset",
+           "load_model", "nearest_boundary", "process", "records", "save_figure"]

@@ -12,6 +12,14 @@ from torch import nn
 
 from ..analyses.boundary_exact import measure_boundaries
 from ..analyses.boundary_maps import DecisionMap, orthogonal_direction
+from ..analyses.boundary_nearest import (
+    default_perceptual,
+    perceptual_distances,
+    perceptual_metric,
+)
+from ..analyses.boundary_nearest import (
+    nearest_boundary as _nearest_boundary,
+)
 from ..analyses.boundary_search import unit
 from ..analyses.boundary_table import image_random_directions
 from ..errors import InputError
@@ -26,6 +34,9 @@ from .defaults import (
     MAP_EXTENT_L2,
     MAP_EXTENT_RA,
     MAP_RESOLUTION,
+    NB_ATTACK,
+    NB_OVERSHOOT,
+    NB_STEPS,
 )
 from .models import as_batch, load_model, model_device
 
@@ -46,19 +57,29 @@ class BoundaryDistances:
     direction: str                # how the directions were chosen, in words
     evaluations: int              # images the classifier saw
     settings: dict = field(default_factory=dict, repr=False)
+    perceptual: torch.Tensor | None = None   # (N,) metric(x + BD d, x), NaN where censored
+    perceptual_metric: str | None = None     # its name, e.g. "lpips-resnet20"
 
     def _line(self, i: int) -> str:
         if self.censored[i]:
+            if self.settings.get("method") == "attack":
+                return f"censored (the attack left class {int(self.start_class[i])})"
             return (f"BD > {self.max_dist:g} L2, censored (still class "
                     f"{int(self.start_class[i])} at {self.max_dist:g})")
-        return (f"BD {float(self.l2[i]):.4g} L2, {float(self.rms[i]):.3g} RMS per pixel "
+        what = "NB <=" if self.settings.get("method") == "attack" else "BD"
+        line = (f"{what} {float(self.l2[i]):.4g} L2, {float(self.rms[i]):.3g} RMS per pixel "
                 f"(class {int(self.start_class[i])} -> {int(self.end_class[i])})")
+        if self.perceptual is not None:
+            line += f", {float(self.perceptual[i]):.4g} {self.perceptual_metric}"
+        return line
 
     def __repr__(self) -> str:
         n, cens = len(self.l2), int(self.censored.sum())
-        how = "walked exactly" if self.settings.get("method") == "exact" else "searched"
-        head = (f"BoundaryDistances: {n} image{'s' * (n != 1)}, {self.direction}, {how} to "
-                f"{self.max_dist:g} [0,1]-pixel L2, {cens} censored")
+        how = {"exact": f"walked exactly to {self.max_dist:g} [0,1]-pixel L2",
+               "attack": f"by {self.settings.get('budget')}"}.get(
+            self.settings.get("method"), f"searched to {self.max_dist:g} [0,1]-pixel L2")
+        head = (f"BoundaryDistances: {n} image{'s' * (n != 1)}, {self.direction}, {how}, "
+                f"{cens} censored")
         if self.settings.get("fallback"):
             head += f"\n  {self.settings['fallback']}"
         if n == 1:
@@ -70,19 +91,23 @@ class BoundaryDistances:
         if 1 < n and cens < n:
             lines.append(f"  median over {n - cens} uncensored: "
                          f"{float(self.l2[~self.censored].median()):.4g} L2")
-        if cens:
+        if cens and self.settings.get("method") != "attack":
             lines.append(f"  {cens} censored at the range {self.max_dist:g}: raise it with "
                          f"max_dist={2 * self.max_dist:g}")
         return "\n".join([head, *lines])
 
     def to_frame(self):
-        """A pandas DataFrame: one row per image (l2, rms, censored, start_class, end_class)."""
+        """A pandas DataFrame: one row per image (l2, rms, censored, start_class, end_class,
+        and the perceptual distance under the metric's name when there is one)."""
         import pandas as pd
 
-        return pd.DataFrame({"l2": self.l2.numpy(), "rms": self.rms.numpy(),
-                             "censored": self.censored.numpy(),
-                             "start_class": self.start_class.numpy(),
-                             "end_class": self.end_class.numpy()})
+        frame = pd.DataFrame({"l2": self.l2.numpy(), "rms": self.rms.numpy(),
+                              "censored": self.censored.numpy(),
+                              "start_class": self.start_class.numpy(),
+                              "end_class": self.end_class.numpy()})
+        if self.perceptual is not None:
+            frame[self.perceptual_metric] = self.perceptual.numpy()
+        return frame
 
 
 def _directions(x: torch.Tensor, direction, towards, seed: int) -> tuple[torch.Tensor, str]:
@@ -108,6 +133,7 @@ def boundary_distance(classifier: str | Path | nn.Module, images: torch.Tensor, 
                       tol: float = BD_TOL, clip: bool = False, schedule: str = BD_SCHEDULE,
                       first_step: float = BD_FIRST_STEP, growth: float = BD_GROWTH,
                       steps: int = BD_STEPS, method: str = BD_METHOD,
+                      perceptual: str | None = None,
                       device: str | None = None) -> BoundaryDistances:
     """BD: how far each image is from the classifier's decision boundary along a direction.
 
@@ -140,6 +166,10 @@ def boundary_distance(classifier: str | Path | nn.Module, images: torch.Tensor, 
             a certificate in ``settings["certificate"]`` (slow: one forward pass per linear
             region crossed); a classifier that is not piecewise linear is searched and
             ``settings["fallback"]`` says why.
+        perceptual: BD in perceptual units beside L2: the LPIPS-style metric of a zoo
+            classifier (``"lpips-resnet20"``) between x and the crossing point, in
+            ``.perceptual``; None: the classifier's own when it is given by a zoo name (as the
+            ``bd`` table's default, the source's own), else left out; ``"none"``: left out.
         device: where a classifier given by name is loaded.
 
     Returns:
@@ -149,7 +179,7 @@ def boundary_distance(classifier: str | Path | nn.Module, images: torch.Tensor, 
     Example:
         >>> print(ra.boundary_distance("resnet20", x))    # x: fashion-mnist test image 0
         BoundaryDistances: 1 image, random directions (seed 0), searched to 30 [0,1]-pixel L2, 0 censored
-          BD 1.479 L2, 0.0528 RMS per pixel (class 9 -> 5)
+          BD 1.479 L2, 0.0528 RMS per pixel (class 9 -> 5), ... lpips-resnet20
     """
     model = load_model(classifier, device)
     x, _ = as_batch(images)
@@ -161,9 +191,65 @@ def boundary_distance(classifier: str | Path | nn.Module, images: torch.Tensor, 
     res = measure_boundaries(model, x, d, method, max_dist=max_dist, clip=clip, tol=tol,
                              steps=steps, schedule=schedule, first_step=first_step,
                              growth=growth, lookahead=ahead[0], bisect_depth=ahead[1])
+    values, name = _perceptual(classifier, perceptual, x, d, res.dist)
     return BoundaryDistances(res.dist, res.rms, res.censored, res.start_class, res.end_class,
                              res.max_dist, how, res.evaluations, {**res.extra, "tol": tol,
-                                                              "clip": clip})
+                                                              "clip": clip}, values, name)
+
+
+def _perceptual(classifier, perceptual, x, d, dist):
+    """(metric(x + dist d, x) per image, the metric's name), or (None, None) when left out."""
+    by_name = isinstance(classifier, str) and Path(classifier).name == classifier
+    if perceptual == "none" or (perceptual is None and not by_name):
+        return None, None
+    name = perceptual or default_perceptual(classifier)
+    metric = perceptual_metric(name, device=x.device)
+    return perceptual_distances(metric, x, d, dist), name
+
+
+def nearest_boundary(classifier: str | Path | nn.Module, images: torch.Tensor, *,
+                     attack: str = NB_ATTACK, steps: int = NB_STEPS, tol: float = BD_TOL,
+                     clip: bool = False, overshoot: float = NB_OVERSHOOT,
+                     perceptual: str | None = None,
+                     device: str | None = None) -> BoundaryDistances:
+    """NB: an upper bound on the smallest L2 distance from each image to another class.
+
+    A Foolbox minimum-norm attack (DDN by default) finds a point of another class; bisection
+    along the segment from the image to it keeps a point of another class within ``tol``
+    (:mod:`analysis.analyses.boundary_nearest`), with the defaults of ``python -m analysis bd``
+    (``--attack``, ``--attack-steps``). NB is never above BD along any direction up to the
+    attack's slack: compare ``boundary_distance(...).l2 / nearest_boundary(...).l2``.
+
+    Args:
+        classifier: a classifier name, path or module taking [0, 1] images.
+        images: (C, H, W) or (N, C, H, W) in [0, 1].
+        attack: ``"ddn"``, ``"fmn"`` or ``"deepfool"`` (Foolbox's).
+        steps: the attack's iterations.
+        tol: the bisection's tolerance, [0,1]-pixel L2.
+        clip: keep the attack's points in [0, 1] (the BD search does not clip by default).
+        overshoot: DeepFool's overshoot.
+        perceptual: as in :func:`boundary_distance`, at the attack's refined point.
+        device: where a classifier given by name is loaded.
+
+    Returns:
+        :class:`BoundaryDistances` with ``l2`` the bound, ``settings`` the attack and its budget
+        (``settings["budget"]`` in words), ``censored`` where the attack found no other class.
+
+    Example:
+        >>> print(ra.nearest_boundary("resnet20", x))
+        BoundaryDistances: 1 image, nearest boundary, by Foolbox DDN, 100 steps, unclipped, ...
+    """
+    model = load_model(classifier, device)
+    x, _ = as_batch(images)
+    x = x.to(model_device(model))
+    res = _nearest_boundary(model, x, attack, steps, clip, tol, overshoot)
+    d = res.extra.pop("direction")
+    values, name = _perceptual(classifier, perceptual, x, d, res.dist)
+    settings = {**res.extra, "attack_l2": res.extra["attack_l2"], "direction": d, "tol": tol,
+                "clip": clip}
+    return BoundaryDistances(res.dist, res.rms, res.censored, res.start_class, res.end_class,
+                             res.max_dist, "nearest boundary", res.evaluations, settings, values,
+                             name)
 
 
 # ----------------------------------------------------------------------------- boundary maps

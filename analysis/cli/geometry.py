@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from ..analyses import boundary_defaults as bd
@@ -34,7 +35,9 @@ def cmd_bd(args) -> int:
                              all_images=args.all_images, max_dist=args.max_dist, tol=args.tol,
                              steps=args.scan_steps, schedule=args.schedule,
                              first_step=args.first_step, growth=args.growth, clip=args.clip,
-                             seed=args.seed, method=args.method,
+                             seed=args.seed, method=args.method, nearest=args.nearest,
+                             attack=args.attack, attack_steps=args.attack_steps,
+                             overshoot=args.overshoot, perceptual=args.perceptual,
                              device=args.device, progress=not args.no_progress,
                              batch_size=args.batch_size, resume=args.resume)
     for name, how in report.get("methods", {}).items():
@@ -130,9 +133,25 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=positive_int, default=None,
                    help="images searched together, the unit of --resume and of the partial "
                         "results (default: 250, fewer for large images: 13 at 224x224 RGB)")
+    p.add_argument("--nearest", action=argparse.BooleanOptionalAction, default=bd.NEAREST,
+                   help="also the nearest-boundary distance NB of each classifier (a Foolbox "
+                        "minimum-norm attack, then bisection along x -> x_adv: an upper bound on "
+                        "the smallest L2 distance to another class) and BD / NB per direction "
+                        "(about as many forward+backward passes per image and classifier as "
+                        "--attack-steps)")
+    p.add_argument("--attack", default=bd.NEAREST_ATTACK, choices=["ddn", "fmn", "deepfool"],
+                   help="the nearest-boundary attack (Foolbox's DDN, L2 FMN or L2 DeepFool)")
+    p.add_argument("--attack-steps", type=positive_int, default=bd.NEAREST_STEPS,
+                   help="the attack's iterations")
+    p.add_argument("--overshoot", type=positive_float, default=bd.OVERSHOOT,
+                   help="DeepFool's overshoot (the other attacks have none)")
+    p.add_argument("--perceptual", default=bd.PERCEPTUAL, metavar="METRIC",
+                   help="BD in perceptual units beside L2: the LPIPS-style metric of a zoo "
+                        "classifier, lpips-<classifier> (default: the source's own), or none")
     renamed(p, steps="--scan-steps")
     protocol(p, "sample", "plain", "ra", "all_images", "max_dist", "tol", "schedule",
-             "first_step", "growth", "scan_steps", "clip", "seed", "method")
+             "first_step", "growth", "scan_steps", "clip", "seed", "method", "nearest",
+             "attack", "attack_steps", "overshoot", "perceptual")
     p.set_defaults(func=cmd_bd)
 
     p = sub.add_parser("bd-referee", parents=[*analysis_groups(), SAMPLE()],

@@ -110,7 +110,10 @@ def departures(args) -> list[str]:
         value = getattr(args, dest, default)
         if value != default:
             flag = "--" + dest.replace("_", "-")
-            out.append(flag if value is True else f"{flag} {shown(value)}")
+            if value is False and default is True:           # a --no-<name> switch
+                out.append("--no-" + dest.replace("_", "-"))
+            else:
+                out.append(flag if value is True else f"{flag} {shown(value)}")
     return out
 
 

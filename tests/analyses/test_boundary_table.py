@@ -45,7 +45,7 @@ def test_pair_table_selection_and_ibd():
 def test_boundary_report_on_the_tiny_zoo(tiny_zoo):
     report = boundary_report("sr", "clf-a", "clf-b", folder=tiny_zoo, dataset=SYNTH,
                              all_images=True, limit=12, max_dist=10.0, tol=1e-2, steps=10,
-                             progress=False)
+                             attack_steps=10, progress=False)
     assert report["clip"] is False and "[0,1]-pixel" in report["units"]
     assert len(report["records"]) == 12
     text = format_boundary_report(report)
@@ -53,6 +53,18 @@ def test_boundary_report_on_the_tiny_zoo(tiny_zoo):
     # the search is recorded and named; numbers are rounded, CIs in brackets
     assert report["schedule"] == "geometric" and report["growth"] == 0.25
     assert "Search: geometric scan (gap after t: max(0.02, 0.25 t)) to 10.0" in text
+    # the nearest boundary (on by default) and BD in the source's own perceptual units
+    assert report["nearest"]["attack"] == "ddn" and report["nearest"]["steps"] == 10
+    assert report["perceptual"] == "lpips-clf-a"
+    for r in report["records"]:
+        for c in ("clf-a", "clf-b"):
+            assert set(r["perceptual"][c]) == {"random", "ra", "nearest"}
+            assert r["nearest"][c] > 0 or math.isnan(r["nearest"][c])
+    pair = report["pairs"][0]
+    assert pair["nearest"]["nb_source"]["n"] + pair["nearest"]["nb_source"]["censored"] == 12
+    assert "Nearest boundary NB (L2, [0,1]-pixel units): Foolbox DDN, 10 steps" in text
+    assert "BD in perceptual units: lpips-clf-a" in text
+    assert "| clf-a | clf-b | nearest |" in text
 
 
 def test_boundaries_cli_matrix_and_saved_copy(tiny_zoo, tmp_path, capsys):

@@ -245,6 +245,18 @@ def test_the_boundary_defaults_come_from_one_place():
         assert (params["max_dist"].default, params["steps"].default, params["tol"].default,
                 params["growth"].default) == (bd.MAX_DIST, bd.SCAN_STEPS, bd.TOL, bd.GROWTH)
     assert inspect.signature(image_boundary_distances).parameters["max_dist"].default == bd.MAX_DIST
+    # the nearest boundary and the perceptual units: the verb, the table and the API alike
+    import analysis as ra
+
+    assert (verb.nearest, verb.attack, verb.attack_steps, verb.overshoot, verb.perceptual) == (
+        bd.NEAREST, bd.NEAREST_ATTACK, bd.NEAREST_STEPS, bd.OVERSHOOT, bd.PERCEPTUAL)
+    params = inspect.signature(collect_records).parameters
+    assert (params["nearest"].default, params["attack"].default, params["attack_steps"].default,
+            params["perceptual"].default) == (bd.NEAREST, bd.NEAREST_ATTACK, bd.NEAREST_STEPS,
+                                              bd.PERCEPTUAL)
+    params = inspect.signature(ra.nearest_boundary).parameters
+    assert (params["attack"].default, params["steps"].default, params["tol"].default) == (
+        bd.NEAREST_ATTACK, bd.NEAREST_STEPS, bd.TOL)
     figure = build_parser().parse_args(["figure", "boundary-maps", "--out", "x"])
     options = FigureOptions()
     assert (figure.extent_l2, figure.resolution, figure.extent_ra) == (

@@ -448,3 +448,31 @@ def test_the_shipped_set_adds_qualnets_figure_2_where_several_classifiers_have_r
     assert len(singles) == 3
     # one Fig. 2 analog, for the task with two reports; the zoo's classifier first
     assert multi == [{"task": "sr:scale=4", "classifiers": ["resnet20", "zeta-kd"]}]
+
+
+def test_bd_figure_draws_the_nearest_boundary_and_perceptual_units(shipped, tmp_path):
+    """With NB and perceptual distances in the records (bd --nearest, the default), NB is a
+    line in every top panel, and a second row shows BD / NB and BD in perceptual units."""
+    name = "boundaries_sr_scale4_resnet20_densenet-bc.json"
+    b = json.loads((shipped / name).read_text())
+    rng = np.random.default_rng(0)
+    for r in b["records"]:
+        r["nearest"] = {c: float(rng.uniform(0.05, 0.5)) for c in ("resnet20", "densenet-bc")}
+        r["perceptual"] = {c: {d: float(rng.uniform(0, 1)) for d in ("random", "ra", "nearest")}
+                           for c in ("resnet20", "densenet-bc")}
+    b["nearest"] = {"attack": "ddn", "steps": 100, "budget": "b"}
+    b["perceptual"] = "lpips-resnet20"
+    (tmp_path / name).write_text(json.dumps(b))
+    fig = build_figure("bd", FigureOptions(results=tmp_path))
+    assert "NB: DDN 100 steps, an upper bound" in fig.title and "sampled search" in fig.title
+    nb = [r for r in fig.rows if r["quantity"] == "BD(resnet20)" and r["direction"] == "nearest"]
+    assert [r["distance"] for r in nb] == sorted(r["nearest"]["resnet20"] for r in b["records"])
+    ratio = [r for r in fig.rows if r["quantity"] == "BD(densenet-bc) / NB(densenet-bc)"
+             and r["direction"] == "ra"]
+    want = sorted(r["bd"]["densenet-bc"]["ra"] / r["nearest"]["densenet-bc"] for r in b["records"]
+                  if not math.isnan(r["bd"]["densenet-bc"]["ra"]))
+    assert [r["distance"] for r in ratio] == pytest.approx(want)
+    lp = {r["direction"] for r in fig.rows if r["quantity"] == "BD in lpips-resnet20 units"}
+    assert lp == {f"{d}/{c}" for d in ("random", "ra", "nearest")
+                  for c in ("resnet20", "densenet-bc")}
+    assert len(fig.figure.axes) == 6
