@@ -35,6 +35,8 @@ def _interrupt_after(monkeypatch, batches: int) -> list:
 def _without_clock(doc: dict) -> dict:
     doc = json.loads(json.dumps(doc))
     doc.pop("provenance", None)
+    if isinstance(doc.get("nearest"), dict):       # the attack's wall time
+        doc["nearest"].pop("seconds", None)
     return doc
 
 
