@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 
@@ -31,7 +33,6 @@ def retain_freed_memory() -> bool:
     and MALLOC_TRIM_THRESHOLD_ win when set; ``RA_RETAIN_FREED_MEMORY=0`` leaves malloc as it
     is. Whether it was applied (False off glibc or when turned off)."""
     import ctypes
-    import os
 
     if os.environ.get("RA_RETAIN_FREED_MEMORY", "1") == "0":
         return False
@@ -64,7 +65,6 @@ def available_memory(device: torch.device) -> int:
     /proc/meminfo, which counts reclaimable caches; off Linux, free physical pages)."""
     if device.type == "cuda":
         return int(torch.cuda.mem_get_info(device)[0])
-    import os
 
     try:
         with open("/proc/meminfo") as lines:

@@ -9,7 +9,7 @@ import sys
 from ..analyses.recognizer_side import DEGRADATIONS
 from ..config import QUALITY_IMAGES, ROBUSTNESS_IMAGES
 from ..data.corruptions import CORRUPTIONS
-from ..errors import RAExplorerError
+from ..errors import RAExplorerError, unknown_name
 from .options import (
     CHECKPOINTS,
     DATASET,
@@ -166,7 +166,6 @@ def cmd_corruption_grid(args) -> int:
 
     for t in args.types or ():
         if t not in CORRUPTIONS:
-            from ..errors import unknown_name
 
             raise unknown_name("corruption type", t, list(CORRUPTIONS))
     where = destination_of(args, "corruption-grid")   # once: the records and the table share it

@@ -74,6 +74,8 @@ import warnings
 import zlib
 
 import numpy as np
+import torch
+from PIL import Image
 
 # the order of imagecorruptions' corruption_tuple: 15 ImageNet-C types, then the 4 extra ones
 COMMON = ("gaussian_noise", "shot_noise", "impulse_noise", "defocus_blur", "glass_blur",
@@ -192,7 +194,6 @@ def corrupt_uint8(image: np.ndarray, name: str, level: int, seed: int) -> np.nda
     """The library's corruption ``name`` at ``level`` of an (H, W, 3) uint8 image with H, W >=
     32, NumPy seeded by ``seed``: (H, W, 3) uint8 (the library's ``corrupt`` for every type but
     :data:`PATCHED`, which run the same way through their adapters)."""
-    from PIL import Image
 
     with numpy_seeded(seed):
         return np.uint8(functions()[name](Image.fromarray(image), level))
@@ -207,7 +208,6 @@ def task_seed(image_seed: int, spec: str) -> int:
 def corrupt_image(x, name: str, level: int, seed: int):
     """Corrupt one image x (C, H, W) float tensor in [0, 1], C = 1 or 3, as the module docstring
     says; returns a float tensor of the same shape in [0, 1]."""
-    import torch
 
     channels, height, width = x.shape
     array = (x.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
