@@ -9,6 +9,7 @@ import torch
 
 from ..zoo.catalogue import find_checkpoints
 from ..zoo.checkpoints import load_checkpoint
+from ..zoo.dataset_fit import input_channels
 from .spec import MetricSpec
 
 
@@ -54,7 +55,8 @@ def teacher_feature_distance(classifier, x: torch.Tensor, y: torch.Tensor) -> to
 def _classifier_metric(card: dict, distance=feature_distance):
     def build(device):
         model, _ = load_checkpoint(card["path"], device=device)
-        channels = model.mean.shape[1]
+        # the first layer's channels (a normalisation buffer may be shared across channels)
+        channels = input_channels(model) or model.mean.shape[1]
         return lambda x, y: distance(model, match_channels(x, channels),
                                      match_channels(y, channels))
     return build
