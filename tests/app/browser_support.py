@@ -120,7 +120,7 @@ def wait_interactive(page, title: str, timeout_ms: int = 120000) -> float:
     so the settling wait is not counted. The start is ``mark_start`` or, after ``page.goto``,
     the navigation itself.
     """
-    page.get_by_role("heading", name=title).wait_for(timeout=timeout_ms)
+    page.get_by_role("heading", name=title, exact=True).wait_for(timeout=timeout_ms)
     page.evaluate(_OBSERVE)
     page.wait_for_function(
         """(settle) => {
