@@ -30,10 +30,12 @@ the canvases'. Anything else is refused with one sentence.
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
 import torch
+from tqdm import tqdm
 
 from ..config import default_dataset
 from ..data.datasets import DATASETS, normal_dataset, split_dataset_spec
@@ -240,7 +242,8 @@ def detection_transfer(task: str = "sr", dataset: str | None = None, folder=None
                                       n_boot, seed) for d in dets},
         }
 
-    rows = [row(name) for name in inputs]
+    rows = [row(name) for name in tqdm(inputs, desc=f"bootstrap CIs ({n_boot} resamples)",
+                                       unit="input", file=sys.stderr, disable=not progress)]
     n = len(targets)
     digests = {c["name"]: c["weights"]["sha256"] for c in [*proc_cards, *det_cards]}
     return {
