@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 import time
 
+import foolbox as fb
 import torch
 
 from ..errors import RAExplorerError, unknown_name
@@ -70,9 +71,10 @@ class _Counted(torch.nn.Module):
         return self.model(x)
 
 
-def _attack(name: str, steps: int, overshoot: float):
-    import foolbox as fb  # optional at import time: only the nearest boundary needs it
+LIBRARY = f"foolbox {fb.__version__}"   # what the result files name as the attack's library
 
+
+def _attack(name: str, steps: int, overshoot: float):
     if name == "fmn":
         return fb.attacks.L2FMNAttack(steps=steps)
     if name == "ddn":
@@ -109,8 +111,6 @@ def nearest_boundary(model, x: torch.Tensor, attack: str = NEAREST_ATTACK,
         censored), ``seconds`` and ``evaluations`` (images passed forward; the gradient
         attacks' passes each carry a backward too).
     """
-    import foolbox as fb
-
     if attack not in ATTACKS:
         raise unknown_name("nearest-boundary attack", attack, list(ATTACKS))
     if steps < 1 or tol <= 0:

@@ -55,6 +55,7 @@ from .boundary_defaults import (
     search_range,
 )
 from .boundary_exact import MAX_REGIONS, measure_boundaries
+from .boundary_nearest import LIBRARY as NEAREST_LIBRARY
 from .boundary_nearest import (
     attack_budget,
     default_perceptual,
@@ -73,12 +74,6 @@ from .boundary_stats import bootstrap_ci, estimate_text, num_text, summarize  # 
 from .boundary_units import DIRECTIONS, nearest_lines, nearest_table, perceptual_lines
 
 PERCEPTUAL_DIRECTIONS = (*DIRECTIONS, "nearest")
-
-
-def _foolbox_version() -> str:
-    import foolbox
-
-    return foolbox.__version__
 
 
 @torch.no_grad()
@@ -230,7 +225,7 @@ def collect_records(task: str, classifiers: list[str], dataset: str = EMBEDDED_D
                 "nearest": ({"attack": attack, "steps": attack_steps, "tol": tol, "clip": clip,
                              **({"overshoot": overshoot} if attack == "deepfool" else {}),
                              "budget": attack_budget(attack, attack_steps, tol, overshoot, clip),
-                             "library": f"foolbox {_foolbox_version()}",
+                             "library": NEAREST_LIBRARY,
                              "seconds": nearest_seconds, "evaluations": nearest_evaluations}
                             if nearest else None),
                 "perceptual": perceptual if metric is not None else None,
