@@ -254,6 +254,15 @@ def _name(p, what="the study's name"):
     p.add_argument("--name", required=True, help=what)
 
 
+def _exclusions(p):
+    """The rater exclusion rules of the statistics (catch trials, response time)."""
+    p.add_argument("--min-catch-pass", type=fraction, default=0.75,
+                   help="raters passing a smaller share of catch trials are excluded, a "
+                        "fraction 0-1")
+    p.add_argument("--min-median-rt-ms", type=non_negative_float, default=400.0,
+                   help="raters with a faster median response time, in ms, are excluded (0: off)")
+
+
 def register(subparsers) -> argparse.ArgumentParser:
     """Add ``survey`` and its verbs (each with its handler as ``func``) to ``subparsers``."""
     from ..survey.content import IMAGE_CHOICES
@@ -319,11 +328,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     p = verbs.add_parser("summary", help="the statistics as tables (--json for machines)")
     _name(p)
     p.add_argument("--json", action="store_true", help="JSON on stdout")
-    p.add_argument("--min-catch-pass", type=fraction, default=0.75,
-                   help="raters passing a smaller share of catch trials are excluded, a "
-                        "fraction 0-1")
-    p.add_argument("--min-median-rt-ms", type=non_negative_float, default=400.0,
-                   help="raters with a faster median response time, in ms, are excluded (0: off)")
+    _exclusions(p)
     _db(p)
     p.set_defaults(func=cmd_summary)
 
@@ -337,11 +342,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--boot", type=positive_int, default=1000, metavar="N",
                    help="bootstrap resamples over trials for the 95 %% CIs")
     p.add_argument("--json", action="store_true", help="JSON on stdout")
-    p.add_argument("--min-catch-pass", type=fraction, default=0.75,
-                   help="raters passing a smaller share of catch trials are excluded, a "
-                        "fraction 0-1")
-    p.add_argument("--min-median-rt-ms", type=non_negative_float, default=400.0,
-                   help="raters with a faster median response time, in ms, are excluded (0: off)")
+    _exclusions(p)
     _db(p)
     p.set_defaults(func=cmd_margins)
 
