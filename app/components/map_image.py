@@ -102,6 +102,19 @@ def marker_script(marker: tuple[float, float]) -> str:
             f"m.style.top = '{100 * marker[1]:.4f}%'; }});</script>")
 
 
+def scroll_into_view_script(selector: str, tag: str) -> str:
+    """A script that scrolls the element at ``selector`` into view once every image in it
+    has loaded (polled for up to 5 s): scrolling earlier would stop short of an image that
+    arrives later. ``tag`` makes each script unique, so a repeated request runs again."""
+    return (f"<script>/* {tag} */ (() => {{ const t0 = Date.now(); const go = () => {{"
+            f" const el = document.querySelector({selector!r}); const imgs = el ?"
+            " Array.from(el.querySelectorAll('img')) : [];"
+            " if ((!el || !imgs.length || imgs.some(i => !i.complete)) && Date.now() - t0 < 5000)"
+            " { setTimeout(go, 50); return; }"
+            " if (el) el.scrollIntoView({block: 'nearest', behavior: 'smooth'}); };"
+            " go(); })();</script>")
+
+
 def map_image(pixels: np.ndarray, key: str, alt: str, on_click,
               marker: tuple[float, float] | None = None) -> None:
     """Show ``pixels`` ((H, W, 3) uint8) at the column's width, with a ring at ``marker``

@@ -56,7 +56,13 @@ from app.components.common import (
     weights_notice,
 )
 from app.components.downloads import figure_downloads
-from app.components.map_image import clicked_point, map_image, marker_at, marker_script
+from app.components.map_image import (
+    clicked_point,
+    map_image,
+    marker_at,
+    marker_script,
+    scroll_into_view_script,
+)
 from app.components.tables import static_table
 
 MAX_MAPS, PER_ROW, MAP_SIDE = 6, 3, 384   # maps drawn about 384 px wide, pixel-exact
@@ -195,11 +201,6 @@ def point_body():
     s2.slider("v along d_r", -extent, extent, key="bd_v", step=extent / 64, format="%.3f")
     u, v = st.session_state.bd_u, st.session_state.bd_v
     script = marker_script(marker_at(result_maps["maps"][chosen[0]], u, v))
-    clicks = st.session_state.get("bd_clicks", 0)
-    if clicks != st.session_state.get("bd_clicks_seen", 0):   # a click: bring this part into view
-        st.session_state.bd_clicks_seen = clicks
-        script += (f"<script>/* click {clicks} */ document.querySelector('.st-key-bd_point')"
-                   ".scrollIntoView({block: 'nearest', behavior: 'smooth'});</script>")
     st.html(script, unsafe_allow_javascript=True)
     image, tops = point_predictions(plane, u, v, ws.models(chosen), ws.info.class_names,
                                     device=ws.device)
@@ -212,6 +213,11 @@ def point_body():
                                                         for k, (c, p) in enumerate(t)}}
                                    for n, t in tops.items()]).set_index("classifier"),
                      key="bd_point_preds")
+    clicks = st.session_state.get("bd_clicks", 0)
+    if clicks != st.session_state.get("bd_clicks_seen", 0):   # a click: bring this part into view
+        st.session_state.bd_clicks_seen = clicks
+        st.html(scroll_into_view_script(".st-key-bd_point", f"click {clicks}"),
+                unsafe_allow_javascript=True)
 
 
 point_view()

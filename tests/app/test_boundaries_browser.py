@@ -32,7 +32,13 @@ def test_a_click_marks_the_grid_point_and_shows_its_image(app_url, browser):
     page.wait_for_function("() => { const m = document.querySelector('.ra-map .ra-marker');"
                            " return m && m.style.display === 'block'; }", timeout=60000)
     wait_interactive(page, "Decision boundaries")
-    page.wait_for_timeout(800)                        # the smooth scroll
+    # the image at that point scrolls into view (smoothly, once it has loaded)
+    page.wait_for_function("() => { const i = document.querySelector('.st-key-bd_point img');"
+                           " if (!i || !i.complete) return false;"
+                           " const r = i.getBoundingClientRect();"
+                           " return r.top >= 0 && r.bottom <= window.innerHeight; }",
+                           timeout=15000)
+    page.wait_for_timeout(300)                        # the scroll's last frames
     box = first.bounding_box()
     j, i = int(fx * res), int(fy * res)               # the grid point under the click
     want = (box["x"] + (j + 0.5) / res * box["width"], box["y"] + (i + 0.5) / res * box["height"])
