@@ -9,8 +9,11 @@ holds its paired mAP difference to its baseline on the same canvases: the first 
 trained on the same data (the base dataset's items, or the canvases), or the one named
 (:func:`analysis.metrics.detection.paired_map_difference`, the same resamples for both).
 Rows ``clean`` (undegraded canvases, the detectors' own mAP) and ``no processing`` (the LQ
-canvas resized bicubically) bound the processors'. For "RA with
-transformer" the detector sees T(P(x)), as a classifier does.
+canvas resized bicubically) bound the processors'. For "RA with transformer" the detector
+sees T(P(x)), as a classifier does, and a second row ``<name> (human view)`` gives it P(x): T
+was trained on the base dataset's single items, and its instance normalisation takes
+statistics over the whole image, so a canvas (mostly background) reaches it with other
+statistics than the items it learnt on.
 
 Which processors make which of the paper's tables (one run gives all of a task's):
 
@@ -44,13 +47,25 @@ from ..data.tasks import task_slug
 from ..errors import RAExplorerError
 from ..metrics.detection import MAP_KEYS, N_BOOT, map_with_ci, paired_map_difference
 from ..outputs.result_files import write_result
-from ..pipeline.runner import CLEAN, NO_PROCESSING
 from ..pipeline.setting import Setting
 from ..training.processors import canvas_drawing
 from ..zoo.catalogue import find_checkpoints, locate, processor_order
 from ..zoo.checkpoints import load_card, load_checkpoint
 
 BATCH_SIZE = 32          # canvases per forward pass
+HUMAN_VIEW = " (human view)"   # the row suffix of a transformer processor's P(x)
+
+
+def detector_inputs(views: dict) -> dict[str, torch.Tensor]:
+    """{row name: (B, C, H, W) images a detector is given} of one batch's views: each input's
+    machine view, and the human view of a processor whose views differ (RA with transformer)
+    as ``<name> (human view)``, right after it."""
+    out = {}
+    for name, view in views.items():
+        out[name] = view.machine
+        if view.human is not view.machine:
+            out[name + HUMAN_VIEW] = view.human
+    return out
 
 
 def canvas_dataset(spec: str | None = None) -> str:
@@ -159,11 +174,10 @@ def run_detectors(setting: Setting, procs: dict, dets: dict, limit: int | None =
     ``setting`` clean, degraded (no processing) and after each processor of ``procs``.
 
     Returns ``(preds, targets, seconds)``: ``preds[(input, detector)]`` one prediction dict per
-    canvas (on the CPU), ``targets`` the canvases' box targets, ``seconds[(input, detector)]``
-    the detector's wall time on that input (s)."""
-    inputs = [CLEAN, NO_PROCESSING, *procs]
-    preds = {(i, d): [] for i in inputs for d in dets}
-    seconds = {(i, d): 0.0 for i in inputs for d in dets}
+    canvas (on the CPU), in row order (:func:`detector_inputs`), ``targets`` the canvases' box
+    targets, ``seconds[(input, detector)]`` the detector's wall time on that input (s)."""
+    preds: dict = {}
+    seconds: dict = {}
     targets = []
     with torch.inference_mode():
         for batch in setting.batches(procs, desc=f"detection-transfer {setting.task.spec}",
@@ -171,9 +185,10 @@ def run_detectors(setting: Setting, procs: dict, dets: dict, limit: int | None =
                                      batch_size=batch_size, limit=limit, seed=seed,
                                      shard=False):
             targets += list(batch.labels)
-            for name in inputs:
-                images = batch.views[name].machine
+            for name, images in detector_inputs(batch.views).items():
                 for d, det in dets.items():
+                    preds.setdefault((name, d), [])
+                    seconds.setdefault((name, d), 0.0)
                     t0 = time.perf_counter()
                     out = det(images)
                     seconds[(name, d)] += time.perf_counter() - t0
@@ -224,21 +239,23 @@ def detection_transfer(task: str = "sr", dataset: str | None = None, folder=None
             for c in det_cards}
     preds, targets, seconds = run_detectors(setting, procs, dets, limit, batch_size, seed,
                                             progress, on_progress)
-    inputs = [CLEAN, NO_PROCESSING, *procs]
+    inputs = list(dict.fromkeys(name for name, _ in preds))
     cards = {c["name"]: c for c in proc_cards}
 
     def row(name):
-        card = cards.get(name, {})
+        card = cards.get(name.removesuffix(HUMAN_VIEW), {})
+        base = versus.get(name.removesuffix(HUMAN_VIEW))
         return {
-            "name": name, "method": card.get("method"), "lambda": card.get("lambda"),
+            "name": name, "view": "human" if name.endswith(HUMAN_VIEW) else "machine",
+            "method": card.get("method"), "lambda": card.get("lambda"),
             "source": card.get("source"),
             "source_kind": (card.get("source_kind") or "classifier") if card.get("source")
             else None,
             "trained_on": card.get("dataset"),
             "map": {d: map_with_ci(preds[(name, d)], targets, n_boot, seed) for d in dets},
-            "baseline": versus.get(name),
-            "vs_baseline": None if versus.get(name) is None else
-            {d: paired_map_difference(preds[(name, d)], preds[(versus[name], d)], targets,
+            "baseline": base,
+            "vs_baseline": None if base is None else
+            {d: paired_map_difference(preds[(name, d)], preds[(base, d)], targets,
                                       n_boot, seed) for d in dets},
         }
 

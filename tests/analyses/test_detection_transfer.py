@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from analysis.analyses.detection_transfer import (
+    HUMAN_VIEW,
     detection_transfer,
     format_detection_transfer,
     run_detectors,
@@ -19,6 +20,7 @@ from analysis.pipeline.setting import Setting
 from analysis.training.detectors import detect, train_detector
 from analysis.training.processors import train_processor
 from analysis.zoo.checkpoints import load_checkpoint
+from analysis.zoo.transformer import ResnetGenerator, TransformedProcessor
 from tests.bad_input import REAL, assert_one_sentence, run_main, snapshot
 from tests.data.test_categories import write_class_folders
 
@@ -101,6 +103,32 @@ def test_bounds_and_a_processor_equal_the_detectors_own_map_on_those_canvases(zo
     text = format_detection_transfer(result)
     assert "| sr-ra-fcos | ra | fcos (detector) | sr-plain |" in text
     assert "fcos difference" in text
+
+
+def test_a_transformer_processor_gives_the_detectors_both_views(zoo):
+    """RA with transformer: the detectors see T(P(x)) under the processor's name and P(x) in a
+    row of its own, each equal to the detector run directly on that view."""
+    setting = Setting("sr", CANVAS, zoo, "cpu")
+    plain, _ = load_checkpoint(zoo / "sr-plain", kind="processor")
+    torch.manual_seed(0)
+    transformer = ResnetGenerator(1, ngf=4, blocks=1).eval()
+    both = TransformedProcessor(plain, transformer).eval()
+    det, _ = load_checkpoint(zoo / "fcos", kind="detector")
+    preds, _, _ = run_detectors(setting, {"sr-t": both}, {"fcos": det}, progress=False)
+    names = list(dict.fromkeys(n for n, _ in preds))
+    assert names == [CLEAN, NO_PROCESSING, "sr-t", "sr-t" + HUMAN_VIEW]
+    test = load_dataset(CANVAS, "test")
+    task = create_task("sr")
+    views = {"sr-t": lambda x, i: transformer(plain(task.degrade_eval(x, i))).clamp(0, 1),
+             "sr-t" + HUMAN_VIEW: lambda x, i: plain(task.degrade_eval(x, i)).clamp(0, 1)}
+    for name, transform in views.items():
+        with torch.no_grad():
+            expected, _ = detect(det, test, CPU, transform=transform)
+        for got, want in zip(preds[(name, "fcos")], expected, strict=True):
+            assert torch.allclose(got["scores"], want["scores"], atol=1e-5)
+    # the two views differ, so the rows are two measurements, not one copied
+    assert any(not torch.equal(a["scores"], b["scores"]) for a, b in
+               zip(preds[("sr-t", "fcos")], preds[("sr-t" + HUMAN_VIEW, "fcos")]))
 
 
 def test_the_verb_writes_a_result_with_provenance_and_refuses_the_wrong_kinds(zoo, tmp_path,
