@@ -301,7 +301,7 @@ def exact_boundary_distance(model: nn.Module, x: torch.Tensor, d: torch.Tensor,
                             max_dist: float | None = MAX_DIST, clip: bool = False,
                             batch_size: int = 256, dtype: torch.dtype = torch.float64,
                             max_regions: int = MAX_REGIONS,
-                            walker: nn.Module | None = None) -> BoundaryResult:
+                            walker: nn.Module | None = None, on_step=None) -> BoundaryResult:
     """BD for many (x, d) pairs by the region walk: the first crossing, exact to float precision.
 
     Args:
@@ -316,6 +316,9 @@ def exact_boundary_distance(model: nn.Module, x: torch.Tensor, d: torch.Tensor,
             float32 forward's error alone).
         max_regions: regions per pair before giving up (the pair is then unfinished, NaN).
         walker: the prepared copy from :func:`walk_model` (made here when None).
+        on_step: ``on_step(regions, max_regions)`` after every region step, ``regions`` the
+            most regions any pair of the batch has crossed (an exception raised there stops
+            the walk).
 
     Returns:
         a :class:`BoundaryResult` (dist as the model's dtype, NaN where censored or unfinished;
@@ -342,7 +345,8 @@ def exact_boundary_distance(model: nn.Module, x: torch.Tensor, d: torch.Tensor,
     evaluations = 0
     for first in range(0, n, batch_size):
         sl = slice(first, first + batch_size)
-        res = _walk_batch(model, walker, x[sl], d[sl], max_dist, clip, dtype, max_regions)
+        res = _walk_batch(model, walker, x[sl], d[sl], max_dist, clip, dtype, max_regions,
+                          on_step)
         for out, key in ((t_out, "t"), (start, "start"), (end, "end"), (slope_out, "slope"),
                          (regions, "regions"), (residual, "residual"), (unfinished, "unfinished"),
                          (reached, "reached")):
@@ -359,7 +363,7 @@ def exact_boundary_distance(model: nn.Module, x: torch.Tensor, d: torch.Tensor,
                                  "max_regions": max_regions, "precision": str(dtype)})
 
 
-def _walk_batch(model, walker, x, d, max_dist, clip, dtype, max_regions) -> dict:
+def _walk_batch(model, walker, x, d, max_dist, clip, dtype, max_regions, on_step=None) -> dict:
     n, dev = len(x), x.device
     x64, d64 = x.to(dtype), d.to(dtype)
     t = torch.zeros(n, dtype=dtype, device=dev)
@@ -413,6 +417,8 @@ def _walk_batch(model, walker, x, d, max_dist, clip, dtype, max_regions) -> dict
         res["unfinished"][active[too_many]] = True
         going &= ~too_many
         res["reached"][active[too_many]] = t_here[too_many] + kink[too_many]
+        if on_step is not None:
+            on_step(int(res["regions"].max()), max_regions)
         t[active[going]] = t_here[going] + kink[going]
         prev = (value[going], slope[going], t_here[going])
         active = active[going]
@@ -428,16 +434,14 @@ def measure_boundaries(model: nn.Module, x: torch.Tensor, d: torch.Tensor, metho
     with ``search``'s settings) or "exact" (:func:`exact_boundary_distance`); a classifier the
     walk cannot follow is measured by the search, and ``extra`` says so: ``method`` is the one
     used, ``fallback`` the sentence naming the layer. ``on_step(done, expected)``: the
-    search's progress per forward call (the walk reports once, when done)."""
+    search's progress per forward call, the walk's per region step (regions crossed, of
+    ``max_regions``)."""
     if method not in ("search", "exact"):
         raise RAExplorerError(f"Unknown boundary method {method!r}; use search or exact.")
     reason = unsupported_layer(model) if method == "exact" else None
     if method == "exact" and reason is None:
-        res = exact_boundary_distance(model, x, d, max_dist=max_dist, clip=clip,
-                                      max_regions=max_regions)
-        if on_step is not None:
-            on_step(1, 1)
-        return res
+        return exact_boundary_distance(model, x, d, max_dist=max_dist, clip=clip,
+                                       max_regions=max_regions, on_step=on_step)
     res = boundary_distance(model, x, d, max_dist=max_dist, clip=clip, on_step=on_step, **search)
     res.extra["method"] = "search"
     if reason:

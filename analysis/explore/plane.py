@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ..analyses.boundary_defaults import MAX_DIST, TOL
-from ..analyses.boundary_exact import measure_boundaries
+from ..analyses.boundary_exact import MAX_REGIONS, measure_boundaries
 from ..analyses.boundary_maps import (
     DecisionMap,
     MapRefinement,
@@ -177,20 +177,23 @@ LOOKAHEAD, BISECT_DEPTH = 8, 3
 @torch.no_grad()
 def image_boundary_distances(plane: Plane, classifiers: dict[str, torch.nn.Module],
                              max_dist: float | None = MAX_DIST, tol: float = TOL,
-                             seed: int = 0, method: str = "search") -> list[dict]:
+                             seed: int = 0, method: str = "search",
+                             on_step=None) -> list[dict]:
     """BD of each classifier (name -> model) at x along d_RA and along the random direction Table 17 uses for
     this image (a unit Gaussian seeded by (seed, index)); a search that finds no crossing
     within ``max_dist`` (default None: scaled with the image, 30 * sqrt(C*H*W / 784)) is
     censored (distance None); each row holds the range searched. ``method`` "exact": the
     region walk (each row then says the method used, and for the walk the regions crossed and
-    the certificate's residual)."""
+    the certificate's residual). ``on_step(done, expected)``: each measurement's progress
+    (:func:`~analysis.analyses.boundary_exact.measure_boundaries`)."""
     d_rand = image_random_directions(plane.x.shape, [plane.index], seed)[0]
     # both directions in one search (a batch of two): half the forward passes of two searches
     xs, ds = torch.stack([plane.x, plane.x]), torch.stack([plane.d_ra, d_rand])
     rows = []
     for name, model in classifiers.items():
         res = measure_boundaries(model, xs, ds, method, max_dist=max_dist, tol=tol,
-                                 lookahead=LOOKAHEAD, bisect_depth=BISECT_DEPTH)
+                                 lookahead=LOOKAHEAD, bisect_depth=BISECT_DEPTH,
+                                 on_step=on_step)
         cert = res.extra.get("certificate")
         for k, direction in enumerate(("ra", "random")):
             dist = float(res.dist[k])
@@ -200,6 +203,22 @@ def image_boundary_distances(plane: Plane, classifiers: dict[str, torch.nn.Modul
                          "method": res.extra["method"], "fallback": res.extra.get("fallback"),
                          **({"regions": int(cert.regions[k]),
                              "residual": float(cert.residual[k])} if cert else {})})
+    return rows
+
+
+def exact_image_distances(plane: Plane, classifiers: dict[str, torch.nn.Module],
+                          on_progress=None) -> list[dict]:
+    """:func:`image_boundary_distances` by the region walk, one classifier after the other,
+    with ``on_progress(regions, cap)``: the regions crossed so far over every classifier, of
+    the walk's cap (:data:`~analysis.analyses.boundary_exact.MAX_REGIONS` per classifier; the
+    walk mostly ends far below it)."""
+    rows = []
+    cap = MAX_REGIONS * len(classifiers)
+    for k, (name, model) in enumerate(classifiers.items()):
+        def step(regions, _cap, k=k):
+            if on_progress is not None:
+                on_progress(k * MAX_REGIONS + regions, cap)
+        rows += image_boundary_distances(plane, {name: model}, method="exact", on_step=step)
     return rows
 
 

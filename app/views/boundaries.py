@@ -33,8 +33,8 @@ from analysis.explore.map_view import (
 )
 from analysis.explore.plane import (
     PICKERS,
+    exact_image_distances,
     extent_for,
-    image_boundary_distances,
     point_predictions,
 )
 from analysis.explore.workspace import available_tasks, classifier_names
@@ -56,6 +56,7 @@ from app.components.common import (
     weights_notice,
 )
 from app.components.downloads import figure_downloads
+from app.components.job_panel import ended_note, job_panel, start_job, take_ended
 from app.components.map_image import (
     clicked_point,
     map_image,
@@ -66,6 +67,7 @@ from app.components.map_image import (
 from app.components.tables import static_table
 
 MAX_MAPS, PER_ROW, MAP_SIDE = 6, 3, 384   # maps drawn about 384 px wide, pixel-exact
+EXACT_JOB = "bd_exact_job"                # the session's region walk (a background job)
 st.title("Decision boundaries")
 names = classifier_names(dataset(), folder())
 if len(names) < 2:
@@ -225,6 +227,34 @@ figure_downloads("boundary-maps", "bd_maps_fig", task=task, indices=[index],
                  classifier=chosen[0], classifiers=list(chosen), extent=float(extent),
                  resolution=int(resolution))
 
+def exact_view(key: tuple) -> list[dict] | None:
+    """The region walk's rows for ``key`` (dataset, folder, task, image, classifiers): kept
+    from an earlier walk, else walked as a background job (its bar and Cancel drawn here; a
+    walk of another image or pair is stopped); None until it has finished."""
+    results = st.session_state.setdefault("bd_exact_results", {})
+    stopped = st.session_state.setdefault("bd_exact_stopped", {})
+    ended = take_ended(EXACT_JOB)
+    if ended is not None and ended.state.status == "done":
+        results[ended.tag] = ended.result
+    elif ended is not None:
+        stopped[ended.tag] = ended
+    if key in results:
+        return results[key]
+    if key in stopped:              # cancelled or failed: say so once, walk again on request
+        ended_note(stopped[key], "The region walk")
+        if not st.button("Walk again", key="bd_exact_again"):
+            return None
+        del stopped[key]
+    running = st.session_state.get(EXACT_JOB)
+    if running is not None and running.tag != key:
+        running.cancel()
+    if running is None or running.tag != key:
+        start_job(EXACT_JOB, "Walking the linear regions", exact_image_distances,
+                  ws.plane(index), ws.models(list(chosen)), tag=key)
+    job_panel(EXACT_JOB, unit="regions (the cap; most walks end far below it)", estimate=False)
+    return None
+
+
 st.subheader("Boundary distances of this image")
 bd_rows = draw_distances(ws, index, list(chosen))
 static_table(pd.DataFrame([{"classifier": r["classifier"], "direction": r["direction"],
@@ -239,18 +269,18 @@ if st.toggle("Exact first crossings (region walk)", key="bd_exact",
              help="Walks the classifier's linear regions along each ray: the first class change "
                   "to float precision, with a certificate. Slow: one forward pass per region, "
                   "tens of thousands of regions per unit of L2 (minutes per image on a CPU)."):
-    with st.spinner("Walking the linear regions ..."):
-        exact_rows = [row for name in chosen for row in image_boundary_distances(
-            ws.plane(index), ws.models([name]), method="exact")]
-    static_table(pd.DataFrame([{
-        "classifier": r["classifier"], "direction": r["direction"], "method": r["method"],
-        "BD": "censored (> {:g})".format(r["max_dist"]) if r["censored"] else f"{r['bd']:.6f}",
-        "regions": r.get("regions", "-"), "residual": f"{r['residual']:.1e}"
-        if "residual" in r else "-"} for r in exact_rows]).set_index("classifier"),
-        key="bd_exact_table")
-    for r in exact_rows:
-        if r.get("fallback"):
-            st.caption(f"{r['classifier']}: {r['fallback']}")
+    exact_rows = exact_view((dataset(), folder(), task, index, tuple(chosen)))
+    if exact_rows is not None:
+        static_table(pd.DataFrame([{
+            "classifier": r["classifier"], "direction": r["direction"], "method": r["method"],
+            "BD": "censored (> {:g})".format(r["max_dist"]) if r["censored"]
+            else f"{r['bd']:.6f}",
+            "regions": r.get("regions", "-"), "residual": f"{r['residual']:.1e}"
+            if "residual" in r else "-"} for r in exact_rows]).set_index("classifier"),
+            key="bd_exact_table")
+        for r in exact_rows:
+            if r.get("fallback"):
+                st.caption(f"{r['classifier']}: {r['fallback']}")
 
 
 st.subheader("Table 17 analog")

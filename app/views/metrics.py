@@ -2,7 +2,6 @@
 metrics track recognition per image (the agreement table and a metric-against-margin scatter
 whose points open in Compare)."""
 
-import time
 
 import pandas as pd
 import streamlit as st
@@ -41,6 +40,7 @@ from app.components.common import (
     weights_notice,
 )
 from app.components.downloads import figure_downloads
+from app.components.job_panel import ended_note, job_panel, start_job, take_ended
 
 MAX_LIVE_IMAGES = 2000   # an on-demand computation's cap
 LIVE_BATCH = 100         # images per step of its progress bar (the first gives the estimate)
@@ -71,27 +71,22 @@ b1, b2 = st.columns([1, 3], vertical_alignment="center")
 b2.caption(f"About {limit * rate:.0f} s for {limit:,} images at the last computation's "
            f"{1000 * rate:.0f} ms per image." if rate else
            "The bar shows the time left once the first images are done.")
-if b1.button("Recompute now", key="metrics_compute", disabled=not picked):
-    bar = st.progress(0.0, text="Evaluating…")
-    t0 = time.perf_counter()
-
-    def report(done: int, total: int) -> None:
-        spent = time.perf_counter() - t0
-        left = f", about {spent / done * (total - done):.0f} s left" if done else ""
-        bar.progress(done / total, text=f"{done:,} / {total:,} images in {spent:.0f} s{left}")
-
-    try:
-        fresh = evaluate(task, dataset=dataset(), folder=folder(), limit=limit, progress=False,
-                         classifiers=picked, on_progress=report, batch_size=LIVE_BATCH)
-    except RAExplorerError as exc:      # a checkpoint that cannot be loaded: its sentence
-        bar.empty()
-        st.warning(f"Not computed: {exc}")
-    else:
-        computed = fresh
-        spent = time.perf_counter() - t0
-        st.session_state["metrics_s_per_image"] = spent / max(computed["n_images"], 1)
-        bar.progress(1.0, text=f"Done: {computed['n_images']:,} test images in {spent:.0f} s")
+job_key = f"metrics_job_{slug}"
+ended = take_ended(job_key)
+b1.button("Recompute now", key="metrics_compute",   # started before this run draws the page
+          disabled=not picked or job_key in st.session_state,
+          on_click=lambda: start_job(job_key, "Evaluating", evaluate, task, dataset=dataset(),
+                                     folder=folder(), limit=limit, progress=False,
+                                     classifiers=picked, batch_size=LIVE_BATCH))
+job_panel(job_key)      # the bar and Cancel while it runs; the page stays usable
+if ended is not None:
+    ended_note(ended, "The evaluation")
+    if ended.state.status == "done":
+        computed = ended.result
+        st.session_state["metrics_s_per_image"] = (ended.state.seconds
+                                                   / max(computed["n_images"], 1))
         st.session_state[f"evaluation_{slug}"] = computed
+        st.caption(f"Done: {computed['n_images']:,} test images in {ended.state.seconds:.0f} s")
 
 if computed is not None:        # what is shown is the computation, and the caption says so
     evaluation = computed

@@ -1,13 +1,22 @@
-"""Metrics' "Recompute now" in a real browser (the app started as README says) with a checkpoint
-folder holding a processor whose weights are NaN: one sentence naming the file, no traceback."""
+"""Metrics' "Recompute now" in a real browser (the app started as README says): a background job
+with a progress bar and Cancel that leaves the page usable, and, with a checkpoint folder holding
+a processor whose weights are NaN, one sentence naming the file, no traceback."""
 
 import torch
 
 from analysis.config import PROJECT_ROOT
 from analysis.zoo.checkpoints import load_checkpoint, save_checkpoint
-from tests.app.browser_support import ARTIFACTS, needs_chromium, start_app, stop_app, wait_interactive
+from tests.app.browser_support import (
+    ARTIFACTS,
+    app_fixture,
+    needs_chromium,
+    start_app,
+    stop_app,
+    wait_interactive,
+)
 
 pytestmark = needs_chromium
+app_url = app_fixture("metrics.log")
 
 
 def nan_zoo(folder):
@@ -35,15 +44,40 @@ def test_recompute_with_nan_weights_says_one_sentence(browser, tmp_path):
         page.goto(url + "/metrics")
         wait_interactive(page, "Metrics")
         page.get_by_role("button", name="Recompute now").click()
-        alert = page.get_by_text("Not computed:", exact=False)
+        alert = page.get_by_text("was not computed:", exact=False)
         alert.wait_for(timeout=120000)
         wait_interactive(page, "Metrics")
         page.screenshot(path=str(ARTIFACTS / "metrics_nan_recompute.png"), full_page=True)
         text = alert.inner_text()
-        assert text.startswith("Not computed: sr-ra.safetensors holds NaN values"), text
+        assert text.startswith("The evaluation was not computed: sr-ra.safetensors holds NaN "
+                               "values"), text
         assert "retrain the model" in text and text.count(". ") == 0, text
         assert page.locator('[data-testid="stException"]').count() == 0
         assert page.get_by_text("Traceback").count() == 0
         assert page.get_by_text("CheckpointError").count() == 0
     finally:
         stop_app(proc, log)
+
+
+def test_recompute_runs_in_the_background_and_cancel_keeps_nothing(app_url, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(app_url + "/metrics")
+    wait_interactive(page, "Metrics")
+    shown = page.locator(".js-plotly-plot").count()      # the saved matrix's charts
+    page.get_by_role("button", name="Recompute now").click()
+    bar = page.get_by_text("Evaluating:", exact=False).first
+    bar.wait_for(timeout=30000)
+    # the bar moves (twice a second) while the rest of the page stays there and usable
+    page.wait_for_function("() => /Evaluating: [1-9][\\d,]* \\/ 500 images/.test("
+                           "document.body.innerText)", timeout=120000)
+    assert page.get_by_role("button", name="Recompute now").is_disabled()
+    assert page.locator(".js-plotly-plot").count() == shown
+    page.screenshot(path=str(ARTIFACTS / "metrics_background_job.png"), full_page=True)
+    page.get_by_role("button", name="Cancel").click()
+    note = page.get_by_text("The evaluation was cancelled after", exact=False)
+    note.wait_for(timeout=60000)
+    wait_interactive(page, "Metrics")
+    assert page.get_by_text("Shown: computed here", exact=False).count() == 0   # nothing kept
+    assert page.get_by_role("button", name="Recompute now").is_enabled()
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()

@@ -245,6 +245,39 @@ def test_boundaries_page_maps_and_table(env):
     assert u > 0 and any(img[0] == f"x + {u:.3f} d_RA + 0.000 d_r" for img in images(at))
 
 
+def test_the_exact_walk_is_a_background_job_with_cancel_and_walk_again(env, monkeypatch):
+    import analysis.explore.plane as plane_module
+
+    at = run("views/boundaries.py")
+    at.toggle(key="bd_exact").set_value(True).run()
+    job = at.session_state["bd_exact_job"]
+    assert job.running and not at.exception           # the page ran to its end meanwhile
+    assert any(t.value == "Table 17 analog" for t in at.subheader)
+    job.cancel()                                      # the real walk: minutes on the tiny zoo
+    assert job.wait(120).status == "cancelled"
+    at.run()
+    assert any("The region walk was cancelled after" in i.value for i in at.info)
+    assert "bd_exact_job" not in at.session_state      # nothing left running
+    # on request it walks again; a finished walk's rows are kept and shown as a table
+    rows = [{"classifier": c, "direction": d, "bd": 0.5, "censored": False, "max_dist": 30.0,
+             "method": "exact", "fallback": None, "regions": 7, "residual": 1e-9}
+            for c in ("clf-a", "clf-b") for d in ("ra", "random")]
+
+    def fake(plane, models, on_progress):
+        on_progress(7, 10)
+        return rows
+
+    monkeypatch.setattr(plane_module, "exact_image_distances", fake)
+    at.button(key="bd_exact_again").click().run()
+    assert at.session_state["bd_exact_job"].wait(60).status == "done"
+    at.run()
+    table = page_tables(at)[3]
+    assert list(table.columns) == ["direction", "method", "BD", "regions", "residual"]
+    assert set(table["BD"]) == {"0.500000"} and set(table["regions"]) == {"7"}
+    at.run()                                          # kept: no new job for the same image
+    assert "bd_exact_job" not in at.session_state and len(page_tables(at)) == 5
+
+
 def counting_refinements(cache, monkeypatch) -> list:
     """Record (image index, classifier, resolution, thread name) for each map that a call of
     the Boundaries cache's ``refine_maps`` takes further (a complete map costs nothing)."""
@@ -554,6 +587,10 @@ def test_metrics_offers_recognizer_side_classifiers_and_shows_their_table(
     assert at.slider(key="metrics_limit").max == 2000                # a sensible cap
     at.button(key="metrics_compute").click().run()
     assert not at.exception
+    job = at.session_state["metrics_job_sr_scale4"]          # a background job, then its result
+    assert job.wait(300).status == "done"
+    at.run()
+    assert "metrics_job_sr_scale4" not in at.session_state
     assert "aug" in at.session_state["evaluation_sr_scale4"]["classifiers"]
     captions = [c.value for c in at.caption]
     # the caption speaks of what is shown (the computation), not of the saved file

@@ -7,6 +7,7 @@ import torch
 from analysis.analyses.boundary_defaults import EXTENT_MULTIPLES
 from analysis.errors import RAExplorerError
 from analysis.explore.plane import (
+    exact_image_distances,
     extent_for,
     image_boundary_distances,
     plane_maps,
@@ -59,6 +60,32 @@ def test_image_bds_are_the_first_crossings_or_censored(tiny_zoo):
         alone = boundary_distance(model, plane.x[None], d[None], max_dist=30.0, tol=1e-3)
         assert row["censored"] == bool(alone.censored[0])
         assert row["bd"] is None or row["bd"] == pytest.approx(float(alone.dist[0]), abs=1e-6)
+
+
+def test_the_exact_walk_of_an_image_reports_regions_and_matches_the_walk(tiny_zoo):
+    from analysis.analyses.boundary_exact import MAX_REGIONS
+
+    ws = Workspace("sr", SYNTH, str(tiny_zoo))
+    plane = ws.plane(5)
+    torch.manual_seed(0)
+    dims = plane.x.numel()
+    # two small ReLU networks (a zoo classifier crosses tens of thousands of regions per unit)
+    nets = {name: torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(dims, width),
+                                      torch.nn.ReLU(), torch.nn.Linear(width, 10)).eval()
+            for name, width in (("mlp-a", 12), ("mlp-b", 24))}
+    seen = []
+    rows = exact_image_distances(plane, nets,
+                                 on_progress=lambda done, cap: seen.append((done, cap)))
+    assert [(r["classifier"], r["direction"]) for r in rows] == [
+        ("mlp-a", "ra"), ("mlp-a", "random"), ("mlp-b", "ra"), ("mlp-b", "random")]
+    assert all(r["method"] == "exact" and r["regions"] >= 1 for r in rows)
+    assert rows == (image_boundary_distances(plane, {"mlp-a": nets["mlp-a"]}, method="exact")
+                    + image_boundary_distances(plane, {"mlp-b": nets["mlp-b"]}, method="exact"))
+    # one report per region step, growing, the second classifier's after the first's cap
+    assert len(seen) >= max(r["regions"] for r in rows)
+    assert all(cap == 2 * MAX_REGIONS for _, cap in seen)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert seen[-1][0] == MAX_REGIONS + max(r["regions"] for r in rows[2:])
 
 
 def test_table17_selection_equals_a_brute_force_recount():
