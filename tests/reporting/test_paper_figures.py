@@ -452,7 +452,8 @@ def test_the_shipped_set_adds_qualnets_figure_2_where_several_classifiers_have_r
 
 def test_bd_figure_draws_the_nearest_boundary_and_perceptual_units(shipped, tmp_path):
     """With NB and perceptual distances in the records (bd --nearest, the default), NB is a
-    line in every top panel, and a second row shows BD / NB and BD in perceptual units."""
+    line in the two BD panels (not in IBD's: each classifier's NB point is its own), and a
+    second row shows BD / NB and BD in perceptual units."""
     name = "boundaries_sr_scale4_resnet20_densenet-bc.json"
     b = json.loads((shipped / name).read_text())
     rng = np.random.default_rng(0)
@@ -467,6 +468,7 @@ def test_bd_figure_draws_the_nearest_boundary_and_perceptual_units(shipped, tmp_
     assert "NB: DDN 100 steps, an upper bound" in fig.title and "sampled search" in fig.title
     nb = [r for r in fig.rows if r["quantity"] == "BD(resnet20)" and r["direction"] == "nearest"]
     assert [r["distance"] for r in nb] == sorted(r["nearest"]["resnet20"] for r in b["records"])
+    assert {r["direction"] for r in fig.rows if r["quantity"].startswith("IBD(")} == {"random", "ra"}
     ratio = [r for r in fig.rows if r["quantity"] == "BD(densenet-bc) / NB(densenet-bc)"
              and r["direction"] == "ra"]
     want = sorted(r["bd"]["densenet-bc"]["ra"] / r["nearest"]["densenet-bc"] for r in b["records"]

@@ -76,7 +76,9 @@ def method_phrase(report: dict) -> str:
 def build_bd(options: FigureOptions) -> PaperFigure:
     """Three panels (BD of the source, BD of the target, IBD), each the ECDF along random and
     along RA directions, x on a log scale in [0,1]-pixel L2; with the nearest boundary NB in the
-    records (``bd --nearest``, the default), NB is a third line in each panel and a second row
+    records (``bd --nearest``, the default), NB is a third line in the two BD panels (not in
+IBD's: IBD compares two classifiers along one shared direction, and each classifier's NB
+point is its own) and a second row
     shows BD / NB of each classifier per direction and, with perceptual distances, BD in
     perceptual units (``lpips-<classifier>``)."""
     path = boundaries_file(options)
@@ -100,9 +102,11 @@ def build_bd(options: FigureOptions) -> PaperFigure:
         else:
             bd_s = [r["bd"][src][direction] for r in records]
             bd_t = [r["bd"][tgt][direction] for r in records]
-        ibd = [abs(a - b) if not (math.isnan(a) or math.isnan(b)) else math.nan
-               for a, b in zip(bd_s, bd_t)]
-        values[direction] = {f"BD({src})": bd_s, f"BD({tgt})": bd_t, f"IBD({src}, {tgt})": ibd}
+        values[direction] = {f"BD({src})": bd_s, f"BD({tgt})": bd_t}
+        if direction != "nearest":   # IBD is along one direction both share; NB's points differ
+            values[direction][f"IBD({src}, {tgt})"] = [
+                abs(a - b) if not (math.isnan(a) or math.isnan(b)) else math.nan
+                for a, b in zip(bd_s, bd_t)]
     rows = 2 if has_nearest or has_perceptual else 1
     fig = new_figure(options.width, options.width * 0.36 * rows)
     axes = fig.subplots(rows, 3, squeeze=False)
@@ -125,8 +129,8 @@ def build_bd(options: FigureOptions) -> PaperFigure:
         ax.set_ylim(0, 1.02)
 
     for ax, quantity in zip(axes[0], values["random"]):
-        draw(ax, [(label, d, values[d][quantity]) for d, label in labels.items()], quantity,
-             "distance ([0,1]-pixel L2)")
+        draw(ax, [(label, d, values[d][quantity]) for d, label in labels.items()
+                  if quantity in values[d]], quantity, "distance ([0,1]-pixel L2)")
     if rows == 2:
         second = list(axes[1])
         if has_nearest:
