@@ -78,3 +78,28 @@ def perceptual_lines(report: dict) -> list[str]:
                          f"{estimate_text(e['bd_source'], 'mean')} | {l2s[1]} | "
                          f"{estimate_text(e['bd_target'], 'mean')} |")
     return lines
+
+
+def nearest_rows(pair: dict) -> list[dict]:
+    """One row per classifier of a pair of the BD table (the source, then the target): NB's
+    mean with its CI and BD / NB's median per direction, as text for a page's table (empty
+    when the pair has no nearest boundary)."""
+    n = pair.get("nearest")
+    if not n:
+        return []
+    return [{"classifier": pair[role], "role": "Rs" if role == "source" else "Rt",
+             "NB mean [95% CI]": estimate_text(n[f"nb_{role}"], "mean"),
+             **{f"BD/NB {d} median [95% CI]": estimate_text(n[f"ratio_{role}_{d}"], "median")
+                for d in DIRECTIONS},
+             "below 1": sum(n[f"ratio_{role}_{d}"]["below_one"] for d in DIRECTIONS),
+             "NB censored": n[f"nb_{role}"]["censored"]}
+            for role in ("source", "target")]
+
+
+def perceptual_rows(pair: dict) -> list[dict]:
+    """One row per direction (random, ra, nearest) of a pair of the BD table: the mean
+    perceptual distance of both classifiers' crossing points with its CI, as text (empty when
+    the pair has none)."""
+    return [{"direction": d, f"BD({pair['source']})": estimate_text(e["bd_source"], "mean"),
+             f"BD({pair['target']})": estimate_text(e["bd_target"], "mean")}
+            for d, e in pair.get("perceptual", {}).items()]

@@ -22,6 +22,7 @@ from analysis.analyses.boundary_table import (
     estimate_text,
     method_text,
 )
+from analysis.analyses.boundary_units import nearest_rows, perceptual_rows
 from analysis.data.tasks import task_slug
 from analysis.errors import RAExplorerError
 from analysis.explore.encoders import fit_panel, panel_png
@@ -308,6 +309,19 @@ else:
     static_table(pd.DataFrame(rows).set_index("direction"), key="bd_table")
     st.caption(f"Units: {report['units']}; clipping {'on' if report['clip'] else 'off'}. "
                f"{method_text(report)}")
+    for k, p in enumerate(report["pairs"]):
+        if nearest_rows(p):
+            static_table(pd.DataFrame(nearest_rows(p)).set_index("classifier"),
+                         key=f"bd_nearest_table_{k}")
+            st.caption(f"The nearest boundary NB ([0,1]-pixel L2): {report['nearest']['budget']}. "
+                       "BD / NB per image along each direction; below 1: images where the "
+                       "direction met a closer boundary than the attack found.")
+        if perceptual_rows(p):
+            static_table(pd.DataFrame(perceptual_rows(p)).set_index("direction"),
+                         key=f"bd_perceptual_table_{k}")
+            st.caption(f"BD in perceptual units: {report['perceptual']} (an uncalibrated "
+                       "LPIPS-style feature distance) between x and the crossing point; "
+                       "nearest: the attack's refined point.")
     show_source(f"boundaries_{task_slug(task)}_{chosen[0]}_{chosen[1]}.json", report)
     if report.get("records") and st.toggle("Show the BD distributions (ECDF)", key="bd_show_hist",
                                            help="Drawn on demand: the chart library loads "

@@ -224,7 +224,7 @@ def test_boundaries_page_maps_and_table(env):
     # static HTML tables: the agreement (beside the maps), the point's predictions, BDs,
     # Table 17 (no Arrow table, whose decoder a new browser would load first)
     frames = page_tables(at)
-    assert len(frames) == 4 and not at.table and not at.dataframe
+    assert len(frames) == 6 and not at.table and not at.dataframe
     preds = frames[1]
     assert list(preds.index) == ["clf-a", "clf-b"] and "top-3" in preds.columns
     assert set(frames[0].columns) == {"clf-a", "clf-b"}
@@ -233,6 +233,12 @@ def test_boundaries_page_maps_and_table(env):
     assert "BD(Rs) mean [95% CI]" in table.columns   # rounded text, not lists of floats
     assert all(v == "-" or re.fullmatch(r"\d+\.\d{3}( \[\d+\.\d{3}, \d+\.\d{3}\])?", v)
                for v in table["BD(Rs) mean [95% CI]"])
+    # the result's nearest boundary (NB per classifier) and BD in perceptual units
+    nearest, perceptual = frames[4], frames[5]
+    assert list(nearest.index) == ["clf-a", "clf-b"] and list(nearest["role"]) == ["Rs", "Rt"]
+    assert "BD/NB ra median [95% CI]" in nearest.columns
+    assert list(perceptual.index) == ["random", "ra", "nearest"]
+    assert any("nearest boundary NB" in c.value and "upper bound" in c.value for c in at.caption)
     at.toggle(key="bd_show_hist").set_value(True).run()        # the ECDF on demand
     assert len(at.get("plotly_chart")) == 1
     at.radio(key="bd_picker").set_value("by index").run()
@@ -275,7 +281,7 @@ def test_the_exact_walk_is_a_background_job_with_cancel_and_walk_again(env, monk
     assert list(table.columns) == ["direction", "method", "BD", "regions", "residual"]
     assert set(table["BD"]) == {"0.500000"} and set(table["regions"]) == {"7"}
     at.run()                                          # kept: no new job for the same image
-    assert "bd_exact_job" not in at.session_state and len(page_tables(at)) == 5
+    assert "bd_exact_job" not in at.session_state and len(page_tables(at)) == 7
 
 
 def counting_refinements(cache, monkeypatch) -> list:
