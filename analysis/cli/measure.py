@@ -290,7 +290,7 @@ def register(sub) -> None:
     protocol(p, "first", "metrics", "seed")
     p.set_defaults(func=cmd_quality)
 
-    p = sub.add_parser("agreement", parents=[*analysis_groups(), SAMPLE(), SEED()],
+    p = sub.add_parser("agreement", parents=[*analysis_groups(execution=False), SAMPLE(), SEED()],
                        help="per image: how well every quality metric predicts recognition "
                             "(Spearman with p_y and margin, AUROC), RA visibility per metric, "
                             "and margin consistency between classifiers")

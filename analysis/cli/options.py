@@ -54,9 +54,14 @@ def _execution(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-DEVICE = _group(lambda p: (
+def _device(p) -> None:
     p.add_argument("--device", type=device_name, default=None,
-                   help="cpu, cuda, cuda:N (default: cuda if present)"),
+                   help="cpu, cuda, cuda:N (default: cuda if present)")
+
+
+DEVICE_ONLY = _group(_device)      # a verb whose forwards run eager in float32 whatever the policy
+DEVICE = _group(lambda p: (
+    _device(p),
     p.add_argument("--execution", type=_execution, default=None, metavar="POLICY",
                    help="how classifier forwards run: auto (default: the fastest exact backend, "
                         "measured once per model), eager (off), or e.g. auto,-onnxruntime,"
@@ -81,9 +86,11 @@ SAVE = _group(lambda p: (
     p.add_argument("--no-save", action="store_true", help="do not write the result files")))
 
 
-def analysis_groups() -> list[argparse.ArgumentParser]:
-    """The groups of a verb that measures on a dataset and writes a copy of its result."""
-    return [DATASET(), CHECKPOINTS(), DEVICE(), SAVE(), JSON(), PROGRESS()]
+def analysis_groups(execution: bool = True) -> list[argparse.ArgumentParser]:
+    """The groups of a verb that measures on a dataset and writes a copy of its result
+    (``execution``: with ``--execution``, for a verb whose classifier forwards honour it)."""
+    return [DATASET(), CHECKPOINTS(), DEVICE() if execution else DEVICE_ONLY(), SAVE(), JSON(),
+            PROGRESS()]
 
 
 def key_values(items: list[str] | None) -> dict:

@@ -394,3 +394,18 @@ def test_the_channels_last_module_computes_the_model_and_is_made_once_per_model(
     with torch.inference_mode():
         assert torch.allclose(copy_(x), model(x), atol=1e-4)
         assert torch.equal(copy_(x).argmax(1), model(x).argmax(1))
+
+
+def test_a_verb_whose_forwards_run_eager_does_not_offer_the_option(capsys):
+    """agreement measures with float32 eager forwards: --execution would promise a choice it
+    ignores, so the verb does not take it (and says so in one line)."""
+    from analysis.cli.main import main
+
+    with pytest.raises(SystemExit):
+        main(["agreement", "--help"])
+    assert "--execution" not in capsys.readouterr().out
+    with pytest.raises(SystemExit) as stop:
+        main(["agreement", "--task", "sr", "--execution", "eager"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--execution" in err
