@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import warnings
 
+import cv2
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
@@ -41,8 +42,9 @@ def read_upload(data: bytes, channels: int, size: int) -> torch.Tensor:
     to ``size``.
 
     Values map to [0, 1] by the file's sample type: 8-bit samples / 255; 16-bit
-    grayscale (PNG or TIFF, Pillow's ``I;16`` modes) / 65535; 16-bit RGB, which Pillow
-    decodes to 8 bits a channel (the high byte), / 255, within 1/255 of value / 65535;
+    grayscale (PNG or TIFF, Pillow's ``I;16`` modes) / 65535; 16-bit RGB(A) PNG, which
+    Pillow would decode to 8 bits a channel, through OpenCV at its 16 bits / 65535;
+    16-bit RGB TIFF (decoded by Pillow to 8 bits a channel) / 255, within 1/255 of value / 65535;
     32-bit integer grayscale / 65535 when every value lies in [0, 65535]; floating point
     (a float32 TIFF: Pillow's mode ``F``, or tifffile for RGB float TIFFs, which Pillow
     cannot open) as it is, refused with one sentence when a value lies outside [0, 1] or
@@ -70,6 +72,8 @@ def read_upload(data: bytes, channels: int, size: int) -> torch.Tensor:
             _check_size(*img.size)
             if img.mode in HIGH_BIT_MODES:
                 return _resized(_high_bit_pixels(img), channels, size)
+            if _png_rgb16(data):
+                return _resized(_png16_pixels(data), channels, size)
             img = img.convert("RGB" if channels == 3 else "L")
             scale = size / min(img.width, img.height)
             img = img.resize((max(size, round(img.width * scale)),
@@ -81,6 +85,25 @@ def read_upload(data: bytes, channels: int, size: int) -> torch.Tensor:
     arr = np.asarray(_centre_crop(img, size), dtype=np.float32) / 255.0
     arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
     return torch.from_numpy(arr.copy())
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_rgb16(data: bytes) -> bool:
+    """Whether ``data`` is a PNG of 16-bit RGB or RGBA samples (its IHDR's bit depth and
+    colour type, bytes 24 and 25)."""
+    return data[:8] == PNG_SIGNATURE and len(data) > 25 and data[24] == 16 and data[25] in (2, 6)
+
+
+def _png16_pixels(data: bytes) -> np.ndarray:
+    """A 16-bit RGB(A) PNG at full depth -> (H, W, 3 or 4) float32 in [0, 1] (OpenCV decodes
+    the 16 bits Pillow would cut to 8; its channels come as BGR(A))."""
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.dtype != np.uint16 or arr.ndim != 3:
+        raise _damaged(ValueError("OpenCV could not decode the 16-bit PNG"))
+    order = [2, 1, 0, 3][:arr.shape[2]]
+    return arr[..., order].astype(np.float32) / 65535.0
 
 
 def _check_size(width: int, height: int) -> None:

@@ -45,7 +45,8 @@ def test_decompression_bomb_is_refused_before_decoding():
 
 def _png16(arr: np.ndarray) -> bytes:
     """A 16-bit PNG written by hand (Pillow writes 16-bit grayscale but not 16-bit RGB):
-    IHDR with bit depth 16, colour type 0 (grey) or 2 (RGB), rows unfiltered, big-endian."""
+    IHDR with bit depth 16, colour type 0 (grey), 2 (RGB) or 6 (RGBA), rows unfiltered,
+    big-endian."""
     arr = np.asarray(arr, dtype=">u2")
     height, width = arr.shape[:2]
 
@@ -53,7 +54,8 @@ def _png16(arr: np.ndarray) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     raw = b"".join(b"\0" + arr[y].tobytes() for y in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 16, 0 if arr.ndim == 2 else 2, 0, 0, 0)
+    colour = 0 if arr.ndim == 2 else {3: 2, 4: 6}[arr.shape[2]]     # grey, RGB, RGBA
+    header = struct.pack(">IIBBBBB", width, height, 16, colour, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
             + chunk(b"IEND", b""))
 
@@ -93,11 +95,16 @@ def test_16_bit_greyscale_png_is_divided_by_65535():
     np.testing.assert_allclose(rgb, np.repeat((GREY16 / 65535)[..., None], 3, axis=2), atol=1e-6)
 
 
-def test_16_bit_rgb_png_is_within_one_level_of_value_over_65535():
-    """Pillow decodes 16-bit RGB PNG to 8 bits a channel (the high byte)."""
-    x = _hwc(read_upload(_png16(RGB16), 3, 28))
-    assert np.array_equal(x, (RGB16 >> 8) / np.float32(255))
-    assert np.abs(x - RGB16 / 65535).max() <= 1 / 255
+def test_16_bit_rgb_png_keeps_its_16_bits():
+    """Pillow would decode 16-bit RGB PNG to 8 bits a channel (the high byte); the upload
+    reads all 16, RGB in that order, alpha dropped."""
+    assert Image.open(io.BytesIO(_png16(RGB16))).mode == "RGB"      # 8 bits in Pillow
+    for arr in (RGB16, np.dstack([RGB16, RNG.integers(0, 65536, (28, 28))]).astype(np.uint16)):
+        x = _hwc(read_upload(_png16(arr), 3, 28))
+        np.testing.assert_allclose(x, RGB16 / 65535, atol=1e-6)
+        assert np.abs(x - (RGB16 >> 8) / 255).max() > 1 / 255 / 2   # not the 8-bit reading
+    luma = (RGB16 / 65535) @ np.array([0.299, 0.587, 0.114])
+    np.testing.assert_allclose(read_upload(_png16(RGB16), 1, 28)[0].numpy(), luma, atol=1e-5)
 
 
 def test_float32_tiff_in_0_1_is_kept_as_it_is():
