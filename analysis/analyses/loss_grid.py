@@ -26,7 +26,7 @@ from ..errors import RAExplorerError
 from ..outputs.provenance import provenance_summary
 from ..outputs.result_files import write_result
 from ..pipeline.records import RecordSink
-from ..pipeline.runner import NO_PROCESSING
+from ..pipeline.runner import NO_PROCESSING, world
 from ..pipeline.setting import Setting
 from ..stats import wilson_interval
 from ..zoo.catalogue import checkpoint_dir, find_checkpoints, model_digests, select_models
@@ -155,7 +155,7 @@ def loss_grid_report(task: str = "sr", dataset: str | None = None, folder=None,
     setting.run(procs, [quality, records], desc=f"loss grid {spec}", progress=progress,
                 batch_size=batch_size, limit=limit, seed=seed, include_clean=True)
     quality.gather()
-    table = records.table(spec, dataset, "test")
+    table = records.table(spec, dataset, "test", world()[1])   # every rank's images
     q = quality_result(quality, spec, dataset, proc_cards, seed)
     labels = {c["name"]: _label(c) for c in proc_cards}
     features = {c["name"]: features_of(c) for c in proc_cards}

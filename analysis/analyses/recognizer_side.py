@@ -31,7 +31,7 @@ from ..data.tasks import create_task
 from ..errors import RAExplorerError
 from ..outputs.result_files import write_result
 from ..pipeline.records import RecordSink, RecordTable
-from ..pipeline.runner import CLEAN, NO_PROCESSING
+from ..pipeline.runner import CLEAN, NO_PROCESSING, world
 from ..pipeline.setting import Setting
 from ..stats import wilson_interval
 from ..zoo.catalogue import collection_dirs, find_checkpoints, model_digests, select_models
@@ -219,8 +219,10 @@ def measure_recognizers(dataset: str | None = None, folder=None, recognizer_fold
                               checkpoints=model_digests(clf_cards, [c for c in proc_cards
                                                                     if c["name"] in procs]),
                               seeds={"degradation": seed})
-        tables[deg] = sink.table(run.task.spec, dataset, "test", provenance=prov)
-        if records_dir is not None:
+        rank, size = world()
+        tables[deg] = sink.table(run.task.spec, dataset, "test", size,   # every rank's images
+                                 provenance=prov)
+        if records_dir is not None and rank == 0:
             tables[deg].save(Path(records_dir) / f"{record_stem(deg)}.parquet")
     result = table_from_records(tables, vanilla, processors)
     result["provenance"] = setting.provenance(
