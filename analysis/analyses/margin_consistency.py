@@ -39,8 +39,11 @@ from ..outputs.provenance import Clock, provenance
 from ..outputs.result_files import write_result
 from ..pipeline.records import RecordTable, records_path
 from ..pipeline.runner import CLEAN, NO_PROCESSING
+from ..zoo.catalogue import find_checkpoints
 from .agreement_stats import N_BOOT, bootstrap_values, interval, weighted_pearson
 from .metric_agreement import images_name
+
+ZOO_GROUP = "zoo"      # the group of the checkpoint folder's own classifiers
 
 SOURCES = {
     "signed-confidence": "+p_top where the top-1 class is the label, -p_top where it is not "
@@ -113,10 +116,21 @@ def input_summary(boots: dict, inputs: list[str], reference: str | None) -> list
 
 
 def consistency_tables(margins: dict, inputs: list[str], classifiers: list[str],
-                       reference: str | None, n_boot: int = N_BOOT, seed: int = 0) -> dict:
-    """{"pairs": :func:`pair_correlations` rows, "inputs": :func:`input_summary` rows}."""
+                       reference: str | None, n_boot: int = N_BOOT, seed: int = 0,
+                       groups: dict[str, list[str]] | None = None) -> dict:
+    """{"pairs": :func:`pair_correlations` rows, "inputs": :func:`input_summary` rows,
+    "groups": {name: {"classifiers", "inputs"}}}: for each group of ``groups`` (name ->
+    classifiers) with two or more of ``classifiers``, the summary over the pairs among them
+    alone, from the same resamples."""
     rows, boots = pair_correlations(margins, inputs, classifiers, n_boot, seed)
-    return {"pairs": rows, "inputs": input_summary(boots, inputs, reference)}
+    out = {"pairs": rows, "inputs": input_summary(boots, inputs, reference), "groups": {}}
+    for name, members in (groups or {}).items():
+        members = [c for c in classifiers if c in members]
+        if len(members) >= 2 and len(members) < len(classifiers):
+            mine = {k: v for k, v in boots.items() if k[1] in members and k[2] in members}
+            out["groups"][name] = {"classifiers": members,
+                                   "inputs": input_summary(mine, inputs, reference)}
+    return out
 
 
 def bd_consistency(report: dict, n_boot: int = N_BOOT, seed: int = 0) -> list[dict]:
@@ -168,11 +182,14 @@ def plain_input(inputs: list[str], task_name: str) -> str | None:
 
 def margin_consistency(task: str, dataset: str | None = None, results=None,
                        n_boot: int = N_BOOT, seed: int = 0,
-                       classifiers: list[str] | None = None) -> dict:
+                       classifiers: list[str] | None = None, checkpoints=None) -> dict:
     """Decision-margin consistency of ``task`` from the result files in ``results`` (default:
     the dataset's results folder): the record table (required), and the agreement per-image
     table and boundary results where they are there; ``classifiers``: the pairs among these
-    alone (default: every classifier of each file). Returns the result document."""
+    alone (default: every classifier of each file). Beside all pairs, each source is also
+    summarised over the pairs of the zoo's own classifiers (group ``zoo``: the classifiers of
+    the checkpoint folder ``checkpoints`` itself, not of its collections such as the
+    recognizer-side one), when the file holds others too. Returns the result document."""
     clock = Clock()
     spec = create_task(task).spec
     name = spec.split(":")[0]
@@ -189,10 +206,12 @@ def margin_consistency(task: str, dataset: str | None = None, results=None,
                                   f"{unknown[0]!r}; it holds {', '.join(table.classifiers)}.")
         table = table.only(classifiers)
     reference = plain_input(table.inputs, name)
+    groups = {ZOO_GROUP: [c["name"] for c in find_checkpoints(checkpoints, kind="classifier",
+                                                              dataset=table.dataset)]}
     sources = {"signed-confidence": {
         "file": path.name, "n_images": len(table), "classifiers": table.classifiers,
         **consistency_tables(record_margins(table), table.inputs, table.classifiers, reference,
-                             n_boot, seed)}}
+                             n_boot, seed, groups)}}
     images = folder / images_name(spec)
     if images.is_file():
         margins, inputs, clfs = logit_margins(images)
@@ -200,7 +219,7 @@ def margin_consistency(task: str, dataset: str | None = None, results=None,
         sources["logit"] = {"file": images.name, "n_images": len(next(iter(margins.values()))),
                             "classifiers": clfs,
                             **consistency_tables(margins, inputs, clfs, plain_input(inputs, name),
-                                                 n_boot, seed)}
+                                                 n_boot, seed, groups)}
     bd = []
     for file in sorted(folder.glob(f"boundaries_{task_slug(spec)}_*.json")):
         report = json.loads(file.read_text())
@@ -232,11 +251,19 @@ def focus_inputs(inputs: list[str], reference: str | None, task_name: str) -> li
     return [i for i in (CLEAN, NO_PROCESSING, reference, f"{task_name}-ra") if i in inputs]
 
 
-def _source_tables(source: dict, reference: str | None, task_name: str) -> list[str]:
+def _summary_lines(rows: list[dict]) -> list[str]:
     lines = ["| input | mean r over pairs | minus plain |", "|---|---:|---:|"]
-    lines += [f"| {r['input']} | {_ci(r['mean_pearson'])} | "
-              + (_ci(r["minus_reference"], 3) if "minus_reference" in r else "-") + " |"
-              for r in source["inputs"]]
+    return lines + [f"| {r['input']} | {_ci(r['mean_pearson'])} | "
+                    + (_ci(r["minus_reference"], 3) if "minus_reference" in r else "-") + " |"
+                    for r in rows]
+
+
+def _source_tables(source: dict, reference: str | None, task_name: str) -> list[str]:
+    lines = _summary_lines(source["inputs"])
+    for name, group in source.get("groups", {}).items():
+        k = len(group["classifiers"])
+        lines += ["", f"The {name} classifiers alone ({', '.join(group['classifiers'])}: "
+                  f"{k * (k - 1) // 2} pairs):", "", *_summary_lines(group["inputs"])]
     shown = focus_inputs([r["input"] for r in source["inputs"]], reference, task_name)
     by = {(r["input"], r["a"], r["b"]): r for r in source["pairs"]}
     pairs = list(dict.fromkeys((r["a"], r["b"]) for r in source["pairs"]))

@@ -119,7 +119,8 @@ def cmd_margins(args) -> int:
     from ..analyses.margin_consistency import format_margins, margin_consistency, save_margins
 
     result = margin_consistency(args.task, dataset=args.dataset, results=args.results,
-                                n_boot=args.boot, seed=args.seed, classifiers=args.classifiers)
+                                n_boot=args.boot, seed=args.seed, classifiers=args.classifiers,
+                                checkpoints=args.checkpoints)
     return emit(args, result, save_margins, format_margins)
 
 
@@ -310,7 +311,7 @@ def register(sub) -> None:
     protocol(p, "first", "sample", "metrics", "classifiers", "processors", "boot", "seed")
     p.set_defaults(func=cmd_agreement)
 
-    p = sub.add_parser("margins", parents=[DATASET(), SAVE(), JSON(), SEED()],
+    p = sub.add_parser("margins", parents=[DATASET(), CHECKPOINTS(), SAVE(), JSON(), SEED()],
                        help="decision-margin consistency: Pearson r of per-image margins between "
                             "every pair of classifiers per input, from the saved record table, "
                             "agreement images and boundary results")

@@ -151,3 +151,33 @@ def test_classifiers_restrict_every_source_to_their_pairs(tmp_path):
 def test_a_missing_record_table_is_one_sentence(tmp_path):
     with pytest.raises(RAExplorerError, match="No record table of sr:scale=4"):
         margin_consistency("sr", results=tmp_path, n_boot=10)
+
+
+def test_a_group_is_summarised_over_its_own_pairs_from_the_same_resamples(tmp_path,
+                                                                           monkeypatch):
+    margins = record_margins(table())
+    inputs = ["sr-plain", "sr-ra"]
+    out = consistency_tables(margins, inputs, ["a", "b", "c"], "sr-plain", n_boot=100,
+                             groups={"zoo": ["a", "c", "z"], "all": ["a", "b", "c"]})
+    assert list(out["groups"]) == ["zoo"]            # a group of every classifier says nothing new
+    zoo = out["groups"]["zoo"]
+    assert zoo["classifiers"] == ["a", "c"]
+    alone = consistency_tables(margins, inputs, ["a", "c"], "sr-plain", n_boot=100)
+    assert zoo["inputs"] == alone["inputs"]          # the pair a / c alone, the same resamples
+    assert zoo["inputs"] != out["inputs"]
+    # from files: the group is the checkpoint folder's own classifiers, in the markdown too
+    import analysis.analyses.margin_consistency as module
+
+    asked = []
+
+    def cards(folder, kind, dataset):
+        asked.append((folder, kind, dataset))
+        return [{"name": "a"}, {"name": "b"}]
+
+    monkeypatch.setattr(module, "find_checkpoints", cards)
+    table().save(tmp_path / "records_sr_scale4.parquet")
+    result = margin_consistency("sr", results=tmp_path, n_boot=20, checkpoints="my-zoo")
+    assert asked == [("my-zoo", "classifier", table().dataset)]
+    group = result["sources"]["signed-confidence"]["groups"]["zoo"]
+    assert group["classifiers"] == ["a", "b"] and len(group["inputs"]) == len(inputs)
+    assert "The zoo classifiers alone (a, b: 1 pairs):" in format_margins(result)
