@@ -3,6 +3,7 @@
 import numpy as np
 import streamlit as st
 
+from analysis.data.datasets import DATASETS, split_dataset_spec
 from analysis.errors import RAExplorerError
 from analysis.explore.encoders import (
     DEFAULT_ENLARGEMENT,
@@ -16,8 +17,9 @@ from analysis.explore.encoders import (
 from analysis.explore.gallery import FILTERS, Query, describe
 from analysis.explore.upload import read_upload
 from analysis.explore.workspace import available_tasks, classifier_names
-from analysis.zoo.catalogue import collection_dirs
+from analysis.zoo.catalogue import collection_dirs, find_checkpoints
 from app.components.common import dataset, folder, get_workspace, missing
+from app.components.detection_compare import detection_compare
 from app.components.downloads import figure_downloads
 from app.components.region import outlined_region
 from app.components.wipe import wipe
@@ -27,6 +29,17 @@ WIPE_PX = 448        # the wipe's side at most (16x a 28 px image)
 OVERVIEW_PX = 112    # the synced zoom's full image with the region outlined (4x a 28 px image)
 st.title("Compare outputs")
 tasks = available_tasks(dataset(), folder())
+detection_only = DATASETS[split_dataset_spec(dataset())[0]].detection   # canvases in force
+if detection_only or find_checkpoints(folder(), kind="detector"):
+    images = "detection canvases" if detection_only else st.sidebar.radio(
+        "Images", ["test images", "detection canvases"], key="compare_images",
+        help="Detection canvases: several items per image, with a detector's boxes on every "
+             "processor's output.")
+    if images == "detection canvases":
+        with st.sidebar:
+            task = st.selectbox("Task", tasks, key="compare_task")
+        detection_compare(task)
+        st.stop()
 classifiers = classifier_names(dataset(), folder())
 if not classifiers:
     missing("a classifier for this dataset", "python -m analysis build-zoo")

@@ -284,6 +284,29 @@ def test_the_exact_walk_is_a_background_job_with_cancel_and_walk_again(env, monk
     assert "bd_exact_job" not in at.session_state and len(page_tables(at)) == 7
 
 
+def test_compare_shows_detection_canvases_with_each_detectors_boxes(monkeypatch, tmp_path):
+    """On the embedded default with the zoo's detectors: Compare's "detection canvases" shows
+    one panel per input with the chosen detector's boxes, counted in each caption; on a
+    detection dataset in force it opens there at once (no classifier is asked for)."""
+    monkeypatch.delenv("RA_CHECKPOINTS", raising=False)
+    monkeypatch.delenv("RA_DATASET", raising=False)
+    monkeypatch.setenv("RA_RESULTS", str(tmp_path))
+    at = run()                                         # Compare, the first page
+    at.sidebar.radio(key="compare_images").set_value("detection canvases").run()
+    assert not at.exception
+    at.multiselect(key="compare_canvas_procs|sr:scale=4").set_value(["sr-plain", "sr-ra"]).run()
+    shown = images(at)
+    assert [c.split(":")[0] for c, _ in shown] == ["clean", "no processing", "sr-plain", "sr-ra"]
+    assert all(re.search(r": \d of \d items found; \d+ boxes ≥ 0\.50$", c) for c, _ in shown)
+    at.selectbox(key="compare_detector").set_value("retinanet").run()
+    at.slider(key="compare_score_min").set_value(0.95).run()
+    assert all(c.endswith("boxes ≥ 0.95") for c, _ in images(at)) and not at.exception
+    monkeypatch.setenv("RA_DATASET", "canvas:base=fashion-mnist")
+    at = run()
+    assert not at.exception and not at.sidebar.get("radio")
+    assert len(images(at)) >= 2 and not any("classifier" in i.value for i in at.info)
+
+
 def counting_refinements(cache, monkeypatch) -> list:
     """Record (image index, classifier, resolution, thread name) for each map that a call of
     the Boundaries cache's ``refine_maps`` takes further (a complete map costs nothing)."""
