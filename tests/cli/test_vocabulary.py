@@ -203,7 +203,7 @@ def shipped_commands() -> list[str]:
 
 def test_the_shipped_provenance_commands_still_parse(capsys):
     commands = shipped_commands()
-    assert any(" boundaries " in c for c in commands) and any(" results" in c for c in commands)
+    assert any(" bd " in c for c in commands) and any(" results" in c for c in commands)
     for command in commands:
         words = shlex.split(command.replace("'python -m analysis'", "python -m analysis"))
         assert words[:3] == ["python", "-m", "analysis"], command

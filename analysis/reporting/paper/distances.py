@@ -119,7 +119,7 @@ point is its own) and a second row
             ax.step(xs, fs, where="post", color=LINE_COLOURS[k % len(LINE_COLOURS)],
                     linestyle=LINESTYLES[k % len(LINESTYLES)],
                     label=f"{label} ({censored} censored)" if censored else label)
-            plotted.extend({"quantity": quantity, "direction": key, "distance": float(x),
+            plotted.extend({"quantity": quantity, "direction": key, "distance": float(f"{x:.7g}"),
                             "fraction_at_most": float(f"{f:.6g}")} for x, f in zip(xs, fs))
         ax.set_xscale("log")
         ax.set_title(quantity)
