@@ -32,7 +32,10 @@ def test_checkpoint_loads_and_matches_its_card(card):
         assert len(found) == 2 and {"boxes", "scores", "labels"} <= set(found[0])
         assert "val_map" in loaded["metrics"] and "val_map_50" in loaded["metrics"]
         return
-    assert loaded["dataset"] == "fashion-mnist"
+    # the zoo's models are trained on Fashion-MNIST, a processor of the detection tables on
+    # canvases of its items (processors are fully convolutional: the shapes below hold for both)
+    assert loaded["dataset"] == "fashion-mnist" or (
+        loaded["kind"] == "processor" and loaded["dataset"].startswith("canvas:base=fashion-mnist,"))
     x = torch.rand(2, 1, 28, 28)
     with torch.no_grad():
         if loaded["kind"] == "classifier":
