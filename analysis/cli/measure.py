@@ -1,6 +1,6 @@
 """Verbs that measure on the test split: ``evaluate``, ``reproduce``, ``quality``, ``agreement``,
 ``margins``, ``loss-grid``, ``recognizer-side``, ``corruption-grid``, ``robustness``,
-``detection-transfer``, ``float16-check``."""
+``detection-transfer``, ``category-transfer``, ``float16-check``."""
 
 from __future__ import annotations
 
@@ -221,6 +221,20 @@ def cmd_detection_transfer(args) -> int:
     return 0
 
 
+def cmd_category_transfer(args) -> int:
+    from ..analyses.category_transfer import (
+        category_transfer,
+        format_category_transfer,
+        save_category_transfer,
+    )
+
+    result = category_transfer(args.task, dataset=args.dataset, folder=args.checkpoints,
+                               limit=args.first, batch_size=args.batch_size, device=args.device,
+                               seed=args.seed, data_root=args.data_root,
+                               progress=not args.no_progress)
+    return emit(args, result, save_category_transfer, format_category_transfer)
+
+
 def cmd_storage_check(args) -> int:
     from ..analyses.storage_check import format_storage_check, save_storage_check, storage_check
     from ..config import default_dataset
@@ -419,6 +433,18 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=positive_int, default=32, help="canvases per forward pass")
     protocol(p, "first", "processors", "detectors", "baseline", "boot", "seed")
     p.set_defaults(func=cmd_detection_transfer)
+
+    p = sub.add_parser("category-transfer", parents=[*analysis_groups(execution=False), SEED()],
+                       help="plain and RA processors trained on one half of the classes, "
+                            "evaluated on both halves with each half's classifier (the RA "
+                            "paper's Table 7; models in the checkpoint folder's categories/)")
+    p.add_argument("--task", type=task_spec, default="sr", help="task spec")
+    p.add_argument("--first", type=positive_int, default=None, metavar="N",
+                   help="the first N test images of each half (default: every one)")
+    p.add_argument("--batch-size", type=positive_int, default=None,
+                   help="images per forward pass (default: 500, fewer for large images)")
+    protocol(p, "first", "seed")
+    p.set_defaults(func=cmd_category_transfer)
 
     p = sub.add_parser("float16-check", parents=[*analysis_groups(), SAMPLE()],
                        help="stored (float16) checkpoints vs their float32 training weights: "
