@@ -22,6 +22,7 @@ from ..analyses.detection_transfer import (
 )
 from ..metrics.detection import box_iou
 from ..pipeline.setting import Setting
+from ..zoo.catalogue import find_checkpoints, trained_on_canvases_of
 from ..zoo.checkpoints import load_checkpoint
 
 TRUTH_COLOUR = (0, 158, 115)      # ground-truth boxes (Okabe-Ito green)
@@ -49,6 +50,13 @@ class CanvasView:
     truth: dict
     images: dict[str, np.ndarray] = field(default_factory=dict)
     detections: dict[tuple[str, str], dict] = field(default_factory=dict)
+
+
+def canvas_detectors(dataset: str, folder=None) -> list[str]:
+    """Names of the folder's detectors trained on detection canvases of ``dataset`` (what
+    decides whether a page offers the canvases at all; read from the cards, nothing loaded)."""
+    return [c["name"] for c in find_checkpoints(folder, kind="detector")
+            if trained_on_canvases_of(c.get("dataset"), dataset)]
 
 
 def load_canvas_models(task: str, dataset: str | None = None, folder=None,

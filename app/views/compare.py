@@ -5,6 +5,7 @@ import streamlit as st
 
 from analysis.data.datasets import DATASETS, split_dataset_spec
 from analysis.errors import RAExplorerError
+from analysis.explore.detection_view import canvas_detectors
 from analysis.explore.encoders import (
     DEFAULT_ENLARGEMENT,
     colour_bar_png,
@@ -17,7 +18,7 @@ from analysis.explore.encoders import (
 from analysis.explore.gallery import FILTERS, Query, describe
 from analysis.explore.upload import read_upload
 from analysis.explore.workspace import available_tasks, classifier_names
-from analysis.zoo.catalogue import collection_dirs, find_checkpoints
+from analysis.zoo.catalogue import collection_dirs
 from app.components.common import dataset, folder, get_workspace, missing
 from app.components.detection_compare import detection_compare
 from app.components.downloads import figure_downloads
@@ -30,7 +31,7 @@ OVERVIEW_PX = 112    # the synced zoom's full image with the region outlined (4x
 st.title("Compare outputs")
 tasks = available_tasks(dataset(), folder())
 detection_only = DATASETS[split_dataset_spec(dataset())[0]].detection   # canvases in force
-if detection_only or find_checkpoints(folder(), kind="detector"):
+if detection_only or canvas_detectors(dataset(), folder()):
     images = "detection canvases" if detection_only else st.sidebar.radio(
         "Images", ["test images", "detection canvases"], key="compare_images",
         help="Detection canvases: several items per image, with a detector's boxes on every "

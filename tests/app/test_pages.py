@@ -307,6 +307,18 @@ def test_compare_shows_detection_canvases_with_each_detectors_boxes(monkeypatch,
     assert len(images(at)) >= 2 and not any("classifier" in i.value for i in at.info)
 
 
+def test_compare_offers_canvases_only_where_a_detector_was_trained_on_the_datasets_canvases(
+        monkeypatch, tmp_path):
+    """The zoo's detectors were trained on Fashion-MNIST canvases: with another dataset in
+    force Compare shows no Images choice, since no detector fits that dataset's canvases."""
+    monkeypatch.delenv("RA_CHECKPOINTS", raising=False)
+    monkeypatch.setenv("RA_RESULTS", str(tmp_path))
+    monkeypatch.setenv("RA_DATASET", "synthetic:n=64")
+    at = run()
+    assert not at.exception
+    assert not [r for r in at.sidebar.get("radio") if r.key == "compare_images"]
+
+
 def counting_refinements(cache, monkeypatch) -> list:
     """Record (image index, classifier, resolution, thread name) for each map that a call of
     the Boundaries cache's ``refine_maps`` takes further (a complete map costs nothing)."""

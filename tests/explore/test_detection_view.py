@@ -9,6 +9,7 @@ from analysis.explore.detection_view import (
     FOUND_COLOUR,
     TRUTH_COLOUR,
     WRONG_COLOUR,
+    canvas_detectors,
     canvas_view,
     draw_detections,
     load_canvas_models,
@@ -71,3 +72,10 @@ def test_the_drawing_marks_truth_hits_and_misses_in_their_colours():
     quiet = draw_detections(image, found, truth, [f"c{i}" for i in range(10)], 0.95, scale=2)
     assert tuple(quiet[24, 4]) == TRUTH_COLOUR      # only the truth remains
     assert not (quiet == np.array(WRONG_COLOUR)).all(axis=2).any()
+
+
+def test_the_detectors_offered_are_those_trained_on_the_datasets_canvases(tmp_path):
+    assert canvas_detectors("fashion-mnist") == ["fcos", "retinanet"]
+    assert canvas_detectors("fashion-mnist:categories=a") == []
+    assert canvas_detectors("synthetic:n=64") == []
+    assert canvas_detectors("fashion-mnist", tmp_path) == []
