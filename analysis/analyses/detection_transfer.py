@@ -23,7 +23,11 @@ Which processors make which of the paper's tables (one run gives all of a task's
 * Table 2 analog (RA with a detector's loss): a processor trained ``ra`` through detector D
   on the canvases (``train-processor --detector``; its card's ``source_kind`` is
   ``detector``), against a plain processor trained on the canvases alike, on D;
-* Table 4 analog (transfer between detectors): the same processor on the other detectors.
+* Table 4 analog (transfer between detectors): the same processor on the other detectors;
+* Table 9 analog (detection -> classification): the processors trained on canvases (and the
+  baselines they are compared with) on the base dataset's test images, classified by the
+  checkpoint folder's classifiers of that dataset (:func:`classification_table`, the
+  evaluation's accuracy matrix with paired differences to the plain processor).
 
 A processor is taken when its task is the run's and it was trained on the canvases' base
 dataset (classification processors) or on canvases drawn alike (detection processors: only
@@ -51,6 +55,7 @@ from ..pipeline.setting import Setting
 from ..training.processors import canvas_drawing
 from ..zoo.catalogue import find_checkpoints, locate, processor_order
 from ..zoo.checkpoints import load_card, load_checkpoint
+from .evaluate import accuracy_report, measure_task
 
 BATCH_SIZE = 32          # canvases per forward pass
 HUMAN_VIEW = " (human view)"   # the row suffix of a transformer processor's P(x)
@@ -167,6 +172,28 @@ def baselines(cards: list[dict], named: str | None = None) -> dict[str, str | No
     return out
 
 
+def classification_table(task: str, base: str, folder, proc_cards: list[dict],
+                         versus: dict[str, str | None], limit: int | None = None,
+                         device: str | None = None, seed: int = 0, data_root: str | None = None,
+                         progress: bool = True) -> dict | None:
+    """The Table 9 analog: the processors of ``proc_cards`` trained on canvases, each after its
+    baseline (``versus``), on the first ``limit`` test images of the base dataset ``base``,
+    classified by the folder's classifiers of ``base``: the evaluation's document
+    (:func:`analysis.analyses.evaluate.accuracy_report`; its ``plain`` is the first plain
+    processor of those). None when no processor was trained on canvases; ``{"skipped": why}``
+    when the folder holds no classifier of ``base``."""
+    trained = [c["name"] for c in proc_cards if normal_dataset(c.get("dataset")) != base]
+    if not trained:
+        return None
+    if not find_checkpoints(folder, kind="classifier", dataset=base):
+        return {"skipped": f"the checkpoint folder holds no classifier of {base}"}
+    names = list(dict.fromkeys(n for t in trained for n in (versus.get(t), t) if n))
+    table, clf_cards, cards = measure_task(task, base, folder, limit=limit, device=device,
+                                           seed=seed, processors=names, data_root=data_root,
+                                           progress=progress)
+    return accuracy_report(table, cards, clf_cards, seed)
+
+
 def run_detectors(setting: Setting, procs: dict, dets: dict, limit: int | None = None,
                   batch_size: int = BATCH_SIZE, seed: int = 0, progress: bool = True,
                   on_progress=None) -> tuple[dict, list[dict], dict]:
@@ -221,8 +248,9 @@ def detection_transfer(task: str = "sr", dataset: str | None = None, folder=None
     ``map[detector][key] = {"value", "low", "high"}`` for key ``map`` (mAP@[.5:.95]) and
     ``map_50``, ``baseline`` (the processor it is compared with) and ``vs_baseline[detector]``
     (None for a baseline itself, a processor without one and the two bounds),
-    ``detectors`` (their cards' essentials), ``seconds`` (each detector's time per row, s) and
-    ``provenance``.
+    ``detectors`` (their cards' essentials), ``seconds`` (each detector's time per row, s),
+    ``classification`` (the Table 9 analog on the base dataset's whole test split,
+    :func:`classification_table`, with its own provenance) and ``provenance``.
     """
     canvases = canvas_dataset(dataset)
     setting = Setting(task, canvases, folder, device, data_root)
@@ -261,6 +289,9 @@ def detection_transfer(task: str = "sr", dataset: str | None = None, folder=None
 
     rows = [row(name) for name in tqdm(inputs, desc=f"bootstrap CIs ({n_boot} resamples)",
                                        unit="input", file=sys.stderr, disable=not progress)]
+    classification = classification_table(spec, home_dataset(setting.dataset), folder,
+                                           proc_cards, versus, None, device, seed, data_root,
+                                           progress)
     n = len(targets)
     digests = {c["name"]: c["weights"]["sha256"] for c in [*proc_cards, *det_cards]}
     return {
@@ -271,6 +302,7 @@ def detection_transfer(task: str = "sr", dataset: str | None = None, folder=None
                                   "metrics": c.get("metrics")} for c in det_cards},
         "rows": rows,
         "seconds": {name: {d: round(seconds[(name, d)], 3) for d in dets} for name in inputs},
+        "classification": classification,
         "provenance": setting.provenance(n_images=n, checkpoints=digests,
                                          seeds={"degradation": seed, "bootstrap": seed}),
     }
@@ -307,7 +339,35 @@ def format_detection_transfer(result: dict) -> str:
             for d in dets:
                 cells += [_cell(r["map"][d][key]), _diff(vs[d][key]) if vs else "-"]
             lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return "\n".join(lines + _classification_lines(result.get("classification")))
+
+
+def _classification_lines(table: dict | None) -> list[str]:
+    """The Table 9 section of the Markdown: accuracy (%) per classifier and the paired
+    difference to the plain processor (points, 95 % CI)."""
+    if table is None:
+        return []
+    head = ["", "## Detection -> classification (Table 9 analog)", ""]
+    if "skipped" in table:
+        return head + [f"Not measured: {table['skipped']}."]
+    clfs = table["classifiers"]
+    lines = head + [f"The processors trained on canvases on the {table['n_images']} test images "
+                    f"of {table['dataset']}, classified by the checkpoint folder's classifiers; "
+                    "accuracy in % (Wilson 95 % CI), difference to "
+                    f"{table['plain']} in points (matched-pairs 95 % CI).", "",
+                    "| input | " + " | ".join(f"{c} | vs {table['plain']}" for c in clfs) + " |",
+                    "|" + "---|" * (1 + 2 * len(clfs))]
+    for r in table["rows"]:
+        cells = [r["name"]]
+        for c in clfs:
+            a = r["accuracy"][c]
+            cells.append(f"{100 * a['accuracy']:.2f} [{100 * a['ci95'][0]:.2f}, "
+                         f"{100 * a['ci95'][1]:.2f}]")
+            d = (r.get("vs_plain") or {}).get(c)
+            cells.append(f"{100 * d['diff']:+.2f} [{100 * d['ci95'][0]:+.2f}, "
+                         f"{100 * d['ci95'][1]:+.2f}]" if d else "-")
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def result_stem(task_spec: str) -> str:

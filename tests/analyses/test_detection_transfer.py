@@ -226,6 +226,39 @@ def test_detection_ra_processors_are_evaluated_on_classifiers_by_name(zoo, capsy
         ra["accuracy"]["clf"]["accuracy"] - result["rows"][2]["accuracy"]["clf"]["accuracy"])
 
 
+def test_the_result_holds_table_9_the_canvas_trained_processors_on_the_classifiers(zoo, tmp_path):
+    """detection-transfer's ``classification`` is the evaluation of the processors trained on
+    canvases, after their baseline, on the base dataset's whole test split."""
+    from analysis.analyses.detection_transfer import classification_table
+    from analysis.analyses.evaluate import evaluate
+
+    train_classifier_tiny(zoo / "clf")
+    result = detection_transfer("sr", CANVAS, folder=zoo, processors=["sr-plain", "sr-ra-fcos"],
+                                detectors=["fcos"], baseline="sr-plain", n_boot=10,
+                                device="cpu", progress=False)
+    table = result["classification"]
+    assert [r["name"] for r in table["rows"]] == [CLEAN, NO_PROCESSING, "sr-plain", "sr-ra-fcos"]
+    assert table["plain"] == "sr-plain" and table["dataset"] == result["dataset"]
+    direct = evaluate("sr", BASE, folder=zoo, processors=["sr-plain", "sr-ra-fcos"],
+                      device="cpu", progress=False)
+    assert table["n_images"] == direct["n_images"] == len(load_dataset(BASE, "test"))
+    for got, want in zip(table["rows"], direct["rows"]):
+        assert {k: v["correct"] for k, v in got["accuracy"].items()} == {
+            k: v["correct"] for k, v in want["accuracy"].items()}
+    assert "Detection -> classification (Table 9 analog)" in format_detection_transfer(result)
+    bare = tmp_path / "bare"        # the processors alone: no classifier of the base dataset
+    bare.mkdir()
+    for name in ("sr-plain", "sr-ra-fcos"):
+        for suffix in (".json", ".safetensors"):
+            shutil.copy(zoo / f"{name}{suffix}", bare / f"{name}{suffix}")
+    cards = [load_checkpoint(bare / n)[1] for n in ("sr-plain", "sr-ra-fcos")]
+    skipped = classification_table("sr:scale=4", result["dataset"], bare, cards,
+                                   {"sr-ra-fcos": "sr-plain"}, device="cpu", progress=False)
+    assert skipped == {"skipped": f"the checkpoint folder holds no classifier of {result['dataset']}"}
+    assert classification_table("sr:scale=4", result["dataset"], bare, cards[:1], {},
+                                device="cpu", progress=False) is None
+
+
 def train_classifier_tiny(out):
     from analysis.training.classifiers import train_classifier
 
