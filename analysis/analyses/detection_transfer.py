@@ -41,6 +41,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -49,7 +50,14 @@ from ..data.datasets import DATASETS, normal_dataset, split_dataset_spec
 from ..data.folders import results_dir
 from ..data.tasks import task_slug
 from ..errors import RAExplorerError
-from ..metrics.detection import MAP_KEYS, N_BOOT, map_with_ci, paired_map_difference
+from ..metrics.detection import (
+    MAP_KEYS,
+    MATCH_IOU,
+    N_BOOT,
+    map_with_ci,
+    match_detections,
+    paired_map_difference,
+)
 from ..outputs.result_files import write_result
 from ..pipeline.setting import Setting
 from ..training.processors import canvas_drawing
@@ -59,6 +67,7 @@ from .evaluate import accuracy_report, measure_task
 
 BATCH_SIZE = 32          # canvases per forward pass
 HUMAN_VIEW = " (human view)"   # the row suffix of a transformer processor's P(x)
+SCORE_MIN = 0.5          # a box counts in the per-canvas records when it scores at least this
 
 
 def detector_inputs(views: dict) -> dict[str, torch.Tensor]:
@@ -223,6 +232,25 @@ def run_detectors(setting: Setting, procs: dict, dets: dict, limit: int | None =
     return preds, targets, seconds
 
 
+def canvas_records(preds: dict, targets: list[dict], score_min: float = SCORE_MIN) -> dict:
+    """Per test canvas, in order: ``canvas`` (its index), ``truth`` (its ground-truth items)
+    and, per (input, detector), ``found|<input>|<detector>`` (the items that a box of their
+    class scoring at least ``score_min`` matches at IoU >= 0.5,
+    :func:`~analysis.metrics.detection.match_detections`) and ``boxes|<input>|<detector>``
+    (the boxes scoring at least ``score_min``): {column: list of int}."""
+    truths = [{k: np.asarray(v) for k, v in t.items()} for t in targets]
+    out = {"canvas": list(range(len(targets))), "truth": [len(t["labels"]) for t in truths]}
+    for (name, d), found in preds.items():
+        hits, boxes = [], []
+        for p, truth in zip(found, truths):
+            got = {k: np.asarray(v) for k, v in p.items()}
+            hits.append(match_detections(got, truth, score_min)[1])
+            boxes.append(int((got["scores"] >= score_min).sum()))
+        out[f"found|{name}|{d}"] = hits
+        out[f"boxes|{name}|{d}"] = boxes
+    return out
+
+
 def detection_transfer(task: str = "sr", dataset: str | None = None, folder=None,
                        processors: list[str] | None = None, detectors: list[str] | None = None,
                        baseline: str | None = None, limit: int | None = None,
@@ -250,7 +278,9 @@ def detection_transfer(task: str = "sr", dataset: str | None = None, folder=None
     (None for a baseline itself, a processor without one and the two bounds),
     ``detectors`` (their cards' essentials), ``seconds`` (each detector's time per row, s),
     ``classification`` (the Table 9 analog on the base dataset's whole test split,
-    :func:`classification_table`, with its own provenance) and ``provenance``.
+    :func:`classification_table`, with its own provenance), ``per_canvas``
+    (:func:`canvas_records`: per canvas and (input, detector), the items found; saved beside
+    the JSON as ``<stem>_canvases.parquet``) and ``provenance``.
     """
     canvases = canvas_dataset(dataset)
     setting = Setting(task, canvases, folder, device, data_root)
@@ -303,6 +333,8 @@ def detection_transfer(task: str = "sr", dataset: str | None = None, folder=None
         "rows": rows,
         "seconds": {name: {d: round(seconds[(name, d)], 3) for d in dets} for name in inputs},
         "classification": classification,
+        "per_canvas": canvas_records(preds, targets),
+        "per_canvas_rule": {"score_min": SCORE_MIN, "iou": MATCH_IOU},
         "provenance": setting.provenance(n_images=n, checkpoints=digests,
                                          seeds={"degradation": seed, "bootstrap": seed}),
     }
@@ -377,6 +409,29 @@ def result_stem(task_spec: str) -> str:
 
 def save_detection_transfer(result: dict, out_dir: Path | None = None) -> list[Path]:
     """``detection_transfer_<task slug>.json`` and ``.md`` in ``out_dir`` (default: the
-    results folder of the canvases' base dataset, :func:`home_dataset`)."""
+    results folder of the canvases' base dataset, :func:`home_dataset`), and the per-canvas
+    records as ``detection_transfer_<task slug>_canvases.parquet`` beside them (named in the
+    JSON's ``per_canvas_file``)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     folder = out_dir if out_dir is not None else results_dir(dataset=result["dataset"])
-    return write_result(result, folder, result_stem(result["task"]), format_detection_transfer)
+    stem = result_stem(result["task"])
+    doc = {k: v for k, v in result.items() if k != "per_canvas"}
+    per_canvas = result.get("per_canvas")
+    if per_canvas is not None:
+        doc["per_canvas_file"] = f"{stem}_canvases.parquet"
+    paths = write_result(doc, folder, stem, format_detection_transfer)
+    if per_canvas is not None:
+        path = Path(paths[0]).parent / doc["per_canvas_file"]
+        pq.write_table(pa.table(per_canvas), path)
+        paths.append(path)
+    return paths
+
+
+def load_canvas_records(path: Path) -> dict[str, np.ndarray]:
+    """The per-canvas records a :func:`save_detection_transfer` wrote: {column: (N,) int}."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    return {name: table.column(name).to_numpy() for name in table.column_names}

@@ -20,7 +20,7 @@ from ..analyses.detection_transfer import (
     detector_inputs,
     select_detection_models,
 )
-from ..metrics.detection import box_iou
+from ..metrics.detection import match_detections
 from ..pipeline.setting import Setting
 from ..zoo.catalogue import find_checkpoints, trained_on_canvases_of
 from ..zoo.checkpoints import load_checkpoint
@@ -28,7 +28,6 @@ from ..zoo.checkpoints import load_checkpoint
 TRUTH_COLOUR = (0, 158, 115)      # ground-truth boxes (Okabe-Ito green)
 FOUND_COLOUR = (0, 114, 178)      # a detection that matches a ground-truth box of its class
 WRONG_COLOUR = (213, 94, 0)       # one that does not (IoU < 0.5 or another class)
-MATCH_IOU = 0.5
 
 
 @dataclass
@@ -93,26 +92,6 @@ def canvas_view(models: CanvasModels, index: int, processors: list[str] | None =
     return view
 
 
-def matches(found: dict, truth: dict, score_min: float) -> tuple[np.ndarray, int]:
-    """(per detection scoring at least ``score_min``: whether it matches an unmatched
-    ground-truth box of its class at IoU >= 0.5, greedily by falling score; how many
-    ground-truth boxes were found)."""
-    keep = np.nonzero(found["scores"] >= score_min)[0]
-    keep = keep[np.argsort(-found["scores"][keep], kind="stable")]
-    hit = np.zeros(len(keep), dtype=bool)
-    taken = np.zeros(len(truth["boxes"]), dtype=bool)
-    if len(keep) and len(truth["boxes"]):
-        ious = box_iou(np.asarray(found["boxes"][keep], float), np.asarray(truth["boxes"], float))
-        for k, d in enumerate(keep):
-            ok = (~taken) & (truth["labels"] == found["labels"][d]) & (ious[k] >= MATCH_IOU)
-            if ok.any():
-                g = int(np.argmax(np.where(ok, ious[k], -1)))
-                taken[g], hit[k] = True, True
-    out = np.zeros(len(found["scores"]), dtype=bool)
-    out[keep] = hit
-    return out, int(taken.sum())
-
-
 def draw_detections(image: np.ndarray, found: dict, truth: dict, class_names, score_min: float,
                     scale: int = 3) -> np.ndarray:
     """``image`` enlarged ``scale`` x (nearest neighbour) as (H*s, W*s, 3) uint8 RGB with the
@@ -126,7 +105,7 @@ def draw_detections(image: np.ndarray, found: dict, truth: dict, class_names, sc
     font = ImageFont.load_default(size=11)
     for box in truth["boxes"]:
         pen.rectangle([float(v) * scale for v in box], outline=TRUTH_COLOUR, width=1)
-    hit, _ = matches(found, truth, score_min)
+    hit, _ = match_detections(found, truth, score_min)
     for d in np.argsort(found["scores"])[::-1]:
         if found["scores"][d] < score_min:
             continue

@@ -28,6 +28,7 @@ import torch
 MAP_KEYS = ("map", "map_50")        # mAP@[.5:.95] and mAP@.5 in torchmetrics' result
 BACKEND = "faster_coco_eval"
 N_BOOT = 1000
+MATCH_IOU = 0.5        # a detection matches a ground-truth box of its class at this IoU
 IOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)     # COCO's
 RECALL_POINTS = np.linspace(0.0, 1.0, 101)      # COCO's 101-point interpolation
 MAX_DETECTIONS = 100                            # per image and class, as COCO's maxDets[-1]
@@ -224,3 +225,23 @@ def paired_map_difference(preds_a: list[dict], preds_b: list[dict], targets: lis
             boots[key].append(ra[key] - rb[key])
     return {key: dict(zip(("low", "high"), _interval(np.array(boots[key]), level)),
                       value=a[key] - b[key]) for key in MAP_KEYS}
+
+
+def match_detections(found: dict, truth: dict, score_min: float) -> tuple[np.ndarray, int]:
+    """(per detection scoring at least ``score_min``: whether it matches an unmatched
+    ground-truth box of its class at IoU >= 0.5, greedily by falling score; how many
+    ground-truth boxes were found)."""
+    keep = np.nonzero(found["scores"] >= score_min)[0]
+    keep = keep[np.argsort(-found["scores"][keep], kind="stable")]
+    hit = np.zeros(len(keep), dtype=bool)
+    taken = np.zeros(len(truth["boxes"]), dtype=bool)
+    if len(keep) and len(truth["boxes"]):
+        ious = box_iou(np.asarray(found["boxes"][keep], float), np.asarray(truth["boxes"], float))
+        for k, d in enumerate(keep):
+            ok = (~taken) & (truth["labels"] == found["labels"][d]) & (ious[k] >= MATCH_IOU)
+            if ok.any():
+                g = int(np.argmax(np.where(ok, ious[k], -1)))
+                taken[g], hit[k] = True, True
+    out = np.zeros(len(found["scores"]), dtype=bool)
+    out[keep] = hit
+    return out, int(taken.sum())

@@ -14,8 +14,8 @@ from analysis.explore.detection_view import (
     canvas_view,
     draw_detections,
     load_canvas_models,
-    matches,
 )
+from analysis.metrics.detection import match_detections
 from app.components.common import dataset, folder
 
 PER_ROW = 4
@@ -64,7 +64,7 @@ def detection_compare(task: str) -> None:
     for start in range(0, len(panels), PER_ROW):
         for col, name in zip(st.columns(PER_ROW), panels[start:start + PER_ROW]):
             found = view.detections[(name, detector)]
-            _, hits = matches(found, view.truth, score_min)
+            _, hits = match_detections(found, view.truth, score_min)
             boxes = int((found["scores"] >= score_min).sum())
             col.image(draw_detections(view.images[name], found, view.truth, info.class_names,
                                       score_min, SCALE),

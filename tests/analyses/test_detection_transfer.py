@@ -259,6 +259,33 @@ def test_the_result_holds_table_9_the_canvas_trained_processors_on_the_classifie
                                 device="cpu", progress=False) is None
 
 
+def test_the_per_canvas_records_count_the_items_each_input_lets_a_detector_find(zoo, tmp_path):
+    from analysis.analyses.detection_transfer import load_canvas_records
+    from analysis.metrics.detection import match_detections
+
+    result = detection_transfer("sr", CANVAS, folder=zoo, processors=["sr-plain"],
+                                detectors=["fcos"], n_boot=5, device="cpu", progress=False)
+    setting = Setting("sr", CANVAS, zoo, "cpu")
+    plain = load_checkpoint(zoo / "sr-plain", kind="processor")[0]
+    det = load_checkpoint(zoo / "fcos", kind="detector")[0]
+    preds, targets, _ = run_detectors(setting, {"sr-plain": plain}, {"fcos": det},
+                                      progress=False)
+    records = result["per_canvas"]
+    assert records["truth"] == [len(t["labels"]) for t in targets]
+    for name in (CLEAN, NO_PROCESSING, "sr-plain"):
+        found = [match_detections({k: v.numpy() for k, v in p.items()},
+                                  {k: v.numpy() for k, v in t.items()}, 0.5)[1]
+                 for p, t in zip(preds[(name, "fcos")], targets)]
+        assert records[f"found|{name}|fcos"] == found
+        assert records[f"boxes|{name}|fcos"] == [int((p["scores"] >= 0.5).sum())
+                                                 for p in preds[(name, "fcos")]]
+    paths = save_detection_transfer(result, tmp_path)
+    saved = json.loads(paths[0].read_text())
+    assert "per_canvas" not in saved and saved["per_canvas_rule"] == {"score_min": 0.5, "iou": 0.5}
+    back = load_canvas_records(tmp_path / saved["per_canvas_file"])
+    assert {k: v.tolist() for k, v in back.items()} == records
+
+
 def train_classifier_tiny(out):
     from analysis.training.classifiers import train_classifier
 
@@ -286,7 +313,8 @@ def test_canvases_of_a_small_image_folder(tmp_path):
     assert list(result["detectors"]) == ["fcos"] and result["n_images"] == 4
     paths = save_detection_transfer(result, tmp_path / "results")
     assert [p.name for p in paths] == ["detection_transfer_denoise_sigma0.1.json",
-                                       "detection_transfer_denoise_sigma0.1.md"]
+                                       "detection_transfer_denoise_sigma0.1.md",
+                                       "detection_transfer_denoise_sigma0.1_canvases.parquet"]
 
 
 def test_the_figure_kind_draws_the_result_file(zoo, tmp_path):

@@ -13,7 +13,6 @@ from analysis.explore.detection_view import (
     canvas_view,
     draw_detections,
     load_canvas_models,
-    matches,
 )
 from analysis.pipeline.runner import CLEAN, NO_PROCESSING
 
@@ -42,21 +41,6 @@ def test_the_panels_are_the_inputs_the_detectors_see(models):
             got = view.detections[("sr-plain", d)]
             assert np.allclose(got["scores"], alone["scores"].numpy(), atol=1e-4)
             assert np.allclose(got["boxes"], alone["boxes"].numpy(), atol=1e-2)
-
-
-def test_matching_is_greedy_by_score_per_class_at_iou_one_half():
-    truth = {"boxes": np.array([[0, 0, 10, 10], [20, 20, 30, 30]], float),
-             "labels": np.array([1, 2])}
-    found = {"boxes": np.array([[0, 0, 10, 10],       # matches box 0
-                                [1, 1, 10, 10],       # the same box again: a duplicate
-                                [20, 20, 30, 30],     # box 1's place, another class
-                                [20, 20, 26, 26],     # box 1, class 2, IoU 0.36 < 0.5
-                                [0, 0, 9, 9]], float),  # below the score threshold
-             "scores": np.array([0.9, 0.8, 0.7, 0.6, 0.2]), "labels": np.array([1, 1, 1, 2, 1])}
-    hit, found_items = matches(found, truth, 0.5)
-    assert hit.tolist() == [True, False, False, False, False] and found_items == 1
-    hit, found_items = matches(found, truth, 0.1)
-    assert hit.tolist() == [True, False, False, False, False] and found_items == 1
 
 
 def test_the_drawing_marks_truth_hits_and_misses_in_their_colours():

@@ -12,6 +12,7 @@ from analysis.metrics.detection import (
     Matches,
     box_iou,
     map_with_ci,
+    match_detections,
     mean_average_precision,
     paired_map_difference,
 )
@@ -143,3 +144,18 @@ def test_box_iou():
     a = np.array([[0., 0., 10., 10.]])
     b = np.array([[5., 0., 15., 10.], [20., 20., 30., 30.], [0., 0., 10., 10.]])
     assert box_iou(a, b).tolist() == [[50 / 150, 0.0, 1.0]]
+
+
+def test_matching_is_greedy_by_score_per_class_at_iou_one_half():
+    truth = {"boxes": np.array([[0, 0, 10, 10], [20, 20, 30, 30]], float),
+             "labels": np.array([1, 2])}
+    found = {"boxes": np.array([[0, 0, 10, 10],       # matches box 0
+                                [1, 1, 10, 10],       # the same box again: a duplicate
+                                [20, 20, 30, 30],     # box 1's place, another class
+                                [20, 20, 26, 26],     # box 1, class 2, IoU 0.36 < 0.5
+                                [0, 0, 9, 9]], float),  # below the score threshold
+             "scores": np.array([0.9, 0.8, 0.7, 0.6, 0.2]), "labels": np.array([1, 1, 1, 2, 1])}
+    hit, found_items = match_detections(found, truth, 0.5)
+    assert hit.tolist() == [True, False, False, False, False] and found_items == 1
+    hit, found_items = match_detections(found, truth, 0.1)
+    assert hit.tolist() == [True, False, False, False, False] and found_items == 1
