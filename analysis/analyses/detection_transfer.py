@@ -267,7 +267,8 @@ def detection_transfer(task: str = "sr", dataset: str | None = None, folder=None
         processors, detectors: checkpoint names (default: every fitting one).
         baseline: the processor the paired differences are to (default: per processor, the
             first plain one trained on the same data, :func:`baselines`).
-        limit: the first ``limit`` test canvases (default: all).
+        limit: the first ``limit`` test canvases, and base test images of the Table 9 part
+            (default: all).
         seed: seed of the degradations and of the bootstrap.
         n_boot: bootstrap resamples over canvases.
 
@@ -277,7 +278,7 @@ def detection_transfer(task: str = "sr", dataset: str | None = None, folder=None
     ``map_50``, ``baseline`` (the processor it is compared with) and ``vs_baseline[detector]``
     (None for a baseline itself, a processor without one and the two bounds),
     ``detectors`` (their cards' essentials), ``seconds`` (each detector's time per row, s),
-    ``classification`` (the Table 9 analog on the base dataset's whole test split,
+    ``classification`` (the Table 9 analog on the base dataset's test split,
     :func:`classification_table`, with its own provenance), ``per_canvas``
     (:func:`canvas_records`: per canvas and (input, detector), the items found; saved beside
     the JSON as ``<stem>_canvases.parquet``) and ``provenance``.
@@ -320,7 +321,7 @@ def detection_transfer(task: str = "sr", dataset: str | None = None, folder=None
     rows = [row(name) for name in tqdm(inputs, desc=f"bootstrap CIs ({n_boot} resamples)",
                                        unit="input", file=sys.stderr, disable=not progress)]
     classification = classification_table(spec, home_dataset(setting.dataset), folder,
-                                           proc_cards, versus, None, device, seed, data_root,
+                                           proc_cards, versus, limit, device, seed, data_root,
                                            progress)
     n = len(targets)
     digests = {c["name"]: c["weights"]["sha256"] for c in [*proc_cards, *det_cards]}

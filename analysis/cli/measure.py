@@ -427,7 +427,8 @@ def register(sub) -> None:
                    help="the processor the paired differences are to (default: the first "
                         "plain one)")
     p.add_argument("--first", type=positive_int, default=None, metavar="N",
-                   help="the first N test canvases (default: every one)")
+                   help="the first N test canvases, and N base test images for the Table 9 "
+                        "part (default: every one)")
     p.add_argument("--boot", type=positive_int, default=1000, metavar="N",
                    help="bootstrap resamples over canvases for the 95 %% CIs")
     p.add_argument("--batch-size", type=positive_int, default=32, help="canvases per forward pass")

@@ -37,6 +37,7 @@ class CanvasModels:
     setting: Setting
     processors: dict[str, torch.nn.Module]
     detectors: dict[str, torch.nn.Module]
+    digests: dict[str, str] = field(default_factory=dict)   # name -> SHA-256 of its weights
 
 
 @dataclass
@@ -69,7 +70,8 @@ def load_canvas_models(task: str, dataset: str | None = None, folder=None,
     load = {c["name"]: load_checkpoint(c["path"], device=setting.device, kind=c["kind"])[0]
             for c in [*procs, *dets]}
     return CanvasModels(setting, {c["name"]: load[c["name"]] for c in procs},
-                        {c["name"]: load[c["name"]] for c in dets})
+                        {c["name"]: load[c["name"]] for c in dets},
+                        {c["name"]: c["weights"]["sha256"] for c in [*procs, *dets]})
 
 
 @torch.inference_mode()

@@ -4,10 +4,12 @@ thumbnails sorted by a per-image score; a click opens one in Compare."""
 import streamlit as st
 
 from analysis.errors import RAExplorerError
+from analysis.explore.detection_view import canvas_detectors
 from analysis.explore.encoders import COLUMN_PX, fit_panel, panel_png
 from analysis.explore.gallery import FILTERS, SORTS, Query, describe
 from analysis.explore.workspace import available_tasks, classifier_names
 from app.components.common import dataset, folder, get_workspace, missing
+from app.components.detection_gallery import canvas_gallery
 from app.components.thumbnail_grid import opened_index, thumbnail_grid
 
 PER_PAGE = 24
@@ -21,6 +23,14 @@ if not classifiers or not tasks:
 
 with st.sidebar:
     task = st.selectbox("Task", tasks, key="gallery_task")
+    images = st.radio(
+        "Images", ["test images", "detection canvases"], key="gallery_images",
+        help="Detection canvases: the canvases on which one input lets a detector find items "
+             "that another does not (from detection-transfer's per-canvas records).",
+    ) if canvas_detectors(dataset(), folder()) else "test images"
+if images == "detection canvases":
+    canvas_gallery(task)
+    st.stop()
 ws = get_workspace(task)
 if ws is None:
     st.stop()

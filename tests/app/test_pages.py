@@ -319,6 +319,39 @@ def test_compare_offers_canvases_only_where_a_detector_was_trained_on_the_datase
     assert not [r for r in at.sidebar.get("radio") if r.key == "compare_images"]
 
 
+def test_gallery_on_detection_canvases_filters_the_per_canvas_records(monkeypatch, tmp_path):
+    """With detection-transfer's per-canvas records in the results folder, Gallery's canvas
+    mode counts the canvases a filter keeps and shows them as A | B thumbnails with the items
+    each lets the detector find; without the records it says how to make them."""
+    from analysis.analyses.detection_transfer import detection_transfer, save_detection_transfer
+
+    monkeypatch.delenv("RA_CHECKPOINTS", raising=False)
+    monkeypatch.delenv("RA_DATASET", raising=False)
+    monkeypatch.setenv("RA_RESULTS", str(tmp_path))
+    at = run("views/gallery.py")
+    at.sidebar.radio(key="gallery_images").set_value("detection canvases").run()
+    assert not at.exception
+    assert any("detection-transfer --task sr" in i.value for i in at.info)
+    result = detection_transfer("sr", "canvas:base=fashion-mnist",
+                                processors=["sr-plain-canvas", "sr-ra-det-fcos"],
+                                detectors=["fcos", "retinanet"], limit=6, n_boot=5,
+                                progress=False)
+    save_detection_transfer(result, tmp_path)
+    at.run()
+    assert at.selectbox(key="gallery_canvas_a").value == "sr-ra-det-fcos"
+    assert at.selectbox(key="gallery_canvas_b").value == "sr-plain-canvas"
+    at.selectbox(key="gallery_canvas_filter").set_value("all canvases").run()
+    at.selectbox(key="gallery_canvas_sort").set_value("index").run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "6 of 6 test canvases: every test canvas." in text
+    records = result["per_canvas"]
+    expected = [f"#{i} · A {records['found|sr-ra-det-fcos|fcos'][i]} / B "
+                f"{records['found|sr-plain-canvas|fcos'][i]} of {records['truth'][i]}"
+                for i in range(5, -1, -1)]
+    assert grid_captions(at) == expected
+
+
 def counting_refinements(cache, monkeypatch) -> list:
     """Record (image index, classifier, resolution, thread name) for each map that a call of
     the Boundaries cache's ``refine_maps`` takes further (a complete map costs nothing)."""
