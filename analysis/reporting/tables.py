@@ -7,7 +7,8 @@
 * ``table3_transfer.md`` — Table 3 analog (SR): RA trained with each
   classifier as source (rows) x every classifier as target (columns);
 * ``table16_lambda.md`` — Table 16 analog (SR): PSNR / SSIM / accuracy vs lambda;
-* ``claims.md`` — the paper's central claims, checked on these numbers.
+* ``claims.md`` — the paper's central claims, checked on these numbers, and the transfer
+  claims of the category and detection tables in the same folder (:mod:`.transfer_claims`).
 
 Accuracies are percentages with 95 % Wilson intervals over test images;
 differences to plain are paired (same images) with 95 % CIs.
@@ -25,6 +26,7 @@ from ..data.tasks import task_slug
 from ..errors import RAExplorerError
 from ..methods import METHOD_LABELS, METHODS
 from ..zoo.catalogue import ra_source
+from .transfer_claims import transfer_claims
 
 
 def _pct(cell: dict) -> str:
@@ -200,7 +202,7 @@ def write_results(results: list[dict], out_dir: Path | None = None, source: str 
         "table1.md": "# Table 1 analog: accuracy of each method on each classifier\n\n" + header
         + "\n" + "\n\n".join(format_table1(r) for r in results),
         "claims.md": f"# The RA paper's claims, checked on {_dataset_words(results)}\n\n"
-        + "\n".join(check_claims(results, source)),
+        + "\n".join(check_claims(results, source)) + _beyond(out_dir, results),
     }
     sr = next((r for r in results if r["task"].startswith("sr:")), None)
     if sr is not None:
@@ -212,6 +214,16 @@ def write_results(results: list[dict], out_dir: Path | None = None, source: str 
         (out_dir / name).write_text(text + "\n")
         written.append(out_dir / name)
     return written
+
+
+def _beyond(out_dir: Path, results: list[dict]) -> str:
+    """The claims section of the category and detection tables in ``out_dir`` (empty when it
+    holds neither), :mod:`.transfer_claims`."""
+    lines = transfer_claims(out_dir, [r["task"] for r in results])
+    if not lines:
+        return ""
+    return ("\n\n## Transfer across categories and tasks\n\nFrom `category_transfer_*.json` "
+            "and `detection_transfer_*.json` in this folder.\n\n" + "\n".join(lines))
 
 
 def _dataset_words(results: list[dict]) -> str:
