@@ -187,7 +187,10 @@ def test_gallery_and_features_thumbnails_lie_inside_their_cells(app, browser):
     page = browser.new_page(viewport=VIEWPORT)
     page.goto(f"{url}/gallery")
     wait_interactive(page, "Gallery")
-    page.get_by_label("Filter", exact=True).first.click()     # every test image: tiny models
+    box = page.get_by_label("Filter", exact=True).first    # every test image: tiny models
+    box.scroll_into_view_if_needed()      # a click that scrolls the sidebar closes the list
+    page.wait_for_timeout(300)
+    box.click()
     page.get_by_role("option", name="all images", exact=True).click()   # may never disagree
     page.locator(GRID_IMAGES).first.wait_for(timeout=120000)
     wait_interactive(page, "Gallery")
