@@ -119,13 +119,15 @@ def category_transfer(task: str = "sr", dataset: str | None = None, folder=None,
     Returns the result document: ``cells[train half][eval half]`` with ``plain``, ``ra``
     (accuracy cells), ``ra_minus_plain`` (paired difference, ``diff`` and ``ci95`` in
     accuracy units) and ``psnr`` {plain, ra}; ``bounds[eval half]`` {clean, no processing};
-    ``models`` (each half's card names and weight digests) and ``provenance`` per half.
+    ``models`` (each half's card names and weight digests) and ``provenance``: one record of
+    the whole run (dataset the whole one, ``n_images`` both halves' test images, every
+    checkpoint used, wall seconds summed over the halves).
     """
     base = normal_dataset(default_dataset(dataset))
     spec = create_task(task).spec
     models = category_models(spec, base, folder)
     cells: dict[str, dict] = {s: {} for s in HALVES}
-    bounds, provenance, n_images, classes = {}, {}, {}, {}
+    bounds, records, n_images, classes = {}, {}, {}, {}
     for e in HALVES:
         setting = Setting(spec, half_dataset(base, e), folder, device, data_root)
         clf_card = models[e]["classifier"]
@@ -154,7 +156,7 @@ def category_transfer(task: str = "sr", dataset: str | None = None, folder=None,
                          "ra": _psnr(table.quality[("psnr", ra)])},
                 "processors": {"plain": plain, "ra": ra}, "classifier": name,
             }
-        provenance[e] = record
+        records[e] = record
         n_images[e] = n
         classes[e] = list(setting.info.class_names)
     return {
@@ -165,8 +167,17 @@ def category_transfer(task: str = "sr", dataset: str | None = None, folder=None,
         "models": {h: {role: {"name": c["name"], "sha256": c["weights"]["sha256"],
                               "lambda": c.get("lambda")}
                        for role, c in models[h].items()} for h in HALVES},
-        "cells": cells, "bounds": bounds, "provenance": provenance,
+        "cells": cells, "bounds": bounds, "provenance": _run_provenance(base, records),
     }
+
+
+def _run_provenance(base: str, records: dict[str, dict]) -> dict:
+    """One provenance record of a run from each half's record (keyed by half)."""
+    first = records[HALVES[0]]
+    return {**first, "dataset": base,
+            "n_images": sum(r["n_images"] for r in records.values()),
+            "checkpoints": {k: v for r in records.values() for k, v in r["checkpoints"].items()},
+            "wall_seconds": round(sum(r["wall_seconds"] for r in records.values()), 3)}
 
 
 def _pct(cell: dict) -> str:

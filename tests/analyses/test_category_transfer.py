@@ -82,7 +82,10 @@ def test_each_cell_is_the_evaluation_halfs_classifier_on_its_images_after_the_tr
             table.correct(NO_PROCESSING, "c").sum())
     assert result["n_images"] == {"a": 10, "b": 10}
     assert set(result["models"]["a"]) == {"classifier", "plain", "ra"}
-    assert result["provenance"]["b"]["n_images"] == 10
+    record = result["provenance"]           # one record of the run, both halves' images
+    assert record["n_images"] == 20 and record["dataset"] == result["dataset"]
+    assert {m["name"] for h in result["models"].values() for m in h.values()} == set(
+        record["checkpoints"])
 
 
 def test_the_halves_classes_are_disjoint_and_named(split_zoo):

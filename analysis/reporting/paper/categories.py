@@ -61,12 +61,11 @@ def build_category_transfer(options: FigureOptions) -> PaperFigure:
     n = sum(result["n_images"].values())
     title = (f"{task}: transfer across categories (halves a, b of {result['dataset']}), "
              f"{n} test images; labels: RA - plain (points, paired 95 % CI)")
-    first = next(iter(result["provenance"].values()))
-    checkpoints = {k: v for p in result["provenance"].values()
-                   for k, v in p.get("checkpoints", {}).items()}
+    record = result["provenance"]
     prov = figure_provenance("category-transfer", dataset=result["dataset"],
                              split=result.get("split", "test"), n_images=n,
-                             checkpoints=checkpoints, seeds=first.get("seeds", {}),
+                             checkpoints=record.get("checkpoints", {}),
+                             seeds=record.get("seeds", {}),
                              sources=[path])
     return PaperFigure("category-transfer", f"category_transfer_{task_slug(task)}", fig,
                        plotted, prov, title)
