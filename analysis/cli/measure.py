@@ -1,6 +1,6 @@
 """Verbs that measure on the test split: ``evaluate``, ``reproduce``, ``quality``, ``agreement``,
 ``margins``, ``loss-grid``, ``recognizer-side``, ``corruption-grid``, ``robustness``,
-``detection-transfer``, ``category-transfer``, ``float16-check``."""
+``detection-transfer``, ``category-transfer``, ``architecture-transfer``, ``float16-check``."""
 
 from __future__ import annotations
 
@@ -235,6 +235,21 @@ def cmd_category_transfer(args) -> int:
     return emit(args, result, save_category_transfer, format_category_transfer)
 
 
+def cmd_architecture_transfer(args) -> int:
+    from ..analyses.architecture_transfer import (
+        architecture_transfer,
+        format_architecture_transfer,
+        save_architecture_transfer,
+    )
+
+    result = architecture_transfer(args.task, dataset=args.dataset, folder=args.checkpoints,
+                                   limit=args.first, batch_size=args.batch_size,
+                                   device=args.device, seed=args.seed,
+                                   classifiers=args.classifiers, data_root=args.data_root,
+                                   progress=not args.no_progress)
+    return emit(args, result, save_architecture_transfer, format_architecture_transfer)
+
+
 def cmd_storage_check(args) -> int:
     from ..analyses.storage_check import format_storage_check, save_storage_check, storage_check
     from ..config import default_dataset
@@ -446,6 +461,22 @@ def register(sub) -> None:
                    help="images per forward pass (default: 500, fewer for large images)")
     protocol(p, "first", "seed")
     p.set_defaults(func=cmd_category_transfer)
+
+    p = sub.add_parser("architecture-transfer",
+                       parents=[*analysis_groups(execution=False), SEED()],
+                       help="plain, RA, unsupervised RA and RA-with-transformer processors of "
+                            "several architectures (the zoo's and the checkpoint folder's "
+                            "architectures/), each RA variant against its own architecture's "
+                            "plain one on every classifier (the RA paper's Table 11)")
+    p.add_argument("--task", type=task_spec, default="sr", help="task spec")
+    p.add_argument("--classifiers", type=names, default=None, metavar="A,B",
+                   help="the judging classifiers (default: the zoo's)")
+    p.add_argument("--first", type=positive_int, default=None, metavar="N",
+                   help="the first N test images (default: every one)")
+    p.add_argument("--batch-size", type=positive_int, default=None,
+                   help="images per forward pass (default: 500, fewer for large images)")
+    protocol(p, "first", "classifiers", "seed")
+    p.set_defaults(func=cmd_architecture_transfer)
 
     p = sub.add_parser("float16-check", parents=[*analysis_groups(), SAMPLE()],
                        help="stored (float16) checkpoints vs their float32 training weights: "
