@@ -8,7 +8,8 @@
   classifier as source (rows) x every classifier as target (columns);
 * ``table16_lambda.md`` — Table 16 analog (SR): PSNR / SSIM / accuracy vs lambda;
 * ``claims.md`` — the paper's central claims, checked on these numbers, and the transfer
-  claims of the category and detection tables in the same folder (:mod:`.transfer_claims`).
+  claims of the category, detection and architecture tables in the same folder
+  (:mod:`.transfer_claims`).
 
 Accuracies are percentages with 95 % Wilson intervals over test images;
 differences to plain are paired (same images) with 95 % CIs.
@@ -217,13 +218,14 @@ def write_results(results: list[dict], out_dir: Path | None = None, source: str 
 
 
 def _beyond(out_dir: Path, results: list[dict]) -> str:
-    """The claims section of the category and detection tables in ``out_dir`` (empty when it
-    holds neither), :mod:`.transfer_claims`."""
+    """The claims section of the category, detection and architecture tables in ``out_dir``
+    (empty when it holds none), :mod:`.transfer_claims`."""
     lines = transfer_claims(out_dir, [r["task"] for r in results])
     if not lines:
         return ""
-    return ("\n\n## Transfer across categories and tasks\n\nFrom `category_transfer_*.json` "
-            "and `detection_transfer_*.json` in this folder.\n\n" + "\n".join(lines))
+    return ("\n\n## Transfer across categories, tasks and processing architectures\n\nFrom "
+            "`category_transfer_*.json`, `detection_transfer_*.json` and "
+            "`architecture_transfer_*.json` in this folder.\n\n" + "\n".join(lines))
 
 
 def _dataset_words(results: list[dict]) -> str:

@@ -5,7 +5,10 @@
   of the classes neither the processor nor its recognizer saw;
 * across tasks (Tables 2, 4, 8, 9, 10), from ``detection_transfer_<task>.json``: mAP@[.5:.95]
   of RA processors against their plain baseline on each detector, and the processors trained
-  through a detector against the plain canvas processor on the classifiers.
+  through a detector against the plain canvas processor on the classifiers;
+* across processing architectures (Table 11), from ``architecture_transfer_<task>.json``: each
+  RA variant against the plain processor of its own architecture, on the source classifier and
+  on the others.
 
 A claim holds when the 95 % CI of the difference lies above 0, does not hold when it lies
 below, and is not shown when it includes 0. A missing file gives no line.
@@ -107,12 +110,53 @@ def detection_claims(result: dict) -> list[str]:
     return lines
 
 
+ARCHITECTURE_METHODS = {"ra": "RA", "ra-unsup": "unsupervised RA",
+                        "ra-transformer": "RA with transformer (the classifiers see T(P(x)))"}
+
+
+def architecture_claims(result: dict) -> list[str]:
+    """Table 11: per RA variant, RA - plain of the same architecture on the source classifier
+    for each architecture, with how many architectures it holds in; then the count of
+    significant gains and losses on the other classifiers."""
+    lines = []
+    archs = result["architectures"]
+    judged = result["source"] if result["source"] in result["classifiers"] else \
+        result["classifiers"][0]
+    others = [k for k in result["classifiers"] if k != judged]
+    for method, label in ARCHITECTURE_METHODS.items():
+        diffs = {a: e["rows"][method]["ra_minus_plain"] for a, e in archs.items()
+                 if method in e["rows"]}
+        if not diffs:
+            continue
+        on_source = [d[judged] for d in diffs.values()]
+        held = sum(d["ci95"][0] > 0 for d in on_source)
+        state = (verdict(min(d["ci95"][0] for d in on_source),
+                         max(d["ci95"][1] for d in on_source))
+                 if held in (0, len(on_source)) else
+                 f"holds in {held} of {len(on_source)} architectures")
+        gains = "; ".join(f"{a} {_points(d[judged]['diff'], *d[judged]['ci95'])}"
+                          for a, d in diffs.items())
+        lines.append(f"- {result['task']}, across processing architectures (Table 11 analog), "
+                     f"{label} - plain of the same architecture on {judged}: {gains} points — "
+                     f"the claim {state}.")
+        if others:
+            pairs = [d[k] for d in diffs.values() for k in others]
+            up = sum(v["ci95"][0] > 0 for v in pairs)
+            down = sum(v["ci95"][1] < 0 for v in pairs)
+            lines.append(f"  - on the other classifiers ({', '.join(others)}): significant "
+                         f"gains in {up} and losses in {down} of {len(pairs)} (architecture, "
+                         "classifier) pairs.")
+    return lines
+
+
 def transfer_claims(folder: Path, tasks: list[str]) -> list[str]:
-    """The lines of :func:`category_claims` and :func:`detection_claims` of every task of
-    ``tasks`` (task specs) whose result file is in ``folder``."""
+    """The lines of :func:`category_claims`, :func:`detection_claims` and
+    :func:`architecture_claims` of every task of ``tasks`` (task specs) whose result file is in
+    ``folder``."""
     lines = []
     for stem, claims in (("category_transfer", category_claims),
-                         ("detection_transfer", detection_claims)):
+                         ("detection_transfer", detection_claims),
+                         ("architecture_transfer", architecture_claims)):
         for task in tasks:
             path = Path(folder) / f"{stem}_{task_slug(task)}.json"
             if path.is_file():

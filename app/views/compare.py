@@ -50,11 +50,19 @@ chosen = st.session_state.setdefault("compare_chosen", {})   # task -> processor
 with st.sidebar:
     task = st.selectbox("Task", tasks, key="compare_task")
     collections = ()
-    if "loss-grid" in collection_dirs(folder()):
+    present = collection_dirs(folder())
+    if "loss-grid" in present:
         if st.checkbox("Uelwer loss grid models", key="compare_loss_grid",
                        help="Add the E / P / T loss grid's processors (checkpoints/loss-grid/: "
                             "EP, EPT, ET, P, PT on standard and robust VGG features)."):
-            collections = ("loss-grid",)
+            collections += ("loss-grid",)
+    if "architectures" in present:
+        if st.checkbox("Other processing architectures", key="compare_architectures",
+                       help="Add the processors of other architectures (checkpoints/"
+                            "architectures/: SRDenseNet, RDN and DBPN, each plain, RA, "
+                            "unsupervised RA and RA with transformer; the RA paper's "
+                            "Table 11)."):
+            collections += ("architectures",)
 
 ws = get_workspace(task, collections=collections)
 if ws is None:

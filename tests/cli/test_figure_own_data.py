@@ -120,11 +120,13 @@ def test_every_figure_kind_draws_the_named_dataset(own, tmp_path, capsys):
     result) refuses with one sentence naming the command for it."""
     assert set(KINDS) == {"examples", "boundary-maps", "lambda", "transfer", "bd", "tsne",
                           "quality", "error-ranking", "corruption-grid", "reliability",
-                          "detection-transfer", "category-transfer", "agreement",
-                          "agreement-scatter"}
+                          "detection-transfer", "category-transfer", "architecture-transfer",
+                          "agreement", "agreement-scatter"}
     missing = {"error-ranking": ("loss_grid_sr_scale4.json", "loss-grid --task sr"),
                "category-transfer": ("category_transfer_sr_scale4.json",
                                      "category-transfer --task sr"),
+               "architecture-transfer": ("architecture_transfer_sr_scale4.json",
+                                         "architecture-transfer --task sr"),
                "corruption-grid": ("corruption_grid.json", "corruption-grid"),
                "agreement": ("agreement_sr_scale4.json", "agreement --task sr"),
                "agreement-scatter": ("agreement_sr_scale4.json", "agreement --task sr")}

@@ -145,7 +145,8 @@ def test_git_state_counts_code_changes_not_rewritten_results(tmp_path, monkeypat
 
 def shipped_records():
     """(file, provenance record) of every shipped result: each JSON file's record, or each
-    entry's where a file holds one per entry (the selections), and each record table's."""
+    entry's where a file holds one per entry (the selections), each record table's, and for
+    a per-canvas table the record of the result file that names it."""
     from analysis.pipeline.records import RecordTable
 
     for path in sorted((PROJECT_ROOT / "results").rglob("*.json")):
@@ -157,8 +158,16 @@ def shipped_records():
                 yield f"{path.name}[{key}]", (entry or {}).get("provenance")
         else:
             yield path.name, None
+    named = {}   # per-item tables a result file names (detection canvases): its provenance
+    for path in sorted((PROJECT_ROOT / "results").rglob("*.json")):
+        doc = json.loads(path.read_text())
+        if isinstance(doc, dict) and doc.get("per_canvas_file"):
+            named[path.parent / doc["per_canvas_file"]] = doc.get("provenance")
     for path in sorted((PROJECT_ROOT / "results").rglob("*.parquet")):
-        yield path.name, RecordTable.load(path).provenance
+        if path in named:
+            yield path.name, named[path]
+        else:
+            yield path.name, RecordTable.load(path).provenance
 
 
 def test_every_shipped_result_carries_provenance_and_its_checkpoints_are_the_shipped_ones():

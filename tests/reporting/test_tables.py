@@ -99,7 +99,8 @@ def test_shipped_tables_are_rewritten_byte_for_byte_from_the_shipped_evaluations
     results = [json.loads((shipped / f"evaluate_{slug}.json").read_text())
                for slug in ("sr_scale4", "denoise_sigma0.1", "jpeg_quality10")]
     for path in [*shipped.glob("category_transfer_*.json"),    # the transfer claims' sources
-                 *shipped.glob("detection_transfer_*.json")]:
+                 *shipped.glob("detection_transfer_*.json"),
+                 *shipped.glob("architecture_transfer_*.json")]:
         (tmp_path / path.name).write_bytes(path.read_bytes())
     write_results(results, tmp_path)
     for name in ("claims.md", "table1.md", "table3_transfer.md", "table16_lambda.md"):

@@ -4,6 +4,7 @@ right table, and claims.md carries them when the result files are in its folder.
 import json
 
 from analysis.reporting.transfer_claims import (
+    architecture_claims,
     category_claims,
     detection_claims,
     transfer_claims,
@@ -50,6 +51,31 @@ DETECTION = {
 }
 
 
+def _d(diff, low, high):
+    return {"diff": diff, "ci95": [low, high]}
+
+
+ARCHITECTURE = {"task": "sr:scale=4", "classifiers": ["r20", "other"], "source": "r20",
+                "architectures": {
+                    "srresnet": {"rows": {"plain": {}, "ra": {"ra_minus_plain": {
+                        "r20": _d(0.03, 0.02, 0.04), "other": _d(0.01, 0.005, 0.015)}}}},
+                    "rdn": {"rows": {"plain": {}, "ra": {"ra_minus_plain": {
+                        "r20": _d(0.01, -0.01, 0.03), "other": _d(-0.02, -0.03, -0.01)}},
+                        "ra-transformer": {"ra_minus_plain": {
+                            "r20": _d(0.02, 0.01, 0.03), "other": _d(-0.6, -0.7, -0.5)}}}}}}
+
+
+def test_architecture_claims_count_the_architectures_a_variant_helps():
+    lines = architecture_claims(ARCHITECTURE)
+    assert len(lines) == 4                          # RA and RA with transformer, two lines each
+    assert "RA - plain of the same architecture on r20: srresnet +3.0 [+2.0, +4.0]; rdn +1.0 " \
+           "[-1.0, +3.0] points — the claim holds in 1 of 2 architectures." in lines[0]
+    assert lines[1].endswith("significant gains in 1 and losses in 1 of 2 (architecture, "
+                             "classifier) pairs.")
+    assert "RA with transformer" in lines[2] and lines[2].endswith("the claim holds.")
+    assert "gains in 0 and losses in 1 of 1" in lines[3]
+
+
 def test_the_verdict_follows_the_sign_of_the_interval():
     assert verdict(0.1, 0.2) == "holds"
     assert verdict(-0.2, -0.1) == "does not hold (RA is worse)"
@@ -81,6 +107,8 @@ def test_detection_claims_put_each_row_in_its_table():
 def test_claims_md_carries_the_transfer_claims_of_its_folder(tmp_path):
     (tmp_path / "category_transfer_sr_scale4.json").write_text(json.dumps(CATEGORY))
     (tmp_path / "detection_transfer_sr_scale4.json").write_text(json.dumps(DETECTION))
+    (tmp_path / "architecture_transfer_sr_scale4.json").write_text(json.dumps(ARCHITECTURE))
     lines = transfer_claims(tmp_path, ["sr:scale=4", "denoise:sigma=0.1"])
-    assert lines == category_claims(CATEGORY) + detection_claims(DETECTION)
+    assert lines == (category_claims(CATEGORY) + detection_claims(DETECTION)
+                     + architecture_claims(ARCHITECTURE))
     assert transfer_claims(tmp_path / "none", ["sr:scale=4"]) == []

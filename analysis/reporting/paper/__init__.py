@@ -13,6 +13,7 @@ import threading
 from ...data.tasks import task_slug
 from ...errors import unknown_name
 from .agreement import build_agreement, build_agreement_scatter
+from .architectures import build_architecture_transfer
 from .categories import build_category_transfer
 from .core import FigureOptions, PaperFigure, paper_style
 from .corruption import build_corruption_grid, build_reliability
@@ -36,6 +37,7 @@ KINDS = {
     "error-ranking": build_error_ranking,  # Uelwer et al. Fig. 1 (loss grid)
     "detection-transfer": build_detection_transfer,  # Tables 2, 4, 8, 10 (detection canvases)
     "category-transfer": build_category_transfer,  # Table 7 (disjoint category halves)
+    "architecture-transfer": build_architecture_transfer,  # Table 11 (processing architectures)
     "corruption-grid": build_corruption_grid,  # accuracy per corruption type x severity
     "reliability": build_reliability,    # calibration (ECE) of a task's record table
     "agreement": build_agreement,        # per-image agreement of metrics with recognition
