@@ -10,7 +10,8 @@ process's wall time and peak resident set size (``os.wait4``'s ``ru_maxrss``):
    imported as docs/own-data.md says). They are timing subjects only: their predictions are
    chance.
 2. ``train-processor`` plain and RA (SRResNet, SR x4, through tv-resnet18), ``--max-steps``
-   steps of batch ``--batch-size`` (training briefly: the memory of a step, not a model).
+   steps of batch ``--batch-size`` (training briefly: the memory of a step, not a model), in
+   ``--precision`` (``auto``: float32 on a CPU; ``bfloat16`` autocasts on a CPU too).
 3. ``evaluate``, ``quality`` (``--quality-metrics``: six by default, ``all`` for every
    available one), ``bd`` of tv-resnet18 / tv-resnet50 on
    ``--bd-images`` test images (every image), and ``figure boundary-maps`` of one image at
@@ -120,7 +121,8 @@ def steps(work: Path, args) -> list[tuple[str, list[str]]]:
     b = str(args.batch_size)
     train = ["train-processor", *common, *device, "--task", "sr", "--epochs", "1",
              "--batch-size", b, "--max-steps", str(args.max_steps), "--val-first", b,
-             "--state-dir", str(work / "runs"), "--no-progress"]
+             "--state-dir", str(work / "runs"), "--no-progress", "--precision", args.precision]
+    tag = "" if args.precision == "auto" else f", {args.precision}"
     measure = [*common, "--checkpoints", zoo, *device, "--no-progress"]
     return [
         ("import-weights tv-resnet18", ["import-weights", "--arch", "tv-resnet18", "--weights",
@@ -129,8 +131,9 @@ def steps(work: Path, args) -> list[tuple[str, list[str]]]:
         ("import-weights tv-resnet50", ["import-weights", "--arch", "tv-resnet50", "--weights",
                                         str(work / "resnet50.pth"), *common,
                                         "--out", f"{zoo}/tv-resnet50"]),
-        ("train-processor plain", [*train, "--method", "plain", "--out", f"{zoo}/sr-plain"]),
-        ("train-processor ra", [*train, "--method", "ra", "--classifier", f"{zoo}/tv-resnet18",
+        (f"train-processor plain{tag}", [*train, "--method", "plain",
+                                          "--out", f"{zoo}/sr-plain"]),
+        (f"train-processor ra{tag}", [*train, "--method", "ra", "--classifier", f"{zoo}/tv-resnet18",
                                 "--lambda", "0.01", "--out", f"{zoo}/sr-ra"]),
         ("evaluate", ["evaluate", *measure, "--task", "sr", "--batch-size", b, "--json"]),
         ("quality", ["quality", *measure, "--task", "sr", "--batch-size", b,
@@ -178,6 +181,8 @@ def main(argv=None) -> int:
                    help="run only the steps whose names start with these words (with --work "
                         "holding the earlier steps' data and zoo), e.g. quality,bd,boundary")
     p.add_argument("--device", default=None, help="cpu or cuda (default: the verbs' own)")
+    p.add_argument("--precision", default="auto",
+                   help="the training steps' precision (train-processor --precision)")
     p.add_argument("--threads", type=int, default=None, help="OMP_NUM_THREADS of the steps")
     p.add_argument("--work", default=None, help="folder for data, zoo and logs (default: a "
                    "temporary folder, removed)")

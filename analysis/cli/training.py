@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..config import default_dataset
 from ..data.datasets import DATASETS, split_dataset_spec
+from ..training.precision import PRECISIONS
 from ..zoo import MODELS, model_kind
 from .options import CHECKPOINTS, DATASET, DEVICE, PROGRESS, SEED, key_values
 from .validators import (
@@ -45,6 +46,11 @@ def _training_options(p):
     p.add_argument("--max-steps", type=positive_int, default=None,
                    help="stop after N steps, for smoke runs (default: no limit)")
     p.add_argument("--float16", action="store_true", help="store weights as float16")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="the training steps' arithmetic: auto (bfloat16 autocast on a CUDA "
+                        "device, float32 on a CPU), float32, bfloat16 (autocast; on a CPU too, "
+                        "about half the activation memory) or float16 (CUDA only); weights "
+                        "stay float32")
     p.add_argument("--state-dir", default="runs", help="where resumable training state goes")
     renamed(p, limit="--sample", val_limit="--val-first")
 
@@ -56,7 +62,7 @@ def _common(args) -> dict:
             "data_root": args.data_root, "limit": args.sample, "val_limit": args.val_first,
             "device": args.device, "resume": args.resume, "max_steps": args.max_steps,
             "dtype": "float16" if args.float16 else "float32", "state_dir": args.state_dir,
-            "progress": not args.no_progress}
+            "progress": not args.no_progress, "precision": args.precision}
 
 
 def cmd_train_classifier(args) -> int:

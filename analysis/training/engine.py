@@ -5,7 +5,8 @@ seed, the dataset's train and validation splits); :meth:`Start.fit` hands a trai
 step, validation and card to :func:`fit`: Adam(W) with a cosine LR schedule, seeded data order
 and degradations, tqdm progress, validation after every epoch, a resumable state file written
 after every epoch (:mod:`.state`), the activation memory per image said before the first step
-and a batch that cannot fit refused (:mod:`.memory`), CUDA with bfloat16 autocast when present, and
+and a batch that cannot fit refused (:mod:`.memory`), the steps in float32 or autocast to bfloat16 /
+float16 (:mod:`.precision`; by default bfloat16 on a CUDA device, float32 on a CPU), and
 DistributedDataParallel when started under torchrun (``WORLD_SIZE`` > 1; nccl on GPU, gloo on
 CPU), rank 0 writing the one checkpoint.
 
@@ -38,6 +39,7 @@ from ..errors import TrainingStateError
 from ..pipeline.distributed import join_process_group, world_size_from_env
 from ..zoo.checkpoints import save_checkpoint
 from .memory import activation_bytes, check_training_memory
+from .precision import autocast_dtype, precision_name
 from .state import RESTART, load_model_state, read_state
 
 # ----------------------------------------------------------------------------- distributed
@@ -111,6 +113,7 @@ class FitJob:
     identity: dict | None = None          # state_identity() of the run: what a resume must match
     export: Callable | None = None        # model -> the module saved (default: the model itself)
     grad_clip: float | None = None        # clip the gradients' total L2 norm to this (None: no clip)
+    precision: str = "auto"               # the steps' arithmetic (:mod:`.precision`)
 
 
 def to_device(value, device: torch.device):
@@ -162,10 +165,10 @@ def fit(job: FitJob, device: torch.device, dist_info: DistInfo) -> Path | None:
         job.history[:] = list(state["history"])
         if dist_info.is_main:
             print(f"Resuming {job.name} from epoch {start_epoch} ({state_path}).", file=sys.stderr)
+    amp_dtype = autocast_dtype(job.precision, device)
+    use_amp = amp_dtype is not None
     if start_epoch < job.epochs:
-        _check_memory(job, model, device, dist_info)
-    use_amp = device.type == "cuda"
-    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+        _check_memory(job, model, device, dist_info, amp_dtype)
     steps_done = 0
     for epoch in range(start_epoch, job.epochs):
         model.train()
@@ -221,6 +224,7 @@ def fit(job: FitJob, device: torch.device, dist_info: DistInfo) -> Path | None:
         model.eval()
         card = job.card(job.history)
         card.setdefault("training", {})["world_size"] = dist_info.world_size
+        card["training"]["precision"] = precision_name(amp_dtype)
         saved = job.export(model) if job.export is not None else model
         card_path = save_checkpoint(saved, card, job.out, dtype=job.dtype)
         print(f"Wrote {card_path}", file=sys.stderr)
@@ -229,14 +233,15 @@ def fit(job: FitJob, device: torch.device, dist_info: DistInfo) -> Path | None:
 
 
 def _check_memory(job: FitJob, model: nn.Module, device: torch.device,
-                  dist_info: DistInfo) -> None:
-    """Measure the step's activations on two training images, say them and refuse a batch
-    that cannot fit (:mod:`.memory`), before the first step."""
+                  dist_info: DistInfo, amp_dtype: torch.dtype | None = None) -> None:
+    """Measure the step's activations on two training images (in the run's precision), say
+    them and refuse a batch that cannot fit (:mod:`.memory`), before the first step."""
     images, labels, indices = next(iterate_batches(job.dataset, 2, limit=job.limit))
     if len(images) < 2:        # one image: batch norm cannot train on it; nothing to measure
         return
     model.train()
-    memory = activation_bytes(job.step, model, images, to_device(labels, device), indices, device)
+    memory = activation_bytes(job.step, model, images, to_device(labels, device), indices, device,
+                              amp_dtype)
     check_training_memory(job.name, memory, model, job.batch_size, device,
                           say=dist_info.is_main)
 

@@ -36,9 +36,11 @@ class ActivationMemory:
 
 
 def activation_bytes(step, model: nn.Module, images: torch.Tensor, labels, indices,
-                     device: torch.device) -> ActivationMemory:
+                     device: torch.device, amp_dtype: torch.dtype | None = None
+                     ) -> ActivationMemory:
     """The activations ``step(model, images, labels, indices, gen)`` saves for backward, per
-    image (the images' count divides the total; parameters are not counted). The model's
+    image (the images' count divides the total; parameters are not counted), with the step
+    autocast to ``amp_dtype`` (None: float32) as the training runs it. The model's
     buffers (batch-norm statistics) and the random-number state are restored afterwards, so
     that the training run is the same as without the estimate."""
     buffers = {name: b.clone() for name, b in model.named_buffers()}
@@ -56,11 +58,10 @@ def activation_bytes(step, model: nn.Module, images: torch.Tensor, labels, indic
                 largest[:] = [t.numel(), tuple(t.shape[-2:]) == (h, w)]
         return t
 
-    use_amp = device.type == "cuda"
-    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
     try:
         with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), \
-                torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
+                torch.autocast(device.type, dtype=amp_dtype or torch.bfloat16,
+                               enabled=amp_dtype is not None):
             loss, _ = step(model, images.to(device), labels, indices,
                            torch.Generator().manual_seed(0))
         del loss
