@@ -62,8 +62,8 @@ def build_architecture_transfer(options: FigureOptions) -> PaperFigure:
                       if result["architectures"][a].get("parameters") else a for a in archs])
     ax.set_ylabel(f"accuracy on {judged} (%)")
     ax.grid(axis="y", alpha=0.3, linewidth=0.4)
-    ax.legend(loc="lower right", fontsize=6, ncol=2)
-    ax.set_ylim(max(0.0, min(lows) - 5), min(100.0, max(highs) + 6))
+    ax.legend(loc="upper left", fontsize=6, ncol=len(methods), frameon=False)
+    ax.set_ylim(max(0.0, min(lows) - 5), min(100.0, max(highs) + 9))
     title = (f"{task}: processing architectures on {result['dataset']}, "
              f"{result['n_images']} test images; labels: RA - plain of the same architecture "
              "(points)")
