@@ -11,6 +11,7 @@ from .options import CHECKPOINTS, DATASET, DEVICE, PROGRESS, SEED, key_values
 from .validators import (
     names,
     non_negative_float,
+    non_negative_int,
     positive_float,
     positive_int,
     sample_limit,
@@ -51,6 +52,10 @@ def _training_options(p):
                         "device, float32 on a CPU), float32, bfloat16 (autocast; on a CPU too, "
                         "about half the activation memory) or float16 (CUDA only); weights "
                         "stay float32")
+    p.add_argument("--workers", type=non_negative_int, default=0,
+                   help="processes decoding the training batches ahead of each step (default: "
+                        "0, decoding in the training process; helps where decoding images, "
+                        "e.g. an image folder's JPEGs, is a visible share of a step)")
     p.add_argument("--state-dir", default="runs", help="where resumable training state goes")
     renamed(p, limit="--sample", val_limit="--val-first")
 
@@ -62,7 +67,8 @@ def _common(args) -> dict:
             "data_root": args.data_root, "limit": args.sample, "val_limit": args.val_first,
             "device": args.device, "resume": args.resume, "max_steps": args.max_steps,
             "dtype": "float16" if args.float16 else "float32", "state_dir": args.state_dir,
-            "progress": not args.no_progress, "precision": args.precision}
+            "progress": not args.no_progress, "precision": args.precision,
+            "workers": args.workers}
 
 
 def cmd_train_classifier(args) -> int:

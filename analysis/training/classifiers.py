@@ -140,9 +140,10 @@ def train_classifier(arch: str, dataset: str = EMBEDDED_DATASET, out: str = "che
                      val_limit: int | None = None, device: str | None = None,
                      resume: bool = False, max_steps: int | None = None, dtype: str = "float32",
                      state_dir: str = "runs", progress: bool = True,
-                     precision: str = "auto") -> Path | None:
+                     precision: str = "auto", workers: int = 0) -> Path | None:
     """Train classifier ``arch`` on ``dataset``; PGD-L2 adversarial training when ``adv_eps`` > 0.
-    ``precision``: the steps' arithmetic (:mod:`.precision`).
+    ``precision``: the steps' arithmetic (:mod:`.precision`); ``workers``: processes decoding
+    the training batches ahead (:func:`~analysis.data.batches.decoded_batches`).
 
     ``alp`` > 0 adds adversarial logit pairing (Kannan et al. 2018): each batch is trained on
     its clean and its adversarial images together, loss = mean cross-entropy over both
@@ -205,4 +206,4 @@ def train_classifier(arch: str, dataset: str = EMBEDDED_DATASET, out: str = "che
                    out=out, epochs=epochs, batch_size=batch_size, lr=lr,
                    weight_decay=weight_decay, seed=seed, limit=limit, dtype=dtype, resume=resume,
                    max_steps=max_steps, state_dir=state_dir, progress=progress,
-                   precision=precision)
+                   precision=precision, workers=workers)

@@ -137,7 +137,7 @@ def train_detector(arch: str, dataset: str = DEFAULT_DATASET, out: str = "checkp
                    device: str | None = None, resume: bool = False,
                    max_steps: int | None = None, dtype: str = "float32",
                    state_dir: str = "runs", progress: bool = True,
-                   precision: str = "auto") -> Path | None:
+                   precision: str = "auto", workers: int = 0) -> Path | None:
     """Train detector ``arch`` (``fcos``, ``retinanet``) from scratch on the detection dataset
     ``dataset``; writes the checkpoint ``out`` (kind ``detector``) and returns its card path.
 
@@ -181,4 +181,4 @@ def train_detector(arch: str, dataset: str = DEFAULT_DATASET, out: str = "checkp
                    out=out, epochs=epochs, batch_size=batch_size, lr=lr,
                    weight_decay=weight_decay, seed=seed, limit=limit, dtype=dtype,
                    resume=resume, max_steps=max_steps, state_dir=state_dir, progress=progress,
-                   grad_clip=grad_clip, precision=precision)
+                   grad_clip=grad_clip, precision=precision, workers=workers)

@@ -114,6 +114,7 @@ class FitJob:
     export: Callable | None = None        # model -> the module saved (default: the model itself)
     grad_clip: float | None = None        # clip the gradients' total L2 norm to this (None: no clip)
     precision: str = "auto"               # the steps' arithmetic (:mod:`.precision`)
+    workers: int = 0                      # processes decoding batches ahead (0: in this one)
 
 
 def to_device(value, device: torch.device):
@@ -175,7 +176,7 @@ def fit(job: FitJob, device: torch.device, dist_info: DistInfo) -> Path | None:
         gen = torch.Generator().manual_seed(job.seed * 7919 + epoch * 104729 + dist_info.rank)
         batches = iterate_batches(job.dataset, job.batch_size, shuffle=True, seed=job.seed,
                                   epoch=epoch, limit=job.limit, rank=dist_info.rank,
-                                  world_size=dist_info.world_size)
+                                  world_size=dist_info.world_size, num_workers=job.workers)
         bar = tqdm(batches, total=steps_per_epoch, desc=f"{job.name} {epoch + 1}/{job.epochs}",
                    disable=not (job.progress and dist_info.is_main), file=sys.stderr, leave=False)
         sums: dict[str, float] = {}
@@ -272,7 +273,8 @@ class Start:
         """:func:`fit` ``model`` on the training split and write the checkpoint ``out``.
 
         ``schedule``: the other fields of :class:`FitJob` (epochs, batch_size, lr,
-        weight_decay, seed, limit, dtype, resume, max_steps, state_dir, progress, grad_clip).
+        weight_decay, seed, limit, dtype, resume, max_steps, state_dir, progress, grad_clip,
+        precision, workers).
         """
         job = FitJob(name=Path(out).name, model=model, step=step, validate=validate, card=card,
                      dataset=self.train_set, out=out, identity=identity, export=export,

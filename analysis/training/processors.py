@@ -142,14 +142,15 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
                     state_dir: str = "runs", progress: bool = True,
                     init: str | None = None, perceptual: dict | None = None,
                     arch: str = "srresnet", detector: str | None = None,
-                    precision: str = "auto") -> Path | None:
+                    precision: str = "auto", workers: int = 0) -> Path | None:
     """Train a processor of architecture ``arch`` (a processor of the model registry: srresnet,
     srdensenet, rdn, dbpn) for ``task`` with ``method`` (see analysis.methods).
 
     ``recognizer`` is the checkpoint path of the frozen classifier used by the
     loss (and, for reporting, in validation). ``init`` optionally starts P
     from another processor checkpoint (e.g. the plain one, for lambda sweeps).
-    ``precision``: the steps' arithmetic (:mod:`.precision`).
+    ``precision``: the steps' arithmetic (:mod:`.precision`); ``workers``: processes decoding
+    the training batches ahead (:func:`~analysis.data.batches.decoded_batches`).
     ``perceptual`` holds Uelwer et al.'s settings of the perceptual methods
     (:data:`~analysis.methods.processors.PERCEPTUAL_OPTIONS`: ``layer_weights``,
     ``texture_layers``, ``patch_pixels``, ``feature_norm``).
@@ -266,7 +267,7 @@ def train_processor(task: str, method: str, dataset: str = EMBEDDED_DATASET,
     return run.fit(model, step, validate, card, identity, out=out, epochs=epochs,
                    batch_size=batch_size, lr=lr, seed=seed, limit=limit, dtype=dtype,
                    resume=resume, max_steps=max_steps, state_dir=state_dir, progress=progress,
-                   precision=precision)
+                   precision=precision, workers=workers)
 
 
 NORM_IMAGES = 1024   # clean training images that fix the feature normalisation

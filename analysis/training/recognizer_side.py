@@ -159,7 +159,8 @@ def train_recognizer(method: str, arch: str = "resnet20", options: dict | None =
     (default 1.0), ``kd_layer`` (default the classifier's last stage), ``kd_norm`` (``l2``).
     ``training``: the options of :func:`~analysis.training.classifiers.train_classifier` (dataset,
     out, epochs, batch_size, lr, weight_decay, seed, augmentation, arch_kwargs, data_root,
-    limit, val_limit, device, resume, max_steps, dtype, state_dir, progress, precision).
+    limit, val_limit, device, resume, max_steps, dtype, state_dir, progress, precision,
+    workers).
     """
     spec = get_recognizer_method(method)
     o = {"degradation": "mix", "lam": 1.0, "kd_norm": "l2", **(options or {})}
@@ -173,7 +174,8 @@ def train_recognizer(method: str, arch: str = "resnet20", options: dict | None =
          "batch_size": 128, "lr": 2e-3, "weight_decay": 5e-4, "seed": 0, "augmentation": True,
          "arch_kwargs": None, "data_root": None, "limit": None, "val_limit": None,
          "device": None, "resume": False, "max_steps": None, "dtype": "float32",
-         "state_dir": "runs", "progress": True, "precision": "auto", **training}
+         "state_dir": "runs", "progress": True, "precision": "auto",
+         "workers": 0, **training}
     run = start(t["dataset"], t["data_root"], t["device"], t["seed"])
     dev, train_set, val_set, info = run.device, run.train_set, run.val_set, run.info
     degrader = Degrader(o["degradation"])
@@ -271,7 +273,7 @@ def train_recognizer(method: str, arch: str = "resnet20", options: dict | None =
                               o["degradation"], frozen or None)
     schedule = {k: t[k] for k in ("epochs", "batch_size", "lr", "weight_decay", "seed", "limit",
                                   "dtype", "resume", "max_steps", "state_dir", "progress",
-                                  "precision")}
+                                  "precision", "workers")}
     return run.fit(trainable, step, validate, card, identity, out=t["out"],
                    export=lambda m: m.classifier if isinstance(m, FeatureStudent) else m,
                    **schedule)

@@ -48,6 +48,26 @@ def test_iterate_batches_shards_like_a_distributed_sampler():
     assert len(seen) == 21 and set(seen) == set(range(20))  # padded by one repeat
 
 
+def _same_batches(a, b) -> bool:
+    return len(a) == len(b) and all(torch.equal(x, y) for p, q in zip(a, b) for x, y in zip(p, q))
+
+
+def test_worker_processes_decode_the_same_batches_in_the_same_order(tmp_path):
+    ds = load_dataset("synthetic:n=200", "train")
+    args = dict(batch_size=16, shuffle=True, seed=3, epoch=1, limit=100)
+    alone = list(iterate_batches(ds, **args))
+    assert _same_batches(alone, list(iterate_batches(ds, **args, num_workers=2)))
+    for k in range(2):                      # an image folder's files, decoded by the workers
+        (tmp_path / "imgs" / f"c{k}").mkdir(parents=True)
+        for i in range(6):
+            Image.fromarray(np.full((12, 12, 3), 60 * k + 10 * i, np.uint8)).save(
+                tmp_path / "imgs" / f"c{k}" / f"{i}.png")
+    folder = load_dataset(f"imagefolder:{tmp_path / 'imgs'}", "train")
+    alone = list(iterate_batches(folder, 3, shuffle=True))
+    workers = list(iterate_batches(folder, 3, shuffle=True, num_workers=2))
+    assert len(alone) > 1 and _same_batches(alone, workers)
+
+
 @pytest.mark.skipif(not HAS_FMNIST, reason="Fashion-MNIST is not installed "
                     "(apt-get install dataset-fashion-mnist)")
 def test_fashion_mnist_from_debian_files():
