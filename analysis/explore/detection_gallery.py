@@ -28,6 +28,24 @@ from .detection_view import CanvasModels
 Records = dict[str, np.ndarray]
 
 
+def default_pair(models: CanvasModels, inputs: list[str], detector: str) -> tuple[str, str]:
+    """The pair a canvas gallery opens on, from the cards: A the processor trained RA through
+    ``detector`` (else through any detector, else the last input), B the plain processor
+    trained on canvases (else the first input, "no processing")."""
+    cards = models.cards
+
+    def through(name: str, det: str | None) -> bool:
+        card = cards.get(name) or {}
+        return (card.get("method") == "ra" and card.get("source_kind") == "detector"
+                and (det is None or card.get("source") == det))
+
+    a = next((n for n in inputs if through(n, detector)),
+             next((n for n in inputs if through(n, None)), inputs[-1]))
+    b = next((n for n in inputs if (cards.get(n) or {}).get("method") == "plain"
+              and str((cards.get(n) or {}).get("dataset", "")).startswith("canvas:")), inputs[0])
+    return a, b
+
+
 def _found(r: Records, name: str, detector: str) -> np.ndarray:
     key = f"found|{name}|{detector}"
     if key not in r:

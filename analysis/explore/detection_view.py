@@ -38,6 +38,7 @@ class CanvasModels:
     processors: dict[str, torch.nn.Module]
     detectors: dict[str, torch.nn.Module]
     digests: dict[str, str] = field(default_factory=dict)   # name -> SHA-256 of its weights
+    cards: dict[str, dict] = field(default_factory=dict)     # name -> its model card
 
 
 @dataclass
@@ -71,7 +72,8 @@ def load_canvas_models(task: str, dataset: str | None = None, folder=None,
             for c in [*procs, *dets]}
     return CanvasModels(setting, {c["name"]: load[c["name"]] for c in procs},
                         {c["name"]: load[c["name"]] for c in dets},
-                        {c["name"]: c["weights"]["sha256"] for c in [*procs, *dets]})
+                        {c["name"]: c["weights"]["sha256"] for c in [*procs, *dets]},
+                        {c["name"]: c for c in [*procs, *dets]})
 
 
 @torch.inference_mode()

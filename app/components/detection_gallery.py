@@ -12,6 +12,7 @@ from analysis.explore.detection_gallery import (
     CANVAS_SORTS,
     CanvasQuery,
     canvas_thumbnails,
+    default_pair,
     records_of,
     select_canvases,
 )
@@ -52,8 +53,7 @@ def canvas_gallery(task: str) -> None:
         st.info(f"The per-canvas records hold nothing of {detector}; rerun `python -m analysis "
                 f"detection-transfer --task {task.split(':')[0]}`.")
         return
-    ra = next((n for n in inputs if "-ra-det-" in n), inputs[-1])
-    plain = next((n for n in inputs if n.endswith("plain-canvas")), inputs[0])
+    ra, plain = default_pair(models, inputs, detector)
     with st.sidebar:
         a = st.selectbox("A", inputs, index=inputs.index(ra), key="gallery_canvas_a")
         b = st.selectbox("B", inputs, index=inputs.index(plain), key="gallery_canvas_b")

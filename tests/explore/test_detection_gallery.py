@@ -9,10 +9,11 @@ from analysis.errors import RAExplorerError
 from analysis.explore.detection_gallery import (
     CanvasQuery,
     canvas_thumbnails,
+    default_pair,
     select_canvases,
     shipped_canvas_records,
 )
-from analysis.explore.detection_view import canvas_view, load_canvas_models
+from analysis.explore.detection_view import CanvasModels, canvas_view, load_canvas_models
 from analysis.pipeline.runner import NO_PROCESSING
 
 CANVAS = "canvas:base=fashion-mnist"
@@ -37,6 +38,24 @@ def test_each_filter_keeps_the_canvases_its_sentence_names():
     chosen = select_canvases(RECORDS, CanvasQuery("d", "A", "B"))
     assert chosen.describe() == "2 of 6 test canvases: d finds more items on A than on B."
     assert chosen.found_a.tolist() == [2, 1] and chosen.truth.tolist() == [2, 1]
+
+
+def test_the_default_pair_is_read_from_the_cards_not_the_names():
+    canvas = "canvas:base=b,size=112"
+    cards = {"p-canvas": {"method": "plain", "dataset": canvas},
+             "item-plain": {"method": "plain", "dataset": "b"},
+             "x-fcos": {"method": "ra", "source": "fcos", "source_kind": "detector",
+                        "dataset": canvas},
+             "y-retina": {"method": "ra", "source": "retina", "source_kind": "detector",
+                          "dataset": canvas},
+             "item-ra": {"method": "ra", "source": "clf", "source_kind": "classifier",
+                         "dataset": "b"}}
+    models = CanvasModels(None, {}, {}, {}, cards)
+    inputs = [NO_PROCESSING, "item-plain", "item-ra", "p-canvas", "x-fcos", "y-retina"]
+    assert default_pair(models, inputs, "retina") == ("y-retina", "p-canvas")
+    assert default_pair(models, inputs, "fcos") == ("x-fcos", "p-canvas")
+    assert default_pair(models, inputs, "other") == ("x-fcos", "p-canvas")
+    assert default_pair(models, [NO_PROCESSING, "item-ra"], "fcos") == ("item-ra", NO_PROCESSING)
 
 
 def test_an_input_the_records_lack_is_one_sentence():
