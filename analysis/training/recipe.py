@@ -4,7 +4,8 @@
 checkpoints/bases/, not listed in the zoo), the lambda selections on the validation split (one
 per method, recorded in results/lambda_selection.json), and the final processors, each
 fine-tuned from the base for the same number of epochs (plain included, with MSE only), so that
-methods differ only in their loss; then the loss grid and the recognizer side. An entry's
+methods differ only in their loss; then the loss grid and the recognizer side; last, two more
+training seeds of each task's six main processors (:func:`seed_entries`, ``checkpoints/seeds/``). An entry's
 lambda or loss weight may be a reference to a selection (:func:`resolve_lambda`);
 :func:`dependencies` names the entries it needs first. :mod:`.build` trains it.
 """
@@ -206,8 +207,33 @@ RECOGNIZER_ENTRIES = [
 RECOGNIZER_REFERENCES = ("teacher", "decoder", "processor", "init")   # checkpoint options
 
 
-RECIPE: list[dict] = (CLASSIFIERS + [e for task in TASKS for e in processor_entries(task)]
-                      + LOSS_NETWORKS + loss_grid_entries() + RECOGNIZER_ENTRIES)
+# ----------------------------------------------------------------------------- seeds
+# Two more training seeds of every processor behind a headline claim: the six methods of each
+# task, fine-tuned from the same base with the same (validation-chosen) lambda; only the
+# fine-tune's seed changes (its data order, its degradations' noise and, for RA with
+# transformer, the transformer's initialisation). float16 like the zoo, in checkpoints/seeds/.
+SEEDS = (1, 2)
+SEED_METHODS = ("plain", "ra", "ra-unsup", "ra-transformer", "perceptual", "robust-perceptual")
+SEEDS_DIR = str(PROJECT_ROOT / "checkpoints" / "seeds")
+
+
+def seed_name(name: str, seed: int) -> str:
+    """``sr-ra-seed1``: the checkpoint of ``name`` trained with ``seed``."""
+    return f"{name}-seed{seed}"
+
+
+def seed_entries(entries: list[dict], seeds=SEEDS) -> list[dict]:
+    """For each seed, a copy of every final processor of :data:`SEED_METHODS` in ``entries``
+    with only the seed (and the name and folder) changed, seed by seed."""
+    finals = [e for e in entries if e["verb"] == "processor" and e.get("prefix") in TASKS
+              and e["name"] in {f"{e['prefix']}-{m}" for m in SEED_METHODS}]
+    return [{**e, "name": seed_name(e["name"], s), "folder": SEEDS_DIR, "seed_of": e["name"],
+             "args": {**e["args"], "seed": s}} for s in seeds for e in finals]
+
+
+_ZOO = (CLASSIFIERS + [e for task in TASKS for e in processor_entries(task)]
+        + LOSS_NETWORKS + loss_grid_entries() + RECOGNIZER_ENTRIES)
+RECIPE: list[dict] = _ZOO + seed_entries(_ZOO)
 
 
 def resolve_weight(entry: dict, key: str) -> float:

@@ -37,8 +37,9 @@ def checkpoint_dir(override: str | os.PathLike | None = None) -> Path:
 # listed by the zoo's tables and pages unless asked for): Uelwer et al.'s loss grid, and the
 # recognizer-side classifiers (trained for degraded inputs), the models of disjoint category
 # halves (the RA paper's Table 7: analysis.analyses.category_transfer) and the processors of
-# other architectures (its Table 11: analysis.analyses.architecture_transfer).
-COLLECTIONS = ("loss-grid", "recognizers", "categories", "architectures")
+# other architectures (its Table 11: analysis.analyses.architecture_transfer), and the seed
+# replicates of the zoo's main processors (analysis.training.recipe.seed_entries).
+COLLECTIONS = ("loss-grid", "recognizers", "categories", "architectures", "seeds")
 # Collections whose classifiers are offered wherever the zoo's are (the app's pages).
 CLASSIFIER_COLLECTIONS = ("recognizers",)
 

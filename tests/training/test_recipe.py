@@ -33,6 +33,41 @@ def test_every_task_has_every_method():
             assert f"{task}-{method}" in names
 
 
+def test_every_main_processor_has_two_more_seeds_that_differ_only_in_the_seed():
+    by_name = {e["name"]: e for e in RECIPE}
+    for task in ("sr", "denoise", "jpeg"):
+        for method in recipe.SEED_METHODS:
+            zoo = by_name[f"{task}-{method}"]
+            for seed in recipe.SEEDS:
+                entry = by_name[recipe.seed_name(zoo["name"], seed)]
+                assert entry["folder"] == recipe.SEEDS_DIR and entry["seed_of"] == zoo["name"]
+                assert entry["args"] == {**zoo["args"], "seed": seed}
+                assert recipe.dependencies(entry) == recipe.dependencies(zoo)
+    assert len([e for e in RECIPE if e.get("seed_of")]) == 3 * 6 * len(recipe.SEEDS)
+
+
+def test_a_seed_entry_trains_into_the_seeds_folder_with_its_seed(tmp_path, monkeypatch):
+    monkeypatch.setenv("RA_RESULTS", str(tmp_path))
+    monkeypatch.setattr(recipe, "BASES", str(tmp_path / "bases"))
+    monkeypatch.setattr(recipe, "SEEDS_DIR", str(tmp_path / "seeds"))
+    monkeypatch.setattr(recipe, "TASKS", {"sr": {"arch_kwargs": {"channels": 8, "blocks": 1},
+                                                 "base_epochs": 1, "epochs": 1}})
+    base, plain = [e for e in processor_entries("sr") if e["name"] in ("sr-base", "sr-plain")]
+    entries = [base, plain, *recipe.seed_entries([plain], seeds=(1,))]
+    for e in entries:
+        e["dataset"] = SYNTH
+        e["args"]["max_steps"] = 2
+    zoo = tmp_path / "zoo"
+    trained = build_zoo(folder=zoo, state_dir=str(tmp_path / "runs"), progress=False,
+                        recipe=entries)
+    assert trained == ["sr-base", "sr-plain", "sr-plain-seed1"]
+    card = json.loads((tmp_path / "seeds" / "sr-plain-seed1.json").read_text())
+    zero = json.loads((zoo / "sr-plain.json").read_text())
+    assert card["training"]["seed"] == 1 and zero["training"]["seed"] == 0
+    assert card["training"]["init"] == zero["training"]["init"]
+    assert card["weights"]["sha256"] != zero["weights"]["sha256"]
+
+
 def test_selection_rule():
     cands = [{"lambda": 0.001, "val_psnr": 20.0, "val_accuracy": 0.70},
              {"lambda": 0.01, "val_psnr": 19.5, "val_accuracy": 0.80},
