@@ -6,7 +6,7 @@ DBPN-style ones on the embedded default) — each trained plain, RA, unsupervise
 transformer through one source classifier, run on the same test images and judged by every
 classifier of the zoo. Each RA variant is paired with the plain processor of its own
 architecture: RA - plain per classifier is a matched-pairs difference with a 95 % CI over test
-images (:func:`analysis.analyses.evaluate.paired_difference`). For RA with transformer the
+images (:mod:`.paired_groups`). For RA with transformer the
 classifiers see T(P(x)) and PSNR / SSIM are of P(x), as in :mod:`.evaluate`.
 
 Accuracy cells carry Wilson 95 % CIs; PSNR (dB, peak 1) and SSIM (piq, 11 taps, sigma 1.5)
@@ -26,7 +26,6 @@ from ..outputs.result_files import write_result
 from ..pipeline.records import RecordSink
 from ..pipeline.runner import CLEAN, NO_PROCESSING
 from ..pipeline.setting import Setting
-from ..stats import mean_interval, wilson_interval
 from ..zoo.catalogue import (
     checkpoint_dir,
     find_checkpoints,
@@ -35,7 +34,7 @@ from ..zoo.catalogue import (
     no_checkpoints_message,
     processor_order,
 )
-from .evaluate import paired_difference
+from .paired_groups import accuracy_cell, group_rows
 
 COLLECTION = "architectures"     # the checkpoint folder's collection of the other architectures
 METHODS = ("plain", "ra", "ra-unsup", "ra-transformer")   # the table's rows per architecture
@@ -95,17 +94,6 @@ def architecture_models(task_spec: str, dataset: str, folder=None) -> dict[str, 
             for arch, methods in out.items()}
 
 
-def _accuracy(hits) -> dict:
-    k, n = int(hits.sum()), len(hits)
-    low, high = wilson_interval(k, n)
-    return {"accuracy": k / n, "ci95": [low, high], "correct": k}
-
-
-def _mean(values) -> dict:
-    mean, low, high = mean_interval(values.tolist())
-    return {"mean": mean, "ci95": [low, high]}
-
-
 def architecture_transfer(task: str = "sr", dataset: str | None = None, folder=None,
                           limit: int | None = None, batch_size: int | None = None,
                           device: str | None = None, seed: int = 0, classifiers=None,
@@ -147,31 +135,18 @@ def architecture_transfer(task: str = "sr", dataset: str | None = None, folder=N
                                 seeds={"degradation": seed})
     table = sink.table(spec, setting.dataset, "test", 1, record)
     clfs = [c["name"] for c in clf_cards]
-    hits = {name: {k: table.correct(name, k) for k in clfs} for name in table.inputs}
-    architectures = {}
-    for arch, methods in models.items():
-        plain = methods["plain"]["name"]
-        rows = {}
-        for method, card in methods.items():
-            name = card["name"]
-            rows[method] = {
-                "name": name, "lambda": card.get("lambda"),
-                "accuracy": {k: _accuracy(hits[name][k]) for k in clfs},
-                "psnr": _mean(table.quality[("psnr", name)]),
-                "ssim": _mean(table.quality[("ssim", name)]),
-            }
-            if method != "plain":
-                rows[method]["ra_minus_plain"] = {
-                    k: paired_difference(hits[name][k], hits[plain][k]) for k in clfs}
-        architectures[arch] = {"parameters": methods["plain"]["weights"].get("num_parameters"),
-                               "rows": rows}
+    architectures = {
+        arch: {"parameters": methods["plain"]["weights"].get("num_parameters"),
+               "rows": group_rows(table, methods, clfs)}
+        for arch, methods in models.items()}
     source = next((c.get("source") for c in proc_cards if c.get("source")), None)
     return {
         "kind": "architecture-transfer", "task": spec, "dataset": base, "split": "test",
         "n_images": n, "seed": seed, "classifiers": clfs, "source": source,
         "architectures": architectures,
-        "bounds": {k: {CLEAN: _accuracy(hits[CLEAN][k]),
-                       NO_PROCESSING: _accuracy(hits[NO_PROCESSING][k])} for k in clfs},
+        "bounds": {k: {CLEAN: accuracy_cell(table.correct(CLEAN, k)),
+                       NO_PROCESSING: accuracy_cell(table.correct(NO_PROCESSING, k))}
+                   for k in clfs},
         "provenance": record,
     }
 
