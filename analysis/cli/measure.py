@@ -1,6 +1,7 @@
 """Verbs that measure on the test split: ``evaluate``, ``reproduce``, ``quality``, ``agreement``,
 ``margins``, ``loss-grid``, ``recognizer-side``, ``corruption-grid``, ``robustness``,
-``detection-transfer``, ``category-transfer``, ``architecture-transfer``, ``float16-check``."""
+``detection-transfer``, ``category-transfer``, ``architecture-transfer``, ``seeds``,
+``float16-check``."""
 
 from __future__ import annotations
 
@@ -250,6 +251,16 @@ def cmd_architecture_transfer(args) -> int:
     return emit(args, result, save_architecture_transfer, format_architecture_transfer)
 
 
+def cmd_seeds(args) -> int:
+    from ..analyses.seed_spread import format_seed_spread, save_seed_spread, seed_spread
+
+    result = seed_spread(args.task, dataset=args.dataset, folder=args.checkpoints,
+                         limit=args.first, batch_size=args.batch_size, device=args.device,
+                         seed=args.seed, classifiers=args.classifiers, data_root=args.data_root,
+                         progress=not args.no_progress)
+    return emit(args, result, save_seed_spread, format_seed_spread)
+
+
 def cmd_storage_check(args) -> int:
     from ..analyses.storage_check import format_storage_check, save_storage_check, storage_check
     from ..config import default_dataset
@@ -477,6 +488,21 @@ def register(sub) -> None:
                    help="images per forward pass (default: 500, fewer for large images)")
     protocol(p, "first", "classifiers", "seed")
     p.set_defaults(func=cmd_architecture_transfer)
+
+    p = sub.add_parser("seeds", parents=[*analysis_groups(execution=False), SEED()],
+                       help="the zoo's main processors of a task and their replicates trained "
+                            "with other seeds (checkpoints/seeds/): each method against the "
+                            "plain processor of the same seed, then the mean and spread over "
+                            "seeds")
+    p.add_argument("--task", type=task_spec, default="sr", help="task spec")
+    p.add_argument("--classifiers", type=names, default=None, metavar="A,B",
+                   help="the judging classifiers (default: the zoo's)")
+    p.add_argument("--first", type=positive_int, default=None, metavar="N",
+                   help="the first N test images (default: every one)")
+    p.add_argument("--batch-size", type=positive_int, default=None,
+                   help="images per forward pass (default: 500, fewer for large images)")
+    protocol(p, "first", "classifiers", "seed")
+    p.set_defaults(func=cmd_seeds)
 
     p = sub.add_parser("float16-check", parents=[*analysis_groups(), SAMPLE()],
                        help="stored (float16) checkpoints vs their float32 training weights: "
