@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..data.datasets import normal_dataset
 from ..errors import RAExplorerError
-from ..zoo.catalogue import NO_DATASET, checkpoint_dir, datasets_held
+from ..zoo.catalogue import NO_DATASET, checkpoint_dir, datasets_held, trained_on_canvases_of
 from ..zoo.checkpoints import update_card
 from . import recipe as zoo_recipe
 from .classifiers import train_classifier
@@ -149,10 +149,13 @@ def _claim(state_dir: str, name: str) -> Path | None:
 
 def refuse_other_datasets(entries: list[dict], folder: Path) -> None:
     """One sentence when ``folder`` holds checkpoints of a dataset the recipe does not train:
-    build-zoo would plan its models beside them and count a same-named one as done."""
+    build-zoo would plan its models beside them and count a same-named one as done. Models
+    trained on detection canvases of a planned dataset (the detection tables' detectors and
+    canvas processors) belong beside its zoo."""
     planned = {normal_dataset(e.get("dataset", zoo_recipe.DATASET)) for e in entries}
     other = {spec: n for spec, n in datasets_held(folder).items()
-             if spec not in planned and spec != NO_DATASET}
+             if spec not in planned and spec != NO_DATASET
+             and not any(trained_on_canvases_of(spec, p) for p in planned)}
     if other:
         held = "; ".join(f"{spec} ({n})" for spec, n in other.items())
         raise RAExplorerError(

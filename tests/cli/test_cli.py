@@ -70,6 +70,17 @@ def test_build_zoo_dry_run_lists_missing_entries(tmp_path, capsys):
     assert "resnet20" in out and "vgg11-bn" not in out
 
 
+def test_build_zoo_plans_beside_the_embedded_zoo_and_its_detection_models(capsys):
+    """The shipped checkpoints/ (with its detectors and canvas processors, trained on canvases
+    of the same dataset) is not refused as another dataset's folder."""
+    from analysis.config import PROJECT_ROOT
+
+    assert main(["build-zoo", "--dry-run", "--checkpoints", str(PROJECT_ROOT / "checkpoints"),
+                 "--only", "sr-*"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Would train: ") and "Done: " in out
+
+
 def test_update_cards_writes_measured_test_figures(tiny_zoo, tmp_path, capsys):
     import shutil
 
