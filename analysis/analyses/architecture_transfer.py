@@ -21,20 +21,16 @@ from ..data.datasets import normal_dataset
 from ..data.folders import results_dir
 from ..data.tasks import create_task, task_slug
 from ..errors import RAExplorerError
-from ..metrics.registry import create_metric
 from ..outputs.result_files import write_result
-from ..pipeline.records import RecordSink
 from ..pipeline.runner import CLEAN, NO_PROCESSING
 from ..pipeline.setting import Setting
 from ..zoo.catalogue import (
     checkpoint_dir,
     find_checkpoints,
     main_processors,
-    model_digests,
-    no_checkpoints_message,
     processor_order,
 )
-from .paired_groups import accuracy_cell, group_rows
+from .paired_groups import accuracy_cell, diff_text, group_rows, measure_groups, pct_text
 
 COLLECTION = "architectures"     # the checkpoint folder's collection of the other architectures
 METHODS = ("plain", "ra", "ra-unsup", "ra-transformer")   # the table's rows per architecture
@@ -119,22 +115,10 @@ def architecture_transfer(task: str = "sr", dataset: str | None = None, folder=N
     spec = setting.task.spec
     base = normal_dataset(setting.dataset)
     models = architecture_models(spec, base, folder)
-    clf_cards, _ = setting.select(None, classifiers)
-    if not clf_cards:
-        raise RAExplorerError(no_checkpoints_message("classifier", setting.dataset, folder))
+    table, clfs = measure_groups(setting, models, classifiers, f"architecture-transfer {spec}",
+                                 limit=limit, batch_size=batch_size, seed=seed,
+                                 progress=progress, on_progress=on_progress)
     proc_cards = [c for methods in models.values() for c in methods.values()]
-    dev = setting.device
-    sink = RecordSink(setting.load(clf_cards), {"psnr": create_metric("psnr", device=dev),
-                                                "ssim": create_metric("ssim", device=dev)},
-                      execution="eager")
-    setting.run(setting.load(proc_cards), [sink], desc=f"architecture-transfer {spec}",
-                progress=progress, on_progress=on_progress, batch_size=batch_size,
-                limit=limit, seed=seed)
-    n = len(setting.test) if limit is None else min(limit, len(setting.test))
-    record = setting.provenance(n_images=n, checkpoints=model_digests(clf_cards, proc_cards),
-                                seeds={"degradation": seed})
-    table = sink.table(spec, setting.dataset, "test", 1, record)
-    clfs = [c["name"] for c in clf_cards]
     architectures = {
         arch: {"parameters": methods["plain"]["weights"].get("num_parameters"),
                "rows": group_rows(table, methods, clfs)}
@@ -142,23 +126,13 @@ def architecture_transfer(task: str = "sr", dataset: str | None = None, folder=N
     source = next((c.get("source") for c in proc_cards if c.get("source")), None)
     return {
         "kind": "architecture-transfer", "task": spec, "dataset": base, "split": "test",
-        "n_images": n, "seed": seed, "classifiers": clfs, "source": source,
+        "n_images": len(table), "seed": seed, "classifiers": clfs, "source": source,
         "architectures": architectures,
         "bounds": {k: {CLEAN: accuracy_cell(table.correct(CLEAN, k)),
                        NO_PROCESSING: accuracy_cell(table.correct(NO_PROCESSING, k))}
                    for k in clfs},
-        "provenance": record,
+        "provenance": table.provenance,
     }
-
-
-def _pct(cell: dict) -> str:
-    low, high = cell["ci95"]
-    return f"{100 * cell['accuracy']:.2f} [{100 * low:.2f}, {100 * high:.2f}]"
-
-
-def _diff(d: dict) -> str:
-    low, high = d["ci95"]
-    return f"{100 * d['diff']:+.2f} [{100 * low:+.2f}, {100 * high:+.2f}]"
 
 
 def format_architecture_transfer(result: dict) -> str:
@@ -179,9 +153,9 @@ def format_architecture_transfer(result: dict) -> str:
     for arch, entry in result["architectures"].items():
         params = f"{entry['parameters']:,}" if entry.get("parameters") else "?"
         for method, row in entry["rows"].items():
-            diff = _diff(row["ra_minus_plain"][judged]) if "ra_minus_plain" in row else "—"
+            diff = diff_text(row["ra_minus_plain"][judged]) if "ra_minus_plain" in row else "—"
             lines.append(f"| {arch} ({params}) | {method} | {row['lambda']} | {row['name']} | "
-                         f"{_pct(row['accuracy'][judged])} | {diff} | "
+                         f"{pct_text(row['accuracy'][judged])} | {diff} | "
                          f"{row['psnr']['mean']:.2f} | {row['ssim']['mean']:.4f} |")
     if others:
         lines += ["", "## RA - plain on the other classifiers (points, paired 95 % CI)", "",
@@ -191,10 +165,10 @@ def format_architecture_transfer(result: dict) -> str:
             for method, row in entry["rows"].items():
                 if "ra_minus_plain" in row:
                     lines.append(f"| {arch} | {method} | " + " | ".join(
-                        _diff(row["ra_minus_plain"][k]) for k in others) + " |")
+                        diff_text(row["ra_minus_plain"][k]) for k in others) + " |")
     lines += ["", "| classifier | clean | no processing |", "|---|---|---|"]
     for k, b in result["bounds"].items():
-        lines.append(f"| {k} | {_pct(b[CLEAN])} | {_pct(b[NO_PROCESSING])} |")
+        lines.append(f"| {k} | {pct_text(b[CLEAN])} | {pct_text(b[NO_PROCESSING])} |")
     return "\n".join(lines)
 
 

@@ -33,9 +33,9 @@ from ..pipeline.records import RecordSink
 from ..pipeline.runner import CLEAN, NO_PROCESSING
 from ..pipeline.setting import Setting
 from ..specs import canonical_spec, format_value
-from ..stats import mean_interval, wilson_interval
 from ..zoo.catalogue import checkpoint_dir, find_checkpoints
 from .evaluate import paired_difference
+from .paired_groups import accuracy_cell, diff_text, mean_cell, pct_text
 
 COLLECTION = "categories"       # the checkpoint folder's collection of the split models
 
@@ -92,17 +92,6 @@ def category_models(task_spec: str, base: str, folder=None) -> dict[str, dict[st
     return out
 
 
-def _accuracy(hits) -> dict:
-    k, n = int(hits.sum()), len(hits)
-    low, high = wilson_interval(k, n)
-    return {"accuracy": k / n, "ci95": [low, high], "correct": k}
-
-
-def _psnr(values) -> dict:
-    mean, low, high = mean_interval(values.tolist())
-    return {"mean": mean, "ci95": [low, high]}
-
-
 def category_transfer(task: str = "sr", dataset: str | None = None, folder=None,
                       limit: int | None = None, batch_size: int | None = None,
                       device: str | None = None, seed: int = 0, data_root: str | None = None,
@@ -144,16 +133,16 @@ def category_transfer(task: str = "sr", dataset: str | None = None, folder=None,
         record = setting.provenance(n_images=n, checkpoints=digests, seeds={"degradation": seed})
         table = sink.table(spec, setting.dataset, "test", 1, record)
         name = clf_card["name"]
-        bounds[e] = {CLEAN: _accuracy(table.correct(CLEAN, name)),
-                     NO_PROCESSING: _accuracy(table.correct(NO_PROCESSING, name))}
+        bounds[e] = {CLEAN: accuracy_cell(table.correct(CLEAN, name)),
+                     NO_PROCESSING: accuracy_cell(table.correct(NO_PROCESSING, name))}
         for s in HALVES:
             plain, ra = models[s]["plain"]["name"], models[s]["ra"]["name"]
             hits_plain, hits_ra = table.correct(plain, name), table.correct(ra, name)
             cells[s][e] = {
-                "plain": _accuracy(hits_plain), "ra": _accuracy(hits_ra),
+                "plain": accuracy_cell(hits_plain), "ra": accuracy_cell(hits_ra),
                 "ra_minus_plain": paired_difference(hits_ra, hits_plain),
-                "psnr": {"plain": _psnr(table.quality[("psnr", plain)]),
-                         "ra": _psnr(table.quality[("psnr", ra)])},
+                "psnr": {"plain": mean_cell(table.quality[("psnr", plain)]),
+                         "ra": mean_cell(table.quality[("psnr", ra)])},
                 "processors": {"plain": plain, "ra": ra}, "classifier": name,
             }
         records[e] = record
@@ -180,16 +169,6 @@ def _run_provenance(base: str, records: dict[str, dict]) -> dict:
             "wall_seconds": round(sum(r["wall_seconds"] for r in records.values()), 3)}
 
 
-def _pct(cell: dict) -> str:
-    low, high = cell["ci95"]
-    return f"{100 * cell['accuracy']:.2f} [{100 * low:.2f}, {100 * high:.2f}]"
-
-
-def _diff(d: dict) -> str:
-    low, high = d["ci95"]
-    return f"{100 * d['diff']:+.2f} [{100 * low:+.2f}, {100 * high:+.2f}]"
-
-
 def format_category_transfer(result: dict) -> str:
     """A Markdown table: one row per (train half, evaluation half) with plain and RA accuracy
     (%), RA - plain (points, paired 95 % CI) and both PSNRs (dB); then the bounds."""
@@ -204,12 +183,12 @@ def format_category_transfer(result: dict) -> str:
     for s, row in result["cells"].items():
         for e, c in row.items():
             kind = "same half" if s == e else "unseen classes"
-            lines.append(f"| {s} | {e} ({c['classifier']}, {kind}) | {_pct(c['plain'])} | "
-                         f"{_pct(c['ra'])} | {_diff(c['ra_minus_plain'])} | "
+            lines.append(f"| {s} | {e} ({c['classifier']}, {kind}) | {pct_text(c['plain'])} | "
+                         f"{pct_text(c['ra'])} | {diff_text(c['ra_minus_plain'])} | "
                          f"{c['psnr']['plain']['mean']:.2f} | {c['psnr']['ra']['mean']:.2f} |")
     lines += ["", "| evaluated on | clean | no processing |", "|---|---|---|"]
     for e, b in result["bounds"].items():
-        lines.append(f"| {e} | {_pct(b[CLEAN])} | {_pct(b[NO_PROCESSING])} |")
+        lines.append(f"| {e} | {pct_text(b[CLEAN])} | {pct_text(b[NO_PROCESSING])} |")
     return "\n".join(lines)
 
 

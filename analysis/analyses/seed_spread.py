@@ -21,20 +21,16 @@ from ..data.datasets import normal_dataset
 from ..data.folders import results_dir
 from ..data.tasks import create_task, task_slug
 from ..errors import RAExplorerError
-from ..metrics.registry import create_metric
 from ..outputs.result_files import write_result
-from ..pipeline.records import RecordSink
 from ..pipeline.runner import CLEAN, NO_PROCESSING
 from ..pipeline.setting import Setting
 from ..zoo.catalogue import (
     checkpoint_dir,
     find_checkpoints,
     main_processors,
-    model_digests,
-    no_checkpoints_message,
     processor_order,
 )
-from .paired_groups import accuracy_cell, group_rows
+from .paired_groups import accuracy_cell, group_rows, measure_groups
 
 COLLECTION = "seeds"      # the checkpoint folder's collection of seed replicates
 
@@ -128,32 +124,22 @@ def seed_spread(task: str = "sr", dataset: str | None = None, folder=None,
     spec = setting.task.spec
     base = normal_dataset(setting.dataset)
     models = seed_models(spec, base, folder)
-    clf_cards, _ = setting.select(None, classifiers)
-    if not clf_cards:
-        raise RAExplorerError(no_checkpoints_message("classifier", setting.dataset, folder))
+    table, clfs = measure_groups(setting, models, classifiers, f"seeds {spec}", limit=limit,
+                                 batch_size=batch_size, seed=seed, progress=progress,
+                                 on_progress=on_progress)
     proc_cards = [c for methods in models.values() for c in methods.values()]
-    dev = setting.device
-    sink = RecordSink(setting.load(clf_cards), {"psnr": create_metric("psnr", device=dev),
-                                                "ssim": create_metric("ssim", device=dev)},
-                      execution="eager")
-    setting.run(setting.load(proc_cards), [sink], desc=f"seeds {spec}", progress=progress,
-                on_progress=on_progress, batch_size=batch_size, limit=limit, seed=seed)
-    n = len(setting.test) if limit is None else min(limit, len(setting.test))
-    record = setting.provenance(n_images=n, checkpoints=model_digests(clf_cards, proc_cards),
-                                seeds={"degradation": seed})
-    table = sink.table(spec, setting.dataset, "test", 1, record)
-    clfs = [c["name"] for c in clf_cards]
     per_seed = {s: group_rows(table, methods, clfs) for s, methods in models.items()}
     source = next((c.get("source") for c in proc_cards if c.get("method") == "ra"), None)
     return {
-        "kind": "seeds", "task": spec, "dataset": base, "split": "test", "n_images": n,
+        "kind": "seeds", "task": spec, "dataset": base, "split": "test",
+        "n_images": len(table),
         "seed": seed, "classifiers": clfs, "source": source,
         "per_seed": {str(s): rows for s, rows in per_seed.items()},
         "summary": summarise(per_seed, clfs),
         "bounds": {k: {CLEAN: accuracy_cell(table.correct(CLEAN, k)),
                        NO_PROCESSING: accuracy_cell(table.correct(NO_PROCESSING, k))}
                    for k in clfs},
-        "provenance": record,
+        "provenance": table.provenance,
     }
 
 

@@ -273,6 +273,19 @@ def cmd_storage_check(args) -> int:
     return 0 if all(r["within_tolerance"] for r in result["rows"]) else 1
 
 
+def _paired_group_options(p) -> None:
+    """The options of the verbs that pair processors within groups (architecture-transfer,
+    seeds) and run them all on the test split once."""
+    p.add_argument("--task", type=task_spec, default="sr", help="task spec")
+    p.add_argument("--classifiers", type=names, default=None, metavar="A,B",
+                   help="the judging classifiers (default: the zoo's)")
+    p.add_argument("--first", type=positive_int, default=None, metavar="N",
+                   help="the first N test images (default: every one)")
+    p.add_argument("--batch-size", type=positive_int, default=None,
+                   help="images per forward pass (default: 500, fewer for large images)")
+    protocol(p, "first", "classifiers", "seed")
+
+
 def register(sub) -> None:
     p = sub.add_parser("evaluate", parents=[DATASET(), CHECKPOINTS(), DEVICE(), SAMPLE(), JSON(),
                                             PROGRESS(), RESUME()],
@@ -479,14 +492,7 @@ def register(sub) -> None:
                             "several architectures (the zoo's and the checkpoint folder's "
                             "architectures/), each RA variant against its own architecture's "
                             "plain one on every classifier (the RA paper's Table 11)")
-    p.add_argument("--task", type=task_spec, default="sr", help="task spec")
-    p.add_argument("--classifiers", type=names, default=None, metavar="A,B",
-                   help="the judging classifiers (default: the zoo's)")
-    p.add_argument("--first", type=positive_int, default=None, metavar="N",
-                   help="the first N test images (default: every one)")
-    p.add_argument("--batch-size", type=positive_int, default=None,
-                   help="images per forward pass (default: 500, fewer for large images)")
-    protocol(p, "first", "classifiers", "seed")
+    _paired_group_options(p)
     p.set_defaults(func=cmd_architecture_transfer)
 
     p = sub.add_parser("seeds", parents=[*analysis_groups(execution=False), SEED()],
@@ -494,14 +500,7 @@ def register(sub) -> None:
                             "with other seeds (checkpoints/seeds/): each method against the "
                             "plain processor of the same seed, then the mean and spread over "
                             "seeds")
-    p.add_argument("--task", type=task_spec, default="sr", help="task spec")
-    p.add_argument("--classifiers", type=names, default=None, metavar="A,B",
-                   help="the judging classifiers (default: the zoo's)")
-    p.add_argument("--first", type=positive_int, default=None, metavar="N",
-                   help="the first N test images (default: every one)")
-    p.add_argument("--batch-size", type=positive_int, default=None,
-                   help="images per forward pass (default: 500, fewer for large images)")
-    protocol(p, "first", "classifiers", "seed")
+    _paired_group_options(p)
     p.set_defaults(func=cmd_seeds)
 
     p = sub.add_parser("float16-check", parents=[*analysis_groups(), SAMPLE()],
