@@ -34,7 +34,6 @@ from .paired_groups import accuracy_cell, diff_text, group_rows, measure_groups,
 
 COLLECTION = "architectures"     # the checkpoint folder's collection of the other architectures
 METHODS = ("plain", "ra", "ra-unsup", "ra-transformer")   # the table's rows per architecture
-RA_METHODS = METHODS[1:]
 
 
 def architecture_folder(folder=None) -> Path:
