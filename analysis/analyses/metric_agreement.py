@@ -22,14 +22,18 @@ of the oriented score with p_y and with the margin, and the AUROC of the oriente
 "the classifier is right"; each with a percentile-bootstrap 95 % CI over images (pooled: an
 image is drawn with the rows of every classifier).
 
-RA visibility (per metric, per processor that is not the plain one): delta = mean oriented
-score of the processor minus that of the task's plain processor on the same images (paired
-bootstrap CI), and index = |delta| / floor, where the floor is the bootstrap standard deviation
-of the plain processor's mean (its standard error over images). This floor is the sampling noise
-of the plain mean, NOT the spread between two plain processors trained with different seeds
-(which the index is meant to use once such seeds exist); it is therefore a lower bound of the
-true floor and the index an upper bound. The index's CI is the bootstrap CI of |delta| over the
-same floor.
+RA visibility (per metric, per processor that is neither the plain one nor a seed replicate of
+it): delta = mean oriented score of the processor minus that of the task's plain processor on the
+same images (paired bootstrap CI), and index = |delta| / floor. The floor is how much the metric
+moves between two plain processors trained with different seeds: with the plain processor's seed
+replicates in the pass (``<plain>-seed<N>`` of the ``seeds/`` collection, named among the
+processors), the root mean square over every pair of those plain processors of their paired mean
+difference (for three seeds: sqrt(2) x the SD of the three means). An index near 1 or below: the
+metric moves no more between plain and RA than between two plain training runs. Without
+replicates the floor falls back to the bootstrap SD of the plain processor's mean (sampling
+noise only, a lower bound of the across-seed floor, so the index is then an upper bound); the
+row's ``floor_source`` says which. Delta, floor and index are computed on the same bootstrap
+resamples, so the index's CI carries the uncertainty of both.
 
 Decision-margin consistency (per input including clean): Pearson's r between the per-image logit
 margins of every pair of classifiers, with a bootstrap CI.
@@ -65,6 +69,7 @@ from .agreement_stats import (
     with_ci,
 )
 from .quality import default_metrics
+from .seed_spread import card_seed
 
 POOLED = "pooled"
 TARGETS = ("prob", "margin", "correct", "confidence")
@@ -198,27 +203,69 @@ def agreement_rows(values: dict, metric_specs: dict[str, bool], inputs: list[str
     return rows
 
 
+def seed_replicates(proc_cards: list[dict], reference: str | None) -> list[str]:
+    """The plain processors of the pass trained with another seed than ``reference`` (its
+    replicates in the ``seeds/`` collection, or any plain card of the same architecture and
+    task with a different training seed), in pass order."""
+    cards = {c["name"]: c for c in proc_cards}
+    if reference not in cards:
+        return []
+    ref = cards[reference]
+    return [c["name"] for c in proc_cards
+            if c["name"] != reference and c.get("method") == "plain" and not c.get("lambda")
+            and c.get("arch") == ref.get("arch") and card_seed(c) != card_seed(ref)]
+
+
+def delta_and_floor(diff: np.ndarray, *rest: np.ndarray) -> np.ndarray:
+    """(B, 2): weighted mean of ``diff`` (n,) and the RMS over the pair differences (each (n,))
+    of their weighted means (the across-seed floor); the last of ``rest`` is the counts w
+    (B, n), as :func:`~.agreement_stats.bootstrap_values` passes them."""
+    *pair_diffs, w = rest
+    means = np.stack([weighted_mean(d, w) for d in pair_diffs], 1)
+    return np.stack([weighted_mean(diff, w), np.sqrt((means ** 2).mean(1))], 1)
+
+
 def visibility_rows(values: dict, metric_specs: dict[str, bool], reference: str | None,
-                    others: list[str], n_boot: int = N_BOOT, seed: int = 0) -> list[dict]:
+                    others: list[str], n_boot: int = N_BOOT, seed: int = 0,
+                    replicates: list[str] = ()) -> list[dict]:
     """Per metric and processor of ``others``: the paired mean difference of oriented scores to
-    ``reference`` (the plain processor) and the RA-visibility index (module docstring)."""
+    ``reference`` (the plain processor) and the RA-visibility index over the across-seed floor
+    of ``reference`` and its ``replicates`` (the sampling-noise floor without them; module
+    docstring)."""
     if reference is None:
         return []
     n = len(values["label"])
+    plains = [reference, *replicates]
     rows = []
     for m, lower_better in metric_specs.items():
         sign = -1.0 if lower_better else 1.0
         ref = sign * values[("metric", reference, m)]
-        _, ref_boots = bootstrap_values(weighted_mean, ref, n=n, n_boot=n_boot, seed=seed)
-        floor = float(np.std(ref_boots, ddof=1)) if ref_boots.size > 1 else float("nan")
+        pair_diffs = [sign * (values[("metric", a, m)] - values[("metric", b, m)])
+                      for a, b in combinations(plains, 2)]
+        if not pair_diffs:
+            _, ref_boots = bootstrap_values(weighted_mean, ref, n=n, n_boot=n_boot, seed=seed)
+            sampling = float(np.std(ref_boots, ddof=1)) if ref_boots.size > 1 else float("nan")
         for inp in others:
             diff = sign * values[("metric", inp, m)] - ref
-            delta, boots = bootstrap_values(weighted_mean, diff, n=n, n_boot=n_boot, seed=seed)
+            if pair_diffs:
+                full, boots = bootstrap_values(delta_and_floor,
+                                               diff, *pair_diffs, n=n, n_boot=n_boot, seed=seed)
+                delta, floor = float(full[0]), float(full[1])
+                delta_boots, floor_boots = boots[:, 0], boots[:, 1]
+                source = "seeds"
+            else:
+                delta, delta_boots = bootstrap_values(weighted_mean, diff, n=n, n_boot=n_boot,
+                                                      seed=seed)
+                floor, floor_boots = sampling, np.full(len(delta_boots), sampling)
+                source = "sampling"
             with np.errstate(divide="ignore", invalid="ignore"):
-                index = interval(abs(delta) / floor, np.abs(boots) / floor) if floor > 0 else \
-                    {"value": float("nan"), "ci95": [float("nan")] * 2}
+                index = interval(abs(delta) / floor, np.abs(delta_boots) / floor_boots) \
+                    if floor > 0 else {"value": float("nan"), "ci95": [float("nan")] * 2}
             rows.append({"metric": m, "input": inp, "reference": reference,
-                         "delta": interval(delta, boots), "floor": floor, "index": index})
+                         "delta": interval(delta, delta_boots), "floor": floor,
+                         "floor_ci95": interval(floor, floor_boots)["ci95"],
+                         "floor_source": source, "floor_processors": plains if pair_diffs
+                         else [reference], "index": index})
     return rows
 
 
@@ -234,9 +281,10 @@ def margin_consistency_rows(values: dict, inputs: list[str], classifiers: list[s
 
 def agreement_analysis(values: dict, metric_specs: dict[str, bool], classifiers: list[str],
                        inputs: list[str], reference: str | None, n_boot: int = N_BOOT,
-                       seed: int = 0) -> dict:
+                       seed: int = 0, replicates: list[str] = ()) -> dict:
     """The three tables of the module docstring from the sink's ``values``; the classifiers'
-    confidences join the metrics as ``confidence-<classifier>`` (higher is better)."""
+    confidences join the metrics as ``confidence-<classifier>`` (higher is better);
+    ``replicates``: the plain processors of other seeds behind the visibility floor."""
     processed = [i for i in inputs if i != CLEAN]
     values = dict(values)
     specs = dict(metric_specs)
@@ -244,9 +292,10 @@ def agreement_analysis(values: dict, metric_specs: dict[str, bool], classifiers:
         specs[f"confidence-{c}"] = False
         for inp in processed:
             values[("metric", inp, f"confidence-{c}")] = values[("confidence", inp, c)]
-    others = [i for i in processed if i not in (NO_PROCESSING, reference)]
+    others = [i for i in processed if i not in (NO_PROCESSING, reference, *replicates)]
     return {"agreement": agreement_rows(values, specs, processed, classifiers, n_boot, seed),
-            "visibility": visibility_rows(values, specs, reference, others, n_boot, seed),
+            "visibility": visibility_rows(values, specs, reference, others, n_boot, seed,
+                                          replicates),
             "margin_consistency": margin_consistency_rows(values, inputs, classifiers, n_boot,
                                                           seed)}
 
@@ -262,10 +311,13 @@ DEFINITIONS = {
     "confidence": "confidence-<c>: classifier c's max softmax on the processed image "
                   "(no reference; with c itself it predicts its own success)",
     "visibility": "delta: mean oriented score of the processor minus the plain processor's on "
-                  "the same images (paired bootstrap CI); index: |delta| / floor, floor = "
-                  "bootstrap SD of the plain processor's mean over images (sampling noise, not "
-                  "the spread across training seeds, so the index is an upper bound of the "
-                  "across-seed index)",
+                  "the same images (paired bootstrap CI); index: |delta| / floor, floor "
+                  "(floor_source 'seeds') = RMS over pairs of plain processors trained with "
+                  "different seeds of their paired mean difference: index <= 1 means the "
+                  "metric moves no more between plain and RA than between two plain training "
+                  "runs; floor_source 'sampling' (no seed replicates in the pass) = bootstrap "
+                  "SD of the plain mean, a lower bound of the across-seed floor, so the index "
+                  "is then an upper bound; delta, floor and index share the resamples",
     "margin_consistency": "Pearson r of two classifiers' per-image logit margins on one input",
     "ci95": "percentile bootstrap over images, 95 %",
 }
@@ -302,8 +354,9 @@ def metric_agreement(task: str, dataset: str | None = None, folder=None, metrics
     clfs = [c["name"] for c in clf_cards]
     inputs = [CLEAN, NO_PROCESSING, *(c["name"] for c in proc_cards)]
     reference = plain_reference(proc_cards, setting.task.name)
+    replicates = seed_replicates(proc_cards, reference)
     tables = agreement_analysis(sink.values, {m: described[m]["lower_better"] for m in names},
-                                clfs, inputs, reference, n_boot, seed)
+                                clfs, inputs, reference, n_boot, seed, replicates)
     cards = {c["name"]: c for c in proc_cards}
     result = AgreementResult({
         "task": setting.task.spec, "dataset": setting.dataset, "split": "test",
@@ -314,8 +367,10 @@ def metric_agreement(task: str, dataset: str | None = None, folder=None, metrics
                        "description": f"max softmax of {c} on the processed image"} for c in clfs],
         "classifiers": clfs,
         "inputs": [{"name": i, "method": cards.get(i, {}).get("method"),
-                    "lambda": cards.get(i, {}).get("lambda")} for i in inputs],
-        "plain_reference": reference, "definitions": DEFINITIONS,
+                    "lambda": cards.get(i, {}).get("lambda"),
+                    "seed": card_seed(cards[i]) if i in cards else None} for i in inputs],
+        "plain_reference": reference, "plain_replicates": replicates,
+        "definitions": DEFINITIONS,
         "miqa_classification_srcc": MIQA_CLASSIFICATION_SRCC,
         **tables,
         "provenance": setting.provenance(n_images=sink.n_images(),
@@ -370,10 +425,15 @@ def format_agreement(result: dict) -> str:
                 _ci(by[(m, c)]["spearman_margin"]) for c in clfs) + " |")
     if result["visibility"]:
         others = list(dict.fromkeys(r["input"] for r in result["visibility"]))
+        first = result["visibility"][0]
+        floor = (f"floor = RMS of the paired mean differences between the plain processors of "
+                 f"different seeds ({', '.join(first['floor_processors'])}): 1 = as much as two "
+                 "plain training runs differ" if first.get("floor_source") == "seeds" else
+                 "floor = bootstrap SD of the plain mean over images, sampling noise only (no "
+                 "seed replicates in the run), so the index overstates one against the spread "
+                 "across training seeds")
         lines += ["", f"### RA visibility: |delta| / floor against {result['plain_reference']} "
-                  "with its CI (delta of the oriented mean after it); floor = bootstrap SD of the "
-                  "plain mean over images, sampling noise only, so the index overstates one "
-                  "against the spread across training seeds", "",
+                  f"with its CI (delta of the oriented mean after it); {floor}", "",
                   "| metric | " + " | ".join(others) + " |", "|---|" + "---:|" * len(others)]
         by = {(r["metric"], r["input"]): r for r in result["visibility"]}
         for m in dict.fromkeys(r["metric"] for r in result["visibility"]):

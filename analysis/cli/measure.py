@@ -10,7 +10,9 @@ import sys
 from ..analyses.recognizer_side import DEGRADATIONS
 from ..config import QUALITY_IMAGES, ROBUSTNESS_IMAGES
 from ..data.corruptions import CORRUPTIONS
+from ..data.tasks import create_task
 from ..errors import RAExplorerError, unknown_name
+from ..zoo.catalogue import processors_by_task
 from .options import (
     CHECKPOINTS,
     DATASET,
@@ -52,12 +54,17 @@ def cmd_evaluate(args) -> int:
         raise RAExplorerError("--update-cards needs the whole test split; drop --sample.")
     if args.records and len(tasks) != 1:
         raise RAExplorerError("--records writes one task's table; pass --task.")
+    named = (processors_by_task(args.processors, [create_task(t).spec for t in tasks], dataset,
+                                args.checkpoints) if args.processors and len(tasks) > 1 else {})
     results = []
     for t in tasks:
+        procs = named.get(create_task(t).spec, args.processors)
+        if args.processors and not procs:
+            continue                 # none of the named processors is one of this task's
         table, clf_cards, proc_cards = measure_task(
             t, dataset=dataset, folder=args.checkpoints, limit=args.sample,
             batch_size=args.batch_size, device=args.device, seed=args.seed,
-            classifiers=args.classifiers, processors=args.processors,
+            classifiers=args.classifiers, processors=procs,
             data_root=args.data_root, progress=not args.no_progress, resume=args.resume)
         results.append(accuracy_report(table, proc_cards, clf_cards, args.seed))
         if args.records and world()[0] == 0:

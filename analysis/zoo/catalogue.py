@@ -229,7 +229,9 @@ def select_models(task_spec: str, dataset: str, folder=None, processors=None, cl
     from the classifier collections (``checkpoints/recognizers/``: resnet20-augment, ...), in
     the order given; a name found nowhere is an error. Named ``processors`` may also be ones
     trained on detection canvases of ``dataset`` (:func:`trained_on_canvases_of`; RA through a
-    detector, measured on the classifiers: the RA paper's Table 9). A name several cards of the folder
+    detector, measured on the classifiers: the RA paper's Table 9) or ones of the
+    :data:`COLLECTIONS` (seed replicates, other architectures, ...); a name found nowhere is an
+    error. A name several cards of the folder
     give is refused when named and left out otherwise (one ``skipped:`` line on stderr).
     """
     clf_cards = find_checkpoints(folder, kind="classifier", dataset=dataset)
@@ -256,8 +258,37 @@ def select_models(task_spec: str, dataset: str, folder=None, processors=None, cl
     if processors:
         proc_cards += [c for c in find_checkpoints(folder, kind="processor", task=task_spec)
                        if trained_on_canvases_of(c.get("dataset"), dataset)]
-        proc_cards = [c for c in proc_cards if c["name"] in processors]
+        for place in collection_dirs(folder).values():
+            proc_cards += find_checkpoints(place, kind="processor", dataset=dataset,
+                                           task=task_spec)
+        pool = {}
+        for card in proc_cards:          # the zoo's card first where a collection repeats a name
+            pool.setdefault(card["name"], card)
+        unknown = [n for n in processors if n not in pool]
+        if unknown:
+            raise RAExplorerError(f"No {task_spec} processor {', '.join(unknown)} for {dataset}."
+                                  f"{close_names_hint(unknown[0], list(pool))} Known "
+                                  f"processors: {', '.join(pool)}.")
+        proc_cards = [pool[n] for n in dict.fromkeys(processors)]
     return clf_cards, sorted(proc_cards, key=processor_order)
+
+
+def processors_by_task(names, task_specs, dataset: str, folder=None) -> dict[str, list[str]]:
+    """{task spec: the names of ``names`` that are processors of that task} (a verb run over
+    several tasks with one ``--processors`` list); a name of no task is refused with one
+    sentence."""
+    held = {t: {c["name"] for c in select_models(t, dataset, folder)[1]}
+            for t in task_specs}
+    for place in collection_dirs(folder).values():
+        for t in task_specs:
+            held[t] |= {c["name"] for c in find_checkpoints(place, kind="processor",
+                                                            dataset=dataset, task=t)}
+    known = sorted(set().union(*held.values())) if held else []
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise RAExplorerError(f"No processor {', '.join(unknown)} for {dataset} in the tasks "
+                              f"{', '.join(task_specs)}.{close_names_hint(unknown[0], known)}")
+    return {t: [n for n in names if n in held[t]] for t in task_specs}
 
 
 def trained_on_canvases_of(trained: str | None, dataset: str) -> bool:

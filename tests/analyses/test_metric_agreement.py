@@ -114,6 +114,37 @@ def test_visibility_delta_floor_and_index():
     assert sim["index"]["value"] == pytest.approx(0.1 / sim["floor"])
 
 
+def test_the_visibility_floor_across_seeds_by_hand():
+    """With two replicates of the plain processor, the floor is the RMS of the three pairs'
+    mean differences; the replicates get no visibility row of their own."""
+    values = _values()
+    base = values[("metric", "p-plain", "sim")]
+    shifts = {"p-plain-seed1": 0.02, "p-plain-seed2": -0.01}
+    inputs = ["clean", "no processing", "p-plain", *shifts, "p-ra"]
+    for name, shift in shifts.items():
+        values[("metric", name, "sim")] = base + shift
+        values[("metric", name, "dist")] = values[("metric", "p-plain", "dist")] - shift
+        for key in ("margin", "prob", "correct", "confidence"):
+            for c in ("a", "b"):
+                values[(key, name, c)] = values[(key, "p-plain", c)]
+    values[("metric", "p-ra", "sim")] = base + 0.1
+    tables = agreement_analysis(values, {"sim": False, "dist": True}, ["a", "b"], inputs,
+                                "p-plain", n_boot=200, replicates=list(shifts))
+    vis = {(r["metric"], r["input"]): r for r in tables["visibility"]}
+    assert {i for _, i in vis} == {"p-ra"}
+    sim = vis[("sim", "p-ra")]
+    # pairs (plain, seed1) -0.02, (plain, seed2) +0.01, (seed1, seed2) +0.03
+    floor = math.sqrt((0.02 ** 2 + 0.01 ** 2 + 0.03 ** 2) / 3)
+    assert sim["floor_source"] == "seeds" and sim["floor"] == pytest.approx(floor)
+    assert sim["floor_processors"] == ["p-plain", *shifts]
+    assert sim["index"]["value"] == pytest.approx(0.1 / floor)
+    # constant shifts: every resample gives the same delta and floor, so the CI is a point
+    assert sim["index"]["ci95"] == pytest.approx([0.1 / floor] * 2)
+    assert vis[("dist", "p-ra")]["floor"] == pytest.approx(floor, rel=0.05)   # oriented alike
+    without = agreement_analysis(values, {"sim": False}, ["a"], inputs, "p-plain", n_boot=50)
+    assert {r["floor_source"] for r in without["visibility"]} == {"sampling"}
+
+
 def test_the_pass_on_the_tiny_zoo_and_its_files(tiny_zoo, tmp_path):
     result = metric_agreement("sr", dataset=SYNTH, folder=tiny_zoo, metrics=["psnr", "fd-clf-a"],
                               classifiers=["clf-a", "clf-b"], limit=24, n_boot=30,

@@ -100,3 +100,30 @@ def test_a_card_naming_another_checkpoint_no_longer_wins(tmp_path):
     assert locate("resnet20", zoo) == zoo / "resnet20"
     clf, _ = select_models("sr:scale=4", "fashion-mnist", zoo)
     assert [c["name"] for c in clf] == ["densenet-bc", "resnet20", "zzz"]
+
+
+def test_named_processors_come_from_collections_and_a_name_found_nowhere_is_refused(tmp_path):
+    """A seed replicate in ``seeds/`` is selected by name beside the zoo's own processors; a
+    mistyped name is one sentence with the closest names, never an empty selection."""
+    import json
+    import shutil
+
+    import pytest
+
+    from analysis.errors import RAExplorerError
+    from analysis.zoo.catalogue import select_models
+
+    zoo = backup_copy(tmp_path)
+    seeds = zoo / "seeds"
+    seeds.mkdir()
+    shutil.copy(zoo / "sr-plain.safetensors", seeds / "sr-plain-seed1.safetensors")
+    card = json.loads((zoo / "sr-plain.json").read_text())
+    card["name"] = "sr-plain-seed1"
+    (seeds / "sr-plain-seed1.json").write_text(json.dumps(card))
+    _, procs = select_models("sr:scale=4", "fashion-mnist", zoo,
+                             processors=["sr-plain-seed1", "sr-ra"])
+    assert sorted(c["name"] for c in procs) == ["sr-plain-seed1", "sr-ra"]
+    assert next(c for c in procs if c["name"] == "sr-plain-seed1")["path"].startswith(str(seeds))
+    with pytest.raises(RAExplorerError) as err:
+        select_models("sr:scale=4", "fashion-mnist", zoo, processors=["sr-plian"])
+    assert "No sr:scale=4 processor sr-plian" in str(err.value) and "'sr-plain'" in str(err.value)
