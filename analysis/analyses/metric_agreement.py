@@ -57,7 +57,13 @@ from ..metrics.registry import create_metric, list_metrics
 from ..outputs.result_files import write_result
 from ..pipeline.runner import CLEAN, NO_PROCESSING, ProcessedBatch, gather_objects, world
 from ..pipeline.setting import Setting
-from ..zoo.catalogue import model_digests, no_checkpoints_message
+from ..zoo.catalogue import (
+    collection_dirs,
+    find_checkpoints,
+    model_digests,
+    no_checkpoints_message,
+    processor_order,
+)
 from .agreement_stats import (
     N_BOOT,
     auroc_of_ranks,
@@ -69,6 +75,7 @@ from .agreement_stats import (
     with_ci,
 )
 from .quality import default_metrics
+from .seed_spread import COLLECTION as SEEDS_COLLECTION
 from .seed_spread import card_seed
 
 POOLED = "pooled"
@@ -203,6 +210,21 @@ def agreement_rows(values: dict, metric_specs: dict[str, bool], inputs: list[str
     return rows
 
 
+def default_replicates(proc_cards: list[dict], setting: Setting) -> list[dict]:
+    """The plain processor's seed replicates in the checkpoint folder's ``seeds/`` collection
+    (none where it has none), added to a pass over every processor of the task so that the
+    visibility floor is the across-seed one."""
+    reference = plain_reference(proc_cards, setting.task.name)
+    where = collection_dirs(setting.folder).get(SEEDS_COLLECTION)
+    if reference is None or where is None:
+        return []
+    held = {c["name"] for c in proc_cards}
+    extra = [c for c in find_checkpoints(where, kind="processor", dataset=setting.dataset,
+                                         task=setting.task.spec) if c["name"] not in held]
+    names = set(seed_replicates([*proc_cards, *extra], reference))
+    return sorted((c for c in extra if c["name"] in names), key=processor_order)
+
+
 def seed_replicates(proc_cards: list[dict], reference: str | None) -> list[str]:
     """The plain processors of the pass trained with another seed than ``reference`` (its
     replicates in the ``seeds/`` collection, or any plain card of the same architecture and
@@ -332,12 +354,15 @@ def metric_agreement(task: str, dataset: str | None = None, folder=None, metrics
     :class:`~analysis.data.sampling.Sample`; all if None), then :func:`agreement_analysis`.
 
     ``metrics``: registry names (default: every available one for the dataset); ``classifiers``,
-    ``processors``: names (default: the zoo's for the dataset / task). Returns the result
-    document (:data:`DEFINITIONS` included)."""
+    ``processors``: names (default: the zoo's for the dataset / task, and the plain processor's
+    seed replicates of the ``seeds/`` collection for the visibility floor,
+    :func:`default_replicates`). Returns the result document (:data:`DEFINITIONS` included)."""
     setting = Setting(task, dataset, folder, device, data_root)
     clf_cards, proc_cards = setting.select(processors, classifiers)
     if not clf_cards:
         raise RAExplorerError(no_checkpoints_message("classifier", setting.dataset, folder))
+    if processors is None:
+        proc_cards += default_replicates(proc_cards, setting)
     names = list(metrics) if metrics else default_metrics(folder, setting.dataset)
     described = {m["name"]: m for m in list_metrics(folder, setting.dataset)}
     unknown = [m for m in names if m not in described]

@@ -364,7 +364,9 @@ def register(sub) -> None:
     p.add_argument("--classifiers", type=names, default=None, metavar="A,B",
                    help="comma-separated classifiers (default: the zoo's)")
     p.add_argument("--processors", type=names, default=None, metavar="A,B",
-                   help="comma-separated processors (default: every processor of the task)")
+                   help="comma-separated processors (default: every processor of the task and "
+                        "the plain processor's seed replicates in checkpoints/seeds/, whose spread "
+                        "is the RA-visibility floor; name them, e.g. sr-plain-seed1, to keep it)")
     p.add_argument("--boot", type=positive_int, default=1000, metavar="N",
                    help="bootstrap resamples over images for the 95 %% CIs")
     p.add_argument("--batch-size", type=positive_int, default=250, help="images per forward pass")

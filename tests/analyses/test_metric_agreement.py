@@ -174,3 +174,29 @@ def test_the_pass_on_the_tiny_zoo_and_its_files(tiny_zoo, tmp_path):
     row = next(r for r in result["agreement"] if (r["metric"], r["input"], r["classifier"])
                == ("psnr", "sr-ra", "clf-a"))
     assert row["accuracy"] == pytest.approx(images["correct|sr-ra|clf-a"].mean())
+
+
+def test_the_default_pass_adds_the_plain_processors_seed_replicates(tiny_zoo, tmp_path):
+    """Every processor of the task by default, and the plain one's replicates in ``seeds/`` for
+    the across-seed floor (here a copy of sr-plain's weights with another seed: floor 0, so
+    the index is undefined rather than made up)."""
+    import json
+    import shutil
+
+    zoo = tmp_path / "zoo"
+    shutil.copytree(tiny_zoo, zoo)
+    (zoo / "seeds").mkdir()
+    shutil.copy(zoo / "sr-plain.safetensors", zoo / "seeds" / "sr-plain-seed1.safetensors")
+    card = json.loads((zoo / "sr-plain.json").read_text())
+    card.update(name="sr-plain-seed1", seed=1, training={**card.get("training", {}), "seed": 1},
+                weights={**card["weights"], "file": "sr-plain-seed1.safetensors"})
+    (zoo / "seeds" / "sr-plain-seed1.json").write_text(json.dumps(card))
+    result = metric_agreement("sr", dataset=SYNTH, folder=zoo, metrics=["psnr"],
+                              classifiers=["clf-a"], limit=12, n_boot=20, batch_size=12,
+                              device="cpu", progress=False)
+    assert [i["name"] for i in result["inputs"]] == ["clean", "no processing", "sr-plain",
+                                                     "sr-ra", "sr-plain-seed1"]
+    assert result["plain_replicates"] == ["sr-plain-seed1"]
+    row = next(r for r in result["visibility"] if r["metric"] == "psnr")
+    assert row["input"] == "sr-ra" and row["floor_source"] == "seeds" and row["floor"] == 0
+    assert math.isnan(row["index"]["value"])
