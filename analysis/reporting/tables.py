@@ -9,7 +9,8 @@
 * ``table16_lambda.md`` — Table 16 analog (SR): PSNR / SSIM / accuracy vs lambda;
 * ``claims.md`` — the paper's central claims, checked on these numbers, and the transfer
   claims of the category, detection and architecture tables in the same folder
-  (:mod:`.transfer_claims`).
+  (:mod:`.transfer_claims`) and the main claims restated across training seeds from the seed
+  tables there (:mod:`.seed_claims`).
 
 Accuracies are percentages with 95 % Wilson intervals over test images;
 differences to plain are paired (same images) with 95 % CIs.
@@ -27,6 +28,7 @@ from ..data.tasks import task_slug
 from ..errors import RAExplorerError
 from ..methods import METHOD_LABELS, METHODS
 from ..zoo.catalogue import ra_source
+from .seed_claims import seeds_section
 from .transfer_claims import transfer_claims
 
 
@@ -203,7 +205,8 @@ def write_results(results: list[dict], out_dir: Path | None = None, source: str 
         "table1.md": "# Table 1 analog: accuracy of each method on each classifier\n\n" + header
         + "\n" + "\n\n".join(format_table1(r) for r in results),
         "claims.md": f"# The RA paper's claims, checked on {_dataset_words(results)}\n\n"
-        + "\n".join(check_claims(results, source)) + _beyond(out_dir, results),
+        + "\n".join(check_claims(results, source)) + _beyond(out_dir, results)
+        + _across_seeds(out_dir, results),
     }
     sr = next((r for r in results if r["task"].startswith("sr:")), None)
     if sr is not None:
@@ -234,3 +237,15 @@ def _dataset_words(results: list[dict]) -> str:
     if datasets == [EMBEDDED_DATASET]:
         return "the embedded default"
     return ", ".join(datasets)
+
+
+def _across_seeds(out_dir: Path, results: list[dict]) -> str:
+    """The claims section of the seed tables in ``out_dir`` (empty when it holds none),
+    :mod:`.seed_claims`."""
+    lines = seeds_section(out_dir, [r["task"] for r in results])
+    if not lines:
+        return ""
+    return ("\n\n## Across training seeds\n\nFrom `seeds_*.json` in this folder (`python -m "
+            "analysis seeds --task T`): the zoo's processors (seed 0) and their replicates "
+            "trained with seeds 1 and 2, each method paired with the plain processor of its own "
+            "seed on the full test split.\n\n" + "\n".join(lines))

@@ -1,0 +1,86 @@
+"""The RA paper's main claims restated across training seeds, from ``seeds_<task>.json`` (the
+``seeds`` verb: each method's processor paired with the plain processor of its own seed):
+
+* per method, RA - plain on the source classifier for every seed with its matched-pairs 95 %
+  CI, the mean and SD over seeds, and in how many seeds the claim holds (CI above 0), does
+  not hold (CI below 0) or is not shown;
+* per method, how many of the other classifiers show a significant gain (or loss) in each seed;
+* per method, the PSNR difference to the plain processor of the same seed (the same images, so
+  the difference of the means is the mean paired difference), per seed, in dB.
+
+A missing file gives no line.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..data.tasks import task_slug
+
+METHOD_LABELS = {"ra": "RA", "ra-unsup": "unsupervised RA", "ra-transformer": "RA with "
+                 "transformer", "perceptual": "perceptual loss", "robust-perceptual":
+                 "robust-perceptual loss"}
+
+
+def _seed_state(diffs: list[dict]) -> str:
+    """How many seeds' CIs lie above 0, below 0 and across it, as a verdict."""
+    n = len(diffs)
+    above = sum(d["ci95"][0] > 0 for d in diffs)
+    below = sum(d["ci95"][1] < 0 for d in diffs)
+    if above == n:
+        return f"holds in all {n} seeds"
+    if below == n:
+        return f"does not hold in any of the {n} seeds (RA is worse in each)"
+    parts = [f"holds in {above}"] + ([f"RA is worse in {below}"] if below else []) + \
+        ([f"is not shown in {n - above - below}"] if n - above - below else [])
+    return ", ".join(parts) + f" of {n} seeds"
+
+
+def seed_claims(result: dict) -> list[str]:
+    """Lines for one task's seed result (module docstring)."""
+    judged = result["source"] if result["source"] in result["classifiers"] else \
+        result["classifiers"][0]
+    others = [k for k in result["classifiers"] if k != judged]
+    per_seed = result["per_seed"]
+    seeds = list(per_seed)
+    lines = []
+    for method, label in METHOD_LABELS.items():
+        held = [s for s in seeds if method in per_seed[s]]
+        if len(held) < 2:
+            continue
+        diffs = [per_seed[s][method]["ra_minus_plain"][judged] for s in held]
+        values = np.array([d["diff"] for d in diffs])
+        each = "; ".join(f"seed {s} {100 * d['diff']:+.1f} [{100 * d['ci95'][0]:+.1f}, "
+                         f"{100 * d['ci95'][1]:+.1f}]" for s, d in zip(held, diffs))
+        lines.append(f"- {result['task']}, across training seeds: {label} - plain of the same "
+                     f"seed on the source {judged}: {each} points; mean {100 * values.mean():+.2f}"
+                     f" (SD {100 * values.std(ddof=1):.2f}) — the claim {_seed_state(diffs)}.")
+        if others:
+            counts = []
+            for s in held:
+                row = per_seed[s][method]["ra_minus_plain"]
+                up = sum(row[k]["ci95"][0] > 0 for k in others)
+                down = sum(row[k]["ci95"][1] < 0 for k in others)
+                counts.append(f"seed {s}: {up} gains, {down} losses")
+            lines.append(f"  - on the {len(others)} other classifiers (significant at 95 %): "
+                         + "; ".join(counts) + ".")
+        psnr = [per_seed[s][method]["psnr"]["mean"] - per_seed[s]["plain"]["psnr"]["mean"]
+                for s in held]
+        lines.append("  - PSNR - plain of the same seed: " + ", ".join(
+            f"{p:+.3f}" for p in psnr) + f" dB (mean {np.mean(psnr):+.3f}, SD "
+            f"{np.std(psnr, ddof=1):.3f}).")
+    return lines
+
+
+def seeds_section(folder: Path, tasks: list[str]) -> list[str]:
+    """:func:`seed_claims` of every task of ``tasks`` (task specs) whose ``seeds_<task>.json``
+    is in ``folder``."""
+    lines = []
+    for task in tasks:
+        path = Path(folder) / f"seeds_{task_slug(task)}.json"
+        if path.is_file():
+            lines += seed_claims(json.loads(path.read_text()))
+    return lines

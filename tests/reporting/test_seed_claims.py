@@ -1,0 +1,76 @@
+"""The main claims restated across training seeds, from a hand-made seeds result."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from analysis.config import PROJECT_ROOT
+from analysis.reporting.seed_claims import seed_claims, seeds_section
+from analysis.reporting.tables import write_results
+
+
+def _d(diff: float, low: float, high: float) -> dict:
+    return {"diff": diff, "ci95": [low, high]}
+
+
+def _row(psnr: float, **vs_plain) -> dict:
+    row = {"psnr": {"mean": psnr}}
+    if vs_plain:
+        row["ra_minus_plain"] = vs_plain
+    return row
+
+
+SEEDS = {
+    "task": "sr:scale=4", "source": "r20", "classifiers": ["r20", "vgg", "dn"],
+    "per_seed": {
+        "0": {"plain": _row(22.20), "ra": _row(22.14, r20=_d(0.039, 0.034, 0.044),
+                                             vgg=_d(0.02, 0.01, 0.03), dn=_d(0.0, -0.01, 0.01))},
+        "1": {"plain": _row(22.24), "ra": _row(22.19, r20=_d(0.041, 0.035, 0.047),
+                                             vgg=_d(0.03, 0.02, 0.04), dn=_d(0.02, 0.01, 0.03)),
+              "ra-unsup": _row(22.0, r20=_d(-0.01, -0.02, -0.005), vgg=_d(0, -1, 1),
+                               dn=_d(0, -1, 1))},
+        "2": {"plain": _row(22.22), "ra": _row(22.15, r20=_d(0.003, -0.002, 0.008),
+                                             vgg=_d(-0.02, -0.03, -0.01), dn=_d(0.02, 0.01, 0.03)),
+              "ra-unsup": _row(22.1, r20=_d(0.02, 0.01, 0.03), vgg=_d(0, -1, 1),
+                               dn=_d(0, -1, 1))},
+    },
+}
+
+
+def test_each_method_is_stated_per_seed_with_mean_sd_and_how_many_seeds_hold():
+    lines = seed_claims(SEEDS)
+    assert lines[0].startswith("- sr:scale=4, across training seeds: RA - plain of the same "
+                               "seed on the source r20: seed 0 +3.9 [+3.4, +4.4]; seed 1 +4.1")
+    mean = (0.039 + 0.041 + 0.003) / 3
+    assert f"mean {100 * mean:+.2f}" in lines[0]
+    assert lines[0].endswith("the claim holds in 2, is not shown in 1 of 3 seeds.")
+    assert lines[1] == ("  - on the 2 other classifiers (significant at 95 %): seed 0: 1 gains, "
+                        "0 losses; seed 1: 2 gains, 0 losses; seed 2: 1 gains, 1 losses.")
+    assert lines[2].startswith("  - PSNR - plain of the same seed: -0.060, -0.050, -0.070 dB")
+    assert "mean -0.060" in lines[2]
+    # unsupervised RA has two seeds: one worse, one better
+    assert "unsupervised RA - plain" in lines[3]
+    assert lines[3].endswith("the claim holds in 1, RA is worse in 1 of 2 seeds.")
+    assert len(lines) == 6
+
+
+@pytest.mark.parametrize("diffs, state", [
+    ([(0.02, 0.01, 0.03)] * 3, "holds in all 3 seeds"),
+    ([(-0.02, -0.03, -0.01)] * 2, "does not hold in any of the 2 seeds (RA is worse in each)"),
+])
+def test_the_seed_verdicts_at_the_extremes(diffs, state):
+    result = {**SEEDS, "classifiers": ["r20"], "per_seed": {
+        str(s): {"plain": _row(22.0), "ra": _row(22.0, r20=_d(*d))} for s, d in enumerate(diffs)}}
+    assert seed_claims(result)[0].endswith(f"the claim {state}.")
+
+
+def test_claims_md_carries_the_seed_section_of_its_folder(tmp_path):
+    (tmp_path / "seeds_sr_scale4.json").write_text(json.dumps(SEEDS))
+    assert seeds_section(tmp_path, ["sr:scale=4", "jpeg:quality=10"]) == seed_claims(SEEDS)
+    assert seeds_section(tmp_path / "none", ["sr:scale=4"]) == []
+    shipped = json.loads((PROJECT_ROOT / "results" / "evaluate_sr_scale4.json").read_text())
+    write_results([shipped], tmp_path)
+    claims = (tmp_path / "claims.md").read_text()
+    assert "## Across training seeds" in claims and seed_claims(SEEDS)[0] in claims
