@@ -4,8 +4,10 @@
 checkpoints/bases/, not listed in the zoo), the lambda selections on the validation split (one
 per method, recorded in results/lambda_selection.json), and the final processors, each
 fine-tuned from the base for the same number of epochs (plain included, with MSE only), so that
-methods differ only in their loss; then the loss grid and the recognizer side; last, two more
-training seeds of each task's six main processors (:func:`seed_entries`, ``checkpoints/seeds/``). An entry's
+methods differ only in their loss; then the loss grid and the recognizer side; then two more
+training seeds of each task's six main processors (:func:`seed_entries`, ``checkpoints/seeds/``);
+last, plain and RA processors of the randomized and compound tasks (:func:`randomized_entries`,
+``checkpoints/randomized/``). An entry's
 lambda or loss weight may be a reference to a selection (:func:`resolve_lambda`);
 :func:`dependencies` names the entries it needs first. :mod:`.build` trains it.
 """
@@ -231,9 +233,35 @@ def seed_entries(entries: list[dict], seeds=SEEDS) -> list[dict]:
              "args": {**e["args"], "seed": s}} for s in seeds for e in finals]
 
 
+# ----------------------------------------------------------------------------- randomized
+# The RA paper's Table 15: processors trained on randomized degradations and on the compound
+# one, plain and RA. Fixed before any run: each is fine-tuned from the base of the paper task
+# it randomizes (compound: SR's, as its output is x4), with that task's architecture, epochs,
+# learning rate and validation-chosen RA lambda (results/lambda_selection.json), so that
+# "normal" and "random" processors differ only in the degradations they saw. float16, in
+# checkpoints/randomized/.
+RANDOMIZED = {"sr-random": "sr", "denoise-random": "denoise", "jpeg-random": "jpeg",
+              "compound": "sr"}
+RANDOMIZED_METHODS = ("plain", "ra")
+RANDOMIZED_DIR = str(PROJECT_ROOT / "checkpoints" / "randomized")
+
+
+def randomized_entries() -> list[dict]:
+    """``<task>-plain`` and ``<task>-ra`` of every task of :data:`RANDOMIZED`."""
+    entries = []
+    for task, family in RANDOMIZED.items():
+        settings = {**TASKS[family], "spec": task}
+        for method in RANDOMIZED_METHODS:
+            lam = 0.0 if method == "plain" else "select"
+            entry = _processor(f"{task}-{method}", family, method, lam, _recognizer(method),
+                               settings)
+            entries.append({**entry, "folder": RANDOMIZED_DIR, "lambda_of": family})
+    return entries
+
+
 _ZOO = (CLASSIFIERS + [e for task in TASKS for e in processor_entries(task)]
         + LOSS_NETWORKS + loss_grid_entries() + RECOGNIZER_ENTRIES)
-RECIPE: list[dict] = _ZOO + seed_entries(_ZOO)
+RECIPE: list[dict] = _ZOO + seed_entries(_ZOO) + randomized_entries()
 
 
 def resolve_weight(entry: dict, key: str) -> float:
@@ -261,8 +289,9 @@ def resolve_lambda(entry: dict) -> float:
     if lam.startswith("weight:"):
         return resolve_weight(entry, "lam")
     source = lam.split(":", 1)[1] if ":" in lam else args["recognizer"]
-    return chosen_lambda(args["task"], args["method"], source,
-                         dataset=entry.get("dataset", DATASET))
+    family = entry.get("lambda_of")       # a task whose selection gives this entry's lambda
+    task = TASKS[family].get("spec", family) if family else args["task"]
+    return chosen_lambda(task, args["method"], source, dataset=entry.get("dataset", DATASET))
 
 
 def weight_citation(entry: dict) -> dict | None:

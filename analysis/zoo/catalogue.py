@@ -39,7 +39,7 @@ def checkpoint_dir(override: str | os.PathLike | None = None) -> Path:
 # halves (the RA paper's Table 7: analysis.analyses.category_transfer) and the processors of
 # other architectures (its Table 11: analysis.analyses.architecture_transfer), and the seed
 # replicates of the zoo's main processors (analysis.training.recipe.seed_entries).
-COLLECTIONS = ("loss-grid", "recognizers", "categories", "architectures", "seeds")
+COLLECTIONS = ("loss-grid", "recognizers", "categories", "architectures", "seeds", "randomized")
 # Collections whose classifiers are offered wherever the zoo's are (the app's pages).
 CLASSIFIER_COLLECTIONS = ("recognizers",)
 

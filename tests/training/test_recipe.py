@@ -68,6 +68,21 @@ def test_a_seed_entry_trains_into_the_seeds_folder_with_its_seed(tmp_path, monke
     assert card["weights"]["sha256"] != zero["weights"]["sha256"]
 
 
+def test_randomized_processors_differ_from_their_family_only_in_the_task(monkeypatch):
+    """Table 15's processors: the fixed task's base, architecture, schedule and chosen RA
+    lambda (looked up under the fixed task), trained on the randomized or compound task."""
+    by_name = {e["name"]: e for e in RECIPE}
+    for task, family in recipe.RANDOMIZED.items():
+        for method in recipe.RANDOMIZED_METHODS:
+            entry, fixed = by_name[f"{task}-{method}"], by_name[f"{family}-{method}"]
+            assert entry["folder"] == recipe.RANDOMIZED_DIR and entry["lambda_of"] == family
+            assert entry["args"] == {**fixed["args"], "task": task}
+            assert recipe.dependencies(entry) == recipe.dependencies(fixed)
+    monkeypatch.setattr(recipe, "chosen_lambda",
+                        lambda task, method, source, dataset: {"sr": 0.001}[task])
+    assert recipe.resolve_lambda(by_name["compound-ra"]) == 0.001   # SR's, not compound's
+
+
 def test_selection_rule():
     cands = [{"lambda": 0.001, "val_psnr": 20.0, "val_accuracy": 0.70},
              {"lambda": 0.01, "val_psnr": 19.5, "val_accuracy": 0.80},
