@@ -39,7 +39,7 @@ GROUPS = (
       "train-processor --task sr --method ra --classifier resnet20 --lambda 0.1 --out runs/sr-ra")),
     ("measure", ("evaluate", "quality", "agreement", "margins", "loss-grid", "recognizer-side",
                  "corruption-grid", "robustness", "bd", "bd-referee", "tsne", "detection-transfer",
-                 "category-transfer", "architecture-transfer", "seeds"),
+                 "category-transfer", "architecture-transfer", "seeds", "randomized"),
      ("evaluate --task sr --sample 500",
       "quality --task jpeg --metrics psnr,ssim --first 200",
       "bd --task sr --source resnet20 --target densenet-bc",

@@ -1,6 +1,6 @@
 """Verbs that measure on the test split: ``evaluate``, ``reproduce``, ``quality``, ``agreement``,
 ``margins``, ``loss-grid``, ``recognizer-side``, ``corruption-grid``, ``robustness``,
-``detection-transfer``, ``category-transfer``, ``architecture-transfer``, ``seeds``,
+``detection-transfer``, ``category-transfer``, ``architecture-transfer``, ``seeds``, ``randomized``,
 ``float16-check``."""
 
 from __future__ import annotations
@@ -268,6 +268,16 @@ def cmd_seeds(args) -> int:
     return emit(args, result, save_seed_spread, format_seed_spread)
 
 
+def cmd_randomized(args) -> int:
+    from ..analyses.randomized_tasks import format_randomized, randomized_table, save_randomized
+
+    result = randomized_table(args.task, dataset=args.dataset, folder=args.checkpoints,
+                              limit=args.first, batch_size=args.batch_size, device=args.device,
+                              seed=args.seed, classifiers=args.classifiers,
+                              data_root=args.data_root, progress=not args.no_progress)
+    return emit(args, result, save_randomized, format_randomized)
+
+
 def cmd_storage_check(args) -> int:
     from ..analyses.storage_check import format_storage_check, save_storage_check, storage_check
     from ..config import default_dataset
@@ -280,10 +290,10 @@ def cmd_storage_check(args) -> int:
     return 0 if all(r["within_tolerance"] for r in result["rows"]) else 1
 
 
-def _paired_group_options(p) -> None:
+def _paired_group_options(p, task: str = "sr") -> None:
     """The options of the verbs that pair processors within groups (architecture-transfer,
-    seeds) and run them all on the test split once."""
-    p.add_argument("--task", type=task_spec, default="sr", help="task spec")
+    seeds, randomized) and run them all on the test split once."""
+    p.add_argument("--task", type=task_spec, default=task, help=f"task spec (default: {task})")
     p.add_argument("--classifiers", type=names, default=None, metavar="A,B",
                    help="the judging classifiers (default: the zoo's)")
     p.add_argument("--first", type=positive_int, default=None, metavar="N",
@@ -511,6 +521,14 @@ def register(sub) -> None:
                             "seeds")
     _paired_group_options(p)
     p.set_defaults(func=cmd_seeds)
+
+    p = sub.add_parser("randomized", parents=[*analysis_groups(execution=False), SEED()],
+                       help="processors trained on a fixed degradation and on its randomized "
+                            "version (checkpoints/randomized/), plain and RA, on the randomized "
+                            "task's test inputs (the RA paper's Table 15; sr-random, "
+                            "denoise-random, jpeg-random or compound)")
+    _paired_group_options(p, task="sr-random")
+    p.set_defaults(func=cmd_randomized)
 
     p = sub.add_parser("float16-check", parents=[*analysis_groups(), SAMPLE()],
                        help="stored (float16) checkpoints vs their float32 training weights: "

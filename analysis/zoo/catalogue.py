@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ..config import checkpoints_dir
 from ..data.datasets import normal_dataset, split_dataset_spec
+from ..data.tasks import create_task
 from ..errors import CheckpointError, RAExplorerError, close_names_hint
 from ..methods.processors import METHODS
 from .checkpoints import load_card
@@ -229,9 +230,10 @@ def select_models(task_spec: str, dataset: str, folder=None, processors=None, cl
     from the classifier collections (``checkpoints/recognizers/``: resnet20-augment, ...), in
     the order given; a name found nowhere is an error. Named ``processors`` may also be ones
     trained on detection canvases of ``dataset`` (:func:`trained_on_canvases_of`; RA through a
-    detector, measured on the classifiers: the RA paper's Table 9) or ones of the
-    :data:`COLLECTIONS` (seed replicates, other architectures, ...); a name found nowhere is an
-    error. A name several cards of the folder
+    detector, measured on the classifiers: the RA paper's Table 9), ones of the
+    :data:`COLLECTIONS` (seed replicates, other architectures, ...) or ones trained on another
+    task of the same scale (the SR x4 processor on sr-random x4 inputs: :func:`same_size_task`);
+    a name found nowhere is an error. A name several cards of the folder
     give is refused when named and left out otherwise (one ``skipped:`` line on stderr).
     """
     clf_cards = find_checkpoints(folder, kind="classifier", dataset=dataset)
@@ -258,11 +260,12 @@ def select_models(task_spec: str, dataset: str, folder=None, processors=None, cl
     if processors:
         proc_cards += [c for c in find_checkpoints(folder, kind="processor", task=task_spec)
                        if trained_on_canvases_of(c.get("dataset"), dataset)]
-        for place in collection_dirs(folder).values():
-            proc_cards += find_checkpoints(place, kind="processor", dataset=dataset,
-                                           task=task_spec)
+        scale = create_task(task_spec).scale
+        for place in [checkpoint_dir(folder), *collection_dirs(folder).values()]:
+            proc_cards += [c for c in find_checkpoints(place, kind="processor", dataset=dataset)
+                           if same_size_task(c.get("task"), scale)]
         pool = {}
-        for card in proc_cards:          # the zoo's card first where a collection repeats a name
+        for card in proc_cards:     # this task's card first, the zoo's before a collection's
             pool.setdefault(card["name"], card)
         unknown = [n for n in processors if n not in pool]
         if unknown:
@@ -271,6 +274,15 @@ def select_models(task_spec: str, dataset: str, folder=None, processors=None, cl
                                   f"processors: {', '.join(pool)}.")
         proc_cards = [pool[n] for n in dict.fromkeys(processors)]
     return clf_cards, sorted(proc_cards, key=processor_order)
+
+
+def same_size_task(spec: str | None, scale: int) -> bool:
+    """Whether a processor card's task ``spec`` maps inputs to outputs of another task with
+    ``scale`` (its LQ and output sizes are those of the other task: SR x4 on sr-random x4)."""
+    try:
+        return spec is not None and create_task(spec).scale == scale
+    except RAExplorerError:
+        return False
 
 
 def processors_by_task(names, task_specs, dataset: str, folder=None) -> dict[str, list[str]]:
