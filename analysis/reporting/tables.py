@@ -10,7 +10,8 @@
 * ``claims.md`` — the paper's central claims, checked on these numbers, and the transfer
   claims of the category, detection and architecture tables in the same folder
   (:mod:`.transfer_claims`) and the main claims restated across training seeds from the seed
-  tables there (:mod:`.seed_claims`).
+  tables there (:mod:`.seed_claims`), and the claims on randomized and compound degradations
+  (:mod:`.degradation_claims`).
 
 Accuracies are percentages with 95 % Wilson intervals over test images;
 differences to plain are paired (same images) with 95 % CIs.
@@ -28,6 +29,7 @@ from ..data.tasks import task_slug
 from ..errors import RAExplorerError
 from ..methods import METHOD_LABELS, METHODS
 from ..zoo.catalogue import ra_source
+from .degradation_claims import degradation_claims
 from .seed_claims import seeds_section
 from .transfer_claims import transfer_claims
 
@@ -206,7 +208,7 @@ def write_results(results: list[dict], out_dir: Path | None = None, source: str 
         + "\n" + "\n\n".join(format_table1(r) for r in results),
         "claims.md": f"# The RA paper's claims, checked on {_dataset_words(results)}\n\n"
         + "\n".join(check_claims(results, source)) + _beyond(out_dir, results)
-        + _across_seeds(out_dir, results),
+        + _degradations(out_dir) + _across_seeds(out_dir, results),
     }
     sr = next((r for r in results if r["task"].startswith("sr:")), None)
     if sr is not None:
@@ -249,3 +251,13 @@ def _across_seeds(out_dir: Path, results: list[dict]) -> str:
             "analysis seeds --task T`): the zoo's processors (seed 0) and their replicates "
             "trained with seeds 1 and 2, each method paired with the plain processor of its own "
             "seed on the full test split.\n\n" + "\n".join(lines))
+
+
+def _degradations(out_dir: Path) -> str:
+    """The claims section of the randomized-task tables in ``out_dir`` (empty when it holds
+    none), :mod:`.degradation_claims`."""
+    lines = degradation_claims(out_dir)
+    if not lines:
+        return ""
+    return ("\n\n## Randomized and compound degradations\n\nFrom `randomized_*.json` in this "
+            "folder (`python -m analysis randomized --task T`).\n\n" + "\n".join(lines))

@@ -74,3 +74,4 @@ def test_claims_md_carries_the_seed_section_of_its_folder(tmp_path):
     write_results([shipped], tmp_path)
     claims = (tmp_path / "claims.md").read_text()
     assert "## Across training seeds" in claims and seed_claims(SEEDS)[0] in claims
+
