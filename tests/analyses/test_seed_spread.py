@@ -93,6 +93,23 @@ def test_the_table_is_written_and_reads_plainly(seed_zoo, tmp_path):
     assert text.count("| seed ") == 3
 
 
+def test_the_figure_draws_each_seeds_difference_and_the_mean(seed_zoo, tmp_path):
+    from analysis.reporting.paper import FigureOptions, build_figure, save_figure
+
+    result = seed_spread("sr", SYNTH, folder=seed_zoo, limit=8, device="cpu", progress=False)
+    folder = tmp_path / "results"
+    save_seed_spread(result, folder)
+    fig = build_figure("seeds", FigureOptions(task="sr", results=folder, checkpoints=seed_zoo,
+                                              dataset=SYNTH))
+    assert [(r["method"], r["seed"]) for r in fig.rows] == [("ra", 0), ("ra", 1), ("ra", 2)]
+    for row in fig.rows:
+        d = result["per_seed"][str(row["seed"])]["ra"]["ra_minus_plain"]["clf"]
+        assert row["ra_minus_plain_points"] == pytest.approx(100 * d["diff"])
+        assert row["ci95_low_points"] == pytest.approx(100 * d["ci95"][0])
+    written = save_figure(fig, tmp_path / "fig", ["png"], 50)
+    assert {p.suffix for p in written} == {".png", ".csv"}
+
+
 def test_on_an_image_folder_the_seeds_are_run_on_its_test_images(tmp_path):
     write_class_folders(tmp_path / "imgs", per_class=10, side=28)
     dataset = f"imagefolder:{tmp_path / 'imgs'}:channels=1"

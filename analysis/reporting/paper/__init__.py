@@ -24,6 +24,7 @@ from .images import build_boundary_maps, build_examples
 from .loss_grid import build_error_ranking
 from .output import FORMATS, MIME, figure_bytes, save_figure
 from .quality import build_quality
+from .seeds import build_seeds
 from .tsne import build_tsne
 
 KINDS = {
@@ -42,6 +43,7 @@ KINDS = {
     "reliability": build_reliability,    # calibration (ECE) of a task's record table
     "agreement": build_agreement,        # per-image agreement of metrics with recognition
     "agreement-scatter": build_agreement_scatter,  # one metric against a classifier's margin
+    "seeds": build_seeds,                # Table 1 claims per training seed
 }
 
 

@@ -1,11 +1,11 @@
 """The figure set ``python -m analysis reproduce`` writes to ``results/figures/``: for each task
 with an evaluation, the Fig. 3 and Fig. 4 analogs and the quality bars; the lambda trade-off and
 the transfer heatmap where the zoo has them; the corruption grid's heatmaps where its result
-file is there; the detection, category and architecture transfer bars of their result
-files; the BD ECDFs of every boundary table, the t-SNE of every feature report and, for a task
-with reports of several classifiers (the vanilla one and the recognizer-side ones), QualNet's
-Fig. 2 analog with one panel each. Built from the result files there (and, for the image figures, the
-checkpoints on a few images), so it is cheap."""
+file is there; the detection, category and architecture transfer bars, the seeds' spread and the
+metric agreement of their result files; the BD ECDFs of every boundary table, the t-SNE of every
+feature report and, for a task with reports of several classifiers (the vanilla one and the
+recognizer-side ones), QualNet's Fig. 2 analog with one panel each. Built from the result files
+there (and, for the image figures, the checkpoints on a few images), so it is cheap."""
 
 from __future__ import annotations
 
@@ -46,9 +46,11 @@ def planned(results: Path, folder=None) -> list[tuple[str, dict]]:
     for path in sorted(results.glob("loss_grid_*.json")):
         plan.append(("error-ranking", {"task": json.loads(path.read_text())["task"]}))
     for kind in ("detection-transfer", "category-transfer",   # Tables 2/4/8/10 and 7
-                 "architecture-transfer"):                   # Table 11
+                 "architecture-transfer", "seeds"):          # Table 11, seeds
         for path in sorted(results.glob(f"{kind.replace('-', '_')}_*.json")):
             plan.append((kind, {"task": json.loads(path.read_text())["task"]}))
+    for path in sorted(results.glob("agreement_*.json")):      # which metrics track recognition
+        plan.append(("agreement", {"task": json.loads(path.read_text())["task"]}))
     by_task: dict[str, list[str]] = {}
     for path in sorted(results.glob("features_*.json")):
         report = json.loads(path.read_text())
