@@ -1,5 +1,6 @@
 """What the Metrics page shows of an ``agreement`` result, without Streamlit: the agreement
-table as a sortable frame (one row per metric, input and classifier), and the per-image scatter
+table as a sortable frame (one row per metric, input and classifier), the RA-visibility index
+per metric and processor, and the per-image scatter
 of one metric against one classifier's logit margin on one input, from the per-image table
 beside the result (``agreement_<task>_images.parquet``); a point is a test image (its
 ``index`` opens it in Compare).
@@ -42,6 +43,20 @@ def agreement_frame(result: dict, inputs: list[str] | None = None,
         row["MIQA SRCC"] = miqa.get(r["metric"])
         rows.append(row)
     return pd.DataFrame(rows).astype({"MIQA SRCC": float}, errors="ignore")
+
+
+def visibility_frame(result: dict) -> pd.DataFrame:
+    """One row per (metric, processor) of ``result``'s RA-visibility table: the index
+    |delta| / floor with its 95 % CI bounds, delta (oriented: > 0 the processor's outputs score
+    better than the plain processor's), the floor and where it comes from (``seeds``: plain
+    processors of different training seeds; ``sampling``: sampling noise only)."""
+    rows = [{"metric": r["metric"], "processor": r["input"], "index": r["index"]["value"],
+             "index low": r["index"]["ci95"][0], "index high": r["index"]["ci95"][1],
+             "delta": r["delta"]["value"], "delta low": r["delta"]["ci95"][0],
+             "delta high": r["delta"]["ci95"][1], "floor": r["floor"],
+             "floor from": r.get("floor_source", "sampling")}
+            for r in result.get("visibility", [])]
+    return pd.DataFrame(rows)
 
 
 def agreement_classifiers(result: dict) -> list[str]:

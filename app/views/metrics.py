@@ -19,6 +19,7 @@ from analysis.explore.agreement_view import (
     processed_inputs,
     scatter_frame,
     scatter_metrics,
+    visibility_frame,
 )
 from analysis.explore.workspace import available_tasks, classifier_names
 from analysis.outputs.measured_weights import other_weights
@@ -195,6 +196,22 @@ else:
     if not agreement_stale:
         figure_downloads("agreement", "metrics_agreement_fig", task=task,
                          classifier=shown_clf, processors=shown_inputs or None)
+    visibility = visibility_frame(agreement)
+    if not visibility.empty:
+        st.markdown("**Does the metric see what RA changed?** RA-visibility index: how far the "
+                    "metric moves between each processor and the plain one, in units of how far "
+                    "it moves between two plain training runs.")
+        st.dataframe(visibility.round(4), hide_index=True, key="metrics_visibility")
+        source = visibility["floor from"].iloc[0]
+        replicates = ", ".join(agreement.get("plain_replicates", []))
+        st.caption("index = |delta| / floor with a bootstrap 95 % CI; delta > 0: the "
+                   "processor's outputs score better than the plain processor's. "
+                   + ("floor: the root mean square of the paired mean differences between "
+                      f"the plain processors of different seeds ({replicates} "
+                      "and the plain one); index <= 1: no more change than a retraining gives."
+                      if source == "seeds" else
+                      "floor: sampling noise of the plain mean only (no seed replicates in the "
+                      "run), so the index is an upper bound."))
     try:
         images = per_image(images_path(results_dir(), agreement["task"]))
     except RAExplorerError as exc:

@@ -6,7 +6,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis.explore.agreement_view import agreement_frame, clicked_index, scatter_frame
+from analysis.explore.agreement_view import (
+    agreement_frame,
+    clicked_index,
+    scatter_frame,
+    visibility_frame,
+)
 from tests.conftest import SYNTH
 
 MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
@@ -61,6 +66,12 @@ def test_the_frame_and_the_scatter_points_come_from_the_result(agreement):
     assert (conf["confidence-clf-a"] >= conf["p_y"] - 1e-6).all()   # max softmax >= p_y
     assert clicked_index([{"customdata": 7}]) == 7 and clicked_index([{"customdata": [3]}]) == 3
     assert clicked_index([]) is None
+    vis = visibility_frame(agreement)
+    row = next(r for r in agreement["visibility"] if r["metric"] == "psnr")
+    shown = vis[vis["metric"] == "psnr"].iloc[0]
+    assert shown["processor"] == row["input"] == "sr-ra"
+    assert shown["index"] == row["index"]["value"] and shown["delta"] == row["delta"]["value"]
+    assert shown["floor from"] == "sampling"      # no seed replicates in the tiny zoo
 
 
 def test_metrics_page_shows_the_agreement_table_and_the_scatter(env):
@@ -69,6 +80,9 @@ def test_metrics_page_shows_the_agreement_table_and_the_scatter(env):
     table = next(d.value for d in at.dataframe if "rho(margin)" in d.value.columns)
     assert set(table["input"]) == {"sr-plain", "sr-ra"} and set(table["classifier"]) == {"pooled"}
     assert {"rho(p_y) low", "AUROC(correct) high", "MIQA SRCC"} <= set(table.columns)
+    vis = next(d.value for d in at.dataframe if "floor from" in d.value.columns)
+    assert set(vis["processor"]) == {"sr-ra"} and len(vis) == 4      # psnr, fd and 2 confidences
+    assert any("sampling noise of the plain mean only" in c.value for c in at.caption)
     charts = [c for c in at.get("plotly_chart") if "margin of clf-a" in c.proto.spec]
     assert len(charts) == 1
     # another classifier's rows, another input, another metric and margin: the page follows
