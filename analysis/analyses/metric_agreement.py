@@ -33,7 +33,8 @@ metric moves no more between plain and RA than between two plain training runs. 
 replicates the floor falls back to the bootstrap SD of the plain processor's mean (sampling
 noise only, a lower bound of the across-seed floor, so the index is then an upper bound); the
 row's ``floor_source`` says which. Delta, floor and index are computed on the same bootstrap
-resamples, so the index's CI carries the uncertainty of both.
+resamples, so the index's CI carries the image-sampling uncertainty of both; it does not carry
+that of a floor estimated from a few training runs (three plain processors give three pairs).
 
 Decision-margin consistency (per input including clean): Pearson's r between the per-image logit
 margins of every pair of classifiers, with a bootstrap CI.
@@ -339,7 +340,9 @@ DEFINITIONS = {
                   "metric moves no more between plain and RA than between two plain training "
                   "runs; floor_source 'sampling' (no seed replicates in the pass) = bootstrap "
                   "SD of the plain mean, a lower bound of the across-seed floor, so the index "
-                  "is then an upper bound; delta, floor and index share the resamples",
+                  "is then an upper bound; delta, floor and index share the resamples, so the "
+                  "CI is over images only: it does not carry the uncertainty of a floor "
+                  "estimated from a few training runs (three plain processors: three pairs)",
     "margin_consistency": "Pearson r of two classifiers' per-image logit margins on one input",
     "ci95": "percentile bootstrap over images, 95 %",
 }
