@@ -41,13 +41,13 @@ PAPER_TASKS = ("sr", "denoise", "jpeg")
 
 def normal_task(task_spec: str) -> str:
     """The fixed task whose processors serve ``task_spec``'s inputs: the paper task a
-    randomized task randomizes, SR for the compound task (its output is SR's size)."""
-    name = create_task(task_spec).name
-    head = name.split("-")[0]
-    if name == "compound":
-        return "sr"
-    if head in PAPER_TASKS and name != head:
-        return head
+    randomized task randomizes, SR for the compound task (its output is SR's size), at the
+    task's own scale (``sr-random:scale=2`` -> ``sr:scale=2``)."""
+    task = create_task(task_spec)
+    head = "sr" if task.name == "compound" else task.name.split("-")[0]
+    if head in PAPER_TASKS and task.name != head:
+        return create_task(f"{head}:scale={task.scale}").spec if head == "sr" else \
+            create_task(head).spec
     raise RAExplorerError(f"{task_spec} is not a randomized or compound task; the table runs on "
                           "sr-random, denoise-random, jpeg-random or compound.")
 

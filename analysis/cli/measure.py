@@ -6,13 +6,14 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from ..analyses.recognizer_side import DEGRADATIONS
 from ..config import QUALITY_IMAGES, ROBUSTNESS_IMAGES
 from ..data.corruptions import CORRUPTIONS
 from ..data.tasks import create_task
 from ..errors import RAExplorerError, unknown_name
-from ..zoo.catalogue import processors_by_task
+from ..zoo.catalogue import checkpoint_dir, processors_by_task, task_pool
 from .options import (
     CHECKPOINTS,
     DATASET,
@@ -56,6 +57,17 @@ def cmd_evaluate(args) -> int:
         raise RAExplorerError("--records writes one task's table; pass --task.")
     named = (processors_by_task(args.processors, [create_task(t).spec for t in tasks], dataset,
                                 args.checkpoints) if args.processors and len(tasks) > 1 else {})
+    if args.update_cards and args.processors:
+        for t in tasks:
+            spec = create_task(t).spec
+            own = task_pool(spec, dataset, args.checkpoints)
+            foreign = [n for n in named.get(spec, args.processors) if n not in own
+                       or Path(own[n]["path"]).parent != checkpoint_dir(args.checkpoints)]
+            if foreign:
+                raise RAExplorerError(
+                    f"--update-cards writes {spec}'s test figures into the zoo's own {spec} "
+                    f"cards, and {', '.join(foreign)} is not one of them (another task's or a "
+                    "collection's processor); drop --update-cards or those processors.")
     results = []
     for t in tasks:
         procs = named.get(create_task(t).spec, args.processors)

@@ -25,16 +25,16 @@ METHOD_LABELS = {"ra": "RA", "ra-unsup": "unsupervised RA", "ra-transformer": "R
                  "robust-perceptual loss"}
 
 
-def _seed_state(diffs: list[dict]) -> str:
-    """How many seeds' CIs lie above 0, below 0 and across it, as a verdict."""
+def _seed_state(diffs: list[dict], label: str) -> str:
+    """How many seeds' CIs lie above 0, below 0 and across it, as a verdict on ``label``."""
     n = len(diffs)
     above = sum(d["ci95"][0] > 0 for d in diffs)
     below = sum(d["ci95"][1] < 0 for d in diffs)
     if above == n:
         return f"holds in all {n} seeds"
     if below == n:
-        return f"does not hold in any of the {n} seeds (RA is worse in each)"
-    parts = [f"holds in {above}"] + ([f"RA is worse in {below}"] if below else []) + \
+        return f"does not hold in any of the {n} seeds ({label} is worse in each)"
+    parts = [f"holds in {above}"] + ([f"{label} is worse in {below}"] if below else []) + \
         ([f"is not shown in {n - above - below}"] if n - above - below else [])
     return ", ".join(parts) + f" of {n} seeds"
 
@@ -55,9 +55,10 @@ def seed_claims(result: dict) -> list[str]:
         values = np.array([d["diff"] for d in diffs])
         each = "; ".join(f"seed {s} {100 * d['diff']:+.1f} [{100 * d['ci95'][0]:+.1f}, "
                          f"{100 * d['ci95'][1]:+.1f}]" for s, d in zip(held, diffs))
-        lines.append(f"- {result['task']}, across training seeds: {label} - plain of the same "
-                     f"seed on the source {judged}: {each} points; mean {100 * values.mean():+.2f}"
-                     f" (SD {100 * values.std(ddof=1):.2f}) — the claim {_seed_state(diffs)}.")
+        lines.append(f"- {result['task']}, across training seeds ({result['n_images']:,} test "
+                     f"images): {label} - plain of the same seed on the source {judged}: {each} "
+                     f"points; mean {100 * values.mean():+.2f} (SD {100 * values.std(ddof=1):.2f})"
+                     f" — the claim {_seed_state(diffs, label)}.")
         if others:
             counts = []
             for s in held:

@@ -248,9 +248,10 @@ def _across_seeds(out_dir: Path, results: list[dict]) -> str:
     if not lines:
         return ""
     return ("\n\n## Across training seeds\n\nFrom `seeds_*.json` in this folder (`python -m "
-            "analysis seeds --task T`): the zoo's processors (seed 0) and their replicates "
-            "trained with seeds 1 and 2, each method paired with the plain processor of its own "
-            "seed on the full test split.\n\n" + "\n".join(lines))
+            "analysis seeds --task T`): the zoo's processors and their replicates trained with "
+            "other seeds, each method paired with the plain processor of its own seed; the "
+            "seeds and the number of test images are on each line. The other claims above rest "
+            "on one training run each.\n\n" + "\n".join(lines))
 
 
 def _degradations(out_dir: Path) -> str:

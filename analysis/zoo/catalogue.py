@@ -1,18 +1,20 @@
-"""Queries over the checkpoint folder: which cards it holds, which models serve a dataset and
-task, in which order.
+"""Queries over the checkpoint folder: which cards it holds, which models serve a dataset and task,
+in which order.
 
 ``checkpoint_dir`` is the folder (``--checkpoints``, $RA_CHECKPOINTS or the embedded
 ``checkpoints/``); ``find_checkpoints`` its readable cards, filtered by kind and card fields
 (datasets compared in their normal forms); ``broken_cards`` the ones that fail, each with its
 sentence, and ``name_clashes`` the names several cards give (neither is used: ``locate`` and a
 named selection refuse them with ``clash_message``, naming every file); ``places`` where a name
-is looked up; ``collection_dirs`` / ``classifier_cards`` / ``locate`` the collections beside the zoo
-(``loss-grid/``, ``recognizers/``); ``datasets_held`` / ``no_checkpoints_message`` what a folder
-holds per dataset. ``select_models`` gives the classifier and processor cards of a dataset /
-task (processors in method order); ``main_processors`` one processor per method;
-``tasks_in_zoo`` the task specs that have processors; ``model_digests`` the SHA-256 of each
-card's weights; ``ra_source`` / ``task_ra_source`` the RA source classifier the processor cards
-name (roles come from cards, never from a model's name).
+is looked up; ``collection_dirs`` / ``classifier_cards`` / ``locate`` the collections beside the
+zoo (``loss-grid/``, ``recognizers/``); ``datasets_held`` / ``no_checkpoints_message`` what a
+folder holds per dataset. ``select_models`` gives the classifier and processor cards of a
+dataset / task (processors in method order; named ones from ``task_pool``, or of another task of
+the same scale, ``same_size_task``); ``processors_by_task`` splits one list of names over
+several tasks; ``main_processors`` one processor per method; ``tasks_in_zoo`` the task specs
+that have processors; ``model_digests`` the SHA-256 of each card's weights; ``ra_source`` /
+``task_ra_source`` the RA source classifier the processor cards name (roles come from cards,
+never from a model's name).
 """
 
 from __future__ import annotations
@@ -233,8 +235,8 @@ def select_models(task_spec: str, dataset: str, folder=None, processors=None, cl
     detector, measured on the classifiers: the RA paper's Table 9), ones of the
     :data:`COLLECTIONS` (seed replicates, other architectures, ...) or ones trained on another
     task of the same scale (the SR x4 processor on sr-random x4 inputs: :func:`same_size_task`);
-    a name found nowhere is an error. A name several cards of the folder
-    give is refused when named and left out otherwise (one ``skipped:`` line on stderr).
+    a name found in none of these is an error too. A name several cards of the folder give is
+    refused when named and left out otherwise (one ``skipped:`` line on stderr).
     """
     clf_cards = find_checkpoints(folder, kind="classifier", dataset=dataset)
     proc_cards = find_checkpoints(folder, kind="processor", dataset=dataset, task=task_spec)
@@ -258,15 +260,12 @@ def select_models(task_spec: str, dataset: str, folder=None, processors=None, cl
                                   f"classifiers: {', '.join(pool)}.")
         clf_cards = [pool[n] for n in dict.fromkeys(classifiers)]
     if processors:
-        proc_cards += [c for c in find_checkpoints(folder, kind="processor", task=task_spec)
-                       if trained_on_canvases_of(c.get("dataset"), dataset)]
+        pool = task_pool(task_spec, dataset, folder)
         scale = create_task(task_spec).scale
         for place in [checkpoint_dir(folder), *collection_dirs(folder).values()]:
-            proc_cards += [c for c in find_checkpoints(place, kind="processor", dataset=dataset)
-                           if same_size_task(c.get("task"), scale)]
-        pool = {}
-        for card in proc_cards:     # this task's card first, the zoo's before a collection's
-            pool.setdefault(card["name"], card)
+            for card in find_checkpoints(place, kind="processor", dataset=dataset):
+                if same_size_task(card.get("task"), scale):   # this task's cards stay first
+                    pool.setdefault(card["name"], card)
         unknown = [n for n in processors if n not in pool]
         if unknown:
             raise RAExplorerError(f"No {task_spec} processor {', '.join(unknown)} for {dataset}."
@@ -274,6 +273,21 @@ def select_models(task_spec: str, dataset: str, folder=None, processors=None, cl
                                   f"processors: {', '.join(pool)}.")
         proc_cards = [pool[n] for n in dict.fromkeys(processors)]
     return clf_cards, sorted(proc_cards, key=processor_order)
+
+
+def task_pool(task_spec: str, dataset: str, folder=None) -> dict[str, dict]:
+    """{name: card} of the processors trained on ``task_spec`` that a name may select: the
+    folder's, those trained on detection canvases of ``dataset`` and those of the
+    :data:`COLLECTIONS` (the folder's card first where a collection repeats a name)."""
+    cards = [*find_checkpoints(folder, kind="processor", dataset=dataset, task=task_spec),
+             *(c for c in find_checkpoints(folder, kind="processor", task=task_spec)
+               if trained_on_canvases_of(c.get("dataset"), dataset))]
+    for place in collection_dirs(folder).values():
+        cards += find_checkpoints(place, kind="processor", dataset=dataset, task=task_spec)
+    pool: dict[str, dict] = {}
+    for card in cards:
+        pool.setdefault(card["name"], card)
+    return pool
 
 
 def same_size_task(spec: str | None, scale: int) -> bool:
@@ -286,15 +300,10 @@ def same_size_task(spec: str | None, scale: int) -> bool:
 
 
 def processors_by_task(names, task_specs, dataset: str, folder=None) -> dict[str, list[str]]:
-    """{task spec: the names of ``names`` that are processors of that task} (a verb run over
-    several tasks with one ``--processors`` list); a name of no task is refused with one
+    """{task spec: the names of ``names`` trained on that task} (:func:`task_pool`; a verb run
+    over several tasks with one ``--processors`` list); a name of no task is refused with one
     sentence."""
-    held = {t: {c["name"] for c in select_models(t, dataset, folder)[1]}
-            for t in task_specs}
-    for place in collection_dirs(folder).values():
-        for t in task_specs:
-            held[t] |= {c["name"] for c in find_checkpoints(place, kind="processor",
-                                                            dataset=dataset, task=t)}
+    held = {t: set(task_pool(t, dataset, folder)) for t in task_specs}
     known = sorted(set().union(*held.values())) if held else []
     unknown = [n for n in names if n not in known]
     if unknown:

@@ -44,8 +44,10 @@ def random_zoo(tmp_path_factory):
     return _random_zoo(tmp_path_factory.mktemp("randomzoo"), SYNTH)
 
 
-@pytest.mark.parametrize("task, fixed", [("sr-random", "sr"), ("denoise-random", "denoise"),
-                                         ("jpeg-random", "jpeg"), ("compound", "sr")])
+@pytest.mark.parametrize("task, fixed", [
+    ("sr-random", "sr:scale=4"), ("sr-random:scale=2", "sr:scale=2"),
+    ("denoise-random", "denoise:sigma=0.1"), ("jpeg-random", "jpeg:quality=10"),
+    ("compound", "sr:scale=4"), ("compound:scale=2", "sr:scale=2")])
 def test_each_randomized_task_is_served_by_the_fixed_task_it_randomizes(task, fixed):
     assert normal_task(task) == fixed
 

@@ -101,6 +101,30 @@ def test_update_cards_writes_measured_test_figures(tiny_zoo, tmp_path, capsys):
                  "--update-cards", "--sample", "5", "--no-progress"]) == 2
 
 
+def test_another_tasks_processor_runs_by_name_but_never_writes_its_card(tiny_zoo, tmp_path,
+                                                                       capsys):
+    """``evaluate --task sr-random --processors sr-plain`` runs the SR processor on randomized
+    inputs; with ``--update-cards`` it would write sr-random figures into sr-plain's card, so
+    that is one sentence before any run, and no card changes."""
+    import shutil
+
+    from tests.bad_input import assert_one_sentence, run_main, snapshot
+
+    folder = tmp_path / "zoo"
+    shutil.copytree(tiny_zoo, folder)
+    assert main(["evaluate", "--task", "sr-random", "--dataset", SYNTH, "--checkpoints",
+                 str(folder), "--processors", "sr-plain", "--sample", "8", "--json",
+                 "--no-progress"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["task"] == "sr-random:scale=4" and [r["name"] for r in doc["rows"]][-1] == "sr-plain"
+    before = snapshot(folder)
+    code, err = run_main(["evaluate", "--task", "sr-random", "--dataset", SYNTH, "--checkpoints",
+                          folder, "--processors", "sr-plain", "--update-cards", "--no-progress"],
+                         capsys)
+    assert_one_sentence(code, err, "sr-plain is not one of them")
+    assert snapshot(folder) == before
+
+
 def test_robustness_reports_clean_and_pgd_accuracy(tiny_zoo, capsys):
     assert main(["robustness", "--classifier", "clf-robust", "--checkpoints", str(tiny_zoo),
                  "--pgd-steps", "3", "--first", "16", "--json"]) == 0

@@ -23,7 +23,7 @@ def _row(psnr: float, **vs_plain) -> dict:
 
 
 SEEDS = {
-    "task": "sr:scale=4", "source": "r20", "classifiers": ["r20", "vgg", "dn"],
+    "task": "sr:scale=4", "source": "r20", "classifiers": ["r20", "vgg", "dn"], "n_images": 10000,
     "per_seed": {
         "0": {"plain": _row(22.20), "ra": _row(22.14, r20=_d(0.039, 0.034, 0.044),
                                              vgg=_d(0.02, 0.01, 0.03), dn=_d(0.0, -0.01, 0.01))},
@@ -41,8 +41,9 @@ SEEDS = {
 
 def test_each_method_is_stated_per_seed_with_mean_sd_and_how_many_seeds_hold():
     lines = seed_claims(SEEDS)
-    assert lines[0].startswith("- sr:scale=4, across training seeds: RA - plain of the same "
-                               "seed on the source r20: seed 0 +3.9 [+3.4, +4.4]; seed 1 +4.1")
+    assert lines[0].startswith("- sr:scale=4, across training seeds (10,000 test images): RA - "
+                               "plain of the same seed on the source r20: seed 0 +3.9 [+3.4, "
+                               "+4.4]; seed 1 +4.1")
     mean = (0.039 + 0.041 + 0.003) / 3
     assert f"mean {100 * mean:+.2f}" in lines[0]
     assert lines[0].endswith("the claim holds in 2, is not shown in 1 of 3 seeds.")
@@ -52,7 +53,7 @@ def test_each_method_is_stated_per_seed_with_mean_sd_and_how_many_seeds_hold():
     assert "mean -0.060" in lines[2]
     # unsupervised RA has two seeds: one worse, one better
     assert "unsupervised RA - plain" in lines[3]
-    assert lines[3].endswith("the claim holds in 1, RA is worse in 1 of 2 seeds.")
+    assert lines[3].endswith("the claim holds in 1, unsupervised RA is worse in 1 of 2 seeds.")
     assert len(lines) == 6
 
 
