@@ -28,6 +28,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .errors import InputError
+
 
 def _checkout() -> Path | None:
     """The source checkout holding this package, or None for an installed copy."""
@@ -103,6 +105,21 @@ def runs_dir(override=None) -> Path:
 def default_dataset(override: str | None = None) -> str:
     """The dataset spec in force: ``override``, else $RA_DATASET, else the embedded default."""
     return override or os.environ.get("RA_DATASET") or EMBEDDED_DATASET
+
+
+def default_workers(override: int | None = None) -> int:
+    """Worker processes that decode and degrade test batches ahead of the networks: ``override``,
+    else $RA_WORKERS, else 0 (in the running process). A value that is not a whole number >= 0
+    is one sentence."""
+    if override is not None:
+        return override
+    value = os.environ.get("RA_WORKERS", "").strip()
+    if not value:
+        return 0
+    if not value.isdigit():
+        raise InputError(f"RA_WORKERS={value!r} is not a whole number >= 0; set it to e.g. 2, "
+                         "or unset it.")
+    return int(value)
 
 
 def settings_path() -> Path:

@@ -65,8 +65,8 @@ def measure_task(task: str, dataset: str | None = None, folder=None, limit: int 
                  batch_size: int | None = None, device: str | None = None, seed: int = 0,
                  processors=None, classifiers=None, data_root: str | None = None,
                  progress: bool = True, on_progress=None,
-                 extra_sinks=(), execution=None,
-                 resume: bool | None = None) -> tuple[RecordTable, list[dict], list[dict]]:
+                 extra_sinks=(), execution=None, resume: bool | None = None,
+                 workers: int | None = None) -> tuple[RecordTable, list[dict], list[dict]]:
     """One runner pass over the test split of ``task``: the per-image record table.
 
     Every (image, model) forward runs once; ``extra_sinks`` (objects with ``add(batch)``, e.g.
@@ -75,12 +75,13 @@ def measure_task(task: str, dataset: str | None = None, folder=None, limit: int 
     one). ``batch_size`` None: 500, or fewer for large images
     (:meth:`~analysis.pipeline.setting.Setting.batch_size`). ``resume``: None keeps no partial
     results; False keeps them per batch (:mod:`analysis.pipeline.partial`) and starts afresh;
-    True goes on from those an interrupted run of the same identity kept. Returns (table,
+    True goes on from those an interrupted run of the same identity kept. ``workers``: worker
+    processes decoding and degrading batches ahead (None: $RA_WORKERS or 0). Returns (table,
     classifier cards, processor cards).
     """
     from ..metrics.registry import create_metric
 
-    setting = Setting(task, dataset, folder, device, data_root)
+    setting = Setting(task, dataset, folder, device, data_root, workers)
     clf_cards, proc_cards = setting.select(processors, classifiers)
     if not clf_cards:
         raise RAExplorerError(no_checkpoints_message("classifier", setting.dataset, folder))

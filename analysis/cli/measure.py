@@ -77,7 +77,8 @@ def cmd_evaluate(args) -> int:
             t, dataset=dataset, folder=args.checkpoints, limit=args.sample,
             batch_size=args.batch_size, device=args.device, seed=args.seed,
             classifiers=args.classifiers, processors=procs,
-            data_root=args.data_root, progress=not args.no_progress, resume=args.resume)
+            data_root=args.data_root, progress=not args.no_progress, resume=args.resume,
+            workers=args.workers)
         results.append(accuracy_report(table, proc_cards, clf_cards, args.seed))
         if args.records and world()[0] == 0:
             print(f"Wrote {table.save(args.records)}", file=sys.stderr)
@@ -337,6 +338,9 @@ def register(sub) -> None:
                    help="write the measured test accuracy / PSNR / SSIM into the model cards")
     p.add_argument("--records", default=None, metavar="FILE.parquet",
                    help="also write the per-image record table there (default: not written)")
+    p.add_argument("--workers", type=non_negative_int, default=None, metavar="N",
+                   help="worker processes decoding and degrading test batches ahead of the "
+                        "networks (default: $RA_WORKERS or 0; the table is the same)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("reproduce", parents=[DATASET(), CHECKPOINTS(), DEVICE(), SAMPLE(),

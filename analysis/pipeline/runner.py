@@ -25,6 +25,8 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
+from torch.utils.data import DataLoader
+from torch.utils.data import Dataset as TorchDataset
 
 from ..data.sampling import Sample, limited_indices
 from ..zoo import TransformedProcessor
@@ -120,12 +122,43 @@ def batch_plan(n: int, batch_size: int, indices: Sequence[int] | torch.Tensor | 
     return batches[rank::size], len(order)
 
 
+class _Prepared(TorchDataset):
+    """Item k: ``(images, labels, indices, lq)`` of the k-th chunk of indices, decoded from
+    ``dataset`` and degraded by ``task`` (deterministic per index), so that a worker process
+    can prepare it while the networks run on the previous one."""
+
+    def __init__(self, task, dataset, chunks, seed: int):
+        self.task, self.dataset, self.chunks, self.seed = task, dataset, chunks, seed
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def __getitem__(self, k: int):
+        images, labels, idx = get_batch(self.dataset, self.chunks[k])
+        lq = images if self.task is None else self.task.degrade_eval(images, idx, seed=self.seed)
+        return images, labels, idx, lq
+
+
+def prepared_batches(task, dataset, chunks: list, seed: int = 0, workers: int = 0) -> Iterator:
+    """``(images, labels, indices, lq)`` per chunk of ``chunks``, in order: in this process, or
+    with ``workers`` > 0 in that many worker processes (torch's DataLoader, two chunks ahead
+    each), where decoding and degrading (an image folder's files, the corruption benchmark's
+    numpy corruptions) leave the networks' time. The same tensors either way."""
+    items = _Prepared(task, dataset, chunks, seed)
+    if workers <= 0 or len(chunks) < 2:
+        for k in range(len(items)):
+            yield items[k]
+        return
+    yield from DataLoader(items, batch_size=None, shuffle=False,
+                          num_workers=min(workers, len(chunks)), prefetch_factor=2)
+
+
 @torch.inference_mode()
 def stream(task, processors: dict[str, torch.nn.Module], dataset, device, batch_size: int = 500,
            limit: int | None = None, indices: Sequence[int] | None = None, seed: int = 0,
            include_clean: bool = True, shard: bool = True,
            on_progress: Progress | None = None,
-           skip: Collection[int] = ()) -> Iterator[ProcessedBatch]:
+           skip: Collection[int] = (), workers: int = 0) -> Iterator[ProcessedBatch]:
     """Stream ``dataset`` (a split) through ``task``'s evaluation degradation and ``processors``.
 
     Args:
@@ -144,6 +177,8 @@ def stream(task, processors: dict[str, torch.nn.Module], dataset, device, batch_
         on_progress: ``on_progress(images done, images total)`` after every batch (this rank's).
         skip: numbers of batches of the plan not run (done by an interrupted run that
             :mod:`~analysis.pipeline.partial` resumes); their images count as done.
+        workers: worker processes decoding and degrading batches ahead
+            (:func:`prepared_batches`; 0: in this process). The batches are the same.
 
     Yields:
         :class:`ProcessedBatch` per batch, in index order within the rank.
@@ -157,11 +192,9 @@ def stream(task, processors: dict[str, torch.nn.Module], dataset, device, batch_
     done = sum(len(b) for k, b in enumerate(plan) if rank + k * size in skip)
     if on_progress is not None:
         on_progress(done, total)
-    for k, chunk in enumerate(plan):
-        if rank + k * size in skip:
-            continue
-        images, labels, idx = get_batch(dataset, chunk)
-        lq = images if task is None else task.degrade_eval(images, idx, seed=seed)
+    todo = [k for k in range(len(plan)) if rank + k * size not in skip]
+    prepared = prepared_batches(task, dataset, [plan[k] for k in todo], seed, workers)
+    for k, (images, labels, idx, lq) in zip(todo, prepared):
         clean = images.to(device)
         views = input_views(task, processors, clean, lq.to(device), include_clean)
         yield ProcessedBatch(idx, labels, clean, lq.to(device), views, number=rank + k * size,

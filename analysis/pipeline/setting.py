@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import torch
 
-from ..config import default_dataset
+from ..config import default_dataset, default_workers
 from ..data.datasets import load_dataset
 from ..data.tasks import create_task
 from ..device import fit_batch, pick_device
@@ -49,8 +49,10 @@ class Setting:
     """
 
     def __init__(self, task: str | None = None, dataset: str | None = None, folder=None,
-                 device: str | None = None, data_root: str | None = None):
+                 device: str | None = None, data_root: str | None = None,
+                 workers: int | None = None):
         self.clock = Clock()
+        self.workers = default_workers(workers)   # decode + degrade ahead (runner.stream)
         self.dataset = default_dataset(dataset)
         self.task = None if task is None else create_task(task)
         self.device = pick_device(device)
@@ -154,7 +156,8 @@ class Setting:
             yield from stream(self.task, processors, self.test, self.device,
                               self.batch_size(batch_size), limit, indices=indices, seed=seed,
                               include_clean=include_clean, shard=shard,
-                              on_progress=chain(bar, on_progress), skip=skip)
+                              on_progress=chain(bar, on_progress), skip=skip,
+                              workers=self.workers)
         finally:
             if close is not None:
                 close()

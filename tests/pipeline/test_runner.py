@@ -63,6 +63,38 @@ def test_progress_is_called_once_per_batch_and_ends_at_its_total():
     assert calls == [(0, 30), (7, 30), (14, 30), (21, 30), (28, 30), (30, 30)]
 
 
+def test_worker_processes_prepare_the_same_batches_in_the_same_order():
+    """Decoding and degrading in two worker processes (a randomized task: every image draws its
+    own setting from its index) gives the same tensors as in this process, skips included."""
+    test = load_dataset(SYNTH, "test")
+    task = create_task("compound")
+
+    def run(workers):
+        return [(b.number, b.indices.clone(), b.clean.clone(), b.lq.clone()) for b in
+                stream(task, {}, test, "cpu", batch_size=6, limit=30, workers=workers,
+                       skip={1})]
+
+    here, there = run(0), run(2)
+    assert [n for n, *_ in here] == [0, 2, 3, 4] == [n for n, *_ in there]
+    for (_, i0, c0, l0), (_, i1, c1, l1) in zip(here, there):
+        assert torch.equal(i0, i1) and torch.equal(c0, c1) and torch.equal(l0, l1)
+
+
+def test_ra_workers_is_read_once_and_a_bad_value_is_one_sentence(monkeypatch):
+    import pytest
+
+    from analysis.config import default_workers
+    from analysis.errors import InputError
+    from analysis.pipeline.setting import Setting
+
+    monkeypatch.setenv("RA_WORKERS", "3")
+    assert default_workers() == 3 and Setting("sr", SYNTH).workers == 3
+    assert Setting("sr", SYNTH, workers=0).workers == 0
+    monkeypatch.setenv("RA_WORKERS", "two")
+    with pytest.raises(InputError, match="RA_WORKERS='two' is not a whole number"):
+        Setting("sr", SYNTH)
+
+
 def test_batch_plan_deals_the_same_batches_round_robin(monkeypatch):
     whole, n = batch_plan(23, 5)
     assert n == 23 and [b.tolist()[0] for b in whole] == [0, 5, 10, 15, 20]
