@@ -104,7 +104,7 @@ def warm_steps(task: str | None = None, between_levels=None, survey_demo: bool =
     step (the pages then say what to run).
     """
     yield "libraries", import_libraries
-    from analysis.explore.workspace import available_tasks
+    from analysis.explore.workspace import available_tasks, task_collections
     from app.components.boundary_cache import default_view_steps
     from app.components.common import dataset, folder, workspace
     from app.components.tsne_cache import warm_opening_view
@@ -113,7 +113,8 @@ def warm_steps(task: str | None = None, between_levels=None, survey_demo: bool =
 
     def build(name: str) -> None:
         # as get_workspace calls it: the same arguments, or the pages miss this cache entry
-        ws = found[name] = workspace(name, dataset(), folder(), ())
+        ws = found[name] = workspace(name, dataset(), folder(),
+                                     task_collections(name, dataset(), folder()))
         for clf in ws.default_pair()[:1]:     # Compare's classifier: its LPIPS metric
             ws.metric(f"lpips-{clf}")
 

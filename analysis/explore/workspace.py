@@ -26,7 +26,7 @@ from ..metrics.registry import create_metric
 from ..pipeline.records import RecordTable, records_path
 from ..pipeline.runner import CLEAN, NO_PROCESSING, input_views
 from ..pipeline.setting import Setting
-from ..zoo.catalogue import classifier_cards, main_processors
+from ..zoo.catalogue import classifier_cards, collection_dirs, main_processors, tasks_in_zoo
 from .encoders import to_numpy
 from .gallery import read_table_once, select, shipped_table
 from .plane import (
@@ -312,9 +312,29 @@ class Workspace(Setting):
         return out
 
 
+TASK_COLLECTIONS = ("randomized",)   # collections whose processors bring tasks of their own
+
+
 def available_tasks(dataset: str, folder=None) -> list[str]:
-    """The tasks the pages offer: the paper's three, then any other with processors."""
-    return report_tasks(dataset, folder)
+    """The tasks the pages offer: the paper's three, then any other with processors in the
+    zoo, then those of the :data:`TASK_COLLECTIONS` (the randomized and compound tasks)."""
+    tasks = report_tasks(dataset, folder)
+    present = collection_dirs(folder)
+    for name in TASK_COLLECTIONS:
+        if name in present:
+            tasks += [t for t in tasks_in_zoo(dataset, present[name]) if t not in tasks]
+    return tasks
+
+
+def task_collections(task: str, dataset: str, folder=None) -> tuple[str, ...]:
+    """The :data:`TASK_COLLECTIONS` whose processors a workspace of ``task`` needs: those that
+    hold processors of ``task`` when the zoo itself holds none (the randomized tasks); ``()``
+    for the zoo's tasks, so that their cached workspaces stay the same."""
+    if task in report_tasks(dataset, folder):
+        return ()
+    present = collection_dirs(folder)
+    return tuple(name for name in TASK_COLLECTIONS if name in present
+                 and task in tasks_in_zoo(dataset, present[name]))
 
 
 def classifier_names(dataset: str, folder=None) -> list[str]:

@@ -35,16 +35,22 @@ def workspace(task: str, dataset_spec: str, checkpoints: str, collections: tuple
     return Workspace(task, dataset_spec, checkpoints, collections=collections)
 
 
-def get_workspace(task: str, dataset_spec: str | None = None, collections: tuple = ()):
+def get_workspace(task: str, dataset_spec: str | None = None, collections: tuple | None = None):
     """The cached workspace, or None after telling the user what is missing.
 
     Cards that fail their schema are left out of the workspace, each with its sentence.
-    ``collections``: checkpoint collections (e.g. ``("loss-grid",)``) shown beside the zoo.
+    ``collections``: checkpoint collections (e.g. ``("loss-grid",)``) shown beside the zoo
+    (None: those a randomized task's processors live in, ``task_collections``).
     """
+    from analysis.explore.workspace import task_collections
+
     for problem in dict.fromkeys(broken_cards(folder()).values()):   # a clash: one sentence
         st.warning(f"Skipped a checkpoint: {problem}")
     try:
-        return workspace(task, dataset_spec or dataset(), folder(), tuple(collections))
+        ds = dataset_spec or dataset()
+        if collections is None:
+            collections = task_collections(task, ds, folder())
+        return workspace(task, ds, folder(), tuple(collections))
     except RAExplorerError as exc:
         st.warning(str(exc))
         return None

@@ -17,7 +17,7 @@ from analysis.explore.encoders import (
 )
 from analysis.explore.gallery import FILTERS, Query, describe
 from analysis.explore.upload import read_upload
-from analysis.explore.workspace import available_tasks, classifier_names
+from analysis.explore.workspace import available_tasks, classifier_names, task_collections
 from analysis.zoo.catalogue import collection_dirs
 from app.components.common import dataset, folder, get_workspace, missing
 from app.components.detection_compare import detection_compare
@@ -49,8 +49,8 @@ chosen = st.session_state.setdefault("compare_chosen", {})   # task -> processor
 
 with st.sidebar:
     task = st.selectbox("Task", tasks, key="compare_task")
-    collections = ()
     present = collection_dirs(folder())
+    collections = task_collections(task, dataset(), folder())   # a randomized task's models
     if "loss-grid" in present:
         if st.checkbox("Uelwer loss grid models", key="compare_loss_grid",
                        help="Add the E / P / T loss grid's processors (checkpoints/loss-grid/: "

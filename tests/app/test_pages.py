@@ -163,6 +163,31 @@ def test_compare_shows_a_corruption_task_like_the_others(env, tiny_zoo, tmp_path
     assert {"clean target", "snow-plain"} <= set(shown) and len(shown) >= 3, shown
 
 
+def test_a_randomized_collections_task_is_offered_with_its_processors(env, tiny_zoo, tmp_path,
+                                                                      monkeypatch):
+    """Processors in ``randomized/`` bring their task into the pages' lists; Compare (and the
+    other pages' workspaces) show them for that task, and the zoo's tasks keep their own."""
+    import shutil
+
+    from analysis.training.processors import train_processor
+    from tests.conftest import TINY_PROCESSOR
+
+    zoo = tmp_path / "zoo"
+    shutil.copytree(tiny_zoo, zoo)
+    train_processor("sr-random", "plain", out=str(zoo / "randomized" / "sr-random-plain"),
+                    dataset=SYNTH, epochs=1, batch_size=32, val_limit=8, max_steps=2,
+                    state_dir=str(tmp_path), progress=False, arch_kwargs=TINY_PROCESSOR)
+    monkeypatch.setenv("RA_CHECKPOINTS", str(zoo))
+    at = run()
+    assert "sr-random:scale=4" in at.selectbox(key="compare_task").options
+    at.selectbox(key="compare_task").set_value("sr-random:scale=4").run()
+    assert not at.exception, [e.message for e in at.exception]
+    shown = [c for c, _ in images(at)]
+    assert {"clean target", "sr-random-plain"} <= set(shown), shown
+    at.selectbox(key="compare_task").set_value("sr:scale=4").run()
+    assert "sr-random-plain" not in {c for c, _ in images(at)}
+
+
 def test_compare_metrics_follow_the_zoomed_region(env):
     at = run()
     whole = next(c.value for c in at.caption if c.value.startswith("psnr"))
