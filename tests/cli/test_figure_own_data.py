@@ -117,11 +117,11 @@ def test_every_figure_kind_draws_the_named_dataset(own, tmp_path, capsys):
     """Each kind with --dataset (no --results): its CSV holds the folder's classes and models,
     never the embedded default's; the kind without a result file for the dataset
     (error-ranking: no loss grid; corruption-grid: no grid; the agreement kinds: no agreement
-    result) refuses with one sentence naming the command for it."""
+    result; seeds: no seed result) refuses with one sentence naming the command for it."""
     assert set(KINDS) == {"examples", "boundary-maps", "lambda", "transfer", "bd", "tsne",
                           "quality", "error-ranking", "corruption-grid", "reliability",
                           "detection-transfer", "category-transfer", "architecture-transfer",
-                          "agreement", "agreement-scatter"}
+                          "agreement", "agreement-scatter", "seeds"}
     missing = {"error-ranking": ("loss_grid_sr_scale4.json", "loss-grid --task sr"),
                "category-transfer": ("category_transfer_sr_scale4.json",
                                      "category-transfer --task sr"),
@@ -129,7 +129,8 @@ def test_every_figure_kind_draws_the_named_dataset(own, tmp_path, capsys):
                                          "architecture-transfer --task sr"),
                "corruption-grid": ("corruption_grid.json", "corruption-grid"),
                "agreement": ("agreement_sr_scale4.json", "agreement --task sr"),
-               "agreement-scatter": ("agreement_sr_scale4.json", "agreement --task sr")}
+               "agreement-scatter": ("agreement_sr_scale4.json", "agreement --task sr"),
+               "seeds": ("seeds_sr_scale4.json", "seeds --task sr")}
     common = ["--dataset", own["spec"], "--checkpoints", own["zoo"], "--format", "png",
               "--dpi", "50"]
     extra = {"examples": ["--indices", "0,5"], "boundary-maps": ["--indices", "1",

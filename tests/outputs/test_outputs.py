@@ -146,7 +146,7 @@ def test_git_state_counts_code_changes_not_rewritten_results(tmp_path, monkeypat
 def shipped_records():
     """(file, provenance record) of every shipped result: each JSON file's record, or each
     entry's where a file holds one per entry (the selections), each record table's, and for
-    a per-canvas table the record of the result file that names it."""
+    a per-canvas or per-image table the record of the result file it belongs to."""
     from analysis.pipeline.records import RecordTable
 
     for path in sorted((PROJECT_ROOT / "results").rglob("*.json")):
@@ -158,11 +158,15 @@ def shipped_records():
                 yield f"{path.name}[{key}]", (entry or {}).get("provenance")
         else:
             yield path.name, None
-    named = {}   # per-item tables a result file names (detection canvases): its provenance
-    for path in sorted((PROJECT_ROOT / "results").rglob("*.json")):
+    from analysis.analyses.metric_agreement import images_name
+
+    named = {}   # per-item tables a result file names (detection canvases, the agreement's
+    for path in sorted((PROJECT_ROOT / "results").rglob("*.json")):   # images): its provenance
         doc = json.loads(path.read_text())
         if isinstance(doc, dict) and doc.get("per_canvas_file"):
             named[path.parent / doc["per_canvas_file"]] = doc.get("provenance")
+        if isinstance(doc, dict) and path.name.startswith("agreement_") and "agreement" in doc:
+            named[path.parent / images_name(doc["task"])] = doc.get("provenance")
     for path in sorted((PROJECT_ROOT / "results").rglob("*.parquet")):
         if path in named:
             yield path.name, named[path]
