@@ -30,7 +30,7 @@ from ..zoo.catalogue import (
     main_processors,
     processor_order,
 )
-from .paired_groups import accuracy_cell, diff_text, group_rows, measure_groups, pct_text
+from .paired_groups import accuracy_cell, bounds_lines, diff_text, group_rows, measure_groups, pct_text
 
 COLLECTION = "architectures"     # the checkpoint folder's collection of the other architectures
 METHODS = ("plain", "ra", "ra-unsup", "ra-transformer")   # the table's rows per architecture
@@ -165,10 +165,7 @@ def format_architecture_transfer(result: dict) -> str:
                 if "ra_minus_plain" in row:
                     lines.append(f"| {arch} | {method} | " + " | ".join(
                         diff_text(row["ra_minus_plain"][k]) for k in others) + " |")
-    lines += ["", "| classifier | clean | no processing |", "|---|---|---|"]
-    for k, b in result["bounds"].items():
-        lines.append(f"| {k} | {pct_text(b[CLEAN])} | {pct_text(b[NO_PROCESSING])} |")
-    return "\n".join(lines)
+    return "\n".join(lines + bounds_lines(result["bounds"]))
 
 
 def result_stem(task_spec: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from ..errors import RAExplorerError
 from ..metrics.registry import create_metric
 from ..pipeline.records import RecordSink, RecordTable
+from ..pipeline.runner import CLEAN, NO_PROCESSING
 from ..pipeline.setting import Setting
 from ..stats import mean_interval, wilson_interval
 from ..zoo.catalogue import model_digests, no_checkpoints_message
@@ -49,6 +50,14 @@ def diff_text(d: dict) -> str:
     """``+3.90 [+3.36, +4.44]``: a paired difference in points with its CI."""
     low, high = d["ci95"]
     return f"{100 * d['diff']:+.2f} [{100 * low:+.2f}, {100 * high:+.2f}]"
+
+
+def bounds_lines(bounds: dict) -> list[str]:
+    """Markdown lines of the clean and no-processing accuracy per classifier (``bounds``:
+    {classifier: {clean, no processing}: cell}), a blank line first."""
+    return ["", "| classifier | clean | no processing |", "|---|---|---|",
+            *(f"| {k} | {pct_text(b[CLEAN])} | {pct_text(b[NO_PROCESSING])} |"
+              for k, b in bounds.items())]
 
 
 def accuracy_cell(hits) -> dict:

@@ -31,7 +31,7 @@ from ..pipeline.runner import CLEAN, NO_PROCESSING
 from ..pipeline.setting import Setting
 from ..zoo.catalogue import checkpoint_dir, find_checkpoints, processor_order
 from .evaluate import paired_difference
-from .paired_groups import accuracy_cell, diff_text, group_rows, measure_groups, pct_text
+from .paired_groups import accuracy_cell, bounds_lines, diff_text, group_rows, measure_groups, pct_text
 
 COLLECTION = "randomized"    # the checkpoint folder's collection of randomized-task processors
 METHODS = ("plain", "ra")
@@ -165,10 +165,7 @@ def format_randomized(result: dict) -> str:
         for group, entry in result["groups"].items():
             d = entry["rows"]["ra"]["ra_minus_plain"]
             lines.append(f"| {group} | " + " | ".join(diff_text(d[k]) for k in others) + " |")
-    lines += ["", "| classifier | clean | no processing |", "|---|---|---|"]
-    for k, b in result["bounds"].items():
-        lines.append(f"| {k} | {pct_text(b[CLEAN])} | {pct_text(b[NO_PROCESSING])} |")
-    return "\n".join(lines)
+    return "\n".join(lines + bounds_lines(result["bounds"]))
 
 
 def result_stem(task_spec: str) -> str:

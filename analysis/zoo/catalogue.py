@@ -253,12 +253,7 @@ def select_models(task_spec: str, dataset: str, folder=None, processors=None, cl
             print(f"skipped: {sentence}", file=sys.stderr)
     if classifiers:
         pool = {c["name"]: c for c in classifier_cards(folder, dataset)}
-        unknown = [n for n in classifiers if n not in pool]
-        if unknown:
-            raise RAExplorerError(f"No classifier {', '.join(unknown)} for {dataset}."
-                                  f"{close_names_hint(unknown[0], list(pool))} Known "
-                                  f"classifiers: {', '.join(pool)}.")
-        clf_cards = [pool[n] for n in dict.fromkeys(classifiers)]
+        clf_cards = named_cards(classifiers, pool, f"classifier {{}} for {dataset}")
     if processors:
         pool = task_pool(task_spec, dataset, folder)
         scale = create_task(task_spec).scale
@@ -266,13 +261,21 @@ def select_models(task_spec: str, dataset: str, folder=None, processors=None, cl
             for card in find_checkpoints(place, kind="processor", dataset=dataset):
                 if same_size_task(card.get("task"), scale):   # this task's cards stay first
                     pool.setdefault(card["name"], card)
-        unknown = [n for n in processors if n not in pool]
-        if unknown:
-            raise RAExplorerError(f"No {task_spec} processor {', '.join(unknown)} for {dataset}."
-                                  f"{close_names_hint(unknown[0], list(pool))} Known "
-                                  f"processors: {', '.join(pool)}.")
-        proc_cards = [pool[n] for n in dict.fromkeys(processors)]
+        proc_cards = named_cards(processors, pool, f"{task_spec} processor {{}} for {dataset}")
     return clf_cards, sorted(proc_cards, key=processor_order)
+
+
+def named_cards(names, pool: dict[str, dict], what: str) -> list[dict]:
+    """The cards of ``names`` (each once, in order) from ``pool`` ({name: card}); names found
+    nowhere are one sentence: ``No <what>.`` (``what`` with ``{}`` for the names), the closest
+    names and the known ones."""
+    unknown = [n for n in names if n not in pool]
+    if unknown:
+        kind = what.split(" {}")[0].split()[-1]
+        raise RAExplorerError(f"No {what.format(', '.join(unknown))}."
+                              f"{close_names_hint(unknown[0], list(pool))} Known {kind}s: "
+                              f"{', '.join(pool)}.")
+    return [pool[n] for n in dict.fromkeys(names)]
 
 
 def task_pool(task_spec: str, dataset: str, folder=None) -> dict[str, dict]:
