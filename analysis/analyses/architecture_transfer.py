@@ -22,7 +22,6 @@ from ..data.folders import results_dir
 from ..data.tasks import create_task, task_slug
 from ..errors import RAExplorerError
 from ..outputs.result_files import write_result
-from ..pipeline.runner import CLEAN, NO_PROCESSING
 from ..pipeline.setting import Setting
 from ..zoo.catalogue import (
     checkpoint_dir,
@@ -30,7 +29,14 @@ from ..zoo.catalogue import (
     main_processors,
     processor_order,
 )
-from .paired_groups import accuracy_cell, bounds_lines, diff_text, group_rows, measure_groups, pct_text
+from .paired_groups import (
+    bounds,
+    bounds_lines,
+    diff_text,
+    group_rows,
+    measure_groups,
+    pct_text,
+)
 
 COLLECTION = "architectures"     # the checkpoint folder's collection of the other architectures
 METHODS = ("plain", "ra", "ra-unsup", "ra-transformer")   # the table's rows per architecture
@@ -127,9 +133,7 @@ def architecture_transfer(task: str = "sr", dataset: str | None = None, folder=N
         "kind": "architecture-transfer", "task": spec, "dataset": base, "split": "test",
         "n_images": len(table), "seed": seed, "classifiers": clfs, "source": source,
         "architectures": architectures,
-        "bounds": {k: {CLEAN: accuracy_cell(table.correct(CLEAN, k)),
-                       NO_PROCESSING: accuracy_cell(table.correct(NO_PROCESSING, k))}
-                   for k in clfs},
+        "bounds": bounds(table, clfs),
         "provenance": table.provenance,
     }
 

@@ -52,6 +52,14 @@ def diff_text(d: dict) -> str:
     return f"{100 * d['diff']:+.2f} [{100 * low:+.2f}, {100 * high:+.2f}]"
 
 
+def bounds(table: RecordTable, classifiers: list[str]) -> dict:
+    """{classifier: {clean, no processing: accuracy cell}}: the accuracy every processor's row
+    lies between, from the record table."""
+    return {k: {CLEAN: accuracy_cell(table.correct(CLEAN, k)),
+                NO_PROCESSING: accuracy_cell(table.correct(NO_PROCESSING, k))}
+            for k in classifiers}
+
+
 def bounds_lines(bounds: dict) -> list[str]:
     """Markdown lines of the clean and no-processing accuracy per classifier (``bounds``:
     {classifier: {clean, no processing}: cell}), a blank line first."""

@@ -27,11 +27,17 @@ from ..data.folders import results_dir
 from ..data.tasks import create_task, task_slug
 from ..errors import RAExplorerError
 from ..outputs.result_files import write_result
-from ..pipeline.runner import CLEAN, NO_PROCESSING
 from ..pipeline.setting import Setting
 from ..zoo.catalogue import checkpoint_dir, find_checkpoints, processor_order
 from .evaluate import paired_difference
-from .paired_groups import accuracy_cell, bounds_lines, diff_text, group_rows, measure_groups, pct_text
+from .paired_groups import (
+    bounds,
+    bounds_lines,
+    diff_text,
+    group_rows,
+    measure_groups,
+    pct_text,
+)
 
 COLLECTION = "randomized"    # the checkpoint folder's collection of randomized-task processors
 METHODS = ("plain", "ra")
@@ -128,9 +134,7 @@ def randomized_table(task: str = "sr-random", dataset: str | None = None, folder
             m: {k: paired_difference(table.correct(models["random"][m]["name"], k),
                                      table.correct(models["normal"][m]["name"], k))
                 for k in clfs} for m in METHODS},
-        "bounds": {k: {CLEAN: accuracy_cell(table.correct(CLEAN, k)),
-                       NO_PROCESSING: accuracy_cell(table.correct(NO_PROCESSING, k))}
-                   for k in clfs},
+        "bounds": bounds(table, clfs),
         "provenance": table.provenance,
     }
 

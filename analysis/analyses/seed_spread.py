@@ -22,7 +22,6 @@ from ..data.folders import results_dir
 from ..data.tasks import create_task, task_slug
 from ..errors import RAExplorerError
 from ..outputs.result_files import write_result
-from ..pipeline.runner import CLEAN, NO_PROCESSING
 from ..pipeline.setting import Setting
 from ..zoo.catalogue import (
     checkpoint_dir,
@@ -30,7 +29,7 @@ from ..zoo.catalogue import (
     main_processors,
     processor_order,
 )
-from .paired_groups import accuracy_cell, group_rows, measure_groups
+from .paired_groups import bounds, group_rows, measure_groups
 
 COLLECTION = "seeds"      # the checkpoint folder's collection of seed replicates
 
@@ -136,9 +135,7 @@ def seed_spread(task: str = "sr", dataset: str | None = None, folder=None,
         "seed": seed, "classifiers": clfs, "source": source,
         "per_seed": {str(s): rows for s, rows in per_seed.items()},
         "summary": summarise(per_seed, clfs),
-        "bounds": {k: {CLEAN: accuracy_cell(table.correct(CLEAN, k)),
-                       NO_PROCESSING: accuracy_cell(table.correct(NO_PROCESSING, k))}
-                   for k in clfs},
+        "bounds": bounds(table, clfs),
         "provenance": table.provenance,
     }
 
