@@ -193,6 +193,12 @@ def check_claims(results: list[dict], source: str | None = None) -> list[str]:
     return lines
 
 
+#: The result files in the results folder that :func:`write_results` reads besides the
+#: evaluations it is given: the sections of ``claims.md`` after the Table 1 claims.
+CLAIM_SOURCES = ("category_transfer_*.json", "detection_transfer_*.json",
+                 "architecture_transfer_*.json", "randomized_*.json", "seeds_*.json")
+
+
 def write_results(results: list[dict], out_dir: Path | None = None, source: str | None = None):
     out_dir = results_dir(out_dir, dataset=results[0]["dataset"] if results else None)
     out_dir.mkdir(parents=True, exist_ok=True)
