@@ -6,8 +6,9 @@ per method, recorded in results/lambda_selection.json), and the final processors
 fine-tuned from the base for the same number of epochs (plain included, with MSE only), so that
 methods differ only in their loss; then the loss grid and the recognizer side; then two more
 training seeds of each task's six main processors (:func:`seed_entries`, ``checkpoints/seeds/``);
-last, plain and RA processors of the randomized and compound tasks (:func:`randomized_entries`,
-``checkpoints/randomized/``). An entry's
+then plain and RA processors of the randomized and compound tasks (:func:`randomized_entries`,
+``checkpoints/randomized/``); last, two more seeds of SR's loss grid
+(:func:`loss_grid_seed_entries`, ``checkpoints/loss-grid/seeds/``). An entry's
 lambda or loss weight may be a reference to a selection (:func:`resolve_lambda`);
 :func:`dependencies` names the entries it needs first. :mod:`.build` trains it.
 """
@@ -259,9 +260,28 @@ def randomized_entries() -> list[dict]:
     return entries
 
 
+# Two more training seeds of SR's loss grid (Uelwer et al. average three runs): the ten
+# perceptual processors, with only the seed changed; E's replicates are sr-plain-seed1/2 of
+# checkpoints/seeds/. float16, in a sub-folder of the loss-grid collection so that the grid's
+# own table keeps its seed-0 models.
+LOSS_GRID_SEED_TASKS = ("sr",)
+LOSS_GRID_SEEDS_DIR = str(Path(LOSS_GRID_DIR) / "seeds")
+
+
+def loss_grid_seed_entries(entries: list[dict], seeds=SEEDS) -> list[dict]:
+    """For each seed, a copy of every loss-grid processor of :data:`LOSS_GRID_SEED_TASKS` in
+    ``entries`` with only the seed (and the name and folder) changed, seed by seed."""
+    grid = [e for e in entries if e["verb"] == "processor" and e.get("folder") == LOSS_GRID_DIR
+            and e.get("prefix") in LOSS_GRID_SEED_TASKS]
+    return [{**e, "name": seed_name(e["name"], s), "folder": LOSS_GRID_SEEDS_DIR,
+             "seed_of": e["name"], "args": {**e["args"], "seed": s}}
+            for s in seeds for e in grid]
+
+
 _ZOO = (CLASSIFIERS + [e for task in TASKS for e in processor_entries(task)]
         + LOSS_NETWORKS + loss_grid_entries() + RECOGNIZER_ENTRIES)
-RECIPE: list[dict] = _ZOO + seed_entries(_ZOO) + randomized_entries()
+RECIPE: list[dict] = (_ZOO + seed_entries(_ZOO) + randomized_entries()
+                      + loss_grid_seed_entries(_ZOO))
 
 
 def resolve_weight(entry: dict, key: str) -> float:

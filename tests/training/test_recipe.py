@@ -43,7 +43,21 @@ def test_every_main_processor_has_two_more_seeds_that_differ_only_in_the_seed():
                 assert entry["folder"] == recipe.SEEDS_DIR and entry["seed_of"] == zoo["name"]
                 assert entry["args"] == {**zoo["args"], "seed": seed}
                 assert recipe.dependencies(entry) == recipe.dependencies(zoo)
-    assert len([e for e in RECIPE if e.get("seed_of")]) == 3 * 6 * len(recipe.SEEDS)
+    assert len([e for e in RECIPE if e.get("folder") == recipe.SEEDS_DIR]) == 3 * 6 * len(recipe.SEEDS)
+
+
+def test_the_sr_loss_grid_has_two_more_seeds_that_differ_only_in_the_seed():
+    by_name = {e["name"]: e for e in RECIPE}
+    grid = [e for e in RECIPE if e.get("folder") == recipe.LOSS_GRID_DIR
+            and e["verb"] == "processor" and e["name"].startswith("sr-")]
+    assert len(grid) == 10
+    for zoo in grid:
+        for seed in recipe.SEEDS:
+            entry = by_name[recipe.seed_name(zoo["name"], seed)]
+            assert entry["folder"] == recipe.LOSS_GRID_SEEDS_DIR and entry["seed_of"] == zoo["name"]
+            assert entry["args"] == {**zoo["args"], "seed": seed}
+            assert recipe.dependencies(entry) == recipe.dependencies(zoo)
+    assert len([e for e in RECIPE if e.get("folder") == recipe.LOSS_GRID_SEEDS_DIR]) == 20
 
 
 def test_a_seed_entry_trains_into_the_seeds_folder_with_its_seed(tmp_path, monkeypatch):
