@@ -10,11 +10,17 @@ from that state and compares it with the checkpoint on the test split:
   processor, the source its task's RA processors name, or ``--classifier``), how many of
   its predictions differ, and the mean PSNR of the outputs against the clean images.
 
+A checkpoint stored as float32 (the ``categories/`` and ``architectures/`` collections were
+trained that way) is its own reference: with ``cast`` the stored weights are compared with their
+float16 rounding, the weights float16 storage would hold, and :func:`convert` rewrites the
+ones within tolerance as float16 (:func:`analysis.zoo.checkpoints.restore_as`).
+
 The issue's rule: float16 storage is fine where accuracy moves by < 0.1 point.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 from pathlib import Path
@@ -22,15 +28,28 @@ from pathlib import Path
 import torch
 
 from ..config import EMBEDDED_DATASET
+from ..data.folders import dataset_slug
 from ..errors import RAExplorerError
 from ..metrics.pixel import psnr
 from ..outputs.result_files import result_files
 from ..pipeline.setting import Setting
 from ..training.state import card_state_identity, load_model_state, read_state
-from ..zoo.catalogue import find_checkpoints, ra_source
-from ..zoo.checkpoints import build_model, load_checkpoint
+from ..zoo.catalogue import find_checkpoints, locate, ra_source
+from ..zoo.checkpoints import build_model, load_checkpoint, restore_as
 
 TOLERANCE_POINTS = 0.1
+CAST = "float16 cast of the stored float32 weights"   # the candidate with ``cast``
+
+
+def float16_rounded(model: torch.nn.Module) -> torch.nn.Module:
+    """A copy of ``model`` whose floating-point parameters and buffers are rounded to float16
+    and back: what float16 storage would load (``save_checkpoint(dtype="float16")``)."""
+    rounded = copy.deepcopy(model)
+    with torch.no_grad():
+        for tensor in [*rounded.parameters(), *rounded.buffers()]:
+            if tensor.is_floating_point():
+                tensor.copy_(tensor.half().to(tensor.dtype))
+    return rounded
 
 
 def float32_model(card: dict, state_dir: Path) -> torch.nn.Module:
@@ -88,14 +107,23 @@ def judge_name(card: dict, folder, source: str | None = None) -> str:
 
 
 def check_model(card: dict, state_dir: Path, setting: Setting, limit=None, batch_size=500,
-                source: str | None = None) -> dict:
+                source: str | None = None, cast: bool = False) -> dict:
     """Compare the stored (float16) checkpoint of ``card`` with its float32 training state, on
-    the test split of ``setting`` (its folder holds the judges)."""
+    the test split of ``setting`` (its folder holds the judges); with ``cast``, a float32-stored
+    checkpoint with its float16 rounding (:func:`float16_rounded`)."""
     dev = setting.device
     stored = load_checkpoint(card["path"], device=dev)[0]
-    full = float32_model(card, state_dir).to(dev)
-    row = {"name": card["name"], "kind": card["kind"],
-           "storage": card.get("weights", {}).get("dtype", "float32")}
+    storage = card.get("weights", {}).get("dtype", "float32")
+    if cast:
+        if storage != "float32":
+            raise RAExplorerError(f"{card['name']} is stored as {storage}; the float16 cast "
+                                  "check is for checkpoints stored as float32.")
+        full, stored = stored, float16_rounded(stored)
+    else:
+        full = float32_model(card, state_dir).to(dev)
+    row = {"name": card["name"], "kind": card["kind"], "storage": storage}
+    if cast:
+        row["candidate"] = CAST
     if card["kind"] == "classifier":
         run, judge = setting.for_task(None), None
     else:
@@ -120,13 +148,19 @@ def check_model(card: dict, state_dir: Path, setting: Setting, limit=None, batch
 
 def storage_check(names=None, folder=None, state_dir="runs", dataset_name=EMBEDDED_DATASET,
                   limit=None, batch_size=500, device=None, progress=True,
-                  source: str | None = None) -> dict:
-    """Check every checkpoint of ``dataset_name`` in ``folder`` (or those in ``names``) that
-    has a training state; ``source`` judges plain processors where the cards name no RA
-    source (or several)."""
+                  source: str | None = None, cast: bool = False) -> dict:
+    """Check every checkpoint of ``dataset_name`` in ``folder`` (or those in ``names``, in the
+    folder or one of its collections) that has a training state; ``source`` judges plain
+    processors where the cards name no RA source (or several). ``cast``: float32-stored
+    checkpoints against their float16 rounding, no training state needed (default: every
+    float32-stored checkpoint of the folder itself)."""
     setting = Setting(None, dataset_name, folder, device)
     folder = setting.folder
     cards = {c["name"]: c for c in find_checkpoints(folder, dataset=dataset_name)}
+    for name in names or []:
+        if name not in cards:
+            cards.update({c["name"]: c for c in find_checkpoints(
+                locate(name, folder).parent, dataset=dataset_name) if c["name"] == name})
     if names:
         unknown = [n for n in names if n not in cards]
         if unknown:
@@ -137,28 +171,59 @@ def storage_check(names=None, folder=None, state_dir="runs", dataset_name=EMBEDD
                                       f"--dataset {other[unknown[0]]}.")
             raise RAExplorerError(f"No checkpoint named {unknown[0]!r} in {folder}.")
         chosen = [cards[n] for n in names]
+    elif cast:
+        chosen = [c for c in cards.values() if c["weights"].get("dtype") == "float32"]
     else:
         chosen = [c for c in cards.values() if (Path(state_dir) / f"{c['name']}.state.pt").exists()]
+    if not chosen and cast:
+        raise RAExplorerError(f"No checkpoint of {dataset_name} in {folder} is stored as "
+                              "float32.")
     if not chosen:
         raise RAExplorerError(f"No checkpoint in {folder} has a training state in {state_dir}; "
                               "the float32 weights exist only where the model was trained.")
     rows = []
     for card in chosen:
-        rows.append(check_model(card, Path(state_dir), setting, limit, batch_size, source))
+        rows.append(check_model(card, Path(state_dir), setting, limit, batch_size, source, cast))
         if progress:
             r = rows[-1]
             print(f"{r['name']}: {r['accuracy_change_points']:+.2f} points, "
                   f"{r['predictions_changed']} prediction(s) changed", file=sys.stderr)
     used = {c["name"] for c in chosen} | {r["judge"] for r in rows if r.get("judge")}
     return {"dataset": dataset_name, "split": "test", "tolerance_points": TOLERANCE_POINTS,
+            "reference": "the stored float32 weights" if cast else "the float32 training state",
+            "candidate": CAST if cast else "the stored weights",
+            "collection": "-".join(sorted({Path(c["path"]).parent.name for c in chosen})),
             "rows": rows, "provenance": setting.provenance(
                 n_images=max(r["images"] for r in rows),
                 checkpoints={n: cards[n]["weights"]["sha256"] for n in sorted(used) if n in cards},
                 seeds={"degradation": 0})}
 
 
+def convert(result: dict, folder=None, note: str | None = None) -> list[str]:
+    """Rewrite as float16 every checkpoint of a ``cast`` check's ``result`` that is within
+    tolerance (the rest stay float32); the card keeps its fields and gains ``storage``:
+    the check's figures and ``note`` (where the check is kept). Returns the names rewritten."""
+    if result.get("candidate") != CAST:
+        raise RAExplorerError("Only a float16 cast check (--cast) can convert checkpoints.")
+    done = []
+    for row in result["rows"]:
+        if not row["within_tolerance"]:
+            continue
+        restore_as(locate(row["name"], folder), "float16", storage={
+            "from": "float32", "check": note, "images": row["images"],
+            "accuracy_change_points": row["accuracy_change_points"],
+            "predictions_changed": row["predictions_changed"]})
+        done.append(row["name"])
+    return done
+
+
 def format_storage_check(result: dict) -> str:
-    lines = [f"float16 storage vs the float32 training weights, {result['dataset']} "
+    if result.get("candidate") == CAST:
+        title = (f"float16 storage (the stored float32 weights rounded to float16) vs the stored "
+                 f"float32 weights, {result['dataset']} ")
+    else:
+        title = f"float16 storage vs the float32 training weights, {result['dataset']} "
+    lines = [title +
              f"{result['split']} split. Accuracy: the classifier itself, or the processor's source "
              f"classifier on its outputs (judge). Tolerance: "
              f"|change| < {result['tolerance_points']} point.", "",
@@ -174,8 +239,20 @@ def format_storage_check(result: dict) -> str:
     return "\n".join(lines)
 
 
+def storage_check_stem(result: dict) -> str:
+    """``float16_check``; a cast check's ``float16_cast_check_<collection>[_<dataset>]`` (the
+    folder of its checkpoints, and the dataset where it is not the embedded default), so that
+    the checks of several collections and datasets sit side by side."""
+    if result.get("candidate") != CAST:
+        return "float16_check"
+    stem = f"float16_cast_check_{result['collection']}"
+    if dataset_slug(result["dataset"]) != EMBEDDED_DATASET:
+        stem += f"_{dataset_slug(result['dataset'])}"
+    return stem
+
+
 def save_storage_check(result: dict, out_dir: Path | None = None) -> list[Path]:
-    json_path, md_path = result_files(out_dir, "float16_check", result.get("dataset"))
+    json_path, md_path = result_files(out_dir, storage_check_stem(result), result.get("dataset"))
     json_path.write_text(json.dumps(result, indent=2) + "\n")
     md_path.write_text(format_storage_check(result) + "\n")
     return [json_path, md_path]

@@ -292,14 +292,33 @@ def cmd_randomized(args) -> int:
 
 
 def cmd_storage_check(args) -> int:
-    from ..analyses.storage_check import format_storage_check, save_storage_check, storage_check
+    from ..analyses.storage_check import (
+        convert,
+        format_storage_check,
+        save_storage_check,
+        storage_check,
+        storage_check_stem,
+    )
     from ..config import default_dataset
 
+    if args.convert and not args.cast:
+        raise RAExplorerError("--convert rewrites checkpoints after a float16 cast check; add --cast.")
+    if args.convert and (args.sample or args.no_save):
+        raise RAExplorerError("--convert needs the whole test split and the saved check; drop "
+                         "--sample / --no-save.")
     result = storage_check(args.models, folder=args.checkpoints, state_dir=args.state_dir,
                            dataset_name=default_dataset(args.dataset), limit=args.sample,
                            device=args.device, progress=not args.no_progress,
-                           source=args.classifier)
+                           source=args.classifier, cast=args.cast)
     emit(args, result, save_storage_check, format_storage_check)
+    if args.convert:
+        where = destination_of(args, args.verb).folder
+        note = f"{where}/{storage_check_stem(result)}.json" if where else None
+        done = convert(result, args.checkpoints, note=note)
+        kept = [r["name"] for r in result["rows"] if r["name"] not in done]
+        print(f"Stored as float16: {', '.join(done) or 'none'}"
+              + (f"; kept as float32 (outside the tolerance): {', '.join(kept)}" if kept else "")
+              + ".", file=sys.stderr)
     return 0 if all(r["within_tolerance"] for r in result["rows"]) else 1
 
 
@@ -553,6 +572,13 @@ def register(sub) -> None:
                    help="comma-separated checkpoints checked, of any kind (default: every "
                         "checkpoint with a training state)")
     p.add_argument("--state-dir", default="runs", help="where build-zoo kept the training states")
+    p.add_argument("--cast", action="store_true",
+                   help="checkpoints stored as float32: their weights against the same weights "
+                        "rounded to float16 (no training state needed; default models: every "
+                        "float32-stored checkpoint of --checkpoints)")
+    p.add_argument("--convert", action="store_true",
+                   help="with --cast: rewrite the checkpoints within the tolerance as float16 "
+                        "(their cards note the check)")
     p.add_argument("--classifier", default=None,
                    help="the classifier judging plain processors (default: the RA source their "
                         "task's cards name)")

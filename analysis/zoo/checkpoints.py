@@ -133,6 +133,17 @@ def save_checkpoint(model: nn.Module, card: dict, path: str | os.PathLike,
     return card_path
 
 
+def restore_as(path: str | os.PathLike, dtype: str, **fields) -> dict:
+    """Rewrite a saved checkpoint's weights in storage ``dtype`` (``float32`` or ``float16``),
+    keeping every field of its card (its creation time included) and merging ``fields`` (a
+    note of the check that allowed it); returns the new card."""
+    model, card = load_checkpoint(path)
+    kept = {k: v for k, v in card.items() if k not in ("format", "weights", "version", "path")}
+    card_path = save_checkpoint(model, kept, card["path"], dtype=dtype)
+    return update_card(card_path, created=card.get("created"), version=card.get("version"),
+                       **fields)
+
+
 def _write_card(card_path: Path, card: dict) -> None:
     """Write a card atomically (a temporary file, then a rename)."""
     tmp = card_path.with_name(card_path.name + ".tmp")

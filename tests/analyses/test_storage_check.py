@@ -1,11 +1,19 @@
 import pytest
 import torch
 
-from analysis.analyses.storage_check import format_storage_check, storage_check
+from analysis.analyses.storage_check import (
+    CAST,
+    convert,
+    format_storage_check,
+    storage_check,
+    storage_check_stem,
+)
 from analysis.cli.main import main as cli_main
+from analysis.data.folders import dataset_slug
 from analysis.errors import RAExplorerError
 from analysis.training.classifiers import train_classifier
 from analysis.training.processors import train_processor
+from analysis.zoo.checkpoints import load_card, load_checkpoint
 from tests.conftest import SYNTH, TINY_CLASSIFIER, TINY_PROCESSOR
 
 
@@ -76,3 +84,67 @@ def test_cli_writes_the_table_and_exits_zero_within_tolerance(trained, tmp_path,
     assert code == 0
     assert (tmp_path / "float16_check.json").exists()
     assert "| clf | - | " in (tmp_path / "float16_check.md").read_text()
+
+
+def test_a_float32_checkpoint_is_checked_against_its_float16_rounding(trained):
+    from analysis.analyses.storage_check import float16_rounded
+
+    folder, _ = trained["float32"]
+    model = load_checkpoint(folder / "sr-ra")[0]
+    rounded = float16_rounded(model)
+    weight = next(model.parameters())
+    assert torch.equal(next(rounded.parameters()), weight.half().float())
+    assert not torch.equal(next(rounded.parameters()), weight)        # a copy, rounded
+    result = storage_check(folder=folder, dataset_name=SYNTH, progress=False, cast=True,
+                           state_dir="/nonexistent")                    # no training state needed
+    rows = {r["name"]: r for r in result["rows"]}
+    assert set(rows) == {"clf", "sr-ra"} and result["collection"] == folder.name
+    assert rows["sr-ra"]["candidate"] == CAST
+    assert rows["sr-ra"]["psnr_stored"] != rows["sr-ra"]["psnr_float32"]
+    assert abs(rows["sr-ra"]["psnr_stored"] - rows["sr-ra"]["psnr_float32"]) < 0.01
+    assert "rounded to float16" in format_storage_check(result)
+    assert storage_check_stem(result) == f"float16_cast_check_{folder.name}_{dataset_slug(SYNTH)}"
+
+
+def test_cast_refuses_a_float16_checkpoint_and_convert_needs_cast(trained, tmp_path):
+    folder, state = trained["float16"]
+    with pytest.raises(RAExplorerError, match="is stored as float16; the float16 cast check"):
+        storage_check(["sr-ra"], folder=folder, dataset_name=SYNTH, progress=False, cast=True)
+    with pytest.raises(RAExplorerError, match="Only a float16 cast check"):
+        convert(storage_check(folder=folder, state_dir=state, dataset_name=SYNTH,
+                              progress=False), folder)
+
+
+def test_convert_rewrites_what_is_within_tolerance_as_float16_keeping_the_card(trained, tmp_path):
+    import shutil
+
+    folder = tmp_path / "zoo"
+    shutil.copytree(trained["float32"][0], folder)
+    before = load_card(folder / "sr-ra.json")
+    result = storage_check(folder=folder, dataset_name=SYNTH, progress=False, cast=True)
+    result["rows"][0]["within_tolerance"] = False                     # clf stays float32
+    assert convert(result, folder, note="results/x.json") == ["sr-ra"]
+    after = load_card(folder / "sr-ra.json")
+    assert after["weights"]["dtype"] == "float16"
+    assert load_card(folder / "clf.json")["weights"]["dtype"] == "float32"
+    assert after["weights"]["sha256"] != before["weights"]["sha256"]
+    assert {k: v for k, v in after.items() if k not in ("weights", "storage")} == \
+        {k: v for k, v in before.items() if k != "weights"}
+    assert after["storage"]["check"] == "results/x.json" and after["storage"]["from"] == "float32"
+    model = load_checkpoint(folder / "sr-ra")[0]
+    assert torch.equal(next(model.parameters()),
+                       next(load_checkpoint(trained["float32"][0] / "sr-ra")[0].parameters()).half().float())
+
+
+def test_cli_cast_convert(trained, tmp_path, capsys):
+    import shutil
+
+    folder = tmp_path / "zoo"
+    shutil.copytree(trained["float32"][0], folder)
+    args = ["float16-check", "--checkpoints", str(folder), "--dataset", SYNTH, "--no-progress"]
+    assert cli_main(args + ["--convert", "--out", str(tmp_path)]) != 0
+    assert "add --cast" in capsys.readouterr().err
+    assert cli_main(args + ["--cast", "--convert", "--out", str(tmp_path / "res")]) == 0
+    assert "Stored as float16: clf, sr-ra." in capsys.readouterr().err
+    assert (tmp_path / "res" / f"float16_cast_check_zoo_{dataset_slug(SYNTH)}.md").exists()
+    assert load_card(folder / "clf.json")["weights"]["dtype"] == "float16"
