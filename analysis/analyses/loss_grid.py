@@ -82,7 +82,8 @@ def grid_models(task_spec: str, dataset: str, folder=None, grid_folder=None) -> 
     return [plain[0]] + sorted(grid, key=order)
 
 
-def _label(card: dict) -> str:
+def row_label(card: dict) -> str:
+    """``E``, or the card's loss combination and features: ``EPT (robust)``."""
     if features_of(card) == "none":
         return "E"
     combo = (card.get("training") or {}).get("losses", "EP").upper()
@@ -122,6 +123,24 @@ def error_rows(table, names: list[str], evaluators: list[str]) -> list[dict]:
     return rows
 
 
+def check_evaluators(setting: Setting, evaluators: tuple[str, str]) -> list[dict]:
+    """The cards of the (standard, robust) evaluators among the setting's classifiers: both
+    present, the robust one trained adversarially and the standard one not (one sentence
+    otherwise)."""
+    standard, robust = evaluators
+    clf_cards, _ = setting.select(classifiers=list(evaluators))
+    by_name = {c["name"]: c for c in clf_cards}
+    missing = [e for e in evaluators if e not in by_name]
+    if missing:
+        raise RAExplorerError(f"Evaluator(s) {', '.join(missing)} not found among the "
+                              f"classifiers of {setting.dataset}.")
+    if not (by_name[robust].get("training") or {}).get("adversarial"):
+        raise RAExplorerError(f"The robust evaluator {robust} was not trained adversarially.")
+    if (by_name[standard].get("training") or {}).get("adversarial"):
+        raise RAExplorerError(f"The standard evaluator {standard} was trained adversarially.")
+    return clf_cards
+
+
 def loss_grid_report(task: str = "sr", dataset: str | None = None, folder=None,
                      grid_folder=None, metrics: list[str] | None = None,
                      evaluators: tuple[str, str] = DEFAULT_EVALUATORS,
@@ -136,16 +155,8 @@ def loss_grid_report(task: str = "sr", dataset: str | None = None, folder=None,
     setting = Setting(task, dataset, folder, device, data_root)
     spec, dataset = setting.task.spec, setting.dataset
     standard, robust = evaluators
-    clf_cards, _ = setting.select(classifiers=list(evaluators))
+    clf_cards = check_evaluators(setting, evaluators)
     by_name = {c["name"]: c for c in clf_cards}
-    missing = [e for e in evaluators if e not in by_name]
-    if missing:
-        raise RAExplorerError(f"Evaluator(s) {', '.join(missing)} not found among the "
-                              f"classifiers of {dataset}.")
-    if not (by_name[robust].get("training") or {}).get("adversarial"):
-        raise RAExplorerError(f"The robust evaluator {robust} was not trained adversarially.")
-    if (by_name[standard].get("training") or {}).get("adversarial"):
-        raise RAExplorerError(f"The standard evaluator {standard} was trained adversarially.")
     proc_cards = grid_models(spec, dataset, folder, grid_folder)
     procs = setting.load(proc_cards)
     classifiers = setting.load([by_name[e] for e in evaluators])
@@ -157,7 +168,7 @@ def loss_grid_report(task: str = "sr", dataset: str | None = None, folder=None,
     quality.gather()
     table = records.table(spec, dataset, "test", world()[1])   # every rank's images
     q = quality_result(quality, spec, dataset, proc_cards, seed)
-    labels = {c["name"]: _label(c) for c in proc_cards}
+    labels = {c["name"]: row_label(c) for c in proc_cards}
     features = {c["name"]: features_of(c) for c in proc_cards}
     for row in q["rows"]:
         row["label"] = labels.get(row["name"], row["name"])

@@ -151,6 +151,8 @@ def cmd_loss_grid(args) -> int:
     evaluators = tuple(args.classifiers)
     if len(evaluators) != 2:
         raise RAExplorerError("--classifiers takes two classifier names: STANDARD,ROBUST.")
+    if args.across_seeds:
+        return _loss_grid_seeds(args, evaluators)
     result = loss_grid_report(args.task, dataset=args.dataset, folder=args.checkpoints,
                               grid_folder=args.grid_folder, metrics=args.metrics,
                               evaluators=evaluators, limit=args.first,
@@ -158,6 +160,26 @@ def cmd_loss_grid(args) -> int:
                               device=args.device, seed=args.seed, data_root=args.data_root,
                               progress=not args.no_progress)
     return emit(args, result, save_loss_grid, format_loss_grid)
+
+
+def _loss_grid_seeds(args, evaluators) -> int:
+    from ..analyses.loss_grid_seeds import (
+        format_loss_grid_seeds,
+        loss_grid_seed_report,
+        save_loss_grid_seeds,
+    )
+
+    ignored = [flag for flag, value in (("--grid-folder", args.grid_folder),
+                                        ("--metrics", args.metrics)) if value is not None]
+    if ignored:
+        raise RAExplorerError(f"--across-seeds measures errors and PSNR of the seed folders' "
+                              f"grids; drop {' and '.join(ignored)}.")
+    result = loss_grid_seed_report(args.task, dataset=args.dataset, folder=args.checkpoints,
+                                   evaluators=evaluators, limit=args.first,
+                                   batch_size=args.batch_size, device=args.device,
+                                   seed=args.seed, data_root=args.data_root,
+                                   progress=not args.no_progress)
+    return emit(args, result, save_loss_grid_seeds, format_loss_grid_seeds)
 
 
 def cmd_recognizer_side(args) -> int:
@@ -450,6 +472,10 @@ def register(sub) -> None:
     p.add_argument("--quality-first", type=positive_int, default=QUALITY_IMAGES, metavar="N",
                    help="of them, the first N get every metric")
     p.add_argument("--batch-size", type=positive_int, default=250, help="images per forward pass")
+    p.add_argument("--across-seeds", action="store_true",
+                   help="the errors, PSNR and rank correlation of every training seed's grid "
+                        "(checkpoints/loss-grid/seeds/, E from checkpoints/seeds/), with their "
+                        "spread (loss_grid_seeds_<task>.*)")
     renamed(p, evaluators="--classifiers", limit="--first", quality_limit="--quality-first")
     protocol(p, "first", "quality_first", "metrics", "classifiers", "grid_folder", "seed")
     p.set_defaults(func=cmd_loss_grid)
