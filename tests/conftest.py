@@ -11,12 +11,22 @@ TINY_PROCESSOR = {"channels": 8, "blocks": 1}
 TINY_TRANSFORMER = {"ngf": 4, "blocks": 1}
 
 
+def worker_threads() -> int:
+    """Torch threads per test process: $RA_TEST_THREADS, else the cores shared among the
+    pytest-xdist workers (at least 1), else 2."""
+    import os
+
+    if os.environ.get("RA_TEST_THREADS"):
+        return int(os.environ["RA_TEST_THREADS"])
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    return max(1, (os.cpu_count() or 2) // workers) if workers else 2
+
+
+
 @pytest.fixture(autouse=True)
 def _few_threads():
     # RA_TEST_THREADS=1 keeps a test run from oversubscribing cores that training jobs use
-    import os
-
-    torch.set_num_threads(int(os.environ.get("RA_TEST_THREADS", "2")))
+    torch.set_num_threads(worker_threads())
 
 
 @pytest.fixture(autouse=True, scope="session")
