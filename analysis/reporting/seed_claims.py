@@ -6,7 +6,10 @@
   not hold (CI below 0) or is not shown;
 * per method, how many of the other classifiers show a significant gain (or loss) in each seed;
 * per method, the PSNR difference to the plain processor of the same seed (the same images, so
-  the difference of the means is the mean paired difference), per seed, in dB.
+  the difference of the means is the mean paired difference), per seed, in dB;
+* from ``loss_grid_seeds_<task>.json`` (``loss-grid --across-seeds``): Uelwer et al.'s Figure 1
+  claim (the robust evaluator inverts the standard one's ranking of the loss grid) per training
+  seed, and whether two seeds order the grid alike on each evaluator.
 
 A missing file gives no line.
 """
@@ -76,12 +79,44 @@ def seed_claims(result: dict) -> list[str]:
     return lines
 
 
+def _rho(rc: dict) -> str:
+    if rc["spearman_rho"] is None:
+        return "undefined"
+    return f"{rc['spearman_rho']:+.2f} (p = {rc['spearman_p']:.2g})"
+
+
+def loss_grid_seed_claims(result: dict) -> list[str]:
+    """Lines for one task's loss grid across seeds (module docstring)."""
+    std, rob = result["evaluators"]["standard"], result["evaluators"]["robust"]
+    summary = result["summary"]
+    seeds = [str(s) for s in summary["seeds"]]
+    n = len(seeds)
+    negative, significant = summary["negative"], summary["significant_negative"]
+    verdict = (f"holds in all {n} seeds" if significant == n else
+               f"holds in {significant} of {n} seeds (rho < 0 with p < 0.05)"
+               + (f"; rho is negative but not significant in {negative - significant}"
+                  if negative > significant else ""))
+    rho = summary["spearman_rho"]
+    lines = [f"- {result['task']}, Uelwer et al.'s Figure 1 across training seeds "
+             f"({len(summary['rows'])} models, {result['n_images']:,} test images): Spearman rho "
+             f"of the errors on {std} vs {rob}, " + "; ".join(
+                 f"seed {s} {_rho(result['per_seed'][s]['rank_correlation'])}" for s in seeds)
+             + f"; mean {rho['mean']:+.2f} (SD {rho['sd']:.2f}) — the inversion {verdict}.",
+             "  - on the seed-mean errors: rho "
+             f"{_rho(summary['rank_correlation_of_means'])}; two seeds order the models alike "
+             "(mean Spearman rho between seeds): " + ", ".join(
+                 f"{e} {b['mean']:+.2f}" for e, b in summary["between_seeds"].items()) + "."]
+    return lines
+
+
 def seeds_section(folder: Path, tasks: list[str]) -> list[str]:
     """:func:`seed_claims` of every task of ``tasks`` (task specs) whose ``seeds_<task>.json``
-    is in ``folder``."""
+    is in ``folder``, then :func:`loss_grid_seed_claims` of those with a
+    ``loss_grid_seeds_<task>.json``."""
     lines = []
-    for task in tasks:
-        path = Path(folder) / f"seeds_{task_slug(task)}.json"
-        if path.is_file():
-            lines += seed_claims(json.loads(path.read_text()))
+    for stem, claims in (("seeds", seed_claims), ("loss_grid_seeds", loss_grid_seed_claims)):
+        for task in tasks:
+            path = Path(folder) / f"{stem}_{task_slug(task)}.json"
+            if path.is_file():
+                lines += claims(json.loads(path.read_text()))
     return lines

@@ -196,7 +196,8 @@ def check_claims(results: list[dict], source: str | None = None) -> list[str]:
 #: The result files in the results folder that :func:`write_results` reads besides the
 #: evaluations it is given: the sections of ``claims.md`` after the Table 1 claims.
 CLAIM_SOURCES = ("category_transfer_*.json", "detection_transfer_*.json",
-                 "architecture_transfer_*.json", "randomized_*.json", "seeds_*.json")
+                 "architecture_transfer_*.json", "randomized_*.json", "seeds_*.json",
+                 "loss_grid_seeds_*.json")
 
 
 def write_results(results: list[dict], out_dir: Path | None = None, source: str | None = None):

@@ -39,8 +39,14 @@ def report(tiny_zoo, grid, **kw):
                             quality_limit=30, batch_size=32, progress=False, **kw)
 
 
-def test_rows_are_e_then_the_grid_in_table_order(tiny_zoo, grid):
-    result = report(tiny_zoo, grid)
+@pytest.fixture(scope="module")
+def full(tiny_zoo, grid):
+    """The report on the whole split, read by several tests (one run)."""
+    return report(tiny_zoo, grid)
+
+
+def test_rows_are_e_then_the_grid_in_table_order(full):
+    result = full
     assert [r["label"] for r in result["quality_rows"]] == [
         "no processing", "E", "EP (standard)", "P (standard)"]
     assert [r["name"] for r in result["error_rows"]] == [
@@ -70,10 +76,10 @@ def test_errors_match_a_direct_count(tiny_zoo, grid):
     assert cell["ci95"][0] <= cell["error"] <= cell["ci95"][1]
 
 
-def test_rank_correlation_is_that_of_the_error_columns(tiny_zoo, grid):
+def test_rank_correlation_is_that_of_the_error_columns(full):
     from scipy.stats import spearmanr
 
-    result = report(tiny_zoo, grid)
+    result = full
     labels, errors = error_matrix(result)
     assert labels == ["E", "EP (standard)", "P (standard)"]
     rho = spearmanr(errors[:, 0], errors[:, 1]).statistic
@@ -145,11 +151,11 @@ def test_the_examples_figure_can_show_grid_models(zoo_with_grid):
     assert {r["input"] for r in fig.rows} >= {"sr-plain", "sr-ep-b"}
 
 
-def test_the_error_ranking_figure_plots_both_evaluators(tiny_zoo, grid, tmp_path):
+def test_the_error_ranking_figure_plots_both_evaluators(tiny_zoo, full, tmp_path):
     from analysis.analyses.loss_grid import save_loss_grid
     from analysis.reporting.paper import FigureOptions, build_figure
 
-    save_loss_grid(report(tiny_zoo, grid), tmp_path)
+    save_loss_grid(full, tmp_path)
     fig = build_figure("error-ranking", FigureOptions(results=tmp_path, dataset="synthetic:n=200",
                                                       checkpoints=tiny_zoo))
     assert {r["evaluator"] for r in fig.rows} == {"clf-a", "clf-robust"}
