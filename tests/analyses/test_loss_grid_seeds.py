@@ -86,7 +86,10 @@ def test_a_seed_missing_a_row_or_no_other_seed_is_one_sentence(zoo, tmp_path):
         seed_grids("sr:scale=4", SYNTH, folder)
 
 
-def test_cli_across_seeds(zoo, tmp_path, capsys):
+def test_cli_across_seeds_and_its_figure(zoo, tmp_path, capsys):
+    from analysis.reporting.paper import FigureOptions, build_figure
+    from analysis.reporting.paper.shipped import planned
+
     args = ["loss-grid", "--across-seeds", "--dataset", SYNTH, "--checkpoints", str(zoo),
             "--classifiers", "clf-a,clf-robust", "--no-progress", "--out", str(tmp_path)]
     assert cli_main(args + ["--metrics", "psnr"]) != 0
@@ -94,3 +97,11 @@ def test_cli_across_seeds(zoo, tmp_path, capsys):
     assert cli_main(args) == 0
     assert (tmp_path / "loss_grid_seeds_sr_scale4.md").read_text().startswith(
         "# Loss grid across training seeds")
+    assert ("error-ranking-seeds", {"task": "sr:scale=4"}) in planned(tmp_path, zoo)
+    assert not [k for k, _ in planned(tmp_path, zoo) if k == "error-ranking"]
+    fig = build_figure("error-ranking-seeds", FigureOptions(results=tmp_path, dataset=SYNTH,
+                                                            checkpoints=zoo))
+    means = [r for r in fig.rows if r["seed"] == "mean"]
+    assert len(means) == 2 * 3 and len(fig.rows) == 2 * 3 * 3     # 3 rows x 2 evaluators
+    assert {r["seed"] for r in fig.rows} == {0, 1, "mean"}
+    assert "Spearman rho per seed" in fig.title

@@ -21,7 +21,7 @@ from .detection import build_detection_transfer
 from .distances import build_bd
 from .evaluation import build_lambda, build_transfer
 from .images import build_boundary_maps, build_examples
-from .loss_grid import build_error_ranking
+from .loss_grid import build_error_ranking, build_error_ranking_seeds
 from .output import FORMATS, MIME, figure_bytes, save_figure
 from .quality import build_quality
 from .seeds import build_seeds
@@ -36,6 +36,7 @@ KINDS = {
     "tsne": build_tsne,                  # QualNet Fig. 2
     "quality": build_quality,            # quality table bars
     "error-ranking": build_error_ranking,  # Uelwer et al. Fig. 1 (loss grid)
+    "error-ranking-seeds": build_error_ranking_seeds,  # the same over training seeds
     "detection-transfer": build_detection_transfer,  # Tables 2, 4, 8, 10 (detection canvases)
     "category-transfer": build_category_transfer,  # Table 7 (disjoint category halves)
     "architecture-transfer": build_architecture_transfer,  # Table 11 (processing architectures)

@@ -1,7 +1,8 @@
 """The figure set ``python -m analysis reproduce`` writes to ``results/figures/``: for each task
 with an evaluation, the Fig. 3 and Fig. 4 analogs and the quality bars; the lambda trade-off and
 the transfer heatmap where the zoo has them; the corruption grid's heatmaps where its result
-file is there; the detection, category and architecture transfer bars, the seeds' spread and the
+file is there; the loss grid's error ranking (per training seed where its file is there), the detection,
+category and architecture transfer bars, the seeds' spread and the
 metric agreement of their result files; the BD ECDFs of every boundary table, the t-SNE of every
 feature report and, for a task with reports of several classifiers (the vanilla one and the
 recognizer-side ones), QualNet's Fig. 2 analog with one panel each. Built from the result files
@@ -44,7 +45,9 @@ def planned(results: Path, folder=None) -> list[tuple[str, dict]]:
     if (results / "corruption_grid.json").is_file():
         plan.append(("corruption-grid", {}))
     for path in sorted(results.glob("loss_grid_*.json")):
-        plan.append(("error-ranking", {"task": json.loads(path.read_text())["task"]}))
+        kind = "error-ranking-seeds" if path.name.startswith("loss_grid_seeds_") else \
+            "error-ranking"
+        plan.append((kind, {"task": json.loads(path.read_text())["task"]}))
     for kind in ("detection-transfer", "category-transfer",   # Tables 2/4/8/10 and 7
                  "architecture-transfer", "seeds"):          # Table 11, seeds
         for path in sorted(results.glob(f"{kind.replace('-', '_')}_*.json")):
