@@ -14,7 +14,8 @@ DEFAULT_DIR = PROJECT_ROOT / "checkpoints"   # the embedded zoo, whatever RA_CHE
 CARDS = (find_checkpoints(DEFAULT_DIR) + find_checkpoints(DEFAULT_DIR / "bases")
          + [c for name in COLLECTIONS for c in find_checkpoints(DEFAULT_DIR / name)]
          + find_checkpoints(DEFAULT_DIR / "categories" / "bases")
-         + find_checkpoints(DEFAULT_DIR / "architectures" / "bases"))
+         + find_checkpoints(DEFAULT_DIR / "architectures" / "bases")
+         + find_checkpoints(DEFAULT_DIR / "loss-grid" / "seeds"))
 BUDGET_MIB = 80
 
 
