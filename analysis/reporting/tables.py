@@ -256,9 +256,11 @@ def _across_seeds(out_dir: Path, results: list[dict]) -> str:
         return ""
     return ("\n\n## Across training seeds\n\nFrom `seeds_*.json` in this folder (`python -m "
             "analysis seeds --task T`): the zoo's processors and their replicates trained with "
-            "other seeds, each method paired with the plain processor of its own seed; the "
-            "seeds and the number of test images are on each line. The other claims above rest "
-            "on one training run each.\n\n" + "\n".join(lines))
+            "other seeds, each method paired with the plain processor of its own seed; and from "
+            "`loss_grid_seeds_*.json` (`python -m analysis loss-grid --across-seeds --task T`): "
+            "the loss grid of every training seed. The seeds and the number of test images are "
+            "on each line. The other claims above rest on one training run each.\n\n"
+            + "\n".join(lines))
 
 
 def _degradations(out_dir: Path) -> str:
