@@ -202,15 +202,17 @@ def storage_check(names=None, folder=None, state_dir="runs", dataset_name=EMBEDD
 def convert(result: dict, folder=None, note: str | None = None) -> list[str]:
     """Rewrite as float16 every checkpoint of a ``cast`` check's ``result`` that is within
     tolerance (the rest stay float32); the card keeps its fields and gains ``storage``:
-    the check's figures and ``note`` (where the check is kept). Returns the names rewritten."""
+    the check's figures, the float32 weights' digest the check cites, and ``note`` (where the
+    check is kept). Returns the names rewritten."""
     if result.get("candidate") != CAST:
         raise RAExplorerError("Only a float16 cast check (--cast) can convert checkpoints.")
     done = []
     for row in result["rows"]:
         if not row["within_tolerance"]:
             continue
+        digest = result["provenance"]["checkpoints"].get(row["name"])
         restore_as(locate(row["name"], folder), "float16", storage={
-            "from": "float32", "check": note, "images": row["images"],
+            "from": "float32", "float32_sha256": digest, "check": note, "images": row["images"],
             "accuracy_change_points": row["accuracy_change_points"],
             "predictions_changed": row["predictions_changed"]})
         done.append(row["name"])

@@ -131,6 +131,7 @@ def test_convert_rewrites_what_is_within_tolerance_as_float16_keeping_the_card(t
     assert {k: v for k, v in after.items() if k not in ("weights", "storage")} == \
         {k: v for k, v in before.items() if k != "weights"}
     assert after["storage"]["check"] == "results/x.json" and after["storage"]["from"] == "float32"
+    assert after["storage"]["float32_sha256"] == before["weights"]["sha256"]   # what was checked
     model = load_checkpoint(folder / "sr-ra")[0]
     assert torch.equal(next(model.parameters()),
                        next(load_checkpoint(trained["float32"][0] / "sr-ra")[0].parameters()).half().float())

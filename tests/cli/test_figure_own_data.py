@@ -116,13 +116,16 @@ def own(tmp_path_factory):
 def test_every_figure_kind_draws_the_named_dataset(own, tmp_path, capsys):
     """Each kind with --dataset (no --results): its CSV holds the folder's classes and models,
     never the embedded default's; the kind without a result file for the dataset
-    (error-ranking: no loss grid; corruption-grid: no grid; the agreement kinds: no agreement
-    result; seeds: no seed result) refuses with one sentence naming the command for it."""
+    (error-ranking and error-ranking-seeds: no loss grid; corruption-grid: no grid; the
+    agreement kinds: no agreement result; seeds: no seed result) refuses with one sentence
+    naming the command for it."""
     assert set(KINDS) == {"examples", "boundary-maps", "lambda", "transfer", "bd", "tsne",
                           "quality", "error-ranking", "corruption-grid", "reliability",
                           "detection-transfer", "category-transfer", "architecture-transfer",
-                          "agreement", "agreement-scatter", "seeds"}
+                          "agreement", "agreement-scatter", "seeds", "error-ranking-seeds"}
     missing = {"error-ranking": ("loss_grid_sr_scale4.json", "loss-grid --task sr"),
+               "error-ranking-seeds": ("loss_grid_seeds_sr_scale4.json",
+                                       "loss-grid --across-seeds --task sr"),
                "category-transfer": ("category_transfer_sr_scale4.json",
                                      "category-transfer --task sr"),
                "architecture-transfer": ("architecture_transfer_sr_scale4.json",
