@@ -176,6 +176,15 @@ def load_result(options: FigureOptions, name: str, command: str) -> tuple[Path, 
     return path, read_json(path)
 
 
+def result_provenance(kind: str, result: dict, path: Path) -> dict:
+    """:func:`figure_provenance` of a figure drawn from one result file ``path`` (``result``,
+    its content): the result's dataset, split, images, checkpoints and degradation seed."""
+    return figure_provenance(kind, dataset=result["dataset"], split=result.get("split", "test"),
+                             n_images=result["n_images"],
+                             checkpoints=result.get("provenance", {}).get("checkpoints", {}),
+                             seeds={"degradation": result.get("seed", 0)}, sources=[path])
+
+
 def figure_provenance(kind: str, *, dataset: str, split: str, n_images: int,
                       checkpoints: dict[str, str], seeds: dict, sources: list[Path] = (),
                       device="cpu") -> dict:

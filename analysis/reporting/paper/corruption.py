@@ -21,7 +21,14 @@ from ...errors import RAExplorerError, unknown_name
 from ...pipeline.records import RecordTable, records_path
 from ...pipeline.runner import CLEAN, NO_PROCESSING
 from ...stats import calibration_bins, expected_calibration_error
-from .core import FigureOptions, PaperFigure, figure_provenance, load_result, new_figure
+from .core import (
+    FigureOptions,
+    PaperFigure,
+    figure_provenance,
+    load_result,
+    new_figure,
+    result_provenance,
+)
 from .style import LINE_COLOURS
 
 GRID_FILE = "corruption_grid.json"
@@ -84,10 +91,7 @@ def build_corruption_grid(options: FigureOptions) -> PaperFigure:
     fig.colorbar(image, ax=list(axes), shrink=0.6, label="accuracy (%)")
     title = (f"Accuracy per corruption type and severity, {result['n_images']} test images "
              f"(cell: accuracy ± half-width of the bootstrap 95 % CI)")
-    prov = figure_provenance("corruption-grid", dataset=result["dataset"],
-                             split=result.get("split", "test"), n_images=result["n_images"],
-                             checkpoints=result.get("provenance", {}).get("checkpoints", {}),
-                             seeds={"degradation": result.get("seed", 0)}, sources=[path])
+    prov = result_provenance("corruption-grid", result, path)
     return PaperFigure("corruption-grid", "corruption-grid", fig, plotted, prov, title)
 
 

@@ -16,8 +16,33 @@ import numpy as np
 
 from ...data.tasks import task_slug
 from ...errors import RAExplorerError
-from .core import FigureOptions, PaperFigure, figure_provenance, load_result, new_figure
+from .core import (
+    FigureOptions,
+    PaperFigure,
+    figure_provenance,
+    load_result,
+    new_figure,
+    result_provenance,
+)
 from .style import LINE_COLOURS
+
+
+def _rows_axes(options: FigureOptions, result: dict, n_rows: int):
+    """(evaluators as (role, name, colour, marker), figure, axes, row positions) of a figure
+    with one row per model of a loss-grid result."""
+    evaluators = [("standard", result["evaluators"]["standard"], LINE_COLOURS[0], "o"),
+                  ("robust", result["evaluators"]["robust"], LINE_COLOURS[1], "s")]
+    fig = new_figure(options.width, 0.7 + 0.16 * n_rows)
+    return evaluators, fig, fig.subplots(), np.arange(n_rows)
+
+
+def _finish(ax, y, labels: list[str], xlabel: str) -> None:
+    """Row labels top to bottom, the x label, a light grid and the legend."""
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="x", alpha=0.3, linewidth=0.4)
+    ax.legend(loc="lower right", frameon=False)
 
 
 def build_error_ranking(options: FigureOptions) -> PaperFigure:
@@ -27,11 +52,7 @@ def build_error_ranking(options: FigureOptions) -> PaperFigure:
     rows = [r for r in result["error_rows"] if r["name"] not in ("clean", "no processing")]
     if not rows:
         raise RAExplorerError(f"{path.name} has no models to plot.")
-    evaluators = [("standard", result["evaluators"]["standard"], LINE_COLOURS[0], "o"),
-                  ("robust", result["evaluators"]["robust"], LINE_COLOURS[1], "s")]
-    fig = new_figure(options.width, 0.7 + 0.16 * len(rows))
-    ax = fig.subplots()
-    y = np.arange(len(rows))
+    evaluators, fig, ax, y = _rows_axes(options, result, len(rows))
     plotted = []
     for k, (role, clf, colour, marker) in enumerate(evaluators):
         err = np.array([100 * r["error"][clf]["error"] for r in rows])
@@ -44,11 +65,7 @@ def build_error_ranking(options: FigureOptions) -> PaperFigure:
         for r, e, a, b in zip(rows, err, lo, hi):
             plotted.append({"model": r["name"], "label": r["label"], "evaluator": clf,
                             "role": role, "error_percent": e, "ci95_low": a, "ci95_high": b})
-    ax.set_yticks(y, [r["label"] for r in rows])
-    ax.invert_yaxis()
-    ax.set_xlabel("classification error of the outputs (%)")
-    ax.grid(axis="x", alpha=0.3, linewidth=0.4)
-    ax.legend(loc="lower right", frameon=False)
+    _finish(ax, y, [r["label"] for r in rows], "classification error of the outputs (%)")
     rc = result["rank_correlation"]
     rho = "undefined" if rc["spearman_rho"] is None else f"{rc['spearman_rho']:.2f}"
     title = (f"{task}: error on a standard vs a robust evaluator, {result['n_images']} test "
@@ -68,11 +85,7 @@ def build_error_ranking_seeds(options: FigureOptions) -> PaperFigure:
                                f"{options.task_name()}")
     summary = result["summary"]
     rows = summary["rows"]
-    evaluators = [("standard", result["evaluators"]["standard"], LINE_COLOURS[0], "o"),
-                  ("robust", result["evaluators"]["robust"], LINE_COLOURS[1], "s")]
-    fig = new_figure(options.width, 0.7 + 0.16 * len(rows))
-    ax = fig.subplots()
-    y = np.arange(len(rows))
+    evaluators, fig, ax, y = _rows_axes(options, result, len(rows))
     plotted = []
     for k, (role, clf, colour, marker) in enumerate(evaluators):
         offset = (k - 0.5) * 0.25
@@ -89,21 +102,15 @@ def build_error_ranking_seeds(options: FigureOptions) -> PaperFigure:
                                 "seed": seed, "error_percent": v})
             plotted.append({"label": r["label"], "evaluator": clf, "role": role, "seed": "mean",
                             "error_percent": mean[i], "sd": sd[i]})
-    ax.set_yticks(y, [r["label"] for r in rows])
-    ax.invert_yaxis()
-    ax.set_xlabel("classification error of the outputs (%); small markers: one training seed")
-    ax.grid(axis="x", alpha=0.3, linewidth=0.4)
-    ax.legend(loc="lower right", frameon=False)
+    _finish(ax, y, [r["label"] for r in rows],
+            "classification error of the outputs (%); small markers: one training seed")
     rhos = ", ".join("undefined" if result["per_seed"][str(s)]["rank_correlation"]
                      ["spearman_rho"] is None else
                      f"{result['per_seed'][str(s)]['rank_correlation']['spearman_rho']:.2f}"
                      for s in summary["seeds"])
     title = (f"{task}: error on a standard vs a robust evaluator over {len(summary['seeds'])} "
              f"training seeds, {result['n_images']} test images (Spearman rho per seed {rhos})")
-    prov = figure_provenance("error-ranking-seeds", dataset=result["dataset"],
-                             split=result.get("split", "test"), n_images=result["n_images"],
-                             checkpoints=result.get("provenance", {}).get("checkpoints", {}),
-                             seeds={"degradation": result.get("seed", 0)}, sources=[path])
+    prov = result_provenance("error-ranking-seeds", result, path)
     return PaperFigure("error-ranking-seeds", f"error-ranking-seeds_{task_slug(task)}", fig,
                        plotted, prov, title,
                        extra={"spearman_rho": summary["spearman_rho"]["values"]})
