@@ -38,15 +38,20 @@ def test_a_click_marks_the_grid_point_and_shows_its_image(app_url, browser):
                            " const r = i.getBoundingClientRect();"
                            " return r.top >= 0 && r.bottom <= window.innerHeight; }",
                            timeout=15000)
-    page.wait_for_timeout(300)                        # the scroll's last frames
-    box = first.bounding_box()
-    j, i = int(fx * res), int(fy * res)               # the grid point under the click
-    want = (box["x"] + (j + 0.5) / res * box["width"], box["y"] + (i + 0.5) / res * box["height"])
     rings = page.locator(".ra-map .ra-marker")
     assert rings.count() == page.locator(MAP_IMAGES).count() >= 2       # on every map
-    ring = rings.first.bounding_box()
-    centre = (ring["x"] + ring["width"] / 2, ring["y"] + ring["height"] / 2)
-    assert np.hypot(centre[0] - want[0], centre[1] - want[1]) < 1.5, (centre, want)
+    # the ring's centre relative to its map, both read in one frame (the page may still scroll)
+    ring = page.evaluate("""() => {
+        const map = document.querySelector('.ra-map');
+        const m = map.querySelector('img').getBoundingClientRect();
+        const r = map.querySelector('.ra-marker').getBoundingClientRect();
+        return {x: (r.x + r.width / 2 - m.x) / m.width, y: (r.y + r.height / 2 - m.y) / m.height,
+                width: m.width, height: m.height}; }""")
+    j, i = int(fx * res), int(fy * res)               # the grid point under the click
+    want = ((j + 0.5) / res, (i + 0.5) / res)
+    offset = np.hypot((ring["x"] - want[0]) * ring["width"], (ring["y"] - want[1]) * ring["height"])
+    assert offset < 1.5, (ring, want)
+    page.wait_for_timeout(300)                        # the scroll's last frames
     # the image at that point and its predictions are on screen
     point = page.locator(".st-key-bd_point img").first.bounding_box()
     assert 0 <= point["y"] and point["y"] + point["height"] <= 900, point
