@@ -153,7 +153,7 @@ def block_env(tmp_path_factory):
     python_dir = os.path.dirname(sys.executable)
     env = {**os.environ, "IMAGES": str(images), "ZOO": str(base / "zoo"),
            "CIFAR": _cifar_folder(base / "cifar", per_batch=12), "WEIGHTS": str(weights),
-           "RA_RESULTS": str(results), "RA_RUNS": str(base / "runs"), "OMP_NUM_THREADS": "2",
+           "RA_RESULTS": str(results), "RA_RUNS": str(base / "runs"),
            "PATH": f"{python_dir}:{os.environ['PATH']}"}
     return env, results
 
