@@ -6,7 +6,9 @@ that still run follow :mod:`analysis.cli.vocabulary`.
 Each verb module (``training``, ``measure``, ``geometry``, ``figure``, ``survey``, ``catalogue``,
 ``app``)
 defines its command functions next to a ``register(subparsers)`` that adds its sub-parsers; shared
-option groups live in :mod:`analysis.cli.options`. An error is printed as one line, never a
+option groups live in :mod:`analysis.cli.options`. A line that names a verb imports and registers
+that verb's module only (:data:`VERB_MODULES`): the others' imports (torchvision's detection
+models, SciPy's statistics, the figure builders) would cost seconds on every command. An error is printed as one line, never a
 traceback (:func:`analysis.cli.errors.print_error`): exit code 2 for the user's errors, 1 for
 anything else; ``--debug`` (anywhere on the line) shows the traceback instead. Options are checked
 where they are parsed (``type=`` validators of :mod:`analysis.cli.validators`).
@@ -21,11 +23,25 @@ import textwrap
 
 from ..config import version
 from ..outputs.provenance import cli_command
-from . import app, catalogue, figure, geometry, measure, survey, training
-from .errors import print_error
-from .vocabulary import OneLineParser, VerbParser
+import importlib
 
-VERB_MODULES = (training, measure, geometry, figure, survey, catalogue, app)
+from .errors import print_error
+from .vocabulary import OLD_VERBS, OneLineParser, VerbParser
+
+# {module of analysis.cli: the verbs its register() adds}, in the order of the full help
+VERB_MODULES = {
+    "training": ("train-classifier", "train-processor", "train-detector", "import-weights",
+                 "build-zoo"),
+    "measure": ("evaluate", "reproduce", "quality", "agreement", "margins", "loss-grid",
+                "recognizer-side", "corruption-grid", "robustness", "detection-transfer",
+                "category-transfer", "architecture-transfer", "seeds", "randomized",
+                "float16-check"),
+    "geometry": ("bd", "bd-referee", "tsne"),
+    "figure": ("figure",),
+    "survey": ("survey",),
+    "catalogue": ("list",),
+    "app": ("app",),
+}
 
 PROG = "python -m analysis"
 # the sections of the top-level help, in order: (title, verbs, example command lines)
@@ -77,7 +93,18 @@ def grouped_help(helps: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def modules_for(argv: list[str] | None) -> list[str]:
+    """The verb modules a command line needs: its verb's (an old spelling counts as the new
+    one), or every module when it names no known verb (the top-level help, a misspelt verb)."""
+    word = next((a for a in argv or [] if not a.startswith("-")), None)
+    verb = OLD_VERBS[word][0] if word in OLD_VERBS else word
+    found = [name for name, verbs in VERB_MODULES.items() if verb in verbs]
+    return found or list(VERB_MODULES)
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The CLI's parser: every verb, or with ``argv`` only what that command line needs
+    (:func:`modules_for`)."""
     parser = VerbParser(prog=PROG, usage=f"{PROG} [-h] [--version] [--debug] VERB [options]",
                         description="RA Explorer: train and analyse recognition-aware image "
                                     "processing, browse it in an app, run a survey.",
@@ -88,9 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print the version and exit")
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB", prog=PROG,
                                 help=argparse.SUPPRESS, parser_class=OneLineParser)
-    for module in VERB_MODULES:
-        module.register(sub)
-    parser.epilog = grouped_help(verb_help(sub))
+    modules = modules_for(argv)
+    for name in modules:
+        importlib.import_module(f"{__package__}.{name}").register(sub)
+    if len(modules) == len(VERB_MODULES):
+        parser.epilog = grouped_help(verb_help(sub))
     return parser
 
 
@@ -102,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     verb_args = [a for a in argv if a != "--debug"]
-    args = build_parser().parse_args(verb_args)
+    args = build_parser(verb_args).parse_args(verb_args)
     old_root = os.environ.get("RA_DATA_ROOT")
     old_execution = os.environ.get("RA_EXECUTION")
     if getattr(args, "data_root", None):

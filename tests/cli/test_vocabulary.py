@@ -10,7 +10,7 @@ import shlex
 import pytest
 
 from analysis.analyses import boundary_defaults as bd
-from analysis.cli.main import GROUPS, build_parser
+from analysis.cli.main import GROUPS, VERB_MODULES, build_parser, modules_for, verb_help
 from analysis.cli.vocabulary import OLD_VERBS, CommaList, HelpFormatter, old_spellings, states_default
 from analysis.config import PROJECT_ROOT
 
@@ -227,6 +227,24 @@ def test_the_help_groups_every_verb_once_with_examples_that_parse(capsys):
             words = words[:words.index(">")] if ">" in words else words
             assert parser.parse_args(words).verb == words[0]
     assert capsys.readouterr().err == ""
+
+
+def test_each_verb_is_registered_by_the_module_the_table_names():
+    """VERB_MODULES is what each module's register() adds, every verb once; a command line
+    builds the parser of its verb's module only, and parses as with the full parser."""
+    import importlib
+
+    for name, verbs in VERB_MODULES.items():
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(f"analysis.cli.{name}").register(sub)
+        assert tuple(verb_help(sub)) == verbs, name
+    every = [v for verbs in VERB_MODULES.values() for v in verbs]
+    assert sorted(every) == sorted(set(every)) == sorted(v for _, vs, _ in GROUPS for v in vs)
+    assert modules_for(["bd", "--task", "sr"]) == ["geometry"]
+    assert modules_for(["--debug", "zoo"]) == ["catalogue"]              # an old verb
+    assert modules_for(["evalute"]) == modules_for([]) == list(VERB_MODULES)
+    line = ["bd", "--task", "sr", "--target", "densenet-bc", "--sample", "8"]
+    assert vars(build_parser(line).parse_args(line)) == vars(build_parser().parse_args(line))
 
 
 def test_the_boundary_defaults_come_from_one_place():
