@@ -4,27 +4,26 @@ with example lines; ``--version`` prints the project's version. Names and the ol
 that still run follow :mod:`analysis.cli.vocabulary`.
 
 Each verb module (``training``, ``measure``, ``geometry``, ``figure``, ``survey``, ``catalogue``,
-``app``)
-defines its command functions next to a ``register(subparsers)`` that adds its sub-parsers; shared
-option groups live in :mod:`analysis.cli.options`. A line that names a verb imports and registers
-that verb's module only (:data:`VERB_MODULES`): the others' imports (torchvision's detection
-models, SciPy's statistics, the figure builders) would cost seconds on every command. An error is printed as one line, never a
-traceback (:func:`analysis.cli.errors.print_error`): exit code 2 for the user's errors, 1 for
-anything else; ``--debug`` (anywhere on the line) shows the traceback instead. Options are checked
-where they are parsed (``type=`` validators of :mod:`analysis.cli.validators`).
+``app``) defines its command functions next to a ``register(subparsers)`` that adds its
+sub-parsers; shared option groups live in :mod:`analysis.cli.options`. A line that names a verb
+imports and registers that verb's module only (:data:`VERB_MODULES`): the others' imports
+(torchvision's detection models, SciPy's statistics, the figure builders) would cost seconds on
+every command. An error is printed as one line, never a traceback
+(:func:`analysis.cli.errors.print_error`): exit code 2 for the user's errors, 1 for anything
+else; ``--debug`` (anywhere on the line) shows the traceback instead. Options are checked where
+they are parsed (``type=`` validators of :mod:`analysis.cli.validators`).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import textwrap
 
 from ..config import version
 from ..outputs.provenance import cli_command
-import importlib
-
 from .errors import print_error
 from .vocabulary import OLD_VERBS, OneLineParser, VerbParser
 

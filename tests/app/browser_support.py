@@ -232,13 +232,9 @@ def drag_path(page, corners, steps=8) -> None:
         page.mouse.move(*corner, steps=steps)
 
 
-def app_fixture(log_name: str):
-    """A module fixture ``app_url``: the app on the embedded default, started exactly as README
-    says (``bash scripts/main.sh``) with its log in test-artifacts/``log_name``, stopped after
-    the module."""
-    @pytest.fixture(scope="module")
-    def app_url():
-        url, proc, log = start_app(log_name)
-        yield url
-        stop_app(proc, log)
-    return app_url
+def worker_log(name: str) -> str:
+    """``name`` with this pytest-xdist worker's id before its suffix (``app-gw0.log``), so that
+    workers running tests of one module side by side write logs of their own."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    stem, dot, suffix = name.rpartition(".")
+    return f"{stem}-{worker}{dot}{suffix}" if worker else name

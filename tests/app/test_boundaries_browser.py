@@ -9,15 +9,12 @@ from analysis.analyses.boundary_defaults import MAP_RESOLUTION
 from tests.app.browser_support import (
     ARTIFACTS,
     MAP_IMAGES,
-    app_fixture,
     needs_chromium,
     wait_interactive,
 )
 
 pytestmark = needs_chromium
 
-
-app_url = app_fixture("boundaries.log")
 
 
 def test_a_click_marks_the_grid_point_and_shows_its_image(app_url, browser):

@@ -12,7 +12,6 @@ import pytest
 
 from tests.app.browser_support import (
     ARTIFACTS,
-    app_fixture,
     mark_start,
     needs_chromium,
     start_app,
@@ -26,8 +25,6 @@ NAV_LINKS = ["Compare", "Metrics", "Boundaries", "Features"]
 
 pytestmark = needs_chromium
 
-
-app_url = app_fixture("app.log")
 
 
 def test_every_page_renders_reacts_and_is_timed(app_url, browser):

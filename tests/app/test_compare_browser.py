@@ -10,15 +10,12 @@ from PIL import Image
 
 from tests.app.browser_support import (
     ARTIFACTS,
-    app_fixture,
     needs_chromium,
     wait_interactive,
 )
 
 pytestmark = needs_chromium
 
-
-app_url = app_fixture("compare.log")
 
 
 def toggle(page, key: str):

@@ -20,6 +20,7 @@ from tests.app.browser_support import (
     ARTIFACTS,
     GRID_IMAGES,
     MAP_IMAGES,
+    WARMED_LINES,
     canvas_mapping,
     drag_path,
     hover_tooltip_image,
@@ -27,8 +28,7 @@ from tests.app.browser_support import (
     machine_reference,
     mark_start,
     needs_chromium,
-    start_app,
-    stop_app,
+    wait_for_log,
     wait_interactive,
 )
 
@@ -39,10 +39,10 @@ PREFETCH_VIEWING_MS = 12000   # how long the test looks at an image before movin
 
 
 @pytest.fixture(scope="module")
-def app_url():
-    url, proc, log = start_app("explorer-app.log", warmed=True)   # first views of a warm app
+def app_url(default_app):
+    url, proc, log_path = default_app
+    wait_for_log(log_path, proc, WARMED_LINES)                    # first views of a warm app
     yield url
-    stop_app(proc, log)
     ARTIFACTS.mkdir(exist_ok=True)
     summary = {k: {"n": len(v), "median_s": statistics.median(v), "max_s": max(v)}
                for k, v in TIMES.items()}

@@ -8,7 +8,6 @@ from analysis.config import PROJECT_ROOT
 from analysis.zoo.checkpoints import load_checkpoint, save_checkpoint
 from tests.app.browser_support import (
     ARTIFACTS,
-    app_fixture,
     needs_chromium,
     start_app,
     stop_app,
@@ -16,7 +15,6 @@ from tests.app.browser_support import (
 )
 
 pytestmark = needs_chromium
-app_url = app_fixture("metrics.log")
 
 
 def nan_zoo(folder):

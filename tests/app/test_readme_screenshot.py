@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from analysis.config import PROJECT_ROOT
-from tests.app.browser_support import app_fixture, needs_chromium, wait_interactive
+from tests.app.browser_support import needs_chromium, wait_interactive
 
 pytestmark = needs_chromium
 
@@ -17,9 +17,6 @@ SCREENSHOT = PROJECT_ROOT / "docs" / "images" / "app.png"
 SIZE = (1440, 900)
 # mean absolute difference (0-255 grey levels) below which the committed screenshot is kept
 UNCHANGED = 1.0
-
-
-app_url = app_fixture("readme-screenshot.log")
 
 
 def grey(png: bytes) -> np.ndarray:
