@@ -17,10 +17,16 @@ import streamlit as st  # noqa: E402
 
 from app.components.background import ACTIVITY, DEMO_DONE, LIBRARIES  # noqa: E402
 
-with LIBRARIES:     # while the launcher's warm-up imports the libraries, wait (app/launch.py)
-    from app.components.survey_state import forget_left_rater_cookie, rater_mode
-
 st.set_page_config(page_title="RA Explorer", layout="wide")
+# while the launcher's warm-up imports the libraries (app/launch.py), wait, and say so
+if not LIBRARIES.acquire(blocking=False):
+    with st.spinner("Starting up: loading torch and the models, once per start of the app "
+                    "(a few seconds)...", show_time=True):
+        LIBRARIES.acquire()
+try:
+    from app.components.survey_state import forget_left_rater_cookie, rater_mode
+finally:
+    LIBRARIES.release()
 HERE = Path(__file__).resolve().parent
 SURVEY = HERE / "views" / "survey.py"
 

@@ -29,7 +29,10 @@ def free_port() -> int:
 def start_app(log_name: str, warmed: bool = False, **env_overrides):
     """bash scripts/main.sh, exactly the README's main command, on a free port; ``warmed``:
     also wait until the launcher's warm-up behind the server has ended (timings of a warm
-    app). With a new survey database, wait until the warm-up has made the demo study."""
+    app). With a new survey database, wait until the warm-up has made the demo study. The log
+    is test-artifacts/``log_name`` with the pytest-xdist worker's id in its name
+    (:func:`worker_log`)."""
+    log_name = worker_log(log_name)
     port = free_port()
     env = {**{k: v for k, v in os.environ.items() if k != "RA_PREFETCH"},   # the suite's switch
            "STREAMLIT_SERVER_PORT": str(port), **env_overrides}

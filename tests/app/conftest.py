@@ -11,9 +11,8 @@ from tests.app.browser_support import ARTIFACTS, CHROMIUM, FLAGS, start_app, sto
 def default_app():
     """(url, server process, log path) of ``bash scripts/main.sh`` on the embedded default, one
     per test process (its log: test-artifacts/app-default[-gwN].log), stopped at the end."""
-    name = worker_log("app-default.log")
-    url, proc, log = start_app(name)
-    yield url, proc, ARTIFACTS / name
+    url, proc, log = start_app("app-default.log")
+    yield url, proc, ARTIFACTS / worker_log("app-default.log")
     stop_app(proc, log)
 
 

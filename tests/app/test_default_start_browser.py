@@ -40,6 +40,21 @@ def no_exception(page):
         page.locator('[data-testid="stException"]').first.inner_text()
 
 
+def test_a_visitor_arriving_at_once_sees_the_start_up_not_a_blank_page(app_url, browser):
+    """The module's first visit comes as soon as the health check answers, while the warm-up
+    behind the server still imports the libraries: the page says it is starting up (or, on a
+    machine that imported them already, shows itself), then opens."""
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(f"{app_url}/boundaries")
+    page.wait_for_function("""() => /Starting up: loading torch/.test(document.body.innerText)
+        || !!document.querySelector('h1')""", timeout=10000)
+    page.screenshot(path=str(ARTIFACTS / "default_at_once.png"))
+    wait_interactive(page, "Decision boundaries")
+    assert page.get_by_text("Starting up", exact=False).count() == 0
+    no_exception(page)
+    page.close()
+
+
 def test_every_page_opens_without_a_token(app_url, browser):
     page = browser.new_page(viewport={"width": 1440, "height": 900})
     for path, title in PAGES:

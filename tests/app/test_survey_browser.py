@@ -243,6 +243,8 @@ def test_a_click_as_the_next_trial_appears_is_never_lost(app, browser):
     url, Session = app
     page = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
     page.goto(f"{url}/survey?study=demo")
+    page.get_by_role("button", name="I agree, start").wait_for(timeout=60000)
+    settled(page)                        # a click during the first run's end can be dropped
     page.get_by_role("button", name="I agree, start").click()
     for k in range(2):                                          # the practice trials
         page.get_by_text(f"Practice {k + 1} of 2 (not counted)").wait_for(timeout=60000)
