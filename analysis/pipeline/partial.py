@@ -5,8 +5,10 @@ a digest of the run's identity (verb, task, dataset, checkpoints' weights, image
 seeds and settings: everything its numbers depend on), so only the same run finds it again.
 After each batch of the runner's plan the batch's parts are written to ``batch-NNNNNN.pt``
 (``torch.save``, renamed into place, so a kill leaves whole files only); ``--resume`` reads
-them back with ``torch.load(weights_only=True)`` and the pass skips those batches. A run that
-finishes removes its folder; a run without ``--resume`` starts the folder afresh.
+them back with ``torch.load(weights_only=True)`` and the pass skips those batches. Under
+torchrun each rank keeps its own batch files: a rank without ``--resume`` deletes its own and
+starts afresh, a rank that finishes deletes its own, and the last one to finish removes the
+folder.
 
 Parts are what the sinks keep per batch (:class:`~analysis.pipeline.records.RecordSink`,
 the quality sink, the boundary table's records): dicts, lists, tuples, numbers, strings and
@@ -82,11 +84,20 @@ class PartialStore:
             if resume and rank == 0:
                 print(f"No partial results of this run in {self.folder}; starting from the "
                       "first image.", file=sys.stderr)
-            if rank == 0 and self.folder.is_dir():
-                shutil.rmtree(self.folder)
+            # each rank clears its own batches: a rank removing the folder under the others
+            # would take a file another rank is writing (torchrun's ranks start unsynchronised)
+            self._remove_own()
         self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / "identity.json").write_text(json.dumps(identity, sort_keys=True,
-                                                              default=str, indent=1))
+        if rank == 0:
+            identity_file = self.folder / "identity.json"
+            tmp = identity_file.with_name("identity.json.tmp")
+            tmp.write_text(json.dumps(identity, sort_keys=True, default=str, indent=1))
+            os.replace(tmp, identity_file)
+
+    def _remove_own(self) -> None:
+        """Delete this rank's batch files (and a ``.tmp`` a kill left)."""
+        for path in self.folder.glob(f"batch-*.r{self.rank}.pt*"):
+            path.unlink(missing_ok=True)
 
     def _path(self, number: int) -> Path:
         return self.folder / f"batch-{number:06d}.r{self.rank}.pt"
@@ -110,5 +121,8 @@ class PartialStore:
         self.done[number] = parts
 
     def finish(self) -> None:
-        """The run is complete: remove its partial results."""
-        shutil.rmtree(self.folder, ignore_errors=True)
+        """The run is complete: remove this rank's partial results, and the folder once no
+        rank's are left (the last rank to finish removes it)."""
+        self._remove_own()
+        if not any(self.folder.glob("batch-*")):
+            shutil.rmtree(self.folder, ignore_errors=True)

@@ -138,3 +138,23 @@ def test_a_partial_result_round_trips_arrays_tuples_and_floats(tmp_path):
     assert again.done[3][1] == [] and again.done[3][2]["bd"][0] == 0.5
     other = partial_module.PartialStore("x", {"a": 2}, resume=True, base=tmp_path)
     assert other.done == {} and other.folder != again.folder
+
+
+def test_torchrun_ranks_keep_each_others_batches_and_the_last_to_finish_removes_the_folder(
+        tmp_path):
+    """Ranks start unsynchronised: rank 0 starting afresh after rank 1 saved a batch leaves
+    that batch (removing the folder would pull it from under rank 1, whose next write then
+    fails while rank 0 waits for it in a collective); the folder goes once neither rank has
+    batches left."""
+    one = partial_module.PartialStore("x", {"a": 1}, base=tmp_path, rank=1)
+    one.save(1, ["rank 1"])
+    zero = partial_module.PartialStore("x", {"a": 1}, base=tmp_path, rank=0)
+    zero.save(0, ["rank 0"])
+    assert sorted(p.name for p in zero.folder.iterdir()) == [
+        "batch-000000.r0.pt", "batch-000001.r1.pt", "identity.json"]
+    again = partial_module.PartialStore("x", {"a": 1}, resume=True, base=tmp_path, rank=1)
+    assert again.done == {1: ["rank 1"]}
+    zero.finish()
+    assert [p.name for p in one.folder.glob("batch-*")] == ["batch-000001.r1.pt"]
+    one.finish()
+    assert not one.folder.exists()

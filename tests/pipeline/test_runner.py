@@ -16,6 +16,7 @@ from analysis.zoo import TransformedProcessor, create_model
 from analysis.zoo.catalogue import find_checkpoints
 from analysis.zoo.checkpoints import load_models
 from tests.conftest import SYNTH, TINY_PROCESSOR, TINY_TRANSFORMER
+from tests.process_groups import run_session
 
 
 class Counting(torch.nn.Module):
@@ -148,10 +149,9 @@ def test_torchrun_two_processes_write_the_same_record_table(tiny_zoo, tmp_path):
     one = subprocess.run([sys.executable, *common, "--records", str(tmp_path / "one.parquet")],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert one.returncode == 0, one.stderr[-3000:]
-    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
-                          "--nproc_per_node=2", *common, "--records",
-                          str(tmp_path / "two.parquet")],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    two = run_session([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                       "--nproc_per_node=2", *common, "--records", str(tmp_path / "two.parquet")],
+                      300, cwd=tmp_path, env=env)
     assert two.returncode == 0, two.stderr[-3000:]
     a, b = pq.read_table(tmp_path / "one.parquet"), pq.read_table(tmp_path / "two.parquet")
     assert a.column_names == b.column_names and a.num_rows == 35

@@ -13,6 +13,7 @@ from analysis.training.classifiers import augment, pgd_l2, train_classifier
 from analysis.training.processors import train_processor
 from analysis.zoo.checkpoints import load_checkpoint, state_digest
 from tests.conftest import SYNTH, TINY_PROCESSOR, TINY_TRANSFORMER
+from tests.process_groups import run_session
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -157,8 +158,7 @@ def test_torchrun_two_processes_train_one_checkpoint(tmp_path):
            "--out", str(tmp_path / "ddp"), "--epochs", "1", "--batch-size", "16",
            "--arch-kw", "width=4", "--device", "cpu", "--state-dir", str(tmp_path / "state"),
            "--val-first", "20", "--no-progress"]
-    result = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=300)
+    result = run_session(cmd, 300, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     assert sorted(p.name for p in tmp_path.glob("ddp*")) == ["ddp.json", "ddp.safetensors"]
     assert result.stderr.count("Wrote ") == 1
