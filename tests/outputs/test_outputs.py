@@ -55,25 +55,27 @@ def test_destination_full_partial_and_out(tmp_path, monkeypatch):
     assert named.folder == tmp_path / "mine"
 
 
-def test_limited_runs_leave_the_shipped_results_byte_identical(capsys):
+LIMITED_RUNS = [
+    ["quality", "--task", "sr", "--first", "3", "--metrics", "psnr"],
+    ["tsne", "--task", "sr", "--sample", "30", "--backend", "sklearn"],
+    ["bd", "--task", "sr", "--source", "resnet20", "--target", "densenet-bc",
+     "--sample", "20", "--all-images", "--tol", "0.05"],
+    ["robustness", "--classifier", "resnet20-robust", "--first", "4", "--pgd-steps", "2"],
+    ["reproduce", "--sample", "2"],
+]
+
+
+@pytest.mark.parametrize("argv", LIMITED_RUNS, ids=[a[0] for a in LIMITED_RUNS])
+def test_limited_runs_leave_the_shipped_results_byte_identical(argv, capsys):
     """quality, tsne, bd, robustness and reproduce with a sample of the test split
     write to runs/<verb>/<stamp>/ (here $RA_RUNS, set by conftest), never to results/."""
     shipped = PROJECT_ROOT / "results"
     before = tree_digest(shipped)
     runs = Path(__import__("os").environ["RA_RUNS"])
-    commands = [
-        ["quality", "--task", "sr", "--first", "3", "--metrics", "psnr"],
-        ["tsne", "--task", "sr", "--sample", "30", "--backend", "sklearn"],
-        ["bd", "--task", "sr", "--source", "resnet20", "--target", "densenet-bc",
-         "--sample", "20", "--all-images", "--tol", "0.05"],
-        ["robustness", "--classifier", "resnet20-robust", "--first", "4", "--pgd-steps", "2"],
-        ["reproduce", "--sample", "2"],
-    ]
-    for argv in commands:
-        assert main([*argv, "--no-progress"]) == 0, argv
-        err = capsys.readouterr().err
-        assert "Not the full protocol" in err and "is untouched" in err, err
-        assert any((runs / argv[0]).iterdir()), argv
+    assert main([*argv, "--no-progress"]) == 0, argv
+    err = capsys.readouterr().err
+    assert "Not the full protocol" in err and "is untouched" in err, err
+    assert any((runs / argv[0]).iterdir()), argv
     assert tree_digest(shipped) == before
 
 
