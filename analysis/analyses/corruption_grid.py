@@ -20,10 +20,12 @@ types there; all present types when none of the 15 is):
   E(vanilla, c, s), with the vanilla classifier on the unprocessed corrupted input as the
   reference (its own mce is 1; below 1 is fewer errors than it);
 
-each with the bootstrap CI of the same resamples. One runner pass per cell writes its record
-table (``records_grid_<task slug>.parquet``; the CLI keeps them in ``corruption_grid/`` beside
-the result files) when a folder is given; a saved table of the same
-images, classifiers, inputs and weights is reused, so an interrupted grid resumes.
+each with the bootstrap CI of the same resamples. The clean images are classified in the first
+cell only (its record table holds them; the others hold the corrupted and processed inputs).
+One runner pass per cell writes its record table (``records_grid_<task slug>.parquet``; the
+CLI keeps them in ``corruption_grid/`` beside the result files) when a folder is given; a saved
+table of the same images, classifiers, inputs and weights is reused, so an interrupted grid
+resumes.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import default_dataset
 from ..data.corruptions import COMMON, CORRUPTIONS, LEVELS
 from ..data.sampling import limited_indices
 from ..data.tasks import corruption_specs, create_task, task_slug
@@ -42,12 +45,30 @@ from ..pipeline.records import RecordSink, RecordTable
 from ..pipeline.runner import CLEAN, NO_PROCESSING, world
 from ..pipeline.setting import Setting
 from ..stats import expected_calibration_error
-from ..zoo.catalogue import find_checkpoints, model_digests, no_checkpoints_message
+from ..zoo.catalogue import (
+    classifier_cards,
+    find_checkpoints,
+    model_digests,
+    no_checkpoints_message,
+)
 from .agreement_stats import N_BOOT, interval, resample_counts
 
 STEM = "corruption_grid"
 RECORDS_FOLDER = "corruption_grid"   # the cells' record tables, beside the result files
 NONE = "none"     # the row input "no processing" (the corrupted image itself)
+VANILLA = "resnet20"   # the default reference classifier (the recognizer side starts from it)
+
+
+def default_classifiers(dataset: str | None = None, folder=None) -> list[str]:
+    """The full protocol's classifiers: :data:`VANILLA`, then every recognizer-side classifier
+    (a classifier of :data:`~analysis.zoo.catalogue.CLASSIFIER_COLLECTIONS`) of the dataset in
+    ``folder``, by name: the QualNet paper's Table 1 rows (augmentation, feature distillation,
+    QualNet, train on LQ, fine-tune on processed) beside the classifier they start from."""
+    dataset = default_dataset(dataset)
+    zoo = {c["name"] for c in find_checkpoints(folder, kind="classifier", dataset=dataset)}
+    side = sorted(c["name"] for c in classifier_cards(folder, dataset=dataset)
+                  if c["name"] not in zoo)
+    return [VANILLA, *side]
 
 
 def record_stem(spec: str) -> str:
@@ -86,13 +107,13 @@ def measure_grid(classifiers=("resnet20",), processors=(), types=CORRUPTIONS, le
                  vanilla: str | None = None, n_boot: int = N_BOOT,
                  progress: bool = True) -> dict:
     """One runner pass per cell (each ``corrupt:type=T,level=S`` of ``types`` x ``levels``)
-    with ``classifiers`` on the corrupted input and on each of ``processors`` (zoo names);
+    with ``classifiers`` (the zoo's and the recognizer side's, ``resnet20-qualnet`` ...) on the
+    corrupted input and on each of ``processors`` (zoo names);
     ``limit``: the first N test images, or a :class:`~analysis.data.sampling.Sample`; record
     tables saved in (and reused from) ``records_dir`` when given. Returns
     :func:`grid_from_records` (``vanilla``: default the first classifier)."""
     setting = Setting(None, dataset, folder, device)
-    clf_cards = [c for c in find_checkpoints(setting.folder, kind="classifier",
-                                              dataset=setting.dataset)
+    clf_cards = [c for c in classifier_cards(setting.folder, dataset=setting.dataset)
                  if c["name"] in set(classifiers)]
     missing = [n for n in classifiers if n not in {c["name"] for c in clf_cards}]
     if missing:
@@ -106,9 +127,10 @@ def measure_grid(classifiers=("resnet20",), processors=(), types=CORRUPTIONS, le
     digests = model_digests(clf_cards, proc_cards)
     n = len(setting.test) if limit is None else min(int(limit), len(setting.test))
     index = limited_indices(setting.test, limit).numpy()
-    inputs = [CLEAN, NO_PROCESSING, *procs]
     tables = {}
-    for spec in corruption_specs(types, levels):
+    for k, spec in enumerate(corruption_specs(types, levels)):
+        # the clean images are the same in every cell: classified in the first cell only
+        inputs = [CLEAN, NO_PROCESSING, *procs] if k == 0 else [NO_PROCESSING, *procs]
         path = Path(records_dir) / f"{record_stem(spec)}.parquet" if records_dir else None
         saved = _reusable(path, index, models, inputs, digests) if path else None
         if saved is not None:
@@ -118,7 +140,7 @@ def measure_grid(classifiers=("resnet20",), processors=(), types=CORRUPTIONS, le
         run = setting.for_task(spec)
         sink = RecordSink(models)
         run.run(procs, [sink], desc=f"grid {spec}", progress=progress, batch_size=batch_size,
-                limit=limit, seed=seed)
+                limit=limit, seed=seed, include_clean=k == 0)
         rank, size = world()
         prov = run.provenance(n_images=n, checkpoints=digests, seeds={"degradation": seed},
                               world_size=size)
@@ -145,13 +167,17 @@ def _mce(acc: np.ndarray, ref: np.ndarray, groups: list[np.ndarray]) -> np.ndarr
 def grid_from_records(tables: dict[str, RecordTable], processors: dict[str, dict],
                       vanilla: str | None = None, n_boot: int = N_BOOT, seed: int = 0) -> dict:
     """The grid document from one record table per cell (spec -> table, the same images in
-    each); ``processors``: name -> card of the processor inputs. See the module docstring."""
+    each; the first table holds the clean input's records too); ``processors``: name -> card
+    of the processor inputs. See the module docstring."""
     specs = list(tables)
     first = tables[specs[0]]
     for spec, table in tables.items():
         if not np.array_equal(table.index, first.index):
             raise RAExplorerError(f"The record table of {spec} holds other images than that of "
                                   f"{specs[0]}; measure every cell on the same images.")
+    if CLEAN not in first.inputs:
+        raise RAExplorerError(f"The record table of {specs[0]}, the grid's first cell, holds no "
+                              "clean-image records; measure the grid again from its first cell.")
     classifiers = list(first.classifiers)
     vanilla = vanilla or classifiers[0]
     if vanilla not in classifiers:

@@ -206,7 +206,13 @@ def cmd_recognizer_side(args) -> int:
 
 
 def cmd_corruption_grid(args) -> int:
-    from ..analyses.corruption_grid import RECORDS_FOLDER, format_grid, measure_grid, save_grid
+    from ..analyses.corruption_grid import (
+        RECORDS_FOLDER,
+        default_classifiers,
+        format_grid,
+        measure_grid,
+        save_grid,
+    )
 
     for t in args.types or ():
         if t not in CORRUPTIONS:
@@ -215,7 +221,8 @@ def cmd_corruption_grid(args) -> int:
     where = destination_of(args, "corruption-grid")   # once: the records and the table share it
     if not args.no_save:
         print(where.why, file=sys.stderr)
-    result = measure_grid(args.classifiers, args.processors, args.types or CORRUPTIONS,
+    classifiers = args.classifiers or default_classifiers(args.dataset, args.checkpoints)
+    result = measure_grid(classifiers, args.processors, args.types or CORRUPTIONS,
                           args.levels, args.dataset, args.checkpoints, limit=args.sample,
                           batch_size=args.batch_size, device=args.device, seed=args.seed,
                           records_dir=None if args.no_save else where.folder / RECORDS_FOLDER,
@@ -497,13 +504,15 @@ def register(sub) -> None:
     p = sub.add_parser("corruption-grid", parents=[*analysis_groups(), SAMPLE(), SEED()],
                        help="accuracy (bootstrap CIs), ECE and mCE per ImageNet-C corruption type "
                             "x severity, on the corrupted input and on given processors' outputs")
-    p.add_argument("--classifiers", type=names, default=["resnet20"], metavar="A,B",
+    p.add_argument("--classifiers", type=names, default=None, metavar="A,B",
                    help="comma-separated classifiers; the first is the vanilla one mCE is "
-                        "normalised to")
-    p.add_argument("--processors", type=names, default=["denoise-plain", "denoise-ra"],
-                   metavar="A,B", help="comma-separated processors of any same-size task, whose "
-                   "outputs are rows beside the corrupted input (their training task is in "
-                   "the row label); '' for none")
+                        "normalised to (default: resnet20, then the recognizer side's "
+                        "classifiers the checkpoint folder holds: resnet20-augment, "
+                        "resnet20-feature-kd, resnet20-qualnet, ...)")
+    p.add_argument("--processors", type=names, default=[], metavar="A,B",
+                   help="comma-separated processors of any same-size task, whose outputs are "
+                        "rows beside the corrupted input (their training task is in the row "
+                        "label; default: none)")
     p.add_argument("--types", type=names, default=None, metavar="A,B",
                    help="comma-separated corruption types (default: all 19: "
                         + ", ".join(CORRUPTIONS) + ")")

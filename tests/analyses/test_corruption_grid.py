@@ -7,9 +7,12 @@ import numpy as np
 import pytest
 
 from analysis.analyses.corruption_grid import (
+    VANILLA,
+    default_classifiers,
     format_grid,
     grid_from_records,
     measure_grid,
+    record_stem,
     row_label,
 )
 from analysis.cli.main import main
@@ -82,6 +85,21 @@ def test_rows_say_what_a_processor_was_trained_on():
     assert "not on these corruptions" in text and "| snow |" in text and "severity 5" in text
 
 
+def test_a_first_cell_without_the_clean_images_is_refused():
+    tables = {"corrupt:level=1,type=snow": _table("corrupt:type=snow,level=1", {NO_PROCESSING: 5})}
+    table = tables["corrupt:level=1,type=snow"]
+    table.inputs = [NO_PROCESSING]
+    with pytest.raises(RAExplorerError, match="no clean-image records"):
+        grid_from_records(tables, {})
+
+
+def test_the_default_classifiers_are_the_vanilla_one_and_the_recognizer_side():
+    names = default_classifiers()            # the embedded default's checkpoints
+    assert names[0] == VANILLA and set(names[1:]) == {
+        "resnet20-augment", "resnet20-feature-kd", "resnet20-qualnet", "resnet20-train-on-lq",
+        "resnet20-ft-processed"}
+
+
 def test_other_images_in_one_cell_are_refused():
     tables = {"corrupt:level=1,type=snow": _table("corrupt:type=snow,level=1", {NO_PROCESSING: 5}),
               "corrupt:level=5,type=snow": _table("corrupt:type=snow,level=5", {NO_PROCESSING: 5})}
@@ -101,7 +119,11 @@ def test_the_verb_on_the_tiny_zoo_writes_and_resumes(tiny_zoo, tmp_path, capsys)
     assert result["n_images"] == 12 and result["vanilla"] == "clf-a"
     assert len(result["cells"]) == 4 and [r["classifier"] for r in result["rows"]] == [
         "clf-a", "clf-b"]
-    assert len(list((out / "corruption_grid").glob("records_grid_*.parquet"))) == 4
+    tables = sorted((out / "corruption_grid").glob("records_grid_*.parquet"))
+    assert len(tables) == 4
+    # the clean images are classified once, in the first cell (fog, level 1)
+    holding_clean = [p.stem for p in tables if CLEAN in RecordTable.load(p).inputs]
+    assert holding_clean == [record_stem(create_task("corrupt:type=fog,level=1").spec)]
     assert result["provenance"]["n_images"] == 12
     capsys.readouterr()
     assert main(argv) == 0                           # a second run reuses every cell
