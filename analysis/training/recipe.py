@@ -7,9 +7,10 @@ fine-tuned from the base for the same number of epochs (plain included, with MSE
 methods differ only in their loss; then the loss grid and the recognizer side; then two more
 training seeds of each task's six main processors (:func:`seed_entries`, ``checkpoints/seeds/``);
 then plain and RA processors of the randomized and compound tasks (:func:`randomized_entries`,
-``checkpoints/randomized/``); last, two more seeds of SR's loss grid
-(:func:`loss_grid_seed_entries`, ``checkpoints/loss-grid/seeds/``). An entry's
-lambda or loss weight may be a reference to a selection (:func:`resolve_lambda`);
+``checkpoints/randomized/``); then two more seeds of SR's loss grid
+(:func:`loss_grid_seed_entries`, ``checkpoints/loss-grid/seeds/``); last, the processors of the
+corruption benchmark's cells (:func:`corruption_entries`, ``checkpoints/corruptions/``). An
+entry's lambda or loss weight may be a reference to a selection (:func:`resolve_lambda`);
 :func:`dependencies` names the entries it needs first. :mod:`.build` trains it.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import EMBEDDED_DATASET, PROJECT_ROOT
+from ..data.corruptions import CORRUPTIONS, LEVELS
 from ..methods.processors import get_method
 from .selection import WEIGHT_SELECTION_NAME, chosen_lambda, chosen_weight, weight_key
 
@@ -278,10 +280,63 @@ def loss_grid_seed_entries(entries: list[dict], seeds=SEEDS) -> list[dict]:
             for s in seeds for e in grid]
 
 
+# ----------------------------------------------------------------------------- corruptions
+# The RA paper's Tables 12-14 on the corruption benchmark (analysis.data.corruptions). Fixed
+# before any run: every processor is fine-tuned from the denoising base (checkpoints/bases/
+# denoise-base, sigma 0.1), with the denoising architecture, learning rate and the lambda the
+# denoising task's validation split chose for its method (results/lambda_selection.json), for one
+# pass over the first CORRUPTION_TRAIN_IMAGES training images (250 steps of 64; the same short
+# recipe for every type, level and method); validation on 2,000 validation images of the cell.
+# Table 12: plain and RA for every type at severity 5 except saturate, which is the identity on
+# a grayscale image at every level (see analysis.data.corruptions). Table 13: snow and speckle
+# noise at severities 1-5 with plain, RA, unsupervised RA and RA with transformer (the severity-5
+# plain and RA processors are Table 12's). Table 14 evaluates Table 12's processors on every
+# classifier (no more training). float16, in checkpoints/corruptions/.
+CORRUPTION_DIR = str(PROJECT_ROOT / "checkpoints" / "corruptions")
+CORRUPTION_FAMILY = "denoise"       # whose base, architecture, schedule and lambdas
+CORRUPTION_TRAIN_IMAGES = 16_000
+CORRUPTION_TABLE12_LEVEL = 5
+CORRUPTION_TABLE12_METHODS = ("plain", "ra")
+CORRUPTION_IDENTITY_ON_GRAY = ("saturate",)
+CORRUPTION_SEVERITY_TYPES = ("snow", "speckle_noise")
+CORRUPTION_SEVERITY_METHODS = ("plain", "ra", "ra-unsup", "ra-transformer")
+
+
+def corruption_name(kind: str, level: int, method: str) -> str:
+    """``corrupt-speckle-noise-5-ra``: the processor of one benchmark cell and method."""
+    return f"corrupt-{kind.replace('_', '-')}-{level}-{method}"
+
+
+def corruption_cells() -> list[tuple[str, int, str]]:
+    """(type, level, method) of every corruption processor: Table 12's, then Table 13's
+    other severities and methods."""
+    cells = [(kind, CORRUPTION_TABLE12_LEVEL, method) for kind in CORRUPTIONS
+             if kind not in CORRUPTION_IDENTITY_ON_GRAY for method in CORRUPTION_TABLE12_METHODS]
+    for kind in CORRUPTION_SEVERITY_TYPES:
+        for level in LEVELS:
+            for method in CORRUPTION_SEVERITY_METHODS:
+                if (kind, level, method) not in cells:
+                    cells.append((kind, level, method))
+    return cells
+
+
+def corruption_entries() -> list[dict]:
+    """The processor entries of :func:`corruption_cells`."""
+    family = CORRUPTION_FAMILY
+    entries = []
+    for kind, level, method in corruption_cells():
+        settings = {**TASKS[family], "spec": f"corrupt:type={kind},level={level}"}
+        lam = 0.0 if method == "plain" else "select"
+        entry = _processor(corruption_name(kind, level, method), family, method, lam,
+                           _recognizer(method), settings, limit=CORRUPTION_TRAIN_IMAGES)
+        entries.append({**entry, "folder": CORRUPTION_DIR, "lambda_of": family})
+    return entries
+
+
 _ZOO = (CLASSIFIERS + [e for task in TASKS for e in processor_entries(task)]
         + LOSS_NETWORKS + loss_grid_entries() + RECOGNIZER_ENTRIES)
 RECIPE: list[dict] = (_ZOO + seed_entries(_ZOO) + randomized_entries()
-                      + loss_grid_seed_entries(_ZOO))
+                      + loss_grid_seed_entries(_ZOO) + corruption_entries())
 
 
 def resolve_weight(entry: dict, key: str) -> float:

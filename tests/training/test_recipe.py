@@ -1,7 +1,9 @@
 import json
 from pathlib import Path
 
+from analysis.data.corruptions import CORRUPTIONS
 from analysis.data.folders import dataset_slug
+from analysis.data.tasks import create_task
 from analysis.training import build, recipe, selection
 from analysis.training.build import build_zoo
 from analysis.training.recipe import RECIPE, processor_entries
@@ -95,6 +97,51 @@ def test_randomized_processors_differ_from_their_family_only_in_the_task(monkeyp
     monkeypatch.setattr(recipe, "chosen_lambda",
                         lambda task, method, source, dataset: {"sr": 0.001}[task])
     assert recipe.resolve_lambda(by_name["compound-ra"]) == 0.001   # SR's, not compound's
+
+
+def test_corruption_processors_differ_from_the_denoiser_only_in_the_task_and_images():
+    """Tables 12-13's processors: the denoising base, architecture, schedule and chosen lambda,
+    on the first CORRUPTION_TRAIN_IMAGES training images of one benchmark cell."""
+    by_name = {e["name"]: e for e in RECIPE}
+    entries = [e for e in RECIPE if e.get("folder") == recipe.CORRUPTION_DIR]
+    cells = {(create_task(e["args"]["task"]).params["type"],
+              create_task(e["args"]["task"]).params["level"], e["args"]["method"])
+             for e in entries}
+    assert len(cells) == len(entries)
+    table12 = {(t, m) for t, lv, m in cells if lv == 5 and m in ("plain", "ra")}
+    assert table12 == {(t, m) for t in CORRUPTIONS if t != "saturate" for m in ("plain", "ra")}
+    for kind in ("snow", "speckle_noise"):
+        assert {(lv, m) for t, lv, m in cells if t == kind} == {
+            (lv, m) for lv in (1, 2, 3, 4, 5)
+            for m in ("plain", "ra", "ra-unsup", "ra-transformer")}
+    assert len(entries) == 18 * 2 + 2 * (5 * 4 - 2)
+    for entry in entries:
+        fixed = by_name[f"denoise-{entry['args']['method']}"]
+        assert entry["lambda_of"] == "denoise" and entry["args"] == {
+            **fixed["args"], "task": entry["args"]["task"],
+            "limit": recipe.CORRUPTION_TRAIN_IMAGES}
+        assert recipe.dependencies(entry) == recipe.dependencies(fixed)
+
+
+def test_a_corruption_entry_trains_on_its_cell(tmp_path, monkeypatch):
+    monkeypatch.setenv("RA_RESULTS", str(tmp_path))
+    monkeypatch.setattr(recipe, "BASES", str(tmp_path / "bases"))
+    monkeypatch.setattr(recipe, "CORRUPTION_DIR", str(tmp_path / "corruptions"))
+    monkeypatch.setattr(recipe, "TASKS", {"denoise": {"arch_kwargs": {"channels": 8, "blocks": 1},
+                                                      "base_epochs": 1, "epochs": 1}})
+    base = next(e for e in processor_entries("denoise") if e["name"] == "denoise-base")
+    cell = next(e for e in recipe.corruption_entries() if e["name"] == "corrupt-snow-5-plain")
+    entries = [base, cell]
+    for e in entries:
+        e["dataset"] = SYNTH
+        e["args"]["max_steps"] = 2
+    trained = build_zoo(folder=tmp_path / "zoo", state_dir=str(tmp_path / "runs"),
+                        progress=False, recipe=entries)
+    assert trained == ["denoise-base", "corrupt-snow-5-plain"]
+    card = json.loads((tmp_path / "corruptions" / "corrupt-snow-5-plain.json").read_text())
+    assert card["task"] == create_task("corrupt:type=snow,level=5").spec
+    assert card["training"]["limit"] == recipe.CORRUPTION_TRAIN_IMAGES
+    assert card["weights"]["dtype"] == "float16"
 
 
 def test_selection_rule():
