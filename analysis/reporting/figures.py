@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from ..analyses.corruption_grid import row_label
+from ..explore.corruption_view import cell_matrix
 from .paper.distances import DIRECTION_LABELS, ecdf
 from .paper.style import LINE_COLOURS
 from .tables import lambda_rows, transfer_rows
@@ -40,6 +42,30 @@ def heatmap_size(n_rows: int) -> dict:
     """Layout height for ``n_rows`` rows of one-line cell text (20 rows fit without overlap)."""
     return {"height": 140 + ROW_PX * n_rows, "font": {"size": 13},
             "margin": {"l": 10, "r": 10, "t": 60, "b": 60}}
+
+
+def corruption_heatmap(result: dict, row_index: int, value: str = "accuracy"):
+    """One row of the corruption grid: corruption types down, severities across; the colour is
+    ``value`` (accuracy %, gain in points over the vanilla classifier, or ECE), the cell text
+    the value (accuracy: with the half width of its bootstrap 95 % CI)."""
+    import plotly.graph_objects as go
+
+    types, levels, z, text = cell_matrix(result, row_index, value)
+    scale = {"accuracy": {"colorscale": "Viridis", "zmin": 0, "zmax": 100,
+                          "colorbar_title": "accuracy %"},
+             "ECE": {"colorscale": "Magma", "reversescale": True, "zmin": 0, "zmax": 1,
+                     "colorbar_title": "ECE"}}.get(value)
+    if scale is None:      # the gain: diverging around 0
+        top = max([abs(v) for r in z for v in r if v == v] or [1.0])
+        scale = {"colorscale": "RdBu", "zmid": 0, "zmin": -top, "zmax": top,
+                 "colorbar_title": "gain (points)"}
+    row = result["rows"][row_index]
+    fig = go.Figure(go.Heatmap(z=z, x=[f"severity {lv}" for lv in levels], y=types, text=text,
+                               texttemplate="%{text}", textfont={"size": CELL_TEXT_PX},
+                               hovertemplate="%{y}, %{x}: %{z:.3f}<extra></extra>", **scale))
+    fig.update_layout(title=f"{row_label(row)}: {value} ({result['n_images']} test images)",
+                      yaxis_autorange="reversed", **heatmap_size(len(types)))
+    return fig
 
 
 def transfer_heatmap(result: dict):

@@ -1,6 +1,7 @@
-"""Metrics: accuracy and transfer matrices, the lambda trade-off, the quality table, and which
+"""Metrics: accuracy and transfer matrices, the lambda trade-off, the quality table, which
 metrics track recognition per image (the agreement table and a metric-against-margin scatter
-whose points open in Compare)."""
+whose points open in Compare), the loss grid, fix the image or the recognizer, and the corruption
+benchmark (summary and a type x severity heatmap per row)."""
 
 
 import pandas as pd
@@ -21,10 +22,13 @@ from analysis.explore.agreement_view import (
     scatter_metrics,
     visibility_frame,
 )
+from analysis.explore.corruption_view import VALUES as CORRUPTION_VALUES
+from analysis.explore.corruption_view import summary_frame
 from analysis.explore.workspace import available_tasks, classifier_names
 from analysis.outputs.measured_weights import other_weights
 from analysis.reporting.figures import (
     accuracy_heatmap,
+    corruption_heatmap,
     lambda_figure,
     margin_scatter,
     transfer_heatmap,
@@ -297,3 +301,32 @@ else:
                f"{sides['vanilla']} on the unprocessed LQ input (below 1 is better). Processed "
                "inputs use the processors of the degradation's task family.")
     show_source("recognizers.json", sides)
+
+st.subheader("Corruption benchmark (ImageNet-C types x severities)")
+corruption = result("corruption_grid.json")
+if corruption is None:
+    missing("the corruption grid (accuracy, mCE and ECE per corruption type and severity)",
+            "python -m analysis corruption-grid")
+else:
+    corruption_stale = weights_notice("corruption_grid.json", corruption,
+                                      "python -m analysis corruption-grid")
+    st.dataframe(summary_frame(corruption), hide_index=True, key="metrics_corruption_summary")
+    st.caption(f"{corruption['n_images']:,} test images; {len(corruption['types'])} corruption "
+               f"types x severities {', '.join(map(str, corruption['levels']))}. Mean error = "
+               "unnormalised mCE; mCE = normalised to "
+               f"{corruption['vanilla']} on the corrupted input (below 1 is fewer errors), both "
+               f"over {', '.join(corruption['mce_types'])}, with bootstrap 95 % CIs; ECE over 15 "
+               "confidence bins.")
+    labels = list(summary_frame(corruption)["row"])
+    c1, c2 = st.columns([2, 1])
+    row_index = c1.selectbox("Row", range(len(labels)), format_func=labels.__getitem__,
+                             key="metrics_corruption_row")
+    value = c2.selectbox("Value", CORRUPTION_VALUES, key="metrics_corruption_value")
+    st.plotly_chart(corruption_heatmap(corruption, row_index, value),
+                    key="metrics_corruption_heatmap")
+    if value == CORRUPTION_VALUES[1]:
+        st.caption("Gain: accuracy points over the mCE reference row in the same cell, without "
+                   "a CI (the accuracy view gives each cell's CI).")
+    if not corruption_stale:
+        figure_downloads("corruption-grid", "metrics_corruption_fig")
+    show_source("corruption_grid.json", corruption)

@@ -1,0 +1,63 @@
+"""AppTest: the Metrics page's corruption benchmark (the grid's summary and a type x severity
+heatmap per row), from a grid measured on the tiny zoo, and the command it names without one."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analysis.analyses.corruption_grid import measure_grid, save_grid
+from analysis.data.folders import dataset_slug
+from tests.conftest import SYNTH
+
+MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+
+
+@pytest.fixture(scope="module")
+def grid(tiny_zoo):
+    return measure_grid(("clf-a", "clf-b"), (), types=("fog", "snow"), levels=(1, 5),
+                        dataset=SYNTH, folder=tiny_zoo, limit=12, n_boot=20, device="cpu",
+                        progress=False)
+
+
+@pytest.fixture
+def env(monkeypatch, tiny_zoo, tmp_path):
+    monkeypatch.setenv("RA_CHECKPOINTS", str(tiny_zoo))
+    monkeypatch.setenv("RA_DATASET", SYNTH)
+    monkeypatch.setenv("RA_RESULTS", str(tmp_path))
+    return tmp_path / "datasets" / dataset_slug(SYNTH)
+
+
+def run_metrics():
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    at.run()
+    at.switch_page("views/metrics.py")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def heatmap_specs(at):
+    return [c.proto.spec for c in at.get("plotly_chart") if "severity 5" in c.proto.spec]
+
+
+def test_metrics_page_shows_the_grid_summary_and_a_rows_heatmap(env, grid):
+    save_grid(grid, env)
+    at = run_metrics()
+    assert any("Corruption benchmark" in h.value for h in at.subheader)
+    summary = next(d.value for d in at.dataframe if "mCE" in d.value.columns)
+    assert list(summary["row"]) == ["clf-a, no processing", "clf-b, no processing"]
+    assert summary["mCE"].tolist() == [r["mce"]["value"] for r in grid["rows"]]
+    specs = heatmap_specs(at)
+    assert len(specs) == 1 and "clf-a, no processing: accuracy" in specs[0]
+    at.selectbox(key="metrics_corruption_row").set_value(1).run()
+    at.selectbox(key="metrics_corruption_value").set_value("ECE").run()
+    assert not at.exception
+    specs = heatmap_specs(at)
+    assert len(specs) == 1 and "clf-b, no processing: ECE" in specs[0]
+
+
+def test_without_a_grid_the_page_names_the_command(env):
+    at = run_metrics()
+    assert any("python -m analysis corruption-grid" in str(w.value)
+               for w in [*at.info, *at.warning, *at.markdown, *at.caption])
