@@ -34,7 +34,7 @@ from ..metrics.pixel import psnr
 from ..outputs.result_files import result_files
 from ..pipeline.setting import Setting
 from ..training.state import card_state_identity, load_model_state, read_state
-from ..zoo.catalogue import find_checkpoints, locate, ra_source
+from ..zoo.catalogue import BASES_FOLDER, find_checkpoints, locate, ra_source
 from ..zoo.checkpoints import build_model, load_checkpoint, restore_as
 
 TOLERANCE_POINTS = 0.1
@@ -146,6 +146,12 @@ def check_model(card: dict, state_dir: Path, setting: Setting, limit=None, batch
     return row
 
 
+def collection_name(place: Path) -> str:
+    """A checkpoint folder's name in a result file's name: ``architectures``; a bases folder
+    with the folder around it, ``architectures-bases``."""
+    return f"{place.parent.name}-{place.name}" if place.name == BASES_FOLDER else place.name
+
+
 def storage_check(names=None, folder=None, state_dir="runs", dataset_name=EMBEDDED_DATASET,
                   limit=None, batch_size=500, device=None, progress=True,
                   source: str | None = None, cast: bool = False) -> dict:
@@ -192,7 +198,8 @@ def storage_check(names=None, folder=None, state_dir="runs", dataset_name=EMBEDD
     return {"dataset": dataset_name, "split": "test", "tolerance_points": TOLERANCE_POINTS,
             "reference": "the stored float32 weights" if cast else "the float32 training state",
             "candidate": CAST if cast else "the stored weights",
-            "collection": "-".join(sorted({Path(c["path"]).parent.name for c in chosen})),
+            "collection": "-".join(sorted({collection_name(Path(c["path"]).parent)
+                                           for c in chosen})),
             "rows": rows, "provenance": setting.provenance(
                 n_images=max(r["images"] for r in rows),
                 checkpoints={n: cards[n]["weights"]["sha256"] for n in sorted(used) if n in cards},

@@ -43,6 +43,9 @@ def checkpoint_dir(override: str | os.PathLike | None = None) -> Path:
 # other architectures (its Table 11: analysis.analyses.architecture_transfer), and the seed
 # replicates of the zoo's main processors (analysis.training.recipe.seed_entries).
 COLLECTIONS = ("loss-grid", "recognizers", "categories", "architectures", "seeds", "randomized")
+# The fine-tunes' plain starting points, in a sub-folder of the checkpoint folder or a collection
+# (not listed with the models beside it).
+BASES_FOLDER = "bases"
 # Collections whose classifiers are offered wherever the zoo's are (the app's pages).
 CLASSIFIER_COLLECTIONS = ("recognizers",)
 
@@ -63,10 +66,15 @@ def collection_dirs(folder: str | os.PathLike | None = None) -> dict[str, Path]:
 
 
 def places(folder: str | os.PathLike | None = None) -> list[Path]:
-    """Where a checkpoint name is looked up from ``folder``, in order: the folder, the
-    checkpoint folder around it (when ``folder`` is a collection), its collections."""
+    """Where a checkpoint name is looked up from ``folder``, in order: the folder, the folders
+    around it while it is a collection or a ``bases`` folder (``architectures/bases`` sees
+    ``architectures`` and the checkpoint folder, where the judges of its bases are), its
+    collections."""
     base = checkpoint_dir(folder)
-    around = [base.parent] if base.name in COLLECTIONS else []
+    around, here = [], base
+    while here.name in (*COLLECTIONS, BASES_FOLDER) and here.parent != here:
+        here = here.parent
+        around.append(here)
     return [base, *around, *collection_dirs(base).values()]
 
 

@@ -149,3 +149,23 @@ def test_cli_cast_convert(trained, tmp_path, capsys):
     assert "Stored as float16: clf, sr-ra." in capsys.readouterr().err
     assert (tmp_path / "res" / f"float16_cast_check_zoo_{dataset_slug(SYNTH)}.md").exists()
     assert load_card(folder / "clf.json")["weights"]["dtype"] == "float16"
+
+
+def test_a_bases_folder_is_judged_from_the_folders_around_it(trained, tmp_path):
+    """``<collection>/bases`` holds plain starting points only: their judge is found in the
+    collection and the checkpoint folder around it, and the check is named after both."""
+    import shutil
+
+    from analysis.zoo.catalogue import places
+
+    root = tmp_path / "zoo"
+    bases = root / "architectures" / "bases"
+    bases.mkdir(parents=True)
+    for suffix in (".json", ".safetensors"):
+        shutil.copy(trained["float32"][0] / f"clf{suffix}", root / f"clf{suffix}")
+        shutil.copy(trained["float32"][0] / f"sr-ra{suffix}", bases / f"sr-ra{suffix}")
+    assert places(bases)[:3] == [bases, root / "architectures", root]
+    result = storage_check(folder=bases, dataset_name=SYNTH, progress=False, cast=True)
+    assert [r["name"] for r in result["rows"]] == ["sr-ra"] and result["rows"][0]["judge"] == "clf"
+    assert result["collection"] == "architectures-bases"
+    assert storage_check_stem(result).startswith("float16_cast_check_architectures-bases")
