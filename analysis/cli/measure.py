@@ -1,7 +1,7 @@
 """Verbs that measure on the test split: ``evaluate``, ``reproduce``, ``quality``, ``agreement``,
 ``margins``, ``loss-grid``, ``recognizer-side``, ``corruption-grid``, ``robustness``,
 ``detection-transfer``, ``category-transfer``, ``architecture-transfer``, ``seeds``, ``randomized``,
-``float16-check``."""
+``corruption-processors``, ``float16-check``."""
 
 from __future__ import annotations
 
@@ -320,6 +320,33 @@ def cmd_randomized(args) -> int:
     return emit(args, result, save_randomized, format_randomized)
 
 
+def cmd_corruption_processors(args) -> int:
+    from ..analyses.corruption_processors import (
+        RECORDS_FOLDER,
+        corruption_processor_table,
+        format_corruption_processors,
+        save_corruption_processors,
+    )
+
+    for t in args.types or ():
+        if t not in CORRUPTIONS:
+            raise unknown_name("corruption type", t, list(CORRUPTIONS))
+    where = destination_of(args, "corruption-processors")
+    if not args.no_save:
+        print(where.why, file=sys.stderr)
+    result = corruption_processor_table(
+        args.dataset, args.checkpoints, limit=args.first, batch_size=args.batch_size,
+        device=args.device, seed=args.seed, classifiers=args.classifiers, types=args.types,
+        levels=args.levels, records_dir=None if args.no_save else where.folder / RECORDS_FOLDER,
+        progress=not args.no_progress)
+    if not args.no_save:
+        paths = save_corruption_processors(result, where.folder)
+        print("Wrote " + ", ".join(str(p) for p in paths) + " and the record tables in "
+              f"{where.folder / RECORDS_FOLDER}", file=sys.stderr)
+    print_result(args, result, format_corruption_processors)
+    return 0
+
+
 def cmd_storage_check(args) -> int:
     from ..analyses.storage_check import (
         convert,
@@ -599,6 +626,25 @@ def register(sub) -> None:
                             "denoise-random, jpeg-random or compound)")
     _paired_group_options(p, task="sr-random")
     p.set_defaults(func=cmd_randomized)
+
+    p = sub.add_parser("corruption-processors",
+                       parents=[*analysis_groups(execution=False), SEED()],
+                       help="processors trained on corruption cells (checkpoints/corruptions/), "
+                            "each cell's plain, RA and other methods on its own test inputs, on "
+                            "every classifier (the RA paper's Tables 12-14)")
+    p.add_argument("--classifiers", type=names, default=None, metavar="A,B",
+                   help="the judging classifiers (default: the zoo's)")
+    p.add_argument("--types", type=names, default=None, metavar="A,B",
+                   help="only the cells of these corruption types (default: every cell with "
+                        "a plain processor)")
+    p.add_argument("--levels", type=whole_numbers, default=None, metavar="1,5",
+                   help="only the cells of these severities (default: every severity)")
+    p.add_argument("--first", type=positive_int, default=None, metavar="N",
+                   help="the first N test images (default: every one)")
+    p.add_argument("--batch-size", type=positive_int, default=None,
+                   help="images per forward pass (default: 500)")
+    protocol(p, "first", "classifiers", "types", "levels", "seed")
+    p.set_defaults(func=cmd_corruption_processors)
 
     p = sub.add_parser("float16-check", parents=[*analysis_groups(), SAMPLE()],
                        help="stored (float16) checkpoints vs their float32 training weights: "

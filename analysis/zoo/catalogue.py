@@ -41,8 +41,11 @@ def checkpoint_dir(override: str | os.PathLike | None = None) -> Path:
 # recognizer-side classifiers (trained for degraded inputs), the models of disjoint category
 # halves (the RA paper's Table 7: analysis.analyses.category_transfer) and the processors of
 # other architectures (its Table 11: analysis.analyses.architecture_transfer), and the seed
-# replicates of the zoo's main processors (analysis.training.recipe.seed_entries).
-COLLECTIONS = ("loss-grid", "recognizers", "categories", "architectures", "seeds", "randomized")
+# replicates of the zoo's main processors (analysis.training.recipe.seed_entries), the processors
+# of randomized degradations (Table 15) and of the corruption benchmark's cells (Tables 12-14:
+# analysis.analyses.corruption_processors).
+COLLECTIONS = ("loss-grid", "recognizers", "categories", "architectures", "seeds", "randomized",
+               "corruptions")
 # The fine-tunes' plain starting points, in a sub-folder of the checkpoint folder or a collection
 # (not listed with the models beside it).
 BASES_FOLDER = "bases"
