@@ -116,13 +116,15 @@ def own(tmp_path_factory):
 def test_every_figure_kind_draws_the_named_dataset(own, tmp_path, capsys):
     """Each kind with --dataset (no --results): its CSV holds the folder's classes and models,
     never the embedded default's; the kind without a result file for the dataset
-    (error-ranking and error-ranking-seeds: no loss grid; corruption-grid: no grid; the
+    (error-ranking and error-ranking-seeds: no loss grid; corruption-grid: no grid;
+    corruption-gain and severity-curves: no processors trained on corruption cells; the
     agreement kinds: no agreement result; seeds: no seed result) refuses with one sentence
     naming the command for it."""
     assert set(KINDS) == {"examples", "boundary-maps", "lambda", "transfer", "bd", "tsne",
                           "quality", "error-ranking", "corruption-grid", "reliability",
                           "detection-transfer", "category-transfer", "architecture-transfer",
-                          "agreement", "agreement-scatter", "seeds", "error-ranking-seeds"}
+                          "agreement", "agreement-scatter", "seeds", "error-ranking-seeds",
+                          "corruption-gain", "severity-curves"}
     missing = {"error-ranking": ("loss_grid_sr_scale4.json", "loss-grid --task sr"),
                "error-ranking-seeds": ("loss_grid_seeds_sr_scale4.json",
                                        "loss-grid --across-seeds --task sr"),
@@ -131,6 +133,8 @@ def test_every_figure_kind_draws_the_named_dataset(own, tmp_path, capsys):
                "architecture-transfer": ("architecture_transfer_sr_scale4.json",
                                          "architecture-transfer --task sr"),
                "corruption-grid": ("corruption_grid.json", "corruption-grid"),
+               "corruption-gain": ("corruption_processors.json", "corruption-processors"),
+               "severity-curves": ("corruption_processors.json", "corruption-processors"),
                "agreement": ("agreement_sr_scale4.json", "agreement --task sr"),
                "agreement-scatter": ("agreement_sr_scale4.json", "agreement --task sr"),
                "seeds": ("seeds_sr_scale4.json", "seeds --task sr")}

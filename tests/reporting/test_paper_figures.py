@@ -401,13 +401,14 @@ def test_kinds_registry_is_complete():
     # category-transfer one of category-split models: tests/analyses/test_category_transfer.py;
     # architecture-transfer: tests/analyses/test_architecture_transfer.py;
     # corruption-grid and reliability: tests/reporting/test_corruption_figures.py;
+    # corruption-gain and severity-curves: tests/reporting/test_corruption_cell_figures.py;
     # agreement and agreement-scatter an agreement result: tests/reporting/test_agreement_figures.py;
     # seeds a seed result: tests/analyses/test_seed_spread.py;
     # error-ranking-seeds a loss grid across seeds: tests/analyses/test_loss_grid_seeds.py
     assert set(KINDS) == {*FILE_KINDS, *MODEL_KINDS, "error-ranking", "detection-transfer",
                           "category-transfer", "architecture-transfer", "corruption-grid",
                           "reliability", "agreement", "agreement-scatter", "seeds",
-                          "error-ranking-seeds"}
+                          "error-ranking-seeds", "corruption-gain", "severity-curves"}
 
 
 def test_the_committed_figures_embed_their_fonts_and_have_their_csv():

@@ -17,6 +17,7 @@ from .architectures import build_architecture_transfer
 from .categories import build_category_transfer
 from .core import FigureOptions, PaperFigure, paper_style
 from .corruption import build_corruption_grid, build_reliability
+from .corruption_cells import build_corruption_gain, build_severity_curves
 from .detection import build_detection_transfer
 from .distances import build_bd
 from .evaluation import build_lambda, build_transfer
@@ -42,6 +43,8 @@ KINDS = {
     "architecture-transfer": build_architecture_transfer,  # Table 11 (processing architectures)
     "corruption-grid": build_corruption_grid,  # accuracy per corruption type x severity
     "reliability": build_reliability,    # calibration (ECE) of a task's record table
+    "corruption-gain": build_corruption_gain,  # Tables 12 and 14: RA - plain per type
+    "severity-curves": build_severity_curves,  # Table 13: accuracy against severity
     "agreement": build_agreement,        # per-image agreement of metrics with recognition
     "agreement-scatter": build_agreement_scatter,  # one metric against a classifier's margin
     "seeds": build_seeds,                # Table 1 claims per training seed

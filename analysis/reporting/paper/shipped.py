@@ -44,6 +44,8 @@ def planned(results: Path, folder=None) -> list[tuple[str, dict]]:
                             "target": pair["target"]}))
     if (results / "corruption_grid.json").is_file():
         plan.append(("corruption-grid", {}))
+    if (results / "corruption_processors.json").is_file():
+        plan += [("corruption-gain", {}), ("severity-curves", {})]
     for path in sorted(results.glob("loss_grid_*.json")):
         kind = "error-ranking-seeds" if path.name.startswith("loss_grid_seeds_") else \
             "error-ranking"
