@@ -202,8 +202,10 @@ def register(sub) -> None:
                    help="standard, or a recognizer-side method: augment, train-on-lq, "
                         "finetune-on-processed, feature-kd, qualnet (see 'list methods')")
     p.add_argument("--task", default=None,
-                   help="the LQ images of a recognizer-side method: a task spec or 'mix' "
-                        "(default: mix = sr-random / denoise-random / jpeg-random)")
+                   help="the LQ images of a recognizer-side method: a task spec, 'mix' "
+                        "(sr-random / denoise-random / jpeg-random) or 'corrupt-seen' (gaussian "
+                        "noise, defocus blur, snow and contrast at severities 1-5; the other "
+                        "corruption types unseen) (default: mix)")
     p.add_argument("--teacher", default=None,
                    help="feature-kd: the frozen clean teacher, a classifier checkpoint "
                         "(default: none; feature-kd needs it)")

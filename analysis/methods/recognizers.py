@@ -2,8 +2,10 @@
 
 Fix the recognizer instead of the image. Each method, by name in :data:`RECOGNIZER_METHODS`,
 trains a classifier R on the training split; the degradation is a task spec (``sr``,
-``jpeg:quality=10`` ...) or ``mix`` (each image degraded by one of the three randomized tasks,
-``sr-random``, ``denoise-random`` and ``jpeg-random``, drawn uniformly). "LQ" below is the
+``jpeg:quality=10`` ...) or a named mix of :data:`MIXES` (each image degraded by one of its
+tasks, drawn uniformly): ``mix``, the three randomized tasks ``sr-random``, ``denoise-random``
+and ``jpeg-random``; ``corrupt-seen``, the corruption cells of :data:`SEEN_CORRUPTIONS` at
+every severity. "LQ" below is the
 degraded image resized bicubically to the clean size (the "no processing" input).
 
 ``augment``                naive augmentation: each image is clean or LQ with probability 1/2;
@@ -30,9 +32,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..data.corruptions import LEVELS
+from ..data.tasks import corruption_specs
 from ..errors import RAExplorerError, unknown_name
 
 MIX = ("sr-random", "denoise-random", "jpeg-random")
+# The corruption benchmark's types a recognizer may see in training (the QualNet paper's Table 3
+# setting): the first type of each of ImageNet-C's four families (noise, blur, weather,
+# digital), every severity; the other 11 benchmark types and the 4 extra ones stay unseen.
+SEEN_CORRUPTIONS = ("gaussian_noise", "defocus_blur", "snow", "contrast")
+# Named degradations that draw one task per image, uniformly: name -> task specs.
+MIXES = {"mix": MIX, "corrupt-seen": tuple(corruption_specs(SEEN_CORRUPTIONS, LEVELS))}
+
+
+def degradation_tasks(degradation: str) -> tuple[str, ...]:
+    """The task specs of a recognizer's ``degradation``: a mix of :data:`MIXES`, or one task."""
+    return MIXES.get(degradation, (degradation,))
 
 
 @dataclass(frozen=True)
@@ -82,7 +97,7 @@ def recognizer_card_fields(method_name: str, degradation: str, lam: float, kd_la
     """The training record of a recognizer-side method, for the card."""
     spec = get_recognizer_method(method_name)
     return {"recognizer_method": method_name, "degradation": degradation,
-            "degradation_tasks": list(MIX) if degradation == "mix" else [degradation],
+            "degradation_tasks": list(degradation_tasks(degradation)),
             "lambda": lam if spec.uses_lambda else None,
             "kd_layer": kd_layer if spec.extra_loss else None,
             "kd_norm": kd_norm if spec.extra_loss == "kd" else None,

@@ -9,8 +9,9 @@ training seeds of each task's six main processors (:func:`seed_entries`, ``check
 then plain and RA processors of the randomized and compound tasks (:func:`randomized_entries`,
 ``checkpoints/randomized/``); then two more seeds of SR's loss grid
 (:func:`loss_grid_seed_entries`, ``checkpoints/loss-grid/seeds/``); last, the processors of the
-corruption benchmark's cells (:func:`corruption_entries`, ``checkpoints/corruptions/``). An
-entry's lambda or loss weight may be a reference to a selection (:func:`resolve_lambda`);
+corruption benchmark's cells (:func:`corruption_entries`, ``checkpoints/corruptions/``) and
+the recognizer side trained on the seen corruption types (:func:`recognizer_corruption_entries`).
+An entry's lambda or loss weight may be a reference to a selection (:func:`resolve_lambda`);
 :func:`dependencies` names the entries it needs first. :mod:`.build` trains it.
 """
 
@@ -210,6 +211,24 @@ RECOGNIZER_ENTRIES = [
                       epochs=3, lr=FINE_TUNE_LR),
 ]
 RECOGNIZER_REFERENCES = ("teacher", "decoder", "processor", "init")   # checkpoint options
+# The QualNet paper's Tables 1 and 3 on the corruption benchmark: the same methods and epochs,
+# trained on the seen corruption cells (methods.recognizers.SEEN_CORRUPTIONS at severities 1-5)
+# and measured by corruption-grid on every type, so that 15 of the 19 types are unseen.
+# finetune-on-processed is left out: it needs a processor of the same mixed degradation.
+RECOGNIZER_CORRUPTION_METHODS = ("augment", "feature-kd", "qualnet", "train-on-lq")
+
+
+def recognizer_corruption_entries() -> list[dict]:
+    """``resnet20-<method>-corrupt-seen``: the entries of :data:`RECOGNIZER_ENTRIES` of
+    :data:`RECOGNIZER_CORRUPTION_METHODS` with the degradation ``corrupt-seen``."""
+    out = []
+    for entry in RECOGNIZER_ENTRIES:
+        method = entry["args"].get("method")
+        if entry["verb"] == "recognizer" and method in RECOGNIZER_CORRUPTION_METHODS:
+            options = {**entry["args"]["options"], "degradation": "corrupt-seen"}
+            out.append({**entry, "name": f"{entry['name']}-corrupt-seen",
+                        "args": {**entry["args"], "options": options}})
+    return out
 
 
 # ----------------------------------------------------------------------------- seeds
@@ -336,7 +355,8 @@ def corruption_entries() -> list[dict]:
 _ZOO = (CLASSIFIERS + [e for task in TASKS for e in processor_entries(task)]
         + LOSS_NETWORKS + loss_grid_entries() + RECOGNIZER_ENTRIES)
 RECIPE: list[dict] = (_ZOO + seed_entries(_ZOO) + randomized_entries()
-                      + loss_grid_seed_entries(_ZOO) + corruption_entries())
+                      + loss_grid_seed_entries(_ZOO) + corruption_entries()
+                      + recognizer_corruption_entries())
 
 
 def resolve_weight(entry: dict, key: str) -> float:

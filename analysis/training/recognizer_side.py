@@ -20,9 +20,10 @@ from ..config import EMBEDDED_DATASET
 from ..data.tasks import create_task
 from ..errors import RAExplorerError, unknown_name
 from ..methods.recognizers import (
-    MIX,
+    MIXES,
     RecognizerMethod,
     check_needs,
+    degradation_tasks,
     get_recognizer_method,
     recognizer_card_fields,
 )
@@ -35,13 +36,14 @@ from .state import load_model_state, state_identity
 
 @dataclass
 class Degrader:
-    """LQ images at the clean size from a task spec or ``mix``; (N, C, H, W) in [0, 1]."""
+    """LQ images at the clean size from a task spec or a named mix (``mix``, ``corrupt-seen``);
+    (N, C, H, W) in [0, 1]."""
 
     spec: str
     tasks: list = field(default_factory=list)
 
     def __post_init__(self):
-        names = MIX if self.spec == "mix" else (self.spec,)
+        names = degradation_tasks(self.spec)
         self.tasks = [create_task(n) for n in names]
 
     def __call__(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -56,7 +58,7 @@ class Degrader:
         return out
 
     def fixed(self, x: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
-        """The evaluation degradation of images ``indices`` (seeded by index; ``mix``: the
+        """The evaluation degradation of images ``indices`` (seeded by index; a mix: the
         task by index too), for validation."""
         out = torch.empty_like(x)
         choice = indices % len(self.tasks)
@@ -154,7 +156,7 @@ def train_recognizer(method: str, arch: str = "resnet20", options: dict | None =
                      **training) -> Path | None:
     """Train classifier ``arch`` with recognizer-side ``method`` (see the module docstring).
 
-    ``options``: ``degradation`` (task spec or ``mix``, default ``mix``), ``teacher`` /
+    ``options``: ``degradation`` (task spec or a named mix, default ``mix``), ``teacher`` /
     ``decoder`` / ``processor`` / ``init`` (checkpoint paths, as the method needs), ``lam``
     (default 1.0), ``kd_layer`` (default the classifier's last stage), ``kd_norm`` (``l2``).
     ``training``: the options of :func:`~analysis.training.classifiers.train_classifier` (dataset,
@@ -180,9 +182,9 @@ def train_recognizer(method: str, arch: str = "resnet20", options: dict | None =
     dev, train_set, val_set, info = run.device, run.train_set, run.val_set, run.info
     degrader = Degrader(o["degradation"])
     if spec.inputs == "processed":
-        if o["degradation"] == "mix":
+        if o["degradation"] in MIXES:
             raise RAExplorerError(f"{method} needs the processor's task as --degradation, not "
-                                  "mix.")
+                                  f"{o['degradation']}.")
     kwargs = classifier_kwargs(arch, info, t["arch_kwargs"])
     model = create_model(arch, **kwargs)
     init_card = None

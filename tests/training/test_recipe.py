@@ -144,6 +144,19 @@ def test_a_corruption_entry_trains_on_its_cell(tmp_path, monkeypatch):
     assert card["weights"]["dtype"] == "float16"
 
 
+def test_the_recognizer_side_on_corruptions_differs_only_in_the_degradation():
+    by_name = {e["name"]: e for e in RECIPE}
+    entries = recipe.recognizer_corruption_entries()
+    assert [e["name"] for e in entries] == [
+        f"resnet20-{m}-corrupt-seen" for m in ("augment", "feature-kd", "qualnet", "train-on-lq")]
+    for entry in entries:
+        base = by_name[entry["name"].removesuffix("-corrupt-seen")]
+        assert entry["args"] == {**base["args"], "options": {**base["args"]["options"],
+                                                             "degradation": "corrupt-seen"}}
+        assert entry["folder"] == recipe.RECOGNIZER_DIR and entry["name"] in by_name
+        assert recipe.dependencies(entry) == recipe.dependencies(base)
+
+
 def test_selection_rule():
     cands = [{"lambda": 0.001, "val_psnr": 20.0, "val_accuracy": 0.70},
              {"lambda": 0.01, "val_psnr": 19.5, "val_accuracy": 0.80},

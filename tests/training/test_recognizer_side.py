@@ -121,3 +121,26 @@ def test_cli_trains_a_recognizer_method(tmp_path, capsys):
     assert code == 0
     card = json.loads((tmp_path / "cli.json").read_text())
     assert card["method"] == "augment" and card["training"]["degradation"] == "jpeg"
+
+
+def test_corrupt_seen_draws_the_seen_corruption_cells_per_image():
+    import torch
+
+    from analysis.data.tasks import create_task
+    from analysis.methods.recognizers import SEEN_CORRUPTIONS, degradation_tasks
+    from analysis.training.recognizer_side import Degrader
+
+    specs = degradation_tasks("corrupt-seen")
+    assert len(specs) == 4 * 5
+    assert {create_task(s).params["type"] for s in specs} == set(SEEN_CORRUPTIONS)
+    assert degradation_tasks("jpeg") == ("jpeg",)
+    degrader = Degrader("corrupt-seen")
+    x = torch.rand(8, 1, 28, 28)
+    idx = torch.arange(8)
+    fixed = degrader.fixed(x, idx)
+    assert fixed.shape == x.shape and torch.equal(fixed, degrader.fixed(x, idx))   # seeded
+    # image i gets cell i mod 20, as that cell's own task degrades it
+    third = create_task(specs[3])
+    assert torch.equal(fixed[3:4], third.upsample(third.degrade(x[3:4], [3]), (28, 28)))
+    gen = torch.Generator().manual_seed(0)
+    assert degrader(x, gen).shape == x.shape
