@@ -41,7 +41,7 @@ from ..data.sampling import limited_indices
 from ..data.tasks import corruption_specs, create_task, task_slug
 from ..errors import RAExplorerError
 from ..outputs.result_files import write_result
-from ..pipeline.records import RecordSink, RecordTable
+from ..pipeline.records import RecordSink, RecordTable, reusable_table
 from ..pipeline.runner import CLEAN, NO_PROCESSING, world
 from ..pipeline.setting import Setting
 from ..stats import expected_calibration_error
@@ -91,16 +91,6 @@ def processor_cards(names, dataset: str, folder) -> list[dict]:
     return out
 
 
-def _reusable(path: Path, index: np.ndarray, classifiers, inputs, digests) -> RecordTable | None:
-    if not path.exists():
-        return None
-    table = RecordTable.load(path)
-    same = (np.array_equal(table.index, index) and table.classifiers == list(classifiers)
-            and table.inputs == list(inputs)
-            and table.provenance.get("checkpoints") == digests)
-    return table if same else None
-
-
 def measure_grid(classifiers=("resnet20",), processors=(), types=CORRUPTIONS, levels=LEVELS,
                  dataset: str | None = None, folder=None, limit=None, batch_size: int = 500,
                  device=None, seed: int = 0, records_dir: Path | None = None,
@@ -132,7 +122,7 @@ def measure_grid(classifiers=("resnet20",), processors=(), types=CORRUPTIONS, le
         # the clean images are the same in every cell: classified in the first cell only
         inputs = [CLEAN, NO_PROCESSING, *procs] if k == 0 else [NO_PROCESSING, *procs]
         path = Path(records_dir) / f"{record_stem(spec)}.parquet" if records_dir else None
-        saved = _reusable(path, index, models, inputs, digests) if path else None
+        saved = reusable_table(path, index, models, inputs, digests)
         if saved is not None:
             tables[spec] = saved
             print(f"grid: {spec} reused from {path.name}", file=sys.stderr)

@@ -26,8 +26,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from ..config import default_dataset
 from ..data.corruptions import CORRUPTIONS
 from ..data.datasets import normal_dataset
@@ -35,7 +33,7 @@ from ..data.sampling import limited_indices
 from ..data.tasks import create_task, task_slug
 from ..errors import RAExplorerError
 from ..outputs.result_files import write_result
-from ..pipeline.records import RecordTable
+from ..pipeline.records import reusable_table
 from ..pipeline.runner import CLEAN, NO_PROCESSING
 from ..pipeline.setting import Setting
 from ..zoo.catalogue import checkpoint_dir, find_checkpoints, model_digests
@@ -85,16 +83,6 @@ def cell_models(dataset: str, folder=None, types=None, levels=None) -> dict[str,
     return usable
 
 
-def _saved(path: Path | None, index: np.ndarray, classifiers, inputs, digests):
-    if path is None or not path.exists():
-        return None
-    table = RecordTable.load(path)
-    same = (np.array_equal(table.index, index) and table.classifiers == list(classifiers)
-            and table.inputs == list(inputs)
-            and table.provenance.get("checkpoints") == digests)
-    return table if same else None
-
-
 def corruption_processor_table(dataset: str | None = None, folder=None, limit: int | None = None,
                                batch_size: int | None = None, device: str | None = None,
                                seed: int = 0, classifiers=None, types=None, levels=None,
@@ -112,7 +100,7 @@ def corruption_processor_table(dataset: str | None = None, folder=None, limit: i
         names = [c["name"] for c in cards.values()]
         path = (Path(records_dir) / f"records_{task_slug(spec)}.parquet" if records_dir
                 else None)
-        table = _saved(path, limited_indices(setting.test, limit).numpy(),
+        table = reusable_table(path, limited_indices(setting.test, limit).numpy(),
                        [c["name"] for c in clf_cards], [CLEAN, NO_PROCESSING, *names], want)
         if table is not None:
             print(f"corruption processors: {spec} reused from {path.name}", file=sys.stderr)

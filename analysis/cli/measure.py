@@ -214,13 +214,7 @@ def cmd_corruption_grid(args) -> int:
         save_grid,
     )
 
-    for t in args.types or ():
-        if t not in CORRUPTIONS:
-
-            raise unknown_name("corruption type", t, list(CORRUPTIONS))
-    where = destination_of(args, "corruption-grid")   # once: the records and the table share it
-    if not args.no_save:
-        print(where.why, file=sys.stderr)
+    where = _corruption_destination(args, "corruption-grid")
     classifiers = args.classifiers or default_classifiers(args.dataset, args.checkpoints)
     result = measure_grid(classifiers, args.processors, args.types or CORRUPTIONS,
                           args.levels, args.dataset, args.checkpoints, limit=args.sample,
@@ -228,11 +222,26 @@ def cmd_corruption_grid(args) -> int:
                           records_dir=None if args.no_save else where.folder / RECORDS_FOLDER,
                           n_boot=args.boot, progress=not args.no_progress)
     if not args.no_save:
-        paths = save_grid(result, where.folder)
-        print("Wrote " + ", ".join(str(p) for p in paths) + f" and the record tables in "
-              f"{where.folder / RECORDS_FOLDER}", file=sys.stderr)
+        _wrote(save_grid(result, where.folder), where.folder / RECORDS_FOLDER)
     print_result(args, result, format_grid)
     return 0
+
+
+def _corruption_destination(args, verb: str):
+    """Check ``--types`` against the benchmark's, then the destination (once: the result files
+    and the cells' record tables share it), said on stderr unless ``--no-save``."""
+    for t in args.types or ():
+        if t not in CORRUPTIONS:
+            raise unknown_name("corruption type", t, list(CORRUPTIONS))
+    where = destination_of(args, verb)
+    if not args.no_save:
+        print(where.why, file=sys.stderr)
+    return where
+
+
+def _wrote(paths, records: Path) -> None:
+    print("Wrote " + ", ".join(str(p) for p in paths) + f" and the record tables in {records}",
+          file=sys.stderr)
 
 
 def cmd_robustness(args) -> int:
@@ -328,21 +337,14 @@ def cmd_corruption_processors(args) -> int:
         save_corruption_processors,
     )
 
-    for t in args.types or ():
-        if t not in CORRUPTIONS:
-            raise unknown_name("corruption type", t, list(CORRUPTIONS))
-    where = destination_of(args, "corruption-processors")
-    if not args.no_save:
-        print(where.why, file=sys.stderr)
+    where = _corruption_destination(args, "corruption-processors")
     result = corruption_processor_table(
         args.dataset, args.checkpoints, limit=args.first, batch_size=args.batch_size,
         device=args.device, seed=args.seed, classifiers=args.classifiers, types=args.types,
         levels=args.levels, records_dir=None if args.no_save else where.folder / RECORDS_FOLDER,
         progress=not args.no_progress)
     if not args.no_save:
-        paths = save_corruption_processors(result, where.folder)
-        print("Wrote " + ", ".join(str(p) for p in paths) + " and the record tables in "
-              f"{where.folder / RECORDS_FOLDER}", file=sys.stderr)
+        _wrote(save_corruption_processors(result, where.folder), where.folder / RECORDS_FOLDER)
     print_result(args, result, format_corruption_processors)
     return 0
 

@@ -224,6 +224,20 @@ class RecordSink:
             quality, provenance or {})
 
 
+def reusable_table(path, index: np.ndarray, classifiers, inputs, digests: dict):
+    """The record table saved at ``path`` when it holds exactly these images (``index``),
+    ``classifiers`` and ``inputs`` (names, in order) and was measured with these weights
+    (``digests``: name -> SHA-256, its provenance's ``checkpoints``); else None. A saved
+    cell of an interrupted run is reused only when nothing it depends on changed."""
+    if path is None or not Path(path).exists():
+        return None
+    table = RecordTable.load(path)
+    same = (np.array_equal(table.index, index) and table.classifiers == list(classifiers)
+            and table.inputs == list(inputs)
+            and table.provenance.get("checkpoints") == digests)
+    return table if same else None
+
+
 def _part_inputs(parts: list) -> list[str]:
     """The input names of a record sink's parts, in their order (an empty list without any)."""
     keys = parts[0][1] if parts else {}

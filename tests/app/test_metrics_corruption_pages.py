@@ -1,16 +1,12 @@
 """AppTest: the Metrics page's corruption benchmark (the grid's summary and a type x severity
 heatmap per row), from a grid measured on the tiny zoo, and the command it names without one."""
 
-from pathlib import Path
-
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from analysis.analyses.corruption_grid import measure_grid, save_grid
 from analysis.data.folders import dataset_slug
+from tests.app.test_metrics_agreement_pages import run_metrics
 from tests.conftest import SYNTH
-
-MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 
 
 @pytest.fixture(scope="module")
@@ -26,15 +22,6 @@ def env(monkeypatch, tiny_zoo, tmp_path):
     monkeypatch.setenv("RA_DATASET", SYNTH)
     monkeypatch.setenv("RA_RESULTS", str(tmp_path))
     return tmp_path / "datasets" / dataset_slug(SYNTH)
-
-
-def run_metrics():
-    at = AppTest.from_file(MAIN, default_timeout=120)
-    at.run()
-    at.switch_page("views/metrics.py")
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
 
 
 def heatmap_specs(at):
