@@ -10,8 +10,8 @@
 * ``claims.md`` — the paper's central claims, checked on these numbers, and the transfer
   claims of the category, detection and architecture tables in the same folder
   (:mod:`.transfer_claims`) and the main claims restated across training seeds from the seed
-  tables there (:mod:`.seed_claims`), and the claims on randomized and compound degradations
-  (:mod:`.degradation_claims`).
+  tables there (:mod:`.seed_claims`), the claims on randomized and compound degradations
+  (:mod:`.degradation_claims`) and on the corruption benchmark (:mod:`.corruption_claims`).
 
 Accuracies are percentages with 95 % Wilson intervals over test images;
 differences to plain are paired (same images) with 95 % CIs.
@@ -29,6 +29,7 @@ from ..data.tasks import task_slug
 from ..errors import RAExplorerError
 from ..methods import METHOD_LABELS, METHODS
 from ..zoo.catalogue import ra_source
+from .corruption_claims import corruption_claims
 from .degradation_claims import degradation_claims
 from .seed_claims import seeds_section
 from .transfer_claims import transfer_claims
@@ -197,7 +198,7 @@ def check_claims(results: list[dict], source: str | None = None) -> list[str]:
 #: evaluations it is given: the sections of ``claims.md`` after the Table 1 claims.
 CLAIM_SOURCES = ("category_transfer_*.json", "detection_transfer_*.json",
                  "architecture_transfer_*.json", "randomized_*.json", "seeds_*.json",
-                 "loss_grid_seeds_*.json")
+                 "loss_grid_seeds_*.json", "corruption_grid.json", "corruption_processors.json")
 
 
 def write_results(results: list[dict], out_dir: Path | None = None, source: str | None = None):
@@ -215,7 +216,7 @@ def write_results(results: list[dict], out_dir: Path | None = None, source: str 
         + "\n" + "\n\n".join(format_table1(r) for r in results),
         "claims.md": f"# The RA paper's claims, checked on {_dataset_words(results)}\n\n"
         + "\n".join(check_claims(results, source)) + _beyond(out_dir, results)
-        + _degradations(out_dir) + _across_seeds(out_dir, results),
+        + _degradations(out_dir) + _corruptions(out_dir) + _across_seeds(out_dir, results),
     }
     sr = next((r for r in results if r["task"].startswith("sr:")), None)
     if sr is not None:
@@ -260,6 +261,19 @@ def _across_seeds(out_dir: Path, results: list[dict]) -> str:
             "`loss_grid_seeds_*.json` (`python -m analysis loss-grid --across-seeds --task T`): "
             "the loss grid of every training seed. The seeds and the number of test images are "
             "on each line. The other claims above rest on one training run each.\n\n"
+            + "\n".join(lines))
+
+
+def _corruptions(out_dir: Path) -> str:
+    """The claims section of the corruption benchmark's tables in ``out_dir`` (empty when it
+    holds none), :mod:`.corruption_claims`."""
+    lines = corruption_claims(out_dir)
+    if not lines:
+        return ""
+    return ("\n\n## Corruption benchmark\n\nFrom `corruption_grid.json` (`python -m analysis "
+            "corruption-grid`: the QualNet paper's Tables 1 and 3, the recognizer side on every "
+            "ImageNet-C type) and `corruption_processors.json` (`python -m analysis "
+            "corruption-processors`: the RA paper's Tables 12 and 13) in this folder.\n\n"
             + "\n".join(lines))
 
 
