@@ -60,15 +60,20 @@ VANILLA = "resnet20"   # the default reference classifier (the recognizer side s
 
 
 def default_classifiers(dataset: str | None = None, folder=None) -> list[str]:
-    """The full protocol's classifiers: :data:`VANILLA`, then every recognizer-side classifier
-    (a classifier of :data:`~analysis.zoo.catalogue.CLASSIFIER_COLLECTIONS`) of the dataset in
-    ``folder``, by name: the QualNet paper's Table 1 rows (augmentation, feature distillation,
-    QualNet, train on LQ, fine-tune on processed) beside the classifier they start from."""
+    """The full protocol's classifiers: :data:`VANILLA`; the zoo's standard classifier of every
+    other architecture a recognizer-side classifier has (vgg11-bn beside ``vgg11-bn-qualnet``);
+    then every recognizer-side classifier (a classifier of
+    :data:`~analysis.zoo.catalogue.CLASSIFIER_COLLECTIONS`) of the dataset in ``folder``, by
+    name: the QualNet paper's Table 1 and 2 rows (augmentation, feature distillation, QualNet,
+    train on LQ, fine-tune on processed) beside the classifiers they start from."""
     dataset = default_dataset(dataset)
-    zoo = {c["name"] for c in find_checkpoints(folder, kind="classifier", dataset=dataset)}
-    side = sorted(c["name"] for c in classifier_cards(folder, dataset=dataset)
-                  if c["name"] not in zoo)
-    return [VANILLA, *side]
+    zoo = find_checkpoints(folder, kind="classifier", dataset=dataset)
+    names = {c["name"] for c in zoo}
+    side = [c for c in classifier_cards(folder, dataset=dataset) if c["name"] not in names]
+    archs = {c.get("arch") for c in side}
+    standard = sorted(c["name"] for c in zoo if c.get("arch") in archs
+                      and c.get("method") == "standard" and c["name"] != VANILLA)
+    return [VANILLA, *standard, *sorted(c["name"] for c in side)]
 
 
 def record_stem(spec: str) -> str:

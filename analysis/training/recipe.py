@@ -10,7 +10,8 @@ then plain and RA processors of the randomized and compound tasks (:func:`random
 ``checkpoints/randomized/``); then two more seeds of SR's loss grid
 (:func:`loss_grid_seed_entries`, ``checkpoints/loss-grid/seeds/``); last, the processors of the
 corruption benchmark's cells (:func:`corruption_entries`, ``checkpoints/corruptions/``) and
-the recognizer side trained on the seen corruption types (:func:`recognizer_corruption_entries`).
+the recognizer side trained on the seen corruption types (:func:`recognizer_corruption_entries`)
+and on another architecture (:func:`recognizer_architecture_entries`).
 An entry's lambda or loss weight may be a reference to a selection (:func:`resolve_lambda`);
 :func:`dependencies` names the entries it needs first. :mod:`.build` trains it.
 """
@@ -216,6 +217,12 @@ RECOGNIZER_REFERENCES = ("teacher", "decoder", "processor", "init")   # checkpoi
 # and measured by corruption-grid on every type, so that 15 of the 19 types are unseen.
 # finetune-on-processed is left out: it needs a processor of the same mixed degradation.
 RECOGNIZER_CORRUPTION_METHODS = ("augment", "feature-kd", "qualnet", "train-on-lq")
+# The QualNet paper's Table 2 (the methods on another architecture): vgg11-bn, the zoo's other
+# family, with the epochs of its own standard classifier and its standard classifier as the
+# feature-kd teacher; both feature losses at block2, its 7 x 7 map (the size of the QualNet
+# decoder's code; resnet20's default last stage is 7 x 7 too). The same mix as resnet20's.
+RECOGNIZER_ARCH = "vgg11-bn"
+RECOGNIZER_ARCH_LAYER = "block2"
 
 
 def recognizer_corruption_entries() -> list[dict]:
@@ -352,11 +359,31 @@ def corruption_entries() -> list[dict]:
     return entries
 
 
+def recognizer_architecture_entries() -> list[dict]:
+    """``vgg11-bn-<method>``: the entries of :data:`RECOGNIZER_ENTRIES` of
+    :data:`RECOGNIZER_CORRUPTION_METHODS` on :data:`RECOGNIZER_ARCH` (see the comment above)."""
+    standard = next(e for e in CLASSIFIERS if e["name"] == RECOGNIZER_ARCH)
+    out = []
+    for entry in RECOGNIZER_ENTRIES:
+        method = entry["args"].get("method")
+        if entry["verb"] != "recognizer" or method not in RECOGNIZER_CORRUPTION_METHODS:
+            continue
+        options = dict(entry["args"]["options"])
+        if "teacher" in options:
+            options["teacher"] = RECOGNIZER_ARCH
+        if method in ("feature-kd", "qualnet"):
+            options["kd_layer"] = RECOGNIZER_ARCH_LAYER
+        out.append({**entry, "name": f"{RECOGNIZER_ARCH}-{method}",
+                    "args": {**entry["args"], "arch": RECOGNIZER_ARCH, "options": options,
+                             "epochs": standard["args"]["epochs"]}})
+    return out
+
+
 _ZOO = (CLASSIFIERS + [e for task in TASKS for e in processor_entries(task)]
         + LOSS_NETWORKS + loss_grid_entries() + RECOGNIZER_ENTRIES)
 RECIPE: list[dict] = (_ZOO + seed_entries(_ZOO) + randomized_entries()
                       + loss_grid_seed_entries(_ZOO) + corruption_entries()
-                      + recognizer_corruption_entries())
+                      + recognizer_corruption_entries() + recognizer_architecture_entries())
 
 
 def resolve_weight(entry: dict, key: str) -> float:

@@ -137,3 +137,19 @@ def test_size_changing_processors_and_unknown_types_are_refused(tiny_zoo, capsys
     code = main(["corruption-grid", "--dataset", SYNTH, "--checkpoints", str(tiny_zoo),
                  "--classifiers", "clf-a", "--types", "snw", "--no-save"])
     assert code != 0 and "Did you mean 'snow'" in capsys.readouterr().err
+
+
+def test_the_default_adds_the_standard_classifier_of_a_recognizer_sides_architecture(tiny_zoo,
+                                                                                    tmp_path):
+    import shutil
+
+    (tmp_path / "recognizers").mkdir()
+    for name in ("clf-a", "clf-b"):
+        for suffix in (".json", ".safetensors"):
+            shutil.copy(tiny_zoo / f"{name}{suffix}", tmp_path / f"{name}{suffix}")
+    shutil.copy(tiny_zoo / "clf-b.safetensors", tmp_path / "recognizers" / "clf-b-side.safetensors")
+    card = json.loads((tiny_zoo / "clf-b.json").read_text())      # a vgg11-bn, standard
+    card["weights"]["file"] = "clf-b-side.safetensors"
+    (tmp_path / "recognizers" / "clf-b-side.json").write_text(json.dumps(
+        {**card, "name": "clf-b-side", "method": "augment"}))
+    assert default_classifiers(SYNTH, tmp_path) == [VANILLA, "clf-b", "clf-b-side"]

@@ -157,6 +157,23 @@ def test_the_recognizer_side_on_corruptions_differs_only_in_the_degradation():
         assert recipe.dependencies(entry) == recipe.dependencies(base)
 
 
+def test_the_recognizer_side_on_another_architecture_taps_its_7x7_map():
+    by_name = {e["name"]: e for e in RECIPE}
+    entries = recipe.recognizer_architecture_entries()
+    assert [e["name"] for e in entries] == [
+        f"vgg11-bn-{m}" for m in ("augment", "feature-kd", "qualnet", "train-on-lq")]
+    for entry in entries:
+        base = by_name[entry["name"].replace("vgg11-bn", "resnet20", 1)]
+        args = entry["args"]
+        assert args["arch"] == "vgg11-bn" and args["epochs"] == by_name["vgg11-bn"]["args"]["epochs"]
+        assert args["options"]["degradation"] == base["args"]["options"]["degradation"]
+        assert args["options"].get("kd_layer") == (
+            "block2" if args["method"] in ("feature-kd", "qualnet") else None)
+        assert entry["name"] in by_name
+    assert by_name["vgg11-bn-feature-kd"]["args"]["options"]["teacher"] == "vgg11-bn"
+    assert "vgg11-bn" in recipe.dependencies(by_name["vgg11-bn-feature-kd"])
+
+
 def test_selection_rule():
     cands = [{"lambda": 0.001, "val_psnr": 20.0, "val_accuracy": 0.70},
              {"lambda": 0.01, "val_psnr": 19.5, "val_accuracy": 0.80},
