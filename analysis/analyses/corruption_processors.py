@@ -5,8 +5,10 @@ checkpoint folder's ``corruptions/`` collection (and the folder itself) holds pr
 on cells (the recipe's :func:`~analysis.training.recipe.corruption_entries`: plain and RA per
 type at severity 5; snow and speckle noise at severities 1-5 with unsupervised RA and RA with
 transformer too). Every cell with a plain processor is run once on its own test inputs with all
-its processors (:mod:`.paired_groups`), judged by every classifier:
+its processors (:mod:`.paired_groups`), judged by every classifier (the clean images once, in
+the first cell):
 
+* per cell: the corrupted input's accuracy per classifier (``no_processing``);
 * per processor: accuracy per classifier (Wilson 95 % CI), PSNR and SSIM (means with 95 % CIs);
 * per non-plain processor: the matched-pairs difference to the cell's plain processor on every
   classifier (``ra_minus_plain``, points with a 95 % CI).
@@ -37,7 +39,7 @@ from ..pipeline.records import reusable_table
 from ..pipeline.runner import CLEAN, NO_PROCESSING
 from ..pipeline.setting import Setting
 from ..zoo.catalogue import checkpoint_dir, find_checkpoints, model_digests
-from .paired_groups import bounds, diff_text, group_rows, measure_groups, pct_text
+from .paired_groups import accuracy_cell, diff_text, group_rows, measure_groups, pct_text
 
 STEM = "corruption_processors"
 RECORDS_FOLDER = "corruption_processors"
@@ -92,40 +94,45 @@ def corruption_processor_table(dataset: str | None = None, folder=None, limit: i
     is saved and reused)."""
     name = normal_dataset(default_dataset(dataset))
     cells = cell_models(name, folder, types, levels)
-    out_cells, digests, first_prov, clfs = {}, {}, None, None
-    for spec, cards in cells.items():
+    out_cells, digests, first, clfs = {}, {}, None, None
+    for k, (spec, cards) in enumerate(cells.items()):
         setting = Setting(spec, dataset, folder, device)
         clf_cards, _ = setting.select(None, classifiers)
         want = model_digests(clf_cards, list(cards.values()))
-        names = [c["name"] for c in cards.values()]
+        # the clean images are the same in every cell: classified in the first cell only
+        inputs = [*([CLEAN] if k == 0 else []), NO_PROCESSING, *(c["name"] for c in
+                                                                 cards.values())]
         path = (Path(records_dir) / f"records_{task_slug(spec)}.parquet" if records_dir
                 else None)
         table = reusable_table(path, limited_indices(setting.test, limit).numpy(),
-                       [c["name"] for c in clf_cards], [CLEAN, NO_PROCESSING, *names], want)
+                               [c["name"] for c in clf_cards], inputs, want)
         if table is not None:
             print(f"corruption processors: {spec} reused from {path.name}", file=sys.stderr)
         else:
             table, _ = measure_groups(setting, {spec: cards}, classifiers,
                                       f"corruption processors {spec}", limit=limit,
-                                      batch_size=batch_size, seed=seed, progress=progress)
+                                      batch_size=batch_size, seed=seed, progress=progress,
+                                      include_clean=k == 0)
             if path is not None:
                 table.save(path)
         clfs = list(table.classifiers)
         digests.update(table.provenance.get("checkpoints", {}))
-        first_prov = first_prov or table.provenance
+        first = first or table
         task = create_task(spec)
         out_cells[spec] = {"type": task.params["type"], "level": task.params["level"],
                            "n_images": len(table),
                            "rows": group_rows(table, cards, clfs),
-                           "bounds": bounds(table, clfs)}
+                           "no_processing": {c: accuracy_cell(table.correct(NO_PROCESSING, c))
+                                             for c in clfs}}
     ra = next((r for c in out_cells.values() for m, r in c["rows"].items() if m != "plain"),
               None)
     source = next((c["source"] for cards in cells.values() for c in cards.values()
                    if c.get("source")), None) if ra else None
     result = {"kind": "corruption-processors", "dataset": name,
-              "split": "test", "n_images": next(iter(out_cells.values()))["n_images"],
-              "seed": seed, "classifiers": clfs, "source": source,
-              "cells": out_cells, "provenance": {**first_prov, "checkpoints": digests}}
+              "split": "test", "n_images": len(first), "seed": seed, "classifiers": clfs,
+              "source": source,
+              "clean": {c: accuracy_cell(first.correct(CLEAN, c)) for c in clfs},
+              "cells": out_cells, "provenance": {**first.provenance, "checkpoints": digests}}
     result["summary"] = summary(result)
     return result
 
@@ -167,7 +174,7 @@ def format_corruption_processors(result: dict) -> str:
     for cell in level5.values():
         plain, ra = cell["rows"]["plain"], cell["rows"].get("ra")
         lines.append(
-            f"| {cell['type']} | {pct_text(cell['bounds'][judge][NO_PROCESSING])} | "
+            f"| {cell['type']} | {pct_text(cell['no_processing'][judge])} | "
             f"{pct_text(plain['accuracy'][judge])} | "
             f"{pct_text(ra['accuracy'][judge]) if ra else '—'} | "
             f"{diff_text(ra['ra_minus_plain'][judge]) if ra else '—'} | "
@@ -205,6 +212,8 @@ def format_corruption_processors(result: dict) -> str:
             for clf, t in by.items():
                 lines.append(f"| {method} | {clf} | {t['above']} of {t['types']} | "
                              f"{t['includes_zero']} | {t['below']} |")
+    lines += ["", "Clean images: " + ", ".join(f"{k} {pct_text(c)}"
+                                                for k, c in result["clean"].items()) + "."]
     return "\n".join(lines)
 
 

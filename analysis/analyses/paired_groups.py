@@ -18,10 +18,12 @@ from .evaluate import paired_difference
 
 def measure_groups(setting: Setting, groups: dict, classifiers, desc: str, *,
                    limit: int | None = None, batch_size: int | None = None, seed: int = 0,
-                   progress: bool = True, on_progress=None) -> tuple[RecordTable, list[str]]:
+                   progress: bool = True, on_progress=None,
+                   include_clean: bool = True) -> tuple[RecordTable, list[str]]:
     """One runner pass of every processor card of ``groups`` ({group: {key: card}}) over the
     test split of ``setting``, judged by ``classifiers`` (names; default the zoo's), with PSNR
-    and SSIM: (the record table with its provenance, the classifiers' names)."""
+    and SSIM: (the record table with its provenance, the classifiers' names); the clean images
+    too unless ``include_clean`` is False."""
     clf_cards, _ = setting.select(None, classifiers)
     if not clf_cards:
         raise RAExplorerError(no_checkpoints_message("classifier", setting.dataset,
@@ -32,7 +34,8 @@ def measure_groups(setting: Setting, groups: dict, classifiers, desc: str, *,
                                                 "ssim": create_metric("ssim", device=dev)},
                       execution="eager")
     setting.run(setting.load(proc_cards), [sink], desc=desc, progress=progress,
-                on_progress=on_progress, batch_size=batch_size, limit=limit, seed=seed)
+                on_progress=on_progress, batch_size=batch_size, limit=limit, seed=seed,
+                include_clean=include_clean)
     n = len(setting.test) if limit is None else min(limit, len(setting.test))
     record = setting.provenance(n_images=n, checkpoints=model_digests(clf_cards, proc_cards),
                                 seeds={"degradation": seed})

@@ -14,8 +14,10 @@ from analysis.analyses.corruption_processors import (
     format_corruption_processors,
 )
 from analysis.cli.main import main
-from analysis.data.tasks import create_task
+from analysis.data.tasks import create_task, task_slug
 from analysis.errors import RAExplorerError
+from analysis.pipeline.records import RecordTable
+from analysis.pipeline.runner import CLEAN, NO_PROCESSING
 from tests.conftest import SYNTH, TINY_PROCESSOR
 
 FOG5, FOG1, SNOW5 = (create_task(s).spec for s in (
@@ -74,7 +76,15 @@ def test_each_method_is_paired_with_its_cells_plain_processor(zoo, tmp_path):
     text = format_corruption_processors(result)
     assert "Table 12 analog" in text and "Table 14 analog" in text and "Table 13 analog" in text
     assert "| fog | 1 | ra |" in text
-    assert len(list(tmp_path.glob("records_*.parquet"))) == 2
+    tables = {p.stem: RecordTable.load(p) for p in tmp_path.glob("records_*.parquet")}
+    assert len(tables) == 2                # the clean images once, in the first cell (fog 1)
+    assert [name for name, t in tables.items() if CLEAN in t.inputs] == [
+        f"records_{task_slug(FOG1)}"]
+    clean = tables[f"records_{task_slug(FOG1)}"].correct(CLEAN, "clf-b")
+    assert result["clean"]["clf-b"]["accuracy"] == clean.mean()
+    none = tables[f"records_{task_slug(FOG5)}"].correct(NO_PROCESSING, "clf-a")
+    assert fog5["no_processing"]["clf-a"]["correct"] == none.sum()
+    assert "Clean images: clf-a " in text
 
 
 def test_the_verb_writes_and_resumes(zoo, tmp_path, capsys):

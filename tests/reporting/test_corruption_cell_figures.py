@@ -6,7 +6,6 @@ import json
 import pytest
 
 from analysis.errors import RAExplorerError
-from analysis.pipeline.runner import CLEAN, NO_PROCESSING
 from analysis.reporting.paper import FigureOptions, build_figure, save_figure
 
 CLFS = ["a", "b"]
@@ -30,14 +29,14 @@ def _cell(kind, level, accs: dict):
         if method != "plain":
             rows[method]["ra_minus_plain"] = _diff(p - accs["plain"])
     return {"type": kind, "level": level, "n_images": 100, "rows": rows,
-            "bounds": {k: {CLEAN: {"accuracy": 0.9, "ci95": [0.88, 0.92]},
-                           NO_PROCESSING: {"accuracy": 0.3 - 0.02 * level,
-                                           "ci95": [0.2, 0.4]}} for k in CLFS}}
+            "no_processing": {k: {"accuracy": 0.3 - 0.02 * level, "ci95": [0.2, 0.4]}
+                              for k in CLFS}}
 
 
 def _result(cells):
     return {"kind": "corruption-processors", "dataset": "synthetic", "split": "test",
             "n_images": 100, "seed": 0, "classifiers": CLFS, "source": "a",
+            "clean": {k: {"accuracy": 0.9, "ci95": [0.88, 0.92]} for k in CLFS},
             "cells": {f"corrupt:level={c['level']},type={c['type']}": c for c in cells},
             "summary": {}, "provenance": {"checkpoints": {}}}
 

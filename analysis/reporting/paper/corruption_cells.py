@@ -14,7 +14,6 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import RAExplorerError
-from ...pipeline.runner import NO_PROCESSING
 from .core import FigureOptions, PaperFigure, load_result, new_figure, result_provenance
 from .style import LINE_COLOURS
 
@@ -89,7 +88,7 @@ def build_severity_curves(options: FigureOptions) -> PaperFigure:
         levels = [c["level"] for c in cells]
         methods = [m for m in ("plain", "ra", "ra-unsup", "ra-transformer")
                    if any(m in c["rows"] for c in cells)]
-        none = [100 * c["bounds"][judge][NO_PROCESSING]["accuracy"] for c in cells]
+        none = [100 * c["no_processing"][judge]["accuracy"] for c in cells]
         ax.plot(levels, none, "--", color="0.5", label="no processing")
         for n, method in enumerate(methods):
             pts = [(c["level"], c["rows"][method]["accuracy"][judge]) for c in cells
