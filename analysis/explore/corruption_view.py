@@ -1,5 +1,7 @@
-"""The corruption grid (``corruption_grid.json``) as the Metrics page shows it: a summary frame
-of its rows and one row's type x severity matrix.
+"""The corruption benchmark as the Metrics page shows it: the corruption grid
+(``corruption_grid.json``) as a summary frame of its rows and one row's type x severity matrix;
+the processors trained on corruption cells (``corruption_processors.json``) as one line per cell
+and method.
 
 Values: accuracy in % with the cell's bootstrap 95 % CI, the ECE (0-1), or the accuracy gain in
 points over the vanilla classifier on the unprocessed corrupted input (the grid's mCE
@@ -75,3 +77,33 @@ def cell_matrix(result: dict, row_index: int, value: str = "accuracy"):
         z.append(z_row)
         text.append(t_row)
     return types, levels, z, text
+
+
+def judge(result: dict) -> str:
+    """The classifier a corruption-processors result is read on: the RA source, else the
+    first."""
+    clfs = result["classifiers"]
+    return result["source"] if result.get("source") in clfs else clfs[0]
+
+
+def gain_frame(result: dict, classifier: str | None = None) -> pd.DataFrame:
+    """``corruption_processors.json`` as one line per cell and non-plain method on
+    ``classifier`` (default :func:`judge`): the corrupted input's, plain's and the method's
+    accuracy (%) and the method - plain difference (points) with its 95 % CI."""
+    clf = classifier or judge(result)
+    lines = []
+    for cell in result["cells"].values():
+        plain = cell["rows"]["plain"]["accuracy"][clf]["accuracy"]
+        for method, row in cell["rows"].items():
+            if method == "plain":
+                continue
+            d = row["ra_minus_plain"][clf]
+            lines.append({"type": cell["type"], "severity": cell["level"], "method": method,
+                          "no processing %": 100 * cell["no_processing"][clf]["accuracy"],
+                          "plain %": 100 * plain,
+                          "method %": 100 * row["accuracy"][clf]["accuracy"],
+                          "- plain (points)": 100 * d["diff"],
+                          "low": 100 * d["ci95"][0], "high": 100 * d["ci95"][1],
+                          "PSNR plain": cell["rows"]["plain"]["psnr"]["mean"],
+                          "PSNR method": row["psnr"]["mean"]})
+    return pd.DataFrame(lines)

@@ -23,7 +23,8 @@ from analysis.explore.agreement_view import (
     visibility_frame,
 )
 from analysis.explore.corruption_view import VALUES as CORRUPTION_VALUES
-from analysis.explore.corruption_view import summary_frame
+from analysis.explore.corruption_view import gain_frame, summary_frame
+from analysis.explore.corruption_view import judge as corruption_judge
 from analysis.explore.workspace import available_tasks, classifier_names
 from analysis.outputs.measured_weights import other_weights
 from analysis.reporting.figures import (
@@ -310,14 +311,15 @@ if corruption is None:
 else:
     corruption_stale = weights_notice("corruption_grid.json", corruption,
                                       "python -m analysis corruption-grid")
-    st.dataframe(summary_frame(corruption), hide_index=True, key="metrics_corruption_summary")
+    summary = summary_frame(corruption)
+    st.dataframe(summary, hide_index=True, key="metrics_corruption_summary")
     st.caption(f"{corruption['n_images']:,} test images; {len(corruption['types'])} corruption "
                f"types x severities {', '.join(map(str, corruption['levels']))}. Mean error = "
                "unnormalised mCE; mCE = normalised to "
                f"{corruption['vanilla']} on the corrupted input (below 1 is fewer errors), both "
-               f"over {', '.join(corruption['mce_types'])}, with bootstrap 95 % CIs; ECE over 15 "
-               "confidence bins.")
-    labels = list(summary_frame(corruption)["row"])
+               f"over {len(corruption['mce_types'])} ImageNet-C types, with bootstrap 95 % CIs; "
+               "ECE over 15 confidence bins.")
+    labels = list(summary["row"])
     c1, c2 = st.columns([2, 1])
     row_index = c1.selectbox("Row", range(len(labels)), format_func=labels.__getitem__,
                              key="metrics_corruption_row")
@@ -330,3 +332,22 @@ else:
     if not corruption_stale:
         figure_downloads("corruption-grid", "metrics_corruption_fig")
     show_source("corruption_grid.json", corruption)
+
+cells = result("corruption_processors.json")
+if cells is not None:   # processors trained on single corruption cells (Tables 12-14)
+    st.subheader("Processors trained on corruption cells (RA paper Tables 12-14)")
+    cells_stale = weights_notice("corruption_processors.json", cells,
+                                 "python -m analysis corruption-processors")
+    cells_clf = st.selectbox("Classifier", cells["classifiers"],
+                             index=cells["classifiers"].index(corruption_judge(cells)),
+                             key="metrics_cells_classifier")
+    st.dataframe(gain_frame(cells, cells_clf), hide_index=True, key="metrics_cells_table")
+    st.caption(f"{cells['n_images']:,} test images per cell, each on its own corrupted inputs; "
+               "accuracy in %, differences to the cell's plain processor in points with "
+               "matched-pairs 95 % CIs (low, high); PSNR in dB. "
+               f"{corruption_judge(cells)} is the RA source; the other classifiers show the "
+               "transfer (Table 14).")
+    if not cells_stale:
+        figure_downloads("corruption-gain", "metrics_cells_gain_fig")
+        figure_downloads("severity-curves", "metrics_cells_severity_fig")
+    show_source("corruption_processors.json", cells)

@@ -48,3 +48,22 @@ def test_without_a_grid_the_page_names_the_command(env):
     at = run_metrics()
     assert any("python -m analysis corruption-grid" in str(w.value)
                for w in [*at.info, *at.warning, *at.markdown, *at.caption])
+
+
+def test_metrics_page_shows_the_corruption_processors_per_classifier(env, tmp_path):
+    import json
+
+    from tests.reporting.test_corruption_cell_figures import _cell, _result
+
+    env.mkdir(parents=True, exist_ok=True)
+    (env / "corruption_processors.json").write_text(json.dumps(_result(
+        [_cell("snow", 1, {"plain": 0.6, "ra": 0.65}),
+         _cell("snow", 5, {"plain": 0.4, "ra": 0.5})])))
+    at = run_metrics()
+    assert any("Processors trained on corruption cells" in h.value for h in at.subheader)
+    table = next(d.value for d in at.dataframe if "- plain (points)" in d.value.columns)
+    assert list(table["severity"]) == [1, 5] and table["method %"].tolist() == [65.0, 50.0]
+    at.selectbox(key="metrics_cells_classifier").set_value("b").run()
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "- plain (points)" in d.value.columns)
+    assert table["method %"].tolist() == pytest.approx([66.0, 51.0])

@@ -52,3 +52,21 @@ def test_the_heatmap_draws_the_matrix(grid):
     assert list(heat.y) == ["snow", "fog", "speckle_noise"]
     assert list(heat.x) == ["severity 1", "severity 5"] and heat.zmid == 0
     assert "gain over the vanilla classifier" in fig.layout.title.text
+
+
+def test_the_cells_frame_holds_each_methods_difference_to_plain():
+    from analysis.explore.corruption_view import gain_frame, judge
+    from tests.reporting.test_corruption_cell_figures import _cell, _result
+
+    result = _result([_cell("snow", 5, {"plain": 0.4, "ra": 0.5, "ra-unsup": 0.45}),
+                      _cell("fog", 5, {"plain": 0.5, "ra": 0.49})])
+    assert judge(result) == "a"
+    frame = gain_frame(result)
+    assert list(zip(frame["type"], frame["method"])) == [("snow", "ra"), ("snow", "ra-unsup"),
+                                                         ("fog", "ra")]
+    snow = frame.iloc[0]
+    assert snow["- plain (points)"] == pytest.approx(10.0) and snow["low"] == pytest.approx(9.0)
+    assert snow["plain %"] == pytest.approx(40.0) and snow["method %"] == pytest.approx(50.0)
+    assert snow["no processing %"] == pytest.approx(20.0)
+    other = gain_frame(result, "b")
+    assert other.iloc[0]["method %"] == pytest.approx(51.0)
