@@ -62,8 +62,10 @@ def grid_claims(result: dict) -> list[str]:
         said = ("holds, and its CI lies below every other's" if clear else
                 "holds by the point estimates; the CIs overlap" if best is q else
                 f"does not hold: {best['classifier']} has the lowest ({best['mce']['value']:.3f})")
+        runner = min(rest, key=lambda r: r["mce"]["value"])
         lines.append(f"  - QualNet Table 1 (QualNet has the lowest mCE of the recognizer-side "
-                     f"methods): {q['classifier']} {q['mce']['value']:.3f} — the claim {said}.")
+                     f"methods): {q['classifier']} {_interval(q['mce'], 4)}, next "
+                     f"{runner['classifier']} {_interval(runner['mce'], 4)} — the claim {said}.")
     return lines
 
 

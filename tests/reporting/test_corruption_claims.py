@@ -28,7 +28,8 @@ def test_each_classifier_against_the_vanilla_one_and_the_qualnet_line():
     assert "r20-augment: normalised mCE 0.700 [0.650, 0.750] — fewer errors than the vanilla " \
            "classifier holds; clean accuracy 90.0 % (-3.0 points)" in lines[1]
     assert "is not shown (the 95 % CI includes 1)" in lines[3] and "(-53.0 points)" in lines[3]
-    assert lines[4].endswith("r20-qualnet 0.600 — the claim holds, and its CI lies below every "
+    assert lines[4].endswith("r20-qualnet 0.6000 [0.5500, 0.6400], next r20-augment 0.7000 "
+                             "[0.6500, 0.7500] — the claim holds, and its CI lies below every "
                              "other's.")
     overlap = grid_claims(_grid([_row("r20", 1.0, [1.0, 1.0]), _row("a", 0.62, [0.6, 0.66]),
                                  _row("r20-qualnet", 0.6, [0.55, 0.64])]))

@@ -2,9 +2,10 @@
 ``corruption_grid.json``) and reliability diagrams of a task's record table
 (``records_<task>.parquet``).
 
-* corruption-grid: one panel per row of the grid (classifier x input), corruption types down,
-  severities across; the colour is the accuracy (%), each cell's text the accuracy and the half
-  width of its bootstrap 95 % CI; the panel title gives the row's mCE.
+* corruption-grid: one panel per row of the grid (classifier x input; three panels to a line),
+  corruption types down, severities across; the colour is the accuracy (%), each cell's text
+  the accuracy and the half width of its bootstrap 95 % CI; the panel title gives the row's
+  mCE.
 * reliability: one panel per input (``--processors``; default clean, no processing and the
   table's first two processors) for one classifier (``--classifier``; default the table's
   first): per confidence bin (15 equal-width bins of the top-1 probability) the accuracy as a
@@ -32,15 +33,16 @@ from .core import (
 from .style import LINE_COLOURS
 
 GRID_FILE = "corruption_grid.json"
+MAX_PANELS_PER_ROW = 3    # a row of the grid per panel; more panels wrap to the next line
 GRID_COMMAND = "python -m analysis corruption-grid"
 
 
 def _short(row: dict) -> str:
     if row["input"] == "none":
-        return f"{row['classifier']}, no processing"
+        return f"{row['classifier']}\nno processing"
     unseen = not any((row.get("seen") or {}).values())
-    return (f"{row['classifier']}, {row['input']}"
-            + (f"\n(trained on {row['trained_on']} only)" if unseen else ""))
+    return (f"{row['classifier']}\n{row['input']}"
+            + (f" (trained on {row['trained_on']} only)" if unseen else ""))
 
 
 def build_corruption_grid(options: FigureOptions) -> PaperFigure:
@@ -61,8 +63,13 @@ def build_corruption_grid(options: FigureOptions) -> PaperFigure:
     for s in result["cells"]:
         params = create_task(s).params
         spec[(params["type"], params["level"])] = s
-    fig = new_figure(options.width, 0.9 + 0.19 * len(types))
-    axes = fig.subplots(1, len(rows), sharey=True, squeeze=False)[0]
+    ncols = min(len(rows), MAX_PANELS_PER_ROW)
+    nrows = -(-len(rows) // ncols)
+    fig = new_figure(options.width, nrows * (0.9 + 0.19 * len(types)))
+    grid = fig.subplots(nrows, ncols, sharey=True, squeeze=False)
+    axes = list(grid.flat)
+    for ax in axes[len(rows):]:
+        ax.set_visible(False)
     plotted, image = [], None
     for ax, row in zip(axes, rows):
         acc = np.full((len(types), len(levels)), np.nan)
@@ -86,9 +93,10 @@ def build_corruption_grid(options: FigureOptions) -> PaperFigure:
         ax.set_xlabel("severity")
         mce = row["mce"]
         ax.set_title(f"{_short(row)}\nmCE {mce['value']:.3f} "
-                     f"[{mce['ci95'][0]:.3f}, {mce['ci95'][1]:.3f}]")
-    axes[0].set_yticks(range(len(types)), [t.replace("_", " ") for t in types])
-    fig.colorbar(image, ax=list(axes), shrink=0.6, label="accuracy (%)")
+                     f"[{mce['ci95'][0]:.3f}, {mce['ci95'][1]:.3f}]", fontsize=7)
+    for first in grid[:, 0]:
+        first.set_yticks(range(len(types)), [t.replace("_", " ") for t in types])
+    fig.colorbar(image, ax=axes[:len(rows)], shrink=0.6, label="accuracy (%)")
     title = (f"Accuracy per corruption type and severity, {result['n_images']} test images "
              f"(cell: accuracy ± half-width of the bootstrap 95 % CI)")
     prov = result_provenance("corruption-grid", result, path)
