@@ -1,4 +1,4 @@
-"""Small static tables as plain HTML in the page.
+"""Small static tables as plain HTML in the page, and number formats for ``st.dataframe``.
 
 ``st.table`` sends its frame as Apache Arrow, and a browser's first visit then loads the
 Arrow decoder (about 0.9 MB of JavaScript in Streamlit 1.67's chunks: arrowFormatUtils,
@@ -36,3 +36,12 @@ def static_table(frame: pd.DataFrame, key: str, index: bool = True) -> None:
     page: the browser tests read it there)."""
     with st.container(key=key):
         st.html(table_html(frame, index))
+
+
+def number_formats(frame: pd.DataFrame, by_part: dict[str, str], default: str) -> dict:
+    """``st.dataframe``'s number formats of ``frame``'s numeric columns: the format of the first
+    key of ``by_part`` that is part of the column's name, else ``default`` (the frame keeps its
+    full precision for sorting and download)."""
+    return {c: st.column_config.NumberColumn(
+                format=next((f for part, f in by_part.items() if part in c), default))
+            for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])}

@@ -47,6 +47,7 @@ from app.components.common import (
 )
 from app.components.downloads import figure_downloads
 from app.components.job_panel import ended_note, job_panel, start_job, take_ended
+from app.components.tables import number_formats
 
 MAX_LIVE_IMAGES = 2000   # an on-demand computation's cap
 LIVE_BATCH = 100         # images per step of its progress bar (the first gives the estimate)
@@ -312,7 +313,8 @@ else:
     corruption_stale = weights_notice("corruption_grid.json", corruption,
                                       "python -m analysis corruption-grid")
     summary = summary_frame(corruption)
-    st.dataframe(summary, hide_index=True, key="metrics_corruption_summary")
+    st.dataframe(summary, hide_index=True, key="metrics_corruption_summary",
+                 column_config=number_formats(summary, {"mCE": "%.3f", "ECE": "%.3f"}, "%.1f"))
     st.caption(f"{corruption['n_images']:,} test images; {len(corruption['types'])} corruption "
                f"types x severities {', '.join(map(str, corruption['levels']))}. Mean error = "
                "unnormalised mCE; mCE = normalised to "
@@ -341,7 +343,9 @@ if cells is not None:   # processors trained on single corruption cells (Tables 
     cells_clf = st.selectbox("Classifier", cells["classifiers"],
                              index=cells["classifiers"].index(corruption_judge(cells)),
                              key="metrics_cells_classifier")
-    st.dataframe(gain_frame(cells, cells_clf), hide_index=True, key="metrics_cells_table")
+    gains = gain_frame(cells, cells_clf)
+    st.dataframe(gains, hide_index=True, key="metrics_cells_table",
+                 column_config=number_formats(gains, {"severity": "%d"}, "%.2f"))
     st.caption(f"{cells['n_images']:,} test images per cell, each on its own corrupted inputs; "
                "accuracy in %, differences to the cell's plain processor in points with "
                "matched-pairs 95 % CIs (low, high); PSNR in dB. "
