@@ -60,7 +60,9 @@ VANILLA = "resnet20"   # the default reference classifier (the recognizer side s
 
 
 def default_classifiers(dataset: str | None = None, folder=None) -> list[str]:
-    """The full protocol's classifiers: :data:`VANILLA`; the zoo's standard classifier of every
+    """The full protocol's classifiers: :data:`VANILLA` (where the folder has none of that name,
+    e.g. on another dataset, its first standard classifier by name); the zoo's standard
+    classifier of every
     other architecture a recognizer-side classifier has (vgg11-bn beside ``vgg11-bn-qualnet``);
     then every recognizer-side classifier (a classifier of
     :data:`~analysis.zoo.catalogue.CLASSIFIER_COLLECTIONS`) of the dataset in ``folder``, by
@@ -71,9 +73,11 @@ def default_classifiers(dataset: str | None = None, folder=None) -> list[str]:
     names = {c["name"] for c in zoo}
     side = [c for c in classifier_cards(folder, dataset=dataset) if c["name"] not in names]
     archs = {c.get("arch") for c in side}
+    plain = sorted(c["name"] for c in zoo if c.get("method") == "standard")
+    vanilla = VANILLA if VANILLA in names else next(iter(plain or sorted(names)), VANILLA)
     standard = sorted(c["name"] for c in zoo if c.get("arch") in archs
-                      and c.get("method") == "standard" and c["name"] != VANILLA)
-    return [VANILLA, *standard, *sorted(c["name"] for c in side)]
+                      and c.get("method") == "standard" and c["name"] != vanilla)
+    return [vanilla, *standard, *sorted(c["name"] for c in side)]
 
 
 def record_stem(spec: str) -> str:
@@ -108,13 +112,15 @@ def measure_grid(classifiers=("resnet20",), processors=(), types=CORRUPTIONS, le
     tables saved in (and reused from) ``records_dir`` when given. Returns
     :func:`grid_from_records` (``vanilla``: default the first classifier)."""
     setting = Setting(None, dataset, folder, device)
-    clf_cards = [c for c in classifier_cards(setting.folder, dataset=setting.dataset)
-                 if c["name"] in set(classifiers)]
+    known = classifier_cards(setting.folder, dataset=setting.dataset)
+    clf_cards = [c for c in known if c["name"] in set(classifiers)]
     missing = [n for n in classifiers if n not in {c["name"] for c in clf_cards}]
     if missing:
         raise RAExplorerError(no_checkpoints_message("classifier", setting.dataset, folder)
-                              if not clf_cards else
-                              f"No classifier {', '.join(missing)} for {setting.dataset}.")
+                              if not known else
+                              f"No classifier {', '.join(missing)} for {setting.dataset}; its "
+                              f"classifiers: {', '.join(sorted(c['name'] for c in known))} "
+                              "(pass them with --classifiers).")
     clf_cards.sort(key=lambda c: list(classifiers).index(c["name"]))
     proc_cards = processor_cards(processors, setting.dataset, setting.folder)
     models = setting.load(clf_cards)

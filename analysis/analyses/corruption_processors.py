@@ -124,10 +124,8 @@ def corruption_processor_table(dataset: str | None = None, folder=None, limit: i
                            "rows": group_rows(table, cards, clfs),
                            "no_processing": {c: accuracy_cell(table.correct(NO_PROCESSING, c))
                                              for c in clfs}}
-    ra = next((r for c in out_cells.values() for m, r in c["rows"].items() if m != "plain"),
-              None)
     source = next((c["source"] for cards in cells.values() for c in cards.values()
-                   if c.get("source")), None) if ra else None
+                   if c.get("source")), None)      # plain processors name none
     result = {"kind": "corruption-processors", "dataset": name,
               "split": "test", "n_images": len(first), "seed": seed, "classifiers": clfs,
               "source": source,

@@ -152,4 +152,12 @@ def test_the_default_adds_the_standard_classifier_of_a_recognizer_sides_architec
     card["weights"]["file"] = "clf-b-side.safetensors"
     (tmp_path / "recognizers" / "clf-b-side.json").write_text(json.dumps(
         {**card, "name": "clf-b-side", "method": "augment"}))
-    assert default_classifiers(SYNTH, tmp_path) == [VANILLA, "clf-b", "clf-b-side"]
+    # no resnet20 here (another dataset's zoo): its first standard classifier is the vanilla one
+    assert default_classifiers(SYNTH, tmp_path) == ["clf-a", "clf-b", "clf-b-side"]
+
+
+def test_a_classifier_the_dataset_lacks_is_refused_naming_the_ones_it_has(tiny_zoo):
+    with pytest.raises(RAExplorerError, match="No classifier resnet20 for synthetic:n=200; its "
+                                              "classifiers: clf-a, clf-b, clf-robust"):
+        measure_grid(("resnet20",), (), types=("fog",), levels=(1,), dataset=SYNTH,
+                     folder=tiny_zoo, limit=4, progress=False)
