@@ -28,6 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MAIN = ROOT / "app" / "main.py"
 SETTINGS = ROOT / "app" / "streamlit_config.toml"   # the app's Streamlit settings
+# the task collections whose workspaces the warm-up builds (the corruption benchmark's cells,
+# one task each, are built when a page first asks for them)
+PRELOADED_COLLECTIONS = ("randomized",)
 
 
 def streamlit_settings() -> dict[str, object]:
@@ -93,7 +96,8 @@ def import_libraries() -> None:
 def warm_steps(task: str | None = None, between_levels=None, survey_demo: bool = False):
     """The warm-up as (key, callable) steps, produced one at a time (a step's key may
     depend on what the steps before it built): the libraries; the cached workspace of
-    ``task`` (default: every task the pages offer) with the LPIPS-style metric of Compare's
+    ``task`` (default: every task the pages offer, but those of the collections outside
+    :data:`PRELOADED_COLLECTIONS`) with the LPIPS-style metric of Compare's
     classifier; for the first task also the record tables of the default classifier pair (when
     shipped), the survey's demo study (``survey_demo``), the Boundaries page's opening view
     (its maps and boundary distances, when those tables are shipped, keyed as the page's
@@ -118,8 +122,8 @@ def warm_steps(task: str | None = None, between_levels=None, survey_demo: bool =
         for clf in ws.default_pair()[:1]:     # Compare's classifier: its LPIPS metric
             ws.metric(f"lpips-{clf}")
 
-    yield "tasks", lambda: found.update(
-        tasks=[task] if task else available_tasks(dataset(), folder()))
+    yield "tasks", lambda: found.update(   # the corruption cells' workspaces build on demand
+        tasks=[task] if task else available_tasks(dataset(), folder(), PRELOADED_COLLECTIONS))
     tasks = found.get("tasks", [])
     if not tasks:
         return

@@ -368,10 +368,12 @@ def cmd_storage_check(args) -> int:
                            dataset_name=default_dataset(args.dataset), limit=args.sample,
                            device=args.device, progress=not args.no_progress,
                            source=args.classifier, cast=args.cast)
-    emit(args, result, save_storage_check, format_storage_check)
+    # one destination: a second call would stamp a second run folder, and the cards' notes
+    # would name a check that is not there
+    where = None if args.no_save else destination_of(args, args.verb)
+    emit(args, result, save_storage_check, format_storage_check, where=where)
     if args.convert:
-        where = destination_of(args, args.verb).folder
-        note = f"{where}/{storage_check_stem(result)}.json" if where else None
+        note = f"{where.folder}/{storage_check_stem(result)}.json"
         done = convert(result, args.checkpoints, note=note)
         kept = [r["name"] for r in result["rows"] if r["name"] not in done]
         print(f"Stored as float16: {', '.join(done) or 'none'}"

@@ -132,11 +132,12 @@ def destination_of(args, verb: str):
                        getattr(args, "out", None))
 
 
-def emit(args, result, save, formatter, indent=2) -> int:
-    """Write the result files (unless --no-save) where :func:`destination_of` says, saying where
-    and why on stderr, then print JSON (--json) or the table."""
+def emit(args, result, save, formatter, indent=2, where=None) -> int:
+    """Write the result files (unless --no-save) where ``where`` (default: a new
+    :func:`destination_of`) says, saying where and why on stderr, then print JSON (--json) or
+    the table."""
     if not args.no_save:
-        where = destination_of(args, args.verb)
+        where = where or destination_of(args, args.verb)
         print(where.why, file=sys.stderr)
         paths = save(result, where.folder)
         print("Wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)

@@ -312,15 +312,19 @@ class Workspace(Setting):
         return out
 
 
-TASK_COLLECTIONS = ("randomized",)   # collections whose processors bring tasks of their own
+# collections whose processors bring tasks of their own: the randomized and compound tasks,
+# and the corruption benchmark's cells (``corrupt:type=T,level=S``)
+TASK_COLLECTIONS = ("randomized", "corruptions")
 
 
-def available_tasks(dataset: str, folder=None) -> list[str]:
+def available_tasks(dataset: str, folder=None,
+                    collections: tuple[str, ...] = TASK_COLLECTIONS) -> list[str]:
     """The tasks the pages offer: the paper's three, then any other with processors in the
-    zoo, then those of the :data:`TASK_COLLECTIONS` (the randomized and compound tasks)."""
+    zoo, then those of ``collections`` (default: every one of :data:`TASK_COLLECTIONS`), in
+    that order."""
     tasks = report_tasks(dataset, folder)
     present = collection_dirs(folder)
-    for name in TASK_COLLECTIONS:
+    for name in collections:
         if name in present:
             tasks += [t for t in tasks_in_zoo(dataset, present[name]) if t not in tasks]
     return tasks

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -149,6 +151,22 @@ def test_cli_cast_convert(trained, tmp_path, capsys):
     assert "Stored as float16: clf, sr-ra." in capsys.readouterr().err
     assert (tmp_path / "res" / f"float16_cast_check_zoo_{dataset_slug(SYNTH)}.md").exists()
     assert load_card(folder / "clf.json")["weights"]["dtype"] == "float16"
+
+
+def test_a_converted_cards_note_names_the_check_in_its_run_folder(trained, tmp_path, capsys,
+                                                                   monkeypatch):
+    """Outside the full protocol the check goes to a new runs/ folder: the cards must name
+    that folder's file, not a second stamp's."""
+    import shutil
+
+    folder = tmp_path / "zoo"
+    shutil.copytree(trained["float32"][0], folder)
+    monkeypatch.setenv("RA_RUNS", str(tmp_path / "runs"))
+    assert cli_main(["float16-check", "--checkpoints", str(folder), "--dataset", SYNTH,
+                     "--no-progress", "--cast", "--convert", "--classifier", "clf"]) == 0
+    note = Path(load_card(folder / "sr-ra.json")["storage"]["check"])
+    assert note.parent.parent == tmp_path / "runs" / "float16-check" and note.exists()
+    assert len(list(note.parent.parent.iterdir())) == 1
 
 
 def test_a_bases_folder_is_judged_from_the_folders_around_it(trained, tmp_path):

@@ -188,6 +188,40 @@ def test_a_randomized_collections_task_is_offered_with_its_processors(env, tiny_
     assert "sr-random-plain" not in {c for c, _ in images(at)}
 
 
+def test_the_corruption_collections_cells_are_offered_and_built_on_demand(env, tiny_zoo,
+                                                                        tmp_path, monkeypatch):
+    """A processor in ``corruptions/`` brings its cell into the pages' lists (Compare shows
+    it); the launcher's warm-up leaves the cells' workspaces to the first page that asks."""
+    import shutil
+
+    from analysis.explore.workspace import available_tasks
+    from analysis.training.processors import train_processor
+    from app.launch import warm_steps
+    from tests.conftest import TINY_PROCESSOR
+
+    zoo = tmp_path / "zoo"
+    shutil.copytree(tiny_zoo, zoo)
+    train_processor("corrupt:type=snow,level=5", "plain",
+                    out=str(zoo / "corruptions" / "corrupt-snow-5-plain"), dataset=SYNTH,
+                    epochs=1, batch_size=32, val_limit=8, max_steps=2, state_dir=str(tmp_path),
+                    progress=False, arch_kwargs=TINY_PROCESSOR)
+    monkeypatch.setenv("RA_CHECKPOINTS", str(zoo))
+    cell = "corrupt:level=5,type=snow"
+    assert available_tasks(SYNTH, str(zoo))[-1] == cell
+    at = run()
+    assert cell in at.selectbox(key="compare_task").options
+    at.selectbox(key="compare_task").set_value(cell).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert {"clean target", "corrupt-snow-5-plain"} <= {c for c, _ in images(at)}
+
+    warmed = []
+    for key, step in warm_steps():
+        step()
+        if isinstance(key, tuple) and key[0] == "workspace":
+            warmed.append(key[1])
+    assert "sr:scale=4" in warmed and cell not in warmed
+
+
 def test_compare_metrics_follow_the_zoomed_region(env):
     at = run()
     whole = next(c.value for c in at.caption if c.value.startswith("psnr"))
