@@ -41,16 +41,25 @@ def test_each_classifier_against_the_vanilla_one_and_the_qualnet_line():
 
 
 def test_ra_ahead_on_every_type_and_the_gain_per_severity():
-    cells = [_cell("snow", 1, {"plain": 0.6, "ra": 0.65}), _cell("snow", 5, {"plain": 0.4,
-                                                                              "ra": 0.5}),
+    cells = [_cell("snow", 1, {"plain": 0.6, "ra": 0.65, "ra-unsup": 0.63}),
+             _cell("snow", 5, {"plain": 0.4, "ra": 0.5, "ra-unsup": 0.42}),
              _cell("fog", 5, {"plain": 0.5, "ra": 0.5})]
     result = _result(cells)
-    result["summary"] = {"ra": {"a": {"above": 1, "includes_zero": 1, "below": 0, "types": 2}}}
+    result["summary"] = {"ra": {"a": {"above": 1, "includes_zero": 1, "below": 0, "types": 2},
+                                "b": {"above": 2, "includes_zero": 0, "below": 0, "types": 2}}}
     lines = processor_claims(result)
     assert "above 0 for 1 of 2 types, includes 0 for 1, below 0 for 0" in lines[0]
     assert lines[0].endswith("is not shown (1 type(s) whose CI includes 0).")
-    assert lines[1] == ("  - snow (Table 13 analog), RA - plain on a by severity (1: +5.0, 5: "
+    assert lines[1].endswith("b 2 of 2 above 0, 0 below — the claim that the gain transfers to "
+                             "every other architecture on every type holds (1 of 1 classifiers "
+                             "above 0 on every type).")
+    assert lines[2] == ("  - snow (Table 13 analog), RA - plain on a by severity (1: +5.0, 5: "
                         "+10.0 points) — the gain grows with severity holds (point estimates).")
+    assert lines[3] == ("  - snow (Table 13 analog), unsupervised RA - plain on a by severity "
+                        "(1: +3.0, 5: +2.0 points) — the gain grows with severity does not hold "
+                        "(point estimates).")
+    result["summary"]["ra"]["b"]["above"] = 1
+    assert "does not hold (0 of 1 classifiers" in processor_claims(result)[1]
 
 
 def test_claims_md_carries_the_corruption_section_of_its_folder(tmp_path):
