@@ -8,14 +8,17 @@ from that state and compares it with the checkpoint on the test split:
 * classifiers: test accuracy of each and how many predictions differ;
 * processors: accuracy of the card's source classifier on the outputs (for a plain
   processor, the source its task's RA processors name, or ``--classifier``), how many of
-  its predictions differ, and the mean PSNR of the outputs against the clean images.
+  its predictions differ, and the mean PSNR of the outputs against the clean images;
+* detectors (``--dataset`` their canvases): COCO mAP@[.5:.95] on the clean test canvases, and
+  on how many canvases the items found (a box of the item's class scoring at least 0.5 at
+  IoU >= 0.5) differ.
 
 A checkpoint stored as float32 (the ``categories/`` and ``architectures/`` collections were
 trained that way) is its own reference: with ``cast`` the stored weights are compared with their
 float16 rounding, the weights float16 storage would hold, and :func:`convert` rewrites the
 ones within tolerance as float16 (:func:`analysis.zoo.checkpoints.restore_as`).
 
-The issue's rule: float16 storage is fine where accuracy moves by < 0.1 point.
+The rule: float16 storage is fine where accuracy (a detector's mAP) moves by < 0.1 point.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import torch
 from ..config import EMBEDDED_DATASET
 from ..data.folders import dataset_slug
 from ..errors import RAExplorerError
+from ..metrics.detection import match_detections, mean_average_precision
 from ..metrics.pixel import psnr
 from ..outputs.result_files import result_files
 from ..pipeline.setting import Setting
@@ -38,6 +42,8 @@ from ..zoo.catalogue import BASES_FOLDER, find_checkpoints, locate, ra_source
 from ..zoo.checkpoints import build_model, load_checkpoint, restore_as
 
 TOLERANCE_POINTS = 0.1
+SCORE_MIN = 0.5          # a detector's box counts as finding an item from this score on
+DETECTOR_BATCH = 32      # canvases per forward pass
 CAST = "float16 cast of the stored float32 weights"   # the candidate with ``cast``
 
 
@@ -92,6 +98,51 @@ def _predictions(models, judge, setting: Setting, limit, batch_size, seed=0):
                                    for p, q in zip(preds, psnrs)]
 
 
+@torch.inference_mode()
+def _detections(models, setting: Setting, limit, batch_size=DETECTOR_BATCH, seed=0):
+    """One pass over the clean test canvases of ``setting``: (box targets, per model one
+    prediction dict per canvas, on the CPU)."""
+    preds = [[] for _ in models]
+    targets = []
+    for batch in setting.batches({}, batch_size=batch_size, limit=limit, seed=seed,
+                                 include_clean=False, shard=False):
+        targets += list(batch.labels)
+        for model, p in zip(models, preds):
+            p += [{k: v.cpu() for k, v in d.items()} for d in model(batch.clean)]
+    return targets, preds
+
+
+def _found(preds: list[dict], targets: list[dict]) -> list[int]:
+    """Per canvas, how many of its items a box of their class scoring at least
+    :data:`SCORE_MIN` matches (:func:`~analysis.metrics.detection.match_detections`)."""
+    out = []
+    for p, t in zip(preds, targets):
+        truth = {k: v.cpu().numpy() for k, v in t.items()}
+        out.append(match_detections({k: v.numpy() for k, v in p.items()}, truth, SCORE_MIN)[1])
+    return out
+
+
+def check_detector(row: dict, stored, full, setting: Setting, limit=None) -> dict:
+    """``row`` completed for a detector: mAP@[.5:.95] (in [0, 1]) of ``full`` and ``stored`` on
+    the clean test canvases of ``setting`` and the canvases whose found items differ."""
+    targets, (p16, p32) = _detections([stored, full], setting.for_task(None), limit)
+    m16 = mean_average_precision(p16, targets)["map"]
+    m32 = mean_average_precision(p32, targets)["map"]
+    row.update({"images": len(targets), "measure": "mAP@[.5:.95]",
+                "map_float32": m32, "map_stored": m16,
+                "map_change_points": 100 * (m16 - m32),
+                "predictions_changed": sum(a != b for a, b in zip(_found(p16, targets),
+                                                                  _found(p32, targets)))})
+    row["within_tolerance"] = abs(row["map_change_points"]) < TOLERANCE_POINTS
+    return row
+
+
+def change_points(row: dict) -> float:
+    """A row's change in points: accuracy, or a detector's mAP."""
+    return row["map_change_points"] if "map_change_points" in row else \
+        row["accuracy_change_points"]
+
+
 def judge_name(card: dict, folder, source: str | None = None) -> str:
     """The classifier that judges a processor: its card's source, else the RA source the
     cards of its task and dataset name (``source`` chooses, or stands in where none does)."""
@@ -124,6 +175,8 @@ def check_model(card: dict, state_dir: Path, setting: Setting, limit=None, batch
     row = {"name": card["name"], "kind": card["kind"], "storage": storage}
     if cast:
         row["candidate"] = CAST
+    if card["kind"] == "detector":
+        return check_detector(row, stored.eval(), full.eval(), setting, limit)
     if card["kind"] == "classifier":
         run, judge = setting.for_task(None), None
     else:
@@ -192,7 +245,7 @@ def storage_check(names=None, folder=None, state_dir="runs", dataset_name=EMBEDD
         rows.append(check_model(card, Path(state_dir), setting, limit, batch_size, source, cast))
         if progress:
             r = rows[-1]
-            print(f"{r['name']}: {r['accuracy_change_points']:+.2f} points, "
+            print(f"{r['name']}: {change_points(r):+.2f} points, "
                   f"{r['predictions_changed']} prediction(s) changed", file=sys.stderr)
     used = {c["name"] for c in chosen} | {r["judge"] for r in rows if r.get("judge")}
     return {"dataset": dataset_name, "split": "test", "tolerance_points": TOLERANCE_POINTS,
@@ -220,7 +273,7 @@ def convert(result: dict, folder=None, note: str | None = None) -> list[str]:
         digest = result["provenance"]["checkpoints"].get(row["name"])
         restore_as(locate(row["name"], folder), "float16", storage={
             "from": "float32", "float32_sha256": digest, "check": note, "images": row["images"],
-            "accuracy_change_points": row["accuracy_change_points"],
+            **{k: row[k] for k in ("accuracy_change_points", "map_change_points") if k in row},
             "predictions_changed": row["predictions_changed"]})
         done.append(row["name"])
     return done
@@ -234,7 +287,8 @@ def format_storage_check(result: dict) -> str:
         title = f"float16 storage vs the float32 training weights, {result['dataset']} "
     lines = [title +
              f"{result['split']} split. Accuracy: the classifier itself, or the processor's source "
-             f"classifier on its outputs (judge). Tolerance: "
+             f"classifier on its outputs (judge); for a detector, its mAP@[.5:.95] on the clean "
+             f"canvases, and the canvases whose items found differ. Tolerance: "
              f"|change| < {result['tolerance_points']} point.", "",
              "| model | judge | images | float32 acc % | stored acc % | change (points) "
              "| predictions changed | float32 PSNR | stored PSNR |",
@@ -242,9 +296,11 @@ def format_storage_check(result: dict) -> str:
     for r in result["rows"]:
         ps = (f"{r['psnr_float32']:.3f} | {r['psnr_stored']:.3f}" if "psnr_stored" in r
               else "- | -")
-        lines.append(f"| {r['name']} | {r.get('judge', '-')} | {r['images']} | "
-                     f"{100 * r['accuracy_float32']:.2f} | {100 * r['accuracy_stored']:.2f} | "
-                     f"{r['accuracy_change_points']:+.2f} | {r['predictions_changed']} | {ps} |")
+        before, after = ((r["map_float32"], r["map_stored"]) if "map_stored" in r else
+                         (r["accuracy_float32"], r["accuracy_stored"]))
+        lines.append(f"| {r['name']} | {r.get('judge', r.get('measure', '-'))} | {r['images']} | "
+                     f"{100 * before:.2f} | {100 * after:.2f} | "
+                     f"{change_points(r):+.2f} | {r['predictions_changed']} | {ps} |")
     return "\n".join(lines)
 
 

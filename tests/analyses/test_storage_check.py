@@ -5,6 +5,7 @@ import torch
 
 from analysis.analyses.storage_check import (
     CAST,
+    _detections,
     convert,
     format_storage_check,
     storage_check,
@@ -187,3 +188,38 @@ def test_a_bases_folder_is_judged_from_the_folders_around_it(trained, tmp_path):
     assert [r["name"] for r in result["rows"]] == ["sr-ra"] and result["rows"][0]["judge"] == "clf"
     assert result["collection"] == "architectures-bases"
     assert storage_check_stem(result).startswith("float16_cast_check_architectures-bases")
+
+
+def test_a_float32_detector_is_checked_by_its_map_on_the_clean_canvases(tmp_path):
+    """The zoo's fcos (stored as float32, like retinanet): the cast check compares its
+    mAP@[.5:.95] on the clean test canvases with its float16 rounding's and counts the canvases
+    whose found items differ; the figures equal the detection metric computed here by hand."""
+    import shutil
+
+    from analysis.config import PROJECT_ROOT
+    from analysis.metrics.detection import mean_average_precision
+    from analysis.pipeline.setting import Setting
+
+    folder = tmp_path / "zoo"
+    folder.mkdir()
+    for suffix in (".json", ".safetensors"):
+        shutil.copy(PROJECT_ROOT / "checkpoints" / f"fcos{suffix}", folder)
+    card = load_card(folder / "fcos.json")
+    assert card["weights"]["dtype"] == "float32"
+    result = storage_check(folder=folder, dataset_name=card["dataset"], limit=12,
+                           progress=False, cast=True)
+    [row] = result["rows"]
+    assert row["kind"] == "detector" and row["images"] == 12 and row["measure"] == "mAP@[.5:.95]"
+    targets, [preds] = _detections([load_checkpoint(folder / "fcos")[0].eval()],
+                                   Setting(None, card["dataset"], folder, "cpu"), 12)
+    assert row["map_float32"] == pytest.approx(mean_average_precision(preds, targets)["map"])
+    assert row["map_float32"] > 0.5                     # a trained detector, not an empty one
+    assert row["map_change_points"] == pytest.approx(100 * (row["map_stored"] -
+                                                            row["map_float32"]))
+    assert row["within_tolerance"] == (abs(row["map_change_points"]) < 0.1)
+    assert "mAP@[.5:.95]" in format_storage_check(result)
+    row["within_tolerance"] = True                      # convert follows the check's verdict
+    assert convert(result, folder, note="results/x.json") == ["fcos"]
+    stored = load_card(folder / "fcos.json")
+    assert stored["weights"]["dtype"] == "float16"
+    assert stored["storage"]["map_change_points"] == row["map_change_points"]
