@@ -72,9 +72,10 @@ def cmd_list(args) -> int:
         json.dump(listing, sys.stdout, indent=2)
         print()
     else:
+        width = max([18, *(len(e["name"]) + 1 for e in listing)])   # one column of names
         for entry in listing:
             options = ", ".join(f"{k}={v}" for k, v in entry.get("options", {}).items())
-            print(f"{entry['name']:<18} {entry.get('description', '')}"
+            print(f"{entry['name']:<{width}} {entry.get('description', '')}"
                   + (f" (options: {options})" if options else ""))
     return 0
 

@@ -23,6 +23,10 @@ degraded image resized bicubically to the clean size (the "no processing" input)
                            classifier (``decoder``, stage 1: ``irevnet``) and c a trained 3 x 3
                            convolution from R's ``kd_layer`` map to g's last map; c and the
                            decoder are not part of the saved classifier.
+``qualnet-trained-decoder`` QualNet's ablation (the paper's Table 6): as ``qualnet``, but the
+                           decoder's weights are trained with R and c instead of frozen (the
+                           decoder checkpoint itself is not changed). Reconstruction off is
+                           ``augment``.
 
 :func:`classifier_method` names the plain classifier trainings (``standard``, ``adversarial``,
 ``adversarial-alp``) the same way for their cards.
@@ -59,6 +63,7 @@ class RecognizerMethod:
     needs: tuple[str, ...] = ()        # of "teacher", "decoder", "processor", "init"
     extra_loss: str | None = None      # None, "kd" or "reconstruction"
     uses_lambda: bool = False
+    decoder_trained: bool = False      # the decoder trained with R (else frozen)
 
 
 RECOGNIZER_METHODS: dict[str, RecognizerMethod] = {
@@ -75,6 +80,10 @@ RECOGNIZER_METHODS: dict[str, RecognizerMethod] = {
         "half LQ; cross-entropy + lambda * L1 reconstruction through a frozen invertible "
         "decoder (QualNet)", "half-lq", needs=("decoder",), extra_loss="reconstruction",
         uses_lambda=True),
+    "qualnet-trained-decoder": RecognizerMethod(
+        "as qualnet, the invertible decoder trained with R instead of frozen (QualNet's "
+        "ablation)", "half-lq", needs=("decoder",), extra_loss="reconstruction",
+        uses_lambda=True, decoder_trained=True),
 }
 
 

@@ -206,6 +206,10 @@ RECOGNIZER_ENTRIES = [
                       {"degradation": "mix", "teacher": SOURCE, "lam": 1.0}),
     _recognizer_entry("resnet20-qualnet", "qualnet",
                       {"degradation": "mix", "decoder": f"{BASES}/irevnet", "lam": 1.0}),
+    # QualNet's ablation (its Table 6): the decoder trained with R; reconstruction off is
+    # resnet20-augment, the same batches without the loss
+    _recognizer_entry("resnet20-qualnet-trained-decoder", "qualnet-trained-decoder",
+                      {"degradation": "mix", "decoder": f"{BASES}/irevnet", "lam": 1.0}),
     _recognizer_entry("resnet20-train-on-lq", "train-on-lq", {"degradation": "sr"}),
     _recognizer_entry("resnet20-ft-processed", "finetune-on-processed",
                       {"degradation": "sr", "processor": "sr-plain", "init": SOURCE},

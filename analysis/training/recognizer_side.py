@@ -137,19 +137,24 @@ def validation_transform(method: RecognizerMethod, degrader: Degrader, processor
 
 
 class FeatureStudent(nn.Module):
-    """forward(x) -> (logits, the ``layer`` map, through ``connector`` when given): one pass,
-    so that DistributedDataParallel sees every parameter that gets a gradient."""
+    """forward(x) -> (logits, the ``layer`` map, through ``connector`` when given, then through
+    ``decoder.invert`` when a decoder is trained with the student): one pass, so that
+    DistributedDataParallel sees every parameter that gets a gradient."""
 
-    def __init__(self, classifier: nn.Module, layer: str, connector: nn.Module | None = None):
+    def __init__(self, classifier: nn.Module, layer: str, connector: nn.Module | None = None,
+                 decoder: nn.Module | None = None):
         super().__init__()
         self.classifier = classifier
         self.layer = layer
         self.connector = connector
+        self.decoder = decoder
 
     def forward(self, x):
         feats = self.classifier.features(x, [self.layer, "logits"])
         fmap = feats[self.layer]
-        return feats["logits"], (self.connector(fmap) if self.connector is not None else fmap)
+        if self.connector is not None:
+            fmap = self.connector(fmap)
+        return feats["logits"], (self.decoder.invert(fmap) if self.decoder is not None else fmap)
 
 
 def train_recognizer(method: str, arch: str = "resnet20", options: dict | None = None,
@@ -194,6 +199,8 @@ def train_recognizer(method: str, arch: str = "resnet20", options: dict | None =
                          advice="choose an --init classifier of the same --arch and --arch-kw")
     teacher, teacher_card = load_frozen(o.get("teacher"), dev, "classifier")
     decoder, decoder_card = load_frozen(o.get("decoder"), dev, "classifier")
+    if decoder is not None and spec.decoder_trained:   # a copy that learns with R
+        decoder = load_checkpoint(o["decoder"], device=dev, kind="classifier")[0]
     processor, processor_card = load_frozen(o.get("processor"), dev, "processor")
     if processor_card is not None and processor_card.get("task") != degrader.tasks[0].spec:
         raise RAExplorerError(f"The processor {o['processor']} was trained for "
@@ -219,7 +226,8 @@ def train_recognizer(method: str, arch: str = "resnet20", options: dict | None =
     elif spec.extra_loss == "reconstruction":
         code = code_shape(decoder, info.channels, tuple(sample.shape[-2:]))
         check_code_sizes(student_map, code, layer)
-        trainable = FeatureStudent(model, layer, nn.Conv2d(student_map[0], code[0], 3, 1, 1))
+        trainable = FeatureStudent(model, layer, nn.Conv2d(student_map[0], code[0], 3, 1, 1),
+                                   decoder if spec.decoder_trained else None)
     lam, norm = float(o["lam"]), o["kd_norm"]
 
     def step(net, images, labels, indices, gen):
@@ -239,7 +247,9 @@ def train_recognizer(method: str, arch: str = "resnet20", options: dict | None =
                 extra = feature_distance(fmap, target, norm)
                 parts = {"ce": ce.item(), "kd": extra.item()}
             else:
-                extra = F.l1_loss(decoder.invert(fmap), images)
+                # a trained decoder is part of the student, which decodes in its forward
+                decoded = fmap if spec.decoder_trained else decoder.invert(fmap)
+                extra = F.l1_loss(decoded, images)
                 parts = {"ce": ce.item(), "reconstruction": extra.item()}
             loss = ce + lam * extra
         acc = (logits.argmax(1) == labels).float().mean().item()

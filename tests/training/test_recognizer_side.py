@@ -144,3 +144,27 @@ def test_corrupt_seen_draws_the_seen_corruption_cells_per_image():
     assert torch.equal(fixed[3:4], third.upsample(third.degrade(x[3:4], [3]), (28, 28)))
     gen = torch.Generator().manual_seed(0)
     assert degrader(x, gen).shape == x.shape
+
+
+def test_qualnets_ablation_trains_the_decoder_with_r_and_leaves_its_checkpoint(decoder, tmp_path):
+    """``qualnet-trained-decoder`` (QualNet's Table 6): the decoder's weights learn inside
+    the training state; the decoder checkpoint and the saved classifier's keys stay as they
+    are."""
+    decoder_model, _ = load_checkpoint(decoder)
+    before = {k: v.clone() for k, v in decoder_model.state_dict().items()}
+    path = train_recognizer("qualnet-trained-decoder", "resnet20",
+                            {"decoder": str(decoder), "lam": 1.0}, **common(tmp_path, "qnd"))
+    card = json.loads(path.read_text())
+    assert card["method"] == "qualnet-trained-decoder"
+    assert card["training"]["decoder"]["name"] == "irev"
+    assert falling(path, "train_reconstruction")
+    state = torch.load(tmp_path / "qnd.state.pt", weights_only=True)["model"]
+    trained = {k.removeprefix("decoder."): v for k, v in state.items()
+               if k.startswith("decoder.")}
+    assert set(trained) == {k for k, v in before.items()}
+    assert any(not torch.equal(before[k], trained[k]) for k in before
+               if before[k].is_floating_point())
+    after = load_checkpoint(decoder)[0].state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    model, _ = load_checkpoint(path.with_suffix(""))
+    assert not any(k.startswith(("connector", "decoder")) for k in model.state_dict())
