@@ -183,7 +183,8 @@ def wait_for_server(timeout: float = 60.0) -> bool:
 
 
 def warm_up_behind_server(survey_demo: bool = True) -> None:
-    """Submit the warm-up (:func:`warm_steps`, every task, and the survey's demo study) to the
+    """Submit the warm-up (:func:`warm_steps`: the tasks of the zoo and of
+    :data:`PRELOADED_COLLECTIONS`, and the survey's demo study) to the
     background job :data:`app.components.background.WARM_UP`: it starts once the server
     accepts connections, runs each step only while no page runs (a page that needs a map
     the warm-up is drawing hurries it), and prints what it did."""

@@ -66,7 +66,8 @@ def measure_task(task: str, dataset: str | None = None, folder=None, limit: int 
                  processors=None, classifiers=None, data_root: str | None = None,
                  progress: bool = True, on_progress=None,
                  extra_sinks=(), execution=None, resume: bool | None = None,
-                 workers: int | None = None) -> tuple[RecordTable, list[dict], list[dict]]:
+                 workers: int | None = None, collections: tuple[str, ...] = ()
+                 ) -> tuple[RecordTable, list[dict], list[dict]]:
     """One runner pass over the test split of ``task``: the per-image record table.
 
     Every (image, model) forward runs once; ``extra_sinks`` (objects with ``add(batch)``, e.g.
@@ -76,13 +77,14 @@ def measure_task(task: str, dataset: str | None = None, folder=None, limit: int 
     (:meth:`~analysis.pipeline.setting.Setting.batch_size`). ``resume``: None keeps no partial
     results; False keeps them per batch (:mod:`analysis.pipeline.partial`) and starts afresh;
     True goes on from those an interrupted run of the same identity kept. ``workers``: worker
-    processes decoding and degrading batches ahead (None: $RA_WORKERS or 0). Returns (table,
-    classifier cards, processor cards).
+    processes decoding and degrading batches ahead (None: $RA_WORKERS or 0). ``collections``:
+    checkpoint collections whose processors of the task join the zoo's (a randomized task's, a
+    corruption cell's). Returns (table, classifier cards, processor cards).
     """
     from ..metrics.registry import create_metric
 
     setting = Setting(task, dataset, folder, device, data_root, workers)
-    clf_cards, proc_cards = setting.select(processors, classifiers)
+    clf_cards, proc_cards = setting.select(processors, classifiers, collections=collections)
     if not clf_cards:
         raise RAExplorerError(no_checkpoints_message("classifier", setting.dataset, folder))
     dev = setting.device
@@ -119,17 +121,18 @@ def measure_task(task: str, dataset: str | None = None, folder=None, limit: int 
 def evaluate(task: str, dataset: str | None = None, folder=None, limit: int | None = None,
              batch_size: int | None = None, device: str | None = None, seed: int = 0,
              processors=None, classifiers=None, data_root: str | None = None,
-             progress: bool = True, on_progress=None) -> dict:
+             progress: bool = True, on_progress=None, collections: tuple[str, ...] = ()) -> dict:
     """The accuracy matrix and PSNR / SSIM of every processor of ``task`` on the test split.
 
     Rows: clean, no processing, each processor; columns: each classifier. ``on_progress(done,
     total)`` is called after every batch (for a GUI progress bar). Each processor row also
     carries ``vs_plain``: its paired accuracy difference to the task's plain processor on the
     same images, per classifier, with a 95 % CI (absent when the zoo has no plain processor).
+    ``collections``: as :func:`measure_task`'s.
     """
     table, clf_cards, proc_cards = measure_task(
         task, dataset, folder, limit, batch_size, device, seed, processors, classifiers,
-        data_root, progress, on_progress)
+        data_root, progress, on_progress, collections=collections)
     return accuracy_report(table, proc_cards, clf_cards, seed)
 
 

@@ -10,8 +10,8 @@ from that state and compares it with the checkpoint on the test split:
   processor, the source its task's RA processors name, or ``--classifier``), how many of
   its predictions differ, and the mean PSNR of the outputs against the clean images;
 * detectors (``--dataset`` their canvases): COCO mAP@[.5:.95] on the clean test canvases, and
-  on how many canvases the items found (a box of the item's class scoring at least 0.5 at
-  IoU >= 0.5) differ.
+  on how many canvases the number of items found (by a box of the item's class scoring at
+  least 0.5 at IoU >= 0.5) differs.
 
 A checkpoint stored as float32 (the ``categories/`` and ``architectures/`` collections were
 trained that way) is its own reference: with ``cast`` the stored weights are compared with their
@@ -31,6 +31,7 @@ from pathlib import Path
 import torch
 
 from ..config import EMBEDDED_DATASET
+from ..data.datasets import split_dataset_spec
 from ..data.folders import dataset_slug
 from ..errors import RAExplorerError
 from ..metrics.detection import match_detections, mean_average_precision
@@ -124,7 +125,7 @@ def _found(preds: list[dict], targets: list[dict]) -> list[int]:
 
 def check_detector(row: dict, stored, full, setting: Setting, limit=None) -> dict:
     """``row`` completed for a detector: mAP@[.5:.95] (in [0, 1]) of ``full`` and ``stored`` on
-    the clean test canvases of ``setting`` and the canvases whose found items differ."""
+    the clean test canvases of ``setting`` and the canvases whose count of items found differs."""
     targets, (p16, p32) = _detections([stored, full], setting.for_task(None), limit)
     m16 = mean_average_precision(p16, targets)["map"]
     m32 = mean_average_precision(p32, targets)["map"]
@@ -240,6 +241,12 @@ def storage_check(names=None, folder=None, state_dir="runs", dataset_name=EMBEDD
     if not chosen:
         raise RAExplorerError(f"No checkpoint in {folder} has a training state in {state_dir}; "
                               "the float32 weights exist only where the model was trained.")
+    on_canvases = [c["name"] for c in chosen if c["kind"] == "processor"
+                   and split_dataset_spec(c.get("dataset") or dataset_name)[0] == "canvas"]
+    if on_canvases:   # refused before anything runs: their judges are detectors
+        raise RAExplorerError(f"float16-check judges processors by a classifier, and "
+                              f"{on_canvases[0]} works on detection canvases; check the "
+                              "detectors alone with --models.")
     rows = []
     for card in chosen:
         rows.append(check_model(card, Path(state_dir), setting, limit, batch_size, source, cast))
@@ -288,7 +295,7 @@ def format_storage_check(result: dict) -> str:
     lines = [title +
              f"{result['split']} split. Accuracy: the classifier itself, or the processor's source "
              f"classifier on its outputs (judge); for a detector, its mAP@[.5:.95] on the clean "
-             f"canvases, and the canvases whose items found differ. Tolerance: "
+             f"canvases, and the canvases whose count of items found differs. Tolerance: "
              f"|change| < {result['tolerance_points']} point.", "",
              "| model | judge | images | float32 acc % | stored acc % | change (points) "
              "| predictions changed | float32 PSNR | stored PSNR |",

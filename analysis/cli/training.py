@@ -200,7 +200,8 @@ def register(sub) -> None:
     p.add_argument("--no-augment", action="store_true", help="no random shifts / flips")
     p.add_argument("--method", default="standard",
                    help="standard, or a recognizer-side method: augment, train-on-lq, "
-                        "finetune-on-processed, feature-kd, qualnet (see 'list methods')")
+                        "finetune-on-processed, feature-kd, qualnet, qualnet-trained-decoder "
+                        "(see 'list methods')")
     p.add_argument("--task", default=None,
                    help="the LQ images of a recognizer-side method: a task spec, 'mix' "
                         "(sr-random / denoise-random / jpeg-random) or 'corrupt-seen' (gaussian "
@@ -210,8 +211,8 @@ def register(sub) -> None:
                    help="feature-kd: the frozen clean teacher, a classifier checkpoint "
                         "(default: none; feature-kd needs it)")
     p.add_argument("--decoder", default=None,
-                   help="qualnet: the frozen invertible classifier checkpoint (default: none; "
-                        "qualnet needs it)")
+                   help="qualnet: the invertible classifier checkpoint, frozen (trained with "
+                        "the student by qualnet-trained-decoder) (default: none; both need it)")
     p.add_argument("--processor", default=None,
                    help="finetune-on-processed: the frozen processor checkpoint (default: "
                         "none; that method needs it)")

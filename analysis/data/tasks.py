@@ -304,6 +304,16 @@ def task_slug(spec: str) -> str:
     return spec.replace(":", "_").replace("=", "").replace(",", "_")
 
 
+def short_spec(spec: str) -> str:
+    """The shortest spec of a task for a command line: its name where the spec holds the name's
+    defaults (``"sr:scale=4"`` -> ``"sr"``), else the spec (``"corrupt:level=5,type=snow"``)."""
+    name = spec.split(":")[0]
+    try:
+        return name if create_task(name).spec == create_task(spec).spec else spec
+    except InputError:               # a task whose parameters have no defaults
+        return spec
+
+
 def create_task(spec: str, **params) -> Task:
     """Build a task from a spec string (``"denoise:sigma=0.2"``) and/or keyword parameters."""
     name, parsed = parse_spec(spec)

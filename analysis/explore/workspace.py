@@ -332,7 +332,8 @@ def available_tasks(dataset: str, folder=None,
 
 def task_collections(task: str, dataset: str, folder=None) -> tuple[str, ...]:
     """The :data:`TASK_COLLECTIONS` whose processors a workspace of ``task`` needs: those that
-    hold processors of ``task`` when the zoo itself holds none (the randomized tasks); ``()``
+    hold processors of ``task`` when the zoo itself holds none (the randomized tasks, the
+    corruption cells); ``()``
     for the zoo's tasks, so that their cached workspaces stay the same."""
     if task in report_tasks(dataset, folder):
         return ()

@@ -24,9 +24,9 @@ degraded image resized bicubically to the clean size (the "no processing" input)
                            convolution from R's ``kd_layer`` map to g's last map; c and the
                            decoder are not part of the saved classifier.
 ``qualnet-trained-decoder`` QualNet's ablation (the paper's Table 6): as ``qualnet``, but the
-                           decoder's weights are trained with R and c instead of frozen (the
-                           decoder checkpoint itself is not changed). Reconstruction off is
-                           ``augment``.
+                           decoder's invertible levels are trained with R and c instead of
+                           frozen (its normalisation keeps the stage-1 statistics; the decoder
+                           checkpoint itself is not changed). Reconstruction off is ``augment``.
 
 :func:`classifier_method` names the plain classifier trainings (``standard``, ``adversarial``,
 ``adversarial-alp``) the same way for their cards.

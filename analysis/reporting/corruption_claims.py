@@ -22,6 +22,7 @@ from pathlib import Path
 GRID_FILE = "corruption_grid.json"
 PROCESSORS_FILE = "corruption_processors.json"
 QUALNET = "qualnet"          # the part of a classifier's name that marks QualNet
+ABLATION = "trained-decoder"  # ... and the part that marks its ablation (the recipe's names)
 # the methods whose gain over plain Table 13 follows across severities, and their names in a claim
 TABLE13_METHODS = {"ra": "RA", "ra-unsup": "unsupervised RA", "ra-transformer": "RA with transformer"}
 
@@ -55,7 +56,8 @@ def grid_claims(result: dict) -> list[str]:
                      f"clean accuracy {100 * row['clean']['accuracy']:.1f} % "
                      f"({100 * (row['clean']['accuracy'] - vanilla['clean']['accuracy']):+.1f} "
                      "points).")
-    others = [r for r in rows if r is not vanilla]
+    # QualNet's ablation (Table 6) is neither QualNet nor a competitor in the Table 1 line
+    others = [r for r in rows if r is not vanilla and ABLATION not in r["classifier"]]
     qualnet = [r for r in others if QUALNET in r["classifier"]]
     if qualnet and len(others) > 1:
         q = min(qualnet, key=lambda r: r["mce"]["value"])
@@ -89,17 +91,6 @@ def processor_claims(result: dict) -> list[str]:
                      f"above 0 for {tally['above']} of {tally['types']} types, includes 0 for "
                      f"{tally['includes_zero']}, below 0 for {tally['below']} — the claim that "
                      f"RA is ahead on every type {said}.")
-    others = {clf: t for clf, t in result.get("summary", {}).get("ra", {}).items()
-              if clf != judge}
-    if others:
-        every = [clf for clf, t in others.items() if t["above"] == t["types"]]
-        shown = "; ".join(f"{clf} {t['above']} of {t['types']} above 0, {t['below']} below"
-                          for clf, t in others.items())
-        lines.append(f"- Corruption processors on the other classifiers (Table 14 analog, "
-                     f"severity 5, RA - plain): {shown} — the claim that the gain transfers "
-                     f"to every other architecture on every type "
-                     f"{'holds' if len(every) == len(others) else 'does not hold'} "
-                     f"({len(every)} of {len(others)} classifiers above 0 on every type).")
     for method, label in TABLE13_METHODS.items():
         by_type: dict[str, list[dict]] = {}
         for cell in result["cells"].values():
@@ -115,6 +106,20 @@ def processor_claims(result: dict) -> list[str]:
             lines.append(f"  - {kind} (Table 13 analog), {label} - plain on {judge} by severity "
                          f"({shown} points) — the gain grows with severity "
                          f"{'holds' if grows else 'does not hold'} (point estimates).")
+    others = {clf: t for clf, t in result.get("summary", {}).get("ra", {}).items()
+              if clf != judge}
+    if others:
+        every = [clf for clf, t in others.items() if t["above"] == t["types"]]
+        below = [clf for clf, t in others.items() if t["below"]]
+        count = f"{len(every)} of {len(others)} classifiers above 0 on every type"
+        said = (f"holds ({count})" if len(every) == len(others) else
+                f"does not hold ({', '.join(below)} below 0 on some type; {count})" if below
+                else f"is not shown ({count}, the other CIs include 0)")
+        shown = "; ".join(f"{clf} {t['above']} of {t['types']} above 0, {t['includes_zero']} "
+                          f"include 0, {t['below']} below" for clf, t in others.items())
+        lines.append(f"- Corruption processors on the other classifiers (Table 14 analog, "
+                     f"severity 5, RA - plain): {shown} — the claim that the gain transfers "
+                     f"to every other classifier on every type {said}.")
     return lines
 
 

@@ -149,6 +149,14 @@ class FeatureStudent(nn.Module):
         self.connector = connector
         self.decoder = decoder
 
+    def train(self, mode: bool = True):
+        """A trained decoder keeps its normalisation's stage-1 statistics (eval mode), as the
+        frozen one does: the ablation changes whether its weights learn, nothing else."""
+        super().train(mode)
+        if self.decoder is not None:
+            self.decoder.eval()
+        return self
+
     def forward(self, x):
         feats = self.classifier.features(x, [self.layer, "logits"])
         fmap = feats[self.layer]
@@ -198,9 +206,12 @@ def train_recognizer(method: str, arch: str = "resnet20", options: dict | None =
         load_model_state(model, init_model.state_dict(), Path(o["init"]),
                          advice="choose an --init classifier of the same --arch and --arch-kw")
     teacher, teacher_card = load_frozen(o.get("teacher"), dev, "classifier")
-    decoder, decoder_card = load_frozen(o.get("decoder"), dev, "classifier")
-    if decoder is not None and spec.decoder_trained:   # a copy that learns with R
-        decoder = load_checkpoint(o["decoder"], device=dev, kind="classifier")[0]
+    if spec.decoder_trained:   # a copy that learns with R: the weights that decode only
+        decoder, decoder_card = load_checkpoint(o["decoder"], device=dev, kind="classifier")
+        for name, weight in decoder.named_parameters():
+            weight.requires_grad_(name.startswith("stages."))   # not the classifier head
+    else:
+        decoder, decoder_card = load_frozen(o.get("decoder"), dev, "classifier")
     processor, processor_card = load_frozen(o.get("processor"), dev, "processor")
     if processor_card is not None and processor_card.get("task") != degrader.tasks[0].spec:
         raise RAExplorerError(f"The processor {o['processor']} was trained for "

@@ -40,7 +40,8 @@ def get_workspace(task: str, dataset_spec: str | None = None, collections: tuple
 
     Cards that fail their schema are left out of the workspace, each with its sentence.
     ``collections``: checkpoint collections (e.g. ``("loss-grid",)``) shown beside the zoo
-    (None: those a randomized task's processors live in, ``task_collections``).
+    (None: those a randomized task's or a corruption cell's processors live in,
+    ``task_collections``).
     """
     from analysis.explore.workspace import task_collections
 

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis.analyses.features import HQ, default_sources
-from analysis.data.tasks import task_slug
+from analysis.data.tasks import short_spec, task_slug
 from analysis.explore.encoders import COLUMN_PX, fit_panel, panel_png
 from analysis.explore.tsne_chart import (
     selection_images,
@@ -43,11 +43,10 @@ measured = [n for n in names if result_exists(f"features_{task_slug(task)}_{n}.j
 classifier = st.selectbox("Classifier", measured + [n for n in names if n not in measured],
                           key="features_classifier")
 report = result(f"features_{task_slug(task)}_{classifier}.json")
+tsne_command = f"python -m analysis tsne --task {short_spec(task)} --classifier {classifier}"
 if report is None:
-    missing("the feature report for this task and classifier",
-            f"python -m analysis tsne --task {task.split(':')[0]} --classifier {classifier}")
+    missing("the feature report for this task and classifier", tsne_command)
     st.stop()
-tsne_command = f"python -m analysis tsne --task {task.split(':')[0]} --classifier {classifier}"
 stale = weights_notice(f"features_{task_slug(task)}_{classifier}.json", report, tsne_command)
 
 class_names = report["class_names"]

@@ -25,7 +25,7 @@ from analysis.explore.agreement_view import (
 from analysis.explore.corruption_view import VALUES as CORRUPTION_VALUES
 from analysis.explore.corruption_view import gain_frame, summary_frame
 from analysis.explore.corruption_view import judge as corruption_judge
-from analysis.explore.workspace import available_tasks, classifier_names
+from analysis.explore.workspace import available_tasks, classifier_names, task_collections
 from analysis.outputs.measured_weights import other_weights
 from analysis.reporting.figures import (
     accuracy_heatmap,
@@ -84,7 +84,8 @@ b1.button("Recompute now", key="metrics_compute",   # started before this run dr
           disabled=not picked or job_key in st.session_state,
           on_click=lambda: start_job(job_key, "Evaluating", evaluate, task, dataset=dataset(),
                                      folder=folder(), limit=limit, progress=False,
-                                     classifiers=picked, batch_size=LIVE_BATCH))
+                                     classifiers=picked, batch_size=LIVE_BATCH,
+                                     collections=task_collections(task, dataset(), folder())))
 job_panel(job_key)      # the bar and Cancel while it runs; the page stays usable
 if ended is not None:
     ended_note(ended, "The evaluation")

@@ -214,6 +214,17 @@ def test_the_corruption_collections_cells_are_offered_and_built_on_demand(env, t
     assert not at.exception, [e.message for e in at.exception]
     assert {"clean target", "corrupt-snow-5-plain"} <= {c for c, _ in images(at)}
 
+    # Metrics computes the cell's processors too, not the clean and corrupted inputs alone
+    at = run("views/metrics.py")
+    at.selectbox(key="metrics_task").set_value(cell).run()
+    at.slider(key="metrics_limit").set_value(100).run()
+    at.button(key="metrics_compute").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.session_state["metrics_job_corrupt_level5_typesnow"].wait(300).status == "done"
+    at.run()
+    rows = at.session_state["evaluation_corrupt_level5_typesnow"]["rows"]
+    assert "corrupt-snow-5-plain" in {r["name"] for r in rows}
+
     warmed = []
     for key, step in warm_steps():
         step()

@@ -131,3 +131,11 @@ def test_index_seed_is_stable_and_spread():
     assert index_seed(5) == index_seed(5)
     assert len({index_seed(i) for i in range(1000)}) == 1000
     assert index_seed(5, seed=1) != index_seed(5, seed=0)
+
+
+def test_short_spec_is_the_name_only_where_the_spec_holds_its_defaults():
+    from analysis.data.tasks import short_spec
+
+    assert short_spec("sr:scale=4") == "sr" and short_spec("denoise-random") == "denoise-random"
+    assert short_spec("denoise:sigma=0.2") == "denoise:sigma=0.2"
+    assert short_spec("corrupt:level=5,type=snow") == "corrupt:level=5,type=snow"   # no defaults

@@ -1,6 +1,7 @@
 """The corruption benchmark's claims: each recognizer-side classifier's mCE against the vanilla
 one and the QualNet line (Tables 1 and 3), RA's count of types ahead and its gain per severity
-(Tables 12 and 13), each stated either way with its numbers; claims.md carries the section."""
+and its transfer (Tables 12-14), each stated either way with its numbers; claims.md carries the
+section."""
 
 import json
 
@@ -37,6 +38,11 @@ def test_each_classifier_against_the_vanilla_one_and_the_qualnet_line():
     worse = grid_claims(_grid([_row("r20", 1.0, [1.0, 1.0]), _row("a", 0.5, [0.45, 0.55]),
                                _row("r20-qualnet", 1.2, [1.1, 1.3])]))
     assert "does not hold: a has the lowest (0.500)" in worse[-1]
+    # QualNet's ablation is neither QualNet nor its competitor in that line
+    ablated = grid_claims(_grid([_row("r20", 1.0, [1.0, 1.0]), _row("a", 0.7, [0.65, 0.75]),
+                                 _row("r20-qualnet", 0.6, [0.55, 0.64]),
+                                 _row("r20-qualnet-trained-decoder", 0.5, [0.45, 0.55])]))
+    assert "r20-qualnet 0.6000" in ablated[-1] and "next a 0.7000" in ablated[-1]
     assert "does not hold (more errors)" in worse[2]
 
 
@@ -50,16 +56,19 @@ def test_ra_ahead_on_every_type_and_the_gain_per_severity():
     lines = processor_claims(result)
     assert "above 0 for 1 of 2 types, includes 0 for 1, below 0 for 0" in lines[0]
     assert lines[0].endswith("is not shown (1 type(s) whose CI includes 0).")
-    assert lines[1].endswith("b 2 of 2 above 0, 0 below — the claim that the gain transfers to "
-                             "every other architecture on every type holds (1 of 1 classifiers "
-                             "above 0 on every type).")
-    assert lines[2] == ("  - snow (Table 13 analog), RA - plain on a by severity (1: +5.0, 5: "
+    assert lines[1] == ("  - snow (Table 13 analog), RA - plain on a by severity (1: +5.0, 5: "
                         "+10.0 points) — the gain grows with severity holds (point estimates).")
-    assert lines[3] == ("  - snow (Table 13 analog), unsupervised RA - plain on a by severity "
+    assert lines[2] == ("  - snow (Table 13 analog), unsupervised RA - plain on a by severity "
                         "(1: +3.0, 5: +2.0 points) — the gain grows with severity does not hold "
                         "(point estimates).")
-    result["summary"]["ra"]["b"]["above"] = 1
-    assert "does not hold (0 of 1 classifiers" in processor_claims(result)[1]
+    assert lines[3].endswith("b 2 of 2 above 0, 0 include 0, 0 below — the claim that the gain "
+                             "transfers to every other classifier on every type holds (1 of 1 "
+                             "classifiers above 0 on every type).")
+    result["summary"]["ra"]["b"].update(above=1, includes_zero=1)
+    assert processor_claims(result)[3].endswith(
+        "is not shown (0 of 1 classifiers above 0 on every type, the other CIs include 0).")
+    result["summary"]["ra"]["b"].update(includes_zero=0, below=1)
+    assert "does not hold (b below 0 on some type; 0 of 1 classifiers" in processor_claims(result)[3]
 
 
 def test_claims_md_carries_the_corruption_section_of_its_folder(tmp_path):
