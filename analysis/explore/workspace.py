@@ -20,6 +20,7 @@ from ..analyses.boundary_defaults import EXTENT_MULTIPLE, map_opening_marks, map
 from ..analyses.evaluate import report_tasks
 from ..config import EMBEDDED_DATASET
 from ..data.folders import results_dir, zoo_advice
+from ..data.tasks import short_spec
 from ..errors import RAExplorerError
 from ..metrics.flip import flip_map
 from ..metrics.registry import create_metric
@@ -127,7 +128,7 @@ class Workspace(Setting):
                                   limit, {m: self.metric(m) for m in ("psnr", "ssim")},
                                   on_progress=on_progress),
                      f"the first {limit:,} test images, measured now (run 'python -m analysis "
-                     f"evaluate --task {self.task.name}' for a table of every test image)")
+                     f"evaluate --task {short_spec(self.task.spec)}' for a table of every test image)")
         self._tables[classifier] = found
         return found
 

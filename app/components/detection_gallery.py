@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analysis.data.tasks import short_spec
 from analysis.errors import RAExplorerError
 from analysis.explore.detection_gallery import (
     CANVAS_FILTERS,
@@ -43,7 +44,7 @@ def canvas_gallery(task: str) -> None:
     if records is None:
         st.info(f"No per-canvas records of {models.setting.task.spec} measured on these "
                 f"weights in {where.parent}; make them with `python -m analysis "
-                f"detection-transfer --task {task.split(':')[0]}`.")
+                f"detection-transfer --task {short_spec(task)}`.")
         return
     with st.sidebar:
         detector = st.selectbox("Detector", list(models.detectors), key="gallery_detector")
@@ -51,7 +52,7 @@ def canvas_gallery(task: str) -> None:
               if f"found|{n}|{detector}" in records]      # those the records hold
     if not inputs:
         st.info(f"The per-canvas records hold nothing of {detector}; rerun `python -m analysis "
-                f"detection-transfer --task {task.split(':')[0]}`.")
+                f"detection-transfer --task {short_spec(task)}`.")
         return
     ra, plain = default_pair(models, inputs, detector)
     with st.sidebar:

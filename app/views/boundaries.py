@@ -23,7 +23,7 @@ from analysis.analyses.boundary_table import (
     method_text,
 )
 from analysis.analyses.boundary_units import nearest_rows, perceptual_rows
-from analysis.data.tasks import task_slug
+from analysis.data.tasks import short_spec, task_slug
 from analysis.errors import RAExplorerError
 from analysis.explore.encoders import fit_panel, panel_png
 from analysis.explore.map_view import (
@@ -286,7 +286,7 @@ if st.toggle("Exact first crossings (region walk)", key="bd_exact",
 
 st.subheader("Table 17 analog")
 report = result(f"boundaries_{task_slug(task)}_{chosen[0]}_{chosen[1]}.json")
-bd_command = (f"python -m analysis bd --task {task.split(':')[0]} --source {chosen[0]} "
+bd_command = (f"python -m analysis bd --task {short_spec(task)} --source {chosen[0]} "
               f"--target {chosen[1]}")
 if report is None:
     missing("the boundary-distance table for this pair", bd_command)

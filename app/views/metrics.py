@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis.analyses.evaluate import evaluate
-from analysis.data.tasks import task_slug
+from analysis.data.tasks import short_spec, task_slug
 from analysis.errors import RAExplorerError
 from analysis.explore.agreement_view import (
     agreement_classifiers,
@@ -121,11 +121,11 @@ if evaluation is not None:
     st.subheader("Transfer matrix")
     fig = transfer_heatmap(evaluation)
     if fig is None:
-        prefix = task.split(":")[0]
+        spec, prefix = short_spec(task), task_slug(short_spec(task))
         others = [c for c in evaluation["classifiers"] if c not in ra_sources(evaluation["rows"])]
         other = others[0] if others else "resnet32"
         missing("RA processors trained on several source classifiers (and a plain one)",
-                f"python -m analysis train-processor --task {prefix} --method ra --classifier "
+                f"python -m analysis train-processor --task {spec} --method ra --classifier "
                 f"{folder()}/{other} --out {folder()}/{prefix}-ra-src-{other}")
     else:
         st.plotly_chart(fig, key="metrics_transfer")
@@ -140,9 +140,9 @@ if evaluation is not None:
                           key="metrics_source")
     fig = lambda_figure(evaluation, source)
     if fig is None:
-        prefix = task.split(":")[0]
+        spec, prefix = short_spec(task), task_slug(short_spec(task))
         missing(f"RA processors with source {source} at several lambdas",
-                f"python -m analysis train-processor --task {prefix} --method ra --classifier "
+                f"python -m analysis train-processor --task {spec} --method ra --classifier "
                 f"{folder()}/{source} --lambda 0.1 --out {folder()}/{prefix}-ra-lam0.1")
     else:
         st.plotly_chart(fig, key="metrics_lambda")
@@ -181,10 +181,10 @@ st.subheader("Which metrics track recognition, per image")
 agreement = result(f"agreement_{slug}.json")
 if agreement is None:
     missing(f"the per-image agreement of the metrics with recognition on {task}",
-            f"python -m analysis agreement --task {task.split(':')[0]}")
+            f"python -m analysis agreement --task {short_spec(task)}")
 else:
     agreement_stale = weights_notice(f"agreement_{slug}.json", agreement,
-                                     f"python -m analysis agreement --task {task.split(':')[0]}")
+                                     f"python -m analysis agreement --task {short_spec(task)}")
     inputs = processed_inputs(agreement)
     focus = [i for i in (agreement["plain_reference"], f"{task.split(':')[0]}-ra") if i in inputs]
     a1, a2 = st.columns([1, 2])
@@ -261,7 +261,7 @@ grid = result(f"loss_grid_{slug}.json")
 if grid is not None:   # Uelwer et al.'s loss grid (checkpoints/loss-grid/), when measured
     st.subheader("Loss grid (Uelwer et al. Table 2 and Figure 1)")
     grid_stale = weights_notice(f"loss_grid_{slug}.json", grid,
-                   f"python -m analysis loss-grid --task {task.split(':')[0]}")
+                   f"python -m analysis loss-grid --task {short_spec(task)}")
     names = [m["name"] for m in grid["metrics"]]
     st.dataframe(pd.DataFrame([{"model": r["label"], "checkpoint": r["name"],
                                 **{n: r["values"][n]["mean"] for n in names}}

@@ -224,6 +224,8 @@ def test_the_corruption_collections_cells_are_offered_and_built_on_demand(env, t
     at.run()
     rows = at.session_state["evaluation_corrupt_level5_typesnow"]["rows"]
     assert "corrupt-snow-5-plain" in {r["name"] for r in rows}
+    # and the commands it suggests name the cell, which a bare 'corrupt' would not
+    assert any("train-processor --task corrupt:level=5,type=snow" in i.value for i in at.info)
 
     warmed = []
     for key, step in warm_steps():
