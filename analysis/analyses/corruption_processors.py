@@ -94,7 +94,7 @@ def corruption_processor_table(dataset: str | None = None, folder=None, limit: i
     is saved and reused)."""
     name = normal_dataset(default_dataset(dataset))
     cells = cell_models(name, folder, types, levels)
-    out_cells, digests, first, clfs = {}, {}, None, None
+    out_cells, digests, first, clfs, seconds = {}, {}, None, None, 0.0
     for k, (spec, cards) in enumerate(cells.items()):
         setting = Setting(spec, dataset, folder, device)
         clf_cards, _ = setting.select(None, classifiers)
@@ -117,6 +117,7 @@ def corruption_processor_table(dataset: str | None = None, folder=None, limit: i
                 table.save(path)
         clfs = list(table.classifiers)
         digests.update(table.provenance.get("checkpoints", {}))
+        seconds += table.provenance.get("wall_seconds") or 0.0   # measured, or when reused
         first = first or table
         task = create_task(spec)
         out_cells[spec] = {"type": task.params["type"], "level": task.params["level"],
@@ -130,7 +131,10 @@ def corruption_processor_table(dataset: str | None = None, folder=None, limit: i
               "split": "test", "n_images": len(first), "seed": seed, "classifiers": clfs,
               "source": source,
               "clean": {c: accuracy_cell(first.correct(CLEAN, c)) for c in clfs},
-              "cells": out_cells, "provenance": {**first.provenance, "checkpoints": digests}}
+              "cells": out_cells,
+              # the first cell's record, with every cell's weights and measuring time
+              "provenance": {**first.provenance, "checkpoints": digests,
+                             "wall_seconds": round(seconds, 3)}}
     result["summary"] = summary(result)
     return result
 

@@ -98,6 +98,17 @@ def test_the_verb_writes_and_resumes(zoo, tmp_path, capsys):
     capsys.readouterr()
     assert main(argv) == 0
     assert "reused from" in capsys.readouterr().err
+    # the time is every cell's measuring time (fog 1 and 5 here), also when they are reused
+    from analysis.pipeline.records import RecordTable
+
+    both = [a for a in argv if a not in ("--levels", "5")]
+    assert main(both) == 0 and main(both) == 0
+    tables = sorted((tmp_path / "corruption_processors").glob("records_*.parquet"))
+    assert len(tables) == 2
+    again = json.loads((tmp_path / "corruption_processors.json").read_text())
+    measured = sum(RecordTable.load(t).provenance["wall_seconds"] for t in tables)
+    assert measured > 0 and again["provenance"]["wall_seconds"] == pytest.approx(measured,
+                                                                                  abs=1e-3)
     assert main(["corruption-processors", "--dataset", SYNTH, "--checkpoints", str(zoo),
                  "--types", "snw", "--no-save"]) != 0
     assert "Did you mean 'snow'" in capsys.readouterr().err
