@@ -34,16 +34,16 @@ from ..config import EMBEDDED_DATASET
 from ..data.datasets import split_dataset_spec
 from ..data.folders import dataset_slug
 from ..errors import RAExplorerError
-from ..metrics.detection import match_detections, mean_average_precision
+from ..metrics.detection import mean_average_precision
 from ..metrics.pixel import psnr
 from ..outputs.result_files import result_files
 from ..pipeline.setting import Setting
 from ..training.state import card_state_identity, load_model_state, read_state
 from ..zoo.catalogue import BASES_FOLDER, find_checkpoints, locate, ra_source
 from ..zoo.checkpoints import build_model, load_checkpoint, restore_as
+from .detection_transfer import canvas_records
 
 TOLERANCE_POINTS = 0.1
-SCORE_MIN = 0.5          # a detector's box counts as finding an item from this score on
 DETECTOR_BATCH = 32      # canvases per forward pass
 CAST = "float16 cast of the stored float32 weights"   # the candidate with ``cast``
 
@@ -113,16 +113,6 @@ def _detections(models, setting: Setting, limit, batch_size=DETECTOR_BATCH, seed
     return targets, preds
 
 
-def _found(preds: list[dict], targets: list[dict]) -> list[int]:
-    """Per canvas, how many of its items a box of their class scoring at least
-    :data:`SCORE_MIN` matches (:func:`~analysis.metrics.detection.match_detections`)."""
-    out = []
-    for p, t in zip(preds, targets):
-        truth = {k: v.cpu().numpy() for k, v in t.items()}
-        out.append(match_detections({k: v.numpy() for k, v in p.items()}, truth, SCORE_MIN)[1])
-    return out
-
-
 def check_detector(row: dict, stored, full, setting: Setting, limit=None) -> dict:
     """``row`` completed for a detector: mAP@[.5:.95] (in [0, 1]) of ``full`` and ``stored`` on
     the clean test canvases of ``setting`` and the canvases whose count of items found differs."""
@@ -132,10 +122,16 @@ def check_detector(row: dict, stored, full, setting: Setting, limit=None) -> dic
     row.update({"images": len(targets), "measure": "mAP@[.5:.95]",
                 "map_float32": m32, "map_stored": m16,
                 "map_change_points": 100 * (m16 - m32),
-                "predictions_changed": sum(a != b for a, b in zip(_found(p16, targets),
-                                                                  _found(p32, targets)))})
+                "predictions_changed": _found_differs(p16, p32, targets)})
     row["within_tolerance"] = abs(row["map_change_points"]) < TOLERANCE_POINTS
     return row
+
+
+def _found_differs(preds_a: list[dict], preds_b: list[dict], targets: list[dict]) -> int:
+    """On how many canvases the count of items found (the detection tables' per-canvas
+    records, :func:`~.detection_transfer.canvas_records`) differs between two predictions."""
+    found = canvas_records({("a", "d"): preds_a, ("b", "d"): preds_b}, targets)
+    return sum(x != y for x, y in zip(found["found|a|d"], found["found|b|d"]))
 
 
 def change_points(row: dict) -> float:

@@ -19,12 +19,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..analyses.corruption_processors import METHODS
+
 GRID_FILE = "corruption_grid.json"
 PROCESSORS_FILE = "corruption_processors.json"
 QUALNET = "qualnet"          # the part of a classifier's name that marks QualNet
 ABLATION = "trained-decoder"  # ... and the part that marks its ablation (the recipe's names)
-# the methods whose gain over plain Table 13 follows across severities, and their names in a claim
-TABLE13_METHODS = {"ra": "RA", "ra-unsup": "unsupervised RA", "ra-transformer": "RA with transformer"}
+# how a claim names each of the cells' methods other than plain (corruption_processors.METHODS)
+METHOD_LABELS = {"ra": "RA", "ra-unsup": "unsupervised RA", "ra-transformer": "RA with transformer"}
 
 
 def _below_one(low: float, high: float) -> str:
@@ -91,7 +93,8 @@ def processor_claims(result: dict) -> list[str]:
                      f"above 0 for {tally['above']} of {tally['types']} types, includes 0 for "
                      f"{tally['includes_zero']}, below 0 for {tally['below']} — the claim that "
                      f"RA is ahead on every type {said}.")
-    for method, label in TABLE13_METHODS.items():
+    for method in METHODS[1:]:
+        label = METHOD_LABELS.get(method, method)
         by_type: dict[str, list[dict]] = {}
         for cell in result["cells"].values():
             if method in cell["rows"]:
