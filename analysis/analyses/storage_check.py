@@ -310,10 +310,13 @@ def format_storage_check(result: dict) -> str:
 def storage_check_stem(result: dict) -> str:
     """``float16_check``; a cast check's ``float16_cast_check_<collection>[_<dataset>]`` (the
     folder of its checkpoints, and the dataset where it is not the embedded default), so that
-    the checks of several collections and datasets sit side by side."""
+    the checks of several collections and datasets sit side by side; a check of detectors only
+    is ``float16_cast_check_<collection>-detectors`` (their canvases follow from their cards)."""
     if result.get("candidate") != CAST:
         return "float16_check"
     stem = f"float16_cast_check_{result['collection']}"
+    if result["rows"] and all("map_stored" in r for r in result["rows"]):
+        return f"{stem}-detectors"
     if dataset_slug(result["dataset"]) != EMBEDDED_DATASET:
         stem += f"_{dataset_slug(result['dataset'])}"
     return stem

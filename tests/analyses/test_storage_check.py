@@ -192,19 +192,23 @@ def test_a_bases_folder_is_judged_from_the_folders_around_it(trained, tmp_path):
 
 
 def test_a_float32_detector_is_checked_by_its_map_on_the_clean_canvases(tmp_path):
-    """The zoo's fcos (stored as float32, like retinanet): the cast check compares its
-    mAP@[.5:.95] on the clean test canvases with its float16 rounding's and counts the canvases
-    whose found items differ; the figures equal the detection metric computed here by hand."""
-    import shutil
-
+    """The zoo's fcos, stored here as float32 with a small perturbation off the float16 grid
+    (the zoo keeps it as float16): the cast check compares its mAP@[.5:.95] on the clean test
+    canvases with its float16 rounding's and counts the canvases whose found items differ; the
+    figures equal the detection metric computed here by hand."""
     from analysis.config import PROJECT_ROOT
     from analysis.metrics.detection import mean_average_precision
     from analysis.pipeline.setting import Setting
+    from analysis.zoo.checkpoints import save_checkpoint
 
     folder = tmp_path / "zoo"
-    folder.mkdir()
-    for suffix in (".json", ".safetensors"):
-        shutil.copy(PROJECT_ROOT / "checkpoints" / f"fcos{suffix}", folder)
+    zoo_model, zoo_card = load_checkpoint(PROJECT_ROOT / "checkpoints" / "fcos")
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in zoo_model.parameters():
+            p.mul_(1 + 1e-3 * torch.randn(p.shape, generator=generator))
+    kept = {k: v for k, v in zoo_card.items() if k not in ("format", "weights", "version", "path")}
+    save_checkpoint(zoo_model, kept, folder / "fcos", dtype="float32")
     card = load_card(folder / "fcos.json")
     assert card["weights"]["dtype"] == "float32"
     result = storage_check(folder=folder, dataset_name=card["dataset"], limit=12,
@@ -219,6 +223,7 @@ def test_a_float32_detector_is_checked_by_its_map_on_the_clean_canvases(tmp_path
     rounded = _detections([float16_rounded(model)], setting, 12)[1][0]
     assert row["map_stored"] == pytest.approx(mean_average_precision(rounded, targets)["map"])
     assert "mAP@[.5:.95]" in format_storage_check(result)
+    assert storage_check_stem(result) == "float16_cast_check_zoo-detectors"
     row["within_tolerance"] = True                      # convert follows the check's verdict
     assert convert(result, folder, note="results/x.json") == ["fcos"]
     stored = load_card(folder / "fcos.json")
