@@ -35,14 +35,14 @@ from ..data.sampling import limited_indices
 from ..data.tasks import create_task, task_slug
 from ..errors import RAExplorerError
 from ..outputs.result_files import write_result
-from ..pipeline.records import reusable_table
+from ..pipeline.records import CELL_RECORD_FOLDERS, reusable_table
 from ..pipeline.runner import CLEAN, NO_PROCESSING
 from ..pipeline.setting import Setting
 from ..zoo.catalogue import checkpoint_dir, find_checkpoints, model_digests
 from .paired_groups import accuracy_cell, diff_text, group_rows, measure_groups, pct_text
 
 STEM = "corruption_processors"
-RECORDS_FOLDER = "corruption_processors"
+RECORDS_FOLDER = CELL_RECORD_FOLDERS[0]   # the cells' record tables, beside the result files
 COLLECTION = "corruptions"
 METHODS = ("plain", "ra", "ra-unsup", "ra-transformer")   # a cell's rows, in this order
 TABLE12_LEVEL = 5

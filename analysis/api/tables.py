@@ -12,7 +12,7 @@ from ..errors import RAExplorerError
 from ..metrics.registry import create_metric as _create_metric
 from ..metrics.registry import list_metrics as _list_metrics
 from ..metrics.spec import Metric
-from ..pipeline.records import RecordTable, records_path
+from ..pipeline.records import RecordTable, shipped_records_path
 from .models import create_task
 
 
@@ -68,7 +68,7 @@ def records(task: str | Task, dataset: str | None = None, results: str | Path | 
     import pandas as pd
 
     spec, dataset = create_task(task).spec, default_dataset(dataset)
-    path = records_path(results_dir(results, dataset=dataset), spec)
+    path = shipped_records_path(results_dir(results, dataset=dataset), spec)
     if not path.is_file():
         raise RAExplorerError(f"No record table of {spec} on {dataset} at {path}; write one with "
                               f"'python -m analysis evaluate --task {spec} --records {path}'.")

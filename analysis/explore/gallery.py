@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import RAExplorerError
 from ..outputs.measured_weights import changed_weights
-from ..pipeline.records import RecordTable, records_path
+from ..pipeline.records import RecordTable, shipped_records_path
 from ..pipeline.runner import CLEAN, NO_PROCESSING
 
 Mask = Callable[[RecordTable, "Query"], np.ndarray]
@@ -232,12 +232,13 @@ def read_table_once(path: str, mtime_ns: int) -> RecordTable:
 
 def shipped_table(results_dir, task_spec: str, dataset: str, classifier: str,
                   digests: dict[str, str]) -> tuple[RecordTable | None, Path]:
-    """(table, path) of ``results_dir/records_<task>.parquet`` when it holds ``classifier`` for
+    """(table, path) of the task's shipped record table
+    (:func:`~analysis.pipeline.records.shipped_records_path`) when it holds ``classifier`` for
     ``dataset`` and was measured on the same weights (``digests``: checkpoint name -> SHA-256;
     the classifier's must match, every other one the table holds too; a model the table lacks
     is simply not one of its inputs), else (None, path): a table made with other weights must
     not answer for these."""
-    path = records_path(results_dir, task_spec)
+    path = shipped_records_path(results_dir, task_spec)
     if not path.is_file():
         return None, path
     table = read_table_once(str(path), path.stat().st_mtime_ns)

@@ -24,7 +24,7 @@ from ..data.tasks import short_spec
 from ..errors import RAExplorerError
 from ..metrics.flip import flip_map
 from ..metrics.registry import create_metric
-from ..pipeline.records import RecordTable, records_path
+from ..pipeline.records import RecordTable, shipped_records_path
 from ..pipeline.runner import CLEAN, NO_PROCESSING, input_views
 from ..pipeline.setting import Setting
 from ..zoo.catalogue import classifier_cards, collection_dirs, main_processors, tasks_in_zoo
@@ -134,7 +134,7 @@ class Workspace(Setting):
 
     def shipped_classifiers(self) -> list[str]:
         """The classifiers of the shipped record table of this task (empty without one)."""
-        path = records_path(results_dir(dataset=self.dataset), self.task.spec)
+        path = shipped_records_path(results_dir(dataset=self.dataset), self.task.spec)
         if not path.is_file():
             return []
         return list(read_table_once(str(path), path.stat().st_mtime_ns).classifiers)

@@ -27,9 +27,29 @@ from .runner import CLEAN, ProcessedBatch, gather_objects
 FORMAT = "ra-explorer-records/1"
 
 
+# sub-folders of a results folder whose record tables answer for their tasks as well: the
+# corruption processors' per-cell tables (every test image of a corruption cell)
+CELL_RECORD_FOLDERS = ("corruption_processors",)
+
+
 def records_path(folder, task_spec: str) -> Path:
     """``folder/records_<task>.parquet``: where a task's record table is saved and looked up."""
     return Path(folder) / f"records_{task_slug(task_spec)}.parquet"
+
+
+def shipped_records_path(folder, task_spec: str) -> Path:
+    """The record table a results ``folder`` holds for a task: ``records_path(folder, ...)``
+    where it is a file, else the first of :data:`CELL_RECORD_FOLDERS` that holds one, else
+    ``records_path(folder, ...)`` (absent)."""
+    own = records_path(folder, task_spec)
+    if own.is_file():
+        return own
+    for sub in CELL_RECORD_FOLDERS:
+        cell = records_path(Path(folder) / sub, task_spec)
+        if cell.is_file():
+            return cell
+    return own
+
 IMAGE_METRICS = ("psnr", "ssim")
 
 

@@ -134,3 +134,22 @@ def test_the_shipped_table_answers_only_for_the_same_weights(tmp_path):
     assert shipped_table(tmp_path, "sr:scale=4", "synthetic", "c1", {"c1": "aa", "p-ra": "zz"})[0] is None
     assert shipped_table(tmp_path, "sr:scale=4", "other-data", "c1", {"c1": "aa"})[0] is None
     assert shipped_table(tmp_path, "denoise:sigma=0.1", "synthetic", "c1", {"c1": "aa"})[0] is None
+
+
+def test_a_cell_folder_table_answers_where_the_results_folder_has_none(tmp_path):
+    """The corruption processors' cell tables (results/corruption_processors/) answer for
+    their task; a table of the results folder itself comes first."""
+    from analysis.explore.gallery import shipped_table
+    from analysis.pipeline.records import CELL_RECORD_FOLDERS
+
+    spec = "corrupt:level=5,type=snow"
+    t = random_table()
+    t.provenance = {"checkpoints": {"c1": "aa"}}
+    cell = tmp_path / CELL_RECORD_FOLDERS[0] / "records_corrupt_level5_typesnow.parquet"
+    cell.parent.mkdir()
+    t.save(cell)
+    found, path = shipped_table(tmp_path, spec, "synthetic", "c1", {"c1": "aa"})
+    assert found is not None and path == cell
+    t.save(tmp_path / cell.name)
+    assert shipped_table(tmp_path, spec, "synthetic", "c1", {"c1": "aa"})[1] == tmp_path / cell.name
+    assert shipped_table(tmp_path, "sr:scale=4", "synthetic", "c1", {"c1": "aa"})[0] is None

@@ -91,3 +91,47 @@ def test_an_added_classifier_recounts_from_a_direct_model_call(name, spec, file)
     with torch.no_grad():
         pred = clf(proc(create_task(name).degrade_eval(images, idx)).clamp(0, 1)).argmax(1)
     assert (pred.numpy() == table.pred[(f"{name}-ra-unsup", "resnet20-qualnet")][:500]).all()
+
+
+def corruption_cells() -> list[str]:
+    """The task specs of the corruption cells with processors in checkpoints/corruptions/."""
+    from analysis.zoo.catalogue import find_checkpoints
+
+    return sorted({c["task"] for c in find_checkpoints(CHECKPOINTS / "corruptions",
+                                                       kind="processor")})
+
+
+def test_every_corruption_cell_answers_from_its_shipped_cell_table():
+    """The pages find each corruption cell's every test image in
+    results/corruption_processors/ (measured on the shipped weights), so that they never
+    corrupt and measure 2,000 images live."""
+    from analysis.explore.gallery import shipped_table
+    from analysis.zoo.catalogue import find_checkpoints
+
+    cells = corruption_cells()
+    assert len(cells) >= 21
+    for spec in cells:
+        cards = (find_checkpoints(CHECKPOINTS, kind="classifier")
+                 + find_checkpoints(CHECKPOINTS / "corruptions", kind="processor", task=spec))
+        digests = {c["name"]: c["weights"]["sha256"] for c in cards}
+        for classifier in ("resnet20", "densenet-bc"):
+            found, path = shipped_table(RESULTS, spec, "fashion-mnist", classifier, digests)
+            assert found is not None, f"{path} lacks {classifier} (or has other weights)"
+            assert path.parent.name == "corruption_processors" and len(found) == 10000
+
+
+@pytest.mark.skipif(not HAS_FMNIST, reason="Fashion-MNIST is not installed")
+def test_a_corruption_cell_table_recounts_from_a_direct_model_call():
+    """Snow at severity 5: the RA processor and resnet20 on the first 200 corrupted test
+    images give the shipped cell table's predictions."""
+    from analysis.pipeline.records import shipped_records_path
+
+    spec = create_task("corrupt", type="snow", level=5).spec
+    table = RecordTable.load(shipped_records_path(RESULTS, spec))
+    proc, _ = load_checkpoint(CHECKPOINTS / "corruptions" / "corrupt-snow-5-ra")
+    clf, _ = load_checkpoint(CHECKPOINTS / "resnet20")
+    images, labels, idx = load_dataset("fashion-mnist", "test").get_batch(torch.arange(200))
+    with torch.no_grad():
+        pred = clf(proc(create_task(spec).degrade_eval(images, idx)).clamp(0, 1)).argmax(1)
+    assert torch.equal(torch.from_numpy(table.index[:200]), idx)
+    assert (pred.numpy() == table.pred[("corrupt-snow-5-ra", "resnet20")][:200]).all()

@@ -19,7 +19,7 @@ import numpy as np
 
 from ...data.tasks import create_task, task_slug
 from ...errors import RAExplorerError, unknown_name
-from ...pipeline.records import RecordTable, records_path
+from ...pipeline.records import RecordTable, shipped_records_path
 from ...pipeline.runner import CLEAN, NO_PROCESSING
 from ...stats import calibration_bins, expected_calibration_error
 from .core import (
@@ -126,7 +126,7 @@ def reliability_diagram(ax, confidence, correct, label: str, colour=LINE_COLOURS
 def build_reliability(options: FigureOptions) -> PaperFigure:
     """Reliability diagrams of one classifier on a task's inputs, from its record table."""
     task = options.task_spec()
-    path = records_path(options.results_dir(), task)
+    path = shipped_records_path(options.results_dir(), task)
     if not path.is_file():
         raise RAExplorerError(f"The figure needs {path}, which is not there; make it with "
                               f"'{options.command(f'python -m analysis reproduce --tasks {task}')}'.")
