@@ -97,6 +97,13 @@ def data_root(override=None) -> str | None:
     return str(value) if value else None
 
 
+def weights_store_dir(override=None) -> Path:
+    """Where the weights of cards whose ``weights.store`` is ``outside`` live (the zoo's models
+    beyond its 80 MiB, kept out of the repository with their cards inside it): ``override``,
+    else $RA_WEIGHTS_STORE, else ``<root>/weights-store`` (not tracked by git)."""
+    return _from_env("RA_WEIGHTS_STORE", home() / "weights-store", override)
+
+
 def runs_dir(override=None) -> Path:
     """Training state, the survey database and non-protocol outputs: $RA_RUNS or ``<root>/runs``."""
     return _from_env("RA_RUNS", home() / "runs", override)

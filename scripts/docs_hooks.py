@@ -99,11 +99,14 @@ def cli() -> str:
 # ------------------------------------------------------------------------------------- zoo
 
 def _card_rows(cards: list[dict], folder: Path) -> list[str]:
+    from analysis.zoo.checkpoints import stored_outside, weights_file
+
     rows = []
     for c in cards:
         weights = c.get("weights") or {}
-        path = folder / weights.get("file", "")
+        path = weights_file(folder / f"{c['name']}.json", c)
         size = f"{path.stat().st_size / 2**20:.2f}" if path.is_file() else "-"
+        stored = weights.get("dtype", "-") + (", outside" if stored_outside(c) else "")
         params = weights.get("num_parameters")
         seconds = sum(h.get("seconds", 0.0) for h in c.get("history") or [])
         m = c.get("metrics") or {}
@@ -128,7 +131,7 @@ def _card_rows(cards: list[dict], folder: Path) -> list[str]:
             f"| `{c['name']}` | {c['kind']} | `{c['arch']}` | {_cell(c.get('task') or '-')} "
             f"| {_cell(c.get('method') or '-')}{'' if lam is None else f' (λ {lam:g})'} "
             f"| {_cell(c.get('source') or '-')} "
-            f"| {'-' if params is None else f'{params:,}'} | {weights.get('dtype', '-')} | {size} "
+            f"| {'-' if params is None else f'{params:,}'} | {stored} | {size} "
             f"| {c.get('epochs', '-')} | {seconds / 3600:.2f} | {_cell('; '.join(figures) or '-')} |")
     return rows
 

@@ -169,6 +169,7 @@ def cmd_build_zoo(args) -> int:
                       force=args.force, progress=not args.no_progress, dry_run=args.dry_run)
     print(("Would train: " if args.dry_run else "Trained: ") + (", ".join(names) or "nothing"))
     if args.dry_run:
+        from ..config import weights_store_dir
         from ..training.build import entry_seconds, is_done
         from ..training.recipe import RECIPE
         from ..zoo.catalogue import checkpoint_dir
@@ -181,6 +182,10 @@ def cmd_build_zoo(args) -> int:
               f"core-hours of recorded training (one process per core; two processes in "
               f"parallel take about half of it in wall time)"
               + (f"; time not recorded for {', '.join(unrecorded)}" if unrecorded else ""))
+        outside = [e["name"] for e in RECIPE if e.get("outside") and e["name"] in names]
+        if outside:
+            print(f"Weights kept outside the repository ({weights_store_dir()}), cards in the "
+                  f"checkpoint folder: {', '.join(outside)}")
     return 0
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from ..data.datasets import normal_dataset
 from ..errors import RAExplorerError
 from ..zoo.catalogue import NO_DATASET, checkpoint_dir, datasets_held, trained_on_canvases_of
-from ..zoo.checkpoints import update_card
+from ..zoo.checkpoints import load_card, move_outside, update_card, weights_present
 from . import recipe as zoo_recipe
 from .classifiers import train_classifier
 from .processors import train_processor
@@ -50,6 +50,8 @@ def is_done(entry: dict, folder: Path) -> bool:
         return selection_key(a["task"], a["method"], a["recognizer"]) in read_selections(
             dataset=entry.get("dataset", zoo_recipe.DATASET))
     target = Path(entry.get("folder") or folder) / f"{entry['name']}.json"
+    if target.exists() and entry.get("outside"):   # its card is here: are its weights?
+        return weights_present(load_card(target))
     return target.exists() or _covered_by_final(entry, folder)
 
 
@@ -115,6 +117,8 @@ def run_entry(entry: dict, folder: Path, state_dir: str, progress: bool) -> None
                         dtype="float32" if entry.get("folder") == zoo_recipe.BASES else "float16",
                         **common, **args)
         cite_weight_selection(entry, out)
+    if entry.get("outside"):     # beyond the zoo's size budget: the card stays, the weights go
+        move_outside(out)
 
 
 def cite_weight_selection(entry: dict, out) -> None:

@@ -3,7 +3,8 @@ is built.
 
 A card records what the model is (``kind``, ``arch`` and constructor ``arch_kwargs``), what it
 was trained on (dataset, task spec, method, lambda, source recognizer, epochs, seed), what was
-measured (metrics) and its weights (``file``, ``sha256``, ``dtype``, ``num_parameters``).
+measured (metrics) and its weights (``file``, ``sha256``, ``dtype``, ``num_parameters``, and
+``store``: ``outside`` for weights kept in the weights store instead of beside the card).
 :func:`validate_card` checks the type of every field, ``arch_kwargs`` against the builder's
 signature, ``weights.file`` a plain file name in the card's folder and ``kind`` the
 architecture's kind; a failure raises :class:`~analysis.errors.CheckpointError` with one
@@ -23,6 +24,9 @@ CARD_FORMAT = "ra-explorer-card/1"
 REQUIRED_FIELDS = ("format", "name", "kind", "arch", "arch_kwargs", "weights")
 KINDS = ("classifier", "processor", "transformer", "detector")
 STORAGE_DTYPES = ("float32", "float16")
+# where the weights live: beside the card (``file``; the default) or in the weights store outside
+# the repository under their SHA-256 (:func:`analysis.zoo.checkpoints.weights_file`)
+WEIGHT_STORES = ("beside", "outside")
 
 
 
@@ -112,6 +116,12 @@ def validate_card(card, card_path: Path) -> dict:
                                 and all(c in "0123456789abcdef" for c in sha)):
         raise CheckpointError(f"{where}'weights.sha256' must be 64 lower-case hex digits; "
                               f"got {sha!r}.")
+    if "store" in weights and weights["store"] not in WEIGHT_STORES:
+        raise CheckpointError(f"{where}'weights.store' must be one of {', '.join(WEIGHT_STORES)}; "
+                              f"got {weights['store']!r}.")
+    if weights.get("store") == "outside" and sha is None:
+        raise CheckpointError(f"{where}weights stored outside need their 'weights.sha256' (the "
+                              "file's name in the weights store).")
     if "dtype" in weights and weights["dtype"] not in STORAGE_DTYPES:
         raise CheckpointError(f"{where}'weights.dtype' must be one of {', '.join(STORAGE_DTYPES)}; "
                               f"got {weights['dtype']!r}.")

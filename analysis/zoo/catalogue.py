@@ -28,7 +28,7 @@ from ..data.datasets import normal_dataset, split_dataset_spec
 from ..data.tasks import create_task
 from ..errors import CheckpointError, RAExplorerError, close_names_hint
 from ..methods.processors import METHODS
-from .checkpoints import load_card
+from .checkpoints import load_card, stored_outside, weights_present
 
 
 def checkpoint_dir(override: str | os.PathLike | None = None) -> Path:
@@ -102,7 +102,8 @@ def find_checkpoints(folder: str | os.PathLike | None = None, kind: str | None =
     ``imagefolder:imgs/`` finds the cards of ``imagefolder:/abs/imgs:...,size=64``.
     Cards that fail to load are skipped here, and so are cards whose name another card of
     the folder gives too; :func:`broken_cards` names both, ``load_checkpoint`` and
-    :func:`locate` refuse them.
+    :func:`locate` refuse them. Cards whose weights are kept outside the repository and are
+    not in the weights store are skipped too (:func:`absent_weights` names them).
     """
     wanted_dataset = None
     if filters.get("dataset") is not None:
@@ -111,7 +112,7 @@ def find_checkpoints(folder: str | os.PathLike | None = None, kind: str | None =
     clashed = _clashes(readable)
     cards = []
     for card in readable.values():
-        if card["name"] in clashed:
+        if card["name"] in clashed or (stored_outside(card) and not weights_present(card)):
             continue
         if kind and card["kind"] != kind:
             continue
@@ -120,6 +121,13 @@ def find_checkpoints(folder: str | os.PathLike | None = None, kind: str | None =
         if all(card.get(k) == v for k, v in filters.items()):
             cards.append(card)
     return cards
+
+
+def absent_weights(folder: str | os.PathLike | None = None) -> list[str]:
+    """Names of the cards in ``folder`` whose weights are kept outside the repository and are
+    not in the weights store (:func:`~analysis.zoo.checkpoints.weights_present`)."""
+    return [c["name"] for c in _readable_cards(folder).values()
+            if stored_outside(c) and not weights_present(c)]
 
 
 def _readable_cards(folder) -> dict[str, dict]:

@@ -7,6 +7,12 @@ weights' SHA-256, so a loader can tell a card from another checkpoint). Every
 failure raises :class:`~analysis.errors.CheckpointError` with one sentence
 naming the file and the problem.
 
+A card whose ``weights.store`` is ``outside`` keeps its weights in the weights store
+(:func:`~analysis.config.weights_store_dir`, outside the repository) as ``<sha256>.safetensors``:
+the zoo's models beyond its size budget, whose cards (and the results citing their hashes) stay
+in the repository; without the file such a card is not offered (:func:`weights_present`) and
+loading it says how to make the weights.
+
 Loading refuses pickled files, weights with NaN or infinite values (naming the
 tensor) and, given ``kind=``, a checkpoint of another kind. ``save_checkpoint``
 writes a marker ``NAME.saving`` before the weights and removes it after the
@@ -20,19 +26,21 @@ import copy
 import hashlib
 import json
 import os
+import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from ..config import version
+from ..config import version, weights_store_dir
 from ..errors import CheckpointError, RAExplorerError
 from . import MODELS, TransformedProcessor, create_model
 from .cards import CARD_FORMAT, validate_card
 
 SAVING_SUFFIX = ".saving"     # marker present while save_checkpoint writes weights and card
 PICKLE_MAGICS = (b"PK\x03\x04", b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
+OUTSIDE = "outside"           # a card's weights.store: the weights live in the weights store
 
 
 def checkpoint_paths(path: str | os.PathLike) -> tuple[Path, Path]:
@@ -133,6 +141,55 @@ def save_checkpoint(model: nn.Module, card: dict, path: str | os.PathLike,
     return card_path
 
 
+def stored_outside(card: dict) -> bool:
+    """Whether a card's weights live in the weights store instead of beside it."""
+    return card["weights"].get("store") == OUTSIDE
+
+
+def weights_file(card_path: Path, card: dict) -> Path:
+    """Where a card's weights are: beside the card (``weights.file``), or for weights stored
+    outside ``<weights store>/<sha256>.safetensors``."""
+    if stored_outside(card):
+        return weights_store_dir() / f"{card['weights']['sha256']}.safetensors"
+    return card_path.with_name(card["weights"].get("file", card_path.stem + ".safetensors"))
+
+
+def weights_present(card: dict) -> bool:
+    """Whether a loaded card's weights file is there (beside it or in the weights store)."""
+    return weights_file(Path(card["path"]).with_suffix(".json"), card).is_file()
+
+
+def absent_outside_message(card: dict) -> str:
+    """One sentence: where the weights of a card stored outside were looked for, how to make
+    them."""
+    return (f"The weights of {card['name']} are kept outside the repository (its card says so) "
+            f"and {weights_store_dir()} does not hold them; make them with 'python -m analysis "
+            f"build-zoo --only {card['name']}', or set $RA_WEIGHTS_STORE to the folder that does.")
+
+
+def move_outside(path: str | os.PathLike) -> dict:
+    """Move a saved checkpoint's weights into the weights store (named by their SHA-256) and
+    mark its card ``weights.store = outside``; the card stays where it is. Returns the card."""
+    card = load_card(path)
+    card_path, _ = checkpoint_paths(path)
+    if stored_outside(card):
+        return card
+    source = weights_file(card_path, card)
+    digest = sha256_file(source)
+    if digest != card["weights"].get("sha256"):
+        raise CheckpointError(f"{source.name} does not match the SHA-256 in {card_path.name}; "
+                              "the card and weights disagree, nothing was moved.")
+    target = weights_store_dir() / f"{digest}.safetensors"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.is_file():
+        tmp = target.with_name(target.name + ".tmp")
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    card = update_card(card_path, weights={**card["weights"], "store": OUTSIDE})
+    source.unlink()
+    return card
+
+
 def restore_as(path: str | os.PathLike, dtype: str, **fields) -> dict:
     """Rewrite a saved checkpoint's weights in storage ``dtype`` (``float32`` or ``float16``),
     keeping every field of its card (its creation time included) and merging ``fields`` (a
@@ -140,8 +197,9 @@ def restore_as(path: str | os.PathLike, dtype: str, **fields) -> dict:
     model, card = load_checkpoint(path)
     kept = {k: v for k, v in card.items() if k not in ("format", "weights", "version", "path")}
     card_path = save_checkpoint(model, kept, card["path"], dtype=dtype)
-    return update_card(card_path, created=card.get("created"), version=card.get("version"),
-                       **fields)
+    restored = update_card(card_path, created=card.get("created"), version=card.get("version"),
+                           **fields)
+    return move_outside(card_path) if stored_outside(card) else restored
 
 
 def _write_card(card_path: Path, card: dict) -> None:
@@ -244,10 +302,12 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device | None =
     if kind and card["kind"] != kind:
         raise CheckpointError(f"{card['name']} is a {card['kind']} checkpoint, not a {kind}; "
                               f"choose a {kind} (see 'python -m analysis list checkpoints').")
-    weights_path = card_path.with_name(card["weights"].get("file", card_path.stem + ".safetensors"))
+    weights_path = weights_file(card_path, card)
     interrupted = saving_marker(card_path).exists()
     if not weights_path.exists() and interrupted:
         raise _interrupted(card_path)
+    if not weights_path.exists() and stored_outside(card):
+        raise CheckpointError(absent_outside_message(card))
     state, metadata = _read_weights(weights_path)
     if metadata.get("arch") and metadata["arch"] != card["arch"]:
         if interrupted:

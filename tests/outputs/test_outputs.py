@@ -185,10 +185,15 @@ def test_every_shipped_result_carries_provenance_and_its_checkpoints_are_the_shi
     # a float16 cast check cites the float32 weights it checked, which the card of each
     # checkpoint it converted keeps as storage.float32_sha256
     converted = {}
+    # a checkpoint whose weights are kept outside the repository is its card's hash
+    outside = {}
     for p in (PROJECT_ROOT / "checkpoints").rglob("*.json"):
-        storage = json.loads(p.read_text()).get("storage") or {}
+        card = json.loads(p.read_text())
+        storage = card.get("storage") or {}
         if storage.get("float32_sha256"):
             converted.setdefault(p.stem, set()).add(storage["float32_sha256"])
+        if (card.get("weights") or {}).get("store") == "outside":
+            outside.setdefault(p.stem, set()).add(card["weights"]["sha256"])
     seen = 0
     for name, record in shipped_records():
         seen += 1
@@ -199,8 +204,8 @@ def test_every_shipped_result_carries_provenance_and_its_checkpoints_are_the_shi
             "python -m analysis "), (name, record["command"])
         assert record["git"].get("commit") or record["git"].get("recorded_in"), name   # or reconstructed
         for model, digest in record["checkpoints"].items():
-            assert model in weights, f"{name}: no checkpoint {model!r} is shipped"
-            shipped = {sha256_file(p) for p in weights[model]}
+            assert model in weights or model in outside, f"{name}: no checkpoint {model!r} is shipped"
+            shipped = {sha256_file(p) for p in weights.get(model, [])} | outside.get(model, set())
             if name.startswith("float16_cast_check_"):
                 shipped |= converted.get(model, set())
             assert digest in shipped, f"{name}: {model} is not the shipped checkpoint of that name"

@@ -260,3 +260,33 @@ def test_a_harder_setting_is_one_more_tasks_entry(monkeypatch):
     assert ra["args"]["task"] == "denoise:sigma=0.5"
     assert dependencies(ra) == ["resnet20", "denoise-sigma0.5-base", "select:denoise-sigma0.5:ra"]
     assert all(d in entries or d == "resnet20" for d in dependencies(ra))
+
+
+def test_the_entries_beyond_the_zoo_budget_keep_their_weights_outside():
+    """RA with transformer on corruption cells and the recognizer side's later entries (the
+    ablation, corrupt-seen, vgg11-bn, the seeds) are marked outside; the corruption cells'
+    plain, RA and unsupervised RA processors and every entry trained before stay in the zoo."""
+    from analysis.training import recipe
+
+    outside = {e["name"] for e in recipe.RECIPE if e.get("outside")}
+    corruption = {e["name"]: e for e in recipe.corruption_entries()}
+    assert {n for n in corruption if n.endswith("-ra-transformer")} <= outside
+    assert not {n for n in corruption if not n.endswith("-ra-transformer")} & outside
+    later = (recipe.recognizer_corruption_entries() + recipe.recognizer_architecture_entries()
+             + recipe.recognizer_seed_entries())
+    assert {e["name"] for e in later} | {"resnet20-qualnet-trained-decoder"} <= outside
+    assert not outside & {e["name"] for e in recipe._ZOO if e["name"] !=
+                          "resnet20-qualnet-trained-decoder"}
+
+
+def test_recognizer_seed_replicates_change_only_the_seed():
+    from analysis.training import recipe
+
+    originals = {e["name"]: e for e in recipe.RECOGNIZER_ENTRIES}
+    replicates = recipe.recognizer_seed_entries()
+    assert len(replicates) == 2 * 5 and {e["args"]["seed"] for e in replicates} == {1, 2}
+    for e in replicates:
+        base = originals[e["seed_of"]]
+        assert e["name"] == f"{base['name']}-seed{e['args']['seed']}"
+        assert {k: v for k, v in e["args"].items() if k != "seed"} == base["args"]
+        assert e["folder"].endswith("recognizers/seeds") and e["outside"]
