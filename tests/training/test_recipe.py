@@ -290,3 +290,36 @@ def test_recognizer_seed_replicates_change_only_the_seed():
         assert e["name"] == f"{base['name']}-seed{e['args']['seed']}"
         assert {k: v for k, v in e["args"].items() if k != "seed"} == base["args"]
         assert e["folder"].endswith("recognizers/seeds") and e["outside"]
+
+
+def test_an_outside_entry_trains_into_the_store_and_again_where_the_store_lacks_it(
+        tmp_path, monkeypatch):
+    """build-zoo moves an outside entry's weights to the store and keeps its card; on a machine
+    whose store lacks them (a fresh clone) it trains the entry again over the card."""
+    from analysis.zoo.checkpoints import load_checkpoint
+
+    store = tmp_path / "store"
+    monkeypatch.setenv("RA_WEIGHTS_STORE", str(store))
+    monkeypatch.setenv("RA_RESULTS", str(tmp_path))
+    monkeypatch.setattr(recipe, "BASES", str(tmp_path / "bases"))
+    monkeypatch.setattr(recipe, "TASKS", {"sr": {"arch_kwargs": {"channels": 8, "blocks": 1},
+                                                 "base_epochs": 1, "epochs": 1}})
+    base, plain = [e for e in processor_entries("sr") if e["name"] in ("sr-base", "sr-plain")]
+    entries = [base, {**plain, "outside": True}]
+    for e in entries:
+        e["dataset"] = SYNTH
+        e["args"]["max_steps"] = 2
+    zoo = tmp_path / "zoo"
+    assert build_zoo(folder=zoo, state_dir=str(tmp_path / "runs"), progress=False,
+                     recipe=entries) == ["sr-base", "sr-plain"]
+    card = json.loads((zoo / "sr-plain.json").read_text())
+    assert card["weights"]["store"] == "outside" and not (zoo / "sr-plain.safetensors").exists()
+    assert (store / f"{card['weights']['sha256']}.safetensors").is_file()
+    assert load_checkpoint(zoo / "sr-plain")[1]["name"] == "sr-plain"
+    for path in store.iterdir():
+        path.unlink()
+    assert build_zoo(folder=zoo, state_dir=str(tmp_path / "runs2"), progress=False,
+                     recipe=entries) == ["sr-plain"]
+    again = json.loads((zoo / "sr-plain.json").read_text())
+    assert again["weights"]["store"] == "outside"
+    assert (store / f"{again['weights']['sha256']}.safetensors").is_file()
