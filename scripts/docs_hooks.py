@@ -138,7 +138,8 @@ def _card_rows(cards: list[dict], folder: Path) -> list[str]:
 
 def zoo() -> str:
     from analysis.config import checkpoints_dir
-    from analysis.zoo.catalogue import COLLECTIONS, find_checkpoints
+    from analysis.zoo.catalogue import COLLECTIONS, absent_weights, find_checkpoints
+    from analysis.zoo.checkpoints import load_card
 
     base = checkpoints_dir(ROOT / "checkpoints")
     places = [("The zoo", "`checkpoints/`", base)]
@@ -149,7 +150,9 @@ def zoo() -> str:
             "| --- | --- | --- | --- | --- | --- | ---: | --- | ---: | ---: | ---: | --- |"]
     out, total_seconds, total_bytes, count = [], 0.0, 0, 0
     for title, where, folder in places:
-        cards = find_checkpoints(folder)
+        cards = sorted(find_checkpoints(folder) + [load_card(folder / f"{n}.json")
+                                                   for n in absent_weights(folder)],
+                       key=lambda c: c["name"])   # cards of weights kept outside: listed too
         count += len(cards)
         total_seconds += sum(h.get("seconds", 0.0) for c in cards for h in c.get("history") or [])
         total_bytes += sum(p.stat().st_size for p in folder.glob("*.safetensors"))

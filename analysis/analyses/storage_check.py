@@ -39,7 +39,7 @@ from ..metrics.pixel import psnr
 from ..outputs.result_files import result_files
 from ..pipeline.setting import Setting
 from ..training.state import card_state_identity, load_model_state, read_state
-from ..zoo.catalogue import BASES_FOLDER, find_checkpoints, locate, ra_source
+from ..zoo.catalogue import BASES_FOLDER, find_checkpoints, locate, ra_source, refuse_absent
 from ..zoo.checkpoints import build_model, load_checkpoint, restore_as
 from .detection_transfer import canvas_records
 
@@ -212,6 +212,7 @@ def storage_check(names=None, folder=None, state_dir="runs", dataset_name=EMBEDD
     float32-stored checkpoint of the folder itself)."""
     setting = Setting(None, dataset_name, folder, device)
     folder = setting.folder
+    refuse_absent(names or [], folder)
     cards = {c["name"]: c for c in find_checkpoints(folder, dataset=dataset_name)}
     for name in names or []:
         if name not in cards:

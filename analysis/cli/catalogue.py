@@ -13,9 +13,7 @@ from .vocabulary import OneLineParser
 
 
 def cmd_checkpoints(args) -> int:
-    from ..config import weights_store_dir
     from ..zoo.catalogue import (
-        absent_weights,
         broken_cards,
         checkpoint_dir,
         clash_message,
@@ -41,12 +39,6 @@ def cmd_checkpoints(args) -> int:
         cards += sorted(listed, key=lambda c: (c["name"], Path(c["path"]).name))
         for problem in dict.fromkeys(broken_cards(folder).values()):
             print(f"skipped: {problem}", file=sys.stderr)
-        absent = absent_weights(folder)
-        if absent:
-            print(f"not listed: {len(absent)} checkpoint(s) of {checkpoint_dir(folder)} keep their "
-                  f"weights outside the repository and {weights_store_dir()} lacks them ("
-                  f"{', '.join(absent[:3])}{', ...' if len(absent) > 3 else ''}); 'python -m "
-                  f"analysis build-zoo --only NAME' makes them.", file=sys.stderr)
     if args.json:
         json.dump(cards, sys.stdout, indent=2)
         print()

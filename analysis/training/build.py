@@ -18,7 +18,13 @@ from pathlib import Path
 from ..data.datasets import normal_dataset
 from ..errors import RAExplorerError
 from ..zoo.catalogue import NO_DATASET, checkpoint_dir, datasets_held, trained_on_canvases_of
-from ..zoo.checkpoints import load_card, move_outside, update_card, weights_present
+from ..zoo.checkpoints import (
+    load_card,
+    move_outside,
+    stored_outside,
+    update_card,
+    weights_present,
+)
 from . import recipe as zoo_recipe
 from .classifiers import train_classifier
 from .processors import train_processor
@@ -50,8 +56,9 @@ def is_done(entry: dict, folder: Path) -> bool:
         return selection_key(a["task"], a["method"], a["recognizer"]) in read_selections(
             dataset=entry.get("dataset", zoo_recipe.DATASET))
     target = Path(entry.get("folder") or folder) / f"{entry['name']}.json"
-    if target.exists() and entry.get("outside"):   # its card is here: are its weights?
-        return weights_present(load_card(target))
+    if target.exists() and entry.get("outside"):   # its card is here: are its weights, outside?
+        card = load_card(target)
+        return stored_outside(card) and weights_present(card)
     return target.exists() or _covered_by_final(entry, folder)
 
 
@@ -168,6 +175,20 @@ def refuse_other_datasets(entries: list[dict], folder: Path) -> None:
             "folder for it, or train your own models with train-classifier / train-processor.")
 
 
+def finish_moves(entries: list[dict], folder: Path) -> list[str]:
+    """Move the weights of outside entries trained but not moved yet (a run cut off between
+    the save and the move) to the weights store; returns their names."""
+    moved = []
+    for entry in entries:
+        target = Path(entry.get("folder") or folder) / f"{entry['name']}.json"
+        if entry.get("outside") and target.exists():
+            card = load_card(target)
+            if weights_present(card) and not stored_outside(card):
+                move_outside(target)
+                moved.append(entry["name"])
+    return moved
+
+
 def build_zoo(only: list[str] | None = None, folder=None, state_dir: str = "runs",
               force: bool = False, progress: bool = True, dry_run: bool = False,
               recipe: list[dict] | None = None, poll_seconds: float = 30.0) -> list[str]:
@@ -180,6 +201,8 @@ def build_zoo(only: list[str] | None = None, folder=None, state_dir: str = "runs
     folder = checkpoint_dir(folder)
     entries = list(recipe if recipe is not None else zoo_recipe.RECIPE)
     refuse_other_datasets(entries, folder)
+    if not dry_run:
+        finish_moves(entries, folder)
     by_name = {e["name"]: e for e in entries}
 
     def done(name: str) -> bool:

@@ -26,7 +26,13 @@ from ..data.tasks import create_task, task_slug
 from ..device import pick_device
 from ..errors import unknown_name
 from ..outputs.provenance import Clock, provenance
-from ..zoo.checkpoints import checkpoint_paths, load_checkpoint, sha256_file
+from ..zoo.checkpoints import (
+    checkpoint_paths,
+    load_card,
+    load_checkpoint,
+    sha256_file,
+    weights_file,
+)
 from .engine import freeze
 from .processors import processor_validation, train_processor
 
@@ -74,7 +80,8 @@ def apply_rule(reference_psnr: float, candidates: list[dict], max_psnr_drop: flo
 def _provenance(dataset: str, n_images: int, base: str, recognizer: str, device, clock,
                 seed: int) -> dict:
     """Provenance of a selection: the base and recognizer weights it rests on."""
-    checkpoints = {Path(p).name: sha256_file(checkpoint_paths(p)[1]) for p in (base, recognizer)}
+    checkpoints = {Path(p).name: sha256_file(weights_file(checkpoint_paths(p)[0], load_card(p)))
+                   for p in (base, recognizer)}
     return provenance(dataset=dataset, split="val", n_images=n_images, checkpoints=checkpoints,
                       seeds={"training": seed, "degradation": "per-index"}, device=device,
                       clock=clock)

@@ -23,12 +23,12 @@ import os
 import sys
 from pathlib import Path
 
-from ..config import checkpoints_dir
+from ..config import checkpoints_dir, weights_store_dir
 from ..data.datasets import normal_dataset, split_dataset_spec
 from ..data.tasks import create_task
 from ..errors import CheckpointError, RAExplorerError, close_names_hint
 from ..methods.processors import METHODS
-from .checkpoints import load_card, stored_outside, weights_present
+from .checkpoints import absent_outside_message, load_card, stored_outside, weights_present
 
 
 def checkpoint_dir(override: str | os.PathLike | None = None) -> Path:
@@ -110,9 +110,12 @@ def find_checkpoints(folder: str | os.PathLike | None = None, kind: str | None =
         wanted_dataset = normal_dataset(filters.pop("dataset"))
     readable = _readable_cards(folder)
     clashed = _clashes(readable)
+    absent = [c["name"] for c in readable.values() if stored_outside(c) and not weights_present(c)]
+    if absent:
+        _say_absent(absent, folder)
     cards = []
     for card in readable.values():
-        if card["name"] in clashed or (stored_outside(card) and not weights_present(card)):
+        if card["name"] in clashed or card["name"] in absent:
             continue
         if kind and card["kind"] != kind:
             continue
@@ -121,6 +124,28 @@ def find_checkpoints(folder: str | os.PathLike | None = None, kind: str | None =
         if all(card.get(k) == v for k, v in filters.items()):
             cards.append(card)
     return cards
+
+
+def _say_absent(names: list[str], folder) -> None:
+    """One ``skipped:`` line on stderr per folder and process: the cards left out for their
+    absent outside weights (a listing or an analysis then goes on without them)."""
+    sentence = (f"{len(names)} checkpoint(s) of {checkpoint_dir(folder)} keep their weights "
+                f"outside the repository and {weights_store_dir()} lacks them "
+                f"({', '.join(names[:3])}{', ...' if len(names) > 3 else ''}), so they are left "
+                "out; 'python -m analysis build-zoo --only NAME' makes them.")
+    if sentence not in _SAID:
+        _SAID.add(sentence)
+        print(f"skipped: {sentence}", file=sys.stderr)
+
+
+def refuse_absent(names, folder: str | os.PathLike | None = None) -> None:
+    """One sentence (:func:`~analysis.zoo.checkpoints.absent_outside_message`) for the first of
+    ``names`` whose card, seen from ``folder`` (:func:`places`), keeps its weights outside and
+    the weights store lacks them."""
+    for place in places(folder):
+        for name in absent_weights(place):
+            if name in names:
+                raise CheckpointError(absent_outside_message(load_card(place / name)))
 
 
 def absent_weights(folder: str | os.PathLike | None = None) -> list[str]:
@@ -241,7 +266,7 @@ def main_processors(cards: list[dict], task_name: str) -> list[str]:
             for m, names in by_method.items()]
 
 
-_SAID: set[str] = set()     # the clash sentences select_models printed (once per process)
+_SAID: set[str] = set()     # the skipped: sentences printed (once per process)
 
 
 def select_models(task_spec: str, dataset: str, folder=None, processors=None, classifiers=None):
@@ -257,6 +282,7 @@ def select_models(task_spec: str, dataset: str, folder=None, processors=None, cl
     a name found in none of these is an error too. A name several cards of the folder give is
     refused when named and left out otherwise (one ``skipped:`` line on stderr).
     """
+    refuse_absent([*(classifiers or []), *(processors or [])], folder)
     clf_cards = find_checkpoints(folder, kind="classifier", dataset=dataset)
     proc_cards = find_checkpoints(folder, kind="processor", dataset=dataset, task=task_spec)
     clashes = name_clashes(folder)

@@ -156,7 +156,7 @@ def weights_file(card_path: Path, card: dict) -> Path:
 
 def weights_present(card: dict) -> bool:
     """Whether a loaded card's weights file is there (beside it or in the weights store)."""
-    return weights_file(Path(card["path"]).with_suffix(".json"), card).is_file()
+    return weights_file(checkpoint_paths(card["path"])[0], card).is_file()
 
 
 def absent_outside_message(card: dict) -> str:
@@ -169,24 +169,33 @@ def absent_outside_message(card: dict) -> str:
 
 def move_outside(path: str | os.PathLike) -> dict:
     """Move a saved checkpoint's weights into the weights store (named by their SHA-256) and
-    mark its card ``weights.store = outside``; the card stays where it is. Returns the card."""
+    mark its card ``weights.store = outside``; the card stays where it is. Returns the card.
+
+    Each step can be repeated after an interruption: the copy is written under a temporary name
+    and checked before the card changes, and a file left beside an outside card with the card's
+    hash (a move cut off before its last step) is removed."""
     card = load_card(path)
-    card_path, _ = checkpoint_paths(path)
+    card_path, beside = checkpoint_paths(path)
+    beside = card_path.with_name(card["weights"].get("file", beside.name))
+    digest = card["weights"].get("sha256")
     if stored_outside(card):
+        if beside.is_file() and weights_present(card) and sha256_file(beside) == digest:
+            beside.unlink()
         return card
-    source = weights_file(card_path, card)
-    digest = sha256_file(source)
-    if digest != card["weights"].get("sha256"):
-        raise CheckpointError(f"{source.name} does not match the SHA-256 in {card_path.name}; "
+    if sha256_file(beside) != digest:
+        raise CheckpointError(f"{beside.name} does not match the SHA-256 in {card_path.name}; "
                               "the card and weights disagree, nothing was moved.")
     target = weights_store_dir() / f"{digest}.safetensors"
     target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.is_file():
+    if not (target.is_file() and sha256_file(target) == digest):
         tmp = target.with_name(target.name + ".tmp")
-        shutil.copyfile(source, tmp)
+        shutil.copyfile(beside, tmp)
+        if sha256_file(tmp) != digest:
+            raise CheckpointError(f"The copy of {beside.name} in {target.parent} does not match "
+                                  "its SHA-256; nothing was moved.")
         os.replace(tmp, target)
     card = update_card(card_path, weights={**card["weights"], "store": OUTSIDE})
-    source.unlink()
+    beside.unlink()
     return card
 
 

@@ -68,7 +68,7 @@ def test_a_card_without_its_outside_weights_is_not_offered_and_says_how_to_make_
         load_checkpoint(folder / "m")
     assert cli_main(["list", "checkpoints", "--checkpoints", str(folder)]) == 0
     err = capsys.readouterr().err
-    assert "not listed: 1 checkpoint(s)" in err and "(m)" in err
+    assert "skipped: 1 checkpoint(s)" in err and "(m), so they are left out" in err
 
 
 def test_a_replaced_file_in_the_store_is_refused(zoo, store):
@@ -108,3 +108,34 @@ def test_an_unknown_store_is_one_sentence(zoo):
     (folder / "m.json").write_text(json.dumps(card))
     with pytest.raises(CheckpointError, match="'weights.store' must be one of beside, outside"):
         load_card(folder / "m")
+
+
+def test_asking_by_name_for_absent_outside_weights_names_the_command(zoo, store):
+    from analysis.zoo.catalogue import select_models
+
+    folder, _ = zoo
+    move_outside(folder / "m")
+    next(store.iterdir()).unlink()
+    with pytest.raises(CheckpointError, match="build-zoo --only m'"):
+        select_models("sr:scale=4", "synthetic", folder, classifiers=["m"])
+
+
+def test_an_interrupted_move_is_finished_by_the_next_one(zoo, store):
+    """A move cut off after the card changed leaves the file beside it: the next move (and
+    build-zoo's finish_moves for a card still beside its weights) completes it."""
+    import shutil
+
+    from analysis.training.build import finish_moves
+
+    folder, _ = zoo
+    move_outside(folder / "m")
+    shutil.copyfile(next(store.iterdir()), folder / "m.safetensors")
+    move_outside(folder / "m")
+    assert not (folder / "m.safetensors").exists()
+    save_checkpoint(create_model("resnet20", in_channels=1, num_classes=10, width=4), CARD,
+                    folder / "n", dtype="float16")
+    entries = [{"name": n, "verb": "classifier", "folder": str(folder), "outside": True}
+               for n in ("m", "n")]
+    assert not is_done(entries[1], folder)         # trained, not moved: not done
+    assert finish_moves(entries, folder) == ["n"]
+    assert is_done(entries[1], folder) and not (folder / "n.safetensors").exists()
