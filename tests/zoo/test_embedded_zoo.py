@@ -15,13 +15,18 @@ CARDS = (find_checkpoints(DEFAULT_DIR) + find_checkpoints(DEFAULT_DIR / "bases")
          + [c for name in COLLECTIONS for c in find_checkpoints(DEFAULT_DIR / name)]
          + find_checkpoints(DEFAULT_DIR / "categories" / "bases")
          + find_checkpoints(DEFAULT_DIR / "architectures" / "bases")
-         + find_checkpoints(DEFAULT_DIR / "loss-grid" / "seeds"))
+         + find_checkpoints(DEFAULT_DIR / "loss-grid" / "seeds")
+         + find_checkpoints(DEFAULT_DIR / "recognizers" / "seeds"))
 BUDGET_MIB = 80
 
 
 def test_the_zoo_fits_its_budget():
-    total = sum(p.stat().st_size for p in Path(DEFAULT_DIR).rglob("*") if p.is_file())
-    assert total <= BUDGET_MIB * 2**20, f"{total / 2**20:.1f} MiB"
+    """In file bytes (what git stores) and in the 4 KiB blocks a file system gives each file
+    (what 'du checkpoints' reports: the cards are small)."""
+    sizes = [p.stat().st_size for p in Path(DEFAULT_DIR).rglob("*") if p.is_file()]
+    assert sum(sizes) <= BUDGET_MIB * 2**20, f"{sum(sizes) / 2**20:.1f} MiB"
+    blocks = sum(-(-size // 4096) * 4096 for size in sizes)
+    assert blocks <= BUDGET_MIB * 2**20, f"{blocks / 2**20:.1f} MiB in 4 KiB blocks"
 
 
 @pytest.mark.parametrize("card", CARDS, ids=[c["name"] for c in CARDS])
