@@ -94,7 +94,7 @@ def corruption_processor_table(dataset: str | None = None, folder=None, limit: i
     is saved and reused)."""
     name = normal_dataset(default_dataset(dataset))
     cells = cell_models(name, folder, types, levels)
-    out_cells, digests, first, clfs, seconds = {}, {}, None, None, 0.0
+    out_cells, digests, first, clfs, seconds, records = {}, {}, None, None, 0.0, {}
     for k, (spec, cards) in enumerate(cells.items()):
         setting = Setting(spec, dataset, folder, device)
         clf_cards, _ = setting.select(None, classifiers)
@@ -118,6 +118,7 @@ def corruption_processor_table(dataset: str | None = None, folder=None, limit: i
         clfs = list(table.classifiers)
         digests.update(table.provenance.get("checkpoints", {}))
         seconds += table.provenance.get("wall_seconds") or 0.0   # measured, or when reused
+        records[spec] = table.provenance
         first = first or table
         task = create_task(spec)
         out_cells[spec] = {"type": task.params["type"], "level": task.params["level"],
@@ -132,11 +133,20 @@ def corruption_processor_table(dataset: str | None = None, folder=None, limit: i
               "source": source,
               "clean": {c: accuracy_cell(first.correct(CLEAN, c)) for c in clfs},
               "cells": out_cells,
-              # the first cell's record, with every cell's weights and measuring time
-              "provenance": {**first.provenance, "checkpoints": digests,
-                             "wall_seconds": round(seconds, 3)}}
+              "provenance": combined_provenance(records, digests, seconds)}
     result["summary"] = summary(result)
     return result
+
+
+def combined_provenance(records: dict[str, dict], digests: dict, seconds: float) -> dict:
+    """The result's record from its cells' (``records``: cell spec -> record table
+    provenance): the most recently measured cell's command, commit and environment, every
+    cell's weights, the summed measuring time, and per cell the commit and start of the run
+    that measured it (a reused cell keeps its own)."""
+    latest = max(records.values(), key=lambda p: p.get("started") or "")
+    cells = {spec: {"commit": (p.get("git") or {}).get("commit"), "started": p.get("started"),
+                    "wall_seconds": p.get("wall_seconds")} for spec, p in records.items()}
+    return {**latest, "checkpoints": digests, "wall_seconds": round(seconds, 3), "cells": cells}
 
 
 def summary(result: dict) -> dict:

@@ -109,6 +109,13 @@ def test_the_verb_writes_and_resumes(zoo, tmp_path, capsys):
     measured = sum(RecordTable.load(t).provenance["wall_seconds"] for t in tables)
     assert measured > 0 and again["provenance"]["wall_seconds"] == pytest.approx(measured,
                                                                                   abs=1e-3)
+    # the record names the run that measured each cell; its own run is the latest of them
+    cells = again["provenance"]["cells"]
+    starts = {spec: RecordTable.load(tmp_path / "corruption_processors" /
+                                     f"records_{task_slug(spec)}.parquet").provenance["started"]
+              for spec in cells}
+    assert {spec: c["started"] for spec, c in cells.items()} == starts
+    assert again["provenance"]["started"] == max(starts.values())
     assert main(["corruption-processors", "--dataset", SYNTH, "--checkpoints", str(zoo),
                  "--types", "snw", "--no-save"]) != 0
     assert "Did you mean 'snow'" in capsys.readouterr().err
