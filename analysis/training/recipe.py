@@ -230,13 +230,12 @@ RECOGNIZER_ARCH = "vgg11-bn"
 RECOGNIZER_ARCH_LAYER = "block2"
 
 
-# Beyond the zoo's 80 MiB (checkpoints/ held 75.3 MiB when this was fixed, before their
-# training): the entries marked "outside" keep their weights in the weights store
-# (analysis.zoo.checkpoints.move_outside) and their cards in checkpoints/. They are the
-# recognizer side's later entries (QualNet's ablation, the corrupt-seen and vgg11-bn classifiers,
-# the seed replicates: 0.53-2.2 MiB each), and the corruption cells' RA with transformer
-# (0.69 MiB each); the corruption cells' plain, RA and unsupervised RA processors (0.18 MiB each,
-# 3.2 MiB for the 18 not trained yet) stay in the zoo.
+# Beyond the zoo's 80 MiB (fixed before any of them trained): the entries marked "outside" keep
+# their weights in the weights store (analysis.zoo.checkpoints.move_outside) and their cards in
+# checkpoints/. They are the recognizer side's later entries (QualNet's ablation, the
+# corrupt-seen and vgg11-bn classifiers, the seed replicates: 0.53-2.2 MiB each), and the
+# corruption cells' RA with transformer (0.69 MiB each); the corruption cells' plain, RA and
+# unsupervised RA processors (0.18 MiB each) stay in the zoo.
 OUTSIDE_CORRUPTION_METHODS = ("ra-transformer",)
 
 
