@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from ..config import default_dataset
+from ..config import default_dataset, weights_store_dir
 from ..data.datasets import DATASETS, split_dataset_spec
 from ..training.precision import PRECISIONS
 from ..zoo import MODELS, model_kind
@@ -169,7 +169,6 @@ def cmd_build_zoo(args) -> int:
                       force=args.force, progress=not args.no_progress, dry_run=args.dry_run)
     print(("Would train: " if args.dry_run else "Trained: ") + (", ".join(names) or "nothing"))
     if args.dry_run:
-        from ..config import weights_store_dir
         from ..training.build import entry_seconds, is_done
         from ..training.recipe import RECIPE
         from ..zoo.catalogue import checkpoint_dir

@@ -151,6 +151,11 @@ def weights_file(card_path: Path, card: dict) -> Path:
     outside ``<weights store>/<sha256>.safetensors``."""
     if stored_outside(card):
         return weights_store_dir() / f"{card['weights']['sha256']}.safetensors"
+    return beside_file(card_path, card)
+
+
+def beside_file(card_path: Path, card: dict) -> Path:
+    """The weights file beside a card (``weights.file``, default ``<name>.safetensors``)."""
     return card_path.with_name(card["weights"].get("file", card_path.stem + ".safetensors"))
 
 
@@ -175,8 +180,8 @@ def move_outside(path: str | os.PathLike) -> dict:
     and checked before the card changes, and a file left beside an outside card with the card's
     hash (a move cut off before its last step) is removed."""
     card = load_card(path)
-    card_path, beside = checkpoint_paths(path)
-    beside = card_path.with_name(card["weights"].get("file", beside.name))
+    card_path, _ = checkpoint_paths(path)
+    beside = beside_file(card_path, card)
     digest = card["weights"].get("sha256")
     if stored_outside(card):
         if beside.is_file() and weights_present(card) and sha256_file(beside) == digest:
