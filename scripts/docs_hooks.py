@@ -138,13 +138,20 @@ def _card_rows(cards: list[dict], folder: Path) -> list[str]:
 
 def zoo() -> str:
     from analysis.config import checkpoints_dir
-    from analysis.zoo.catalogue import COLLECTIONS, absent_weights, find_checkpoints
+    from analysis.zoo.catalogue import (
+        COLLECTIONS,
+        absent_weights,
+        find_checkpoints,
+        nested_collection_dirs,
+    )
     from analysis.zoo.checkpoints import load_card
 
     base = checkpoints_dir(ROOT / "checkpoints")
     places = [("The zoo", "`checkpoints/`", base)]
     places += [(f"Collection `{name}`", f"`checkpoints/{name}/`", base / name)
                for name in (*COLLECTIONS, "bases") if (base / name).is_dir()]
+    places += [(f"Collection `{name}`", f"`checkpoints/{name}/`", place)
+               for name, place in nested_collection_dirs(base).items()]
     head = ["| name | kind | arch | task | method | source | parameters | stored as | MiB "
             "| epochs | training (h) | test figures |",
             "| --- | --- | --- | --- | --- | --- | ---: | --- | ---: | ---: | ---: | --- |"]

@@ -15,7 +15,9 @@ CIFAR-10's format) and ``$WEIGHTS`` (a torchvision ResNet-18 ``state_dict`` save
 ``torch.save``), ``RA_RESULTS`` pointing at a copy of ``results/`` and ``RA_RUNS`` at a
 temporary folder. A block passes when it exits 0 without a traceback or a note that a verb or
 option is spelt the old way, leaves the copy of ``results/`` byte-identical outside
-``datasets/`` (own data writes there) and changes no file git tracks.
+``datasets/`` (own data writes there) and changes no file git tracks. The files a block writes
+into the checkout that git neither tracks nor ignores (``survey export > sr-pilot.csv``, as a
+reader would run it) are removed after it.
 """
 
 from __future__ import annotations
@@ -120,9 +122,12 @@ def _digests(folder: Path) -> dict[str, str]:
             if p.is_file() and p.relative_to(folder).parts[0] != "datasets"}
 
 
+GUARDED = ("analysis", "app", "checkpoints", "results", "docs", "tests")   # nothing may appear
+
+
 def _tracked_changes() -> str:
     return subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=all",
-                           "--", "analysis", "app", "checkpoints", "results", "docs", "tests"],
+                           "--", *GUARDED],
                           capture_output=True, text=True).stdout
 
 
@@ -181,6 +186,13 @@ def small_zoo(tmp_path_factory):
 TIMES: dict[str, float] = {}
 
 
+def _untracked() -> set[str]:
+    """The checkout's files that git neither tracks nor ignores (paths from the root)."""
+    listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "--others", "--exclude-standard"],
+                            capture_output=True, text=True).stdout
+    return set(listed.splitlines())
+
+
 @pytest.mark.parametrize("block", ALL_BLOCKS, ids=[b.where for b in ALL_BLOCKS])
 def test_block_runs_as_written(block: Block, block_env, request):
     if block.skip is not None:
@@ -191,7 +203,7 @@ def test_block_runs_as_written(block: Block, block_env, request):
         env.update(RA_DATASET=SMALL_DATASET, RA_CHECKPOINTS=str(request.getfixturevalue("small_zoo")))
     command = (["bash", "-e", "-o", "pipefail", "-c", block.code] if block.language == "bash"
                else [sys.executable, "-c", block.code])
-    before, tracked = _digests(results), _tracked_changes()
+    before, tracked, untracked = _digests(results), _tracked_changes(), _untracked()
     t0 = time.perf_counter()
     # a session of its own, so that a block that outlives its limit (a server it started, say)
     # is ended with everything it started
@@ -204,6 +216,9 @@ def test_block_runs_as_written(block: Block, block_env, request):
         process.communicate()
         pytest.fail(f"{block.where}: the {block.language} block ran past {BLOCK_LIMIT_S} s")
     done = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+    for made in _untracked() - untracked:   # the block's output files beside the project's
+        if Path(made).parts[0] not in GUARDED:
+            (ROOT / made).unlink(missing_ok=True)
     TIMES[block.where] = time.perf_counter() - t0
     said = f"{block.where} ({block.language} block, {TIMES[block.where]:.1f} s)"
     assert done.returncode == 0, f"{said} exited {done.returncode}:\n{done.stderr[-3000:]}"

@@ -20,12 +20,14 @@ def cmd_checkpoints(args) -> int:
         collection_dirs,
         find_checkpoints,
         name_clashes,
+        nested_collection_dirs,
     )
     from ..zoo.checkpoints import load_card
 
     folders = {None: args.checkpoints}           # collection name (None: the folder) -> folder
     if not args.no_collections:
         folders.update(collection_dirs(args.checkpoints))
+        folders.update(nested_collection_dirs(args.checkpoints))   # loss-grid/seeds, ...
         bases = checkpoint_dir(args.checkpoints) / "bases"   # fine-tuning starts, QualNet's
         if bases.is_dir():                                    # stage-1 network
             folders["bases"] = bases

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..config import PROJECT_ROOT
+from ..errors import CheckpointError
+from ..zoo.checkpoints import load_card, sha256_file, stored_outside
 
 RECONSTRUCTED_NOTE = ("reconstructed from git history: the run did not record its provenance; "
                       "checkpoint digests are those of the files in the commit that stored "
@@ -96,16 +98,27 @@ def reconstructed_provenance(*, relpath: str, predicate: Callable[[dict], bool],
 
 def stale_checkpoints(record: dict, root: Path = PROJECT_ROOT) -> list[str]:
     """Checkpoints of ``record`` whose current file differs from the recorded digest (or is
-    gone); [] when the result still describes the weights on disk."""
-    from ..zoo.checkpoints import sha256_file
-
+    gone); [] when the result still describes the weights on disk. A card whose weights are
+    kept in the weights store answers with the digest it names (loading checks the file)."""
     paths = record.get("checkpoint_paths") or {}
     stale = []
     for name, digest in (record.get("checkpoints") or {}).items():
         path = root / (paths.get(name) or f"checkpoints/{name}.safetensors")
-        if digest is None or not path.exists() or sha256_file(path) != digest:
+        if digest is None or _current_digest(path) != digest:
             stale.append(name)
     return stale
+
+
+def _current_digest(weights: Path) -> str | None:
+    """The SHA-256 of the weights at ``weights`` (a beside file), or the one its card names
+    when the card keeps them outside; None when neither is there."""
+    if weights.exists():
+        return sha256_file(weights)
+    try:
+        card = load_card(weights.with_suffix(".json"))
+    except CheckpointError:
+        return None
+    return card["weights"]["sha256"] if stored_outside(card) else None
 
 
 CARD_DIGEST_NOTE = ("checkpoints: the SHA-256 of each weights file as stored in the run's commit "

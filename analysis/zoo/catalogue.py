@@ -68,6 +68,14 @@ def collection_dirs(folder: str | os.PathLike | None = None) -> dict[str, Path]:
     return {name: base / name for name in COLLECTIONS if (base / name).is_dir()}
 
 
+def nested_collection_dirs(folder: str | os.PathLike | None = None) -> dict[str, Path]:
+    """{``collection/inner``: folder} of the collections kept inside a collection of ``folder``
+    (the loss grid's and the recognizer side's seed replicates: ``loss-grid/seeds``,
+    ``recognizers/seeds``); listed with the zoo, looked up from their own folder."""
+    return {f"{outer}/{inner}": place / inner for outer, place in collection_dirs(folder).items()
+            for inner in COLLECTIONS if (place / inner).is_dir()}
+
+
 def places(folder: str | os.PathLike | None = None) -> list[Path]:
     """Where a checkpoint name is looked up from ``folder``, in order: the folder, the folders
     around it while it is a collection or a ``bases`` folder (``architectures/bases`` sees

@@ -35,14 +35,17 @@ def test_zoo_lists_the_bases_and_collections_with_their_folder(tiny_zoo, tmp_pat
 
     zoo = tmp_path / "zoo"
     shutil.copytree(tiny_zoo, zoo)
-    for folder, name in (("bases", "clf-a"), ("recognizers", "clf-b")):
-        (zoo / folder).mkdir()
+    for folder, name in (("bases", "clf-a"), ("recognizers", "clf-b"),
+                         ("loss-grid/seeds", "sr-plain")):   # a collection's seed replicates
+        (zoo / folder).mkdir(parents=True)
         for suffix in (".json", ".safetensors"):
             shutil.move(zoo / f"{name}{suffix}", zoo / folder / f"{name}{suffix}")
     assert main(["list", "checkpoints", "--checkpoints", str(zoo), "--json"]) == 0
     where = {c["name"]: c["collection"] for c in json.loads(capsys.readouterr().out)}
     assert where["clf-a"] == "bases" and where["clf-b"] == "recognizers"
-    assert where["sr-plain"] is None
+    assert where["sr-plain"] == "loss-grid/seeds" and where["sr-ra"] is None
+    assert main(["list", "checkpoints", "--checkpoints", str(zoo)]) == 0
+    assert "loss-grid/seeds/sr-plain" in capsys.readouterr().out
     assert main(["list", "checkpoints", "--checkpoints", str(zoo), "--json", "--no-collections"]) == 0
     assert "clf-a" not in {c["name"] for c in json.loads(capsys.readouterr().out)}
 

@@ -9,6 +9,7 @@ import torch
 
 from analysis.cli.main import main as cli_main
 from analysis.errors import CheckpointError
+from analysis.reporting.backfill import stale_checkpoints
 from analysis.training.build import is_done
 from analysis.zoo import create_model
 from analysis.zoo.catalogue import absent_weights, find_checkpoints
@@ -139,3 +140,15 @@ def test_an_interrupted_move_is_finished_by_the_next_one(zoo, store):
     assert not is_done(entries[1], folder)         # trained, not moved: not done
     assert finish_moves(entries, folder) == ["n"]
     assert is_done(entries[1], folder) and not (folder / "n.safetensors").exists()
+
+
+def test_a_result_citing_an_outside_card_is_stale_only_when_the_card_changed(zoo, store):
+    folder, _ = zoo
+    digest = load_card(folder / "m")["weights"]["sha256"]
+    move_outside(folder / "m")
+    record = {"checkpoints": {"m": digest},
+              "checkpoint_paths": {"m": str((folder / "m.safetensors").relative_to(folder.parent))}}
+    assert stale_checkpoints(record, folder.parent) == []
+    assert stale_checkpoints({**record, "checkpoints": {"m": "0" * 64}}, folder.parent) == ["m"]
+    (folder / "m.json").unlink()
+    assert stale_checkpoints(record, folder.parent) == ["m"]
