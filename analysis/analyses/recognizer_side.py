@@ -178,17 +178,10 @@ def family_processors(dataset: str, folder=None) -> dict[str, dict[str, str]]:
     return out
 
 
-def measure_recognizers(dataset: str | None = None, folder=None, recognizer_folder=None,
-                        vanilla: str = "resnet20", degradations=DEGRADATIONS,
-                        limit: int | None = None, batch_size: int = 500, device=None,
-                        seed: int = 0, records_dir: Path | None = None,
-                        progress: bool = True) -> dict:
-    """One runner pass per degradation (vanilla + every classifier of the recognizer
-    collection; no processing, plain and RA processors), each saved as a record table in
-    ``records_dir`` (when given); returns :func:`table_from_records` of them."""
-
-    setting = Setting(None, dataset, folder, device)
-    dataset, folder = setting.dataset, setting.folder
+def recognizer_cards(dataset: str, folder=None, recognizer_folder=None,
+                     vanilla: str = "resnet20") -> list[dict]:
+    """The vanilla classifier's card, then the recognizer-side classifiers' of
+    ``recognizer_folder`` (default: the checkpoint folder's ``recognizers/`` collection)."""
     rec_folder = Path(recognizer_folder) if recognizer_folder else collection_dirs(folder).get(
         "recognizers")
     base = [c for c in find_checkpoints(folder, kind="classifier", dataset=dataset)
@@ -200,7 +193,18 @@ def measure_recognizers(dataset: str | None = None, folder=None, recognizer_fold
     if not side:
         raise RAExplorerError(f"No recognizer-side classifier in {rec_folder or folder}; "
                               "python -m analysis build-zoo --only 'resnet20-*' trains them.")
-    clf_cards = base + side
+    return base + side
+
+
+def measure_tables(setting: Setting, clf_cards: list[dict], degradations=DEGRADATIONS,
+                   limit: int | None = None, batch_size: int = 500, seed: int = 0,
+                   records_dir: Path | None = None, stem=record_stem,
+                   progress: bool = True) -> tuple[dict[str, RecordTable], dict, list[dict]]:
+    """One runner pass per degradation: ``clf_cards``' classifiers on the clean, the
+    unprocessed LQ and the task family's plain and RA outputs, each saved as
+    ``records_dir / stem(degradation).parquet`` (when ``records_dir`` is given). Returns the
+    record tables by degradation, :func:`family_processors` and the processors' cards."""
+    dataset, folder = setting.dataset, setting.folder
     classifiers = setting.load(clf_cards)
     processors = family_processors(dataset, folder)
     proc_cards = find_checkpoints(folder, kind="processor", dataset=dataset)
@@ -223,7 +227,24 @@ def measure_recognizers(dataset: str | None = None, folder=None, recognizer_fold
         tables[deg] = sink.table(run.task.spec, dataset, "test", size,   # every rank's images
                                  provenance=prov)
         if records_dir is not None and rank == 0:
-            tables[deg].save(Path(records_dir) / f"{record_stem(deg)}.parquet")
+            tables[deg].save(Path(records_dir) / f"{stem(deg)}.parquet")
+    return tables, processors, proc_cards
+
+
+def measure_recognizers(dataset: str | None = None, folder=None, recognizer_folder=None,
+                        vanilla: str = "resnet20", degradations=DEGRADATIONS,
+                        limit: int | None = None, batch_size: int = 500, device=None,
+                        seed: int = 0, records_dir: Path | None = None,
+                        progress: bool = True) -> dict:
+    """One runner pass per degradation (vanilla + every classifier of the recognizer
+    collection; no processing, plain and RA processors), each saved as a record table in
+    ``records_dir`` (when given); returns :func:`table_from_records` of them."""
+
+    setting = Setting(None, dataset, folder, device)
+    clf_cards = recognizer_cards(setting.dataset, setting.folder, recognizer_folder, vanilla)
+    tables, processors, proc_cards = measure_tables(
+        setting, clf_cards, degradations, limit=limit, batch_size=batch_size, seed=seed,
+        records_dir=records_dir, progress=progress)
     result = table_from_records(tables, vanilla, processors)
     result["provenance"] = setting.provenance(
         n_images=result["n_images"], checkpoints=model_digests(clf_cards, proc_cards),

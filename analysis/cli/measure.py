@@ -192,6 +192,8 @@ def cmd_recognizer_side(args) -> int:
     where = destination_of(args, "recognizer-side")   # once: the records and the table share it
     if not args.no_save:
         print(where.why, file=sys.stderr)
+    if args.across_seeds:
+        return _recognizer_seeds(args, where)
     result = measure_recognizers(args.dataset, args.checkpoints, vanilla=args.classifier,
                                  degradations=args.tasks, limit=args.first,
                                  batch_size=args.batch_size, device=args.device, seed=args.seed,
@@ -202,6 +204,27 @@ def cmd_recognizer_side(args) -> int:
         print("Wrote " + ", ".join(str(p) for p in paths) + " and the record tables beside "
               "them", file=sys.stderr)
     print_result(args, result, format_recognizer_table)
+    return 0
+
+
+def _recognizer_seeds(args, where) -> int:
+    from ..analyses.recognizer_seeds import (
+        format_recognizer_seeds,
+        measure_recognizer_seeds,
+        save_recognizer_seeds,
+    )
+
+    result = measure_recognizer_seeds(args.dataset, args.checkpoints, vanilla=args.classifier,
+                                      degradations=args.tasks, limit=args.first,
+                                      batch_size=args.batch_size, device=args.device,
+                                      seed=args.seed,
+                                      records_dir=None if args.no_save else where.folder,
+                                      progress=not args.no_progress)
+    if not args.no_save:
+        paths = save_recognizer_seeds(result, where.folder)
+        print("Wrote " + ", ".join(str(p) for p in paths) + " and the record tables beside "
+              "them", file=sys.stderr)
+    print_result(args, result, format_recognizer_seeds)
     return 0
 
 
@@ -528,6 +551,10 @@ def register(sub) -> None:
     p.add_argument("--first", type=positive_int, default=None, metavar="N",
                    help="the first N test images (default: the whole split)")
     p.add_argument("--batch-size", type=positive_int, default=500, help="images per forward pass")
+    p.add_argument("--across-seeds", action="store_true",
+                   help="every training seed of the recognizer-side classifiers "
+                        "(checkpoints/recognizers/seeds/ beside recognizers/): mCE and accuracy "
+                        "over seeds and the table's claims per seed (recognizer_seeds.*)")
     renamed(p, vanilla="--classifier", degradations="--tasks", limit="--first")
     protocol(p, "first", "classifier", "tasks", "seed")
     p.set_defaults(func=cmd_recognizer_side)
