@@ -263,9 +263,10 @@ def test_a_harder_setting_is_one_more_tasks_entry(monkeypatch):
 
 
 def test_the_entries_beyond_the_zoo_budget_keep_their_weights_outside():
-    """RA with transformer on corruption cells and the recognizer side's later entries (the
-    ablation, corrupt-seen, vgg11-bn, the seeds) are marked outside; the corruption cells'
-    plain, RA and unsupervised RA processors and every entry trained before stay in the zoo."""
+    """RA with transformer on corruption cells and its processors' seed replicates, and the
+    recognizer side's later entries (the ablation, corrupt-seen, vgg11-bn, the seeds) are marked
+    outside; the corruption cells' plain, RA and unsupervised RA processors, the other seed
+    replicates and the zoo's own entries stay in the zoo."""
     from analysis.training import recipe
 
     outside = {e["name"] for e in recipe.RECIPE if e.get("outside")}
@@ -277,6 +278,10 @@ def test_the_entries_beyond_the_zoo_budget_keep_their_weights_outside():
     assert {e["name"] for e in later} | {"resnet20-qualnet-trained-decoder"} <= outside
     assert not outside & {e["name"] for e in recipe._ZOO if e["name"] !=
                           "resnet20-qualnet-trained-decoder"}
+    replicates = {e["name"] for e in recipe.seed_entries(recipe._ZOO)}
+    assert {n for n in replicates if "-ra-transformer-seed" in n} <= outside
+    assert len({n for n in replicates if "-ra-transformer-seed" in n}) == 3 * len(recipe.SEEDS)
+    assert not {n for n in replicates if "-ra-transformer-seed" not in n} & outside
 
 
 def test_recognizer_seed_replicates_change_only_the_seed():
