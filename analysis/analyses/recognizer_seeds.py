@@ -57,12 +57,13 @@ def replicate_name(name: str) -> str:
     return SEED_SUFFIX.sub("", name)
 
 
-def seed_groups(cards: list[dict]) -> dict[str, dict[int, str]]:
-    """{classifier: {training seed: checkpoint name}} of ``cards``, in card order; a classifier
-    with two checkpoints of one seed is one sentence."""
+def seed_groups(cards: list[dict], vanilla: str | None = None) -> dict[str, dict[int, str]]:
+    """{classifier: {training seed: checkpoint name}} of ``cards``, in card order (``vanilla``
+    under its own name); a classifier with two checkpoints of one seed is one sentence."""
     groups: dict[str, dict[int, str]] = {}
     for card in cards:
-        seeds = groups.setdefault(replicate_name(card["name"]), {})
+        name = card["name"] if card["name"] == vanilla else replicate_name(card["name"])
+        seeds = groups.setdefault(name, {})
         seed = card_seed(card)
         if seed in seeds:
             raise RAExplorerError(f"Both {seeds[seed]} and {card['name']} are "
@@ -81,7 +82,7 @@ def seed_cards(dataset: str, folder=None, vanilla: str = "resnet20") -> list[dic
     if where is not None:
         cards += [c for c in find_checkpoints(where, kind="classifier", dataset=dataset)
                   if c.get("method") not in ("standard", "adversarial")]
-    if not any(len(seeds) > 1 for seeds in seed_groups(cards).values()):
+    if not any(len(seeds) > 1 for seeds in seed_groups(cards, vanilla).values()):
         raise RAExplorerError(
             f"No recognizer-side classifier on {dataset} has a second training seed in "
             f"{where or 'recognizers/seeds/'}; 'python -m analysis build-zoo --only "
@@ -90,9 +91,10 @@ def seed_cards(dataset: str, folder=None, vanilla: str = "resnet20") -> list[dic
 
 
 def _spread(values: list[float]) -> dict:
+    """Mean, SD across seeds (``ddof=1``; None for one value), range and the values."""
     array = np.asarray(values, dtype=float)
     return {"mean": float(array.mean()),
-            "sd": float(array.std(ddof=1)) if len(array) > 1 else 0.0,
+            "sd": float(array.std(ddof=1)) if len(array) > 1 else None,
             "min": float(array.min()), "max": float(array.max()),
             "values": [float(v) for v in array]}
 
@@ -102,7 +104,9 @@ def across_seeds(table: dict, groups: dict[str, dict[int, str]]) -> dict:
     over every seed's classifiers) and ``groups`` (:func:`seed_groups`).
 
     Returns ``rows`` (per classifier and input: ``seeds``, ``mce`` and per column ``cells``
-    spreads), ``against_ra``, ``pairs`` and ``best`` (per seed)."""
+    spreads), ``against_ra``, ``pairs`` and ``best`` (per seed: the row with the lowest mCE and
+    the classifiers compared). Without an mCE (no degraded column has a value in every row)
+    the rows carry ``mce`` None and the claims are empty."""
     by_name = {(r["classifier"], r["input"]): r for r in table["rows"]}
     vanilla = table["vanilla"]
     columns = ["clean", *table["degradations"]]
@@ -120,6 +124,8 @@ def across_seeds(table: dict, groups: dict[str, dict[int, str]]) -> dict:
                 "mce": _spread(mces) if None not in mces else None,
                 "cells": {c: _spread([r["cells"][c]["accuracy"] for r in held.values()])
                           for c in columns if all(c in r["cells"] for r in held.values())}})
+    if not table.get("mce_columns"):
+        return {"rows": rows, "against_ra": [], "pairs": [], "best": {}}
     ra_mce = by_name[(vanilla, "ra")]["mce"] if (vanilla, "ra") in by_name else None
     side = {n: s for n, s in groups.items() if n != vanilla}
     against_ra = []
@@ -148,7 +154,8 @@ def across_seeds(table: dict, groups: dict[str, dict[int, str]]) -> dict:
                 if row is not None and row["mce"] is not None:
                     candidates.append((row["mce"], name, kind))
         mce, name, kind = min(candidates)
-        best[str(seed)] = {"classifier": name, "input": kind, "mce": mce}
+        best[str(seed)] = {"classifier": name, "input": kind, "mce": mce,
+                           "compared": list(dict.fromkeys(c[1] for c in candidates))}
     return {"rows": rows, "against_ra": against_ra, "pairs": pairs, "best": best}
 
 
@@ -165,7 +172,7 @@ def measure_recognizer_seeds(dataset: str | None = None, folder=None, vanilla: s
         setting, cards, degradations, limit=limit, batch_size=batch_size, seed=seed,
         records_dir=records_dir, stem=record_stem, progress=progress)
     table = table_from_records(tables, vanilla, processors)
-    groups = seed_groups(cards)
+    groups = seed_groups(cards, vanilla)
     return {"kind": STEM, "dataset": table["dataset"], "split": table["split"],
             "n_images": table["n_images"], "vanilla": vanilla,
             "degradations": table["degradations"], "mce_columns": table["mce_columns"],
@@ -178,6 +185,9 @@ def measure_recognizer_seeds(dataset: str | None = None, folder=None, vanilla: s
 
 
 def _text(s: dict, scale: float = 100.0, digits: int = 2, sign: str = "") -> str:
+    """``mean (SD sd; min to max)``; one seed: its value alone."""
+    if s["sd"] is None:
+        return f"{scale * s['mean']:{sign}.{digits}f}"
     return (f"{scale * s['mean']:{sign}.{digits}f} (SD {scale * s['sd']:.{digits}f}; "
             f"{scale * s['min']:{sign}.{digits}f} to {scale * s['max']:{sign}.{digits}f})")
 
@@ -216,11 +226,13 @@ def format_recognizer_seeds(result: dict) -> str:
         for d in result["pairs"]:
             lines.append(f"| {d['a']} | {d['b']} | {len(d['seeds'])} | {_text(d, 1.0, 3, '+')} "
                          f"| {d['a_lower']} of {len(d['seeds'])} |")
-    lines += ["", "## The lowest mCE per seed", "", "| seed | classifier | input | mCE |",
-              "|---|---|---|---:|"]
-    for seed, b in result["best"].items():
-        lines.append(f"| {seed} | {b['classifier']} | {INPUT_LABELS[b['input']]} | "
-                     f"{b['mce']:.3f} |")
+    if result["best"]:
+        lines += ["", "## The lowest mCE per seed", "",
+                  "| seed | classifier | input | mCE | classifiers compared |",
+                  "|---|---|---|---:|---:|"]
+        for seed, b in result["best"].items():
+            lines.append(f"| {seed} | {b['classifier']} | {INPUT_LABELS[b['input']]} | "
+                         f"{b['mce']:.3f} | {len(b['compared'])} |")
     return "\n".join(lines)
 
 

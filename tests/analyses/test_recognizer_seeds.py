@@ -30,10 +30,10 @@ def _row(clf, kind, mce, sr):
 
 
 def test_the_claims_per_seed_on_a_hand_made_table():
-    rows = [_row("van", "none", 1.0, 0.4), _row("van", "ra", 0.5, 0.7),
+    rows = [_row("van", "none", 1.0, 0.4), _row("van", "ra", 0.46, 0.7),
             _row("aug", "none", 0.4, 0.76), _row("aug-seed1", "none", 0.6, 0.64),
             _row("qn", "none", 0.45, 0.73), _row("qn-seed1", "none", 0.48, 0.71)]
-    table = {"rows": rows, "vanilla": "van", "degradations": ["sr"]}
+    table = {"rows": rows, "vanilla": "van", "degradations": ["sr"], "mce_columns": ["sr"]}
     groups = {"van": {0: "van"}, "aug": {0: "aug", 1: "aug-seed1"}, "qn": {0: "qn", 1: "qn-seed1"}}
     out = across_seeds(table, groups)
     aug = next(r for r in out["rows"] if r["classifier"] == "aug" and r["input"] == "none")
@@ -41,13 +41,32 @@ def test_the_claims_per_seed_on_a_hand_made_table():
     assert aug["mce"]["sd"] == pytest.approx(0.1414213562)          # ddof=1 of 0.4, 0.6
     assert aug["cells"]["sr"]["values"] == [0.76, 0.64]
     against = {d["classifier"]: d for d in out["against_ra"]}
-    assert against["aug"]["values"] == pytest.approx([-0.1, 0.1]) and against["aug"]["lower"] == 1
-    assert against["qn"]["values"] == pytest.approx([-0.05, -0.02]) and against["qn"]["lower"] == 2
+    assert against["aug"]["values"] == pytest.approx([-0.06, 0.14]) and against["aug"]["lower"] == 1
+    assert against["qn"]["values"] == pytest.approx([-0.01, 0.02]) and against["qn"]["lower"] == 1
     (pair,) = out["pairs"]
     assert (pair["a"], pair["b"]) == ("aug", "qn")
     assert pair["values"] == pytest.approx([-0.05, 0.12]) and pair["a_lower"] == 1
-    assert out["best"] == {"0": {"classifier": "aug", "input": "none", "mce": 0.4},
-                           "1": {"classifier": "qn", "input": "none", "mce": 0.48}}
+    compared = ["van", "aug", "qn"]
+    assert out["best"] == {"0": {"classifier": "aug", "input": "none", "mce": 0.4,
+                                 "compared": compared},   # vanilla + RA wins seed 1
+                           "1": {"classifier": "van", "input": "ra", "mce": 0.46,
+                                 "compared": compared}}
+    van = next(r for r in out["rows"] if r["classifier"] == "van" and r["input"] == "ra")
+    assert van["seeds"] == [0] and van["mce"]["sd"] is None     # one checkpoint: no spread
+
+
+def test_without_an_mce_the_rows_stand_and_the_claims_are_empty():
+    rows = [_row("van", "none", None, 0.4), _row("aug", "none", None, 0.7),
+            _row("aug-seed1", "none", None, 0.6)]
+    table = {"rows": rows, "vanilla": "van", "degradations": ["sr"], "mce_columns": []}
+    out = across_seeds(table, {"van": {0: "van"}, "aug": {0: "aug", 1: "aug-seed1"}})
+    assert (out["against_ra"], out["pairs"], out["best"]) == ([], [], {})
+    aug = next(r for r in out["rows"] if r["classifier"] == "aug")
+    assert aug["mce"] is None and aug["cells"]["sr"]["values"] == [0.7, 0.6]
+    text = format_recognizer_seeds({"dataset": "d", "split": "test", "n_images": 3,
+                                    "degradations": ["sr"], "mce_columns": [], "vanilla": "van",
+                                    **out})
+    assert "| aug | no processing | 0, 1 | — |" in text and "lowest mCE" not in text
 
 
 def test_two_checkpoints_of_one_seed_are_one_sentence():
@@ -56,6 +75,8 @@ def test_two_checkpoints_of_one_seed_are_one_sentence():
         seed_groups(cards)
     assert seed_groups([{"name": "aug-seed2", "seed": 2}, {"name": "aug", "seed": 0}]) == {
         "aug": {0: "aug", 2: "aug-seed2"}}
+    assert seed_groups([{"name": "r-seed1", "seed": 1}, {"name": "aug", "seed": 0}],
+                       vanilla="r-seed1") == {"r-seed1": {1: "r-seed1"}, "aug": {0: "aug"}}
 
 
 @pytest.fixture(scope="module")
@@ -79,11 +100,15 @@ def test_each_seeds_rows_are_those_of_the_one_seed_table(zoo, tmp_path):
         "records_recognizer_seeds_compound_scale4.parquet"}
     one_seed = measure_recognizers(SYNTH, zoo, vanilla="clf-a", degradations=DEGS, limit=30,
                                    progress=False)   # recognizers/ alone: seed 0
+    seed1 = measure_recognizers(SYNTH, zoo, recognizer_folder=zoo / "recognizers" / "seeds",
+                                vanilla="clf-a", degradations=DEGS, limit=30, progress=False)
     seed0 = {(r["classifier"], r["input"]): r for r in one_seed["rows"]}
+    seed1 = {(r["classifier"], r["input"]): r for r in seed1["rows"]}
     for row in result["rows"]:
         if row["classifier"] == "aug":
             assert row["seeds"] == [0, 1]
-            assert row["mce"]["values"][0] == pytest.approx(seed0[("aug", row["input"])]["mce"])
+            assert row["mce"]["values"] == pytest.approx(
+                [seed0[("aug", row["input"])]["mce"], seed1[("aug-seed1", row["input"])]["mce"]])
     assert "| aug | no processing | 0, 1 |" in format_recognizer_seeds(result)
 
 
