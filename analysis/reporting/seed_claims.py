@@ -9,7 +9,11 @@
   the difference of the means is the mean paired difference), per seed, in dB;
 * from ``loss_grid_seeds_<task>.json`` (``loss-grid --across-seeds``): Uelwer et al.'s Figure 1
   claim (the robust evaluator inverts the standard one's ranking of the loss grid) per training
-  seed, and whether two seeds order the grid alike on each evaluator.
+  seed, and whether two seeds order the grid alike on each evaluator;
+* from ``recognizer_seeds.json`` (``recognizer-side --across-seeds``): per recognizer-side
+  classifier, whether its mCE without processing is below the vanilla classifier's behind the
+  RA processor in each seed; QualNet against each other recognizer-side classifier seed by
+  seed; the row with the lowest mCE per seed. mCE has no CI here: these are point estimates.
 
 A missing file gives no line.
 """
@@ -21,7 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..analyses.recognizer_seeds import STEM as RECOGNIZER_SEEDS
+from ..analyses.recognizer_side import INPUT_LABELS
 from ..data.tasks import task_slug
+from .corruption_claims import ABLATION, QUALNET
 
 METHOD_LABELS = {"ra": "RA", "ra-unsup": "unsupervised RA", "ra-transformer": "RA with "
                  "transformer", "perceptual": "perceptual loss", "robust-perceptual":
@@ -109,14 +116,55 @@ def loss_grid_seed_claims(result: dict) -> list[str]:
     return lines
 
 
+def _mce_each(d: dict) -> str:
+    each = "; ".join(f"seed {s} {v:+.3f}" for s, v in zip(d["seeds"], d["values"]))
+    sd = "" if d["sd"] is None else f" (SD {d['sd']:.3f})"
+    return f"{each}; mean {d['mean']:+.3f}{sd}"
+
+
+def recognizer_seed_claims(result: dict) -> list[str]:
+    """Lines for the recognizer side across seeds (module docstring)."""
+    seeds = sorted({s for d in result["against_ra"] for s in d["seeds"]})
+    lines = [f"- The recognizer side across training seeds ({result['n_images']:,} test images "
+             f"per degradation, seeds {', '.join(map(str, seeds))}; mCE over "
+             f"{', '.join(result['mce_columns'])}, point estimates):"]
+    for d in result["against_ra"]:
+        n = len(d["seeds"])
+        lines.append(f"  - {d['classifier']} without processing minus {result['vanilla']} behind "
+                     f"the RA processor, mCE: {_mce_each(d)} — fixing the recognizer wins in "
+                     f"{d['lower']} of {n} seed{'s' if n != 1 else ''}.")
+    for d in result["pairs"]:
+        a, b = (d["a"], d["b"]) if QUALNET in d["a"] else (d["b"], d["a"])
+        if QUALNET not in a or ABLATION in a or ABLATION in b:
+            continue
+        sign = 1 if a == d["a"] else -1
+        values = [sign * v for v in d["values"]]
+        lower = d["a_lower"] if sign == 1 else sum(v < 0 for v in values)
+        n = len(d["seeds"])
+        each = "; ".join(f"seed {s} {v:+.3f}" for s, v in zip(d["seeds"], values))
+        sd = "" if d["sd"] is None else f" (SD {d['sd']:.3f})"
+        lines.append(f"  - {a} minus {b}, mCE without processing: {each}; mean "
+                     f"{np.mean(values):+.3f}{sd} — QualNet has the lower mCE in {lower} of {n} "
+                     f"seed{'s' if n != 1 else ''}.")
+    if result["best"]:
+        lines.append("  - the lowest mCE: " + "; ".join(
+            f"seed {s} {b['classifier']} ({INPUT_LABELS[b['input']]}) {b['mce']:.3f}"
+            for s, b in result["best"].items()) + ".")
+    return lines
+
+
 def seeds_section(folder: Path, tasks: list[str]) -> list[str]:
     """:func:`seed_claims` of every task of ``tasks`` (task specs) whose ``seeds_<task>.json``
     is in ``folder``, then :func:`loss_grid_seed_claims` of those with a
-    ``loss_grid_seeds_<task>.json``."""
+    ``loss_grid_seeds_<task>.json``, then :func:`recognizer_seed_claims` of
+    ``recognizer_seeds.json``."""
     lines = []
     for stem, claims in (("seeds", seed_claims), ("loss_grid_seeds", loss_grid_seed_claims)):
         for task in tasks:
             path = Path(folder) / f"{stem}_{task_slug(task)}.json"
             if path.is_file():
                 lines += claims(json.loads(path.read_text()))
+    path = Path(folder) / f"{RECOGNIZER_SEEDS}.json"
+    if path.is_file():
+        lines += recognizer_seed_claims(json.loads(path.read_text()))
     return lines

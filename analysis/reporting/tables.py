@@ -31,7 +31,7 @@ from ..methods import METHOD_LABELS, METHODS
 from ..zoo.catalogue import ra_source
 from .corruption_claims import corruption_claims
 from .degradation_claims import degradation_claims
-from .seed_claims import seeds_section
+from .seed_claims import RECOGNIZER_SEEDS, seeds_section
 from .transfer_claims import transfer_claims
 
 
@@ -198,7 +198,8 @@ def check_claims(results: list[dict], source: str | None = None) -> list[str]:
 #: evaluations it is given: the sections of ``claims.md`` after the Table 1 claims.
 CLAIM_SOURCES = ("category_transfer_*.json", "detection_transfer_*.json",
                  "architecture_transfer_*.json", "randomized_*.json", "seeds_*.json",
-                 "loss_grid_seeds_*.json", "corruption_grid.json", "corruption_processors.json")
+                 "loss_grid_seeds_*.json", "recognizer_seeds.json", "corruption_grid.json",
+                 "corruption_processors.json")
 
 
 def write_results(results: list[dict], out_dir: Path | None = None, source: str | None = None):
@@ -259,8 +260,12 @@ def _across_seeds(out_dir: Path, results: list[dict]) -> str:
             "analysis seeds --task T`): the zoo's processors and their replicates trained with "
             "other seeds, each method paired with the plain processor of its own seed; and from "
             "`loss_grid_seeds_*.json` (`python -m analysis loss-grid --across-seeds --task T`): "
-            "the loss grid of every training seed. The seeds and the number of test images are "
-            "on each line. The other claims above rest on one training run each.\n\n"
+            "the loss grid of every training seed"
+            + ("; and from `recognizer_seeds.json` (`python -m analysis recognizer-side "
+               "--across-seeds`): the recognizer-side classifiers of every training seed"
+               if (out_dir / f"{RECOGNIZER_SEEDS}.json").is_file() else "")
+            + ". The seeds and the number of test images are on each line. The other claims "
+            "above rest on one training run each.\n\n"
             + "\n".join(lines))
 
 

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from analysis.analyses.recognizer_seeds import across_seeds
 from analysis.config import PROJECT_ROOT
-from analysis.reporting.seed_claims import seed_claims, seeds_section
+from analysis.reporting.seed_claims import recognizer_seed_claims, seed_claims, seeds_section
 from analysis.reporting.tables import write_results
 
 
@@ -106,3 +107,32 @@ def test_the_loss_grid_inversion_is_stated_per_seed():
     # seed means: std 0.1-0.4; rob ranks 2.5, 4, 1, 2.5, so rho = -1.5 / sqrt(5 * 4.5) = -0.32
     assert lines[1] == ("  - on the seed-mean errors: rho -0.32 (p = 0.68); two seeds order the "
                         "models alike (mean Spearman rho between seeds): std +1.00, rob -0.80.")
+
+
+def _mce_row(clf, kind, mce):
+    return {"classifier": clf, "input": kind, "mce": mce, "cells": {"sr": {"accuracy": 1 - mce}}}
+
+
+def test_the_recognizer_side_is_stated_per_seed_against_ra_and_qualnet_against_the_others(
+        tmp_path):
+    rows = [_mce_row("van", "none", 1.0), _mce_row("van", "ra", 0.41),
+            _mce_row("aug", "none", 0.32), _mce_row("aug-seed1", "none", 0.44),
+            _mce_row("qualnet", "none", 0.33), _mce_row("qualnet-seed1", "none", 0.30)]
+    groups = {"van": {0: "van"}, "aug": {0: "aug", 1: "aug-seed1"}, "qualnet": {0: "qualnet", 1: "qualnet-seed1"}}
+    result = {"n_images": 10000, "vanilla": "van", "mce_columns": ["sr"],
+              **across_seeds({"rows": rows, "vanilla": "van", "degradations": ["sr"],
+                              "mce_columns": ["sr"]}, groups)}
+    lines = recognizer_seed_claims(result)
+    assert lines[0].startswith("- The recognizer side across training seeds (10,000 test images "
+                               "per degradation, seeds 0, 1; mCE over sr")
+    assert ("aug without processing minus van behind the RA processor, mCE: seed 0 -0.090; seed "
+            "1 +0.030; mean -0.030 (SD 0.085) — fixing the recognizer wins in 1 of 2 seeds."
+            in lines[1])
+    assert "wins in 2 of 2 seeds" in lines[2]                      # qualnet: -0.08, -0.11
+    (qualnet,) = [ln for ln in lines if "QualNet has" in ln]        # qualnet - aug: QualNet first
+    assert "qualnet minus aug, mCE without processing: seed 0 +0.010; seed 1 -0.140" in qualnet
+    assert "QualNet has the lower mCE in 1 of 2 seeds" in qualnet
+    assert lines[-1] == ("  - the lowest mCE: seed 0 aug (no processing) 0.320; seed 1 qualnet (no "
+                         "processing) 0.300.")
+    (tmp_path / "recognizer_seeds.json").write_text(json.dumps(result))
+    assert seeds_section(tmp_path, []) == lines
