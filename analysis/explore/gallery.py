@@ -231,13 +231,15 @@ def read_table_once(path: str, mtime_ns: int) -> RecordTable:
 
 
 def shipped_table(results_dir, task_spec: str, dataset: str, classifier: str,
-                  digests: dict[str, str]) -> tuple[RecordTable | None, Path]:
+                  digests: dict[str, str], inputs=None) -> tuple[RecordTable | None, Path]:
     """(table, path) of the task's shipped record table
     (:func:`~analysis.pipeline.records.shipped_records_path`) when it holds ``classifier`` for
     ``dataset`` and was measured on the same weights (``digests``: checkpoint name -> SHA-256;
     the classifier's must match, every other one the table holds too; a model the table lacks
     is simply not one of its inputs), else (None, path): a table made with other weights must
-    not answer for these."""
+    not answer for these. ``inputs``, when given: the inputs the caller can show; the table's
+    others (a processor whose weights this machine's store lacks) are left out, so that a
+    filter over every processor means the ones shown."""
     path = shipped_records_path(results_dir, task_spec)
     if not path.is_file():
         return None, path
@@ -246,5 +248,5 @@ def shipped_table(results_dir, task_spec: str, dataset: str, classifier: str,
     if (table.dataset == dataset and classifier in table.classifiers
             and saved.get(classifier) == digests.get(classifier)
             and not changed_weights(saved, digests)):
-        return table, path
+        return (table if inputs is None else table.with_inputs(inputs)), path
     return None, path

@@ -119,7 +119,8 @@ class Workspace(Setting):
         digests = {n: c["weights"]["sha256"] for n, c in cards.items()
                    if c.get("weights", {}).get("sha256")}
         table, path = shipped_table(results_dir(dataset=self.dataset), self.task.spec,
-                                    self.dataset, classifier, digests)
+                                    self.dataset, classifier, digests,
+                                    inputs=[CLEAN, NO_PROCESSING, *self.processors])
         if table is not None:
             found = (table, f"{path.name} ({len(table):,} test images)")
         else:

@@ -86,6 +86,17 @@ class RecordTable:
                            {k: v for k, v in self.prob.items() if k[1] in keep},
                            dict(self.quality), self.provenance)
 
+    def with_inputs(self, inputs) -> RecordTable:
+        """The same table with the rows of ``inputs`` alone (in the table's order; names it
+        lacks are ignored; arrays shared, not copied)."""
+        keep = [i for i in self.inputs if i in set(inputs)]
+        return RecordTable(self.task, self.dataset, self.split, keep, list(self.classifiers),
+                           self.index, self.label,
+                           {k: v for k, v in self.pred.items() if k[0] in keep},
+                           {k: v for k, v in self.prob.items() if k[0] in keep},
+                           {k: v for k, v in self.quality.items() if k[1] in keep},
+                           self.provenance)
+
     def with_classifiers(self, other: RecordTable) -> RecordTable:
         """This table plus the classifiers of ``other`` that it lacks: ``other`` must be a
         table of the same task, dataset, split, images (index and label, in order) and inputs

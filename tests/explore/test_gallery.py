@@ -153,3 +153,22 @@ def test_a_cell_folder_table_answers_where_the_results_folder_has_none(tmp_path)
     t.save(tmp_path / cell.name)
     assert shipped_table(tmp_path, spec, "synthetic", "c1", {"c1": "aa"})[1] == tmp_path / cell.name
     assert shipped_table(tmp_path, "sr:scale=4", "synthetic", "c1", {"c1": "aa"})[0] is None
+
+
+def test_the_shipped_table_keeps_the_inputs_the_caller_shows(tmp_path):
+    """A processor of the table whose weights this machine lacks (kept outside, store empty)
+    is left out, so that "methods disagree" and "all wrong" mean the processors shown."""
+    from analysis.explore.gallery import shipped_table
+
+    t = random_table()
+    t.provenance = {"checkpoints": {"c1": "aa"}}
+    t.save(tmp_path / "records_sr_scale4.parquet")
+    shown = ["clean", "no processing", "p-plain", "p-ra", "absent-here"]
+    found, _ = shipped_table(tmp_path, "sr:scale=4", "synthetic", "c1", {"c1": "aa"}, shown)
+    assert found.inputs == ["clean", "no processing", "p-plain", "p-ra"]
+    assert ("p-other", "c1") not in found.pred and ("psnr", "p-other") not in found.quality
+    assert np.array_equal(found.pred[("p-ra", "c2")], t.pred[("p-ra", "c2")])
+    for name in ("methods disagree", "all wrong"):
+        query = Query(classifier="c1", a="p-ra", b="p-plain", filter=name)
+        assert set(select(found, query).indices.tolist()) == brute_force(found, query) != \
+            brute_force(t, query)

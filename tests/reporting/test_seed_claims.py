@@ -118,7 +118,8 @@ def test_the_recognizer_side_is_stated_per_seed_against_ra_and_qualnet_against_t
     rows = [_mce_row("van", "none", 1.0), _mce_row("van", "ra", 0.41),
             _mce_row("aug", "none", 0.32), _mce_row("aug-seed1", "none", 0.44),
             _mce_row("qualnet", "none", 0.33), _mce_row("qualnet-seed1", "none", 0.30)]
-    groups = {"van": {0: "van"}, "aug": {0: "aug", 1: "aug-seed1"}, "qualnet": {0: "qualnet", 1: "qualnet-seed1"}}
+    groups = {"van": {0: "van"}, "aug": {0: "aug", 1: "aug-seed1"},
+              "qualnet": {0: "qualnet", 1: "qualnet-seed1"}}
     result = {"n_images": 10000, "vanilla": "van", "mce_columns": ["sr"],
               **across_seeds({"rows": rows, "vanilla": "van", "degradations": ["sr"],
                               "mce_columns": ["sr"]}, groups)}
