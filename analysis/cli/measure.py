@@ -183,6 +183,11 @@ def _loss_grid_seeds(args, evaluators) -> int:
 
 
 def cmd_recognizer_side(args) -> int:
+    from ..analyses.recognizer_seeds import (
+        format_recognizer_seeds,
+        measure_recognizer_seeds,
+        save_recognizer_seeds,
+    )
     from ..analyses.recognizer_side import (
         format_recognizer_table,
         measure_recognizers,
@@ -192,39 +197,19 @@ def cmd_recognizer_side(args) -> int:
     where = destination_of(args, "recognizer-side")   # once: the records and the table share it
     if not args.no_save:
         print(where.why, file=sys.stderr)
-    if args.across_seeds:
-        return _recognizer_seeds(args, where)
-    result = measure_recognizers(args.dataset, args.checkpoints, vanilla=args.classifier,
-                                 degradations=args.tasks, limit=args.first,
-                                 batch_size=args.batch_size, device=args.device, seed=args.seed,
-                                 records_dir=None if args.no_save else where.folder,
-                                 progress=not args.no_progress)
+    measure, save, text = ((measure_recognizer_seeds, save_recognizer_seeds,
+                            format_recognizer_seeds) if args.across_seeds else
+                           (measure_recognizers, save_recognizer_table, format_recognizer_table))
+    result = measure(args.dataset, args.checkpoints, vanilla=args.classifier,
+                     degradations=args.tasks, limit=args.first, batch_size=args.batch_size,
+                     device=args.device, seed=args.seed,
+                     records_dir=None if args.no_save else where.folder,
+                     progress=not args.no_progress)
     if not args.no_save:
-        paths = save_recognizer_table(result, where.folder)
+        paths = save(result, where.folder)
         print("Wrote " + ", ".join(str(p) for p in paths) + " and the record tables beside "
               "them", file=sys.stderr)
-    print_result(args, result, format_recognizer_table)
-    return 0
-
-
-def _recognizer_seeds(args, where) -> int:
-    from ..analyses.recognizer_seeds import (
-        format_recognizer_seeds,
-        measure_recognizer_seeds,
-        save_recognizer_seeds,
-    )
-
-    result = measure_recognizer_seeds(args.dataset, args.checkpoints, vanilla=args.classifier,
-                                      degradations=args.tasks, limit=args.first,
-                                      batch_size=args.batch_size, device=args.device,
-                                      seed=args.seed,
-                                      records_dir=None if args.no_save else where.folder,
-                                      progress=not args.no_progress)
-    if not args.no_save:
-        paths = save_recognizer_seeds(result, where.folder)
-        print("Wrote " + ", ".join(str(p) for p in paths) + " and the record tables beside "
-              "them", file=sys.stderr)
-    print_result(args, result, format_recognizer_seeds)
+    print_result(args, result, text)
     return 0
 
 
