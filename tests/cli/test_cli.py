@@ -135,3 +135,21 @@ def test_robustness_reports_clean_and_pgd_accuracy(tiny_zoo, capsys):
     assert out["eps"] == 0.5 and out["images"] == 16 and out["units"] == "[0,1]-pixel L2"
     assert out["robust_accuracy"] <= out["clean_accuracy"] + 1e-9
     assert main(["robustness", "--classifier", "clf-a", "--checkpoints", str(tiny_zoo)]) == 2
+
+
+def test_the_common_verbs_start_without_the_heavy_libraries():
+    """A command line of evaluate, list, train-processor, bd or quality imports torch but not
+    torchvision (its detection models import torch._dynamo, about 1.1 s), SciPy, pandas, piq or
+    matplotlib before the verb runs: the start-up every such command, and every test that runs
+    one in a process of its own, pays. The detectors import torchvision when they are built."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from analysis.cli.main import build_parser\n"
+            "for verb in ('evaluate', 'list', 'train-processor', 'bd', 'quality'):\n"
+            "    build_parser([verb])\n"
+            "heavy = ('torchvision', 'scipy', 'pandas', 'piq', 'matplotlib')\n"
+            "print(sorted(m for m in heavy if m in sys.modules), 'torch' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["[]", "True"], done.stdout + done.stderr
