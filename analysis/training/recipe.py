@@ -233,7 +233,7 @@ RECOGNIZER_ARCH_LAYER = "block2"
 # Beyond the zoo's 80 MiB (fixed before any of them trained): the entries marked "outside" keep
 # their weights in the weights store (analysis.zoo.checkpoints.move_outside) and their cards in
 # checkpoints/. They are the recognizer side's later entries (QualNet's ablation, the
-# corrupt-seen and vgg11-bn classifiers, the seed replicates: 0.53-2.2 MiB each), and the
+# corrupt-seen and vgg11-bn classifiers: 0.53-2.2 MiB each), and the
 # corruption cells' RA with transformer (0.69 MiB each); the corruption cells' plain, RA and
 # unsupervised RA processors (0.18 MiB each) stay in the zoo. The processors' seed replicates
 # of RA with transformer went outside later (OUTSIDE_SEED_METHODS).
@@ -405,7 +405,9 @@ def recognizer_architecture_entries() -> list[dict]:
 
 # Two more training seeds of the recognizer side behind the QualNet claims (its Table 1 analog):
 # every resnet20 entry of RECOGNIZER_ENTRIES but the ablation, with only the seed changed (data
-# order, degradations, initialisation). Weights outside; cards in checkpoints/recognizers/seeds/.
+# order, degradations, initialisation). float16 in checkpoints/recognizers/seeds/ (10 x 0.53
+# MiB): --across-seeds needs all ten at once and they take about 14 core-hours, more than one
+# machine's session, while the weights store lives only on the machine that trained them.
 RECOGNIZER_SEEDS_DIR = str(Path(RECOGNIZER_DIR) / "seeds")
 
 
@@ -415,7 +417,7 @@ def recognizer_seed_entries(seeds=SEEDS) -> list[dict]:
     entries = [e for e in RECOGNIZER_ENTRIES
                if e["verb"] == "recognizer" and not e.get("outside")]
     return [{**e, "name": seed_name(e["name"], s), "folder": RECOGNIZER_SEEDS_DIR,
-             "seed_of": e["name"], "outside": True, "args": {**e["args"], "seed": s}}
+             "seed_of": e["name"], "args": {**e["args"], "seed": s}}
             for s in seeds for e in entries]
 
 
