@@ -21,6 +21,10 @@ distance is below 8 strides go to the level).
 :class:`Detector` is what the zoo builds: ``forward(images (N, C, H, W) in [0, 1], targets=None)``
 returns the torchvision losses ({name: scalar}) in training mode with targets, else one
 ``{"boxes" (D, 4) x0, y0, x1, y1 in pixels, "scores" (D,), "labels" int64 (D,)}`` per image.
+
+torchvision's detection classes are imported where a detector is built: ``torchvision.ops``
+imports ``torch._dynamo`` (about 1.1 s of one core), which every command that imports the model
+registry would otherwise pay.
 """
 
 from __future__ import annotations
@@ -41,26 +45,13 @@ ASPECT_RATIOS = (0.5, 1.0, 2.0)
 SIZE_DIVISIBLE = 16
 
 
-def _detection(*names: str) -> tuple:
-    """torchvision's detection classes by name (``AnchorGenerator`` from ``anchor_utils``, the
-    rest from ``fcos`` / ``retinanet``), imported when a detector is built: torchvision.ops
-    imports torch._dynamo (about 1.1 s of one core), which every command that imports the
-    model registry would otherwise pay."""
-    from torchvision.models.detection import anchor_utils, fcos, retinanet
-
-    found = {"AnchorGenerator": anchor_utils.AnchorGenerator, "FCOS": fcos.FCOS,
-             "FCOSHead": fcos.FCOSHead, "RetinaNet": retinanet.RetinaNet,
-             "RetinaNetHead": retinanet.RetinaNetHead}
-    return tuple(found[name] for name in names)
-
-
 class SmallResNetFPN(nn.Module):
     """A stride-2 stem, three stages of two basic blocks (widths w, 2w, 4w; strides 4, 8 and 16
     pixels) and an FPN of ``fpn_channels`` channels; ``forward(x (N, C, H, W))`` returns the
     levels ``{"0", "1", "2"}`` (N, fpn_channels, H / s, W / s) for s = 4, 8, 16."""
 
     def __init__(self, in_channels: int = 1, width: int = 32, fpn_channels: int = 64):
-        from torchvision.ops import FeaturePyramidNetwork  # start-up cost: see _detection
+        from torchvision.ops import FeaturePyramidNetwork  # start-up cost: module docstring
 
         super().__init__()
         self.stem = conv_bn(in_channels, width, 3, 2, act=nn.ReLU(inplace=True))
@@ -132,7 +123,9 @@ def fcos_detector(in_channels: int = 1, num_classes: int = 10, width: int = 32,
     """FCOS (Tian et al. 2019, torchvision's) on :class:`SmallResNetFPN`: per-cell class scores
     (focal loss), box distances (GIoU loss) and centre-ness; ``head_convs`` GroupNorm'd 3x3 convs
     per tower; keeps detections scoring above ``score_thresh``, at most ``detections`` per image."""
-    AnchorGenerator, FCOS, FCOSHead = _detection("AnchorGenerator", "FCOS", "FCOSHead")
+    from torchvision.models.detection.anchor_utils import AnchorGenerator
+    from torchvision.models.detection.fcos import FCOS, FCOSHead
+
     backbone = SmallResNetFPN(in_channels, width, fpn_channels)
     anchors = AnchorGenerator(tuple((s,) for s in STRIDES), ((1.0,),) * len(STRIDES))
     head = FCOSHead(fpn_channels, 1, num_classes, num_convs=head_convs)
@@ -148,8 +141,9 @@ def retinanet_detector(in_channels: int = 1, num_classes: int = 10, width: int =
     """RetinaNet (Lin et al. 2017, torchvision's, with GroupNorm in its four-conv towers) on
     :class:`SmallResNetFPN`: 9 anchors per cell (module docstring), focal loss for classes,
     L1 for box offsets; keeps detections above ``score_thresh``, at most ``detections``."""
-    AnchorGenerator, RetinaNet, RetinaNetHead = _detection("AnchorGenerator", "RetinaNet",
-                                                           "RetinaNetHead")
+    from torchvision.models.detection.anchor_utils import AnchorGenerator
+    from torchvision.models.detection.retinanet import RetinaNet, RetinaNetHead
+
     backbone = SmallResNetFPN(in_channels, width, fpn_channels)
     sizes = tuple(tuple(round(base * s) for s in RETINA_SCALES) for base in RETINA_SIZES)
     anchors = AnchorGenerator(sizes, (ASPECT_RATIOS,) * len(sizes))
