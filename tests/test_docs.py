@@ -3,8 +3,9 @@
 
 Blocks run from the repository root, one process each (``bash -e -o pipefail -c`` /
 ``python -c``), with the project's interpreter first on PATH, in file order (a page's later
-blocks may use what its earlier ones made). The line just before a block (blank lines aside)
-may say how it runs:
+blocks may use what its earlier ones made: a test process first runs the blocks above its block
+on the page that it has not run, since pytest-xdist may hand them to another worker). The line
+just before a block (blank lines aside) may say how it runs:
 
 ``<!-- not-run: REASON -->``  skipped with REASON (the app server, long trainings, installs)
 ``<!-- small-data -->``       RA_DATASET=synthetic:n=64 and RA_CHECKPOINTS a tiny zoo made here
@@ -190,14 +191,8 @@ def _untracked() -> set[str]:
     return set(listed.splitlines())
 
 
-@pytest.mark.parametrize("block", ALL_BLOCKS, ids=[b.where for b in ALL_BLOCKS])
-def test_block_runs_as_written(block: Block, block_env, request):
-    if block.skip is not None:
-        pytest.skip(f"{block.where}: not run ({block.skip})")
-    env, results = block_env
-    env = dict(env)
-    if block.small:
-        env.update(RA_DATASET=SMALL_DATASET, RA_CHECKPOINTS=str(request.getfixturevalue("small_zoo")))
+def _run_block(block: Block, env: dict, results: Path) -> None:
+    """Run one block as the module docstring says and check what it did."""
     command = (["bash", "-e", "-o", "pipefail", "-c", block.code] if block.language == "bash"
                else [sys.executable, "-c", block.code])
     before, tracked, untracked = _digests(results), _tracked_changes(), _untracked()
@@ -224,6 +219,41 @@ def test_block_runs_as_written(block: Block, block_env, request):
     assert old is None, f"{said} uses an old spelling: {done.stderr[old.start():].splitlines()[0]}"
     assert _digests(results) == before, f"{said} changed the shipped results/ (outside datasets/)"
     assert _tracked_changes() == tracked, f"{said} changed files of the checkout"
+
+
+def earlier_blocks(block: Block) -> list[Block]:
+    """The blocks of ``block``'s page above it that run (a page's later blocks may use what its
+    earlier ones made)."""
+    return [b for b in ALL_BLOCKS
+            if b.path == block.path and b.line < block.line and b.skip is None]
+
+
+@pytest.mark.parametrize("block", ALL_BLOCKS, ids=[b.where for b in ALL_BLOCKS])
+def test_block_runs_as_written(block: Block, block_env, request):
+    """The block, after those of its page above it that this test process has not run yet
+    (pytest-xdist may hand a page's blocks to different workers, each with its own $ZOO)."""
+    if block.skip is not None:
+        pytest.skip(f"{block.where}: not run ({block.skip})")
+    env, results = block_env
+    env = dict(env)
+    if block.small:
+        env.update(RA_DATASET=SMALL_DATASET, RA_CHECKPOINTS=str(request.getfixturevalue("small_zoo")))
+    for earlier in earlier_blocks(block):
+        if earlier.where not in TIMES:
+            earlier_env = dict(block_env[0])
+            if earlier.small:
+                earlier_env.update(RA_DATASET=SMALL_DATASET,
+                                   RA_CHECKPOINTS=str(request.getfixturevalue("small_zoo")))
+            _run_block(earlier, earlier_env, results)
+    _run_block(block, env, results)
+
+
+def test_earlier_blocks_are_those_of_the_same_page_above_that_run():
+    page = next(b for b in ALL_BLOCKS if b.path == "docs/own-data.md" and b.skip is None
+                and earlier_blocks(b))
+    found = earlier_blocks(page)
+    assert found and all(b.path == page.path and b.line < page.line and b.skip is None
+                         for b in found)
 
 
 # --------------------------------------------------------------------------- the site
