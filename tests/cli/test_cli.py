@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 
 from analysis.cli.main import main
 from tests.conftest import SYNTH
@@ -142,8 +144,6 @@ def test_the_common_verbs_start_without_the_heavy_libraries():
     torchvision (its detection models import torch._dynamo, about 1.1 s), SciPy, pandas, piq or
     matplotlib before the verb runs: the start-up every such command, and every test that runs
     one in a process of its own, pays. The detectors import torchvision when they are built."""
-    import subprocess
-    import sys
 
     code = ("import sys\n"
             "from analysis.cli.main import build_parser\n"
